@@ -1,0 +1,57 @@
+# Samooh: `make run` starts the whole platform, `make test` runs the whole suite.
+# Both install what they need first (Python venv, web client, local services; downloads are
+# cached under $${XDG_CACHE_HOME:-~/.cache}/samooh and the package managers' own caches).
+
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+WEB_SOURCES := $(shell find web/src web/scripts -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+
+.PHONY: run test lint typecheck web venv services-up services-down services-status clean bench help
+
+help:
+	@echo "make run    — start services, web server, worker, market replayer, demo data; Ctrl-C stops"
+	@echo "make test   — install, start test services, ruff + mypy + pytest, stop services"
+
+run: $(VENV)/.installed web/dist/.built
+	@$(PY) scripts/run.py
+
+test: $(VENV)/.installed web/dist/.built
+	@bash scripts/test.sh
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check -U pip setuptools
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
+	@touch $@
+
+web: web/dist/.built
+
+web/dist/.built: $(WEB_SOURCES)
+	@cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
+	@touch $@
+
+services-up: $(VENV)/.installed
+	@$(PY) scripts/services.py up --profile run >/dev/null
+
+services-down: $(VENV)/.installed
+	@$(PY) scripts/services.py down --profile run
+
+services-status: $(VENV)/.installed
+	@$(PY) scripts/services.py status --profile run
+
+bench: $(VENV)/.installed
+	@bash scripts/bench.sh
+
+clean:
+	rm -rf $(VENV) web/node_modules web/dist .local .pytest_cache .mypy_cache .ruff_cache

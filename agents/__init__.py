@@ -1,0 +1,1 @@
+"""Faust agents and timers: thin adapters from a stream to a domain service call."""

@@ -1,0 +1,58 @@
+"""``python -m agents``: a Faust worker running every agent of the platform.
+
+Creates the declared topics first (a worker ignores source topics that appear after it
+subscribed), then hands over to Faust.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from app.config import get_settings
+from app.errors import ServiceStartupError
+from app.logging import configure_logging, get_logger
+
+
+def main() -> None:
+    """Check Kafka and Redis answer, create topics, then run the worker until interrupted."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    log = get_logger("agents")
+
+    async def preflight() -> None:
+        from app.extensions import connect_redis
+        from streams.admin import ensure_topics
+
+        try:
+            created = await asyncio.wait_for(
+                ensure_topics(settings.kafka_bootstrap_servers), settings.service_timeout_seconds
+            )
+        except Exception as exc:
+            raise ServiceStartupError(
+                "Kafka", settings.kafka_bootstrap_servers, str(exc) or type(exc).__name__
+            ) from exc
+        redis = await connect_redis(settings)
+        await redis.aclose()
+        if created:
+            log.info("topics created", topics=created)
+
+    try:
+        asyncio.run(preflight())
+    except ServiceStartupError as exc:
+        print(f"samooh worker: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+    from pathlib import Path
+
+    Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
+    import agents.lifecycle  # noqa: F401  (registers signal receivers)
+    import agents.market  # noqa: F401  (registers the agents on the app)
+    from streams.app import app
+
+    sys.argv = [sys.argv[0], "worker", "--loglevel", settings.log_level.lower(), "--without-web"]
+    app.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Market agents: every tick becomes the cached latest quote and a ``quote:tick`` to its room."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.context import worker_context
+from app.market.service import market_service
+from streams.app import app, market_ticks
+from streams.records import MarketTickV1
+
+
+@app.agent(market_ticks)
+async def record_ticks(ticks: Any) -> None:
+    """Consume market ticks (keyed by symbol) and hand each to ``market_service``."""
+    context = await worker_context()
+    tick: MarketTickV1
+    async for tick in ticks:
+        await market_service.do_record_tick(context.redis, context.emitter, tick)  # type: ignore[arg-type]

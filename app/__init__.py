@@ -1,0 +1,151 @@
+"""Samooh web application: ``create_app()`` builds the Quart app, ``create_asgi_app()`` wraps it
+with Socket.IO for Hypercorn (``app.asgi:application``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import socketio
+from pydantic import ValidationError
+from quart import Quart, Response, jsonify, send_from_directory
+from quart_schema import (
+    Info,
+    QuartSchema,
+    RequestSchemaValidationError,
+    ResponseSchemaValidationError,
+)
+from werkzeug.exceptions import HTTPException
+
+from app.config import Settings, get_settings
+from app.errors import AppError, error_body
+from app.logging import configure_logging, get_logger
+
+log = get_logger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    """Build the Quart application. Connects to nothing: services open in ``before_serving``."""
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app = Quart(__name__, static_folder=None)
+    app.config.update(
+        QUART_SCHEMA_SWAGGER_JS_URL="/vendor/swagger/swagger-ui-bundle.js",
+        QUART_SCHEMA_SWAGGER_CSS_URL="/vendor/swagger/swagger-ui.css",
+        QUART_SCHEMA_BY_ALIAS=True,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.extensions["samooh_settings"] = settings
+    QuartSchema(
+        app,
+        openapi_path="/openapi.json",
+        swagger_ui_path="/api-docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        info=Info(
+            title="Samooh API",
+            version="1",
+            description=(
+                "Investment clubs, chit funds and community crowdfunding, live. Amounts are "
+                "decimal strings with two places; errors are "
+                '`{"error": {"code", "message", "details"}}`.'
+            ),
+        ),
+    )
+    _install_error_handlers(app)
+
+    from app.metrics import install_metrics
+
+    install_metrics(app)
+
+    from app.health.routes import blueprint as health_bp
+    from app.market.routes import blueprint as market_bp
+
+    app.register_blueprint(health_bp)
+    app.register_blueprint(market_bp)
+    _install_web_client(app, ROOT / settings.web_dist)
+
+    @app.before_serving
+    async def _connect() -> None:
+        from app.extensions import connect_services
+
+        await connect_services(settings)
+        log.info("services connected", environment=settings.environment)
+
+    @app.after_serving
+    async def _disconnect() -> None:
+        from app.extensions import close_services
+
+        await close_services()
+
+    return app
+
+
+def create_asgi_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    """The ASGI application Hypercorn serves: Socket.IO at ``/socket.io``, Quart for the rest."""
+    settings = settings or get_settings()
+    from app.realtime.server import create_socket_server
+
+    quart_app = create_app(settings)
+    sio = create_socket_server(settings)
+    quart_app.extensions["socketio"] = sio
+    return socketio.ASGIApp(sio, other_asgi_app=quart_app)
+
+
+def _install_error_handlers(app: Quart) -> None:
+    @app.errorhandler(AppError)
+    async def _app_error(error: AppError) -> tuple[Response, int]:
+        return jsonify(error.to_dict()), error.status
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def _invalid_request(error: RequestSchemaValidationError) -> tuple[Response, int]:
+        details: dict[str, Any] = {}
+        if isinstance(error.validation_error, ValidationError):
+            details["errors"] = [
+                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                for e in error.validation_error.errors()
+            ]
+        else:
+            details["errors"] = [{"msg": str(error.validation_error)}]
+        return jsonify(error_body("validation_error", "invalid request", details)), 422
+
+    @app.errorhandler(ResponseSchemaValidationError)
+    async def _invalid_response(error: ResponseSchemaValidationError) -> tuple[Response, int]:
+        log.error("response failed its schema", error=str(error))
+        return jsonify(error_body("internal_error", "something went wrong")), 500
+
+    @app.errorhandler(HTTPException)
+    async def _http_error(error: HTTPException) -> tuple[Response, int]:
+        status = error.code or 500
+        code = (error.name or "error").lower().replace(" ", "_")
+        return jsonify(error_body(code, error.description or error.name or "error")), status
+
+    @app.errorhandler(Exception)
+    async def _unexpected(error: Exception) -> tuple[Response, int]:
+        log.exception("unhandled error", error=str(error))
+        return jsonify(error_body("internal_error", "something went wrong")), 500
+
+
+def _install_web_client(app: Quart, dist: Path) -> None:
+    """Serve the built browser client (web/dist) at ``/``."""
+
+    @app.get("/")
+    async def index() -> Any:
+        if not (dist / "index.html").is_file():
+            body = error_body("web_client_not_built", f"no web client at {dist}: run `make web`")
+            return jsonify(body), 503
+        response = await send_from_directory(dist, "index.html")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    @app.get("/assets/<path:filename>")
+    async def assets(filename: str) -> Any:
+        response = await send_from_directory(dist / "assets", filename)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+    @app.get("/vendor/<path:filename>")
+    async def vendor(filename: str) -> Any:
+        return await send_from_directory(dist / "vendor", filename)

@@ -1,0 +1,68 @@
+"""One error shape for every HTTP and socket failure: ``{"error": {"code", "message", "details"}}``.
+
+Each domain failure is an ``AppError`` subclass carrying its HTTP status and a stable code
+(ARCHITECTURE.md rule 7). Clients switch on ``code``; ``message`` is for people.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """Base of every expected failure. Subclasses set ``status`` and ``code``."""
+
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON body: ``{"error": {"code": str, "message": str, "details": dict}}``."""
+        return error_body(self.code, self.message, self.details)
+
+
+class ValidationFailed(AppError):
+    """The request body, query or socket payload does not match its schema (422)."""
+
+    status = 422
+    code = "validation_error"
+
+
+class NotFound(AppError):
+    """The thing does not exist, or the caller may not know that it does (404)."""
+
+    status = 404
+    code = "not_found"
+
+
+class ServiceUnavailable(AppError):
+    """A backing service (MongoDB, Kafka, Redis) did not answer (503).
+
+    ``details["service"]`` names it.
+    """
+
+    status = 503
+    code = "service_unavailable"
+
+
+class ServiceStartupError(RuntimeError):
+    """Raised at start-up when a backing service cannot be reached; the process then exits.
+
+    The message names the service and its redacted address, e.g.
+    ``MongoDB at mongodb://127.0.0.1:1/ did not answer within 8.0 s: …``.
+    """
+
+    def __init__(self, service: str, address: str, reason: str) -> None:
+        super().__init__(f"{service} at {address} is unreachable: {reason}")
+        self.service = service
+        self.address = address
+        self.reason = reason
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Build the error JSON body used by HTTP responses and socket acknowledgements."""
+    return {"error": {"code": code, "message": message, "details": details or {}}}

@@ -1,0 +1,89 @@
+"""Market payloads seen by clients (HTTP and Socket.IO). Prices are decimal strings."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.money import change_basis_points, format_basis_points, format_minor
+from streams.records import MarketTickV1
+
+MAX_SUBSCRIBE_SYMBOLS = 50
+
+
+class QuoteTick(BaseModel):
+    """``quote:tick``: the latest quote of one symbol.
+
+    ``price``, ``open``, ``high``, ``low``, ``prev_close``: two-place decimal strings in
+    ``currency``; ``change_pct``: percent change from ``prev_close``, two places; ``volume``:
+    shares so far that day or ``null``; ``ts``: emission time (ISO-8601 UTC); ``trade_date``: the
+    real trading day the prices come from.
+    """
+
+    id: str
+    ts: str
+    symbol: str
+    price: str
+    open: str
+    high: str
+    low: str
+    prev_close: str
+    volume: int | None
+    change_pct: str
+    currency: str
+    trade_date: str
+    source: str
+
+    @classmethod
+    def from_tick(cls, tick: MarketTickV1) -> QuoteTick:
+        """Render a tick record (integer minor units) as a client payload."""
+        return cls(
+            id=tick.id,
+            ts=tick.ts,
+            symbol=tick.symbol,
+            price=format_minor(tick.price),
+            open=format_minor(tick.open),
+            high=format_minor(tick.high),
+            low=format_minor(tick.low),
+            prev_close=format_minor(tick.prev_close),
+            volume=tick.volume,
+            change_pct=format_basis_points(change_basis_points(tick.price, tick.prev_close)),
+            currency=tick.currency,
+            trade_date=tick.trade_date,
+            source=tick.source,
+        )
+
+
+class QuoteSubscription(BaseModel):
+    """``quote:subscribe`` / ``quote:unsubscribe`` payload: ``{"symbols": ["AAPL", …]}``."""
+
+    symbols: list[str] = Field(min_length=1, max_length=MAX_SUBSCRIBE_SYMBOLS)
+
+    @field_validator("symbols")
+    @classmethod
+    def _normalise(cls, symbols: list[str]) -> list[str]:
+        cleaned = []
+        for symbol in symbols:
+            value = symbol.strip().upper()
+            if not value or len(value) > 16 or not value.replace(".", "").isalnum():
+                raise ValueError(f"not a symbol: {symbol!r}")
+            if value not in cleaned:
+                cleaned.append(value)
+        return cleaned
+
+
+class InstrumentOut(BaseModel):
+    """One tradable instrument or index in the catalogue."""
+
+    symbol: str
+    name: str
+    currency: str
+    is_index: bool
+    source: str
+    first_date: str
+    last_date: str
+
+
+class InstrumentList(BaseModel):
+    """``GET /api/v1/market/symbols``."""
+
+    symbols: list[InstrumentOut]

@@ -1,0 +1,18 @@
+"""Room names: the one place that spells them (ARCHITECTURE.md, Socket.IO)."""
+
+from __future__ import annotations
+
+
+def symbol_room(symbol: str) -> str:
+    """Room of everyone watching ``symbol``'s quotes: ``symbol:AAPL``."""
+    return f"symbol:{symbol.upper()}"
+
+
+def club_room(club_id: str) -> str:
+    """Room of a club's members: ``club:<id>``."""
+    return f"club:{club_id}"
+
+
+def user_room(user_id: str) -> str:
+    """Room of one person's sockets: ``user:<id>``."""
+    return f"user:{user_id}"

@@ -1,0 +1,1 @@
+"""Kafka streams: the one Faust app, every topic declared once, versioned records, producers."""

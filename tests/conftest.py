@@ -1,0 +1,180 @@
+"""Fixtures that talk to the real local services started by ``make test`` (scripts/services.py).
+
+Each pytest session gets its own database, topic prefix and consumer group, so a session never
+sees another's data, even on shared servers (``MONGODB_URL`` etc. pointing elsewhere).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_ID = uuid.uuid4().hex[:8]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _load_service_env() -> None:
+    """Use the URLs already in the environment, else those of a running `services.py up`."""
+    if all(os.environ.get(k) for k in ("MONGODB_URL", "KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")):
+        return
+    env_file = ROOT / ".local" / "test" / "services.env"
+    if not env_file.is_file():
+        pytest.exit(
+            "no test services: run `make test`, or `.venv/bin/python scripts/services.py up "
+            "--profile test` first",
+            returncode=2,
+        )
+    for line in env_file.read_text().splitlines():
+        if line.startswith("export ") and "=" in line:
+            name, _, value = line[len("export ") :].partition("=")
+            os.environ.setdefault(name, shlex.split(value)[0])
+
+
+_load_service_env()
+os.environ.update(
+    {
+        "SAMOOH_ENVIRONMENT": "test",
+        "SAMOOH_MONGODB_DATABASE": f"samooh_test_{RUN_ID}",
+        "SAMOOH_TOPIC_PREFIX": f"samooh-test-{RUN_ID}",
+        "SAMOOH_WORKER_ID": f"samooh-test-{RUN_ID}",
+        "SAMOOH_WORKER_DATA_DIR": f"/tmp/samooh-test-{RUN_ID}/worker",
+        "SAMOOH_LOG_JSON": "false",
+        "SAMOOH_SERVICE_TIMEOUT_SECONDS": "8",
+    }
+)
+
+from app.config import Settings, get_settings  # noqa: E402  (after the environment is set)
+
+get_settings.cache_clear()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a log file, for failure messages."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    """The settings every in-process test uses (this session's database and topics)."""
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Folder for files a person may want to look at after the run (screenshots, PDFs)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+async def services(settings: Settings) -> AsyncIterator[object]:
+    """This process connected to MongoDB (Beanie initialised), Redis and Kafka, with the
+    instrument catalogue loaded. Drops the session's database at the end."""
+    from app.extensions import close_services, connect_services
+    from app.market.service import market_service
+
+    connected = await connect_services(settings)
+    await market_service.do_load_instruments()
+    yield connected
+    assert connected.mongo is not None
+    await connected.mongo.drop_database(settings.mongodb_database)
+    await close_services()
+
+
+@dataclass
+class LiveStack:
+    """A running web server and Faust worker for this session."""
+
+    url: str
+    web_log: Path
+    worker_log: Path
+
+
+def _spawn(argv: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def live_stack(services: object, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """Hypercorn serving ``app.asgi:application`` and ``python -m agents``, both ready.
+
+    Ready means ``/api/ready`` answered 200 and the worker finished its first rebalance.
+    """
+    import redis
+
+    from agents.lifecycle import ready_key
+
+    logs = tmp_path_factory.mktemp("live")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SAMOOH_PUBLIC_URL": url, "SAMOOH_PORT": str(port)}
+    web_log, worker_log = logs / "web.log", logs / "worker.log"
+    web = _spawn([sys.executable, "-m", "app", "--port", str(port)], web_log, env)
+    worker = _spawn([sys.executable, "-m", "agents"], worker_log, env)
+    settings = get_settings()
+    sync_redis = redis.Redis.from_url(settings.redis_url)
+    try:
+        deadline = time.monotonic() + 90
+        web_ready = worker_ready = False
+        while time.monotonic() < deadline and not (web_ready and worker_ready):
+            for name, proc, log in (("web", web, web_log), ("worker", worker, worker_log)):
+                if proc.poll() is not None:
+                    pytest.fail(f"{name} exited with {proc.returncode}:\n{tail(log)}")
+            if not web_ready:
+                try:
+                    with urllib.request.urlopen(f"{url}/api/ready", timeout=2) as response:
+                        web_ready = response.status == 200
+                except OSError:
+                    pass
+            worker_ready = worker_ready or bool(sync_redis.get(ready_key(settings.worker_id)))
+            time.sleep(0.2)
+        if not (web_ready and worker_ready):
+            pytest.fail(
+                f"stack not ready (web={web_ready}, worker={worker_ready}):\n"
+                f"web:\n{tail(web_log)}\nworker:\n{tail(worker_log)}"
+            )
+        yield LiveStack(url=url, web_log=web_log, worker_log=worker_log)
+    finally:
+        sync_redis.close()
+        _stop(worker)
+        _stop(web)

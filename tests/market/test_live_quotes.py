@@ -1,0 +1,236 @@
+"""The first end-to-end path, against the running web server and worker:
+replayer → Kafka → Faust agent → Redis (latest quote) + write-only Socket.IO manager →
+``quote:tick`` in ``symbol:<SYMBOL>`` → a python-socketio client, and the page in Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import socketio
+
+from app.config import Settings
+from app.extensions import Services
+from app.market.dataset import load_catalogue
+from app.market.replayer import Replayer, intraday_path
+from app.market.service import market_service
+from app.money import format_minor
+from streams.producer import EventProducer
+from streams.records import MarketTickV1
+from streams.topics import MARKET_TICKS
+from tests.conftest import LiveStack
+
+TICKS = 8
+
+
+class QuoteClient:
+    """A python-socketio client that records every ``quote:tick`` it receives."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.ticks: list[dict[str, Any]] = []
+        self._arrived = asyncio.Condition()
+        self.sio.on("quote:tick", self._on_tick)
+
+    async def _on_tick(self, data: dict[str, Any]) -> None:
+        async with self._arrived:
+            self.ticks.append(data)
+            self._arrived.notify_all()
+
+    async def wait_for(self, predicate: Any, timeout: float = 20) -> list[dict[str, Any]]:
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: predicate(self.ticks)), timeout)
+        return self.ticks
+
+    def of(self, symbol: str, trade_date: str) -> list[dict[str, Any]]:
+        return [t for t in self.ticks if t["symbol"] == symbol and t["trade_date"] == trade_date]
+
+
+@pytest.fixture
+async def producer(settings: Settings) -> AsyncIterator[EventProducer]:
+    events = EventProducer(settings.kafka_bootstrap_servers, client_id="samooh-test")
+    await events.start()
+    yield events
+    await events.stop()
+
+
+@pytest.fixture
+async def client(live_stack: LiveStack) -> AsyncIterator[QuoteClient]:
+    quotes = QuoteClient()
+    await quotes.sio.connect(live_stack.url, transports=["websocket"])
+    yield quotes
+    await quotes.sio.disconnect()
+
+
+async def replay_day(producer: EventProducer, symbol: str, day: dt.date) -> list[str]:
+    """Replay one real day of ``symbol`` at full speed; return the expected prices."""
+    series = load_catalogue()[symbol]
+    replayer = Replayer({symbol: series}, day, day, TICKS, seconds_per_day=0.0001, loop=False)
+    sent = await replayer.run(producer, asyncio.Event(), max_days=1)
+    assert sent == TICKS
+    bar = next(bar for bar in series.bars if bar.date == day)
+    return [format_minor(price) for price in intraday_path(bar, TICKS)]
+
+
+async def test_a_replayed_day_reaches_a_subscribed_client_in_order(
+    client: QuoteClient, producer: EventProducer, services: Services, live_stack: LiveStack
+) -> None:
+    ack = await client.sio.call("quote:subscribe", {"symbols": ["fb"]}, timeout=10)
+    assert ack == {"ok": True, "symbols": ["FB"]}
+
+    expected = await replay_day(producer, "FB", dt.date(2012, 5, 18))
+    await client.wait_for(lambda _: len(client.of("FB", "2012-05-18")) == TICKS)
+    ticks = client.of("FB", "2012-05-18")
+    assert [t["price"] for t in ticks] == expected
+    last = ticks[-1]
+    # The listing day of Facebook, as traded: open 42.05, high 45.00, low 38.00, close 38.23.
+    assert (last["open"], last["high"], last["low"], last["price"]) == (
+        "42.05",
+        "45.00",
+        "38.00",
+        "38.23",
+    )
+    assert last["volume"] == 573576400
+    assert last["change_pct"] == "-9.08"  # against the open, its first "previous close"
+    assert len({t["id"] for t in ticks}) == TICKS and all(t["ts"].endswith("Z") for t in ticks)
+
+    # The worker cached the latest quote in Redis; HTTP serves the same.
+    cached = await market_service.latest_quotes(services.require_redis(), ["FB"])
+    assert cached[0].model_dump() == last
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{live_stack.url}/api/v1/market/quotes/FB") as response,
+    ):
+        assert response.status == 200
+        assert await response.json() == last
+
+
+async def test_late_joiner_gets_the_latest_quote_then_live_ticks(
+    client: QuoteClient, producer: EventProducer, live_stack: LiveStack
+) -> None:
+    await client.sio.call("quote:subscribe", {"symbols": ["IBM"]}, timeout=10)
+    await replay_day(producer, "IBM", dt.date(2012, 6, 1))
+    await client.wait_for(lambda _: len(client.of("IBM", "2012-06-01")) == TICKS)
+
+    late = QuoteClient()
+    await late.sio.connect(live_stack.url, transports=["websocket"])
+    try:
+        ack = await late.sio.call("quote:subscribe", {"symbols": ["IBM"]}, timeout=10)
+        assert ack["ok"] is True
+        snapshot = await late.wait_for(lambda ticks: len(ticks) >= 1)
+        assert snapshot[0] == client.of("IBM", "2012-06-01")[-1]
+        expected = await replay_day(producer, "IBM", dt.date(2012, 6, 4))
+        await late.wait_for(lambda _: len(late.of("IBM", "2012-06-04")) == TICKS)
+        assert [t["price"] for t in late.of("IBM", "2012-06-04")] == expected
+    finally:
+        await late.sio.disconnect()
+
+
+async def test_unsubscribed_and_unrelated_symbols_are_not_delivered(
+    client: QuoteClient, producer: EventProducer, live_stack: LiveStack
+) -> None:
+    await client.sio.call("quote:subscribe", {"symbols": ["GOOG", "MSFT"]}, timeout=10)
+    ack = await client.sio.call("quote:unsubscribe", {"symbols": ["GOOG"]}, timeout=10)
+    assert ack == {"ok": True, "symbols": ["GOOG"]}
+    await replay_day(producer, "GOOG", dt.date(2012, 6, 5))
+    await replay_day(producer, "AMD", dt.date(2012, 6, 5))
+    await replay_day(producer, "MSFT", dt.date(2012, 6, 5))
+    # MSFT was produced last on its own partition order; once all of it arrived, the worker has
+    # long since handled GOOG and AMD, which must not have reached this client.
+    await client.wait_for(lambda _: len(client.of("MSFT", "2012-06-05")) == TICKS)
+    await asyncio.sleep(0.5)
+    assert {t["symbol"] for t in client.ticks} == {"MSFT"}
+
+
+async def test_redelivered_or_older_ticks_are_not_emitted_twice(
+    client: QuoteClient, producer: EventProducer, live_stack: LiveStack
+) -> None:
+    await client.sio.call("quote:subscribe", {"symbols": ["XOM"]}, timeout=10)
+    await replay_day(producer, "XOM", dt.date(2012, 6, 6))
+    await client.wait_for(lambda _: len(client.of("XOM", "2012-06-06")) == TICKS)
+    newest = client.of("XOM", "2012-06-06")[-1]
+    # Kafka delivers at least once: the same tick again, and an older one, change nothing.
+    seq = int(newest["id"].split(":")[1])
+    stale = MarketTickV1(
+        id=f"XOM:{seq - 1}", seq=seq - 1, ts=newest["ts"], symbol="XOM", price=1, open=1,
+        high=1, low=1, prev_close=1, volume=None, currency="USD", trade_date="2012-06-06",
+        source="test",
+    )  # fmt: skip
+    duplicate = MarketTickV1(
+        id=newest["id"], seq=seq, ts=newest["ts"], symbol="XOM", price=2, open=2, high=2,
+        low=2, prev_close=2, volume=None, currency="USD", trade_date="2012-06-06",
+        source="test",
+    )  # fmt: skip
+    await producer.send_many(MARKET_TICKS, [("XOM", stale), ("XOM", duplicate)])
+    expected = await replay_day(producer, "XOM", dt.date(2012, 6, 7))
+    await client.wait_for(lambda _: len(client.of("XOM", "2012-06-07")) == TICKS)
+    assert len(client.of("XOM", "2012-06-06")) == TICKS
+    assert [t["price"] for t in client.of("XOM", "2012-06-07")] == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ({"symbols": ["NOPE"]}, "unknown_symbol"),
+        ({"symbols": []}, "validation_error"),
+        ({"symbols": ["../etc"]}, "validation_error"),
+        ({"wrong": 1}, "validation_error"),
+        ("not an object", "validation_error"),
+    ],
+)
+async def test_bad_subscriptions_get_an_error_and_join_nothing(
+    client: QuoteClient, payload: Any, code: str
+) -> None:
+    ack = await client.sio.call("quote:subscribe", payload, timeout=10)
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == code
+    assert set(ack["error"]) == {"code", "message", "details"}
+
+
+@pytest.mark.browser
+async def test_the_page_shows_live_quotes_in_chromium(
+    live_stack: LiveStack, producer: EventProducer, artifacts: Path
+) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
+        )
+        try:
+            page = await browser.new_page(viewport={"width": 1280, "height": 800})
+            await page.goto(live_stack.url)
+            row = page.get_by_test_id("quote-AAPL")
+            await row.wait_for(timeout=15_000)
+            await page.wait_for_function(
+                "() => document.body.innerText.toLowerCase().includes('connected')",
+                timeout=15_000,
+            )
+            expected = await replay_day(producer, "AAPL", dt.date(2012, 6, 8))
+            price = page.get_by_test_id("price-AAPL")
+            await page.wait_for_function(
+                "(want) => document.querySelector('[data-testid=price-AAPL]')?.textContent"
+                "?.includes(want)",
+                arg=expected[-1],
+                timeout=15_000,
+            )
+            assert expected[-1] in (await price.text_content() or "")
+            await page.screenshot(path=str(artifacts / "quotes-desktop.png"), full_page=True)
+            await page.set_viewport_size({"width": 390, "height": 844})
+            await page.screenshot(path=str(artifacts / "quotes-phone.png"), full_page=True)
+        finally:
+            await browser.close()

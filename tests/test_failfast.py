@@ -1,0 +1,57 @@
+"""Bad configuration fails fast with a message naming the service, never a hang."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+
+
+def _run(argv: list[str], **overrides: str) -> tuple[int, str, float]:
+    env = {**os.environ, "SAMOOH_SERVICE_TIMEOUT_SECONDS": "2", **overrides}
+    started = time.monotonic()
+    done = subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    return done.returncode, done.stdout + done.stderr, time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "service"),
+    [
+        ("MONGODB_URL", "mongodb://127.0.0.1:{port}/?directConnection=true", "MongoDB"),
+        ("REDIS_URL", "redis://127.0.0.1:{port}/0", "Redis"),
+        ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:{port}", "Kafka"),
+    ],
+)
+def test_web_server_exits_naming_the_unreachable_service(
+    variable: str, value: str, service: str
+) -> None:
+    dead = value.format(port=free_port())
+    code, output, took = _run(
+        [sys.executable, "-m", "app", "--port", str(free_port())], **{variable: dead}
+    )
+    assert code == 2, output
+    assert f"start-up failed: Lifespan failure in startup. '{service} at" in output
+    assert took < 30
+
+
+def test_worker_exits_naming_kafka() -> None:
+    dead = f"127.0.0.1:{free_port()}"
+    code, output, took = _run([sys.executable, "-m", "agents"], KAFKA_BOOTSTRAP_SERVERS=dead)
+    assert code == 2, output
+    assert f"samooh worker: Kafka at {dead} is unreachable" in output
+    assert took < 30
+
+
+def test_invalid_setting_is_refused_before_anything_starts() -> None:
+    code, output, _ = _run(
+        [sys.executable, "-m", "app.market.replayer"], SAMOOH_REPLAY_TICKS_PER_DAY="2"
+    )
+    assert code != 0
+    assert "replay_ticks_per_day" in output
