@@ -216,10 +216,8 @@ async def test_the_page_shows_live_quotes_in_chromium(
             await page.goto(live_stack.url)
             row = page.get_by_test_id("quote-AAPL")
             await row.wait_for(timeout=15_000)
-            await page.wait_for_function(
-                "() => document.body.innerText.toLowerCase().includes('connected')",
-                timeout=15_000,
-            )
+            status = page.locator('[data-testid="connection-status"][data-state="connected"]')
+            await status.wait_for(timeout=15_000)
             expected = await replay_day(producer, "AAPL", dt.date(2012, 6, 8))
             price = page.get_by_test_id("price-AAPL")
             await page.wait_for_function(
