@@ -46,7 +46,7 @@ def main() -> None:
     from pathlib import Path
 
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
-    import agents.lifecycle  # noqa: F401  (registers signal receivers)
+    import agents.lifecycle  # registers signal receivers
     import agents.market  # noqa: F401  (registers the agents on the app)
     from streams.app import app
 

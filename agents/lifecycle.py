@@ -19,7 +19,7 @@ def ready_key(worker_id: str) -> str:
 
 
 @app.on_rebalance_complete.connect
-async def announce_ready(sender: Any, **kwargs: Any) -> None:
+async def announce_ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
     """Record the time this worker finished a rebalance (partitions assigned, consuming)."""
     context = await worker_context()
     now = dt.datetime.now(dt.UTC).isoformat()

@@ -40,13 +40,15 @@ def main(argv: list[str] | None = None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(application, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        await serve(application, config, shutdown_trigger=stop.wait)
 
     try:
         uvloop.run(run())
     except LifespanFailureError as exc:
-        print(f"samooh web: start-up failed: {exc.args[1] if len(exc.args) > 1 else exc}",
-              file=sys.stderr)
+        print(
+            f"samooh web: start-up failed: {exc.args[1] if len(exc.args) > 1 else exc}",
+            file=sys.stderr,
+        )
         return 2
     return 0
 

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     app_name: str = "samooh"
 
     mongodb_url: str = Field(
-        default="mongodb://127.0.0.1:27018/?directConnection=true&retryWrites=false",
+        default="mongodb://127.0.0.1:27018/?replicaSet=secantus&retryWrites=false",
         validation_alias=AliasChoices("MONGODB_URL", "SAMOOH_MONGODB_URL"),
     )
     mongodb_database: str = "samooh"

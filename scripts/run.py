@@ -104,9 +104,11 @@ def wait_ready(url: str, platform: Platform, timeout: float = 90) -> None:
         dead = platform.dead()
         if dead:
             name, code, log = dead
-            raise RuntimeError(f"{name} exited with status {code}; last lines of {log}:\n{tail(log)}")
+            raise RuntimeError(
+                f"{name} exited with status {code}; last lines of {log}:\n{tail(log)}"
+            )
         try:
-            with urllib.request.urlopen(f"{url}/api/ready", timeout=3) as response:  # noqa: S310
+            with urllib.request.urlopen(f"{url}/api/ready", timeout=3) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):
