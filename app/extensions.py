@@ -32,9 +32,32 @@ def redact(url: str) -> str:
 
 def document_models() -> list[type]:
     """Every Beanie document of every domain (registered once, here)."""
+    from app.audit.documents import AuditChainHead, AuditRecord
+    from app.clubs.documents import (
+        Club,
+        Contribution,
+        Holding,
+        Invite,
+        Membership,
+        Valuation,
+        Withdrawal,
+    )
+    from app.ledger.documents import JournalEntry
     from app.market.documents import Instrument
 
-    return [Instrument]
+    return [
+        Instrument,
+        JournalEntry,
+        AuditRecord,
+        AuditChainHead,
+        Club,
+        Membership,
+        Invite,
+        Contribution,
+        Withdrawal,
+        Valuation,
+        Holding,
+    ]
 
 
 @dataclass

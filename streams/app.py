@@ -41,3 +41,10 @@ market_ticks = app.topic(
     value_type=topics.MARKET_TICKS.record,
     partitions=topics.MARKET_TICKS.partitions,
 )
+
+payment_events = app.topic(
+    topics.PAYMENT_EVENTS.name,
+    key_type=str,
+    value_type=topics.PAYMENT_EVENTS.record,
+    partitions=topics.PAYMENT_EVENTS.partitions,
+)

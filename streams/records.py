@@ -34,3 +34,37 @@ class MarketTickV1(faust.Record, serializer="json", namespace="samooh.market.tic
     currency: str
     trade_date: str
     source: str
+
+
+class PaymentEventV1(faust.Record, serializer="json", namespace="samooh.payments.event.v1"):
+    """A verified, de-duplicated payment outcome from a provider (or a treasurer's approval).
+
+    Published by the webhook endpoint (after signature check and event-id de-duplication) or by
+    the manual-contribution approval, keyed by ``pool_id`` on the payments topic, and applied
+    idempotently by the payments agent.
+
+    Fields:
+        id: our event id, unique per provider event: ``<provider>:<provider_event_id>``.
+        provider: ``razorpay`` | ``stripe`` | ``sandbox`` | ``manual``.
+        provider_event_id: the provider's event id (webhook id), or the approval id for manual.
+        kind: ``payment.captured`` | ``payment.failed``.
+        pool_type: ``club`` (later: ``chit``, ``campaign``).
+        pool_id: the club (pool) id; also the Kafka key.
+        contribution_id: our contribution id, carried through the provider in order notes.
+        payment_id: the provider's payment id (``pay_…``, ``pi_…``) or the manual approval id.
+        amount: integer minor units (paise) actually paid.
+        currency: ISO 4217 code, e.g. ``INR``.
+        occurred_at: when the provider says it happened, ISO-8601 UTC.
+    """
+
+    id: str
+    provider: str
+    provider_event_id: str
+    kind: str
+    pool_type: str
+    pool_id: str
+    contribution_id: str
+    payment_id: str
+    amount: int
+    currency: str
+    occurred_at: str

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import faust
 
 from app.config import get_settings
-from streams.records import MarketTickV1
+from streams.records import MarketTickV1, PaymentEventV1
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ def _name(suffix: str) -> str:
 
 
 MARKET_TICKS = TopicSpec(_name("market.ticks.v1"), 4, "symbol", MarketTickV1)
-PAYMENT_EVENTS = TopicSpec(_name("payments.events.v1"), 4, "pool id", None)
+PAYMENT_EVENTS = TopicSpec(_name("payments.events.v1"), 4, "pool id", PaymentEventV1)
 ORDER_COMMANDS = TopicSpec(_name("orders.commands.v1"), 4, "club id", None)
 ORDER_FILLS = TopicSpec(_name("orders.fills.v1"), 4, "club id", None)
 NOTIFICATIONS = TopicSpec(_name("notifications.v1"), 4, "user id", None)

@@ -1,0 +1,732 @@
+"""Unit-value accounting of a club: contributions, withdrawals, valuations, trades and the
+statements built from them (DOMAIN.md, "Unit-value accounting"; how bivio and myICLUB keep
+club books).
+
+Money flows through the club's double-entry journal:
+
+* payment received: Dr cash / Cr unallocated contributions (a liability until units are issued);
+* contribution settled at a valuation: Dr unallocated / Cr the member's capital account;
+* withdrawal settled: Dr member capital (gross) / Cr withdrawals payable (net) / Cr fee income;
+* withdrawal paid: Dr withdrawals payable / Cr cash;
+* trade (buy): Dr investments + Dr trading costs / Cr cash; (sell) the reverse, with the
+  realised gain against average cost;
+* valuation: investments marked to market against unrealised gains.
+
+NAV = cash + market value of holdings − liabilities (unallocated contributions and payable
+withdrawals), so money not yet turned into units never moves the unit value. Every money
+transaction bumps the club's ``money_seq`` so two of them never interleave.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.audit.service import audit_service, club_chain
+from app.clubs import repository
+from app.clubs.documents import (
+    Club,
+    Contribution,
+    ContributionStatus,
+    Holding,
+    Membership,
+    MembershipStatus,
+    PricedPosition,
+    Settlement,
+    Valuation,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from app.clubs.errors import (
+    ClubNotFound,
+    ContributionNotFound,
+    ContributionStateError,
+    InsufficientCash,
+    InsufficientHoldings,
+    InvalidValuation,
+    NavNotPositive,
+    PriceMissing,
+    WithdrawalRefused,
+)
+from app.clubs.service import TREASURY, club_service
+from app.clubs.units import NonPositiveNav, UnitValue, fee_of, round_half_even
+from app.db import run_in_transaction
+from app.ledger import accounts
+from app.ledger.service import ledger_service
+from streams.records import PaymentEventV1
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Books:
+    """The club's position now: cash, holdings at book cost, liabilities, units outstanding."""
+
+    cash: int
+    investments_book: int
+    liabilities: int
+    units: int
+    holdings: list[Holding] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPosition:
+    """A member's capital account at a valuation: micro-units, and paise paid in, withdrawn
+    (net of fees) and worth (units × unit value, half-even)."""
+
+    user_id: str
+    role: str
+    active: bool
+    units: int
+    paid_in: int
+    withdrawn: int
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentOutcome:
+    """What applying a payment event did: ``applied`` False for a duplicate or stale event."""
+
+    applied: bool
+    contribution: Contribution | None
+
+
+class AccountingService:
+    """Contributions, withdrawals, valuations, trades. Takes the acting user's id explicitly."""
+
+    # ---- reading the books -------------------------------------------------------------
+
+    async def books(self, club_id: str, session: AsyncClientSession | None = None) -> Books:
+        """Balances from the journal and units from the memberships, at this moment."""
+        balances = await ledger_service.balances(club_id, session)
+        members = await repository.all_memberships(club_id, session)
+        return Books(
+            cash=balances.get(accounts.CASH, 0),
+            investments_book=balances.get(accounts.INVESTMENTS, 0),
+            liabilities=-(
+                balances.get(accounts.UNALLOCATED_CONTRIBUTIONS, 0)
+                + balances.get(accounts.WITHDRAWALS_PAYABLE, 0)
+            ),
+            units=sum(m.units for m in members),
+            holdings=await repository.holdings(club_id, session),
+        )
+
+    def unit_value(self, club: Club, nav: int, units: int) -> UnitValue:
+        """The club's unit value for ``nav`` paise over ``units`` micro-units.
+
+        Raises:
+            NavNotPositive: units are outstanding but ``nav`` is not positive.
+        """
+        try:
+            return UnitValue(nav=nav, units=units, starting_paise=club.starting_unit_value)
+        except NonPositiveNav as exc:
+            raise NavNotPositive(str(exc)) from exc
+
+    # ---- contributions ------------------------------------------------------------------
+
+    async def do_open_contribution(
+        self,
+        club_id: str,
+        actor_id: str,
+        *,
+        amount: int,
+        method: str,
+        valuation_date: dt.date | None = None,
+        receipt_file_id: str | None = None,
+        note: str = "",
+    ) -> Contribution:
+        """Record a contribution the member is about to pay (``online``: awaiting the provider)
+        or has paid outside (``manual``: pending a treasurer's approval, with a receipt)."""
+        club, _ = await club_service.check_member(club_id, actor_id)
+        last = club.last_valuation_date
+        if valuation_date is not None and last is not None and valuation_date.isoformat() <= last:
+            raise InvalidValuation(
+                "the valuation date must come after the club's last valuation",
+                details={"last_valuation_date": club.last_valuation_date},
+            )
+        contribution = Contribution(
+            club_id=club_id, user_id=actor_id, amount=amount, currency=club.currency,
+            method=method,
+            status=(ContributionStatus.AWAITING_PAYMENT if method == "online"
+                    else ContributionStatus.PENDING_APPROVAL),
+            valuation_date=valuation_date.isoformat() if valuation_date else None,
+            receipt_file_id=receipt_file_id, note=note,
+        )  # fmt: skip
+        await contribution.insert()
+        await audit_service.do_append(
+            chain=club_chain(club_id), actor_id=actor_id, action="contribution.opened",
+            target_type="contribution", target_id=str(contribution.id),
+            details={"amount": amount, "method": method},
+        )  # fmt: skip
+        return contribution
+
+    async def do_attach_checkout(
+        self, contribution: Contribution, provider: str, order_id: str, checkout_url: str | None
+    ) -> Contribution:
+        """Remember the provider order opened for an online contribution."""
+        await Contribution.get_pymongo_collection().update_one(
+            {"_id": contribution.id},
+            {"$set": {"provider": provider, "order_id": order_id, "checkout_url": checkout_url}},
+        )
+        contribution.provider, contribution.order_id = provider, order_id
+        contribution.checkout_url = checkout_url
+        return contribution
+
+    async def do_apply_payment_event(self, event: PaymentEventV1) -> PaymentOutcome:
+        """Apply one verified payment event, idempotently (the payments agent calls this).
+
+        ``payment.captured`` on an awaiting (or approved manual) contribution: the money is
+        received (Dr cash / Cr unallocated contributions) with its payment date; units are
+        issued later, at a valuation. The journal key ``payment:<event.id>`` and the status
+        guard make a re-delivered, duplicated or late event change nothing.
+        ``payment.failed`` marks an awaiting contribution failed; it never undoes a receipt.
+        """
+        contribution = await repository.get_contribution(event.contribution_id)
+        if contribution is None or contribution.club_id != event.pool_id:
+            return PaymentOutcome(False, None)
+        if event.kind == "payment.failed":
+            result = await Contribution.get_pymongo_collection().update_one(
+                {"_id": contribution.id, "status": ContributionStatus.AWAITING_PAYMENT.value},
+                {"$set": {"status": ContributionStatus.FAILED.value,
+                          "updated_at": dt.datetime.now(dt.UTC)}},
+            )  # fmt: skip
+            return PaymentOutcome(result.modified_count == 1, contribution)
+        if event.kind != "payment.captured":
+            return PaymentOutcome(False, contribution)
+        payment_day = dt.datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00")).date()
+
+        async def body(session: AsyncClientSession) -> PaymentOutcome:
+            await repository.bump_money_seq(contribution.club_id, session)
+            current = await repository.get_contribution(event.contribution_id, session)
+            assert current is not None
+            expected = (ContributionStatus.AWAITING_PAYMENT, ContributionStatus.FAILED)
+            manual_ok = event.provider == "manual" and current.status == (
+                ContributionStatus.PENDING_APPROVAL
+            )
+            if current.status not in expected and not manual_ok:
+                return PaymentOutcome(False, current)
+            _, new = await ledger_service.do_post(
+                pool_id=current.club_id, key=f"payment:{event.id}", kind="contribution_received",
+                lines=[(accounts.CASH, event.amount),
+                       (accounts.UNALLOCATED_CONTRIBUTIONS, -event.amount)],
+                effective_date=payment_day,
+                memo=f"contribution {current.id} via {event.provider} {event.payment_id}",
+                session=session,
+            )  # fmt: skip
+            if not new:
+                return PaymentOutcome(False, current)
+            changes = {
+                "status": ContributionStatus.RECEIVED.value,
+                "amount": event.amount,
+                "payment_id": event.payment_id,
+                "provider": event.provider,
+                "payment_date": payment_day.isoformat(),
+                "updated_at": dt.datetime.now(dt.UTC),
+            }
+            await Contribution.get_pymongo_collection().update_one(
+                {"_id": current.id}, {"$set": changes}, session=session
+            )
+            await audit_service.do_append(
+                chain=club_chain(current.club_id), actor_id=current.user_id,
+                action="contribution.received", target_type="contribution",
+                target_id=str(current.id),
+                details={"amount": event.amount, "provider": event.provider,
+                         "payment_id": event.payment_id, "event_id": event.id},
+                session=session,
+            )  # fmt: skip
+            for key, value in changes.items():
+                setattr(current, key, value)
+            current.status = ContributionStatus.RECEIVED
+            return PaymentOutcome(True, current)
+
+        return await run_in_transaction(body)
+
+    async def check_decide_manual(
+        self, club_id: str, contribution_id: str, actor_id: str
+    ) -> Contribution:
+        """A manual contribution pending approval, decided by a treasurer/admin/owner who is
+        not the contributor.
+
+        Raises:
+            ClubNotFound, RoleRequired, ContributionNotFound, ContributionStateError.
+        """
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        contribution = await repository.get_contribution(contribution_id)
+        if contribution is None or contribution.club_id != club_id:
+            raise ContributionNotFound("no such contribution")
+        if contribution.method != "manual" or (
+            contribution.status != ContributionStatus.PENDING_APPROVAL
+        ):
+            raise ContributionStateError(
+                "only a manual contribution pending approval can be decided",
+                details={"status": contribution.status.value},
+            )
+        if contribution.user_id == actor_id:
+            raise ContributionStateError("a contribution cannot be approved by its contributor")
+        return contribution
+
+    async def do_reject_manual(
+        self, club_id: str, contribution_id: str, actor_id: str, reason: str
+    ) -> Contribution:
+        """Reject a manual contribution (nothing is posted)."""
+        contribution = await self.check_decide_manual(club_id, contribution_id, actor_id)
+        result = await Contribution.get_pymongo_collection().update_one(
+            {"_id": contribution.id, "status": ContributionStatus.PENDING_APPROVAL.value},
+            {"$set": {"status": ContributionStatus.REJECTED.value, "decided_by": actor_id,
+                      "decision_reason": reason, "updated_at": dt.datetime.now(dt.UTC)}},
+        )  # fmt: skip
+        if result.modified_count != 1:
+            raise ContributionStateError("the contribution was decided meanwhile")
+        await audit_service.do_append(
+            chain=club_chain(club_id), actor_id=actor_id, action="contribution.rejected",
+            target_type="contribution", target_id=contribution_id, details={"reason": reason},
+        )  # fmt: skip
+        contribution.status = ContributionStatus.REJECTED
+        contribution.decided_by, contribution.decision_reason = actor_id, reason
+        return contribution
+
+    def manual_approval_event(
+        self, contribution: Contribution, actor_id: str, paid_on: dt.date
+    ) -> PaymentEventV1:
+        """The payment event an approval publishes (same path as a provider's webhook)."""
+        now = dt.datetime.now(dt.UTC)
+        return PaymentEventV1(
+            id=f"manual:{contribution.id}", provider="manual",
+            provider_event_id=str(contribution.id), kind="payment.captured", pool_type="club",
+            pool_id=contribution.club_id, contribution_id=str(contribution.id),
+            payment_id=f"approved-by:{actor_id}", amount=contribution.amount,
+            currency=contribution.currency,
+            occurred_at=dt.datetime.combine(paid_on, now.timetz()).isoformat(),
+        )  # fmt: skip
+
+    # ---- withdrawals --------------------------------------------------------------------
+
+    async def do_request_withdrawal(
+        self,
+        club_id: str,
+        actor_id: str,
+        *,
+        amount: int | None,
+        full: bool,
+        valuation_date: dt.date | None = None,
+    ) -> Withdrawal:
+        """Ask to withdraw ``amount`` paise (gross, before the fee) or everything (``full``).
+
+        Settled at the next valuation (or the assigned one) at its unit value.
+
+        Raises:
+            WithdrawalRefused: a withdrawal is already pending, no units are held, or the
+                amount is more than the member's value at the latest valuation.
+        """
+
+        async def body(session: AsyncClientSession) -> Withdrawal:
+            club, membership = await club_service.check_member(club_id, actor_id, None, session)
+            await repository.bump_money_seq(club_id, session)
+            if await repository.pending_withdrawal(club_id, actor_id, session) is not None:
+                raise WithdrawalRefused(
+                    "a withdrawal is already pending", details={"reason": "already_pending"}
+                )
+            if membership.units <= 0:
+                raise WithdrawalRefused("you hold no units", details={"reason": "no_units"})
+            if amount is not None:
+                latest = await repository.latest_valuation(club_id)
+                if latest is not None:
+                    uv = self.unit_value(club, latest.nav_after, latest.units_after)
+                    value = uv.value_of(membership.units)
+                    if amount > value:
+                        raise WithdrawalRefused(
+                            "that is more than your capital account is worth",
+                            details={"reason": "exceeds_value", "value": value},
+                        )
+            withdrawal = Withdrawal(
+                club_id=club_id, user_id=actor_id, full=full, amount=amount,
+                valuation_date=valuation_date.isoformat() if valuation_date else None,
+            )  # fmt: skip
+            await withdrawal.insert(session=session)
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="withdrawal.requested",
+                target_type="withdrawal", target_id=str(withdrawal.id),
+                details={"amount": amount, "full": full}, session=session,
+            )  # fmt: skip
+            return withdrawal
+
+        return await run_in_transaction(body)
+
+    async def do_pay_withdrawal(
+        self, club_id: str, withdrawal_id: str, actor_id: str
+    ) -> Withdrawal:
+        """Pay out a settled withdrawal (treasurer/admin/owner): Dr payable / Cr cash.
+
+        Raises:
+            WithdrawalRefused: not settled (or already paid). InsufficientCash.
+        """
+
+        async def body(session: AsyncClientSession) -> Withdrawal:
+            await club_service.check_member(club_id, actor_id, TREASURY, session)
+            await repository.bump_money_seq(club_id, session)
+            withdrawal = await repository.get_withdrawal(withdrawal_id, session)
+            if withdrawal is None or withdrawal.club_id != club_id:
+                raise WithdrawalRefused("no such withdrawal", details={"reason": "unknown"})
+            if withdrawal.status != WithdrawalStatus.SETTLED or withdrawal.net is None:
+                raise WithdrawalRefused(
+                    "only a settled, unpaid withdrawal can be paid",
+                    details={"reason": "not_settled", "status": withdrawal.status.value},
+                )
+            books = await self.books(club_id, session)
+            if books.cash < withdrawal.net:
+                raise InsufficientCash(
+                    "the club's cash does not cover this payout",
+                    details={"cash": books.cash, "needed": withdrawal.net},
+                )
+            if withdrawal.net > 0:
+                await ledger_service.do_post(
+                    pool_id=club_id, key=f"withdrawal-paid:{withdrawal_id}",
+                    kind="withdrawal_paid",
+                    lines=[(accounts.WITHDRAWALS_PAYABLE, withdrawal.net),
+                           (accounts.CASH, -withdrawal.net)],
+                    effective_date=_today(), memo=f"payout of withdrawal {withdrawal_id}",
+                    created_by=actor_id, session=session,
+                )  # fmt: skip
+            now = dt.datetime.now(dt.UTC)
+            await Withdrawal.get_pymongo_collection().update_one(
+                {"_id": withdrawal.id},
+                {"$set": {"status": WithdrawalStatus.PAID.value, "paid_at": now,
+                          "paid_by": actor_id}},
+                session=session,
+            )  # fmt: skip
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="withdrawal.paid",
+                target_type="withdrawal", target_id=withdrawal_id,
+                details={"net": withdrawal.net}, session=session,
+            )  # fmt: skip
+            withdrawal.status, withdrawal.paid_at, withdrawal.paid_by = (
+                WithdrawalStatus.PAID, now, actor_id)  # fmt: skip
+            return withdrawal
+
+        return await run_in_transaction(body)
+
+    # ---- trades (manual entry) ----------------------------------------------------------
+
+    async def do_record_trade(
+        self,
+        club_id: str,
+        actor_id: str,
+        *,
+        side: str,
+        symbol: str,
+        quantity: int,
+        price: int,
+        fees: int,
+        trade_date: dt.date,
+        key: str,
+    ) -> Holding:
+        """Enter a trade made outside (treasurer/admin/owner). ``price`` and ``fees`` in paise,
+        ``quantity`` whole shares. A buy needs the cash; a sell needs the shares and books the
+        realised gain against the average cost. Idempotent on ``key``.
+
+        Raises:
+            InsufficientCash, InsufficientHoldings, RoleRequired, ClubNotFound.
+        """
+        symbol = symbol.upper()
+
+        async def body(session: AsyncClientSession) -> Holding:
+            await club_service.check_member(club_id, actor_id, TREASURY, session)
+            await repository.bump_money_seq(club_id, session)
+            holding = await repository.get_holding(club_id, symbol, session)
+            if holding is None:
+                holding = Holding(club_id=club_id, symbol=symbol)
+                await holding.insert(session=session)
+            gross = quantity * price
+            if await ledger_service.find_entry(f"trade:{key}", session) is not None:
+                return holding
+            if side == "buy":
+                books = await self.books(club_id, session)
+                if books.cash < gross + fees:
+                    raise InsufficientCash(
+                        "the club's cash does not cover this purchase",
+                        details={"cash": books.cash, "needed": gross + fees},
+                    )
+                lines = [(accounts.INVESTMENTS, gross), (accounts.CASH, -(gross + fees))]
+                if fees:
+                    lines.append((accounts.TRADING_COSTS, fees))
+                holding.quantity += quantity
+                holding.cost += gross
+            else:
+                if holding.quantity < quantity:
+                    raise InsufficientHoldings(
+                        f"the club holds {holding.quantity} {symbol}",
+                        details={"held": holding.quantity},
+                    )
+                cost_out = round_half_even_ratio(holding.cost * quantity, holding.quantity)
+                gain = gross - cost_out
+                lines = [(accounts.CASH, gross - fees), (accounts.INVESTMENTS, -cost_out)]
+                if fees:
+                    lines.append((accounts.TRADING_COSTS, fees))
+                if gain:
+                    lines.append((accounts.REALISED_GAINS, -gain))
+                holding.quantity -= quantity
+                holding.cost -= cost_out
+            await ledger_service.do_post(
+                pool_id=club_id, key=f"trade:{key}", kind=f"trade_{side}",
+                lines=[line for line in lines if line[1] != 0], effective_date=trade_date,
+                memo=f"{side} {quantity} {symbol} @ {price}", created_by=actor_id,
+                session=session,
+            )  # fmt: skip
+            await Holding.get_pymongo_collection().update_one(
+                {"_id": holding.id},
+                {"$set": {"quantity": holding.quantity, "cost": holding.cost}},
+                session=session,
+            )
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="trade.recorded",
+                target_type="holding", target_id=symbol,
+                details={"side": side, "quantity": quantity, "price": price, "fees": fees,
+                         "trade_date": trade_date.isoformat()},
+                session=session,
+            )  # fmt: skip
+            return holding
+
+        return await run_in_transaction(body)
+
+    # ---- valuations ---------------------------------------------------------------------
+
+    async def do_record_valuation(
+        self,
+        club_id: str,
+        actor_id: str,
+        *,
+        valuation_date: dt.date,
+        prices: dict[str, int],
+    ) -> Valuation:
+        """Value the club at ``valuation_date`` and settle what is pending at that unit value.
+
+        Every held symbol needs a price (paise per share) in ``prices``. Investments are marked
+        to market (against unrealised gains); NAV and the unit value are computed before any
+        settlement; then received contributions (paid on or before the date, assigned to it or
+        unassigned) buy units and pending withdrawals redeem units, all at that one unit value.
+
+        Raises:
+            InvalidValuation: the date is in the future or not after the last valuation; a
+                price is not positive or names a symbol the club does not hold.
+            PriceMissing: a held symbol has no price.
+            NavNotPositive, RoleRequired, ClubNotFound.
+        """
+        if valuation_date > _today():
+            raise InvalidValuation("a valuation date cannot be in the future")
+        day = valuation_date.isoformat()
+        prices = {symbol.upper(): price for symbol, price in prices.items()}
+
+        async def body(session: AsyncClientSession) -> Valuation:
+            club, _ = await club_service.check_member(club_id, actor_id, TREASURY, session)
+            await repository.bump_money_seq(club_id, session)
+            club = await repository.get_club(club_id, session) or club
+            if club.last_valuation_date is not None and day <= club.last_valuation_date:
+                raise InvalidValuation(
+                    "the valuation date must come after the club's last valuation",
+                    details={"last_valuation_date": club.last_valuation_date},
+                )
+            books = await self.books(club_id, session)
+            held = {h.symbol: h for h in books.holdings}
+            missing = sorted(set(held) - set(prices))
+            if missing:
+                raise PriceMissing(
+                    f"no price for {', '.join(missing)}", details={"symbols": missing}
+                )
+            extra = sorted(set(prices) - set(held))
+            bad = sorted(s for s, p in prices.items() if p <= 0)
+            if extra or bad:
+                raise InvalidValuation(
+                    "prices must be positive and only for symbols the club holds",
+                    details={"not_held": extra, "not_positive": bad},
+                )
+            positions = [
+                PricedPosition(symbol=s, quantity=h.quantity, price=prices[s],
+                               market_value=h.quantity * prices[s])
+                for s, h in sorted(held.items())
+            ]  # fmt: skip
+            market_value = sum(p.market_value for p in positions)
+            adjustment = market_value - books.investments_book
+            if adjustment:
+                await ledger_service.do_post(
+                    pool_id=club_id, key=f"valuation-mtm:{club_id}:{day}",
+                    kind="valuation_adjustment",
+                    lines=[(accounts.INVESTMENTS, adjustment),
+                           (accounts.UNREALISED_GAINS, -adjustment)],
+                    effective_date=valuation_date, memo=f"marked to market at {day}",
+                    created_by=actor_id, session=session,
+                )  # fmt: skip
+            nav = books.cash + market_value - books.liabilities
+            uv = self.unit_value(club, nav, books.units)
+            settlements = await self._settle(club, uv, day, valuation_date, actor_id, session)
+            issued = sum(s.units for s in settlements)
+            nav_after = nav + sum(
+                s.amount if s.kind == "contribution" else -(s.amount - s.fee) for s in settlements
+            )
+            valuation = Valuation(
+                club_id=club_id, valuation_date=day, cash=books.cash, positions=positions,
+                market_value=market_value, liabilities=books.liabilities, nav=nav,
+                units=books.units, unit_value=uv.display(), settlements=settlements,
+                nav_after=nav_after, units_after=books.units + issued, created_by=actor_id,
+            )  # fmt: skip
+            await valuation.insert(session=session)
+            await Club.get_pymongo_collection().update_one(
+                {"_id": club.id}, {"$set": {"last_valuation_date": day}}, session=session
+            )
+            await self._link_settlements(valuation, session)
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="valuation.recorded",
+                target_type="valuation", target_id=str(valuation.id),
+                details={"valuation_date": day, "nav": nav, "units": books.units,
+                         "unit_value": uv.display(), "settled": len(settlements)},
+                session=session,
+            )  # fmt: skip
+            return valuation
+
+        return await run_in_transaction(body)
+
+    async def _settle(
+        self,
+        club: Club,
+        uv: UnitValue,
+        day: str,
+        valuation_date: dt.date,
+        actor_id: str,
+        session: AsyncClientSession,
+    ) -> list[Settlement]:
+        club_id = str(club.id)
+        out: list[Settlement] = []
+        for contribution in await repository.contributions_to_settle(club_id, day, session):
+            units = uv.units_for(contribution.amount)
+            await ledger_service.do_post(
+                pool_id=club_id, key=f"contribution-settled:{contribution.id}",
+                kind="contribution_settled",
+                lines=[(accounts.UNALLOCATED_CONTRIBUTIONS, contribution.amount),
+                       (accounts.member_capital(contribution.user_id), -contribution.amount)],
+                effective_date=valuation_date,
+                memo=f"{units} micro-units at {uv.display()}", created_by=actor_id,
+                session=session,
+            )  # fmt: skip
+            await Membership.get_pymongo_collection().update_one(
+                {"club_id": club_id, "user_id": contribution.user_id},
+                {"$inc": {"units": units, "paid_in": contribution.amount}},
+                session=session,
+            )
+            await Contribution.get_pymongo_collection().update_one(
+                {"_id": contribution.id},
+                {"$set": {"status": ContributionStatus.SETTLED.value, "units": units,
+                          "valuation_date": day, "updated_at": dt.datetime.now(dt.UTC)}},
+                session=session,
+            )  # fmt: skip
+            out.append(Settlement(kind="contribution", id=str(contribution.id),
+                                  user_id=contribution.user_id, amount=contribution.amount,
+                                  units=units))  # fmt: skip
+        for withdrawal in await repository.withdrawals_to_settle(club_id, day, session):
+            membership = await repository.get_membership(club_id, withdrawal.user_id, session)
+            if membership is None or membership.units <= 0:
+                await Withdrawal.get_pymongo_collection().update_one(
+                    {"_id": withdrawal.id},
+                    {"$set": {"status": WithdrawalStatus.CANCELLED.value}},
+                    session=session,
+                )
+                continue
+            if withdrawal.full or withdrawal.amount is None:
+                units = membership.units
+            else:
+                units = min(membership.units, uv.units_for(withdrawal.amount))
+            gross = uv.value_of(units)
+            fee = fee_of(gross, club.withdrawal_fee_bps)
+            net = gross - fee
+            lines = [(accounts.member_capital(withdrawal.user_id), gross)]
+            if net:
+                lines.append((accounts.WITHDRAWALS_PAYABLE, -net))
+            if fee:
+                lines.append((accounts.WITHDRAWAL_FEES, -fee))
+            if gross:
+                await ledger_service.do_post(
+                    pool_id=club_id, key=f"withdrawal-settled:{withdrawal.id}",
+                    kind="withdrawal_settled", lines=lines, effective_date=valuation_date,
+                    memo=f"{units} micro-units redeemed at {uv.display()}",
+                    created_by=actor_id, session=session,
+                )  # fmt: skip
+            await Membership.get_pymongo_collection().update_one(
+                {"_id": membership.id},
+                {"$inc": {"units": -units, "withdrawn": net}},
+                session=session,
+            )
+            await Withdrawal.get_pymongo_collection().update_one(
+                {"_id": withdrawal.id},
+                {"$set": {"status": WithdrawalStatus.SETTLED.value, "units": units,
+                          "gross": gross, "fee": fee, "net": net, "valuation_date": day}},
+                session=session,
+            )  # fmt: skip
+            out.append(Settlement(kind="withdrawal", id=str(withdrawal.id),
+                                  user_id=withdrawal.user_id, amount=gross, units=-units,
+                                  fee=fee))  # fmt: skip
+        return out
+
+    async def _link_settlements(self, valuation: Valuation, session: AsyncClientSession) -> None:
+        for settlement in valuation.settlements:
+            model = Contribution if settlement.kind == "contribution" else Withdrawal
+            oid = repository.object_id(settlement.id)
+            await model.get_pymongo_collection().update_one(
+                {"_id": oid}, {"$set": {"valuation_id": str(valuation.id)}}, session=session
+            )
+
+    # ---- statements ---------------------------------------------------------------------
+
+    async def valuation_at(self, club_id: str, actor_id: str, on: dt.date | None) -> Valuation:
+        """The latest valuation on or before ``on`` (or the latest). Raises ``ClubNotFound``
+        for non-members and ``InvalidValuation`` when there is none."""
+        await club_service.check_member(club_id, actor_id)
+        valuation = await repository.latest_valuation(club_id, on.isoformat() if on else None)
+        if valuation is None:
+            raise InvalidValuation("the club has no valuation yet" + (f" on or before {on}"
+                                   if on else ""), details={"reason": "no_valuation"})  # fmt: skip
+        return valuation
+
+    async def member_positions(self, club: Club, valuation: Valuation) -> list[MemberPosition]:
+        """Each member's capital account as of ``valuation`` (after its settlements), rebuilt
+        from the settlements of every valuation up to it: units, paid in, withdrawn (net),
+        value at that unit value. Members who never held units and are gone are left out."""
+        club_id = str(club.id)
+        members = {m.user_id: m for m in await repository.all_memberships(club_id)}
+        totals: dict[str, list[int]] = {uid: [0, 0, 0] for uid, m in members.items()
+                                         if m.status == MembershipStatus.ACTIVE}  # fmt: skip
+        for past in await repository.valuations(club_id):
+            if past.valuation_date > valuation.valuation_date:
+                break
+            for settlement in past.settlements:
+                row = totals.setdefault(settlement.user_id, [0, 0, 0])
+                row[0] += settlement.units
+                if settlement.kind == "contribution":
+                    row[1] += settlement.amount
+                else:
+                    row[2] += settlement.amount - settlement.fee
+        uv = self.unit_value(club, valuation.nav_after, valuation.units_after)
+        return [
+            MemberPosition(
+                user_id=uid, role=members[uid].role.value if uid in members else "member",
+                active=uid in members and members[uid].status == MembershipStatus.ACTIVE,
+                units=units, paid_in=paid_in, withdrawn=withdrawn, value=uv.value_of(units),
+            )
+            for uid, (units, paid_in, withdrawn) in totals.items()
+        ]  # fmt: skip
+
+    def check_club(self, club: Club | None) -> Club:
+        if club is None:
+            raise ClubNotFound("no such club")
+        return club
+
+
+def round_half_even_ratio(numerator: int, denominator: int) -> int:
+    """``numerator / denominator`` rounded half-even (integers only)."""
+    from fractions import Fraction
+
+    return round_half_even(Fraction(numerator, denominator))
+
+
+accounting_service = AccountingService()

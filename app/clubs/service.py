@@ -1,0 +1,300 @@
+"""Clubs and membership: create, invite, join, leave, remove, change roles (DOMAIN.md,
+"Investment clubs"). Every change is audited on the club's chain. A non-member gets
+``ClubNotFound`` for everything, so a club's existence is never revealed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from app.audit.service import audit_service, club_chain
+from app.clubs import repository
+from app.clubs.documents import (
+    Club,
+    ClubRole,
+    Invite,
+    Membership,
+    MembershipStatus,
+    TieRule,
+    VotingMode,
+)
+from app.clubs.errors import (
+    AlreadyMember,
+    ClubNotFound,
+    InviteUnusable,
+    LastOwner,
+    MemberNotFound,
+    RoleRequired,
+    UnitsOutstanding,
+)
+from app.db import run_in_transaction
+
+MANAGERS = (ClubRole.OWNER, ClubRole.ADMIN)
+TREASURY = (ClubRole.OWNER, ClubRole.ADMIN, ClubRole.TREASURER)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex of an invite token (only the hash is stored)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ClubService:
+    """Clubs, memberships, invites and roles. Takes the acting user's id explicitly."""
+
+    async def check_member(
+        self,
+        club_id: str,
+        user_id: str,
+        roles: tuple[ClubRole, ...] | None = None,
+        session: AsyncClientSession | None = None,
+    ) -> tuple[Club, Membership]:
+        """The club and the actor's active membership.
+
+        Raises:
+            ClubNotFound: no such club, or the actor is not an active member.
+            RoleRequired: the actor's role is not in ``roles``.
+        """
+        club = await repository.get_club(club_id, session)
+        membership = await repository.get_membership(club_id, user_id, session) if club else None
+        if club is None or membership is None or membership.status != MembershipStatus.ACTIVE:
+            raise ClubNotFound("no such club")
+        if roles is not None and membership.role not in roles:
+            raise RoleRequired(
+                f"this needs one of the roles: {', '.join(r.value for r in roles)}",
+                details={"required": [r.value for r in roles], "role": membership.role.value},
+            )
+        return club, membership
+
+    async def do_create_club(
+        self,
+        actor_id: str,
+        *,
+        name: str,
+        description: str = "",
+        currency: str = "INR",
+        starting_unit_value: int = 1000,
+        voting_mode: VotingMode = VotingMode.SIMPLE,
+        approval_threshold_bps: int = 6000,
+        quorum_bps: int | None = None,
+        tie_rule: TieRule = TieRule.REJECT,
+        withdrawal_fee_bps: int = 0,
+    ) -> tuple[Club, Membership]:
+        """Create a club with the actor as its owner. Amounts in paise, rates in basis points
+        (validated by the request schema)."""
+
+        async def body(session: AsyncClientSession) -> tuple[Club, Membership]:
+            club = Club(
+                name=name, description=description, currency=currency,
+                starting_unit_value=starting_unit_value, voting_mode=voting_mode,
+                approval_threshold_bps=approval_threshold_bps, quorum_bps=quorum_bps,
+                tie_rule=tie_rule, withdrawal_fee_bps=withdrawal_fee_bps, created_by=actor_id,
+            )  # fmt: skip
+            await club.insert(session=session)
+            club_id = str(club.id)
+            owner = Membership(club_id=club_id, user_id=actor_id, role=ClubRole.OWNER)
+            await owner.insert(session=session)
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="club.created",
+                target_type="club", target_id=club_id,
+                details={"name": name, "voting_mode": voting_mode.value,
+                         "approval_threshold_bps": approval_threshold_bps,
+                         "quorum_bps": quorum_bps, "tie_rule": tie_rule.value,
+                         "withdrawal_fee_bps": withdrawal_fee_bps,
+                         "starting_unit_value": starting_unit_value},
+                session=session,
+            )  # fmt: skip
+            return club, owner
+
+        return await run_in_transaction(body)
+
+    async def list_clubs(self, user_id: str) -> list[tuple[Club, Membership]]:
+        """The clubs the user is an active member of, with their membership."""
+        return await repository.clubs_of_user(user_id)
+
+    async def members(self, club_id: str, actor_id: str) -> list[Membership]:
+        """Active members (any member may see them). Raises ``ClubNotFound``."""
+        await self.check_member(club_id, actor_id)
+        return await repository.active_memberships(club_id)
+
+    async def do_create_invite(
+        self, club_id: str, actor_id: str, *, expires_in: dt.timedelta, max_uses: int
+    ) -> tuple[Invite, str]:
+        """Make an invite link token (owner/admin). Returns the invite and the plain token,
+        which is shown once and stored only as a hash."""
+        await self.check_member(club_id, actor_id, MANAGERS)
+        token = secrets.token_urlsafe(24)
+        invite = Invite(
+            club_id=club_id, token_hash=hash_token(token), created_by=actor_id,
+            expires_at=dt.datetime.now(dt.UTC) + expires_in, max_uses=max_uses,
+        )  # fmt: skip
+        await invite.insert()
+        await audit_service.do_append(
+            chain=club_chain(club_id), actor_id=actor_id, action="invite.created",
+            target_type="invite", target_id=str(invite.id),
+            details={"max_uses": max_uses, "expires_at": invite.expires_at.isoformat()},
+        )  # fmt: skip
+        return invite, token
+
+    async def do_revoke_invite(self, club_id: str, invite_id: str, actor_id: str) -> Invite:
+        """Revoke an invite (owner/admin). Raises ``InviteUnusable`` for an unknown one."""
+        await self.check_member(club_id, actor_id, MANAGERS)
+        invite = await repository.get_invite(invite_id)
+        if invite is None or invite.club_id != club_id:
+            raise InviteUnusable("no such invite", details={"reason": "unknown"})
+        await Invite.get_pymongo_collection().update_one(
+            {"_id": invite.id}, {"$set": {"revoked": True}}
+        )
+        invite.revoked = True
+        await audit_service.do_append(
+            chain=club_chain(club_id), actor_id=actor_id, action="invite.revoked",
+            target_type="invite", target_id=invite_id,
+        )  # fmt: skip
+        return invite
+
+    async def do_accept_invite(self, token: str, user_id: str) -> tuple[Club, Membership]:
+        """Join the invite's club. The use is counted atomically (never beyond ``max_uses``).
+
+        Raises:
+            InviteUnusable: unknown, revoked, expired or used up (``details.reason``).
+            AlreadyMember: the user is an active member already (the use is not counted).
+        """
+        token_hash = hash_token(token)
+
+        async def body(session: AsyncClientSession) -> tuple[Club, Membership]:
+            invite = await repository.find_invite(token_hash, session)
+            if invite is None:
+                raise InviteUnusable("this invite link is not valid", details={"reason": "unknown"})
+            if invite.revoked:
+                raise InviteUnusable("this invite was revoked", details={"reason": "revoked"})
+            expires = invite.expires_at
+            if expires.tzinfo is None:
+                expires = expires.replace(tzinfo=dt.UTC)
+            if expires <= dt.datetime.now(dt.UTC):
+                raise InviteUnusable("this invite has expired", details={"reason": "expired"})
+            club = await repository.get_club(invite.club_id, session)
+            if club is None:
+                raise InviteUnusable("this invite is not valid", details={"reason": "unknown"})
+            existing = await repository.get_membership(invite.club_id, user_id, session)
+            if existing is not None and existing.status == MembershipStatus.ACTIVE:
+                raise AlreadyMember("you are already a member of this club")
+            used = await Invite.get_pymongo_collection().update_one(
+                {"_id": invite.id, "uses": {"$lt": invite.max_uses}, "revoked": False},
+                {"$inc": {"uses": 1}},
+                session=session,
+            )
+            if used.modified_count != 1:
+                raise InviteUnusable("this invite is used up", details={"reason": "used_up"})
+            if existing is not None:
+                await Membership.get_pymongo_collection().update_one(
+                    {"_id": existing.id},
+                    {"$set": {"status": MembershipStatus.ACTIVE.value,
+                              "role": ClubRole.MEMBER.value,
+                              "joined_at": dt.datetime.now(dt.UTC)}},
+                    session=session,
+                )  # fmt: skip
+                membership = await repository.get_membership(invite.club_id, user_id, session)
+                assert membership is not None
+            else:
+                membership = Membership(club_id=invite.club_id, user_id=user_id)
+                await membership.insert(session=session)
+            await audit_service.do_append(
+                chain=club_chain(invite.club_id), actor_id=user_id, action="member.joined",
+                target_type="membership", target_id=user_id,
+                details={"invite_id": str(invite.id)}, session=session,
+            )  # fmt: skip
+            return club, membership
+
+        try:
+            return await run_in_transaction(body)
+        except DuplicateKeyError as exc:  # two concurrent accepts by the same user
+            raise AlreadyMember("you are already a member of this club") from exc
+
+    async def do_change_role(
+        self, club_id: str, actor_id: str, user_id: str, role: ClubRole
+    ) -> Membership:
+        """Change a member's role (owner/admin; only an owner grants or takes ownership).
+
+        Raises:
+            RoleRequired, ClubNotFound, MemberNotFound, LastOwner.
+        """
+
+        async def body(session: AsyncClientSession) -> Membership:
+            _, actor = await self.check_member(club_id, actor_id, MANAGERS, session)
+            target = await repository.get_membership(club_id, user_id, session)
+            if target is None or target.status != MembershipStatus.ACTIVE:
+                raise MemberNotFound("no such member")
+            touches_owner = ClubRole.OWNER in (role, target.role)
+            if touches_owner and actor.role != ClubRole.OWNER:
+                raise RoleRequired(
+                    "only an owner can grant or take ownership",
+                    details={"required": ["owner"], "role": actor.role.value},
+                )
+            demoting_owner = target.role == ClubRole.OWNER and role != ClubRole.OWNER
+            if demoting_owner and await repository.count_owners(club_id, session) <= 1:
+                raise LastOwner("the club's last owner cannot be demoted")
+            previous = target.role
+            await repository.bump_money_seq(club_id, session)  # serialise role changes too
+            await Membership.get_pymongo_collection().update_one(
+                {"_id": target.id}, {"$set": {"role": role.value}}, session=session
+            )
+            target.role = role
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="member.role_changed",
+                target_type="membership", target_id=user_id,
+                details={"from": previous.value, "to": role.value}, session=session,
+            )  # fmt: skip
+            return target
+
+        return await run_in_transaction(body)
+
+    async def do_leave(self, club_id: str, user_id: str) -> None:
+        """Leave the club. Raises ``LastOwner`` for the last owner and ``UnitsOutstanding``
+        while the member still holds units."""
+        await self._end_membership(club_id, user_id, user_id, MembershipStatus.LEFT)
+
+    async def do_remove_member(self, club_id: str, actor_id: str, user_id: str) -> None:
+        """Remove a member (owner/admin; an admin cannot remove an owner)."""
+        _, actor = await self.check_member(club_id, actor_id, MANAGERS)
+        target = await repository.get_membership(club_id, user_id)
+        if target is None or target.status != MembershipStatus.ACTIVE:
+            raise MemberNotFound("no such member")
+        if target.role == ClubRole.OWNER and actor.role != ClubRole.OWNER:
+            raise RoleRequired("only an owner can remove an owner", details={"required": ["owner"]})
+        await self._end_membership(club_id, actor_id, user_id, MembershipStatus.REMOVED)
+
+    async def _end_membership(
+        self, club_id: str, actor_id: str, user_id: str, status: MembershipStatus
+    ) -> None:
+        async def body(session: AsyncClientSession) -> None:
+            await self.check_member(club_id, actor_id, None, session)
+            target = await repository.get_membership(club_id, user_id, session)
+            if target is None or target.status != MembershipStatus.ACTIVE:
+                raise MemberNotFound("no such member")
+            if (
+                target.role == ClubRole.OWNER
+                and await repository.count_owners(club_id, session) <= 1
+            ):
+                raise LastOwner("the club's last owner cannot leave; make another owner first")
+            if target.units > 0:
+                raise UnitsOutstanding(
+                    "this member still holds units: withdraw in full first",
+                    details={"units": target.units},
+                )
+            await repository.bump_money_seq(club_id, session)
+            await Membership.get_pymongo_collection().update_one(
+                {"_id": target.id}, {"$set": {"status": status.value}}, session=session
+            )
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id,
+                action="member.left" if status == MembershipStatus.LEFT else "member.removed",
+                target_type="membership", target_id=user_id, session=session,
+            )  # fmt: skip
+
+        await run_in_transaction(body)
+
+
+club_service = ClubService()

@@ -1,0 +1,34 @@
+"""MongoDB transactions: the one way several documents move together (ARCHITECTURE.md rule 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from app.extensions import services
+
+T = TypeVar("T")
+
+Session = AsyncClientSession
+
+
+async def run_in_transaction(body: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+    """Run ``body(session)`` in a multi-document transaction and return its result.
+
+    Snapshot reads and majority writes. Transient conflicts (two transactions touching the same
+    document — e.g. the club's ledger sequence) are retried by the driver's ``with_transaction``
+    for up to 120 s; an exception raised by ``body`` aborts the transaction and propagates, with
+    nothing written.
+    """
+    if services.mongo is None:
+        raise RuntimeError("MongoDB is not connected in this process")
+    async with services.mongo.start_session() as session:
+        return await session.with_transaction(
+            body,
+            read_concern=ReadConcern("snapshot"),
+            write_concern=WriteConcern("majority"),
+        )

@@ -1,0 +1,33 @@
+"""The chart of accounts of a club. Account names are ``<type>:<name>[:<sub>]``; the type decides
+on which side a balance normally sits. Amounts on lines are paise: debit positive, credit
+negative."""
+
+from __future__ import annotations
+
+CASH = "assets:cash"
+INVESTMENTS = "assets:investments"
+UNALLOCATED_CONTRIBUTIONS = "liabilities:unallocated_contributions"
+WITHDRAWALS_PAYABLE = "liabilities:withdrawals_payable"
+WITHDRAWAL_FEES = "income:withdrawal_fees"
+UNREALISED_GAINS = "income:unrealised_gains"
+REALISED_GAINS = "income:realised_gains"
+TRADING_COSTS = "expenses:trading_costs"
+
+ACCOUNT_TYPES = ("assets", "liabilities", "equity", "income", "expenses")
+
+
+def member_capital(user_id: str) -> str:
+    """A member's capital account: what the member paid in less what was paid out, at cost."""
+    return f"equity:capital:{user_id}"
+
+
+def account_type(account: str) -> str:
+    """``assets`` | ``liabilities`` | ``equity`` | ``income`` | ``expenses``.
+
+    Raises:
+        ValueError: for a name outside the chart.
+    """
+    kind = account.split(":", 1)[0]
+    if kind not in ACCOUNT_TYPES or ":" not in account:
+        raise ValueError(f"not an account of the chart: {account!r}")
+    return kind

@@ -1,0 +1,44 @@
+"""Queries of the journal."""
+
+from __future__ import annotations
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.ledger.documents import JournalEntry
+
+
+async def insert_entry(entry: JournalEntry, session: AsyncClientSession | None) -> JournalEntry:
+    """Insert ``entry``; raises ``DuplicateKeyError`` if its idempotency key exists."""
+    await entry.insert(session=session)
+    return entry
+
+
+async def find_by_key(key: str, session: AsyncClientSession | None) -> JournalEntry | None:
+    """The entry posted under ``key``, if any."""
+    return await JournalEntry.find_one({"idempotency_key": key}, session=session)
+
+
+async def balances(
+    pool_id: str, session: AsyncClientSession | None, accounts_prefix: str | None = None
+) -> dict[str, int]:
+    """Sum of the lines per account of ``pool_id`` (paise, debit positive)."""
+    match: dict[str, object] = {"pool_id": pool_id}
+    pipeline: list[dict[str, object]] = [
+        {"$match": match},
+        {"$unwind": "$lines"},
+    ]
+    if accounts_prefix:
+        pipeline.append({"$match": {"lines.account": {"$regex": f"^{accounts_prefix}"}}})
+    pipeline.append({"$group": {"_id": "$lines.account", "balance": {"$sum": "$lines.amount"}}})
+    cursor = await JournalEntry.get_pymongo_collection().aggregate(pipeline, session=session)
+    return {row["_id"]: int(row["balance"]) async for row in cursor}
+
+
+async def entries(pool_id: str, limit: int, before_id: str | None = None) -> list[JournalEntry]:
+    """Newest first, ``limit`` at most, older than ``before_id`` when given."""
+    query: dict[str, object] = {"pool_id": pool_id}
+    if before_id is not None:
+        from bson import ObjectId
+
+        query["_id"] = {"$lt": ObjectId(before_id)}
+    return await JournalEntry.find(query).sort("-_id").limit(limit).to_list()
