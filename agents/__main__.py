@@ -47,7 +47,8 @@ def main() -> None:
 
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     import agents.lifecycle  # registers signal receivers
-    import agents.market  # noqa: F401  (registers the agents on the app)
+    import agents.market
+    import agents.payments  # noqa: F401
     from streams.app import app
 
     sys.argv = [sys.argv[0], "worker", "--loglevel", settings.log_level.lower(), "--without-web"]

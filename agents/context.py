@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from app.config import get_settings
-from app.extensions import connect_redis
+from app.extensions import connect_mongo, connect_redis, services
 from app.realtime.emitter import worker_emitter
 from app.realtime.server import SOCKETIO_CHANNEL
 
@@ -27,12 +27,14 @@ _lock = asyncio.Lock()
 
 
 async def worker_context() -> WorkerContext:
-    """The worker's clients, created on first call. Raises ``ServiceStartupError`` if Redis is
-    unreachable."""
+    """The worker's clients, created on first call (MongoDB with Beanie, Redis, the emitter).
+    Raises ``ServiceStartupError`` if MongoDB or Redis is unreachable."""
     global _context
     async with _lock:
         if _context is None:
             settings = get_settings()
+            if services.mongo is None:  # domain services use the process-wide client
+                services.mongo = await connect_mongo(settings)
             redis = await connect_redis(settings)
             emitter = worker_emitter(settings.redis_url)
             assert emitter.channel == SOCKETIO_CHANNEL

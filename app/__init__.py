@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from app.config import Settings, get_settings
 from app.errors import AppError, error_body
 from app.logging import configure_logging, get_logger
+from app.openapi import BEARER_SCHEME
 
 log = get_logger(__name__)
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         swagger_ui_path="/api-docs",
         redoc_ui_path=None,
         scalar_ui_path=None,
+        security_schemes=BEARER_SCHEME,
         info=Info(
             title="Samooh API",
             version="1",
@@ -60,11 +62,28 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     install_metrics(app)
 
+    from app.audit.routes import blueprint as audit_bp
+    from app.clubs.routes import blueprint as clubs_bp
     from app.health.routes import blueprint as health_bp
     from app.market.routes import blueprint as market_bp
+    from app.payments.routes import blueprint as payments_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(market_bp)
+    from app.identity.routes import admin as admin_bp
+    from app.identity.routes import auth as auth_bp
+    from app.identity.routes import me as me_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(me_bp)
+    app.register_blueprint(admin_bp)
+    if not settings.is_production:  # the dev outbox and mail page: 404 in production
+        from app.mail.routes import blueprint as dev_mail_bp
+
+        app.register_blueprint(dev_mail_bp)
+    app.register_blueprint(payments_bp)
+    app.register_blueprint(clubs_bp)
+    app.register_blueprint(audit_bp)
     _install_web_client(app, ROOT / settings.web_dist)
 
     @app.before_serving
@@ -96,8 +115,8 @@ def create_asgi_app(settings: Settings | None = None) -> socketio.ASGIApp:
 
 def _install_error_handlers(app: Quart) -> None:
     @app.errorhandler(AppError)
-    async def _app_error(error: AppError) -> tuple[Response, int]:
-        return jsonify(error.to_dict()), error.status
+    async def _app_error(error: AppError) -> tuple[Response, int, dict[str, str]]:
+        return jsonify(error.to_dict()), error.status, error.headers
 
     @app.errorhandler(RequestSchemaValidationError)
     async def _invalid_request(error: RequestSchemaValidationError) -> tuple[Response, int]:

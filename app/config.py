@@ -12,10 +12,26 @@ import datetime as dt
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
+PaymentProvider = Literal["sandbox", "razorpay", "stripe"]
+
+# The sandbox payment provider's development credentials (app/payments/sandbox/). They are in the
+# repository, so production refuses to start with them (``Settings._payment_secrets``).
+SANDBOX_DEV_KEY_ID = "rzp_test_samoohsandbox"
+SANDBOX_DEV_KEY_SECRET = "sandbox-dev-key-secret"  # noqa: S105  (a published dev credential)
+SANDBOX_DEV_WEBHOOK_SECRET = "sandbox-dev-webhook-secret"  # noqa: S105
+
+# Identity (app/identity/): development keys, published in the repository, so production refuses
+# to start with them (``Settings._identity_secrets``). The JWT key is an Ed25519 private key (PEM).
+DEV_SECRET_KEY = "samooh-dev-secret-key-not-for-production-use-0123456789"  # noqa: S105
+DEV_JWT_PRIVATE_KEY = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MC4CAQAwBQYDK2VwBCIEIM/1dNYkqPhO3hccLXVdbmGxe5y07/Z6O+RtgrfB37Sm\n"
+    "-----END PRIVATE KEY-----\n"
+)
 
 
 class Settings(BaseSettings):
@@ -72,6 +88,81 @@ class Settings(BaseSettings):
     replay_symbols: list[str] = Field(default_factory=list)  # empty: every symbol in the catalogue
     replay_loop: bool = True
 
+    # Clubs (app/clubs/): withdrawals and payouts of at least this many paise need MFA and a
+    # fresh step-up code (₹1,00,000.00 by default); below it, only actors with MFA give one.
+    step_up_threshold: int = Field(default=10_000_000, ge=0)
+
+    # Payments (app/payments/): the provider new checkouts go to, and each provider's
+    # credentials. A provider's webhook endpoint works only when its webhook secret is set.
+    payment_provider: PaymentProvider = "sandbox"
+    # Where the app reaches the sandbox provider and where browsers open its checkout pages;
+    # ``python -m app.payments.sandbox`` listens on this URL's host and port.
+    payment_sandbox_url: str = "http://127.0.0.1:8010"
+    payment_sandbox_key_id: str = SANDBOX_DEV_KEY_ID
+    payment_sandbox_key_secret: SecretStr = SecretStr(SANDBOX_DEV_KEY_SECRET)
+    payment_sandbox_webhook_secret: SecretStr = SecretStr(SANDBOX_DEV_WEBHOOK_SECRET)
+    # Where the sandbox delivers webhooks; empty: ``<public_url>/api/v1/webhooks/sandbox``.
+    payment_sandbox_webhook_url: str = ""
+    razorpay_api_url: str = "https://api.razorpay.com"
+    razorpay_key_id: str = ""
+    razorpay_key_secret: SecretStr = SecretStr("")
+    razorpay_webhook_secret: SecretStr = SecretStr("")
+    stripe_api_url: str = "https://api.stripe.com"
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    # Stripe-Signature timestamps further than this from now (either way) are refused.
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # Webhook bodies larger than this are refused with 413 before anything is parsed.
+    payment_webhook_max_bytes: int = Field(default=256 * 1024, ge=1024, le=1024 * 1024)
+
+    # Identity and access (app/identity/; README "Identity settings" says why these values).
+    # HMAC key for e-mailed codes and recovery codes, and the key TOTP secrets are encrypted with
+    # (HKDF sub-keys of it); at least 32 characters.
+    secret_key: SecretStr = Field(default=SecretStr(DEV_SECRET_KEY), min_length=32)
+    # Ed25519 private key (PKCS#8 PEM) signing access tokens; algorithm Ed25519 (RFC 9864).
+    jwt_private_key: SecretStr = SecretStr(DEV_JWT_PRIVATE_KEY)
+    jwt_issuer: str = "samooh"
+    jwt_audience: str = "samooh-api"
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=3600)
+    refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600, le=90 * 24 * 3600)
+    guest_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=3600)
+    password_min_length: int = Field(default=10, ge=8, le=64)
+    email_code_ttl_seconds: int = Field(default=10 * 60, ge=60, le=3600)
+    email_code_max_attempts: int = Field(default=5, ge=1, le=20)
+    # Failed logins per e-mail before a lock; the lock lasts base × 2^(failures − threshold) s.
+    login_lockout_threshold: int = Field(default=5, ge=1, le=50)
+    login_lockout_base_seconds: int = Field(default=60, ge=1, le=3600)
+    login_lockout_max_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
+    # Rate limits ("N/period[;N/period]", parsed by the ``limits`` library), keyed as noted.
+    rate_limit_signup: str = "5/minute;20/hour"  # per client IP
+    rate_limit_login: str = "30/minute;300/hour"  # per client IP (plus the per-e-mail lockout)
+    rate_limit_verify: str = "10/minute;60/hour"  # per client IP: e-mail codes and resets
+    rate_limit_resend: str = "1/minute;5/hour"  # per e-mail address: every code mail sent
+    rate_limit_reset: str = "5/hour"  # per client IP: password-reset requests
+    rate_limit_refresh: str = "60/minute"  # per client IP
+    rate_limit_mfa: str = "5/5minutes;20/hour"  # per account: wrong TOTP / recovery codes
+    rate_limit_guest: str = "30/minute"  # per client IP: anonymous market-data tokens
+    # How many reverse proxies append to X-Forwarded-For in front of the web server; 0 trusts
+    # none and uses the socket's peer address.
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    totp_issuer: str = "Samooh"
+    # Mail: ``smtp://[user:pass@]host:port`` (plain), ``smtp+starttls://…`` or ``smtps://…``.
+    smtp_url: SecretStr = Field(
+        default=SecretStr("smtp://127.0.0.1:2525"),
+        validation_alias=AliasChoices("SMTP_URL", "SAMOOH_SMTP_URL"),
+    )
+    mail_from: str = "Samooh <no-reply@samooh.in>"
+    mail_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Where the local mail server (python -m app.mail.devserver) stores what it receives; read by
+    # GET /api/v1/dev/outbox and /dev/mail in the dev and test environments only.
+    dev_mailbox_dir: str = ".local/run/smtp/mailbox"
+    # OpenID Connect login with Google. Empty client id: the endpoints answer 404.
+    oauth_google_client_id: str = ""
+    oauth_google_client_secret: SecretStr = SecretStr("")
+    oauth_google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+    # Empty: ``<public_url>/api/v1/auth/oauth/google/callback``.
+    oauth_google_redirect_uri: str = ""
+
     @field_validator("replay_end")
     @classmethod
     def _end_after_start(cls, end: dt.date, info) -> dt.date:  # type: ignore[no-untyped-def]
@@ -79,6 +170,91 @@ class Settings(BaseSettings):
         if start is not None and end < start:
             raise ValueError("replay_end must not be before replay_start")
         return end
+
+    @model_validator(mode="after")
+    def _payment_secrets(self) -> Settings:
+        """Production refuses the sandbox's published dev credentials and a provider with no
+        secrets (a webhook nobody can verify, or checkouts that cannot be created)."""
+        if self.environment != "production":
+            return self
+        if self.payment_provider == "sandbox":
+            dev = {
+                "payment_sandbox_key_secret": (
+                    self.payment_sandbox_key_secret.get_secret_value() == SANDBOX_DEV_KEY_SECRET
+                ),
+                "payment_sandbox_webhook_secret": (
+                    self.payment_sandbox_webhook_secret.get_secret_value()
+                    == SANDBOX_DEV_WEBHOOK_SECRET
+                ),
+            }
+            named = [name for name, is_dev in dev.items() if is_dev]
+            if named:
+                raise ValueError(
+                    f"{', '.join(named)} must not be the sandbox's development secret in "
+                    "production (set SAMOOH_PAYMENT_PROVIDER=razorpay or stripe with its keys)"
+                )
+        required = {
+            "sandbox": {},
+            "razorpay": {
+                "razorpay_key_id": self.razorpay_key_id,
+                "razorpay_key_secret": self.razorpay_key_secret.get_secret_value(),
+                "razorpay_webhook_secret": self.razorpay_webhook_secret.get_secret_value(),
+            },
+            "stripe": {
+                "stripe_secret_key": self.stripe_secret_key.get_secret_value(),
+                "stripe_webhook_secret": self.stripe_webhook_secret.get_secret_value(),
+            },
+        }[self.payment_provider]
+        missing = [name for name, value in required.items() if not value.strip()]
+        if missing:
+            raise ValueError(
+                f"payment_provider={self.payment_provider} needs {', '.join(missing)} in production"
+            )
+        return self
+
+    @field_validator(
+        "rate_limit_signup", "rate_limit_login", "rate_limit_verify", "rate_limit_resend",
+        "rate_limit_reset", "rate_limit_refresh", "rate_limit_mfa", "rate_limit_guest",
+    )  # fmt: skip
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as '10/minute;100/hour': {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _identity_secrets(self) -> Settings:
+        """Production refuses the published development keys and a JWT key that is not an
+        Ed25519 private key (a typo would otherwise surface on the first login)."""
+        from joserfc.jwk import OKPKey
+
+        try:
+            key = OKPKey.import_key(self.jwt_private_key.get_secret_value())
+        except Exception as exc:
+            raise ValueError("jwt_private_key must be an Ed25519 private key in PEM") from exc
+        if key.curve_name != "Ed25519" or not key.is_private:
+            raise ValueError("jwt_private_key must be an Ed25519 private key in PEM")
+        if self.environment != "production":
+            return self
+        named = [
+            name
+            for name, is_dev in {
+                "secret_key": self.secret_key.get_secret_value() == DEV_SECRET_KEY,
+                "jwt_private_key": self.jwt_private_key.get_secret_value().strip()
+                == DEV_JWT_PRIVATE_KEY.strip(),
+            }.items()
+            if is_dev
+        ]
+        if named:
+            raise ValueError(
+                f"{', '.join(named)} must not be the published development key in production "
+                "(set SAMOOH_SECRET_KEY and SAMOOH_JWT_PRIVATE_KEY)"
+            )
+        return self
 
     @property
     def is_production(self) -> bool:

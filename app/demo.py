@@ -9,11 +9,29 @@ from __future__ import annotations
 import asyncio
 
 from app.config import get_settings
-from app.extensions import connect_mongo
+from app.extensions import connect_mongo, services
 from app.logging import configure_logging, get_logger
 
 # (email, password, what the account is for) — printed by `make run`.
-DEMO_LOGINS: list[tuple[str, str, str]] = []
+DEMO_LOGINS: list[tuple[str, str, str]] = [
+    ("member@demo.samooh.in", "samooh-demo-member", "a member (platform role user)"),
+    ("admin@demo.samooh.in", "samooh-demo-admin", "a platform admin (enrol TOTP to change roles)"),
+]
+
+
+async def load_demo_accounts() -> int:
+    """Create the ``DEMO_LOGINS`` accounts, ACTIVE with member ids (idempotent); return how
+    many exist."""
+    from app.identity.documents import PlatformRole
+    from app.identity.service import identity_service
+
+    for email, password, _ in DEMO_LOGINS:
+        roles = [PlatformRole.ADMIN] if email.startswith("admin@") else []
+        name = "Demo Admin" if roles else "Demo Member"
+        await identity_service.do_provision_user(
+            email=email, password=password, full_name=name, roles=roles
+        )
+    return len(DEMO_LOGINS)
 
 
 async def load_demo_data() -> dict[str, int]:
@@ -22,9 +40,14 @@ async def load_demo_data() -> dict[str, int]:
 
     settings = get_settings()
     client = await connect_mongo(settings)
+    services.mongo = client  # transactions (app/db.py) use the process's client
     try:
-        return {"instruments": await market_service.do_load_instruments()}
+        return {
+            "instruments": await market_service.do_load_instruments(),
+            "demo_accounts": await load_demo_accounts(),
+        }
     finally:
+        services.mongo = None
         await client.close()
 
 

@@ -15,10 +15,18 @@ class AppError(Exception):
     status: int = 400
     code: str = "bad_request"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        # HTTP response headers the error needs (``Retry-After`` on 429, ``WWW-Authenticate``).
+        self.headers = headers or {}
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON body: ``{"error": {"code": str, "message": str, "details": dict}}``."""
@@ -37,6 +45,27 @@ class NotFound(AppError):
 
     status = 404
     code = "not_found"
+
+
+class RateLimited(AppError):
+    """Too many requests of one kind from one client or for one account (429).
+
+    ``details.retry_after`` and the ``Retry-After`` header say after how many seconds to retry.
+    """
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(
+        self, message: str, *, retry_after: int, details: dict[str, Any] | None = None
+    ) -> None:
+        retry_after = max(1, int(retry_after))
+        super().__init__(
+            message,
+            details={**(details or {}), "retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
 
 
 class ServiceUnavailable(AppError):

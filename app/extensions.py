@@ -42,11 +42,18 @@ def document_models() -> list[type]:
         Valuation,
         Withdrawal,
     )
+    from app.idempotency import IdempotencyRecord
+    from app.identity.documents import EmailCode, SecurityEvent, Sequence, User
     from app.ledger.documents import JournalEntry
     from app.market.documents import Instrument
+    from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
 
     return [
         Instrument,
+        User,
+        EmailCode,
+        SecurityEvent,
+        Sequence,
         JournalEntry,
         AuditRecord,
         AuditChainHead,
@@ -57,6 +64,10 @@ def document_models() -> list[type]:
         Withdrawal,
         Valuation,
         Holding,
+        IdempotencyRecord,
+        PaymentOrder,
+        ProviderEvent,
+        PaymentOutcome,
     ]
 
 

@@ -98,7 +98,7 @@ class Platform:
                 proc.wait()
 
 
-def wait_ready(url: str, platform: Platform, timeout: float = 90) -> None:
+def wait_ready(url: str, platform: Platform, timeout: float = 90, path: str = "/api/ready") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         dead = platform.dead()
@@ -108,13 +108,13 @@ def wait_ready(url: str, platform: Platform, timeout: float = 90) -> None:
                 f"{name} exited with status {code}; last lines of {log}:\n{tail(log)}"
             )
         try:
-            with urllib.request.urlopen(f"{url}/api/ready", timeout=3) as response:
+            with urllib.request.urlopen(f"{url}{path}", timeout=3) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"{url}/api/ready did not answer 200 within {timeout:.0f} s")
+    raise RuntimeError(f"{url}{path} did not answer 200 within {timeout:.0f} s")
 
 
 def main() -> int:
@@ -125,9 +125,16 @@ def main() -> int:
     if not port_free(host, port):
         say(f"port {port} on {host} is taken (another `make run`?); set SAMOOH_PORT=<port>")
         return 2
+    # The sandbox payment provider (app/payments/sandbox) stands in for Razorpay in dev.
+    sandbox = os.environ.get("SAMOOH_PAYMENT_PROVIDER", "sandbox") == "sandbox"
+    sandbox_url = os.environ.get("SAMOOH_PAYMENT_SANDBOX_URL", "http://127.0.0.1:8010")
+    sandbox_port = int(sandbox_url.rsplit(":", 1)[1].split("/")[0])
+    if sandbox and not port_free(host, sandbox_port):
+        say(f"port {sandbox_port} is taken; set SAMOOH_PAYMENT_SANDBOX_URL=http://{host}:<port>")
+        return 2
 
     already_up = subprocess.run([*SERVICES, "status", "--profile", "run"], capture_output=True)
-    say("starting local services (MongoDB wire server, Kafka, Redis)…")
+    say("starting local services (MongoDB wire server, Kafka, Redis, SMTP)…")
     up = subprocess.run([*SERVICES, "up", "--profile", "run"], stdout=subprocess.PIPE)
     if up.returncode != 0:
         say("local services did not start (see the message above)")
@@ -135,6 +142,7 @@ def main() -> int:
     env = {**os.environ, **parse_exports(up.stdout.decode())}
     env.setdefault("SAMOOH_PUBLIC_URL", url)
     env.setdefault("SAMOOH_ENVIRONMENT", "dev")
+    env.setdefault("SAMOOH_PAYMENT_SANDBOX_URL", sandbox_url)
 
     platform = Platform(env)
     stopping = False
@@ -152,17 +160,23 @@ def main() -> int:
         platform.start("web", [PY, "-m", "app", "--host", host, "--port", str(port)])
         platform.start("worker", [PY, "-m", "agents"])
         platform.start("replayer", [PY, "-m", "app.market.replayer"])
+        if sandbox:
+            platform.start("payments-sandbox", [PY, "-m", "app.payments.sandbox"])
+            wait_ready(sandbox_url, platform, path="/healthz")
         wait_ready(url, platform)
         from app.demo import DEMO_LOGINS
 
         say("")
         say(f"Samooh is running at {url}")
         say(f"API docs: {url}/api-docs    readiness: {url}/api/ready    metrics: {url}/metrics")
+        if sandbox:
+            say(f"sandbox payment provider (checkout pages; webhooks to the app): {sandbox_url}")
+        say(f"mail sent by the app (codes included): {url}/dev/mail")
         if DEMO_LOGINS:
             say("demo logins (email  password):")
             for email, password, purpose in DEMO_LOGINS:
                 say(f"  {email}  {password}    ({purpose})")
-        say(f"logs: {LOGS}/{{web,worker,replayer}}.log   Ctrl-C stops everything.")
+        say(f"logs: {LOGS}/{{web,worker,replayer,payments-sandbox}}.log   Ctrl-C stops everything.")
         while not stopping:
             dead = platform.dead()
             if dead:

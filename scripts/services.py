@@ -8,7 +8,10 @@ The local services are real servers listening on 127.0.0.1 only:
   ``secantus``;
 * Kafka -- the Apache Kafka broker jars from Maven Central, one KRaft node that is both
   broker and controller;
-* Redis -- Debian's ``redis-server``.
+* Redis -- Debian's ``redis-server``;
+* SMTP -- the project's own mail server (``python -m app.mail.devserver``, aiosmtpd): it
+  accepts every message and stores it as JSON in ``<datadir>/smtp/mailbox`` (exported as
+  ``SAMOOH_DEV_MAILBOX_DIR``), for the dev outbox; it relays nothing.
 
 Usage (from the repository root)::
 
@@ -18,14 +21,14 @@ Usage (from the repository root)::
 Profiles:
 
 * ``run`` (default): data under ``<repo>/.local/run/``, fixed ports (MongoDB 27018,
-  Kafka 19092 + controller 19093, Redis 6380); data persists between runs.
+  Kafka 19092 + controller 19093, Redis 6380, SMTP 2525); data persists between runs.
 * ``test``: data under ``<repo>/.local/test/``, free ports picked at ``up``; the data of a
   service is wiped whenever ``up`` has to (re)start it. Never touches the ``run`` profile.
 
 ``up`` prints ``export NAME='value'`` lines on stdout (and writes them to
 ``<datadir>/services.env``); progress and errors go to stderr. A service whose URL is
 already set in the environment (``MONGODB_URL``, ``KAFKA_BOOTSTRAP_SERVERS``,
-``REDIS_URL``) is neither installed nor started: its URL is passed through -- unless
+``REDIS_URL``, ``SMTP_URL``) is neither installed nor started: its URL is passed through -- unless
 it is the URL of one of this clone's own services (left in the shell by an earlier
 ``eval``): then it is managed as usual, and another profile's URL is ignored, so the
 test profile never runs against the run profile's data.
@@ -35,7 +38,8 @@ Exit status: 0 success, 1 failure, 2 usage error, 3 (``status``/``env``) not all
 Downloads are cached in ``${XDG_CACHE_HOME:-~/.cache}/samooh/<name>-<version>/``, each
 guarded by a completion marker so an interrupted install is redone and every clone of
 the repository shares the cache. Only the standard library plus pymongo, redis and
-aiokafka (imported lazily, from the project's venv) are used.
+aiokafka (imported lazily, from the project's venv) are used; the mail server runs from the
+project's venv too.
 """
 
 from __future__ import annotations
@@ -66,10 +70,23 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 
-SERVICES = ("mongodb", "kafka", "redis")
-ENV_VARS = {"mongodb": "MONGODB_URL", "kafka": "KAFKA_BOOTSTRAP_SERVERS", "redis": "REDIS_URL"}
-RUN_PORTS = {"mongodb": 27018, "kafka": 19092, "kafka_controller": 19093, "redis": 6380}
-READY_DEADLINE_S = {"mongodb": 30.0, "kafka": 60.0, "redis": 10.0}
+SERVICES = ("mongodb", "kafka", "redis", "smtp")
+ENV_VARS = {
+    "mongodb": "MONGODB_URL",
+    "kafka": "KAFKA_BOOTSTRAP_SERVERS",
+    "redis": "REDIS_URL",
+    "smtp": "SMTP_URL",
+}
+# Exported with SMTP_URL when the local mail server runs: where it stores what it receives.
+MAILBOX_ENV_VAR = "SAMOOH_DEV_MAILBOX_DIR"
+RUN_PORTS = {
+    "mongodb": 27018,
+    "kafka": 19092,
+    "kafka_controller": 19093,
+    "redis": 6380,
+    "smtp": 2525,
+}
+READY_DEADLINE_S = {"mongodb": 30.0, "kafka": 60.0, "redis": 10.0, "smtp": 15.0}
 STOP_GRACE_S = 15.0
 LOG_TAIL_LINES = 30
 
@@ -481,10 +498,19 @@ def install_redis() -> None:
             raise ServiceError("apt-get installed redis-server but it is not on PATH\n" + tail(log))
 
 
+def install_smtp() -> None:
+    """The local mail server is the project's own module (aiosmtpd, in the project's venv)."""
+    if importlib.util.find_spec("aiosmtpd") is None:
+        raise ServiceError(
+            f"{sys.executable} lacks aiosmtpd: run `make venv` (or use .venv/bin/python)"
+        )
+
+
 INSTALLERS: dict[str, Callable[[], None]] = {
     "mongodb": install_secantus,
     "kafka": install_kafka,
     "redis": install_redis,
+    "smtp": install_smtp,
 }
 
 
@@ -514,10 +540,14 @@ class Profile:
     """Where a profile keeps its data, pid files and ports."""
 
     name: str
+    # A test-profile instance of its own (``.local/test-<instance>``), so concurrent test runs
+    # in one clone never share or stop each other's servers.
+    instance: str | None = None
     datadir: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        self.datadir = REPO / ".local" / self.name
+        folder = self.name if not self.instance else f"{self.name}-{self.instance}"
+        self.datadir = REPO / ".local" / folder
 
     @property
     def fixed_ports(self) -> bool:
@@ -593,7 +623,12 @@ class Profile:
         """A path that appears on the service's command line (identifies our process)."""
         return str(
             self.svc_dir(svc)
-            / {"mongodb": "data", "kafka": "server.properties", "redis": "redis.conf"}[svc]
+            / {
+                "mongodb": "data",
+                "kafka": "server.properties",
+                "redis": "redis.conf",
+                "smtp": "mailbox",
+            }[svc]
         )
 
     def running_pid(self, svc: str) -> int | None:
@@ -622,6 +657,8 @@ def url_for(svc: str, ports: dict[str, int]) -> str:
         )
     if svc == "kafka":
         return f"{HOST}:{ports['kafka']}"
+    if svc == "smtp":
+        return f"smtp://{HOST}:{ports['smtp']}"
     return f"redis://{HOST}:{ports['redis']}/0"
 
 
@@ -873,10 +910,31 @@ logger.statechange.level = WARN
     return spawn(profile, "kafka", cmd, port, url_for("kafka", ports))
 
 
+def start_smtp(profile: Profile, ports: dict[str, int]) -> Launched:
+    """Start the project's local mail server (app/mail/devserver.py, aiosmtpd); it stores each
+    message it receives as a JSON file in <datadir>/smtp/mailbox and relays nothing."""
+    mailbox = profile.svc_dir("smtp") / "mailbox"
+    mailbox.mkdir(parents=True, exist_ok=True)
+    port = ports["smtp"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "app.mail.devserver",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--dir",
+        str(mailbox),
+    ]
+    return spawn(profile, "smtp", cmd, port, url_for("smtp", ports))
+
+
 STARTERS: dict[str, Callable[[Profile, dict[str, int]], Launched]] = {
     "mongodb": start_mongodb,
     "kafka": start_kafka,
     "redis": start_redis,
+    "smtp": start_smtp,
 }
 
 
@@ -943,10 +1001,34 @@ async def probe_redis(url: str, timeout: float) -> None:
         await client.aclose()
 
 
+async def probe_smtp(url: str, timeout: float) -> None:
+    """The server must greet with 220 and answer NOOP with 250."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port or 25)
+    try:
+        greeting = await asyncio.wait_for(reader.readline(), timeout)
+        if not greeting.startswith(b"220"):
+            raise RuntimeError(f"unexpected greeting {greeting[:60]!r}")
+        writer.write(b"NOOP\r\n")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readline(), timeout)
+        if not answer.startswith(b"250"):
+            raise RuntimeError(f"NOOP answered {answer[:60]!r}")
+        writer.write(b"QUIT\r\n")
+        await writer.drain()
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
 PROBES: dict[str, Callable[[str, float], Coroutine[Any, Any, None]]] = {
     "mongodb": probe_mongodb,
     "kafka": probe_kafka,
     "redis": probe_redis,
+    "smtp": probe_smtp,
 }
 
 
@@ -1059,7 +1141,7 @@ def cmd_up(profile: Profile) -> int:
 
         ports = profile.ports()
         if not profile.fixed_ports:
-            fresh = iter(free_ports(4))
+            fresh = iter(free_ports(5))
             for svc in to_start:
                 keys = ["kafka", "kafka_controller"] if svc == "kafka" else [svc]
                 for key in keys:
@@ -1130,6 +1212,9 @@ def cmd_up(profile: Profile) -> int:
 
         urls = {**{i.svc: i.url for i in items}, **external}
         lines = env_lines(urls)
+        if "smtp" in managed:  # the mailbox the dev outbox endpoint reads
+            mailbox = profile.svc_dir("smtp") / "mailbox"
+            lines.append(f"export {MAILBOX_ENV_VAR}={shell_quote(str(mailbox))}")
         header = [
             (
                 f"# Samooh local services, profile {profile.name!r}: "
@@ -1263,9 +1348,19 @@ def main(argv: list[str] | None = None) -> int:
         help="run (default): fixed ports, data kept in .local/run; "
         "test: free ports, fresh data in .local/test",
     )
+    parser.add_argument(
+        "--instance",
+        default=None,
+        help="test profile only: a separate set of servers and data in .local/test-<instance> "
+        "(make test uses one per run)",
+    )
     args = parser.parse_args(argv)
+    if args.instance is not None and (
+        args.profile != "test" or not args.instance.replace("-", "").isalnum()
+    ):
+        parser.error("--instance needs --profile test and a name of letters, digits and '-'")
     try:
-        return COMMANDS[args.command](Profile(args.profile))
+        return COMMANDS[args.command](Profile(args.profile, args.instance))
     except ServiceError as exc:
         print(
             f"services.py {args.command} --profile {args.profile}: FAILED\n{exc}",

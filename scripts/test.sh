@@ -23,8 +23,10 @@ echo "[samooh] mypy" >&2
 .venv/bin/mypy
 
 started=$(date +%s)
-exports=$($PY scripts/services.py up --profile test)
-trap '$PY scripts/services.py down --profile test >&2' EXIT
+# Servers of this run only: another `make test` in the same clone gets its own.
+instance="run$$"
+trap '$PY scripts/services.py down --profile test --instance "$instance" >&2; rm -rf ".local/test-$instance"' EXIT
+exports=$($PY scripts/services.py up --profile test --instance "$instance")
 eval "$exports"
 echo "[samooh] test services up in $(( $(date +%s) - started )) s" >&2
 

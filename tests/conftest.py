@@ -17,8 +17,12 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.payments.sandbox_client import SandboxClient
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_ID = uuid.uuid4().hex[:8]
@@ -27,7 +31,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 def _load_service_env() -> None:
     """Use the URLs already in the environment, else those of a running `services.py up`."""
-    if all(os.environ.get(k) for k in ("MONGODB_URL", "KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL")):
+    names = ("MONGODB_URL", "KAFKA_BOOTSTRAP_SERVERS", "REDIS_URL", "SMTP_URL")
+    if all(os.environ.get(k) for k in names):
         return
     env_file = ROOT / ".local" / "test" / "services.env"
     if not env_file.is_file():
@@ -65,6 +70,25 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# This session's sandbox payment provider (``payment_sandbox``) listens here. Set before any
+# settings are read, so in-process code and ``live_stack``'s web server both reach it.
+os.environ["SAMOOH_PAYMENT_SANDBOX_URL"] = f"http://127.0.0.1:{free_port()}"
+
+
+# Identity: this session's local OpenID Connect provider (tests/identity/oidc_provider.py) listens
+# here, so the web server logs in "with Google" against it through configuration only; requests
+# carry X-Forwarded-For (one trusted proxy hop) so each test is its own client for rate limits.
+OIDC_URL = f"http://127.0.0.1:{free_port()}"
+os.environ.update(
+    {
+        "SAMOOH_OAUTH_GOOGLE_CLIENT_ID": "samooh-test-client",
+        "SAMOOH_OAUTH_GOOGLE_CLIENT_SECRET": "samooh-test-client-secret",
+        "SAMOOH_OAUTH_GOOGLE_DISCOVERY_URL": f"{OIDC_URL}/.well-known/openid-configuration",
+        "SAMOOH_TRUSTED_PROXY_HOPS": "1",
+    }
+)
 
 
 def tail(path: Path, lines: int = 40) -> str:
@@ -178,3 +202,45 @@ def live_stack(services: object, tmp_path_factory: pytest.TempPathFactory) -> It
         sync_redis.close()
         _stop(worker)
         _stop(web)
+
+
+@pytest.fixture(scope="session")
+def payment_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxClient]:
+    """``python -m app.payments.sandbox`` at ``SAMOOH_PAYMENT_SANDBOX_URL``, ready, with fast
+    retries (50 ms base). Its webhooks go nowhere until ``payment_stack`` points them at the
+    live web server."""
+    from tests.payments.sandbox_client import SandboxClient
+
+    url = os.environ["SAMOOH_PAYMENT_SANDBOX_URL"]
+    port = url.rsplit(":", 1)[1]
+    log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
+    dead = f"http://127.0.0.1:{free_port()}/nowhere"
+    proc = _spawn(
+        [sys.executable, "-m", "app.payments.sandbox", "--port", port, "--webhook-url", dead],
+        log,
+        dict(os.environ),
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"payment sandbox exited with {proc.returncode}:\n{tail(log)}")
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"payment sandbox not ready:\n{tail(log)}")
+                time.sleep(0.1)
+        client = SandboxClient(url, get_settings(), log)
+        client.configure_sync(webhook_url=dead, **SandboxClient.TEST_DEFAULTS)
+        yield client
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def payment_stack(live_stack: LiveStack, payment_sandbox: SandboxClient) -> SandboxClient:
+    """The sandbox provider delivering its webhooks to ``live_stack``'s web server."""
+    payment_sandbox.configure_sync(webhook_url=f"{live_stack.url}/api/v1/webhooks/sandbox")
+    return payment_sandbox

@@ -31,14 +31,20 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         max_http_buffer_size=64 * 1024,
     )
 
+    from app.identity.sockets import authenticate_connection, forget_connection
+
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+        # Refused (ConnectionRefusedError with {code, message}) without a valid token in
+        # ``auth``; an account's socket joins ``user:<id>`` (app/identity/sockets.py).
+        await authenticate_connection(sio, sid, auth)
         SOCKET_CONNECTIONS.inc()
         return True
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:
         SOCKET_CONNECTIONS.dec()
+        await forget_connection(sio, sid)
 
     from app.market import sockets as market_sockets
 

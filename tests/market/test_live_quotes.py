@@ -60,9 +60,9 @@ async def producer(settings: Settings) -> AsyncIterator[EventProducer]:
 
 
 @pytest.fixture
-async def client(live_stack: LiveStack) -> AsyncIterator[QuoteClient]:
+async def client(live_stack: LiveStack, access_token: str) -> AsyncIterator[QuoteClient]:
     quotes = QuoteClient()
-    await quotes.sio.connect(live_stack.url, transports=["websocket"])
+    await quotes.sio.connect(live_stack.url, transports=["websocket"], auth={"token": access_token})
     yield quotes
     await quotes.sio.disconnect()
 
@@ -111,14 +111,14 @@ async def test_a_replayed_day_reaches_a_subscribed_client_in_order(
 
 
 async def test_late_joiner_gets_the_latest_quote_then_live_ticks(
-    client: QuoteClient, producer: EventProducer, live_stack: LiveStack
+    client: QuoteClient, producer: EventProducer, live_stack: LiveStack, access_token: str
 ) -> None:
     await client.sio.call("quote:subscribe", {"symbols": ["IBM"]}, timeout=10)
     await replay_day(producer, "IBM", dt.date(2012, 6, 1))
     await client.wait_for(lambda _: len(client.of("IBM", "2012-06-01")) == TICKS)
 
     late = QuoteClient()
-    await late.sio.connect(live_stack.url, transports=["websocket"])
+    await late.sio.connect(live_stack.url, transports=["websocket"], auth={"token": access_token})
     try:
         ack = await late.sio.call("quote:subscribe", {"symbols": ["IBM"]}, timeout=10)
         assert ack["ok"] is True

@@ -78,3 +78,24 @@ export async function fetchSymbols(signal?: AbortSignal): Promise<MarketSymbol[]
   const body = await getJson<SymbolsResponse>("/api/v1/market/symbols", signal);
   return body.symbols;
 }
+
+/** `POST /api/v1/auth/guest`: an anonymous token for public market data over Socket.IO. */
+interface GuestTokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+}
+
+/**
+ * Every Socket.IO connection needs a token; the market page, open to everyone, asks for a
+ * short-lived guest token before each connection attempt (a logged-in page would pass its own).
+ */
+export async function fetchGuestToken(): Promise<string> {
+  const response = await fetch("/api/v1/auth/guest", {
+    method: "POST",
+    headers: { Accept: "application/json" },
+  });
+  if (!response.ok) throw new ApiError(`guest token: ${response.status}`, response.status);
+  const body = (await response.json()) as GuestTokenResponse;
+  return body.access_token;
+}

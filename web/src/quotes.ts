@@ -1,6 +1,6 @@
 /** The live quote feed: one Socket.IO connection, the watch-list subscription and per-symbol state. */
 import { io, type Socket } from "socket.io-client";
-import type { QuoteTick, SubscribeAck, SymbolsRequest } from "./api.ts";
+import { fetchGuestToken, type QuoteTick, type SubscribeAck, type SymbolsRequest } from "./api.ts";
 
 interface ServerToClientEvents {
   "quote:tick": (tick: QuoteTick) => void;
@@ -44,7 +44,16 @@ export class QuoteFeed {
     this.listener = listener;
     this.watched = new Set(watchList);
     // Same origin, default path /socket.io; the client reconnects by itself with backoff.
-    this.socket = io({ autoConnect: false });
+    this.socket = io({
+      autoConnect: false,
+      // Called before every (re)connection: a fresh guest token each time (they last 15 min).
+      auth: (send) => {
+        fetchGuestToken().then(
+          (token) => send({ token }),
+          () => send({}), // refused with a reason; retried below
+        );
+      },
+    });
 
     this.socket.on("connect", () => {
       this.listener.connectionChanged("connected");
@@ -59,6 +68,8 @@ export class QuoteFeed {
     });
     this.socket.on("connect_error", () => {
       this.listener.connectionChanged(this.socket.active && navigator.onLine ? "reconnecting" : "offline");
+      // A connection the server refused (no or expired token) is not retried by the client.
+      if (!this.socket.active) setTimeout(() => this.socket.connect(), 2_000);
     });
     this.socket.on("quote:tick", (tick) => this.receive(tick));
 

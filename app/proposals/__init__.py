@@ -1,0 +1,1 @@
+"""Proposals and live voting in a club (DOMAIN.md, "Proposals and voting")."""

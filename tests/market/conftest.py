@@ -1,0 +1,18 @@
+"""Market fixtures: a member's access token, since every Socket.IO connection needs one."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from app.identity.service import identity_service
+
+
+@pytest.fixture(scope="session")
+async def access_token(services: object) -> str:
+    """An ACTIVE member made through the service layer, logged in (valid 15 minutes)."""
+    email, password = f"quotes-{uuid.uuid4().hex[:10]}@example.com", "Market-watcher-2012"
+    await identity_service.do_provision_user(email=email, password=password, full_name="Quotes")
+    pair = await identity_service.do_login(email, password, None, "127.0.0.1")
+    return pair.access_token
