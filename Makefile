@@ -51,7 +51,7 @@ services-status: $(VENV)/.installed
 	@$(PY) scripts/services.py status --profile run
 
 bench: $(VENV)/.installed
-	@bash scripts/bench.sh
+	@$(PY) bench/quotes.py
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist .local .pytest_cache .mypy_cache .ruff_cache

@@ -9,19 +9,19 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from app.config import get_settings
+from app.config import settings_or_exit
 from app.errors import ServiceStartupError
 from app.logging import configure_logging, get_logger
 
 
 def main() -> None:
     """Check Kafka and Redis answer, create topics, then run the worker until interrupted."""
-    settings = get_settings()
+    settings = settings_or_exit("worker")
     configure_logging(settings.log_level, settings.log_json)
     log = get_logger("agents")
 
     async def preflight() -> None:
-        from app.extensions import connect_redis
+        from app.extensions import connect_mongo, connect_redis
         from streams.admin import ensure_topics
 
         try:
@@ -34,6 +34,8 @@ def main() -> None:
             ) from exc
         redis = await connect_redis(settings)
         await redis.aclose()
+        mongo = await connect_mongo(settings)
+        await mongo.close()
         if created:
             log.info("topics created", topics=created)
 
@@ -46,12 +48,17 @@ def main() -> None:
     from pathlib import Path
 
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
+    import agents.kyc
     import agents.lifecycle  # registers signal receivers
     import agents.market
-    import agents.payments  # noqa: F401
+    import agents.payments
+    import agents.proposals
+    import agents.reports  # noqa: F401
     from streams.app import app
 
-    sys.argv = [sys.argv[0], "worker", "--loglevel", settings.log_level.lower(), "--without-web"]
+    # Faust spells the levels its own way (``warn``, ``crit``).
+    level = {"warning": "warn"}.get(settings.log_level.lower(), settings.log_level.lower())
+    sys.argv = [sys.argv[0], "worker", "--loglevel", level, "--without-web"]
     app.main()
 
 

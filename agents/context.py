@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from app.config import get_settings
 from app.extensions import connect_mongo, connect_redis, services
 from app.realtime.emitter import worker_emitter
+from app.realtime.publish import use_emitter
 from app.realtime.server import SOCKETIO_CHANNEL
 
 
@@ -38,5 +39,8 @@ async def worker_context() -> WorkerContext:
             redis = await connect_redis(settings)
             emitter = worker_emitter(settings.redis_url)
             assert emitter.channel == SOCKETIO_CHANNEL
+            use_emitter(emitter)  # services emit room events through it (realtime/publish.py)
+            if services.redis is None:  # services that keep state in Redis (presence, limits)
+                services.redis = redis
             _context = WorkerContext(redis=redis, emitter=emitter)
         return _context

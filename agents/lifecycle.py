@@ -8,7 +8,10 @@ from typing import Any
 
 from agents.context import worker_context
 from app.config import get_settings
+from app.logging import get_logger
 from streams.app import app
+
+log = get_logger(__name__)
 
 READY_KEY = "samooh:worker:{worker_id}:ready"
 
@@ -21,6 +24,9 @@ def ready_key(worker_id: str) -> str:
 @app.on_rebalance_complete.connect
 async def announce_ready(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
     """Record the time this worker finished a rebalance (partitions assigned, consuming)."""
-    context = await worker_context()
-    now = dt.datetime.now(dt.UTC).isoformat()
-    await context.redis.set(ready_key(get_settings().worker_id), now)
+    try:
+        context = await worker_context()
+        now = dt.datetime.now(dt.UTC).isoformat()
+        await context.redis.set(ready_key(get_settings().worker_id), now)
+    except Exception as exc:  # a Redis outage must not crash the worker's recovery
+        log.warning("could not record readiness", error=str(exc))

@@ -18,7 +18,7 @@ from quart_schema import (
 from werkzeug.exceptions import HTTPException
 
 from app.config import Settings, get_settings
-from app.errors import AppError, error_body
+from app.errors import AppError, error_body, unavailable_service
 from app.logging import configure_logging, get_logger
 from app.openapi import BEARER_SCHEME
 
@@ -84,6 +84,29 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(payments_bp)
     app.register_blueprint(clubs_bp)
     app.register_blueprint(audit_bp)
+    from app.asyncapi import blueprint as asyncapi_bp
+    from app.broadcasts.routes import blueprint as broadcasts_bp
+    from app.chat.routes import blueprint as chat_bp
+    from app.notifications.routes import blueprint as notifications_bp
+    from app.orders.routes import blueprint as orders_bp
+    from app.proposals.routes import blueprint as proposals_bp
+    from app.rooms.routes import blueprint as rooms_bp
+
+    for live_bp in (chat_bp, rooms_bp, proposals_bp, orders_bp, notifications_bp, broadcasts_bp,
+                    asyncapi_bp):  # fmt: skip
+        app.register_blueprint(live_bp)
+    from app.files.http import UploadAwareRequest
+    from app.files.routes import UPLOAD_PATH
+    from app.files.routes import blueprint as files_bp
+    from app.kyc.routes import admin_blueprint as kyc_admin_bp
+    from app.kyc.routes import blueprint as kyc_bp
+    from app.reports.routes import blueprint as reports_bp
+
+    # Uploads may exceed the 1 MiB JSON body limit, on their own path only (app/files/http.py).
+    app.request_class = UploadAwareRequest
+    UploadAwareRequest.upload_limits[UPLOAD_PATH] = settings.file_max_bytes
+    for files_kyc_reports_bp in (files_bp, kyc_bp, kyc_admin_bp, reports_bp):
+        app.register_blueprint(files_kyc_reports_bp)
     _install_web_client(app, ROOT / settings.web_dist)
 
     @app.before_serving
@@ -143,21 +166,43 @@ def _install_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(Exception)
     async def _unexpected(error: Exception) -> tuple[Response, int]:
+        service = unavailable_service(error)
+        if service is not None:
+            log.warning("service unavailable during a request", service=service, error=str(error))
+            body = error_body(
+                "service_unavailable", f"{service} is not answering; try again shortly",
+                {"service": service},
+            )  # fmt: skip
+            return jsonify(body), 503
         log.exception("unhandled error", error=str(error))
         return jsonify(error_body("internal_error", "something went wrong")), 500
 
 
-def _install_web_client(app: Quart, dist: Path) -> None:
-    """Serve the built browser client (web/dist) at ``/``."""
+# Client-side screens of the single-page app (web/src/app.tsx routes): each answers with
+# index.html and the app picks the screen. Listed, not a catch-all, so unknown /api, /dev, …
+# paths keep their JSON 404/405 answers. The invite links the API hands out are /join/<token>.
+SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/clubs/<path:rest>",
+             "/join/<path:rest>", "/admin")  # fmt: skip
 
-    @app.get("/")
-    async def index() -> Any:
+
+def _install_web_client(app: Quart, dist: Path) -> None:
+    """Serve the built browser client (web/dist) at ``/`` and at its client-side paths."""
+
+    async def index(**_: str) -> Any:
         if not (dist / "index.html").is_file():
             body = error_body("web_client_not_built", f"no web client at {dist}: run `make web`")
             return jsonify(body), 503
         response = await send_from_directory(dist, "index.html")
         response.headers["Cache-Control"] = "no-cache"
         return response
+
+    app.add_url_rule("/", "index", index, methods=["GET"])
+    for path in SPA_PATHS:
+        app.add_url_rule(path, f"spa:{path}", index, methods=["GET"])
+
+    @app.get("/favicon.svg")
+    async def favicon() -> Any:
+        return await send_from_directory(dist, "favicon.svg")
 
     @app.get("/assets/<path:filename>")
     async def assets(filename: str) -> Any:

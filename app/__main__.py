@@ -18,12 +18,12 @@ from hypercorn.config import Config
 from hypercorn.utils import LifespanFailureError
 
 from app import create_asgi_app
-from app.config import get_settings
+from app.config import settings_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``--host/--port`` (defaults from settings), serve until SIGINT/SIGTERM."""
-    settings = get_settings()
+    settings = settings_or_exit("web")
     parser = argparse.ArgumentParser(description="Serve the Samooh web application.")
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)

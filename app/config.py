@@ -12,7 +12,14 @@ import datetime as dt
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["dev", "test", "production"]
@@ -63,8 +70,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("REDIS_URL", "SAMOOH_REDIS_URL"),
     )
     # How long start-up waits for each service before failing with a message naming it.
-    service_timeout_seconds: float = 8.0
+    service_timeout_seconds: float = Field(default=8.0, gt=0, le=120)
 
+    # Redis keys of shared state (latest quotes, watch-lists) start with this.
+    redis_prefix: str = Field(default="samooh", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     # Kafka topic names are prefixed so several environments can share one cluster.
     topic_prefix: str = "samooh"
     # The Faust consumer group / application id.
@@ -73,11 +82,13 @@ class Settings(BaseSettings):
     worker_data_dir: str = ".local/worker"
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     public_url: str = "http://127.0.0.1:8000"
     cors_origins: list[str] = Field(default_factory=list)
     web_dist: str = "web/dist"
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "debug", "info", "warning", "error"] = (
+        "INFO"
+    )
     log_json: bool = True
 
     # Market replayer: the embedded feed of real daily history (app/market/dataset.py).
@@ -87,6 +98,21 @@ class Settings(BaseSettings):
     replay_ticks_per_day: int = Field(default=60, ge=4, le=10_000)
     replay_symbols: list[str] = Field(default_factory=list)  # empty: every symbol in the catalogue
     replay_loop: bool = True
+
+    # Market data (app/market/providers.py): ``embedded`` (the replayer's cache and candles) or
+    # ``http`` (a quote micro-service at ``market_http_base_url``), with a per-call timeout,
+    # ``market_http_attempts`` tries backing off from ``market_http_backoff_seconds``, and a
+    # circuit breaker opening after ``market_breaker_failures`` failed calls for
+    # ``market_breaker_reset_seconds``.
+    market_provider: Literal["embedded", "http"] = "embedded"
+    market_http_base_url: str = ""
+    market_http_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
+    market_http_attempts: int = Field(default=3, ge=1, le=10)
+    market_http_backoff_seconds: float = Field(default=0.2, gt=0, le=30)
+    market_breaker_failures: int = Field(default=3, ge=1, le=100)
+    market_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # Quote ticks to one room are coalesced per symbol: at most one per symbol per window.
+    quote_coalesce_ms: int = Field(default=250, ge=0, le=10_000)
 
     # Clubs (app/clubs/): withdrawals and payouts of at least this many paise need MFA and a
     # fresh step-up code (₹1,00,000.00 by default); below it, only actors with MFA give one.
@@ -163,6 +189,72 @@ class Settings(BaseSettings):
     # Empty: ``<public_url>/api/v1/auth/oauth/google/callback``.
     oauth_google_redirect_uri: str = ""
 
+    # Live club rooms (app/chat, app/proposals, app/notifications). A proposal stays open at least
+    # ``proposal_min_open_seconds``; the worker's timer looks for due proposals, reminders and
+    # pending notification e-mails every ``proposal_sweep_seconds``; members who have not voted
+    # are reminded ``proposal_reminder_seconds`` before the deadline (or half-way through a
+    # shorter vote).
+    proposal_min_open_seconds: int = Field(default=300, ge=1, le=86_400)
+    proposal_max_open_days: int = Field(default=90, ge=1, le=365)
+    proposal_sweep_seconds: float = Field(default=2.0, gt=0, le=300)
+    proposal_reminder_seconds: int = Field(default=3600, ge=1, le=7 * 86_400)
+    # A reconnecting client gets at most this many missed room events; beyond, it refetches.
+    room_catch_up_limit: int = Field(default=500, ge=10, le=10_000)
+    # Chat messages a member may send per club (a flood guard; "N/period[;N/period]").
+    rate_limit_chat: str = "20/10seconds;300/hour"
+
+    # Files (app/files/; README "Files, KYC and reports"). Uploads up to ``file_max_bytes``,
+    # stored by content hash under ``files_dir`` (``local``) or in an S3-compatible bucket
+    # (``s3``); downloaded only through signed links that live ``file_link_ttl_seconds``.
+    file_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    file_storage: Literal["local", "s3"] = "local"
+    files_dir: str = ".local/files"
+    file_link_ttl_seconds: int = Field(default=300, ge=10, le=24 * 3600)
+    # The scan every upload passes before it is accepted: ``eicar`` (built in: the EICAR test
+    # file) or ``clamd`` (a ClamAV daemon at ``clamd_url``: ``tcp://host:port`` or
+    # ``unix:///path/clamd.ctl``). A scanner that does not answer refuses the upload (503).
+    file_scanner: Literal["eicar", "clamd"] = "eicar"
+    clamd_url: str = "tcp://127.0.0.1:3310"
+    clamd_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS itself; else MinIO, R2, Ceph… (path-style)
+    s3_region: str = "ap-south-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: SecretStr = SecretStr("")
+    s3_prefix: str = "files/"
+
+    # KYC (app/kyc/). Contributions by a person who is not KYC-verified may add up to this many
+    # paise per financial year (April–March) across clubs (₹50,000.00); 0 requires KYC always.
+    kyc_contribution_limit: int = Field(default=5_000_000, ge=0)
+    # Expiry alerts go out this many days before a verified document expires (each once).
+    kyc_expiry_alert_days: list[int] = Field(default_factory=lambda: [30, 7, 1])
+    # A utility bill or bank statement given as address proof must be at most this old.
+    kyc_address_proof_max_age_days: int = Field(default=90, ge=1, le=3650)
+    # AES-256-GCM key of Aadhaar numbers at rest (≥ 32 characters); empty: an HKDF sub-key of
+    # ``secret_key``. Set it to rotate KYC data separately from the identity keys.
+    kyc_data_key: SecretStr = SecretStr("")
+
+    @field_validator("kyc_expiry_alert_days")
+    @classmethod
+    def _alert_days(cls, value: list[int]) -> list[int]:
+        if not value or any(day < 1 or day > 365 for day in value):
+            raise ValueError("give 1 to 365 days, e.g. [30, 7, 1]")
+        return sorted(set(value), reverse=True)
+
+    @field_validator("kyc_data_key")
+    @classmethod
+    def _kyc_key(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < 32:
+            raise ValueError("kyc_data_key needs at least 32 characters (or leave it empty)")
+        return value
+
+    @model_validator(mode="after")
+    def _file_storage(self) -> Settings:
+        """S3 storage needs a bucket (a typo would otherwise surface on the first upload)."""
+        if self.file_storage == "s3" and not self.s3_bucket.strip():
+            raise ValueError("file_storage=s3 needs s3_bucket")
+        return self
+
     @field_validator("replay_end")
     @classmethod
     def _end_after_start(cls, end: dt.date, info) -> dt.date:  # type: ignore[no-untyped-def]
@@ -215,6 +307,7 @@ class Settings(BaseSettings):
     @field_validator(
         "rate_limit_signup", "rate_limit_login", "rate_limit_verify", "rate_limit_resend",
         "rate_limit_reset", "rate_limit_refresh", "rate_limit_mfa", "rate_limit_guest",
+        "rate_limit_chat",
     )  # fmt: skip
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -263,5 +356,39 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once from the environment."""
+    """The process-wide settings, read once from the environment.
+
+    Raises:
+        pydantic.ValidationError: a setting is invalid (``describe_invalid_settings`` words it).
+    """
     return Settings()
+
+
+def describe_invalid_settings() -> str | None:
+    """``None`` when the environment's settings are valid; otherwise one line per invalid
+    setting naming its environment variable, e.g. ``invalid setting SAMOOH_PORT: …``."""
+    try:
+        Settings()
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            aliases = {
+                "mongodb_url": "MONGODB_URL",
+                "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+                "redis_url": "REDIS_URL",
+            }
+            name = aliases.get(field, f"SAMOOH_{field.upper()}" if field else "settings")
+            lines.append(f"invalid setting {name}: {error['msg']}")
+        return "\n".join(lines)
+    return None
+
+
+def settings_or_exit(process: str) -> Settings:
+    """``get_settings()``, or exit with status 2 and the ``describe_invalid_settings`` lines
+    (for the entry points: no traceback for a mistyped variable)."""
+    try:
+        return get_settings()
+    except ValidationError:
+        message = describe_invalid_settings() or "invalid settings"
+        raise SystemExit(f"samooh {process}: {message}") from None

@@ -37,6 +37,7 @@ async def load_demo_accounts() -> int:
 async def load_demo_data() -> dict[str, int]:
     """Load every demo data set; return counts of what was inserted or changed."""
     from app.market.service import market_service
+    from app.rooms.demo import load_demo_room
 
     settings = get_settings()
     client = await connect_mongo(settings)
@@ -44,7 +45,9 @@ async def load_demo_data() -> dict[str, int]:
     try:
         return {
             "instruments": await market_service.do_load_instruments(),
+            "candle_years": await market_service.do_load_candles(),
             "demo_accounts": await load_demo_accounts(),
+            "demo_room": await load_demo_room(DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]),
         }
     finally:
         services.mongo = None
@@ -53,9 +56,15 @@ async def load_demo_data() -> dict[str, int]:
 
 def main() -> None:
     """Entry point of ``python -m app.demo``."""
-    settings = get_settings()
+    from app.config import settings_or_exit
+    from app.errors import ServiceStartupError
+
+    settings = settings_or_exit("demo")
     configure_logging(settings.log_level, settings.log_json)
-    counts = asyncio.run(load_demo_data())
+    try:
+        counts = asyncio.run(load_demo_data())
+    except ServiceStartupError as exc:
+        raise SystemExit(f"samooh demo: {exc}") from None
     get_logger("demo").info("demo data loaded", **counts)
 
 

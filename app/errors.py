@@ -92,6 +92,23 @@ class ServiceStartupError(RuntimeError):
         self.reason = reason
 
 
+def unavailable_service(error: BaseException) -> str | None:
+    """The backing service an infrastructure error comes from (``MongoDB``, ``Redis``,
+    ``Kafka``), or ``None`` for any other error. Lets handlers answer 503, not 500."""
+    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+    from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    if isinstance(error, (ConnectionFailure, ServerSelectionTimeoutError)):
+        return "MongoDB"
+    if isinstance(error, (RedisConnectionError, RedisTimeoutError)):
+        return "Redis"
+    if isinstance(error, (KafkaConnectionError, KafkaTimeoutError)):
+        return "Kafka"
+    return None
+
+
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     """Build the error JSON body used by HTTP responses and socket acknowledgements."""
     return {"error": {"code": code, "message": message, "details": details or {}}}

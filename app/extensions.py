@@ -33,6 +33,8 @@ def redact(url: str) -> str:
 def document_models() -> list[type]:
     """Every Beanie document of every domain (registered once, here)."""
     from app.audit.documents import AuditChainHead, AuditRecord
+    from app.broadcasts.documents import Broadcast
+    from app.chat.documents import ChatMessage
     from app.clubs.documents import (
         Club,
         Contribution,
@@ -42,14 +44,22 @@ def document_models() -> list[type]:
         Valuation,
         Withdrawal,
     )
+    from app.files.documents import StoredFile
     from app.idempotency import IdempotencyRecord
     from app.identity.documents import EmailCode, SecurityEvent, Sequence, User
+    from app.kyc.documents import KycDocument, KycExpiryAlert
     from app.ledger.documents import JournalEntry
-    from app.market.documents import Instrument
+    from app.market.documents import CandleYear, Instrument
+    from app.notifications.documents import Notification, NotificationSettings
+    from app.orders.documents import Order
     from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
+    from app.proposals.documents import Proposal, Vote, VoteRecord
+    from app.realtime.eventlog import RoomCounter, RoomEvent
+    from app.reports.documents import ReportJob
 
     return [
         Instrument,
+        CandleYear,
         User,
         EmailCode,
         SecurityEvent,
@@ -68,6 +78,20 @@ def document_models() -> list[type]:
         PaymentOrder,
         ProviderEvent,
         PaymentOutcome,
+        StoredFile,
+        KycDocument,
+        KycExpiryAlert,
+        ReportJob,
+        RoomCounter,
+        RoomEvent,
+        ChatMessage,
+        Proposal,
+        Vote,
+        VoteRecord,
+        Order,
+        Notification,
+        NotificationSettings,
+        Broadcast,
     ]
 
 

@@ -1,13 +1,17 @@
 """``make run``: the whole platform on this machine, until Ctrl-C.
 
 Starts the local services (scripts/services.py, run profile), loads the demo data, then the web
-server (Hypercorn), a Faust worker and the market replayer; waits until ``/api/ready`` answers,
-prints the URL and the demo logins, and on Ctrl-C (or when any part dies) stops everything it
-started, services included, leaving nothing running.
+server, a Faust worker, the market replayer and the sandbox payment provider; waits until
+``/api/ready`` answers, prints the URL and the demo logins, watches the services, and on Ctrl-C,
+SIGTERM or SIGHUP (or when any part dies) stops everything it started, services included,
+leaving nothing running. One ``make run`` per clone at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import os
 import shlex
 import signal
@@ -17,12 +21,38 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
-LOGS = ROOT / ".local" / "run" / "logs"
+RUN_DIR = ROOT / ".local" / "run"
+LOGS = RUN_DIR / "logs"
 SERVICES = [PY, str(ROOT / "scripts" / "services.py")]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+CHILD_STOP_SECONDS = 10
+
+
+class Interrupted(Exception):
+    """A stop signal arrived; unwind and clean up."""
+
+
+class Stopper:
+    """Turns SIGINT/SIGTERM/SIGHUP into a flag the start-up and watch loops check."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if not self.requested:
+            say(f"{signal.Signals(signum).name}: stopping…")
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise Interrupted
 
 
 def say(message: str) -> None:
@@ -57,6 +87,34 @@ def tail(path: Path, lines: int = 25) -> str:
         return "(no log)"
 
 
+@contextlib.contextmanager
+def one_run_per_clone() -> Iterator[bool]:
+    """Hold ``.local/run/run.lock`` for the whole run; yields False if another run holds it."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    with (RUN_DIR / "run.lock").open("a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield True
+
+
+def wait_process(proc: subprocess.Popen[bytes], stopper: Stopper | None) -> int:
+    """Wait for ``proc``; a stop request does not interrupt it (it is cleaning up itself)."""
+    while True:
+        try:
+            return proc.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            if stopper is not None and stopper.requested:
+                stopper = None  # say it once; the process finishes its own steps
+                say("letting the current step finish before stopping…")
+
+
 class Platform:
     """The child processes of one ``make run``."""
 
@@ -66,16 +124,12 @@ class Platform:
 
     def start(self, name: str, argv: list[str]) -> None:
         log = LOGS / f"{name}.log"
-        handle = log.open("ab")
-        proc = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=self.env,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C reaches us; we stop children in order
-        )
+        with log.open("ab") as handle:
+            proc = subprocess.Popen(
+                argv, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # the terminal's Ctrl-C reaches us; we stop children
+            )  # fmt: skip
         self.children.append((name, proc, log))
 
     def dead(self) -> tuple[str, int, Path] | None:
@@ -88,19 +142,47 @@ class Platform:
     def stop(self) -> None:
         for _, proc, _ in reversed(self.children):
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for _, proc, _ in reversed(self.children):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + CHILD_STOP_SECONDS
+        for name, proc, _ in reversed(self.children):
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                say(f"{name} did not stop within {CHILD_STOP_SECONDS} s: killing it")
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
 
-def wait_ready(url: str, platform: Platform, timeout: float = 90, path: str = "/api/ready") -> None:
+def readiness(url: str) -> dict[str, object] | None:
+    """``/api/ready``'s body (200 or 503), or None when the web server does not answer."""
+    try:
+        with urllib.request.urlopen(f"{url}/api/ready", timeout=5) as response:
+            return dict(json.loads(response.read()))
+    except urllib.error.HTTPError as error:
+        try:
+            return dict(json.loads(error.read()))
+        except ValueError:
+            return None
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def failed_services(body: dict[str, object] | None) -> list[str]:
+    if body is None:
+        return ["web server"]
+    error = body.get("error")
+    if isinstance(error, dict):
+        return list(error.get("details", {}).get("failed", []))
+    return []
+
+
+def wait_ready(url: str, platform: Platform, stopper: Stopper, timeout: float = 90,
+               path: str = "/api/ready") -> None:  # fmt: skip
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        stopper.check()
         dead = platform.dead()
         if dead:
             name, code, log = dead
@@ -117,13 +199,36 @@ def wait_ready(url: str, platform: Platform, timeout: float = 90, path: str = "/
     raise RuntimeError(f"{url}{path} did not answer 200 within {timeout:.0f} s")
 
 
+def settings_problem(env: dict[str, str]) -> str | None:
+    """Check the settings in the child's environment once, with a one-line answer."""
+    check = subprocess.run(
+        [PY, "-c", "from app.config import describe_invalid_settings as d; print(d() or '')"],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    text = (check.stdout or check.stderr).strip()
+    return text or None
+
+
 def main() -> int:
+    stopper = Stopper()
+    with one_run_per_clone() as mine:
+        if not mine:
+            say("another `make run` is already running in this clone; stop it first (Ctrl-C)")
+            return 2
+        return run(stopper)
+
+
+def run(stopper: Stopper) -> int:
     LOGS.mkdir(parents=True, exist_ok=True)
     host = os.environ.get("SAMOOH_HOST", "127.0.0.1")
+    problem = settings_problem(dict(os.environ))
+    if problem:
+        say(problem)
+        return 2
     port = int(os.environ.get("SAMOOH_PORT", "8000"))
     url = f"http://{host}:{port}"
     if not port_free(host, port):
-        say(f"port {port} on {host} is taken (another `make run`?); set SAMOOH_PORT=<port>")
+        say(f"port {port} on {host} is taken by another program; set SAMOOH_PORT=<port>")
         return 2
     # The sandbox payment provider (app/payments/sandbox) stands in for Razorpay in dev.
     sandbox = os.environ.get("SAMOOH_PAYMENT_PROVIDER", "sandbox") == "sandbox"
@@ -134,36 +239,41 @@ def main() -> int:
         return 2
 
     already_up = subprocess.run([*SERVICES, "status", "--profile", "run"], capture_output=True)
-    say("starting local services (MongoDB wire server, Kafka, Redis, SMTP)…")
-    up = subprocess.run([*SERVICES, "up", "--profile", "run"], stdout=subprocess.PIPE)
-    if up.returncode != 0:
-        say("local services did not start (see the message above)")
-        return 1
-    env = {**os.environ, **parse_exports(up.stdout.decode())}
-    env.setdefault("SAMOOH_PUBLIC_URL", url)
-    env.setdefault("SAMOOH_ENVIRONMENT", "dev")
-    env.setdefault("SAMOOH_PAYMENT_SANDBOX_URL", sandbox_url)
-
-    platform = Platform(env)
-    stopping = False
-
-    def on_signal(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    we_started_services = already_up.returncode != 0
+    platform: Platform | None = None
     code = 0
     try:
+        say("starting local services (MongoDB wire server, Kafka, Redis, SMTP)…")
+        # Its own session: a Ctrl-C now must not kill it half-way (it would leave servers
+        # running); it finishes, then we stop what it started.
+        up = subprocess.Popen([*SERVICES, "up", "--profile", "run"], stdout=subprocess.PIPE,
+                              start_new_session=True)  # fmt: skip
+        out = up.communicate()[0]  # a signal meanwhile only sets the stop flag
+        if up.returncode != 0:
+            say("local services did not start (see the message above)")
+            return 1
+        stopper.check()
+        env = {**os.environ, **parse_exports(out.decode())}
+        env.setdefault("SAMOOH_PUBLIC_URL", url)
+        env.setdefault("SAMOOH_ENVIRONMENT", "dev")
+        env.setdefault("SAMOOH_PAYMENT_SANDBOX_URL", sandbox_url)
+
         say("loading demo data…")
-        subprocess.run([PY, "-m", "app.demo"], cwd=ROOT, env=env, check=True)
+        demo_log = LOGS / "demo.log"
+        with demo_log.open("wb") as handle:
+            demo = subprocess.Popen([PY, "-m", "app.demo"], cwd=ROOT, env=env, stdout=handle,
+                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            if wait_process(demo, stopper) != 0:
+                raise RuntimeError(f"loading the demo data failed:\n{tail(demo_log, 8)}")
+        stopper.check()
+        platform = Platform(env)
         platform.start("web", [PY, "-m", "app", "--host", host, "--port", str(port)])
         platform.start("worker", [PY, "-m", "agents"])
         platform.start("replayer", [PY, "-m", "app.market.replayer"])
         if sandbox:
             platform.start("payments-sandbox", [PY, "-m", "app.payments.sandbox"])
-            wait_ready(sandbox_url, platform, path="/healthz")
-        wait_ready(url, platform)
+            wait_ready(sandbox_url, platform, stopper, path="/healthz")
+        wait_ready(url, platform, stopper)
         from app.demo import DEMO_LOGINS
 
         say("")
@@ -177,24 +287,44 @@ def main() -> int:
             for email, password, purpose in DEMO_LOGINS:
                 say(f"  {email}  {password}    ({purpose})")
         say(f"logs: {LOGS}/{{web,worker,replayer,payments-sandbox}}.log   Ctrl-C stops everything.")
-        while not stopping:
-            dead = platform.dead()
-            if dead:
-                name, status, log = dead
-                say(f"{name} exited with status {status}; last lines of {log}:\n{tail(log)}")
-                code = 1
-                break
-            time.sleep(0.5)
-    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        code = watch(platform, url, stopper)
+    except Interrupted:
+        code = 130
+    except RuntimeError as exc:
         say(str(exc))
         code = 1
     finally:
         say("stopping…")
-        platform.stop()
-        if already_up.returncode != 0:
-            subprocess.run([*SERVICES, "down", "--profile", "run"])
+        if platform is not None:
+            platform.stop()
+        if we_started_services:
+            subprocess.run([*SERVICES, "down", "--profile", "run"], start_new_session=True)
         say("stopped.")
     return code
+
+
+def watch(platform: Platform, url: str, stopper: Stopper) -> int:
+    """Until a stop is asked for: end if a child dies; say when a service stops answering."""
+    failing: list[str] = []
+    next_check = time.monotonic() + 5
+    while not stopper.requested:
+        dead = platform.dead()
+        if dead:
+            name, status, log = dead
+            say(f"{name} exited with status {status}; last lines of {log}:\n{tail(log)}")
+            return 1
+        if time.monotonic() >= next_check:
+            now_failing = failed_services(readiness(url))
+            if now_failing != failing:
+                if now_failing:
+                    say(f"warning: not answering: {', '.join(now_failing)} (see {url}/api/ready;"
+                        " `.venv/bin/python scripts/services.py status`)")  # fmt: skip
+                else:
+                    say("every service answers again")
+                failing = now_failing
+            next_check = time.monotonic() + 5
+        time.sleep(0.3)
+    return 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,17 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# Report tests render PDF pages with Debian's poppler-utils (pdftoppm, pdftotext).
+if ! command -v pdftoppm >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "[samooh] installing Debian's poppler-utils for the report tests…" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+  else
+    echo "[samooh] pdftoppm is missing: run 'sudo apt-get install -y poppler-utils'" >&2
+    exit 1
+  fi
+fi
+
 echo "[samooh] ruff" >&2
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

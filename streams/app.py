@@ -9,6 +9,7 @@ import faust
 
 from app.config import get_settings
 from streams import topics
+from streams.records import ReportJobV1
 
 settings = get_settings()
 
@@ -47,4 +48,12 @@ payment_events = app.topic(
     key_type=str,
     value_type=topics.PAYMENT_EVENTS.record,
     partitions=topics.PAYMENT_EVENTS.partitions,
+)
+
+# The topic spec carries no record type yet (streams/topics.py); the agent reads ReportJobV1.
+report_jobs = app.topic(
+    topics.REPORT_JOBS.name,
+    key_type=str,
+    value_type=ReportJobV1,
+    partitions=topics.REPORT_JOBS.partitions,
 )

@@ -68,3 +68,32 @@ class PaymentEventV1(faust.Record, serializer="json", namespace="samooh.payments
     amount: int
     currency: str
     occurred_at: str
+
+
+class ReportJobV1(faust.Record, serializer="json", namespace="samooh.reports.job.v1"):
+    """A report to build (app/reports/), published once the job is stored ``queued``, keyed by
+    ``job_id`` on the report-jobs topic; the reports agent builds it. Re-delivery rebuilds an
+    unfinished job and skips a finished one.
+
+    Fields:
+        id: unique per request (the job id), for de-duplication.
+        job_id: the stored ``ReportJob``; also the Kafka key.
+        club_id: the club reported on.
+        requested_by: the user id the file is for (progress goes to ``user:<id>``).
+        kind: ``valuation_statement`` | ``member_status`` | ``transaction_ledger`` |
+            ``member_statement``.
+        format: ``csv`` | ``pdf``.
+        as_of: ISO date the figures are as of, or ``None`` for the latest.
+        member_id: whose member statement (``None`` for the club-wide kinds).
+        requested_at: ISO-8601 UTC.
+    """
+
+    id: str
+    job_id: str
+    club_id: str
+    requested_by: str
+    kind: str
+    format: str
+    as_of: str | None
+    member_id: str | None
+    requested_at: str

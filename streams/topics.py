@@ -16,24 +16,27 @@ from streams.records import MarketTickV1, PaymentEventV1
 
 @dataclass(frozen=True, slots=True)
 class TopicSpec:
-    """A topic's contract: full ``name``, ``partitions``, what the ``key`` is, its record type."""
+    """A topic's contract: ``suffix`` of its name, ``partitions``, what the ``key`` is, its
+    record type. The full ``name`` adds the configured prefix when it is read (not at import,
+    so importing this module never reads settings)."""
 
-    name: str
+    suffix: str
     partitions: int
     key: str
     record: type[faust.Record] | None
 
+    @property
+    def name(self) -> str:
+        """``<topic_prefix>.<suffix>``."""
+        return f"{get_settings().topic_prefix}.{self.suffix}"
 
-def _name(suffix: str) -> str:
-    return f"{get_settings().topic_prefix}.{suffix}"
 
-
-MARKET_TICKS = TopicSpec(_name("market.ticks.v1"), 4, "symbol", MarketTickV1)
-PAYMENT_EVENTS = TopicSpec(_name("payments.events.v1"), 4, "pool id", PaymentEventV1)
-ORDER_COMMANDS = TopicSpec(_name("orders.commands.v1"), 4, "club id", None)
-ORDER_FILLS = TopicSpec(_name("orders.fills.v1"), 4, "club id", None)
-NOTIFICATIONS = TopicSpec(_name("notifications.v1"), 4, "user id", None)
-REPORT_JOBS = TopicSpec(_name("reports.jobs.v1"), 2, "job id", None)
+MARKET_TICKS = TopicSpec("market.ticks.v1", 4, "symbol", MarketTickV1)
+PAYMENT_EVENTS = TopicSpec("payments.events.v1", 4, "pool id", PaymentEventV1)
+ORDER_COMMANDS = TopicSpec("orders.commands.v1", 4, "club id", None)
+ORDER_FILLS = TopicSpec("orders.fills.v1", 4, "club id", None)
+NOTIFICATIONS = TopicSpec("notifications.v1", 4, "user id", None)
+REPORT_JOBS = TopicSpec("reports.jobs.v1", 2, "job id", None)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     MARKET_TICKS,

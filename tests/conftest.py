@@ -53,10 +53,19 @@ os.environ.update(
         "SAMOOH_ENVIRONMENT": "test",
         "SAMOOH_MONGODB_DATABASE": f"samooh_test_{RUN_ID}",
         "SAMOOH_TOPIC_PREFIX": f"samooh-test-{RUN_ID}",
+        "SAMOOH_REDIS_PREFIX": f"samooh-test-{RUN_ID}",
         "SAMOOH_WORKER_ID": f"samooh-test-{RUN_ID}",
         "SAMOOH_WORKER_DATA_DIR": f"/tmp/samooh-test-{RUN_ID}/worker",
         "SAMOOH_LOG_JSON": "false",
         "SAMOOH_SERVICE_TIMEOUT_SECONDS": "8",
+        # Files (web server and worker share this session's folder); 256 KiB keeps the
+        # oversized-upload tests quick.
+        "SAMOOH_FILES_DIR": f"/tmp/samooh-test-{RUN_ID}/files",
+        "SAMOOH_FILE_MAX_BYTES": str(256 * 1024),
+        # Live club rooms: proposals may close a second after they open; the worker's timer
+        # looks for due proposals, reminders and e-mails twice a second.
+        "SAMOOH_PROPOSAL_MIN_OPEN_SECONDS": "1",
+        "SAMOOH_PROPOSAL_SWEEP_SECONDS": "0.5",
     }
 )
 
@@ -121,6 +130,7 @@ async def services(settings: Settings) -> AsyncIterator[object]:
 
     connected = await connect_services(settings)
     await market_service.do_load_instruments()
+    await market_service.do_load_candles()
     yield connected
     assert connected.mongo is not None
     await connected.mongo.drop_database(settings.mongodb_database)

@@ -54,4 +54,34 @@ def test_invalid_setting_is_refused_before_anything_starts() -> None:
         [sys.executable, "-m", "app.market.replayer"], SAMOOH_REPLAY_TICKS_PER_DAY="2"
     )
     assert code != 0
-    assert "replay_ticks_per_day" in output
+    assert "samooh replayer: invalid setting SAMOOH_REPLAY_TICKS_PER_DAY" in output
+
+
+@pytest.mark.parametrize(
+    ("argv", "variable", "value", "said"),
+    [
+        (["-m", "app"], "SAMOOH_PORT", "99999", "samooh web: invalid setting SAMOOH_PORT"),
+        (["-m", "agents"], "SAMOOH_LOG_LEVEL", "LOUD",
+         "samooh worker: invalid setting SAMOOH_LOG_LEVEL"),
+        (["-m", "app.demo"], "SAMOOH_SERVICE_TIMEOUT_SECONDS", "0",
+         "samooh demo: invalid setting SAMOOH_SERVICE_TIMEOUT_SECONDS"),
+    ],
+)  # fmt: skip
+def test_invalid_settings_are_one_line_not_a_traceback(
+    argv: list[str], variable: str, value: str, said: str
+) -> None:
+    code, output, _ = _run([sys.executable, *argv], **{variable: value})
+    assert code != 0
+    assert said in output
+    assert "Traceback" not in output
+
+
+def test_replayer_and_demo_name_the_unreachable_service_in_one_line() -> None:
+    dead_kafka = f"127.0.0.1:{free_port()}"
+    code, output, _ = _run([sys.executable, "-m", "app.market.replayer"],
+                           KAFKA_BOOTSTRAP_SERVERS=dead_kafka)  # fmt: skip
+    assert code != 0 and f"samooh replayer: Kafka at {dead_kafka} is unreachable" in output
+    assert "Traceback" not in output
+    dead_mongo = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
+    code, output, _ = _run([sys.executable, "-m", "app.demo"], MONGODB_URL=dead_mongo)
+    assert code != 0 and "samooh demo: MongoDB at" in output and "Traceback" not in output

@@ -99,3 +99,35 @@ async def test_metrics_count_requests(app: Quart) -> None:
     text = (await (await client.get("/metrics")).get_data()).decode()
     assert 'samooh_http_requests_total{method="GET",route="/api/health",status="200"}' in text
     assert "samooh_http_request_seconds_bucket" in text
+
+
+async def test_a_service_down_mid_request_is_a_503_naming_it(
+    app: Quart, services: Services
+) -> None:
+    healthy = services.redis
+    services.redis = Redis(port=free_port(), socket_connect_timeout=1)
+    try:
+        response = await app.test_client().get("/api/v1/market/quotes/AAPL")
+    finally:
+        await services.redis.aclose()
+        services.redis = healthy
+    body = await response.get_json()
+    assert response.status_code == 503
+    assert body["error"]["code"] == "service_unavailable"
+    assert body["error"]["details"] == {"service": "Redis"}
+
+
+@pytest.mark.parametrize("symbol", ["A" * 10_000, "%00", "💥", "../etc"])
+async def test_impossible_symbols_are_refused_without_echo(app: Quart, symbol: str) -> None:
+    response = await app.test_client().get(f"/api/v1/market/quotes/{symbol}")
+    body = await response.get_json()
+    assert response.status_code in (404, 422)
+    if response.status_code == 422:
+        assert body["error"]["code"] == "validation_error"
+    assert len(await response.get_data()) < 500  # never the input echoed back
+
+
+async def test_the_favicon_is_served(app: Quart) -> None:
+    response = await app.test_client().get("/favicon.svg")
+    assert response.status_code == 200
+    assert b"<svg" in await response.get_data()

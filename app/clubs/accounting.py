@@ -441,7 +441,8 @@ class AccountingService:
                 holding = Holding(club_id=club_id, symbol=symbol)
                 await holding.insert(session=session)
             gross = quantity * price
-            if await ledger_service.find_entry(f"trade:{key}", session) is not None:
+            entry_key = f"trade:{club_id}:{actor_id}:{key}"  # keys are the caller's, per club
+            if await ledger_service.find_entry(entry_key, session) is not None:
                 return holding
             if side == "buy":
                 books = await self.books(club_id, session)
@@ -471,7 +472,7 @@ class AccountingService:
                 holding.quantity -= quantity
                 holding.cost -= cost_out
             await ledger_service.do_post(
-                pool_id=club_id, key=f"trade:{key}", kind=f"trade_{side}",
+                pool_id=club_id, key=entry_key, kind=f"trade_{side}",
                 lines=[line for line in lines if line[1] != 0], effective_date=trade_date,
                 memo=f"{side} {quantity} {symbol} @ {price}", created_by=actor_id,
                 session=session,

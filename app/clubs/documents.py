@@ -50,11 +50,13 @@ class Club(Document):
     approval_threshold_bps: int = 6000
     quorum_bps: int | None = None
     tie_rule: TieRule = TieRule.REJECT
+    hide_running_results: bool = False  # proposals show only participation until they close
     withdrawal_fee_bps: int = 0
     created_by: str
     created_at: dt.datetime = Field(default_factory=_now)
     money_seq: int = 0
     last_valuation_date: str | None = None
+    watchlist: list[str] = Field(default_factory=list)  # symbols members follow live
 
     class Settings:
         name = "clubs"

@@ -44,6 +44,7 @@ from app.clubs.schemas import (
     ValuationCreate,
     ValuationOut,
     ValuationStatement,
+    Watchlist,
     WithdrawalCreate,
     WithdrawalOut,
 )
@@ -279,7 +280,7 @@ async def change_role(club_id: str, user_id: str, data: RoleChange) -> MemberOut
 @idempotent(_me)
 @validate_request(ContributionCreate)
 @validate_response(ContributionOut, 201)
-@document_errors(400, 404, 409, 422, 502, 503)
+@document_errors(400, 403, 404, 409, 422, 502, 503)
 async def create_contribution(
     club_id: str, data: ContributionCreate
 ) -> tuple[ContributionOut, int]:
@@ -287,9 +288,13 @@ async def create_contribution(
     ``checkout_url``); ``manual`` records money paid outside, for a treasurer to approve.
     Units are issued at the unit value of the contribution's valuation date. Needs an
     ``Idempotency-Key``. Errors: 400 ``idempotency_key_required``, 404 ``club_not_found``,
-    422 ``validation_error`` / ``idempotency_key_reused``, 409 ``idempotency_in_progress``."""
+    422 ``validation_error`` / ``idempotency_key_reused``, 409 ``idempotency_in_progress``,
+    403 ``kyc_required`` (above the yearly limit without KYC)."""
+    from app.kyc.service import kyc_service
     from app.payments.service import create_checkout
 
+    await club_service.check_member(club_id, _me())
+    await kyc_service.check_contribution_allowed(_me(), data.amount)
     contribution = await accounting_service.do_open_contribution(
         club_id, _me(), amount=data.amount, method=data.method,
         valuation_date=data.valuation_date, receipt_file_id=data.receipt_file_id, note=data.note,
@@ -403,6 +408,40 @@ async def pay_withdrawal(club_id: str, withdrawal_id: str) -> WithdrawalOut:
     return _withdrawal_out(paid)
 
 
+# ---- market: watch-list ------------------------------------------------------------------
+
+
+async def _sync_club_symbols(club_id: str) -> None:
+    from app.market.service import market_service
+
+    symbols = await club_service.club_symbols(club_id)
+    await market_service.do_sync_club_symbols(services.require_redis(), club_id, symbols)
+
+
+@blueprint.get("/clubs/<club_id>/watchlist")
+@tag(["clubs"])
+@require_auth
+@validate_response(Watchlist)
+@document_errors(404)
+async def get_watchlist(club_id: str) -> Watchlist:
+    """The symbols the club follows live; members in the club's room get their quotes."""
+    club, _ = await club_service.check_member(club_id, _me())
+    return Watchlist(symbols=club.watchlist)
+
+
+@blueprint.put("/clubs/<club_id>/watchlist")
+@tag(["clubs"])
+@require_auth
+@validate_request(Watchlist)
+@validate_response(Watchlist)
+@document_errors(403, 404, 422)
+async def set_watchlist(club_id: str, data: Watchlist) -> Watchlist:
+    """Replace the watch-list (owner/admin/treasurer). Errors: 404 ``unknown_symbol``, 403."""
+    club = await club_service.do_set_watchlist(club_id, _me(), data.symbols)
+    await _sync_club_symbols(club_id)
+    return Watchlist(symbols=club.watchlist)
+
+
 # ---- trades, valuations, statements --------------------------------------------------------
 
 
@@ -421,6 +460,7 @@ async def record_trade(club_id: str, data: TradeCreate) -> tuple[HoldingOut, int
         price=data.price, fees=data.fees, trade_date=data.trade_date,
         key=request.headers.get("Idempotency-Key", ""),
     )  # fmt: skip
+    await _sync_club_symbols(club_id)  # the room follows what the club holds
     return HoldingOut(symbol=holding.symbol, quantity=holding.quantity,
                       cost=format_minor(holding.cost)), 201  # fmt: skip
 

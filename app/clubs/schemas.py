@@ -42,6 +42,9 @@ class ClubCreate(BaseModel):
     approval_threshold_bps: int = Field(default=6000, ge=1, le=10_000)
     quorum_bps: int | None = Field(default=None, ge=1, le=10_000)
     tie_rule: TieRule = TieRule.REJECT
+    hide_running_results: bool = Field(
+        default=False, description="proposals show only participation until they close"
+    )
     withdrawal_fee_bps: int = Field(default=0, ge=0, le=2_000, description="0 = no fee")
 
     @field_validator("starting_unit_value")
@@ -199,6 +202,24 @@ class WithdrawalOut(BaseModel):
     net: str | None
     requested_at: dt.datetime
     paid_at: dt.datetime | None
+
+
+class Watchlist(BaseModel):
+    """The symbols a club follows live (its holdings are followed anyway)."""
+
+    symbols: list[str] = Field(max_length=50)
+
+    @field_validator("symbols")
+    @classmethod
+    def _normalise(cls, symbols: list[str]) -> list[str]:
+        out: list[str] = []
+        for symbol in symbols:
+            value = symbol.strip().upper()
+            if not value or len(value) > 16 or not value.replace(".", "").isalnum():
+                raise ValueError(f"not a symbol: {symbol[:20]!r}")
+            if value not in out:
+                out.append(value)
+        return out
 
 
 class TradeCreate(BaseModel):

@@ -82,6 +82,7 @@ class ClubService:
         quorum_bps: int | None = None,
         tie_rule: TieRule = TieRule.REJECT,
         withdrawal_fee_bps: int = 0,
+        hide_running_results: bool = False,
     ) -> tuple[Club, Membership]:
         """Create a club with the actor as its owner. Amounts in paise, rates in basis points
         (validated by the request schema)."""
@@ -92,6 +93,7 @@ class ClubService:
                 starting_unit_value=starting_unit_value, voting_mode=voting_mode,
                 approval_threshold_bps=approval_threshold_bps, quorum_bps=quorum_bps,
                 tie_rule=tie_rule, withdrawal_fee_bps=withdrawal_fee_bps, created_by=actor_id,
+                hide_running_results=hide_running_results,
             )  # fmt: skip
             await club.insert(session=session)
             club_id = str(club.id)
@@ -251,6 +253,29 @@ class ClubService:
 
         return await run_in_transaction(body)
 
+    async def do_set_watchlist(self, club_id: str, actor_id: str, symbols: list[str]) -> Club:
+        """Replace the club's watch-list (owner/admin/treasurer); symbols must exist in the
+        market catalogue. Raises ``RoleRequired``, ``ClubNotFound``, ``UnknownSymbols``."""
+        from app.market.service import market_service
+
+        club, _ = await self.check_member(club_id, actor_id, TREASURY)
+        await market_service.check_symbols(symbols)
+        await Club.get_pymongo_collection().update_one(
+            {"_id": club.id}, {"$set": {"watchlist": symbols}}
+        )
+        club.watchlist = symbols
+        await audit_service.do_append(
+            chain=club_chain(club_id), actor_id=actor_id, action="watchlist.changed",
+            target_type="club", target_id=club_id, details={"symbols": symbols},
+        )  # fmt: skip
+        return club
+
+    async def club_symbols(self, club_id: str) -> set[str]:
+        """What the club's room receives quotes for: its watch-list and its holdings."""
+        club = await repository.get_club(club_id)
+        held = {h.symbol for h in await repository.holdings(club_id)}
+        return set(club.watchlist if club else []) | held
+
     async def do_leave(self, club_id: str, user_id: str) -> None:
         """Leave the club. Raises ``LastOwner`` for the last owner and ``UnitsOutstanding``
         while the member still holds units."""
@@ -295,6 +320,9 @@ class ClubService:
             )  # fmt: skip
 
         await run_in_transaction(body)
+        from app.rooms.service import on_membership_ended  # the club room: out at once
+
+        await on_membership_ended(club_id, user_id, status.value)
 
 
 club_service = ClubService()

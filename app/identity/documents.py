@@ -41,12 +41,18 @@ class PlatformRole(StrEnum):
 
 
 class KycStatus(StrEnum):
-    """Filled in by the KYC issue; ``not_started`` until then."""
+    """Derived from the person's KYC documents by app/kyc/service.py (``derive_status``):
+    ``verified`` (PAN and a proof of address verified and unexpired), ``pending`` (a document
+    awaits review), ``rejected`` (the latest of a kind was rejected: re-submit), ``expired``
+    (a verified document expired), ``incomplete`` (something is still missing),
+    ``not_started`` (no documents)."""
 
     NOT_STARTED = "not_started"
     PENDING = "pending"
     VERIFIED = "verified"
     REJECTED = "rejected"
+    EXPIRED = "expired"
+    INCOMPLETE = "incomplete"
 
 
 class NotificationPreferences(BaseModel):

@@ -20,3 +20,28 @@ class Instrument(Document):
     class Settings:
         name = "instruments"
         indexes = [IndexModel([("symbol", ASCENDING)], unique=True, name="symbol_unique")]
+
+
+class CandleYear(Document):
+    """One symbol's daily candles of one calendar year, as parallel arrays (the bucket pattern:
+    ~600 documents hold 190,000 candles, so loading and range reads stay fast).
+
+    Prices in minor units (cents); ``volume`` entries are ``None`` where the source has none.
+    """
+
+    symbol: str
+    year: int
+    dates: list[str]  # ISO dates, ascending
+    open: list[int]
+    high: list[int]
+    low: list[int]
+    close: list[int]
+    volume: list[int | None]
+    source: str
+
+    class Settings:
+        name = "candle_years"
+        indexes = [
+            IndexModel([("symbol", ASCENDING), ("year", ASCENDING)], unique=True,
+                       name="symbol_year_unique"),
+        ]  # fmt: skip

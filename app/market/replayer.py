@@ -19,7 +19,10 @@ import time
 from collections.abc import Iterator
 from fractions import Fraction
 
-from app.config import Settings, get_settings
+from aiokafka.errors import KafkaError
+
+from app.config import Settings
+from app.errors import ServiceStartupError
 from app.logging import configure_logging, get_logger
 from app.market.dataset import DailyBar, Series, load_catalogue
 from streams.producer import EventProducer
@@ -144,8 +147,13 @@ class Replayer:
             for day in self.days:
                 for batch in self.day_steps(day):
                     began = time.monotonic()
-                    await producer.send_many(MARKET_TICKS, [(t.symbol, t) for t in batch])
-                    sent += len(batch)
+                    try:
+                        await producer.send_many(MARKET_TICKS, [(t.symbol, t) for t in batch])
+                        sent += len(batch)
+                    except KafkaError as exc:
+                        # Quotes are state: a batch lost while Kafka is away is superseded by
+                        # the next one, so keep the clock running rather than fall behind.
+                        log.warning("ticks not sent: Kafka unavailable", error=str(exc))
                     wait = interval - (time.monotonic() - began)
                     if wait > 0:
                         with contextlib.suppress(TimeoutError):
@@ -187,9 +195,14 @@ async def replay_forever(settings: Settings, symbols: list[str] | None = None) -
         settings.replay_seconds_per_day,
         settings.replay_loop,
     )
-    await ensure_topics(settings.kafka_bootstrap_servers)
-    producer = EventProducer(settings.kafka_bootstrap_servers, client_id="samooh-replayer")
-    await producer.start()
+    address = settings.kafka_bootstrap_servers
+    producer = EventProducer(address, client_id="samooh-replayer")
+    try:
+        await asyncio.wait_for(ensure_topics(address), settings.service_timeout_seconds)
+        await asyncio.wait_for(producer.start(), settings.service_timeout_seconds)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        await producer.stop()
+        raise ServiceStartupError("Kafka", address, str(exc) or type(exc).__name__) from exc
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -215,10 +228,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Replay real daily prices as live ticks.")
     parser.add_argument("--symbols", default="", help="comma-separated; default: all")
     args = parser.parse_args(argv)
-    settings = get_settings()
+    from app.config import settings_or_exit
+
+    settings = settings_or_exit("replayer")
     configure_logging(settings.log_level, settings.log_json)
     symbols = [s for s in args.symbols.split(",") if s]
-    asyncio.run(replay_forever(settings, symbols))
+    try:
+        asyncio.run(replay_forever(settings, symbols))
+    except (ServiceStartupError, ValueError) as exc:
+        raise SystemExit(f"samooh replayer: {exc}") from None
 
 
 if __name__ == "__main__":

@@ -7,8 +7,16 @@ from typing import Any
 from pymongo import UpdateOne
 from redis.asyncio import Redis
 
-from app.market.documents import Instrument
+from app.config import get_settings
+from app.market.documents import CandleYear, Instrument
 from app.market.schemas import QuoteTick
+
+
+def _key(template: str, **parts: str) -> str:
+    """A market Redis key under the deployment's ``redis_prefix`` (one Redis may serve several
+    environments, or test sessions)."""
+    return f"{get_settings().redis_prefix}:" + template.format(**parts)
+
 
 LATEST_KEY = "quote:latest:{symbol}"
 
@@ -25,7 +33,8 @@ return 1
 
 
 class QuoteCache:
-    """The latest quote per symbol in Redis: hash ``quote:latest:<SYMBOL>`` {seq, quote JSON}."""
+    """The latest quote per symbol in Redis: hash ``<prefix>:quote:latest:<SYMBOL>`` {seq,
+    quote JSON}."""
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
@@ -34,7 +43,7 @@ class QuoteCache:
     async def store_if_newer(self, quote: QuoteTick, seq: int) -> bool:
         """Cache ``quote`` unless a quote with ``seq`` or higher is already there."""
         stored = await self._store(
-            keys=[LATEST_KEY.format(symbol=quote.symbol)], args=[seq, quote.model_dump_json()]
+            keys=[_key(LATEST_KEY, symbol=quote.symbol)], args=[seq, quote.model_dump_json()]
         )
         return bool(stored)
 
@@ -44,9 +53,33 @@ class QuoteCache:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for symbol in symbols:
-                pipe.hget(LATEST_KEY.format(symbol=symbol), "quote")
+                pipe.hget(_key(LATEST_KEY, symbol=symbol), "quote")
             raw = await pipe.execute()
         return [QuoteTick.model_validate_json(item) for item in raw if item]
+
+
+WATCHERS_KEY = "market:watchers:{symbol}"
+CLUB_SYMBOLS_KEY = "market:club-symbols:{club_id}"
+
+
+async def watchers(redis: Redis, symbol: str) -> list[str]:
+    """Club ids receiving ``symbol``'s quotes."""
+    members = await redis.smembers(_key(WATCHERS_KEY, symbol=symbol))
+    return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+
+
+async def set_club_symbols(redis: Redis, club_id: str, symbols: set[str]) -> None:
+    """Replace the club's symbol set and keep the per-symbol watcher sets in step."""
+    key = _key(CLUB_SYMBOLS_KEY, club_id=club_id)
+    current = {m.decode() if isinstance(m, bytes) else str(m) for m in await redis.smembers(key)}
+    async with redis.pipeline(transaction=True) as pipe:
+        for symbol in current - symbols:
+            pipe.srem(_key(WATCHERS_KEY, symbol=symbol), club_id)
+            pipe.srem(key, symbol)
+        for symbol in symbols - current:
+            pipe.sadd(_key(WATCHERS_KEY, symbol=symbol), club_id)
+            pipe.sadd(key, symbol)
+        await pipe.execute()
 
 
 async def list_instruments() -> list[Instrument]:
@@ -69,3 +102,29 @@ async def upsert_instruments(rows: list[dict[str, Any]]) -> int:
         ordered=False,
     )
     return result.upserted_count + result.modified_count
+
+
+async def candle_years(symbol: str, first_year: int, last_year: int) -> list[CandleYear]:
+    """The yearly candle buckets of ``symbol`` from ``first_year`` to ``last_year``, in order."""
+    return (
+        await CandleYear.find({"symbol": symbol, "year": {"$gte": first_year, "$lte": last_year}})
+        .sort("+year")
+        .to_list()
+    )
+
+
+async def upsert_candle_years(rows: list[dict[str, Any]]) -> int:
+    """Replace each (symbol, year) bucket; return how many were inserted or changed."""
+    if not rows:
+        return 0
+    result = await CandleYear.get_pymongo_collection().bulk_write(
+        [UpdateOne({"symbol": r["symbol"], "year": r["year"]}, {"$set": r}, upsert=True)
+         for r in rows],
+        ordered=False,
+    )  # fmt: skip
+    return result.upserted_count + result.modified_count
+
+
+async def index_instruments() -> list[Instrument]:
+    """The instruments that are indices."""
+    return await Instrument.find({"is_index": True}).sort("+symbol").to_list()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, Field, field_validator
 
 from app.money import change_basis_points, format_basis_points, format_minor
 from streams.records import MarketTickV1
 
 MAX_SUBSCRIBE_SYMBOLS = 50
+MAX_HISTORY_DAYS = 366 * 5
 
 
 class QuoteTick(BaseModel):
@@ -87,3 +90,47 @@ class InstrumentList(BaseModel):
     """``GET /api/v1/market/symbols``."""
 
     symbols: list[InstrumentOut]
+
+
+class Candle(BaseModel):
+    """One trading day: prices as two-place decimal strings, ``volume`` in shares or ``null``."""
+
+    date: str
+    open: str
+    high: str
+    low: str
+    close: str
+    volume: int | None
+
+
+class HistoryQuery(BaseModel):
+    """``?start=YYYY-MM-DD&end=YYYY-MM-DD`` (inclusive; at most ``MAX_HISTORY_DAYS`` apart)."""
+
+    start: dt.date
+    end: dt.date
+
+
+class History(BaseModel):
+    """``GET /api/v1/market/history/{symbol}``: daily candles, oldest first."""
+
+    symbol: str
+    currency: str
+    source: str
+    start: str
+    end: str
+    candles: list[Candle]
+
+
+class IndexQuote(BaseModel):
+    """An index and its latest quote (``null`` before its first tick)."""
+
+    symbol: str
+    name: str
+    source: str
+    quote: QuoteTick | None
+
+
+class IndexList(BaseModel):
+    """``GET /api/v1/market/indices``."""
+
+    indices: list[IndexQuote]

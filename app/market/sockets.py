@@ -34,6 +34,7 @@ def register(sio: socketio.AsyncServer) -> None:
     @sio.on("quote:unsubscribe")
     @socket_handler(QuoteSubscription)
     async def unsubscribe(sid: str, request: QuoteSubscription) -> dict[str, Any]:
+        await market_service.check_symbols(request.symbols)
         for symbol in request.symbols:
             await sio.leave_room(sid, symbol_room(symbol))
         return {"ok": True, "symbols": request.symbols}
@@ -45,4 +46,6 @@ async def _send_snapshot(sio: socketio.AsyncServer, sid: str, symbols: list[str]
     except AppError:
         return
     for quote in quotes:
-        await sio.emit(QUOTE_TICK_EVENT, quote.model_dump(), to=sid)
+        # An unsubscribe may have come in meanwhile: send only what is still wanted.
+        if symbol_room(quote.symbol) in sio.rooms(sid):
+            await sio.emit(QUOTE_TICK_EVENT, quote.model_dump(), to=sid)

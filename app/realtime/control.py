@@ -33,3 +33,8 @@ async def disconnect_sids(redis_url: str, sids: list[str]) -> None:
     manager = _manager(redis_url)
     for sid in sids:
         await manager.can_disconnect(sid, "/")
+
+
+async def leave_room(redis_url: str, sid: str, room: str) -> None:
+    """Ask every web process to take ``sid`` out of ``room`` (the one holding it does)."""
+    await _manager(redis_url).leave_room(sid, "/", room)

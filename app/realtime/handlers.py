@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from app.errors import AppError, error_body
+from app.errors import AppError, error_body, unavailable_service
 from app.logging import get_logger
 from app.metrics import SOCKET_EVENTS
 
@@ -44,9 +44,14 @@ def socket_handler(
                 body = error_body("validation_error", "invalid payload", {"errors": errors})
             except AppError as exc:
                 body = exc.to_dict()
-            except Exception:
-                log.exception("socket handler failed", socket_event=event, sid=sid)
-                body = error_body("internal_error", "something went wrong")
+            except Exception as exc:
+                service = unavailable_service(exc)
+                if service is not None:
+                    body = error_body("service_unavailable", f"{service} is not answering",
+                                      {"service": service})  # fmt: skip
+                else:
+                    log.exception("socket handler failed", socket_event=event, sid=sid)
+                    body = error_body("internal_error", "something went wrong")
             return {"ok": False, **body}
 
         return wrapper

@@ -16,3 +16,7 @@ def club_room(club_id: str) -> str:
 def user_room(user_id: str) -> str:
     """Room of one person's sockets: ``user:<id>``."""
     return f"user:{user_id}"
+
+
+ACCOUNTS_ROOM = "accounts"
+"""Room of every signed-in (non-guest) socket: broadcasts to everyone."""

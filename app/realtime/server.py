@@ -11,6 +11,7 @@ from typing import Any
 import socketio
 
 from app.config import Settings
+from app.errors import error_body
 from app.metrics import SOCKET_CONNECTIONS
 
 SOCKETIO_CHANNEL = "samooh-socketio"
@@ -31,22 +32,41 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         max_http_buffer_size=64 * 1024,
     )
 
-    from app.identity.sockets import authenticate_connection, forget_connection
+    from app.identity.sockets import authenticate_connection, forget_connection, socket_identity
+    from app.realtime.publish import use_emitter
+    from app.realtime.rooms import ACCOUNTS_ROOM
+    from app.rooms import sockets as room_sockets
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         # Refused (ConnectionRefusedError with {code, message}) without a valid token in
         # ``auth``; an account's socket joins ``user:<id>`` (app/identity/sockets.py).
         await authenticate_connection(sio, sid, auth)
+        identity = await socket_identity(sio, sid)
+        if identity is not None and identity.user_id is not None:
+            await sio.enter_room(sid, ACCOUNTS_ROOM)  # broadcasts to everyone
         SOCKET_CONNECTIONS.inc()
         return True
+
+    @sio.on("*")
+    async def unknown_event(event: str, sid: str, data: Any = None) -> dict[str, Any]:
+        # Any event no handler knows: answer (a client waiting for an ack would hang).
+        body = error_body("unknown_event", f"no such event: {event[:64]}", {"event": event[:64]})
+        return {"ok": False, **body}
 
     @sio.event
     async def disconnect(sid: str, reason: Any = None) -> None:
         SOCKET_CONNECTIONS.dec()
+        await room_sockets.on_disconnect(sio, sid)  # presence: left every club room
         await forget_connection(sio, sid)
 
+    from app.chat import sockets as chat_sockets
     from app.market import sockets as market_sockets
+    from app.proposals import sockets as proposal_sockets
 
     market_sockets.register(sio)
+    room_sockets.register(sio)
+    chat_sockets.register(sio)
+    proposal_sockets.register(sio)
+    use_emitter(sio)  # this process's services emit through it (app/realtime/publish.py)
     return sio

@@ -77,6 +77,23 @@ async def replay_day(producer: EventProducer, symbol: str, day: dt.date) -> list
     return [format_minor(price) for price in intraday_path(bar, TICKS)]
 
 
+def closed_day(client: QuoteClient, symbol: str, day: str, close: str) -> Any:
+    """Wait condition: the client's newest quote of ``symbol`` on ``day`` is the close."""
+    return lambda _: bool(client.of(symbol, day)) and client.of(symbol, day)[-1]["price"] == close
+
+
+def assert_coalesced(ticks: list[dict[str, Any]], expected: list[str]) -> None:
+    """Quotes are state: within each coalescing window only the newest is sent. What arrives is
+    therefore an in-order selection of the day's prices that ends with the close."""
+    assert ticks and len(ticks) <= len(expected)
+    seqs = [int(t["id"].split(":")[1]) for t in ticks]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    position = 0
+    for tick in ticks:  # each received price is a later step of the real path
+        position = expected.index(tick["price"], position) + 1
+    assert ticks[-1]["price"] == expected[-1]
+
+
 async def test_a_replayed_day_reaches_a_subscribed_client_in_order(
     client: QuoteClient, producer: EventProducer, services: Services, live_stack: LiveStack
 ) -> None:
@@ -84,9 +101,9 @@ async def test_a_replayed_day_reaches_a_subscribed_client_in_order(
     assert ack == {"ok": True, "symbols": ["FB"]}
 
     expected = await replay_day(producer, "FB", dt.date(2012, 5, 18))
-    await client.wait_for(lambda _: len(client.of("FB", "2012-05-18")) == TICKS)
+    await client.wait_for(closed_day(client, "FB", "2012-05-18", expected[-1]))
     ticks = client.of("FB", "2012-05-18")
-    assert [t["price"] for t in ticks] == expected
+    assert_coalesced(ticks, expected)
     last = ticks[-1]
     # The listing day of Facebook, as traded: open 42.05, high 45.00, low 38.00, close 38.23.
     assert (last["open"], last["high"], last["low"], last["price"]) == (
@@ -97,7 +114,7 @@ async def test_a_replayed_day_reaches_a_subscribed_client_in_order(
     )
     assert last["volume"] == 573576400
     assert last["change_pct"] == "-9.08"  # against the open, its first "previous close"
-    assert len({t["id"] for t in ticks}) == TICKS and all(t["ts"].endswith("Z") for t in ticks)
+    assert all(t["ts"].endswith("Z") for t in ticks)
 
     # The worker cached the latest quote in Redis; HTTP serves the same.
     cached = await market_service.latest_quotes(services.require_redis(), ["FB"])
@@ -114,8 +131,8 @@ async def test_late_joiner_gets_the_latest_quote_then_live_ticks(
     client: QuoteClient, producer: EventProducer, live_stack: LiveStack, access_token: str
 ) -> None:
     await client.sio.call("quote:subscribe", {"symbols": ["IBM"]}, timeout=10)
-    await replay_day(producer, "IBM", dt.date(2012, 6, 1))
-    await client.wait_for(lambda _: len(client.of("IBM", "2012-06-01")) == TICKS)
+    first = await replay_day(producer, "IBM", dt.date(2012, 6, 1))
+    await client.wait_for(closed_day(client, "IBM", "2012-06-01", first[-1]))
 
     late = QuoteClient()
     await late.sio.connect(live_stack.url, transports=["websocket"], auth={"token": access_token})
@@ -125,8 +142,8 @@ async def test_late_joiner_gets_the_latest_quote_then_live_ticks(
         snapshot = await late.wait_for(lambda ticks: len(ticks) >= 1)
         assert snapshot[0] == client.of("IBM", "2012-06-01")[-1]
         expected = await replay_day(producer, "IBM", dt.date(2012, 6, 4))
-        await late.wait_for(lambda _: len(late.of("IBM", "2012-06-04")) == TICKS)
-        assert [t["price"] for t in late.of("IBM", "2012-06-04")] == expected
+        await late.wait_for(closed_day(late, "IBM", "2012-06-04", expected[-1]))
+        assert_coalesced(late.of("IBM", "2012-06-04"), expected)
     finally:
         await late.sio.disconnect()
 
@@ -139,10 +156,10 @@ async def test_unsubscribed_and_unrelated_symbols_are_not_delivered(
     assert ack == {"ok": True, "symbols": ["GOOG"]}
     await replay_day(producer, "GOOG", dt.date(2012, 6, 5))
     await replay_day(producer, "AMD", dt.date(2012, 6, 5))
-    await replay_day(producer, "MSFT", dt.date(2012, 6, 5))
-    # MSFT was produced last on its own partition order; once all of it arrived, the worker has
-    # long since handled GOOG and AMD, which must not have reached this client.
-    await client.wait_for(lambda _: len(client.of("MSFT", "2012-06-05")) == TICKS)
+    msft = await replay_day(producer, "MSFT", dt.date(2012, 6, 5))
+    # MSFT was produced last; once its close arrived, the worker has long since handled GOOG
+    # and AMD, which must not have reached this client.
+    await client.wait_for(closed_day(client, "MSFT", "2012-06-05", msft[-1]))
     await asyncio.sleep(0.5)
     assert {t["symbol"] for t in client.ticks} == {"MSFT"}
 
@@ -151,9 +168,10 @@ async def test_redelivered_or_older_ticks_are_not_emitted_twice(
     client: QuoteClient, producer: EventProducer, live_stack: LiveStack
 ) -> None:
     await client.sio.call("quote:subscribe", {"symbols": ["XOM"]}, timeout=10)
-    await replay_day(producer, "XOM", dt.date(2012, 6, 6))
-    await client.wait_for(lambda _: len(client.of("XOM", "2012-06-06")) == TICKS)
+    day_one = await replay_day(producer, "XOM", dt.date(2012, 6, 6))
+    await client.wait_for(closed_day(client, "XOM", "2012-06-06", day_one[-1]))
     newest = client.of("XOM", "2012-06-06")[-1]
+    received_before = len(client.of("XOM", "2012-06-06"))
     # Kafka delivers at least once: the same tick again, and an older one, change nothing.
     seq = int(newest["id"].split(":")[1])
     stale = MarketTickV1(
@@ -168,9 +186,10 @@ async def test_redelivered_or_older_ticks_are_not_emitted_twice(
     )  # fmt: skip
     await producer.send_many(MARKET_TICKS, [("XOM", stale), ("XOM", duplicate)])
     expected = await replay_day(producer, "XOM", dt.date(2012, 6, 7))
-    await client.wait_for(lambda _: len(client.of("XOM", "2012-06-07")) == TICKS)
-    assert len(client.of("XOM", "2012-06-06")) == TICKS
-    assert [t["price"] for t in client.of("XOM", "2012-06-07")] == expected
+    await client.wait_for(closed_day(client, "XOM", "2012-06-07", expected[-1]))
+    assert len(client.of("XOM", "2012-06-06")) == received_before  # nothing old came again
+    assert {t["price"] for t in client.ticks} & {"0.01", "0.02"} == set()
+    assert_coalesced(client.of("XOM", "2012-06-07"), expected)
 
 
 @pytest.mark.parametrize(
@@ -232,3 +251,11 @@ async def test_the_page_shows_live_quotes_in_chromium(
             await page.screenshot(path=str(artifacts / "quotes-phone.png"), full_page=True)
         finally:
             await browser.close()
+
+
+async def test_unknown_events_are_answered_not_left_hanging(client: QuoteClient) -> None:
+    ack = await client.sio.call("quote:bogus", {"symbols": ["AAPL"]}, timeout=10)
+    assert ack["ok"] is False
+    assert ack["error"]["code"] == "unknown_event"
+    unsubscribe = await client.sio.call("quote:unsubscribe", {"symbols": ["NOPE"]}, timeout=10)
+    assert unsubscribe["error"]["code"] == "unknown_symbol"

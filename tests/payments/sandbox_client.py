@@ -76,11 +76,14 @@ class SandboxClient:
         result: dict[str, Any] = await self._ok("POST", "/v1/orders", body)
         return result
 
-    async def pay(self, order_id: str, outcome: str = "captured") -> dict[str, Any]:
-        """``POST /v1/orders/{id}/pay``: the checkout's answer (payment, signature)."""
-        result: dict[str, Any] = await self._ok(
-            "POST", f"/v1/orders/{order_id}/pay", {"outcome": outcome}
-        )
+    async def pay(
+        self, order_id: str, outcome: str = "captured", paid_at: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /v1/orders/{id}/pay``: the checkout's answer (payment, signature).
+        ``paid_at`` (ISO-8601 with a zone, e.g. ``2026-08-28T09:30:00Z``) dates the payment
+        and its webhooks (hence ``PaymentEventV1.occurred_at``)."""
+        body = {"outcome": outcome, **({"paid_at": paid_at} if paid_at else {})}
+        result: dict[str, Any] = await self._ok("POST", f"/v1/orders/{order_id}/pay", body)
         return result
 
     async def flush(self, shuffle: bool | None = None) -> int:

@@ -253,3 +253,18 @@ async def test_held_deliveries_are_released_shuffled(
     assert arrived != created  # 18! orders: the same one by chance is not a real risk
     # A capture's order.paid may now arrive before its payment.captured, as Razorpay warns.
     await sandbox.wait_settled([o["id"] for o in orders])
+
+
+async def test_a_payment_can_be_dated(sandbox: SandboxClient, receiver: Receiver) -> None:
+    await sandbox.control(webhook_url=receiver.url, authorized_event=False, order_paid_event=False)
+    order = await sandbox.create_order(10000)
+    status, error = await sandbox.call(
+        "POST", f"/v1/orders/{order['id']}/pay", {"paid_at": "2026-08-28T09:30:00"}
+    )
+    assert status == 400 and error["error"]["field"] == "paid_at"  # a time needs its zone
+    paid = await sandbox.pay(order["id"], paid_at="2026-08-28T15:00:00+05:30")
+    assert paid["payment"]["created_at"] == 1787909400  # 2026-08-28T09:30:00Z
+    (received,) = await receiver.wait_for(1)
+    event = json.loads(received.body)
+    assert event["created_at"] == 1787909400
+    assert event["payload"]["payment"]["entity"]["created_at"] == 1787909400

@@ -48,29 +48,40 @@ export interface SubscribeAck {
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string | undefined;
+  readonly details: Record<string, unknown>;
 
-  constructor(message: string, status: number, code?: string) {
+  constructor(message: string, status: number, code?: string, details?: Record<string, unknown>) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    this.details = details ?? {};
   }
+}
+
+/** The backend's one error shape: `{"error": {"code", "message", "details"}}`. */
+export interface ErrorBody {
+  error?: { code?: string; message?: string; details?: Record<string, unknown> };
+}
+
+/** An ApiError from a failed response, reading the error body when there is one. */
+export async function errorOf(response: Response): Promise<ApiError> {
+  let message = `${response.status} ${response.statusText}`.trim();
+  try {
+    const body = (await response.json()) as ErrorBody;
+    if (body.error) {
+      return new ApiError(body.error.message ?? message, response.status, body.error.code, body.error.details);
+    }
+  } catch {
+    // Not a JSON error body (a proxy page, say): keep the status line.
+  }
+  if (response.status === 0 || response.status >= 502) message = `The server is not answering (${message}).`;
+  return new ApiError(message, response.status);
 }
 
 async function getJson<T>(path: string, signal?: AbortSignal): Promise<T> {
   const response = await fetch(path, { headers: { Accept: "application/json" }, signal });
-  if (!response.ok) {
-    let code: string | undefined;
-    let message = `${response.status} ${response.statusText}`.trim();
-    try {
-      const body = (await response.json()) as { error?: { code?: string; message?: string } };
-      code = body.error?.code;
-      message = body.error?.message ?? message;
-    } catch {
-      // Not a JSON error body (a proxy page, say): keep the status line.
-    }
-    throw new ApiError(message, response.status, code);
-  }
+  if (!response.ok) throw await errorOf(response);
   return (await response.json()) as T;
 }
 

@@ -39,6 +39,7 @@ export class QuoteFeed {
   private readonly seenIds = new Set<string>();
   private readonly listener: QuoteFeedListener;
   private watched: Set<string>;
+  private closed = false;
 
   constructor(watchList: readonly string[], listener: QuoteFeedListener) {
     this.listener = listener;
@@ -64,23 +65,36 @@ export class QuoteFeed {
       if (reason === "io client disconnect") return;
       this.listener.connectionChanged(navigator.onLine ? "reconnecting" : "offline");
       // After a server-side disconnect socket.io-client does not retry on its own.
-      if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), 2_000);
+      if (reason === "io server disconnect") setTimeout(() => !this.closed && this.socket.connect(), 2_000);
     });
     this.socket.on("connect_error", () => {
       this.listener.connectionChanged(this.socket.active && navigator.onLine ? "reconnecting" : "offline");
       // A connection the server refused (no or expired token) is not retried by the client.
-      if (!this.socket.active) setTimeout(() => this.socket.connect(), 2_000);
+      if (!this.socket.active) setTimeout(() => !this.closed && this.socket.connect(), 2_000);
     });
     this.socket.on("quote:tick", (tick) => this.receive(tick));
 
-    window.addEventListener("offline", () => {
-      if (!this.socket.connected) this.listener.connectionChanged("offline");
-    });
-    window.addEventListener("online", () => {
-      if (this.socket.connected) return;
-      this.listener.connectionChanged("reconnecting");
-      if (!this.socket.active) this.socket.connect();
-    });
+    window.addEventListener("offline", this.onOffline);
+    window.addEventListener("online", this.onOnline);
+  }
+
+  private readonly onOffline = (): void => {
+    if (!this.socket.connected) this.listener.connectionChanged("offline");
+  };
+
+  private readonly onOnline = (): void => {
+    if (this.closed || this.socket.connected) return;
+    this.listener.connectionChanged("reconnecting");
+    if (!this.socket.active) this.socket.connect();
+  };
+
+  /** Leaving the page: close the socket and stop listening. */
+  close(): void {
+    this.closed = true;
+    window.removeEventListener("offline", this.onOffline);
+    window.removeEventListener("online", this.onOnline);
+    this.socket.removeAllListeners();
+    this.socket.disconnect();
   }
 
   connect(): void {

@@ -128,18 +128,8 @@ export class MarketView {
     this.empty = h("p", { class: "empty", "data-testid": "empty", hidden: "" });
     this.sources = h("span", { "data-testid": "sources" });
 
+    // The app shell draws the top bar; the market's own connection status sits in its panel.
     root.replaceChildren(
-      h(
-        "header",
-        { class: "topbar" },
-        h(
-          "div",
-          { class: "brand" },
-          h("span", { class: "logo", "aria-hidden": "true" }, "S"),
-          h("span", { class: "brand-name" }, "Samooh"),
-        ),
-        this.status,
-      ),
       h(
         "main",
         { class: "page" },
@@ -150,7 +140,7 @@ export class MarketView {
             "div",
             { class: "panel-head" },
             h("div", {}, h("h1", { id: "market-title" }, "Live market"), this.lastUpdate),
-            watch,
+            h("div", { class: "panel-tools" }, this.status, watch),
           ),
           this.notice,
           h("div", { class: "table-wrap" }, this.table),

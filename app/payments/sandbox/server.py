@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from app.logging import get_logger
 from app.money import format_minor
@@ -112,12 +112,15 @@ class DeliveryOptions(BaseModel):
 
 
 class PayRequest(BaseModel):
-    """``POST /v1/orders/{id}/pay``: ``outcome`` ``captured`` | ``failed``; ``method``."""
+    """``POST /v1/orders/{id}/pay``: ``outcome`` ``captured`` | ``failed``; ``method``;
+    ``paid_at`` (ISO-8601 with a zone) dates the payment and its events, default now — so a
+    test can pay "last Tuesday"."""
 
     model_config = ConfigDict(extra="forbid")
 
     outcome: Literal["captured", "failed"] = "captured"
     method: Literal["upi", "card", "netbanking", "wallet"] = "upi"
+    paid_at: AwareDatetime | None = None
 
 
 class FlushRequest(BaseModel):
@@ -209,18 +212,21 @@ class Sandbox:
         self.orders[order["id"]] = order
         return order
 
-    def pay(self, order_id: str, outcome: str, method: str) -> dict[str, Any]:
+    def pay(
+        self, order_id: str, outcome: str, method: str, paid_at: int | None = None
+    ) -> dict[str, Any]:
         """Make one payment attempt on an order and queue its webhooks.
 
         Returns ``{"payment", "razorpay_order_id", "razorpay_payment_id",
         "razorpay_signature"}`` (the signature is what Checkout hands back: HMAC of
-        ``order_id|payment_id`` with the key secret). Raises ``BadRequest`` if already paid."""
+        ``order_id|payment_id`` with the key secret). ``paid_at`` (Unix seconds) dates the
+        payment and its events; default now. Raises ``BadRequest`` if already paid."""
         order = self.orders.get(order_id)
         if order is None:
             raise NotFoundError("The id provided does not exist")
         if order["status"] == "paid":
             raise BadRequest("Order has already been paid.", "order_id")
-        now = int(time.time())
+        now = paid_at if paid_at is not None else int(time.time())
         captured = outcome == "captured"
         payment: dict[str, Any] = {
             "id": new_id("pay"),
@@ -515,7 +521,10 @@ async def get_payment(request: web.Request) -> web.Response:
 async def pay_order(request: web.Request) -> web.Response:
     """``POST /v1/orders/{id}/pay`` (sandbox only): pay without a browser."""
     body = PayRequest.model_validate(await _json(request))
-    result = request.app[SANDBOX_KEY].pay(request.match_info["order_id"], body.outcome, body.method)
+    paid_at = int(body.paid_at.timestamp()) if body.paid_at else None
+    result = request.app[SANDBOX_KEY].pay(
+        request.match_info["order_id"], body.outcome, body.method, paid_at
+    )
     return web.json_response(result)
 
 

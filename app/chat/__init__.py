@@ -1,0 +1,1 @@
+"""Club chat: messages in a club's room, with replies, @mentions, edits and deletions."""

@@ -1,0 +1,482 @@
+"""Proposals and voting (DOMAIN.md, "Proposals and voting"): create with the club's rules and a
+weight snapshot, vote and change votes until close, close on the deadline (the worker's timer),
+early or by cancelling; the outcome is counted exactly (tally.py) and stored with the tally; an
+approved investment creates an order for the treasurer.
+
+Races: every vote and every close writes the proposal document (``version``) in its
+transaction, so a vote and a close — or two votes — never interleave: the later one conflicts,
+is retried by the driver and then sees the other's result (a vote after the close is refused
+with ``voting_closed``). One current vote per member is also enforced by a unique index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from beanie import PydanticObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from app.audit.service import audit_service, club_chain
+from app.clubs import repository as clubs_repository
+from app.clubs.documents import Club, TieRule, VotingMode
+from app.clubs.errors import ClubNotFound
+from app.clubs.service import MANAGERS, club_service
+from app.config import get_settings
+from app.db import run_in_transaction
+from app.market.service import market_service
+from app.money import format_minor
+from app.notifications.documents import Notification, NotificationKind
+from app.notifications.service import Draft, notification_service
+from app.orders.documents import Order
+from app.proposals import repository
+from app.proposals.documents import (
+    CloseReason,
+    Proposal,
+    ProposalKind,
+    ProposalStatus,
+    StoredTally,
+    Vote,
+    VoteRecord,
+)
+from app.proposals.errors import (
+    InvalidProposal,
+    NotAllowed,
+    NotEligible,
+    NoVotingWeight,
+    ProposalNotFound,
+    ProposalNotOpen,
+    VotingClosed,
+)
+from app.proposals.schemas import (
+    ProposalCancelledEvent,
+    ProposalClosedEvent,
+    ProposalCreate,
+    ProposalCreatedEvent,
+    ProposalOut,
+    TallyOut,
+    VoteTallyEvent,
+)
+from app.proposals.tally import Choice, Outcome, count
+from app.realtime import eventlog, publish
+from app.realtime.eventlog import Outgoing, utcnow
+from app.realtime.rooms import club_room
+
+PROPOSAL_CREATED = "proposal:created"
+PROPOSAL_CLOSED = "proposal:closed"
+PROPOSAL_CANCELLED = "proposal:cancelled"
+VOTE_TALLY = "vote:tally"
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def stored_tally(proposal: Proposal, votes: dict[str, Choice]) -> StoredTally:
+    """Count ``votes`` against the proposal's snapshot and rules (tally.py)."""
+    t = count(
+        proposal.weights, votes, threshold_bps=proposal.threshold_bps,
+        quorum_bps=proposal.quorum_bps, tie_approves=proposal.tie_rule is TieRule.APPROVE,
+    )  # fmt: skip
+    return StoredTally(
+        yes_weight=t.yes_weight, no_weight=t.no_weight, abstain_weight=t.abstain_weight,
+        yes_count=t.yes_count, no_count=t.no_count, abstain_count=t.abstain_count,
+        total_weight=t.total_weight, eligible_count=t.eligible_count, quorum_met=t.quorum_met,
+        threshold_met=t.threshold_met, tie=t.tie, outcome=t.outcome.value,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class VoteResult:
+    """The member's current vote, whether this call changed it, and the proposal after it."""
+
+    vote: Vote
+    changed: bool
+    proposal: Proposal
+
+
+def _outcome_title(p: Proposal) -> str:
+    return {
+        ProposalStatus.APPROVED: "approved",
+        ProposalStatus.REJECTED: "rejected",
+        ProposalStatus.NO_QUORUM: "closed without quorum",
+    }.get(p.status, p.status.value)
+
+
+class ProposalService:
+    """Takes the acting user's id explicitly; ``None`` is the platform (the worker's timer)."""
+
+    # ---- reading --------------------------------------------------------------------------
+
+    async def check_visible(self, proposal_id: str, user_id: str) -> Proposal:
+        """The proposal, if the user is an active member of its club. Raises
+        ``ProposalNotFound`` otherwise (its existence is not revealed)."""
+        proposal = await repository.get(proposal_id)
+        if proposal is None:
+            raise ProposalNotFound("no such proposal")
+        try:
+            await club_service.check_member(proposal.club_id, user_id)
+        except ClubNotFound as exc:
+            raise ProposalNotFound("no such proposal") from exc
+        return proposal
+
+    async def view(self, proposal_id: str, user_id: str) -> tuple[Proposal, Vote | None]:
+        """The proposal and the caller's current vote."""
+        proposal = await self.check_visible(proposal_id, user_id)
+        return proposal, await repository.current_vote(proposal_id, user_id)
+
+    async def list_of_club(
+        self, club_id: str, user_id: str, status: str | None, limit: int
+    ) -> list[Proposal]:
+        """The club's proposals, newest first. Raises ``ClubNotFound`` for non-members."""
+        await club_service.check_member(club_id, user_id)
+        return await repository.of_club(club_id, status, limit)
+
+    async def vote_history(self, proposal_id: str, user_id: str) -> list[VoteRecord]:
+        """Every vote and change on a closed proposal (owner/admin may see it while open too).
+        Raises ``ProposalNotFound``, ``NotAllowed`` (open proposal, not a manager)."""
+        proposal = await self.check_visible(proposal_id, user_id)
+        if proposal.status is ProposalStatus.OPEN:
+            _, membership = await club_service.check_member(proposal.club_id, user_id)
+            if membership.role not in MANAGERS:
+                raise NotAllowed("the votes are shown once the proposal closes")
+        return await repository.history(proposal_id)
+
+    # ---- creating -------------------------------------------------------------------------
+
+    async def do_create(self, club_id: str, actor_id: str, data: ProposalCreate) -> Proposal:
+        """Open a proposal (any active member). Copies the club's voting mode, threshold,
+        quorum, tie rule and running-results rule; snapshots every active member's weight.
+
+        Raises:
+            ClubNotFound, InvalidProposal (deadline outside the allowed window),
+            UnknownSymbols (404 ``unknown_symbol``), NoVotingWeight (weighted, no units yet).
+        """
+        settings = get_settings()
+        await club_service.check_member(club_id, actor_id)
+        now = utcnow()
+        earliest = now + dt.timedelta(seconds=settings.proposal_min_open_seconds)
+        latest = now + dt.timedelta(days=settings.proposal_max_open_days)
+        if not earliest <= data.deadline <= latest:
+            raise InvalidProposal(
+                f"the deadline must be between {settings.proposal_min_open_seconds} s and "
+                f"{settings.proposal_max_open_days} days from now",
+                details={"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+            )
+        if data.symbol is not None:
+            await market_service.check_symbols([data.symbol])
+        room = club_room(club_id)
+        await eventlog.ensure_room(room)
+        members = await clubs_repository.active_memberships(club_id)
+        await notification_service.prepare([m.user_id for m in members])
+
+        async def do(
+            session: AsyncClientSession,
+        ) -> tuple[Proposal, list[Outgoing], list[Notification]]:
+            club_now, _ = await club_service.check_member(club_id, actor_id, session=session)
+            active = await clubs_repository.active_memberships(club_id, session)
+            weighted = club_now.voting_mode is VotingMode.WEIGHTED
+            weights = {m.user_id: (m.units if weighted else 1) for m in active}
+            if weighted and sum(weights.values()) == 0:
+                raise NoVotingWeight("weighted voting needs members holding units; none do yet")
+            remind_at = max(
+                data.deadline - dt.timedelta(seconds=settings.proposal_reminder_seconds),
+                now + (data.deadline - now) / 2,
+            )
+            hide = data.hide_running_results
+            if hide is None:
+                hide = bool(getattr(club_now, "hide_running_results", False))
+            proposal = Proposal(
+                id=PydanticObjectId(), club_id=club_id, created_by=actor_id, kind=data.kind,
+                title=data.title, description=data.description, side=data.side,
+                symbol=data.symbol, quantity=data.quantity, amount=data.amount,
+                limit_price=data.limit_price, deadline=data.deadline, remind_at=remind_at,
+                voting_mode=club_now.voting_mode, threshold_bps=club_now.approval_threshold_bps,
+                quorum_bps=club_now.quorum_bps, tie_rule=club_now.tie_rule,
+                hide_running_results=hide, weights=weights, created_at=now,
+            )  # fmt: skip
+            proposal.tally = stored_tally(proposal, {})
+            event = await eventlog.append(
+                session, room, PROPOSAL_CREATED, ProposalCreatedEvent, club_id=club_id,
+                proposal=ProposalOut.of(proposal),
+            )  # fmt: skip
+            proposal.seq = int(event.data["seq"])
+            await repository.insert(proposal, session)
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="proposal.created",
+                target_type="proposal", target_id=str(proposal.id),
+                details={"kind": data.kind.value, "title": data.title,
+                         "deadline": data.deadline.isoformat(), "voting_mode":
+                         proposal.voting_mode.value, "threshold_bps": proposal.threshold_bps,
+                         "quorum_bps": proposal.quorum_bps, "tie_rule": proposal.tie_rule.value,
+                         "total_weight": sum(weights.values()), "eligible": len(weights)},
+                session=session,
+            )  # fmt: skip
+            drafts = [
+                Draft(user_id=user, kind=NotificationKind.PROPOSAL_CREATED,
+                      title=f"New proposal in {club_now.name}: {proposal.title}",
+                      body=self._summary(proposal), club_id=club_id, ref_type="proposal",
+                      ref_id=str(proposal.id))
+                for user in weights if user != actor_id
+            ]  # fmt: skip
+            stored = await notification_service.do_store(session, drafts)
+            return proposal, [event], stored
+
+        proposal, events, notified = await run_in_transaction(do)
+        await publish.publish(events)
+        await notification_service.deliver(notified)
+        return proposal
+
+    @staticmethod
+    def _summary(p: Proposal) -> str:
+        deadline = _aware(p.deadline).strftime("%d %b %Y %H:%M UTC")
+        if p.kind is ProposalKind.INVESTMENT and p.side is not None:
+            size = f"{p.quantity} shares" if p.quantity else f"{format_minor(p.amount or 0)} of"
+            limit = f" at a limit of {format_minor(p.limit_price)}" if p.limit_price else ""
+            return f"{p.side.value.title()} {size} {p.symbol}{limit}. Vote by {deadline}."
+        return f"{p.title}. Vote by {deadline}."
+
+    # ---- voting ---------------------------------------------------------------------------
+
+    async def do_cast_vote(self, proposal_id: str, user_id: str, choice: Choice) -> VoteResult:
+        """Cast or change the member's vote. The same choice again changes nothing.
+
+        Raises:
+            ProposalNotFound (also for non-members), NotEligible (not in the snapshot),
+            VotingClosed (closed, cancelled or past the deadline).
+        """
+        proposal = await self.check_visible(proposal_id, user_id)
+        room = club_room(proposal.club_id)
+        await eventlog.ensure_room(room)
+
+        async def do(session: AsyncClientSession) -> tuple[VoteResult, list[Outgoing]]:
+            p = await repository.get(proposal_id, session)
+            if p is None:
+                raise ProposalNotFound("no such proposal")
+            if p.status is not ProposalStatus.OPEN or utcnow() >= _aware(p.deadline):
+                raise VotingClosed(
+                    "voting on this proposal has closed", details={"status": p.status.value}
+                )
+            try:
+                await club_service.check_member(p.club_id, user_id, session=session)
+            except ClubNotFound as exc:
+                raise ProposalNotFound("no such proposal") from exc
+            if user_id not in p.weights:
+                raise NotEligible("you joined after this proposal was made, so have no vote on it")
+            now = utcnow()
+            vote = await repository.current_vote(proposal_id, user_id, session)
+            if vote is not None and vote.choice is choice:
+                return VoteResult(vote, False, p), []
+            previous = None if vote is None else vote.choice
+            if vote is None:
+                vote = Vote(
+                    proposal_id=proposal_id, club_id=p.club_id, user_id=user_id, choice=choice,
+                    weight=p.weights[user_id], cast_at=now, updated_at=now,
+                )  # fmt: skip
+                await repository.insert_vote(vote, session)
+            else:
+                vote.choice, vote.updated_at = choice, now
+                vote.changes += 1
+                await repository.change_vote(vote, session)
+            await repository.record(
+                VoteRecord(proposal_id=proposal_id, user_id=user_id, choice=choice,
+                           previous=previous, weight=vote.weight, at=now),
+                session,
+            )  # fmt: skip
+            current = repository.choices(await repository.votes(proposal_id, session))
+            p.tally = stored_tally(p, current)
+            if not await repository.update_open(p, {"tally": p.tally.model_dump()}, session):
+                raise VotingClosed("voting on this proposal has closed")
+            p.version += 1
+            event = await eventlog.append(
+                session, room, VOTE_TALLY, VoteTallyEvent, club_id=p.club_id,
+                proposal_id=proposal_id, tally=TallyOut.of(p),
+            )  # fmt: skip
+            return VoteResult(vote, True, p), [event]
+
+        for attempt in range(3):
+            try:
+                result, events = await run_in_transaction(do)
+                break
+            except DuplicateKeyError:
+                # Another request of the same member inserted the vote first; run again and
+                # find it (same choice: no change; another: a change).
+                if attempt == 2:
+                    raise
+        await publish.publish(events)
+        return result
+
+    # ---- closing --------------------------------------------------------------------------
+
+    async def do_close(
+        self, proposal_id: str, actor_id: str | None, reason: CloseReason, note: str = ""
+    ) -> Proposal:
+        """Close a proposal and record its outcome with the final tally.
+
+        ``DEADLINE`` (the platform, ``actor_id`` None): only once the deadline passed; closing
+        an already closed proposal returns it unchanged (the timer may run twice).
+        ``EARLY``: a club owner/admin; ``CANCELLED``: an owner/admin or the proposer, no
+        outcome. An approved investment proposal creates an order awaiting execution.
+
+        Raises:
+            ProposalNotFound, NotAllowed, ProposalNotOpen (early close or cancel of a closed one).
+        """
+        proposal = (await self.check_visible(proposal_id, actor_id) if actor_id is not None
+                    else await repository.get(proposal_id))  # fmt: skip
+        if proposal is None:
+            raise ProposalNotFound("no such proposal")
+        if actor_id is not None:
+            _, membership = await club_service.check_member(proposal.club_id, actor_id)
+            manager = membership.role in MANAGERS
+            if reason is CloseReason.EARLY and not manager:
+                raise NotAllowed("closing early needs a club owner or admin",
+                                 details={"required": ["owner", "admin"]})  # fmt: skip
+            if reason is CloseReason.CANCELLED and not (manager or proposal.created_by == actor_id):
+                raise NotAllowed("cancelling needs a club owner or admin, or the proposer",
+                                 details={"required": ["owner", "admin", "proposer"]})  # fmt: skip
+        room = club_room(proposal.club_id)
+        await eventlog.ensure_room(room)
+        await notification_service.prepare(list(proposal.weights))
+        club = await clubs_repository.get_club(proposal.club_id)
+
+        async def do(
+            session: AsyncClientSession,
+        ) -> tuple[Proposal, list[Outgoing], list[Notification]]:
+            p = await repository.get(proposal_id, session)
+            if p is None:
+                raise ProposalNotFound("no such proposal")
+            if p.status is not ProposalStatus.OPEN:
+                if reason is CloseReason.DEADLINE:
+                    return p, [], []
+                raise ProposalNotOpen("this proposal is no longer open",
+                                      details={"status": p.status.value})  # fmt: skip
+            now = utcnow()
+            if reason is CloseReason.DEADLINE and now < _aware(p.deadline):
+                return p, [], []
+            current = repository.choices(await repository.votes(proposal_id, session))
+            p.tally = stored_tally(p, current)
+            if reason is CloseReason.CANCELLED:
+                p.status = ProposalStatus.CANCELLED
+            else:
+                p.status = ProposalStatus(Outcome(p.tally.outcome).value)
+            p.close_reason, p.closed_at, p.closed_by = reason, now, actor_id
+            order: Order | None = None
+            if p.status is ProposalStatus.APPROVED and p.kind is ProposalKind.INVESTMENT:
+                assert p.side is not None and p.symbol is not None
+                order = Order(
+                    id=PydanticObjectId(), club_id=p.club_id, proposal_id=proposal_id,
+                    side=p.side, symbol=p.symbol, quantity=p.quantity, amount=p.amount,
+                    limit_price=p.limit_price, created_at=now,
+                )  # fmt: skip
+                await order.insert(session=session)
+                p.order_id = str(order.id)
+            fields = {
+                "tally": p.tally.model_dump(), "status": p.status.value,
+                "close_reason": reason.value, "closed_at": now, "closed_by": actor_id,
+                "order_id": p.order_id,
+            }  # fmt: skip
+            if not await repository.update_open(p, fields, session):
+                raise ProposalNotOpen("this proposal is no longer open")
+            p.version += 1
+            if reason is CloseReason.CANCELLED:
+                event = await eventlog.append(
+                    session, room, PROPOSAL_CANCELLED, ProposalCancelledEvent,
+                    club_id=p.club_id, proposal=ProposalOut.of(p), reason=note,
+                )  # fmt: skip
+            else:
+                event = await eventlog.append(
+                    session, room, PROPOSAL_CLOSED, ProposalClosedEvent, club_id=p.club_id,
+                    proposal=ProposalOut.of(p),
+                )  # fmt: skip
+            await audit_service.do_append(
+                chain=club_chain(p.club_id), actor_id=actor_id,
+                action="proposal.cancelled" if reason is CloseReason.CANCELLED
+                else "proposal.closed",
+                target_type="proposal", target_id=proposal_id,
+                details={"reason": reason.value, "status": p.status.value, "note": note,
+                         "tally": p.tally.model_dump(), "order_id": p.order_id},
+                session=session,
+            )  # fmt: skip
+            drafts = [] if reason is CloseReason.CANCELLED else self._result_drafts(p, club)
+            stored = await notification_service.do_store(session, drafts)
+            return p, [event], stored
+
+        closed, events, notified = await run_in_transaction(do)
+        await publish.publish(events)
+        await notification_service.deliver(notified)
+        return closed
+
+    def _result_drafts(self, p: Proposal, club: Club | None) -> list[Draft]:
+        name = club.name if club else "your club"
+        t = p.tally
+        body = (f"{p.title}: {_outcome_title(p)}. Yes {t.yes_count}, no {t.no_count}, "
+                f"abstain {t.abstain_count} of {t.eligible_count} members.")  # fmt: skip
+        if p.order_id:
+            body += " An order now waits for the treasurer."
+        return [
+            Draft(user_id=user, kind=NotificationKind.PROPOSAL_CLOSED,
+                  title=f"Proposal {_outcome_title(p)} in {name}", body=body, club_id=p.club_id,
+                  ref_type="proposal", ref_id=str(p.id), dedupe_key=f"closed:{p.id}:{user}")
+            for user in p.weights
+        ]  # fmt: skip
+
+    async def do_close_due(self, limit: int = 100) -> int:
+        """Close every open proposal whose deadline passed (the worker's timer). Returns how
+        many this call closed."""
+        closed = 0
+        for proposal in await repository.due(utcnow(), limit):
+            result = await self.do_close(str(proposal.id), None, CloseReason.DEADLINE)
+            closed += result.status is not ProposalStatus.OPEN and result.closed_by is None
+        return closed
+
+    async def do_send_reminders(self, limit: int = 100) -> int:
+        """Tell members who have not voted that a proposal closes soon (once per proposal, per
+        member: the reminder is claimed on the proposal and each notification is de-duplicated).
+        Returns how many notifications were stored."""
+        sent = 0
+        for proposal in await repository.reminders_due(utcnow(), limit):
+            sent += await self._remind(proposal)
+        return sent
+
+    async def _remind(self, proposal: Proposal) -> int:
+        members = {m.user_id for m in await clubs_repository.active_memberships(proposal.club_id)}
+        await notification_service.prepare([u for u in proposal.weights if u in members])
+        club = await clubs_repository.get_club(proposal.club_id)
+        name = club.name if club else "your club"
+        pid = str(proposal.id)
+
+        async def do(session: AsyncClientSession) -> list[Notification]:
+            p = await repository.get(pid, session)
+            if p is None or p.status is not ProposalStatus.OPEN or p.reminded_at is not None:
+                return []
+            await Proposal.get_pymongo_collection().update_one(
+                {"_id": p.id, "reminded_at": None},
+                {"$set": {"reminded_at": utcnow()}},
+                session=session,
+            )
+            voted = set(repository.choices(await repository.votes(pid, session)))
+            deadline = _aware(p.deadline).strftime("%d %b %Y %H:%M UTC")
+            drafts = [
+                Draft(user_id=user, kind=NotificationKind.PROPOSAL_CLOSING_SOON,
+                      title=f"Voting closes soon in {name}: {p.title}",
+                      body=f"You have not voted on “{p.title}”. Voting closes {deadline}.",
+                      club_id=p.club_id, ref_type="proposal", ref_id=pid,
+                      dedupe_key=f"remind:{pid}:{user}")
+                for user in p.weights if user in members and user not in voted
+            ]  # fmt: skip
+            return await notification_service.do_store(session, drafts)
+
+        stored = await run_in_transaction(do)
+        await notification_service.deliver(stored)
+        return len(stored)
+
+    async def room_state(
+        self, club_id: str, session: AsyncClientSession, limit: int = 50
+    ) -> list[Proposal]:
+        """Open proposals and the latest closed ones, oldest first (for the room snapshot)."""
+        items = await repository.of_club(club_id, None, limit, session)
+        return sorted(items, key=lambda p: p.seq)
+
+
+proposal_service = ProposalService()

@@ -1,0 +1,54 @@
+"""Emit committed events, from whichever process made the change.
+
+The web process registers its ``socketio.AsyncServer`` and a worker its write-only Redis manager
+(``use_emitter``); anything else (a script, an in-process test) falls back to a write-only
+manager of its own. Every one of them reaches sockets on every web process through Redis.
+Emission is at most once: the events were persisted first (eventlog, notifications) and
+clients catch up from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from app.config import get_settings
+from app.logging import get_logger
+from app.realtime import control
+from app.realtime.emitter import Emitter
+from app.realtime.eventlog import Outgoing
+
+log = get_logger(__name__)
+
+_emitter: Emitter | None = None
+
+
+def use_emitter(emitter: Emitter | None) -> None:
+    """Make ``emitter`` this process's way to reach rooms (``None``: the fallback)."""
+    global _emitter
+    _emitter = emitter
+
+
+async def emit(event: str, data: Any, room: str) -> None:
+    """Emit one event to ``room``; a failure is logged, never raised (the change committed)."""
+    try:
+        if _emitter is not None:
+            await _emitter.emit(event, data, room=room)
+        else:
+            await control.emit_to_room(get_settings().redis_url, event, data, room)
+    except Exception as exc:  # pragma: no cover - Redis down after the commit
+        log.error("emit failed", socket_event=event, room=room, error=str(exc))
+
+
+async def publish(events: Iterable[Outgoing]) -> None:
+    """Emit committed events in the order given."""
+    for outgoing in events:
+        await emit(outgoing.event, outgoing.data, outgoing.room)
+
+
+async def leave_room(sid: str, room: str) -> None:
+    """Take ``sid`` out of ``room`` on whichever web process holds it."""
+    try:
+        await control.leave_room(get_settings().redis_url, sid, room)
+    except Exception as exc:  # pragma: no cover - Redis down
+        log.error("leave_room failed", room=room, error=str(exc))

@@ -1,0 +1,99 @@
+"""CSV renderings. Each file starts with ``field,value`` rows naming the report, club and date,
+then a blank line, then its table(s) with a header row; amounts are the API's two-place
+strings (no grouping), units six places, percentages four. Text cells that a spreadsheet would
+run as a formula (``= + - @``) are prefixed with ``'`` (OWASP CSV injection)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+
+from app.reports.figures import (
+    Figures,
+    Header,
+    LedgerFigures,
+    MemberStatementFigures,
+    MemberStatusFigures,
+    ValuationStatementFigures,
+)
+
+
+def text(value: str) -> str:
+    """A free-text cell made safe for spreadsheets."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _meta(header: Header, kind: str, extra: Iterable[tuple[str, str]] = ()) -> list[list[str]]:
+    rows = [
+        ["report", kind], ["club", text(header.club_name)], ["club_id", header.club_id],
+        ["as_of", header.as_of], ["currency", header.currency],
+        ["generated_at", header.generated_at.isoformat(timespec="seconds")],
+        ["requested_by", text(header.requested_by.label)],
+    ]  # fmt: skip
+    rows.extend([k, v] for k, v in extra)
+    return rows
+
+
+def render_csv(kind: str, figures: Figures) -> bytes:
+    """The CSV of ``figures`` (UTF-8 with a BOM, so spreadsheets read names right)."""
+    rows: list[list[str]] = []
+    if isinstance(figures, ValuationStatementFigures):
+        s = figures.statement
+        rows += _meta(figures.header, kind, [
+            ("valuation_date", s.valuation_date), ("nav", s.nav), ("unit_value", s.unit_value),
+            ("units_outstanding", s.units_outstanding), ("cash", s.cash),
+            ("market_value", s.market_value), ("liabilities", s.liabilities),
+        ])  # fmt: skip
+        rows += [[], ["symbol", "quantity", "price", "market_value"]]
+        rows += [[h.symbol, str(h.quantity), h.price, h.market_value] for h in s.holdings]
+        rows += [[], ["valuation_date", "nav", "unit_value"]]
+        rows += [[p.valuation_date, _money(p.nav), p.unit_value] for p in figures.history]
+    elif isinstance(figures, MemberStatusFigures):
+        rows += _meta(figures.header, kind, [("valuation_date", figures.valuation_date),
+                                             ("unit_value", figures.unit_value)])  # fmt: skip
+        rows += [[], ["user_id", "name", "member_id", "role", "active", "paid_in", "withdrawn",
+                      "units", "value", "ownership_pct", "return_pct"]]  # fmt: skip
+        for person, r in figures.rows:
+            rows.append([r.user_id, text(person.name), person.member_id, r.role,
+                         "yes" if r.active else "no", r.paid_in, r.withdrawn, r.units, r.value,
+                         r.ownership_pct, r.return_pct])  # fmt: skip
+        t = figures.totals
+        rows.append(["TOTAL", "", "", "", "", t["paid_in"], t["withdrawn"], t["units"],
+                     t["value"], "100.0000" if figures.rows else "0.0000", ""])  # fmt: skip
+    elif isinstance(figures, LedgerFigures):
+        rows += _meta(figures.header, kind, [("entries", str(figures.entries))])
+        rows += [[], ["date", "entry", "kind", "memo", "account", "debit", "credit"]]
+        for line in figures.lines:
+            rows.append([line.date, line.entry, line.kind, text(line.memo), line.account,
+                         line.debit, line.credit])  # fmt: skip
+        rows.append(["TOTAL", "", "", "", "", figures.total_debit, figures.total_credit])
+        rows += [[], ["account", "label", "type", "debit", "credit"]]
+        for label, row in figures.closing:
+            rows.append([row.account, text(label), row.type, row.debit, row.credit])
+        rows.append(["TOTAL", "", "", figures.closing_debit, figures.closing_credit])
+    elif isinstance(figures, MemberStatementFigures):
+        r = figures.row
+        rows += _meta(figures.header, kind, [
+            ("member", text(figures.member.name)), ("member_id", figures.member.member_id),
+            ("user_id", figures.member.user_id), ("valuation_date", figures.valuation_date),
+            ("unit_value", figures.unit_value), ("paid_in", r.paid_in),
+            ("withdrawn", r.withdrawn), ("units", r.units), ("value", r.value),
+            ("ownership_pct", r.ownership_pct), ("return_pct", r.return_pct),
+        ])  # fmt: skip
+        rows += [[], ["valuation_date", "kind", "amount", "fee", "net", "units", "unit_value",
+                      "units_balance"]]  # fmt: skip
+        rows += [[x.valuation_date, x.kind, x.amount, x.fee, x.net, x.units, x.unit_value,
+                  x.units_balance] for x in figures.lines]  # fmt: skip
+        if figures.unsettled:
+            rows += [[], ["unsettled_date", "status", "amount"]]
+            rows += [list(u) for u in figures.unsettled]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def _money(paise: int) -> str:
+    from app.money import format_minor
+
+    return format_minor(paise)

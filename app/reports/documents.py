@@ -1,0 +1,61 @@
+"""Stored shape of a report job."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from beanie import Document
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+
+class ReportKind(StrEnum):
+    """What a report shows (DOMAIN.md, "Reports")."""
+
+    VALUATION_STATEMENT = "valuation_statement"
+    MEMBER_STATUS = "member_status"
+    TRANSACTION_LEDGER = "transaction_ledger"
+    MEMBER_STATEMENT = "member_statement"
+
+
+class ReportFormat(StrEnum):
+    CSV = "csv"
+    PDF = "pdf"
+
+
+class JobStatus(StrEnum):
+    """``queued`` (stored and published) → ``running`` → ``done`` | ``failed``."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ReportJob(Document):
+    """One report request. ``percent`` is the last progress stored (and emitted); ``file_id``
+    names the finished file (app/files/), which only ``requested_by`` may download."""
+
+    club_id: str
+    requested_by: str
+    kind: ReportKind
+    format: ReportFormat
+    as_of: str | None = None
+    member_id: str | None = None
+    status: JobStatus = JobStatus.QUEUED
+    percent: int = 0
+    file_id: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+
+    class Settings:
+        name = "report_jobs"
+        indexes = [
+            IndexModel([("club_id", ASCENDING), ("requested_by", ASCENDING),
+                        ("created_at", DESCENDING)], name="club_requester_time"),
+        ]  # fmt: skip

@@ -1,0 +1,345 @@
+"""The figures of each report, taken from the same service functions and response schemas the
+clubs API uses (app/clubs/routes.py), so a report equals the API to the paisa for the same date:
+``accounting_service.valuation_at`` / ``unit_value`` / ``member_positions``, the journal, and
+``ValuationStatement`` / ``MemberStatusRow`` / ``TrialBalanceRowOut`` for formatting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from app.clubs import repository as clubs
+from app.clubs.accounting import accounting_service
+from app.clubs.documents import Club, ContributionStatus, Valuation
+from app.clubs.errors import ClubNotFound, MemberNotFound
+from app.clubs.schemas import (
+    MemberStatusRow,
+    PositionOut,
+    TrialBalanceRowOut,
+    ValuationStatement,
+)
+from app.clubs.service import TREASURY, club_service
+from app.clubs.units import format_units, share_display
+from app.identity.documents import User
+from app.kyc.repository import users_by_id
+from app.ledger.accounts import account_type
+from app.ledger.documents import JournalEntry
+from app.money import format_minor
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """How a member is named in a report."""
+
+    user_id: str
+    name: str
+    member_id: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.member_id})" if self.member_id else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class NavPoint:
+    """One valuation on the NAV / unit-value chart: NAV after settlements (paise) and the unit
+    value shown (4-place string, as the API shows it)."""
+
+    valuation_date: str
+    nav: int
+    unit_value: str
+
+
+@dataclass(slots=True)
+class Header:
+    """Who, what and when, printed on every report."""
+
+    club_id: str
+    club_name: str
+    currency: str
+    title: str
+    as_of: str  # the valuation date (or the ledger's cut-off) the figures are for
+    generated_at: dt.datetime
+    requested_by: Person
+
+
+@dataclass(slots=True)
+class ValuationStatementFigures:
+    header: Header
+    statement: ValuationStatement
+    history: list[NavPoint]
+
+
+@dataclass(slots=True)
+class MemberStatusFigures:
+    header: Header
+    valuation_date: str
+    unit_value: str
+    rows: list[tuple[Person, MemberStatusRow]]
+    totals: dict[str, str]
+    history: list[NavPoint]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    """One line of a journal entry: debit or credit shown as a two-place string."""
+
+    date: str
+    entry: str  # the entry's idempotency key (unique, stable)
+    kind: str
+    memo: str
+    account: str
+    account_label: str
+    debit: str
+    credit: str
+
+
+@dataclass(slots=True)
+class LedgerFigures:
+    header: Header
+    lines: list[LedgerLine]
+    entries: int
+    total_debit: str
+    total_credit: str
+    closing: list[tuple[str, TrialBalanceRowOut]]  # (label, row as the trial-balance API)
+    closing_debit: str
+    closing_credit: str
+    history: list[NavPoint]
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """A settlement in the member's capital account."""
+
+    valuation_date: str
+    kind: str  # contribution | withdrawal
+    amount: str  # gross
+    fee: str
+    net: str
+    units: str  # signed
+    unit_value: str
+    units_balance: str
+
+
+@dataclass(slots=True)
+class MemberStatementFigures:
+    header: Header
+    member: Person
+    valuation_date: str
+    unit_value: str
+    row: MemberStatusRow
+    lines: list[StatementLine]
+    unsettled: list[tuple[str, str, str]] = field(default_factory=list)  # date, status, amount
+    history: list[NavPoint] = field(default_factory=list)
+
+
+Figures = ValuationStatementFigures | MemberStatusFigures | LedgerFigures | MemberStatementFigures
+
+TITLES = {
+    "valuation_statement": "Valuation statement",
+    "member_status": "Member status report",
+    "transaction_ledger": "Transaction ledger",
+    "member_statement": "Member statement",
+}
+
+
+def _person(user_id: str, users: dict[str, User]) -> Person:
+    user = users.get(user_id)
+    if user is None:
+        return Person(user_id, f"Member {user_id[-6:]}", "")
+    return Person(user_id, user.full_name, user.member_id or "")
+
+
+async def _club(club_id: str) -> Club:
+    club = await clubs.get_club(club_id)
+    if club is None:
+        raise ClubNotFound("no such club")
+    return club
+
+
+async def _history(club: Club, up_to: str | None) -> list[NavPoint]:
+    points = []
+    for v in await clubs.valuations(str(club.id)):
+        if up_to is not None and v.valuation_date > up_to:
+            break
+        uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
+        points.append(NavPoint(v.valuation_date, v.nav_after, uv.display()))
+    return points
+
+
+async def _header(club: Club, kind: str, as_of: str, requester: str) -> Header:
+    users = await users_by_id([requester])
+    return Header(
+        club_id=str(club.id), club_name=club.name, currency=club.currency, title=TITLES[kind],
+        as_of=as_of, generated_at=dt.datetime.now(dt.UTC),
+        requested_by=_person(requester, users),
+    )  # fmt: skip
+
+
+def _positions(v: Valuation) -> list[PositionOut]:
+    return [
+        PositionOut(symbol=p.symbol, quantity=p.quantity, price=format_minor(p.price),
+                    market_value=format_minor(p.market_value))
+        for p in v.positions
+    ]  # fmt: skip
+
+
+async def valuation_statement(
+    club_id: str, requester: str, on: dt.date | None
+) -> ValuationStatementFigures:
+    """What ``GET /clubs/{id}/valuation-statement?date=`` answers, plus the NAV history."""
+    v = await accounting_service.valuation_at(club_id, requester, on)
+    club = await _club(club_id)
+    uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
+    # As the API: received money settled at this valuation now belongs to the members; the
+    # net of settled withdrawals is still owed (a liability) until paid.
+    settled_cash = sum(s.amount if s.kind == "contribution" else 0 for s in v.settlements)
+    net_out = sum(s.amount - s.fee for s in v.settlements if s.kind == "withdrawal")
+    statement = ValuationStatement(
+        valuation_date=v.valuation_date, nav=format_minor(v.nav_after), unit_value=uv.display(),
+        units_outstanding=format_units(v.units_after), cash=format_minor(v.cash),
+        market_value=format_minor(v.market_value),
+        liabilities=format_minor(v.liabilities - settled_cash + net_out),
+        holdings=_positions(v),
+    )  # fmt: skip
+    header = await _header(club, "valuation_statement", v.valuation_date, requester)
+    return ValuationStatementFigures(header, statement, await _history(club, v.valuation_date))
+
+
+def _status_row(p: object, units_after: int) -> MemberStatusRow:
+    from app.clubs.accounting import MemberPosition
+
+    assert isinstance(p, MemberPosition)
+    gain = p.value + p.withdrawn - p.paid_in
+    return MemberStatusRow(
+        user_id=p.user_id, role=p.role, active=p.active, paid_in=format_minor(p.paid_in),
+        withdrawn=format_minor(p.withdrawn), units=format_units(p.units),
+        value=format_minor(p.value), ownership_pct=share_display(p.units, units_after),
+        return_pct=share_display(gain, p.paid_in),
+    )  # fmt: skip
+
+
+async def member_status(club_id: str, requester: str, on: dt.date | None) -> MemberStatusFigures:
+    """What ``GET /clubs/{id}/member-status?date=`` answers, with names and totals."""
+    v = await accounting_service.valuation_at(club_id, requester, on)
+    club = await _club(club_id)
+    uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
+    positions = await accounting_service.member_positions(club, v)
+    users = await users_by_id([p.user_id for p in positions])
+    rows = [(_person(p.user_id, users), _status_row(p, v.units_after)) for p in positions]
+    totals = {
+        "paid_in": format_minor(sum(p.paid_in for p in positions)),
+        "withdrawn": format_minor(sum(p.withdrawn for p in positions)),
+        "units": format_units(sum(p.units for p in positions)),
+        "value": format_minor(sum(p.value for p in positions)),
+    }
+    header = await _header(club, "member_status", v.valuation_date, requester)
+    return MemberStatusFigures(header, v.valuation_date, uv.display(), rows, totals,
+                               await _history(club, v.valuation_date))  # fmt: skip
+
+
+_ORDER = {kind: i for i, kind in enumerate(("assets", "liabilities", "equity", "income",
+                                             "expenses"))}  # fmt: skip
+
+
+def _account_label(account: str, users: dict[str, User]) -> str:
+    parts = account.split(":")
+    if account.startswith("equity:capital:") and len(parts) == 3:
+        return f"Capital — {_person(parts[2], users).label}"
+    return " / ".join(p.replace("_", " ").capitalize() for p in parts)
+
+
+async def transaction_ledger(club_id: str, requester: str, on: dt.date | None) -> LedgerFigures:
+    """Every journal line of the club with an accounting date on or before ``on`` (all when
+    None), in date order, and the closing balances per account — the trial balance the API
+    shows (``GET /clubs/{id}/trial-balance``) when ``on`` covers every entry."""
+    await club_service.check_member(club_id, requester)
+    club = await _club(club_id)
+    flt: dict[str, object] = {"pool_id": club_id}
+    if on is not None:
+        flt["effective_date"] = {"$lte": on.isoformat()}
+    entries = await JournalEntry.find(flt).sort("+effective_date", "+_id").to_list()
+    capital_ids = {
+        line.account.split(":")[2]
+        for e in entries for line in e.lines if line.account.startswith("equity:capital:")
+    }  # fmt: skip
+    users = await users_by_id([*capital_ids, requester])
+    lines: list[LedgerLine] = []
+    balances: dict[str, int] = {}
+    for entry in entries:
+        for line in entry.lines:
+            balances[line.account] = balances.get(line.account, 0) + line.amount
+            lines.append(LedgerLine(
+                date=entry.effective_date, entry=entry.idempotency_key, kind=entry.kind,
+                memo=entry.memo, account=line.account,
+                account_label=_account_label(line.account, users),
+                debit=format_minor(line.amount) if line.amount > 0 else "",
+                credit=format_minor(-line.amount) if line.amount < 0 else "",
+            ))  # fmt: skip
+    total_debit = sum(line.amount for e in entries for line in e.lines if line.amount > 0)
+    rows = sorted(
+        ((account, balance) for account, balance in balances.items() if balance != 0),
+        key=lambda item: (_ORDER[account_type(item[0])], item[0]),
+    )
+    closing = [
+        (_account_label(account, users),
+         TrialBalanceRowOut(account=account, type=account_type(account),
+                            debit=format_minor(max(balance, 0)),
+                            credit=format_minor(max(-balance, 0))))
+        for account, balance in rows
+    ]  # fmt: skip
+    as_of = on.isoformat() if on else (entries[-1].effective_date if entries else "—")
+    return LedgerFigures(
+        header=await _header(club, "transaction_ledger", as_of, requester), lines=lines,
+        entries=len(entries), total_debit=format_minor(total_debit),
+        total_credit=format_minor(total_debit),
+        closing=closing, closing_debit=format_minor(sum(max(b, 0) for _, b in rows)),
+        closing_credit=format_minor(sum(max(-b, 0) for _, b in rows)),
+        history=await _history(club, on.isoformat() if on else None),
+    )  # fmt: skip
+
+
+async def member_statement(
+    club_id: str, requester: str, member_id: str, on: dt.date | None
+) -> MemberStatementFigures:
+    """One member's capital account: every settlement up to the valuation on or before ``on``
+    with the running units, and the member's row of ``GET /clubs/{id}/member-status``. A
+    member sees their own; owner/admin/treasurer anyone's (else ``RoleRequired``;
+    ``MemberNotFound`` for someone who never held units here)."""
+    if member_id != requester:
+        await club_service.check_member(club_id, requester, TREASURY)
+    v = await accounting_service.valuation_at(club_id, requester, on)
+    club = await _club(club_id)
+    uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
+    positions = {p.user_id: p for p in await accounting_service.member_positions(club, v)}
+    if member_id not in positions:
+        raise MemberNotFound("no such member in this club", details={"member_id": member_id})
+    row = _status_row(positions[member_id], v.units_after)
+    lines: list[StatementLine] = []
+    balance = 0
+    for past in await clubs.valuations(club_id):
+        if past.valuation_date > v.valuation_date:
+            break
+        for s in past.settlements:
+            if s.user_id != member_id:
+                continue
+            balance += s.units
+            net = s.amount if s.kind == "contribution" else s.amount - s.fee
+            lines.append(StatementLine(
+                valuation_date=past.valuation_date, kind=s.kind, amount=format_minor(s.amount),
+                fee=format_minor(s.fee), net=format_minor(net), units=format_units(s.units),
+                unit_value=past.unit_value, units_balance=format_units(balance),
+            ))  # fmt: skip
+    unsettled = []
+    if on is None:
+        for c in await clubs.contributions_of(club_id, member_id):
+            if c.status in (ContributionStatus.RECEIVED, ContributionStatus.PENDING_APPROVAL):
+                unsettled.append((c.payment_date or c.created_at.date().isoformat(),
+                                  c.status.value, format_minor(c.amount)))  # fmt: skip
+    users = await users_by_id([member_id])
+    return MemberStatementFigures(
+        header=await _header(club, "member_statement", v.valuation_date, requester),
+        member=_person(member_id, users), valuation_date=v.valuation_date,
+        unit_value=uv.display(), row=row, lines=lines, unsettled=sorted(unsettled),
+        history=await _history(club, v.valuation_date),
+    )  # fmt: skip

@@ -1,0 +1,461 @@
+"""PDF renderings (reportlab): an A4 page with a header band, the report's key figures, the
+club's NAV and unit-value chart (reportlab graphics), the tables, and a footer with page
+numbers. Amounts use Indian digit grouping (``1,69,800.00``) with the API's exact digits.
+
+Floats appear only as chart coordinates, never in a figure that is printed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from typing import Any
+
+from reportlab.graphics.charts.lineplots import LinePlot
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.graphics.widgets.markers import makeMarker
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from app.money import format_minor
+from app.reports.figures import (
+    Figures,
+    Header,
+    LedgerFigures,
+    MemberStatementFigures,
+    MemberStatusFigures,
+    NavPoint,
+    ValuationStatementFigures,
+)
+
+INK = colors.HexColor("#1B2A35")
+MUTED = colors.HexColor("#5F6F7A")
+BRAND = colors.HexColor("#0F4C5C")
+ACCENT = colors.HexColor("#E36414")
+RULE = colors.HexColor("#D5DDE2")
+ZEBRA = colors.HexColor("#F3F6F8")
+CARD = colors.HexColor("#EEF4F6")
+
+PAGE_W, PAGE_H = A4
+MARGIN = 16 * mm
+BAND_H = 20 * mm
+CONTENT_W = PAGE_W - 2 * MARGIN
+
+BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=8.5, leading=11, textColor=INK)
+SMALL = ParagraphStyle("small", parent=BODY, fontSize=7.5, leading=9.5, textColor=MUTED)
+CELL = ParagraphStyle("cell", parent=BODY, fontSize=7.5, leading=9)
+H1 = ParagraphStyle("h1", parent=BODY, fontName="Helvetica-Bold", fontSize=17, leading=21)
+H2 = ParagraphStyle("h2", parent=BODY, fontName="Helvetica-Bold", fontSize=10.5, leading=14,
+                    textColor=BRAND, spaceBefore=8, spaceAfter=4)  # fmt: skip
+CARD_LABEL = ParagraphStyle("cardl", parent=BODY, fontSize=7, leading=9, textColor=MUTED)
+CARD_VALUE = ParagraphStyle("cardv", parent=BODY, fontName="Helvetica-Bold", fontSize=12.5,
+                            leading=15)  # fmt: skip
+RIGHT = ParagraphStyle("right", parent=CELL, alignment=TA_RIGHT)
+MEMO = ParagraphStyle("memo", parent=CELL, fontSize=7, leading=8.5, textColor=MUTED)
+
+
+def group_indian(amount: str) -> str:
+    """Indian digit grouping of a decimal string: ``"169800.00"`` → ``"1,69,800.00"``."""
+    sign = "-" if amount.startswith("-") else ""
+    whole, dot, part = amount.lstrip("-").partition(".")
+    if len(whole) > 3:
+        head, tail = whole[:-3], whole[-3:]
+        pairs: list[str] = []
+        while len(head) > 2:
+            pairs.insert(0, head[-2:])
+            head = head[:-2]
+        whole = ",".join([head, *pairs, tail]) if head else ",".join([*pairs, tail])
+    return f"{sign}{whole}{dot}{part}"
+
+
+def _day(iso: str) -> str:
+    try:
+        return dt.date.fromisoformat(iso).strftime("%d %b %Y")
+    except ValueError:
+        return iso
+
+
+class _NumberedCanvas(Canvas):
+    """Draws "Page n of N" once the page count is known (two passes over saved states)."""
+
+    footer_left = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:  # reportlab's name
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._pages)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self.setFont("Helvetica", 7)
+            self.setFillColor(MUTED)
+            self.drawRightString(PAGE_W - MARGIN, 9 * mm, f"Page {self._pageNumber} of {total}")
+            super().showPage()
+        super().save()
+
+
+def _page_decor(header: Header, footer: str) -> Any:
+    def draw(canvas: Canvas, _doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFillColor(BRAND)
+        canvas.rect(0, PAGE_H - BAND_H, PAGE_W, BAND_H, stroke=0, fill=1)
+        canvas.setFillColor(ACCENT)
+        canvas.rect(0, PAGE_H - BAND_H - 1.2 * mm, PAGE_W, 1.2 * mm, stroke=0, fill=1)
+        canvas.setFillColor(colors.white)
+        canvas.setFont("Helvetica-Bold", 15)
+        canvas.drawString(MARGIN, PAGE_H - 12.5 * mm, "Samooh")
+        canvas.setFont("Helvetica", 8)
+        canvas.drawString(MARGIN, PAGE_H - 16.5 * mm, "Investment clubs, together")
+        canvas.setFont("Helvetica-Bold", 11)
+        canvas.drawRightString(PAGE_W - MARGIN, PAGE_H - 11.5 * mm, header.title)
+        canvas.setFont("Helvetica", 8)
+        canvas.drawRightString(PAGE_W - MARGIN, PAGE_H - 16 * mm,
+                               f"{header.club_name} · as of {_day(header.as_of)}")  # fmt: skip
+        canvas.setStrokeColor(RULE)
+        canvas.line(MARGIN, 13 * mm, PAGE_W - MARGIN, 13 * mm)
+        canvas.setFont("Helvetica", 7)
+        canvas.setFillColor(MUTED)
+        canvas.drawString(MARGIN, 9 * mm, footer)
+        canvas.restoreState()
+
+    return draw
+
+
+def _intro(header: Header, subtitle: str) -> list[Any]:
+    generated = header.generated_at.strftime("%d %b %Y %H:%M UTC")
+    return [
+        Paragraph(esc(header.club_name), H1),
+        Spacer(1, 1.5 * mm),
+        Paragraph(subtitle, BODY),
+        Paragraph(
+            f"Prepared for {esc(header.requested_by.label)} · generated {generated} · amounts in "
+            f"{header.currency}", SMALL),
+        Spacer(1, 4 * mm),
+    ]  # fmt: skip
+
+
+def _cards(items: list[tuple[str, str]]) -> Table:
+    cells = [[Paragraph(label.upper(), CARD_LABEL), Paragraph(value, CARD_VALUE)]
+             for label, value in items]  # fmt: skip
+    width = CONTENT_W / len(items)
+    inner = [Table([[c[0]], [c[1]]], colWidths=[width - 4 * mm]) for c in cells]
+    for t in inner:
+        t.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
+                               ("TOPPADDING", (0, 0), (-1, -1), 1)]))  # fmt: skip
+    table = Table([inner], colWidths=[width] * len(items))
+    table.setStyle(TableStyle([
+        ("BACKGROUND", (0, 0), (-1, -1), CARD),
+        ("LINEBEFORE", (1, 0), (-1, -1), 2, colors.white),
+        ("LINEABOVE", (0, 0), (-1, 0), 2, BRAND),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3 * mm),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5 * mm),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5 * mm),
+    ]))  # fmt: skip
+    return table
+
+
+def _table(head: list[str], rows: list[list[Any]], widths: list[float], numeric: set[int],
+           total: bool = False, groups: list[int] | None = None) -> Table:  # fmt: skip
+    """A styled table: brand header, zebra rows (or bands per ``groups``: rows with the same
+    group number share a shade, e.g. the lines of one journal entry), numbers right-aligned,
+    optional total row."""
+    data: list[list[Any]] = [head, *rows]
+    table = Table(data, colWidths=widths, repeatRows=1)
+    style = [
+        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+        ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+        ("BACKGROUND", (0, 0), (-1, 0), BRAND),
+        ("TEXTCOLOR", (0, 1), (-1, -1), INK),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), 4),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+        ("LINEBELOW", (0, -1), (-1, -1), 0.6, RULE),
+    ]
+    for col in numeric:
+        style.append(("ALIGN", (col, 0), (col, -1), "RIGHT"))
+    for row in range(1, len(data)):
+        shade = (groups[row - 1] % 2 == 1) if groups and row - 1 < len(groups) else row % 2 == 0
+        if shade:
+            style.append(("BACKGROUND", (0, row), (-1, row), ZEBRA))
+    if total and len(data) > 1:
+        style += [("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                  ("LINEABOVE", (0, -1), (-1, -1), 0.9, INK),
+                  ("BACKGROUND", (0, -1), (-1, -1), colors.white)]  # fmt: skip
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def _axis_range(values: list[float]) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    if high == low:
+        pad = abs(high) * 0.1 or 1.0
+        return low - pad, high + pad
+    pad = (high - low) * 0.12
+    return low - pad, high + pad
+
+
+def _plot(drawing: Drawing, x0: float, points: list[NavPoint], values: list[float],
+          title: str, colour: Any, fmt: Any, width: float, height: float) -> None:  # fmt: skip
+    drawing.add(String(x0, height - 10, title, fontName="Helvetica-Bold", fontSize=8.5,
+                       fillColor=INK))  # fmt: skip
+    if not points:
+        drawing.add(String(x0, height / 2, "No valuations yet", fontName="Helvetica",
+                           fontSize=8, fillColor=MUTED))  # fmt: skip
+        return
+    xs = [float(dt.date.fromisoformat(p.valuation_date).toordinal()) for p in points]
+    plot = LinePlot()
+    plot.x, plot.y = x0 + 46, 22
+    plot.width, plot.height = width - 56, height - 40
+    plot.data = [list(zip(xs, values, strict=True))]
+    plot.lines[0].strokeColor = colour
+    plot.lines[0].strokeWidth = 1.6
+    plot.lines[0].symbol = makeMarker("FilledCircle")
+    plot.lines[0].symbol.size = 3.2
+    plot.lines[0].symbol.fillColor = colour
+    x_low, x_high = (xs[0] - 15, xs[-1] + 15) if len(xs) == 1 else (xs[0], xs[-1])
+    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = x_low, x_high
+    step = max(1, len(xs) // 5)
+    plot.xValueAxis.valueSteps = xs[::step] if len(xs) > 1 else xs
+    label = "%d %b" if xs[-1] - xs[0] <= 300 else "%b %Y"
+    plot.xValueAxis.labelTextFormat = lambda v: dt.date.fromordinal(int(v)).strftime(label)
+    plot.xValueAxis.labels.fontName = "Helvetica"
+    plot.xValueAxis.labels.fontSize = 6.5
+    plot.xValueAxis.labels.fillColor = MUTED
+    plot.xValueAxis.strokeColor = RULE
+    low, high = _axis_range(values)
+    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = low, high
+    plot.yValueAxis.labelTextFormat = fmt
+    plot.yValueAxis.labels.fontName = "Helvetica"
+    plot.yValueAxis.labels.fontSize = 6.5
+    plot.yValueAxis.labels.fillColor = MUTED
+    plot.yValueAxis.strokeColor = RULE
+    plot.yValueAxis.visibleGrid = True
+    plot.yValueAxis.gridStrokeColor = colors.HexColor("#E8EDF0")
+    plot.yValueAxis.gridStrokeWidth = 0.5
+    plot.yValueAxis.maximumTicks = 5
+    drawing.add(plot)
+
+
+def nav_chart(points: list[NavPoint]) -> Drawing:
+    """The club's NAV (after settlements) and unit value at each valuation, side by side."""
+    half = CONTENT_W / 2
+    height = 52 * mm
+    drawing = Drawing(CONTENT_W, height)
+    navs = [p.nav / 100 for p in points]
+    unit_values = [float(p.unit_value) for p in points]
+
+    def rupees(v: float) -> str:
+        return group_indian(f"{v:.0f}")
+
+    def unit(v: float) -> str:
+        return f"{v:.2f}"
+
+    _plot(drawing, 0, points, navs, "NAV (INR)", BRAND, rupees, half - 4 * mm, height)
+    _plot(drawing, half + 4 * mm, points, unit_values, "Unit value (INR)", ACCENT, unit,
+          half - 4 * mm, height)  # fmt: skip
+    return drawing
+
+
+def _chart_block(points: list[NavPoint]) -> list[Any]:
+    return [KeepTogether([Paragraph("NAV and unit value", H2), nav_chart(points)])]
+
+
+def esc(text: str) -> str:
+    """Text for a Paragraph (reportlab parses markup): names and memos are people's input."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _memo(memo: str) -> str:
+    """A journal memo for people: micro-unit counts as units (``1500000 micro-units`` →
+    ``1.500000 units``); the stored memo is unchanged (the CSV carries it as is)."""
+    from app.clubs.units import format_units
+
+    text = re.sub(r"(-?\d+) micro-units", lambda m: f"{format_units(int(m.group(1)))} units",
+                  memo or "—")  # fmt: skip
+    return esc(text)
+
+
+def _money(value: str) -> str:
+    return group_indian(value) if value else ""
+
+
+def _valuation(f: ValuationStatementFigures) -> list[Any]:
+    s = f.statement
+    story = _intro(f.header, f"Valuation statement at {_day(s.valuation_date)}, after the "
+                             "contributions and withdrawals settled at it.")  # fmt: skip
+    story.append(_cards([("Net asset value", _money(s.nav)), ("Unit value", s.unit_value),
+                         ("Units outstanding", s.units_outstanding)]))  # fmt: skip
+    story.append(Spacer(1, 3 * mm))
+    story += [Paragraph("Assets and liabilities", H2), _table(
+        ["Item", "Amount"],
+        [["Cash", _money(s.cash)], ["Market value of holdings", _money(s.market_value)],
+         ["Liabilities (unallocated contributions, withdrawals payable)",
+          _money("-" + s.liabilities if s.liabilities != "0.00" else s.liabilities)],
+         ["Net asset value", _money(s.nav)]],
+        [CONTENT_W * 0.7, CONTENT_W * 0.3], {1}, total=True)]  # fmt: skip
+    holdings = [[h.symbol, group_indian(str(h.quantity)), _money(h.price),
+                 _money(h.market_value)] for h in s.holdings]  # fmt: skip
+    story += [Paragraph("Holdings", H2)]
+    if holdings:
+        holdings.append(["Total", "", "", _money(s.market_value)])
+        story.append(_table(["Symbol", "Quantity", "Price", "Market value"], holdings,
+                            [CONTENT_W * w for w in (0.34, 0.18, 0.22, 0.26)], {1, 2, 3},
+                            total=True))  # fmt: skip
+    else:
+        story.append(Paragraph("The club holds no securities at this date: its assets are cash.",
+                               BODY))  # fmt: skip
+    story += _chart_block(f.history)
+    story += [Paragraph("Valuation history", H2), _table(
+        ["Valuation date", "NAV", "Unit value"],
+        [[_day(p.valuation_date), _money(format_minor(p.nav)), p.unit_value]
+         for p in f.history],
+        [CONTENT_W * w for w in (0.4, 0.35, 0.25)], {1, 2})]  # fmt: skip
+    return story
+
+
+def _member_status(f: MemberStatusFigures) -> list[Any]:
+    story = _intro(f.header, f"Members' capital accounts at the valuation of "
+                             f"{_day(f.valuation_date)}; unit value {f.unit_value}.")  # fmt: skip
+    story.append(_cards([("Members", str(len(f.rows))), ("Paid in", _money(f.totals["paid_in"])),
+                         ("Value", _money(f.totals["value"])),
+                         ("Unit value", f.unit_value)]))  # fmt: skip
+    rows: list[list[Any]] = [
+        [Paragraph(f"{esc(p.name)}<br/><font size=6.5 color='#5F6F7A'>{p.member_id} · {r.role}"
+                   f"{'' if r.active else ' · left'}</font>", CELL),
+         _money(r.paid_in), _money(r.withdrawn), r.units, _money(r.value), r.ownership_pct,
+         r.return_pct]
+        for p, r in f.rows
+    ]  # fmt: skip
+    t = f.totals
+    rows.append(["Total", _money(t["paid_in"]), _money(t["withdrawn"]), t["units"],
+                 _money(t["value"]), "100.0000" if f.rows else "0.0000", ""])  # fmt: skip
+    story += [Paragraph("Members", H2), _table(
+        ["Member", "Paid in", "Withdrawn", "Units", "Value", "Own. %", "Return %"], rows,
+        [CONTENT_W * w for w in (0.25, 0.13, 0.12, 0.15, 0.13, 0.1, 0.12)],
+        {1, 2, 3, 4, 5, 6}, total=True)]  # fmt: skip
+    story.append(Paragraph("Return = (value + withdrawn − paid in) ÷ paid in. Ownership is the "
+                           "share of units outstanding and is each member's voting weight.",
+                           SMALL))  # fmt: skip
+    story += _chart_block(f.history)
+    return story
+
+
+def _ledger(f: LedgerFigures) -> list[Any]:
+    story = _intro(f.header, f"Every journal line with an accounting date on or before "
+                             f"{_day(f.header.as_of)} ({f.entries} entries).")  # fmt: skip
+    story.append(_cards([("Entries", str(f.entries)), ("Total debits", _money(f.total_debit)),
+                         ("Total credits", _money(f.total_credit))]))  # fmt: skip
+    rows: list[list[Any]] = []
+    groups: list[int] = []
+    previous = None
+    for line in f.lines:
+        first = line.entry != previous
+        groups.append((groups[-1] + 1 if first else groups[-1]) if groups else 0)
+        previous = line.entry
+        rows.append([
+            _day(line.date) if first else "",
+            Paragraph(esc(line.kind.replace("_", " ").capitalize()), CELL) if first else "",
+            Paragraph(_memo(line.memo), MEMO) if first else "",
+            Paragraph(esc(line.account_label), CELL), _money(line.debit), _money(line.credit),
+        ])  # fmt: skip
+    rows.append(["Total", "", "", "", _money(f.total_debit), _money(f.total_credit)])
+    story += [Paragraph("Journal", H2), _table(
+        ["Date", "Entry", "Memo", "Account", "Debit", "Credit"], rows,
+        [CONTENT_W * w for w in (0.12, 0.14, 0.26, 0.22, 0.13, 0.13)], {4, 5}, total=True,
+        groups=groups)]  # fmt: skip
+    closing: list[list[Any]] = [
+        [Paragraph(esc(label), CELL), row.type, _money(row.debit if row.debit != "0.00" else ""),
+         _money(row.credit if row.credit != "0.00" else "")]
+        for label, row in f.closing
+    ]  # fmt: skip
+    closing.append(["Total", "", _money(f.closing_debit), _money(f.closing_credit)])
+    story += [
+        KeepTogether(
+            [
+                Paragraph("Closing balances (trial balance)", H2),
+                _table(
+                    ["Account", "Type", "Debit", "Credit"],
+                    closing,
+                    [CONTENT_W * w for w in (0.5, 0.16, 0.17, 0.17)],
+                    {2, 3},
+                    total=True,
+                ),
+            ]
+        )
+    ]
+    story += _chart_block(f.history)
+    return story
+
+
+def _statement(f: MemberStatementFigures) -> list[Any]:
+    r = f.row
+    story = _intro(f.header, f"Capital account of {esc(f.member.label)} at the valuation of "
+                             f"{_day(f.valuation_date)}; unit value {f.unit_value}.")  # fmt: skip
+    story.append(_cards([("Paid in", _money(r.paid_in)), ("Withdrawn", _money(r.withdrawn)),
+                         ("Units", r.units), ("Value", _money(r.value))]))  # fmt: skip
+    story.append(Spacer(1, 2 * mm))
+    story.append(_cards([("Ownership %", r.ownership_pct), ("Return %", r.return_pct),
+                         ("Role", r.role), ("Unit value", f.unit_value)]))  # fmt: skip
+    rows = [[_day(x.valuation_date), x.kind, _money(x.amount), _money(x.fee), _money(x.net),
+             x.units, x.unit_value, x.units_balance] for x in f.lines]  # fmt: skip
+    story += [Paragraph("Settlements", H2)]
+    if rows:
+        story.append(_table(
+            ["Valuation", "Kind", "Amount", "Fee", "Net", "Units", "Unit value", "Balance"],
+            rows, [CONTENT_W * w for w in (0.13, 0.13, 0.12, 0.09, 0.12, 0.14, 0.11, 0.16)],
+            {2, 3, 4, 5, 6, 7}))  # fmt: skip
+    else:
+        story.append(Paragraph("Nothing settled yet.", BODY))
+    if f.unsettled:
+        story += [Paragraph("Not yet settled (units at the next valuation)", H2), _table(
+            ["Paid on", "Status", "Amount"],
+            [[_day(d), s.replace("_", " "), _money(a)] for d, s, a in f.unsettled],
+            [CONTENT_W * w for w in (0.35, 0.35, 0.3)], {2})]  # fmt: skip
+    story += _chart_block(f.history)
+    return story
+
+
+def render_pdf(kind: str, figures: Figures) -> bytes:
+    """The PDF of ``figures``."""
+    buffer = io.BytesIO()
+    header = figures.header
+    doc = SimpleDocTemplate(
+        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
+        topMargin=BAND_H + 8 * mm, bottomMargin=18 * mm, title=f"{header.title} — "
+        f"{header.club_name}", author="Samooh", subject=f"{kind} as of {header.as_of}",
+        creator="Samooh reports",
+    )  # fmt: skip
+    if isinstance(figures, ValuationStatementFigures):
+        story = _valuation(figures)
+    elif isinstance(figures, MemberStatusFigures):
+        story = _member_status(figures)
+    elif isinstance(figures, LedgerFigures):
+        story = _ledger(figures)
+    else:
+        story = _statement(figures)
+    footer = (f"Samooh · {header.club_name} · {header.title} · amounts half-even to the paisa, "
+              "units to the micro-unit")  # fmt: skip
+    decor = _page_decor(header, footer)
+    doc.build(story, onFirstPage=decor, onLaterPages=decor, canvasmaker=_NumberedCanvas)
+    return buffer.getvalue()

@@ -1,0 +1,59 @@
+"""Request and response shapes of the reports API."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+from app.reports.documents import JobStatus, ReportFormat, ReportKind
+
+
+class ReportRequest(BaseModel):
+    """``POST /api/v1/clubs/{id}/reports``. ``date``: the figures as of the latest valuation on
+    or before it (the ledger: entries dated on or before it); default the latest.
+    ``member_id``: whose member statement (default the caller; others need
+    owner/admin/treasurer)."""
+
+    kind: ReportKind
+    format: ReportFormat
+    date: dt.date | None = None
+    member_id: str | None = Field(default=None, max_length=64)
+
+
+class ReportError(BaseModel):
+    code: str
+    message: str
+
+
+class DownloadOut(BaseModel):
+    """A signed link to the finished file, and when it stops working (ask again for a new
+    one)."""
+
+    url: str
+    expires_at: dt.datetime
+    filename: str
+    content_type: str
+    size: int
+
+
+class ReportJobOut(BaseModel):
+    """A report job: ``queued`` → ``running`` (``percent``) → ``done`` (``download``) or
+    ``failed`` (``error``)."""
+
+    id: str
+    club_id: str
+    kind: ReportKind
+    format: ReportFormat
+    as_of: str | None
+    member_id: str | None
+    status: JobStatus
+    percent: int
+    error: ReportError | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    download: DownloadOut | None
+
+
+class ReportList(BaseModel):
+    reports: list[ReportJobOut]

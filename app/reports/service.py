@@ -1,0 +1,221 @@
+"""Report jobs: requested over HTTP (checked, stored ``queued``, published on the report-jobs
+topic), built by the reports agent (figures → CSV/PDF → stored through app/files), with
+progress persisted on the job and emitted as ``report:progress`` to the requester's room."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from beanie import PydanticObjectId
+
+from app.clubs.accounting import accounting_service
+from app.clubs.service import TREASURY, club_service
+from app.config import get_settings
+from app.errors import AppError, ServiceUnavailable
+from app.extensions import services
+from app.files.documents import FilePurpose, StoredFile
+from app.files.service import files_service
+from app.logging import get_logger
+from app.realtime.emitter import Emitter
+from app.realtime.rooms import user_room
+from app.reports import figures as build
+from app.reports.csv_render import render_csv
+from app.reports.documents import JobStatus, ReportFormat, ReportJob, ReportKind
+from app.reports.errors import ReportNotFound
+from app.reports.pdf_render import render_pdf
+from streams.records import ReportJobV1
+from streams.topics import REPORT_JOBS
+
+log = get_logger(__name__)
+
+CONTENT_TYPES = {ReportFormat.CSV: "text/csv; charset=utf-8", ReportFormat.PDF: "application/pdf"}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "club"
+
+
+class ReportService:
+    """Request, build and look up report jobs."""
+
+    async def do_request(
+        self,
+        club_id: str,
+        requester: str,
+        *,
+        kind: ReportKind,
+        fmt: ReportFormat,
+        on: dt.date | None,
+        member_id: str | None,
+    ) -> ReportJob:
+        """Check the request (membership, rights over the member, a valuation to report on),
+        store the job ``queued`` and publish it keyed by job id.
+
+        Raises:
+            ClubNotFound, RoleRequired (another member's statement without a treasury role),
+            InvalidValuation (no valuation on or before the date), ServiceUnavailable (Kafka).
+        """
+        await club_service.check_member(club_id, requester)
+        if kind == ReportKind.MEMBER_STATEMENT:
+            member_id = member_id or requester
+            if member_id != requester:
+                await club_service.check_member(club_id, requester, TREASURY)
+        else:
+            member_id = None
+        if kind != ReportKind.TRANSACTION_LEDGER:
+            await accounting_service.valuation_at(club_id, requester, on)
+        job = ReportJob(club_id=club_id, requested_by=requester, kind=kind, format=fmt,
+                        as_of=on.isoformat() if on else None, member_id=member_id)  # fmt: skip
+        await job.insert()
+        record = ReportJobV1(
+            id=str(job.id), job_id=str(job.id), club_id=club_id, requested_by=requester,
+            kind=kind.value, format=fmt.value, as_of=job.as_of, member_id=member_id,
+            requested_at=job.created_at.isoformat(),
+        )  # fmt: skip
+        try:
+            await services.require_producer().send(REPORT_JOBS, str(job.id), record)
+        except Exception as exc:
+            await self._finish(
+                job,
+                JobStatus.FAILED,
+                error=("service_unavailable", "the report could not be queued"),
+            )
+            raise ServiceUnavailable("reports are unavailable right now; try again",
+                                     details={"service": "Kafka"}) from exc  # fmt: skip
+        return job
+
+    async def job(self, club_id: str, requester: str, job_id: str) -> ReportJob:
+        """The caller's job in this club. Raises ``ClubNotFound``, ``ReportNotFound``."""
+        await club_service.check_member(club_id, requester)
+        try:
+            job = await ReportJob.get(PydanticObjectId(job_id))
+        except Exception:
+            job = None
+        if job is None or job.club_id != club_id or job.requested_by != requester:
+            raise ReportNotFound("no such report")
+        return job
+
+    async def jobs(self, club_id: str, requester: str, limit: int = 50) -> list[ReportJob]:
+        """The caller's jobs in this club, newest first."""
+        await club_service.check_member(club_id, requester)
+        return (
+            await ReportJob.find({"club_id": club_id, "requested_by": requester})
+            .sort("-created_at")
+            .limit(limit)
+            .to_list()
+        )
+
+    async def file_of(self, job: ReportJob) -> StoredFile | None:
+        return await files_service.get(job.file_id) if job.file_id else None
+
+    # ---- building (the reports agent) ----------------------------------------------------
+
+    async def do_build(self, record: ReportJobV1, emitter: Emitter | None) -> ReportJob | None:
+        """Build one job, at least once: a finished or failed job is left alone; a queued or
+        interrupted one is (re)built — the figures are re-read and the file, stored by content
+        hash, is the same blob. Failures are stored on the job (``error``) and emitted, never
+        raised (the agent goes on with the next job)."""
+        try:
+            job = await ReportJob.get(PydanticObjectId(record.job_id))
+        except Exception:
+            job = None
+        if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return job
+        await ReportJob.get_pymongo_collection().update_one(
+            {"_id": job.id, "status": {"$in": [JobStatus.QUEUED.value, JobStatus.RUNNING.value]}},
+            {"$set": {"status": JobStatus.RUNNING.value, "started_at": _now()},
+             "$inc": {"attempts": 1}},
+        )  # fmt: skip
+        job.status = JobStatus.RUNNING
+        await self._progress(emitter, job, 5)
+        try:
+            on = dt.date.fromisoformat(job.as_of) if job.as_of else None
+            figures = await self._figures(job, on)
+            await self._progress(emitter, job, 40)
+            render = render_pdf if job.format == ReportFormat.PDF else render_csv
+            data = render(job.kind.value, figures)
+            await self._progress(emitter, job, 75)
+            header = figures.header
+            name = f"{_slug(header.club_name)}-{job.kind.value.replace('_', '-')}-{header.as_of}"
+            stored = await files_service.do_store_generated(
+                job.requested_by, data=data, filename=f"{name}.{job.format.value}",
+                content_type=CONTENT_TYPES[job.format], purpose=FilePurpose.REPORT,
+                attached_kind="report", attached_id=str(job.id), club_id=job.club_id,
+            )  # fmt: skip
+            await self._progress(emitter, job, 90)
+            job.file_id = str(stored.id)
+            await self._finish(job, JobStatus.DONE)
+            await self._progress(emitter, job, 100, download=self.download(job, stored))
+        except AppError as exc:
+            await self._fail(emitter, job, exc.code, exc.message)
+        except Exception as exc:
+            log.exception("report build failed", job_id=str(job.id), error=str(exc))
+            await self._fail(emitter, job, "internal_error", "the report could not be built")
+        return job
+
+    async def _figures(self, job: ReportJob, on: dt.date | None) -> build.Figures:
+        if job.kind == ReportKind.VALUATION_STATEMENT:
+            return await build.valuation_statement(job.club_id, job.requested_by, on)
+        if job.kind == ReportKind.MEMBER_STATUS:
+            return await build.member_status(job.club_id, job.requested_by, on)
+        if job.kind == ReportKind.TRANSACTION_LEDGER:
+            return await build.transaction_ledger(job.club_id, job.requested_by, on)
+        return await build.member_statement(
+            job.club_id, job.requested_by, job.member_id or job.requested_by, on
+        )
+
+    def download(self, job: ReportJob, stored: StoredFile) -> dict[str, Any]:
+        """A fresh signed link to the finished file, for the requester."""
+        link = files_service.link(stored, job.requested_by, "attachment")
+        return {
+            "url": f"{get_settings().public_url}{link.path}",
+            "expires_at": dt.datetime.fromtimestamp(link.expires_at, dt.UTC).isoformat(),
+            "filename": stored.filename, "content_type": stored.content_type,
+            "size": stored.size,
+        }  # fmt: skip
+
+    async def _finish(self, job: ReportJob, status: JobStatus,
+                      error: tuple[str, str] | None = None) -> None:  # fmt: skip
+        changes: dict[str, Any] = {"status": status.value, "finished_at": _now()}
+        if job.file_id:
+            changes["file_id"] = job.file_id
+        if error is not None:
+            changes["error_code"], changes["error"] = error
+            job.error_code, job.error = error
+        await ReportJob.get_pymongo_collection().update_one({"_id": job.id}, {"$set": changes})
+        job.status, job.finished_at = status, changes["finished_at"]
+
+    async def _fail(self, emitter: Emitter | None, job: ReportJob, code: str, message: str) -> None:
+        await self._finish(job, JobStatus.FAILED, (code, message))
+        log.warning("report failed", job_id=str(job.id), code=code)
+        await self._progress(emitter, job, job.percent, error={"code": code, "message": message})
+
+    async def _progress(self, emitter: Emitter | None, job: ReportJob, percent: int,
+                        **extra: Any) -> None:  # fmt: skip
+        """Store the progress (never lower), then emit ``report:progress`` (at most once; a
+        client that missed it reads ``GET …/reports/{id}``)."""
+        job.percent = max(job.percent, percent)
+        await ReportJob.get_pymongo_collection().update_one(
+            {"_id": job.id}, {"$max": {"percent": job.percent}}
+        )
+        if emitter is None:
+            return
+        payload = {
+            "id": f"{job.id}:{job.status.value}:{job.percent}", "ts": _now().isoformat(),
+            "job_id": str(job.id), "club_id": job.club_id, "kind": job.kind.value,
+            "format": job.format.value, "status": job.status.value, "percent": job.percent,
+            **extra,
+        }  # fmt: skip
+        try:
+            await emitter.emit("report:progress", payload, room=user_room(job.requested_by))
+        except Exception as exc:
+            log.warning("report:progress not emitted", job_id=str(job.id), error=str(exc))
+
+
+report_service = ReportService()

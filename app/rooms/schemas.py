@@ -1,0 +1,95 @@
+"""Room payloads: join/sync requests and acknowledgements, the state snapshot, presence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.chat.schemas import MessageOut
+from app.proposals.schemas import ProposalOut
+from app.realtime.contract import ServerEvent
+
+
+class RoomJoin(BaseModel):
+    """``room:join``: ``after_seq`` is the last seq you saw (omit on a first join, then fetch
+    ``GET /api/v1/clubs/{id}/room``)."""
+
+    club_id: str = Field(min_length=1, max_length=64)
+    after_seq: int | None = Field(default=None, ge=0)
+
+
+class RoomSync(BaseModel):
+    """``room:sync``: the events after ``after_seq`` (when you notice a gap in ``seq``)."""
+
+    club_id: str = Field(min_length=1, max_length=64)
+    after_seq: int = Field(ge=0)
+
+
+class RoomLeave(BaseModel):
+    """``room:leave``."""
+
+    club_id: str = Field(min_length=1, max_length=64)
+
+
+class MissedEvent(BaseModel):
+    """One stored room event: its name and its payload exactly as it was emitted."""
+
+    event: str
+    data: dict[str, Any]
+
+
+class RoomJoined(BaseModel):
+    """The ``room:join`` / ``room:sync`` acknowledgement. ``seq``: the room's latest seq;
+    ``missed``: the events after ``after_seq`` in order; ``truncated``: more were missed than
+    are replayed — fetch the room's state instead."""
+
+    ok: bool = True
+    club_id: str
+    seq: int
+    online: list[str]
+    missed: list[MissedEvent]
+    truncated: bool
+
+
+class RoomState(BaseModel):
+    """``GET /api/v1/clubs/{id}/room``: one consistent snapshot at room ``seq`` — the latest
+    messages (oldest first), open and recent proposals, who is online. Apply only events with
+    a greater ``seq`` to it."""
+
+    club_id: str
+    seq: int
+    messages: list[MessageOut]
+    proposals: list[ProposalOut]
+    online: list[str]
+
+
+class EventPage(BaseModel):
+    """``GET /api/v1/clubs/{id}/events?after_seq=``: stored room events, oldest first."""
+
+    events: list[MissedEvent]
+    seq: int
+    truncated: bool
+
+
+class EventQuery(BaseModel):
+    after_seq: int = Field(default=0, ge=0)
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+class PresenceEvent(ServerEvent):
+    """``presence:update`` to ``club:<id>``: someone came online or went offline in the room
+    (not stored; the join acknowledgement carries the full list)."""
+
+    club_id: str
+    user_id: str
+    online: bool
+    online_user_ids: list[str]
+
+
+class RoomRemovedEvent(ServerEvent):
+    """``room:removed`` to the sockets of someone who is no longer a member: they were taken
+    out of ``club:<id>`` and receive nothing more from it."""
+
+    club_id: str
+    reason: str

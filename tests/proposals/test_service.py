@@ -1,0 +1,262 @@
+"""Proposals and voting through the service layer against the real database: outcomes in both
+modes, quorum, abstentions, ties under each rule, vote changes, concurrency, closing."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from app.clubs.documents import Membership, TieRule, VotingMode
+from app.clubs.service import club_service
+from app.orders.documents import Order, OrderStatus
+from app.proposals.documents import CloseReason, Proposal, ProposalStatus, Vote, VoteRecord
+from app.proposals.errors import (
+    InvalidProposal,
+    NotAllowed,
+    NotEligible,
+    NoVotingWeight,
+    ProposalNotFound,
+    ProposalNotOpen,
+    VotingClosed,
+)
+from app.proposals.service import proposal_service
+from app.proposals.tally import Choice
+from app.realtime import eventlog
+from app.realtime.rooms import club_room
+from tests.clubs.factories import club_with_members, new_user
+from tests.proposals.factories import club_with_units, general, investment, open_proposal
+
+Y, N, A = Choice.YES, Choice.NO, Choice.ABSTAIN
+
+pytestmark = pytest.mark.usefixtures("services")
+
+
+async def vote_all(proposal: Proposal, ballots: dict[str, Choice]) -> None:
+    for user, choice in ballots.items():
+        await proposal_service.do_cast_vote(str(proposal.id), user, choice)
+
+
+async def close(proposal: Proposal, by: str) -> Proposal:
+    return await proposal_service.do_close(str(proposal.id), by, CloseReason.EARLY)
+
+
+async def test_simple_mode_counts_heads_and_the_outcome_is_stored_with_the_tally() -> None:
+    club, users = await club_with_members(5)
+    proposal = await open_proposal(club, users[0])
+    assert proposal.weights == dict.fromkeys(users, 1)
+    await vote_all(proposal, {users[0]: Y, users[1]: Y, users[2]: Y, users[3]: N})
+    closed = await close(proposal, users[0])
+    assert closed.status is ProposalStatus.APPROVED  # 3 of 4 cast = 75 % > 60 %
+    stored = await Proposal.get(proposal.id)
+    assert stored is not None and stored.status is ProposalStatus.APPROVED
+    t = stored.tally
+    assert (t.yes_count, t.no_count, t.abstain_count, t.eligible_count) == (3, 1, 0, 5)
+    assert (t.yes_weight, t.no_weight, t.total_weight) == (3, 1, 5)
+    assert stored.close_reason is CloseReason.EARLY and stored.closed_by == users[0]
+
+
+async def test_weighted_mode_uses_the_units_snapshotted_at_creation() -> None:
+    club, users = await club_with_units(
+        [7_000_000, 1_000_000, 1_000_000, 1_000_000], voting_mode=VotingMode.WEIGHTED
+    )
+    proposal = await open_proposal(club, users[1])
+    # Later changes to holdings do not move the weights of an open proposal.
+    await Membership.get_pymongo_collection().update_one(
+        {"club_id": str(club.id), "user_id": users[1]}, {"$set": {"units": 90_000_000}}
+    )
+    await vote_all(proposal, {users[0]: Y, users[1]: N, users[2]: N, users[3]: N})
+    closed = await close(proposal, users[0])
+    assert closed.weights[users[1]] == 1_000_000
+    assert closed.status is ProposalStatus.APPROVED  # 7 of 10 units = 70 %
+    assert (closed.tally.yes_count, closed.tally.no_count) == (1, 3)
+    assert (closed.tally.yes_weight, closed.tally.no_weight) == (7_000_000, 3_000_000)
+
+
+async def test_weighted_mode_without_any_units_refuses_to_open() -> None:
+    club, users = await club_with_members(2, voting_mode=VotingMode.WEIGHTED)
+    with pytest.raises(NoVotingWeight):
+        await open_proposal(club, users[0])
+
+
+async def test_quorum_missed_closes_as_no_quorum() -> None:
+    club, users = await club_with_members(5, quorum_bps=5000)
+    proposal = await open_proposal(club, users[0])
+    await vote_all(proposal, {users[0]: Y, users[1]: Y})  # 2 of 5 = 40 % < 50 %
+    closed = await close(proposal, users[0])
+    assert closed.status is ProposalStatus.NO_QUORUM
+    assert not closed.tally.quorum_met and closed.tally.threshold_met
+
+
+async def test_abstentions_count_toward_quorum_only() -> None:
+    club, users = await club_with_members(4, quorum_bps=7500)
+    proposal = await open_proposal(club, users[0])
+    await vote_all(proposal, {users[0]: Y, users[1]: A, users[2]: A})
+    closed = await close(proposal, users[0])
+    assert closed.tally.quorum_met  # 3 of 4 took part
+    assert closed.status is ProposalStatus.APPROVED  # 1 yes of 1 decisive vote
+    assert (closed.tally.abstain_count, closed.tally.abstain_weight) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [(TieRule.REJECT, ProposalStatus.REJECTED), (TieRule.APPROVE, ProposalStatus.APPROVED)],
+)
+async def test_an_exact_tie_is_decided_by_the_club_rule(
+    rule: TieRule, expected: ProposalStatus
+) -> None:
+    club, users = await club_with_members(4, approval_threshold_bps=5000, tie_rule=rule)
+    proposal = await open_proposal(club, users[0])
+    await vote_all(proposal, {users[0]: Y, users[1]: Y, users[2]: N, users[3]: N})
+    closed = await close(proposal, users[0])
+    assert closed.tally.tie
+    assert closed.status is expected
+
+
+async def test_an_exact_weighted_tie_at_sixty_percent_follows_the_rule() -> None:
+    for rule, expected in ((TieRule.REJECT, ProposalStatus.REJECTED),
+                           (TieRule.APPROVE, ProposalStatus.APPROVED)):  # fmt: skip
+        club, users = await club_with_units(
+            [6_000_000, 4_000_000], voting_mode=VotingMode.WEIGHTED, tie_rule=rule
+        )
+        proposal = await open_proposal(club, users[0])
+        await vote_all(proposal, {users[0]: Y, users[1]: N})
+        closed = await close(proposal, users[0])
+        assert closed.tally.tie and closed.status is expected
+
+
+async def test_a_member_may_change_the_vote_until_close_and_history_is_kept() -> None:
+    club, users = await club_with_members(3)
+    proposal = await open_proposal(club, users[0])
+    pid = str(proposal.id)
+    first = await proposal_service.do_cast_vote(pid, users[1], Y)
+    again = await proposal_service.do_cast_vote(pid, users[1], Y)
+    changed = await proposal_service.do_cast_vote(pid, users[1], N)
+    assert (first.changed, again.changed, changed.changed) == (True, False, True)
+    assert changed.proposal.tally.yes_count == 0 and changed.proposal.tally.no_count == 1
+    votes = await Vote.find({"proposal_id": pid}).to_list()
+    assert len(votes) == 1 and votes[0].choice is N and votes[0].changes == 1
+    history = await VoteRecord.find({"proposal_id": pid}).sort("+at").to_list()
+    assert [(h.choice, h.previous) for h in history] == [(Y, None), (N, Y)]
+    closed = await close(proposal, users[0])
+    assert closed.status is ProposalStatus.REJECTED
+    with pytest.raises(VotingClosed):
+        await proposal_service.do_cast_vote(pid, users[1], Y)
+    assert await proposal_service.vote_history(pid, users[2]) == history
+
+
+async def test_a_hundred_concurrent_identical_votes_count_once() -> None:
+    club, users = await club_with_members(3)
+    proposal = await open_proposal(club, users[0])
+    pid = str(proposal.id)
+    room = club_room(str(club.id))
+    before = await eventlog.head(room)
+    results = await asyncio.gather(
+        *(proposal_service.do_cast_vote(pid, users[1], Y) for _ in range(100))
+    )
+    assert sum(r.changed for r in results) == 1
+    assert await Vote.find({"proposal_id": pid}).count() == 1
+    assert await VoteRecord.find({"proposal_id": pid}).count() == 1
+    assert await eventlog.head(room) == before + 1  # one vote:tally
+    stored = await Proposal.get(proposal.id)
+    assert stored is not None and stored.tally.yes_count == 1 and stored.tally.yes_weight == 1
+
+
+async def test_votes_racing_a_close_are_either_counted_or_refused() -> None:
+    club, users = await club_with_members(12)
+    proposal = await open_proposal(club, users[0])
+    pid = str(proposal.id)
+
+    async def vote(user: str) -> bool:
+        await asyncio.sleep(0.01 * (hash(user) % 5))
+        try:
+            await proposal_service.do_cast_vote(pid, user, Y)
+        except VotingClosed:
+            return False
+        return True
+
+    async def closer() -> Proposal:
+        await asyncio.sleep(0.03)
+        return await close(proposal, users[0])
+
+    *accepted, closed = await asyncio.gather(*(vote(u) for u in users[1:]), closer())
+    # Every accepted vote is in the final tally; every refused one is not; nothing changed
+    # after the close.
+    assert closed.tally.yes_count == sum(accepted)
+    assert await Vote.find({"proposal_id": pid}).count() == sum(accepted)
+    stored = await Proposal.get(proposal.id)
+    assert stored is not None and stored.tally == closed.tally
+
+
+async def test_only_eligible_members_vote() -> None:
+    club, users = await club_with_members(2)
+    proposal = await open_proposal(club, users[0])
+    pid = str(proposal.id)
+    latecomer = new_user()
+    _, token = await club_service.do_create_invite(
+        str(club.id), users[0], expires_in=dt.timedelta(hours=1), max_uses=1
+    )
+    await club_service.do_accept_invite(token, latecomer)
+    with pytest.raises(NotEligible) as refused:
+        await proposal_service.do_cast_vote(pid, latecomer, Y)
+    assert refused.value.code == "not_eligible"
+    with pytest.raises(ProposalNotFound):  # a stranger learns nothing
+        await proposal_service.do_cast_vote(pid, new_user(), Y)
+    with pytest.raises(ProposalNotFound):
+        await proposal_service.do_cast_vote("not-an-id", users[0], Y)
+
+
+async def test_votes_after_the_deadline_are_refused_before_the_timer_runs() -> None:
+    club, users = await club_with_members(2)
+    proposal = await open_proposal(club, users[0], general(seconds=1.2))
+    await proposal_service.do_cast_vote(str(proposal.id), users[0], Y)
+    await asyncio.sleep(1.3)
+    with pytest.raises(VotingClosed):
+        await proposal_service.do_cast_vote(str(proposal.id), users[1], Y)
+    closed = await proposal_service.do_close(str(proposal.id), None, CloseReason.DEADLINE)
+    assert closed.status is ProposalStatus.APPROVED and closed.close_reason is CloseReason.DEADLINE
+    again = await proposal_service.do_close(str(proposal.id), None, CloseReason.DEADLINE)
+    assert again.closed_at == closed.closed_at.replace(tzinfo=None) or again.closed_at
+
+
+async def test_an_approved_investment_creates_an_order_for_the_treasurer() -> None:
+    club, users = await club_with_members(2)
+    proposal = await open_proposal(club, users[1], investment())
+    await vote_all(proposal, {users[0]: Y, users[1]: Y})
+    closed = await close(proposal, users[0])
+    assert closed.status is ProposalStatus.APPROVED and closed.order_id
+    order = await Order.find_one({"proposal_id": str(proposal.id)})
+    assert order is not None and str(order.id) == closed.order_id
+    assert (order.status, order.side.value, order.symbol) == (OrderStatus.AWAITING_EXECUTION,
+                                                              "buy", "AAPL")  # fmt: skip
+    assert (order.quantity, order.amount, order.limit_price) == (10, None, 55_000)
+
+    rejected = await open_proposal(club, users[1], investment())
+    await vote_all(rejected, {users[0]: N})
+    closed = await close(rejected, users[0])
+    assert closed.status is ProposalStatus.REJECTED and closed.order_id is None
+    assert await Order.find_one({"proposal_id": str(rejected.id)}) is None
+
+
+async def test_who_may_close_early_and_cancel() -> None:
+    club, users = await club_with_members(3)
+    proposal = await open_proposal(club, users[1])
+    with pytest.raises(NotAllowed):
+        await proposal_service.do_close(str(proposal.id), users[2], CloseReason.EARLY)
+    with pytest.raises(NotAllowed):
+        await proposal_service.do_close(str(proposal.id), users[2], CloseReason.CANCELLED)
+    cancelled = await proposal_service.do_close(
+        str(proposal.id), users[1], CloseReason.CANCELLED, "wrong symbol"
+    )
+    assert cancelled.status is ProposalStatus.CANCELLED
+    with pytest.raises(ProposalNotOpen):
+        await close(proposal, users[0])
+
+
+async def test_deadlines_outside_the_window_are_refused() -> None:
+    club, users = await club_with_members(1)
+    with pytest.raises(InvalidProposal):
+        await open_proposal(club, users[0], general(seconds=-5))
+    with pytest.raises(InvalidProposal):
+        await open_proposal(club, users[0], general(seconds=400 * 86400))

@@ -1,0 +1,21 @@
+"""The demo room `make run` shows: a club with a short chat and an open proposal, made once."""
+
+from __future__ import annotations
+
+from app.chat.documents import ChatMessage
+from app.clubs.documents import Club
+from app.proposals.documents import Proposal, ProposalStatus
+from app.rooms.demo import DEMO_CLUB, load_demo_room
+from tests.rooms.conftest import person
+
+
+async def test_the_demo_room_is_loaded_once(services: object) -> None:
+    owner, admin = await person("demo-owner"), await person("demo-admin")
+    assert await load_demo_room(owner.email, admin.email) == 1
+    assert await load_demo_room(owner.email, admin.email) == 0
+    club = await Club.find_one({"name": DEMO_CLUB, "created_by": owner.user_id})
+    assert club is not None
+    messages = await ChatMessage.find({"club_id": str(club.id)}).sort("+seq").to_list()
+    assert [m.author_id for m in messages] == [owner.user_id, admin.user_id]
+    proposals = await Proposal.find({"club_id": str(club.id)}).to_list()
+    assert [(p.symbol, p.status) for p in proposals] == [("AAPL", ProposalStatus.OPEN)]

@@ -1,0 +1,170 @@
+/** The app shell: top bar (brand, navigation, bell, account, live status), the route table, and
+ * the account's live connection started and stopped with the session. */
+import type { ComponentType } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { live } from "./live.ts";
+import { BroadcastBanner, Bell, startInbox, stopInbox } from "./notifications.tsx";
+import { match, navigate, route } from "./router.ts";
+import { ForgotPassword, Login, SignUp, VerifyEmail } from "./screens/auth.tsx";
+import { CreateClub, JoinClub, MyClubs } from "./screens/clubs.tsx";
+import MarketScreen from "./screens/market.tsx";
+import { session } from "./session.ts";
+import { useStore } from "./store.ts";
+
+/** A screen loaded on first use (the room and admin screens carry the chart library). */
+function lazy<P extends object>(load: () => Promise<{ default: ComponentType<P> }>): ComponentType<P> {
+  let loaded: ComponentType<P> | null = null;
+  return (props: P) => {
+    const [screen, setScreen] = useState<ComponentType<P> | null>(() => loaded);
+    const [failed, setFailed] = useState(false);
+    useEffect(() => {
+      if (loaded) return;
+      load().then(
+        (module) => {
+          loaded = module.default;
+          setScreen(() => module.default);
+        },
+        () => setFailed(true),
+      );
+    }, []);
+    if (failed) return <main class="page"><p class="alert alert-error">Could not load this screen. Reload the page to try again.</p></main>;
+    const Screen = screen;
+    return Screen ? <Screen {...props} /> : <main class="page"><p class="muted">Loading…</p></main>;
+  };
+}
+
+const ClubRoomScreen = lazy<{ clubId: string }>(() => import("./screens/room.tsx"));
+const AdminConsole = lazy<object>(() => import("./screens/admin.tsx"));
+
+type Guard = "public" | "guest-only" | "account";
+interface RouteDef {
+  pattern: string;
+  guard: Guard;
+  render: (params: Record<string, string>) => preact.JSX.Element;
+}
+
+const ROUTES: RouteDef[] = [
+  { pattern: "/", guard: "public", render: () => <MarketScreen /> },
+  { pattern: "/market", guard: "public", render: () => <MarketScreen /> },
+  { pattern: "/signup", guard: "guest-only", render: () => <SignUp /> },
+  { pattern: "/verify", guard: "public", render: () => <VerifyEmail /> },
+  { pattern: "/login", guard: "guest-only", render: () => <Login /> },
+  { pattern: "/forgot", guard: "public", render: () => <ForgotPassword /> },
+  { pattern: "/clubs", guard: "account", render: () => <MyClubs /> },
+  { pattern: "/clubs/new", guard: "account", render: () => <CreateClub /> },
+  { pattern: "/clubs/:id", guard: "account", render: (p) => <ClubRoomScreen key={p.id} clubId={p.id as string} /> },
+  { pattern: "/join/:token", guard: "account", render: (p) => <JoinClub token={p.token as string} /> },
+  { pattern: "/admin", guard: "account", render: () => <AdminConsole /> },
+];
+
+const LIVE_LABELS: Record<string, string> = { connected: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline", idle: "" };
+
+function LiveStatus() {
+  const state = useStore(live.state);
+  if (state === "idle") return null;
+  return (
+    <span class="status status-compact" data-testid="live-status" data-state={state} title={LIVE_LABELS[state]}>
+      <span class="status-dot" aria-hidden="true" />
+      <span class="status-label">{LIVE_LABELS[state]}</span>
+    </span>
+  );
+}
+
+function TopBar() {
+  const state = useStore(session.state);
+  const me = useStore(session.me);
+  const path = useStore(route).path;
+  const [menu, setMenu] = useState(false);
+  const nav = (href: string, text: string, testId: string) => (
+    <a href={href} class={path === href || (href !== "/" && path.startsWith(`${href}/`)) ? "nav-link active" : "nav-link"} data-testid={testId}>{text}</a>
+  );
+  return (
+    <header class="topbar">
+      <a class="brand" href={state === "signed-in" ? "/clubs" : "/"} aria-label="Samooh home">
+        <span class="logo" aria-hidden="true">S</span>
+        <span class="brand-name">Samooh</span>
+      </a>
+      <nav class="nav">
+        {nav("/", "Market", "nav-market")}
+        {state === "signed-in" && nav("/clubs", "Clubs", "nav-clubs")}
+        {state === "signed-in" && me?.roles.includes("admin") && nav("/admin", "Admin", "nav-admin")}
+      </nav>
+      <div class="topbar-end">
+        {state === "signed-in" && <LiveStatus />}
+        {state === "signed-in" && <Bell />}
+        {state === "signed-in" && me && (
+          <div class="account">
+            <button class="account-btn" aria-expanded={menu} onClick={() => setMenu(!menu)} data-testid="account-menu">
+              <span class="avatar" aria-hidden="true">{(me.full_name || me.email).slice(0, 1).toUpperCase()}</span>
+              <span class="account-name">{me.full_name}</span>
+            </button>
+            {menu && (
+              <div class="account-pop panel" onClick={() => setMenu(false)}>
+                <p class="small"><strong>{me.full_name}</strong><span class="muted block">{me.email}</span><span class="muted block">{me.member_id}</span></p>
+                <button class="btn btn-secondary" data-testid="logout" onClick={() => void session.logout().then(() => navigate("/login"))}>Sign out</button>
+              </div>
+            )}
+          </div>
+        )}
+        {state === "signed-out" && path !== "/login" && <a class="btn btn-light" href="/login" data-testid="nav-login">Sign in</a>}
+      </div>
+    </header>
+  );
+}
+
+export function App() {
+  const current = useStore(route);
+  const state = useStore(session.state);
+
+  // The account's socket and inbox live as long as the session.
+  useEffect(() => {
+    if (state === "signed-in") {
+      startInbox();
+      live.start();
+    } else if (state === "signed-out") {
+      stopInbox();
+      live.stop();
+    }
+  }, [state]);
+
+  let found: { def: RouteDef; params: Record<string, string> } | null = null;
+  for (const def of ROUTES) {
+    const params = match(def.pattern, current.path);
+    if (params) {
+      found = { def, params };
+      break;
+    }
+  }
+
+  useEffect(() => {
+    if (!found || state === "restoring") return;
+    const here = current.path + current.query.toString().replace(/^(?=.)/, "?");
+    if (found.def.guard === "account" && state === "signed-out") navigate(`/login?next=${encodeURIComponent(here)}`, true);
+    if (found.def.guard === "guest-only" && state === "signed-in") navigate(current.query.get("next") ?? "/clubs", true);
+  }, [found?.def.pattern, state]);
+
+  let body: preact.JSX.Element;
+  if (!found) {
+    body = (
+      <main class="page narrow" data-testid="not-found">
+        <h1>Page not found</h1>
+        <p><a href="/">Go to the live market</a></p>
+      </main>
+    );
+  } else if (state === "restoring" || (found.def.guard === "account" && state !== "signed-in")) {
+    body = <main class="page"><p class="muted">Loading…</p></main>;
+  } else {
+    body = found.def.render(found.params);
+  }
+  return (
+    <>
+      <TopBar />
+      <BroadcastBanner />
+      {body}
+      <footer class="footer">
+        <p>Samooh · money shown exactly as recorded, to the paisa</p>
+        <p><a href="/api-docs" data-testid="api-docs-link">API documentation</a></p>
+      </footer>
+    </>
+  );
+}

@@ -1,0 +1,147 @@
+/** The notifications bell (unread count, list, mark read) and live broadcasts, for the signed-in
+ * account: loaded once, then `notification:new` / `notification:read` / `broadcast:message` live;
+ * after a reconnect the missed notifications are fetched by `after_seq`. */
+import { useEffect, useRef, useState } from "preact/hooks";
+import { live } from "./live.ts";
+import { navigate } from "./router.ts";
+import { api } from "./session.ts";
+import { Store, useStore } from "./store.ts";
+import type { Broadcast, Notification } from "./types.ts";
+import { when } from "./ui.tsx";
+
+interface Inbox {
+  items: Notification[];
+  unread: number;
+  broadcasts: Broadcast[];
+}
+
+export const inbox = new Store<Inbox>({ items: [], unread: 0, broadcasts: [] });
+let lastSeq = 0;
+let stopLive: (() => void) | null = null;
+
+function merge(items: Notification[]): void {
+  const byId = new Map(inbox.get().items.map((n) => [n.id, n]));
+  for (const n of items) {
+    byId.set(n.id, n);
+    lastSeq = Math.max(lastSeq, n.seq);
+  }
+  const all = [...byId.values()].sort((a, b) => b.seq - a.seq).slice(0, 50);
+  inbox.set({ ...inbox.get(), items: all });
+}
+
+export function startInbox(): void {
+  if (stopLive) return;
+  lastSeq = 0;
+  inbox.set({ items: [], unread: 0, broadcasts: [] });
+  let first = true;
+  const cleanups = [
+    live.on("notification:new", (e: { notification: Notification; unread_count: number }) => {
+      merge([e.notification]);
+      inbox.set({ ...inbox.get(), unread: e.unread_count });
+    }),
+    live.on("notification:read", (e: { ids: string[]; up_to_seq: number | null; unread_count: number }) => {
+      const ids = new Set(e.ids);
+      const items = inbox.get().items.map((n) => (ids.has(n.id) || (e.up_to_seq !== null && n.seq <= e.up_to_seq) ? { ...n, read: true } : n));
+      inbox.set({ ...inbox.get(), items, unread: e.unread_count });
+    }),
+    live.on("broadcast:message", (e: { broadcast: Broadcast }) => {
+      if (inbox.get().broadcasts.some((b) => b.id === e.broadcast.id)) return;
+      inbox.set({ ...inbox.get(), broadcasts: [e.broadcast, ...inbox.get().broadcasts].slice(0, 5) });
+    }),
+    live.onConnect(() => {
+      // First connection: the newest page; later ones: only what was missed.
+      const query = first ? "limit=20" : `after_seq=${lastSeq}&limit=100`;
+      first = false;
+      void api<{ notifications: Notification[]; unread_count: number }>("GET", `/api/v1/notifications?${query}`).then(
+        (page) => {
+          merge(page.notifications);
+          inbox.set({ ...inbox.get(), unread: page.unread_count });
+        },
+        () => undefined,
+      );
+    }),
+  ];
+  stopLive = () => cleanups.forEach((c) => c());
+}
+
+export function stopInbox(): void {
+  stopLive?.();
+  stopLive = null;
+}
+
+async function markRead(body: { ids?: string[]; all?: boolean }): Promise<void> {
+  const result = await api<{ unread_count: number }>("POST", "/api/v1/notifications/read", { body });
+  const ids = new Set(body.ids ?? []);
+  const items = inbox.get().items.map((n) => (body.all || ids.has(n.id) ? { ...n, read: true } : n));
+  inbox.set({ ...inbox.get(), items, unread: result.unread_count });
+}
+
+export function Bell() {
+  const state = useStore(inbox);
+  const [open, setOpen] = useState(false);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: MouseEvent) => {
+      if (box.current && !box.current.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener("click", close);
+    return () => document.removeEventListener("click", close);
+  }, [open]);
+  return (
+    <div class="bell" ref={box}>
+      <button class="icon-btn" aria-label={`Notifications, ${state.unread} unread`} aria-expanded={open} data-testid="bell" onClick={() => setOpen(!open)}>
+        <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+          <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1Z" />
+        </svg>
+        {state.unread > 0 && <span class="bell-count" data-testid="unread-count">{state.unread > 99 ? "99+" : state.unread}</span>}
+      </button>
+      {open && (
+        <div class="bell-menu panel" data-testid="notifications">
+          <div class="bell-head">
+            <strong>Notifications</strong>
+            {state.unread > 0 && <button class="link" data-testid="mark-all-read" onClick={() => void markRead({ all: true })}>Mark all read</button>}
+          </div>
+          {state.items.length === 0 ? (
+            <p class="muted small pad">Nothing yet. Votes, contributions and reminders show up here.</p>
+          ) : (
+            <ul>
+              {state.items.map((n) => (
+                <li key={n.id} class={n.read ? "read" : "unread"} data-testid={`notification-${n.id}`}>
+                  <button
+                    class="bell-item"
+                    onClick={() => {
+                      if (!n.read) void markRead({ ids: [n.id] });
+                      if (n.club_id) navigate(`/clubs/${n.club_id}`);
+                      setOpen(false);
+                    }}
+                  >
+                    <strong>{n.title}</strong>
+                    <span class="small">{n.body}</span>
+                    <span class="muted small">{when(n.created_at)}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The newest live broadcast, until dismissed. */
+export function BroadcastBanner() {
+  const state = useStore(inbox);
+  const [dismissed, setDismissed] = useState<Set<string>>(new Set());
+  const shown = state.broadcasts.find((b) => !dismissed.has(b.id));
+  if (!shown) return null;
+  return (
+    <div class={`broadcast broadcast-${shown.severity}`} role="alert" data-testid="broadcast-banner" data-broadcast-id={shown.id}>
+      <div>
+        <strong>{shown.title}</strong> <span>{shown.body}</span>
+      </div>
+      <button class="link" onClick={() => setDismissed(new Set([...dismissed, shown.id]))} aria-label="Dismiss">Dismiss</button>
+    </div>
+  );
+}

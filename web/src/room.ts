@@ -1,0 +1,288 @@
+/**
+ * A club room kept in step with the server: the state snapshot, then the room's sequenced
+ * events applied in `seq` order exactly once.
+ *
+ * Protocol (app/rooms): `room:join` first (so nothing is lost in between), then on a first join
+ * `GET /clubs/{id}/room` for the snapshot at its `seq`; live events with a greater `seq` apply
+ * on top. After a reconnect, `room:join` with `after_seq` = the last applied seq replays what
+ * was missed (`truncated`: too much — fetch the snapshot again). A gap in live seqs asks
+ * `room:sync`. Events already applied (seq ≤ last) are dropped, so redeliveries are harmless.
+ */
+import { ApiError } from "./api.ts";
+import { live } from "./live.ts";
+import { api } from "./session.ts";
+import { Store } from "./store.ts";
+import type { ChatMessage, ContributionReceived, MissedEvent, Proposal, RoomJoined, RoomState, Tally } from "./types.ts";
+
+export type RoomPhase = "joining" | "live" | "catching-up" | "removed" | "error";
+
+export interface RoomView {
+  phase: RoomPhase;
+  error: string | null;
+  seq: number | null;
+  messages: ChatMessage[];
+  /** Older history exists before the first message shown. */
+  olderBefore: number | null;
+  proposals: Proposal[];
+  online: string[];
+  typing: Record<string, number>;
+  arrivals: ContributionReceived[];
+  /** How many times the room caught up after a reconnect (shown, and read by tests). */
+  catchUps: number;
+}
+
+const SEQUENCED = ["chat:message", "chat:edited", "chat:deleted", "proposal:created", "vote:tally", "proposal:closed", "proposal:cancelled"];
+const TYPING_MS = 4_000;
+
+export class ClubRoom {
+  readonly view: Store<RoomView>;
+  private readonly clubId: string;
+  readonly me: string;
+  private readonly pending = new Map<number, MissedEvent>();
+  private readonly seenArrivals = new Set<string>();
+  private readonly cleanups: (() => void)[] = [];
+  private joining = false;
+  private syncing = false;
+  private joinedOnce = false;
+  /** Called when money landed (portfolio and capital figures change). */
+  onMoney: (event: ContributionReceived) => void = () => undefined;
+
+  constructor(clubId: string, me: string) {
+    this.clubId = clubId;
+    this.me = me;
+    this.view = new Store<RoomView>({
+      phase: "joining", error: null, seq: null, messages: [], olderBefore: null, proposals: [], online: [],
+      typing: {}, arrivals: [], catchUps: 0,
+    });
+  }
+
+  start(): void {
+    for (const name of SEQUENCED) {
+      this.cleanups.push(live.on(name, (data: Record<string, unknown>) => this.receive(name, data)));
+    }
+    this.cleanups.push(
+      live.on("presence:update", (data: { club_id: string; online_user_ids: string[] }) => {
+        if (data.club_id === this.clubId) this.patch({ online: data.online_user_ids });
+      }),
+      live.on("chat:typing", (data: { club_id: string; user_id: string }) => {
+        if (data.club_id !== this.clubId || data.user_id === this.me) return;
+        this.patch({ typing: { ...this.view.get().typing, [data.user_id]: Date.now() + TYPING_MS } });
+        window.setTimeout(() => this.expireTyping(), TYPING_MS + 50);
+      }),
+      live.on("contribution:received", (data: ContributionReceived) => {
+        if (data.club_id !== this.clubId || this.seenArrivals.has(data.id)) return;
+        this.seenArrivals.add(data.id);
+        this.patch({ arrivals: [data, ...this.view.get().arrivals].slice(0, 20) });
+        this.onMoney(data);
+      }),
+      live.on("room:removed", (data: { club_id: string }) => {
+        if (data.club_id === this.clubId) this.patch({ phase: "removed", error: "You are no longer a member of this club." });
+      }),
+      live.onConnect(() => void this.join()),
+    );
+  }
+
+  stop(): void {
+    for (const cleanup of this.cleanups.splice(0)) cleanup();
+    if (live.connected) void live.call("room:leave", { club_id: this.clubId }).catch(() => undefined);
+  }
+
+  /** Older messages, before the first one shown. */
+  async loadOlder(): Promise<void> {
+    const before = this.view.get().olderBefore;
+    if (before === null) return;
+    const page = await api<{ messages: ChatMessage[]; next_before: number | null }>(
+      "GET", `/api/v1/clubs/${this.clubId}/messages?before=${before}&limit=50`,
+    );
+    const known = new Set(this.view.get().messages.map((m) => m.id));
+    const older = page.messages.filter((m) => !known.has(m.id)).reverse();
+    this.patch({ messages: [...older, ...this.view.get().messages], olderBefore: page.next_before });
+  }
+
+  /** Send a chat message over the socket (HTTP when the socket is down). */
+  async send(body: string): Promise<void> {
+    const clientId = `c-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    let message: ChatMessage;
+    if (live.connected) {
+      message = (await live.call<{ message: ChatMessage }>("chat:send", { club_id: this.clubId, body, client_id: clientId })).message;
+    } else {
+      message = await api<ChatMessage>("POST", `/api/v1/clubs/${this.clubId}/messages`, { body: { body, client_id: clientId } });
+    }
+    // Shown at once; the room event with the same id and seq changes nothing.
+    this.upsertMessage(message);
+  }
+
+  typing(): void {
+    if (live.connected) void live.call("chat:typing", { club_id: this.clubId }).catch(() => undefined);
+  }
+
+  async vote(proposalId: string, choice: "yes" | "no" | "abstain"): Promise<void> {
+    if (live.connected) await live.call("vote:cast", { proposal_id: proposalId, choice });
+    else await api("POST", `/api/v1/proposals/${proposalId}/votes`, { body: { choice } });
+    this.patchProposal(proposalId, (p) => ({ ...p, my_vote: choice }));
+  }
+
+  /** A proposal created here shows at once (the room event brings the same one). */
+  addProposal(proposal: Proposal): void {
+    this.upsertProposal(proposal);
+  }
+
+  private async join(): Promise<void> {
+    if (this.joining) return;
+    this.joining = true;
+    const first = this.view.get().seq === null;
+    if (!first) this.patch({ phase: "catching-up" });
+    try {
+      const ack = await live.call<RoomJoined>("room:join", {
+        club_id: this.clubId,
+        ...(first ? {} : { after_seq: this.view.get().seq }),
+      });
+      if (first || ack.truncated) {
+        await this.loadSnapshot();
+      } else {
+        for (const event of ack.missed) this.buffer(event);
+        this.drain();
+      }
+      this.patch({
+        phase: "live", error: null, online: ack.online,
+        catchUps: this.joinedOnce ? this.view.get().catchUps + 1 : this.view.get().catchUps,
+      });
+      this.joinedOnce = true;
+    } catch (error) {
+      const removed = error instanceof ApiError && error.code === "club_not_found";
+      this.patch({ phase: removed ? "removed" : "error", error: error instanceof Error ? error.message : String(error) });
+    } finally {
+      this.joining = false;
+    }
+  }
+
+  private async loadSnapshot(): Promise<void> {
+    const state = await api<RoomState>("GET", `/api/v1/clubs/${this.clubId}/room`);
+    const mine = new Map(this.view.get().proposals.map((p) => [p.id, p.my_vote]));
+    const lowest = state.messages[0]?.seq ?? null;
+    this.patch({
+      seq: state.seq,
+      messages: state.messages,
+      olderBefore: lowest !== null && lowest > 1 ? lowest : null,
+      proposals: sortProposals(state.proposals.map((p) => ({ ...p, my_vote: mine.get(p.id) ?? p.my_vote }))),
+      online: state.online,
+    });
+    for (const key of [...this.pending.keys()]) if (key <= state.seq) this.pending.delete(key);
+    this.drain();
+    void this.loadMyVotes(state.proposals.filter((p) => p.status === "open").map((p) => p.id));
+  }
+
+  private async loadMyVotes(ids: string[]): Promise<void> {
+    for (const id of ids) {
+      try {
+        const view = await api<Proposal>("GET", `/api/v1/proposals/${id}`);
+        this.patchProposal(id, (p) => ({ ...p, my_vote: view.my_vote ?? null }));
+      } catch {
+        // The vote buttons still work; the highlight is missing.
+      }
+    }
+  }
+
+  private receive(event: string, data: Record<string, unknown>): void {
+    if (data.club_id !== this.clubId || typeof data.seq !== "number") return;
+    this.buffer({ event, data: data as MissedEvent["data"] });
+    this.drain();
+  }
+
+  private buffer(event: MissedEvent): void {
+    const seq = event.data.seq;
+    if (typeof seq !== "number") return;
+    const last = this.view.get().seq;
+    if (last !== null && seq <= last) return;
+    this.pending.set(seq, event);
+  }
+
+  /** Apply buffered events in order; a hole asks the server for what is missing. */
+  private drain(): void {
+    let seq = this.view.get().seq;
+    if (seq === null) return; // no snapshot yet: keep everything buffered
+    for (;;) {
+      const next = this.pending.get(seq + 1);
+      if (!next) break;
+      this.pending.delete(seq + 1);
+      this.apply(next);
+      seq += 1;
+      this.patch({ seq });
+    }
+    if (this.pending.size > 0) void this.sync();
+  }
+
+  private async sync(): Promise<void> {
+    const after = this.view.get().seq;
+    if (this.syncing || this.joining || after === null || !live.connected) return;
+    this.syncing = true;
+    try {
+      const ack = await live.call<RoomJoined>("room:sync", { club_id: this.clubId, after_seq: after });
+      if (ack.truncated) await this.loadSnapshot();
+      else for (const event of ack.missed) this.buffer(event);
+    } catch {
+      // The next event or reconnection tries again.
+    } finally {
+      this.syncing = false;
+    }
+    this.drain();
+  }
+
+  private apply({ event, data }: MissedEvent): void {
+    switch (event) {
+      case "chat:message":
+      case "chat:edited":
+      case "chat:deleted":
+        this.upsertMessage(data.message as ChatMessage);
+        break;
+      case "proposal:created":
+      case "proposal:closed":
+      case "proposal:cancelled":
+        this.upsertProposal(data.proposal as Proposal);
+        break;
+      case "vote:tally":
+        this.patchProposal(String(data.proposal_id), (p) => ({ ...p, tally: data.tally as Tally }));
+        break;
+    }
+  }
+
+  private upsertMessage(message: ChatMessage): void {
+    const messages = this.view.get().messages.filter((m) => m.id !== message.id);
+    messages.push(message);
+    messages.sort((a, b) => a.seq - b.seq);
+    const typing = { ...this.view.get().typing };
+    delete typing[message.author_id];
+    this.patch({ messages, typing });
+  }
+
+  private upsertProposal(proposal: Proposal): void {
+    const old = this.view.get().proposals.find((p) => p.id === proposal.id);
+    const merged = { ...proposal, my_vote: proposal.my_vote ?? old?.my_vote ?? null };
+    this.patch({ proposals: sortProposals([...this.view.get().proposals.filter((p) => p.id !== proposal.id), merged]) });
+  }
+
+  private patchProposal(id: string, change: (p: Proposal) => Proposal): void {
+    this.patch({ proposals: this.view.get().proposals.map((p) => (p.id === id ? change(p) : p)) });
+  }
+
+  private expireTyping(): void {
+    const now = Date.now();
+    const typing = Object.fromEntries(Object.entries(this.view.get().typing).filter(([, until]) => until > now));
+    this.patch({ typing });
+  }
+
+  private patch(change: Partial<RoomView>): void {
+    this.view.set({ ...this.view.get(), ...change });
+  }
+}
+
+/** Open proposals first (soonest deadline first), then the rest, newest first. */
+function sortProposals(proposals: Proposal[]): Proposal[] {
+  return [...proposals].sort((a, b) => {
+    const ao = a.status === "open" ? 0 : 1;
+    const bo = b.status === "open" ? 0 : 1;
+    if (ao !== bo) return ao - bo;
+    if (ao === 0) return Date.parse(a.deadline) - Date.parse(b.deadline);
+    return Date.parse(b.closed_at ?? b.created_at) - Date.parse(a.closed_at ?? a.created_at);
+  });
+}

@@ -1,0 +1,161 @@
+/** My clubs, creating a club, and joining one by an invite link. */
+import { useEffect, useState } from "preact/hooks";
+import { ApiError } from "../api.ts";
+import { bpsPercent, money, parseAmountInput } from "../money.ts";
+import { navigate } from "../router.ts";
+import { api } from "../session.ts";
+import type { Club } from "../types.ts";
+import { Badge, Button, Empty, ErrorNote, Field, Panel, label, useAction } from "../ui.tsx";
+
+export function MyClubs() {
+  const [clubs, setClubs] = useState<Club[] | null>(null);
+  const [invite, setInvite] = useState("");
+  const load = useAction(async () => {
+    setClubs((await api<{ clubs: Club[] }>("GET", "/api/v1/clubs")).clubs);
+  });
+  useEffect(() => void load.run(), []);
+  const openInvite = () => {
+    const token = invite.trim().replace(/^.*\/join\//, "").replace(/[?#].*$/, "");
+    if (token) navigate(`/join/${encodeURIComponent(token)}`);
+  };
+  return (
+    <main class="page" data-testid="my-clubs">
+      <div class="page-head">
+        <div>
+          <h1>My clubs</h1>
+          <p class="muted">Your investment clubs: pay in, propose, vote and watch the portfolio live.</p>
+        </div>
+        <a class="btn btn-primary" href="/clubs/new" data-testid="create-club-link">Create a club</a>
+      </div>
+      <ErrorNote error={load.error} />
+      {clubs === null && !load.error && <p class="muted">Loading…</p>}
+      {clubs !== null && clubs.length === 0 && (
+        <Empty testId="no-clubs">You are not in a club yet. Create one, or open an invite link a club sent you.</Empty>
+      )}
+      <ul class="club-grid" data-testid="club-list">
+        {(clubs ?? []).map((club) => (
+          <li key={club.id}>
+            <a class="club-card panel" href={`/clubs/${club.id}`} data-testid={`club-${club.id}`} data-club-name={club.name}>
+              <span class="club-card-name">{club.name}</span>
+              {club.description && <span class="muted club-card-desc">{club.description}</span>}
+              <span class="club-card-meta">
+                <Badge tone="brand">{label(club.my_role)}</Badge>
+                <Badge>{club.voting_mode === "weighted" ? "Weighted voting" : "One member, one vote"}</Badge>
+                <Badge>{club.currency}</Badge>
+              </span>
+            </a>
+          </li>
+        ))}
+      </ul>
+      <Panel title="Join with an invite" testId="join-panel">
+        <form class="inline-form" onSubmit={(e) => { e.preventDefault(); openInvite(); }}>
+          <Field label="Invite link or code" testId="invite-input" placeholder="https://…/join/…" value={invite} onInput={(e) => setInvite((e.currentTarget as HTMLInputElement).value)} />
+          <Button type="submit" kind="secondary" testId="invite-open">Open</Button>
+        </form>
+      </Panel>
+    </main>
+  );
+}
+
+export function CreateClub() {
+  const [form, setForm] = useState({
+    name: "", description: "", currency: "INR", voting_mode: "simple", threshold: "60", quorum: "", start: "10.00",
+    tie_rule: "reject", hide_running_results: false, fee: "0",
+  });
+  const set = (key: keyof typeof form) => (e: Event) => {
+    const target = e.currentTarget as HTMLInputElement;
+    setForm({ ...form, [key]: target.type === "checkbox" ? target.checked : target.value });
+  };
+  const create = useAction(async () => {
+    const start = parseAmountInput(form.start);
+    if (start === null) throw new ApiError("The starting unit value is an amount like 10.00.", 422, "validation_error");
+    const pct = (text: string) => Math.round(Number.parseFloat(text) * 100);
+    const club = await api<Club>("POST", "/api/v1/clubs", {
+      body: {
+        name: form.name, description: form.description, currency: form.currency, voting_mode: form.voting_mode,
+        approval_threshold_bps: pct(form.threshold), quorum_bps: form.quorum.trim() ? pct(form.quorum) : null,
+        starting_unit_value: start, tie_rule: form.tie_rule, hide_running_results: form.hide_running_results,
+        withdrawal_fee_bps: pct(form.fee || "0"),
+      },
+    });
+    navigate(`/clubs/${club.id}`, true);
+  });
+  return (
+    <main class="page narrow" data-testid="create-club">
+      <h1>Create a club</h1>
+      <form class="form panel panel-pad" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
+        <Field label="Name" testId="club-name" required minLength={2} maxLength={80} value={form.name} onInput={set("name")} />
+        <label class="field">
+          <span class="field-label">Description</span>
+          <textarea data-testid="club-description" maxLength={2000} rows={3} value={form.description} onInput={set("description")} />
+        </label>
+        <div class="form-row">
+          <label class="field">
+            <span class="field-label">Currency</span>
+            <select data-testid="club-currency" value={form.currency} onChange={set("currency")}>
+              {["INR", "USD", "EUR", "GBP"].map((c) => <option key={c}>{c}</option>)}
+            </select>
+          </label>
+          <Field label="Starting unit value" testId="club-start" inputMode="decimal" value={form.start} onInput={set("start")} hint={`Each unit starts at ${money(parseAmountInput(form.start) ?? "", form.currency)}`} />
+        </div>
+        <div class="form-row">
+          <label class="field">
+            <span class="field-label">Voting</span>
+            <select data-testid="club-voting" value={form.voting_mode} onChange={set("voting_mode")}>
+              <option value="simple">One member, one vote</option>
+              <option value="weighted">Weighted by units held</option>
+            </select>
+          </label>
+          <Field label="Approval threshold (%)" testId="club-threshold" type="number" min="0.01" max="100" step="0.01" value={form.threshold} onInput={set("threshold")} />
+          <Field label="Quorum (%)" testId="club-quorum" type="number" min="0.01" max="100" step="0.01" placeholder="none" value={form.quorum} onInput={set("quorum")} />
+        </div>
+        <div class="form-row">
+          <label class="field">
+            <span class="field-label">A vote exactly at the threshold</span>
+            <select data-testid="club-tie" value={form.tie_rule} onChange={set("tie_rule")}>
+              <option value="reject">is rejected</option>
+              <option value="approve">is approved</option>
+            </select>
+          </label>
+          <Field label="Withdrawal fee (%)" testId="club-fee" type="number" min="0" max="20" step="0.01" value={form.fee} onInput={set("fee")} />
+        </div>
+        <label class="check">
+          <input type="checkbox" data-testid="club-hide-results" checked={form.hide_running_results} onChange={set("hide_running_results")} />
+          Hide running results until a vote closes
+        </label>
+        <p class="muted small">
+          Proposals pass with {bpsPercent(Math.round(Number.parseFloat(form.threshold || "0") * 100))} of the yes + no
+          {form.voting_mode === "weighted" ? " weight" : " votes"}.
+        </p>
+        <ErrorNote error={create.error} />
+        <div class="form-actions">
+          <a class="btn btn-ghost" href="/clubs">Cancel</a>
+          <Button type="submit" busy={create.busy} testId="club-create">Create the club</Button>
+        </div>
+      </form>
+    </main>
+  );
+}
+
+export function JoinClub({ token }: { token: string }) {
+  const join = useAction(async () => {
+    const joined = await api<{ club: Club }>("POST", `/api/v1/invites/${encodeURIComponent(token)}/accept`);
+    navigate(`/clubs/${joined.club.id}`, true);
+  });
+  const reason = join.error instanceof ApiError ? join.error.details.reason : undefined;
+  return (
+    <main class="page narrow" data-testid="join-club">
+      <section class="panel panel-pad">
+        <h1>You have been invited to a club</h1>
+        <p class="muted">Joining lets you chat, propose and vote, and pay into the club. You can leave while you hold no units.</p>
+        <ErrorNote error={join.error} />
+        {typeof reason === "string" && <p class="muted">This invite is {reason.replace(/_/g, " ")}: ask the club for a new link.</p>}
+        {join.error instanceof ApiError && join.error.code === "already_member" && <p><a href="/clubs">Go to my clubs</a></p>}
+        <div class="form-actions">
+          <a class="btn btn-ghost" href="/clubs">Not now</a>
+          <Button busy={join.busy} testId="join-accept" onClick={() => void join.run()}>Join the club</Button>
+        </div>
+      </section>
+    </main>
+  );
+}

@@ -1,0 +1,291 @@
+/** The club's money on screen: portfolio (positions, allocation, NAV / unit value), my capital
+ * account, contributing through the provider's checkout, withdrawals, and money arriving live. */
+import { useState } from "preact/hooks";
+import { ApiError } from "../api.ts";
+import { AllocationChart, NavChart } from "../charts.tsx";
+import type { LiveQuote } from "../livequotes.ts";
+import { money, multiplyDecimal, parseAmountInput, signOf } from "../money.ts";
+import { api, newKey, session } from "../session.ts";
+import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
+import { Badge, Button, Empty, ErrorNote, Field, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
+
+/** A statement endpoint answers 422 `invalid_valuation` until the club's first valuation. */
+async function orNone<T>(call: Promise<T>): Promise<T | null> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "invalid_valuation") return null;
+    throw error;
+  }
+}
+
+function Figure({ name, value, testId, tone }: { name: string; value: string; testId: string; tone?: -1 | 0 | 1 }) {
+  return (
+    <div class="figure" data-testid={testId}>
+      <span class="figure-name">{name}</span>
+      <span class={`figure-value ${tone === 1 ? "up" : tone === -1 ? "down" : ""}`}>{value}</span>
+    </div>
+  );
+}
+
+export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: Record<string, LiveQuote>; version: number }) {
+  const c = club.currency;
+  const statement = useLoad(() => orNone(api<ValuationStatement>("GET", `/api/v1/clubs/${club.id}/valuation-statement`)), [club.id, version]);
+  const valuations = useLoad(() => api<{ valuations: Valuation[] }>("GET", `/api/v1/clubs/${club.id}/valuations`), [club.id, version]);
+  const holdings = useLoad(() => api<{ holdings: Holding[] }>("GET", `/api/v1/clubs/${club.id}/holdings`), [club.id, version]);
+  const [showBalance, setShowBalance] = useState(false);
+  const s = statement.data;
+  const cost = new Map((holdings.data?.holdings ?? []).map((h) => [h.symbol, h.cost]));
+  const points = (valuations.data?.valuations ?? []).map((v) => ({ date: v.valuation_date, nav: v.nav_after, unitValue: v.unit_value }));
+  const slices = s ? [...s.holdings.map((h) => ({ label: h.symbol, value: h.market_value })), { label: "Cash", value: s.cash }].filter((x) => signOf(x.value) > 0) : [];
+  return (
+    <Panel title="Portfolio" testId="portfolio-panel" actions={s && <span class="muted small">valued {s.valuation_date}</span>}>
+      <ErrorNote error={statement.error ?? valuations.error ?? holdings.error} />
+      {s === null && !statement.loading && !statement.error && (
+        <Empty testId="no-valuation">No valuation yet: the treasurer values the club to issue units and show its NAV.</Empty>
+      )}
+      {s && (
+        <>
+          <div class="figures">
+            <Figure name="NAV" value={money(s.nav, c)} testId="nav" />
+            <Figure name="Unit value" value={money(s.unit_value, c)} testId="unit-value" />
+            <Figure name="Cash" value={money(s.cash, c)} testId="cash" />
+            <Figure name="Units outstanding" value={s.units_outstanding} testId="units-outstanding" />
+          </div>
+          <div class="charts">
+            {points.length > 0 && <NavChart points={points} currency={c} />}
+            {slices.length > 0 && <AllocationChart slices={slices} />}
+          </div>
+        </>
+      )}
+      {(s?.holdings.length ?? 0) > 0 || (holdings.data?.holdings.length ?? 0) > 0 ? (
+        <div class="table-wrap">
+          <table class="data" data-testid="positions">
+            <thead>
+              <tr>
+                <th>Symbol</th>
+                <th class="num">Quantity</th>
+                <th class="num">Book cost</th>
+                <th class="num">Valued at</th>
+                <th class="num">Live price</th>
+                <th class="num">Live value</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(s?.holdings ?? holdings.data?.holdings.map((h) => ({ symbol: h.symbol, quantity: h.quantity, price: "", market_value: "" })) ?? []).map((p) => {
+                const tick = quotes[p.symbol]?.last;
+                return (
+                  <tr key={p.symbol} data-testid={`position-${p.symbol}`}>
+                    <th scope="row">{p.symbol}</th>
+                    <td class="num">{p.quantity}</td>
+                    <td class="num">{money(cost.get(p.symbol), c)}</td>
+                    <td class="num">{p.price ? money(p.price, c) : "—"}</td>
+                    <td class="num" data-testid={`position-live-${p.symbol}`}>{tick ? tick.price : "—"}</td>
+                    <td class="num">{tick ? groupOnly(multiplyDecimal(tick.price, p.quantity)) : "—"}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      <details class="trial-balance" onToggle={(e) => setShowBalance((e.currentTarget as HTMLDetailsElement).open)}>
+        <summary data-testid="trial-balance-toggle">Trial balance</summary>
+        {showBalance && <TrialBalance clubId={club.id} currency={c} />}
+      </details>
+    </Panel>
+  );
+}
+
+function groupOnly(decimal: string): string {
+  // Quote prices are in the instrument's currency, which may differ from the club's.
+  return decimal.replace(/\B(?=(\d{3})+(?!\d)(?=\.|$))/g, ",");
+}
+
+function TrialBalance({ clubId, currency }: { clubId: string; currency: string }) {
+  const tb = useLoad(() => api<{ rows: { account: string; type: string; debit: string; credit: string }[]; total_debit: string; total_credit: string; balanced: boolean }>("GET", `/api/v1/clubs/${clubId}/trial-balance`), [clubId]);
+  if (tb.error) return <ErrorNote error={tb.error} />;
+  if (!tb.data) return <p class="muted">Loading…</p>;
+  return (
+    <table class="data" data-testid="trial-balance">
+      <thead><tr><th>Account</th><th class="num">Debit</th><th class="num">Credit</th></tr></thead>
+      <tbody>
+        {tb.data.rows.map((r) => <tr key={r.account}><th scope="row">{r.account} <span class="muted small">{r.type}</span></th><td class="num">{money(r.debit, currency)}</td><td class="num">{money(r.credit, currency)}</td></tr>)}
+      </tbody>
+      <tfoot>
+        <tr><th>Total {tb.data.balanced ? <Badge tone="ok">balanced</Badge> : <Badge tone="bad">out of balance</Badge>}</th><td class="num">{money(tb.data.total_debit, currency)}</td><td class="num">{money(tb.data.total_credit, currency)}</td></tr>
+      </tfoot>
+    </table>
+  );
+}
+
+const STATUS_TONE: Record<string, "ok" | "warn" | "bad" | "neutral"> = {
+  received: "ok", settled: "ok", paid: "ok", awaiting_payment: "warn", pending_approval: "warn", pending: "warn", failed: "bad", rejected: "bad",
+};
+
+export function CapitalPanel({ club, version, nameOf }: { club: Club; version: number; nameOf: (id: string) => string }) {
+  const me = session.me.get()?.id ?? "";
+  const c = club.currency;
+  const status = useLoad(() => orNone(api<MemberStatus>("GET", `/api/v1/clubs/${club.id}/member-status`)), [club.id, version]);
+  const contributions = useLoad(() => api<{ contributions: Contribution[] }>("GET", `/api/v1/clubs/${club.id}/contributions`), [club.id, version]);
+  const withdrawals = useLoad(() => api<{ withdrawals: Withdrawal[] }>("GET", `/api/v1/clubs/${club.id}/withdrawals`), [club.id, version]);
+  const mine = status.data?.members.find((m) => m.user_id === me);
+  const treasury = ["owner", "admin", "treasurer"].includes(club.my_role);
+  return (
+    <Panel title="My capital account" testId="capital-panel">
+      <ErrorNote error={status.error ?? contributions.error} />
+      {mine ? (
+        <div class="figures">
+          <Figure name="Paid in" value={money(mine.paid_in, c)} testId="my-paid-in" />
+          <Figure name="Value" value={money(mine.value, c)} testId="my-value" />
+          <Figure name="Units" value={mine.units} testId="my-units" />
+          <Figure name="Ownership" value={`${mine.ownership_pct}%`} testId="my-ownership" />
+          <Figure name="Return" value={`${mine.return_pct}%`} testId="my-return" tone={signOf(mine.return_pct)} />
+          <Figure name="Withdrawn" value={money(mine.withdrawn, c)} testId="my-withdrawn" />
+        </div>
+      ) : (
+        !status.loading && <p class="muted small">Your units are issued at the club's next valuation after your money arrives.</p>
+      )}
+      <Contribute club={club} onOpened={contributions.reload} />
+      <h3 class="subhead">{treasury ? "Contributions (everyone)" : "My contributions"}</h3>
+      {(contributions.data?.contributions.length ?? 0) === 0 ? (
+        <p class="muted small">None yet.</p>
+      ) : (
+        <ul class="rows" data-testid="contributions">
+          {contributions.data?.contributions.slice(0, 12).map((x) => (
+            <li key={x.id} data-testid={`contribution-${x.id}`} data-status={x.status}>
+              <span>
+                <strong>{money(x.amount, x.currency)}</strong>
+                <span class="muted small"> · {treasury && x.user_id !== me ? `${nameOf(x.user_id)} · ` : ""}{x.method} · {when(x.created_at)}</span>
+              </span>
+              <span class="row-end">
+                {x.status === "awaiting_payment" && x.checkout_url && x.user_id === me && (
+                  <a href={x.checkout_url} target="samooh-checkout" rel="noopener" data-external class="small">Pay</a>
+                )}
+                <Badge tone={STATUS_TONE[x.status] ?? "neutral"} testId={`contribution-status-${x.id}`}>{label(x.status)}</Badge>
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <Withdrawals club={club} list={withdrawals.data?.withdrawals ?? []} onDone={withdrawals.reload} />
+    </Panel>
+  );
+}
+
+function Contribute({ club, onOpened }: { club: Club; onOpened: () => void }) {
+  const [amount, setAmount] = useState("");
+  const [checkout, setCheckout] = useState<Contribution | null>(null);
+  const pay = useAction(async () => {
+    const value = parseAmountInput(amount);
+    if (value === null) throw new ApiError("Enter an amount like 500 or 500.00.", 422, "validation_error");
+    // Opened now, inside the click, so no pop-up blocker stops it; pointed at the checkout below.
+    const popup = window.open("", "samooh-checkout");
+    try {
+      const created = await api<Contribution>("POST", `/api/v1/clubs/${club.id}/contributions`, {
+        body: { amount: value, method: "online" }, idempotencyKey: newKey(),
+      });
+      setCheckout(created);
+      onOpened();
+      if (popup && created.checkout_url) {
+        popup.opener = null;
+        popup.location.href = created.checkout_url;
+      }
+    } catch (error) {
+      popup?.close();
+      throw error;
+    }
+  });
+  return (
+    <div class="contribute" data-testid="contribute">
+      <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void pay.run(); }}>
+        <Field label={`Contribute (${club.currency})`} testId="contribute-amount" inputMode="decimal" placeholder="500.00" value={amount} onInput={(e) => setAmount((e.currentTarget as HTMLInputElement).value)} />
+        <Button type="submit" busy={pay.busy} testId="contribute-submit">Pay in</Button>
+      </form>
+      <ErrorNote error={pay.error} testId="contribute-error" />
+      {checkout?.checkout_url && (
+        <p class="muted small" data-testid="checkout-opened">
+          Checkout for {money(checkout.amount, checkout.currency)} opened in a new tab.{" "}
+          <a href={checkout.checkout_url} target="samooh-checkout" rel="noopener" data-external data-testid="checkout-link">Open it again</a>. This page updates by itself when the money arrives.
+        </p>
+      )}
+    </div>
+  );
+}
+
+function Withdrawals({ club, list, onDone }: { club: Club; list: Withdrawal[]; onDone: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [amount, setAmount] = useState("");
+  const [full, setFull] = useState(false);
+  const [code, setCode] = useState("");
+  const [needsCode, setNeedsCode] = useState(false);
+  const request = useAction(async () => {
+    const value = full ? null : parseAmountInput(amount);
+    if (!full && value === null) throw new ApiError("Enter an amount like 500.00, or withdraw everything.", 422, "validation_error");
+    try {
+      await api("POST", `/api/v1/clubs/${club.id}/withdrawals`, {
+        body: full ? { full: true } : { amount: value }, idempotencyKey: newKey(), headers: code ? { "X-Step-Up-Code": code } : {},
+      });
+    } catch (error) {
+      if (error instanceof ApiError && (error.code === "step_up_required" || error.code === "step_up_failed")) setNeedsCode(true);
+      throw error;
+    }
+    setOpen(false);
+    setAmount("");
+    setCode("");
+    onDone();
+  });
+  return (
+    <div class="withdrawals">
+      <div class="subhead-row">
+        <h3 class="subhead">Withdrawals</h3>
+        {!open && <Button kind="ghost" testId="withdraw-open" onClick={() => setOpen(true)}>Request a withdrawal</Button>}
+      </div>
+      {open && (
+        <form class="form" data-testid="withdraw-form" onSubmit={(e) => { e.preventDefault(); void request.run(); }}>
+          <label class="check"><input type="checkbox" checked={full} onChange={(e) => setFull((e.currentTarget as HTMLInputElement).checked)} data-testid="withdraw-full" /> Everything I hold</label>
+          {!full && <Field label={`Gross amount (${club.currency})`} testId="withdraw-amount" inputMode="decimal" value={amount} onInput={(e) => setAmount((e.currentTarget as HTMLInputElement).value)} />}
+          {needsCode && <Field label="Authenticator code" testId="withdraw-code" inputMode="numeric" value={code} onInput={(e) => setCode((e.currentTarget as HTMLInputElement).value)} />}
+          <p class="muted small">Settled at the next valuation's unit value, less the club's fee.</p>
+          <ErrorNote error={request.error} />
+          <div class="form-actions">
+            <Button kind="ghost" type="button" onClick={() => setOpen(false)}>Cancel</Button>
+            <Button type="submit" busy={request.busy} testId="withdraw-submit">Request</Button>
+          </div>
+        </form>
+      )}
+      {list.length > 0 && (
+        <ul class="rows" data-testid="withdrawals">
+          {list.slice(0, 8).map((w) => (
+            <li key={w.id}>
+              <span>
+                <strong>{w.full ? "Everything" : money(w.amount, club.currency)}</strong>
+                {w.net && <span class="muted small"> · net {money(w.net, club.currency)}</span>}
+                <span class="muted small"> · {when(w.requested_at)}</span>
+              </span>
+              <Badge tone={STATUS_TONE[w.status] ?? "neutral"}>{label(w.status)}</Badge>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export function ArrivalsFeed({ arrivals, nameOf }: { arrivals: ContributionReceived[]; nameOf: (id: string) => string }) {
+  if (arrivals.length === 0) return null;
+  return (
+    <section class="arrivals panel" data-testid="arrivals" aria-live="polite">
+      <h2 class="visually-hidden">Money arriving</h2>
+      <ul>
+        {arrivals.slice(0, 4).map((a) => (
+          <li key={a.id} data-testid={`arrival-${a.contribution_id}`} class="arrival">
+            <span class="arrival-dot" aria-hidden="true" />
+            <strong>{money(a.amount, a.currency)}</strong> received from {nameOf(a.user_id)}
+            <span class="muted small"> · {clock(a.ts)}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,274 @@
+/** The club room: chat, members with presence, live quotes, proposals and votes, portfolio,
+ * my capital account and money arriving — all live over the account's socket. */
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { Sparkline } from "../charts.tsx";
+import { live } from "../live.ts";
+import { LiveQuotes, type LiveQuote } from "../livequotes.ts";
+import { ClubRoom, type RoomView } from "../room.ts";
+import { api, session } from "../session.ts";
+import { useStore } from "../store.ts";
+import type { ChatMessage, Club, Holding, Invite, Member } from "../types.ts";
+import { Badge, Button, Empty, ErrorNote, Panel, clock, label, useAction, useLoad } from "../ui.tsx";
+import { ArrivalsFeed, CapitalPanel, PortfolioPanel } from "./money.tsx";
+import { ProposalsPanel } from "./proposals.tsx";
+import { ReportsPanel } from "./reports.tsx";
+
+/** Shown when the club holds and proposes nothing yet, so the room still shows the market. */
+const FALLBACK_SYMBOLS = ["AAPL", "MSFT", "GOOG", "IBM"];
+
+export default function ClubRoomScreen({ clubId }: { clubId: string }) {
+  const me = useStore(session.me);
+  const club = useLoad(() => api<Club>("GET", `/api/v1/clubs/${clubId}`), [clubId]);
+  const members = useLoad(() => api<{ members: Member[] }>("GET", `/api/v1/clubs/${clubId}/members`), [clubId]);
+  const holdings = useLoad(() => api<{ holdings: Holding[] }>("GET", `/api/v1/clubs/${clubId}/holdings`), [clubId]);
+  const room = useMemo(() => new ClubRoom(clubId, me?.id ?? ""), [clubId, me?.id]);
+  const quotes = useMemo(() => new LiveQuotes(), [clubId]);
+  const view = useStore(room.view);
+  const quoteMap = useStore(quotes.quotes);
+  const [moneyVersion, setMoneyVersion] = useState(0);
+
+  useEffect(() => {
+    room.onMoney = () => setMoneyVersion((v) => v + 1);
+    room.start();
+    quotes.start();
+    return () => {
+      room.stop();
+      quotes.stop();
+    };
+  }, [room, quotes]);
+
+  // Someone joined or left: the member list changes.
+  const onlineKey = view.online.join();
+  useEffect(() => {
+    if (members.data && view.online.some((id) => !members.data?.members.some((m) => m.user_id === id))) members.reload();
+  }, [onlineKey]);
+
+  const clubSymbols = useMemo(() => {
+    const fromHoldings = (holdings.data?.holdings ?? []).map((h) => h.symbol);
+    const fromProposals = view.proposals.filter((p) => p.symbol && p.status === "open").map((p) => p.symbol as string);
+    return [...new Set([...fromHoldings, ...fromProposals])];
+  }, [holdings.data, view.proposals]);
+  const symbols = clubSymbols.length > 0 ? clubSymbols : FALLBACK_SYMBOLS;
+  useEffect(() => quotes.setSymbols(symbols), [symbols.join()]);
+
+  const memberList = members.data?.members ?? [];
+  const nameOf = (id: string) => memberName(id, me?.id, memberList);
+
+  if (club.error) {
+    return (
+      <main class="page">
+        <ErrorNote error={club.error} />
+        <a href="/clubs">Back to my clubs</a>
+      </main>
+    );
+  }
+  if (!club.data) return <main class="page"><p class="muted">Opening the room…</p></main>;
+  const c = club.data;
+
+  return (
+    <main class="page room" data-testid="club-room" data-club-id={c.id} data-phase={view.phase} data-seq={view.seq ?? ""} data-catch-ups={view.catchUps}>
+      <header class="room-head">
+        <div>
+          <p class="crumbs"><a href="/clubs">My clubs</a> /</p>
+          <h1 data-testid="club-name">{c.name}</h1>
+          <p class="muted small">
+            <Badge tone="brand">{label(c.my_role)}</Badge> {c.voting_mode === "weighted" ? "Weighted voting" : "One member, one vote"} · passes at {c.approval_threshold_bps / 100}% yes
+          </p>
+        </div>
+        <div class="room-head-actions">
+          <RoomStatus view={view} />
+          {(c.my_role === "owner" || c.my_role === "admin") && <InviteButton clubId={c.id} />}
+        </div>
+      </header>
+      {view.error && view.phase !== "live" && <ErrorNote error={view.error} testId="room-error" />}
+      <ArrivalsFeed arrivals={view.arrivals} nameOf={nameOf} />
+      <nav class="room-tabs" aria-label="Sections">
+        <a href="#chat">Chat</a>
+        <a href="#proposals">Votes</a>
+        <a href="#quotes">Quotes</a>
+        <a href="#portfolio">Portfolio</a>
+        <a href="#capital">My account</a>
+      </nav>
+      <div class="room-grid">
+        <div class="room-main">
+          <div id="proposals"><ProposalsPanel club={c} room={room} proposals={view.proposals} nameOf={nameOf} /></div>
+          <div id="portfolio"><PortfolioPanel club={c} quotes={quoteMap} version={moneyVersion} /></div>
+          <div id="capital"><CapitalPanel club={c} version={moneyVersion} nameOf={nameOf} /></div>
+        </div>
+        <aside class="room-side">
+          <div id="chat"><ChatPanel room={room} view={view} me={me?.id ?? ""} nameOf={nameOf} /></div>
+          <MembersPanel members={memberList} online={view.online} me={me?.id ?? ""} nameOf={nameOf} />
+          <div id="quotes"><QuotesPanel symbols={symbols} quotes={quoteMap} own={clubSymbols.length > 0} /></div>
+          <ReportsPanel clubId={c.id} />
+        </aside>
+      </div>
+    </main>
+  );
+}
+
+/** Members have no display names in the clubs API yet: "You", else the role and an id tail. */
+function memberName(id: string, me: string | undefined, members: Member[]): string {
+  if (id === me) return "You";
+  const member = members.find((m) => m.user_id === id);
+  const name = member?.full_name ?? member?.name;
+  if (name) return name;
+  return `${member ? label(member.role) : "Member"} ·${id.slice(-4)}`;
+}
+
+function RoomStatus({ view }: { view: RoomView }) {
+  const state = useStore(live.state);
+  const shown = state !== "connected" ? state : view.phase === "live" ? "live" : view.phase;
+  const text: Record<string, string> = {
+    live: "Live", joining: "Joining…", "catching-up": "Catching up…", connecting: "Connecting…", reconnecting: "Reconnecting…",
+    offline: "Offline", idle: "Offline", removed: "Removed", error: "Problem",
+  };
+  return (
+    <span class="status" data-testid="room-status" data-state={shown} role="status" aria-live="polite">
+      <span class="status-dot" aria-hidden="true" />
+      {text[shown] ?? shown}
+    </span>
+  );
+}
+
+function InviteButton({ clubId }: { clubId: string }) {
+  const [invite, setInvite] = useState<Invite | null>(null);
+  const [copied, setCopied] = useState(false);
+  const create = useAction(async () => {
+    setInvite(await api<Invite>("POST", `/api/v1/clubs/${clubId}/invites`, { body: { expires_in_hours: 72, max_uses: 10 } }));
+  });
+  return (
+    <div class="invite">
+      <Button kind="secondary" busy={create.busy} testId="invite-create" onClick={() => void create.run()}>Invite</Button>
+      {invite?.url && (
+        <div class="invite-pop panel" data-testid="invite-box">
+          <p class="small">Anyone with this link can join (10 people, 3 days):</p>
+          <input readOnly value={invite.url} data-testid="invite-url" onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} />
+          <div class="form-actions">
+            <Button kind="ghost" onClick={() => setInvite(null)}>Close</Button>
+            <Button kind="secondary" testId="invite-copy" onClick={() => void navigator.clipboard?.writeText(invite.url ?? "").then(() => setCopied(true))}>{copied ? "Copied" : "Copy"}</Button>
+          </div>
+        </div>
+      )}
+      <ErrorNote error={create.error} />
+    </div>
+  );
+}
+
+function ChatPanel({ room, view, me, nameOf }: { room: ClubRoom; view: RoomView; me: string; nameOf: (id: string) => string }) {
+  const [text, setText] = useState("");
+  const list = useRef<HTMLOListElement>(null);
+  const stick = useRef(true);
+  const lastTyping = useRef(0);
+  const input = useRef<HTMLInputElement>(null);
+  const send = useAction(async () => {
+    const body = text.trim();
+    if (!body) return;
+    // Cleared at once so the next message can be typed while this one is on its way; put
+    // back if it could not be sent (and nothing new was typed meanwhile).
+    setText("");
+    try {
+      await room.send(body);
+    } catch (error) {
+      if (!input.current?.value) setText(body);
+      throw error;
+    }
+  });
+  const older = useAction(() => room.loadOlder());
+  useEffect(() => {
+    const el = list.current;
+    if (el && stick.current) el.scrollTop = el.scrollHeight;
+  }, [view.messages.length, view.messages[view.messages.length - 1]?.id]);
+  const typing = Object.keys(view.typing).map(nameOf);
+  return (
+    <Panel title="Chat" testId="chat-panel" class="chat">
+      <ol
+        class="messages" ref={list} data-testid="chat-messages" aria-live="polite"
+        onScroll={(e) => {
+          const el = e.currentTarget as HTMLOListElement;
+          stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        }}
+      >
+        {view.olderBefore !== null && (
+          <li class="older"><Button kind="ghost" busy={older.busy} testId="chat-older" onClick={() => void older.run()}>Earlier messages</Button></li>
+        )}
+        {view.messages.length === 0 && view.phase === "live" && <li class="muted small empty-chat">No messages yet. Say hello to the club.</li>}
+        {view.messages.map((m: ChatMessage) => (
+          <li key={m.id} class={`message ${m.author_id === me ? "mine" : ""} ${m.deleted ? "deleted" : ""}`} data-testid="chat-message" data-seq={m.seq} data-author={m.author_id}>
+            <span class="message-meta">
+              <span class="message-author">{nameOf(m.author_id)}</span> <time dateTime={m.created_at}>{clock(m.created_at)}</time>
+              {m.edited_at && !m.deleted && <span class="muted"> · edited</span>}
+            </span>
+            <span class="message-body">{m.deleted ? "Message deleted" : m.body}</span>
+          </li>
+        ))}
+      </ol>
+      <p class="typing small muted" data-testid="typing-indicator">{typing.length > 0 ? `${typing.join(", ")} ${typing.length === 1 ? "is" : "are"} typing…` : " "}</p>
+      <form class="chat-form" onSubmit={(e) => { e.preventDefault(); void send.run(); }}>
+        <input
+          ref={input}
+          data-testid="chat-input" aria-label="Message" placeholder="Write to the club…" maxLength={4000} value={text}
+          onInput={(e) => {
+            setText((e.currentTarget as HTMLInputElement).value);
+            if (Date.now() - lastTyping.current > 2_500) {
+              lastTyping.current = Date.now();
+              room.typing();
+            }
+          }}
+        />
+        <Button type="submit" disabled={!text.trim()} testId="chat-send">Send</Button>
+      </form>
+      <ErrorNote error={send.error ?? older.error} testId="chat-error" />
+    </Panel>
+  );
+}
+
+function MembersPanel({ members, online, me, nameOf }: { members: Member[]; online: string[]; me: string; nameOf: (id: string) => string }) {
+  const here = new Set(online);
+  const sorted = [...members].sort((a, b) => Number(here.has(b.user_id)) - Number(here.has(a.user_id)) || a.joined_at.localeCompare(b.joined_at));
+  return (
+    <Panel title={<>Members <span class="muted small" data-testid="online-count">{members.filter((m) => here.has(m.user_id)).length} online</span></>} testId="members-panel">
+      <ul class="members">
+        {sorted.map((m) => (
+          <li key={m.user_id} data-testid={`member-${m.user_id}`} data-online={here.has(m.user_id) ? "true" : "false"}>
+            <span class={`presence ${here.has(m.user_id) ? "on" : ""}`} aria-label={here.has(m.user_id) ? "online" : "offline"} />
+            <span class="member-name">{nameOf(m.user_id)}{m.user_id === me ? "" : ""}</span>
+            <span class="muted small">{label(m.role)}</span>
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
+}
+
+function direction(change: string | undefined): "up" | "down" | "flat" {
+  if (!change || !/[1-9]/.test(change)) return "flat";
+  return change.trim().startsWith("-") ? "down" : "up";
+}
+
+function QuotesPanel({ symbols, quotes, own }: { symbols: string[]; quotes: Record<string, LiveQuote>; own: boolean }) {
+  return (
+    <Panel title="Live quotes" testId="quotes-panel" actions={!own && <span class="muted small">market watch</span>}>
+      {symbols.length === 0 ? (
+        <Empty>No symbols yet.</Empty>
+      ) : (
+        <ul class="room-quotes">
+          {symbols.map((symbol) => {
+            const q = quotes[symbol];
+            const tick = q?.last ?? null;
+            const dir = direction(tick?.change_pct);
+            return (
+              <li key={symbol} class={`room-quote ${dir}`} data-testid={`room-quote-${symbol}`} data-direction={dir}>
+                <span class="ticker">{symbol}</span>
+                <Sparkline values={q?.history ?? []} direction={dir} testId={`room-spark-${symbol}`} />
+                <span class="room-quote-price">
+                  <strong data-testid={`room-price-${symbol}`}>{tick ? tick.price : "—"}</strong>
+                  <span class="change small">{tick ? `${dir === "up" && !tick.change_pct.startsWith("+") ? "+" : ""}${tick.change_pct}%` : ""}</span>
+                </span>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </Panel>
+  );
+}

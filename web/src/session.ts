@@ -1,0 +1,283 @@
+/**
+ * The signed-in session: tokens, the account, and every authenticated HTTP call.
+ *
+ * Tokens. The access token (15 minutes) lives only in memory. The refresh token (single use,
+ * rotated on every refresh) also lives in memory while the page runs; it is written to this
+ * tab's sessionStorage only while the page is hidden or unloading (so a reload, or coming back
+ * to a discarded mobile tab, keeps you signed in) and taken out again as soon as the page is
+ * visible. So it never reaches other tabs or survives closing the tab, and a tab duplicated
+ * while visible starts signed out instead of racing this one with the same single-use token —
+ * which the server would treat as theft and end the session. Not localStorage: that outlives
+ * the tab and is shared by every tab. Not a cookie: the API takes refresh tokens in the body.
+ * Any script on the page could still read memory, which is why the server rotates the token
+ * and revokes the whole session on reuse.
+ *
+ * Calls. `api()` adds the bearer token; on 401 `token_expired` it refreshes once (a single
+ * refresh shared by every caller waiting) and retries. A refresh that fails ends the session.
+ */
+import { ApiError, errorOf } from "./api.ts";
+import { Store } from "./store.ts";
+
+export interface NotificationPreferences {
+  email: boolean;
+  sms: boolean;
+  push: boolean;
+}
+
+export interface Me {
+  id: string;
+  email: string;
+  full_name: string;
+  phone: string | null;
+  status: string;
+  roles: string[];
+  member_id: string | null;
+  email_verified: boolean;
+  has_password: boolean;
+  mfa_enabled: boolean;
+  kyc_status: string;
+  notification_preferences: NotificationPreferences;
+  created_at: string;
+}
+
+interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  refresh_expires_in: number;
+}
+
+export type SessionState = "restoring" | "signed-out" | "signed-in";
+
+const STORAGE_KEY = "samooh.session.refresh";
+/** Refresh this long before the access token expires, so calls rarely meet an expired one. */
+const EARLY_MS = 60_000;
+
+export interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Money-moving POSTs carry one; the server replays its stored answer for a repeat. */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+class Session {
+  readonly state = new Store<SessionState>("restoring");
+  readonly me = new Store<Me | null>(null);
+  /** Why the last session ended, when the user did not sign out themselves. */
+  readonly endedBecause = new Store<string | null>(null);
+
+  private access: string | null = null;
+  private accessExpiresAt = 0;
+  private refreshToken: string | null = null;
+  private refreshing: Promise<string> | null = null;
+  private timer: number | null = null;
+
+  constructor() {
+    const park = () => {
+      if (this.refreshToken !== null) trySet(STORAGE_KEY, this.refreshToken);
+    };
+    window.addEventListener("pagehide", park);
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") park();
+      else tryRemove(STORAGE_KEY);
+    });
+  }
+
+  /** On page load: resume the tab's session if it parked a refresh token. */
+  async restore(): Promise<void> {
+    const parked = tryGet(STORAGE_KEY);
+    tryRemove(STORAGE_KEY);
+    if (parked === null) {
+      this.state.set("signed-out");
+      return;
+    }
+    this.refreshToken = parked;
+    try {
+      await this.refresh();
+      await this.loadMe();
+      this.state.set("signed-in");
+    } catch {
+      this.clear();
+    }
+  }
+
+  /** Password login. Throws ApiError; `mfa_required` carries `details.mfa_token`. */
+  async login(email: string, password: string, otp?: string): Promise<void> {
+    const pair = await post<TokenPair>("/api/v1/auth/login", { email, password, ...(otp ? { otp } : {}) });
+    await this.accept(pair);
+  }
+
+  /** Second step after `mfa_required`. */
+  async completeMfa(mfaToken: string, otp: string): Promise<void> {
+    const pair = await post<TokenPair>("/api/v1/auth/mfa", { mfa_token: mfaToken, otp });
+    await this.accept(pair);
+  }
+
+  async logout(): Promise<void> {
+    try {
+      if (this.access !== null) await this.api("POST", "/api/v1/auth/logout", { body: { all_sessions: false } });
+    } catch {
+      // Signing out locally is what matters; the session also ends on its own.
+    }
+    this.clear();
+  }
+
+  /** The session ended elsewhere (suspension, reset, reuse): forget it and say why. */
+  end(reason: string): void {
+    if (this.state.get() !== "signed-in") return;
+    this.endedBecause.set(reason);
+    this.clear();
+  }
+
+  /** A valid access token, refreshed first when it is about to expire. */
+  async accessToken(): Promise<string> {
+    if (this.access !== null && Date.now() < this.accessExpiresAt - 5_000) return this.access;
+    return this.refresh();
+  }
+
+  isAdmin(): boolean {
+    return this.me.get()?.roles.includes("admin") ?? false;
+  }
+
+  /** An authenticated JSON call; see the module comment for the refresh-and-retry rule. */
+  async api<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    let token = await this.accessToken();
+    for (let attempt = 0; ; attempt++) {
+      const response = await send(method, path, token, options);
+      if (response.ok) {
+        if (response.status === 204) return undefined as T;
+        return (await response.json()) as T;
+      }
+      const error = await errorOf(response);
+      if (response.status === 401 && attempt === 0 && error.code === "token_expired") {
+        token = await this.refresh(true);
+        continue;
+      }
+      if (response.status === 401 && (error.code === "session_revoked" || error.code === "account_suspended")) {
+        this.end(error.message);
+      }
+      throw error;
+    }
+  }
+
+  async loadMe(): Promise<Me> {
+    const me = await this.api<Me>("GET", "/api/v1/me");
+    this.me.set(me);
+    return me;
+  }
+
+  /** Spend the refresh token for a new pair; one refresh at a time, shared by all callers. */
+  refresh(force = false): Promise<string> {
+    if (!force && this.access !== null && Date.now() < this.accessExpiresAt - 5_000) return Promise.resolve(this.access);
+    if (this.refreshing !== null) return this.refreshing;
+    const spent = this.refreshToken;
+    if (spent === null) return Promise.reject(new ApiError("You are not signed in.", 401, "authentication_required"));
+    this.refreshing = (async () => {
+      try {
+        const pair = await post<TokenPair>("/api/v1/auth/refresh", { refresh_token: spent });
+        this.setTokens(pair);
+        return pair.access_token;
+      } catch (error) {
+        // A network failure keeps the session (retry later); a refusal ends it.
+        if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429) {
+          this.end(error.code === "refresh_token_reused" ? "This session was ended for safety: sign in again." : "Your session has ended: sign in again.");
+        }
+        throw error;
+      } finally {
+        this.refreshing = null;
+      }
+    })();
+    return this.refreshing;
+  }
+
+  private async accept(pair: TokenPair): Promise<void> {
+    this.setTokens(pair);
+    this.endedBecause.set(null);
+    await this.loadMe();
+    this.state.set("signed-in");
+  }
+
+  private setTokens(pair: TokenPair): void {
+    this.access = pair.access_token;
+    this.refreshToken = pair.refresh_token;
+    this.accessExpiresAt = Date.now() + pair.expires_in * 1000;
+    if (this.timer !== null) clearTimeout(this.timer);
+    const early = Math.max(pair.expires_in * 1000 - EARLY_MS, pair.expires_in * 500);
+    this.timer = window.setTimeout(() => void this.refresh(true).catch(() => undefined), early);
+  }
+
+  private clear(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.access = null;
+    this.refreshToken = null;
+    this.accessExpiresAt = 0;
+    tryRemove(STORAGE_KEY);
+    this.me.set(null);
+    this.state.set("signed-out");
+  }
+}
+
+async function send(method: string, path: string, token: string | null, options: RequestOptions): Promise<Response> {
+  const headers: Record<string, string> = { Accept: "application/json", ...(options.headers ?? {}) };
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
+  if (options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(options.body);
+  }
+  try {
+    return await fetch(path, { method, headers, body, signal: options.signal, cache: "no-store" });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    throw new ApiError(navigator.onLine ? "Could not reach the server; check your connection and try again." : "You are offline.", 0, "network_error");
+  }
+}
+
+/** An unauthenticated JSON POST (sign-up, login, codes). Throws ApiError. */
+export async function post<T>(path: string, body: unknown): Promise<T> {
+  const response = await send("POST", path, null, { body });
+  if (!response.ok) throw await errorOf(response);
+  return (await response.json()) as T;
+}
+
+function tryGet(key: string): string | null {
+  try {
+    return sessionStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function trySet(key: string, value: string): void {
+  try {
+    sessionStorage.setItem(key, value);
+  } catch {
+    // Storage disabled: a reload signs out.
+  }
+}
+
+function tryRemove(key: string): void {
+  try {
+    sessionStorage.removeItem(key);
+  } catch {
+    // Nothing stored.
+  }
+}
+
+export const session = new Session();
+
+/** `api()` of the current session. */
+export function api<T>(method: string, path: string, options?: RequestOptions): Promise<T> {
+  return session.api<T>(method, path, options);
+}
+
+/** A fresh Idempotency-Key. */
+export function newKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,244 @@
+/** Shapes of the HTTP API and socket events the screens use (see /openapi.json, /asyncapi.json). */
+
+export type ClubRole = "owner" | "admin" | "treasurer" | "member";
+
+export interface Club {
+  id: string;
+  name: string;
+  description: string;
+  currency: string;
+  starting_unit_value: string;
+  voting_mode: "simple" | "weighted";
+  approval_threshold_bps: number;
+  quorum_bps: number | null;
+  tie_rule: string;
+  withdrawal_fee_bps: number;
+  created_at: string;
+  last_valuation_date: string | null;
+  my_role: ClubRole;
+}
+
+export interface Member {
+  user_id: string;
+  role: ClubRole;
+  joined_at: string;
+  /** Shown when the API sends it; otherwise the screen derives a label. */
+  full_name?: string;
+  name?: string;
+}
+
+export interface Invite {
+  id: string;
+  club_id: string;
+  expires_at: string;
+  max_uses: number;
+  uses: number;
+  revoked: boolean;
+  token?: string | null;
+  url?: string | null;
+}
+
+export interface Contribution {
+  id: string;
+  club_id: string;
+  user_id: string;
+  amount: string;
+  currency: string;
+  method: string;
+  status: string;
+  provider: string | null;
+  order_id: string | null;
+  checkout_url: string | null;
+  payment_date: string | null;
+  valuation_date: string | null;
+  units: string | null;
+  created_at: string;
+}
+
+export interface Withdrawal {
+  id: string;
+  full: boolean;
+  amount: string | null;
+  status: string;
+  valuation_date: string | null;
+  units: string | null;
+  gross: string | null;
+  fee: string | null;
+  net: string | null;
+  requested_at: string;
+  paid_at: string | null;
+}
+
+export interface Position {
+  symbol: string;
+  quantity: number;
+  price: string;
+  market_value: string;
+}
+
+export interface ValuationStatement {
+  valuation_date: string;
+  nav: string;
+  unit_value: string;
+  units_outstanding: string;
+  cash: string;
+  market_value: string;
+  liabilities: string;
+  holdings: Position[];
+}
+
+export interface Valuation {
+  id: string;
+  valuation_date: string;
+  nav: string;
+  unit_value: string;
+  nav_after: string;
+  units_after: string;
+  positions: Position[];
+}
+
+export interface MemberStatusRow {
+  user_id: string;
+  role: string;
+  active: boolean;
+  paid_in: string;
+  withdrawn: string;
+  units: string;
+  value: string;
+  ownership_pct: string;
+  return_pct: string;
+}
+
+export interface MemberStatus {
+  valuation_date: string;
+  unit_value: string;
+  members: MemberStatusRow[];
+}
+
+export interface Holding {
+  symbol: string;
+  quantity: number;
+  cost: string;
+}
+
+export interface ChatMessage {
+  id: string;
+  club_id: string;
+  author_id: string;
+  body: string;
+  reply_to: string | null;
+  mentions: string[];
+  seq: number;
+  created_at: string;
+  edited_at: string | null;
+  deleted: boolean;
+  deleted_by: string | null;
+}
+
+export interface Tally {
+  hidden: boolean;
+  weight_unit: "vote" | "micro_unit";
+  yes_weight: number | null;
+  no_weight: number | null;
+  abstain_weight: number | null;
+  yes_count: number | null;
+  no_count: number | null;
+  abstain_count: number | null;
+  participation_count: number;
+  participation_weight: number;
+  eligible_count: number;
+  total_weight: number;
+  participation_bps: number | null;
+  yes_bps: number | null;
+  quorum_met: boolean;
+  threshold_met: boolean | null;
+  tie: boolean | null;
+  outcome_if_closed_now: string | null;
+}
+
+export interface Proposal {
+  id: string;
+  club_id: string;
+  created_by: string;
+  kind: "investment" | "general";
+  title: string;
+  description: string;
+  side: "buy" | "sell" | null;
+  symbol: string | null;
+  quantity: number | null;
+  amount: string | null;
+  limit_price: string | null;
+  deadline: string;
+  voting_mode: string;
+  threshold_bps: number;
+  quorum_bps: number | null;
+  hide_running_results: boolean;
+  weights: Record<string, number>;
+  status: string;
+  close_reason: string | null;
+  closed_at: string | null;
+  order_id: string | null;
+  tally: Tally;
+  created_at: string;
+  /** From GET /proposals/{id}, or remembered after voting here. */
+  my_vote?: string | null;
+}
+
+export interface RoomState {
+  club_id: string;
+  seq: number;
+  messages: ChatMessage[];
+  proposals: Proposal[];
+  online: string[];
+}
+
+export interface MissedEvent {
+  event: string;
+  data: Record<string, unknown> & { seq?: number };
+}
+
+export interface RoomJoined {
+  ok: true;
+  club_id: string;
+  seq: number;
+  online: string[];
+  missed: MissedEvent[];
+  truncated: boolean;
+}
+
+export interface ContributionReceived {
+  id: string;
+  ts: string;
+  club_id: string;
+  contribution_id: string;
+  user_id: string;
+  amount: string;
+  currency: string;
+  payment_date: string | null;
+  status: string;
+}
+
+export interface Notification {
+  id: string;
+  seq: number;
+  kind: string;
+  title: string;
+  body: string;
+  club_id: string | null;
+  ref_type: string | null;
+  ref_id: string | null;
+  created_at: string;
+  read: boolean;
+}
+
+export interface Broadcast {
+  id: string;
+  audience: "everyone" | "club";
+  club_id: string | null;
+  title: string;
+  body: string;
+  severity: string;
+  sent_by: string;
+  recipients: number;
+  created_at: string;
+}
