@@ -48,6 +48,7 @@ def main() -> None:
     from pathlib import Path
 
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
+    import agents.alerts
     import agents.kyc
     import agents.lifecycle  # registers signal receivers
     import agents.market

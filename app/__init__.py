@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     install_metrics(app)
 
+    from app.alerts.routes import blueprint as alerts_bp
     from app.audit.routes import blueprint as audit_bp
     from app.clubs.routes import blueprint as clubs_bp
     from app.health.routes import blueprint as health_bp
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(payments_bp)
     app.register_blueprint(clubs_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(alerts_bp)
     from app.asyncapi import blueprint as asyncapi_bp
     from app.broadcasts.routes import blueprint as broadcasts_bp
     from app.chat.routes import blueprint as chat_bp

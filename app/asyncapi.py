@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from quart import Blueprint, jsonify
 
+from app.alerts.schemas import AlertTriggeredEvent
 from app.broadcasts.schemas import BroadcastEvent
 from app.chat.schemas import (
     ChatDeletedEvent,
@@ -136,6 +137,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("chat:typing", "club", ChatTypingEvent),
     ServerEventSpec("presence:update", "club", PresenceEvent),
     ServerEventSpec("contribution:received", "club", ContributionReceived),
+    ServerEventSpec("alert:triggered", "club", AlertTriggeredEvent, True),
     ServerEventSpec("room:removed", "socket", RoomRemovedEvent),
     ServerEventSpec("notification:new", "user", NotificationNewEvent),
     ServerEventSpec("notification:read", "user", NotificationReadEvent),

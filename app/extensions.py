@@ -32,6 +32,7 @@ def redact(url: str) -> str:
 
 def document_models() -> list[type]:
     """Every Beanie document of every domain (registered once, here)."""
+    from app.alerts.documents import AlertFiring, PriceAlert
     from app.audit.documents import AuditChainHead, AuditRecord
     from app.broadcasts.documents import Broadcast
     from app.chat.documents import ChatMessage
@@ -59,6 +60,8 @@ def document_models() -> list[type]:
 
     return [
         Instrument,
+        PriceAlert,
+        AlertFiring,
         CandleYear,
         User,
         EmailCode,

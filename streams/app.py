@@ -9,7 +9,6 @@ import faust
 
 from app.config import get_settings
 from streams import topics
-from streams.records import ReportJobV1
 
 settings = get_settings()
 
@@ -50,10 +49,9 @@ payment_events = app.topic(
     partitions=topics.PAYMENT_EVENTS.partitions,
 )
 
-# The topic spec carries no record type yet (streams/topics.py); the agent reads ReportJobV1.
 report_jobs = app.topic(
     topics.REPORT_JOBS.name,
     key_type=str,
-    value_type=ReportJobV1,
+    value_type=topics.REPORT_JOBS.record,
     partitions=topics.REPORT_JOBS.partitions,
 )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import faust
 
 from app.config import get_settings
-from streams.records import MarketTickV1, PaymentEventV1
+from streams.records import MarketTickV1, PaymentEventV1, ReportJobV1
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ PAYMENT_EVENTS = TopicSpec("payments.events.v1", 4, "pool id", PaymentEventV1)
 ORDER_COMMANDS = TopicSpec("orders.commands.v1", 4, "club id", None)
 ORDER_FILLS = TopicSpec("orders.fills.v1", 4, "club id", None)
 NOTIFICATIONS = TopicSpec("notifications.v1", 4, "user id", None)
-REPORT_JOBS = TopicSpec("reports.jobs.v1", 2, "job id", None)
+REPORT_JOBS = TopicSpec("reports.jobs.v1", 2, "job id", ReportJobV1)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     MARKET_TICKS,

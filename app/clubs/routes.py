@@ -14,7 +14,7 @@ from typing import Any
 from quart import Blueprint, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
-from app.clubs import repository
+from app.clubs import repository, statements
 from app.clubs.accounting import accounting_service
 from app.clubs.documents import Club, Contribution, Membership, Valuation, Withdrawal
 from app.clubs.errors import ClubNotFound
@@ -33,8 +33,6 @@ from app.clubs.schemas import (
     MemberList,
     MemberOut,
     MemberStatus,
-    MemberStatusRow,
-    PositionOut,
     RoleChange,
     SettlementOut,
     StatementQuery,
@@ -49,7 +47,7 @@ from app.clubs.schemas import (
     WithdrawalOut,
 )
 from app.clubs.service import TREASURY, club_service
-from app.clubs.units import format_units, share_display
+from app.clubs.units import format_units
 from app.config import get_settings
 from app.extensions import services
 from app.idempotency import idempotent
@@ -117,20 +115,12 @@ def _withdrawal_out(w: Withdrawal) -> WithdrawalOut:
     )  # fmt: skip
 
 
-def _positions(valuation: Valuation) -> list[PositionOut]:
-    return [
-        PositionOut(symbol=p.symbol, quantity=p.quantity, price=format_minor(p.price),
-                    market_value=format_minor(p.market_value))
-        for p in valuation.positions
-    ]  # fmt: skip
-
-
 def _valuation_out(v: Valuation) -> ValuationOut:
     return ValuationOut(
         id=str(v.id), valuation_date=v.valuation_date, cash=format_minor(v.cash),
         market_value=format_minor(v.market_value), liabilities=format_minor(v.liabilities),
         nav=format_minor(v.nav), units_outstanding=format_units(v.units),
-        unit_value=v.unit_value, positions=_positions(v),
+        unit_value=v.unit_value, positions=statements.positions(v),
         settlements=[
             SettlementOut(kind=s.kind, id=s.id, user_id=s.user_id, amount=format_minor(s.amount),
                           units=format_units(s.units), fee=format_minor(s.fee))
@@ -520,18 +510,7 @@ async def valuation_statement(club_id: str, query_args: StatementQuery) -> Valua
     club = await repository.get_club(club_id)
     if club is None:
         raise ClubNotFound("no such club")
-    uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
-    settled_cash = sum(
-        s.amount if s.kind == "contribution" else 0 for s in v.settlements
-    )  # the received money now belongs to the members; payouts are still liabilities
-    net_out = sum(s.amount - s.fee for s in v.settlements if s.kind == "withdrawal")
-    return ValuationStatement(
-        valuation_date=v.valuation_date, nav=format_minor(v.nav_after), unit_value=uv.display(),
-        units_outstanding=format_units(v.units_after), cash=format_minor(v.cash),
-        market_value=format_minor(v.market_value),
-        liabilities=format_minor(v.liabilities - settled_cash + net_out),
-        holdings=_positions(v),
-    )  # fmt: skip
+    return statements.valuation_statement(club, v)
 
 
 @blueprint.get("/clubs/<club_id>/member-status")
@@ -548,15 +527,8 @@ async def member_status(club_id: str, query_args: StatementQuery) -> MemberStatu
     if club is None:
         raise ClubNotFound("no such club")
     uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
-    rows = []
-    for p in await accounting_service.member_positions(club, v):
-        gain = p.value + p.withdrawn - p.paid_in
-        rows.append(MemberStatusRow(
-            user_id=p.user_id, role=p.role, active=p.active, paid_in=format_minor(p.paid_in),
-            withdrawn=format_minor(p.withdrawn), units=format_units(p.units),
-            value=format_minor(p.value), ownership_pct=share_display(p.units, v.units_after),
-            return_pct=share_display(gain, p.paid_in),
-        ))  # fmt: skip
+    rows = [statements.member_status_row(p, v.units_after)
+            for p in await accounting_service.member_positions(club, v)]  # fmt: skip
     return MemberStatus(valuation_date=v.valuation_date, unit_value=uv.display(), members=rows)
 
 

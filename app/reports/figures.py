@@ -9,17 +9,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from app.clubs import repository as clubs
+from app.clubs import statements
 from app.clubs.accounting import accounting_service
-from app.clubs.documents import Club, ContributionStatus, Valuation
+from app.clubs.documents import Club, ContributionStatus
 from app.clubs.errors import ClubNotFound, MemberNotFound
 from app.clubs.schemas import (
     MemberStatusRow,
-    PositionOut,
     TrialBalanceRowOut,
     ValuationStatement,
 )
 from app.clubs.service import TREASURY, club_service
-from app.clubs.units import format_units, share_display
+from app.clubs.units import format_units
 from app.identity.documents import User
 from app.kyc.repository import users_by_id
 from app.ledger.accounts import account_type
@@ -176,47 +176,15 @@ async def _header(club: Club, kind: str, as_of: str, requester: str) -> Header:
     )  # fmt: skip
 
 
-def _positions(v: Valuation) -> list[PositionOut]:
-    return [
-        PositionOut(symbol=p.symbol, quantity=p.quantity, price=format_minor(p.price),
-                    market_value=format_minor(p.market_value))
-        for p in v.positions
-    ]  # fmt: skip
-
-
 async def valuation_statement(
     club_id: str, requester: str, on: dt.date | None
 ) -> ValuationStatementFigures:
     """What ``GET /clubs/{id}/valuation-statement?date=`` answers, plus the NAV history."""
     v = await accounting_service.valuation_at(club_id, requester, on)
     club = await _club(club_id)
-    uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
-    # As the API: received money settled at this valuation now belongs to the members; the
-    # net of settled withdrawals is still owed (a liability) until paid.
-    settled_cash = sum(s.amount if s.kind == "contribution" else 0 for s in v.settlements)
-    net_out = sum(s.amount - s.fee for s in v.settlements if s.kind == "withdrawal")
-    statement = ValuationStatement(
-        valuation_date=v.valuation_date, nav=format_minor(v.nav_after), unit_value=uv.display(),
-        units_outstanding=format_units(v.units_after), cash=format_minor(v.cash),
-        market_value=format_minor(v.market_value),
-        liabilities=format_minor(v.liabilities - settled_cash + net_out),
-        holdings=_positions(v),
-    )  # fmt: skip
+    statement = statements.valuation_statement(club, v)  # exactly what the API answers
     header = await _header(club, "valuation_statement", v.valuation_date, requester)
     return ValuationStatementFigures(header, statement, await _history(club, v.valuation_date))
-
-
-def _status_row(p: object, units_after: int) -> MemberStatusRow:
-    from app.clubs.accounting import MemberPosition
-
-    assert isinstance(p, MemberPosition)
-    gain = p.value + p.withdrawn - p.paid_in
-    return MemberStatusRow(
-        user_id=p.user_id, role=p.role, active=p.active, paid_in=format_minor(p.paid_in),
-        withdrawn=format_minor(p.withdrawn), units=format_units(p.units),
-        value=format_minor(p.value), ownership_pct=share_display(p.units, units_after),
-        return_pct=share_display(gain, p.paid_in),
-    )  # fmt: skip
 
 
 async def member_status(club_id: str, requester: str, on: dt.date | None) -> MemberStatusFigures:
@@ -226,7 +194,10 @@ async def member_status(club_id: str, requester: str, on: dt.date | None) -> Mem
     uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
     positions = await accounting_service.member_positions(club, v)
     users = await users_by_id([p.user_id for p in positions])
-    rows = [(_person(p.user_id, users), _status_row(p, v.units_after)) for p in positions]
+    rows = [
+        (_person(p.user_id, users), statements.member_status_row(p, v.units_after))
+        for p in positions
+    ]
     totals = {
         "paid_in": format_minor(sum(p.paid_in for p in positions)),
         "withdrawn": format_minor(sum(p.withdrawn for p in positions)),
@@ -314,7 +285,7 @@ async def member_statement(
     positions = {p.user_id: p for p in await accounting_service.member_positions(club, v)}
     if member_id not in positions:
         raise MemberNotFound("no such member in this club", details={"member_id": member_id})
-    row = _status_row(positions[member_id], v.units_after)
+    row = statements.member_status_row(positions[member_id], v.units_after)
     lines: list[StatementLine] = []
     balance = 0
     for past in await clubs.valuations(club_id):

@@ -16,6 +16,7 @@ from app.clubs.service import club_service
 from app.config import get_settings
 from app.db import run_in_transaction
 from app.extensions import services
+from app.logging import get_logger
 from app.proposals.documents import Proposal
 from app.proposals.schemas import ProposalOut
 from app.proposals.service import proposal_service
@@ -31,6 +32,8 @@ from app.rooms.schemas import (
     RoomRemovedEvent,
     RoomState,
 )
+
+log = get_logger(__name__)
 
 PRESENCE_UPDATE = "presence:update"
 ROOM_REMOVED = "room:removed"
@@ -147,5 +150,9 @@ room_service = RoomService()
 
 
 async def on_membership_ended(club_id: str, user_id: str, reason: str) -> None:
-    """Hook for the clubs domain: a member left or was removed — out of the room at once."""
-    await room_service.do_evict(club_id, user_id, reason)
+    """Hook for the clubs domain: a member left or was removed — out of the room at once.
+    Never raises (the membership change has committed); handlers re-check membership anyway."""
+    try:
+        await room_service.do_evict(club_id, user_id, reason)
+    except Exception as exc:
+        log.error("room eviction failed", club_id=club_id, user_id=user_id, error=str(exc))

@@ -39,7 +39,7 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
   const points = (valuations.data?.valuations ?? []).map((v) => ({ date: v.valuation_date, nav: v.nav_after, unitValue: v.unit_value }));
   const slices = s ? [...s.holdings.map((h) => ({ label: h.symbol, value: h.market_value })), { label: "Cash", value: s.cash }].filter((x) => signOf(x.value) > 0) : [];
   return (
-    <Panel title="Portfolio" testId="portfolio-panel" actions={s && <span class="muted small">valued {s.valuation_date}</span>}>
+    <Panel title="Portfolio" testId="portfolio-panel" actions={s && <span class="muted small">as valued on {s.valuation_date}</span>}>
       <ErrorNote error={statement.error ?? valuations.error ?? holdings.error} />
       {s === null && !statement.loading && !statement.error && (
         <Empty testId="no-valuation">No valuation yet: the treasurer values the club to issue units and show its NAV.</Empty>
@@ -66,7 +66,8 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
                 <th>Symbol</th>
                 <th class="num">Quantity</th>
                 <th class="num">Book cost</th>
-                <th class="num">Valued at</th>
+                <th class="num">Price</th>
+                <th class="num">Value</th>
                 <th class="num">Live price</th>
                 <th class="num">Live value</th>
               </tr>
@@ -80,6 +81,7 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
                     <td class="num">{p.quantity}</td>
                     <td class="num">{money(cost.get(p.symbol), c)}</td>
                     <td class="num">{p.price ? money(p.price, c) : "—"}</td>
+                    <td class="num">{p.market_value ? money(p.market_value, c) : "—"}</td>
                     <td class="num" data-testid={`position-live-${p.symbol}`}>{tick ? tick.price : "—"}</td>
                     <td class="num">{tick ? groupOnly(multiplyDecimal(tick.price, p.quantity)) : "—"}</td>
                   </tr>

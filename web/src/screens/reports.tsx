@@ -1,6 +1,6 @@
 /** Report requests of a club: ask for one, watch its progress bar fill live (`report:progress`
  * to the requester), download it when done. */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { live } from "../live.ts";
 import { api } from "../session.ts";
 import { Badge, Button, ErrorNote, Panel, label, useAction, useLoad, when } from "../ui.tsx";
@@ -35,25 +35,39 @@ const KINDS: [string, string][] = [
 export function ReportsPanel({ clubId }: { clubId: string }) {
   const list = useLoad(() => api<{ reports: ReportJob[] }>("GET", `/api/v1/clubs/${clubId}/reports`), [clubId]);
   const [jobs, setJobs] = useState<ReportJob[]>([]);
+  const shown = useRef(jobs);
+  shown.current = jobs;
   const [kind, setKind] = useState("valuation_statement");
   const [format, setFormat] = useState("pdf");
   useEffect(() => {
     if (list.data) setJobs(list.data.reports);
   }, [list.data]);
+  // Progress arrives live; a job the list does not show yet (the event beat the POST's answer)
+  // or one that finished is fetched whole, which also brings its signed download link.
+  const fetchJob = (id: string) =>
+    void api<ReportJob>("GET", `/api/v1/clubs/${clubId}/reports/${id}`).then(
+      (job) => setJobs((all) => [job, ...all.filter((j) => j.id !== job.id)].sort((a, b) => b.created_at.localeCompare(a.created_at))),
+      () => undefined,
+    );
   useEffect(
     () =>
       live.on("report:progress", (p: Progress) => {
         if (p.club_id !== clubId) return;
-        setJobs((all) => all.map((j) => (j.id === p.job_id ? { ...j, status: p.status, percent: Math.max(j.percent, p.percent), error: p.error ?? j.error } : j)));
-        // The signed download link comes with the job itself.
-        if (p.status === "done" || p.status === "failed") {
-          void api<ReportJob>("GET", `/api/v1/clubs/${clubId}/reports/${p.job_id}`).then((job) =>
-            setJobs((all) => all.map((j) => (j.id === job.id ? job : j))),
-          );
-        }
+        const known = shown.current.some((j) => j.id === p.job_id);
+        setJobs((all) =>
+          all.map((j) => (j.id === p.job_id ? { ...j, status: p.status, percent: Math.max(j.percent, p.percent), error: p.error ?? j.error } : j)),
+        );
+        if (!known || p.status === "done" || p.status === "failed") fetchJob(p.job_id);
       }),
     [clubId],
   );
+  // Socket.IO is at-most-once: while a job is unfinished, also ask now and then.
+  const unfinished = jobs.filter((j) => j.status === "queued" || j.status === "running").map((j) => j.id);
+  useEffect(() => {
+    if (unfinished.length === 0) return;
+    const timer = window.setInterval(() => unfinished.forEach(fetchJob), 4_000);
+    return () => clearInterval(timer);
+  }, [unfinished.join()]);
   const request = useAction(async () => {
     const job = await api<ReportJob>("POST", `/api/v1/clubs/${clubId}/reports`, { body: { kind, format } });
     setJobs((all) => [job, ...all.filter((j) => j.id !== job.id)]);
