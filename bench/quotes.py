@@ -155,7 +155,8 @@ def main() -> None:
     env.update({
         "SAMOOH_ENVIRONMENT": "test", "SAMOOH_LOG_LEVEL": "WARNING",
         "SAMOOH_MONGODB_DATABASE": f"bench_{os.getpid()}", "SAMOOH_TOPIC_PREFIX": INSTANCE,
-        "SAMOOH_WORKER_ID": INSTANCE, "SAMOOH_REDIS_PREFIX": INSTANCE, "SAMOOH_WORKER_DATA_DIR": f"/tmp/{INSTANCE}",
+        "SAMOOH_WORKER_ID": INSTANCE, "SAMOOH_REDIS_PREFIX": INSTANCE,
+        "SAMOOH_WORKER_DATA_DIR": f"/tmp/{INSTANCE}",
         "SAMOOH_PUBLIC_URL": url, "SAMOOH_QUOTE_COALESCE_MS": str(args.coalesce_ms),
         "SAMOOH_RATE_LIMIT_GUEST": "1000/minute",
     })  # fmt: skip
