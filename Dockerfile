@@ -7,7 +7,8 @@ COPY web/ ./
 RUN npm run build
 
 FROM python:3.11-slim-bookworm
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    SAMOOH_WEB_DIST=/srv/samooh/web/dist SAMOOH_WORKER_DATA_DIR=/srv/samooh/.local/worker
 WORKDIR /srv/samooh
 COPY pyproject.toml README.md ./
 COPY app/ app/
@@ -15,7 +16,9 @@ COPY streams/ streams/
 COPY agents/ agents/
 RUN pip install --no-cache-dir .
 COPY --from=web /src/web/dist web/dist
-RUN useradd --system --uid 10001 samooh && mkdir -p /srv/samooh/.local && chown samooh /srv/samooh/.local
+RUN useradd --system --uid 10001 samooh \
+    && mkdir -p /srv/samooh/.local /srv/samooh/files \
+    && chown samooh /srv/samooh/.local /srv/samooh/files
 USER samooh
 EXPOSE 8000
 CMD ["python", "-m", "app", "--host", "0.0.0.0", "--port", "8000"]
