@@ -4,6 +4,8 @@ download), one browser per session, a fresh context per person, each context its
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -13,6 +15,11 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
+from app.config import Settings
+from app.market.dataset import load_catalogue
+from app.market.replayer import Replayer, intraday_path
+from app.money import format_minor
+from streams.producer import EventProducer
 from tests.conftest import LiveStack
 from tests.identity.conftest import Account, Api, provision
 
@@ -91,6 +98,26 @@ async def new_context(browser: Browser, live_stack: LiveStack) -> AsyncIterator[
 async def http(live_stack: LiveStack) -> AsyncIterator[Api]:
     async with aiohttp.ClientSession() as session:
         yield Api(live_stack.url, session)
+
+
+@pytest.fixture
+async def producer(settings: Settings) -> AsyncIterator[EventProducer]:
+    events = EventProducer(settings.kafka_bootstrap_servers, client_id="samooh-web-test")
+    await events.start()
+    yield events
+    await events.stop()
+
+
+async def replay(producer: EventProducer, symbol: str, first: dt.date, days: int) -> str:
+    """Real trading days of ``symbol`` as ticks, 8 a day, a day each 0.4 s (rooms get at most
+    one tick per symbol per 250 ms); returns the last price sent. Tests here use symbols no
+    other test file replays: the quote cache keeps only ticks newer than what it holds."""
+    series = load_catalogue()[symbol]
+    replayer = Replayer({symbol: series}, first, first + dt.timedelta(days=days * 2), 8,
+                        seconds_per_day=0.4, loop=False)  # fmt: skip
+    await replayer.run(producer, asyncio.Event(), max_days=days)
+    bars = [bar for bar in series.bars if bar.date >= first][:days]
+    return format_minor(intraday_path(bars[-1], 8)[-1])
 
 
 @dataclass

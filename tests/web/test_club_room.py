@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.identity.conftest import Api, eventually
+from streams.producer import EventProducer
 from tests.payments.sandbox_client import SandboxClient
 from tests.web.conftest import (
     DESKTOP,
@@ -25,6 +26,7 @@ from tests.web.conftest import (
     join,
     open_room,
     person,
+    replay,
 )
 
 pytestmark = pytest.mark.browser
@@ -40,7 +42,7 @@ def message(page: Page, text: str) -> object:
 
 
 async def test_two_members_see_chat_votes_and_presence_live(
-    http: Api, new_context: NewContext, artifacts: Path
+    http: Api, new_context: NewContext, producer: EventProducer, artifacts: Path
 ) -> None:
     asha = await person(http, new_context, "asha")
     ravi = await person(http, new_context, "ravi")
@@ -56,24 +58,29 @@ async def test_two_members_see_chat_votes_and_presence_live(
     await expect(asha.page.get_by_test_id(f"member-{ravi.id}")).to_have_attribute("data-online", "true")
     await expect(ravi.page.get_by_test_id(f"member-{asha.id}")).to_have_attribute("data-online", "true")
 
-    await chat(asha.page, "Shall we look at Apple this month?")
-    await expect(message(ravi.page, "Shall we look at Apple this month?")).to_be_visible()  # type: ignore[attr-defined]
+    await chat(asha.page, "Shall we look at Microsoft this month?")
+    await expect(message(ravi.page, "Shall we look at Microsoft this month?")).to_be_visible()  # type: ignore[attr-defined]
     await chat(ravi.page, "Yes — propose it and I will vote.")
     await expect(message(asha.page, "Yes — propose it and I will vote.")).to_be_visible()  # type: ignore[attr-defined]
 
     # Asha proposes through the form; Ravi sees it appear with its countdown.
     await asha.page.get_by_test_id("propose").click()
-    await asha.page.get_by_test_id("proposal-title").fill("Buy 10 AAPL")
-    await asha.page.get_by_test_id("proposal-symbol").fill("AAPL")
+    await asha.page.get_by_test_id("proposal-title").fill("Buy 10 MSFT")
+    await asha.page.get_by_test_id("proposal-symbol").fill("MSFT")
     await asha.page.get_by_test_id("proposal-quantity").fill("10")
     await asha.page.get_by_test_id("proposal-description").fill("Steady cash flows; a long hold.")
     await asha.page.get_by_test_id("proposal-submit").click()
-    card = ravi.page.locator('[data-testid^="proposal-"][data-title="Buy 10 AAPL"]')
+    card = ravi.page.locator('[data-testid^="proposal-"][data-title="Buy 10 MSFT"]')
     await expect(card).to_be_visible()
     proposal_id = (await card.get_attribute("data-testid") or "").removeprefix("proposal-")
     await expect(ravi.page.get_by_test_id(f"countdown-{proposal_id}")).to_be_visible()
-    # The proposal's symbol joins the room's live quotes.
-    await expect(ravi.page.get_by_test_id("room-quote-AAPL")).to_be_visible()
+    # The proposal's symbol joins the room's live quotes, which stream in with their sparkline.
+    await expect(ravi.page.get_by_test_id("room-quote-MSFT")).to_be_visible()
+    last = await replay(producer, "MSFT", dt.date(2012, 5, 21), 5)
+    for page in (asha.page, ravi.page):
+        await expect(page.get_by_test_id("room-price-MSFT")).to_have_text(last)
+    points = await ravi.page.get_by_test_id("room-spark-MSFT").get_attribute("data-points")
+    assert int(points or 0) >= 3, points
 
     # Votes move both screens' bars live.
     await ravi.page.get_by_test_id(f"vote-yes-{proposal_id}").click()
@@ -94,6 +101,7 @@ async def test_two_members_see_chat_votes_and_presence_live(
 
 async def screenshots(member: Person, artifacts: Path) -> None:
     page = member.page
+    await page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar stays at the top
     await page.wait_for_timeout(300)  # let the charts and bars settle
     await page.screenshot(path=str(artifacts / "club-room-desktop.png"), full_page=True)
     await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
@@ -181,7 +189,8 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
     async with ravi.page.expect_download() as downloading:
         await download_link.click()
     assert (await downloading.value).suggested_filename.endswith(".pdf")
-    await ravi.page.screenshot(path=str(artifacts / "club-room-contribution.png"), full_page=True)
+    await ravi.page.evaluate("window.scrollTo(0, 0)")
+    await ravi.page.screenshot(path=str(artifacts / "club-room-portfolio.png"), full_page=True)
 
 
 async def test_a_dropped_connection_reconnects_and_catches_up(

@@ -107,7 +107,7 @@ export function AllocationChart({ slices }: { slices: Slice[] }) {
     () => ({
       type: "doughnut",
       data: { labels: [], datasets: [] },
-      options: { cutout: "62%", plugins: { legend: { position: "right", labels: { boxWidth: 12 } } } },
+      options: { cutout: "60%", plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } } },
     }),
     (chart) => {
       chart.data.labels = slices.map((s) => s.label);
