@@ -52,6 +52,7 @@ def main() -> None:
     import agents.kyc
     import agents.lifecycle  # registers signal receivers
     import agents.market
+    import agents.orders
     import agents.payments
     import agents.proposals
     import agents.reports  # noqa: F401

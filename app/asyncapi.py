@@ -35,6 +35,7 @@ from app.clubs.events import ContributionReceived
 from app.market.schemas import QuoteSubscription, QuoteTick
 from app.notifications.schemas import NotificationNewEvent, NotificationReadEvent
 from app.openapi import ErrorDetail
+from app.orders.schemas import OrderUpdatedEvent, PortfolioNavEvent
 from app.proposals.schemas import (
     ProposalCancelledEvent,
     ProposalClosedEvent,
@@ -138,6 +139,8 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("presence:update", "club", PresenceEvent),
     ServerEventSpec("contribution:received", "club", ContributionReceived),
     ServerEventSpec("alert:triggered", "club", AlertTriggeredEvent, True),
+    ServerEventSpec("order:updated", "club", OrderUpdatedEvent, True),
+    ServerEventSpec("portfolio:nav", "club", PortfolioNavEvent),
     ServerEventSpec("room:removed", "socket", RoomRemovedEvent),
     ServerEventSpec("notification:new", "user", NotificationNewEvent),
     ServerEventSpec("notification:read", "user", NotificationReadEvent),

@@ -114,6 +114,22 @@ class Settings(BaseSettings):
     # Quote ticks to one room are coalesced per symbol: at most one per symbol per window.
     quote_coalesce_ms: int = Field(default=250, ge=0, le=10_000)
 
+    # Orders (app/orders/): the broker adapter (``paper``: the embedded paper broker filling
+    # against the tick stream). Market orders fill at the next tick ± ``broker_slippage_bps``;
+    # one tick fills at most ``broker_volume_share_bps`` of the shares traded since the previous
+    # tick, or — for series without volume — ``broker_tick_notional_cap`` minor units. Fees per
+    # fill: ``broker_fee_bps`` of the fill's value, at least ``broker_fee_min`` minor units. A
+    # market buy sets aside its estimate at the last price plus ``broker_market_buffer_bps``.
+    # NAV is sent to a club's room at most once per ``portfolio_nav_interval_ms``.
+    broker: Literal["paper"] = "paper"
+    broker_slippage_bps: int = Field(default=5, ge=0, le=1_000)
+    broker_volume_share_bps: int = Field(default=1_000, ge=1, le=10_000)
+    broker_tick_notional_cap: int = Field(default=10_000_000, ge=1)
+    broker_fee_bps: int = Field(default=10, ge=0, le=1_000)
+    broker_fee_min: int = Field(default=100, ge=0)
+    broker_market_buffer_bps: int = Field(default=500, ge=0, le=5_000)
+    portfolio_nav_interval_ms: int = Field(default=1_000, ge=0, le=60_000)
+
     # Clubs (app/clubs/): withdrawals and payouts of at least this many paise need MFA and a
     # fresh step-up code (₹1,00,000.00 by default); below it, only actors with MFA give one.
     step_up_threshold: int = Field(default=10_000_000, ge=0)

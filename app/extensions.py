@@ -52,7 +52,7 @@ def document_models() -> list[type]:
     from app.ledger.documents import JournalEntry
     from app.market.documents import CandleYear, Instrument
     from app.notifications.documents import Notification, NotificationSettings
-    from app.orders.documents import Order
+    from app.orders.documents import Fill, Order, PaperOrder
     from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
     from app.proposals.documents import Proposal, Vote, VoteRecord
     from app.realtime.eventlog import RoomCounter, RoomEvent
@@ -92,6 +92,8 @@ def document_models() -> list[type]:
         Vote,
         VoteRecord,
         Order,
+        Fill,
+        PaperOrder,
         Notification,
         NotificationSettings,
         Broadcast,

@@ -55,3 +55,17 @@ report_jobs = app.topic(
     value_type=topics.REPORT_JOBS.record,
     partitions=topics.REPORT_JOBS.partitions,
 )
+
+order_commands = app.topic(
+    topics.ORDER_COMMANDS.name,
+    key_type=str,
+    value_type=topics.ORDER_COMMANDS.record,
+    partitions=topics.ORDER_COMMANDS.partitions,
+)
+
+order_fills = app.topic(
+    topics.ORDER_FILLS.name,
+    key_type=str,
+    value_type=topics.ORDER_FILLS.record,
+    partitions=topics.ORDER_FILLS.partitions,
+)

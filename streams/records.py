@@ -97,3 +97,75 @@ class ReportJobV1(faust.Record, serializer="json", namespace="samooh.reports.job
     as_of: str | None
     member_id: str | None
     requested_at: str
+
+
+class OrderCommandV1(faust.Record, serializer="json", namespace="samooh.orders.command.v1"):
+    """An instruction to the broker adapter about one club order, keyed by ``club_id`` on the
+    order-commands topic. Published after the order's state change committed; the broker
+    handles a repeated command idempotently (by ``order_id``).
+
+    Fields:
+        id: unique per command: ``<order_id>:submit`` or ``<order_id>:cancel``.
+        action: ``submit`` | ``cancel``.
+        order_id: our order id (the broker's client order id).
+        club_id: the club; also the Kafka key.
+        side: ``buy`` | ``sell``.
+        kind: ``market`` | ``limit``.
+        symbol: ticker, upper case.
+        quantity: whole shares.
+        limit_price: minor units (limit orders), else ``None``.
+        currency: ISO 4217 code of the club (and of the instrument: the club trades only
+            instruments quoted in its own currency).
+        reserved: minor units of club cash set aside for a buy (price × quantity + fees at
+            the worst price the order accepts); the broker never spends more. 0 for sells.
+        issued_at: ISO-8601 UTC.
+    """
+
+    id: str
+    action: str
+    order_id: str
+    club_id: str
+    side: str
+    kind: str
+    symbol: str
+    quantity: int
+    limit_price: int | None
+    currency: str
+    reserved: int
+    issued_at: str
+
+
+class BrokerUpdateV1(faust.Record, serializer="json", namespace="samooh.orders.update.v1"):
+    """What the broker reports about one order, keyed by ``club_id`` on the order-fills topic
+    and reconciled idempotently by the orders agent.
+
+    Fields:
+        id: unique per update (``<order_id>:accepted``, ``<order_id>:fill:<n>`` …).
+        order_id, club_id: as in the command; ``club_id`` is the Kafka key.
+        status: ``accepted`` | ``partially_filled`` | ``filled`` | ``cancelled`` | ``rejected``.
+        fill_id: unique id of the execution this update reports (fills only), else ``None``.
+        fill_quantity: shares executed in this fill (0 without a fill).
+        fill_price: minor units per share of this fill (0 without a fill).
+        fee: minor units charged for this fill.
+        cumulative_quantity: shares the broker has executed for the order so far, this fill
+            included.
+        reason: why an order was rejected or cancelled (``insufficient_cash``,
+            ``cancelled_by_user``, …), else ``""``.
+        trade_date: the trading day of the tick that filled it (ISO date), else ``""``.
+        tick_seq: the market tick's ``seq`` a fill executed against, else 0.
+        occurred_at: ISO-8601 UTC.
+    """
+
+    id: str
+    order_id: str
+    club_id: str
+    status: str
+    fill_id: str | None
+    fill_quantity: int
+    fill_price: int
+    fee: int
+    cumulative_quantity: int
+    reason: str
+    trade_date: str
+    tick_seq: int
+    occurred_at: str

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 import faust
 
 from app.config import get_settings
-from streams.records import MarketTickV1, PaymentEventV1, ReportJobV1
+from streams.records import (
+    BrokerUpdateV1,
+    MarketTickV1,
+    OrderCommandV1,
+    PaymentEventV1,
+    ReportJobV1,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +39,8 @@ class TopicSpec:
 
 MARKET_TICKS = TopicSpec("market.ticks.v1", 4, "symbol", MarketTickV1)
 PAYMENT_EVENTS = TopicSpec("payments.events.v1", 4, "pool id", PaymentEventV1)
-ORDER_COMMANDS = TopicSpec("orders.commands.v1", 4, "club id", None)
-ORDER_FILLS = TopicSpec("orders.fills.v1", 4, "club id", None)
+ORDER_COMMANDS = TopicSpec("orders.commands.v1", 4, "club id", OrderCommandV1)
+ORDER_FILLS = TopicSpec("orders.fills.v1", 4, "club id", BrokerUpdateV1)
 NOTIFICATIONS = TopicSpec("notifications.v1", 4, "user id", None)
 REPORT_JOBS = TopicSpec("reports.jobs.v1", 2, "job id", ReportJobV1)
 

@@ -45,7 +45,8 @@ async def test_the_asyncapi_document_is_served_next_to_openapi(live_stack: LiveS
         assert {"id", "ts"} <= set(schema["required"]), spec.name
         assert spec.name.split(":")[0] in {"chat", "proposal", "vote", "notification",
                                            "broadcast", "quote", "contribution", "session",
-                                           "presence", "room"}  # fmt: skip
+                                           "presence", "room", "alert", "order",
+                                           "portfolio"}  # fmt: skip
         if spec.sequenced:
             assert "seq" in schema["required"]
     for client in CLIENT_EVENTS:

@@ -95,6 +95,16 @@ class PaymentOutcome:
     contribution: Contribution | None
 
 
+@dataclass(frozen=True, slots=True)
+class TradePosting:
+    """What booking a trade did: the holding after it, whether it was ``new`` (False: its
+    journal key was already posted), and the realised gain of a sale (minor units)."""
+
+    holding: Holding
+    new: bool
+    realised_gain: int
+
+
 class AccountingService:
     """Contributions, withdrawals, valuations, trades. Takes the acting user's id explicitly."""
 
@@ -436,62 +446,100 @@ class AccountingService:
         async def body(session: AsyncClientSession) -> Holding:
             await club_service.check_member(club_id, actor_id, TREASURY, session)
             await repository.bump_money_seq(club_id, session)
-            holding = await repository.get_holding(club_id, symbol, session)
-            if holding is None:
-                holding = Holding(club_id=club_id, symbol=symbol)
-                await holding.insert(session=session)
-            gross = quantity * price
             entry_key = f"trade:{club_id}:{actor_id}:{key}"  # keys are the caller's, per club
-            if await ledger_service.find_entry(entry_key, session) is not None:
-                return holding
-            if side == "buy":
-                books = await self.books(club_id, session)
-                if books.cash < gross + fees:
-                    raise InsufficientCash(
-                        "the club's cash does not cover this purchase",
-                        details={"cash": books.cash, "needed": gross + fees},
-                    )
-                lines = [(accounts.INVESTMENTS, gross), (accounts.CASH, -(gross + fees))]
-                if fees:
-                    lines.append((accounts.TRADING_COSTS, fees))
-                holding.quantity += quantity
-                holding.cost += gross
-            else:
-                if holding.quantity < quantity:
-                    raise InsufficientHoldings(
-                        f"the club holds {holding.quantity} {symbol}",
-                        details={"held": holding.quantity},
-                    )
-                cost_out = round_half_even_ratio(holding.cost * quantity, holding.quantity)
-                gain = gross - cost_out
-                lines = [(accounts.CASH, gross - fees), (accounts.INVESTMENTS, -cost_out)]
-                if fees:
-                    lines.append((accounts.TRADING_COSTS, fees))
-                if gain:
-                    lines.append((accounts.REALISED_GAINS, -gain))
-                holding.quantity -= quantity
-                holding.cost -= cost_out
-            await ledger_service.do_post(
-                pool_id=club_id, key=entry_key, kind=f"trade_{side}",
-                lines=[line for line in lines if line[1] != 0], effective_date=trade_date,
-                memo=f"{side} {quantity} {symbol} @ {price}", created_by=actor_id,
-                session=session,
-            )  # fmt: skip
-            await Holding.get_pymongo_collection().update_one(
-                {"_id": holding.id},
-                {"$set": {"quantity": holding.quantity, "cost": holding.cost}},
-                session=session,
-            )
-            await audit_service.do_append(
-                chain=club_chain(club_id), actor_id=actor_id, action="trade.recorded",
-                target_type="holding", target_id=symbol,
-                details={"side": side, "quantity": quantity, "price": price, "fees": fees,
-                         "trade_date": trade_date.isoformat()},
-                session=session,
-            )  # fmt: skip
-            return holding
+            return (await self.post_trade(
+                session, club_id, side=side, symbol=symbol, quantity=quantity, price=price,
+                fees=fees, trade_date=trade_date, entry_key=entry_key, actor_id=actor_id,
+            )).holding  # fmt: skip
 
         return await run_in_transaction(body)
+
+    async def post_trade(
+        self,
+        session: AsyncClientSession,
+        club_id: str,
+        *,
+        side: str,
+        symbol: str,
+        quantity: int,
+        price: int,
+        fees: int,
+        trade_date: dt.date,
+        entry_key: str,
+        actor_id: str | None,
+        audit_action: str = "trade.recorded",
+        audit_details: dict[str, object] | None = None,
+    ) -> TradePosting:
+        """Book one trade inside the caller's transaction (which must already have bumped the
+        club's ``money_seq``): the journal entry, the average-cost holding and the audit record.
+        Shared by manual trade entry and broker fills (app/orders), so both keep one ledger.
+
+        ``price`` and ``fees`` in minor units, ``quantity`` whole shares. A buy posts Dr
+        investments (gross) + Dr trading costs / Cr cash and needs the cash; a sell posts Dr
+        cash (gross − fees) + Dr trading costs / Cr investments (average cost of the shares
+        sold, half-even) / Cr realised gains (the difference), and needs the shares.
+        Idempotent on ``entry_key``: a key already posted changes nothing (``new`` False).
+
+        Raises:
+            InsufficientCash, InsufficientHoldings.
+        """
+        symbol = symbol.upper()
+        holding = await repository.get_holding(club_id, symbol, session)
+        if holding is None:
+            holding = Holding(club_id=club_id, symbol=symbol)
+            await holding.insert(session=session)
+        if await ledger_service.find_entry(entry_key, session) is not None:
+            return TradePosting(holding, False, 0)
+        gross = quantity * price
+        gain = 0
+        if side == "buy":
+            books = await self.books(club_id, session)
+            if books.cash < gross + fees:
+                raise InsufficientCash(
+                    "the club's cash does not cover this purchase",
+                    details={"cash": books.cash, "needed": gross + fees},
+                )
+            lines = [(accounts.INVESTMENTS, gross), (accounts.CASH, -(gross + fees))]
+            if fees:
+                lines.append((accounts.TRADING_COSTS, fees))
+            holding.quantity += quantity
+            holding.cost += gross
+        else:
+            if holding.quantity < quantity:
+                raise InsufficientHoldings(
+                    f"the club holds {holding.quantity} {symbol}",
+                    details={"held": holding.quantity},
+                )
+            cost_out = round_half_even_ratio(holding.cost * quantity, holding.quantity)
+            gain = gross - cost_out
+            lines = [(accounts.CASH, gross - fees), (accounts.INVESTMENTS, -cost_out)]
+            if fees:
+                lines.append((accounts.TRADING_COSTS, fees))
+            if gain:
+                lines.append((accounts.REALISED_GAINS, -gain))
+            holding.quantity -= quantity
+            holding.cost -= cost_out
+            holding.realised += gain
+        await ledger_service.do_post(
+            pool_id=club_id, key=entry_key, kind=f"trade_{side}",
+            lines=[line for line in lines if line[1] != 0], effective_date=trade_date,
+            memo=f"{side} {quantity} {symbol} @ {price}", created_by=actor_id,
+            session=session,
+        )  # fmt: skip
+        await Holding.get_pymongo_collection().update_one(
+            {"_id": holding.id},
+            {"$set": {"quantity": holding.quantity, "cost": holding.cost,
+                      "realised": holding.realised}},
+            session=session,
+        )  # fmt: skip
+        await audit_service.do_append(
+            chain=club_chain(club_id), actor_id=actor_id, action=audit_action,
+            target_type="holding", target_id=symbol,
+            details={"side": side, "quantity": quantity, "price": price, "fees": fees,
+                     "trade_date": trade_date.isoformat(), **(audit_details or {})},
+            session=session,
+        )  # fmt: skip
+        return TradePosting(holding, True, gain)
 
     # ---- valuations ---------------------------------------------------------------------
 

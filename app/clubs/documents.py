@@ -236,12 +236,15 @@ class Valuation(Document):
 
 
 class Holding(Document):
-    """Shares of one symbol a club holds, at book ``cost`` (paise, average-cost method)."""
+    """Shares of one symbol a club holds, at book ``cost`` (paise, average-cost method), and
+    the gain ``realised`` by its sales so far (paise; sale proceeds before fees − average
+    cost of the shares sold)."""
 
     club_id: str
     symbol: str
     quantity: int = 0
     cost: int = 0
+    realised: int = 0
 
     class Settings:
         name = "holdings"

@@ -52,6 +52,7 @@ from app.config import get_settings
 from app.extensions import services
 from app.idempotency import idempotent
 from app.identity.guards import STEP_UP_HEADER, client_ip, current_principal, require_auth
+from app.identity.repository import users_by_id
 from app.identity.service import identity_service
 from app.ledger.service import ledger_service
 from app.money import format_minor
@@ -174,9 +175,17 @@ async def get_club(club_id: str) -> ClubOut:
 async def list_members(club_id: str) -> MemberList:
     """Active members and their roles. Errors: 404 ``club_not_found``."""
     members = await club_service.members(club_id, _me())
+    users = await users_by_id([m.user_id for m in members])
     return MemberList(
-        members=[MemberOut(user_id=m.user_id, role=m.role, joined_at=m.joined_at) for m in members]
-    )
+        members=[
+            MemberOut(
+                user_id=m.user_id, role=m.role, joined_at=m.joined_at,
+                full_name=users[m.user_id].full_name if m.user_id in users else None,
+                member_id=users[m.user_id].member_id if m.user_id in users else None,
+            )
+            for m in members
+        ]
+    )  # fmt: skip
 
 
 @blueprint.post("/clubs/<club_id>/invites")

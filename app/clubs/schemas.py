@@ -87,6 +87,8 @@ class MemberOut(BaseModel):
     user_id: str
     role: ClubRole
     joined_at: dt.datetime
+    full_name: str | None = None
+    member_id: str | None = None
 
 
 class MemberList(BaseModel):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from beanie import PydanticObjectId
+from bson.errors import InvalidId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -51,6 +52,17 @@ async def user_by_id(user_id: str | PydanticObjectId) -> User | None:
     except Exception:
         return None
     return await User.get(oid)
+
+
+async def users_by_id(ids: list[str]) -> dict[str, User]:
+    """The users among ``ids`` (strings; invalid ones are skipped), by id."""
+    oids = []
+    for value in set(ids):
+        try:
+            oids.append(PydanticObjectId(value))
+        except (InvalidId, TypeError, ValueError):
+            continue
+    return {str(u.id): u for u in await User.find({"_id": {"$in": oids}}).to_list()}
 
 
 async def user_by_email(email: str) -> User | None:

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from app.audit.documents import AuditRecord
 from app.audit.service import PLATFORM_CHAIN
 from app.clubs.documents import Contribution, ContributionStatus
-from app.identity.documents import User
+from app.identity import repository as identity_repository
 from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument, KycExpiryAlert
 
 Session = AsyncClientSession | None
@@ -97,9 +97,7 @@ async def pending_queue(kind: DocumentKind | None, limit: int) -> tuple[list[Kyc
     return items, await KycDocument.find(flt).count()
 
 
-async def users_by_id(ids: list[str]) -> dict[str, User]:
-    oids = [oid for oid in (_oid(i) for i in set(ids)) if oid is not None]
-    return {str(u.id): u for u in await User.find({"_id": {"$in": oids}}).to_list()}
+users_by_id = identity_repository.users_by_id
 
 
 async def verified_expiring(before_or_on: str, on_or_after: str | None) -> list[KycDocument]:

@@ -1,17 +1,39 @@
-"""``GET /api/v1/clubs/{id}/orders``: what the club approved and waits to be executed."""
+"""``/api/v1/clubs/{id}/orders`` (enter, list, view, submit to the broker, cancel),
+``/positions`` and ``/portfolio`` (priced at the latest quotes)."""
 
 from __future__ import annotations
 
 from quart import Blueprint
-from quart_schema import tag, validate_response
+from quart_schema import tag, validate_request, validate_response
 
 from app.clubs.service import club_service
+from app.extensions import services
+from app.idempotency import idempotent
 from app.identity.guards import current_principal, require_auth
 from app.openapi import document_errors
-from app.orders.documents import Order
-from app.orders.schemas import OrderList, OrderOut
+from app.orders import portfolio
+from app.orders.broker import Broker, PaperBroker
+from app.orders.schemas import (
+    FillOut,
+    OrderCreate,
+    OrderDetail,
+    OrderList,
+    OrderOut,
+    PortfolioOut,
+    PositionOut,
+)
+from app.orders.service import order_service
 
 blueprint = Blueprint("orders", __name__, url_prefix="/api/v1")
+
+
+def _me() -> str:
+    return current_principal().user_id
+
+
+def _broker() -> Broker:
+    """The configured broker adapter (``paper``: commands go to the order-commands topic)."""
+    return PaperBroker(services.require_producer())
 
 
 @blueprint.get("/clubs/<club_id>/orders")
@@ -21,6 +43,83 @@ blueprint = Blueprint("orders", __name__, url_prefix="/api/v1")
 @document_errors(404)
 async def list_orders(club_id: str) -> OrderList:
     """The club's orders, newest first (any member). Errors: 404 ``club_not_found``."""
-    await club_service.check_member(club_id, current_principal().user_id)
-    orders = await Order.find({"club_id": club_id}).sort("-created_at").limit(200).to_list()
+    orders = await order_service.list_orders(club_id, _me())
     return OrderList(orders=[OrderOut.of(o) for o in orders])
+
+
+@blueprint.post("/clubs/<club_id>/orders")
+@tag(["orders"])
+@require_auth
+@idempotent(_me)
+@validate_request(OrderCreate)
+@validate_response(OrderOut, 201)
+@document_errors(400, 403, 404, 422)
+async def create_order(club_id: str, data: OrderCreate) -> tuple[OrderOut, int]:
+    """Enter an order (owner/admin/treasurer); it waits to be submitted. Errors: 403
+    ``role_required``; 404 ``unknown_symbol``; 422 ``currency_mismatch``, ``invalid_order``."""
+    order = await order_service.do_create(club_id, _me(), data)
+    return OrderOut.of(order), 201
+
+
+@blueprint.get("/clubs/<club_id>/orders/<order_id>")
+@tag(["orders"])
+@require_auth
+@validate_response(OrderDetail)
+@document_errors(404)
+async def get_order(club_id: str, order_id: str) -> OrderDetail:
+    """One order with its fills (any member). Errors: 404 ``order_not_found``."""
+    order, fills = await order_service.get(club_id, order_id, _me())
+    return OrderDetail(order=OrderOut.of(order), fills=[FillOut.of(f) for f in fills])
+
+
+@blueprint.post("/clubs/<club_id>/orders/<order_id>/submit")
+@tag(["orders"])
+@require_auth
+@idempotent(_me)
+@validate_response(OrderOut, 202)
+@document_errors(400, 403, 404, 409, 422, 503)
+async def submit_order(club_id: str, order_id: str) -> tuple[OrderOut, int]:
+    """Send an order to the broker (owner/admin/treasurer); fills arrive as ``order:updated``.
+    Errors: 409 ``order_state``, ``insufficient_cash``, ``insufficient_holdings``; 404
+    ``no_quote`` (a market order needs a last price); 422 ``invalid_order``,
+    ``currency_mismatch``; 503 ``service_unavailable``."""
+    order = await order_service.do_submit(
+        club_id, order_id, _me(), services.require_redis(), _broker()
+    )
+    return OrderOut.of(order), 202
+
+
+@blueprint.post("/clubs/<club_id>/orders/<order_id>/cancel")
+@tag(["orders"])
+@require_auth
+@idempotent(_me)
+@validate_response(OrderOut, 202)
+@document_errors(400, 403, 404, 409, 503)
+async def cancel_order(club_id: str, order_id: str) -> tuple[OrderOut, int]:
+    """Cancel an order (owner/admin/treasurer): at once if not yet submitted, else through the
+    broker (``order:updated`` with ``cancelled`` follows). Errors: 409 ``order_state``."""
+    order = await order_service.do_cancel(club_id, order_id, _me(), _broker())
+    return OrderOut.of(order), 202
+
+
+@blueprint.get("/clubs/<club_id>/positions")
+@tag(["orders"])
+@require_auth
+@document_errors(404)
+async def list_positions(club_id: str) -> dict[str, list[dict[str, object]]]:
+    """What the club holds, priced at the latest quotes (any member)."""
+    await club_service.check_member(club_id, _me())
+    snap = await portfolio.snapshot(club_id, services.require_redis())
+    out: list[PositionOut] = portfolio.portfolio_out(snap).positions
+    return {"positions": [p.model_dump() for p in out]}
+
+
+@blueprint.get("/clubs/<club_id>/portfolio")
+@tag(["orders"])
+@require_auth
+@validate_response(PortfolioOut)
+@document_errors(404)
+async def get_portfolio(club_id: str) -> PortfolioOut:
+    """Cash, positions, NAV and unit value at the latest quotes (any member)."""
+    await club_service.check_member(club_id, _me())
+    return portfolio.portfolio_out(await portfolio.snapshot(club_id, services.require_redis()))

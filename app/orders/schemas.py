@@ -1,36 +1,173 @@
-"""Order payloads (decimal strings for money)."""
+"""Order, position and portfolio payloads, and the ``order:updated`` / ``portfolio:nav`` room
+events. Money is a two-place decimal string of the club's currency; quantities whole shares."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, model_validator
 
+from app.clubs.schemas import Paise
 from app.money import format_minor
-from app.orders.documents import Order, OrderSide, OrderStatus
+from app.orders.documents import Fill, Order, OrderKind, OrderSide, OrderStatus
+from app.realtime.contract import RoomEvent, ServerEvent
 from app.realtime.eventlog import iso
 
 
+class OrderCreate(BaseModel):
+    """An order entered directly by a treasurer/admin/owner: ``quantity`` whole shares;
+    ``limit_price`` for a limit order (omit for market)."""
+
+    side: OrderSide
+    kind: OrderKind = OrderKind.MARKET
+    symbol: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.&-]+$")
+    quantity: int = Field(gt=0, le=10_000_000)
+    limit_price: Paise | None = None
+
+    @model_validator(mode="after")
+    def _limit_for_limit_orders(self) -> OrderCreate:
+        if (self.kind is OrderKind.LIMIT) != (self.limit_price is not None):
+            raise ValueError("a limit order needs a limit_price; a market order takes none")
+        if self.limit_price is not None and self.limit_price <= 0:
+            raise ValueError("limit_price must be more than zero")
+        self.symbol = self.symbol.upper()
+        return self
+
+
+class FillOut(BaseModel):
+    """One execution: ``quantity`` shares at ``price``, ``fee`` charged, gain ``realised``
+    (sales)."""
+
+    fill_id: str
+    quantity: int
+    price: str
+    fee: str
+    realised: str
+    trade_date: str
+
+    @classmethod
+    def of(cls, f: Fill) -> FillOut:
+        return cls(fill_id=f.fill_id, quantity=f.quantity, price=format_minor(f.price),
+                   fee=format_minor(f.fee), realised=format_minor(f.realised),
+                   trade_date=f.trade_date)  # fmt: skip
+
+
 class OrderOut(BaseModel):
+    """An order as members see it. ``average_price``: filled value ÷ filled quantity, to the
+    minor unit half-even (display only), or None before any fill."""
+
     id: str
     club_id: str
-    proposal_id: str
+    proposal_id: str | None
     side: OrderSide
+    kind: OrderKind
     symbol: str
+    currency: str | None
     quantity: int | None
     amount: str | None
     limit_price: str | None
     status: OrderStatus
+    reason: str
+    reserved: str
+    filled_quantity: int
+    filled_value: str
+    fees: str
+    average_price: str | None
+    created_by: str | None
+    submitted_by: str | None
     created_at: str
+    updated_at: str
 
     @classmethod
     def of(cls, o: Order) -> OrderOut:
+        average = None
+        if o.filled_quantity:
+            average = format_minor(round_ratio(o.filled_value, o.filled_quantity))
         return cls(
             id=str(o.id), club_id=o.club_id, proposal_id=o.proposal_id, side=o.side,
-            symbol=o.symbol, quantity=o.quantity,
+            kind=o.kind, symbol=o.symbol, currency=o.currency, quantity=o.quantity,
             amount=None if o.amount is None else format_minor(o.amount),
             limit_price=None if o.limit_price is None else format_minor(o.limit_price),
-            status=o.status, created_at=iso(o.created_at),
+            status=o.status, reason=o.reason, reserved=format_minor(o.reserved),
+            filled_quantity=o.filled_quantity, filled_value=format_minor(o.filled_value),
+            fees=format_minor(o.fees), average_price=average, created_by=o.created_by,
+            submitted_by=o.submitted_by, created_at=iso(o.created_at),
+            updated_at=iso(o.updated_at),
         )  # fmt: skip
+
+
+def round_ratio(numerator: int, denominator: int) -> int:
+    """``numerator ÷ denominator`` rounded half-even (integers only)."""
+    from fractions import Fraction
+
+    return round(Fraction(numerator, denominator))
 
 
 class OrderList(BaseModel):
     orders: list[OrderOut]
+
+
+class OrderDetail(BaseModel):
+    order: OrderOut
+    fills: list[FillOut]
+
+
+class OrderUpdatedEvent(RoomEvent):
+    """``order:updated``: an order of the club changed (created, submitted, accepted, filled in
+    part or whole, cancelled, rejected). ``fill``: the execution that caused it, if any.
+    Stored in the room's log with the change, so a reconnecting client catches up."""
+
+    order: OrderOut
+    fill: FillOut | None = None
+
+
+class PositionOut(BaseModel):
+    """One holding: ``quantity`` shares, ``average_price`` (book cost ÷ quantity, half-even,
+    display), ``cost`` at book; ``last_price`` the latest cached quote (None: no quote yet,
+    valued at book cost); ``market_value`` = quantity × last price; ``unrealised`` = market
+    value − cost; ``realised`` from sales; ``allocation_pct`` = market value ÷ (cash + market
+    value of every position), a percentage with 4 places."""
+
+    symbol: str
+    quantity: int
+    average_price: str | None
+    cost: str
+    last_price: str | None
+    market_value: str
+    unrealised: str
+    realised: str
+    allocation_pct: str
+
+
+class PortfolioOut(BaseModel):
+    """The club's portfolio now: cash, positions at the latest quotes, liabilities (money not
+    yet turned into units, payouts owed), NAV = cash + market value − liabilities, units
+    outstanding (micro-units as a 6-place string), unit value (NAV ÷ units, 4 places)."""
+
+    club_id: str
+    currency: str
+    cash: str
+    cash_allocation_pct: str
+    market_value: str
+    liabilities: str
+    nav: str
+    units: str
+    unit_value: str
+    realised: str
+    unrealised: str
+    positions: list[PositionOut]
+    as_of: str
+
+
+class PortfolioNavEvent(ServerEvent):
+    """``portfolio:nav`` to ``club:<id>``: the club's NAV and unit value, recomputed after each
+    fill and on price ticks of what it holds (at most once a second per club; the latest
+    wins). State, not history: not stored in the room log — refetch ``/portfolio`` on join."""
+
+    club_id: str
+    currency: str
+    cash: str
+    market_value: str
+    liabilities: str
+    nav: str
+    units: str
+    unit_value: str
+    reason: str = Field(description="``fill`` or ``tick``")

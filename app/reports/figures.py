@@ -21,7 +21,7 @@ from app.clubs.schemas import (
 from app.clubs.service import TREASURY, club_service
 from app.clubs.units import format_units
 from app.identity.documents import User
-from app.kyc.repository import users_by_id
+from app.identity.repository import users_by_id
 from app.ledger.accounts import account_type
 from app.ledger.documents import JournalEntry
 from app.money import format_minor

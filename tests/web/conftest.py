@@ -82,9 +82,11 @@ async def new_context(browser: Browser, live_stack: LiveStack) -> AsyncIterator[
         context.on("weberror", lambda error: print(f"[page error] {error.error}"))
         context.on(
             "console",
-            lambda message: print(f"[console {message.type}] {message.text}")
-            if message.type in ("error", "warning")
-            else None,
+            lambda message: (
+                print(f"[console {message.type}] {message.text}")
+                if message.type in ("error", "warning")
+                else None
+            ),
         )
         made.append(context)
         return context

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.identity.conftest import Api, eventually
 from streams.producer import EventProducer
+from tests.identity.conftest import Api, eventually
 from tests.payments.sandbox_client import SandboxClient
 from tests.web.conftest import (
     DESKTOP,
@@ -55,8 +55,12 @@ async def test_two_members_see_chat_votes_and_presence_live(
     await open_room(asha.page, club["id"])
 
     # Presence: each sees the other online.
-    await expect(asha.page.get_by_test_id(f"member-{ravi.id}")).to_have_attribute("data-online", "true")
-    await expect(ravi.page.get_by_test_id(f"member-{asha.id}")).to_have_attribute("data-online", "true")
+    await expect(asha.page.get_by_test_id(f"member-{ravi.id}")).to_have_attribute(
+        "data-online", "true"
+    )
+    await expect(ravi.page.get_by_test_id(f"member-{asha.id}")).to_have_attribute(
+        "data-online", "true"
+    )
 
     await chat(asha.page, "Shall we look at Microsoft this month?")
     await expect(message(ravi.page, "Shall we look at Microsoft this month?")).to_be_visible()  # type: ignore[attr-defined]
@@ -84,14 +88,24 @@ async def test_two_members_see_chat_votes_and_presence_live(
 
     # Votes move both screens' bars live.
     await ravi.page.get_by_test_id(f"vote-yes-{proposal_id}").click()
-    await expect(asha.page.get_by_test_id(f"tally-yes-{proposal_id}")).to_have_attribute("data-count", "1")
+    await expect(asha.page.get_by_test_id(f"tally-yes-{proposal_id}")).to_have_attribute(
+        "data-count", "1"
+    )
     await asha.page.get_by_test_id(f"vote-no-{proposal_id}").click()
-    await expect(ravi.page.get_by_test_id(f"tally-no-{proposal_id}")).to_have_attribute("data-count", "1")
-    await expect(ravi.page.get_by_test_id(f"vote-yes-{proposal_id}")).to_have_attribute("aria-pressed", "true")
+    await expect(ravi.page.get_by_test_id(f"tally-no-{proposal_id}")).to_have_attribute(
+        "data-count", "1"
+    )
+    await expect(ravi.page.get_by_test_id(f"vote-yes-{proposal_id}")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     # Ravi changes his mind: the yes bar empties on Asha's screen.
     await ravi.page.get_by_test_id(f"vote-abstain-{proposal_id}").click()
-    await expect(asha.page.get_by_test_id(f"tally-yes-{proposal_id}")).to_have_attribute("data-count", "0")
-    await expect(asha.page.get_by_test_id(f"tally-abstain-{proposal_id}")).to_have_attribute("data-count", "1")
+    await expect(asha.page.get_by_test_id(f"tally-yes-{proposal_id}")).to_have_attribute(
+        "data-count", "0"
+    )
+    await expect(asha.page.get_by_test_id(f"tally-abstain-{proposal_id}")).to_have_attribute(
+        "data-count", "1"
+    )
 
     # The proposal notified Ravi: the bell counts it.
     await expect(ravi.page.get_by_test_id("unread-count")).to_be_visible()
@@ -134,10 +148,15 @@ async def club_with_history(http: Api, owner: Person, sandbox: SandboxClient, cl
     await eventually(received, timeout=30)
     base = f"/api/v1/clubs/{club_id}"
     await money(http, owner, f"{base}/valuations", {"valuation_date": day[3], "prices": {}})
-    await money(http, owner, f"{base}/trades", {"side": "buy", "symbol": "AAPL", "quantity": 5,
-                                                "price": "560.00", "trade_date": day[2]})  # fmt: skip
-    await money(http, owner, f"{base}/valuations",
-                {"valuation_date": day[1], "prices": {"AAPL": "581.25"}})  # fmt: skip
+    await money(
+        http,
+        owner,
+        f"{base}/trades",
+        {"side": "buy", "symbol": "AAPL", "quantity": 5, "price": "560.00", "trade_date": day[2]},
+    )
+    await money(
+        http, owner, f"{base}/valuations", {"valuation_date": day[1], "prices": {"AAPL": "581.25"}}
+    )
 
 
 async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_screen(
@@ -172,13 +191,19 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
     contribution = ravi.page.locator('[data-testid="contributions"] [data-status="received"]')
     await expect(contribution).to_contain_text("₹2,500.00", timeout=30_000)
     # The owner's list shows Ravi's money as received too (no reload).
-    await expect(asha.page.locator('[data-testid="contributions"] [data-status="received"]')).to_have_count(1)
+    await expect(
+        asha.page.locator('[data-testid="contributions"] [data-status="received"]')
+    ).to_have_count(1)
 
     # Valued today, Ravi holds units; his statement is built in the background, its progress
     # bar fills live, and it downloads.
     today = dt.date.today().isoformat()
-    await money(http, asha, f"/api/v1/clubs/{club['id']}/valuations",
-                {"valuation_date": today, "prices": {"AAPL": "590.00"}})  # fmt: skip
+    await money(
+        http,
+        asha,
+        f"/api/v1/clubs/{club['id']}/valuations",
+        {"valuation_date": today, "prices": {"AAPL": "590.00"}},
+    )
     await ravi.page.reload()
     await expect(ravi.page.get_by_test_id("my-paid-in")).to_contain_text("₹2,500.00")
     await expect(ravi.page.get_by_test_id("my-units")).not_to_contain_text("0.000000")
@@ -211,7 +236,9 @@ async def test_a_dropped_connection_reconnects_and_catches_up(
     await ravi.page.evaluate("window.__sockets.forEach((ws) => ws.close())")
     status = ravi.page.get_by_test_id("room-status")
     await expect(status).not_to_have_attribute("data-state", "live")
-    await expect(asha.page.get_by_test_id(f"member-{ravi.id}")).to_have_attribute("data-online", "false")
+    await expect(asha.page.get_by_test_id(f"member-{ravi.id}")).to_have_attribute(
+        "data-online", "false"
+    )
 
     # Meanwhile the room moves on.
     for n in range(1, 4):
@@ -228,7 +255,9 @@ async def test_a_dropped_connection_reconnects_and_catches_up(
         "(items) => items.map((item) => Number(item.dataset.seq))"
     )
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs)), seqs  # in order, none twice
-    await expect(asha.page.get_by_test_id(f"member-{ravi.id}")).to_have_attribute("data-online", "true")
+    await expect(asha.page.get_by_test_id(f"member-{ravi.id}")).to_have_attribute(
+        "data-online", "true"
+    )
 
     # And it is live again both ways.
     await chat(ravi.page, "back online")

@@ -161,10 +161,13 @@ export function App() {
       <TopBar />
       <BroadcastBanner />
       {body}
-      <footer class="footer">
-        <p>Samooh · money shown exactly as recorded, to the paisa</p>
-        <p><a href="/api-docs" data-testid="api-docs-link">API documentation</a></p>
-      </footer>
+      {/* The market page has its own footer (data sources, API documentation). */}
+      {found?.def.pattern !== "/market" && found?.def.pattern !== "/" && (
+        <footer class="footer">
+          <p>Samooh · money shown exactly as recorded, to the paisa</p>
+          <p><a href="/api-docs" data-testid="api-docs-link">API documentation</a></p>
+        </footer>
+      )}
     </>
   );
 }

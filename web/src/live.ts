@@ -29,6 +29,7 @@ class LiveConnection {
   private socket: Socket | null = null;
   private readonly handlers = new Map<string, Set<Handler>>();
   private readonly connectHooks = new Set<() => void>();
+  private readonly anyHandlers = new Set<(event: string, data: unknown) => void>();
   private retryTimer: number | null = null;
 
   constructor() {
@@ -85,6 +86,7 @@ class LiveConnection {
     socket.onAny((event: string, data: unknown) => {
       const set = this.handlers.get(event);
       if (set) for (const handler of [...set]) handler(data);
+      for (const handler of [...this.anyHandlers]) handler(event, data);
     });
     this.state.set("connecting");
     socket.connect();
@@ -108,6 +110,12 @@ class LiveConnection {
     if (!set) this.handlers.set(event, (set = new Set()));
     set.add(handler);
     return () => set.delete(handler);
+  }
+
+  /** Listen to every server event (the room log takes whatever carries its club and a seq). */
+  onAny(handler: (event: string, data: unknown) => void): () => void {
+    this.anyHandlers.add(handler);
+    return () => this.anyHandlers.delete(handler);
   }
 
   /** Run `hook` on every (re)connection, and now if connected. */

@@ -31,7 +31,6 @@ export interface RoomView {
   catchUps: number;
 }
 
-const SEQUENCED = ["chat:message", "chat:edited", "chat:deleted", "proposal:created", "vote:tally", "proposal:closed", "proposal:cancelled"];
 const TYPING_MS = 4_000;
 
 export class ClubRoom {
@@ -57,9 +56,13 @@ export class ClubRoom {
   }
 
   start(): void {
-    for (const name of SEQUENCED) {
-      this.cleanups.push(live.on(name, (data: Record<string, unknown>) => this.receive(name, data)));
-    }
+    // Every event of this room's log (it carries the club and a seq), known to this screen or
+    // not, so the seq never shows a false gap when the server adds a new kind of event.
+    this.cleanups.push(
+      live.onAny((name, data) => {
+        if (typeof data === "object" && data !== null) this.receive(name, data as Record<string, unknown>);
+      }),
+    );
     this.cleanups.push(
       live.on("presence:update", (data: { club_id: string; online_user_ids: string[] }) => {
         if (data.club_id === this.clubId) this.patch({ online: data.online_user_ids });

@@ -133,7 +133,7 @@ export function when(iso: string | null | undefined): string {
 
 /** A readable label for a status word: "awaiting_payment" → "Awaiting payment". */
 export function label(word: string): string {
-  const text = word.replace(/_/g, " ");
+  const text = word.replace(/_/g, " ").toLowerCase();
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 

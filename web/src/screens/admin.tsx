@@ -70,7 +70,7 @@ function Users() {
           <span class="field-label">Status</span>
           <select value={status} onChange={(e) => setStatus((e.currentTarget as HTMLSelectElement).value)} data-testid="user-status-filter">
             <option value="">Any</option>
-            {["active", "pending", "suspended"].map((s) => <option key={s} value={s}>{label(s)}</option>)}
+            {["ACTIVE", "PENDING", "SUSPENDED"].map((s) => <option key={s} value={s}>{label(s)}</option>)}
           </select>
         </label>
         <Button type="submit" kind="secondary" testId="user-search-submit">Search</Button>
@@ -84,12 +84,12 @@ function Users() {
               <tr key={u.id} data-testid={`user-${u.id}`} data-email={u.email} data-status={u.status}>
                 <th scope="row">{u.full_name}<span class="muted small block">{u.email}</span></th>
                 <td>{u.member_id ?? "—"}</td>
-                <td><Badge tone={u.status === "active" ? "ok" : u.status === "suspended" ? "bad" : "warn"}>{label(u.status)}</Badge></td>
+                <td><Badge tone={u.status === "ACTIVE" ? "ok" : u.status === "SUSPENDED" ? "bad" : "warn"}>{label(u.status)}</Badge></td>
                 <td>{u.roles.join(", ")}{u.mfa_enabled && <span class="muted small"> · MFA</span>}</td>
                 <td>{label(u.kyc_status)}</td>
                 <td class="small">{when(u.created_at)}</td>
                 <td class="num">
-                  {u.status === "suspended" ? (
+                  {u.status === "SUSPENDED" ? (
                     <Button kind="ghost" testId={`reactivate-${u.id}`} onClick={() => void act.run(u, "reactivate")}>Reactivate</Button>
                   ) : u.id !== session.me.get()?.id ? (
                     <Button kind="ghost" testId={`suspend-${u.id}`} onClick={() => void act.run(u, "suspend")}>Suspend</Button>

@@ -21,6 +21,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   const club = useLoad(() => api<Club>("GET", `/api/v1/clubs/${clubId}`), [clubId]);
   const members = useLoad(() => api<{ members: Member[] }>("GET", `/api/v1/clubs/${clubId}/members`), [clubId]);
   const holdings = useLoad(() => api<{ holdings: Holding[] }>("GET", `/api/v1/clubs/${clubId}/holdings`), [clubId]);
+  const watchlist = useLoad(() => api<{ symbols: string[] }>("GET", `/api/v1/clubs/${clubId}/watchlist`).catch(() => ({ symbols: [] })), [clubId]);
   const room = useMemo(() => new ClubRoom(clubId, me?.id ?? ""), [clubId, me?.id]);
   const quotes = useMemo(() => new LiveQuotes(), [clubId]);
   const view = useStore(room.view);
@@ -44,10 +45,11 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   }, [onlineKey]);
 
   const clubSymbols = useMemo(() => {
+    const followed = watchlist.data?.symbols ?? [];
     const fromHoldings = (holdings.data?.holdings ?? []).map((h) => h.symbol);
     const fromProposals = view.proposals.filter((p) => p.symbol && p.status === "open").map((p) => p.symbol as string);
-    return [...new Set([...fromHoldings, ...fromProposals])];
-  }, [holdings.data, view.proposals]);
+    return [...new Set([...followed, ...fromHoldings, ...fromProposals])];
+  }, [watchlist.data, holdings.data, view.proposals]);
   const symbols = clubSymbols.length > 0 ? clubSymbols : FALLBACK_SYMBOLS;
   useEffect(() => quotes.setSymbols(symbols), [symbols.join()]);
 
@@ -98,7 +100,12 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
         <aside class="room-side">
           <div id="chat"><ChatPanel room={room} view={view} me={me?.id ?? ""} nameOf={nameOf} /></div>
           <MembersPanel members={memberList} online={view.online} me={me?.id ?? ""} nameOf={nameOf} />
-          <div id="quotes"><QuotesPanel symbols={symbols} quotes={quoteMap} own={clubSymbols.length > 0} /></div>
+          <div id="quotes">
+            <QuotesPanel
+              symbols={symbols} quotes={quoteMap} own={clubSymbols.length > 0} clubId={c.id}
+              followed={watchlist.data?.symbols ?? []} canEdit={["owner", "admin", "treasurer"].includes(c.my_role)} onSaved={watchlist.reload}
+            />
+          </div>
           <ReportsPanel clubId={c.id} />
         </aside>
       </div>
@@ -245,9 +252,35 @@ function direction(change: string | undefined): "up" | "down" | "flat" {
   return change.trim().startsWith("-") ? "down" : "up";
 }
 
-function QuotesPanel({ symbols, quotes, own }: { symbols: string[]; quotes: Record<string, LiveQuote>; own: boolean }) {
+function QuotesPanel({ symbols, quotes, own, clubId, followed, canEdit, onSaved }: {
+  symbols: string[]; quotes: Record<string, LiveQuote>; own: boolean; clubId: string; followed: string[]; canEdit: boolean; onSaved: () => void;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [text, setText] = useState("");
+  const save = useAction(async () => {
+    const wanted = text.split(/[\s,]+/).map((x) => x.trim().toUpperCase()).filter(Boolean);
+    await api("PUT", `/api/v1/clubs/${clubId}/watchlist`, { body: { symbols: wanted } });
+    setEditing(false);
+    onSaved();
+  });
+  const actions = (
+    <>
+      {!own && <span class="muted small">market watch</span>}
+      {canEdit && !editing && (
+        <Button kind="ghost" class="btn-small" testId="watchlist-edit" onClick={() => { setText(followed.join(", ")); setEditing(true); }}>Watch-list</Button>
+      )}
+    </>
+  );
   return (
-    <Panel title="Live quotes" testId="quotes-panel" actions={!own && <span class="muted small">market watch</span>}>
+    <Panel title="Live quotes" testId="quotes-panel" actions={actions}>
+      {editing && (
+        <form class="inline-form watch-edit" onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
+          <input aria-label="Symbols the club follows" data-testid="watchlist-input" placeholder="AAPL, MSFT" value={text} onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)} />
+          <Button kind="secondary" type="submit" busy={save.busy} testId="watchlist-save">Save</Button>
+          <Button kind="ghost" type="button" onClick={() => setEditing(false)}>Cancel</Button>
+        </form>
+      )}
+      <ErrorNote error={save.error} />
       {symbols.length === 0 ? (
         <Empty>No symbols yet.</Empty>
       ) : (
@@ -262,7 +295,7 @@ function QuotesPanel({ symbols, quotes, own }: { symbols: string[]; quotes: Reco
                 <Sparkline values={q?.history ?? []} direction={dir} testId={`room-spark-${symbol}`} />
                 <span class="room-quote-price">
                   <strong data-testid={`room-price-${symbol}`}>{tick ? tick.price : "—"}</strong>
-                  <span class="change small">{tick ? `${dir === "up" && !tick.change_pct.startsWith("+") ? "+" : ""}${tick.change_pct}%` : ""}</span>
+                  <span class="change small">{tick ? `${dir === "up" && !tick.change_pct.startsWith("+") ? "+" : ""}${tick.change_pct}%` : "waiting"}</span>
                 </span>
               </li>
             );

@@ -1,0 +1,34 @@
+"""Failures of the orders domain, each with its HTTP status and stable code."""
+
+from __future__ import annotations
+
+from app.errors import AppError, NotFound
+
+
+class OrderNotFound(NotFound):
+    """No such order in this club (404)."""
+
+    code = "order_not_found"
+
+
+class OrderStateError(AppError):
+    """The order is not in a state that allows this (409): e.g. submitting one already sent,
+    cancelling a filled one."""
+
+    status = 409
+    code = "order_state"
+
+
+class InvalidOrder(AppError):
+    """The order cannot be placed as given (422): e.g. an amount smaller than one share."""
+
+    status = 422
+    code = "invalid_order"
+
+
+class CurrencyMismatch(AppError):
+    """The instrument is quoted in another currency than the club's (422). A club trades only
+    instruments in its own currency; no FX conversion is made."""
+
+    status = 422
+    code = "currency_mismatch"

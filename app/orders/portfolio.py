@@ -1,0 +1,180 @@
+"""The live portfolio of a club: positions at the latest quotes, NAV and unit value, and the
+throttled ``portfolio:nav`` that keeps a club room's figures current.
+
+NAV = cash + Σ quantity × latest price − liabilities (DOMAIN.md unit-value accounting), from
+the journal's cash and liabilities, the average-cost holdings, and the latest quotes in the
+Redis cache (a holding without a quote yet is valued at its book cost). The unit value is
+NAV ÷ units, exact; shown with 4 places, half-even.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from redis.asyncio import Redis
+
+from app.clubs import repository as clubs_repository
+from app.clubs.accounting import accounting_service
+from app.clubs.documents import Club, Holding
+from app.clubs.errors import ClubNotFound
+from app.clubs.units import UnitValue, format_units, share_display
+from app.logging import get_logger
+from app.market.repository import QuoteCache
+from app.money import format_minor, parse_minor
+from app.orders.schemas import PortfolioNavEvent, PortfolioOut, PositionOut, round_ratio
+from app.realtime import publish
+from app.realtime.eventlog import iso
+from app.realtime.rooms import club_room
+
+log = get_logger(__name__)
+
+PORTFOLIO_NAV = "portfolio:nav"
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A holding priced: ``last_price`` None when no quote is cached (valued at cost)."""
+
+    holding: Holding
+    last_price: int | None
+
+    @property
+    def market_value(self) -> int:
+        if self.last_price is None:
+            return self.holding.cost
+        return self.holding.quantity * self.last_price
+
+
+@dataclass(frozen=True, slots=True)
+class Portfolio:
+    """A club's books priced now (minor units; units in micro-units)."""
+
+    club: Club
+    cash: int
+    liabilities: int
+    units: int
+    positions: list[Position]
+    at: dt.datetime
+
+    @property
+    def market_value(self) -> int:
+        return sum(p.market_value for p in self.positions)
+
+    @property
+    def nav(self) -> int:
+        return self.cash + self.market_value - self.liabilities
+
+    @property
+    def unit_value(self) -> UnitValue:
+        return accounting_service.unit_value(self.club, self.nav, self.units)
+
+
+async def snapshot(club_id: str, redis: Redis,
+                   session: AsyncClientSession | None = None) -> Portfolio:  # fmt: skip
+    """The club's portfolio at the latest quotes. Raises ``ClubNotFound``."""
+    club = await clubs_repository.get_club(club_id, session)
+    if club is None:
+        raise ClubNotFound("no such club")
+    books = await accounting_service.books(club_id, session)
+    held = [h for h in books.holdings if h.quantity > 0]
+    quotes = {q.symbol: parse_minor(q.price)
+              for q in await QuoteCache(redis).latest([h.symbol for h in held])}  # fmt: skip
+    return Portfolio(
+        club=club, cash=books.cash, liabilities=books.liabilities, units=books.units,
+        positions=[Position(h, quotes.get(h.symbol)) for h in sorted(held, key=lambda h:
+                                                                      h.symbol)],
+        at=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+
+
+def portfolio_out(p: Portfolio) -> PortfolioOut:
+    """The API shape of ``p``."""
+    assets = p.cash + p.market_value
+    positions = [
+        PositionOut(
+            symbol=x.holding.symbol, quantity=x.holding.quantity,
+            average_price=(format_minor(round_ratio(x.holding.cost, x.holding.quantity))
+                           if x.holding.quantity else None),
+            cost=format_minor(x.holding.cost),
+            last_price=None if x.last_price is None else format_minor(x.last_price),
+            market_value=format_minor(x.market_value),
+            unrealised=format_minor(x.market_value - x.holding.cost),
+            realised=format_minor(x.holding.realised),
+            allocation_pct=share_display(x.market_value, assets),
+        )
+        for x in p.positions
+    ]  # fmt: skip
+    return PortfolioOut(
+        club_id=str(p.club.id), currency=p.club.currency, cash=format_minor(p.cash),
+        cash_allocation_pct=share_display(p.cash, assets),
+        market_value=format_minor(p.market_value), liabilities=format_minor(p.liabilities),
+        nav=format_minor(p.nav), units=format_units(p.units),
+        unit_value=p.unit_value.display(),
+        realised=format_minor(sum(x.holding.realised for x in p.positions)),
+        unrealised=format_minor(sum(x.market_value - x.holding.cost for x in p.positions)),
+        positions=positions, as_of=iso(p.at),
+    )  # fmt: skip
+
+
+def nav_event(p: Portfolio, reason: str) -> PortfolioNavEvent:
+    """The ``portfolio:nav`` payload of ``p``."""
+    return PortfolioNavEvent(
+        id=f"{p.club.id}:nav:{time.time_ns()}", ts=iso(p.at), club_id=str(p.club.id),
+        currency=p.club.currency, cash=format_minor(p.cash),
+        market_value=format_minor(p.market_value), liabilities=format_minor(p.liabilities),
+        nav=format_minor(p.nav), units=format_units(p.units),
+        unit_value=p.unit_value.display(), reason=reason,
+    )  # fmt: skip
+
+
+async def emit_nav(club_id: str, redis: Redis, reason: str) -> None:
+    """Recompute the club's NAV now and send ``portfolio:nav`` to its room (at most once;
+    a club whose NAV cannot be computed — none outstanding with NAV ≤ 0 — is logged)."""
+    try:
+        event = nav_event(await snapshot(club_id, redis), reason)
+    except Exception as exc:
+        log.warning("nav not computed", club_id=club_id, error=str(exc))
+        return
+    await publish.emit(PORTFOLIO_NAV, event.model_dump(mode="json"), club_room(club_id))
+
+
+class NavThrottle:
+    """At most one NAV recomputation per club per ``interval`` seconds, the latest state wins:
+    an offer inside the window schedules one emission at its end (so the last price of a burst
+    is always shown). ``settle`` seconds pass before any emission, so the quote cache (written
+    by the market agent from the same ticks) has the tick that caused it."""
+
+    def __init__(self, interval: float, emit: Callable[[str], Awaitable[None]],
+                 settle: float = 0.2) -> None:  # fmt: skip
+        self.interval = interval
+        self.settle = settle
+        self._emit = emit
+        self._last: dict[str, float] = {}
+        self._pending: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def offer(self, club_id: str) -> None:
+        """Ask for the club's NAV to be sent (now-ish, or at the end of its window)."""
+        if club_id in self._pending:
+            return
+        self._pending.add(club_id)
+        due = self._last.get(club_id, -math.inf) + self.interval
+        delay = max(self.settle, due - time.monotonic())
+        task = asyncio.get_running_loop().create_task(self._later(club_id, delay))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _later(self, club_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._pending.discard(club_id)
+        self._last[club_id] = time.monotonic()
+        try:
+            await self._emit(club_id)
+        except Exception as exc:  # pragma: no cover - logged, the next tick tries again
+            log.error("nav emission failed", club_id=club_id, error=str(exc))

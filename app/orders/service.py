@@ -1,0 +1,397 @@
+"""Orders of a club (DOMAIN.md, "Orders and portfolio"): enter, submit to the broker, cancel,
+and reconcile what the broker reports.
+
+Currency: a club trades only instruments quoted in its own currency (the replayed US stocks are
+in USD cents, so clubs that trade them are created with ``currency="USD"``); no FX step exists,
+and a mismatch is refused (``currency_mismatch``) — amounts are never mixed.
+
+Quantity from an amount: a proposal may give an ``amount`` (minor units) instead of shares; at
+submission it becomes floor(amount ÷ price), the price being the limit price of a limit order
+or the last cached quote of a market order (``no_quote`` without one; ``invalid_order`` when
+the amount buys no share). Fees and slippage come on top and must fit the club's cash.
+
+Cash: a buy sets aside ``reserved`` = shares × worst price it accepts (limit, or the last price
++ slippage + ``broker_market_buffer_bps``, rounded up) + the fee on that; it is submitted only
+if the club's cash minus what its other open buys reserved covers it (else
+``insufficient_cash``, nothing changes). The paper broker never spends more than ``reserved``.
+
+Reconciliation (``do_apply_broker_update``, one transaction per update that also bumps the
+club's ``money_seq``): a fill is applied once (unique ``fill_id`` + the journal's idempotency
+key ``fill:<fill_id>``), never beyond the order's quantity, and books the trade through the
+clubs' ledger (``accounting_service.post_trade``); a status update only moves an order forward
+(``STATUS_RANK``), so a repeated or out-of-order update never double-counts or goes back. A
+fill that arrives after a cancel is still booked (the broker executed it). Each applied
+update appends ``order:updated`` to the room's log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from redis.asyncio import Redis
+
+from app.audit.service import audit_service, club_chain
+from app.clubs import repository as clubs_repository
+from app.clubs.accounting import accounting_service
+from app.clubs.errors import InsufficientCash, InsufficientHoldings
+from app.clubs.service import TREASURY, club_service
+from app.clubs.units import BPS
+from app.config import get_settings
+from app.db import run_in_transaction
+from app.errors import ServiceUnavailable
+from app.logging import get_logger
+from app.market.repository import QuoteCache
+from app.market.service import NoQuoteYet, market_service
+from app.money import parse_minor
+from app.orders import repository
+from app.orders.broker import Broker, BrokerCosts
+from app.orders.documents import (
+    OPEN_STATUSES,
+    STATUS_RANK,
+    Fill,
+    Order,
+    OrderKind,
+    OrderSide,
+    OrderStatus,
+)
+from app.orders.errors import CurrencyMismatch, InvalidOrder, OrderNotFound, OrderStateError
+from app.orders.schemas import FillOut, OrderCreate, OrderOut, OrderUpdatedEvent
+from app.realtime import eventlog, publish
+from app.realtime.eventlog import Outgoing, iso, utcnow
+from app.realtime.rooms import club_room
+from streams.records import BrokerUpdateV1, OrderCommandV1
+
+log = get_logger(__name__)
+
+ORDER_UPDATED = "order:updated"
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What reconciling one broker update did: the order after it, the fill booked (if
+    any), and the room events to emit. ``order`` None: nothing changed (duplicate, stale)."""
+
+    order: Order | None
+    fill: Fill | None = None
+    events: list[Outgoing] = field(default_factory=list)
+
+
+class OrderService:
+    """Orders. Takes the acting user's id explicitly."""
+
+    async def list_orders(self, club_id: str, actor_id: str) -> list[Order]:
+        """The club's orders, newest first (any member). Raises ``ClubNotFound``."""
+        await club_service.check_member(club_id, actor_id)
+        return await repository.club_orders(club_id)
+
+    async def get(self, club_id: str, order_id: str, actor_id: str) -> tuple[Order, list[Fill]]:
+        """One order and its fills (any member). Raises ``ClubNotFound``, ``OrderNotFound``."""
+        await club_service.check_member(club_id, actor_id)
+        order = await repository.get_order(order_id)
+        if order is None or order.club_id != club_id:
+            raise OrderNotFound("no such order")
+        return order, await repository.fills_of(order_id)
+
+    async def _check_instrument(self, currency: str, symbol: str) -> None:
+        instrument = await market_service.instrument(symbol)
+        if instrument.is_index:
+            raise InvalidOrder("an index cannot be traded", details={"symbol": symbol})
+        if instrument.currency != currency:
+            raise CurrencyMismatch(
+                f"{symbol} is quoted in {instrument.currency}; this club keeps {currency}",
+                details={"symbol": symbol, "instrument_currency": instrument.currency,
+                         "club_currency": currency},
+            )  # fmt: skip
+
+    async def do_create(self, club_id: str, actor_id: str, data: OrderCreate) -> Order:
+        """Enter an order directly (owner/admin/treasurer); it waits to be submitted.
+
+        Raises:
+            ClubNotFound, RoleRequired, UnknownSymbols, CurrencyMismatch, InvalidOrder.
+        """
+        club, _ = await club_service.check_member(club_id, actor_id, TREASURY)
+        await self._check_instrument(club.currency, data.symbol)
+        room = club_room(club_id)
+        await eventlog.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> tuple[Order, list[Outgoing]]:
+            order = Order(
+                club_id=club_id, side=data.side, kind=data.kind, symbol=data.symbol,
+                currency=club.currency, quantity=data.quantity, limit_price=data.limit_price,
+                created_by=actor_id,
+            )  # fmt: skip
+            await order.insert(session=session)
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="order.created",
+                target_type="order", target_id=str(order.id),
+                details={"side": data.side.value, "symbol": data.symbol,
+                         "quantity": data.quantity, "limit_price": data.limit_price},
+                session=session,
+            )  # fmt: skip
+            event = await eventlog.append(session, room, ORDER_UPDATED, OrderUpdatedEvent,
+                                          club_id=club_id, order=OrderOut.of(order))  # fmt: skip
+            return order, [event]
+
+        order, events = await run_in_transaction(body)
+        await publish.publish(events)
+        return order
+
+    async def do_submit(
+        self, club_id: str, order_id: str, actor_id: str, redis: Redis, broker: Broker
+    ) -> Order:
+        """Send an order awaiting execution to the broker (owner/admin/treasurer): fixes its
+        quantity (from an amount), reserves the cash of a buy, then hands the broker a
+        ``submit`` command. If the broker cannot be reached the order goes back to
+        ``awaiting_execution`` and ``service_unavailable`` (503) is raised.
+
+        Raises:
+            ClubNotFound, RoleRequired, OrderNotFound, OrderStateError, CurrencyMismatch,
+            NoQuoteYet, InvalidOrder, InsufficientCash, InsufficientHoldings,
+            ServiceUnavailable.
+        """
+        settings = get_settings()
+        costs = BrokerCosts.of(settings)
+        club, _ = await club_service.check_member(club_id, actor_id, TREASURY)
+        order = await repository.get_order(order_id)
+        if order is None or order.club_id != club_id:
+            raise OrderNotFound("no such order")
+        await self._check_instrument(club.currency, order.symbol)
+        last: int | None = None
+        quotes = await QuoteCache(redis).latest([order.symbol])
+        if quotes:
+            last = parse_minor(quotes[0].price)
+        room = club_room(club_id)
+        await eventlog.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> tuple[Order, list[Outgoing]]:
+            await clubs_repository.bump_money_seq(club_id, session)
+            current = await repository.get_order(order_id, session)
+            assert current is not None
+            if current.status is not OrderStatus.AWAITING_EXECUTION:
+                raise OrderStateError("only an order awaiting execution can be submitted",
+                                      details={"status": current.status.value})  # fmt: skip
+            if current.kind is OrderKind.MARKET and last is None:
+                raise NoQuoteYet(f"no quote for {current.symbol} yet: a market order needs one",
+                                 details={"symbol": current.symbol})  # fmt: skip
+            quantity = current.quantity
+            if quantity is None:
+                reference = current.limit_price if current.limit_price is not None else last
+                assert reference is not None and current.amount is not None
+                quantity = current.amount // reference
+                if quantity <= 0:
+                    raise InvalidOrder(
+                        "the amount does not buy one share",
+                        details={"amount": current.amount, "price": reference},
+                    )
+            reserved = 0
+            if current.side is OrderSide.BUY:
+                if current.limit_price is not None:
+                    worst = current.limit_price
+                else:
+                    assert last is not None
+                    markup = BPS + costs.slippage_bps + settings.broker_market_buffer_bps
+                    worst = -(-last * markup // BPS)  # rounded up, integers only
+                reserved = quantity * worst + costs.fee(quantity * worst)
+                books = await accounting_service.books(club_id, session)
+                available = books.cash - await repository.reserved_cash(club_id, session)
+                if available < reserved:
+                    raise InsufficientCash(
+                        "the club's cash does not cover this order",
+                        details={"cash": books.cash, "available": available,
+                                 "needed": reserved},
+                    )  # fmt: skip
+            else:
+                holding = await clubs_repository.get_holding(club_id, current.symbol, session)
+                selling = sum(
+                    (o.quantity or 0) - o.filled_quantity
+                    for o in await Order.find(
+                        {"club_id": club_id, "symbol": current.symbol, "side": "sell",
+                         "status": {"$in": [s.value for s in OPEN_STATUSES]}},
+                        session=session).to_list()
+                )  # fmt: skip
+                held = holding.quantity if holding else 0
+                if held - selling < quantity:
+                    raise InsufficientHoldings(
+                        f"the club holds {held} {current.symbol} ({selling} already for sale)",
+                        details={"held": held, "for_sale": selling},
+                    )
+            now = utcnow()
+            changes = {
+                "status": OrderStatus.SUBMITTED.value, "quantity": quantity,
+                "reserved": reserved, "currency": club.currency, "broker": broker.name,
+                "submitted_by": actor_id, "submitted_at": now, "updated_at": now,
+            }  # fmt: skip
+            await repository.update_order(current.id, changes, session)
+            current.status, current.quantity, current.reserved = (
+                OrderStatus.SUBMITTED, quantity, reserved)  # fmt: skip
+            current.currency, current.broker, current.submitted_by = (
+                club.currency, broker.name, actor_id)  # fmt: skip
+            current.submitted_at = current.updated_at = now
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="order.submitted",
+                target_type="order", target_id=order_id,
+                details={"quantity": quantity, "reserved": reserved, "broker": broker.name},
+                session=session,
+            )  # fmt: skip
+            event = await eventlog.append(session, room, ORDER_UPDATED, OrderUpdatedEvent,
+                                          club_id=club_id, order=OrderOut.of(current))  # fmt: skip
+            return current, [event]
+
+        submitted, events = await run_in_transaction(body)
+        await publish.publish(events)
+        try:
+            await broker.send(self._command(submitted, "submit"))
+        except Exception as exc:
+            await repository.update_order(
+                submitted.id,
+                {"status": OrderStatus.AWAITING_EXECUTION.value, "reserved": 0},
+                None,
+                guard={"status": OrderStatus.SUBMITTED.value},
+            )
+            raise ServiceUnavailable("the broker could not be reached; try again") from exc
+        return submitted
+
+    @staticmethod
+    def _command(order: Order, action: str) -> OrderCommandV1:
+        assert order.quantity is not None and order.currency is not None
+        return OrderCommandV1(
+            id=f"{order.id}:{action}", action=action, order_id=str(order.id),
+            club_id=order.club_id, side=order.side.value, kind=order.kind.value,
+            symbol=order.symbol, quantity=order.quantity, limit_price=order.limit_price,
+            currency=order.currency, reserved=order.reserved,
+            issued_at=iso(dt.datetime.now(dt.UTC)),
+        )  # fmt: skip
+
+    async def do_cancel(self, club_id: str, order_id: str, actor_id: str,
+                        broker: Broker) -> Order:  # fmt: skip
+        """Cancel an order (owner/admin/treasurer). One not yet submitted is cancelled at once;
+        one at the broker gets a ``cancel`` command and turns ``cancelled`` when the broker
+        reports it (what filled meanwhile stays filled).
+
+        Raises:
+            ClubNotFound, RoleRequired, OrderNotFound, OrderStateError (already final).
+        """
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        room = club_room(club_id)
+        await eventlog.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> tuple[Order, list[Outgoing]]:
+            order = await repository.get_order(order_id, session)
+            if order is None or order.club_id != club_id:
+                raise OrderNotFound("no such order")
+            if STATUS_RANK[order.status] == 4:
+                raise OrderStateError("this order is already final",
+                                      details={"status": order.status.value})  # fmt: skip
+            now = utcnow()
+            if order.status is OrderStatus.AWAITING_EXECUTION:
+                changes = {"status": OrderStatus.CANCELLED.value, "reason": "cancelled_by_user",
+                           "updated_at": now}  # fmt: skip
+                order.status, order.reason = OrderStatus.CANCELLED, "cancelled_by_user"
+            else:
+                changes = {"cancel_requested_at": now, "updated_at": now}
+                order.cancel_requested_at = now
+            order.updated_at = now
+            await repository.update_order(order.id, changes, session)
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="order.cancel_requested",
+                target_type="order", target_id=order_id, details={"status": order.status.value},
+                session=session,
+            )  # fmt: skip
+            events = []
+            if order.status is OrderStatus.CANCELLED:
+                events.append(await eventlog.append(
+                    session, room, ORDER_UPDATED, OrderUpdatedEvent, club_id=club_id,
+                    order=OrderOut.of(order)))  # fmt: skip
+            return order, events
+
+        order, events = await run_in_transaction(body)
+        await publish.publish(events)
+        if order.status is not OrderStatus.CANCELLED:
+            try:
+                await broker.send(self._command(order, "cancel"))
+            except Exception as exc:
+                raise ServiceUnavailable("the broker could not be reached; try again") from exc
+        return order
+
+    async def do_apply_broker_update(self, update: BrokerUpdateV1) -> Applied:
+        """Reconcile one broker report, idempotently (the orders agent calls this; see the
+        module docstring). Raises ``InsufficientCash`` / ``InsufficientHoldings`` if the
+        club's books cannot take a fill (nothing is written; the agent logs it)."""
+        room = club_room(update.club_id)
+        await eventlog.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> Applied:
+            order = await repository.get_order(update.order_id, session)
+            if order is None or order.club_id != update.club_id:
+                return Applied(None)
+            await clubs_repository.bump_money_seq(order.club_id, session)
+            now = utcnow()
+            fields: dict[str, object] = {"updated_at": now}
+            inc: dict[str, int] | None = None
+            fill: Fill | None = None
+            if update.fill_id:
+                if update.fill_quantity <= 0 or update.fill_price <= 0 or update.fee < 0:
+                    log.error("malformed fill ignored", fill_id=update.fill_id)
+                    return Applied(None)
+                if await repository.find_fill(update.fill_id, session) is not None:
+                    return Applied(None)  # this execution was booked already
+                if order.filled_quantity + update.fill_quantity > (order.quantity or 0):
+                    log.error("fill beyond the order's quantity ignored",
+                              fill_id=update.fill_id, order_id=update.order_id)  # fmt: skip
+                    return Applied(None)
+                posting = await accounting_service.post_trade(
+                    session, order.club_id, side=order.side.value, symbol=order.symbol,
+                    quantity=update.fill_quantity, price=update.fill_price, fees=update.fee,
+                    trade_date=dt.date.fromisoformat(update.trade_date),
+                    entry_key=f"fill:{update.fill_id}", actor_id=order.submitted_by,
+                    audit_action="order.filled",
+                    audit_details={"order_id": update.order_id, "fill_id": update.fill_id},
+                )  # fmt: skip
+                if not posting.new:
+                    return Applied(None)
+                fill = Fill(
+                    fill_id=update.fill_id, order_id=update.order_id, club_id=order.club_id,
+                    symbol=order.symbol, side=order.side, quantity=update.fill_quantity,
+                    price=update.fill_price, fee=update.fee, realised=posting.realised_gain,
+                    trade_date=update.trade_date, tick_seq=update.tick_seq,
+                )  # fmt: skip
+                await fill.insert(session=session)
+                inc = {"filled_quantity": update.fill_quantity,
+                       "filled_value": update.fill_quantity * update.fill_price,
+                       "fees": update.fee}  # fmt: skip
+                filled = order.filled_quantity + update.fill_quantity
+                if STATUS_RANK[order.status] < 4:
+                    fields["status"] = (OrderStatus.FILLED if filled >= (order.quantity or 0)
+                                        else OrderStatus.PARTIALLY_FILLED).value  # fmt: skip
+            else:
+                target = OrderStatus(update.status)
+                if STATUS_RANK[target] <= STATUS_RANK[order.status]:
+                    return Applied(None)  # repeated or overtaken by a later report
+                if target is OrderStatus.FILLED:
+                    return Applied(None)  # only fills make an order filled
+                fields["status"] = target.value
+                if update.reason:
+                    fields["reason"] = update.reason
+            guard = {"filled_quantity": order.filled_quantity, "status": order.status.value}
+            if not await repository.update_order(order.id, fields, session, guard, inc):
+                return Applied(None)
+            if inc:
+                order.filled_quantity += inc["filled_quantity"]
+                order.filled_value += inc["filled_value"]
+                order.fees += inc["fees"]
+            if "status" in fields:
+                order.status = OrderStatus(str(fields["status"]))
+            order.reason = str(fields.get("reason", order.reason))
+            order.updated_at = now
+            event = await eventlog.append(
+                session, room, ORDER_UPDATED, OrderUpdatedEvent, club_id=order.club_id,
+                order=OrderOut.of(order), fill=FillOut.of(fill) if fill else None,
+            )  # fmt: skip
+            return Applied(order, fill, [event])
+
+        return await run_in_transaction(body)
+
+
+order_service = OrderService()
