@@ -184,7 +184,7 @@ def _install_error_handlers(app: Quart) -> None:
 # index.html and the app picks the screen. Listed, not a catch-all, so unknown /api, /dev, …
 # paths keep their JSON 404/405 answers. The invite links the API hands out are /join/<token>.
 SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/clubs/<path:rest>",
-             "/join/<path:rest>", "/admin")  # fmt: skip
+             "/join/<path:rest>", "/admin", "/account/<path:rest>")  # fmt: skip
 
 
 def _install_web_client(app: Quart, dist: Path) -> None:

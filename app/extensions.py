@@ -138,7 +138,13 @@ async def connect_mongo(settings: Settings) -> AsyncMongoClient:
     except Exception as exc:
         await client.close()
         raise ServiceStartupError("MongoDB", redact(settings.mongodb_url), _reason(exc)) from exc
-    await init_beanie(database=client[settings.mongodb_database], document_models=document_models())
+    # Indexes a model no longer declares are dropped (a changed unique index would otherwise
+    # keep refusing what the new one allows).
+    await init_beanie(
+        database=client[settings.mongodb_database],
+        document_models=document_models(),
+        allow_index_dropping=True,
+    )
     return client
 
 

@@ -115,7 +115,10 @@ def idempotent(caller: Callable[[], str]) -> Callable[[F], F]:
                 response.status_code = error.status
                 for name, value in error.headers.items():
                     response.headers[name] = value
-                await _store(record, response)
+                if error.status >= 500:  # the client may retry a server-side failure
+                    await record.delete()
+                else:
+                    await _store(record, response)
                 return response
             except BaseException:
                 await record.delete()

@@ -387,10 +387,13 @@ class AccountingService:
                     details={"reason": "not_settled", "status": withdrawal.status.value},
                 )
             books = await self.books(club_id, session)
-            if books.cash < withdrawal.net:
+            from app.orders.repository import reserved_cash  # open buys hold their cash
+
+            free = books.cash - await reserved_cash(club_id, session)
+            if free < withdrawal.net:
                 raise InsufficientCash(
-                    "the club's cash does not cover this payout",
-                    details={"cash": books.cash, "needed": withdrawal.net},
+                    "the club's cash (less what open buy orders hold) does not cover this payout",
+                    details={"cash": books.cash, "free": free, "needed": withdrawal.net},
                 )
             if withdrawal.net > 0:
                 await ledger_service.do_post(

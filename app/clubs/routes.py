@@ -32,7 +32,10 @@ from app.clubs.schemas import (
     ManualDecision,
     MemberList,
     MemberOut,
+    MemberReturnOut,
     MemberStatus,
+    PerformanceOut,
+    PerformanceQuery,
     RoleChange,
     SettlementOut,
     StatementQuery,
@@ -539,6 +542,38 @@ async def member_status(club_id: str, query_args: StatementQuery) -> MemberStatu
     rows = [statements.member_status_row(p, v.units_after)
             for p in await accounting_service.member_positions(club, v)]  # fmt: skip
     return MemberStatus(valuation_date=v.valuation_date, unit_value=uv.display(), members=rows)
+
+
+@blueprint.get("/clubs/<club_id>/performance")
+@tag(["money"])
+@require_auth
+@validate_querystring(PerformanceQuery)
+@validate_response(PerformanceOut)
+@document_errors(404, 422)
+async def club_performance(club_id: str, query_args: PerformanceQuery) -> PerformanceOut:
+    """The club's time-weighted return between two valuations, against a benchmark index
+    (default SP500), and each member's XIRR. Errors: 422 ``invalid_valuation`` (no valuation
+    in the period), 404 ``unknown_symbol`` (benchmark)."""
+    from app.clubs.performance import percent, performance
+
+    benchmark = query_args.benchmark.upper() if query_args.benchmark else None
+    p = await performance(club_id, _me(), query_args.start, query_args.end, benchmark)
+    club = await repository.get_club(club_id)
+    if club is None:
+        raise ClubNotFound("no such club")
+    uv_start = accounting_service.unit_value(club, p.start.nav_after, p.start.units_after)
+    uv_end = accounting_service.unit_value(club, p.end.nav_after, p.end.units_after)
+    excess = None if p.benchmark_return is None else p.twr - p.benchmark_return
+    return PerformanceOut(
+        start_date=p.start.valuation_date, end_date=p.end.valuation_date,
+        unit_value_start=uv_start.display(), unit_value_end=uv_end.display(),
+        twr_pct=percent(p.twr) or "0.00", benchmark=p.benchmark_symbol,
+        benchmark_start=None if p.benchmark_start is None else format_minor(p.benchmark_start),
+        benchmark_end=None if p.benchmark_end is None else format_minor(p.benchmark_end),
+        benchmark_return_pct=percent(p.benchmark_return), excess_pct=percent(excess),
+        members=[MemberReturnOut(user_id=m.user_id, xirr_pct=percent(m.xirr),
+                                 cash_flows=m.flows) for m in p.members],
+    )  # fmt: skip
 
 
 @blueprint.get("/clubs/<club_id>/trial-balance")

@@ -332,6 +332,38 @@ class TrialBalance(BaseModel):
     balanced: bool
 
 
+class PerformanceQuery(BaseModel):
+    """``?start=&end=&benchmark=SP500`` (ISO dates; both optional)."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    benchmark: str | None = Field(default="SP500", max_length=16, pattern=r"^[A-Za-z0-9.]+$")
+
+
+class MemberReturnOut(BaseModel):
+    user_id: str
+    xirr_pct: str | None
+    cash_flows: int
+
+
+class PerformanceOut(BaseModel):
+    """Time-weighted return of the club (its unit value's change), the benchmark's return over
+    the same valuation dates, the difference, and each member's money-weighted return (XIRR,
+    annualised). Percentages with 2 places."""
+
+    start_date: str
+    end_date: str
+    unit_value_start: str
+    unit_value_end: str
+    twr_pct: str
+    benchmark: str | None
+    benchmark_start: str | None
+    benchmark_end: str | None
+    benchmark_return_pct: str | None
+    excess_pct: str | None
+    members: list[MemberReturnOut]
+
+
 class StatementQuery(BaseModel):
     """``?date=YYYY-MM-DD``: the latest valuation on or before it (default: the latest)."""
 

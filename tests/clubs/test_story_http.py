@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 
 from tests.clubs.http import login, pay_online, received
@@ -137,6 +138,16 @@ async def test_the_club_story_over_http(api: Api, payment_stack: SandboxClient) 
     earlier = await bob.call("GET", f"/api/v1/clubs/{club_id}/valuation-statement",
                              params={"date": D2.isoformat()})  # fmt: skip
     assert earlier.status == 200 and earlier.body["unit_value"] == "11.3200"
+
+    # Performance: the unit value's change from the first valuation to the last.
+    perf = await carol.ok("GET", f"/api/v1/clubs/{club_id}/performance")
+    assert (perf["start_date"], perf["end_date"]) == (D1.isoformat(), D4.isoformat())
+    assert perf["unit_value_start"] == "10.0000"
+    twr = Fraction(nav_after * 10**6, units_after) / 1000 - 1  # paise per unit ÷ ₹10.00
+    assert perf["twr_pct"] == str((Decimal(twr.numerator) / Decimal(twr.denominator) * 100)
+                                  .quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))  # fmt: skip
+    assert {m["user_id"] for m in perf["members"]} == {alice.id, bob.id, carol.id}
+    assert all(m["xirr_pct"] is not None for m in perf["members"])
 
 
 async def test_idempotency_keys_replay_or_refuse(api: Api, live_stack: LiveStack) -> None:

@@ -35,6 +35,7 @@ function lazy<P extends object>(load: () => Promise<{ default: ComponentType<P> 
 
 const ClubRoomScreen = lazy<{ clubId: string }>(() => import("./screens/room.tsx"));
 const AdminConsole = lazy<object>(() => import("./screens/admin.tsx"));
+const AccountScreen = lazy<{ section: string }>(() => import("./screens/account.tsx"));
 
 type Guard = "public" | "guest-only" | "account";
 interface RouteDef {
@@ -55,6 +56,7 @@ const ROUTES: RouteDef[] = [
   { pattern: "/clubs/:id", guard: "account", render: (p) => <ClubRoomScreen key={p.id} clubId={p.id as string} /> },
   { pattern: "/join/:token", guard: "account", render: (p) => <JoinClub token={p.token as string} /> },
   { pattern: "/admin", guard: "account", render: () => <AdminConsole /> },
+  { pattern: "/account/:section", guard: "account", render: (p) => <AccountScreen section={p.section as string} /> },
 ];
 
 const LIVE_LABELS: Record<string, string> = { connected: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline", idle: "" };
@@ -101,6 +103,8 @@ function TopBar() {
             {menu && (
               <div class="account-pop panel" onClick={() => setMenu(false)}>
                 <p class="small"><strong>{me.full_name}</strong><span class="muted block">{me.email}</span><span class="muted block">{me.member_id}</span></p>
+                <a class="menu-link" href="/account/security" data-testid="nav-security">Security{me.mfa_enabled ? "" : <span class="badge badge-warn">MFA off</span>}</a>
+                <a class="menu-link" href="/account/kyc" data-testid="nav-kyc">My KYC <span class={`badge badge-${me.kyc_status === "verified" ? "ok" : "warn"}`}>{me.kyc_status.replace(/_/g, " ")}</span></a>
                 <button class="btn btn-secondary" data-testid="logout" onClick={() => void session.logout().then(() => navigate("/login"))}>Sign out</button>
               </div>
             )}

@@ -12,7 +12,7 @@ import { ApiError } from "./api.ts";
 import { live } from "./live.ts";
 import { api } from "./session.ts";
 import { Store } from "./store.ts";
-import type { ChatMessage, ContributionReceived, MissedEvent, Proposal, RoomJoined, RoomState, Tally } from "./types.ts";
+import type { AlertTriggered, ChatMessage, ContributionReceived, MissedEvent, Order, PortfolioNav, Proposal, RoomJoined, RoomState, Tally } from "./types.ts";
 
 export type RoomPhase = "joining" | "live" | "catching-up" | "removed" | "error";
 
@@ -27,6 +27,13 @@ export interface RoomView {
   online: string[];
   typing: Record<string, number>;
   arrivals: ContributionReceived[];
+  /** Price alerts that fired while the room was open or caught up after a reconnect, newest
+   * first (`alert:triggered` is in the room's log, so none is missed or shown twice). */
+  alertFirings: AlertTriggered[];
+  /** The latest state of orders changed since the room opened (`order:updated`), by id. */
+  orders: Record<string, Order>;
+  /** The latest `portfolio:nav` (state, not history). */
+  nav: PortfolioNav | null;
   /** How many times the room caught up after a reconnect (shown, and read by tests). */
   catchUps: number;
 }
@@ -51,7 +58,7 @@ export class ClubRoom {
     this.me = me;
     this.view = new Store<RoomView>({
       phase: "joining", error: null, seq: null, messages: [], olderBefore: null, proposals: [], online: [],
-      typing: {}, arrivals: [], catchUps: 0,
+      typing: {}, arrivals: [], alertFirings: [], orders: {}, nav: null, catchUps: 0,
     });
   }
 
@@ -77,6 +84,9 @@ export class ClubRoom {
         this.seenArrivals.add(data.id);
         this.patch({ arrivals: [data, ...this.view.get().arrivals].slice(0, 20) });
         this.onMoney(data);
+      }),
+      live.on("portfolio:nav", (data: PortfolioNav) => {
+        if (data.club_id === this.clubId) this.patch({ nav: data });
       }),
       live.on("room:removed", (data: { club_id: string }) => {
         if (data.club_id === this.clubId) this.patch({ phase: "removed", error: "You are no longer a member of this club." });
@@ -246,6 +256,19 @@ export class ClubRoom {
       case "vote:tally":
         this.patchProposal(String(data.proposal_id), (p) => ({ ...p, tally: data.tally as Tally }));
         break;
+      case "alert:triggered": {
+        const firing = data as unknown as AlertTriggered;
+        const firings = this.view.get().alertFirings.filter((f) => f.id !== firing.id);
+        this.patch({ alertFirings: [firing, ...firings].slice(0, 30) });
+        break;
+      }
+      case "order:updated": {
+        const order = data.order as Order;
+        const known = this.view.get().orders[order.id];
+        // Updates only move forward; a late copy of an older state changes nothing.
+        if (!known || known.updated_at <= order.updated_at) this.patch({ orders: { ...this.view.get().orders, [order.id]: order } });
+        break;
+      }
     }
   }
 

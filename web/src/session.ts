@@ -143,13 +143,18 @@ class Session {
 
   /** An authenticated JSON call; see the module comment for the refresh-and-retry rule. */
   async api<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const response = await this.fetch(method, path, options);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  /** An authenticated call answering with its successful Response (an image, say); the same
+   * refresh-and-retry rule as `api()`. A FormData body is sent as multipart. */
+  async fetch(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     let token = await this.accessToken();
     for (let attempt = 0; ; attempt++) {
       const response = await send(method, path, token, options);
-      if (response.ok) {
-        if (response.status === 204) return undefined as T;
-        return (await response.json()) as T;
-      }
+      if (response.ok) return response;
       const error = await errorOf(response);
       if (response.status === 401 && attempt === 0 && error.code === "token_expired") {
         token = await this.refresh(true);
@@ -224,8 +229,10 @@ async function send(method: string, path: string, token: string | null, options:
   const headers: Record<string, string> = { Accept: "application/json", ...(options.headers ?? {}) };
   if (token !== null) headers.Authorization = `Bearer ${token}`;
   if (options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
-  let body: string | undefined;
-  if (options.body !== undefined) {
+  let body: string | FormData | undefined;
+  if (options.body instanceof FormData) {
+    body = options.body; // the browser sets the multipart boundary
+  } else if (options.body !== undefined) {
     headers["Content-Type"] = "application/json";
     body = JSON.stringify(options.body);
   }
@@ -273,6 +280,25 @@ export const session = new Session();
 /** `api()` of the current session. */
 export function api<T>(method: string, path: string, options?: RequestOptions): Promise<T> {
   return session.api<T>(method, path, options);
+}
+
+/** A file stored by `POST /api/v1/files` (the type is detected from the content). */
+export interface StoredFile {
+  id: string;
+  purpose: "receipt" | "agreement" | "kyc_document";
+  filename: string;
+  content_type: string;
+  size: number;
+  created_at: string;
+}
+
+/** Upload a receipt or a KYC scan (multipart field `file`); the record to refer to it by id. */
+export function uploadFile(file: File, purpose: StoredFile["purpose"], clubId?: string): Promise<StoredFile> {
+  const form = new FormData();
+  form.append("purpose", purpose);
+  if (clubId) form.append("club_id", clubId);
+  form.append("file", file, file.name);
+  return session.api<StoredFile>("POST", "/api/v1/files", { body: form });
 }
 
 /** A fresh Idempotency-Key. */

@@ -52,6 +52,8 @@ export interface Contribution {
   payment_date: string | null;
   valuation_date: string | null;
   units: string | null;
+  receipt_file_id?: string | null;
+  decision_reason?: string | null;
   created_at: string;
 }
 
@@ -241,4 +243,108 @@ export interface Broadcast {
   sent_by: string;
   recipients: number;
   created_at: string;
+}
+
+/** A price alert of a club (`/api/v1/clubs/{id}/alerts`): prices are decimal strings, moves bps. */
+export interface PriceAlert {
+  id: string;
+  club_id: string;
+  created_by: string;
+  symbol: string;
+  kind: "above" | "below" | "move";
+  price: string | null;
+  move_bps: number | null;
+  window_seconds: number | null;
+  rearm: boolean;
+  note: string;
+  active: boolean;
+  fired_count: number;
+  last_fired_at: string | null;
+  created_at: string;
+}
+
+/** `alert:triggered` (a room event, in the room's log). */
+export interface AlertTriggered {
+  id: string;
+  ts: string;
+  club_id: string;
+  seq: number;
+  alert_id: string;
+  symbol: string;
+  kind: PriceAlert["kind"];
+  price: string;
+  threshold: string | null;
+  move_bps: number | null;
+  measured_bps: number | null;
+  window_seconds: number | null;
+  rearm: boolean;
+  still_active: boolean;
+  fired_count: number;
+  trade_date: string;
+}
+
+export type KycDocumentKind = "pan" | "aadhaar" | "driving_licence" | "address_proof";
+
+export interface KycDocument {
+  id: string;
+  kind: KycDocumentKind;
+  status: "pending" | "verified" | "rejected" | "superseded" | "expired";
+  number: string | null;
+  number_last4: string | null;
+  proof_type: string | null;
+  issued_on: string | null;
+  expires_on: string | null;
+  file_id: string;
+  submitted_at: string;
+  decided_at: string | null;
+  reason: string | null;
+}
+
+/** `GET /api/v1/kyc`. */
+export interface KycOverview {
+  status: string;
+  missing: string[];
+  contribution_limit: string;
+  documents: KycDocument[];
+}
+
+export type OrderStatus = "awaiting_execution" | "submitted" | "accepted" | "partially_filled" | "filled" | "cancelled" | "rejected";
+
+export interface Order {
+  id: string;
+  club_id: string;
+  proposal_id: string | null;
+  side: "buy" | "sell";
+  kind: "market" | "limit";
+  symbol: string;
+  currency: string | null;
+  quantity: number | null;
+  amount: string | null;
+  limit_price: string | null;
+  status: OrderStatus;
+  reason: string;
+  reserved: string;
+  filled_quantity: number;
+  filled_value: string;
+  fees: string;
+  average_price: string | null;
+  created_by: string | null;
+  submitted_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** `portfolio:nav` (state, not in the room log; the latest wins). */
+export interface PortfolioNav {
+  id: string;
+  ts: string;
+  club_id: string;
+  currency: string;
+  cash: string;
+  market_value: string;
+  liabilities: string;
+  nav: string;
+  units: string;
+  unit_value: string;
+  reason: string;
 }

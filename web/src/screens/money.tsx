@@ -5,9 +5,9 @@ import { ApiError } from "../api.ts";
 import { AllocationChart, NavChart } from "../charts.tsx";
 import type { LiveQuote } from "../livequotes.ts";
 import { money, multiplyDecimal, parseAmountInput, signOf } from "../money.ts";
-import { api, newKey, session } from "../session.ts";
+import { api, newKey, session, uploadFile } from "../session.ts";
 import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
-import { Badge, Button, Empty, ErrorNote, Field, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
+import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
 
 /** A statement endpoint answers 422 `invalid_valuation` until the club's first valuation. */
 async function orNone<T>(call: Promise<T>): Promise<T | null> {
@@ -149,6 +149,7 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
         !status.loading && <p class="muted small">Your units are issued at the club's next valuation after your money arrives.</p>
       )}
       <Contribute club={club} onOpened={contributions.reload} />
+      {treasury && <PendingApprovals club={club} list={(contributions.data?.contributions ?? []).filter((x) => x.status === "pending_approval" && x.user_id !== me)} nameOf={nameOf} onDecided={contributions.reload} />}
       <h3 class="subhead">{treasury ? "Contributions (everyone)" : "My contributions"}</h3>
       {(contributions.data?.contributions.length ?? 0) === 0 ? (
         <p class="muted small">None yet.</p>
@@ -161,6 +162,7 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
                 <span class="muted small"> · {treasury && x.user_id !== me ? `${nameOf(x.user_id)} · ` : ""}{x.method} · {when(x.created_at)}</span>
               </span>
               <span class="row-end">
+                {x.status === "rejected" && x.decision_reason && <span class="muted small" data-testid={`contribution-reason-${x.id}`}>{x.decision_reason}</span>}
                 {x.status === "awaiting_payment" && x.checkout_url && x.user_id === me && (
                   <a href={x.checkout_url} target="samooh-checkout" rel="noopener" data-external class="small">Pay</a>
                 )}
@@ -205,12 +207,159 @@ function Contribute({ club, onOpened }: { club: Club; onOpened: () => void }) {
         <Button type="submit" busy={pay.busy} testId="contribute-submit">Pay in</Button>
       </form>
       <ErrorNote error={pay.error} testId="contribute-error" />
+      <KycHint error={pay.error} />
       {checkout?.checkout_url && (
         <p class="muted small" data-testid="checkout-opened">
           Checkout for {money(checkout.amount, checkout.currency)} opened in a new tab.{" "}
           <a href={checkout.checkout_url} target="samooh-checkout" rel="noopener" data-external data-testid="checkout-link">Open it again</a>. This page updates by itself when the money arrives.
         </p>
       )}
+      <ManualContribution club={club} onRecorded={onOpened} />
+    </div>
+  );
+}
+
+/** A contribution refused for want of KYC points the member to their KYC page. */
+function KycHint({ error }: { error: unknown }) {
+  if (!(error instanceof ApiError) || error.code !== "kyc_required") return null;
+  return (
+    <Notice tone="warn" testId="kyc-required">
+      Above the yearly limit, contributions need a verified KYC (your PAN and a proof of address).{" "}
+      <a href="/account/kyc" data-testid="kyc-required-link">Complete your KYC</a>
+    </Notice>
+  );
+}
+
+function today(): string {
+  const d = new Date();
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+/** Money paid outside the app (a bank transfer, cash): recorded with its receipt, for a
+ * treasurer to approve. The receipt is uploaded first, then the contribution refers to it. */
+function ManualContribution({ club, onRecorded }: { club: Club; onRecorded: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [amount, setAmount] = useState("");
+  const [note, setNote] = useState("");
+  const [receipt, setReceipt] = useState<File | null>(null);
+  const [done, setDone] = useState<Contribution | null>(null);
+  // One key per recording: a retried submit after a lost answer is not recorded twice.
+  const [key, setKey] = useState(newKey);
+  const record = useAction(async () => {
+    const value = parseAmountInput(amount);
+    if (value === null) throw new ApiError("Enter an amount like 500 or 500.00.", 422, "validation_error");
+    if (!receipt) throw new ApiError("Attach the receipt (PDF, PNG or JPEG).", 422, "validation_error");
+    const file = await uploadFile(receipt, "receipt", club.id);
+    const created = await api<Contribution>("POST", `/api/v1/clubs/${club.id}/contributions`, {
+      body: { amount: value, method: "manual", receipt_file_id: file.id, note: note.trim() }, idempotencyKey: key,
+    });
+    setDone(created);
+    setOpen(false);
+    setAmount("");
+    setNote("");
+    setReceipt(null);
+    setKey(newKey());
+    onRecorded();
+  });
+  if (!open) {
+    return (
+      <p class="small manual-toggle">
+        {done && <span class="ok-text" data-testid="manual-recorded">Recorded {money(done.amount, done.currency)}: a treasurer will check the receipt. </span>}
+        <button type="button" class="link" data-testid="manual-open" onClick={() => { setDone(null); setOpen(true); }}>Paid outside the app? Record it with a receipt</button>
+      </p>
+    );
+  }
+  return (
+    <form class="form manual-form" data-testid="manual-form" onSubmit={(e) => { e.preventDefault(); void record.run(); }}>
+      <div class="form-row">
+        <Field label={`Amount paid (${club.currency})`} testId="manual-amount" inputMode="decimal" placeholder="500.00" required value={amount} onInput={(e) => setAmount((e.currentTarget as HTMLInputElement).value)} />
+        <label class="field">
+          <span class="field-label">Receipt</span>
+          <input type="file" accept="application/pdf,image/png,image/jpeg" required data-testid="manual-receipt" onChange={(e) => setReceipt((e.currentTarget as HTMLInputElement).files?.[0] ?? null)} />
+          <span class="field-hint">PDF, PNG or JPEG</span>
+        </label>
+      </div>
+      <Field label="Note for the treasurer (optional)" testId="manual-note" maxLength={500} placeholder="NEFT ref, date paid…" value={note} onInput={(e) => setNote((e.currentTarget as HTMLInputElement).value)} />
+      <ErrorNote error={record.error} testId="manual-error" />
+      <KycHint error={record.error} />
+      <div class="form-actions">
+        <Button kind="ghost" type="button" onClick={() => setOpen(false)}>Cancel</Button>
+        <Button type="submit" busy={record.busy} testId="manual-submit">Record contribution</Button>
+      </div>
+    </form>
+  );
+}
+
+/** Treasurers (owner/admin/treasurer) approve manual contributions with the date the money
+ * arrived, or reject them with a reason. An approval lands like an online payment, live. */
+function PendingApprovals({ club, list, nameOf, onDecided }: { club: Club; list: Contribution[]; nameOf: (id: string) => string; onDecided: () => void }) {
+  const [approving, setApproving] = useState<Set<string>>(new Set());
+  const [rejecting, setRejecting] = useState<string | null>(null);
+  const [reason, setReason] = useState("");
+  const [paidOn, setPaidOn] = useState<Record<string, string>>({});
+  const preview = useAction(async (x: Contribution) => {
+    // Opened inside the click, so no pop-up blocker stops it; pointed at the signed link below.
+    const popup = window.open("", "_blank");
+    try {
+      const link = await api<{ url: string }>("GET", `/api/v1/files/${x.receipt_file_id}/link?disposition=inline`);
+      if (popup) {
+        popup.opener = null;
+        popup.location.href = link.url;
+      }
+    } catch (error) {
+      popup?.close();
+      throw error;
+    }
+  });
+  const decide = useAction(async (x: Contribution, approve: boolean) => {
+    if (!approve && !reason.trim()) throw new ApiError("Say why it is rejected: the member reads this.", 422, "validation_error");
+    await api("POST", `/api/v1/clubs/${club.id}/contributions/${x.id}/decision`, {
+      body: approve ? { approve: true, paid_on: paidOn[x.id] ?? today() } : { approve: false, reason: reason.trim() },
+      idempotencyKey: newKey(),
+    });
+    if (approve) setApproving(new Set([...approving, x.id]));
+    else {
+      setRejecting(null);
+      setReason("");
+      onDecided();
+    }
+  });
+  if (list.length === 0) return null;
+  return (
+    <div class="approvals" data-testid="pending-approvals">
+      <h3 class="subhead">Waiting for your approval</h3>
+      <ul class="rows">
+        {list.map((x) => (
+          <li key={x.id} class="approval" data-testid={`pending-${x.id}`}>
+            <span>
+              <strong>{money(x.amount, x.currency)}</strong>
+              <span class="muted small"> · {nameOf(x.user_id)} · recorded {when(x.created_at)}</span>
+              {x.receipt_file_id && (
+                <button type="button" class="link small receipt-link" data-testid={`receipt-${x.id}`} onClick={() => void preview.run(x)}>View receipt</button>
+              )}
+            </span>
+            {approving.has(x.id) ? (
+              <span class="muted small" data-testid={`approving-${x.id}`}><span class="spinner" aria-hidden="true" /> Approved — landing…</span>
+            ) : rejecting === x.id ? (
+              <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void decide.run(x, false); }}>
+                <input aria-label="Reason" placeholder="Why? The member reads this." data-testid={`reject-reason-${x.id}`} maxLength={500} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
+                <Button kind="danger" type="submit" class="btn-small" busy={decide.busy} testId={`reject-confirm-${x.id}`}>Reject</Button>
+                <Button kind="ghost" type="button" class="btn-small" onClick={() => setRejecting(null)}>Back</Button>
+              </form>
+            ) : (
+              <span class="row-end approval-actions">
+                <label class="small muted paid-on">
+                  Arrived on
+                  <input type="date" aria-label="Date the money arrived" data-testid={`paid-on-${x.id}`} max={today()} value={paidOn[x.id] ?? today()} onInput={(e) => setPaidOn({ ...paidOn, [x.id]: (e.currentTarget as HTMLInputElement).value })} />
+                </label>
+                <Button kind="secondary" class="btn-small" busy={decide.busy} testId={`approve-${x.id}`} onClick={() => void decide.run(x, true)}>Approve</Button>
+                <Button kind="ghost" class="btn-small" testId={`reject-${x.id}`} onClick={() => { setReason(""); setRejecting(x.id); }}>Reject</Button>
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+      <ErrorNote error={decide.error ?? preview.error} testId="approval-error" />
     </div>
   );
 }

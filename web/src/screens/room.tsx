@@ -9,7 +9,9 @@ import { api, session } from "../session.ts";
 import { useStore } from "../store.ts";
 import type { ChatMessage, Club, Holding, Invite, Member } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Panel, clock, label, useAction, useLoad } from "../ui.tsx";
+import { AlertToasts, AlertsPanel } from "./alerts.tsx";
 import { ArrivalsFeed, CapitalPanel, PortfolioPanel } from "./money.tsx";
+import { OrdersPanel } from "./orders.tsx";
 import { ProposalsPanel } from "./proposals.tsx";
 import { ReportsPanel } from "./reports.tsx";
 
@@ -53,6 +55,12 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   const symbols = clubSymbols.length > 0 ? clubSymbols : FALLBACK_SYMBOLS;
   useEffect(() => quotes.setSymbols(symbols), [symbols.join()]);
 
+  // A fill changes holdings and cash: the money panels load again.
+  const filledKey = Object.values(view.orders).map((o) => `${o.id}:${o.filled_quantity}`).join();
+  useEffect(() => {
+    if (filledKey) setMoneyVersion((v) => v + 1);
+  }, [filledKey]);
+
   const memberList = members.data?.members ?? [];
   const nameOf = (id: string) => memberName(id, me?.id, memberList);
 
@@ -90,11 +98,13 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
         <a href="#quotes">Quotes</a>
         <a href="#portfolio">Portfolio</a>
         <a href="#capital">My account</a>
+        <a href="#alerts">Alerts</a>
       </nav>
       <div class="room-grid">
         <div class="room-main">
           <div id="proposals"><ProposalsPanel club={c} room={room} proposals={view.proposals} nameOf={nameOf} /></div>
           <div id="portfolio"><PortfolioPanel club={c} quotes={quoteMap} version={moneyVersion} /></div>
+          <div id="orders"><OrdersPanel club={c} live={view.orders} nav={view.nav} /></div>
           <div id="capital"><CapitalPanel club={c} version={moneyVersion} nameOf={nameOf} /></div>
         </div>
         <aside class="room-side">
@@ -106,9 +116,11 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
               followed={watchlist.data?.symbols ?? []} canEdit={["owner", "admin", "treasurer"].includes(c.my_role)} onSaved={watchlist.reload}
             />
           </div>
+          <div id="alerts"><AlertsPanel club={c} symbols={symbols} firings={view.alertFirings} nameOf={nameOf} /></div>
           <ReportsPanel clubId={c.id} />
         </aside>
       </div>
+      <AlertToasts firings={view.alertFirings} />
     </main>
   );
 }
