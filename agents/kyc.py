@@ -14,7 +14,9 @@ from streams.app import app
 log = get_logger(__name__)
 
 
-@app.crontab("30 3 * * *", timezone=dt.UTC, on_leader=True)  # 09:00 IST
+# Not ``on_leader``: the app disables Faust's leader topic (streams/app.py), so leader-only
+# timers never fire; the sweep is idempotent, so every worker may run it.
+@app.crontab("30 3 * * *", timezone=dt.UTC)  # 09:00 IST
 async def kyc_expiry_sweep() -> None:
     """Run the daily KYC expiry sweep."""
     context = await worker_context()

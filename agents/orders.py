@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -27,6 +28,19 @@ HOLDERS_TTL_SECONDS = 2.0
 async def _send(updates: list[BrokerUpdateV1]) -> None:
     for item in updates:  # wait for the broker's acknowledgement of each (at least once)
         await (await order_fills.send(key=item.club_id, value=item))
+
+
+RESUBMIT_AFTER = dt.timedelta(seconds=30)
+
+
+@app.timer(interval=15.0)
+async def resubmit_stale_orders() -> None:
+    """Hand the broker again any order left ``submitted`` without an answer (see
+    ``order_service.stale_submissions``)."""
+    await worker_context()
+    for command in await order_service.stale_submissions(RESUBMIT_AFTER):
+        log.warning("re-sending a submitted order", order_id=command.order_id)
+        await order_commands.send(key=command.club_id, value=command)
 
 
 @app.agent(order_commands)

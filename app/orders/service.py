@@ -253,6 +253,16 @@ class OrderService:
             raise ServiceUnavailable("the broker could not be reached; try again") from exc
         return submitted
 
+    async def stale_submissions(self, older_than: dt.timedelta) -> list[OrderCommandV1]:
+        """``submit`` commands again for orders still ``submitted`` (no word from the broker)
+        after ``older_than``: the process that submitted may have died between its commit and
+        handing the command over. The broker takes a repeated submit once."""
+        cutoff = utcnow() - older_than
+        stale = await Order.find(
+            {"status": OrderStatus.SUBMITTED.value, "submitted_at": {"$lt": cutoff}}
+        ).to_list()
+        return [self._command(order, "submit") for order in stale if order.quantity is not None]
+
     @staticmethod
     def _command(order: Order, action: str) -> OrderCommandV1:
         assert order.quantity is not None and order.currency is not None
