@@ -32,6 +32,7 @@ from app.chat.schemas import (
     TypingRequest,
 )
 from app.clubs.events import ContributionReceived
+from app.kyc.schemas import KycStatusEvent
 from app.market.schemas import QuoteSubscription, QuoteTick
 from app.notifications.schemas import NotificationNewEvent, NotificationReadEvent
 from app.openapi import ErrorDetail
@@ -45,6 +46,7 @@ from app.proposals.schemas import (
     VoteTallyEvent,
 )
 from app.realtime.contract import SessionRevokedEvent
+from app.reports.schemas import ReportProgressEvent
 from app.rooms.schemas import (
     PresenceEvent,
     RoomJoin,
@@ -148,6 +150,8 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("broadcast:message", "accounts", BroadcastEvent),
     ServerEventSpec("session:revoked", "user", SessionRevokedEvent),
     ServerEventSpec("quote:tick", "symbol", QuoteTick),
+    ServerEventSpec("report:progress", "user", ReportProgressEvent),
+    ServerEventSpec("kyc:status", "user", KycStatusEvent),
 )
 
 CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (

@@ -4,15 +4,14 @@ strings; move sizes basis points (200 = 2 %)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from app.alerts.rules import AlertKind
-from app.clubs.schemas import _paise
+from app.clubs.schemas import Paise
 from app.realtime.contract import RoomEvent
 
-Price = Annotated[int, BeforeValidator(_paise)]
+Price = Paise
 
 
 class AlertCreate(BaseModel):

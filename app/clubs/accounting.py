@@ -12,8 +12,9 @@ Money flows through the club's double-entry journal:
   realised gain against average cost;
 * valuation: investments marked to market against unrealised gains.
 
-NAV = cash + market value of holdings − liabilities (unallocated contributions and payable
-withdrawals), so money not yet turned into units never moves the unit value. Every money
+NAV = cash + market value of holdings − liabilities (unallocated contributions, unmatched
+payments and payable withdrawals), so money not yet turned into units never moves the unit
+value, and only the rest ("free cash") may be invested. Every money
 transaction bumps the club's ``money_seq`` so two of them never interleave.
 """
 
@@ -40,6 +41,7 @@ from app.clubs.documents import (
     WithdrawalStatus,
 )
 from app.clubs.errors import (
+    BackdatedEntry,
     ClubNotFound,
     ContributionNotFound,
     ContributionStateError,
@@ -55,6 +57,7 @@ from app.clubs.units import NonPositiveNav, UnitValue, fee_of, round_half_even
 from app.db import run_in_transaction
 from app.ledger import accounts
 from app.ledger.service import ledger_service
+from app.money import format_minor
 from streams.records import PaymentEventV1
 
 
@@ -71,6 +74,15 @@ class Books:
     liabilities: int
     units: int
     holdings: list[Holding] = field(default_factory=list)
+    unallocated: int = 0  # received money not yet turned into units (a liability)
+    payable: int = 0  # withdrawals settled but not yet paid out (a liability)
+
+    @property
+    def free_cash(self) -> int:
+        """Cash the members' units own: cash less everything owed (money received but not yet
+        turned into units, and withdrawals not yet paid). Only this may be invested — spending
+        a newcomer's money before its units are issued would move value between members."""
+        return self.cash - self.liabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +132,12 @@ class AccountingService:
             liabilities=-(
                 balances.get(accounts.UNALLOCATED_CONTRIBUTIONS, 0)
                 + balances.get(accounts.WITHDRAWALS_PAYABLE, 0)
+                + balances.get(accounts.UNMATCHED_PAYMENTS, 0)
             ),
             units=sum(m.units for m in members),
             holdings=await repository.holdings(club_id, session),
+            unallocated=-balances.get(accounts.UNALLOCATED_CONTRIBUTIONS, 0),
+            payable=-balances.get(accounts.WITHDRAWALS_PAYABLE, 0),
         )
 
     def unit_value(self, club: Club, nav: int, units: int) -> UnitValue:
@@ -157,6 +172,11 @@ class AccountingService:
             raise InvalidValuation(
                 "the valuation date must come after the club's last valuation",
                 details={"last_valuation_date": club.last_valuation_date},
+            )
+        if valuation_date is not None and valuation_date < _today():
+            raise InvalidValuation(
+                "a new contribution cannot be assigned to a valuation date in the past",
+                details={"valuation_date": valuation_date.isoformat()},
             )
         contribution = Contribution(
             club_id=club_id, user_id=actor_id, amount=amount, currency=club.currency,
@@ -194,9 +214,17 @@ class AccountingService:
         issued later, at a valuation. The journal key ``payment:<event.id>`` and the status
         guard make a re-delivered, duplicated or late event change nothing.
         ``payment.failed`` marks an awaiting contribution failed; it never undoes a receipt.
+
+        Money captured that matches no open contribution — a second payment (another payment
+        id) for a contribution already received, or an amount other than the contribution's —
+        is never dropped: it is booked to ``liabilities:unmatched_payments`` (Dr cash) under
+        the same journal key and audited as ``payment.unmatched`` for the treasurer to refund
+        or assign; the contribution is left as it was.
         """
         contribution = await repository.get_contribution(event.contribution_id)
         if contribution is None or contribution.club_id != event.pool_id:
+            if event.kind == "payment.captured" and await repository.get_club(event.pool_id):
+                await self._book_unmatched(event, "no such contribution in this club")
             return PaymentOutcome(False, None)
         if event.kind == "payment.failed":
             result = await Contribution.get_pymongo_collection().update_one(
@@ -218,6 +246,13 @@ class AccountingService:
                 ContributionStatus.PENDING_APPROVAL
             )
             if current.status not in expected and not manual_ok:
+                if current.payment_id != event.payment_id:  # another payment: keep the money
+                    await self._book_unmatched(event, "contribution already paid", session)
+                return PaymentOutcome(False, current)
+            if event.amount != current.amount:
+                await self._book_unmatched(
+                    event, f"paid {event.amount}, contribution is {current.amount}", session
+                )
                 return PaymentOutcome(False, current)
             _, new = await ledger_service.do_post(
                 pool_id=current.club_id, key=f"payment:{event.id}", kind="contribution_received",
@@ -254,6 +289,35 @@ class AccountingService:
             return PaymentOutcome(True, current)
 
         return await run_in_transaction(body)
+
+    async def _book_unmatched(
+        self, event: PaymentEventV1, reason: str, session: AsyncClientSession | None = None
+    ) -> None:
+        """Dr cash / Cr unmatched payments for a captured payment no contribution takes."""
+
+        async def body(tx: AsyncClientSession) -> None:
+            day = dt.datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00")).date()
+            _, new = await ledger_service.do_post(
+                pool_id=event.pool_id, key=f"payment:{event.id}", kind="payment_unmatched",
+                lines=[(accounts.CASH, event.amount), (accounts.UNMATCHED_PAYMENTS, -event.amount)],
+                effective_date=day,
+                memo=f"unmatched {event.provider} payment {event.payment_id}: {reason}",
+                session=tx,
+            )  # fmt: skip
+            if new:
+                await audit_service.do_append(
+                    chain=club_chain(event.pool_id), actor_id=None, action="payment.unmatched",
+                    target_type="contribution", target_id=event.contribution_id,
+                    details={"amount": event.amount, "payment_id": event.payment_id,
+                             "provider": event.provider, "event_id": event.id,
+                             "reason": reason},
+                    session=tx,
+                )  # fmt: skip
+
+        if session is not None:
+            await body(session)
+        else:
+            await run_in_transaction(body)
 
     async def check_decide_manual(
         self, club_id: str, contribution_id: str, actor_id: str
@@ -389,11 +453,17 @@ class AccountingService:
             books = await self.books(club_id, session)
             from app.orders.repository import reserved_cash  # open buys hold their cash
 
-            free = books.cash - await reserved_cash(club_id, session)
+            # Payables are what this pays; other liabilities' cash is not the club's to spend.
+            owed_elsewhere = books.liabilities - books.payable
+            free = books.cash - owed_elsewhere - await reserved_cash(club_id, session)
             if free < withdrawal.net:
                 raise InsufficientCash(
                     "the club's cash (less what open buy orders hold) does not cover this payout",
-                    details={"cash": books.cash, "free": free, "needed": withdrawal.net},
+                    details={
+                        "cash": format_minor(books.cash),
+                        "free": format_minor(free),
+                        "needed": format_minor(withdrawal.net),
+                    },
                 )
             if withdrawal.net > 0:
                 await ledger_service.do_post(
@@ -447,8 +517,13 @@ class AccountingService:
         symbol = symbol.upper()
 
         async def body(session: AsyncClientSession) -> Holding:
-            await club_service.check_member(club_id, actor_id, TREASURY, session)
+            club, _ = await club_service.check_member(club_id, actor_id, TREASURY, session)
             await repository.bump_money_seq(club_id, session)
+            if club.last_valuation_date and trade_date.isoformat() < club.last_valuation_date:
+                raise BackdatedEntry(
+                    "a trade cannot be dated before the club's last valuation",
+                    details={"last_valuation_date": club.last_valuation_date},
+                )
             entry_key = f"trade:{club_id}:{actor_id}:{key}"  # keys are the caller's, per club
             return (await self.post_trade(
                 session, club_id, side=side, symbol=symbol, quantity=quantity, price=price,
@@ -497,11 +572,14 @@ class AccountingService:
         gain = 0
         if side == "buy":
             books = await self.books(club_id, session)
-            if books.cash < gross + fees:
+            if books.free_cash < gross + fees:
                 raise InsufficientCash(
-                    "the club's cash does not cover this purchase",
-                    details={"cash": books.cash, "needed": gross + fees},
-                )
+                    "the club's free cash does not cover this purchase (money received but not "
+                    "yet turned into units cannot be invested)",
+                    details={"cash": format_minor(books.cash),
+                             "free_cash": format_minor(books.free_cash),
+                             "needed": format_minor(gross + fees)},
+                )  # fmt: skip
             lines = [(accounts.INVESTMENTS, gross), (accounts.CASH, -(gross + fees))]
             if fees:
                 lines.append((accounts.TRADING_COSTS, fees))
@@ -581,6 +659,13 @@ class AccountingService:
                     "the valuation date must come after the club's last valuation",
                     details={"last_valuation_date": club.last_valuation_date},
                 )
+            latest = await ledger_service.latest_effective_date(club_id, session)
+            if latest is not None and day < latest:
+                raise InvalidValuation(
+                    "the books hold entries dated after this valuation date: value the club "
+                    "on or after the latest of them",
+                    details={"latest_entry_date": latest},
+                )
             books = await self.books(club_id, session)
             held = {h.symbol: h for h in books.holdings}
             missing = sorted(set(held) - set(prices))
@@ -612,6 +697,13 @@ class AccountingService:
                     created_by=actor_id, session=session,
                 )  # fmt: skip
             nav = books.cash + market_value - books.liabilities
+            if books.units == 0 and nav != 0:
+                # Cannot happen while only free cash is invested; refuse rather than issue
+                # units at the starting value to a club that has gained or lost.
+                raise InvalidValuation(
+                    "no units are outstanding but the NAV is not zero",
+                    details={"nav": format_minor(nav)},
+                )
             uv = self.unit_value(club, nav, books.units)
             settlements = await self._settle(club, uv, day, valuation_date, actor_id, session)
             issued = sum(s.units for s in settlements)

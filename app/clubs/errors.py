@@ -56,6 +56,14 @@ class InvalidValuation(AppError):
     code = "invalid_valuation"
 
 
+class BackdatedEntry(AppError):
+    """A trade dated before the club's last valuation would change a valuation already used to
+    issue and redeem units (422)."""
+
+    status = 422
+    code = "backdated_entry"
+
+
 class PriceMissing(AppError):
     """A held symbol has no price for the valuation (422, ``details.symbols``)."""
 

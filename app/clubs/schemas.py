@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator
 
 from app.clubs.documents import ClubRole, TieRule, VotingMode
 from app.money import AmountFormatError, parse_minor
@@ -21,8 +21,15 @@ def _paise(value: object) -> int:
         raise ValueError(str(exc)) from exc
 
 
-Paise = Annotated[int, BeforeValidator(_paise)]
-"""A request amount: a decimal string in, integer paise out."""
+AMOUNT_SCHEMA = {
+    "type": "string",
+    "pattern": r"^-?\d{1,15}(\.\d{1,2})?$",
+    "description": "an amount as a decimal string with at most two places",
+    "examples": ["5456.25"],
+}
+
+Paise = Annotated[int, BeforeValidator(_paise), WithJsonSchema(AMOUNT_SCHEMA)]
+"""A request amount: a decimal string in (so documented), integer paise out."""
 
 
 def _positive(value: int) -> int:
@@ -37,7 +44,7 @@ class ClubCreate(BaseModel):
     name: str = Field(min_length=2, max_length=80)
     description: str = Field(default="", max_length=2000)
     currency: Literal["INR", "USD", "EUR", "GBP"] = "INR"
-    starting_unit_value: Paise = Field(default=1000, description='default "10.00"')
+    starting_unit_value: Paise = Field(default="10.00", validate_default=True)
     voting_mode: VotingMode = VotingMode.SIMPLE
     approval_threshold_bps: int = Field(default=6000, ge=1, le=10_000)
     quorum_bps: int | None = Field(default=None, ge=1, le=10_000)
@@ -232,7 +239,7 @@ class TradeCreate(BaseModel):
     symbol: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.&-]+$")
     quantity: int = Field(gt=0, le=10_000_000)
     price: Paise
-    fees: Paise = 0
+    fees: Paise = Field(default="0.00", validate_default=True)
     trade_date: dt.date
 
 

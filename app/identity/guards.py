@@ -2,12 +2,14 @@
 
     @blueprint.put("/users/<user_id>/roles")
     @require_role(PlatformRole.ADMIN)   # 401 without a valid token, 403 without the role
-    @require_step_up                    # 403 unless X-Step-Up-Code holds a fresh TOTP code
     @validate_request(RolesRequest)
+    @require_step_up                    # 403 unless X-Step-Up-Code holds a fresh TOTP code
     async def set_roles(user_id: str, data: RolesRequest) -> …:
         principal = current_principal()
 
-Put them above ``validate_request`` so an anonymous caller gets 401, not 422. They document
+Put ``require_auth``/``require_role`` above ``validate_request`` so an anonymous caller gets
+401, not 422, and ``require_step_up`` below it, so a malformed request never uses up a
+one-time code. They document
 the bearer scheme and their error statuses in the OpenAPI spec.
 """
 

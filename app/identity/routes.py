@@ -377,8 +377,8 @@ async def reactivate_user(user_id: str, data: SuspendRequest) -> AdminUserOut:
 @admin.put("/users/<user_id>/roles")
 @tag(["admin"])
 @require_role(PlatformRole.ADMIN)
-@require_step_up
 @validate_request(RolesRequest)
+@require_step_up  # after validation: a malformed request must not use up a one-time code
 @validate_response(AdminUserOut)
 @document_errors(404, 409)
 async def set_roles(user_id: str, data: RolesRequest) -> AdminUserOut:

@@ -55,10 +55,12 @@ async def pending_of_kind(user_id: str, kind: DocumentKind, session: Session) ->
 
 
 async def number_elsewhere(fingerprint: str, user_id: str, session: Session = None) -> bool:
-    """Whether another user has a pending or verified document with this fingerprint."""
+    """Whether another user has a VERIFIED document with this fingerprint. A pending claim
+    blocks nobody: otherwise anyone could squat a number and lock its holder out; the first
+    verified document wins, and an admin verifying a second one is refused."""
     found = await KycDocument.find_one(
         {"fingerprint": fingerprint, "user_id": {"$ne": user_id},
-         "status": {"$in": [DocumentStatus.PENDING.value, DocumentStatus.VERIFIED.value]}},
+         "status": DocumentStatus.VERIFIED.value},
         session=session,
     )  # fmt: skip
     return found is not None

@@ -12,6 +12,7 @@ from app.files.schemas import LinkOut
 from app.identity.documents import KycStatus, User
 from app.kyc.documents import AddressProofType, DocumentKind, DocumentStatus, KycDocument
 from app.kyc.validation import masked
+from app.realtime.contract import ServerEvent
 
 
 class DocumentSubmit(BaseModel):
@@ -147,3 +148,13 @@ class DecisionRequest(BaseModel):
         if self.decision == "reject" and not (self.reason or "").strip():
             raise ValueError("a rejection needs a reason")
         return self
+
+
+class KycStatusEvent(ServerEvent):
+    """``kyc:status`` to the holder's ``user:<id>`` after an admin's decision or an expiry."""
+
+    document_id: str
+    kind: str
+    document_status: str
+    kyc_status: str
+    reason: str | None = None

@@ -50,7 +50,7 @@ from app.kyc.errors import (
     KycRequired,
     NumberInUse,
 )
-from app.kyc.schemas import DocumentSubmit
+from app.kyc.schemas import DocumentSubmit, KycStatusEvent
 from app.kyc.validation import (
     aadhaar_problem,
     driving_licence_problem,
@@ -363,13 +363,13 @@ class KycService:
                 f"{status.value.replace('_', ' ')}.\n\n— Samooh")  # fmt: skip
         await send_mail(settings, to=user.email, subject=subject, body=body)
         try:
-            await emit_to_room(settings.redis_url, "kyc:status", {
-                "id": f"kyc:{doc.id}:{doc.status.value}",
-                "ts": dt.datetime.now(dt.UTC).isoformat(),
-                "document_id": str(doc.id), "kind": doc.kind.value,
-                "document_status": doc.status.value, "kyc_status": status.value,
-                "reason": doc.reason,
-            }, user_room(doc.user_id))  # fmt: skip
+            event = KycStatusEvent(
+                id=f"kyc:{doc.id}:{doc.status.value}", ts=dt.datetime.now(dt.UTC).isoformat(),
+                document_id=str(doc.id), kind=doc.kind.value,
+                document_status=doc.status.value, kyc_status=status.value, reason=doc.reason,
+            )  # fmt: skip
+            await emit_to_room(settings.redis_url, "kyc:status", event.model_dump(mode="json"),
+                               user_room(doc.user_id))  # fmt: skip
         except Exception as exc:  # at-most-once: the state is stored; the client re-fetches
             log.warning("kyc:status not emitted", error=str(exc))
 

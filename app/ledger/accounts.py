@@ -8,6 +8,9 @@ CASH = "assets:cash"
 INVESTMENTS = "assets:investments"
 UNALLOCATED_CONTRIBUTIONS = "liabilities:unallocated_contributions"
 WITHDRAWALS_PAYABLE = "liabilities:withdrawals_payable"
+# Money a provider captured that matches no open contribution (a second payment of a settled
+# order, a different amount): owed back or to be assigned by the treasurer, never lost.
+UNMATCHED_PAYMENTS = "liabilities:unmatched_payments"
 WITHDRAWAL_FEES = "income:withdrawal_fees"
 UNREALISED_GAINS = "income:unrealised_gains"
 REALISED_GAINS = "income:realised_gains"

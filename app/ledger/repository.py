@@ -13,6 +13,16 @@ async def insert_entry(entry: JournalEntry, session: AsyncClientSession | None) 
     return entry
 
 
+async def latest_effective_date(pool_id: str, session: AsyncClientSession | None) -> str | None:
+    """The latest accounting date (ISO) of the pool's entries, or ``None`` without entries."""
+    entry = (
+        await JournalEntry.find({"pool_id": pool_id}, session=session)
+        .sort("-effective_date")
+        .first_or_none()
+    )
+    return None if entry is None else entry.effective_date
+
+
 async def find_by_key(key: str, session: AsyncClientSession | None) -> JournalEntry | None:
     """The entry posted under ``key``, if any."""
     return await JournalEntry.find_one({"idempotency_key": key}, session=session)

@@ -101,6 +101,12 @@ class LedgerService:
             assert stored is not None
             return stored, False
 
+    async def latest_effective_date(
+        self, pool_id: str, session: AsyncClientSession | None = None
+    ) -> str | None:
+        """The latest accounting date (ISO) among the pool's entries."""
+        return await repository.latest_effective_date(pool_id, session)
+
     async def find_entry(
         self, key: str, session: AsyncClientSession | None = None
     ) -> JournalEntry | None:

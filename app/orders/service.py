@@ -44,7 +44,7 @@ from app.errors import ServiceUnavailable
 from app.logging import get_logger
 from app.market.repository import QuoteCache
 from app.market.service import NoQuoteYet, market_service
-from app.money import parse_minor
+from app.money import format_minor, parse_minor
 from app.orders import repository
 from app.orders.broker import Broker, BrokerCosts
 from app.orders.documents import (
@@ -195,12 +195,13 @@ class OrderService:
                     worst = -(-last * markup // BPS)  # rounded up, integers only
                 reserved = quantity * worst + costs.fee(quantity * worst)
                 books = await accounting_service.books(club_id, session)
-                available = books.cash - await repository.reserved_cash(club_id, session)
+                available = books.free_cash - await repository.reserved_cash(club_id, session)
                 if available < reserved:
                     raise InsufficientCash(
                         "the club's cash does not cover this order",
-                        details={"cash": books.cash, "available": available,
-                                 "needed": reserved},
+                        details={"cash": format_minor(books.cash),
+                                 "available": format_minor(available),
+                                 "needed": format_minor(reserved)},
                     )  # fmt: skip
             else:
                 holding = await clubs_repository.get_holding(club_id, current.symbol, session)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from app.realtime.contract import ServerEvent
 from app.reports.documents import JobStatus, ReportFormat, ReportKind
 
 
@@ -57,3 +58,27 @@ class ReportJobOut(BaseModel):
 
 class ReportList(BaseModel):
     reports: list[ReportJobOut]
+
+
+class ReportDownload(BaseModel):
+    """A signed link to a finished report (it expires; ``GET …/reports/{id}`` gives a new one)."""
+
+    url: str
+    expires_at: str
+    filename: str
+    content_type: str
+    size: int
+
+
+class ReportProgressEvent(ServerEvent):
+    """``report:progress`` to the requester's ``user:<id>``: ``percent`` never goes down; at
+    100 a ``download``; on failure ``error`` (``code``, ``message``)."""
+
+    job_id: str
+    club_id: str
+    kind: str
+    format: str
+    status: str
+    percent: int
+    download: ReportDownload | None = None
+    error: dict[str, str] | None = None

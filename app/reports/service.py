@@ -25,6 +25,7 @@ from app.reports.csv_render import render_csv
 from app.reports.documents import JobStatus, ReportFormat, ReportJob, ReportKind
 from app.reports.errors import ReportNotFound
 from app.reports.pdf_render import render_pdf
+from app.reports.schemas import ReportProgressEvent
 from streams.records import ReportJobV1
 from streams.topics import REPORT_JOBS
 
@@ -206,12 +207,17 @@ class ReportService:
         )
         if emitter is None:
             return
-        payload = {
-            "id": f"{job.id}:{job.status.value}:{job.percent}", "ts": _now().isoformat(),
-            "job_id": str(job.id), "club_id": job.club_id, "kind": job.kind.value,
-            "format": job.format.value, "status": job.status.value, "percent": job.percent,
+        payload = ReportProgressEvent(
+            id=f"{job.id}:{job.status.value}:{job.percent}",
+            ts=_now().isoformat(),
+            job_id=str(job.id),
+            club_id=job.club_id,
+            kind=job.kind.value,
+            format=job.format.value,
+            status=job.status.value,
+            percent=job.percent,
             **extra,
-        }  # fmt: skip
+        ).model_dump(mode="json")  # the published contract (app/asyncapi.py)
         try:
             await emitter.emit("report:progress", payload, room=user_room(job.requested_by))
         except Exception as exc:

@@ -13,6 +13,7 @@ from app.clubs import repository
 from app.clubs.accounting import accounting_service
 from app.clubs.documents import ContributionStatus, WithdrawalStatus
 from app.clubs.errors import (
+    BackdatedEntry,
     ClubNotFound,
     InsufficientCash,
     InvalidValuation,
@@ -138,12 +139,22 @@ async def test_a_payment_event_applies_once(services: Services) -> None:
     event = captured(contribution, D1)
     outcomes = [await accounting_service.do_apply_payment_event(event) for _ in range(3)]
     assert [o.applied for o in outcomes] == [True, False, False]
-    # A second provider event for the same contribution (e.g. order.paid after
-    # payment.captured) does not receive the money twice either.
-    again = await accounting_service.do_apply_payment_event(captured(contribution, D1))
-    assert again.applied is False
+    # The same payment announced under another event id (order.paid after payment.captured)
+    # is not received twice.
+    same = captured(contribution, D1)
+    same.payment_id = event.payment_id
+    assert (await accounting_service.do_apply_payment_event(same)).applied is False
+    # A second, different payment for the same contribution is real money: it is kept, in
+    # unmatched payments (a liability), never dropped, and never received twice.
+    second = captured(contribution, D1)
+    for _ in range(2):
+        assert (await accounting_service.do_apply_payment_event(second)).applied is False
     balances = await ledger_service.balances(str(club.id))
-    assert balances[accounts.CASH] == 250_000
+    assert balances[accounts.CASH] == 500_000
+    assert balances[accounts.UNALLOCATED_CONTRIBUTIONS] == -250_000
+    assert balances[accounts.UNMATCHED_PAYMENTS] == -250_000
+    books = await accounting_service.books(str(club.id))
+    assert books.liabilities == 500_000 and books.free_cash == 0
     stored = await repository.get_contribution(str(contribution.id))
     assert stored is not None and stored.status == ContributionStatus.RECEIVED
     assert stored.payment_date == D1.isoformat()
@@ -231,3 +242,49 @@ async def test_withdrawal_rules(services: Services) -> None:
     with pytest.raises(WithdrawalRefused):  # paid once only
         await accounting_service.do_pay_withdrawal(club_id, str(full.id), owner)
     assert (await ledger_service.balances(club_id))[accounts.CASH] == 0
+
+
+async def test_a_payment_of_another_amount_is_kept_apart(services: Services) -> None:
+    club, (owner,) = await club_with_members(1)
+    contribution = await accounting_service.do_open_contribution(
+        str(club.id), owner, amount=1_000_000, method="online"
+    )
+    short = captured(contribution, D1, amount=100)
+    assert (await accounting_service.do_apply_payment_event(short)).applied is False
+    stored = await repository.get_contribution(str(contribution.id))
+    assert stored is not None
+    assert (stored.status, stored.amount) == (ContributionStatus.AWAITING_PAYMENT, 1_000_000)
+    balances = await ledger_service.balances(str(club.id))
+    assert (balances[accounts.CASH], balances[accounts.UNMATCHED_PAYMENTS]) == (100, -100)
+    # The right amount still lands normally afterwards.
+    assert (await accounting_service.do_apply_payment_event(captured(contribution, D1))).applied
+
+
+async def test_money_not_yet_in_units_cannot_be_invested_or_backdated(
+    services: Services,
+) -> None:
+    club, (owner, member) = await club_with_members(2)
+    club_id = str(club.id)
+    await paid_contribution(club, owner, 500_000, D1)
+    await accounting_service.do_record_valuation(club_id, owner, valuation_date=D1, prices={})
+    await paid_contribution(club, member, 400_000, D2)  # received, no units yet
+    with pytest.raises(InsufficientCash) as refused:  # only the owner's 5,000.00 is free
+        await accounting_service.do_record_trade(
+            club_id, owner, side="buy", symbol="HD", quantity=6, price=100_000, fees=0,
+            trade_date=D2, key="newcomer-money",
+        )  # fmt: skip
+    assert refused.value.details["free_cash"] == "5000.00"
+    with pytest.raises(BackdatedEntry):
+        await accounting_service.do_record_trade(
+            club_id, owner, side="buy", symbol="HD", quantity=1, price=100_000, fees=0,
+            trade_date=D1 - dt.timedelta(days=1), key="old",
+        )  # fmt: skip
+    with pytest.raises(InvalidValuation) as early:  # the books hold a payment dated D2
+        await accounting_service.do_record_valuation(
+            club_id, owner, valuation_date=D2 - dt.timedelta(days=1), prices={}
+        )
+    assert early.value.details == {"latest_entry_date": D2.isoformat()}
+    with pytest.raises(InvalidValuation):  # a new contribution cannot aim at the past
+        await accounting_service.do_open_contribution(
+            club_id, member, amount=1_000, method="online", valuation_date=D1
+        )

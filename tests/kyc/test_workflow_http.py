@@ -208,3 +208,28 @@ async def test_kyc_end_to_end(api: Api, live_stack: LiveStack) -> None:
     assert aadhaar not in json.dumps(raw, default=str)
     assert raw["number_encrypted"].startswith("v1:")
     assert aadhaar not in live_stack.web_log.read_text(errors="replace")
+
+
+async def test_a_pending_claim_cannot_lock_the_holder_out(api: Api, live_stack: LiveStack) -> None:
+    holder = await login(api, tag="holder")
+    squatter = await login(api, tag="squatter")
+    admin = await login(api, [PlatformRole.ADMIN], tag="admin")
+    number = new_aadhaar()
+    first = await holder.ok("POST", "/api/v1/kyc/documents",
+                            {"kind": "aadhaar", "number": number,
+                             "file_id": await scan(holder, "a1")}, status=201)  # fmt: skip
+    await admin.ok("POST", f"/api/v1/admin/kyc/documents/{first['id']}/decision",
+                   {"decision": "reject", "reason": "blurry scan"})  # fmt: skip
+    # Someone else claims the number while it is not verified: allowed, but it blocks nobody.
+    squat = await squatter.ok("POST", "/api/v1/kyc/documents",
+                              {"kind": "aadhaar", "number": number,
+                               "file_id": await scan(squatter, "s")}, status=201)  # fmt: skip
+    again = await holder.ok("POST", "/api/v1/kyc/documents",
+                            {"kind": "aadhaar", "number": number,
+                             "file_id": await scan(holder, "a2")}, status=201)  # fmt: skip
+    await admin.ok("POST", f"/api/v1/admin/kyc/documents/{again['id']}/decision",
+                   {"decision": "verify"})  # fmt: skip
+    # The first verified document wins: the squatter's can no longer be verified.
+    clash = await admin.call("POST", f"/api/v1/admin/kyc/documents/{squat['id']}/decision",
+                             {"decision": "verify"})  # fmt: skip
+    assert (clash.status, clash.code) == (409, "kyc_number_in_use")

@@ -164,7 +164,7 @@ async def test_a_buy_the_cash_cannot_cover_is_refused_and_currencies_never_mix(
     )
     with pytest.raises(InsufficientCash) as refused:  # 7 × 63.03 + 1.00 > 1000 − 601
         await order_service.do_submit(club_id, str(second.id), owner, redis, broker)
-    assert refused.value.details["available"] == 100_000 - 60_100
+    assert refused.value.details["available"] == "399.00"  # 1000.00 − 601.00 set aside
     still, _ = await order_service.get(club_id, str(second.id), owner)
     assert still.status is OrderStatus.AWAITING_EXECUTION
 

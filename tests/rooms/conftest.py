@@ -37,7 +37,9 @@ async def person(tag: str = "member", roles: list[PlatformRole] | None = None) -
     user = await identity_service.do_provision_user(
         email=email, password=password, full_name=tag.title(), roles=roles
     )
-    pair = await identity_service.do_login(email, password, None, "127.0.0.1")
+    # Each test person logs in from an address of its own: the per-IP login limit is real.
+    client_ip = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+    pair = await identity_service.do_login(email, password, None, client_ip)
     return Person(str(user.id), email, pair.access_token)
 
 

@@ -72,7 +72,8 @@ async def test_mfa_enrolment_recovery_codes_and_the_login_step(
     await page.get_by_test_id("login-submit").click()
     await page.get_by_test_id("mfa-code").fill(new_codes[0])
     await page.get_by_test_id("mfa-submit").click()
-    await expect(page.get_by_test_id("my-clubs")).to_be_visible()
+    await expect(page.get_by_test_id("account-menu")).to_be_visible()  # signed in again
+    await expect(page.get_by_test_id("mfa")).to_have_count(0)
 
 
 def new_pan() -> str:

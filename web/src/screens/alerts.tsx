@@ -40,8 +40,10 @@ function withFirings(alert: PriceAlert, firings: AlertTriggered[]): PriceAlert {
   return { ...alert, fired_count: latest.fired_count, active: alert.active && latest.still_active, last_fired_at: latest.ts };
 }
 
-export function AlertsPanel({ club, symbols, firings, nameOf }: {
+export function AlertsPanel({ club, symbols, firings, nameOf, onSymbols }: {
   club: Club; symbols: string[]; firings: AlertTriggered[]; nameOf: (id: string) => string;
+  /** The symbols of active alerts (the room shows their live quotes). */
+  onSymbols?: (symbols: string[]) => void;
 }) {
   const me = session.me.get()?.id ?? "";
   const list = useLoad(() => api<{ alerts: PriceAlert[] }>("GET", `/api/v1/clubs/${club.id}/alerts`), [club.id]);
@@ -56,6 +58,8 @@ export function AlertsPanel({ club, symbols, firings, nameOf }: {
   const active = alerts.filter((a) => a.active);
   const done = alerts.filter((a) => !a.active);
   const shown = showDone ? alerts : active;
+  const activeSymbols = [...new Set(active.map((a) => a.symbol))].sort().join();
+  useEffect(() => onSymbols?.(activeSymbols ? activeSymbols.split(",") : []), [activeSymbols]);
   const actions = !open && <Button kind="ghost" class="btn-small" testId="alert-new" onClick={() => setOpen(true)}>New alert</Button>;
   return (
     <Panel title={<>Price alerts {active.length > 0 && <span class="muted small" data-testid="alert-active-count">{active.length} active</span>}</>} testId="alerts-panel" actions={actions}>
@@ -181,7 +185,9 @@ export function AlertToasts({ firings }: { firings: AlertTriggered[] }) {
     <div class="toasts" aria-live="assertive">
       {shown.map((f) => (
         <div key={f.id} class="toast" role="alert" data-testid="alert-toast" data-alert-id={f.alert_id} data-fired={f.fired_count}>
-          <span class="toast-icon" aria-hidden="true">🔔</span>
+          <svg class="toast-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+            <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22Zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2Z" />
+          </svg>
           <span class="toast-text">
             <strong>{f.symbol} {f.kind === "move" ? `moved ${bpsPercent(f.measured_bps)}` : f.kind === "above" ? `rose above ${f.threshold ?? ""}` : `fell below ${f.threshold ?? ""}`}</strong>
             <span class="small block">

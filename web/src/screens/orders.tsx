@@ -42,7 +42,7 @@ export function OrdersPanel({ club, live, nav }: { club: Club; live: Record<stri
       {!list.loading && orders.length === 0 && <Empty testId="orders-empty">No orders yet: an approved investment proposal places one.</Empty>}
       {orders.length > 0 && (
         <div class="table-wrap">
-          <table class="data" data-testid="orders">
+          <table class="data orders-table" data-testid="orders">
             <thead>
               <tr><th>Order</th><th class="num">Filled</th><th class="num">Avg price</th><th class="num">Fees</th><th>Status</th><th>Updated</th></tr>
             </thead>

@@ -29,6 +29,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   const view = useStore(room.view);
   const quoteMap = useStore(quotes.quotes);
   const [moneyVersion, setMoneyVersion] = useState(0);
+  const [alertSymbols, setAlertSymbols] = useState<string[]>([]);
 
   useEffect(() => {
     room.onMoney = () => setMoneyVersion((v) => v + 1);
@@ -50,8 +51,8 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
     const followed = watchlist.data?.symbols ?? [];
     const fromHoldings = (holdings.data?.holdings ?? []).map((h) => h.symbol);
     const fromProposals = view.proposals.filter((p) => p.symbol && p.status === "open").map((p) => p.symbol as string);
-    return [...new Set([...followed, ...fromHoldings, ...fromProposals])];
-  }, [watchlist.data, holdings.data, view.proposals]);
+    return [...new Set([...followed, ...fromHoldings, ...fromProposals, ...alertSymbols])];
+  }, [watchlist.data, holdings.data, view.proposals, alertSymbols.join()]);
   const symbols = clubSymbols.length > 0 ? clubSymbols : FALLBACK_SYMBOLS;
   useEffect(() => quotes.setSymbols(symbols), [symbols.join()]);
 
@@ -116,7 +117,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
               followed={watchlist.data?.symbols ?? []} canEdit={["owner", "admin", "treasurer"].includes(c.my_role)} onSaved={watchlist.reload}
             />
           </div>
-          <div id="alerts"><AlertsPanel club={c} symbols={symbols} firings={view.alertFirings} nameOf={nameOf} /></div>
+          <div id="alerts"><AlertsPanel club={c} symbols={symbols} firings={view.alertFirings} nameOf={nameOf} onSymbols={setAlertSymbols} /></div>
           <ReportsPanel clubId={c.id} />
         </aside>
       </div>
