@@ -30,6 +30,29 @@ def object_id(value: str) -> PydanticObjectId | None:
         return None
 
 
+async def search_clubs(q: str | None, skip: int, limit: int) -> tuple[list[Club], int]:
+    """Clubs whose name contains ``q`` (case-insensitive), newest first, and how many match."""
+    import re
+
+    flt: dict[str, object] = {}
+    if q:
+        flt["name"] = {"$regex": re.escape(q), "$options": "i"}
+    items = await Club.find(flt).sort("-created_at").skip(skip).limit(limit).to_list()
+    return items, await Club.find(flt).count()
+
+
+async def active_member_counts(club_ids: list[str]) -> dict[str, int]:
+    """Active members per club id."""
+    counts: dict[str, int] = dict.fromkeys(club_ids, 0)
+    cursor = await Membership.get_pymongo_collection().aggregate([
+        {"$match": {"club_id": {"$in": club_ids}, "status": MembershipStatus.ACTIVE.value}},
+        {"$group": {"_id": "$club_id", "n": {"$sum": 1}}},
+    ])  # fmt: skip
+    async for row in cursor:
+        counts[row["_id"]] = int(row["n"])
+    return counts
+
+
 async def get_club(club_id: str, session: Session = None) -> Club | None:
     oid = object_id(club_id)
     return None if oid is None else await Club.get(oid, session=session)

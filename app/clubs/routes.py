@@ -19,6 +19,9 @@ from app.clubs.accounting import accounting_service
 from app.clubs.documents import Club, Contribution, Membership, Valuation, Withdrawal
 from app.clubs.errors import ClubNotFound
 from app.clubs.schemas import (
+    AdminClubList,
+    AdminClubOut,
+    AdminClubQuery,
     ClubCreate,
     ClubList,
     ClubOut,
@@ -54,7 +57,14 @@ from app.clubs.units import format_units
 from app.config import get_settings
 from app.extensions import services
 from app.idempotency import idempotent
-from app.identity.guards import STEP_UP_HEADER, client_ip, current_principal, require_auth
+from app.identity.documents import PlatformRole
+from app.identity.guards import (
+    STEP_UP_HEADER,
+    client_ip,
+    current_principal,
+    require_auth,
+    require_role,
+)
 from app.identity.repository import users_by_id
 from app.identity.service import identity_service
 from app.ledger.service import ledger_service
@@ -271,6 +281,28 @@ async def change_role(club_id: str, user_id: str, data: RoleChange) -> MemberOut
     membership = await club_service.do_change_role(club_id, _me(), user_id, data.role)
     return MemberOut(user_id=membership.user_id, role=membership.role,
                      joined_at=membership.joined_at)  # fmt: skip
+
+
+@blueprint.get("/admin/clubs")
+@tag(["admin"])
+@require_role(PlatformRole.ADMIN)
+@validate_querystring(AdminClubQuery)
+@validate_response(AdminClubList)
+async def admin_clubs(query_args: AdminClubQuery) -> AdminClubList:
+    """Every club on the platform (platform admins): name search, newest first, paged."""
+    skip = (query_args.page - 1) * query_args.page_size
+    clubs, total = await repository.search_clubs(query_args.q, skip, query_args.page_size)
+    counts = await repository.active_member_counts([str(c.id) for c in clubs])
+    return AdminClubList(
+        clubs=[
+            AdminClubOut(id=str(c.id), name=c.name, currency=c.currency,
+                         voting_mode=c.voting_mode, members=counts.get(str(c.id), 0),
+                         last_valuation_date=c.last_valuation_date, created_at=c.created_at,
+                         created_by=c.created_by)
+            for c in clubs
+        ],
+        total=total, page=query_args.page, page_size=query_args.page_size,
+    )  # fmt: skip
 
 
 # ---- contributions ------------------------------------------------------------------------

@@ -90,6 +90,34 @@ class ClubList(BaseModel):
     clubs: list[ClubOut]
 
 
+class AdminClubOut(BaseModel):
+    """A club as the platform's admin console lists it."""
+
+    id: str
+    name: str
+    currency: str
+    voting_mode: VotingMode
+    members: int
+    last_valuation_date: str | None
+    created_at: dt.datetime
+    created_by: str
+
+
+class AdminClubList(BaseModel):
+    clubs: list[AdminClubOut]
+    total: int
+    page: int
+    page_size: int
+
+
+class AdminClubQuery(BaseModel):
+    """``?q=<part of the name>&page=1&page_size=50``."""
+
+    q: str | None = Field(default=None, max_length=80)
+    page: int = Field(default=1, ge=1, le=10_000)
+    page_size: int = Field(default=50, ge=1, le=200)
+
+
 class MemberOut(BaseModel):
     user_id: str
     role: ClubRole

@@ -6,7 +6,7 @@ import { live } from "../live.ts";
 import { navigate, route } from "../router.ts";
 import { api, session } from "../session.ts";
 import { useStore } from "../store.ts";
-import type { Broadcast, Club } from "../types.ts";
+import type { Broadcast } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
 
 interface AdminUser {
@@ -107,22 +107,38 @@ function Users() {
   );
 }
 
+interface AdminClub {
+  id: string; name: string; currency: string; voting_mode: string; members: number;
+  last_valuation_date: string | null; created_at: string;
+}
+
 function Clubs() {
-  // There is no platform-wide club listing in the API yet; an admin sees the clubs they are in
-  // and can open any club they belong to.
-  const clubs = useLoad(() => api<{ clubs: Club[] }>("GET", "/api/v1/clubs"), []);
+  const [q, setQ] = useState("");
+  const [search, setSearch] = useState("");
+  const clubs = useLoad(
+    () => api<{ clubs: AdminClub[]; total: number }>("GET", `/api/v1/admin/clubs?page_size=100${search ? `&q=${encodeURIComponent(search)}` : ""}`),
+    [search],
+  );
   return (
     <Panel title="Clubs" testId="admin-clubs">
-      <p class="muted small">Clubs you belong to (a platform-wide club list is not in the API yet). Club ids here can be used as broadcast audiences.</p>
+      <form class="row" onSubmit={(e) => { e.preventDefault(); setSearch(q.trim()); }}>
+        <input aria-label="Search clubs by name" placeholder="Search by name" value={q}
+          onInput={(e) => setQ((e.target as HTMLInputElement).value)} data-testid="admin-club-search" />
+        <button type="submit">Search</button>
+      </form>
+      <p class="muted small">{clubs.data ? `${clubs.data.total} club${clubs.data.total === 1 ? "" : "s"} on the platform.` : ""} Club ids can be used as broadcast audiences.</p>
       <ErrorNote error={clubs.error} />
       <table class="data">
-        <thead><tr><th>Club</th><th>Id</th><th>Voting</th><th>Created</th></tr></thead>
+        <thead><tr><th>Club</th><th>Id</th><th>Members</th><th>Currency</th><th>Voting</th><th>Last valuation</th><th>Created</th></tr></thead>
         <tbody>
           {(clubs.data?.clubs ?? []).map((c) => (
             <tr key={c.id} data-testid={`admin-club-${c.id}`}>
-              <th scope="row"><a href={`/clubs/${c.id}`}>{c.name}</a></th>
+              <th scope="row">{c.name}</th>
               <td class="mono small">{c.id}</td>
+              <td>{c.members}</td>
+              <td>{c.currency}</td>
               <td>{label(c.voting_mode)}</td>
+              <td class="small">{c.last_valuation_date ?? "—"}</td>
               <td class="small">{when(c.created_at)}</td>
             </tr>
           ))}
