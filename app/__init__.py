@@ -58,6 +58,13 @@ def create_app(settings: Settings | None = None) -> Quart:
     )
     _install_error_handlers(app)
 
+    @app.after_request
+    async def _security_headers(response: Response) -> Response:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
     from app.metrics import install_metrics
 
     install_metrics(app)
@@ -187,6 +194,13 @@ SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/c
              "/join/<path:rest>", "/admin", "/account/<path:rest>")  # fmt: skip
 
 
+WEB_CLIENT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+    "base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+
+
 def _install_web_client(app: Quart, dist: Path) -> None:
     """Serve the built browser client (web/dist) at ``/`` and at its client-side paths."""
 
@@ -195,6 +209,8 @@ def _install_web_client(app: Quart, dist: Path) -> None:
             body = error_body("web_client_not_built", f"no web client at {dist}: run `make web`")
             return jsonify(body), 503
         response = await send_from_directory(dist, "index.html")
+        # The client is bundled and served from here: nothing else may run in its pages.
+        response.headers["Content-Security-Policy"] = WEB_CLIENT_CSP
         response.headers["Cache-Control"] = "no-cache"
         return response
 

@@ -131,3 +131,13 @@ async def test_the_favicon_is_served(app: Quart) -> None:
     response = await app.test_client().get("/favicon.svg")
     assert response.status_code == 200
     assert b"<svg" in await response.get_data()
+
+
+async def test_pages_carry_security_headers(app: Quart) -> None:
+    page = await app.test_client().get("/")
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    api = await app.test_client().get("/api/health")
+    assert api.headers["X-Content-Type-Options"] == "nosniff"
