@@ -257,7 +257,7 @@ def _plot(drawing: Drawing, x0: float, points: list[NavPoint], values: list[floa
     drawing.add(plot)
 
 
-def nav_chart(points: list[NavPoint]) -> Drawing:
+def nav_chart(points: list[NavPoint], currency: str = "INR") -> Drawing:
     """The club's NAV (after settlements) and unit value at each valuation, side by side."""
     half = CONTENT_W / 2
     height = 52 * mm
@@ -265,20 +265,20 @@ def nav_chart(points: list[NavPoint]) -> Drawing:
     navs = [p.nav / 100 for p in points]
     unit_values = [float(p.unit_value) for p in points]
 
-    def rupees(v: float) -> str:
+    def whole(v: float) -> str:  # axis labels only: the tables carry the exact figures
         return group_indian(f"{v:.0f}")
 
     def unit(v: float) -> str:
         return f"{v:.2f}"
 
-    _plot(drawing, 0, points, navs, "NAV (INR)", BRAND, rupees, half - 4 * mm, height)
-    _plot(drawing, half + 4 * mm, points, unit_values, "Unit value (INR)", ACCENT, unit,
+    _plot(drawing, 0, points, navs, f"NAV ({currency})", BRAND, whole, half - 4 * mm, height)
+    _plot(drawing, half + 4 * mm, points, unit_values, f"Unit value ({currency})", ACCENT, unit,
           half - 4 * mm, height)  # fmt: skip
     return drawing
 
 
-def _chart_block(points: list[NavPoint]) -> list[Any]:
-    return [KeepTogether([Paragraph("NAV and unit value", H2), nav_chart(points)])]
+def _chart_block(points: list[NavPoint], currency: str) -> list[Any]:
+    return [KeepTogether([Paragraph("NAV and unit value", H2), nav_chart(points, currency)])]
 
 
 def esc(text: str) -> str:
@@ -325,7 +325,7 @@ def _valuation(f: ValuationStatementFigures) -> list[Any]:
     else:
         story.append(Paragraph("The club holds no securities at this date: its assets are cash.",
                                BODY))  # fmt: skip
-    story += _chart_block(f.history)
+    story += _chart_block(f.history, f.header.currency)
     story += [Paragraph("Valuation history", H2), _table(
         ["Valuation date", "NAV", "Unit value"],
         [[_day(p.valuation_date), _money(format_minor(p.nav)), p.unit_value]
@@ -357,7 +357,7 @@ def _member_status(f: MemberStatusFigures) -> list[Any]:
     story.append(Paragraph("Return = (value + withdrawn − paid in) ÷ paid in. Ownership is the "
                            "share of units outstanding and is each member's voting weight.",
                            SMALL))  # fmt: skip
-    story += _chart_block(f.history)
+    story += _chart_block(f.history, f.header.currency)
     return story
 
 
@@ -404,7 +404,7 @@ def _ledger(f: LedgerFigures) -> list[Any]:
             ]
         )
     ]
-    story += _chart_block(f.history)
+    story += _chart_block(f.history, f.header.currency)
     return story
 
 
@@ -432,7 +432,7 @@ def _statement(f: MemberStatementFigures) -> list[Any]:
             ["Paid on", "Status", "Amount"],
             [[_day(d), s.replace("_", " "), _money(a)] for d, s, a in f.unsettled],
             [CONTENT_W * w for w in (0.35, 0.35, 0.3)], {2})]  # fmt: skip
-    story += _chart_block(f.history)
+    story += _chart_block(f.history, f.header.currency)
     return story
 
 
