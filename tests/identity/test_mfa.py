@@ -13,8 +13,8 @@ from app.identity.documents import SecurityEvent, User
 from tests.identity.conftest import Account, Api
 
 
-async def enrol(api: Api, account: Account) -> tuple[str, list[str], str]:
-    """Enrol TOTP; return the secret, the recovery codes and an access token."""
+async def enrol(api: Api, account: Account) -> tuple[str, list[str], float]:
+    """Enrol TOTP; return the secret, the recovery codes and the time whose code confirmed it."""
     token = (await api.tokens(account))["access_token"]
     reply = await api.call("POST", "/api/v1/me/mfa/totp/enrol", token=token)
     assert reply.status == 201, reply.body
@@ -42,13 +42,13 @@ async def enrol(api: Api, account: Account) -> tuple[str, list[str], str]:
     user = await User.find_one({"email": account.email})
     assert user is not None and user.mfa.secret and secret not in user.mfa.secret
     assert not set(codes) & set(user.mfa.recovery_code_hashes)
-    return secret, codes, token
+    return secret, codes, now
 
 
 async def test_totp_login_refuses_replay_and_recovery_codes_work_once(
     api: Api, member: Account
 ) -> None:
-    secret, codes, _ = await enrol(api, member)
+    secret, codes, enrolled_at = await enrol(api, member)
     totp = pyotp.TOTP(secret)
 
     # The password alone is not enough any more; the answer carries an MFA hand-off.
@@ -56,13 +56,13 @@ async def test_totp_login_refuses_replay_and_recovery_codes_work_once(
     assert (reply.status, reply.code) == (401, "mfa_required")
     mfa_token = reply.body["error"]["details"]["mfa_token"]
 
-    # The enrolment used the current step: its code cannot log in (replay).
-    replay = await api.login(member, otp=totp.at(int(time.time())))
+    # The enrolment's code cannot log in again (replay), even if a step boundary passed since.
+    replay = await api.login(member, otp=totp.at(int(enrolled_at)))
     assert (replay.status, replay.code) == (401, "invalid_mfa_code")
     assert replay.body["error"]["details"]["reason"] == "replayed"
 
     # Next step's code (within the ±1 step window) through the two-step hand-off.
-    nxt = totp.at(int(time.time()) + 30)
+    nxt = totp.at(int(enrolled_at) + 30)
     ok = await api.call("POST", "/api/v1/auth/mfa", json={"mfa_token": mfa_token, "otp": nxt})
     assert ok.status == 200, ok.body
     again = await api.login(member, otp=nxt)
@@ -97,7 +97,7 @@ async def test_role_change_needs_a_step_up_code_and_is_audited(
     reply = await api.call("PUT", path, token=plain, json=body)
     assert (reply.status, reply.code) == (403, "mfa_enrollment_required")
 
-    secret, codes, _ = await enrol(api, admin)
+    secret, codes, enrolled_at = await enrol(api, admin)
     totp = pyotp.TOTP(secret)
     # Log in with a recovery code: the TOTP's last used step stays the enrolment's.
     token = await api.login(admin, otp=codes[0])
@@ -112,7 +112,7 @@ async def test_role_change_needs_a_step_up_code_and_is_audited(
 
     before = (await audit_service.verify(PLATFORM_CHAIN)).checked
     # A fresh code (the next step, inside the one-step window) passes, once.
-    fresh = totp.at(int(time.time()) + 30)
+    fresh = totp.at(int(enrolled_at) + 30)
     ok = await api.call("PUT", path, token=access, json=body, headers={"X-Step-Up-Code": fresh})
     assert ok.status == 200, ok.body
     assert ok.body["roles"] == ["user", "foreman", "advisor"]

@@ -42,7 +42,8 @@ async def test_mfa_enrolment_recovery_codes_and_the_login_step(
     await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=str(artifacts / "security-mfa-enrol.png"), full_page=True)
 
-    await page.get_by_test_id("mfa-confirm-code").fill(totp.at(int(time.time())))
+    enrolled_at = time.time()
+    await page.get_by_test_id("mfa-confirm-code").fill(totp.at(int(enrolled_at)))
     await page.get_by_test_id("mfa-confirm").click()
     codes = page.get_by_test_id("recovery-code")
     await expect(codes).to_have_count(10)
@@ -57,7 +58,8 @@ async def test_mfa_enrolment_recovery_codes_and_the_login_step(
 
     # New recovery codes need a fresh authenticator code (step-up); the old ones stop working.
     await page.get_by_test_id("mfa-regenerate").click()
-    await page.get_by_test_id("mfa-step-up-code").fill(totp.at(int(time.time()) + 30))
+    # The step after the enrolment's: fresh, and inside the ±1-step window.
+    await page.get_by_test_id("mfa-step-up-code").fill(totp.at(int(enrolled_at) + 30))
     await page.get_by_test_id("mfa-step-up-submit").click()
     await expect(codes).to_have_count(10)
     new_codes = await codes.all_inner_texts()
