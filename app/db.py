@@ -13,8 +13,6 @@ from app.extensions import services
 
 T = TypeVar("T")
 
-Session = AsyncClientSession
-
 
 async def run_in_transaction(body: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
     """Run ``body(session)`` in a multi-document transaction and return its result.

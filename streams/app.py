@@ -35,37 +35,14 @@ app = faust.App(
     topic_disable_leader=True,
 )
 
-market_ticks = app.topic(
-    topics.MARKET_TICKS.name,
-    key_type=str,
-    value_type=topics.MARKET_TICKS.record,
-    partitions=topics.MARKET_TICKS.partitions,
-)
 
-payment_events = app.topic(
-    topics.PAYMENT_EVENTS.name,
-    key_type=str,
-    value_type=topics.PAYMENT_EVENTS.record,
-    partitions=topics.PAYMENT_EVENTS.partitions,
-)
+def _topic(spec: topics.TopicSpec) -> faust.TopicT:
+    """The Faust topic of ``spec``: keys are strings, values its record type."""
+    return app.topic(spec.name, key_type=str, value_type=spec.record, partitions=spec.partitions)
 
-report_jobs = app.topic(
-    topics.REPORT_JOBS.name,
-    key_type=str,
-    value_type=topics.REPORT_JOBS.record,
-    partitions=topics.REPORT_JOBS.partitions,
-)
 
-order_commands = app.topic(
-    topics.ORDER_COMMANDS.name,
-    key_type=str,
-    value_type=topics.ORDER_COMMANDS.record,
-    partitions=topics.ORDER_COMMANDS.partitions,
-)
-
-order_fills = app.topic(
-    topics.ORDER_FILLS.name,
-    key_type=str,
-    value_type=topics.ORDER_FILLS.record,
-    partitions=topics.ORDER_FILLS.partitions,
-)
+market_ticks = _topic(topics.MARKET_TICKS)
+payment_events = _topic(topics.PAYMENT_EVENTS)
+report_jobs = _topic(topics.REPORT_JOBS)
+order_commands = _topic(topics.ORDER_COMMANDS)
+order_fills = _topic(topics.ORDER_FILLS)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -42,7 +43,6 @@ from app.clubs.documents import (
 )
 from app.clubs.errors import (
     BackdatedEntry,
-    ClubNotFound,
     ContributionNotFound,
     ContributionStateError,
     InsufficientCash,
@@ -591,7 +591,7 @@ class AccountingService:
                     f"the club holds {holding.quantity} {symbol}",
                     details={"held": holding.quantity},
                 )
-            cost_out = round_half_even_ratio(holding.cost * quantity, holding.quantity)
+            cost_out = round_half_even(Fraction(holding.cost * quantity, holding.quantity))
             gain = gross - cost_out
             lines = [(accounts.CASH, gross - fees), (accounts.INVESTMENTS, -cost_out)]
             if fees:
@@ -822,15 +822,17 @@ class AccountingService:
 
     # ---- statements ---------------------------------------------------------------------
 
-    async def valuation_at(self, club_id: str, actor_id: str, on: dt.date | None) -> Valuation:
-        """The latest valuation on or before ``on`` (or the latest). Raises ``ClubNotFound``
-        for non-members and ``InvalidValuation`` when there is none."""
-        await club_service.check_member(club_id, actor_id)
+    async def valuation_at(
+        self, club_id: str, actor_id: str, on: dt.date | None
+    ) -> tuple[Club, Valuation]:
+        """The club and its latest valuation on or before ``on`` (or the latest). Raises
+        ``ClubNotFound`` for non-members and ``InvalidValuation`` when there is none."""
+        club, _ = await club_service.check_member(club_id, actor_id)
         valuation = await repository.latest_valuation(club_id, on.isoformat() if on else None)
         if valuation is None:
             raise InvalidValuation("the club has no valuation yet" + (f" on or before {on}"
                                    if on else ""), details={"reason": "no_valuation"})  # fmt: skip
-        return valuation
+        return club, valuation
 
     async def member_positions(self, club: Club, valuation: Valuation) -> list[MemberPosition]:
         """Each member's capital account as of ``valuation`` (after its settlements), rebuilt
@@ -859,18 +861,6 @@ class AccountingService:
             )
             for uid, (units, paid_in, withdrawn) in totals.items()
         ]  # fmt: skip
-
-    def check_club(self, club: Club | None) -> Club:
-        if club is None:
-            raise ClubNotFound("no such club")
-        return club
-
-
-def round_half_even_ratio(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded half-even (integers only)."""
-    from fractions import Fraction
-
-    return round_half_even(Fraction(numerator, denominator))
 
 
 accounting_service = AccountingService()

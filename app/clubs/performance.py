@@ -24,7 +24,7 @@ import pyxirr
 
 from app.clubs import repository
 from app.clubs.accounting import accounting_service
-from app.clubs.documents import ContributionStatus, Valuation, WithdrawalStatus
+from app.clubs.documents import Club, ContributionStatus, Valuation, WithdrawalStatus
 from app.clubs.errors import InvalidValuation
 from app.clubs.service import club_service
 from app.market import repository as market_repository
@@ -52,6 +52,7 @@ class MemberReturn:
 class Performance:
     """The club over ``[start, end]``: valuations used, TWR, benchmark return, members."""
 
+    club: Club
     start: Valuation
     end: Valuation
     twr: Fraction
@@ -133,4 +134,6 @@ async def performance(club_id: str, actor_id: str, start: dt.date | None, end: d
             except (pyxirr.InvalidPaymentsError, ValueError):
                 rate = None
         members.append(MemberReturn(position.user_id, rate, len(amounts)))
-    return Performance(first, last, twr, benchmark, bench_start, bench_end, bench_return, members)
+    return Performance(
+        club, first, last, twr, benchmark, bench_start, bench_end, bench_return, members
+    )

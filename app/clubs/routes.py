@@ -17,7 +17,6 @@ from quart_schema import tag, validate_querystring, validate_request, validate_r
 from app.clubs import repository, statements
 from app.clubs.accounting import accounting_service
 from app.clubs.documents import Club, Contribution, Membership, Valuation, Withdrawal
-from app.clubs.errors import ClubNotFound
 from app.clubs.schemas import (
     AdminClubList,
     AdminClubOut,
@@ -550,10 +549,7 @@ async def list_valuations(club_id: str) -> dict[str, Any]:
 async def valuation_statement(club_id: str, query_args: StatementQuery) -> ValuationStatement:
     """NAV, unit value, cash and holdings at the latest valuation on or before ``date``
     (after its settlements). Errors: 422 ``invalid_valuation`` (no valuation yet)."""
-    v = await accounting_service.valuation_at(club_id, _me(), query_args.date)
-    club = await repository.get_club(club_id)
-    if club is None:
-        raise ClubNotFound("no such club")
+    club, v = await accounting_service.valuation_at(club_id, _me(), query_args.date)
     return statements.valuation_statement(club, v)
 
 
@@ -566,10 +562,7 @@ async def valuation_statement(club_id: str, query_args: StatementQuery) -> Valua
 async def member_status(club_id: str, query_args: StatementQuery) -> MemberStatus:
     """Per member at the latest valuation on or before ``date``: paid in, withdrawn, units,
     value, ownership % (the voting weight) and simple return."""
-    v = await accounting_service.valuation_at(club_id, _me(), query_args.date)
-    club = await repository.get_club(club_id)
-    if club is None:
-        raise ClubNotFound("no such club")
+    club, v = await accounting_service.valuation_at(club_id, _me(), query_args.date)
     uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
     rows = [statements.member_status_row(p, v.units_after)
             for p in await accounting_service.member_positions(club, v)]  # fmt: skip
@@ -590,11 +583,8 @@ async def club_performance(club_id: str, query_args: PerformanceQuery) -> Perfor
 
     benchmark = query_args.benchmark.upper() if query_args.benchmark else None
     p = await performance(club_id, _me(), query_args.start, query_args.end, benchmark)
-    club = await repository.get_club(club_id)
-    if club is None:
-        raise ClubNotFound("no such club")
-    uv_start = accounting_service.unit_value(club, p.start.nav_after, p.start.units_after)
-    uv_end = accounting_service.unit_value(club, p.end.nav_after, p.end.units_after)
+    uv_start = accounting_service.unit_value(p.club, p.start.nav_after, p.start.units_after)
+    uv_end = accounting_service.unit_value(p.club, p.end.nav_after, p.end.units_after)
     excess = None if p.benchmark_return is None else p.twr - p.benchmark_return
     return PerformanceOut(
         start_date=p.start.valuation_date, end_date=p.end.valuation_date,

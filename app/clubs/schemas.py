@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator
 
 from app.clubs.documents import ClubRole, TieRule, VotingMode
+from app.market.schemas import normalise_symbols
 from app.money import AmountFormatError, parse_minor
 
 
@@ -249,14 +250,7 @@ class Watchlist(BaseModel):
     @field_validator("symbols")
     @classmethod
     def _normalise(cls, symbols: list[str]) -> list[str]:
-        out: list[str] = []
-        for symbol in symbols:
-            value = symbol.strip().upper()
-            if not value or len(value) > 16 or not value.replace(".", "").isalnum():
-                raise ValueError(f"not a symbol: {symbol[:20]!r}")
-            if value not in out:
-                out.append(value)
-        return out
+        return normalise_symbols(symbols)
 
 
 class TradeCreate(BaseModel):

@@ -56,6 +56,22 @@ class QuoteTick(BaseModel):
         )
 
 
+def normalise_symbols(symbols: list[str]) -> list[str]:
+    """Upper-cased, de-duplicated symbols in the order given (1–16 letters, digits or dots).
+
+    Raises:
+        ValueError: for anything that cannot be a symbol (shown shortened, never whole).
+    """
+    cleaned: list[str] = []
+    for symbol in symbols:
+        value = symbol.strip().upper()
+        if not value or len(value) > 16 or not value.replace(".", "").isalnum():
+            raise ValueError(f"not a symbol: {symbol[:20]!r}")
+        if value not in cleaned:
+            cleaned.append(value)
+    return cleaned
+
+
 class QuoteSubscription(BaseModel):
     """``quote:subscribe`` / ``quote:unsubscribe`` payload: ``{"symbols": ["AAPL", …]}``."""
 
@@ -64,14 +80,7 @@ class QuoteSubscription(BaseModel):
     @field_validator("symbols")
     @classmethod
     def _normalise(cls, symbols: list[str]) -> list[str]:
-        cleaned = []
-        for symbol in symbols:
-            value = symbol.strip().upper()
-            if not value or len(value) > 16 or not value.replace(".", "").isalnum():
-                raise ValueError(f"not a symbol: {symbol!r}")
-            if value not in cleaned:
-                cleaned.append(value)
-        return cleaned
+        return normalise_symbols(symbols)
 
 
 class InstrumentOut(BaseModel):

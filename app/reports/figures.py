@@ -12,7 +12,7 @@ from app.clubs import repository as clubs
 from app.clubs import statements
 from app.clubs.accounting import accounting_service
 from app.clubs.documents import Club, ContributionStatus
-from app.clubs.errors import ClubNotFound, MemberNotFound
+from app.clubs.errors import MemberNotFound
 from app.clubs.schemas import (
     MemberStatusRow,
     TrialBalanceRowOut,
@@ -150,13 +150,6 @@ def _person(user_id: str, users: dict[str, User]) -> Person:
     return Person(user_id, user.full_name, user.member_id or "")
 
 
-async def _club(club_id: str) -> Club:
-    club = await clubs.get_club(club_id)
-    if club is None:
-        raise ClubNotFound("no such club")
-    return club
-
-
 async def _history(club: Club, up_to: str | None) -> list[NavPoint]:
     points = []
     for v in await clubs.valuations(str(club.id)):
@@ -180,8 +173,7 @@ async def valuation_statement(
     club_id: str, requester: str, on: dt.date | None
 ) -> ValuationStatementFigures:
     """What ``GET /clubs/{id}/valuation-statement?date=`` answers, plus the NAV history."""
-    v = await accounting_service.valuation_at(club_id, requester, on)
-    club = await _club(club_id)
+    club, v = await accounting_service.valuation_at(club_id, requester, on)
     statement = statements.valuation_statement(club, v)  # exactly what the API answers
     header = await _header(club, "valuation_statement", v.valuation_date, requester)
     return ValuationStatementFigures(header, statement, await _history(club, v.valuation_date))
@@ -189,8 +181,7 @@ async def valuation_statement(
 
 async def member_status(club_id: str, requester: str, on: dt.date | None) -> MemberStatusFigures:
     """What ``GET /clubs/{id}/member-status?date=`` answers, with names and totals."""
-    v = await accounting_service.valuation_at(club_id, requester, on)
-    club = await _club(club_id)
+    club, v = await accounting_service.valuation_at(club_id, requester, on)
     uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
     positions = await accounting_service.member_positions(club, v)
     users = await users_by_id([p.user_id for p in positions])
@@ -224,8 +215,7 @@ async def transaction_ledger(club_id: str, requester: str, on: dt.date | None) -
     """Every journal line of the club with an accounting date on or before ``on`` (all when
     None), in date order, and the closing balances per account — the trial balance the API
     shows (``GET /clubs/{id}/trial-balance``) when ``on`` covers every entry."""
-    await club_service.check_member(club_id, requester)
-    club = await _club(club_id)
+    club, _ = await club_service.check_member(club_id, requester)
     flt: dict[str, object] = {"pool_id": club_id}
     if on is not None:
         flt["effective_date"] = {"$lte": on.isoformat()}
@@ -279,8 +269,7 @@ async def member_statement(
     ``MemberNotFound`` for someone who never held units here)."""
     if member_id != requester:
         await club_service.check_member(club_id, requester, TREASURY)
-    v = await accounting_service.valuation_at(club_id, requester, on)
-    club = await _club(club_id)
+    club, v = await accounting_service.valuation_at(club_id, requester, on)
     uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
     positions = {p.user_id: p for p in await accounting_service.member_positions(club, v)}
     if member_id not in positions:

@@ -108,7 +108,7 @@ async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
 
     # The fee stays in the club; pay the net out of cash.
     await accounting_service.do_pay_withdrawal(club_id, str(withdrawal.id), alice)
-    statement = await accounting_service.valuation_at(club_id, alice, None)
+    _, statement = await accounting_service.valuation_at(club_id, alice, None)
     positions = {p.user_id: p for p in await accounting_service.member_positions(club, statement)}
     assert positions[alice].units == 1_000_000_000
     assert positions[bob].units == 500_000_000 - bob_redeemed
