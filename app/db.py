@@ -10,6 +10,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from app.extensions import services
+from app.realtime import events
 
 T = TypeVar("T")
 
@@ -20,13 +21,25 @@ async def run_in_transaction(body: Callable[[AsyncClientSession], Awaitable[T]])
     Snapshot reads and majority writes. Transient conflicts (two transactions touching the same
     document — e.g. the club's ledger sequence) are retried by the driver's ``with_transaction``
     for up to 120 s; an exception raised by ``body`` aborts the transaction and propagates, with
-    nothing written.
+    nothing written and nothing sent.
+
+    The events ``body`` records (``app.realtime.events``) are sent after the commit, in order;
+    each retried attempt starts with an empty batch, so only the committed attempt's events go.
     """
     if services.mongo is None:
         raise RuntimeError("MongoDB is not connected in this process")
+    batch = events.Batch()
+
+    async def attempt(session: AsyncClientSession) -> T:
+        batch.clear()
+        with events.collecting(batch):
+            return await body(session)
+
     async with services.mongo.start_session() as session:
-        return await session.with_transaction(
-            body,
+        result = await session.with_transaction(
+            attempt,
             read_concern=ReadConcern("snapshot"),
             write_concern=WriteConcern("majority"),
         )
+    await events.dispatch(batch)
+    return result
