@@ -46,7 +46,7 @@ class Settings(BaseSettings):
 
     Service URLs:
         mongodb_url: a MongoDB connection string. Locally it carries ``retryWrites=false``
-            (see shared/design/LOCAL-SERVICES.md: SecantusDB slows down under retryable writes).
+            (docs/local-services.md: SecantusDB slows down under retryable writes).
         kafka_bootstrap_servers: ``host:port[,host:port…]``.
         redis_url: ``redis://host:port/db``.
     """

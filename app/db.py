@@ -1,4 +1,4 @@
-"""MongoDB transactions: the one way several documents move together (ARCHITECTURE.md rule 2)."""
+"""MongoDB transactions: the one way several documents move together (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Creates the declared topics before anything produces or subscribes (an auto-created topic is
-ignored by a Faust worker that started before it existed — LOCAL-SERVICES.md)."""
+ignored by a Faust worker that started before it existed — docs/local-services.md)."""
 
 from __future__ import annotations
 

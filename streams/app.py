@@ -29,7 +29,7 @@ app = faust.App(
     web_enabled=False,
     web_port=settings.worker_web_port,
     # After a crash the restarted worker takes the dead member's partitions back in ~9 s
-    # instead of ~60 s (LOCAL-SERVICES.md).
+    # instead of ~60 s (docs/local-services.md).
     broker_session_timeout=10,
     topic_allow_declare=False,
     topic_disable_leader=True,

@@ -1,4 +1,4 @@
-"""Every Kafka topic, declared once: name, partitions, key and record (ARCHITECTURE.md table).
+"""Every Kafka topic, declared once: name, partitions, key and record (docs/architecture.md).
 
 Names are ``<prefix>.<domain>.<what>.v<N>``; the prefix (``SAMOOH_TOPIC_PREFIX``) lets several
 environments share one cluster. Producers (web, replayer) and agents import these specs.

@@ -1,4 +1,4 @@
-"""Money representation (DOMAIN.md, "Money representation")."""
+"""Money representation (docs/domain.md, money representation)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A firing is one transaction: the alert's rule state moves (guarded on its previous
 ``last_seq``, so a re-delivered tick or a second worker cannot fire it twice), the firing is
 stored, and ``alert:triggered`` is appended to the club room's event log; it is emitted after
-the commit, and a reconnecting client gets it from the log (ARCHITECTURE.md rule 5).
+the commit, and a reconnecting client gets it from the log (docs/architecture.md, event path).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Club events sent to ``club:<id>`` rooms. Each carries ``id`` and ``ts`` (ARCHITECTURE.md,
-Socket.IO) so clients de-duplicate and resume; amounts are decimal strings."""
+"""Club events sent to ``club:<id>`` rooms. Each carries ``id`` and ``ts`` (docs/architecture.md,
+the one event path) so clients de-duplicate and resume; amounts are decimal strings."""
 
 from __future__ import annotations
 

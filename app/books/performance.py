@@ -1,4 +1,4 @@
-"""Performance of a club and of each member (DOMAIN.md, "Reports": performance vs a benchmark).
+"""Performance of a club and of each member (docs/domain.md, unit-value accounting: reports).
 
 * The club's time-weighted return is the change of its unit value: units are issued and
   redeemed at the unit value of each valuation, so contributions and withdrawals do not move

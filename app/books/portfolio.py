@@ -1,7 +1,7 @@
 """The live portfolio of a club: positions at the latest quotes, NAV and unit value, and the
 throttled ``portfolio:nav`` that keeps a club room's figures current.
 
-NAV = cash + Σ quantity × latest price − liabilities (DOMAIN.md unit-value accounting), from
+NAV = cash + Σ quantity × latest price − liabilities (docs/domain.md, unit-value accounting), from
 the journal's cash and liabilities, the average-cost holdings, and the latest quotes in the
 Redis cache (a holding without a quote yet is valued at its book cost). The unit value is
 NAV ÷ units, exact; shown with 4 places, half-even.

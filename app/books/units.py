@@ -1,4 +1,4 @@
-"""Unit-value arithmetic from exact integers (DOMAIN.md, "Money representation" and
+"""Unit-value arithmetic from exact integers (docs/domain.md, money representation and
 "Unit-value accounting").
 
 NAV is in paise, units in micro-units (millionths of a unit). The unit value is never stored

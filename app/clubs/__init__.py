@@ -1,2 +1,2 @@
-"""Investment clubs: membership, roles, invites, and unit-value accounting (DOMAIN.md,
+"""Investment clubs: membership, roles, invites, and unit-value accounting (docs/domain.md,
 "Investment clubs")."""

@@ -1,4 +1,4 @@
-"""Clubs and membership: create, invite, join, leave, remove, change roles (DOMAIN.md,
+"""Clubs and membership: create, invite, join, leave, remove, change roles (docs/domain.md,
 "Investment clubs"). Every change is audited on the club's chain. A non-member gets
 ``ClubNotFound`` for everything, so a club's existence is never revealed."""
 

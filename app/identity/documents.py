@@ -30,7 +30,7 @@ class UserStatus(StrEnum):
 
 
 class PlatformRole(StrEnum):
-    """Platform roles (DOMAIN.md: separate from the per-club roles owner/admin/treasurer/member)."""
+    """Platform roles (docs/domain.md: not the per-club roles owner/admin/treasurer/member)."""
 
     USER = "user"
     ADMIN = "admin"
@@ -198,7 +198,7 @@ class SecurityEvent(Document):
 class Sequence(Document):
     """A named gapless counter (``member_id:2026``). Created with value 0 before it is first
     incremented, then moved only by ``$inc`` with ``return_document=AFTER`` inside the
-    transaction that uses the number (LOCAL-SERVICES.md: no concurrent upserts)."""
+    transaction that uses the number (docs/local-services.md: no concurrent upserts)."""
 
     id: str  # type: ignore[assignment]
     value: int = 0

@@ -104,7 +104,7 @@ class SocketIdentity:
 
 
 def format_member_id(year: int, number: int) -> str:
-    """``UCFSIN-<year>-<6-digit sequence>`` (DOMAIN.md, chit funds: member id)."""
+    """``UCFSIN-<year>-<6-digit sequence>`` (docs/domain.md, chit funds: member id)."""
     return f"{MEMBER_ID_PREFIX}-{year}-{number:06d}"
 
 

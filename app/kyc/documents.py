@@ -16,7 +16,7 @@ def _now() -> dt.datetime:
 
 
 class DocumentKind(StrEnum):
-    """The documents a person can submit (DOMAIN.md, KYC)."""
+    """The documents a person can submit (docs/domain.md, KYC)."""
 
     PAN = "pan"
     AADHAAR = "aadhaar"

@@ -1,4 +1,4 @@
-"""KYC rules (DOMAIN.md, KYC; issue "KYC, files and reports").
+"""KYC rules (docs/domain.md, KYC; issue "KYC, files and reports").
 
 * A person submits documents (PAN, Aadhaar, driving licence, address proof) with a scan
   uploaded as ``kyc_document``; each starts ``pending``; one pending document per kind.

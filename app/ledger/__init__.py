@@ -1,2 +1,2 @@
 """Double-entry journal of every pool (club, chit group, campaign): entries, balances, trial
-balance (DOMAIN.md, "Payments and the ledger")."""
+balance (docs/domain.md, payments and the ledger)."""

@@ -1,4 +1,4 @@
-"""Posting and reading the double-entry journal (DOMAIN.md, "Payments and the ledger").
+"""Posting and reading the double-entry journal (docs/domain.md, payments and the ledger).
 
 Every entry's lines sum to zero; entries are never edited (a correction is a reversing entry);
 balances are derived from the lines; the trial balance always sums to zero.

@@ -1,6 +1,6 @@
 """Quotes are state, not events: per room and symbol only the latest quote within a short
 window is sent, so a burst of ticks (or a slow client) never builds a backlog — a room gets at
-most one ``quote:tick`` per symbol per window (ARCHITECTURE.md, Socket.IO)."""
+most one ``quote:tick`` per symbol per window (docs/architecture.md, a market tick)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Orders of a club (DOMAIN.md, "Orders and portfolio"): enter, submit to the broker, cancel,
+"""Orders of a club (docs/domain.md, orders and portfolio): enter, submit to the broker, cancel,
 and reconcile what the broker reports.
 
 Currency: a club trades only instruments quoted in its own currency (the replayed US stocks are

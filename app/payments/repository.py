@@ -94,7 +94,7 @@ async def claim_outcome(
 
     Succeeds only when the outcome is pending and unclaimed or its claim expired (a publisher
     that died). Returns the claimed outcome, or ``None`` when it is published or another
-    publisher's claim is live. One atomic ``find_one_and_update`` (AFTER, LOCAL-SERVICES.md).
+    publisher's claim is live. One atomic ``find_one_and_update`` (AFTER, docs/local-services.md).
     """
     raw = await PaymentOutcome.get_pymongo_collection().find_one_and_update(
         {

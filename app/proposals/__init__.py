@@ -1,1 +1,1 @@
-"""Proposals and live voting in a club (DOMAIN.md, "Proposals and voting")."""
+"""Proposals and live voting in a club (docs/domain.md, proposals and voting)."""

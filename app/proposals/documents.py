@@ -59,7 +59,7 @@ class StoredTally(BaseModel):
 
 class Proposal(Document):
     """A question put to the club, with the club's rules and everyone's weight copied on at
-    creation (DOMAIN.md: weights are snapshotted; later contributions change nothing).
+    creation (docs/domain.md, voting: weights are snapshotted; later contributions change nothing).
 
     ``weights``: user id → weight (1 each in simple mode, micro-units in weighted mode).
     ``tally``: the current votes counted (kept live; shown per the ``hide_running_results``

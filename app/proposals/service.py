@@ -1,4 +1,4 @@
-"""Proposals and voting (DOMAIN.md, "Proposals and voting"): create with the club's rules and a
+"""Proposals and voting (docs/domain.md, voting): create with the club's rules and a
 weight snapshot, vote and change votes until close, close on the deadline (the worker's timer),
 early or by cancelling; the outcome is counted exactly (tally.py) and stored with the tally; an
 approved investment creates an order for the treasurer.

@@ -1,4 +1,4 @@
-"""Counting votes exactly, from integers (DOMAIN.md, "Proposals and voting").
+"""Counting votes exactly, from integers (docs/domain.md, proposals and voting).
 
 * Weights are snapshotted when the proposal is created: one each in simple mode, the member's
   units (micro-units) in weighted mode.

@@ -1,7 +1,7 @@
 """The per-room event log: every sequenced room event is stored before it is emitted, so a client
 that comes back with the last ``seq`` it saw receives exactly what it missed.
 
-How a domain change sends room events (ARCHITECTURE.md rule 5, "persist before emit"):
+How a domain change sends room events (docs/architecture.md, the one event path):
 
     await eventlog.ensure_room(room)                      # once, outside the transaction
     async def body(session):
@@ -13,7 +13,7 @@ How a domain change sends room events (ARCHITECTURE.md rule 5, "persist before e
 
 ``seq`` comes from one counter document per room, created up front (never an upsert race) and
 moved by ``$inc`` with ``return_document=AFTER`` inside the caller's transaction (never BEFORE:
-LOCAL-SERVICES.md). Two transactions appending to one room both write the counter, so the second
+docs/local-services.md). Two transactions appending to a room both write the counter, so the second
 conflicts and is retried by the driver: seqs are gapless and commit in their own order — when a
 client sees ``seq`` N, every event below N is committed and readable.
 """

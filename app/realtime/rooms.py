@@ -1,4 +1,4 @@
-"""Room names: the one place that spells them (ARCHITECTURE.md, Socket.IO)."""
+"""Room names: the one place that spells them (docs/architecture.md, the one event path)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 
 class ReportKind(StrEnum):
-    """What a report shows (DOMAIN.md, "Reports")."""
+    """What a report shows (docs/domain.md, unit-value accounting: reports)."""
 
     VALUATION_STATEMENT = "valuation_statement"
     MEMBER_STATUS = "member_status"

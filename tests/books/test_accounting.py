@@ -1,5 +1,5 @@
 """Unit-value accounting end to end at the service level, against the real database
-(DOMAIN.md, "Unit-value accounting"; every figure exact to the paisa and the micro-unit)."""
+(docs/domain.md, unit-value accounting; every figure exact to the paisa and the micro-unit)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Clubs, invites, roles (DOMAIN.md, "Roles per club"), against the real database."""
+"""Clubs, invites, roles (docs/domain.md, roles), against the real database."""
 
 from __future__ import annotations
 

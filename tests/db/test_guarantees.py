@@ -1,6 +1,6 @@
 """The database guarantees the code relies on, pinned against the real server.
 
-ARCHITECTURE.md rule 2 leans on a handful of MongoDB behaviours: guarded single-document updates
+docs/architecture.md leans on a handful of MongoDB behaviours: guarded single-document updates
 are exact under concurrency, a unique index lets exactly one of several racing inserts win, a
 multi-document transaction commits or aborts as a whole, ``find_one_and_update`` with
 ``ReturnDocument.AFTER`` hands out distinct counter values, and acknowledged writes survive a
@@ -368,7 +368,7 @@ async def test_counter_hands_out_distinct_values_with_return_after(
 
     The counter document exists first: on SecantusDB 0.7.0b3 concurrent *upserts* of a missing
     counter end at the right value but hand ``None`` to some callers, and BEFORE returns
-    duplicate pre-images (LOCAL-SERVICES.md), so sequences are created up front and read AFTER.
+    duplicate pre-images (docs/local-services.md), so sequences are created up front and read AFTER.
     """
     sequences = db["sequences"]
     await sequences.insert_one({"_id": "order-no", "value": 0})

@@ -1,4 +1,4 @@
-"""Vote counting rules, exactly (DOMAIN.md, "Proposals and voting")."""
+"""Vote counting rules, exactly (docs/domain.md, proposals and voting)."""
 
 from __future__ import annotations
 
