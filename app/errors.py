@@ -1,7 +1,7 @@
 """One error shape for every HTTP and socket failure: ``{"error": {"code", "message", "details"}}``.
 
 Each domain failure is an ``AppError`` subclass carrying its HTTP status and a stable code
-(ARCHITECTURE.md rule 7). Clients switch on ``code``; ``message`` is for people.
+(docs/architecture.md, errors). Clients switch on ``code``; ``message`` is for people.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` for money-moving POSTs (ARCHITECTURE.md rule 3).
+"""``Idempotency-Key`` for money-moving POSTs (docs/architecture.md, idempotency).
 
 The first request with a key runs and its response is stored; the same key with the same body
 replays the stored response (header ``Idempotent-Replayed: true``) without running anything;

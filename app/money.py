@@ -1,4 +1,4 @@
-"""Money and rate representation shared by every domain (DOMAIN.md, "Money representation").
+"""Money and rate representation shared by every domain (docs/domain.md, money representation).
 
 Amounts are integers in minor units (paise for INR, cents for USD) in storage, events and
 arithmetic. The API shows them as decimal strings with exactly two places and accepts the same.

@@ -16,7 +16,7 @@ def _now() -> dt.datetime:
 
 
 class ClubRole(StrEnum):
-    """Roles inside one club (DOMAIN.md): owner > admin > treasurer > member."""
+    """Roles inside one club (docs/domain.md, roles): owner > admin > treasurer > member."""
 
     OWNER = "owner"
     ADMIN = "admin"
@@ -32,7 +32,7 @@ class VotingMode(StrEnum):
 
 
 class TieRule(StrEnum):
-    """What a vote exactly at the threshold decides (DOMAIN.md: default reject)."""
+    """What a vote exactly at the threshold decides (docs/domain.md, voting: default reject)."""
 
     REJECT = "reject"
     APPROVE = "approve"

@@ -9,7 +9,7 @@ on the next one; a sweeper re-publishes outcomes still pending after ``SWEEP_AFT
 provider gave up. A publisher holds a short claim while sending, so concurrent duplicate
 deliveries never publish twice; only a publisher that dies after Kafka acknowledged and before
 marking can cause a second send of the same ``PaymentEventV1.id``, which the payments agent
-absorbs (it is idempotent on that id, ARCHITECTURE.md rule 2).
+absorbs (it is idempotent on that id, docs/architecture.md, idempotency).
 """
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ class PaymentService:
     ) -> WebhookAck:
         """Verify a webhook delivery, store its event id, publish its payment outcome once.
 
-        Steps (ARCHITECTURE.md rule 3; DOMAIN.md "Payments and the ledger"): the signature is
+        Steps (docs/architecture.md, idempotency; docs/domain.md, payments): the signature is
         checked before anything is read; the event is stored under a unique
         (provider, event id) index; its payment outcome, if it carries one for a Samooh
         checkout, is stored once per (provider, payment, kind) and published to the payments
