@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     from app.alerts.routes import blueprint as alerts_bp
     from app.audit.routes import blueprint as audit_bp
     from app.clubs.routes import blueprint as clubs_bp
+    from app.clubs.service import club_service
     from app.health.routes import blueprint as health_bp
     from app.market.routes import blueprint as market_bp
     from app.payments.routes import blueprint as payments_bp
@@ -91,6 +92,9 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.register_blueprint(dev_mail_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(clubs_bp)
+    from app.books.routes import blueprint as books_bp
+
+    app.register_blueprint(books_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(alerts_bp)
     from app.asyncapi import blueprint as asyncapi_bp
@@ -100,6 +104,9 @@ def create_app(settings: Settings | None = None) -> Quart:
     from app.orders.routes import blueprint as orders_bp
     from app.proposals.routes import blueprint as proposals_bp
     from app.rooms.routes import blueprint as rooms_bp
+    from app.rooms.service import on_membership_ended
+
+    club_service.on_membership_ended(on_membership_ended)  # a former member leaves the room
 
     for live_bp in (chat_bp, rooms_bp, proposals_bp, orders_bp, notifications_bp, broadcasts_bp,
                     asyncapi_bp):  # fmt: skip
@@ -110,9 +117,11 @@ def create_app(settings: Settings | None = None) -> Quart:
     from app.kyc.routes import admin_blueprint as kyc_admin_bp
     from app.kyc.routes import blueprint as kyc_bp
     from app.reports.routes import blueprint as reports_bp
+    from app.request import SamoohRequest
 
-    # Uploads may exceed the 1 MiB JSON body limit, on their own path only (app/files/http.py).
-    app.request_class = UploadAwareRequest
+    # Uploads may exceed the 1 MiB JSON body limit, on their own path only (app/files/http.py);
+    # JSON bodies are read strictly (UTF-8, plain JSON, bounded depth: app/request.py).
+    app.request_class = SamoohRequest
     UploadAwareRequest.upload_limits[UPLOAD_PATH] = settings.file_max_bytes
     for files_kyc_reports_bp in (files_bp, kyc_bp, kyc_admin_bp, reports_bp):
         app.register_blueprint(files_kyc_reports_bp)
@@ -120,9 +129,10 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.before_serving
     async def _connect() -> None:
+        from app.documents import document_models
         from app.extensions import connect_services
 
-        await connect_services(settings)
+        await connect_services(settings, document_models())
         log.info("services connected", environment=settings.environment)
 
     @app.after_serving

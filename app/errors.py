@@ -40,6 +40,17 @@ class ValidationFailed(AppError):
     code = "validation_error"
 
 
+class MalformedJSON(AppError):
+    """The request body is not a JSON document we read: not UTF-8, not JSON (including
+    ``NaN``/``Infinity`` and lone surrogates), or nested deeper than the limit (400).
+
+    ``details.reason`` is ``not_utf8``, ``syntax`` or ``too_deep``. Nothing was changed.
+    """
+
+    status = 400
+    code = "malformed_json"
+
+
 class NotFound(AppError):
     """The thing does not exist, or the caller may not know that it does (404)."""
 

@@ -76,7 +76,7 @@ class IdempotencyRecord(Document):
 def _request_hash(method: str, path: str, body: bytes) -> str:
     try:  # the same JSON with other spacing or key order is the same request
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to parse
         canonical = body
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, field_validator
 
 from app.chat.documents import ChatMessage
+from app.inputs import PositiveInt64
 from app.realtime.contract import RoomEvent
 from app.realtime.eventlog import iso
 
@@ -104,7 +105,7 @@ class MessagePage(BaseModel):
 class HistoryQuery(BaseModel):
     """``before``: only messages with a smaller ``seq``; ``limit``: 1–100 (default 50)."""
 
-    before: int | None = Field(default=None, ge=1)
+    before: PositiveInt64 | None = None
     limit: int = Field(default=50, ge=1, le=100)
 
 

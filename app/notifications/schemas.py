@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
+from app.inputs import NonNegativeInt64, PositiveInt64
 from app.notifications.documents import Notification, NotificationKind
 from app.realtime.contract import ServerEvent
 from app.realtime.eventlog import iso
@@ -47,8 +48,8 @@ class NotificationQuery(BaseModel):
     first); ``limit`` 1–100."""
 
     unread: bool = False
-    before: int | None = Field(default=None, ge=1)
-    after_seq: int | None = Field(default=None, ge=0)
+    before: PositiveInt64 | None = None
+    after_seq: NonNegativeInt64 | None = None
     limit: int = Field(default=50, ge=1, le=100)
 
 
@@ -60,7 +61,7 @@ class MarkRead(BaseModel):
     """Mark ``ids`` read, or everything up to ``up_to_seq``, or ``all``. Exactly one of them."""
 
     ids: list[str] | None = Field(default=None, min_length=1, max_length=200)
-    up_to_seq: int | None = Field(default=None, ge=1)
+    up_to_seq: PositiveInt64 | None = None
     all: bool = False
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.chat.schemas import MessageOut
+from app.inputs import NonNegativeInt64
 from app.proposals.schemas import ProposalOut
 from app.realtime.contract import ServerEvent
 
@@ -16,14 +17,14 @@ class RoomJoin(BaseModel):
     ``GET /api/v1/clubs/{id}/room``)."""
 
     club_id: str = Field(min_length=1, max_length=64)
-    after_seq: int | None = Field(default=None, ge=0)
+    after_seq: NonNegativeInt64 | None = None
 
 
 class RoomSync(BaseModel):
     """``room:sync``: the events after ``after_seq`` (when you notice a gap in ``seq``)."""
 
     club_id: str = Field(min_length=1, max_length=64)
-    after_seq: int = Field(ge=0)
+    after_seq: NonNegativeInt64
 
 
 class RoomLeave(BaseModel):
@@ -73,7 +74,7 @@ class EventPage(BaseModel):
 
 
 class EventQuery(BaseModel):
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: NonNegativeInt64 = 0
     limit: int = Field(default=200, ge=1, le=1000)
 
 

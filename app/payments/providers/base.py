@@ -17,6 +17,8 @@ from typing import Any, Literal, Protocol
 
 import aiohttp
 
+from app.errors import MalformedJSON
+from app.inputs import parse_json
 from app.payments.errors import (
     PaymentProviderRejected,
     PaymentProviderUnavailable,
@@ -142,9 +144,9 @@ def body_digest(raw_body: bytes) -> str:
 def read_json_object(raw_body: bytes) -> dict[str, Any]:
     """The body as a JSON object. Raises ``WebhookPayloadInvalid``."""
     try:
-        value = json.loads(raw_body)
-    except ValueError as exc:
-        raise WebhookPayloadInvalid("webhook body is not JSON") from exc
+        value = parse_json(raw_body)
+    except MalformedJSON as exc:
+        raise WebhookPayloadInvalid("webhook body is not JSON", details=exc.details) from exc
     if not isinstance(value, dict):
         raise WebhookPayloadInvalid("webhook body is not a JSON object")
     return value

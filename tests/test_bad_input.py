@@ -1,0 +1,203 @@
+"""Bad input gets a clear error, never a 500, and changes nothing (docs: architecture rule 7).
+
+Found by fuzzing the OpenAPI description (issue 13): bodies that are not UTF-8, JSON nested
+thousands of levels deep, and integers above 2^63−1 in cursors. Every JSON operation of
+``/openapi.json`` is tried, with and without a token, against the real services.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import pytest
+from quart import Quart
+
+from app import create_app
+from app.config import Settings
+from app.extensions import Services
+from app.identity.service import identity_service
+
+NOT_UTF8 = b'{"email": "\xff\xfe@example.com", "name": "\xc3\x28"}'
+DEEP_ARRAY = b"[" * 5000 + b"]" * 5000
+DEEP_OBJECT = b'{"a":' * 5000 + b"1" + b"}" * 5000
+BAD_BODIES = {"not_utf8": NOT_UTF8, "deep_array": DEEP_ARRAY, "deep_object": DEEP_OBJECT}
+INT64_MAX = 2**63 - 1
+# What a refused request may still write, by design: the idempotency record of the refused
+# answer (so the same key replays it).
+BOOKKEEPING = {"idempotency_records"}
+
+
+@pytest.fixture(scope="module")
+async def app(settings: Settings, services: Services) -> Quart:
+    return create_app(settings)
+
+
+def _client_ip() -> str:
+    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+
+
+@pytest.fixture(scope="module")
+async def token(app: Quart) -> str:
+    """An access token of a real, ACTIVE account, from the login route."""
+    email, password = f"bad-input-{uuid.uuid4().hex[:10]}@example.com", "Tamarind-bad-input-1"
+    await identity_service.do_provision_user(
+        email=email, password=password, full_name="Bad Input", roles=None
+    )
+    reply = await app.test_client().post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": password},
+        headers={"X-Forwarded-For": _client_ip()},
+    )
+    assert reply.status_code == 200, await reply.get_json()
+    return str((await reply.get_json())["access_token"])
+
+
+def _json_operations(document: dict[str, Any]) -> list[tuple[str, str]]:
+    """(method, concrete path) of every operation whose request body is JSON."""
+    found = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                concrete = re.sub(r"\{[^}]+\}", "0123456789abcdef01234567", path)
+                found.append((method.upper(), concrete))
+    return found
+
+
+async def _counts(services: Services, settings: Settings) -> dict[str, int]:
+    """Documents per collection of this session's database (the bookkeeping ones left out)."""
+    assert services.mongo is not None
+    database = services.mongo[settings.mongodb_database]
+    return {
+        name: await database[name].count_documents({})
+        for name in sorted(await database.list_collection_names())
+        if name not in BOOKKEEPING
+    }
+
+
+async def _send(
+    app: Quart, method: str, path: str, body: bytes, token: str | None = None
+) -> tuple[int, Any]:
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": uuid.uuid4().hex,
+        "X-Forwarded-For": _client_ip(),
+    }
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    response = await app.test_client().open(path, method=method, data=body, headers=headers)
+    return response.status_code, await response.get_json()
+
+
+async def test_unreadable_json_bodies_are_400_on_every_json_route_and_change_nothing(
+    app: Quart, token: str, services: Services, settings: Settings
+) -> None:
+    document = await (await app.test_client().get("/openapi.json")).get_json()
+    operations = _json_operations(document)
+    assert len(operations) > 30  # the whole API, not a corner of it
+    before = await _counts(services, settings)
+    wrong: list[str] = []
+    refused = 0
+    for method, path in operations:
+        for name, body in BAD_BODIES.items():
+            for bearer in (None, token):
+                status, answer = await _send(app, method, path, body, bearer)
+                code = (answer or {}).get("error", {}).get("code")
+                if status == 400:
+                    refused += 1
+                    if code != "malformed_json":
+                        wrong.append(f"{method} {path} {name}: 400 {code}")
+                # Without a token an authenticated route refuses first (401); with one, a few
+                # routes check the caller's role before reading the body (403).
+                elif (status, code) not in {
+                    (401, "authentication_required"),
+                    (403, "forbidden"),
+                }:
+                    wrong.append(f"{method} {path} {name} token={bool(bearer)}: {status} {code}")
+    assert not wrong, "\n".join(wrong)
+    assert refused >= len(operations) * len(BAD_BODIES)  # every route read the body at least once
+    assert await _counts(services, settings) == before
+
+
+async def test_a_malformed_body_names_why(app: Quart) -> None:
+    cases = {
+        NOT_UTF8: "not_utf8",
+        DEEP_OBJECT: "too_deep",
+        b'{"a": ' * 40 + b"1" + b"}" * 40: "too_deep",  # parses, but deeper than the limit
+        b'{"email": NaN}': "syntax",
+        b'{"email": "\\ud800"}': "syntax",  # a lone surrogate cannot be stored as UTF-8
+        b'{"email": ': "syntax",
+        b"": "syntax",
+    }
+    for body, reason in cases.items():
+        status, answer = await _send(app, "POST", "/api/v1/auth/login", body)
+        assert status == 400, (body[:40], answer)
+        assert answer["error"]["code"] == "malformed_json"
+        assert answer["error"]["details"]["reason"] == reason, (body[:40], answer)
+
+
+async def test_json_within_the_limits_still_reads(app: Quart) -> None:
+    """Nesting under the limit and non-ASCII text parse as before: the login fails on the
+    account, not on the body."""
+    body = '{"email": "ज्योति@example.com", "password": "x", "extra": [[[[[[[[1]]]]]]]]}'
+    status, answer = await _send(app, "POST", "/api/v1/auth/login", body.encode())
+    assert status in (401, 422), answer
+    assert answer["error"]["code"] != "malformed_json"
+
+
+@pytest.fixture(scope="module")
+async def club_id(app: Quart, token: str) -> str:
+    response = await app.test_client().post(
+        "/api/v1/clubs",
+        json={"name": "Cursor Club"},
+        headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": _client_ip()},
+    )
+    assert response.status_code == 201, await response.get_json()
+    return str((await response.get_json())["id"])
+
+
+CURSORS = [
+    ("/api/v1/notifications", "before"),
+    ("/api/v1/notifications", "after_seq"),
+    ("/api/v1/clubs/{club}/messages", "before"),
+    ("/api/v1/clubs/{club}/events", "after_seq"),
+]
+
+
+@pytest.mark.parametrize(("path", "name"), CURSORS)
+async def test_cursors_above_int64_are_422_and_the_largest_int64_works(
+    app: Quart, token: str, club_id: str, path: str, name: str
+) -> None:
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": _client_ip()}
+    url = path.format(club=club_id)
+    for value in (INT64_MAX + 1, 10**40):
+        response = await client.get(url, query_string={name: str(value)}, headers=headers)
+        answer = await response.get_json()
+        assert response.status_code == 422, answer
+        assert answer["error"]["code"] == "validation_error"
+        assert answer["error"]["details"]["errors"][0]["loc"] == [name]
+    response = await client.get(url, query_string={name: str(INT64_MAX)}, headers=headers)
+    assert response.status_code == 200, await response.get_json()
+
+
+async def test_mark_read_up_to_a_seq_above_int64_is_422_and_changes_nothing(
+    app: Quart, token: str, services: Services, settings: Settings
+) -> None:
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": _client_ip()}
+    before = await _counts(services, settings)
+    for value in (INT64_MAX + 1, 10**40):
+        response = await client.post(
+            "/api/v1/notifications/read", json={"up_to_seq": value}, headers=headers
+        )
+        answer = await response.get_json()
+        assert response.status_code == 422, answer
+        assert answer["error"]["code"] == "validation_error"
+    assert await _counts(services, settings) == before
+    response = await client.post(
+        "/api/v1/notifications/read", json={"up_to_seq": INT64_MAX}, headers=headers
+    )
+    assert response.status_code == 200, await response.get_json()
