@@ -72,7 +72,6 @@ def create_app(settings: Settings | None = None) -> Quart:
     from app.alerts.routes import blueprint as alerts_bp
     from app.audit.routes import blueprint as audit_bp
     from app.clubs.routes import blueprint as clubs_bp
-    from app.clubs.service import club_service
     from app.health.routes import blueprint as health_bp
     from app.market.routes import blueprint as market_bp
     from app.payments.routes import blueprint as payments_bp
@@ -92,9 +91,6 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.register_blueprint(dev_mail_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(clubs_bp)
-    from app.books.routes import blueprint as books_bp
-
-    app.register_blueprint(books_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(alerts_bp)
     from app.asyncapi import blueprint as asyncapi_bp
@@ -104,9 +100,6 @@ def create_app(settings: Settings | None = None) -> Quart:
     from app.orders.routes import blueprint as orders_bp
     from app.proposals.routes import blueprint as proposals_bp
     from app.rooms.routes import blueprint as rooms_bp
-    from app.rooms.service import on_membership_ended
-
-    club_service.on_membership_ended(on_membership_ended)  # a former member leaves the room
 
     for live_bp in (chat_bp, rooms_bp, proposals_bp, orders_bp, notifications_bp, broadcasts_bp,
                     asyncapi_bp):  # fmt: skip
@@ -129,10 +122,9 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.before_serving
     async def _connect() -> None:
-        from app.documents import document_models
         from app.extensions import connect_services
 
-        await connect_services(settings, document_models())
+        await connect_services(settings)
         log.info("services connected", environment=settings.environment)
 
     @app.after_serving
