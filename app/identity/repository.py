@@ -373,6 +373,12 @@ class SessionStore:
         """True while the session ``family`` has not been revoked or expired."""
         return bool(await self._redis.exists(f"{PREFIX}fam:{family}"))
 
+    async def owner(self, family: str) -> str | None:
+        """The user id the session ``family`` belongs to while it is active; None once it is
+        revoked or expired."""
+        raw = await self._redis.hget(f"{PREFIX}fam:{family}", "user")
+        return None if raw is None else _text(raw)
+
     async def amr(self, family: str) -> list[str]:
         """How the session authenticated (``pwd``, ``otp``, ``oauth``)."""
         raw = await self._redis.hget(f"{PREFIX}fam:{family}", "amr")

@@ -1,5 +1,5 @@
 """Identity HTTP endpoints: ``/api/v1/auth/…`` (public), ``/api/v1/me…`` (the account holder),
-``/api/v1/admin/…`` (platform admins). Thin: parse → ``identity_service`` → schema."""
+``/api/v1/admin/…`` (platform admins). Thin: parse → one identity function → schema."""
 
 from __future__ import annotations
 
@@ -8,6 +8,15 @@ from typing import Any
 from quart import Blueprint, Response, redirect, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
+from app.identity.account import do_update_profile
+from app.identity.admin import (
+    do_reactivate,
+    do_set_roles,
+    do_suspend,
+    platform_audit,
+    search_users,
+    security_events,
+)
 from app.identity.documents import PlatformRole
 from app.identity.guards import (
     client_ip,
@@ -16,6 +25,16 @@ from app.identity.guards import (
     require_role,
     require_step_up,
 )
+from app.identity.login import do_complete_mfa, do_login
+from app.identity.mfa import (
+    do_confirm_totp,
+    do_disable_totp,
+    do_enrol_totp,
+    do_regenerate_recovery_codes,
+    totp_qr_png,
+)
+from app.identity.oidc import do_finish_oauth, do_start_oauth
+from app.identity.reset import do_forgot_password, do_reset_password
 from app.identity.schemas import (
     AdminUserOut,
     AuditList,
@@ -48,7 +67,8 @@ from app.identity.schemas import (
     VerificationSent,
     VerifyEmailRequest,
 )
-from app.identity.service import identity_service
+from app.identity.sessions import do_logout, do_refresh, issue_guest_token
+from app.identity.signup import do_resend_verification, do_signup, do_verify_email
 from app.openapi import document_errors
 
 auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
@@ -74,7 +94,7 @@ async def signup(data: SignupRequest) -> tuple[VerificationSent, int]:
     mailed a notice instead). Errors: 422 ``weak_password`` (``details.reasons``),
     ``validation_error``; 429 ``rate_limited`` (per client IP).
     """
-    return await identity_service.do_signup(data, client_ip()), 202
+    return await do_signup(data, client_ip()), 202
 
 
 @auth.post("/verify-email")
@@ -89,7 +109,7 @@ async def verify_email(data: VerifyEmailRequest) -> MeOut:
     Errors: 400 ``invalid_code`` (``details.attempts_left``), ``code_expired``,
     ``too_many_attempts``; 429 ``rate_limited``.
     """
-    user = await identity_service.do_verify_email(data.email, data.code, client_ip())
+    user = await do_verify_email(data.email, data.code, client_ip())
     return MeOut.of(user)
 
 
@@ -104,7 +124,7 @@ async def resend_verification(data: EmailRequest) -> tuple[CodeSent, int]:
     Throttled per address (default once a minute, 5 an hour) whether or not it has an account.
     Errors: 429 ``rate_limited`` with ``Retry-After``.
     """
-    return await identity_service.do_resend_verification(data.email, client_ip()), 202
+    return await do_resend_verification(data.email, client_ip()), 202
 
 
 @auth.post("/login")
@@ -121,7 +141,7 @@ async def login(data: LoginRequest) -> tuple[TokenPair, int, dict[str, str]]:
     ``account_suspended``; 429 ``account_locked`` (after 5 failures, for 60 s doubling up to
     15 min) or ``rate_limited``, both with ``Retry-After``.
     """
-    pair = await identity_service.do_login(data.email, data.password, data.otp, client_ip())
+    pair = await do_login(data.email, data.password, data.otp, client_ip())
     return pair, 200, NO_STORE
 
 
@@ -135,7 +155,7 @@ async def login_mfa(data: MfaLoginRequest) -> tuple[TokenPair, int, dict[str, st
 
     Errors: 401 ``invalid_mfa_code``; 403 ``account_suspended``; 429 ``rate_limited``.
     """
-    pair = await identity_service.do_complete_mfa(data.mfa_token, data.otp, client_ip())
+    pair = await do_complete_mfa(data.mfa_token, data.otp, client_ip())
     return pair, 200, NO_STORE
 
 
@@ -151,7 +171,7 @@ async def refresh(data: RefreshRequest) -> tuple[TokenPair, int, dict[str, str]]
     detection, recorded as a security event). Errors: 401 ``refresh_token_invalid``,
     ``refresh_token_reused``, ``session_revoked``; 403 ``account_suspended``; 429.
     """
-    pair = await identity_service.do_refresh(data.refresh_token, client_ip())
+    pair = await do_refresh(data.refresh_token, client_ip())
     return pair, 200, NO_STORE
 
 
@@ -163,7 +183,7 @@ async def refresh(data: RefreshRequest) -> tuple[TokenPair, int, dict[str, str]]
 async def logout(data: LogoutRequest) -> LogoutResult:
     """End this session (its access and refresh tokens stop at once), or every session of the
     account with ``all_sessions``. Errors: 401 (token errors)."""
-    count = await identity_service.do_logout(current_principal(), data.all_sessions)
+    count = await do_logout(current_principal(), data.all_sessions)
     return LogoutResult(revoked_sessions=count)
 
 
@@ -177,7 +197,7 @@ async def forgot_password(data: EmailRequest) -> tuple[CodeSent, int]:
 
     Errors: 429 ``rate_limited`` (per client IP).
     """
-    return await identity_service.do_forgot_password(data.email, client_ip()), 202
+    return await do_forgot_password(data.email, client_ip()), 202
 
 
 @auth.post("/password/reset")
@@ -191,7 +211,7 @@ async def reset_password(data: ResetPasswordRequest) -> StatusOut:
     Errors: 422 ``weak_password``; 400 ``invalid_code``, ``code_expired``,
     ``too_many_attempts``; 429 ``rate_limited``.
     """
-    await identity_service.do_reset_password(data.email, data.code, data.new_password, client_ip())
+    await do_reset_password(data.email, data.code, data.new_password, client_ip())
     return StatusOut(status="password_reset")
 
 
@@ -202,7 +222,7 @@ async def reset_password(data: ResetPasswordRequest) -> StatusOut:
 async def guest_token() -> GuestToken:
     """An anonymous 15-minute token for the public market data over Socket.IO (a connection
     always needs a token). It opens no HTTP endpoint that needs an account. Errors: 429."""
-    return await identity_service.issue_guest_token(client_ip())
+    return await issue_guest_token(client_ip())
 
 
 @auth.get("/oauth/google/start")
@@ -213,7 +233,7 @@ async def oauth_start() -> Any:
 
     Errors: 404 ``oauth_not_configured``; 503 ``service_unavailable`` (provider down).
     """
-    return redirect(await identity_service.do_start_oauth(), 302)
+    return redirect(await do_start_oauth(), 302)
 
 
 @auth.get("/oauth/google/callback")
@@ -229,7 +249,7 @@ async def oauth_callback() -> tuple[TokenPair, int, dict[str, str]]:
     ``account_suspended``; 404 ``oauth_not_configured``; 503.
     """
     args = request.args
-    pair = await identity_service.do_finish_oauth(
+    pair = await do_finish_oauth(
         code=args.get("code"), state=args.get("state"), error=args.get("error"), ip=client_ip()
     )
     return pair, 200, NO_STORE
@@ -256,7 +276,7 @@ async def get_me() -> MeOut:
 @document_errors(422)
 async def patch_me(data: MePatch) -> MeOut:
     """Change name, phone (``null`` removes it) or notification preferences."""
-    user = await identity_service.do_update_profile(current_principal().user, data)
+    user = await do_update_profile(current_principal().user, data)
     return MeOut.of(user)
 
 
@@ -268,7 +288,7 @@ async def patch_me(data: MePatch) -> MeOut:
 async def enrol_totp() -> tuple[TotpEnrolment, int, dict[str, str]]:
     """Start TOTP enrolment: the secret, its ``otpauth://`` URI and where its QR code is.
     Errors: 409 ``mfa_already_enabled``."""
-    enrolment = await identity_service.do_enrol_totp(current_principal().user)
+    enrolment = await do_enrol_totp(current_principal().user)
     return enrolment, 201, NO_STORE
 
 
@@ -278,7 +298,7 @@ async def enrol_totp() -> tuple[TotpEnrolment, int, dict[str, str]]:
 @document_errors(409)
 async def totp_qr() -> Response:
     """The QR code (PNG) of the enrolment in progress. Errors: 409 ``mfa_not_enrolling``."""
-    png = identity_service.totp_qr_png(current_principal().user)
+    png = totp_qr_png(current_principal().user)
     return Response(png, content_type="image/png", headers=NO_STORE)
 
 
@@ -293,7 +313,7 @@ async def confirm_totp(data: CodeRequest) -> tuple[RecoveryCodes, int, dict[str,
 
     Errors: 401 ``invalid_mfa_code``; 409 ``mfa_not_enrolling``, ``mfa_already_enabled``; 429.
     """
-    codes = await identity_service.do_confirm_totp(current_principal().user, data.code, client_ip())
+    codes = await do_confirm_totp(current_principal().user, data.code, client_ip())
     return RecoveryCodes(recovery_codes=codes), 200, NO_STORE
 
 
@@ -304,9 +324,7 @@ async def confirm_totp(data: CodeRequest) -> tuple[RecoveryCodes, int, dict[str,
 @validate_response(RecoveryCodes)
 async def regenerate_recovery_codes() -> tuple[RecoveryCodes, int, dict[str, str]]:
     """Replace every recovery code (step-up: ``X-Step-Up-Code``)."""
-    codes = await identity_service.do_regenerate_recovery_codes(
-        current_principal().user, client_ip()
-    )
+    codes = await do_regenerate_recovery_codes(current_principal().user, client_ip())
     return RecoveryCodes(recovery_codes=codes), 200, NO_STORE
 
 
@@ -317,7 +335,7 @@ async def regenerate_recovery_codes() -> tuple[RecoveryCodes, int, dict[str, str
 @validate_response(MeOut)
 async def disable_totp() -> MeOut:
     """Turn TOTP off (step-up: ``X-Step-Up-Code``)."""
-    user = await identity_service.do_disable_totp(current_principal().user, client_ip())
+    user = await do_disable_totp(current_principal().user, client_ip())
     return MeOut.of(user)
 
 
@@ -332,7 +350,7 @@ async def disable_totp() -> MeOut:
 @validate_response(UserList)
 async def list_users(query_args: UserQuery) -> UserList:
     """Search users by e-mail, name or member id; filter by status and role; newest first."""
-    page = await identity_service.list_users(
+    page = await search_users(
         query=query_args.q,
         status=query_args.status,
         role=query_args.role,
@@ -356,7 +374,7 @@ async def list_users(query_args: UserQuery) -> UserList:
 async def suspend_user(user_id: str, data: SuspendRequest) -> AdminUserOut:
     """Suspend: every token of the account stops at once and its sockets are disconnected.
     Audited. Errors: 404 ``user_not_found``; 409 ``cannot_change_own_account``."""
-    user = await identity_service.do_suspend(current_principal(), user_id, data.reason, client_ip())
+    user = await do_suspend(current_principal(), user_id, data.reason, client_ip())
     return AdminUserOut.of_admin(user)
 
 
@@ -368,9 +386,7 @@ async def suspend_user(user_id: str, data: SuspendRequest) -> AdminUserOut:
 @document_errors(404, 409)
 async def reactivate_user(user_id: str, data: SuspendRequest) -> AdminUserOut:
     """Lift a suspension. Audited. Errors: 404 ``user_not_found``; 409."""
-    user = await identity_service.do_reactivate(
-        current_principal(), user_id, data.reason, client_ip()
-    )
+    user = await do_reactivate(current_principal(), user_id, data.reason, client_ip())
     return AdminUserOut.of_admin(user)
 
 
@@ -385,9 +401,7 @@ async def set_roles(user_id: str, data: RolesRequest) -> AdminUserOut:
     """Replace the user's platform roles. Needs a step-up code (``X-Step-Up-Code``). Audited
     with before/after. Errors: 403 ``step_up_required``, ``step_up_failed``,
     ``mfa_enrollment_required``; 404 ``user_not_found``; 409 ``cannot_change_own_account``."""
-    user = await identity_service.do_set_roles(
-        current_principal(), user_id, data.roles, data.reason, client_ip()
-    )
+    user = await do_set_roles(current_principal(), user_id, data.roles, data.reason, client_ip())
     return AdminUserOut.of_admin(user)
 
 
@@ -399,7 +413,7 @@ async def set_roles(user_id: str, data: RolesRequest) -> AdminUserOut:
 async def list_security_events(query_args: SecurityEventQuery) -> SecurityEventList:
     """Recorded security events (failed and locked logins, MFA failures, refresh-token reuse,
     password resets…), newest first."""
-    events = await identity_service.security_events(
+    events = await security_events(
         user_id=query_args.user_id, kind=query_args.kind, limit=query_args.limit
     )
     return SecurityEventList(items=[SecurityEventOut.of(event) for event in events])
@@ -413,7 +427,7 @@ async def list_security_events(query_args: SecurityEventQuery) -> SecurityEventL
 async def list_audit(query_args: AuditQuery) -> AuditList:
     """The platform audit log (admin actions), newest first, with a verification of the whole
     hash chain."""
-    records, report = await identity_service.platform_audit(query_args.target_id, query_args.limit)
+    records, report = await platform_audit(query_args.target_id, query_args.limit)
     return AuditList(
         items=[AuditRecordOut.model_validate(r, from_attributes=True) for r in records],
         chain_ok=report.ok,

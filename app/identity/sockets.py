@@ -19,7 +19,7 @@ from socketio.exceptions import ConnectionRefusedError
 
 from app.errors import AppError
 from app.identity.errors import Unauthenticated
-from app.identity.service import SocketIdentity, identity_service
+from app.identity.sessions import SocketIdentity, authenticate_socket, do_track_socket
 from app.realtime.rooms import user_room
 
 SESSION_KEY = "identity"
@@ -33,7 +33,7 @@ async def authenticate_connection(sio: socketio.AsyncServer, sid: str, auth: Any
     ``account_suspended``, ``session_revoked``).
     """
     try:
-        identity = await identity_service.authenticate_socket(auth)
+        identity = await authenticate_socket(auth)
     except AppError as exc:
         raise ConnectionRefusedError(
             exc.message, {"code": exc.code, "message": exc.message, "details": exc.details}
@@ -45,14 +45,14 @@ async def authenticate_connection(sio: socketio.AsyncServer, sid: str, auth: Any
     )  # fmt: skip
     if identity.user_id is not None:
         await sio.enter_room(sid, user_room(identity.user_id))
-        await identity_service.do_track_socket(identity.user_id, sid, connected=True)
+        await do_track_socket(identity.user_id, sid, connected=True)
 
 
 async def forget_connection(sio: socketio.AsyncServer, sid: str) -> None:
     """On disconnect: forget the socket in the user's socket set."""
     identity = await socket_identity(sio, sid)
     if identity is not None and identity.user_id is not None:
-        await identity_service.do_track_socket(identity.user_id, sid, connected=False)
+        await do_track_socket(identity.user_id, sid, connected=False)
 
 
 async def socket_identity(sio: socketio.AsyncServer, sid: str) -> SocketIdentity | None:

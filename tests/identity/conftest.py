@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from app.identity.documents import PlatformRole
-from app.identity.service import identity_service
+from app.identity.signup import do_provision_user
 from tests.conftest import OIDC_URL, LiveStack
 from tests.identity.oidc_provider import OidcProvider
 
@@ -145,7 +145,7 @@ async def other_api(live_stack: LiveStack) -> AsyncIterator[Api]:
 async def provision(roles: list[PlatformRole] | None = None, tag: str = "user") -> Account:
     """An ACTIVE account made through the service layer (no mail round trip)."""
     account = Account(new_email(tag), new_password())
-    user = await identity_service.do_provision_user(
+    user = await do_provision_user(
         email=account.email, password=account.password, full_name=tag.title(), roles=roles
     )
     account.user_id, account.member_id = str(user.id), user.member_id

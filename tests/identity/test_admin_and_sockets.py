@@ -4,6 +4,8 @@ sockets at once — against the running web server."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import time
 from typing import Any
 
@@ -14,7 +16,13 @@ from app.identity.tokens import issue_token
 from app.realtime import control
 from app.realtime.rooms import user_room
 from tests.conftest import LiveStack
-from tests.identity.conftest import Account, Api, eventually
+from tests.identity.conftest import Account, Api, eventually, provision
+
+
+def _family(token: str) -> str:
+    """The ``fam`` claim (session id) of a JWT, read without verifying it."""
+    payload = token.split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["fam"])
 
 
 class Client:
@@ -55,8 +63,15 @@ async def test_a_connection_needs_a_valid_token(
         settings, subject=member.user_id, token_type="access", roles=["user"],
         family="f" * 32, now=int(time.time()) - 7200,
     )  # fmt: skip
+    # Another account's subject inside this member's live session.
+    other = await provision(tag="other")
+    crossed = issue_token(
+        settings, subject=other.user_id, token_type="access", roles=["user"],
+        family=_family(pair["access_token"]),
+    )  # fmt: skip
     cases = [
         (None, "authentication_required"),
+        ({"token": crossed}, "token_claims_invalid"),
         ({"token": ""}, "authentication_required"),
         ({"token": "garbage"}, "token_malformed"),
         ({"token": expired}, "token_expired"),

@@ -18,7 +18,7 @@ from app.config import get_settings
 from app.identity.documents import SecurityEvent
 from app.identity.keys import signing_key
 from app.identity.tokens import issue_token
-from tests.identity.conftest import Account, Api, new_email, new_password
+from tests.identity.conftest import Account, Api, new_email, new_password, provision
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -196,6 +196,29 @@ async def test_each_kind_of_bad_jwt_is_a_401_with_its_code(
     assert (reply.status, reply.code) == (401, code), reply.body
     assert reply.headers["WWW-Authenticate"].startswith("Bearer")
     assert (await api.call("GET", "/api/v1/me", token=valid)).status == 200
+
+
+async def test_a_token_naming_another_user_than_its_sessions_owner_is_refused(
+    api: Api, member: Account
+) -> None:
+    # Signed by the server and inside a live session, but its subject is another account
+    # than the one the session was opened for: the session binds them.
+    victim = await provision(tag="victim")
+    own = await api.tokens(member)
+    claims = _claims(own["access_token"])
+    crossed = issue_token(
+        get_settings(), subject=victim.user_id, token_type="access", roles=claims["roles"],
+        family=claims["fam"], amr=claims["amr"],
+    )  # fmt: skip
+    for method, path in (("GET", "/api/v1/me"), ("POST", "/api/v1/auth/logout")):
+        reply = await api.call(method, path, token=crossed, json={} if method == "POST" else None)
+        assert (reply.status, reply.code) == (401, "token_claims_invalid"), reply.body
+        assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+    # Nothing changed: the member's session and the victim's account are as they were.
+    me = await api.call("GET", "/api/v1/me", token=own["access_token"])
+    assert me.status == 200 and me.body["id"] == member.user_id
+    victims = await api.tokens(victim)
+    assert (await api.call("GET", "/api/v1/me", token=victims["access_token"])).status == 200
 
 
 async def test_no_token_and_guest_tokens_do_not_open_account_endpoints(api: Api) -> None:

@@ -18,7 +18,8 @@ from app.asyncapi import SERVER_PAYLOADS
 from app.clubs.documents import Club
 from app.clubs.service import club_service
 from app.identity.documents import PlatformRole
-from app.identity.service import identity_service
+from app.identity.login import do_login
+from app.identity.signup import do_provision_user
 from tests.conftest import LiveStack
 from tests.identity.conftest import Api
 
@@ -34,12 +35,12 @@ class Person:
 
 async def person(tag: str = "member", roles: list[PlatformRole] | None = None) -> Person:
     email, password = f"{tag}-{uuid.uuid4().hex[:10]}@example.com", "Room-member-2026"
-    user = await identity_service.do_provision_user(
+    user = await do_provision_user(
         email=email, password=password, full_name=tag.title(), roles=roles
     )
     # Each test person logs in from an address of its own: the per-IP login limit is real.
     client_ip = f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
-    pair = await identity_service.do_login(email, password, None, client_ip)
+    pair = await do_login(email, password, None, client_ip)
     return Person(str(user.id), email, pair.access_token)
 
 
