@@ -1,13 +1,18 @@
-"""OpenAPI helpers: the one error body as a schema, and a decorator that documents the error
-statuses of a route (the codes themselves are listed in each route's docstring)."""
+"""OpenAPI helpers: the one error body as a schema, a decorator that documents the error
+statuses of a route (the codes themselves are listed in each route's docstring), and the
+document builder that adds the statuses every route answers because of its shape."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 from quart_schema import document_response
+from quart_schema.openapi import OpenAPIProvider
+from werkzeug.routing import Rule
+
+from app import idempotency
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -39,3 +44,95 @@ def document_errors(*statuses: int) -> Callable[[T], T]:
         return func
 
     return decorate
+
+
+# -- The statuses every operation can answer, added centrally -------------------------------
+#
+# quart-schema documents what each route declares (``validate_response``, ``document_errors``,
+# ``require_auth``). What the app answers around the handler is the same for every route and
+# is added here from the route's shape, so the description never lags behind the code:
+#
+#   JSON body          400 malformed_json (app/inputs.py), 413 request_entity_too_large
+#                      (MAX_CONTENT_LENGTH), 422 validation_error
+#   query string       422 validation_error
+#   path parameters    404 (the thing named in the path does not exist or is not yours)
+#   Idempotency-Key    the header itself, 400 idempotency_key_required, 409
+#                      idempotency_in_progress, 422 idempotency_key_reused (app/idempotency.py)
+#   any /api/v1 route  503 service_unavailable (a backing service did not answer)
+#
+# Only ``/api/…`` routes are described: the web client's pages and assets, ``/metrics`` and
+# ``/asyncapi.json`` are not operations of this API.
+
+NO_BACKING_SERVICE = frozenset({"/api/health"})
+
+
+def _is_idempotent(view: Callable[..., Any]) -> bool:
+    """Whether ``@idempotent`` wraps the view (found by the file its wrapper is defined in)."""
+    func: Any = view
+    while func is not None:
+        code = getattr(func, "__code__", None)
+        if code is not None and code.co_filename == idempotency.__file__:
+            return True
+        func = getattr(func, "__wrapped__", None)
+    return False
+
+
+def common_statuses(
+    path: str, operation: dict[str, Any], *, has_path_parameters: bool, idempotent: bool
+) -> set[int]:
+    """The error statuses an operation answers because of its shape (see the table above)."""
+    statuses: set[int] = set()
+    content = operation.get("requestBody", {}).get("content", {})
+    if "application/json" in content:
+        statuses |= {400, 413, 422}
+    if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+        statuses.add(422)
+    if has_path_parameters:
+        statuses.add(404)
+    if idempotent:
+        statuses |= {400, 409, 422}
+    if path not in NO_BACKING_SERVICE:
+        statuses.add(503)
+    return statuses
+
+
+class SamoohOpenAPIProvider(OpenAPIProvider):
+    """quart-schema's document builder with the app's common error statuses added to every
+    operation, the ``Idempotency-Key`` header on idempotent ones, and only ``/api/`` routes."""
+
+    def generate_rules(self) -> Iterable[Rule]:
+        """The API's rules: those under ``/api/``."""
+        return (rule for rule in super().generate_rules() if rule.rule.startswith("/api/"))
+
+    def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
+        """quart-schema's path objects of ``rule``, each operation completed with
+        ``common_statuses`` as ``ErrorResponse`` answers."""
+        paths, components = super().build_paths(rule)
+        view = self._app.view_functions[rule.endpoint]
+        idempotent = _is_idempotent(view)
+        error, error_components = self.build_response_object(ErrorResponse, None)
+        for path, operations in paths.items():
+            for method, shared in list(operations.items()):
+                # quart-schema shares one responses dict between a rule's methods: copy it.
+                operation = {**shared, "responses": dict(shared["responses"]),
+                             "parameters": list(shared.get("parameters", []))}  # fmt: skip
+                if idempotent:
+                    operation["parameters"].append(IDEMPOTENCY_KEY_PARAMETER)
+                statuses = common_statuses(
+                    path, operation, has_path_parameters=bool(rule.arguments),
+                    idempotent=idempotent,
+                )  # fmt: skip
+                for status in sorted(statuses):
+                    operation["responses"].setdefault(status, error)
+                operations[method] = operation
+        return paths, {**components, **error_components}
+
+
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": idempotency.KEY_HEADER,
+    "in": "header",
+    "required": True,
+    "description": "your key for this request: the same key and body replay the first answer",
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH,
+               "pattern": "^[A-Za-z0-9_.:-]+$"},
+}  # fmt: skip

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from app.config import Settings, get_settings
 from app.errors import AppError, error_body, unavailable_service
 from app.logging import configure_logging, get_logger
-from app.openapi import BEARER_SCHEME
+from app.openapi import BEARER_SCHEME, SamoohOpenAPIProvider
 
 log = get_logger(__name__)
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         redoc_ui_path=None,
         scalar_ui_path=None,
         security_schemes=BEARER_SCHEME,
+        openapi_provider_class=SamoohOpenAPIProvider,
         info=Info(
             title="Samooh API",
             version="1",
