@@ -14,6 +14,7 @@ COPY pyproject.toml README.md ./
 COPY app/ app/
 COPY streams/ streams/
 COPY agents/ agents/
+COPY devtools/ devtools/
 RUN pip install --no-cache-dir .
 COPY --from=web /src/web/dist web/dist
 RUN useradd --system --uid 10001 samooh \

@@ -21,6 +21,7 @@ def main() -> None:
     log = get_logger("agents")
 
     async def preflight() -> None:
+        from app.documents import document_models
         from app.extensions import connect_mongo, connect_redis
         from streams.admin import ensure_topics
 
@@ -34,7 +35,7 @@ def main() -> None:
             ) from exc
         redis = await connect_redis(settings)
         await redis.aclose()
-        mongo = await connect_mongo(settings)
+        mongo = await connect_mongo(settings, document_models())
         await mongo.close()
         if created:
             log.info("topics created", topics=created)

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from app.config import get_settings
+from app.documents import document_models
 from app.extensions import connect_mongo, connect_redis, services
-from app.realtime.emitter import worker_emitter
+from app.realtime.emitter import SOCKETIO_CHANNEL, worker_emitter
 from app.realtime.publish import use_emitter
-from app.realtime.server import SOCKETIO_CHANNEL
 
 
 @dataclass
@@ -35,7 +35,7 @@ async def worker_context() -> WorkerContext:
         if _context is None:
             settings = get_settings()
             if services.mongo is None:  # domain services use the process-wide client
-                services.mongo = await connect_mongo(settings)
+                services.mongo = await connect_mongo(settings, document_models())
             redis = await connect_redis(settings)
             emitter = worker_emitter(settings.redis_url)
             assert emitter.channel == SOCKETIO_CHANNEL

@@ -19,7 +19,7 @@ log = get_logger(__name__)
 @app.crontab("30 3 * * *", timezone=dt.UTC)  # 09:00 IST
 async def kyc_expiry_sweep() -> None:
     """Run the daily KYC expiry sweep."""
-    context = await worker_context()
-    result = await kyc_service.do_expiry_sweep(emitter=context.emitter)  # type: ignore[arg-type]
+    await worker_context()
+    result = await kyc_service.do_expiry_sweep()
     log.info("kyc expiry sweep", expired=len(result.expired), alerts=len(result.alerts),
              mailed=result.mailed)  # fmt: skip

@@ -14,7 +14,7 @@ from streams.records import ReportJobV1
 @app.agent(report_jobs)
 async def build_reports(jobs: Any) -> None:
     """Consume report jobs and hand each to ``report_service.do_build``."""
-    context = await worker_context()
+    await worker_context()
     job: ReportJobV1
     async for job in jobs:
-        await report_service.do_build(job, context.emitter)  # type: ignore[arg-type]
+        await report_service.do_build(job)

@@ -17,8 +17,8 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from hypercorn.utils import LifespanFailureError
 
-from app import create_asgi_app
 from app.config import settings_or_exit
+from app.web import create_asgi_app
 
 
 def main(argv: list[str] | None = None) -> int:

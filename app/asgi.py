@@ -1,5 +1,5 @@
 """ASGI entry point for Hypercorn: ``hypercorn --worker-class uvloop app.asgi:application``."""
 
-from app import create_asgi_app
+from app.web import create_asgi_app
 
 application = create_asgi_app()

@@ -19,6 +19,8 @@ from pydantic.json_schema import models_json_schema
 from quart import Blueprint, jsonify
 
 from app.alerts.schemas import AlertTriggeredEvent
+from app.books.events import ContributionReceived
+from app.books.schemas import PortfolioNavEvent
 from app.broadcasts.schemas import BroadcastEvent
 from app.chat.schemas import (
     ChatDeletedEvent,
@@ -31,12 +33,12 @@ from app.chat.schemas import (
     SocketMessageSend,
     TypingRequest,
 )
-from app.clubs.events import ContributionReceived
-from app.kyc.schemas import KycStatusEvent
+from app.clubs.events import WatchlistChangedEvent
+from app.kyc.schemas import KycExpiryEvent, KycStatusEvent
 from app.market.schemas import QuoteSubscription, QuoteTick
 from app.notifications.schemas import NotificationNewEvent, NotificationReadEvent
 from app.openapi import ErrorDetail
-from app.orders.schemas import OrderUpdatedEvent, PortfolioNavEvent
+from app.orders.schemas import OrderUpdatedEvent
 from app.proposals.schemas import (
     ProposalCancelledEvent,
     ProposalClosedEvent,
@@ -139,7 +141,8 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("proposal:cancelled", "club", ProposalCancelledEvent, True),
     ServerEventSpec("chat:typing", "club", ChatTypingEvent),
     ServerEventSpec("presence:update", "club", PresenceEvent),
-    ServerEventSpec("contribution:received", "club", ContributionReceived),
+    ServerEventSpec("contribution:received", "club", ContributionReceived, True),
+    ServerEventSpec("watchlist:changed", "club", WatchlistChangedEvent, True),
     ServerEventSpec("alert:triggered", "club", AlertTriggeredEvent, True),
     ServerEventSpec("order:updated", "club", OrderUpdatedEvent, True),
     ServerEventSpec("portfolio:nav", "club", PortfolioNavEvent),
@@ -152,6 +155,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("quote:tick", "symbol", QuoteTick),
     ServerEventSpec("report:progress", "user", ReportProgressEvent),
     ServerEventSpec("kyc:status", "user", KycStatusEvent),
+    ServerEventSpec("kyc:expiry", "user", KycExpiryEvent),
 )
 
 CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (

@@ -25,8 +25,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Environment = Literal["dev", "test", "production"]
 PaymentProvider = Literal["sandbox", "razorpay", "stripe"]
 
-# The sandbox payment provider's development credentials (app/payments/sandbox/). They are in the
-# repository, so production refuses to start with them (``Settings._payment_secrets``).
+# The sandbox payment provider's development credentials (devtools/payments_sandbox/). They are
+# in the repository, so production refuses to start with them (``Settings._payment_secrets``).
 SANDBOX_DEV_KEY_ID = "rzp_test_samoohsandbox"
 SANDBOX_DEV_KEY_SECRET = "sandbox-dev-key-secret"  # noqa: S105  (a published dev credential)
 SANDBOX_DEV_WEBHOOK_SECRET = "sandbox-dev-webhook-secret"  # noqa: S105
@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     # credentials. A provider's webhook endpoint works only when its webhook secret is set.
     payment_provider: PaymentProvider = "sandbox"
     # Where the app reaches the sandbox provider and where browsers open its checkout pages;
-    # ``python -m app.payments.sandbox`` listens on this URL's host and port.
+    # ``python -m devtools.payments_sandbox`` listens on this URL's host and port.
     payment_sandbox_url: str = "http://127.0.0.1:8010"
     payment_sandbox_key_id: str = SANDBOX_DEV_KEY_ID
     payment_sandbox_key_secret: SecretStr = SecretStr(SANDBOX_DEV_KEY_SECRET)
@@ -195,7 +195,7 @@ class Settings(BaseSettings):
     )
     mail_from: str = "Samooh <no-reply@samooh.in>"
     mail_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
-    # Where the local mail server (python -m app.mail.devserver) stores what it receives; read by
+    # Where the local mail server (python -m devtools.mailserver) stores what it receives; read by
     # GET /api/v1/dev/outbox and /dev/mail in the dev and test environments only.
     dev_mailbox_dir: str = ".local/run/smtp/mailbox"
     # OpenID Connect login with Google. Empty client id: the endpoints answer 404.

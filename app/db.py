@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -43,3 +45,11 @@ async def run_in_transaction(body: Callable[[AsyncClientSession], Awaitable[T]])
         )
     await events.dispatch(batch)
     return result
+
+
+def object_id(value: str) -> PydanticObjectId | None:
+    """``value`` as an ObjectId, or ``None`` when it is not one (callers answer 404)."""
+    try:
+        return PydanticObjectId(value)
+    except (InvalidId, TypeError, ValueError):
+        return None

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -28,76 +29,6 @@ def redact(url: str) -> str:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return urlunsplit(parts._replace(netloc=netloc))
     return url
-
-
-def document_models() -> list[type]:
-    """Every Beanie document of every domain (registered once, here)."""
-    from app.alerts.documents import AlertFiring, PriceAlert
-    from app.audit.documents import AuditChainHead, AuditRecord
-    from app.broadcasts.documents import Broadcast
-    from app.chat.documents import ChatMessage
-    from app.clubs.documents import (
-        Club,
-        Contribution,
-        Holding,
-        Invite,
-        Membership,
-        Valuation,
-        Withdrawal,
-    )
-    from app.files.documents import StoredFile
-    from app.idempotency import IdempotencyRecord
-    from app.identity.documents import EmailCode, SecurityEvent, Sequence, User
-    from app.kyc.documents import KycDocument, KycExpiryAlert
-    from app.ledger.documents import JournalEntry
-    from app.market.documents import CandleYear, Instrument
-    from app.notifications.documents import Notification, NotificationSettings
-    from app.orders.documents import Fill, Order, PaperOrder
-    from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
-    from app.proposals.documents import Proposal, Vote, VoteRecord
-    from app.realtime.eventlog import RoomCounter, RoomEvent
-    from app.reports.documents import ReportJob
-
-    return [
-        Instrument,
-        PriceAlert,
-        AlertFiring,
-        CandleYear,
-        User,
-        EmailCode,
-        SecurityEvent,
-        Sequence,
-        JournalEntry,
-        AuditRecord,
-        AuditChainHead,
-        Club,
-        Membership,
-        Invite,
-        Contribution,
-        Withdrawal,
-        Valuation,
-        Holding,
-        IdempotencyRecord,
-        PaymentOrder,
-        ProviderEvent,
-        PaymentOutcome,
-        StoredFile,
-        KycDocument,
-        KycExpiryAlert,
-        ReportJob,
-        RoomCounter,
-        RoomEvent,
-        ChatMessage,
-        Proposal,
-        Vote,
-        VoteRecord,
-        Order,
-        Fill,
-        PaperOrder,
-        Notification,
-        NotificationSettings,
-        Broadcast,
-    ]
 
 
 @dataclass
@@ -124,8 +55,10 @@ class Services:
 services = Services()
 
 
-async def connect_mongo(settings: Settings) -> AsyncMongoClient:
-    """Open the MongoDB client, check it answers, and initialise Beanie on the database."""
+async def connect_mongo(settings: Settings, documents: Sequence[type]) -> AsyncMongoClient:
+    """Open the MongoDB client, check it answers, and initialise Beanie on the database with
+    ``documents`` (every Beanie document: ``app.documents.document_models()``, passed in by
+    the process's entry point so this module knows no domain)."""
     timeout_ms = int(settings.service_timeout_seconds * 1000)
     client: AsyncMongoClient = AsyncMongoClient(
         settings.mongodb_url,
@@ -142,7 +75,7 @@ async def connect_mongo(settings: Settings) -> AsyncMongoClient:
     # keep refusing what the new one allows).
     await init_beanie(
         database=client[settings.mongodb_database],
-        document_models=document_models(),
+        document_models=list(documents),
         allow_index_dropping=True,
     )
     return client
@@ -181,10 +114,10 @@ async def connect_kafka(settings: Settings) -> tuple[EventProducer, AIOKafkaAdmi
     return producer, admin
 
 
-async def connect_services(settings: Settings) -> Services:
+async def connect_services(settings: Settings, documents: Sequence[type]) -> Services:
     """Connect everything this web process needs, in parallel; first failure wins."""
     results = await asyncio.gather(
-        connect_mongo(settings),
+        connect_mongo(settings, documents),
         connect_redis(settings),
         connect_kafka(settings),
         return_exceptions=True,

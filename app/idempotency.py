@@ -9,24 +9,20 @@ kept 24 hours. A 5xx is not stored, so the client may retry it.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from beanie import Document
-from pydantic import Field
-from pymongo import ASCENDING, IndexModel
-from pymongo.errors import DuplicateKeyError
 from quart import Response, current_app, jsonify, request
 
+from app import idempotency_store as store
 from app.errors import AppError
+from app.idempotency_store import IdempotencyRecord
 
 KEY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
-TTL_SECONDS = 24 * 3600
 MAX_KEY_LENGTH = 255
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -51,26 +47,6 @@ class IdempotencyInProgress(AppError):
 
     status = 409
     code = "idempotency_in_progress"
-
-
-class IdempotencyRecord(Document):
-    """The stored outcome of one keyed request."""
-
-    scope: str
-    key: str
-    request_hash: str
-    done: bool = False
-    status: int | None = None
-    body: str | None = None
-    content_type: str | None = None
-    created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-    class Settings:
-        name = "idempotency_records"
-        indexes = [  # noqa: RUF012  (Beanie reads it as a class attribute)
-            IndexModel([("scope", ASCENDING), ("key", ASCENDING)], unique=True, name="scope_key"),
-            IndexModel([("created_at", ASCENDING)], expireAfterSeconds=TTL_SECONDS, name="ttl"),
-        ]
 
 
 def _request_hash(method: str, path: str, body: bytes) -> str:
@@ -104,9 +80,7 @@ def idempotent(caller: Callable[[], str]) -> Callable[[F], F]:
             raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
             digest = _request_hash(request.method, request.path, raw)
             record = IdempotencyRecord(scope=scope, key=key, request_hash=digest)
-            try:
-                await record.insert()
-            except DuplicateKeyError:
+            if not await store.claim(record):
                 return await _replay(scope, key, digest)
             try:
                 result = await handler(*args, **kwargs)
@@ -116,16 +90,16 @@ def idempotent(caller: Callable[[], str]) -> Callable[[F], F]:
                 for name, value in error.headers.items():
                     response.headers[name] = value
                 if error.status >= 500:  # the client may retry a server-side failure
-                    await record.delete()
+                    await store.forget(record)
                 else:
                     await _store(record, response)
                 return response
             except BaseException:
-                await record.delete()
+                await store.forget(record)
                 raise
             made: Any = await current_app.make_response(result)
             if made.status_code >= 500:
-                await record.delete()
+                await store.forget(record)
             else:
                 await _store(record, made)
             return made
@@ -137,15 +111,11 @@ def idempotent(caller: Callable[[], str]) -> Callable[[F], F]:
 
 async def _store(record: IdempotencyRecord, response: Response) -> None:
     body = await response.get_data(as_text=True)
-    await IdempotencyRecord.get_pymongo_collection().update_one(
-        {"_id": record.id},
-        {"$set": {"done": True, "status": response.status_code, "body": body,
-                  "content_type": response.content_type}},
-    )  # fmt: skip
+    await store.finish(record, response.status_code, body, response.content_type)
 
 
 async def _replay(scope: str, key: str, digest: str) -> Response:
-    stored = await IdempotencyRecord.find_one({"scope": scope, "key": key})
+    stored = await store.find(scope, key)
     if stored is None:  # expired between the insert and now: the client may retry
         raise IdempotencyInProgress("the earlier request with this key is being cleared")
     if stored.request_hash != digest:

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Annotated
+
+from pydantic import BeforeValidator, WithJsonSchema
 
 MINOR_PER_MAJOR = 100
 BASIS_POINTS_PER_UNIT = 10_000
@@ -75,3 +79,30 @@ def format_basis_points(bps: int) -> str:
     sign = "-" if bps < 0 else ""
     whole, part = divmod(abs(bps), 100)
     return f"{sign}{whole}.{part:02d}"
+
+
+def _paise(value: object) -> int:
+    """A request amount (a decimal string) as integer minor units; anything else is refused."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError('amounts are decimal strings with two places, e.g. "5456.25"')
+    try:
+        return parse_minor(value)
+    except AmountFormatError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+AMOUNT_SCHEMA = {
+    "type": "string",
+    "pattern": r"^-?\d{1,15}(\.\d{1,2})?$",
+    "description": "an amount as a decimal string with at most two places",
+    "examples": ["5456.25"],
+}
+
+Paise = Annotated[int, BeforeValidator(_paise), WithJsonSchema(AMOUNT_SCHEMA)]
+"""A request amount: a decimal string in (so documented), integer paise out."""
+
+
+def round_ratio(numerator: int, denominator: int) -> int:
+    """``numerator ÷ denominator`` rounded half-even, integers only (an average price in minor
+    units). Raises ``ZeroDivisionError`` for a zero denominator."""
+    return round(Fraction(numerator, denominator))

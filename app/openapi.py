@@ -46,6 +46,30 @@ def document_errors(*statuses: int) -> Callable[[T], T]:
     return decorate
 
 
+RAW_RESPONSES_ATTRIBUTE = "_samooh_raw_responses"
+
+
+def document_raw_response(
+    status: int, media_type: str | None = None, *, description: str = "", location: bool = False
+) -> Callable[[T], T]:
+    """Document an answer that is not JSON: a file (``media_type``, e.g. ``image/png``; ``*/*``
+    for stored files of any type) or a redirect (``location=True``: a ``Location`` header).
+
+    quart-schema documents only pydantic bodies; ``SamoohOpenAPIProvider`` adds these."""
+
+    def decorate(func: T) -> T:
+        response: dict[str, Any] = {"description": description or f"{status}"}
+        if media_type is not None:
+            response["content"] = {media_type: {"schema": {"type": "string", "format": "binary"}}}
+        if location:
+            response["headers"] = {"Location": {"required": True, "schema": {"type": "string"}}}
+        responses = {**getattr(func, RAW_RESPONSES_ATTRIBUTE, {}), status: response}
+        setattr(func, RAW_RESPONSES_ATTRIBUTE, responses)
+        return func
+
+    return decorate
+
+
 # -- The statuses every operation can answer, added centrally -------------------------------
 #
 # quart-schema documents what each route declares (``validate_response``, ``document_errors``,
@@ -110,6 +134,7 @@ class SamoohOpenAPIProvider(OpenAPIProvider):
         paths, components = super().build_paths(rule)
         view = self._app.view_functions[rule.endpoint]
         idempotent = _is_idempotent(view)
+        raw: dict[int, dict[str, Any]] = getattr(view, RAW_RESPONSES_ATTRIBUTE, {})
         error, error_components = self.build_response_object(ErrorResponse, None)
         for path, operations in paths.items():
             for method, shared in list(operations.items()):
@@ -122,6 +147,8 @@ class SamoohOpenAPIProvider(OpenAPIProvider):
                     path, operation, has_path_parameters=bool(rule.arguments),
                     idempotent=idempotent,
                 )  # fmt: skip
+                for status, response in raw.items():
+                    operation["responses"].setdefault(status, response)
                 for status in sorted(statuses):
                     operation["responses"].setdefault(status, error)
                 operations[method] = operation

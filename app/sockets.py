@@ -1,4 +1,5 @@
-"""The Socket.IO server of a web process and the registration of every domain's handlers.
+"""The Socket.IO server of a web process and the registration of every domain's handlers
+(the socket side of the composition root, as app/__init__.py is for HTTP).
 
 Rooms are shared across web processes through Redis (``AsyncRedisManager``); workers emit into
 them with a write-only manager on the same channel (app/realtime/emitter.py).
@@ -10,11 +11,17 @@ from typing import Any
 
 import socketio
 
+from app.chat import sockets as chat_sockets
 from app.config import Settings
 from app.errors import error_body
+from app.identity.sockets import authenticate_connection, forget_connection, socket_identity
+from app.market import sockets as market_sockets
 from app.metrics import SOCKET_CONNECTIONS
-
-SOCKETIO_CHANNEL = "samooh-socketio"
+from app.proposals import sockets as proposal_sockets
+from app.realtime.emitter import SOCKETIO_CHANNEL
+from app.realtime.publish import use_emitter
+from app.realtime.rooms import ACCOUNTS_ROOM
+from app.rooms import sockets as room_sockets
 
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
@@ -31,11 +38,6 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         ping_timeout=20,
         max_http_buffer_size=64 * 1024,
     )
-
-    from app.identity.sockets import authenticate_connection, forget_connection, socket_identity
-    from app.realtime.publish import use_emitter
-    from app.realtime.rooms import ACCOUNTS_ROOM
-    from app.rooms import sockets as room_sockets
 
     @sio.event
     async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
@@ -59,10 +61,6 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         SOCKET_CONNECTIONS.dec()
         await room_sockets.on_disconnect(sio, sid)  # presence: left every club room
         await forget_connection(sio, sid)
-
-    from app.chat import sockets as chat_sockets
-    from app.market import sockets as market_sockets
-    from app.proposals import sockets as proposal_sockets
 
     market_sockets.register(sio)
     room_sockets.register(sio)

@@ -1,5 +1,6 @@
-"""Samooh web application: ``create_app()`` builds the Quart app, ``create_asgi_app()`` wraps it
-with Socket.IO for Hypercorn (``app.asgi:application``)."""
+"""The web application, the composition root of HTTP: ``create_app()`` builds the Quart app
+with every domain's blueprint, ``create_asgi_app()`` wraps it with Socket.IO (app/sockets.py)
+for Hypercorn (``app.asgi:application``)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,41 @@ from quart_schema import (
 )
 from werkzeug.exceptions import HTTPException
 
+from app.alerts.routes import blueprint as alerts_bp
+from app.asyncapi import blueprint as asyncapi_bp
+from app.audit.routes import blueprint as audit_bp
+from app.books.routes import blueprint as books_bp
+from app.broadcasts.routes import blueprint as broadcasts_bp
+from app.chat.routes import blueprint as chat_bp
+from app.clubs.routes import blueprint as clubs_bp
+from app.clubs.service import club_service
 from app.config import Settings, get_settings
+from app.documents import document_models
 from app.errors import AppError, error_body, unavailable_service
+from app.extensions import close_services, connect_services
+from app.files.http import UploadAwareRequest
+from app.files.routes import UPLOAD_PATH
+from app.files.routes import blueprint as files_bp
+from app.health.routes import blueprint as health_bp
+from app.identity.routes import admin as admin_bp
+from app.identity.routes import auth as auth_bp
+from app.identity.routes import me as me_bp
+from app.kyc.routes import admin_blueprint as kyc_admin_bp
+from app.kyc.routes import blueprint as kyc_bp
 from app.logging import configure_logging, get_logger
+from app.mail.routes import blueprint as dev_mail_bp
+from app.market.routes import blueprint as market_bp
+from app.metrics import install_metrics
+from app.notifications.routes import blueprint as notifications_bp
 from app.openapi import BEARER_SCHEME, SamoohOpenAPIProvider
+from app.orders.routes import blueprint as orders_bp
+from app.payments.routes import blueprint as payments_bp
+from app.proposals.routes import blueprint as proposals_bp
+from app.reports.routes import blueprint as reports_bp
+from app.request import SamoohRequest
+from app.rooms.routes import blueprint as rooms_bp
+from app.rooms.service import on_membership_ended
+from app.sockets import create_socket_server
 
 log = get_logger(__name__)
 
@@ -66,52 +98,28 @@ def create_app(settings: Settings | None = None) -> Quart:
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    from app.metrics import install_metrics
-
     install_metrics(app)
-
-    from app.alerts.routes import blueprint as alerts_bp
-    from app.audit.routes import blueprint as audit_bp
-    from app.clubs.routes import blueprint as clubs_bp
-    from app.health.routes import blueprint as health_bp
-    from app.market.routes import blueprint as market_bp
-    from app.payments.routes import blueprint as payments_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(market_bp)
-    from app.identity.routes import admin as admin_bp
-    from app.identity.routes import auth as auth_bp
-    from app.identity.routes import me as me_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(me_bp)
     app.register_blueprint(admin_bp)
     if not settings.is_production:  # the dev outbox and mail page: 404 in production
-        from app.mail.routes import blueprint as dev_mail_bp
-
         app.register_blueprint(dev_mail_bp)
     app.register_blueprint(payments_bp)
     app.register_blueprint(clubs_bp)
+
+    app.register_blueprint(books_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(alerts_bp)
-    from app.asyncapi import blueprint as asyncapi_bp
-    from app.broadcasts.routes import blueprint as broadcasts_bp
-    from app.chat.routes import blueprint as chat_bp
-    from app.notifications.routes import blueprint as notifications_bp
-    from app.orders.routes import blueprint as orders_bp
-    from app.proposals.routes import blueprint as proposals_bp
-    from app.rooms.routes import blueprint as rooms_bp
+
+    club_service.on_membership_ended(on_membership_ended)  # a former member leaves the room
 
     for live_bp in (chat_bp, rooms_bp, proposals_bp, orders_bp, notifications_bp, broadcasts_bp,
                     asyncapi_bp):  # fmt: skip
         app.register_blueprint(live_bp)
-    from app.files.http import UploadAwareRequest
-    from app.files.routes import UPLOAD_PATH
-    from app.files.routes import blueprint as files_bp
-    from app.kyc.routes import admin_blueprint as kyc_admin_bp
-    from app.kyc.routes import blueprint as kyc_bp
-    from app.reports.routes import blueprint as reports_bp
-    from app.request import SamoohRequest
 
     # Uploads may exceed the 1 MiB JSON body limit, on their own path only (app/files/http.py);
     # JSON bodies are read strictly (UTF-8, plain JSON, bounded depth: app/request.py).
@@ -123,14 +131,12 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     @app.before_serving
     async def _connect() -> None:
-        from app.extensions import connect_services
 
-        await connect_services(settings)
+        await connect_services(settings, document_models())
         log.info("services connected", environment=settings.environment)
 
     @app.after_serving
     async def _disconnect() -> None:
-        from app.extensions import close_services
 
         await close_services()
 
@@ -140,7 +146,6 @@ def create_app(settings: Settings | None = None) -> Quart:
 def create_asgi_app(settings: Settings | None = None) -> socketio.ASGIApp:
     """The ASGI application Hypercorn serves: Socket.IO at ``/socket.io``, Quart for the rest."""
     settings = settings or get_settings()
-    from app.realtime.server import create_socket_server
 
     quart_app = create_app(settings)
     sio = create_socket_server(settings)

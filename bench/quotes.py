@@ -164,7 +164,7 @@ def main() -> None:
     full_env = {**os.environ}
     procs = []
     try:
-        subprocess.run([PY, "-m", "app.demo"], cwd=ROOT, env=full_env, check=True,
+        subprocess.run([PY, "-m", "devtools.demo"], cwd=ROOT, env=full_env, check=True,
                        stdout=subprocess.DEVNULL)  # fmt: skip
         logs = Path(f"/tmp/{INSTANCE}")
         logs.mkdir(parents=True, exist_ok=True)

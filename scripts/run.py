@@ -230,7 +230,7 @@ def run(stopper: Stopper) -> int:
     if not port_free(host, port):
         say(f"port {port} on {host} is taken by another program; set SAMOOH_PORT=<port>")
         return 2
-    # The sandbox payment provider (app/payments/sandbox) stands in for Razorpay in dev.
+    # The sandbox payment provider (devtools/payments_sandbox) stands in for Razorpay in dev.
     sandbox = os.environ.get("SAMOOH_PAYMENT_PROVIDER", "sandbox") == "sandbox"
     sandbox_url = os.environ.get("SAMOOH_PAYMENT_SANDBOX_URL", "http://127.0.0.1:8010")
     sandbox_port = int(sandbox_url.rsplit(":", 1)[1].split("/")[0])
@@ -261,7 +261,7 @@ def run(stopper: Stopper) -> int:
         say("loading demo data…")
         demo_log = LOGS / "demo.log"
         with demo_log.open("wb") as handle:
-            demo = subprocess.Popen([PY, "-m", "app.demo"], cwd=ROOT, env=env, stdout=handle,
+            demo = subprocess.Popen([PY, "-m", "devtools.demo"], cwd=ROOT, env=env, stdout=handle,
                                     stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
             if wait_process(demo, stopper) != 0:
                 raise RuntimeError(f"loading the demo data failed:\n{tail(demo_log, 8)}")
@@ -269,12 +269,12 @@ def run(stopper: Stopper) -> int:
         platform = Platform(env)
         platform.start("web", [PY, "-m", "app", "--host", host, "--port", str(port)])
         platform.start("worker", [PY, "-m", "agents"])
-        platform.start("replayer", [PY, "-m", "app.market.replayer"])
+        platform.start("replayer", [PY, "-m", "devtools.replayer"])
         if sandbox:
-            platform.start("payments-sandbox", [PY, "-m", "app.payments.sandbox"])
+            platform.start("payments-sandbox", [PY, "-m", "devtools.payments_sandbox"])
             wait_ready(sandbox_url, platform, stopper, path="/healthz")
         wait_ready(url, platform, stopper)
-        from app.demo import DEMO_LOGINS
+        from devtools.demo import DEMO_LOGINS
 
         say("")
         say(f"Samooh is running at {url}")

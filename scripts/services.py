@@ -9,7 +9,7 @@ The local services are real servers listening on 127.0.0.1 only:
 * Kafka -- the Apache Kafka broker jars from Maven Central, one KRaft node that is both
   broker and controller;
 * Redis -- Debian's ``redis-server``;
-* SMTP -- the project's own mail server (``python -m app.mail.devserver``, aiosmtpd): it
+* SMTP -- the project's own mail server (``python -m devtools.mailserver``, aiosmtpd): it
   accepts every message and stores it as JSON in ``<datadir>/smtp/mailbox`` (exported as
   ``SAMOOH_DEV_MAILBOX_DIR``), for the dev outbox; it relays nothing.
 

@@ -62,6 +62,8 @@ echo "[samooh] ruff" >&2
 .venv/bin/ruff format --check .
 echo "[samooh] mypy" >&2
 .venv/bin/mypy
+echo "[samooh] import contracts" >&2
+.venv/bin/lint-imports --no-cache
 
 started=$(date +%s)
 # Servers of this run only: another `make test` in the same clone gets its own.

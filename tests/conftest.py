@@ -125,10 +125,11 @@ def artifacts() -> Path:
 async def services(settings: Settings) -> AsyncIterator[object]:
     """This process connected to MongoDB (Beanie initialised), Redis and Kafka, with the
     instrument catalogue loaded. Drops the session's database at the end."""
+    from app.documents import document_models
     from app.extensions import close_services, connect_services
     from app.market.service import market_service
 
-    connected = await connect_services(settings)
+    connected = await connect_services(settings, document_models())
     await market_service.do_load_instruments()
     await market_service.do_load_candles()
     yield connected
@@ -216,7 +217,7 @@ def live_stack(services: object, tmp_path_factory: pytest.TempPathFactory) -> It
 
 @pytest.fixture(scope="session")
 def payment_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxClient]:
-    """``python -m app.payments.sandbox`` at ``SAMOOH_PAYMENT_SANDBOX_URL``, ready, with fast
+    """``python -m devtools.payments_sandbox`` at ``SAMOOH_PAYMENT_SANDBOX_URL``, ready, with fast
     retries (50 ms base). Its webhooks go nowhere until ``payment_stack`` points them at the
     live web server."""
     from tests.payments.sandbox_client import SandboxClient
@@ -226,7 +227,7 @@ def payment_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbo
     log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
     dead = f"http://127.0.0.1:{free_port()}/nowhere"
     proc = _spawn(
-        [sys.executable, "-m", "app.payments.sandbox", "--port", port, "--webhook-url", dead],
+        [sys.executable, "-m", "devtools.payments_sandbox", "--port", port, "--webhook-url", dead],
         log,
         dict(os.environ),
     )

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from quart import Quart
 
-from app import create_app
 from app.config import Settings
 from app.extensions import Services
 from app.identity.service import identity_service
+from app.web import create_app
 
 NOT_UTF8 = b'{"email": "\xff\xfe@example.com", "name": "\xc3\x28"}'
 DEEP_ARRAY = b"[" * 5000 + b"]" * 5000

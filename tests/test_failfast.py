@@ -51,7 +51,7 @@ def test_worker_exits_naming_kafka() -> None:
 
 def test_invalid_setting_is_refused_before_anything_starts() -> None:
     code, output, _ = _run(
-        [sys.executable, "-m", "app.market.replayer"], SAMOOH_REPLAY_TICKS_PER_DAY="2"
+        [sys.executable, "-m", "devtools.replayer"], SAMOOH_REPLAY_TICKS_PER_DAY="2"
     )
     assert code != 0
     assert "samooh replayer: invalid setting SAMOOH_REPLAY_TICKS_PER_DAY" in output
@@ -63,7 +63,7 @@ def test_invalid_setting_is_refused_before_anything_starts() -> None:
         (["-m", "app"], "SAMOOH_PORT", "99999", "samooh web: invalid setting SAMOOH_PORT"),
         (["-m", "agents"], "SAMOOH_LOG_LEVEL", "LOUD",
          "samooh worker: invalid setting SAMOOH_LOG_LEVEL"),
-        (["-m", "app.demo"], "SAMOOH_SERVICE_TIMEOUT_SECONDS", "0",
+        (["-m", "devtools.demo"], "SAMOOH_SERVICE_TIMEOUT_SECONDS", "0",
          "samooh demo: invalid setting SAMOOH_SERVICE_TIMEOUT_SECONDS"),
     ],
 )  # fmt: skip
@@ -78,10 +78,10 @@ def test_invalid_settings_are_one_line_not_a_traceback(
 
 def test_replayer_and_demo_name_the_unreachable_service_in_one_line() -> None:
     dead_kafka = f"127.0.0.1:{free_port()}"
-    code, output, _ = _run([sys.executable, "-m", "app.market.replayer"],
+    code, output, _ = _run([sys.executable, "-m", "devtools.replayer"],
                            KAFKA_BOOTSTRAP_SERVERS=dead_kafka)  # fmt: skip
     assert code != 0 and f"samooh replayer: Kafka at {dead_kafka} is unreachable" in output
     assert "Traceback" not in output
     dead_mongo = f"mongodb://127.0.0.1:{free_port()}/?directConnection=true"
-    code, output, _ = _run([sys.executable, "-m", "app.demo"], MONGODB_URL=dead_mongo)
+    code, output, _ = _run([sys.executable, "-m", "devtools.demo"], MONGODB_URL=dead_mongo)
     assert code != 0 and "samooh demo: MongoDB at" in output and "Traceback" not in output

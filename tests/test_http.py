@@ -6,9 +6,9 @@ import pytest
 from quart import Quart
 from redis.asyncio import Redis
 
-from app import create_app
 from app.config import Settings
 from app.extensions import Services
+from app.web import create_app
 from tests.conftest import free_port
 
 

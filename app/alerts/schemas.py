@@ -8,7 +8,7 @@ import datetime as dt
 from pydantic import BaseModel, Field, model_validator
 
 from app.alerts.rules import AlertKind
-from app.clubs.schemas import Paise
+from app.money import Paise
 from app.realtime.contract import RoomEvent
 
 Price = Paise

@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from beanie import PydanticObjectId
-from bson.errors import InvalidId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from redis.asyncio import Redis
 
+from app.alerts import repository
 from app.alerts.documents import AlertFiring, PriceAlert
 from app.alerts.rules import AlertKind, AlertState, PriceWindow, evaluate
 from app.alerts.schemas import AlertCreate, AlertTriggeredEvent
@@ -24,10 +23,9 @@ from app.clubs.errors import RoleRequired
 from app.clubs.service import TREASURY, club_service
 from app.db import run_in_transaction
 from app.errors import NotFound
-from app.market.repository import QuoteCache
 from app.market.service import market_service
 from app.money import format_minor, parse_minor
-from app.realtime import eventlog
+from app.realtime import events
 from app.realtime.rooms import club_room
 from streams.records import MarketTickV1
 
@@ -62,13 +60,13 @@ class AlertService:
             threshold=data.price, move_bps=data.move_bps, window_seconds=data.window_seconds,
             rearm=data.rearm, note=data.note,
         )  # fmt: skip
-        latest = await QuoteCache(redis).latest([data.symbol])
+        latest = await market_service.latest_quotes(redis, [data.symbol])
         if latest and alert.threshold is not None:
             # Only the side is learnt here; ticks (whose seq is far above 1) decide firings.
             decision = evaluate(_state(alert), parse_minor(latest[0].price), 1)
             alert.side, alert.last_seq = decision.state.side, decision.state.last_seq
-        await alert.insert()
-        await eventlog.ensure_room(club_room(club_id))
+        await repository.insert_alert(alert)
+        await events.ensure_room(club_room(club_id))
         await audit_service.do_append(
             chain=club_chain(club_id), actor_id=actor_id, action="alert.created",
             target_type="alert", target_id=str(alert.id),
@@ -79,24 +77,19 @@ class AlertService:
     async def list_alerts(self, club_id: str, actor_id: str) -> list[PriceAlert]:
         """The club's alerts, newest first (any member)."""
         await club_service.check_member(club_id, actor_id)
-        return await PriceAlert.find({"club_id": club_id}).sort("-created_at").to_list()
+        return await repository.club_alerts(club_id)
 
     async def do_cancel(self, club_id: str, alert_id: str, actor_id: str) -> PriceAlert:
         """Cancel an alert (its creator, or owner/admin/treasurer). Raises ``AlertNotFound``,
         ``RoleRequired``."""
         _, membership = await club_service.check_member(club_id, actor_id)
-        try:
-            alert = await PriceAlert.get(PydanticObjectId(alert_id))
-        except (InvalidId, ValueError, TypeError):
-            alert = None
+        alert = await repository.get_alert(alert_id)
         if alert is None or alert.club_id != club_id:
             raise AlertNotFound("no such alert")
         if alert.created_by != actor_id and membership.role not in TREASURY:
             raise RoleRequired("only its creator or a treasurer can cancel this alert",
                                details={"required": [r.value for r in TREASURY]})  # fmt: skip
-        await PriceAlert.get_pymongo_collection().update_one(
-            {"_id": alert.id}, {"$set": {"active": False, "cancelled": True}}
-        )
+        await repository.cancel_alert(alert)
         alert.active, alert.cancelled = False, True
         return alert
 
@@ -112,18 +105,19 @@ class AlertEngine:
     async def _active(self, symbol: str) -> list[PriceAlert]:
         cached = self._alerts.get(symbol)
         if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
-            found = await PriceAlert.find({"symbol": symbol, "active": True}).to_list()
+            found = await repository.active_alerts(symbol)
             cached = self._alerts[symbol] = (time.monotonic(), found)
         return cached[1]
 
-    async def on_tick(self, tick: MarketTickV1) -> list[eventlog.Outgoing]:
-        """Apply ``tick`` to the symbol's alerts; return the events to emit (already stored)."""
+    async def do_apply_tick(self, tick: MarketTickV1) -> int:
+        """Apply ``tick`` to the symbol's alerts; returns how many fired (each firing's
+        ``alert:triggered`` is stored in the club room's log and sent after its commit)."""
         alerts = await self._active(tick.symbol)
         window = self._windows.setdefault(tick.symbol, PriceWindow())
         keep = max([a.window_seconds * 1_000_000 for a in alerts if a.window_seconds] or
                    [DEFAULT_KEEP_US])  # fmt: skip
         window.add(tick.seq, tick.price, keep)
-        out: list[eventlog.Outgoing] = []
+        fired = 0
         for alert in list(alerts):
             if not alert.active:
                 continue
@@ -134,14 +128,12 @@ class AlertEngine:
             if decision.state == _state(alert):
                 continue
             if decision.fired:
-                outgoing = await self._fire(alert, decision.state, tick, decision.measured_bps)
-                if outgoing is not None:
-                    out.append(outgoing)
+                fired += await self._fire(alert, decision.state, tick, decision.measured_bps)
             elif await self._move(alert, decision.state, None):
                 self._remember(alert, decision.state, fired=False)
             else:
                 self._alerts.pop(tick.symbol, None)  # changed elsewhere: reload next tick
-        return out
+        return fired
 
     @staticmethod
     def _remember(alert: PriceAlert, state: AlertState, *, fired: bool) -> None:
@@ -156,24 +148,19 @@ class AlertEngine:
             "side": state.side, "in_move": state.in_move, "last_seq": state.last_seq,
             "active": state.active,
         }  # fmt: skip
-        update: dict[str, object] = {"$set": changes}
         if fired:
             changes["last_fired_at"] = dt.datetime.now(dt.UTC)
-            update["$inc"] = {"fired_count": 1}
-        moved = await PriceAlert.get_pymongo_collection().update_one(
-            {"_id": alert.id, "last_seq": alert.last_seq, "active": True}, update, session=session
-        )
-        return moved.modified_count == 1
+        return await repository.move_alert(alert, changes, session, fired=fired)
 
     async def _fire(self, alert: PriceAlert, state: AlertState, tick: MarketTickV1,
-                    measured: int | None) -> eventlog.Outgoing | None:  # fmt: skip
+                    measured: int | None) -> int:  # fmt: skip
         room = club_room(alert.club_id)
-        await eventlog.ensure_room(room)
+        await events.ensure_room(room)
 
-        async def body(session: AsyncClientSession) -> eventlog.Outgoing | None:
+        async def body(session: AsyncClientSession) -> bool:
             if not await self._move(alert, state, session, fired=True):
-                return None  # changed meanwhile (cancelled, or this tick already applied)
-            outgoing = await eventlog.append(
+                return False  # changed meanwhile (cancelled, or this tick already applied)
+            outgoing = await events.room_event(
                 session, room, ALERT_TRIGGERED, AlertTriggeredEvent, club_id=alert.club_id,
                 alert_id=str(alert.id), symbol=alert.symbol, kind=alert.kind,
                 price=format_minor(tick.price),
@@ -183,19 +170,21 @@ class AlertEngine:
                 still_active=state.active, fired_count=alert.fired_count + 1,
                 trade_date=tick.trade_date,
             )  # fmt: skip
-            await AlertFiring(
+            await repository.insert_firing(AlertFiring(
                 alert_id=str(alert.id), club_id=alert.club_id, symbol=alert.symbol,
                 kind=alert.kind, price=tick.price, tick_seq=tick.seq, measured_bps=measured,
                 room_seq=int(outgoing.data["seq"]),
-            ).insert(session=session)  # fmt: skip
-            return outgoing
+            ), session)  # fmt: skip
+            return True
 
-        outgoing = await run_in_transaction(body)
-        if outgoing is not None:
+        if await run_in_transaction(body):
             self._remember(alert, state, fired=True)
-        else:
-            self._alerts.pop(alert.symbol, None)  # reload from the database next tick
-        return outgoing
+            return 1
+        self._alerts.pop(alert.symbol, None)  # reload from the database next tick
+        return 0
 
 
 alert_service = AlertService()
+
+
+alert_engine = AlertEngine()

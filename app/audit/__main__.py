@@ -7,13 +7,14 @@ import asyncio
 import sys
 
 from app.config import get_settings
+from app.documents import document_models
 from app.extensions import connect_mongo
 
 
 async def _verify() -> int:
     from app.audit.service import audit_service
 
-    client = await connect_mongo(get_settings())
+    client = await connect_mongo(get_settings(), document_models())
     try:
         reports = await audit_service.verify_all()
     finally:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
 
+from app.audit import repository
 from app.audit.documents import AuditChainHead, AuditRecord
 from app.db import run_in_transaction
 
@@ -81,14 +81,11 @@ class AuditService:
         runs its own. ``details`` must be JSON-serialisable and hold no secrets."""
 
         async def body(tx: AsyncClientSession) -> AuditRecord:
-            head = await AuditChainHead.find_one({"chain": chain}, session=tx)
+            head = await repository.head_of(chain, tx)
             if head is None:
-                head = AuditChainHead(chain=chain, seq=0, hash=GENESIS)
-                try:
-                    await head.insert(session=tx)
-                except DuplicateKeyError:
-                    head = await AuditChainHead.find_one({"chain": chain}, session=tx)
-                    assert head is not None
+                head = await repository.create_head(
+                    AuditChainHead(chain=chain, seq=0, hash=GENESIS), tx
+                )
             now = dt.datetime.now(dt.UTC)
             at = now.replace(microsecond=now.microsecond // 1000 * 1000)  # MongoDB keeps ms
             seq = head.seq + 1
@@ -98,19 +95,14 @@ class AuditService:
                 target_type=target_type, target_id=target_id, details=clean,
                 prev_hash=head.hash,
             )  # fmt: skip
-            moved = await AuditChainHead.get_pymongo_collection().update_one(
-                {"chain": chain, "seq": head.seq}, {"$set": {"seq": seq, "hash": digest}},
-                session=tx,
-            )  # fmt: skip
-            if moved.modified_count != 1:
+            if not await repository.move_head(chain, head.seq, seq, digest, tx):
                 raise RuntimeError(f"audit chain {chain} moved under us")
             record = AuditRecord(
                 chain=chain, seq=seq, at=at, actor_id=actor_id, action=action,
                 target_type=target_type, target_id=target_id, details=clean,
                 prev_hash=head.hash, hash=digest,
             )  # fmt: skip
-            await record.insert(session=tx)
-            return record
+            return await repository.insert_record(record, tx)
 
         if session is not None:
             return await body(session)
@@ -120,7 +112,7 @@ class AuditService:
         """Walk ``chain`` from its first record; report the first record whose ``seq``,
         ``prev_hash`` or ``hash`` does not follow, and whether the head matches the last one."""
         expected_prev, expected_seq, checked = GENESIS, 1, 0
-        async for record in AuditRecord.find({"chain": chain}).sort("+seq"):
+        async for record in repository.records_of(chain):
             if record.seq != expected_seq:
                 return ChainReport(chain, False, checked, expected_seq, "record missing")
             if record.prev_hash != expected_prev:
@@ -133,16 +125,22 @@ class AuditService:
             if digest != record.hash:
                 return ChainReport(chain, False, checked, record.seq, "content does not match hash")
             expected_prev, expected_seq, checked = record.hash, record.seq + 1, checked + 1
-        head = await AuditChainHead.find_one({"chain": chain})
+        head = await repository.head_of(chain, None)
         if head is not None and (head.seq != expected_seq - 1 or head.hash != expected_prev):
             return ChainReport(
                 chain, False, checked, expected_seq, "records after the last missing"
             )
         return ChainReport(chain, True, checked)
 
+    async def latest(
+        self, chain: str, target_id: str | None = None, limit: int = 50
+    ) -> list[AuditRecord]:
+        """The newest ``limit`` records of ``chain`` (of one target when given)."""
+        return await repository.latest(chain, target_id, limit)
+
     async def verify_all(self) -> list[ChainReport]:
         """Verify every chain; reports in chain order."""
-        chains = await AuditChainHead.get_pymongo_collection().distinct("chain")
+        chains = await repository.chain_names()
         return [await self.verify(chain) for chain in sorted(chains)]
 
 

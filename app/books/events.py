@@ -1,52 +1,39 @@
-"""Club events sent to ``club:<id>`` rooms. Each carries ``id`` and ``ts`` (docs/architecture.md,
-the one event path) so clients de-duplicate and resume; amounts are decimal strings."""
+"""Room events of the books (``club:<id>``): recorded in the room's log inside the change's
+transaction and sent after commit (app/realtime/events.py), so a reconnecting member catches up
+on them. Amounts are decimal strings."""
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import Field
 
-from app.clubs.documents import Contribution
+from app.books.documents import Contribution
 from app.money import format_minor
-from app.realtime.emitter import Emitter
-from app.realtime.rooms import club_room
+from app.realtime.contract import RoomEvent
 
 CONTRIBUTION_RECEIVED = "contribution:received"
 
 
-class ContributionReceived(BaseModel):
-    """``contribution:received``: a member's payment arrived (units follow at a valuation).
+class ContributionReceived(RoomEvent):
+    """``contribution:received``: a member's payment arrived (units follow at a valuation)."""
 
-    ``id`` is the payment event's id, the same on every re-delivery.
-    """
-
-    id: str
-    ts: str
-    club_id: str
     contribution_id: str
     user_id: str
-    amount: str
+    amount: str = Field(description="decimal string, two places")
     currency: str
     payment_date: str | None
     status: str
 
 
-async def emit_contribution_received(
-    emitter: Emitter, event_id: str, contribution: Contribution
-) -> None:
-    """Send ``contribution:received`` to the club's room (at most once per delivery)."""
-    payload = ContributionReceived(
-        id=event_id,
-        ts=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        club_id=contribution.club_id,
-        contribution_id=str(contribution.id),
-        user_id=contribution.user_id,
-        amount=format_minor(contribution.amount),
-        currency=contribution.currency,
-        payment_date=contribution.payment_date,
-        status=contribution.status.value,
-    )
-    await emitter.emit(
-        CONTRIBUTION_RECEIVED, payload.model_dump(), room=club_room(contribution.club_id)
-    )
+def received_fields(contribution: Contribution) -> dict[str, Any]:
+    """The payload fields of ``contribution:received`` for ``contribution``."""
+    return {
+        "club_id": contribution.club_id,
+        "contribution_id": str(contribution.id),
+        "user_id": contribution.user_id,
+        "amount": format_minor(contribution.amount),
+        "currency": contribution.currency,
+        "payment_date": contribution.payment_date,
+        "status": contribution.status.value,
+    }

@@ -22,12 +22,13 @@ from fractions import Fraction
 
 import pyxirr
 
-from app.clubs import repository
-from app.clubs.accounting import accounting_service
-from app.clubs.documents import Club, ContributionStatus, Valuation, WithdrawalStatus
-from app.clubs.errors import InvalidValuation
+from app.books import repository
+from app.books.documents import ContributionStatus, Valuation, WithdrawalStatus
+from app.books.errors import InvalidValuation
+from app.books.service import books_service
+from app.clubs.documents import Club
 from app.clubs.service import club_service
-from app.market import repository as market_repository
+from app.market.service import market_service
 
 
 def percent(ratio: Fraction | float | None) -> str | None:
@@ -63,16 +64,6 @@ class Performance:
     members: list[MemberReturn]
 
 
-async def _close_on_or_before(symbol: str, day: dt.date) -> int | None:
-    buckets = await market_repository.candle_years(symbol, day.year - 1, day.year)
-    best: int | None = None
-    for bucket in buckets:
-        for i, date in enumerate(bucket.dates):
-            if date <= day.isoformat():
-                best = bucket.close[i]
-    return best
-
-
 async def performance(club_id: str, actor_id: str, start: dt.date | None, end: dt.date | None,
                       benchmark: str | None) -> Performance:  # fmt: skip
     """Performance between the first valuation on or after ``start`` (default: the first) and
@@ -92,24 +83,24 @@ async def performance(club_id: str, actor_id: str, start: dt.date | None, end: d
     first, last = in_range[0], in_range[-1]
     # Start after the first valuation's settlements, end before the last one's: the unit value
     # is the same either side of a settlement, so this is the pure investment result.
-    uv_start = accounting_service.unit_value(club, first.nav_after, first.units_after)
-    uv_end = accounting_service.unit_value(club, last.nav_after, last.units_after)
+    uv_start = books_service.unit_value(club, first.nav_after, first.units_after)
+    uv_end = books_service.unit_value(club, last.nav_after, last.units_after)
     twr = uv_end.paise_per_unit / uv_start.paise_per_unit - 1
 
     bench_start = bench_end = None
     bench_return: Fraction | None = None
     if benchmark:
-        from app.market.service import market_service
-
         await market_service.check_symbols([benchmark])
         first_day = dt.date.fromisoformat(first.valuation_date)
-        bench_start = await _close_on_or_before(benchmark, first_day)
-        bench_end = await _close_on_or_before(benchmark, dt.date.fromisoformat(last.valuation_date))
+        bench_start = await market_service.close_on_or_before(benchmark, first_day)
+        bench_end = await market_service.close_on_or_before(
+            benchmark, dt.date.fromisoformat(last.valuation_date)
+        )
         if bench_start and bench_end:
             bench_return = Fraction(bench_end, bench_start) - 1
 
     members = []
-    positions = await accounting_service.member_positions(club, last)
+    positions = await books_service.member_positions(club, last)
     end_day = dt.date.fromisoformat(last.valuation_date)
     for position in positions:
         dates: list[dt.date] = []

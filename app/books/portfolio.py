@@ -10,6 +10,7 @@ NAV ÷ units, exact; shown with 4 places, half-even.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
 import math
 import time
@@ -19,16 +20,19 @@ from dataclasses import dataclass
 from pymongo.asynchronous.client_session import AsyncClientSession
 from redis.asyncio import Redis
 
-from app.clubs import repository as clubs_repository
-from app.clubs.accounting import accounting_service
-from app.clubs.documents import Club, Holding
+from app.books.documents import Holding
+from app.books.schemas import LivePositionOut, PortfolioNavEvent, PortfolioOut
+from app.books.service import books_service
+from app.books.units import UnitValue, format_units, share_display
+from app.clubs.documents import Club
 from app.clubs.errors import ClubNotFound
-from app.clubs.units import UnitValue, format_units, share_display
+from app.clubs.service import club_service
+from app.config import get_settings
+from app.extensions import services
 from app.logging import get_logger
-from app.market.repository import QuoteCache
-from app.money import format_minor, parse_minor
-from app.orders.schemas import PortfolioNavEvent, PortfolioOut, PositionOut, round_ratio
-from app.realtime import publish
+from app.market.service import market_service
+from app.money import format_minor, parse_minor, round_ratio
+from app.realtime import events
 from app.realtime.eventlog import iso
 from app.realtime.rooms import club_room
 
@@ -72,19 +76,19 @@ class Portfolio:
 
     @property
     def unit_value(self) -> UnitValue:
-        return accounting_service.unit_value(self.club, self.nav, self.units)
+        return books_service.unit_value(self.club, self.nav, self.units)
 
 
 async def snapshot(club_id: str, redis: Redis,
                    session: AsyncClientSession | None = None) -> Portfolio:  # fmt: skip
     """The club's portfolio at the latest quotes. Raises ``ClubNotFound``."""
-    club = await clubs_repository.get_club(club_id, session)
+    club = await club_service.get(club_id, session)
     if club is None:
         raise ClubNotFound("no such club")
-    books = await accounting_service.books(club_id, session)
+    books = await books_service.books(club_id, session)
     held = [h for h in books.holdings if h.quantity > 0]
-    quotes = {q.symbol: parse_minor(q.price)
-              for q in await QuoteCache(redis).latest([h.symbol for h in held])}  # fmt: skip
+    latest = await market_service.latest_quotes(redis, [h.symbol for h in held])
+    quotes = {q.symbol: parse_minor(q.price) for q in latest}
     return Portfolio(
         club=club, cash=books.cash, liabilities=books.liabilities, units=books.units,
         positions=[Position(h, quotes.get(h.symbol)) for h in sorted(held, key=lambda h:
@@ -93,11 +97,17 @@ async def snapshot(club_id: str, redis: Redis,
     )  # fmt: skip
 
 
+async def live(club_id: str, actor_id: str) -> PortfolioOut:
+    """The club's portfolio at the latest quotes, for a member. Raises ``ClubNotFound``."""
+    await club_service.check_member(club_id, actor_id)
+    return portfolio_out(await snapshot(club_id, services.require_redis()))
+
+
 def portfolio_out(p: Portfolio) -> PortfolioOut:
     """The API shape of ``p``."""
     assets = p.cash + p.market_value
     positions = [
-        PositionOut(
+        LivePositionOut(
             symbol=x.holding.symbol, quantity=x.holding.quantity,
             average_price=(format_minor(round_ratio(x.holding.cost, x.holding.quantity))
                            if x.holding.quantity else None),
@@ -133,15 +143,21 @@ def nav_event(p: Portfolio, reason: str) -> PortfolioNavEvent:
     )  # fmt: skip
 
 
-async def emit_nav(club_id: str, redis: Redis, reason: str) -> None:
-    """Recompute the club's NAV now and send ``portfolio:nav`` to its room (at most once;
-    a club whose NAV cannot be computed — none outstanding with NAV ≤ 0 — is logged)."""
+async def emit_nav(club_id: str, reason: str) -> None:
+    """Recompute the club's NAV now and send ``portfolio:nav`` to its room (state, not
+    history: the latest wins and a joining client fetches ``/portfolio``). A club whose NAV
+    cannot be computed — units outstanding with NAV ≤ 0 — is logged."""
     try:
-        event = nav_event(await snapshot(club_id, redis), reason)
+        event = nav_event(await snapshot(club_id, services.require_redis()), reason)
     except Exception as exc:
         log.warning("nav not computed", club_id=club_id, error=str(exc))
         return
-    await publish.emit(PORTFOLIO_NAV, event.model_dump(mode="json"), club_room(club_id))
+    await events.send(club_room(club_id), PORTFOLIO_NAV, event)
+
+
+async def emit_nav_after_fill(club_id: str) -> None:
+    """``portfolio:nav`` after a fill was booked (an after-commit action of the orders)."""
+    await emit_nav(club_id, "fill")
 
 
 class NavThrottle:
@@ -166,7 +182,9 @@ class NavThrottle:
         self._pending.add(club_id)
         due = self._last.get(club_id, -math.inf) + self.interval
         delay = max(self.settle, due - time.monotonic())
-        task = asyncio.get_running_loop().create_task(self._later(club_id, delay))
+        task = asyncio.get_running_loop().create_task(
+            self._later(club_id, delay), context=contextvars.Context()
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -178,3 +196,26 @@ class NavThrottle:
             await self._emit(club_id)
         except Exception as exc:  # pragma: no cover - logged, the next tick tries again
             log.error("nav emission failed", club_id=club_id, error=str(exc))
+
+
+class NavTicker:
+    """Price ticks → throttled ``portfolio:nav`` of every club holding or watching the symbol
+    (one per process, created inside the running loop on first use)."""
+
+    def __init__(self) -> None:
+        self._throttle: NavThrottle | None = None
+
+    async def do_offer_tick(self, symbol: str) -> None:
+        """Ask for a NAV update of each club watching or holding ``symbol``."""
+        if self._throttle is None:
+            interval = get_settings().portfolio_nav_interval_ms / 1000
+            self._throttle = NavThrottle(interval, self._emit)
+        for club_id in await market_service.watching_clubs(symbol):
+            self._throttle.offer(club_id)
+
+    @staticmethod
+    async def _emit(club_id: str) -> None:
+        await emit_nav(club_id, "tick")
+
+
+nav_ticker = NavTicker()

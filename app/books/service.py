@@ -1,6 +1,6 @@
-"""Unit-value accounting of a club: contributions, withdrawals, valuations, trades and the
-statements built from them (DOMAIN.md, "Unit-value accounting"; how bivio and myICLUB keep
-club books).
+"""Unit-value accounting of a club: contributions, withdrawals, valuations, trades, the cash
+held by open orders, and the statements built from them (docs/domain.md, "Unit-value
+accounting"; how bivio and myICLUB keep club books).
 
 Money flows through the club's double-entry journal:
 
@@ -21,27 +21,26 @@ transaction bumps the club's ``money_seq`` so two of them never interleave.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.audit.service import audit_service, club_chain
-from app.clubs import repository
-from app.clubs.documents import (
-    Club,
+from app.books import repository
+from app.books.documents import (
+    CashHold,
     Contribution,
     ContributionStatus,
     Holding,
-    Membership,
-    MembershipStatus,
     PricedPosition,
     Settlement,
     Valuation,
     Withdrawal,
     WithdrawalStatus,
 )
-from app.clubs.errors import (
+from app.books.errors import (
     BackdatedEntry,
     ContributionNotFound,
     ContributionStateError,
@@ -52,12 +51,23 @@ from app.clubs.errors import (
     PriceMissing,
     WithdrawalRefused,
 )
+from app.books.events import CONTRIBUTION_RECEIVED, ContributionReceived, received_fields
+from app.books.schemas import TrialBalance, TrialBalanceRowOut
+from app.books.units import NonPositiveNav, UnitValue, fee_of, round_half_even
+from app.clubs.documents import Club, MembershipStatus
 from app.clubs.service import TREASURY, club_service
-from app.clubs.units import NonPositiveNav, UnitValue, fee_of, round_half_even
 from app.db import run_in_transaction
+from app.extensions import services
+from app.files.documents import FilePurpose
+from app.files.service import files_service
+from app.kyc.service import kyc_service
 from app.ledger import accounts
 from app.ledger.service import ledger_service
+from app.market.service import market_service
 from app.money import format_minor
+from app.payments.service import payment_service
+from app.realtime import events
+from app.realtime.rooms import club_room
 from streams.records import PaymentEventV1
 
 
@@ -117,15 +127,16 @@ class TradePosting:
     realised_gain: int
 
 
-class AccountingService:
-    """Contributions, withdrawals, valuations, trades. Takes the acting user's id explicitly."""
+class BooksService:
+    """Contributions, withdrawals, valuations, trades, cash holds. Takes the acting user's id
+    explicitly."""
 
     # ---- reading the books -------------------------------------------------------------
 
     async def books(self, club_id: str, session: AsyncClientSession | None = None) -> Books:
         """Balances from the journal and units from the memberships, at this moment."""
         balances = await ledger_service.balances(club_id, session)
-        members = await repository.all_memberships(club_id, session)
+        members = await club_service.memberships(club_id, session)
         return Books(
             cash=balances.get(accounts.CASH, 0),
             investments_book=balances.get(accounts.INVESTMENTS, 0),
@@ -186,21 +197,74 @@ class AccountingService:
             valuation_date=valuation_date.isoformat() if valuation_date else None,
             receipt_file_id=receipt_file_id, note=note,
         )  # fmt: skip
-        await contribution.insert()
-        await audit_service.do_append(
-            chain=club_chain(club_id), actor_id=actor_id, action="contribution.opened",
-            target_type="contribution", target_id=str(contribution.id),
-            details={"amount": amount, "method": method},
-        )  # fmt: skip
+        if receipt_file_id is not None:
+            await files_service.check_own(receipt_file_id, actor_id, FilePurpose.RECEIPT)
+
+        async def body(session: AsyncClientSession) -> None:
+            await repository.insert_contribution(contribution, session)
+            if receipt_file_id is not None:  # the treasury may now see the member's receipt
+                await files_service.do_use_as_receipt(
+                    receipt_file_id, actor_id, club_id, str(contribution.id), session
+                )
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="contribution.opened",
+                target_type="contribution", target_id=str(contribution.id),
+                details={"amount": amount, "method": method}, session=session,
+            )  # fmt: skip
+
+        await run_in_transaction(body)
         return contribution
+
+    async def do_contribute(
+        self,
+        club_id: str,
+        actor_id: str,
+        *,
+        amount: int,
+        method: str,
+        valuation_date: dt.date | None = None,
+        receipt_file_id: str | None = None,
+        note: str = "",
+    ) -> Contribution:
+        """Pay ``amount`` paise into the club: check the KYC yearly limit, record the
+        contribution, and for ``online`` open the provider checkout and attach it.
+
+        Raises:
+            ClubNotFound, KycRequired (403), InvalidValuation, and from the checkout
+            InvalidCheckout / CheckoutConflict / PaymentProviderUnavailable /
+            PaymentProviderRejected.
+        """
+        await club_service.check_member(club_id, actor_id)
+        since = kyc_service.limit_period_start()
+        so_far = await repository.contributed_since(actor_id, since)
+        await kyc_service.check_contribution_allowed(actor_id, amount, so_far)
+        contribution = await self.do_open_contribution(
+            club_id, actor_id, amount=amount, method=method, valuation_date=valuation_date,
+            receipt_file_id=receipt_file_id, note=note,
+        )  # fmt: skip
+        if method != "online":
+            return contribution
+        checkout = await payment_service.create_checkout(
+            str(contribution.id), club_id, contribution.amount, contribution.currency
+        )
+        return await self.do_attach_checkout(
+            contribution, checkout.provider, checkout.order_id, checkout.checkout_url
+        )
+
+    async def contributions(self, club_id: str, actor_id: str) -> list[Contribution]:
+        """Contributions, newest first: every one for owner/admin/treasurer, else the actor's.
+        Raises ``ClubNotFound`` for non-members."""
+        _, membership = await club_service.check_member(club_id, actor_id)
+        mine = None if membership.role in TREASURY else actor_id
+        return await repository.contributions_of(club_id, mine)
 
     async def do_attach_checkout(
         self, contribution: Contribution, provider: str, order_id: str, checkout_url: str | None
     ) -> Contribution:
         """Remember the provider order opened for an online contribution."""
-        await Contribution.get_pymongo_collection().update_one(
-            {"_id": contribution.id},
-            {"$set": {"provider": provider, "order_id": order_id, "checkout_url": checkout_url}},
+        await repository.update_contribution(
+            contribution.id,
+            {"provider": provider, "order_id": order_id, "checkout_url": checkout_url},
         )
         contribution.provider, contribution.order_id = provider, order_id
         contribution.checkout_url = checkout_url
@@ -223,22 +287,25 @@ class AccountingService:
         """
         contribution = await repository.get_contribution(event.contribution_id)
         if contribution is None or contribution.club_id != event.pool_id:
-            if event.kind == "payment.captured" and await repository.get_club(event.pool_id):
-                await self._book_unmatched(event, "no such contribution in this club")
+            club = await club_service.get(event.pool_id)
+            if event.kind == "payment.captured" and club is not None:
+                await self._book_unmatched(event, "no such contribution in this club",
+                                           club.currency)  # fmt: skip
             return PaymentOutcome(False, None)
         if event.kind == "payment.failed":
-            result = await Contribution.get_pymongo_collection().update_one(
-                {"_id": contribution.id, "status": ContributionStatus.AWAITING_PAYMENT.value},
-                {"$set": {"status": ContributionStatus.FAILED.value,
-                          "updated_at": dt.datetime.now(dt.UTC)}},
-            )  # fmt: skip
-            return PaymentOutcome(result.modified_count == 1, contribution)
+            failed = await repository.update_contribution(
+                contribution.id,
+                {"status": ContributionStatus.FAILED.value, "updated_at": dt.datetime.now(dt.UTC)},
+                guard={"status": ContributionStatus.AWAITING_PAYMENT.value},
+            )
+            return PaymentOutcome(failed, contribution)
         if event.kind != "payment.captured":
             return PaymentOutcome(False, contribution)
         payment_day = dt.datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00")).date()
+        await events.ensure_room(club_room(contribution.club_id))
 
         async def body(session: AsyncClientSession) -> PaymentOutcome:
-            await repository.bump_money_seq(contribution.club_id, session)
+            await club_service.do_bump_money_seq(contribution.club_id, session)
             current = await repository.get_contribution(event.contribution_id, session)
             assert current is not None
             expected = (ContributionStatus.AWAITING_PAYMENT, ContributionStatus.FAILED)
@@ -247,12 +314,15 @@ class AccountingService:
             )
             if current.status not in expected and not manual_ok:
                 if current.payment_id != event.payment_id:  # another payment: keep the money
-                    await self._book_unmatched(event, "contribution already paid", session)
+                    await self._book_unmatched(
+                        event, "contribution already paid", current.currency, session
+                    )
                 return PaymentOutcome(False, current)
-            if event.amount != current.amount:
+            if (event.amount, event.currency) != (current.amount, current.currency):
                 await self._book_unmatched(
-                    event, f"paid {event.amount}, contribution is {current.amount}", session
-                )
+                    event, f"paid {event.amount} {event.currency}, contribution is "
+                    f"{current.amount} {current.currency}", current.currency, session,
+                )  # fmt: skip
                 return PaymentOutcome(False, current)
             _, new = await ledger_service.do_post(
                 pool_id=current.club_id, key=f"payment:{event.id}", kind="contribution_received",
@@ -272,9 +342,7 @@ class AccountingService:
                 "payment_date": payment_day.isoformat(),
                 "updated_at": dt.datetime.now(dt.UTC),
             }
-            await Contribution.get_pymongo_collection().update_one(
-                {"_id": current.id}, {"$set": changes}, session=session
-            )
+            await repository.update_contribution(current.id, changes, session=session)
             await audit_service.do_append(
                 chain=club_chain(current.club_id), actor_id=current.user_id,
                 action="contribution.received", target_type="contribution",
@@ -286,20 +354,36 @@ class AccountingService:
             for key, value in changes.items():
                 setattr(current, key, value)
             current.status = ContributionStatus.RECEIVED
+            await events.room_event(
+                session, club_room(current.club_id), CONTRIBUTION_RECEIVED,
+                ContributionReceived, **received_fields(current),
+            )  # fmt: skip
             return PaymentOutcome(True, current)
 
         return await run_in_transaction(body)
 
     async def _book_unmatched(
-        self, event: PaymentEventV1, reason: str, session: AsyncClientSession | None = None
+        self,
+        event: PaymentEventV1,
+        reason: str,
+        club_currency: str,
+        session: AsyncClientSession | None = None,
     ) -> None:
-        """Dr cash / Cr unmatched payments for a captured payment no contribution takes."""
+        """Dr cash / Cr unmatched payments for a captured payment no contribution takes; money
+        in another currency than the club's goes to that currency's own pair of accounts
+        (foreign cash / foreign unmatched), so it never moves the club's cash or NAV."""
 
         async def body(tx: AsyncClientSession) -> None:
             day = dt.datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00")).date()
+            if event.currency == club_currency:
+                lines = [(accounts.CASH, event.amount),
+                         (accounts.UNMATCHED_PAYMENTS, -event.amount)]  # fmt: skip
+            else:
+                lines = [(accounts.foreign_cash(event.currency), event.amount),
+                         (accounts.foreign_unmatched(event.currency), -event.amount)]  # fmt: skip
             _, new = await ledger_service.do_post(
                 pool_id=event.pool_id, key=f"payment:{event.id}", kind="payment_unmatched",
-                lines=[(accounts.CASH, event.amount), (accounts.UNMATCHED_PAYMENTS, -event.amount)],
+                lines=lines,
                 effective_date=day,
                 memo=f"unmatched {event.provider} payment {event.payment_id}: {reason}",
                 session=tx,
@@ -308,7 +392,8 @@ class AccountingService:
                 await audit_service.do_append(
                     chain=club_chain(event.pool_id), actor_id=None, action="payment.unmatched",
                     target_type="contribution", target_id=event.contribution_id,
-                    details={"amount": event.amount, "payment_id": event.payment_id,
+                    details={"amount": event.amount, "currency": event.currency,
+                             "payment_id": event.payment_id,
                              "provider": event.provider, "event_id": event.id,
                              "reason": reason},
                     session=tx,
@@ -348,12 +433,13 @@ class AccountingService:
     ) -> Contribution:
         """Reject a manual contribution (nothing is posted)."""
         contribution = await self.check_decide_manual(club_id, contribution_id, actor_id)
-        result = await Contribution.get_pymongo_collection().update_one(
-            {"_id": contribution.id, "status": ContributionStatus.PENDING_APPROVAL.value},
-            {"$set": {"status": ContributionStatus.REJECTED.value, "decided_by": actor_id,
-                      "decision_reason": reason, "updated_at": dt.datetime.now(dt.UTC)}},
+        decided = await repository.update_contribution(
+            contribution.id,
+            {"status": ContributionStatus.REJECTED.value, "decided_by": actor_id,
+             "decision_reason": reason, "updated_at": dt.datetime.now(dt.UTC)},
+            guard={"status": ContributionStatus.PENDING_APPROVAL.value},
         )  # fmt: skip
-        if result.modified_count != 1:
+        if not decided:
             raise ContributionStateError("the contribution was decided meanwhile")
         await audit_service.do_append(
             chain=club_chain(club_id), actor_id=actor_id, action="contribution.rejected",
@@ -363,19 +449,33 @@ class AccountingService:
         contribution.decided_by, contribution.decision_reason = actor_id, reason
         return contribution
 
-    def manual_approval_event(
-        self, contribution: Contribution, actor_id: str, paid_on: dt.date
-    ) -> PaymentEventV1:
-        """The payment event an approval publishes (same path as a provider's webhook)."""
+    async def do_approve_manual(
+        self, club_id: str, contribution_id: str, actor_id: str, paid_on: dt.date | None
+    ) -> Contribution:
+        """Approve a manual contribution: the money arrived on ``paid_on`` (default today,
+        never in the future). The approval goes through the payments outbox exactly like a
+        provider's webhook and the payments agent applies it (the contribution turns
+        ``received`` there).
+
+        Raises:
+            ClubNotFound, RoleRequired, ContributionNotFound, ContributionStateError,
+            InvalidValuation (``paid_on`` in the future), ServiceUnavailable (Kafka).
+        """
+        contribution = await self.check_decide_manual(club_id, contribution_id, actor_id)
+        day = paid_on or _today()
+        if day > _today():
+            raise InvalidValuation(
+                "the money cannot have arrived on a date in the future",
+                details={"field": "paid_on", "paid_on": day.isoformat()},
+            )
         now = dt.datetime.now(dt.UTC)
-        return PaymentEventV1(
-            id=f"manual:{contribution.id}", provider="manual",
-            provider_event_id=str(contribution.id), kind="payment.captured", pool_type="club",
-            pool_id=contribution.club_id, contribution_id=str(contribution.id),
-            payment_id=f"approved-by:{actor_id}", amount=contribution.amount,
-            currency=contribution.currency,
-            occurred_at=dt.datetime.combine(paid_on, now.timetz()).isoformat(),
+        await payment_service.do_record_manual(
+            services.require_producer(), approval_id=str(contribution.id), approved_by=actor_id,
+            pool_type="club", pool_id=club_id, contribution_id=str(contribution.id),
+            amount=contribution.amount, currency=contribution.currency,
+            paid_at=dt.datetime.combine(day, now.timetz()),
         )  # fmt: skip
+        return contribution
 
     # ---- withdrawals --------------------------------------------------------------------
 
@@ -399,7 +499,7 @@ class AccountingService:
 
         async def body(session: AsyncClientSession) -> Withdrawal:
             club, membership = await club_service.check_member(club_id, actor_id, None, session)
-            await repository.bump_money_seq(club_id, session)
+            await club_service.do_bump_money_seq(club_id, session)
             if await repository.pending_withdrawal(club_id, actor_id, session) is not None:
                 raise WithdrawalRefused(
                     "a withdrawal is already pending", details={"reason": "already_pending"}
@@ -420,7 +520,7 @@ class AccountingService:
                 club_id=club_id, user_id=actor_id, full=full, amount=amount,
                 valuation_date=valuation_date.isoformat() if valuation_date else None,
             )  # fmt: skip
-            await withdrawal.insert(session=session)
+            await repository.insert_withdrawal(withdrawal, session)
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="withdrawal.requested",
                 target_type="withdrawal", target_id=str(withdrawal.id),
@@ -429,6 +529,37 @@ class AccountingService:
             return withdrawal
 
         return await run_in_transaction(body)
+
+    async def withdrawal_value(
+        self, club_id: str, actor_id: str, amount: int | None, full: bool
+    ) -> int | None:
+        """The gross paise a withdrawal request is about (for the step-up check): ``amount``,
+        or for ``full`` the actor's value at the latest valuation (None before any).
+        Raises ``ClubNotFound`` for non-members."""
+        club, membership = await club_service.check_member(club_id, actor_id)
+        if not full:
+            return amount
+        latest = await repository.latest_valuation(club_id)
+        if latest is None:
+            return None
+        uv = self.unit_value(club, latest.nav_after, latest.units_after)
+        return uv.value_of(membership.units)
+
+    async def withdrawals(self, club_id: str, actor_id: str) -> list[Withdrawal]:
+        """Withdrawals, newest first: every one for owner/admin/treasurer, else the actor's.
+        Raises ``ClubNotFound`` for non-members."""
+        _, membership = await club_service.check_member(club_id, actor_id)
+        mine = None if membership.role in TREASURY else actor_id
+        return await repository.withdrawals_of(club_id, mine)
+
+    async def payout_value(self, club_id: str, actor_id: str, withdrawal_id: str) -> int | None:
+        """Net paise a payout would pay (for the step-up check), None when unknown.
+        Raises ``ClubNotFound``, ``RoleRequired``."""
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        withdrawal = await repository.get_withdrawal(withdrawal_id)
+        if withdrawal is None or withdrawal.club_id != club_id:
+            return None
+        return withdrawal.net
 
     async def do_pay_withdrawal(
         self, club_id: str, withdrawal_id: str, actor_id: str
@@ -441,7 +572,7 @@ class AccountingService:
 
         async def body(session: AsyncClientSession) -> Withdrawal:
             await club_service.check_member(club_id, actor_id, TREASURY, session)
-            await repository.bump_money_seq(club_id, session)
+            await club_service.do_bump_money_seq(club_id, session)
             withdrawal = await repository.get_withdrawal(withdrawal_id, session)
             if withdrawal is None or withdrawal.club_id != club_id:
                 raise WithdrawalRefused("no such withdrawal", details={"reason": "unknown"})
@@ -451,11 +582,10 @@ class AccountingService:
                     details={"reason": "not_settled", "status": withdrawal.status.value},
                 )
             books = await self.books(club_id, session)
-            from app.orders.repository import reserved_cash  # open buys hold their cash
-
-            # Payables are what this pays; other liabilities' cash is not the club's to spend.
+            # Payables are what this pays; other liabilities' cash is not the club's to spend,
+            # nor is the cash open buy orders hold.
             owed_elsewhere = books.liabilities - books.payable
-            free = books.cash - owed_elsewhere - await reserved_cash(club_id, session)
+            free = books.cash - owed_elsewhere - await repository.held_cash(club_id, session)
             if free < withdrawal.net:
                 raise InsufficientCash(
                     "the club's cash (less what open buy orders hold) does not cover this payout",
@@ -475,12 +605,11 @@ class AccountingService:
                     created_by=actor_id, session=session,
                 )  # fmt: skip
             now = dt.datetime.now(dt.UTC)
-            await Withdrawal.get_pymongo_collection().update_one(
-                {"_id": withdrawal.id},
-                {"$set": {"status": WithdrawalStatus.PAID.value, "paid_at": now,
-                          "paid_by": actor_id}},
-                session=session,
-            )  # fmt: skip
+            await repository.update_withdrawal(
+                withdrawal.id,
+                {"status": WithdrawalStatus.PAID.value, "paid_at": now, "paid_by": actor_id},
+                session,
+            )
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="withdrawal.paid",
                 target_type="withdrawal", target_id=withdrawal_id,
@@ -518,7 +647,7 @@ class AccountingService:
 
         async def body(session: AsyncClientSession) -> Holding:
             club, _ = await club_service.check_member(club_id, actor_id, TREASURY, session)
-            await repository.bump_money_seq(club_id, session)
+            await club_service.do_bump_money_seq(club_id, session)
             if club.last_valuation_date and trade_date.isoformat() < club.last_valuation_date:
                 raise BackdatedEntry(
                     "a trade cannot be dated before the club's last valuation",
@@ -564,8 +693,8 @@ class AccountingService:
         symbol = symbol.upper()
         holding = await repository.get_holding(club_id, symbol, session)
         if holding is None:
-            holding = Holding(club_id=club_id, symbol=symbol)
-            await holding.insert(session=session)
+            holding = await repository.insert_holding(Holding(club_id=club_id, symbol=symbol),
+                                                      session)  # fmt: skip
         if await ledger_service.find_entry(entry_key, session) is not None:
             return TradePosting(holding, False, 0)
         gross = quantity * price
@@ -607,12 +736,8 @@ class AccountingService:
             memo=f"{side} {quantity} {symbol} @ {price}", created_by=actor_id,
             session=session,
         )  # fmt: skip
-        await Holding.get_pymongo_collection().update_one(
-            {"_id": holding.id},
-            {"$set": {"quantity": holding.quantity, "cost": holding.cost,
-                      "realised": holding.realised}},
-            session=session,
-        )  # fmt: skip
+        await repository.save_holding(holding, session)
+        await events.after_commit(functools.partial(self.do_sync_room_symbols, club_id))
         await audit_service.do_append(
             chain=club_chain(club_id), actor_id=actor_id, action=audit_action,
             target_type="holding", target_id=symbol,
@@ -652,8 +777,8 @@ class AccountingService:
 
         async def body(session: AsyncClientSession) -> Valuation:
             club, _ = await club_service.check_member(club_id, actor_id, TREASURY, session)
-            await repository.bump_money_seq(club_id, session)
-            club = await repository.get_club(club_id, session) or club
+            await club_service.do_bump_money_seq(club_id, session)
+            club = await club_service.get(club_id, session) or club
             if club.last_valuation_date is not None and day <= club.last_valuation_date:
                 raise InvalidValuation(
                     "the valuation date must come after the club's last valuation",
@@ -716,10 +841,8 @@ class AccountingService:
                 units=books.units, unit_value=uv.display(), settlements=settlements,
                 nav_after=nav_after, units_after=books.units + issued, created_by=actor_id,
             )  # fmt: skip
-            await valuation.insert(session=session)
-            await Club.get_pymongo_collection().update_one(
-                {"_id": club.id}, {"$set": {"last_valuation_date": day}}, session=session
-            )
+            await repository.insert_valuation(valuation, session)
+            await club_service.do_mark_valued(club_id, day, session)
             await self._link_settlements(valuation, session)
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="valuation.recorded",
@@ -754,27 +877,23 @@ class AccountingService:
                 memo=f"{units} micro-units at {uv.display()}", created_by=actor_id,
                 session=session,
             )  # fmt: skip
-            await Membership.get_pymongo_collection().update_one(
-                {"club_id": club_id, "user_id": contribution.user_id},
-                {"$inc": {"units": units, "paid_in": contribution.amount}},
-                session=session,
+            await club_service.do_move_units(
+                club_id, contribution.user_id, session, units=units, paid_in=contribution.amount
             )
-            await Contribution.get_pymongo_collection().update_one(
-                {"_id": contribution.id},
-                {"$set": {"status": ContributionStatus.SETTLED.value, "units": units,
-                          "valuation_date": day, "updated_at": dt.datetime.now(dt.UTC)}},
+            await repository.update_contribution(
+                contribution.id,
+                {"status": ContributionStatus.SETTLED.value, "units": units,
+                 "valuation_date": day, "updated_at": dt.datetime.now(dt.UTC)},
                 session=session,
             )  # fmt: skip
             out.append(Settlement(kind="contribution", id=str(contribution.id),
                                   user_id=contribution.user_id, amount=contribution.amount,
                                   units=units))  # fmt: skip
         for withdrawal in await repository.withdrawals_to_settle(club_id, day, session):
-            membership = await repository.get_membership(club_id, withdrawal.user_id, session)
+            membership = await club_service.membership(club_id, withdrawal.user_id, session)
             if membership is None or membership.units <= 0:
-                await Withdrawal.get_pymongo_collection().update_one(
-                    {"_id": withdrawal.id},
-                    {"$set": {"status": WithdrawalStatus.CANCELLED.value}},
-                    session=session,
+                await repository.update_withdrawal(
+                    withdrawal.id, {"status": WithdrawalStatus.CANCELLED.value}, session
                 )
                 continue
             if withdrawal.full or withdrawal.amount is None:
@@ -796,16 +915,14 @@ class AccountingService:
                     memo=f"{units} micro-units redeemed at {uv.display()}",
                     created_by=actor_id, session=session,
                 )  # fmt: skip
-            await Membership.get_pymongo_collection().update_one(
-                {"_id": membership.id},
-                {"$inc": {"units": -units, "withdrawn": net}},
-                session=session,
+            await club_service.do_move_units(
+                club_id, withdrawal.user_id, session, units=-units, withdrawn=net
             )
-            await Withdrawal.get_pymongo_collection().update_one(
-                {"_id": withdrawal.id},
-                {"$set": {"status": WithdrawalStatus.SETTLED.value, "units": units,
-                          "gross": gross, "fee": fee, "net": net, "valuation_date": day}},
-                session=session,
+            await repository.update_withdrawal(
+                withdrawal.id,
+                {"status": WithdrawalStatus.SETTLED.value, "units": units, "gross": gross,
+                 "fee": fee, "net": net, "valuation_date": day},
+                session,
             )  # fmt: skip
             out.append(Settlement(kind="withdrawal", id=str(withdrawal.id),
                                   user_id=withdrawal.user_id, amount=gross, units=-units,
@@ -814,11 +931,95 @@ class AccountingService:
 
     async def _link_settlements(self, valuation: Valuation, session: AsyncClientSession) -> None:
         for settlement in valuation.settlements:
-            model = Contribution if settlement.kind == "contribution" else Withdrawal
-            oid = repository.object_id(settlement.id)
-            await model.get_pymongo_collection().update_one(
-                {"_id": oid}, {"$set": {"valuation_id": str(valuation.id)}}, session=session
+            await repository.link_settlement(
+                settlement.kind, settlement.id, str(valuation.id), session
             )
+
+    async def do_sync_room_symbols(self, club_id: str) -> None:
+        """Let the club's room receive quotes for every symbol it holds (after a trade)."""
+        held = {h.symbol for h in await repository.holdings(club_id) if h.quantity > 0}
+        await market_service.do_sync_club_symbols(club_id, held, "holdings")
+
+    async def trial_balance(self, club_id: str, actor_id: str) -> TrialBalance:
+        """Every account's balance from the club's journal, as debit and credit columns whose
+        totals must agree (``balanced``). Raises ``ClubNotFound`` for non-members."""
+        await club_service.check_member(club_id, actor_id)
+        rows = await ledger_service.trial_balance(club_id)
+        debit = sum(max(r.balance, 0) for r in rows)
+        credit = sum(max(-r.balance, 0) for r in rows)
+        return TrialBalance(
+            rows=[TrialBalanceRowOut(account=r.account, type=r.type,
+                                     debit=format_minor(max(r.balance, 0)),
+                                     credit=format_minor(max(-r.balance, 0))) for r in rows],
+            total_debit=format_minor(debit), total_credit=format_minor(credit),
+            balanced=debit == credit,
+        )  # fmt: skip
+
+    async def club_valuations(self, club_id: str) -> list[Valuation]:
+        """Every valuation of the club, oldest first (no actor check: for reports that checked
+        membership already)."""
+        return await repository.valuations(club_id)
+
+    async def member_contributions(self, club_id: str, user_id: str) -> list[Contribution]:
+        """One member's contributions to the club, newest first (no actor check)."""
+        return await repository.contributions_of(club_id, user_id)
+
+    async def receipt_clubs(self, file_id: str, owner_id: str) -> list[str]:
+        """Ids of the clubs where ``owner_id`` used the uploaded file ``file_id`` as the
+        receipt of a manual contribution (who may see a receipt: app/files/access.py)."""
+        return await repository.receipt_clubs(file_id, owner_id)
+
+    # ---- cash held by open orders -------------------------------------------------------
+
+    async def do_hold_cash(
+        self, session: AsyncClientSession, club_id: str, key: str, amount: int
+    ) -> None:
+        """Set ``amount`` minor units of the club's free cash aside under ``key`` (an open buy
+        order), inside the caller's money transaction (which bumped ``money_seq``). Holding
+        the same key twice changes nothing.
+
+        Raises:
+            InsufficientCash (409): free cash less what other holds keep is below ``amount``.
+        """
+        if await repository.get_hold(key, session) is not None:
+            return
+        books = await self.books(club_id, session)
+        available = books.free_cash - await repository.held_cash(club_id, session)
+        if available < amount:
+            raise InsufficientCash(
+                "the club's cash does not cover this order",
+                details={"cash": format_minor(books.cash), "available": format_minor(available),
+                         "needed": format_minor(amount)},
+            )  # fmt: skip
+        await repository.insert_hold(CashHold(club_id=club_id, key=key, amount=amount), session)
+
+    async def do_spend_held(self, session: AsyncClientSession, key: str, amount: int) -> None:
+        """Record ``amount`` minor units of a hold as spent (a buy fill and its fee)."""
+        await repository.update_hold(key, session, spent=amount)
+
+    async def do_release_hold(self, session: AsyncClientSession | None, key: str) -> None:
+        """Close the hold: what it did not spend is free again (an order ended)."""
+        await repository.update_hold(key, session, close=True)
+
+    async def held_cash(self, club_id: str, session: AsyncClientSession | None = None) -> int:
+        """Cash the club's open holds keep aside (minor units)."""
+        return await repository.held_cash(club_id, session)
+
+    async def holding(
+        self, club_id: str, symbol: str, session: AsyncClientSession | None = None
+    ) -> Holding | None:
+        """The club's holding of ``symbol`` (None if it never held it)."""
+        return await repository.get_holding(club_id, symbol.upper(), session)
+
+    async def holdings(self, club_id: str, actor_id: str) -> list[Holding]:
+        """What the club holds, at book cost. Raises ``ClubNotFound`` for non-members."""
+        await club_service.check_member(club_id, actor_id)
+        return await repository.holdings(club_id)
+
+    async def valuations(self, club_id: str, actor_id: str) -> list[Valuation]:
+        """Every valuation, oldest first. Raises ``ClubNotFound`` for non-members."""
+        await club_service.check_member(club_id, actor_id)
+        return await repository.valuations(club_id)
 
     # ---- statements ---------------------------------------------------------------------
 
@@ -839,7 +1040,7 @@ class AccountingService:
         from the settlements of every valuation up to it: units, paid in, withdrawn (net),
         value at that unit value. Members who never held units and are gone are left out."""
         club_id = str(club.id)
-        members = {m.user_id: m for m in await repository.all_memberships(club_id)}
+        members = {m.user_id: m for m in await club_service.memberships(club_id)}
         totals: dict[str, list[int]] = {uid: [0, 0, 0] for uid, m in members.items()
                                          if m.status == MembershipStatus.ACTIVE}  # fmt: skip
         for past in await repository.valuations(club_id):
@@ -863,4 +1064,4 @@ class AccountingService:
         ]  # fmt: skip
 
 
-accounting_service = AccountingService()
+books_service = BooksService()

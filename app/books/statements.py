@@ -3,10 +3,11 @@ the same figures to the paisa: valuation statement, member status rows, priced p
 
 from __future__ import annotations
 
-from app.clubs.accounting import MemberPosition, accounting_service
-from app.clubs.documents import Club, Valuation
-from app.clubs.schemas import MemberStatusRow, PositionOut, ValuationStatement
-from app.clubs.units import format_units, share_display
+from app.books.documents import Valuation
+from app.books.schemas import MemberStatusRow, PositionOut, ValuationStatement
+from app.books.service import MemberPosition, books_service
+from app.books.units import format_units, share_display
+from app.clubs.documents import Club
 from app.money import format_minor
 
 
@@ -29,7 +30,7 @@ def liabilities_after(valuation: Valuation) -> int:
 
 def valuation_statement(club: Club, valuation: Valuation) -> ValuationStatement:
     """NAV, unit value, cash, holdings and liabilities at ``valuation``, after its settlements."""
-    uv = accounting_service.unit_value(club, valuation.nav_after, valuation.units_after)
+    uv = books_service.unit_value(club, valuation.nav_after, valuation.units_after)
     return ValuationStatement(
         valuation_date=valuation.valuation_date, nav=format_minor(valuation.nav_after),
         unit_value=uv.display(), units_outstanding=format_units(valuation.units_after),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.chat.documents import ChatMessage
-from app.clubs.repository import object_id
+from app.db import object_id
 
 
 async def get(message_id: str, session: AsyncClientSession | None = None) -> ChatMessage | None:

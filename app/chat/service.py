@@ -3,6 +3,8 @@ its room event in one transaction and emitted after the commit; a mention notifi
 
 from __future__ import annotations
 
+import secrets
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -13,22 +15,23 @@ from app.chat.schemas import (
     ChatDeletedEvent,
     ChatEditedEvent,
     ChatMessageEvent,
+    ChatTypingEvent,
     MessageOut,
 )
-from app.clubs import repository as clubs_repository
 from app.clubs.documents import Club
 from app.clubs.errors import ClubNotFound
 from app.clubs.service import MANAGERS, club_service
 from app.config import get_settings
 from app.db import run_in_transaction
-from app.notifications.documents import Notification, NotificationKind
+from app.notifications.documents import NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.ratelimit import rate_limiter
-from app.realtime import eventlog, publish
-from app.realtime.eventlog import Outgoing, utcnow
+from app.realtime import eventlog, events
+from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import club_room
 
 CHAT_MESSAGE = "chat:message"
+CHAT_TYPING = "chat:typing"
 CHAT_EDITED = "chat:edited"
 CHAT_DELETED = "chat:deleted"
 
@@ -64,16 +67,14 @@ class ChatService:
             if earlier is not None:
                 return earlier
         await rate_limiter().hit("chat", get_settings().rate_limit_chat, club_id, author_id)
-        members = {m.user_id for m in await clubs_repository.active_memberships(club_id)}
+        members = {m.user_id for m in await club_service.active_members(club_id)}
         mentioned = list(dict.fromkeys(u for u in (mentions or []) if u in members and
                                        u != author_id))  # fmt: skip
         room = club_room(club_id)
-        await eventlog.ensure_room(room)
+        await events.ensure_room(room)
         await notification_service.prepare(mentioned)
 
-        async def do(
-            session: AsyncClientSession,
-        ) -> tuple[ChatMessage, list[Outgoing], list[Notification]]:
+        async def do(session: AsyncClientSession) -> ChatMessage:
             await club_service.check_member(club_id, author_id, session=session)
             if reply_to is not None:
                 parent = await repository.get(reply_to, session)
@@ -87,25 +88,21 @@ class ChatService:
             # the very same number (both inside this transaction).
             message.seq = await eventlog.head(room, session) + 1
             await repository.insert(message, session)
-            event = await eventlog.append(
+            event = await events.room_event(
                 session, room, CHAT_MESSAGE, ChatMessageEvent, club_id=club_id,
                 message=MessageOut.of(message),
             )  # fmt: skip
             assert event.data["seq"] == message.seq
-            stored = await notification_service.do_store(
-                session, self._mention_drafts(club, message)
-            )
-            return message, [event], stored
+            await notification_service.do_store(session, self._mention_drafts(club, message))
+            return message
 
         try:
-            message, events, notified = await run_in_transaction(do)
+            message = await run_in_transaction(do)
         except DuplicateKeyError:  # the same client_id sent twice at once
             earlier = await repository.by_client_id(club_id, author_id, client_id or "")
             if earlier is None:
                 raise
             return earlier
-        await publish.publish(events)
-        await notification_service.deliver(notified)
         return message
 
     def _mention_drafts(self, club: Club, message: ChatMessage) -> list[Draft]:
@@ -136,9 +133,9 @@ class ChatService:
             raise MessageNotFound("no such message")
         club_id = found.club_id
         room = club_room(club_id)
-        await eventlog.ensure_room(room)
+        await events.ensure_room(room)
 
-        async def do(session: AsyncClientSession) -> tuple[ChatMessage, list[Outgoing]]:
+        async def do(session: AsyncClientSession) -> ChatMessage:
             try:
                 _, membership = await club_service.check_member(club_id, actor_id, session=session)
             except ClubNotFound as exc:
@@ -153,33 +150,49 @@ class ChatService:
                 if message.deleted_at is not None:
                     raise MessageDeleted("this message was deleted")
                 if message.body == body:
-                    return message, []
+                    return message
                 message.body, message.edited_at = body, utcnow()
                 await repository.set_fields(
                     message, {"body": body, "edited_at": message.edited_at}, session
                 )
-                event = await eventlog.append(
+                await events.room_event(
                     session, room, CHAT_EDITED, ChatEditedEvent, club_id=club_id,
                     message=MessageOut.of(message),
                 )  # fmt: skip
-                return message, [event]
+                return message
             if not is_author and membership.role not in MANAGERS:
                 raise NotMessageAuthor("only the author or a club admin can delete a message")
             if message.deleted_at is not None:
-                return message, []
+                return message
             message.deleted_at, message.deleted_by = utcnow(), actor_id
             await repository.set_fields(
                 message, {"deleted_at": message.deleted_at, "deleted_by": actor_id}, session
             )
-            event = await eventlog.append(
+            await events.room_event(
                 session, room, CHAT_DELETED, ChatDeletedEvent, club_id=club_id,
                 message=MessageOut.of(message),
             )  # fmt: skip
-            return message, [event]
+            return message
 
-        message, events = await run_in_transaction(do)
-        await publish.publish(events)
-        return message
+        return await run_in_transaction(do)
+
+    async def do_typing(self, club_id: str, user_id: str) -> None:
+        """Tell the club's room that ``user_id`` is typing (``chat:typing``, not logged: it
+        is stale in seconds; the typist's own screens ignore their own). Raises
+        ``ClubNotFound`` for non-members."""
+        await club_service.check_member(club_id, user_id)
+        event = ChatTypingEvent(
+            id=f"typing:{secrets.token_hex(8)}", ts=iso(utcnow()), club_id=club_id,
+            user_id=user_id,
+        )  # fmt: skip
+        await events.send(club_room(club_id), CHAT_TYPING, event)
+
+    async def recent(
+        self, club_id: str, limit: int, session: AsyncClientSession | None = None
+    ) -> list[ChatMessage]:
+        """The club's latest ``limit`` messages, newest first (for the room snapshot, read in
+        the caller's snapshot transaction; membership checked by the caller)."""
+        return await repository.history(club_id, None, limit, session)
 
     async def history(
         self, club_id: str, actor_id: str, before: int | None, limit: int

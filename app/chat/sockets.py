@@ -3,13 +3,11 @@ The same service calls as the HTTP routes; membership is checked by the service 
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import socketio
 
 from app.chat.schemas import (
-    ChatTypingEvent,
     MessageOut,
     SocketMessageDelete,
     SocketMessageEdit,
@@ -17,13 +15,8 @@ from app.chat.schemas import (
     TypingRequest,
 )
 from app.chat.service import chat_service
-from app.clubs.service import club_service
 from app.identity.sockets import require_socket_user
-from app.realtime.eventlog import iso, utcnow
 from app.realtime.handlers import socket_handler
-from app.realtime.rooms import club_room
-
-CHAT_TYPING = "chat:typing"
 
 
 def register(sio: socketio.AsyncServer) -> None:
@@ -61,11 +54,5 @@ def register(sio: socketio.AsyncServer) -> None:
     async def chat_typing(sid: str, request: TypingRequest) -> dict[str, Any]:
         identity = await require_socket_user(sio, sid)
         assert identity.user_id is not None
-        await club_service.check_member(request.club_id, identity.user_id)
-        event = ChatTypingEvent(
-            id=f"typing:{secrets.token_hex(8)}", ts=iso(utcnow()), club_id=request.club_id,
-            user_id=identity.user_id,
-        )  # fmt: skip
-        await sio.emit(CHAT_TYPING, event.model_dump(mode="json"),
-                       room=club_room(request.club_id), skip_sid=sid)  # fmt: skip
+        await chat_service.do_typing(request.club_id, identity.user_id)
         return {"ok": True}

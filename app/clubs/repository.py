@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from beanie import PydanticObjectId
-from bson.errors import InvalidId
+from typing import Any
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.clubs.documents import (
-    Club,
-    Contribution,
-    ContributionStatus,
-    Holding,
-    Invite,
-    Membership,
-    MembershipStatus,
-    Valuation,
-    Withdrawal,
-    WithdrawalStatus,
-)
+from app.clubs.documents import Club, Invite, Membership, MembershipStatus
+from app.db import object_id
 
 Session = AsyncClientSession | None
-
-
-def object_id(value: str) -> PydanticObjectId | None:
-    """``value`` as an ObjectId, or ``None`` when it is not one (callers answer 404)."""
-    try:
-        return PydanticObjectId(value)
-    except (InvalidId, TypeError, ValueError):
-        return None
 
 
 async def search_clubs(q: str | None, skip: int, limit: int) -> tuple[list[Club], int]:
@@ -113,91 +95,57 @@ async def get_invite(invite_id: str) -> Invite | None:
     return None if oid is None else await Invite.get(oid)
 
 
-async def get_contribution(contribution_id: str, session: Session = None) -> Contribution | None:
-    oid = object_id(contribution_id)
-    return None if oid is None else await Contribution.get(oid, session=session)
+async def insert_club(club: Club, session: Session) -> Club:
+    await club.insert(session=session)
+    return club
 
 
-async def contributions_to_settle(
-    club_id: str, on_or_before: str, session: Session
-) -> list[Contribution]:
-    """Received contributions paid on or before the date and assigned to it (or unassigned)."""
-    return (
-        await Contribution.find(
-            {
-                "club_id": club_id,
-                "status": ContributionStatus.RECEIVED.value,
-                "payment_date": {"$lte": on_or_before},
-                "$or": [{"valuation_date": None}, {"valuation_date": {"$lte": on_or_before}}],
-            },
-            session=session,
-        )
-        .sort("+created_at")
-        .to_list()
+async def update_club(club_id: str, fields: dict[str, Any], session: Session) -> bool:
+    """``$set`` ``fields`` on the club; True if it changed."""
+    result = await Club.get_pymongo_collection().update_one(
+        {"_id": object_id(club_id)}, {"$set": fields}, session=session
+    )
+    return result.modified_count == 1
+
+
+async def insert_membership(membership: Membership, session: Session) -> Membership:
+    await membership.insert(session=session)
+    return membership
+
+
+async def update_membership(membership_id: Any, fields: dict[str, Any], session: Session) -> None:
+    await Membership.get_pymongo_collection().update_one(
+        {"_id": membership_id}, {"$set": fields}, session=session
     )
 
 
-async def withdrawals_to_settle(
-    club_id: str, on_or_before: str, session: Session
-) -> list[Withdrawal]:
-    return (
-        await Withdrawal.find(
-            {
-                "club_id": club_id,
-                "status": WithdrawalStatus.PENDING.value,
-                "$or": [{"valuation_date": None}, {"valuation_date": {"$lte": on_or_before}}],
-            },
-            session=session,
+async def inc_membership(
+    club_id: str, user_id: str, amounts: dict[str, int], session: Session
+) -> None:
+    """``$inc`` a member's units / paid_in / withdrawn (zeros are left out)."""
+    inc = {k: v for k, v in amounts.items() if v}
+    if inc:
+        await Membership.get_pymongo_collection().update_one(
+            {"club_id": club_id, "user_id": user_id}, {"$inc": inc}, session=session
         )
-        .sort("+requested_at")
-        .to_list()
+
+
+async def insert_invite(invite: Invite) -> Invite:
+    await invite.insert()
+    return invite
+
+
+async def revoke_invite(invite_id: Any) -> None:
+    await Invite.get_pymongo_collection().update_one(
+        {"_id": invite_id}, {"$set": {"revoked": True}}
     )
 
 
-async def pending_withdrawal(club_id: str, user_id: str, session: Session) -> Withdrawal | None:
-    return await Withdrawal.find_one(
-        {"club_id": club_id, "user_id": user_id, "status": WithdrawalStatus.PENDING.value},
+async def use_invite(invite: Invite, session: Session) -> bool:
+    """Count one use of the invite unless it is used up or revoked; True if counted."""
+    used = await Invite.get_pymongo_collection().update_one(
+        {"_id": invite.id, "uses": {"$lt": invite.max_uses}, "revoked": False},
+        {"$inc": {"uses": 1}},
         session=session,
     )
-
-
-async def get_withdrawal(withdrawal_id: str, session: Session = None) -> Withdrawal | None:
-    oid = object_id(withdrawal_id)
-    return None if oid is None else await Withdrawal.get(oid, session=session)
-
-
-async def holdings(club_id: str, session: Session = None) -> list[Holding]:
-    return (
-        await Holding.find({"club_id": club_id, "quantity": {"$gt": 0}}, session=session)
-        .sort("+symbol")
-        .to_list()
-    )
-
-
-async def get_holding(club_id: str, symbol: str, session: Session) -> Holding | None:
-    return await Holding.find_one({"club_id": club_id, "symbol": symbol}, session=session)
-
-
-async def latest_valuation(club_id: str, on_or_before: str | None = None) -> Valuation | None:
-    query: dict[str, object] = {"club_id": club_id}
-    if on_or_before is not None:
-        query["valuation_date"] = {"$lte": on_or_before}
-    return await Valuation.find(query).sort("-valuation_date").first_or_none()
-
-
-async def valuations(club_id: str) -> list[Valuation]:
-    return await Valuation.find({"club_id": club_id}).sort("+valuation_date").to_list()
-
-
-async def contributions_of(club_id: str, user_id: str | None = None) -> list[Contribution]:
-    query: dict[str, object] = {"club_id": club_id}
-    if user_id is not None:
-        query["user_id"] = user_id
-    return await Contribution.find(query).sort("-created_at").to_list()
-
-
-async def withdrawals_of(club_id: str, user_id: str | None = None) -> list[Withdrawal]:
-    query: dict[str, object] = {"club_id": club_id}
-    if user_id is not None:
-        query["user_id"] = user_id
-    return await Withdrawal.find(query).sort("-requested_at").to_list()
+    return used.modified_count == 1

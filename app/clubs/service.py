@@ -5,8 +5,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
+from collections.abc import Awaitable, Callable
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -31,7 +33,11 @@ from app.clubs.errors import (
     RoleRequired,
     UnitsOutstanding,
 )
+from app.clubs.events import WATCHLIST_CHANGED, WatchlistChangedEvent
 from app.db import run_in_transaction
+from app.market.service import market_service
+from app.realtime import events
+from app.realtime.rooms import club_room
 
 MANAGERS = (ClubRole.OWNER, ClubRole.ADMIN)
 TREASURY = (ClubRole.OWNER, ClubRole.ADMIN, ClubRole.TREASURER)
@@ -42,8 +48,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+MembershipEnded = Callable[[str, str, str], Awaitable[None]]
+
+
 class ClubService:
     """Clubs, memberships, invites and roles. Takes the acting user's id explicitly."""
+
+    def __init__(self) -> None:
+        self._membership_hooks: list[MembershipEnded] = []
 
     async def check_member(
         self,
@@ -95,10 +107,10 @@ class ClubService:
                 tie_rule=tie_rule, withdrawal_fee_bps=withdrawal_fee_bps, created_by=actor_id,
                 hide_running_results=hide_running_results,
             )  # fmt: skip
-            await club.insert(session=session)
+            await repository.insert_club(club, session)
             club_id = str(club.id)
             owner = Membership(club_id=club_id, user_id=actor_id, role=ClubRole.OWNER)
-            await owner.insert(session=session)
+            await repository.insert_membership(owner, session)
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="club.created",
                 target_type="club", target_id=club_id,
@@ -133,7 +145,7 @@ class ClubService:
             club_id=club_id, token_hash=hash_token(token), created_by=actor_id,
             expires_at=dt.datetime.now(dt.UTC) + expires_in, max_uses=max_uses,
         )  # fmt: skip
-        await invite.insert()
+        await repository.insert_invite(invite)
         await audit_service.do_append(
             chain=club_chain(club_id), actor_id=actor_id, action="invite.created",
             target_type="invite", target_id=str(invite.id),
@@ -147,9 +159,7 @@ class ClubService:
         invite = await repository.get_invite(invite_id)
         if invite is None or invite.club_id != club_id:
             raise InviteUnusable("no such invite", details={"reason": "unknown"})
-        await Invite.get_pymongo_collection().update_one(
-            {"_id": invite.id}, {"$set": {"revoked": True}}
-        )
+        await repository.revoke_invite(invite.id)
         invite.revoked = True
         await audit_service.do_append(
             chain=club_chain(club_id), actor_id=actor_id, action="invite.revoked",
@@ -183,26 +193,20 @@ class ClubService:
             existing = await repository.get_membership(invite.club_id, user_id, session)
             if existing is not None and existing.status == MembershipStatus.ACTIVE:
                 raise AlreadyMember("you are already a member of this club")
-            used = await Invite.get_pymongo_collection().update_one(
-                {"_id": invite.id, "uses": {"$lt": invite.max_uses}, "revoked": False},
-                {"$inc": {"uses": 1}},
-                session=session,
-            )
-            if used.modified_count != 1:
+            if not await repository.use_invite(invite, session):
                 raise InviteUnusable("this invite is used up", details={"reason": "used_up"})
             if existing is not None:
-                await Membership.get_pymongo_collection().update_one(
-                    {"_id": existing.id},
-                    {"$set": {"status": MembershipStatus.ACTIVE.value,
-                              "role": ClubRole.MEMBER.value,
-                              "joined_at": dt.datetime.now(dt.UTC)}},
-                    session=session,
+                await repository.update_membership(
+                    existing.id,
+                    {"status": MembershipStatus.ACTIVE.value, "role": ClubRole.MEMBER.value,
+                     "joined_at": dt.datetime.now(dt.UTC)},
+                    session,
                 )  # fmt: skip
                 membership = await repository.get_membership(invite.club_id, user_id, session)
                 assert membership is not None
             else:
                 membership = Membership(club_id=invite.club_id, user_id=user_id)
-                await membership.insert(session=session)
+                await repository.insert_membership(membership, session)
             await audit_service.do_append(
                 chain=club_chain(invite.club_id), actor_id=user_id, action="member.joined",
                 target_type="membership", target_id=user_id,
@@ -240,9 +244,7 @@ class ClubService:
                 raise LastOwner("the club's last owner cannot be demoted")
             previous = target.role
             await repository.bump_money_seq(club_id, session)  # serialise role changes too
-            await Membership.get_pymongo_collection().update_one(
-                {"_id": target.id}, {"$set": {"role": role.value}}, session=session
-            )
+            await repository.update_membership(target.id, {"role": role.value}, session)
             target.role = role
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="member.role_changed",
@@ -255,26 +257,35 @@ class ClubService:
 
     async def do_set_watchlist(self, club_id: str, actor_id: str, symbols: list[str]) -> Club:
         """Replace the club's watch-list (owner/admin/treasurer); symbols must exist in the
-        market catalogue. Raises ``RoleRequired``, ``ClubNotFound``, ``UnknownSymbols``."""
-        from app.market.service import market_service
+        market catalogue. Every member's screen gets ``watchlist:changed`` (room log) and the
+        room starts receiving the new symbols' quotes.
 
-        club, _ = await self.check_member(club_id, actor_id, TREASURY)
+        Raises ``RoleRequired``, ``ClubNotFound``, ``UnknownSymbols``."""
+        await self.check_member(club_id, actor_id, TREASURY)
         await market_service.check_symbols(symbols)
-        await Club.get_pymongo_collection().update_one(
-            {"_id": club.id}, {"$set": {"watchlist": symbols}}
-        )
-        club.watchlist = symbols
-        await audit_service.do_append(
-            chain=club_chain(club_id), actor_id=actor_id, action="watchlist.changed",
-            target_type="club", target_id=club_id, details={"symbols": symbols},
-        )  # fmt: skip
-        return club
+        room = club_room(club_id)
+        await events.ensure_room(room)
 
-    async def club_symbols(self, club_id: str) -> set[str]:
-        """What the club's room receives quotes for: its watch-list and its holdings."""
-        club = await repository.get_club(club_id)
-        held = {h.symbol for h in await repository.holdings(club_id)}
-        return set(club.watchlist if club else []) | held
+        async def body(session: AsyncClientSession) -> Club:
+            club, _ = await self.check_member(club_id, actor_id, TREASURY, session)
+            await repository.update_club(club_id, {"watchlist": symbols}, session)
+            club.watchlist = symbols
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="watchlist.changed",
+                target_type="club", target_id=club_id, details={"symbols": symbols},
+                session=session,
+            )  # fmt: skip
+            await events.room_event(
+                session, room, WATCHLIST_CHANGED, WatchlistChangedEvent,
+                club_id=club_id, symbols=symbols, changed_by=actor_id,
+            )  # fmt: skip
+            sync = functools.partial(
+                market_service.do_sync_club_symbols, club_id, set(symbols), "watchlist"
+            )
+            await events.after_commit(sync)
+            return club
+
+        return await run_in_transaction(body)
 
     async def do_leave(self, club_id: str, user_id: str) -> None:
         """Leave the club. Raises ``LastOwner`` for the last owner and ``UnitsOutstanding``
@@ -310,9 +321,9 @@ class ClubService:
                     details={"units": target.units},
                 )
             await repository.bump_money_seq(club_id, session)
-            await Membership.get_pymongo_collection().update_one(
-                {"_id": target.id}, {"$set": {"status": status.value}}, session=session
-            )
+            await repository.update_membership(target.id, {"status": status.value}, session)
+            await events.after_commit(functools.partial(
+                self._membership_ended, club_id, user_id, status.value))  # fmt: skip
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id,
                 action="member.left" if status == MembershipStatus.LEFT else "member.removed",
@@ -320,9 +331,78 @@ class ClubService:
             )  # fmt: skip
 
         await run_in_transaction(body)
-        from app.rooms.service import on_membership_ended  # the club room: out at once
 
-        await on_membership_ended(club_id, user_id, status.value)
+    def on_membership_ended(self, hook: MembershipEnded) -> None:
+        """Call ``hook(club_id, user_id, reason)`` after a membership ends (a member left or was
+        removed). The composition root registers the club room's eviction here (app/__init__),
+        so this domain needs no knowledge of sockets."""
+        self._membership_hooks.append(hook)
+
+    async def _membership_ended(self, club_id: str, user_id: str, reason: str) -> None:
+        for hook in self._membership_hooks:
+            await hook(club_id, user_id, reason)
+
+    async def search(
+        self, q: str | None, page: int, page_size: int
+    ) -> tuple[list[Club], dict[str, int], int]:
+        """Clubs whose name contains ``q`` (platform admins' list), newest first: one page,
+        each club's active member count, and how many match in all."""
+        clubs, total = await repository.search_clubs(q, (page - 1) * page_size, page_size)
+        counts = await repository.active_member_counts([str(c.id) for c in clubs])
+        return clubs, counts, total
+
+    async def active_members(
+        self, club_id: str, session: AsyncClientSession | None = None
+    ) -> list[Membership]:
+        """The club's active memberships, by joining date (no actor check: domain code)."""
+        return await repository.active_memberships(club_id, session)
+
+    async def clubs_of(self, user_id: str) -> list[tuple[Club, Membership]]:
+        """The clubs a person is an active member of, with their memberships."""
+        return await repository.clubs_of_user(user_id)
+
+    # ---- for the books (app/books): the club's side of money changes -----------------
+
+    async def get(self, club_id: str, session: AsyncClientSession | None = None) -> Club | None:
+        """The club, or None (no membership check: for domain code, not for requests)."""
+        return await repository.get_club(club_id, session)
+
+    async def memberships(
+        self, club_id: str, session: AsyncClientSession | None = None
+    ) -> list[Membership]:
+        """Every membership of the club, active or not, by joining date."""
+        return await repository.all_memberships(club_id, session)
+
+    async def membership(
+        self, club_id: str, user_id: str, session: AsyncClientSession | None = None
+    ) -> Membership | None:
+        """One person's membership of the club (active or not), or None."""
+        return await repository.get_membership(club_id, user_id, session)
+
+    async def do_bump_money_seq(self, club_id: str, session: AsyncClientSession) -> None:
+        """Touch the club inside a money transaction so two of them never interleave (the
+        second conflicts and is retried by the driver)."""
+        await repository.bump_money_seq(club_id, session)
+
+    async def do_move_units(
+        self,
+        club_id: str,
+        user_id: str,
+        session: AsyncClientSession,
+        *,
+        units: int,
+        paid_in: int = 0,
+        withdrawn: int = 0,
+    ) -> None:
+        """Add ``units`` micro-units (negative: redeem) and the paise ``paid_in`` /
+        ``withdrawn`` to a member's capital account, inside the books' transaction."""
+        await repository.inc_membership(
+            club_id, user_id, {"units": units, "paid_in": paid_in, "withdrawn": withdrawn}, session
+        )
+
+    async def do_mark_valued(self, club_id: str, day: str, session: AsyncClientSession) -> None:
+        """Record ``day`` (ISO date) as the club's last valuation date."""
+        await repository.update_club(club_id, {"last_valuation_date": day}, session)
 
 
 club_service = ClubService()

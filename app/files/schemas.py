@@ -6,18 +6,8 @@ import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, Field
-from quart_schema.pydantic import File
 
 from app.files.documents import FilePurpose, StoredFile
-
-
-class UploadForm(BaseModel):
-    """``POST /api/v1/files`` (multipart/form-data). ``purpose``: ``receipt``, ``agreement``
-    (needs ``club_id``) or ``kyc_document``."""
-
-    file: File
-    purpose: FilePurpose
-    club_id: str | None = None
 
 
 class FileOut(BaseModel):

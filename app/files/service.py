@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.clubs.service import TREASURY, club_service
 from app.config import get_settings
+from app.files import repository
 from app.files.access import may_view
 from app.files.content import detect_type, sanitise_filename
 from app.files.documents import FilePurpose, StoredFile
@@ -160,15 +160,11 @@ class FilesService:
             size=len(data), sha256=digest, storage=storage.name, scanner=scanner,
             club_id=club_id, attached_kind=attached_kind, attached_id=attached_id,
         )  # fmt: skip
-        await record.insert()
-        return record
+        return await repository.insert(record)
 
     async def get(self, file_id: str) -> StoredFile | None:
         """The record, or None (also for an id that is not an ObjectId)."""
-        try:
-            return await StoredFile.get(PydanticObjectId(file_id))
-        except Exception:
-            return None
+        return await repository.get(file_id)
 
     async def check_viewable(self, file_id: str, viewer: User) -> StoredFile:
         """The file, when ``viewer`` may see it. Raises ``FileNotFound`` otherwise (also for
@@ -200,12 +196,24 @@ class FilesService:
         self, file_id: str, kind: str, target_id: str, session: AsyncClientSession | None = None
     ) -> None:
         """Mark the file as belonging to ``kind``/``target_id`` (once). Raises ``FileInUse``."""
-        result = await StoredFile.get_pymongo_collection().update_one(
-            {"_id": PydanticObjectId(file_id), "attached_id": None},
-            {"$set": {"attached_kind": kind, "attached_id": target_id}},
-            session=session,
-        )
-        if result.modified_count != 1:
+        fields = {"attached_kind": kind, "attached_id": target_id}
+        if not await repository.attach(file_id, fields, session):
+            raise FileInUse("this file already belongs to another document")
+
+    async def do_use_as_receipt(
+        self, file_id: str, owner_id: str, club_id: str, contribution_id: str,
+        session: AsyncClientSession | None = None,
+    ) -> None:  # fmt: skip
+        """The receipt ``owner_id`` uploaded becomes the proof of their contribution to
+        ``club_id``: the club's owner/admin/treasurers may see it from now on.
+
+        Raises:
+            FileNotFound (not theirs), WrongFilePurpose (not a receipt), FileInUse.
+        """
+        await self.check_own(file_id, owner_id, FilePurpose.RECEIPT)
+        fields = {"attached_kind": "contribution", "attached_id": contribution_id,
+                  "club_id": club_id}  # fmt: skip
+        if not await repository.attach(file_id, fields, session):
             raise FileInUse("this file already belongs to another document")
 
     def link(

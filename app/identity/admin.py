@@ -160,5 +160,5 @@ async def platform_audit(
     target_id: str | None, limit: int
 ) -> tuple[list[AuditRecord], ChainReport]:
     """The newest platform audit records (of one target) and a verification of the chain."""
-    records = await repository.audit_records(PLATFORM_CHAIN, target_id, limit)
+    records = await audit_service.latest(PLATFORM_CHAIN, target_id, limit)
     return records, await audit_service.verify(PLATFORM_CHAIN)

@@ -107,3 +107,16 @@ def require_step_up(func: F) -> F:
         return await func(*args, **kwargs)
 
     return cast(F, document_errors(403, 429)(wrapper))
+
+
+async def step_up_for_amount(amount_minor: int | None) -> None:
+    """The step-up check of a money action whose size is known only inside the route: required
+    when the caller has MFA, and at or above ``step_up_threshold`` (minor units) MFA itself is
+    required too. Same errors as ``require_step_up`` (403 ``mfa_enrollment_required``,
+    ``step_up_required``, ``step_up_failed``; 429)."""
+    principal = current_principal()
+    large = amount_minor is not None and amount_minor >= get_settings().step_up_threshold
+    if principal.user.mfa_enabled or large:
+        await identity_service.check_step_up(
+            principal, request.headers.get(STEP_UP_HEADER), client_ip()
+        )

@@ -28,7 +28,6 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 from redis.asyncio import Redis
 
-from app.audit.documents import AuditRecord
 from app.identity.documents import (
     CodePurpose,
     EmailCode,
@@ -115,14 +114,6 @@ async def add_oauth_link(user_id: PydanticObjectId, link: dict[str, Any]) -> Use
         return_document=ReturnDocument.AFTER,
     )
     return None if raw is None else User.model_validate(raw)
-
-
-async def audit_records(chain: str, target_id: str | None, limit: int) -> list[AuditRecord]:
-    """Newest records of an audit chain (of one target when given)."""
-    flt: dict[str, Any] = {"chain": chain}
-    if target_id:
-        flt["target_id"] = target_id
-    return await AuditRecord.find(flt).sort("-seq").limit(limit).to_list()
 
 
 async def accept_totp_step(user_id: PydanticObjectId, step: int) -> bool:

@@ -69,7 +69,7 @@ from app.identity.schemas import (
 )
 from app.identity.sessions import do_logout, do_refresh, issue_guest_token
 from app.identity.signup import do_resend_verification, do_signup, do_verify_email
-from app.openapi import document_errors
+from app.openapi import document_errors, document_raw_response
 
 auth = Blueprint("auth", __name__, url_prefix="/api/v1/auth")
 me = Blueprint("me", __name__, url_prefix="/api/v1/me")
@@ -228,6 +228,7 @@ async def guest_token() -> GuestToken:
 @auth.get("/oauth/google/start")
 @tag(["auth"])
 @document_errors(404, 503)
+@document_raw_response(302, description="to the provider's consent page", location=True)
 async def oauth_start() -> Any:
     """302 to Google's consent page (authorization code + PKCE S256, state, nonce).
 
@@ -296,6 +297,7 @@ async def enrol_totp() -> tuple[TotpEnrolment, int, dict[str, str]]:
 @tag(["me"])
 @require_auth
 @document_errors(409)
+@document_raw_response(200, "image/png", description="the enrolment's QR code")
 async def totp_qr() -> Response:
     """The QR code (PNG) of the enrolment in progress. Errors: 409 ``mfa_not_enrolling``."""
     png = totp_qr_png(current_principal().user)

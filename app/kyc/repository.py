@@ -11,19 +11,9 @@ from pymongo.errors import DuplicateKeyError
 
 from app.audit.documents import AuditRecord
 from app.audit.service import PLATFORM_CHAIN
-from app.clubs.documents import Contribution, ContributionStatus
-from app.identity import repository as identity_repository
 from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument, KycExpiryAlert
 
 Session = AsyncClientSession | None
-
-# Money counted toward the limit: paid, settled, or on its way (pending approval, checkout open).
-COUNTED = [
-    ContributionStatus.AWAITING_PAYMENT.value,
-    ContributionStatus.PENDING_APPROVAL.value,
-    ContributionStatus.RECEIVED.value,
-    ContributionStatus.SETTLED.value,
-]
 
 
 def _oid(value: str) -> PydanticObjectId | None:
@@ -99,9 +89,6 @@ async def pending_queue(kind: DocumentKind | None, limit: int) -> tuple[list[Kyc
     return items, await KycDocument.find(flt).count()
 
 
-users_by_id = identity_repository.users_by_id
-
-
 async def verified_expiring(before_or_on: str, on_or_after: str | None) -> list[KycDocument]:
     """Verified documents expiring in ``[on_or_after, before_or_on]`` (ISO dates)."""
     window: dict[str, str] = {"$lte": before_or_on}
@@ -138,18 +125,6 @@ async def mark_mailed(alert: KycExpiryAlert) -> None:
     )
 
 
-async def contributed_since(user_id: str, since: dt.datetime) -> int:
-    """Paise the user contributed (or is contributing) to any club since ``since``."""
-    cursor = await Contribution.get_pymongo_collection().aggregate([
-        {"$match": {"user_id": user_id, "status": {"$in": COUNTED},
-                    "created_at": {"$gte": since}}},
-        {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
-    ])  # fmt: skip
-    async for row in cursor:
-        return int(row["total"])
-    return 0
-
-
 async def history(
     *, document_id: str | None = None, user_id: str | None = None
 ) -> list[AuditRecord]:
@@ -160,3 +135,13 @@ async def history(
     if user_id is not None:
         flt["details.user_id"] = user_id
     return await AuditRecord.find(flt).sort("+seq").to_list()
+
+
+async def insert_document(doc: KycDocument, session: Session) -> KycDocument:
+    await doc.insert(session=session)
+    return doc
+
+
+async def alerts_of(user_id: str) -> list[KycExpiryAlert]:
+    """The person's expiry alerts, newest first."""
+    return await KycExpiryAlert.find({"user_id": user_id}).sort("-created_at").to_list()

@@ -75,6 +75,23 @@ class KycOverview(BaseModel):
     documents: list[KycDocumentOut]
 
 
+class KycAlertOut(BaseModel):
+    """One document-expiry alert: ``days_before`` 0 means the document has expired."""
+
+    id: str
+    document_id: str
+    kind: DocumentKind
+    expires_on: str
+    days_before: int
+    created_at: dt.datetime
+
+
+class KycAlertList(BaseModel):
+    """``GET /api/v1/kyc/alerts``: the caller's alerts, newest first."""
+
+    alerts: list[KycAlertOut]
+
+
 class UserBrief(BaseModel):
     id: str
     email: str
@@ -148,6 +165,17 @@ class DecisionRequest(BaseModel):
         if self.decision == "reject" and not (self.reason or "").strip():
             raise ValueError("a rejection needs a reason")
         return self
+
+
+class KycExpiryEvent(ServerEvent):
+    """``kyc:expiry`` to the holder's ``user:<id>``: a verified document expires in
+    ``days_left`` days (0: it has expired). Stored first as an alert (``GET
+    /api/v1/kyc/alerts``), so a client that missed the event still sees it."""
+
+    document_id: str
+    kind: str
+    expires_on: str
+    days_left: int
 
 
 class KycStatusEvent(ServerEvent):

@@ -21,7 +21,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.audit.service import PLATFORM_CHAIN, audit_service
@@ -29,7 +28,7 @@ from app.config import get_settings
 from app.db import run_in_transaction
 from app.files.documents import FilePurpose
 from app.files.service import files_service
-from app.identity import repository as identity_repository
+from app.identity import directory
 from app.identity.documents import KycStatus
 from app.kyc import crypto, repository
 from app.kyc.documents import (
@@ -50,7 +49,7 @@ from app.kyc.errors import (
     KycRequired,
     NumberInUse,
 )
-from app.kyc.schemas import DocumentSubmit, KycStatusEvent
+from app.kyc.schemas import DocumentSubmit, KycExpiryEvent, KycStatusEvent
 from app.kyc.validation import (
     aadhaar_problem,
     driving_licence_problem,
@@ -60,10 +59,16 @@ from app.kyc.validation import (
     pan_problem,
 )
 from app.logging import get_logger
+from app.mail.sender import send_mail
 from app.money import format_minor
-from app.realtime.emitter import Emitter
+from app.realtime import events
+from app.realtime.eventlog import iso, utcnow
+from app.realtime.rooms import user_room
 
 log = get_logger(__name__)
+
+KYC_STATUS = "kyc:status"
+KYC_EXPIRY = "kyc:expiry"
 
 KIND_LABELS = {
     DocumentKind.PAN: "PAN card",
@@ -160,9 +165,7 @@ class KycService:
     async def _store_status(self, user_id: str, session: AsyncClientSession) -> KycStatus:
         docs = await repository.documents_of(user_id, session)
         status, _ = derive_status(docs, today_utc())
-        await identity_repository.update_user(
-            PydanticObjectId(user_id), {"kyc_status": status.value}, session=session
-        )
+        await directory.do_set_kyc_status(user_id, status.value, session)
         return status
 
     # ---- submission ----------------------------------------------------------------------
@@ -239,14 +242,14 @@ class KycService:
         async def body(session: AsyncClientSession) -> KycDocument:
             # Writing the user first serialises this person's KYC changes: a concurrent
             # submission conflicts here and is retried, then sees the pending document.
-            await identity_repository.update_user(PydanticObjectId(user_id), {}, session=session)
+            await directory.do_touch(user_id, session)
             if await repository.pending_of_kind(user_id, data.kind, session) is not None:
                 raise DocumentPending(
                     "a document of this kind is already waiting for review",
                     details={"kind": data.kind.value},
                 )
             doc = KycDocument(user_id=user_id, kind=data.kind, file_id=data.file_id, **fields)
-            await doc.insert(session=session)
+            await repository.insert_document(doc, session)
             await files_service.do_attach(data.file_id, "kyc_document", str(doc.id), session)
             await audit_service.do_append(
                 chain=PLATFORM_CHAIN, actor_id=user_id, action="kyc.submitted",
@@ -301,9 +304,7 @@ class KycService:
                 raise KycDocumentNotFound("no such document")
             if doc.user_id == actor_id:
                 raise CannotDecideOwn("an admin cannot decide their own documents")
-            await identity_repository.update_user(
-                PydanticObjectId(doc.user_id), {}, session=session
-            )
+            await directory.do_touch(doc.user_id, session)
             if doc.status != DocumentStatus.PENDING:
                 raise DocumentState("this document was decided already",
                                     details={"status": doc.status.value})  # fmt: skip
@@ -344,12 +345,8 @@ class KycService:
         return doc, status
 
     async def _tell_holder(self, doc: KycDocument, status: KycStatus) -> None:
-        from app.mail.sender import send_mail
-        from app.realtime.control import emit_to_room
-        from app.realtime.rooms import user_room
-
         settings = get_settings()
-        users = await repository.users_by_id([doc.user_id])
+        users = await directory.users_by_id([doc.user_id])
         user = users.get(doc.user_id)
         if user is None:
             return
@@ -362,23 +359,20 @@ class KycService:
         body = (f"Hello {user.full_name},\n\n{text}\n\nYour KYC status is now: "
                 f"{status.value.replace('_', ' ')}.\n\n— Samooh")  # fmt: skip
         await send_mail(settings, to=user.email, subject=subject, body=body)
-        try:
-            event = KycStatusEvent(
-                id=f"kyc:{doc.id}:{doc.status.value}", ts=dt.datetime.now(dt.UTC).isoformat(),
-                document_id=str(doc.id), kind=doc.kind.value,
-                document_status=doc.status.value, kyc_status=status.value, reason=doc.reason,
-            )  # fmt: skip
-            await emit_to_room(settings.redis_url, "kyc:status", event.model_dump(mode="json"),
-                               user_room(doc.user_id))  # fmt: skip
-        except Exception as exc:  # at-most-once: the state is stored; the client re-fetches
-            log.warning("kyc:status not emitted", error=str(exc))
+        event = KycStatusEvent(
+            id=f"kyc:{doc.id}:{doc.status.value}", ts=iso(utcnow()), document_id=str(doc.id),
+            kind=doc.kind.value, document_status=doc.status.value, kyc_status=status.value,
+            reason=doc.reason,
+        )  # fmt: skip
+        # at most once: the state is stored; a client that missed it re-fetches
+        await events.send(user_room(doc.user_id), KYC_STATUS, event)
 
     async def pending_queue(
         self, kind: DocumentKind | None, limit: int
     ) -> tuple[list[KycDocument], int, dict[str, Any]]:
         """Pending documents oldest first, their total, and their holders by id."""
         items, total = await repository.pending_queue(kind, limit)
-        users = await repository.users_by_id([d.user_id for d in items])
+        users = await directory.users_by_id([d.user_id for d in items])
         return items, total, users
 
     async def history(
@@ -389,37 +383,35 @@ class KycService:
 
     # ---- the contribution limit ----------------------------------------------------------
 
-    async def check_contribution_allowed(
-        self, user_id: str, amount: int, today: dt.date | None = None
-    ) -> None:
-        """Refuse a contribution of ``amount`` paise by a person who is not KYC-verified when it
-        would take their contributions this financial year (April–March, all clubs; paid,
-        settled or on the way) above ``kyc_contribution_limit``. Call it before opening the
-        contribution (app/clubs/routes.py does).
+    def limit_period_start(self, day: dt.date | None = None) -> dt.datetime:
+        """Start (UTC midnight) of the financial year (April–March) holding ``day``: the period
+        over which ``kyc_contribution_limit`` counts a person's money."""
+        return dt.datetime.combine(financial_year_start(day or today_utc()), dt.time(), dt.UTC)
+
+    async def check_contribution_allowed(self, user_id: str, amount: int, contributed: int) -> None:
+        """Refuse ``amount`` paise from a person who is not KYC-verified when it would take the
+        money they put in this financial year (``contributed`` paise since
+        ``limit_period_start``: paid, settled or on the way, all pools) above
+        ``kyc_contribution_limit``. The domain taking the money counts ``contributed``.
 
         Raises:
             KycRequired (403 ``kyc_required``).
         """
         limit = get_settings().kyc_contribution_limit
-        day = today or today_utc()
-        summary = await self.summary(user_id, day)
+        summary = await self.summary(user_id, today_utc())
         if summary.status == KycStatus.VERIFIED:
             return
-        since = dt.datetime.combine(financial_year_start(day), dt.time(), dt.UTC)
-        so_far = await repository.contributed_since(user_id, since)
-        if so_far + amount > limit:
+        if contributed + amount > limit:
             raise KycRequired(
                 f"complete KYC to contribute more than {format_minor(limit)} in a financial year",
                 details={"kyc_status": summary.status.value, "missing": summary.missing,
-                         "limit": format_minor(limit), "contributed": format_minor(so_far),
+                         "limit": format_minor(limit), "contributed": format_minor(contributed),
                          "amount": format_minor(amount)},
             )  # fmt: skip
 
     # ---- expiry --------------------------------------------------------------------------
 
-    async def do_expiry_sweep(
-        self, today: dt.date | None = None, emitter: Emitter | None = None
-    ) -> SweepResult:
+    async def do_expiry_sweep(self, today: dt.date | None = None) -> SweepResult:
         """The daily job: mark verified documents past their expiry ``expired`` (re-deriving the
         holder's status, audited), store one alert per document and threshold — the nearest of
         ``kyc_expiry_alert_days`` at or above the days left, and 0 for "has expired" — then mail
@@ -443,9 +435,8 @@ class KycService:
             alert = await self._alert(doc, threshold)
             if alert is not None:
                 result.alerts.append(alert)
-        if emitter is not None:
-            for alert in result.alerts:
-                await self._emit_alert(emitter, alert, day)
+        for alert in result.alerts:
+            await self._emit_alert(alert, day)
         result.mailed = await self._mail_alerts(day)
         return result
 
@@ -475,25 +466,19 @@ class KycService:
                                expires_on=doc.expires_on, days_before=days_before)  # fmt: skip
         return alert if await repository.insert_alert(alert) else None
 
-    async def _emit_alert(self, emitter: Emitter, alert: KycExpiryAlert, day: dt.date) -> None:
-        from app.realtime.rooms import user_room
-
+    async def _emit_alert(self, alert: KycExpiryAlert, day: dt.date) -> None:
         days_left = (dt.date.fromisoformat(alert.expires_on) - day).days
-        try:
-            await emitter.emit("kyc:expiry", {
-                "id": str(alert.id), "ts": dt.datetime.now(dt.UTC).isoformat(),
-                "document_id": alert.document_id, "kind": alert.kind.value,
-                "expires_on": alert.expires_on, "days_left": days_left,
-            }, room=user_room(alert.user_id))  # fmt: skip
-        except Exception as exc:  # stored first; the client sees it in GET /api/v1/kyc/alerts
-            log.warning("kyc:expiry not emitted", error=str(exc))
+        event = KycExpiryEvent(
+            id=f"kyc-expiry:{alert.id}", ts=iso(utcnow()), document_id=alert.document_id,
+            kind=alert.kind.value, expires_on=alert.expires_on, days_left=max(days_left, 0),
+        )  # fmt: skip
+        # stored first; a client that missed it sees it in GET /api/v1/kyc/alerts
+        await events.send(user_room(alert.user_id), KYC_EXPIRY, event)
 
     async def _mail_alerts(self, day: dt.date) -> int:
-        from app.mail.sender import send_mail
-
         settings = get_settings()
         alerts = await repository.unmailed_alerts()
-        users = await repository.users_by_id([a.user_id for a in alerts])
+        users = await directory.users_by_id([a.user_id for a in alerts])
         mailed = 0
         for alert in alerts:
             user = users.get(alert.user_id)
@@ -520,7 +505,7 @@ class KycService:
 
     async def alerts_of(self, user_id: str) -> list[KycExpiryAlert]:
         """The person's expiry alerts, newest first."""
-        return await KycExpiryAlert.find({"user_id": user_id}).sort("-created_at").to_list()
+        return await repository.alerts_of(user_id)
 
 
 kyc_service = KycService()

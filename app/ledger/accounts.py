@@ -19,6 +19,17 @@ TRADING_COSTS = "expenses:trading_costs"
 ACCOUNT_TYPES = ("assets", "liabilities", "equity", "income", "expenses")
 
 
+def foreign_cash(currency: str) -> str:
+    """Money received in ``currency`` (ISO 4217) by a pool kept in another: held apart, never
+    added to the pool's own cash (one account per currency, so no sum mixes currencies)."""
+    return f"assets:foreign_cash:{currency.upper()}"
+
+
+def foreign_unmatched(currency: str) -> str:
+    """What is owed back (or to convert) for money received in a foreign ``currency``."""
+    return f"{UNMATCHED_PAYMENTS}:{currency.upper()}"
+
+
 def member_capital(user_id: str) -> str:
     """A member's capital account: what the member paid in less what was paid out, at cost."""
     return f"equity:capital:{user_id}"

@@ -52,3 +52,12 @@ async def entries(pool_id: str, limit: int, before_id: str | None = None) -> lis
 
         query["_id"] = {"$lt": ObjectId(before_id)}
     return await JournalEntry.find(query).sort("-_id").limit(limit).to_list()
+
+
+async def entries_up_to(pool_id: str, on: str | None) -> list[JournalEntry]:
+    """Every entry of ``pool_id`` with an accounting date on or before ``on`` (ISO date; all
+    when None), by accounting date then insertion."""
+    flt: dict[str, object] = {"pool_id": pool_id}
+    if on is not None:
+        flt["effective_date"] = {"$lte": on}
+    return await JournalEntry.find(flt).sort("+effective_date", "+_id").to_list()

@@ -142,6 +142,10 @@ class LedgerService:
             session=session,
         )
 
+    async def entries_up_to(self, pool_id: str, on: dt.date | None) -> list[JournalEntry]:
+        """The pool's journal entries dated on or before ``on`` (all when None), in order."""
+        return await repository.entries_up_to(pool_id, on.isoformat() if on else None)
+
     async def balances(
         self, pool_id: str, session: AsyncClientSession | None = None
     ) -> dict[str, int]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from typing import Any
 
 from app.logging import get_logger
-from app.realtime.emitter import Emitter
+from app.realtime import events
 
 log = get_logger(__name__)
 
@@ -21,8 +22,7 @@ class QuoteCoalescer:
     the running loop; ``stop()`` flushes what is pending.
     """
 
-    def __init__(self, emitter: Emitter, event: str, window_ms: int) -> None:
-        self.emitter = emitter
+    def __init__(self, event: str, window_ms: int) -> None:
         self.event = event
         self.window = window_ms / 1000
         self._pending: dict[tuple[str, str], dict[str, Any]] = {}
@@ -32,7 +32,10 @@ class QuoteCoalescer:
 
     def start(self) -> None:
         if self.window > 0 and self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            # A fresh context: the sender must never inherit a change's event batch.
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), context=contextvars.Context()
+            )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -60,7 +63,7 @@ class QuoteCoalescer:
 
     async def _emit(self, room: str, payload: dict[str, Any]) -> None:
         try:
-            await self.emitter.emit(self.event, payload, room=room)
+            await events.send(room, self.event, payload)
             self.emitted += 1
         except Exception as exc:  # Redis away: quotes are state, the next one replaces it
             log.warning("quote not emitted", room=room, error=str(exc))

@@ -82,6 +82,24 @@ async def set_club_symbols(redis: Redis, club_id: str, symbols: set[str]) -> Non
         await pipe.execute()
 
 
+CLUB_SOURCE_KEY = "market:club-symbols:{club_id}:{source}"
+
+
+async def set_club_source_symbols(
+    redis: Redis, club_id: str, source: str, symbols: set[str]
+) -> None:
+    """Replace one source (``watchlist`` or ``holdings``) of the club's symbols, then make the
+    club's watched set the union of every source."""
+    await redis.delete(_key(CLUB_SOURCE_KEY, club_id=club_id, source=source))
+    if symbols:
+        await redis.sadd(_key(CLUB_SOURCE_KEY, club_id=club_id, source=source), *sorted(symbols))
+    union: set[str] = set()
+    for each in ("watchlist", "holdings"):
+        members = await redis.smembers(_key(CLUB_SOURCE_KEY, club_id=club_id, source=each))
+        union |= {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+    await set_club_symbols(redis, club_id, union)
+
+
 async def list_instruments() -> list[Instrument]:
     """All instruments, by symbol."""
     return await Instrument.find_all().sort("+symbol").to_list()

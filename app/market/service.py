@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import time
+
 from redis.asyncio import Redis
 
+from app.config import get_settings
 from app.errors import NotFound
+from app.extensions import services
 from app.market import repository
 from app.market.coalesce import QuoteCoalescer
 from app.market.dataset import DailyBar, load_catalogue
 from app.market.documents import Instrument
 from app.market.schemas import QuoteTick
-from app.realtime.rooms import symbol_room
+from app.realtime.rooms import club_room, symbol_room
 from streams.records import MarketTickV1
 
 QUOTE_TICK_EVENT = "quote:tick"
+WATCHERS_TTL_SECONDS = 2.0
 
 
 class UnknownSymbols(NotFound):
@@ -29,36 +35,74 @@ class NoQuoteYet(NotFound):
 
 
 class MarketService:
-    """Quotes and instruments. Stateless; takes its clients per call."""
+    """Quotes and instruments. Keeps per process only the quote coalescer and a short cache
+    of which clubs watch a symbol."""
 
-    async def do_record_tick(
-        self, redis: Redis, sink: QuoteCoalescer, tick: MarketTickV1,
-        club_rooms: list[str] | None = None,
-    ) -> bool:  # fmt: skip
+    def __init__(self) -> None:
+        self._sink: QuoteCoalescer | None = None
+        self._watchers: dict[str, tuple[float, list[str]]] = {}
+
+    def _quotes_out(self) -> QuoteCoalescer:
+        # One coalescer per process, created inside the running loop on first use.
+        if self._sink is None:
+            self._sink = QuoteCoalescer(QUOTE_TICK_EVENT, get_settings().quote_coalesce_ms)
+            self._sink.start()
+        return self._sink
+
+    async def do_close(self) -> None:
+        """Send what the coalescer still holds and stop it (a worker shutting down)."""
+        if self._sink is not None:
+            await self._sink.stop()
+            self._sink = None
+
+    async def do_record_tick(self, tick: MarketTickV1) -> bool:
         """Cache the tick as the symbol's latest quote and send ``quote:tick`` to the symbol's
-        room and to ``club_rooms`` (the clubs watching or holding it), coalesced by ``sink``.
+        room and to the rooms of the clubs watching or holding it, coalesced per room and
+        symbol (quotes are state: the latest in each window wins).
 
         A tick older than (or equal to) the cached one is dropped and not sent, so Kafka's
         re-deliveries never reach clients twice. Returns whether the tick was new.
         """
         quote = QuoteTick.from_tick(tick)
-        if not await repository.QuoteCache(redis).store_if_newer(quote, tick.seq):
+        if not await repository.QuoteCache(services.require_redis()).store_if_newer(
+            quote, tick.seq
+        ):
             return False
-        rooms = [symbol_room(tick.symbol), *(club_rooms or [])]
-        await sink.offer(rooms, tick.symbol, quote.model_dump())
+        clubs = await self.watching_clubs(tick.symbol)
+        rooms = [symbol_room(tick.symbol), *(club_room(c) for c in clubs)]
+        await self._quotes_out().offer(rooms, tick.symbol, quote.model_dump())
         return True
 
-    async def watching_clubs(self, redis: Redis, symbol: str) -> list[str]:
-        """Ids of the clubs whose watch-list or holdings include ``symbol``."""
-        return await repository.watchers(redis, symbol)
+    async def watching_clubs(self, symbol: str) -> list[str]:
+        """Ids of the clubs whose watch-list or holdings include ``symbol``. Which clubs watch a
+        symbol changes rarely: Redis is asked at most every ``WATCHERS_TTL_SECONDS``."""
+        cached = self._watchers.get(symbol)
+        if cached is None or time.monotonic() - cached[0] > WATCHERS_TTL_SECONDS:
+            clubs = await repository.watchers(services.require_redis(), symbol)
+            cached = self._watchers[symbol] = (time.monotonic(), clubs)
+        return cached[1]
 
-    async def do_sync_club_symbols(self, redis: Redis, club_id: str, symbols: set[str]) -> None:
-        """Make ``symbols`` the set the club receives quotes for (watch-list ∪ holdings)."""
-        await repository.set_club_symbols(redis, club_id, {s.upper() for s in symbols})
+    async def do_sync_club_symbols(self, club_id: str, symbols: set[str], source: str) -> None:
+        """Make ``symbols`` the club's ``source`` set (``watchlist`` — kept by the clubs — or
+        ``holdings`` — kept by the books); the club's room receives quotes for the union of
+        both. Idempotent; call it after the change committed."""
+        await repository.set_club_source_symbols(
+            services.require_redis(), club_id, source, {s.upper() for s in symbols}
+        )
 
     async def latest_quotes(self, redis: Redis, symbols: list[str]) -> list[QuoteTick]:
         """Cached latest quotes of ``symbols`` (those that have one)."""
         return await repository.QuoteCache(redis).latest(symbols)
+
+    async def close_on_or_before(self, symbol: str, day: dt.date) -> int | None:
+        """The last daily close of ``symbol`` on or before ``day`` (minor units), from the
+        stored candles of that year and the one before; None when there is none."""
+        best: int | None = None
+        for bucket in await repository.candle_years(symbol, day.year - 1, day.year):
+            for i, date in enumerate(bucket.dates):
+                if date <= day.isoformat():
+                    best = bucket.close[i]
+        return best
 
     async def check_symbols(self, symbols: list[str]) -> list[str]:
         """Return ``symbols`` if all exist. Raises ``UnknownSymbols`` listing the others."""

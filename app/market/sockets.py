@@ -15,6 +15,7 @@ from app.errors import AppError
 from app.extensions import services
 from app.market.schemas import QuoteSubscription
 from app.market.service import QUOTE_TICK_EVENT, market_service
+from app.realtime import events
 from app.realtime.handlers import socket_handler
 from app.realtime.rooms import symbol_room
 
@@ -48,4 +49,4 @@ async def _send_snapshot(sio: socketio.AsyncServer, sid: str, symbols: list[str]
     for quote in quotes:
         # An unsubscribe may have come in meanwhile: send only what is still wanted.
         if symbol_room(quote.symbol) in sio.rooms(sid):
-            await sio.emit(QUOTE_TICK_EVENT, quote.model_dump(), to=sid)
+            await events.send(sid, QUOTE_TICK_EVENT, quote)

@@ -5,13 +5,15 @@ drains (``do_send_due_emails``)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from dataclasses import dataclass
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.config import get_settings
-from app.identity import repository as identity_repository
+from app.db import run_in_transaction
+from app.identity import directory
 from app.logging import get_logger
 from app.mail.sender import send_mail
 from app.notifications import repository
@@ -28,7 +30,7 @@ from app.notifications.schemas import (
     NotificationOut,
     NotificationReadEvent,
 )
-from app.realtime import eventlog, publish
+from app.realtime import eventlog, events
 from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import user_room
 
@@ -60,7 +62,7 @@ class NotificationService:
     async def prepare(self, user_ids: list[str]) -> None:
         """Create the recipients' inbox counters; call before the transaction that notifies."""
         for user_id in set(user_ids):
-            await eventlog.ensure_room(user_room(user_id))
+            await events.ensure_room(user_room(user_id))
 
     async def do_store(
         self, session: AsyncClientSession, drafts: list[Draft]
@@ -87,13 +89,15 @@ class NotificationService:
             )  # fmt: skip
             await repository.insert(notification, session)
             stored.append(notification)
+        if stored:  # each person's feed hears of them once the change commits
+            await events.after_commit(functools.partial(self.deliver, stored))
         return stored
 
     async def _email_wanted(self, user_ids: set[str]) -> dict[str, set[NotificationKind]]:
         chosen = await repository.settings_of(sorted(user_ids))
         out: dict[str, set[NotificationKind]] = {}
         for user_id in user_ids:
-            user = await identity_repository.user_by_id(user_id)
+            user = await directory.user(user_id)
             if user is None or not user.notification_preferences.email:
                 continue
             settings = chosen.get(user_id)
@@ -108,21 +112,16 @@ class NotificationService:
                 notification=NotificationOut.of(n),
                 unread_count=await repository.unread_count(n.user_id),
             )  # fmt: skip
-            data = event.model_dump(mode="json")
-            await publish.emit(NOTIFICATION_NEW, data, user_room(n.user_id))
+            await events.send(user_room(n.user_id), NOTIFICATION_NEW, event)
 
     async def do_notify(self, drafts: list[Draft]) -> list[Notification]:
         """Store and deliver notifications in a transaction of their own."""
-        from app.db import run_in_transaction
-
         await self.prepare([d.user_id for d in drafts])
 
         async def body(session: AsyncClientSession) -> list[Notification]:
             return await self.do_store(session, drafts)
 
-        stored = await run_in_transaction(body)
-        await self.deliver(stored)
-        return stored
+        return await run_in_transaction(body)
 
     async def page(
         self, user_id: str, *, unread: bool, before: int | None, after_seq: int | None,
@@ -151,12 +150,12 @@ class NotificationService:
                 id=f"read:{secrets.token_hex(8)}", ts=iso(utcnow()), ids=changed,
                 up_to_seq=up_to_seq, unread_count=unread,
             )  # fmt: skip
-            await publish.emit(NOTIFICATION_READ, event.model_dump(mode="json"), user_room(user_id))
+            await events.send(user_room(user_id), NOTIFICATION_READ, event)
         return len(changed), unread
 
     async def preferences(self, user_id: str) -> EmailPreferences:
         chosen = (await repository.settings_of([user_id])).get(user_id)
-        user = await identity_repository.user_by_id(user_id)
+        user = await directory.user(user_id)
         return EmailPreferences(
             email_kinds=list(chosen.email_kinds if chosen else DEFAULT_EMAIL_KINDS),
             email_channel_on=bool(user and user.notification_preferences.email),
@@ -183,7 +182,7 @@ class NotificationService:
             n = await repository.claim_email(now, stale)
             if n is None:
                 break
-            user = await identity_repository.user_by_id(n.user_id)
+            user = await directory.user(n.user_id)
             if user is None or not user.notification_preferences.email:
                 await repository.finish_email(n.id, EmailStatus.NONE)
                 continue

@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol
 
-from pymongo.errors import DuplicateKeyError
 from redis.asyncio import Redis
 
-from app.clubs.units import BPS
+from app.books.units import BPS
 from app.config import Settings
-from app.market.repository import QuoteCache
+from app.market.service import market_service
 from app.market.service import market_service
 from app.orders import repository
 from app.orders.documents import OrderKind, OrderSide, PaperFill, PaperOrder
@@ -186,7 +185,7 @@ class PaperEngine:
         if instrument is None or instrument.currency != command.currency:
             reason = "unknown_symbol" if instrument is None else "currency_mismatch"
             return [update(command.order_id, command.club_id, "rejected", reason=reason)]
-        latest = await QuoteCache(self.redis).latest([command.symbol])
+        latest = await market_service.latest_quotes(self.redis, [command.symbol])
         book = PaperOrder(
             order_id=command.order_id, club_id=command.club_id, side=OrderSide(command.side),
             kind=OrderKind(command.kind), symbol=command.symbol, quantity=command.quantity,
@@ -195,9 +194,7 @@ class PaperEngine:
             seen_volume=latest[0].volume if latest else None,
             seen_date=latest[0].trade_date if latest else "",
         )  # fmt: skip
-        try:
-            await book.insert()
-        except DuplicateKeyError:  # a re-delivered submit: answer as before
+        if not await repository.insert_paper_order(book):  # a re-delivered submit: as before
             stored = await repository.paper_order(command.order_id)
             if stored is None or not stored.open:
                 return []
@@ -208,10 +205,8 @@ class PaperEngine:
         if book is None:
             return [update(command.order_id, command.club_id, "cancelled",
                            reason="cancelled_by_user")]  # fmt: skip
-        result = await PaperOrder.get_pymongo_collection().update_one(
-            {"_id": book.id, "open": True}, {"$set": {"open": False}}
-        )
-        if result.modified_count == 0 and book.filled >= book.quantity:
+        closed = await repository.close_paper_order(book)
+        if not closed and book.filled >= book.quantity:
             return []  # filled before the cancel arrived
         current = await repository.paper_order(command.order_id)
         filled = current.filled if current else book.filled

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
-from app.clubs.repository import object_id
+from app.db import object_id
 from app.orders.documents import OPEN_STATUSES, Fill, Order, PaperOrder
 
 Session = AsyncClientSession | None
@@ -20,15 +22,6 @@ async def get_order(order_id: str, session: Session = None) -> Order | None:
 async def club_orders(club_id: str, limit: int = 200) -> list[Order]:
     """The club's orders, newest first."""
     return await Order.find({"club_id": club_id}).sort("-created_at").limit(limit).to_list()
-
-
-async def reserved_cash(club_id: str, session: Session, exclude: str | None = None) -> int:
-    """Cash set aside by the club's open buy orders (minor units), ``exclude`` left out."""
-    found = await Order.find(
-        {"club_id": club_id, "side": "buy", "status": {"$in": [s.value for s in OPEN_STATUSES]}},
-        session=session,
-    ).to_list()
-    return sum(max(o.reserved - spent_of(o), 0) for o in found if str(o.id) != exclude)
 
 
 def spent_of(order: Order) -> int:
@@ -79,4 +72,46 @@ async def move_paper_order(order: PaperOrder, changes: dict[str, Any],
         {"_id": order.id, "open": True, "last_tick_seq": order.last_tick_seq,
          "filled": order.filled}, update,
     )  # fmt: skip
+    return result.modified_count == 1
+
+
+async def insert_order(order: Order, session: Session) -> Order:
+    await order.insert(session=session)
+    return order
+
+
+async def insert_fill(fill: Fill, session: Session) -> Fill:
+    await fill.insert(session=session)
+    return fill
+
+
+async def shares_for_sale(club_id: str, symbol: str, session: Session) -> int:
+    """Shares of ``symbol`` the club's open sell orders still have to sell."""
+    found = await Order.find(
+        {"club_id": club_id, "symbol": symbol, "side": "sell",
+         "status": {"$in": [s.value for s in OPEN_STATUSES]}},
+        session=session,
+    ).to_list()  # fmt: skip
+    return sum((o.quantity or 0) - o.filled_quantity for o in found)
+
+
+async def submitted_before(cutoff: dt.datetime) -> list[Order]:
+    """Orders still ``submitted`` (no word from the broker) since before ``cutoff``."""
+    return await Order.find({"status": "submitted", "submitted_at": {"$lt": cutoff}}).to_list()
+
+
+async def insert_paper_order(book: PaperOrder) -> bool:
+    """Put an order in the paper broker's book; False when it is there already."""
+    try:
+        await book.insert()
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+async def close_paper_order(book: PaperOrder) -> bool:
+    """Take the order off the paper book; False when it was off already."""
+    result = await PaperOrder.get_pymongo_collection().update_one(
+        {"_id": book.id, "open": True}, {"$set": {"open": False}}
+    )
     return result.modified_count == 1

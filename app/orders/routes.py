@@ -6,12 +6,10 @@ from __future__ import annotations
 from quart import Blueprint
 from quart_schema import tag, validate_request, validate_response
 
-from app.clubs.service import club_service
 from app.extensions import services
 from app.idempotency import idempotent
 from app.identity.guards import current_principal, require_auth
 from app.openapi import document_errors
-from app.orders import portfolio
 from app.orders.broker import Broker, PaperBroker
 from app.orders.schemas import (
     FillOut,
@@ -19,8 +17,6 @@ from app.orders.schemas import (
     OrderDetail,
     OrderList,
     OrderOut,
-    PortfolioOut,
-    PositionOut,
 )
 from app.orders.service import order_service
 
@@ -100,26 +96,3 @@ async def cancel_order(club_id: str, order_id: str) -> tuple[OrderOut, int]:
     broker (``order:updated`` with ``cancelled`` follows). Errors: 409 ``order_state``."""
     order = await order_service.do_cancel(club_id, order_id, _me(), _broker())
     return OrderOut.of(order), 202
-
-
-@blueprint.get("/clubs/<club_id>/positions")
-@tag(["orders"])
-@require_auth
-@document_errors(404)
-async def list_positions(club_id: str) -> dict[str, list[dict[str, object]]]:
-    """What the club holds, priced at the latest quotes (any member)."""
-    await club_service.check_member(club_id, _me())
-    snap = await portfolio.snapshot(club_id, services.require_redis())
-    out: list[PositionOut] = portfolio.portfolio_out(snap).positions
-    return {"positions": [p.model_dump() for p in out]}
-
-
-@blueprint.get("/clubs/<club_id>/portfolio")
-@tag(["orders"])
-@require_auth
-@validate_response(PortfolioOut)
-@document_errors(404)
-async def get_portfolio(club_id: str) -> PortfolioOut:
-    """Cash, positions, NAV and unit value at the latest quotes (any member)."""
-    await club_service.check_member(club_id, _me())
-    return portfolio.portfolio_out(await portfolio.snapshot(club_id, services.require_redis()))

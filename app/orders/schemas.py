@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
-from app.clubs.schemas import Paise
-from app.money import format_minor
+from app.money import Paise, format_minor, round_ratio
 from app.orders.documents import Fill, Order, OrderKind, OrderSide, OrderStatus
-from app.realtime.contract import RoomEvent, ServerEvent
+from app.realtime.contract import RoomEvent
 from app.realtime.eventlog import iso
 
 
@@ -94,13 +93,6 @@ class OrderOut(BaseModel):
         )  # fmt: skip
 
 
-def round_ratio(numerator: int, denominator: int) -> int:
-    """``numerator ÷ denominator`` rounded half-even (integers only)."""
-    from fractions import Fraction
-
-    return round(Fraction(numerator, denominator))
-
-
 class OrderList(BaseModel):
     orders: list[OrderOut]
 
@@ -117,57 +109,3 @@ class OrderUpdatedEvent(RoomEvent):
 
     order: OrderOut
     fill: FillOut | None = None
-
-
-class PositionOut(BaseModel):
-    """One holding: ``quantity`` shares, ``average_price`` (book cost ÷ quantity, half-even,
-    display), ``cost`` at book; ``last_price`` the latest cached quote (None: no quote yet,
-    valued at book cost); ``market_value`` = quantity × last price; ``unrealised`` = market
-    value − cost; ``realised`` from sales; ``allocation_pct`` = market value ÷ (cash + market
-    value of every position), a percentage with 4 places."""
-
-    symbol: str
-    quantity: int
-    average_price: str | None
-    cost: str
-    last_price: str | None
-    market_value: str
-    unrealised: str
-    realised: str
-    allocation_pct: str
-
-
-class PortfolioOut(BaseModel):
-    """The club's portfolio now: cash, positions at the latest quotes, liabilities (money not
-    yet turned into units, payouts owed), NAV = cash + market value − liabilities, units
-    outstanding (micro-units as a 6-place string), unit value (NAV ÷ units, 4 places)."""
-
-    club_id: str
-    currency: str
-    cash: str
-    cash_allocation_pct: str
-    market_value: str
-    liabilities: str
-    nav: str
-    units: str
-    unit_value: str
-    realised: str
-    unrealised: str
-    positions: list[PositionOut]
-    as_of: str
-
-
-class PortfolioNavEvent(ServerEvent):
-    """``portfolio:nav`` to ``club:<id>``: the club's NAV and unit value, recomputed after each
-    fill and on price ticks of what it holds (at most once a second per club; the latest
-    wins). State, not history: not stored in the room log — refetch ``/portfolio`` on join."""
-
-    club_id: str
-    currency: str
-    cash: str
-    market_value: str
-    liabilities: str
-    nav: str
-    units: str
-    unit_value: str
-    reason: str = Field(description="``fill`` or ``tick``")

@@ -18,7 +18,7 @@ if the club's cash minus what its other open buys reserved covers it (else
 Reconciliation (``do_apply_broker_update``, one transaction per update that also bumps the
 club's ``money_seq``): a fill is applied once (unique ``fill_id`` + the journal's idempotency
 key ``fill:<fill_id>``), never beyond the order's quantity, and books the trade through the
-clubs' ledger (``accounting_service.post_trade``); a status update only moves an order forward
+clubs' ledger (``books_service.post_trade``); a status update only moves an order forward
 (``STATUS_RANK``), so a repeated or out-of-order update never double-counts or goes back. A
 fill that arrives after a cancel is still booked (the broker executed it). Each applied
 update appends ``order:updated`` to the room's log in the same transaction.
@@ -27,28 +27,28 @@ update appends ``order:updated`` to the room's log in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import functools
+from dataclasses import dataclass
 
+from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from redis.asyncio import Redis
 
 from app.audit.service import audit_service, club_chain
-from app.clubs import repository as clubs_repository
-from app.clubs.accounting import accounting_service
-from app.clubs.errors import InsufficientCash, InsufficientHoldings
+from app.books.errors import InsufficientHoldings
+from app.books.portfolio import emit_nav_after_fill
+from app.books.service import books_service
+from app.books.units import BPS
 from app.clubs.service import TREASURY, club_service
-from app.clubs.units import BPS
 from app.config import get_settings
 from app.db import run_in_transaction
 from app.errors import ServiceUnavailable
 from app.logging import get_logger
-from app.market.repository import QuoteCache
 from app.market.service import NoQuoteYet, market_service
-from app.money import format_minor, parse_minor
+from app.money import parse_minor
 from app.orders import repository
 from app.orders.broker import Broker, BrokerCosts
 from app.orders.documents import (
-    OPEN_STATUSES,
     STATUS_RANK,
     Fill,
     Order,
@@ -58,8 +58,8 @@ from app.orders.documents import (
 )
 from app.orders.errors import CurrencyMismatch, InvalidOrder, OrderNotFound, OrderStateError
 from app.orders.schemas import FillOut, OrderCreate, OrderOut, OrderUpdatedEvent
-from app.realtime import eventlog, publish
-from app.realtime.eventlog import Outgoing, iso, utcnow
+from app.realtime import events
+from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import club_room
 from streams.records import BrokerUpdateV1, OrderCommandV1
 
@@ -70,12 +70,16 @@ ORDER_UPDATED = "order:updated"
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What reconciling one broker update did: the order after it, the fill booked (if
-    any), and the room events to emit. ``order`` None: nothing changed (duplicate, stale)."""
+    """What reconciling one broker update did: the order after it and the fill booked (if
+    any). ``order`` None: nothing changed (duplicate, stale)."""
 
     order: Order | None
     fill: Fill | None = None
-    events: list[Outgoing] = field(default_factory=list)
+
+
+def hold_key(order_id: str) -> str:
+    """The books' cash-hold key of a buy order."""
+    return f"order:{order_id}"
 
 
 class OrderService:
@@ -114,15 +118,15 @@ class OrderService:
         club, _ = await club_service.check_member(club_id, actor_id, TREASURY)
         await self._check_instrument(club.currency, data.symbol)
         room = club_room(club_id)
-        await eventlog.ensure_room(room)
+        await events.ensure_room(room)
 
-        async def body(session: AsyncClientSession) -> tuple[Order, list[Outgoing]]:
+        async def body(session: AsyncClientSession) -> Order:
             order = Order(
                 club_id=club_id, side=data.side, kind=data.kind, symbol=data.symbol,
                 currency=club.currency, quantity=data.quantity, limit_price=data.limit_price,
                 created_by=actor_id,
             )  # fmt: skip
-            await order.insert(session=session)
+            await repository.insert_order(order, session)
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="order.created",
                 target_type="order", target_id=str(order.id),
@@ -130,12 +134,36 @@ class OrderService:
                          "quantity": data.quantity, "limit_price": data.limit_price},
                 session=session,
             )  # fmt: skip
-            event = await eventlog.append(session, room, ORDER_UPDATED, OrderUpdatedEvent,
-                                          club_id=club_id, order=OrderOut.of(order))  # fmt: skip
-            return order, [event]
+            await events.room_event(session, room, ORDER_UPDATED, OrderUpdatedEvent,
+                                    club_id=club_id, order=OrderOut.of(order))  # fmt: skip
+            return order
 
-        order, events = await run_in_transaction(body)
-        await publish.publish(events)
+        return await run_in_transaction(body)
+
+    async def do_open_for_proposal(
+        self,
+        session: AsyncClientSession,
+        club_id: str,
+        proposal_id: str,
+        *,
+        side: OrderSide,
+        symbol: str,
+        quantity: int | None,
+        amount: int | None,
+        limit_price: int | None,
+    ) -> Order:
+        """The order an approved investment proposal creates, inside the closing transaction:
+        it waits for the treasurer (``awaiting_execution``) and appears on every member's
+        screen (``order:updated`` in the room's log). ``amount``/``limit_price`` minor units;
+        the room's counter exists already (the proposal's own events use it)."""
+        order = Order(
+            id=PydanticObjectId(), club_id=club_id, proposal_id=proposal_id, side=side,
+            symbol=symbol, quantity=quantity, amount=amount, limit_price=limit_price,
+            created_at=utcnow(),
+        )  # fmt: skip
+        await repository.insert_order(order, session)
+        await events.room_event(session, club_room(club_id), ORDER_UPDATED, OrderUpdatedEvent,
+                                club_id=club_id, order=OrderOut.of(order))  # fmt: skip
         return order
 
     async def do_submit(
@@ -159,14 +187,14 @@ class OrderService:
             raise OrderNotFound("no such order")
         await self._check_instrument(club.currency, order.symbol)
         last: int | None = None
-        quotes = await QuoteCache(redis).latest([order.symbol])
+        quotes = await market_service.latest_quotes(redis, [order.symbol])
         if quotes:
             last = parse_minor(quotes[0].price)
         room = club_room(club_id)
-        await eventlog.ensure_room(room)
+        await events.ensure_room(room)
 
-        async def body(session: AsyncClientSession) -> tuple[Order, list[Outgoing]]:
-            await clubs_repository.bump_money_seq(club_id, session)
+        async def body(session: AsyncClientSession) -> Order:
+            await club_service.do_bump_money_seq(club_id, session)
             current = await repository.get_order(order_id, session)
             assert current is not None
             if current.status is not OrderStatus.AWAITING_EXECUTION:
@@ -194,24 +222,10 @@ class OrderService:
                     markup = BPS + costs.slippage_bps + settings.broker_market_buffer_bps
                     worst = -(-last * markup // BPS)  # rounded up, integers only
                 reserved = quantity * worst + costs.fee(quantity * worst)
-                books = await accounting_service.books(club_id, session)
-                available = books.free_cash - await repository.reserved_cash(club_id, session)
-                if available < reserved:
-                    raise InsufficientCash(
-                        "the club's cash does not cover this order",
-                        details={"cash": format_minor(books.cash),
-                                 "available": format_minor(available),
-                                 "needed": format_minor(reserved)},
-                    )  # fmt: skip
+                await books_service.do_hold_cash(session, club_id, hold_key(order_id), reserved)
             else:
-                holding = await clubs_repository.get_holding(club_id, current.symbol, session)
-                selling = sum(
-                    (o.quantity or 0) - o.filled_quantity
-                    for o in await Order.find(
-                        {"club_id": club_id, "symbol": current.symbol, "side": "sell",
-                         "status": {"$in": [s.value for s in OPEN_STATUSES]}},
-                        session=session).to_list()
-                )  # fmt: skip
+                holding = await books_service.holding(club_id, current.symbol, session)
+                selling = await repository.shares_for_sale(club_id, current.symbol, session)
                 held = holding.quantity if holding else 0
                 if held - selling < quantity:
                     raise InsufficientHoldings(
@@ -236,32 +250,38 @@ class OrderService:
                 details={"quantity": quantity, "reserved": reserved, "broker": broker.name},
                 session=session,
             )  # fmt: skip
-            event = await eventlog.append(session, room, ORDER_UPDATED, OrderUpdatedEvent,
-                                          club_id=club_id, order=OrderOut.of(current))  # fmt: skip
-            return current, [event]
+            await events.room_event(session, room, ORDER_UPDATED, OrderUpdatedEvent,
+                                    club_id=club_id, order=OrderOut.of(current))  # fmt: skip
+            return current
 
-        submitted, events = await run_in_transaction(body)
-        await publish.publish(events)
+        submitted = await run_in_transaction(body)
         try:
             await broker.send(self._command(submitted, "submit"))
         except Exception as exc:
-            await repository.update_order(
-                submitted.id,
-                {"status": OrderStatus.AWAITING_EXECUTION.value, "reserved": 0},
-                None,
-                guard={"status": OrderStatus.SUBMITTED.value},
-            )
+            await self._back_to_awaiting(submitted)
             raise ServiceUnavailable("the broker could not be reached; try again") from exc
         return submitted
+
+    async def _back_to_awaiting(self, order: Order) -> None:
+        """The broker never took the submission: the order waits again and its cash is free."""
+
+        async def body(session: AsyncClientSession) -> None:
+            await club_service.do_bump_money_seq(order.club_id, session)
+            moved = await repository.update_order(
+                order.id, {"status": OrderStatus.AWAITING_EXECUTION.value, "reserved": 0},
+                session, guard={"status": OrderStatus.SUBMITTED.value},
+            )  # fmt: skip
+            if moved:
+                await books_service.do_release_hold(session, hold_key(str(order.id)))
+
+        await run_in_transaction(body)
 
     async def stale_submissions(self, older_than: dt.timedelta) -> list[OrderCommandV1]:
         """``submit`` commands again for orders still ``submitted`` (no word from the broker)
         after ``older_than``: the process that submitted may have died between its commit and
         handing the command over. The broker takes a repeated submit once."""
         cutoff = utcnow() - older_than
-        stale = await Order.find(
-            {"status": OrderStatus.SUBMITTED.value, "submitted_at": {"$lt": cutoff}}
-        ).to_list()
+        stale = await repository.submitted_before(cutoff)
         return [self._command(order, "submit") for order in stale if order.quantity is not None]
 
     @staticmethod
@@ -286,9 +306,9 @@ class OrderService:
         """
         await club_service.check_member(club_id, actor_id, TREASURY)
         room = club_room(club_id)
-        await eventlog.ensure_room(room)
+        await events.ensure_room(room)
 
-        async def body(session: AsyncClientSession) -> tuple[Order, list[Outgoing]]:
+        async def body(session: AsyncClientSession) -> Order:
             order = await repository.get_order(order_id, session)
             if order is None or order.club_id != club_id:
                 raise OrderNotFound("no such order")
@@ -310,15 +330,12 @@ class OrderService:
                 target_type="order", target_id=order_id, details={"status": order.status.value},
                 session=session,
             )  # fmt: skip
-            events = []
             if order.status is OrderStatus.CANCELLED:
-                events.append(await eventlog.append(
-                    session, room, ORDER_UPDATED, OrderUpdatedEvent, club_id=club_id,
-                    order=OrderOut.of(order)))  # fmt: skip
-            return order, events
+                await events.room_event(session, room, ORDER_UPDATED, OrderUpdatedEvent,
+                                        club_id=club_id, order=OrderOut.of(order))  # fmt: skip
+            return order
 
-        order, events = await run_in_transaction(body)
-        await publish.publish(events)
+        order = await run_in_transaction(body)
         if order.status is not OrderStatus.CANCELLED:
             try:
                 await broker.send(self._command(order, "cancel"))
@@ -331,13 +348,13 @@ class OrderService:
         module docstring). Raises ``InsufficientCash`` / ``InsufficientHoldings`` if the
         club's books cannot take a fill (nothing is written; the agent logs it)."""
         room = club_room(update.club_id)
-        await eventlog.ensure_room(room)
+        await events.ensure_room(room)
 
         async def body(session: AsyncClientSession) -> Applied:
             order = await repository.get_order(update.order_id, session)
             if order is None or order.club_id != update.club_id:
                 return Applied(None)
-            await clubs_repository.bump_money_seq(order.club_id, session)
+            await club_service.do_bump_money_seq(order.club_id, session)
             now = utcnow()
             fields: dict[str, object] = {"updated_at": now}
             inc: dict[str, int] | None = None
@@ -352,7 +369,7 @@ class OrderService:
                     log.error("fill beyond the order's quantity ignored",
                               fill_id=update.fill_id, order_id=update.order_id)  # fmt: skip
                     return Applied(None)
-                posting = await accounting_service.post_trade(
+                posting = await books_service.post_trade(
                     session, order.club_id, side=order.side.value, symbol=order.symbol,
                     quantity=update.fill_quantity, price=update.fill_price, fees=update.fee,
                     trade_date=dt.date.fromisoformat(update.trade_date),
@@ -368,7 +385,13 @@ class OrderService:
                     price=update.fill_price, fee=update.fee, realised=posting.realised_gain,
                     trade_date=update.trade_date, tick_seq=update.tick_seq,
                 )  # fmt: skip
-                await fill.insert(session=session)
+                await repository.insert_fill(fill, session)
+                if order.side is OrderSide.BUY:
+                    await books_service.do_spend_held(
+                        session,
+                        hold_key(update.order_id),
+                        update.fill_quantity * update.fill_price + update.fee,
+                    )
                 inc = {"filled_quantity": update.fill_quantity,
                        "filled_value": update.fill_quantity * update.fill_price,
                        "fees": update.fee}  # fmt: skip
@@ -396,11 +419,15 @@ class OrderService:
                 order.status = OrderStatus(str(fields["status"]))
             order.reason = str(fields.get("reason", order.reason))
             order.updated_at = now
-            event = await eventlog.append(
+            if STATUS_RANK[order.status] == 4:  # final: what a buy did not spend is free
+                await books_service.do_release_hold(session, hold_key(update.order_id))
+            await events.room_event(
                 session, room, ORDER_UPDATED, OrderUpdatedEvent, club_id=order.club_id,
                 order=OrderOut.of(order), fill=FillOut.of(fill) if fill else None,
             )  # fmt: skip
-            return Applied(order, fill, [event])
+            if fill is not None:
+                await events.after_commit(functools.partial(emit_nav_after_fill, order.club_id))
+            return Applied(order, fill)
 
         return await run_in_transaction(body)
 

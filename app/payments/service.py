@@ -375,6 +375,41 @@ class PaymentService:
                 continue
         return count
 
+    async def do_record_manual(
+        self,
+        producer: EventProducer,
+        *,
+        approval_id: str,
+        approved_by: str,
+        pool_type: str,
+        pool_id: str,
+        contribution_id: str,
+        amount: int,
+        currency: str,
+        paid_at: dt.datetime,
+    ) -> bool:
+        """A payment made outside the providers and approved by a treasurer, put through the
+        same outbox as a provider's webhook: stored once per approval (``manual:<approval_id>``)
+        and published to the payments topic keyed by ``pool_id``. ``amount`` in minor units.
+        Returns whether it went out now (``False``: published before).
+
+        Raises:
+            WebhookInProgress (409): the same approval is being published right now.
+            ServiceUnavailable (503): Kafka did not acknowledge; the outcome stays pending and
+                the sweep publishes it later.
+        """
+        outcome = PaymentOutcome(
+            record_id=f"manual:{approval_id}", provider="manual", provider_event_id=approval_id,
+            kind="payment.captured", payment_id=f"manual:{approval_id}:{approved_by}",
+            order_id=None,
+            pool_type=pool_type, pool_id=pool_id, contribution_id=contribution_id,
+            amount=amount, currency=currency, occurred_at=paid_at, created_at=_now(),
+        )  # fmt: skip
+        stored = await repository.insert_outcome_if_absent(outcome)
+        if stored.status == "published":
+            return False
+        return await self._publish(producer, stored.record_id)
+
 
 payment_service = PaymentService()
 

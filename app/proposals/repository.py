@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.clubs.repository import object_id
+from app.db import object_id
 from app.proposals.documents import Proposal, ProposalStatus, Vote, VoteRecord
 from app.proposals.tally import Choice
 
@@ -99,3 +99,12 @@ async def reminders_due(now: dt.datetime, limit: int) -> list[Proposal]:
 
 def choices(votes_: list[Vote]) -> dict[str, Choice]:
     return {v.user_id: v.choice for v in votes_}
+
+
+async def mark_reminded(proposal: Proposal, session: Session) -> None:
+    """Record that the closing-soon reminders of ``proposal`` went out (once)."""
+    await Proposal.get_pymongo_collection().update_one(
+        {"_id": proposal.id, "reminded_at": None},
+        {"$set": {"reminded_at": dt.datetime.now(dt.UTC)}},
+        session=session,
+    )

@@ -16,8 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.clubs.documents import TieRule, VotingMode
-from app.clubs.schemas import Paise
-from app.money import format_minor
+from app.money import Paise, format_minor
 from app.orders.documents import OrderSide
 from app.proposals.documents import (
     CloseReason,

@@ -19,7 +19,6 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.audit.service import audit_service, club_chain
-from app.clubs import repository as clubs_repository
 from app.clubs.documents import Club, TieRule, VotingMode
 from app.clubs.errors import ClubNotFound
 from app.clubs.service import MANAGERS, club_service
@@ -29,7 +28,7 @@ from app.market.service import market_service
 from app.money import format_minor
 from app.notifications.documents import Notification, NotificationKind
 from app.notifications.service import Draft, notification_service
-from app.orders.documents import Order
+from app.orders.service import order_service
 from app.proposals import repository
 from app.proposals.documents import (
     CloseReason,
@@ -59,8 +58,8 @@ from app.proposals.schemas import (
     VoteTallyEvent,
 )
 from app.proposals.tally import Choice, Outcome, count
-from app.realtime import eventlog, publish
-from app.realtime.eventlog import Outgoing, utcnow
+from app.realtime import events
+from app.realtime.eventlog import utcnow
 from app.realtime.rooms import club_room
 
 PROPOSAL_CREATED = "proposal:created"
@@ -167,15 +166,13 @@ class ProposalService:
         if data.symbol is not None:
             await market_service.check_symbols([data.symbol])
         room = club_room(club_id)
-        await eventlog.ensure_room(room)
-        members = await clubs_repository.active_memberships(club_id)
+        await events.ensure_room(room)
+        members = await club_service.active_members(club_id)
         await notification_service.prepare([m.user_id for m in members])
 
-        async def do(
-            session: AsyncClientSession,
-        ) -> tuple[Proposal, list[Outgoing], list[Notification]]:
+        async def do(session: AsyncClientSession) -> Proposal:
             club_now, _ = await club_service.check_member(club_id, actor_id, session=session)
-            active = await clubs_repository.active_memberships(club_id, session)
+            active = await club_service.active_members(club_id, session)
             weighted = club_now.voting_mode is VotingMode.WEIGHTED
             weights = {m.user_id: (m.units if weighted else 1) for m in active}
             if weighted and sum(weights.values()) == 0:
@@ -197,7 +194,7 @@ class ProposalService:
                 hide_running_results=hide, weights=weights, created_at=now,
             )  # fmt: skip
             proposal.tally = stored_tally(proposal, {})
-            event = await eventlog.append(
+            event = await events.room_event(
                 session, room, PROPOSAL_CREATED, ProposalCreatedEvent, club_id=club_id,
                 proposal=ProposalOut.of(proposal),
             )  # fmt: skip
@@ -220,13 +217,10 @@ class ProposalService:
                       ref_id=str(proposal.id))
                 for user in weights if user != actor_id
             ]  # fmt: skip
-            stored = await notification_service.do_store(session, drafts)
-            return proposal, [event], stored
+            await notification_service.do_store(session, drafts)
+            return proposal
 
-        proposal, events, notified = await run_in_transaction(do)
-        await publish.publish(events)
-        await notification_service.deliver(notified)
-        return proposal
+        return await run_in_transaction(do)
 
     @staticmethod
     def _summary(p: Proposal) -> str:
@@ -248,9 +242,9 @@ class ProposalService:
         """
         proposal = await self.check_visible(proposal_id, user_id)
         room = club_room(proposal.club_id)
-        await eventlog.ensure_room(room)
+        await events.ensure_room(room)
 
-        async def do(session: AsyncClientSession) -> tuple[VoteResult, list[Outgoing]]:
+        async def do(session: AsyncClientSession) -> VoteResult:
             p = await repository.get(proposal_id, session)
             if p is None:
                 raise ProposalNotFound("no such proposal")
@@ -267,7 +261,7 @@ class ProposalService:
             now = utcnow()
             vote = await repository.current_vote(proposal_id, user_id, session)
             if vote is not None and vote.choice is choice:
-                return VoteResult(vote, False, p), []
+                return VoteResult(vote, False, p)
             previous = None if vote is None else vote.choice
             if vote is None:
                 vote = Vote(
@@ -289,22 +283,21 @@ class ProposalService:
             if not await repository.update_open(p, {"tally": p.tally.model_dump()}, session):
                 raise VotingClosed("voting on this proposal has closed")
             p.version += 1
-            event = await eventlog.append(
+            await events.room_event(
                 session, room, VOTE_TALLY, VoteTallyEvent, club_id=p.club_id,
                 proposal_id=proposal_id, tally=TallyOut.of(p),
             )  # fmt: skip
-            return VoteResult(vote, True, p), [event]
+            return VoteResult(vote, True, p)
 
         for attempt in range(3):
             try:
-                result, events = await run_in_transaction(do)
+                result = await run_in_transaction(do)
                 break
             except DuplicateKeyError:
                 # Another request of the same member inserted the vote first; run again and
                 # find it (same choice: no change; another: a change).
                 if attempt == 2:
                     raise
-        await publish.publish(events)
         return result
 
     # ---- closing --------------------------------------------------------------------------
@@ -336,24 +329,22 @@ class ProposalService:
                 raise NotAllowed("cancelling needs a club owner or admin, or the proposer",
                                  details={"required": ["owner", "admin", "proposer"]})  # fmt: skip
         room = club_room(proposal.club_id)
-        await eventlog.ensure_room(room)
+        await events.ensure_room(room)
         await notification_service.prepare(list(proposal.weights))
-        club = await clubs_repository.get_club(proposal.club_id)
+        club = await club_service.get(proposal.club_id)
 
-        async def do(
-            session: AsyncClientSession,
-        ) -> tuple[Proposal, list[Outgoing], list[Notification]]:
+        async def do(session: AsyncClientSession) -> Proposal:
             p = await repository.get(proposal_id, session)
             if p is None:
                 raise ProposalNotFound("no such proposal")
             if p.status is not ProposalStatus.OPEN:
                 if reason is CloseReason.DEADLINE:
-                    return p, [], []
+                    return p
                 raise ProposalNotOpen("this proposal is no longer open",
                                       details={"status": p.status.value})  # fmt: skip
             now = utcnow()
             if reason is CloseReason.DEADLINE and now < _aware(p.deadline):
-                return p, [], []
+                return p
             current = repository.choices(await repository.votes(proposal_id, session))
             p.tally = stored_tally(p, current)
             if reason is CloseReason.CANCELLED:
@@ -361,15 +352,12 @@ class ProposalService:
             else:
                 p.status = ProposalStatus(Outcome(p.tally.outcome).value)
             p.close_reason, p.closed_at, p.closed_by = reason, now, actor_id
-            order: Order | None = None
             if p.status is ProposalStatus.APPROVED and p.kind is ProposalKind.INVESTMENT:
                 assert p.side is not None and p.symbol is not None
-                order = Order(
-                    id=PydanticObjectId(), club_id=p.club_id, proposal_id=proposal_id,
-                    side=p.side, symbol=p.symbol, quantity=p.quantity, amount=p.amount,
-                    limit_price=p.limit_price, created_at=now,
+                order = await order_service.do_open_for_proposal(
+                    session, p.club_id, proposal_id, side=p.side, symbol=p.symbol,
+                    quantity=p.quantity, amount=p.amount, limit_price=p.limit_price,
                 )  # fmt: skip
-                await order.insert(session=session)
                 p.order_id = str(order.id)
             fields = {
                 "tally": p.tally.model_dump(), "status": p.status.value,
@@ -380,12 +368,12 @@ class ProposalService:
                 raise ProposalNotOpen("this proposal is no longer open")
             p.version += 1
             if reason is CloseReason.CANCELLED:
-                event = await eventlog.append(
+                await events.room_event(
                     session, room, PROPOSAL_CANCELLED, ProposalCancelledEvent,
                     club_id=p.club_id, proposal=ProposalOut.of(p), reason=note,
                 )  # fmt: skip
             else:
-                event = await eventlog.append(
+                await events.room_event(
                     session, room, PROPOSAL_CLOSED, ProposalClosedEvent, club_id=p.club_id,
                     proposal=ProposalOut.of(p),
                 )  # fmt: skip
@@ -399,13 +387,10 @@ class ProposalService:
                 session=session,
             )  # fmt: skip
             drafts = [] if reason is CloseReason.CANCELLED else self._result_drafts(p, club)
-            stored = await notification_service.do_store(session, drafts)
-            return p, [event], stored
+            await notification_service.do_store(session, drafts)
+            return p
 
-        closed, events, notified = await run_in_transaction(do)
-        await publish.publish(events)
-        await notification_service.deliver(notified)
-        return closed
+        return await run_in_transaction(do)
 
     def _result_drafts(self, p: Proposal, club: Club | None) -> list[Draft]:
         name = club.name if club else "your club"
@@ -440,9 +425,9 @@ class ProposalService:
         return sent
 
     async def _remind(self, proposal: Proposal) -> int:
-        members = {m.user_id for m in await clubs_repository.active_memberships(proposal.club_id)}
+        members = {m.user_id for m in await club_service.active_members(proposal.club_id)}
         await notification_service.prepare([u for u in proposal.weights if u in members])
-        club = await clubs_repository.get_club(proposal.club_id)
+        club = await club_service.get(proposal.club_id)
         name = club.name if club else "your club"
         pid = str(proposal.id)
 
@@ -450,11 +435,7 @@ class ProposalService:
             p = await repository.get(pid, session)
             if p is None or p.status is not ProposalStatus.OPEN or p.reminded_at is not None:
                 return []
-            await Proposal.get_pymongo_collection().update_one(
-                {"_id": p.id, "reminded_at": None},
-                {"$set": {"reminded_at": utcnow()}},
-                session=session,
-            )
+            await repository.mark_reminded(p, session)
             voted = set(repository.choices(await repository.votes(pid, session)))
             deadline = _aware(p.deadline).strftime("%d %b %Y %H:%M UTC")
             drafts = [
@@ -468,7 +449,6 @@ class ProposalService:
             return await notification_service.do_store(session, drafts)
 
         stored = await run_in_transaction(do)
-        await notification_service.deliver(stored)
         return len(stored)
 
     async def room_state(

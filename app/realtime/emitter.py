@@ -20,9 +20,13 @@ class Emitter(Protocol):
         ...
 
 
+SOCKETIO_CHANNEL = "samooh-socketio"
+"""The Redis channel every web process's Socket.IO manager listens on."""
+
+
 def worker_emitter(redis_url: str) -> socketio.AsyncRedisManager:
     """A write-only Redis manager: publishes to the web processes' rooms without joining them.
 
     Create it inside the worker's running event loop.
     """
-    return socketio.AsyncRedisManager(redis_url, write_only=True, channel="samooh-socketio")
+    return socketio.AsyncRedisManager(redis_url, write_only=True, channel=SOCKETIO_CHANNEL)

@@ -144,3 +144,9 @@ async def after_commit(action: AfterCommit) -> None:
         batch.items.append(action)
     else:
         await action()
+
+
+async def remove_from_room(sid: str, room: str) -> None:
+    """Take socket ``sid`` out of ``room`` on whichever web process holds it (an eviction is a
+    consequence of a committed change: call it after the commit)."""
+    await publish.leave_room(sid, room)

@@ -1,6 +1,6 @@
 """The figures of each report, taken from the same service functions and response schemas the
 clubs API uses (app/clubs/routes.py), so a report equals the API to the paisa for the same date:
-``accounting_service.valuation_at`` / ``unit_value`` / ``member_positions``, the journal, and
+``books_service.valuation_at`` / ``unit_value`` / ``member_positions``, the journal, and
 ``ValuationStatement`` / ``MemberStatusRow`` / ``TrialBalanceRowOut`` for formatting."""
 
 from __future__ import annotations
@@ -8,22 +8,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from app.clubs import repository as clubs
-from app.clubs import statements
-from app.clubs.accounting import accounting_service
-from app.clubs.documents import Club, ContributionStatus
+from app.books import statements
+from app.books.documents import ContributionStatus
+from app.books.schemas import MemberStatusRow, TrialBalanceRowOut, ValuationStatement
+from app.books.service import books_service
+from app.books.units import format_units
+from app.clubs.documents import Club
 from app.clubs.errors import MemberNotFound
-from app.clubs.schemas import (
-    MemberStatusRow,
-    TrialBalanceRowOut,
-    ValuationStatement,
-)
 from app.clubs.service import TREASURY, club_service
-from app.clubs.units import format_units
+from app.identity.directory import users_by_id
 from app.identity.documents import User
-from app.identity.repository import users_by_id
 from app.ledger.accounts import account_type
-from app.ledger.documents import JournalEntry
+from app.ledger.service import ledger_service
 from app.money import format_minor
 
 
@@ -152,10 +148,10 @@ def _person(user_id: str, users: dict[str, User]) -> Person:
 
 async def _history(club: Club, up_to: str | None) -> list[NavPoint]:
     points = []
-    for v in await clubs.valuations(str(club.id)):
+    for v in await books_service.club_valuations(str(club.id)):
         if up_to is not None and v.valuation_date > up_to:
             break
-        uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
+        uv = books_service.unit_value(club, v.nav_after, v.units_after)
         points.append(NavPoint(v.valuation_date, v.nav_after, uv.display()))
     return points
 
@@ -173,7 +169,7 @@ async def valuation_statement(
     club_id: str, requester: str, on: dt.date | None
 ) -> ValuationStatementFigures:
     """What ``GET /clubs/{id}/valuation-statement?date=`` answers, plus the NAV history."""
-    club, v = await accounting_service.valuation_at(club_id, requester, on)
+    club, v = await books_service.valuation_at(club_id, requester, on)
     statement = statements.valuation_statement(club, v)  # exactly what the API answers
     header = await _header(club, "valuation_statement", v.valuation_date, requester)
     return ValuationStatementFigures(header, statement, await _history(club, v.valuation_date))
@@ -181,9 +177,9 @@ async def valuation_statement(
 
 async def member_status(club_id: str, requester: str, on: dt.date | None) -> MemberStatusFigures:
     """What ``GET /clubs/{id}/member-status?date=`` answers, with names and totals."""
-    club, v = await accounting_service.valuation_at(club_id, requester, on)
-    uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
-    positions = await accounting_service.member_positions(club, v)
+    club, v = await books_service.valuation_at(club_id, requester, on)
+    uv = books_service.unit_value(club, v.nav_after, v.units_after)
+    positions = await books_service.member_positions(club, v)
     users = await users_by_id([p.user_id for p in positions])
     rows = [
         (_person(p.user_id, users), statements.member_status_row(p, v.units_after))
@@ -216,10 +212,7 @@ async def transaction_ledger(club_id: str, requester: str, on: dt.date | None) -
     None), in date order, and the closing balances per account — the trial balance the API
     shows (``GET /clubs/{id}/trial-balance``) when ``on`` covers every entry."""
     club, _ = await club_service.check_member(club_id, requester)
-    flt: dict[str, object] = {"pool_id": club_id}
-    if on is not None:
-        flt["effective_date"] = {"$lte": on.isoformat()}
-    entries = await JournalEntry.find(flt).sort("+effective_date", "+_id").to_list()
+    entries = await ledger_service.entries_up_to(club_id, on)
     capital_ids = {
         line.account.split(":")[2]
         for e in entries for line in e.lines if line.account.startswith("equity:capital:")
@@ -269,15 +262,15 @@ async def member_statement(
     ``MemberNotFound`` for someone who never held units here)."""
     if member_id != requester:
         await club_service.check_member(club_id, requester, TREASURY)
-    club, v = await accounting_service.valuation_at(club_id, requester, on)
-    uv = accounting_service.unit_value(club, v.nav_after, v.units_after)
-    positions = {p.user_id: p for p in await accounting_service.member_positions(club, v)}
+    club, v = await books_service.valuation_at(club_id, requester, on)
+    uv = books_service.unit_value(club, v.nav_after, v.units_after)
+    positions = {p.user_id: p for p in await books_service.member_positions(club, v)}
     if member_id not in positions:
         raise MemberNotFound("no such member in this club", details={"member_id": member_id})
     row = statements.member_status_row(positions[member_id], v.units_after)
     lines: list[StatementLine] = []
     balance = 0
-    for past in await clubs.valuations(club_id):
+    for past in await books_service.club_valuations(club_id):
         if past.valuation_date > v.valuation_date:
             break
         for s in past.settlements:
@@ -292,7 +285,7 @@ async def member_statement(
             ))  # fmt: skip
     unsettled = []
     if on is None:
-        for c in await clubs.contributions_of(club_id, member_id):
+        for c in await books_service.member_contributions(club_id, member_id):
             if c.status in (ContributionStatus.RECEIVED, ContributionStatus.PENDING_APPROVAL):
                 unsettled.append((c.payment_date or c.created_at.date().isoformat(),
                                   c.status.value, format_minor(c.amount)))  # fmt: skip

@@ -289,7 +289,7 @@ def esc(text: str) -> str:
 def _memo(memo: str) -> str:
     """A journal memo for people: micro-unit counts as units (``1500000 micro-units`` →
     ``1.500000 units``); the stored memo is unchanged (the CSV carries it as is)."""
-    from app.clubs.units import format_units
+    from app.books.units import format_units
 
     text = re.sub(r"(-?\d+) micro-units", lambda m: f"{format_units(int(m.group(1)))} units",
                   memo or "—")  # fmt: skip

@@ -8,9 +8,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from beanie import PydanticObjectId
-
-from app.clubs.accounting import accounting_service
+from app.books.service import books_service
 from app.clubs.service import TREASURY, club_service
 from app.config import get_settings
 from app.errors import AppError, ServiceUnavailable
@@ -18,9 +16,10 @@ from app.extensions import services
 from app.files.documents import FilePurpose, StoredFile
 from app.files.service import files_service
 from app.logging import get_logger
-from app.realtime.emitter import Emitter
+from app.realtime import events
 from app.realtime.rooms import user_room
 from app.reports import figures as build
+from app.reports import repository
 from app.reports.csv_render import render_csv
 from app.reports.documents import JobStatus, ReportFormat, ReportJob, ReportKind
 from app.reports.errors import ReportNotFound
@@ -30,6 +29,8 @@ from streams.records import ReportJobV1
 from streams.topics import REPORT_JOBS
 
 log = get_logger(__name__)
+
+REPORT_PROGRESS = "report:progress"
 
 CONTENT_TYPES = {ReportFormat.CSV: "text/csv; charset=utf-8", ReportFormat.PDF: "application/pdf"}
 
@@ -70,10 +71,10 @@ class ReportService:
         else:
             member_id = None
         if kind != ReportKind.TRANSACTION_LEDGER:
-            await accounting_service.valuation_at(club_id, requester, on)
+            await books_service.valuation_at(club_id, requester, on)
         job = ReportJob(club_id=club_id, requested_by=requester, kind=kind, format=fmt,
                         as_of=on.isoformat() if on else None, member_id=member_id)  # fmt: skip
-        await job.insert()
+        await repository.insert_job(job)
         record = ReportJobV1(
             id=str(job.id), job_id=str(job.id), club_id=club_id, requested_by=requester,
             kind=kind.value, format=fmt.value, as_of=job.as_of, member_id=member_id,
@@ -94,10 +95,7 @@ class ReportService:
     async def job(self, club_id: str, requester: str, job_id: str) -> ReportJob:
         """The caller's job in this club. Raises ``ClubNotFound``, ``ReportNotFound``."""
         await club_service.check_member(club_id, requester)
-        try:
-            job = await ReportJob.get(PydanticObjectId(job_id))
-        except Exception:
-            job = None
+        job = await repository.get_job(job_id)
         if job is None or job.club_id != club_id or job.requested_by != requester:
             raise ReportNotFound("no such report")
         return job
@@ -105,43 +103,31 @@ class ReportService:
     async def jobs(self, club_id: str, requester: str, limit: int = 50) -> list[ReportJob]:
         """The caller's jobs in this club, newest first."""
         await club_service.check_member(club_id, requester)
-        return (
-            await ReportJob.find({"club_id": club_id, "requested_by": requester})
-            .sort("-created_at")
-            .limit(limit)
-            .to_list()
-        )
+        return await repository.jobs_of(club_id, requester, limit)
 
     async def file_of(self, job: ReportJob) -> StoredFile | None:
         return await files_service.get(job.file_id) if job.file_id else None
 
     # ---- building (the reports agent) ----------------------------------------------------
 
-    async def do_build(self, record: ReportJobV1, emitter: Emitter | None) -> ReportJob | None:
+    async def do_build(self, record: ReportJobV1) -> ReportJob | None:
         """Build one job, at least once: a finished or failed job is left alone; a queued or
         interrupted one is (re)built — the figures are re-read and the file, stored by content
         hash, is the same blob. Failures are stored on the job (``error``) and emitted, never
         raised (the agent goes on with the next job)."""
-        try:
-            job = await ReportJob.get(PydanticObjectId(record.job_id))
-        except Exception:
-            job = None
+        job = await repository.get_job(record.job_id)
         if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED):
             return job
-        await ReportJob.get_pymongo_collection().update_one(
-            {"_id": job.id, "status": {"$in": [JobStatus.QUEUED.value, JobStatus.RUNNING.value]}},
-            {"$set": {"status": JobStatus.RUNNING.value, "started_at": _now()},
-             "$inc": {"attempts": 1}},
-        )  # fmt: skip
+        await repository.mark_running(job, _now())
         job.status = JobStatus.RUNNING
-        await self._progress(emitter, job, 5)
+        await self._progress(job, 5)
         try:
             on = dt.date.fromisoformat(job.as_of) if job.as_of else None
             figures = await self._figures(job, on)
-            await self._progress(emitter, job, 40)
+            await self._progress(job, 40)
             render = render_pdf if job.format == ReportFormat.PDF else render_csv
             data = render(job.kind.value, figures)
-            await self._progress(emitter, job, 75)
+            await self._progress(job, 75)
             header = figures.header
             name = f"{_slug(header.club_name)}-{job.kind.value.replace('_', '-')}-{header.as_of}"
             stored = await files_service.do_store_generated(
@@ -149,15 +135,15 @@ class ReportService:
                 content_type=CONTENT_TYPES[job.format], purpose=FilePurpose.REPORT,
                 attached_kind="report", attached_id=str(job.id), club_id=job.club_id,
             )  # fmt: skip
-            await self._progress(emitter, job, 90)
+            await self._progress(job, 90)
             job.file_id = str(stored.id)
             await self._finish(job, JobStatus.DONE)
-            await self._progress(emitter, job, 100, download=self.download(job, stored))
+            await self._progress(job, 100, download=self.download(job, stored))
         except AppError as exc:
-            await self._fail(emitter, job, exc.code, exc.message)
+            await self._fail(job, exc.code, exc.message)
         except Exception as exc:
             log.exception("report build failed", job_id=str(job.id), error=str(exc))
-            await self._fail(emitter, job, "internal_error", "the report could not be built")
+            await self._fail(job, "internal_error", "the report could not be built")
         return job
 
     async def _figures(self, job: ReportJob, on: dt.date | None) -> build.Figures:
@@ -189,24 +175,19 @@ class ReportService:
         if error is not None:
             changes["error_code"], changes["error"] = error
             job.error_code, job.error = error
-        await ReportJob.get_pymongo_collection().update_one({"_id": job.id}, {"$set": changes})
+        await repository.set_fields(job, changes)
         job.status, job.finished_at = status, changes["finished_at"]
 
-    async def _fail(self, emitter: Emitter | None, job: ReportJob, code: str, message: str) -> None:
+    async def _fail(self, job: ReportJob, code: str, message: str) -> None:
         await self._finish(job, JobStatus.FAILED, (code, message))
         log.warning("report failed", job_id=str(job.id), code=code)
-        await self._progress(emitter, job, job.percent, error={"code": code, "message": message})
+        await self._progress(job, job.percent, error={"code": code, "message": message})
 
-    async def _progress(self, emitter: Emitter | None, job: ReportJob, percent: int,
-                        **extra: Any) -> None:  # fmt: skip
+    async def _progress(self, job: ReportJob, percent: int, **extra: Any) -> None:
         """Store the progress (never lower), then emit ``report:progress`` (at most once; a
         client that missed it reads ``GET …/reports/{id}``)."""
         job.percent = max(job.percent, percent)
-        await ReportJob.get_pymongo_collection().update_one(
-            {"_id": job.id}, {"$max": {"percent": job.percent}}
-        )
-        if emitter is None:
-            return
+        await repository.raise_percent(job, job.percent)
         payload = ReportProgressEvent(
             id=f"{job.id}:{job.status.value}:{job.percent}",
             ts=_now().isoformat(),
@@ -217,11 +198,8 @@ class ReportService:
             status=job.status.value,
             percent=job.percent,
             **extra,
-        ).model_dump(mode="json")  # the published contract (app/asyncapi.py)
-        try:
-            await emitter.emit("report:progress", payload, room=user_room(job.requested_by))
-        except Exception as exc:
-            log.warning("report:progress not emitted", job_id=str(job.id), error=str(exc))
+        )  # the published contract (app/asyncapi.py)
+        await events.send(user_room(job.requested_by), REPORT_PROGRESS, payload)
 
 
 report_service = ReportService()

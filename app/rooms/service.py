@@ -8,9 +8,9 @@ import secrets
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.chat import repository as chat_repository
 from app.chat.documents import ChatMessage
 from app.chat.schemas import MessageOut
+from app.chat.service import chat_service
 from app.clubs.errors import ClubNotFound
 from app.clubs.service import club_service
 from app.config import get_settings
@@ -20,7 +20,7 @@ from app.logging import get_logger
 from app.proposals.documents import Proposal
 from app.proposals.schemas import ProposalOut
 from app.proposals.service import proposal_service
-from app.realtime import eventlog, publish
+from app.realtime import eventlog, events
 from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import club_room
 from app.rooms.repository import Presence
@@ -111,7 +111,7 @@ class RoomService:
             session: AsyncClientSession,
         ) -> tuple[int, list[ChatMessage], list[Proposal]]:
             seq = await eventlog.head(room, session)
-            messages = await chat_repository.history(club_id, None, STATE_MESSAGES, session)
+            messages = await chat_service.recent(club_id, STATE_MESSAGES, session)
             proposals = await proposal_service.room_state(club_id, session)
             return seq, messages, proposals
 
@@ -128,12 +128,12 @@ class RoomService:
         sids = await self._presence().take_member(club_id, user_id)
         room = club_room(club_id)
         for sid in sids:
-            await publish.leave_room(sid, room)
+            await events.remove_from_room(sid, room)
             event = RoomRemovedEvent(
                 id=f"removed:{secrets.token_hex(8)}", ts=iso(utcnow()), club_id=club_id,
                 reason=reason,
             )  # fmt: skip
-            await publish.emit(ROOM_REMOVED, event.model_dump(mode="json"), sid)
+            await events.send(sid, ROOM_REMOVED, event)
         if sids:
             await self._announce(club_id, user_id, online=False)
         return sids
@@ -143,7 +143,7 @@ class RoomService:
             id=f"presence:{secrets.token_hex(8)}", ts=iso(utcnow()), club_id=club_id,
             user_id=user_id, online=online, online_user_ids=await self._presence().online(club_id),
         )  # fmt: skip
-        await publish.emit(PRESENCE_UPDATE, event.model_dump(mode="json"), club_room(club_id))
+        await events.send(club_room(club_id), PRESENCE_UPDATE, event)
 
 
 room_service = RoomService()

@@ -26,7 +26,7 @@ def url(ports: dict[str, int]) -> str:
 
 
 def start_smtp(profile: Profile, ports: dict[str, int]) -> Launched:
-    """Start the project's local mail server (app/mail/devserver.py, aiosmtpd); it stores each
+    """Start the project's local mail server (devtools/mailserver.py, aiosmtpd); it stores each
     message it receives as a JSON file in <datadir>/smtp/mailbox and relays nothing."""
     mailbox = profile.svc_dir("smtp") / "mailbox"
     mailbox.mkdir(parents=True, exist_ok=True)
@@ -34,7 +34,7 @@ def start_smtp(profile: Profile, ports: dict[str, int]) -> Launched:
     cmd = [
         sys.executable,
         "-m",
-        "app.mail.devserver",
+        "devtools.mailserver",
         "--host",
         HOST,
         "--port",

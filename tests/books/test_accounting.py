@@ -9,18 +9,18 @@ from fractions import Fraction
 import pytest
 
 from app.audit.service import audit_service, club_chain
-from app.clubs import repository
-from app.clubs.accounting import accounting_service
-from app.clubs.documents import ContributionStatus, WithdrawalStatus
-from app.clubs.errors import (
+from app.books import repository
+from app.books.documents import ContributionStatus, WithdrawalStatus
+from app.books.errors import (
     BackdatedEntry,
-    ClubNotFound,
     InsufficientCash,
     InvalidValuation,
     PriceMissing,
-    RoleRequired,
     WithdrawalRefused,
 )
+from app.books.service import books_service
+from app.clubs import repository as clubs_repository
+from app.clubs.errors import ClubNotFound, RoleRequired
 from app.clubs.service import club_service
 from app.extensions import Services
 from app.ledger import accounts
@@ -44,26 +44,26 @@ async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
     # Two members pay in; money received is a liability until units are issued.
     await paid_contribution(club, alice, 1_000_000, D1 - dt.timedelta(days=3))
     await paid_contribution(club, bob, 500_000, D1 - dt.timedelta(days=2))
-    books = await accounting_service.books(club_id)
+    books = await books_service.books(club_id)
     assert (books.cash, books.liabilities, books.units) == (1_500_000, 1_500_000, 0)
 
     # First valuation: no units yet, so the starting unit value (₹10) applies.
-    first = await accounting_service.do_record_valuation(club_id, alice, valuation_date=D1,
+    first = await books_service.do_record_valuation(club_id, alice, valuation_date=D1,
                                                          prices={})  # fmt: skip
     assert (first.nav, first.units, first.unit_value) == (0, 0, "10.0000")
     assert first.units_after == 1_500_000_000 and first.nav_after == 1_500_000
-    alice_m = await repository.get_membership(club_id, alice)
-    bob_m = await repository.get_membership(club_id, bob)
+    alice_m = await clubs_repository.get_membership(club_id, alice)
+    bob_m = await clubs_repository.get_membership(club_id, bob)
     assert alice_m is not None and bob_m is not None
     assert (alice_m.units, alice_m.paid_in) == (1_000_000_000, 1_000_000)
     assert (bob_m.units, bob_m.paid_in) == (500_000_000, 500_000)
 
     # The treasurer buys 10 shares at ₹1,000.00 with ₹20.00 costs; a valuation at ₹1,200.00.
-    await accounting_service.do_record_trade(
+    await books_service.do_record_trade(
         club_id, alice, side="buy", symbol="infy", quantity=10, price=100_000, fees=2_000,
         trade_date=D1 + dt.timedelta(days=1), key="t1",
     )  # fmt: skip
-    second = await accounting_service.do_record_valuation(
+    second = await books_service.do_record_valuation(
         club_id, alice, valuation_date=D2, prices={"INFY": 120_000}
     )
     assert second.cash == 498_000 and second.market_value == 1_200_000
@@ -76,7 +76,7 @@ async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
     carol = new_user()
     await club_service.do_accept_invite(token, carol)
     await paid_contribution(club, carol, 300_000, D2 + dt.timedelta(days=8))
-    third = await accounting_service.do_record_valuation(
+    third = await books_service.do_record_valuation(
         club_id, alice, valuation_date=D3, prices={"INFY": 120_000}
     )
     assert third.nav == 1_698_000 and third.unit_value == "11.3200"  # receipts do not move it
@@ -87,10 +87,8 @@ async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
     assert third.nav_after == 1_998_000
 
     # Bob withdraws ₹2,000.00 gross at the next valuation (price ₹1,300.00), 1 % fee.
-    withdrawal = await accounting_service.do_request_withdrawal(
-        club_id, bob, amount=200_000, full=False
-    )
-    fourth = await accounting_service.do_record_valuation(
+    withdrawal = await books_service.do_request_withdrawal(club_id, bob, amount=200_000, full=False)
+    fourth = await books_service.do_record_valuation(
         club_id, alice, valuation_date=D4, prices={"INFY": 130_000}
     )
     units_out = 1_500_000_000 + carol_units
@@ -107,9 +105,9 @@ async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
     assert abs(gross - 200_000) <= 1  # within one paisa of what was asked
 
     # The fee stays in the club; pay the net out of cash.
-    await accounting_service.do_pay_withdrawal(club_id, str(withdrawal.id), alice)
-    _, statement = await accounting_service.valuation_at(club_id, alice, None)
-    positions = {p.user_id: p for p in await accounting_service.member_positions(club, statement)}
+    await books_service.do_pay_withdrawal(club_id, str(withdrawal.id), alice)
+    _, statement = await books_service.valuation_at(club_id, alice, None)
+    positions = {p.user_id: p for p in await books_service.member_positions(club, statement)}
     assert positions[alice].units == 1_000_000_000
     assert positions[bob].units == 500_000_000 - bob_redeemed
     assert positions[bob].withdrawn == gross - fee
@@ -133,27 +131,27 @@ async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
 
 async def test_a_payment_event_applies_once(services: Services) -> None:
     club, (owner,) = await club_with_members(1)
-    contribution = await accounting_service.do_open_contribution(
+    contribution = await books_service.do_open_contribution(
         str(club.id), owner, amount=250_000, method="online"
     )
     event = captured(contribution, D1)
-    outcomes = [await accounting_service.do_apply_payment_event(event) for _ in range(3)]
+    outcomes = [await books_service.do_apply_payment_event(event) for _ in range(3)]
     assert [o.applied for o in outcomes] == [True, False, False]
     # The same payment announced under another event id (order.paid after payment.captured)
     # is not received twice.
     same = captured(contribution, D1)
     same.payment_id = event.payment_id
-    assert (await accounting_service.do_apply_payment_event(same)).applied is False
+    assert (await books_service.do_apply_payment_event(same)).applied is False
     # A second, different payment for the same contribution is real money: it is kept, in
     # unmatched payments (a liability), never dropped, and never received twice.
     second = captured(contribution, D1)
     for _ in range(2):
-        assert (await accounting_service.do_apply_payment_event(second)).applied is False
+        assert (await books_service.do_apply_payment_event(second)).applied is False
     balances = await ledger_service.balances(str(club.id))
     assert balances[accounts.CASH] == 500_000
     assert balances[accounts.UNALLOCATED_CONTRIBUTIONS] == -250_000
     assert balances[accounts.UNMATCHED_PAYMENTS] == -250_000
-    books = await accounting_service.books(str(club.id))
+    books = await books_service.books(str(club.id))
     assert books.liabilities == 500_000 and books.free_cash == 0
     stored = await repository.get_contribution(str(contribution.id))
     assert stored is not None and stored.status == ContributionStatus.RECEIVED
@@ -162,14 +160,14 @@ async def test_a_payment_event_applies_once(services: Services) -> None:
 
 async def test_a_failed_payment_never_undoes_a_receipt(services: Services) -> None:
     club, (owner,) = await club_with_members(1)
-    contribution = await accounting_service.do_open_contribution(
+    contribution = await books_service.do_open_contribution(
         str(club.id), owner, amount=10_000, method="online"
     )
-    await accounting_service.do_apply_payment_event(captured(contribution, D1))
+    await books_service.do_apply_payment_event(captured(contribution, D1))
     failed = captured(contribution, D1).__class__(
         **{**captured(contribution, D1).asdict(), "kind": "payment.failed"}
     )
-    assert (await accounting_service.do_apply_payment_event(failed)).applied is False
+    assert (await books_service.do_apply_payment_event(failed)).applied is False
     stored = await repository.get_contribution(str(contribution.id))
     assert stored is not None and stored.status == ContributionStatus.RECEIVED
 
@@ -179,33 +177,33 @@ async def test_valuation_rules(services: Services) -> None:
     club_id = str(club.id)
     await paid_contribution(club, owner, 500_000, D1)
     with pytest.raises(RoleRequired):
-        await accounting_service.do_record_valuation(club_id, member, valuation_date=D1,
+        await books_service.do_record_valuation(club_id, member, valuation_date=D1,
                                                      prices={})  # fmt: skip
     with pytest.raises(ClubNotFound):
-        await accounting_service.do_record_valuation(club_id, new_user(), valuation_date=D1,
+        await books_service.do_record_valuation(club_id, new_user(), valuation_date=D1,
                                                      prices={})  # fmt: skip
     with pytest.raises(InvalidValuation):
-        await accounting_service.do_record_valuation(
+        await books_service.do_record_valuation(
             club_id, owner, valuation_date=dt.date.today() + dt.timedelta(days=2), prices={}
         )
-    await accounting_service.do_record_valuation(club_id, owner, valuation_date=D1, prices={})
+    await books_service.do_record_valuation(club_id, owner, valuation_date=D1, prices={})
     with pytest.raises(InvalidValuation):  # not after the last one
-        await accounting_service.do_record_valuation(club_id, owner, valuation_date=D1,
+        await books_service.do_record_valuation(club_id, owner, valuation_date=D1,
                                                      prices={})  # fmt: skip
-    await accounting_service.do_record_trade(
+    await books_service.do_record_trade(
         club_id, owner, side="buy", symbol="TCS", quantity=2, price=100_000, fees=0,
         trade_date=D1, key="x",
     )  # fmt: skip
     with pytest.raises(PriceMissing) as missing:
-        await accounting_service.do_record_valuation(club_id, owner, valuation_date=D2,
+        await books_service.do_record_valuation(club_id, owner, valuation_date=D2,
                                                      prices={})  # fmt: skip
     assert missing.value.details == {"symbols": ["TCS"]}
     with pytest.raises(InvalidValuation):
-        await accounting_service.do_record_valuation(
+        await books_service.do_record_valuation(
             club_id, owner, valuation_date=D2, prices={"TCS": 100_000, "WIPRO": 1}
         )
     with pytest.raises(InsufficientCash):
-        await accounting_service.do_record_trade(
+        await books_service.do_record_trade(
             club_id, owner, side="buy", symbol="TCS", quantity=4, price=100_000, fees=0,
             trade_date=D1, key="too-much",
         )  # fmt: skip
@@ -217,47 +215,47 @@ async def test_withdrawal_rules(services: Services) -> None:
     club, (owner, member) = await club_with_members(2)
     club_id = str(club.id)
     with pytest.raises(WithdrawalRefused) as none_held:
-        await accounting_service.do_request_withdrawal(club_id, member, amount=None, full=True)
+        await books_service.do_request_withdrawal(club_id, member, amount=None, full=True)
     assert none_held.value.details["reason"] == "no_units"
     await paid_contribution(club, member, 100_000, D1)
-    await accounting_service.do_record_valuation(club_id, owner, valuation_date=D1, prices={})
+    await books_service.do_record_valuation(club_id, owner, valuation_date=D1, prices={})
     with pytest.raises(WithdrawalRefused) as too_much:
-        await accounting_service.do_request_withdrawal(club_id, member, amount=100_001,
+        await books_service.do_request_withdrawal(club_id, member, amount=100_001,
                                                        full=False)  # fmt: skip
     assert too_much.value.details == {"reason": "exceeds_value", "value": 100_000}
-    full = await accounting_service.do_request_withdrawal(club_id, member, amount=None, full=True)
+    full = await books_service.do_request_withdrawal(club_id, member, amount=None, full=True)
     with pytest.raises(WithdrawalRefused):
-        await accounting_service.do_request_withdrawal(club_id, member, amount=1, full=False)
+        await books_service.do_request_withdrawal(club_id, member, amount=1, full=False)
     with pytest.raises(WithdrawalRefused):  # not settled yet
-        await accounting_service.do_pay_withdrawal(club_id, str(full.id), owner)
-    await accounting_service.do_record_valuation(club_id, owner, valuation_date=D2, prices={})
+        await books_service.do_pay_withdrawal(club_id, str(full.id), owner)
+    await books_service.do_record_valuation(club_id, owner, valuation_date=D2, prices={})
     settled = await repository.get_withdrawal(str(full.id))
     assert settled is not None
     assert (settled.units, settled.gross, settled.fee, settled.net) == (
         100_000_000, 100_000, 0, 100_000)  # fmt: skip
-    membership = await repository.get_membership(club_id, member)
+    membership = await clubs_repository.get_membership(club_id, member)
     assert membership is not None and membership.units == 0
-    paid = await accounting_service.do_pay_withdrawal(club_id, str(full.id), owner)
+    paid = await books_service.do_pay_withdrawal(club_id, str(full.id), owner)
     assert paid.status == WithdrawalStatus.PAID
     with pytest.raises(WithdrawalRefused):  # paid once only
-        await accounting_service.do_pay_withdrawal(club_id, str(full.id), owner)
+        await books_service.do_pay_withdrawal(club_id, str(full.id), owner)
     assert (await ledger_service.balances(club_id))[accounts.CASH] == 0
 
 
 async def test_a_payment_of_another_amount_is_kept_apart(services: Services) -> None:
     club, (owner,) = await club_with_members(1)
-    contribution = await accounting_service.do_open_contribution(
+    contribution = await books_service.do_open_contribution(
         str(club.id), owner, amount=1_000_000, method="online"
     )
     short = captured(contribution, D1, amount=100)
-    assert (await accounting_service.do_apply_payment_event(short)).applied is False
+    assert (await books_service.do_apply_payment_event(short)).applied is False
     stored = await repository.get_contribution(str(contribution.id))
     assert stored is not None
     assert (stored.status, stored.amount) == (ContributionStatus.AWAITING_PAYMENT, 1_000_000)
     balances = await ledger_service.balances(str(club.id))
     assert (balances[accounts.CASH], balances[accounts.UNMATCHED_PAYMENTS]) == (100, -100)
     # The right amount still lands normally afterwards.
-    assert (await accounting_service.do_apply_payment_event(captured(contribution, D1))).applied
+    assert (await books_service.do_apply_payment_event(captured(contribution, D1))).applied
 
 
 async def test_money_not_yet_in_units_cannot_be_invested_or_backdated(
@@ -266,25 +264,25 @@ async def test_money_not_yet_in_units_cannot_be_invested_or_backdated(
     club, (owner, member) = await club_with_members(2)
     club_id = str(club.id)
     await paid_contribution(club, owner, 500_000, D1)
-    await accounting_service.do_record_valuation(club_id, owner, valuation_date=D1, prices={})
+    await books_service.do_record_valuation(club_id, owner, valuation_date=D1, prices={})
     await paid_contribution(club, member, 400_000, D2)  # received, no units yet
     with pytest.raises(InsufficientCash) as refused:  # only the owner's 5,000.00 is free
-        await accounting_service.do_record_trade(
+        await books_service.do_record_trade(
             club_id, owner, side="buy", symbol="HD", quantity=6, price=100_000, fees=0,
             trade_date=D2, key="newcomer-money",
         )  # fmt: skip
     assert refused.value.details["free_cash"] == "5000.00"
     with pytest.raises(BackdatedEntry):
-        await accounting_service.do_record_trade(
+        await books_service.do_record_trade(
             club_id, owner, side="buy", symbol="HD", quantity=1, price=100_000, fees=0,
             trade_date=D1 - dt.timedelta(days=1), key="old",
         )  # fmt: skip
     with pytest.raises(InvalidValuation) as early:  # the books hold a payment dated D2
-        await accounting_service.do_record_valuation(
+        await books_service.do_record_valuation(
             club_id, owner, valuation_date=D2 - dt.timedelta(days=1), prices={}
         )
     assert early.value.details == {"latest_entry_date": D2.isoformat()}
     with pytest.raises(InvalidValuation):  # a new contribution cannot aim at the past
-        await accounting_service.do_open_contribution(
+        await books_service.do_open_contribution(
             club_id, member, amount=1_000, method="online", valuation_date=D1
         )

@@ -8,9 +8,9 @@ from fractions import Fraction
 
 import pytest
 
-from app.clubs.accounting import accounting_service
-from app.clubs.errors import InvalidValuation
-from app.clubs.performance import percent, performance
+from app.books.errors import InvalidValuation
+from app.books.performance import percent, performance
+from app.books.service import books_service
 from app.market.dataset import load_catalogue
 from tests.clubs.factories import club_with_members, paid_contribution
 
@@ -28,12 +28,12 @@ async def test_twr_xirr_and_benchmark() -> None:
     club_id = str(club.id)
     await paid_contribution(club, owner, 1_000_000, PAID)
     await paid_contribution(club, member, 500_000, PAID)
-    await accounting_service.do_record_valuation(club_id, owner, valuation_date=V1, prices={})
-    await accounting_service.do_record_trade(
+    await books_service.do_record_valuation(club_id, owner, valuation_date=V1, prices={})
+    await books_service.do_record_trade(
         club_id, owner, side="buy", symbol="XOM", quantity=100, price=8_000, fees=1_000,
         trade_date=V1, key="perf",
     )  # fmt: skip
-    await accounting_service.do_record_valuation(
+    await books_service.do_record_valuation(
         club_id, owner, valuation_date=V2, prices={"XOM": 8_600}
     )
     result = await performance(club_id, member, None, None, "SP500")

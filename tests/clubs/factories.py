@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from app.clubs.accounting import accounting_service
-from app.clubs.documents import Club, Contribution
+from app.books.documents import Contribution
+from app.books.service import books_service
+from app.clubs.documents import Club
 from app.clubs.service import club_service
 from streams.records import PaymentEventV1
 
@@ -47,10 +48,10 @@ def captured(contribution: Contribution, paid_on: dt.date, *, event_id: str | No
 
 async def paid_contribution(club: Club, user: str, amount: int, paid_on: dt.date) -> Contribution:
     """An online contribution of ``amount`` paise whose payment was captured on ``paid_on``."""
-    contribution = await accounting_service.do_open_contribution(
+    contribution = await books_service.do_open_contribution(
         str(club.id), user, amount=amount, method="online"
     )
-    outcome = await accounting_service.do_apply_payment_event(captured(contribution, paid_on))
+    outcome = await books_service.do_apply_payment_event(captured(contribution, paid_on))
     assert outcome.applied
     assert outcome.contribution is not None
     return outcome.contribution

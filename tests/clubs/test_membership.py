@@ -119,9 +119,9 @@ async def test_leaving_and_removal() -> None:
     club, (owner, alice, bob) = await club_with_members(3)
     club_id = str(club.id)
     await paid_contribution(club, alice, 10_000, dt.date(2026, 1, 2))
-    from app.clubs.accounting import accounting_service
+    from app.books.service import books_service
 
-    await accounting_service.do_record_valuation(
+    await books_service.do_record_valuation(
         club_id, owner, valuation_date=dt.date(2026, 1, 3), prices={}
     )
     with pytest.raises(UnitsOutstanding):

@@ -12,8 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
-from app.clubs import repository
-from app.clubs.documents import ContributionStatus
+from app.books import repository
+from app.books.documents import ContributionStatus
 from app.config import Settings
 from app.ledger import accounts
 from app.ledger.documents import JournalEntry

@@ -154,11 +154,11 @@ async def test_idempotency_keys_replay_or_refuse(api: Api, live_stack: LiveStack
     owner = await login(api)
     club = await owner.ok("POST", "/api/v1/clubs", {"name": "Keys Club"}, status=201)
     path = f"/api/v1/clubs/{club['id']}/contributions"
-    body = {"amount": "100.00", "method": "manual", "receipt_file_id": "file-1"}
+    body = {"amount": "100.00", "method": "manual", "note": "NEFT ref 1"}
     missing = await owner.call("POST", path, body)
     assert (missing.status, missing.body["error"]["code"]) == (400, "idempotency_key_required")
     first = await owner.call("POST", path, body, key="k-1")
-    again = await owner.call("POST", path, {"method": "manual", "receipt_file_id": "file-1",
+    again = await owner.call("POST", path, {"method": "manual", "note": "NEFT ref 1",
                                             "amount": "100.00"}, key="k-1")  # fmt: skip
     assert first.status == again.status == 201
     replayed = {name.lower(): value for name, value in again.headers.items()}
@@ -169,6 +169,10 @@ async def test_idempotency_keys_replay_or_refuse(api: Api, live_stack: LiveStack
     assert len(listed["contributions"]) == 1  # only the first request did anything
     bad = await owner.call("POST", path, {"amount": 100.5, "method": "manual"}, key="k-2")
     assert (bad.status, bad.body["error"]["code"]) == (422, "validation_error")
+    assert len((await owner.ok("GET", path))["contributions"]) == 1
+    # a receipt must be one the member uploaded: an unknown id is refused, nothing stored
+    fake = await owner.call("POST", path, {**body, "receipt_file_id": "file-1"}, key="k-3")
+    assert (fake.status, fake.body["error"]["code"]) == (404, "file_not_found")
     assert len((await owner.ok("GET", path))["contributions"]) == 1
 
 

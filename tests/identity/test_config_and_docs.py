@@ -7,8 +7,8 @@ import pytest
 from joserfc.jwk import OKPKey
 from pydantic import ValidationError
 
-from app import create_app
 from app.config import Settings
+from app.web import create_app
 
 PRODUCTION = {
     "environment": "production",

@@ -1,12 +1,12 @@
-"""The daily expiry sweep at the service level: one alert per document and threshold (the
-nearest at or above the days left), stored before it is mailed and emitted; a re-run sends
-nothing twice; an expired document stops counting and the holder's status follows."""
+"""The daily expiry sweep: one alert per document and threshold (the nearest at or above the
+days left), stored before it is mailed and sent — ``kyc:expiry`` reaches the holder's real
+socket on the live server; a re-run sends nothing twice; an expired document stops counting
+and the holder's status follows."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,18 +16,10 @@ from app.identity.repository import user_by_id
 from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument, KycExpiryAlert
 from app.kyc.service import kyc_service
 from app.mail.outbox import read_outbox
-from tests.identity.conftest import provision
+from tests.conftest import LiveStack
+from tests.rooms.conftest import RoomClient, person
 
 pytestmark = pytest.mark.usefixtures("services")
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, Any, str | None]] = []
-
-    async def emit(self, event: str, data: Any = None, *, room: str | None = None,
-                   **kwargs: Any) -> None:  # fmt: skip
-        self.events.append((event, data, room))
 
 
 async def verified(user_id: str, kind: DocumentKind, expires_on: dt.date | None) -> KycDocument:
@@ -38,34 +30,42 @@ async def verified(user_id: str, kind: DocumentKind, expires_on: dt.date | None)
     return doc
 
 
-async def test_expiry_alerts_are_sent_once_ahead_of_expiry() -> None:
+async def test_expiry_alerts_are_sent_once_ahead_of_expiry(live_stack: LiveStack) -> None:
     today = dt.datetime.now(dt.UTC).date()
-    account = await provision(tag="holder")
-    uid = account.user_id
-    await verified(uid, DocumentKind.PAN, None)
-    licence = await verified(uid, DocumentKind.DRIVING_LICENCE, today + dt.timedelta(days=5))
-    recorder = Recorder()
+    holder = await person("holder")
+    uid = holder.user_id
+    socket = await RoomClient(live_stack.url, holder).connect()
+    try:
+        await verified(uid, DocumentKind.PAN, None)
+        licence = await verified(uid, DocumentKind.DRIVING_LICENCE, today + dt.timedelta(days=5))
 
-    first = await kyc_service.do_expiry_sweep(today, recorder)
-    mine = [a for a in first.alerts if a.user_id == uid]
-    assert [(a.document_id, a.days_before) for a in mine] == [(str(licence.id), 7)]
-    assert first.mailed >= 1
-    events = [e for e in recorder.events if e[2] == f"user:{uid}"]
-    assert [(e[0], e[1]["days_left"], e[1]["kind"]) for e in events] == [
-        ("kyc:expiry", 5, "driving_licence")]  # fmt: skip
-    assert events[0][1]["id"] == str(mine[0].id) and events[0][1]["ts"]
+        first = await kyc_service.do_expiry_sweep(today)
+        mine = [a for a in first.alerts if a.user_id == uid]
+        assert [(a.document_id, a.days_before) for a in mine] == [(str(licence.id), 7)]
+        assert first.mailed >= 1
+        await socket.wait_for(lambda c: len(c.of("kyc:expiry")) == 1)
+        [event] = socket.of("kyc:expiry")
+        assert (event["days_left"], event["kind"], event["document_id"]) == (
+            5, "driving_licence", str(licence.id))  # fmt: skip
+        assert event["id"] == f"kyc-expiry:{mine[0].id}" and event["expires_on"]
 
-    again = await kyc_service.do_expiry_sweep(today, recorder)  # a re-run: nothing new
-    assert not [a for a in again.alerts if a.user_id == uid]
-    nearer = await kyc_service.do_expiry_sweep(today + dt.timedelta(days=1), recorder)
-    assert not [a for a in nearer.alerts if a.user_id == uid]  # 4 days left: still the 7
-    last_day = await kyc_service.do_expiry_sweep(today + dt.timedelta(days=4), recorder)
-    assert [a.days_before for a in last_day.alerts if a.user_id == uid] == [1]
+        again = await kyc_service.do_expiry_sweep(today)  # a re-run: nothing new
+        assert not [a for a in again.alerts if a.user_id == uid]
+        nearer = await kyc_service.do_expiry_sweep(today + dt.timedelta(days=1))
+        assert not [a for a in nearer.alerts if a.user_id == uid]  # 4 days left: still the 7
+        last_day = await kyc_service.do_expiry_sweep(today + dt.timedelta(days=4))
+        assert [a.days_before for a in last_day.alerts if a.user_id == uid] == [1]
+        # the 1-day alert arrives; the re-runs before it sent nothing (exactly two events)
+        await socket.wait_for(lambda c: len(c.of("kyc:expiry")) == 2)
+        assert [e["days_left"] for e in socket.of("kyc:expiry")] == [5, 1]
+        assert socket.invalid == []
+    finally:
+        await socket.close()
 
     user = await user_by_id(uid)
     assert user is not None and (await kyc_service.summary(uid, today)).status == (
         KycStatus.VERIFIED)  # fmt: skip
-    gone = await kyc_service.do_expiry_sweep(today + dt.timedelta(days=6), recorder)
+    gone = await kyc_service.do_expiry_sweep(today + dt.timedelta(days=6))
     assert str(licence.id) in gone.expired
     assert [a.days_before for a in gone.alerts if a.user_id == uid] == [0]
     stored = await KycDocument.get(licence.id)
@@ -76,7 +76,7 @@ async def test_expiry_alerts_are_sent_once_ahead_of_expiry() -> None:
     alerts = await KycExpiryAlert.find({"user_id": uid}).to_list()
     assert sorted(a.days_before for a in alerts) == [0, 1, 7]
     assert all(a.mailed_at is not None for a in alerts)
-    mail = read_outbox(Path(get_settings().dev_mailbox_dir), to=account.email)
+    mail = read_outbox(Path(get_settings().dev_mailbox_dir), to=holder.email)
     subjects = sorted(m["subject"] for m in mail)
     assert subjects == sorted([
         "Your driving licence expires in 5 days", "Your driving licence expires in 1 day",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from quart import Quart
 
-from app import create_app
 from app.config import Settings
 from app.extensions import Services
+from app.web import create_app
 
 
 @pytest.fixture(scope="module")

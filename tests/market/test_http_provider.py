@@ -154,7 +154,7 @@ async def test_a_dead_service_is_a_503(service: QuoteService) -> None:
 async def test_the_api_serves_the_http_provider_and_its_outages(
     service: QuoteService, settings: Settings, services: object
 ) -> None:
-    from app import create_app
+    from app.web import create_app
 
     configured = settings.model_copy(update={
         "market_provider": "http", "market_http_base_url": service.url,

@@ -17,9 +17,9 @@ import socketio
 from app.config import Settings
 from app.extensions import Services
 from app.market.dataset import load_catalogue
-from app.market.replayer import Replayer, intraday_path
 from app.market.service import market_service
 from app.money import format_minor
+from devtools.replayer import Replayer, intraday_path
 from streams.producer import EventProducer
 from streams.records import MarketTickV1
 from streams.topics import MARKET_TICKS

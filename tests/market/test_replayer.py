@@ -8,7 +8,7 @@ import pytest
 
 from app.config import Settings
 from app.market.dataset import DailyBar, load_catalogue
-from app.market.replayer import Replayer, cumulative_volume, intraday_path, select_series
+from devtools.replayer import Replayer, cumulative_volume, intraday_path, select_series
 
 UP_DAY = DailyBar(dt.date(2012, 1, 3), open=1000, high=1100, low=950, close=1080, volume=1000)
 DOWN_DAY = DailyBar(dt.date(2012, 1, 4), open=1080, high=1090, low=1001, close=1003, volume=None)

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from app.clubs.accounting import accounting_service
-from app.clubs.units import MICRO
+from app.books.service import books_service
+from app.books.units import MICRO
 from app.config import Settings
 from app.market.dataset import load_catalogue
-from app.market.replayer import Replayer, intraday_path
 from app.money import format_minor
+from devtools.replayer import Replayer, intraday_path
 from streams.producer import EventProducer
 from tests.clubs.factories import paid_contribution
 from tests.identity.conftest import Api
@@ -68,7 +68,7 @@ async def test_an_approved_proposal_fills_on_the_paper_broker_exact_to_the_cent(
     today = dt.datetime.now(dt.UTC).date()
     for who, amount in ((owner, 600_000), (member, 400_000)):  # $6,000.00 and $4,000.00
         await paid_contribution(club, who.user_id, amount, today)
-    await accounting_service.do_record_valuation(club_id, owner.user_id, valuation_date=today,
+    await books_service.do_record_valuation(club_id, owner.user_id, valuation_date=today,
                                                  prices={})  # fmt: skip
     room: RoomClient = await clients(member)
     assert (await room.join(club))["ok"] is True

@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from app.clubs.accounting import accounting_service
+from app.books.errors import InsufficientCash
+from app.books.service import books_service
 from app.clubs.documents import Club
-from app.clubs.errors import InsufficientCash
 from app.extensions import Services
 from app.ledger.service import ledger_service
 from app.market.repository import QuoteCache
@@ -57,7 +57,7 @@ async def setup(services: Services) -> tuple[Club, str, LocalBroker]:
     club, (owner, _) = await club_with_members(2, currency="USD")
     today = dt.datetime.now(dt.UTC).date()
     await paid_contribution(club, owner, 100_000, today)  # $1,000.00
-    await accounting_service.do_record_valuation(str(club.id), owner, valuation_date=today,
+    await books_service.do_record_valuation(str(club.id), owner, valuation_date=today,
                                                  prices={})  # fmt: skip
     redis = services.require_redis()
     seq = time.time_ns() // 1000
@@ -146,7 +146,7 @@ async def test_cancel_limit_orders_and_a_fill_that_overtakes_the_cancel(
         await order_service.do_apply_broker_update(update)
     final, fills = await order_service.get(club_id, str(limit.id), owner)
     assert (final.status, final.filled_quantity, len(fills)) == (OrderStatus.CANCELLED, 1, 1)
-    positions = {h.symbol: h for h in (await accounting_service.books(club_id)).holdings}
+    positions = {h.symbol: h for h in (await books_service.books(club_id)).holdings}
     assert (positions[SYMBOL].quantity, positions[SYMBOL].cost) == (1, 5880)
 
 

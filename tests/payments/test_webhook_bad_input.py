@@ -10,11 +10,11 @@ import uuid
 import pytest
 from quart import Quart
 
-from app import create_app
 from app.config import Settings
 from app.extensions import Services
 from app.payments.documents import PaymentOutcome, ProviderEvent
 from app.payments.repository import SECURITY_EVENTS
+from app.web import create_app
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import pytest
 import socketio
 from pypdf import PdfReader
 
-from app.clubs.accounting import accounting_service
+from app.books.service import books_service
 from app.clubs.service import club_service
 from app.reports.pdf_render import group_indian
 from tests.clubs.factories import paid_contribution
@@ -51,21 +51,21 @@ async def build_club(alice: Person, bob: Person, carol: Person) -> str:
     await club_service.do_accept_invite(token, carol.id)
     await paid_contribution(club, alice.id, 1_000_000, D1 - dt.timedelta(days=3))
     await paid_contribution(club, bob.id, 500_000, D1 - dt.timedelta(days=2))
-    await accounting_service.do_record_valuation(club_id, alice.id, valuation_date=D1, prices={})
-    await accounting_service.do_record_trade(
+    await books_service.do_record_valuation(club_id, alice.id, valuation_date=D1, prices={})
+    await books_service.do_record_trade(
         club_id, alice.id, side="buy", symbol="INFY", quantity=10, price=100_000, fees=2_000,
         trade_date=D1 + dt.timedelta(days=1), key=f"t-{club_id}",
     )  # fmt: skip
-    await accounting_service.do_record_valuation(club_id, alice.id, valuation_date=D2,
+    await books_service.do_record_valuation(club_id, alice.id, valuation_date=D2,
                                                  prices={"INFY": 120_000})  # fmt: skip
     await paid_contribution(club, carol.id, 300_000, D2 + dt.timedelta(days=5))
-    await accounting_service.do_record_valuation(club_id, alice.id, valuation_date=D3,
+    await books_service.do_record_valuation(club_id, alice.id, valuation_date=D3,
                                                  prices={"INFY": 117_350})  # fmt: skip
-    withdrawal = await accounting_service.do_request_withdrawal(club_id, bob.id, amount=200_000,
+    withdrawal = await books_service.do_request_withdrawal(club_id, bob.id, amount=200_000,
                                                                 full=False)  # fmt: skip
-    await accounting_service.do_record_valuation(club_id, alice.id, valuation_date=D4,
+    await books_service.do_record_valuation(club_id, alice.id, valuation_date=D4,
                                                  prices={"INFY": 130_125})  # fmt: skip
-    await accounting_service.do_pay_withdrawal(club_id, str(withdrawal.id), alice.id)
+    await books_service.do_pay_withdrawal(club_id, str(withdrawal.id), alice.id)
     await paid_contribution(club, alice.id, 250_000, D4 + dt.timedelta(days=2))  # unsettled
     return club_id
 

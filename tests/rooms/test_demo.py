@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.chat.documents import ChatMessage
 from app.clubs.documents import Club
 from app.proposals.documents import Proposal, ProposalStatus
-from app.rooms.demo import DEMO_CLUB, load_demo_room
+from devtools.demo_room import DEMO_CLUB, load_demo_room
 from tests.rooms.conftest import person
 
 

@@ -13,8 +13,8 @@ import pytest
 from app.alerts.documents import AlertFiring
 from app.config import Settings
 from app.market.dataset import load_catalogue
-from app.market.replayer import Replayer, intraday_path
 from app.money import format_minor
+from devtools.replayer import Replayer, intraday_path
 from streams.producer import EventProducer
 from streams.records import MarketTickV1
 from streams.topics import MARKET_TICKS

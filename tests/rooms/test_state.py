@@ -1,13 +1,22 @@
-"""The Zulip-style state test: the room's initial state plus the events a client received equals
-a fresh fetch of the state, after a scripted burst of chat, edits, deletions, proposals, votes,
-vote changes, a cancel and a close from several members at once."""
+"""The Zulip-style state tests: the room's initial state plus the events a client received equals
+a fresh fetch of the state — after a scripted burst of chat, edits, deletions, proposals, votes,
+vote changes, a cancel and a close from several members at once; and after orders, a payment
+approved, a watch-list change, an alert firing and NAV moving on real ticks."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
 from typing import Any
 
-from tests.identity.conftest import Api
+from app.books.service import books_service
+from app.config import Settings
+from app.market.dataset import load_catalogue
+from devtools.replayer import Replayer
+from streams.producer import EventProducer
+from tests.clubs.factories import paid_contribution
+from tests.identity.conftest import Api, eventually
 from tests.rooms.conftest import RoomClient, club_of, in_a_minute, person
 
 ROOM_EVENTS = ("chat:message", "chat:edited", "chat:deleted", "proposal:created", "vote:tally",
@@ -107,3 +116,148 @@ async def test_initial_state_plus_events_equals_a_fresh_fetch(clients: Any, http
     received = [(n, d) for n, d in watcher.events if n in ROOM_EVENTS]
     assert apply(initial.body, received) == comparable(fresh.body)
     assert fresh.body["seq"] > initial.body["seq"] + 20
+
+
+LOGGED = (*ROOM_EVENTS, "order:updated", "contribution:received", "watchlist:changed",
+          "alert:triggered")  # fmt: skip
+SYMBOL = "JNJ"  # a skfolio series no other test trades
+TRADE_DAY = dt.date(2012, 6, 12)
+
+
+async def _snapshot(http: Api, club_id: str, token: str) -> dict[str, Any]:
+    """Everything a club screen shows, fetched fresh: the room, orders, contributions,
+    watch-list, alerts and the live portfolio."""
+    out: dict[str, Any] = {}
+    for name, path in (("room", "room"), ("orders", "orders"), ("contributions", "contributions"),
+                       ("watchlist", "watchlist"), ("alerts", "alerts"),
+                       ("portfolio", "portfolio")):  # fmt: skip
+        reply = await http.call("GET", f"/api/v1/clubs/{club_id}/{path}", token=token)
+        assert reply.status == 200, (path, reply.body)
+        out[name] = reply.body
+    return out
+
+
+def _reduce(initial: dict[str, Any], events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """What a client shows after applying, in ``seq`` order, every logged event above the
+    snapshot's ``seq`` (and the latest ``portfolio:nav``, which is state, not history)."""
+    seq = initial["room"]["seq"]
+    orders = {o["id"]: o for o in initial["orders"]["orders"]}
+    received = {c["id"]: c["amount"] for c in initial["contributions"]["contributions"]
+                if c["status"] == "received"}  # fmt: skip
+    watchlist = initial["watchlist"]["symbols"]
+    fired = {a["id"]: a["fired_count"] for a in initial["alerts"]["alerts"]}
+    logged = sorted(((n, d) for n, d in events if n in LOGGED), key=lambda e: e[1]["seq"])
+    for name, data in logged:
+        if data["seq"] <= seq:
+            continue
+        assert data["seq"] == seq + 1, f"gap before {name} {data['seq']}"
+        seq = data["seq"]
+        if name == "order:updated":
+            orders[data["order"]["id"]] = data["order"]
+        elif name == "contribution:received":
+            received[data["contribution_id"]] = data["amount"]
+        elif name == "watchlist:changed":
+            watchlist = data["symbols"]
+        elif name == "alert:triggered":
+            fired[data["alert_id"]] = data["fired_count"]
+    navs = [d for n, d in events if n == "portfolio:nav"]
+    nav = navs[-1] if navs else initial["portfolio"]
+    return {"seq": seq, "orders": orders, "received": received, "watchlist": watchlist,
+            "fired": fired, "nav": (nav["nav"], nav["cash"], nav["units"])}  # fmt: skip
+
+
+def _fetched(fresh: dict[str, Any]) -> dict[str, Any]:
+    portfolio = fresh["portfolio"]
+    return {
+        "seq": fresh["room"]["seq"],
+        "orders": {o["id"]: o for o in fresh["orders"]["orders"]},
+        "received": {
+            c["id"]: c["amount"]
+            for c in fresh["contributions"]["contributions"]
+            if c["status"] == "received"
+        },
+        "watchlist": fresh["watchlist"]["symbols"],
+        "fired": {a["id"]: a["fired_count"] for a in fresh["alerts"]["alerts"]},
+        "nav": (portfolio["nav"], portfolio["cash"], portfolio["units"]),
+    }
+
+
+async def test_every_room_event_keeps_a_client_equal_to_a_fresh_fetch(
+    clients: Any, http: Api, settings: Settings
+) -> None:
+    """Orders, contributions, watch-list changes, alerts and NAV: the watcher's snapshot plus
+    what it received equals a fresh fetch of each."""
+    asha, ravi, meera = await person("asha"), await person("ravi"), await person("meera")
+    club = await club_of(asha, ravi, meera, currency="USD")
+    cid = str(club.id)
+    today = dt.datetime.now(dt.UTC).date()
+    for who, amount in ((asha, 600_000), (ravi, 400_000)):  # $6,000 and $4,000
+        await paid_contribution(club, who.user_id, amount, today)
+    await books_service.do_record_valuation(cid, asha.user_id, valuation_date=today, prices={})
+    producer = EventProducer(settings.kafka_bootstrap_servers, client_id="samooh-test-state")
+    await producer.start()
+    try:
+        series = load_catalogue()[SYMBOL]
+        day_before = Replayer({SYMBOL: series}, TRADE_DAY - dt.timedelta(days=1),
+                              TRADE_DAY - dt.timedelta(days=1), 4, seconds_per_day=0.0001,
+                              loop=False)  # fmt: skip
+        await day_before.run(producer, asyncio.Event(), max_days=1)
+
+        watcher: RoomClient = await clients(meera)
+        assert (await watcher.join(club))["ok"]  # join first, then fetch
+        initial = await _snapshot(http, cid, meera.token)
+
+        async def call(token: str, method: str, path: str, body: Any = None,
+                       status: int = 200) -> dict[str, Any]:  # fmt: skip
+            reply = await http.call(method, f"/api/v1/clubs/{cid}/{path}", json=body, token=token,
+                                    headers={"Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
+            assert reply.status == status, (path, reply.body)
+            return dict(reply.body)
+
+        await call(asha.token, "PUT", "watchlist", {"symbols": [SYMBOL, "KO"]})
+        alert = await call(ravi.token, "POST", "alerts",
+                           {"symbol": SYMBOL, "kind": "above", "price": "0.01"}, 201)  # fmt: skip
+        manual = await call(ravi.token, "POST", "contributions",
+                            {"amount": "250.00", "method": "manual", "note": "cash at meeting"},
+                            201)  # fmt: skip
+        await call(asha.token, "POST", f"contributions/{manual['id']}/decision",
+                   {"approve": True})  # fmt: skip
+        kept = await call(
+            asha.token,
+            "POST",
+            "orders",
+            {"side": "buy", "kind": "market", "symbol": SYMBOL, "quantity": 5},
+            201,
+        )
+        dropped = await call(asha.token, "POST", "orders",
+                             {"side": "buy", "kind": "limit", "symbol": SYMBOL, "quantity": 1,
+                              "limit_price": "1.00"}, 201)  # fmt: skip
+        await call(asha.token, "POST", f"orders/{dropped['id']}/cancel", status=202)
+        await call(asha.token, "POST", f"orders/{kept['id']}/submit", status=202)
+        await watcher.wait_for(lambda c: any(e["order"]["status"] == "accepted"
+                                             for e in c.of("order:updated")))  # fmt: skip
+        trade_day = Replayer({SYMBOL: series}, TRADE_DAY, TRADE_DAY, 4, seconds_per_day=0.0001,
+                             loop=False)  # fmt: skip
+        await trade_day.run(producer, asyncio.Event(), max_days=1)
+    finally:
+        await producer.stop()
+
+    async def settled() -> dict[str, Any] | None:
+        fresh = await _snapshot(http, cid, meera.token)
+        statuses = {o["id"]: o["status"] for o in fresh["orders"]["orders"]}
+        fired = {a["id"]: a["fired_count"] for a in fresh["alerts"]["alerts"]}
+        received = [c for c in fresh["contributions"]["contributions"] if c["id"] == manual["id"]]
+        done = (statuses.get(kept["id"]) == "filled" and fired.get(alert["id"]) == 1
+                and received and received[0]["status"] == "received")  # fmt: skip
+        return fresh if done else None
+
+    fresh = await eventually(settled, timeout=60)
+    assert fresh is not None, "the fill, the alert and the approval did not all land"
+    expected = _fetched(fresh)
+    await watcher.wait_for(lambda c: _reduce(initial, c.events) == expected, timeout=20)
+    reduced = _reduce(initial, watcher.events)
+    assert reduced == expected
+    names = {n for n, _ in watcher.events}
+    assert {"order:updated", "contribution:received", "watchlist:changed", "alert:triggered",
+            "portfolio:nav"} <= names  # fmt: skip
+    assert expected["watchlist"] == [SYMBOL, "KO"] and len(expected["orders"]) == 2

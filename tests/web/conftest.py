@@ -17,8 +17,8 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from app.config import Settings
 from app.market.dataset import load_catalogue
-from app.market.replayer import Replayer, intraday_path
 from app.money import format_minor
+from devtools.replayer import Replayer, intraday_path
 from streams.producer import EventProducer
 from tests.conftest import LiveStack
 from tests.identity.conftest import Account, Api, provision

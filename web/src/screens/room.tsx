@@ -41,6 +41,12 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
     };
   }, [room, quotes]);
 
+  // Another member changed the watch-list: follow the new symbols at once.
+  useEffect(
+    () => live.on("watchlist:changed", (data: { club_id: string }) => { if (data.club_id === clubId) watchlist.reload(); }),
+    [clubId],
+  );
+
   // Someone joined or left: the member list changes.
   const onlineKey = view.online.join();
   useEffect(() => {

@@ -1,4 +1,4 @@
-"""``python -m app.demo``: load the demo data that ``make run`` shows (idempotent).
+"""``python -m devtools.demo``: load the demo data that ``make run`` shows (idempotent).
 
 Today: the instrument catalogue of the live market feed. Later domains add their demo clubs and
 logins here, and ``DEMO_LOGINS`` lists them for the start-up banner and the README.
@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import asyncio
 
-from app.config import get_settings
+from app.config import get_settings, settings_or_exit
+from app.documents import document_models
+from app.errors import ServiceStartupError
 from app.extensions import connect_mongo, services
+from app.identity.documents import PlatformRole
+from app.identity.signup import do_provision_user
 from app.logging import configure_logging, get_logger
+from app.market.service import market_service
+from devtools.demo_room import load_demo_room
 
 # (email, password, what the account is for) — printed by `make run`.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
@@ -22,25 +28,17 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
 async def load_demo_accounts() -> int:
     """Create the ``DEMO_LOGINS`` accounts, ACTIVE with member ids (idempotent); return how
     many exist."""
-    from app.identity.documents import PlatformRole
-    from app.identity.service import identity_service
-
     for email, password, _ in DEMO_LOGINS:
         roles = [PlatformRole.ADMIN] if email.startswith("admin@") else []
         name = "Demo Admin" if roles else "Demo Member"
-        await identity_service.do_provision_user(
-            email=email, password=password, full_name=name, roles=roles
-        )
+        await do_provision_user(email=email, password=password, full_name=name, roles=roles)
     return len(DEMO_LOGINS)
 
 
 async def load_demo_data() -> dict[str, int]:
     """Load every demo data set; return counts of what was inserted or changed."""
-    from app.market.service import market_service
-    from app.rooms.demo import load_demo_room
-
     settings = get_settings()
-    client = await connect_mongo(settings)
+    client = await connect_mongo(settings, document_models())
     services.mongo = client  # transactions (app/db.py) use the process's client
     try:
         return {
@@ -55,10 +53,7 @@ async def load_demo_data() -> dict[str, int]:
 
 
 def main() -> None:
-    """Entry point of ``python -m app.demo``."""
-    from app.config import settings_or_exit
-    from app.errors import ServiceStartupError
-
+    """Entry point of ``python -m devtools.demo``."""
     settings = settings_or_exit("demo")
     configure_logging(settings.log_level, settings.log_json)
     try:

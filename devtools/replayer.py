@@ -1,5 +1,6 @@
-"""The embedded market feed: replays real daily history (app/market/dataset.py) as intraday
-ticks into the market-ticks topic, at a configurable speed.
+"""``python -m devtools.replayer``: the embedded market feed, a development stand-in. It replays
+real daily history (app/market/dataset.py) as intraday ticks into the market-ticks topic, at a
+configurable speed.
 
 Each trading day becomes ``ticks_per_day`` steps. The price walks piecewise-linearly from the
 open to the day's first extreme, to the other extreme, to the close (low first on an up day,
@@ -21,10 +22,11 @@ from fractions import Fraction
 
 from aiokafka.errors import KafkaError
 
-from app.config import Settings
+from app.config import Settings, settings_or_exit
 from app.errors import ServiceStartupError
 from app.logging import configure_logging, get_logger
 from app.market.dataset import DailyBar, Series, load_catalogue
+from streams.admin import ensure_topics
 from streams.producer import EventProducer
 from streams.records import MarketTickV1
 from streams.topics import MARKET_TICKS
@@ -185,8 +187,6 @@ def select_series(settings: Settings, symbols: list[str] | None = None) -> dict[
 
 async def replay_forever(settings: Settings, symbols: list[str] | None = None) -> None:
     """Run the replayer against ``settings.kafka_bootstrap_servers`` until SIGINT/SIGTERM."""
-    from streams.admin import ensure_topics
-
     replayer = Replayer(
         select_series(settings, symbols),
         settings.replay_start,
@@ -224,12 +224,10 @@ async def replay_forever(settings: Settings, symbols: list[str] | None = None) -
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m app.market.replayer [--symbols AAPL,MSFT]``: replay until interrupted."""
+    """``python -m devtools.replayer [--symbols AAPL,MSFT]``: replay until interrupted."""
     parser = argparse.ArgumentParser(description="Replay real daily prices as live ticks.")
     parser.add_argument("--symbols", default="", help="comma-separated; default: all")
     args = parser.parse_args(argv)
-    from app.config import settings_or_exit
-
     settings = settings_or_exit("replayer")
     configure_logging(settings.log_level, settings.log_json)
     symbols = [s for s in args.symbols.split(",") if s]

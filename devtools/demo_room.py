@@ -1,25 +1,24 @@
-"""Demo data of the live rooms (``python -m app.demo``): the demo member's club with the demo
+"""Demo data of the live rooms (``python -m devtools.demo``): the demo member's club with the demo
 admin in it, a short chat and an open investment proposal. Idempotent: made once."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from app.chat.service import chat_service
+from app.clubs.documents import Club
+from app.clubs.service import club_service
 from app.config import get_settings
 from app.extensions import connect_redis, services
+from app.identity.documents import User
+from app.proposals.schemas import ProposalCreate
+from app.proposals.service import proposal_service
 
 DEMO_CLUB = "Demo Investment Club"
 
 
 async def load_demo_room(member_email: str, admin_email: str) -> int:
     """Create the demo club, chat and proposal unless they exist; return 1 if created."""
-    from app.chat.service import chat_service
-    from app.clubs.documents import Club
-    from app.clubs.service import club_service
-    from app.identity.documents import User
-    from app.proposals.schemas import ProposalCreate
-    from app.proposals.service import proposal_service
-
     member = await User.find_one({"email": member_email})
     admin = await User.find_one({"email": admin_email})
     if member is None or admin is None:

@@ -1,4 +1,4 @@
-"""``python -m app.payments.sandbox``: run the sandbox payment provider until SIGINT/SIGTERM.
+"""``python -m devtools.payments_sandbox``: run the sandbox payment provider until SIGINT/SIGTERM.
 
 Listens on the host and port of ``SAMOOH_PAYMENT_SANDBOX_URL`` (or ``--host/--port``) and sends
 webhooks to ``SAMOOH_PAYMENT_SANDBOX_WEBHOOK_URL`` (default
@@ -14,7 +14,7 @@ from aiohttp import web
 
 from app.config import get_settings
 from app.logging import configure_logging, get_logger
-from app.payments.sandbox.server import SandboxConfig, create_sandbox_app
+from devtools.payments_sandbox.server import SandboxConfig, create_sandbox_app
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""``python -m app.mail.devserver --host H --port P --dir D``: the local SMTP server of the dev and
+"""``python -m devtools.mailserver --host H --port P --dir D``: the local SMTP server of the dev and
 test profiles (aiosmtpd). It accepts every message and stores each as one JSON file in ``D``
 (``<received ns>-<id>.json``: id, received_at, from, to, subject, body, code), which
 ``GET /api/v1/dev/outbox`` and ``/dev/mail`` read. It never relays anything anywhere.

@@ -1,0 +1,70 @@
+"""Every Beanie document of every domain, registered once. Only entry points (the web app,
+the worker, command-line tools, tests) import this: it knows every domain, and no domain
+imports it."""
+
+from __future__ import annotations
+
+from app.alerts.documents import AlertFiring, PriceAlert
+from app.audit.documents import AuditChainHead, AuditRecord
+from app.books.documents import CashHold, Contribution, Holding, Valuation, Withdrawal
+from app.broadcasts.documents import Broadcast
+from app.chat.documents import ChatMessage
+from app.clubs.documents import Club, Invite, Membership
+from app.files.documents import StoredFile
+from app.idempotency_store import IdempotencyRecord
+from app.identity.documents import EmailCode, SecurityEvent, Sequence, User
+from app.kyc.documents import KycDocument, KycExpiryAlert
+from app.ledger.documents import JournalEntry
+from app.market.documents import CandleYear, Instrument
+from app.notifications.documents import Notification, NotificationSettings
+from app.orders.documents import Fill, Order, PaperOrder
+from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
+from app.proposals.documents import Proposal, Vote, VoteRecord
+from app.realtime.eventlog import RoomCounter, RoomEvent
+from app.reports.documents import ReportJob
+
+
+def document_models() -> list[type]:
+    """Every Beanie document of every domain (registered once, here)."""
+
+    return [
+        Instrument,
+        PriceAlert,
+        AlertFiring,
+        CandleYear,
+        User,
+        EmailCode,
+        SecurityEvent,
+        Sequence,
+        JournalEntry,
+        AuditRecord,
+        AuditChainHead,
+        Club,
+        Membership,
+        Invite,
+        Contribution,
+        Withdrawal,
+        Valuation,
+        Holding,
+        CashHold,
+        IdempotencyRecord,
+        PaymentOrder,
+        ProviderEvent,
+        PaymentOutcome,
+        StoredFile,
+        KycDocument,
+        KycExpiryAlert,
+        ReportJob,
+        RoomCounter,
+        RoomEvent,
+        ChatMessage,
+        Proposal,
+        Vote,
+        VoteRecord,
+        Order,
+        Fill,
+        PaperOrder,
+        Notification,
+        NotificationSettings,
+        Broadcast,
+    ]
