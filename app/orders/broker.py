@@ -39,7 +39,6 @@ from redis.asyncio import Redis
 from app.books.units import BPS
 from app.config import Settings
 from app.market.service import market_service
-from app.market.service import market_service
 from app.orders import repository
 from app.orders.documents import OrderKind, OrderSide, PaperFill, PaperOrder
 from app.realtime.eventlog import iso
