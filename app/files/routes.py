@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import BaseModel
 from quart import Blueprint, Response, request
 from quart_schema import (
     DataSource,
@@ -15,13 +16,14 @@ from quart_schema import (
     validate_querystring,
     validate_response,
 )
+from quart_schema.pydantic import File
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.config import get_settings
 from app.errors import ValidationFailed
 from app.files.documents import FilePurpose
 from app.files.errors import FileTooLarge
-from app.files.schemas import ContentQuery, FileOut, LinkOut, LinkQuery, UploadForm
+from app.files.schemas import ContentQuery, FileOut, LinkOut, LinkQuery
 from app.files.service import files_service
 from app.identity.guards import current_principal, require_auth
 from app.openapi import document_errors, document_raw_response
@@ -29,6 +31,15 @@ from app.openapi import document_errors, document_raw_response
 blueprint = Blueprint("files", __name__, url_prefix="/api/v1/files")
 
 UPLOAD_PATH = "/api/v1/files"
+
+
+class UploadForm(BaseModel):
+    """``POST /api/v1/files`` (multipart/form-data). ``purpose``: ``receipt``, ``agreement``
+    (needs ``club_id``) or ``kyc_document``."""
+
+    file: File
+    purpose: FilePurpose
+    club_id: str | None = None
 
 
 def link_out(record: Any, viewer_id: str, disposition: str = "attachment") -> LinkOut:

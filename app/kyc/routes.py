@@ -12,10 +12,10 @@ from app.audit.documents import AuditRecord
 from app.config import get_settings
 from app.files.routes import link_out
 from app.files.service import files_service
+from app.identity.directory import user as user_by_id
 from app.identity.documents import PlatformRole, User
 from app.identity.errors import UserNotFound
 from app.identity.guards import current_principal, require_auth, require_role
-from app.identity.repository import user_by_id
 from app.kyc.documents import KycDocument
 from app.kyc.schemas import (
     AdminDocumentOut,

@@ -167,6 +167,17 @@ class DecisionRequest(BaseModel):
         return self
 
 
+class KycExpiryEvent(ServerEvent):
+    """``kyc:expiry`` to the holder's ``user:<id>``: a verified document expires in
+    ``days_left`` days (0: it has expired). Stored first as an alert (``GET
+    /api/v1/kyc/alerts``), so a client that missed the event still sees it."""
+
+    document_id: str
+    kind: str
+    expires_on: str
+    days_left: int
+
+
 class KycStatusEvent(ServerEvent):
     """``kyc:status`` to the holder's ``user:<id>`` after an admin's decision or an expiry."""
 
