@@ -41,7 +41,7 @@ def captured(contribution: Contribution, paid_on: dt.date, *, event_id: str | No
         id=f"sandbox:{event}", provider="sandbox", provider_event_id=event,
         kind="payment.captured", pool_type="club", pool_id=contribution.club_id,
         contribution_id=str(contribution.id), payment_id=f"pay_{uuid.uuid4().hex[:10]}",
-        amount=contribution.amount if amount is None else amount, currency="INR",
+        amount=contribution.amount if amount is None else amount, currency=contribution.currency,
         occurred_at=f"{paid_on.isoformat()}T10:00:00+00:00",
     )  # fmt: skip
 
