@@ -16,7 +16,7 @@ from quart import Quart
 
 from app.config import Settings
 from app.extensions import Services
-from app.identity.service import identity_service
+from app.identity.signup import do_provision_user
 from app.web import create_app
 
 NOT_UTF8 = b'{"email": "\xff\xfe@example.com", "name": "\xc3\x28"}'
@@ -42,9 +42,7 @@ def _client_ip() -> str:
 async def token(app: Quart) -> str:
     """An access token of a real, ACTIVE account, from the login route."""
     email, password = f"bad-input-{uuid.uuid4().hex[:10]}@example.com", "Tamarind-bad-input-1"
-    await identity_service.do_provision_user(
-        email=email, password=password, full_name="Bad Input", roles=None
-    )
+    await do_provision_user(email=email, password=password, full_name="Bad Input", roles=None)
     reply = await app.test_client().post(
         "/api/v1/auth/login",
         json={"email": email, "password": password},

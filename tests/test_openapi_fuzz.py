@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.identity.service import identity_service
+from app.identity.signup import do_provision_user
 from tests.conftest import LiveStack
 from tests.payments.sandbox_client import SandboxClient
 
@@ -57,9 +57,7 @@ SKIPPED = {
 async def member(services: object) -> tuple[str, str]:
     """(email, password) of an ACTIVE account made through the identity service."""
     email, password = f"fuzz-{uuid.uuid4().hex[:10]}@example.com", "Tamarind-fuzz-123456"
-    await identity_service.do_provision_user(
-        email=email, password=password, full_name="Fuzz Member", roles=None
-    )
+    await do_provision_user(email=email, password=password, full_name="Fuzz Member", roles=None)
     return email, password
 
 

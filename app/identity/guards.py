@@ -25,7 +25,8 @@ from quart_schema import security_scheme
 from app.config import get_settings
 from app.identity.documents import PlatformRole
 from app.identity.errors import Forbidden, Unauthenticated
-from app.identity.service import Principal, identity_service
+from app.identity.mfa import check_step_up
+from app.identity.sessions import Principal, authenticate
 from app.openapi import document_errors
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
@@ -68,7 +69,7 @@ def require_auth(func: F) -> F:
 
     @functools.wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        g.principal = await identity_service.authenticate(bearer_token())
+        g.principal = await authenticate(bearer_token())
         return await func(*args, **kwargs)
 
     documented = document_errors(401, 403)(security_scheme([{"bearer": []}])(wrapper))
@@ -101,9 +102,7 @@ def require_step_up(func: F) -> F:
 
     @functools.wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        await identity_service.check_step_up(
-            current_principal(), request.headers.get(STEP_UP_HEADER), client_ip()
-        )
+        await check_step_up(current_principal(), request.headers.get(STEP_UP_HEADER), client_ip())
         return await func(*args, **kwargs)
 
     return cast(F, document_errors(403, 429)(wrapper))
@@ -117,6 +116,4 @@ async def step_up_for_amount(amount_minor: int | None) -> None:
     principal = current_principal()
     large = amount_minor is not None and amount_minor >= get_settings().step_up_threshold
     if principal.user.mfa_enabled or large:
-        await identity_service.check_step_up(
-            principal, request.headers.get(STEP_UP_HEADER), client_ip()
-        )
+        await check_step_up(principal, request.headers.get(STEP_UP_HEADER), client_ip())
