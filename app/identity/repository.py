@@ -360,10 +360,6 @@ class SessionStore:
             return None
         return _text(user), _text(family)
 
-    async def is_active(self, family: str) -> bool:
-        """True while the session ``family`` has not been revoked or expired."""
-        return bool(await self._redis.exists(f"{PREFIX}fam:{family}"))
-
     async def owner(self, family: str) -> str | None:
         """The user id the session ``family`` belongs to while it is active; None once it is
         revoked or expired."""
