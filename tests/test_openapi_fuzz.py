@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from app.identity.documents import PlatformRole
 from app.identity.signup import do_provision_user
 from tests.conftest import LiveStack
 from tests.payments.sandbox_client import SandboxClient
@@ -55,9 +56,12 @@ SKIPPED = {
 
 @pytest.fixture(scope="module")
 async def member(services: object) -> tuple[str, str]:
-    """(email, password) of an ACTIVE account made through the identity service."""
+    """(email, password) of an ACTIVE platform admin made through the identity service, so the
+    admin operations are exercised too (it also owns the club the test opens)."""
     email, password = f"fuzz-{uuid.uuid4().hex[:10]}@example.com", "Tamarind-fuzz-123456"
-    await do_provision_user(email=email, password=password, full_name="Fuzz Member", roles=None)
+    await do_provision_user(
+        email=email, password=password, full_name="Fuzz Admin", roles=[PlatformRole.ADMIN]
+    )
     return email, password
 
 

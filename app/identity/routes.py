@@ -412,6 +412,7 @@ async def set_roles(user_id: str, data: RolesRequest) -> AdminUserOut:
 @require_role(PlatformRole.ADMIN)
 @validate_querystring(SecurityEventQuery)
 @validate_response(SecurityEventList)
+@document_errors(404)
 async def list_security_events(query_args: SecurityEventQuery) -> SecurityEventList:
     """Recorded security events (failed and locked logins, MFA failures, refresh-token reuse,
     password resets…), newest first."""
