@@ -199,3 +199,38 @@ async def test_mark_read_up_to_a_seq_above_int64_is_422_and_changes_nothing(
         "/api/v1/notifications/read", json={"up_to_seq": INT64_MAX}, headers=headers
     )
     assert response.status_code == 200, await response.get_json()
+
+
+async def test_the_openapi_description_lists_every_answer_with_its_schema(app: Quart) -> None:
+    """Every operation documents a typed success answer and the error statuses its shape can
+    produce (app/openapi.py), each error with the one error body."""
+    document = await (await app.test_client().get("/openapi.json")).get_json()
+    missing: list[str] = []
+    for path, operations in document["paths"].items():
+        assert path.startswith("/api/"), path  # the web client's pages are not API operations
+        for method, operation in operations.items():
+            label = f"{method.upper()} {path}"
+            responses = operation["responses"]
+            successes = [s for s in responses if s[0] in "23"]
+            if not successes:
+                missing.append(f"{label}: no success answer")
+            for status in successes:
+                answer = responses[status]
+                if "content" not in answer and "headers" not in answer:
+                    missing.append(f"{label}: {status} has no schema")
+            expected = {"503"} if path != "/api/health" else set()
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                expected |= {"400", "413", "422"}
+            if "{" in path:
+                expected.add("404")
+            if operation.get("security"):
+                expected |= {"401", "403"}
+            if any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", [])):
+                expected |= {"400", "409", "422"}
+            if expected - set(responses):
+                missing.append(f"{label}: {sorted(expected - set(responses))} undocumented")
+            for status in set(responses) - set(successes):
+                schema = responses[status].get("content", {}).get("application/json", {})
+                if schema.get("schema", {}).get("title") != "ErrorResponse":
+                    missing.append(f"{label}: {status} is not the error body")
+    assert not missing, "\n".join(missing)

@@ -25,8 +25,10 @@ from app.clubs.schemas import (
     InviteCreate,
     InviteOut,
     JoinOut,
+    LeftClub,
     MemberList,
     MemberOut,
+    MemberRemoved,
     RoleChange,
     Watchlist,
 )
@@ -165,6 +167,7 @@ async def accept_invite(token: str) -> JoinOut:
 @blueprint.post("/clubs/<club_id>/leave")
 @tag(["clubs"])
 @require_auth
+@validate_response(LeftClub)
 @document_errors(404, 409)
 async def leave_club(club_id: str) -> tuple[dict[str, Any], int]:
     """Leave the club. Errors: 409 ``last_owner``, ``units_outstanding``."""
@@ -175,6 +178,7 @@ async def leave_club(club_id: str) -> tuple[dict[str, Any], int]:
 @blueprint.delete("/clubs/<club_id>/members/<user_id>")
 @tag(["clubs"])
 @require_auth
+@validate_response(MemberRemoved)
 @document_errors(403, 404, 409)
 async def remove_member(club_id: str, user_id: str) -> tuple[dict[str, Any], int]:
     """Remove a member (owner/admin). Errors: 403 ``role_required``, 404 ``member_not_found``,

@@ -135,6 +135,18 @@ class JoinOut(BaseModel):
     club: ClubOut
 
 
+class LeftClub(BaseModel):
+    """``POST /api/v1/clubs/{id}/leave``: the caller is no longer a member."""
+
+    left: bool
+
+
+class MemberRemoved(BaseModel):
+    """``DELETE /api/v1/clubs/{id}/members/{user_id}``: the member is removed."""
+
+    removed: bool
+
+
 class RoleChange(BaseModel):
     role: ClubRole
 
