@@ -33,6 +33,7 @@ import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 
 from agents.lifecycle import ready_key
@@ -170,20 +171,6 @@ async def test_storm_with_a_worker_killed_midway_posts_each_payment_once(
     tmp_path: Path,
 ) -> None:  # fmt: skip
     owner = await login(api)
-    clubs = [
-        (await owner.ok("POST", "/api/v1/clubs", {"name": f"Storm {i}"}, status=201))["id"]
-        for i in range(8)
-    ]
-    planned: dict[str, tuple[str, int]] = {}  # contribution id → (club id, paise)
-    orders = []
-    for n in range(16):
-        club_id, amount = clubs[n % len(clubs)], 100_000 + 1_237 * n
-        body = await owner.ok("POST", f"/api/v1/clubs/{club_id}/contributions",
-                              {"amount": format_minor(amount)}, status=201,
-                              key=str(uuid.uuid4()))  # fmt: skip
-        planned[body["id"]] = (club_id, amount)
-        orders.append(body["order_id"])
-
     group_id, topic = settings.worker_id, PAYMENT_EVENTS.name
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     records = PaymentsTopic(settings)
@@ -216,6 +203,31 @@ async def test_storm_with_a_worker_killed_midway_posts_each_payment_once(
         group = await _eventually(settled_with_two, "a stable group of two workers", 30)
         extra_partitions = group.partitions_of(EXTRA_CLIENT_ID)
         assert extra_partitions < set(range(PAYMENT_EVENTS.partitions)), group
+
+        # Eight clubs, four of whose payments go to the extra worker's partitions (a club's
+        # partition is the producer's default: murmur2 of the key, the club id) and four to
+        # the survivor's. Where each record really went is read from the topic below.
+        partition_of = DefaultPartitioner()
+        every = list(range(PAYMENT_EVENTS.partitions))
+        clubs_by_owner: dict[bool, list[str]] = {True: [], False: []}
+        for i in range(40):
+            if min(len(c) for c in clubs_by_owner.values()) >= 4:
+                break
+            body = await owner.ok("POST", "/api/v1/clubs", {"name": f"Storm {i}"}, status=201)
+            side = partition_of(body["id"].encode(), every, every) in extra_partitions
+            clubs_by_owner[side].append(body["id"])
+        assert min(len(c) for c in clubs_by_owner.values()) >= 4, clubs_by_owner
+        ours, theirs = clubs_by_owner[True][:4], clubs_by_owner[False][:4]
+        clubs = [club for pair in zip(ours, theirs, strict=True) for club in pair]
+        planned: dict[str, tuple[str, int]] = {}  # contribution id → (club id, paise)
+        orders = []
+        for n in range(16):
+            club_id, amount = clubs[n % len(clubs)], 100_000 + 1_237 * n
+            body = await owner.ok("POST", f"/api/v1/clubs/{club_id}/contributions",
+                                  {"amount": format_minor(amount)}, status=201,
+                                  key=str(uuid.uuid4()))  # fmt: skip
+            planned[body["id"]] = (club_id, amount)
+            orders.append(body["order_id"])
 
         # Every event three times, all held, then released in random order and spread out
         # (one delivery starts every 20 ms). The last four payments come after the kill.
