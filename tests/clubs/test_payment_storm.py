@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
@@ -166,6 +167,7 @@ async def _eventually(check: Any, what: str, timeout: float, every: float = 0.1)
         await asyncio.sleep(every)
 
 
+@pytest.mark.timeout(600)  # ~1.5 min of storm and a 65 s wait, more on a loaded machine
 async def test_storm_with_a_worker_killed_midway_posts_each_payment_once(
     api: Api, payment_stack: SandboxClient, live_stack: LiveStack, settings: Settings,
     tmp_path: Path,
