@@ -9,6 +9,7 @@ reach a handler or the database as a 500.
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any, NoReturn
 
 from pydantic import Field
@@ -31,6 +32,15 @@ about 8; the limit keeps recursion in the parser, pydantic and BSON far from Pyt
 
 def _refuse_constant(name: str) -> NoReturn:
     raise MalformedJSON(f"{name} is not JSON", details={"reason": "syntax", "constant": name})
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 reads as infinity
+        raise MalformedJSON(
+            f"{text[:40]} is out of range", details={"reason": "syntax", "number": text[:40]}
+        )
+    return value
 
 
 def _check_shape(value: Any) -> None:
@@ -66,8 +76,8 @@ def _check_shape(value: Any) -> None:
 def parse_json(raw: bytes) -> Any:
     """Parse a request body: ``bytes`` → the JSON value (dict, list, str, int, float, bool, None).
 
-    Strict: UTF-8 only, no ``NaN``/``Infinity``, no lone surrogates, at most ``MAX_JSON_DEPTH``
-    levels (RFC 8259 §8.1, §6, §7).
+    Strict: UTF-8 only, no ``NaN``/``Infinity`` (nor numbers that overflow to it), no lone
+    surrogates, at most ``MAX_JSON_DEPTH`` levels (RFC 8259 §8.1, §6, §7).
 
     Raises:
         MalformedJSON (400 ``malformed_json``): ``details.reason`` is ``not_utf8``, ``syntax``
@@ -80,7 +90,7 @@ def parse_json(raw: bytes) -> Any:
             "the body is not UTF-8", details={"reason": "not_utf8", "position": exc.start}
         ) from exc
     try:
-        value = json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError as exc:
         raise MalformedJSON(
             f"JSON nested deeper than {MAX_JSON_DEPTH} levels",

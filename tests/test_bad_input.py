@@ -125,6 +125,7 @@ async def test_a_malformed_body_names_why(app: Quart) -> None:
         DEEP_OBJECT: "too_deep",
         b'{"a": ' * 40 + b"1" + b"}" * 40: "too_deep",  # parses, but deeper than the limit
         b'{"email": NaN}': "syntax",
+        b'{"email": 1e400}': "syntax",  # a float that overflows to infinity
         b'{"email": "\\ud800"}': "syntax",  # a lone surrogate cannot be stored as UTF-8
         b'{"email": ': "syntax",
         b"": "syntax",
