@@ -19,7 +19,7 @@ from app.identity.documents import PlatformRole, SecurityEventKind, User, UserSt
 from app.identity.schemas import GuestToken, TokenPair
 from app.identity.tokens import AccessClaims, issue_token, verify_token
 from app.ratelimit import rate_limiter
-from app.realtime import control, events
+from app.realtime import events
 from app.realtime.contract import SessionRevokedEvent
 from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import user_room
@@ -90,7 +90,6 @@ async def disconnect(user_id: str, reason: str) -> None:
     """Tell the user's sockets why (``session:revoked`` to ``user:<id>``), then disconnect them
     on every web process. Both go through the event path: after the commit when a change is
     being collected, at once otherwise, in this order."""
-    settings = get_settings()
     sids = await repository.SocketRegistry(services.require_redis()).take_all(user_id)
     await events.send(
         user_room(user_id),
@@ -98,10 +97,7 @@ async def disconnect(user_id: str, reason: str) -> None:
         SessionRevokedEvent(id=secrets.token_hex(8), ts=iso(utcnow()), reason=reason),
     )
 
-    async def disconnect_sockets() -> None:
-        await control.disconnect_sids(settings.redis_url, sids)
-
-    await events.after_commit(disconnect_sockets)
+    await events.disconnect(sids)
 
 
 async def do_refresh(refresh_token: str, ip: str | None) -> TokenPair:

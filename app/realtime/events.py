@@ -18,6 +18,7 @@ registered with ``after_commit``.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -150,3 +151,9 @@ async def remove_from_room(sid: str, room: str) -> None:
     """Take socket ``sid`` out of ``room`` on whichever web process holds it (an eviction is a
     consequence of a committed change: call it after the commit)."""
     await publish.leave_room(sid, room)
+
+
+async def disconnect(sids: list[str]) -> None:
+    """Disconnect sockets (an account suspended, a password reset): after the change commits,
+    in order with the events queued before it (``session:revoked`` first)."""
+    await after_commit(functools.partial(publish.disconnect, sids))

@@ -9,14 +9,12 @@ clients catch up from there.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from app.config import get_settings
 from app.logging import get_logger
 from app.realtime import control
 from app.realtime.emitter import Emitter
-from app.realtime.eventlog import Outgoing
 
 log = get_logger(__name__)
 
@@ -40,15 +38,17 @@ async def emit(event: str, data: Any, room: str) -> None:
         log.error("emit failed", socket_event=event, room=room, error=str(exc))
 
 
-async def publish(events: Iterable[Outgoing]) -> None:
-    """Emit committed events in the order given."""
-    for outgoing in events:
-        await emit(outgoing.event, outgoing.data, outgoing.room)
-
-
 async def leave_room(sid: str, room: str) -> None:
     """Take ``sid`` out of ``room`` on whichever web process holds it."""
     try:
         await control.leave_room(get_settings().redis_url, sid, room)
     except Exception as exc:  # pragma: no cover - Redis down
         log.error("leave_room failed", room=room, error=str(exc))
+
+
+async def disconnect(sids: list[str]) -> None:
+    """Disconnect each of ``sids`` on whichever web process holds it."""
+    try:
+        await control.disconnect_sids(get_settings().redis_url, sids)
+    except Exception as exc:  # pragma: no cover - Redis down
+        log.error("disconnect failed", count=len(sids), error=str(exc))
