@@ -6,6 +6,7 @@ sees another's data, even on shared servers (``MONGODB_URL`` etc. pointing elsew
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import socket
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from pymongo.errors import AutoReconnect, OperationFailure, _OperationCancelled
 
 if TYPE_CHECKING:
     from tests.payments.sandbox_client import SandboxClient
@@ -134,7 +136,17 @@ async def services(settings: Settings) -> AsyncIterator[object]:
     await market_service.do_load_candles()
     yield connected
     assert connected.mongo is not None
-    await connected.mongo.drop_database(settings.mongodb_database)
+    # A worker killed mid-transaction (the payment storm) leaves its transaction open on the
+    # server for up to 60 s, and dropping the database waits behind it: retry for a while.
+    deadline = asyncio.get_running_loop().time() + 90
+    while True:
+        try:
+            await connected.mongo.drop_database(settings.mongodb_database)
+            break
+        except (AutoReconnect, OperationFailure, _OperationCancelled):
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(2)
     await close_services()
 
 
