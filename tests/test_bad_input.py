@@ -235,3 +235,8 @@ async def test_the_openapi_description_lists_every_answer_with_its_schema(app: Q
                 if schema.get("schema", {}).get("title") != "ErrorResponse":
                     missing.append(f"{label}: {status} is not the error body")
     assert not missing, "\n".join(missing)
+    # Money-moving POSTs carry their Idempotency-Key header in the description.
+    contribution = document["paths"]["/api/v1/clubs/{club_id}/contributions"]["post"]
+    assert {"name": "Idempotency-Key", "in": "header", "required": True}.items() <= next(
+        p for p in contribution["parameters"] if p["name"] == "Idempotency-Key"
+    ).items()
