@@ -12,12 +12,14 @@ import uuid
 from typing import Any
 
 import pytest
+import socketio
 from quart import Quart
 
 from app.config import Settings
 from app.extensions import Services
 from app.identity.signup import do_provision_user
 from app.web import create_app
+from tests.conftest import LiveStack
 
 NOT_UTF8 = b'{"email": "\xff\xfe@example.com", "name": "\xc3\x28"}'
 DEEP_ARRAY = b"[" * 5000 + b"]" * 5000
@@ -240,3 +242,21 @@ async def test_the_openapi_description_lists_every_answer_with_its_schema(app: Q
     assert {"name": "Idempotency-Key", "in": "header", "required": True}.items() <= next(
         p for p in contribution["parameters"] if p["name"] == "Idempotency-Key"
     ).items()
+
+
+async def test_room_cursors_above_int64_over_the_socket_are_refused(
+    live_stack: LiveStack, token: str, club_id: str
+) -> None:
+    """``room:join`` / ``room:sync`` acknowledge ``validation_error`` for an ``after_seq`` above
+    2^63−1, as the HTTP cursors do (it was accepted); the largest int64 works."""
+    sio = socketio.AsyncClient(reconnection=False)
+    await sio.connect(live_stack.url, transports=["websocket"], auth={"token": token})
+    try:
+        for event in ("room:join", "room:sync"):
+            too_big = {"club_id": club_id, "after_seq": INT64_MAX + 1}
+            ack = await sio.call(event, too_big, timeout=15)
+            assert ack["ok"] is False and ack["error"]["code"] == "validation_error", (event, ack)
+        ack = await sio.call("room:join", {"club_id": club_id, "after_seq": INT64_MAX}, timeout=15)
+        assert ack.get("ok", True) is not False and ack["club_id"] == club_id, ack
+    finally:
+        await sio.disconnect()
