@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     worker_id: str = "samooh-worker"
     worker_web_port: int = 6066
     worker_data_dir: str = ".local/worker"
+    # Backups (python -m app.ops backup|restore|prune|verify; app/ops/backup.py): where they go
+    # and what the retention keeps — the newest ``backup_keep``, and beyond them nothing older
+    # than ``backup_max_age_days``.
+    backup_dir: str = ".local/backups"
+    backup_keep: int = Field(default=7, ge=1, le=1000)
+    backup_max_age_days: int = Field(default=30, ge=1, le=3650)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
