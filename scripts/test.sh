@@ -64,6 +64,8 @@ echo "[samooh] mypy" >&2
 .venv/bin/mypy
 echo "[samooh] import contracts" >&2
 .venv/bin/lint-imports --no-cache
+echo "[samooh] bandit (medium severity and above)" >&2
+.venv/bin/bandit -q -r app agents streams -ll
 
 started=$(date +%s)
 # Servers of this run only: another `make test` in the same clone gets its own.
