@@ -127,11 +127,16 @@ def artifacts() -> Path:
 async def services(settings: Settings) -> AsyncIterator[object]:
     """This process connected to MongoDB (Beanie initialised), Redis and Kafka, with the
     instrument catalogue loaded. Drops the session's database at the end."""
+    from app.clubs.service import club_service
     from app.documents import document_models
+    from app.rooms.service import on_membership_ended
     from app.extensions import close_services, connect_services
     from app.market.service import market_service
 
     connected = await connect_services(settings, document_models())
+    # This process calls services directly, so it wires what app/web.py wires for the web
+    # process: a former member's sockets leave the club's room.
+    club_service.on_membership_ended(on_membership_ended)
     await market_service.do_load_instruments()
     await market_service.do_load_candles()
     yield connected

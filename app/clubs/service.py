@@ -335,8 +335,10 @@ class ClubService:
     def on_membership_ended(self, hook: MembershipEnded) -> None:
         """Call ``hook(club_id, user_id, reason)`` after a membership ends (a member left or was
         removed). The composition root registers the club room's eviction here (app/__init__),
-        so this domain needs no knowledge of sockets."""
-        self._membership_hooks.append(hook)
+        so this domain needs no knowledge of sockets. Registering the same hook again changes
+        nothing."""
+        if hook not in self._membership_hooks:
+            self._membership_hooks.append(hook)
 
     async def _membership_ended(self, club_id: str, user_id: str, reason: str) -> None:
         for hook in self._membership_hooks:
