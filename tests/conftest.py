@@ -129,9 +129,9 @@ async def services(settings: Settings) -> AsyncIterator[object]:
     instrument catalogue loaded. Drops the session's database at the end."""
     from app.clubs.service import club_service
     from app.documents import document_models
-    from app.rooms.service import on_membership_ended
     from app.extensions import close_services, connect_services
     from app.market.service import market_service
+    from app.rooms.service import on_membership_ended
 
     connected = await connect_services(settings, document_models())
     # This process calls services directly, so it wires what app/web.py wires for the web
