@@ -8,17 +8,23 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WEB_SOURCES := $(shell find web/src web/scripts -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
 
-.PHONY: run test lint typecheck web venv services-up services-down services-status clean bench help
+.PHONY: run test test-long lint typecheck web venv services-up services-down services-status clean bench help
 
 help:
 	@echo "make run    — start services, web server, worker, market replayer, demo data; Ctrl-C stops"
 	@echo "make test   — install, start test services, ruff + mypy + pytest, stop services"
+	@echo "make test-long — make test with the long Hypothesis profile (HYPOTHESIS_PROFILE=long)"
 
 run: $(VENV)/.installed web/dist/.built
 	@$(PY) scripts/run.py
 
 test: $(VENV)/.installed web/dist/.built
 	@bash scripts/test.sh
+
+# The same suite with the long Hypothesis profile (more and longer random runs of the books'
+# state machine, tests/books/test_books_state_machine.py).
+test-long: $(VENV)/.installed web/dist/.built
+	@HYPOTHESIS_PROFILE=long bash scripts/test.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

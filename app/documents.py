@@ -13,7 +13,7 @@ from app.clubs.documents import Club, Invite, Membership
 from app.files.documents import StoredFile
 from app.idempotency_store import IdempotencyRecord
 from app.identity.documents import EmailCode, SecurityEvent, Sequence, User
-from app.kyc.documents import KycDocument, KycExpiryAlert
+from app.kyc.documents import KycAllowance, KycDocument, KycExpiryAlert
 from app.ledger.documents import JournalEntry
 from app.market.documents import CandleYear, Instrument
 from app.notifications.documents import Notification, NotificationSettings
@@ -54,6 +54,7 @@ def document_models() -> list[type]:
         StoredFile,
         KycDocument,
         KycExpiryAlert,
+        KycAllowance,
         ReportJob,
         RoomCounter,
         RoomEvent,

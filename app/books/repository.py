@@ -122,13 +122,13 @@ KYC_COUNTED = [
 ]
 
 
-async def contributed_since(user_id: str, since: dt.datetime) -> int:
+async def contributed_since(user_id: str, since: dt.datetime, session: Session = None) -> int:
     """Paise the user contributed (or is contributing) to any club since ``since``."""
     cursor = await Contribution.get_pymongo_collection().aggregate([
         {"$match": {"user_id": user_id, "status": {"$in": KYC_COUNTED},
                     "created_at": {"$gte": since}}},
         {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
-    ])  # fmt: skip
+    ], session=session)  # fmt: skip
     async for row in cursor:
         return int(row["total"])
     return 0

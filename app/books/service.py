@@ -176,7 +176,29 @@ class BooksService:
         note: str = "",
     ) -> Contribution:
         """Record a contribution the member is about to pay (``online``: awaiting the provider)
-        or has paid outside (``manual``: pending a treasurer's approval, with a receipt)."""
+        or has paid outside (``manual``: pending a treasurer's approval, with a receipt). No
+        KYC check: ``do_contribute`` is the member's way in.
+
+        Raises:
+            ClubNotFound, InvalidValuation, and the receipt's FileNotFound / file errors.
+        """
+        return await self._open_contribution(
+            club_id, actor_id, amount=amount, method=method, valuation_date=valuation_date,
+            receipt_file_id=receipt_file_id, note=note, kyc_limit=False,
+        )  # fmt: skip
+
+    async def _open_contribution(
+        self,
+        club_id: str,
+        actor_id: str,
+        *,
+        amount: int,
+        method: str,
+        valuation_date: dt.date | None,
+        receipt_file_id: str | None,
+        note: str,
+        kyc_limit: bool,
+    ) -> Contribution:
         club, _ = await club_service.check_member(club_id, actor_id)
         last = club.last_valuation_date
         if valuation_date is not None and last is not None and valuation_date.isoformat() <= last:
@@ -200,7 +222,15 @@ class BooksService:
         if receipt_file_id is not None:
             await files_service.check_own(receipt_file_id, actor_id, FilePurpose.RECEIPT)
 
+        if kyc_limit:
+            await kyc_service.ensure_allowance(actor_id)
+
         async def body(session: AsyncClientSession) -> None:
+            if kyc_limit:  # counted and inserted in one transaction, serialised per person
+                await kyc_service.do_reserve_allowance(
+                    session, actor_id, amount,
+                    lambda tx, since: repository.contributed_since(actor_id, since, tx),
+                )  # fmt: skip
             await repository.insert_contribution(contribution, session)
             if receipt_file_id is not None:  # the treasury may now see the member's receipt
                 await files_service.do_use_as_receipt(
@@ -234,13 +264,9 @@ class BooksService:
             InvalidCheckout / CheckoutConflict / PaymentProviderUnavailable /
             PaymentProviderRejected.
         """
-        await club_service.check_member(club_id, actor_id)
-        since = kyc_service.limit_period_start()
-        so_far = await repository.contributed_since(actor_id, since)
-        await kyc_service.check_contribution_allowed(actor_id, amount, so_far)
-        contribution = await self.do_open_contribution(
+        contribution = await self._open_contribution(
             club_id, actor_id, amount=amount, method=method, valuation_date=valuation_date,
-            receipt_file_id=receipt_file_id, note=note,
+            receipt_file_id=receipt_file_id, note=note, kyc_limit=True,
         )  # fmt: skip
         if method != "online":
             return contribution
@@ -250,6 +276,12 @@ class BooksService:
         return await self.do_attach_checkout(
             contribution, checkout.provider, checkout.order_id, checkout.checkout_url
         )
+
+    async def contributed_since(self, user_id: str, since: dt.datetime) -> int:
+        """Paise ``user_id`` contributed (or is contributing: awaiting payment, pending
+        approval, received, settled) to any club since ``since`` — what counts toward the KYC
+        yearly limit."""
+        return await repository.contributed_since(user_id, since)
 
     async def contributions(self, club_id: str, actor_id: str) -> list[Contribution]:
         """Contributions, newest first: every one for owner/admin/treasurer, else the actor's.

@@ -106,3 +106,24 @@ class KycExpiryAlert(Document):
             IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="user_time"),
             IndexModel([("mailed_at", ASCENDING)], name="unmailed"),
         ]  # fmt: skip
+
+
+class KycAllowance(Document):
+    """A person's contribution allowance of one financial year (``year_start``: ISO date of
+    1 April). Every domain taking money from a person who may not be verified writes it in the
+    transaction that counts and inserts that money (``kyc_service.do_reserve_allowance``), so two
+    such transactions of one person conflict and the second re-counts after the first
+    committed: the yearly limit is checked and used atomically. ``reserved``: paise accepted
+    through it this year; ``seq``: how many times it was taken."""
+
+    user_id: str
+    year_start: str
+    reserved: int = 0
+    seq: int = 0
+
+    class Settings:
+        name = "kyc_allowances"
+        indexes = [
+            IndexModel([("user_id", ASCENDING), ("year_start", ASCENDING)], unique=True,
+                       name="person_year"),
+        ]  # fmt: skip

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
 from beanie import PydanticObjectId
+from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.audit.documents import AuditRecord
 from app.audit.service import PLATFORM_CHAIN
-from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument, KycExpiryAlert
+from app.kyc.documents import (
+    DocumentKind,
+    DocumentStatus,
+    KycAllowance,
+    KycDocument,
+    KycExpiryAlert,
+)
 
 Session = AsyncClientSession | None
 
@@ -145,3 +153,28 @@ async def insert_document(doc: KycDocument, session: Session) -> KycDocument:
 async def alerts_of(user_id: str) -> list[KycExpiryAlert]:
     """The person's expiry alerts, newest first."""
     return await KycExpiryAlert.find({"user_id": user_id}).sort("-created_at").to_list()
+
+
+async def ensure_allowance(user_id: str, year_start: str) -> None:
+    """Create the person's allowance of that year if missing (outside any transaction, so no
+    two transactions race to insert it)."""
+    with contextlib.suppress(DuplicateKeyError):  # created meanwhile by a concurrent call
+        await KycAllowance.get_pymongo_collection().update_one(
+            {"user_id": user_id, "year_start": year_start},
+            {"$setOnInsert": {"reserved": 0, "seq": 0}},
+            upsert=True,
+        )
+
+
+async def take_allowance(
+    user_id: str, year_start: str, amount: int, session: AsyncClientSession
+) -> KycAllowance | None:
+    """Write the allowance inside ``session``'s transaction (``seq`` + 1, ``reserved`` +
+    ``amount``): a concurrent transaction doing the same conflicts and is retried."""
+    found = await KycAllowance.get_pymongo_collection().find_one_and_update(
+        {"user_id": user_id, "year_start": year_start},
+        {"$inc": {"seq": 1, "reserved": amount}},
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    return None if found is None else KycAllowance.model_validate(found)

@@ -18,6 +18,7 @@ encrypted at rest and only its last 4 digits are ever shown, audited or logged.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -408,6 +409,40 @@ class KycService:
                          "limit": format_minor(limit), "contributed": format_minor(contributed),
                          "amount": format_minor(amount)},
             )  # fmt: skip
+
+    async def ensure_allowance(self, user_id: str, day: dt.date | None = None) -> None:
+        """Make sure the person's allowance of the financial year holding ``day`` (default
+        today) exists; call it before the transaction that uses ``do_reserve_allowance``."""
+        year = financial_year_start(day or today_utc()).isoformat()
+        await repository.ensure_allowance(user_id, year)
+
+    async def do_reserve_allowance(
+        self,
+        session: AsyncClientSession,
+        user_id: str,
+        amount: int,
+        contributed: Callable[[AsyncClientSession, dt.datetime], Awaitable[int]],
+    ) -> None:
+        """Check and use ``amount`` paise of the person's yearly limit atomically, inside the
+        caller's transaction (which then inserts the money it counts).
+
+        It first writes the person's allowance of this financial year (``ensure_allowance``
+        made it), so two such transactions of one person conflict and the later one is
+        retried by the driver; only then does it count ``contributed(session, since)`` — the
+        paise the person put in since ``limit_period_start``, counted by the domain taking the
+        money, in the same snapshot — and apply ``check_contribution_allowed``. Without that
+        first write two contributions at once could each see the other's money missing and
+        both pass (issue #20). A verified person takes the allowance too (no limit applies).
+
+        Raises:
+            KycRequired (403 ``kyc_required``); the caller's transaction then writes nothing.
+        """
+        since = self.limit_period_start()
+        year = since.date().isoformat()
+        taken = await repository.take_allowance(user_id, year, amount, session)
+        if taken is None:
+            raise RuntimeError("ensure_allowance() was not called before the transaction")
+        await self.check_contribution_allowed(user_id, amount, await contributed(session, since))
 
     # ---- expiry --------------------------------------------------------------------------
 

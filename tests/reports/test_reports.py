@@ -202,6 +202,16 @@ async def test_every_report_through_the_worker_equals_the_api(
             {"symbol": h["symbol"], "quantity": str(h["quantity"]), "price": h["price"],
              "market_value": h["market_value"]} for h in api_statement["holdings"]]  # fmt: skip
     assert past["valuation_date"] == D2.isoformat() and past["nav"] != statement["nav"]
+    # The D2 statement against figures worked out by hand, not by the code under test: ₹15,000
+    # paid in became 1,500 units at ₹10.00; 10 INFY bought at ₹1,000 with ₹20 of costs leave
+    # ₹4,980 of cash; marked at ₹1,200 they are worth ₹12,000; NAV ₹16,980 over 1,500 units is
+    # ₹11.32 a unit.
+    by_hand = meta(read_csv(files[("valuation_statement", "csv", D2.isoformat())]))
+    assert {name: by_hand[name] for name in ("cash", "market_value", "liabilities", "nav",
+                                             "units_outstanding", "unit_value")} == {
+        "cash": "4980.00", "market_value": "12000.00", "liabilities": "0.00",
+        "nav": "16980.00", "units_outstanding": "1500.000000", "unit_value": "11.3200",
+    }  # fmt: skip
     text = pdf_text(files[("valuation_statement", "pdf", None)])
     for value in (statement["nav"], statement["cash"], statement["market_value"]):
         assert group_indian(value) in text, value

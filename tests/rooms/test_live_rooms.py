@@ -4,7 +4,6 @@ reconnecting, removal from the club, and the Zulip-style state test."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from app.clubs.service import club_service
@@ -98,10 +97,15 @@ async def test_a_non_member_cannot_join_listen_or_send(clients: Any, http: Api) 
     state = await http.call("GET", f"/api/v1/clubs/{club.id}/room", token=stranger.token)
     assert state.status == 404 and state.code == "club_not_found"
 
+    own = await club_of(stranger)  # a room the stranger may listen to
+    assert (await s.join(own))["ok"] is True
     await o.call("chat:send", {"club_id": str(club.id), "body": "members only"})
     await o.wait_for(lambda c: len(c.of("chat:message")) == 1)
-    await asyncio.sleep(0.3)
-    assert s.of("chat:message", "proposal:created", "vote:tally") == []
+    # A later message in the stranger's own room arrives; the earlier one never did.
+    await s.call("chat:send", {"club_id": str(own.id), "body": "my own club"})
+    await s.wait_for(lambda c: len(c.of("chat:message")) == 1)
+    assert [m["message"]["body"] for m in s.of("chat:message")] == ["my own club"]
+    assert s.of("proposal:created", "vote:tally") == []
 
 
 async def test_a_late_joiner_catches_up(clients: Any, http: Api) -> None:
@@ -181,10 +185,14 @@ async def test_a_removed_member_leaves_the_room_at_once(clients: Any, http: Api)
     assert r.of("room:removed")[0]["club_id"] == str(club.id)
     await a.wait_for(lambda c: any(p["user_id"] == ravi.user_id and not p["online"]
                                    for p in c.of("presence:update")))  # fmt: skip
+    own = await club_of(ravi)  # a room Ravi still belongs to
+    assert (await r.join(own))["ok"] is True
     await a.call("chat:send", {"club_id": str(club.id), "body": "after the removal"})
     await a.wait_for(lambda c: len(c.of("chat:message")) == 2)
-    await asyncio.sleep(0.3)
-    assert len(r.of("chat:message")) == 1
+    # A later message in Ravi's own room arrives; the one after his removal never did.
+    await r.call("chat:send", {"club_id": str(own.id), "body": "my own club"})
+    await r.wait_for(lambda c: len(c.of("chat:message")) == 2)
+    assert [m["message"]["body"] for m in r.of("chat:message")] == ["hello both", "my own club"]
     sent = await r.call("chat:send", {"club_id": str(club.id), "body": "still here?"})
     assert sent["error"]["code"] == "club_not_found"
     rejoin = await r.join(club, after_seq=0)

@@ -19,6 +19,7 @@ from streams.producer import EventProducer
 from streams.records import MarketTickV1
 from streams.topics import MARKET_TICKS
 from tests.identity.conftest import Api
+from tests.races.harness import eventually
 from tests.rooms.conftest import club_of, person
 
 TICKS = 8
@@ -106,7 +107,11 @@ async def test_an_alert_fires_once_per_crossing_and_is_caught_up(
     await producer.send(MARKET_TICKS, symbol, tick(symbol, 3_100, base))  # Kafka re-delivery
     await room.close()  # the member drops off …
     await send_prices(producer, symbol, [2_900, 3_001])
-    await asyncio.sleep(1.0)
+
+    async def third_firing() -> bool:  # the re-arming alert fires on the second crossing
+        return await AlertFiring.find({"club_id": str(club.id)}).count() >= 3
+
+    await eventually(third_firing)
     firings = await AlertFiring.find({"club_id": str(club.id)}).to_list()
     assert sorted(f.alert_id for f in firings) == sorted(
         [once.body["id"], again.body["id"], again.body["id"]])  # fmt: skip
