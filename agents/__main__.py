@@ -50,6 +50,7 @@ def main() -> None:
 
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     import agents.alerts
+    import agents.crm
     import agents.kyc
     import agents.lifecycle  # registers signal receivers
     import agents.market

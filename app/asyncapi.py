@@ -34,6 +34,7 @@ from app.chat.schemas import (
     TypingRequest,
 )
 from app.clubs.events import WatchlistChangedEvent
+from app.crm.schemas import ReminderDueEvent
 from app.kyc.schemas import KycExpiryEvent, KycStatusEvent
 from app.market.schemas import QuoteSubscription, QuoteTick
 from app.notifications.schemas import NotificationNewEvent, NotificationReadEvent
@@ -156,6 +157,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("report:progress", "user", ReportProgressEvent),
     ServerEventSpec("kyc:status", "user", KycStatusEvent),
     ServerEventSpec("kyc:expiry", "user", KycExpiryEvent),
+    ServerEventSpec("crm:reminder", "user", ReminderDueEvent),
 )
 
 CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (

@@ -10,6 +10,7 @@ from app.books.documents import CashHold, Contribution, Holding, Valuation, With
 from app.broadcasts.documents import Broadcast
 from app.chat.documents import ChatMessage
 from app.clubs.documents import Club, Invite, Membership
+from app.crm.documents import crm_documents
 from app.files.documents import StoredFile
 from app.idempotency_store import IdempotencyRecord
 from app.identity.documents import EmailCode, SecurityEvent, Sequence, User
@@ -68,4 +69,5 @@ def document_models() -> list[type]:
         Notification,
         NotificationSettings,
         Broadcast,
+        *crm_documents(),
     ]

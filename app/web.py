@@ -27,6 +27,7 @@ from app.chat.routes import blueprint as chat_bp
 from app.clubs.routes import blueprint as clubs_bp
 from app.clubs.service import club_service
 from app.config import Settings, get_settings
+from app.crm.routes import blueprint as crm_bp
 from app.documents import document_models
 from app.errors import AppError, error_body, unavailable_service
 from app.extensions import close_services, connect_services
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     UploadAwareRequest.upload_limits[UPLOAD_PATH] = settings.file_max_bytes
     for files_kyc_reports_bp in (files_bp, kyc_bp, kyc_admin_bp, reports_bp):
         app.register_blueprint(files_kyc_reports_bp)
+    app.register_blueprint(crm_bp)
     _install_web_client(app, ROOT / settings.web_dist)
 
     @app.before_serving
@@ -199,7 +201,8 @@ def _install_error_handlers(app: Quart) -> None:
 # index.html and the app picks the screen. Listed, not a catch-all, so unknown /api, /dev, …
 # paths keep their JSON 404/405 answers. The invite links the API hands out are /join/<token>.
 SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/clubs/<path:rest>",
-             "/join/<path:rest>", "/admin", "/account/<path:rest>")  # fmt: skip
+             "/join/<path:rest>", "/admin", "/account/<path:rest>", "/crm", "/crm/<path:rest>",
+             "/contact")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

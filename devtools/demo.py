@@ -16,12 +16,14 @@ from app.identity.documents import PlatformRole
 from app.identity.signup import do_provision_user
 from app.logging import configure_logging, get_logger
 from app.market.service import market_service
+from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_room import load_demo_room
 
 # (email, password, what the account is for) — printed by `make run`.
 DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("member@demo.samooh.in", "samooh-demo-member", "a member (platform role user)"),
     ("admin@demo.samooh.in", "samooh-demo-admin", "a platform admin (enrol TOTP to change roles)"),
+    *CRM_DEMO_LOGINS,
 ]
 
 
@@ -29,6 +31,8 @@ async def load_demo_accounts() -> int:
     """Create the ``DEMO_LOGINS`` accounts, ACTIVE with member ids (idempotent); return how
     many exist."""
     for email, password, _ in DEMO_LOGINS:
+        if email.startswith("crm-"):
+            continue  # devtools/demo_crm.py makes the CRM staff with their roles
         roles = [PlatformRole.ADMIN] if email.startswith("admin@") else []
         name = "Demo Admin" if roles else "Demo Member"
         await do_provision_user(email=email, password=password, full_name=name, roles=roles)
@@ -46,6 +50,7 @@ async def load_demo_data() -> dict[str, int]:
             "candle_years": await market_service.do_load_candles(),
             "demo_accounts": await load_demo_accounts(),
             "demo_room": await load_demo_room(DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]),
+            "demo_crm": await load_demo_crm(),
         }
     finally:
         services.mongo = None

@@ -19,6 +19,8 @@ class NotificationKind(StrEnum):
     PROPOSAL_CREATED = "proposal_created"
     PROPOSAL_CLOSING_SOON = "proposal_closing_soon"
     PROPOSAL_CLOSED = "proposal_closed"
+    CRM_REMINDER = "crm_reminder"
+    CRM_KYC_EXPIRY = "crm_kyc_expiry"
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).
@@ -27,6 +29,8 @@ DEFAULT_EMAIL_KINDS = (
     NotificationKind.PROPOSAL_CREATED,
     NotificationKind.PROPOSAL_CLOSING_SOON,
     NotificationKind.PROPOSAL_CLOSED,
+    NotificationKind.CRM_REMINDER,
+    NotificationKind.CRM_KYC_EXPIRY,
 )
 
 

@@ -36,6 +36,8 @@ function lazy<P extends object>(load: () => Promise<{ default: ComponentType<P> 
 const ClubRoomScreen = lazy<{ clubId: string }>(() => import("./screens/room.tsx"));
 const AdminConsole = lazy<object>(() => import("./screens/admin.tsx"));
 const AccountScreen = lazy<{ section: string }>(() => import("./screens/account.tsx"));
+const CrmScreen = lazy<{ section: string; id?: string }>(() => import("./screens/crm.tsx"));
+const ContactForm = lazy<object>(() => import("./screens/crm.tsx").then((m) => ({ default: m.ContactForm })));
 
 type Guard = "public" | "guest-only" | "account";
 interface RouteDef {
@@ -57,6 +59,11 @@ const ROUTES: RouteDef[] = [
   { pattern: "/join/:token", guard: "account", render: (p) => <JoinClub token={p.token as string} /> },
   { pattern: "/admin", guard: "account", render: () => <AdminConsole /> },
   { pattern: "/account/:section", guard: "account", render: (p) => <AccountScreen section={p.section as string} /> },
+  { pattern: "/contact", guard: "public", render: () => <ContactForm /> },
+  { pattern: "/crm", guard: "account", render: () => <CrmScreen section="board" /> },
+  { pattern: "/crm/leads/:id", guard: "account", render: (p) => <CrmScreen section="lead" id={p.id as string} /> },
+  { pattern: "/crm/clients/:id", guard: "account", render: (p) => <CrmScreen section="client" id={p.id as string} /> },
+  { pattern: "/crm/:section", guard: "account", render: (p) => <CrmScreen section={p.section as string} /> },
 ];
 
 const LIVE_LABELS: Record<string, string> = { connected: "Live", connecting: "Connecting…", reconnecting: "Reconnecting…", offline: "Offline", idle: "" };
@@ -90,6 +97,7 @@ function TopBar() {
         {nav("/", "Market", "nav-market")}
         {state === "signed-in" && nav("/clubs", "Clubs", "nav-clubs")}
         {state === "signed-in" && me?.roles.includes("admin") && nav("/admin", "Admin", "nav-admin")}
+        {state === "signed-in" && me?.roles.some((r) => r === "crm_agent" || r === "crm_manager" || r === "admin") && nav("/crm", "CRM", "nav-crm")}
       </nav>
       <div class="topbar-end">
         {state === "signed-in" && <LiveStatus />}

@@ -1,0 +1,26 @@
+"""What the CRM needs from identity: staff and clients' accounts by id, and an account for a
+client invited to the platform. One module, so the identity split touches one place."""
+
+from __future__ import annotations
+
+from app.identity import directory
+from app.identity.documents import PlatformRole, User
+from app.identity.signup import do_provision_user
+
+STAFF_ROLES = (PlatformRole.CRM_AGENT, PlatformRole.CRM_MANAGER, PlatformRole.ADMIN)
+
+
+async def users(ids: list[str]) -> dict[str, User]:
+    """The accounts among ``ids`` by id (unknown ids are left out)."""
+    return await directory.users_by_id([i for i in ids if i])
+
+
+async def names(ids: list[str]) -> dict[str, str]:
+    """Full names by id."""
+    return {uid: u.full_name for uid, u in (await users(ids)).items()}
+
+
+async def provision_client(email: str, full_name: str) -> User:
+    """An ACTIVE account without a password for an invited client (they set one through
+    "forgot password"); an existing account with that e-mail is returned as it is."""
+    return await do_provision_user(email=email, password=None, full_name=full_name)

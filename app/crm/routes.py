@@ -1,0 +1,569 @@
+"""CRM HTTP API under ``/api/v1/crm`` (leads, clients, investments, KYC queue, reminders, staff,
+reports, data protection) and the public web-to-lead form. Thin: parse → ``crm_service`` →
+schema. Every route but the web form needs a CRM role; the service scopes every query."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from quart import Blueprint, Response
+from quart_schema import tag, validate_querystring, validate_request, validate_response
+
+from app.crm import people
+from app.crm.documents import ActivityKind, Client, Lead
+from app.crm.schemas import (
+    ActivityCreate,
+    ActivityOut,
+    AssignRequest,
+    ClientOut,
+    ClientPage,
+    ClientPatch,
+    ClientQuery,
+    Converted,
+    ConvertRequest,
+    CrmReport,
+    DuplicateList,
+    DuplicateOut,
+    ErasureOut,
+    ImportReport,
+    ImportRequest,
+    InvestmentOut,
+    KycDecision,
+    KycQueue,
+    KycQueueItem,
+    LeadCreate,
+    LeadCreated,
+    LeadOut,
+    LeadPage,
+    LeadPatch,
+    LeadQuery,
+    MergeOut,
+    MergeRequest,
+    PersonExport,
+    PortfolioOut,
+    ReminderCreate,
+    ReminderList,
+    ReminderOut,
+    ReminderQuery,
+    ReportQuery,
+    RetentionOut,
+    StaffList,
+    StaffOut,
+    StaffPut,
+    StatusChange,
+    Timeline,
+    TransactionOut,
+    WebFormReply,
+    WebFormRequest,
+)
+from app.crm.service import Actor, crm_service
+from app.identity.documents import PlatformRole
+from app.identity.guards import client_ip, current_principal, require_role
+from app.money import format_minor
+from app.openapi import document_errors
+
+blueprint = Blueprint("crm", __name__, url_prefix="/api/v1/crm")
+
+STAFF = (PlatformRole.CRM_AGENT, PlatformRole.CRM_MANAGER, PlatformRole.ADMIN)
+TAG = ["crm"]
+
+
+def _units(micro: int) -> str:
+    """Micro-units as a six-place decimal string."""
+    return f"{micro // 1_000_000}.{micro % 1_000_000:06d}"
+
+
+async def _actor() -> Actor:
+    principal = current_principal()
+    return await crm_service.actor(principal.user_id, [r.value for r in principal.user.roles])
+
+
+async def _lead_out(lead: Lead, detail: bool = False) -> LeadOut:
+    names = await people.names([lead.owner_id] if lead.owner_id else [])
+    phone = crm_service.phone_of(lead) if detail else None
+    return LeadOut.of(lead, phone=phone, owner_name=names.get(lead.owner_id or ""))
+
+
+async def _leads_out(leads: list[Lead]) -> list[LeadOut]:
+    names = await people.names(sorted({lead.owner_id for lead in leads if lead.owner_id}))
+    return [LeadOut.of(lead, owner_name=names.get(lead.owner_id or "")) for lead in leads]
+
+
+async def _client_out(client: Client, detail: bool = False) -> ClientOut:
+    names = await people.names([client.owner_id] if client.owner_id else [])
+    return ClientOut.of(
+        client, phone=crm_service.phone_of(client) if detail else None,
+        address=crm_service.address_of(client) if detail else None,
+        owner_name=names.get(client.owner_id or ""),
+        kyc_status=await crm_service.kyc_status(client) if detail else None,
+    )  # fmt: skip
+
+
+async def _timeline(items: list[Any]) -> Timeline:
+    names = await people.names(sorted({a.actor_id for a in items if a.actor_id}))
+    return Timeline(items=[ActivityOut.of(a, names.get(a.actor_id or "")) for a in items])
+
+
+# ---- the public web form ------------------------------------------------------------------------
+
+
+@blueprint.post("/web-form")
+@tag(TAG)
+@validate_request(WebFormRequest)
+@validate_response(WebFormReply, 202)
+@document_errors(422, 429)
+async def web_form(data: WebFormRequest) -> tuple[WebFormReply, int]:
+    """Public web-to-lead form (no account). Always ``202 {"received": true}`` for a valid
+    submission — new, known or spam alike. Errors: 422 ``invalid_contact``
+    (``details.field``), ``validation_error``; 429 ``rate_limited`` (per address and per
+    e-mail)."""
+    await crm_service.do_web_form(data, client_ip())
+    return WebFormReply(), 202
+
+
+# ---- leads --------------------------------------------------------------------------------------
+
+
+@blueprint.get("/leads")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_querystring(LeadQuery)
+@validate_response(LeadPage)
+async def list_leads(query_args: LeadQuery) -> LeadPage:
+    """Leads in the caller's scope (agents: their own; managers: their team's and unassigned;
+    admins: all), filtered by status, source, owner; ``q`` searches names, e-mails and notes."""
+    items, total = await crm_service.leads(
+        await _actor(), status=query_args.status, source=query_args.source,
+        owner_id=query_args.owner_id, text=query_args.q, skip=query_args.skip,
+        limit=query_args.limit, sort=query_args.sort,
+    )  # fmt: skip
+    return LeadPage(items=await _leads_out(items), total=total)
+
+
+@blueprint.post("/leads")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(LeadCreate)
+@validate_response(LeadCreated, 201)
+@document_errors(409, 422)
+async def create_lead(data: LeadCreate) -> tuple[LeadCreated, int]:
+    """Enter a lead by hand; answers it with its near duplicates. Errors: 409
+    ``lead_duplicate`` (same e-mail or phone; ``details.field``); 422 ``invalid_contact``,
+    ``assignee_invalid``."""
+    actor = await _actor()
+    lead, dupes = await crm_service.do_create_lead(actor, data)
+    return LeadCreated(
+        lead=await _lead_out(lead, True),
+        possible_duplicates=[DuplicateOut(lead=o, name_ratio=n, email_ratio=e) for o, n, e in
+                             zip(await _leads_out([d[0] for d in dupes]),
+                                 [d[1] for d in dupes], [d[2] for d in dupes], strict=True)],
+    ), 201  # fmt: skip
+
+
+@blueprint.post("/leads/import")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(ImportRequest)
+@validate_response(ImportReport)
+@document_errors(422)
+async def import_leads(data: ImportRequest) -> ImportReport:
+    """Create leads from CSV text, each row on its own; the report says per row what was
+    created and what refused (with the code). Errors: 422 ``import_invalid``."""
+    return await crm_service.do_import(await _actor(), data.csv, data.source)
+
+
+@blueprint.get("/leads/export.csv")
+@tag(TAG)
+@require_role(*STAFF)
+async def export_leads() -> Response:
+    """Every lead in the caller's scope as CSV (no phone numbers)."""
+    items = await crm_service.export_rows(await _actor())
+    names = await people.names(sorted({i.owner_id for i in items if i.owner_id}))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "full_name", "email", "source", "status", "stage", "owner", "score",
+                     "created_at"])  # fmt: skip
+    for lead in items:
+        writer.writerow([str(lead.id), lead.full_name, lead.email or "", lead.source.value,
+                         lead.status.value, lead.stage.value, names.get(lead.owner_id or "", ""),
+                         lead.score, lead.created_at.isoformat()])  # fmt: skip
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="leads.csv"'},
+    )
+
+
+@blueprint.get("/leads/<lead_id>")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(LeadOut)
+@document_errors(404)
+async def get_lead(lead_id: str) -> LeadOut:
+    """One lead (phone in the clear) and its score's parts. Errors: 404 ``lead_not_found``
+    (also another agent's lead)."""
+    return await _lead_out(await crm_service.lead(await _actor(), lead_id), True)
+
+
+@blueprint.patch("/leads/<lead_id>")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(LeadPatch)
+@validate_response(LeadOut)
+@document_errors(404, 409, 422)
+async def patch_lead(lead_id: str, data: LeadPatch) -> LeadOut:
+    """Change contact and profile fields. Errors: 404 ``lead_not_found``; 409
+    ``lead_duplicate``, ``subject_erased``; 422 ``invalid_contact``."""
+    lead = await crm_service.do_update_lead(await _actor(), lead_id, data)
+    return await _lead_out(lead, True)
+
+
+@blueprint.delete("/leads/<lead_id>")
+@tag(TAG)
+@require_role(PlatformRole.ADMIN)
+@validate_response(ErasureOut)
+@document_errors(404, 409)
+async def erase_lead(lead_id: str) -> ErasureOut:
+    """Erase the person behind the lead (and client) on their request: personal data removed,
+    records kept as tombstones, the audit chain intact (it holds a keyed hash). Admins only.
+    Errors: 404 ``lead_not_found``; 409 ``subject_erased``."""
+    lead, client, subject = await crm_service.do_erase(await _actor(), lead_id)
+    assert lead.erased_at is not None
+    return ErasureOut(lead_id=lead_id, client_id=str(client.id) if client else None,
+                      erased_at=lead.erased_at, subject_hash=subject)  # fmt: skip
+
+
+@blueprint.post("/leads/<lead_id>/status")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(StatusChange)
+@validate_response(LeadOut)
+@document_errors(404, 409, 422)
+async def change_status(lead_id: str, data: StatusChange) -> LeadOut:
+    """Move the lead: new → contacted → qualified → (convert) | lost (reason required); a
+    lost lead may be re-opened as contacted. Errors: 409 ``lead_illegal_transition``
+    (``details.from``, ``to``, ``allowed``), ``lead_convert_required``; 422
+    ``lost_reason_required``; 404 ``lead_not_found``."""
+    lead = await crm_service.do_change_status(await _actor(), lead_id, data.status, data.reason)
+    return await _lead_out(lead, True)
+
+
+@blueprint.post("/leads/<lead_id>/assign")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(AssignRequest)
+@validate_response(LeadOut)
+@document_errors(404, 422)
+async def assign(lead_id: str, data: AssignRequest) -> LeadOut:
+    """Give the lead to a person (within the caller's team) or the next agent in turn.
+    Errors: 422 ``assignee_invalid``; 404 ``lead_not_found``."""
+    lead = await crm_service.do_assign(await _actor(), lead_id, data.owner_id, data.round_robin)
+    return await _lead_out(lead, True)
+
+
+@blueprint.get("/leads/<lead_id>/timeline")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(Timeline)
+@document_errors(404)
+async def lead_timeline(lead_id: str) -> Timeline:
+    """The lead's activities, newest first (calls, e-mails, notes, status changes, …)."""
+    return await _timeline(await crm_service.timeline(await _actor(), lead_id))
+
+
+@blueprint.post("/leads/<lead_id>/activities")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(ActivityCreate)
+@validate_response(ActivityOut, 201)
+@document_errors(404, 409)
+async def log_activity(lead_id: str, data: ActivityCreate) -> tuple[ActivityOut, int]:
+    """Log a call, e-mail, meeting or note. Errors: 404 ``lead_not_found``; 409
+    ``subject_erased``."""
+    activity = await crm_service.do_log_activity(
+        await _actor(), lead_id, ActivityKind(data.kind), data.text
+    )
+    return ActivityOut.of(activity), 201
+
+
+@blueprint.get("/leads/<lead_id>/duplicates")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(DuplicateList)
+@document_errors(404)
+async def duplicates(lead_id: str) -> DuplicateList:
+    """Near duplicates of the lead in the caller's scope (similar name and e-mail), most
+    similar first. Errors: 404 ``lead_not_found``."""
+    actor = await _actor()
+    found = await crm_service.near_duplicates(actor, await crm_service.lead(actor, lead_id))
+    shown = await _leads_out([f[0] for f in found])
+    return DuplicateList(items=[DuplicateOut(lead=o, name_ratio=f[1], email_ratio=f[2])
+                                for o, f in zip(shown, found, strict=True)])  # fmt: skip
+
+
+@blueprint.post("/leads/<lead_id>/merge")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(MergeRequest)
+@validate_response(MergeOut, 201)
+@document_errors(404, 409)
+async def merge(lead_id: str, data: MergeRequest) -> tuple[MergeOut, int]:
+    """Fold ``other_id`` into this lead: every note and activity kept, audited, undoable.
+    Errors: 409 ``lead_merge_refused`` (``details.reason``: self, converted, merged); 404
+    ``lead_not_found``."""
+    done = await crm_service.do_merge(await _actor(), lead_id, data.other_id)
+    return MergeOut.of(done), 201
+
+
+@blueprint.post("/merges/<merge_id>/undo")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(MergeOut)
+@document_errors(404, 409)
+async def undo_merge(merge_id: str) -> MergeOut:
+    """Undo a merge. Errors: 409 ``merge_undo_refused`` (``details.reason``: undone, changed,
+    duplicate); 404 ``merge_not_found``."""
+    return MergeOut.of(await crm_service.do_undo_merge(await _actor(), merge_id))
+
+
+@blueprint.post("/leads/<lead_id>/convert")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(ConvertRequest)
+@validate_response(Converted, 201)
+@document_errors(404, 409)
+async def convert(lead_id: str, data: ConvertRequest) -> tuple[Converted, int]:
+    """Make a qualified lead a client (one transaction; its history stays), optionally
+    inviting them to the platform. Errors: 409 ``lead_illegal_transition``,
+    ``subject_erased``; 404 ``lead_not_found``."""
+    lead, client = await crm_service.do_convert(await _actor(), lead_id, data)
+    return Converted(lead=await _lead_out(lead, True), client=await _client_out(client, True)), 201
+
+
+@blueprint.get("/leads/<lead_id>/export")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(PersonExport)
+@document_errors(404)
+async def export_person(lead_id: str) -> PersonExport:
+    """Everything held on the person behind the lead (data-protection access request)."""
+    return PersonExport(**await crm_service.export_person(await _actor(), lead_id))
+
+
+# ---- clients ------------------------------------------------------------------------------------
+
+
+@blueprint.get("/clients")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_querystring(ClientQuery)
+@validate_response(ClientPage)
+async def list_clients(query_args: ClientQuery) -> ClientPage:
+    """Clients in scope, by segment, status, name or e-mail."""
+    items, total = await crm_service.clients(
+        await _actor(), segment=query_args.segment, status=query_args.status,
+        text=query_args.q, skip=query_args.skip, limit=query_args.limit,
+    )  # fmt: skip
+    return ClientPage(items=[await _client_out(c) for c in items], total=total)
+
+
+@blueprint.get("/clients/<client_id>")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ClientOut)
+@document_errors(404)
+async def get_client(client_id: str) -> ClientOut:
+    """A client's profile, contacts, segment, manager, status, investment profile and KYC
+    status. Errors: 404 ``client_not_found``."""
+    return await _client_out(await crm_service.client(await _actor(), client_id), True)
+
+
+@blueprint.patch("/clients/<client_id>")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(ClientPatch)
+@validate_response(ClientOut)
+@document_errors(404, 409, 422)
+async def patch_client(client_id: str, data: ClientPatch) -> ClientOut:
+    """Change a client. Errors: 404 ``client_not_found``; 422 ``invalid_contact``,
+    ``assignee_invalid``; 409 ``subject_erased``."""
+    client = await crm_service.do_update_client(await _actor(), client_id, data)
+    return await _client_out(client, True)
+
+
+@blueprint.get("/clients/<client_id>/timeline")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(Timeline)
+@document_errors(404)
+async def client_timeline(client_id: str) -> Timeline:
+    """The client's history since they were a lead, newest first."""
+    return await _timeline(await crm_service.client_timeline(await _actor(), client_id))
+
+
+@blueprint.post("/clients/<client_id>/activities")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(ActivityCreate)
+@validate_response(ActivityOut, 201)
+@document_errors(404, 409)
+async def log_client_activity(client_id: str, data: ActivityCreate) -> tuple[ActivityOut, int]:
+    """Log a call, e-mail, meeting or note on a client."""
+    activity = await crm_service.do_log_client_activity(
+        await _actor(), client_id, ActivityKind(data.kind), data.text
+    )
+    return ActivityOut.of(activity), 201
+
+
+@blueprint.get("/clients/<client_id>/investments")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(PortfolioOut)
+@document_errors(404)
+async def investments(client_id: str) -> PortfolioOut:
+    """The client's investments and portfolio summary from their clubs (amounts in the
+    clubs' currencies; totals of INR clubs)."""
+    client, stakes, history = await crm_service.portfolio(await _actor(), client_id)
+    inr = [s for s in stakes if s.currency == "INR"]
+    return PortfolioOut(
+        client_id=client_id, member=bool(client.user_id),
+        investments=[InvestmentOut(
+            club_id=s.club_id, club_name=s.club_name, currency=s.currency,
+            valuation_date=s.valuation_date, units=_units(s.units),
+            paid_in=format_minor(s.paid_in), withdrawn=format_minor(s.withdrawn),
+            value=format_minor(s.value)) for s in stakes],
+        transactions=[TransactionOut(
+            club_id=t.club_id, club_name=t.club_name, kind=t.kind, amount=format_minor(t.amount),
+            currency=t.currency, status=t.status, on=t.on) for t in history],
+        total_value=format_minor(sum(s.value for s in inr)),
+        total_paid_in=format_minor(sum(s.paid_in for s in inr)),
+    )  # fmt: skip
+
+
+blueprint.add_url_rule("/clients/<client_id>/portfolio", "portfolio", investments,
+                       methods=["GET"])  # fmt: skip
+
+
+# ---- KYC ----------------------------------------------------------------------------------------
+
+
+@blueprint.get("/kyc/queue")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(KycQueue)
+async def kyc_queue() -> KycQueue:
+    """Pending KYC documents of the caller's clients, oldest first."""
+    items = await crm_service.kyc_queue(await _actor())
+    return KycQueue(items=[KycQueueItem(
+        client_id=str(c.id), client_name=c.full_name, document_id=str(d.id), kind=d.kind.value,
+        submitted_at=d.submitted_at, expires_on=d.expires_on) for c, d in items])  # fmt: skip
+
+
+@blueprint.post("/kyc/<doc_id>/decision")
+@tag(TAG)
+@require_role(PlatformRole.CRM_MANAGER, PlatformRole.ADMIN)
+@validate_request(KycDecision)
+@document_errors(404, 409, 422)
+async def kyc_decide(doc_id: str, data: KycDecision) -> dict[str, Any]:
+    """Verify or reject a client's pending document (managers for their team's clients,
+    admins for all), through the KYC service. Errors: 404 ``client_not_found``,
+    ``kyc_document_not_found``; 409/422 the KYC service's codes."""
+    doc = await crm_service.do_kyc_decide(await _actor(), doc_id, data.verify, data.reason)
+    return {"document_id": str(doc.id), "status": doc.status.value}
+
+
+# ---- reminders ----------------------------------------------------------------------------------
+
+
+@blueprint.get("/reminders")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_querystring(ReminderQuery)
+@validate_response(ReminderList)
+async def my_reminders(query_args: ReminderQuery) -> ReminderList:
+    """The caller's follow-ups: ``today`` (due by the end of today, overdue included),
+    ``open``, or ``all``."""
+    items = await crm_service.reminders(await _actor(), query_args.scope)
+    return ReminderList(items=[ReminderOut.of(r) for r in items])
+
+
+@blueprint.post("/reminders")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(ReminderCreate)
+@validate_response(ReminderOut, 201)
+@document_errors(404, 422)
+async def create_reminder(data: ReminderCreate) -> tuple[ReminderOut, int]:
+    """A follow-up with a due time about a lead or client; delivered live and by e-mail to
+    the assignee once, when due. Errors: 404 ``lead_not_found``, ``client_not_found``; 422
+    ``assignee_invalid``."""
+    return ReminderOut.of(await crm_service.do_create_reminder(await _actor(), data)), 201
+
+
+@blueprint.post("/reminders/<reminder_id>/done")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ReminderOut)
+@document_errors(404, 409)
+async def reminder_done(reminder_id: str) -> ReminderOut:
+    """Mark a reminder done. Errors: 404 ``reminder_not_found``; 409 ``reminder_state``."""
+    return ReminderOut.of(await crm_service.do_finish_reminder(await _actor(), reminder_id, True))
+
+
+@blueprint.post("/reminders/<reminder_id>/cancel")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ReminderOut)
+@document_errors(404, 409)
+async def reminder_cancel(reminder_id: str) -> ReminderOut:
+    """Cancel a reminder. Errors: 404 ``reminder_not_found``; 409 ``reminder_state``."""
+    return ReminderOut.of(await crm_service.do_finish_reminder(await _actor(), reminder_id, False))
+
+
+# ---- staff, reports, retention ------------------------------------------------------------------
+
+
+@blueprint.get("/staff")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(StaffList)
+async def staff() -> StaffList:
+    """CRM staff the caller may assign to."""
+    return StaffList(items=[StaffOut(
+        user_id=m.id, full_name=u.full_name, email=u.email, roles=[r.value for r in u.roles],
+        manager_id=m.manager_id, active=m.active) for m, u in
+        await crm_service.staff(await _actor())])  # fmt: skip
+
+
+@blueprint.put("/staff/<user_id>")
+@tag(TAG)
+@require_role(PlatformRole.ADMIN)
+@validate_request(StaffPut)
+@document_errors(404, 422)
+async def put_staff(user_id: str, data: StaffPut) -> dict[str, Any]:
+    """Place a CRM agent or manager in a team (admins). Errors: 404 ``crm_staff_not_found``;
+    422 ``assignee_invalid``."""
+    member = await crm_service.do_put_staff(await _actor(), user_id, data.manager_id, data.active)
+    return {"user_id": member.id, "manager_id": member.manager_id, "active": member.active}
+
+
+@blueprint.get("/reports")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_querystring(ReportQuery)
+@validate_response(CrmReport)
+async def report(query_args: ReportQuery) -> CrmReport:
+    """Conversion by source, agent and month, the funnel, leads by status, clients by segment
+    and KYC compliance — of the caller's scope only."""
+    return await crm_service.report(await _actor(), query_args.since, query_args.until)
+
+
+@blueprint.post("/retention/run")
+@tag(TAG)
+@require_role(PlatformRole.ADMIN)
+@validate_response(RetentionOut)
+async def run_retention() -> RetentionOut:
+    """Run the retention job now (the worker runs it daily)."""
+    return RetentionOut(erased=await crm_service.do_retention_sweep())

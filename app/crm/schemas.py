@@ -1,0 +1,614 @@
+"""Request and response shapes of the CRM API (``/api/v1/crm/…``) and its socket payloads.
+Amounts are two-place decimal strings (``"500000.00"``), percentages basis points, times ISO."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+
+from app.crm.contact import masked_last4
+from app.crm.documents import (
+    Activity,
+    ActivityKind,
+    Client,
+    ClientStatus,
+    ContactPreferences,
+    InvestmentProfile,
+    Lead,
+    LeadMerge,
+    LeadSource,
+    LeadStatus,
+    Reminder,
+    ReminderStatus,
+    ScoreParts,
+    Segment,
+)
+from app.money import AmountFormatError, format_minor, parse_minor
+from app.realtime.contract import ServerEvent
+
+
+def _paise(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError('amounts are decimal strings with two places, e.g. "500000.00"')
+    try:
+        amount = parse_minor(value)
+    except AmountFormatError as exc:
+        raise ValueError(str(exc)) from exc
+    if amount < 0:
+        raise ValueError("must not be negative")
+    return amount
+
+
+Paise = Annotated[
+    int, BeforeValidator(_paise),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,15}(\.\d{1,2})?$",
+                    "examples": ["500000.00"]}),
+]  # fmt: skip
+
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Text = Annotated[str, Field(max_length=4000)]
+
+
+def _amount(value: int | None) -> str | None:
+    return None if value is None else format_minor(value)
+
+
+# ---- leads ----------------------------------------------------------------------------------
+
+
+class WebFormRequest(BaseModel):
+    """``POST /api/v1/crm/web-form`` (public). ``website`` is a honeypot: people leave it
+    empty (it is hidden); a filled one is answered like any other and stored nowhere."""
+
+    full_name: Name
+    email: str = Field(max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    city: str | None = Field(default=None, max_length=80)
+    message: Text | None = None
+    website: str | None = Field(default=None, max_length=200)
+
+
+class WebFormReply(BaseModel):
+    """Always the same answer, whether the lead is new, known or spam."""
+
+    received: bool = True
+
+
+class LeadCreate(BaseModel):
+    """``POST /api/v1/crm/leads``: manual entry. ``owner_id`` empty: round robin among active
+    agents (an agent's own entries stay theirs)."""
+
+    full_name: Name
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    city: str | None = Field(default=None, max_length=80)
+    company: str | None = Field(default=None, max_length=120)
+    investment_capacity: Paise | None = None
+    source: LeadSource = LeadSource.MANUAL
+    message: Text | None = None
+    owner_id: str | None = None
+
+
+class LeadPatch(BaseModel):
+    """``PATCH /api/v1/crm/leads/<id>``: contact and profile fields (absent: unchanged)."""
+
+    full_name: Name | None = None
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    city: str | None = Field(default=None, max_length=80)
+    company: str | None = Field(default=None, max_length=120)
+    investment_capacity: Paise | None = None
+
+
+class StatusChange(BaseModel):
+    """``POST /api/v1/crm/leads/<id>/status``. ``reason`` is required for ``lost``."""
+
+    status: LeadStatus
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AssignRequest(BaseModel):
+    """``POST /api/v1/crm/leads/<id>/assign``: to a person, or ``round_robin``."""
+
+    owner_id: str | None = None
+    round_robin: bool = False
+
+
+class ActivityCreate(BaseModel):
+    """``POST /api/v1/crm/leads/<id>/activities`` (and on a client): a call, e-mail, meeting
+    or note."""
+
+    kind: Literal["call", "email", "meeting", "note"]
+    text: Text = Field(min_length=1)
+
+
+class MergeRequest(BaseModel):
+    """``POST /api/v1/crm/leads/<id>/merge``: fold ``other_id`` into this lead."""
+
+    other_id: str
+
+
+class ConvertRequest(BaseModel):
+    """``POST /api/v1/crm/leads/<id>/convert``: the client's starting profile; ``invite``
+    creates their platform account and mails them how to sign in."""
+
+    invite: bool = False
+    investment_capacity: Paise | None = None
+    investment_profile: InvestmentProfile | None = None
+
+
+class ImportRequest(BaseModel):
+    """``POST /api/v1/crm/leads/import``: CSV text with a header row. Columns: ``full_name``
+    (required), ``email``, ``phone``, ``city``, ``company``, ``investment_capacity``,
+    ``source``, ``message``."""
+
+    csv: str = Field(min_length=1, max_length=2_000_000)
+    source: LeadSource = LeadSource.IMPORT
+
+
+class ImportRow(BaseModel):
+    """One data row's outcome (``row`` counts from 2: the header is row 1)."""
+
+    row: int
+    status: Literal["created", "refused"]
+    lead_id: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class ImportReport(BaseModel):
+    """What an import did, row by row."""
+
+    created: int
+    refused: int
+    rows: list[ImportRow]
+
+
+class LeadQuery(BaseModel):
+    """``GET /api/v1/crm/leads``: filters, text search over names, e-mails and notes, pages."""
+
+    status: LeadStatus | None = None
+    source: LeadSource | None = None
+    owner_id: str | None = None
+    q: str | None = Field(default=None, max_length=100)
+    skip: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
+    sort: Literal["created", "score", "activity"] = "created"
+
+
+class ScoreOut(BaseModel):
+    """A score (0–100) and its parts: points by rule and the inactivity decay."""
+
+    total: int
+    source: int
+    engagement: int
+    completeness: int
+    decay_bp: int
+    days_inactive: int
+    computed_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, parts: ScoreParts) -> ScoreOut:
+        return cls(**parts.model_dump())
+
+
+class LeadOut(BaseModel):
+    """A lead as its owner, their manager and admins see it (phone masked in lists)."""
+
+    id: str
+    full_name: str
+    email: str | None
+    phone: str | None
+    city: str | None
+    company: str | None
+    investment_capacity: str | None
+    message: str | None
+    source: LeadSource
+    status: LeadStatus
+    stage: LeadStatus
+    lost_reason: str | None
+    owner_id: str | None
+    owner_name: str | None = None
+    client_id: str | None
+    merged_into: str | None
+    score: ScoreOut
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    last_activity_at: dt.datetime
+    erased: bool
+
+    @classmethod
+    def of(cls, lead: Lead, phone: str | None = None, owner_name: str | None = None) -> LeadOut:
+        """``phone``: the unsealed number for a detail view; lists show it masked."""
+        shown = phone or (masked_last4(lead.phone_last4) if lead.phone_last4 else None)
+        return cls(
+            id=str(lead.id), full_name=lead.full_name, email=lead.email, phone=shown,
+            city=lead.city, company=lead.company,
+            investment_capacity=_amount(lead.investment_capacity), message=lead.message,
+            source=lead.source, status=lead.status, stage=lead.stage,
+            lost_reason=lead.lost_reason, owner_id=lead.owner_id, owner_name=owner_name,
+            client_id=lead.client_id, merged_into=lead.merged_into,
+            score=ScoreOut.of(lead.score_parts), created_at=lead.created_at,
+            updated_at=lead.updated_at, last_activity_at=lead.last_activity_at,
+            erased=lead.erased_at is not None,
+        )  # fmt: skip
+
+
+class DuplicateOut(BaseModel):
+    """A near duplicate: similarity of names and e-mails (0–100)."""
+
+    lead: LeadOut
+    name_ratio: int
+    email_ratio: int
+
+
+class DuplicateList(BaseModel):
+    """Near duplicates, most similar first."""
+
+    items: list[DuplicateOut]
+
+
+class LeadCreated(BaseModel):
+    """A new lead and the near duplicates found (similar name and e-mail)."""
+
+    lead: LeadOut
+    possible_duplicates: list[DuplicateOut]
+
+
+class LeadPage(BaseModel):
+    """A page of leads and the total matching."""
+
+    items: list[LeadOut]
+    total: int
+
+
+class ActivityOut(BaseModel):
+    """One timeline entry."""
+
+    id: str
+    lead_id: str | None
+    client_id: str | None
+    kind: ActivityKind
+    text: str
+    actor_id: str | None
+    actor_name: str | None = None
+    data: dict[str, Any]
+    at: dt.datetime
+
+    @classmethod
+    def of(cls, a: Activity, actor_name: str | None = None) -> ActivityOut:
+        return cls(id=str(a.id), lead_id=a.lead_id, client_id=a.client_id, kind=a.kind,
+                   text=a.text, actor_id=a.actor_id, actor_name=actor_name, data=a.data,
+                   at=a.at)  # fmt: skip
+
+
+class Timeline(BaseModel):
+    """Newest first."""
+
+    items: list[ActivityOut]
+
+
+class MergeOut(BaseModel):
+    """A merge: which lead took which, which fields it took, and whether it was undone."""
+
+    id: str
+    winner_id: str
+    loser_id: str
+    filled: list[str]
+    at: dt.datetime
+    undone_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, m: LeadMerge) -> MergeOut:
+        return cls(id=str(m.id), winner_id=m.winner_id, loser_id=m.loser_id, filled=m.filled,
+                   at=m.at, undone_at=m.undone_at)  # fmt: skip
+
+
+# ---- reminders ------------------------------------------------------------------------------
+
+
+class ReminderCreate(BaseModel):
+    """``POST /api/v1/crm/reminders``: about a lead or a client; the assignee defaults to its
+    owner."""
+
+    lead_id: str | None = None
+    client_id: str | None = None
+    due_at: dt.datetime
+    text: str = Field(min_length=1, max_length=500)
+    assignee_id: str | None = None
+
+
+class ReminderOut(BaseModel):
+    """A follow-up."""
+
+    id: str
+    lead_id: str | None
+    client_id: str | None
+    assignee_id: str
+    due_at: dt.datetime
+    text: str
+    status: ReminderStatus
+    sent_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, r: Reminder) -> ReminderOut:
+        return cls(id=str(r.id), lead_id=r.lead_id, client_id=r.client_id,
+                   assignee_id=r.assignee_id, due_at=r.due_at, text=r.text, status=r.status,
+                   sent_at=r.sent_at)  # fmt: skip
+
+
+class ReminderList(BaseModel):
+    """Soonest first."""
+
+    items: list[ReminderOut]
+
+
+class ReminderQuery(BaseModel):
+    """``GET /api/v1/crm/reminders``: ``today`` (due by the end of today, UTC, not done), or
+    every open one."""
+
+    scope: Literal["today", "open", "all"] = "today"
+
+
+class ReminderDueEvent(ServerEvent):
+    """``crm:reminder`` to ``user:<assignee>`` once, when a follow-up falls due."""
+
+    reminder: ReminderOut
+    subject: str
+
+
+# ---- clients --------------------------------------------------------------------------------
+
+
+class ClientPatch(BaseModel):
+    """``PATCH /api/v1/crm/clients/<id>`` (absent: unchanged)."""
+
+    full_name: Name | None = None
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=80)
+    company: str | None = Field(default=None, max_length=120)
+    status: ClientStatus | None = None
+    owner_id: str | None = None
+    investment_capacity: Paise | None = None
+    investment_profile: InvestmentProfile | None = None
+    preferences: ContactPreferences | None = None
+
+
+class ClientQuery(BaseModel):
+    """``GET /api/v1/crm/clients``."""
+
+    segment: Segment | None = None
+    status: ClientStatus | None = None
+    q: str | None = Field(default=None, max_length=100)
+    skip: int = Field(default=0, ge=0)
+    limit: int = Field(default=50, ge=1, le=500)
+
+
+class ClientOut(BaseModel):
+    """A client (phone and address only in the detail view)."""
+
+    id: str
+    lead_id: str
+    full_name: str
+    email: str | None
+    phone: str | None
+    address: str | None
+    city: str | None
+    company: str | None
+    owner_id: str | None
+    owner_name: str | None = None
+    user_id: str | None
+    status: ClientStatus
+    segment: Segment
+    investment_capacity: str | None
+    investment_profile: InvestmentProfile
+    preferences: ContactPreferences
+    source: LeadSource
+    kyc_status: str | None = None
+    created_at: dt.datetime
+    erased: bool
+
+    @classmethod
+    def of(cls, c: Client, *, phone: str | None = None, address: str | None = None,
+           owner_name: str | None = None, kyc_status: str | None = None) -> ClientOut:  # fmt: skip
+        shown = phone or (masked_last4(c.phone_last4) if c.phone_last4 else None)
+        return cls(
+            id=str(c.id), lead_id=c.lead_id, full_name=c.full_name, email=c.email, phone=shown,
+            address=address, city=c.city, company=c.company, owner_id=c.owner_id,
+            owner_name=owner_name, user_id=c.user_id, status=c.status, segment=c.segment,
+            investment_capacity=_amount(c.investment_capacity),
+            investment_profile=c.investment_profile, preferences=c.preferences, source=c.source,
+            kyc_status=kyc_status, created_at=c.created_at, erased=c.erased_at is not None,
+        )  # fmt: skip
+
+
+class ClientPage(BaseModel):
+    """A page of clients and the total matching."""
+
+    items: list[ClientOut]
+    total: int
+
+
+class Converted(BaseModel):
+    """The lead after conversion and its new client."""
+
+    lead: LeadOut
+    client: ClientOut
+
+
+class InvestmentOut(BaseModel):
+    """The client's stake in one club at its latest valuation."""
+
+    club_id: str
+    club_name: str
+    currency: str
+    valuation_date: str | None
+    units: str
+    paid_in: str
+    withdrawn: str
+    value: str
+
+
+class TransactionOut(BaseModel):
+    """One contribution of the client to a club."""
+
+    club_id: str
+    club_name: str
+    kind: str
+    amount: str
+    currency: str
+    status: str
+    on: str
+
+
+class PortfolioOut(BaseModel):
+    """The client's investments across clubs and their transaction history (empty when they
+    are not a platform member)."""
+
+    client_id: str
+    member: bool
+    investments: list[InvestmentOut]
+    transactions: list[TransactionOut]
+    total_value: str
+    total_paid_in: str
+
+
+class KycQueueItem(BaseModel):
+    """A client's KYC document waiting for review."""
+
+    client_id: str
+    client_name: str
+    document_id: str
+    kind: str
+    submitted_at: dt.datetime
+    expires_on: str | None
+
+
+class KycQueue(BaseModel):
+    """Oldest first."""
+
+    items: list[KycQueueItem]
+
+
+class KycDecision(BaseModel):
+    """``POST /api/v1/crm/kyc/<doc>/decision``."""
+
+    verify: bool
+    reason: str | None = Field(default=None, max_length=500)
+
+
+# ---- staff ----------------------------------------------------------------------------------
+
+
+class StaffPut(BaseModel):
+    """``PUT /api/v1/crm/staff/<user_id>`` (admin): team and round-robin participation."""
+
+    manager_id: str | None = None
+    active: bool = True
+
+
+class StaffOut(BaseModel):
+    """A CRM staff member."""
+
+    user_id: str
+    full_name: str
+    email: str
+    roles: list[str]
+    manager_id: str | None
+    active: bool
+
+
+class StaffList(BaseModel):
+    """CRM staff the caller may assign to."""
+
+    items: list[StaffOut]
+
+
+# ---- reports --------------------------------------------------------------------------------
+
+
+class ReportQuery(BaseModel):
+    """``GET /api/v1/crm/reports``: leads created in [``since``, ``until``) (UTC dates)."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+
+class RateRow(BaseModel):
+    """Leads, converted, and the rate in basis points (converted ÷ leads, half-even)."""
+
+    key: str
+    label: str
+    leads: int
+    converted: int
+    rate_bp: int
+
+
+class FunnelRow(BaseModel):
+    """Leads that reached ``stage`` (a lost lead counts for every stage it passed)."""
+
+    stage: str
+    leads: int
+
+
+class CountRow(BaseModel):
+    """A count by key."""
+
+    key: str
+    count: int
+
+
+class KycCompliance(BaseModel):
+    """Clients by KYC state: verified, pending, other (not started, incomplete, rejected,
+    expired), and verified clients with a document expiring within the window."""
+
+    clients: int
+    verified: int
+    pending: int
+    other: int
+    expiring: int
+    expiring_days: int
+
+
+class CrmReport(BaseModel):
+    """The dashboard's figures, all within the caller's scope."""
+
+    leads: int
+    converted: int
+    rate_bp: int
+    by_source: list[RateRow]
+    by_agent: list[RateRow]
+    by_month: list[RateRow]
+    funnel: list[FunnelRow]
+    by_status: list[CountRow]
+    clients_by_segment: list[CountRow]
+    kyc: KycCompliance
+
+
+class PersonExport(BaseModel):
+    """Everything held on one person (data-protection export)."""
+
+    lead: dict[str, Any]
+    client: dict[str, Any] | None
+    activities: list[dict[str, Any]]
+    reminders: list[dict[str, Any]]
+    exported_at: dt.datetime
+
+
+class ErasureOut(BaseModel):
+    """What an erasure did."""
+
+    lead_id: str
+    client_id: str | None
+    erased_at: dt.datetime
+    subject_hash: str
+
+
+class RetentionOut(BaseModel):
+    """How many leads the retention job erased."""
+
+    erased: int

@@ -1,0 +1,862 @@
+/** The operator's CRM: the pipeline board (drag a card between columns, or pick a status on a
+ * phone), lead and client pages with their timelines, my reminders today (live), the KYC queue,
+ * the dashboard with charts, the CSV import screen — and the public contact form that makes
+ * leads. Every figure comes from the API; money is shown exactly as its decimal strings. */
+import { useEffect, useState } from "preact/hooks";
+import { ApiError } from "../api.ts";
+import { AllocationChart } from "../charts.tsx";
+import { live } from "../live.ts";
+import { bpsPercent, money } from "../money.ts";
+import { navigate, route } from "../router.ts";
+import { api, post, session } from "../session.ts";
+import { useStore } from "../store.ts";
+import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
+import "../crm.css";
+
+interface Score {
+  total: number;
+  source: number;
+  engagement: number;
+  completeness: number;
+  decay_bp: number;
+  days_inactive: number;
+}
+
+interface Lead {
+  id: string;
+  full_name: string;
+  email: string | null;
+  phone: string | null;
+  city: string | null;
+  company: string | null;
+  investment_capacity: string | null;
+  message: string | null;
+  source: string;
+  status: string;
+  stage: string;
+  lost_reason: string | null;
+  owner_id: string | null;
+  owner_name: string | null;
+  client_id: string | null;
+  merged_into: string | null;
+  score: Score;
+  created_at: string;
+  last_activity_at: string;
+  erased: boolean;
+}
+
+interface Activity {
+  id: string;
+  kind: string;
+  text: string;
+  actor_name: string | null;
+  data: Record<string, unknown>;
+  at: string;
+}
+
+interface Client {
+  id: string;
+  lead_id: string;
+  full_name: string;
+  email: string | null;
+  phone: string | null;
+  city: string | null;
+  company: string | null;
+  owner_name: string | null;
+  user_id: string | null;
+  status: string;
+  segment: string;
+  investment_capacity: string | null;
+  investment_profile: { risk_tolerance: string | null; goals: string[]; preferred_products: string[] };
+  kyc_status: string | null;
+  created_at: string;
+}
+
+interface Reminder {
+  id: string;
+  lead_id: string | null;
+  client_id: string | null;
+  due_at: string;
+  text: string;
+  status: string;
+}
+
+interface RateRow {
+  key: string;
+  label: string;
+  leads: number;
+  converted: number;
+  rate_bp: number;
+}
+
+interface Report {
+  leads: number;
+  converted: number;
+  rate_bp: number;
+  by_source: RateRow[];
+  by_agent: RateRow[];
+  by_month: RateRow[];
+  funnel: { stage: string; leads: number }[];
+  by_status: { key: string; count: number }[];
+  clients_by_segment: { key: string; count: number }[];
+  kyc: { clients: number; verified: number; pending: number; other: number; expiring: number; expiring_days: number };
+}
+
+const COLUMNS = ["new", "contacted", "qualified", "converted", "lost"] as const;
+const NEXT: Record<string, string[]> = {
+  new: ["contacted", "lost"],
+  contacted: ["qualified", "lost"],
+  qualified: ["converted", "lost"],
+  lost: ["contacted"],
+  converted: [],
+};
+
+/** People read sentences: the codes the CRM answers, said plainly. */
+const SENTENCES: Record<string, string> = {
+  lead_illegal_transition: "A lead cannot move that way. Follow new → contacted → qualified → converted.",
+  lost_reason_required: "Say why the lead was lost.",
+  lead_duplicate: "Someone with this e-mail or phone is already a lead.",
+  invalid_contact: "Check the e-mail address or phone number.",
+  lead_merge_refused: "These leads cannot be merged.",
+  merge_undo_refused: "This merge cannot be undone any more.",
+  assignee_invalid: "Pick an active agent of your team.",
+  lead_not_found: "This lead does not exist, or it is not in your book.",
+  client_not_found: "This client does not exist, or is not in your book.",
+  rate_limited: "Too many messages from here; please try again in a little while.",
+  import_invalid: "The file could not be read as a CSV with a full_name column.",
+  forbidden: "Your role does not allow this.",
+  lead_changed: "Someone changed this lead at the same moment; look again and retry.",
+  subject_erased: "This person's data was erased on their request.",
+};
+
+function plain(error: unknown): unknown {
+  if (error instanceof ApiError && error.code && SENTENCES[error.code]) {
+    return new ApiError(SENTENCES[error.code] as string, error.status, error.code, error.details);
+  }
+  return error;
+}
+
+function Problem({ error, testId }: { error: unknown; testId?: string }) {
+  return <ErrorNote error={plain(error)} testId={testId ?? "crm-error"} />;
+}
+
+const TABS: [string, string][] = [
+  ["/crm", "Pipeline"],
+  ["/crm/reminders", "My reminders"],
+  ["/crm/clients", "Clients"],
+  ["/crm/kyc", "KYC queue"],
+  ["/crm/dashboard", "Dashboard"],
+  ["/crm/import", "Import"],
+];
+
+function CrmNav() {
+  const path = useStore(route).path;
+  return (
+    <nav class="tabs crm-tabs" role="tablist">
+      {TABS.map(([href, text]) => (
+        <a key={href} role="tab" aria-selected={path === href} class={path === href ? "tab active" : "tab"} href={href} data-testid={`crm-tab-${href.split("/")[2] ?? "pipeline"}`}>{text}</a>
+      ))}
+    </nav>
+  );
+}
+
+function isStaff(roles: string[] | undefined): boolean {
+  return Boolean(roles?.some((r) => r === "crm_agent" || r === "crm_manager" || r === "admin"));
+}
+
+/** The CRM section: its tabs and the screen of the path. */
+export default function CrmScreen({ section, id }: { section: string; id?: string }) {
+  const me = useStore(session.me);
+  if (!isStaff(me?.roles)) {
+    return <main class="page"><Problem error={new ApiError("The CRM is for the operator's staff.", 403, "forbidden")} /></main>;
+  }
+  return (
+    <main class="page crm" data-testid="crm">
+      <div class="page-head"><h1>CRM</h1></div>
+      <CrmNav />
+      {section === "board" && <Board />}
+      {section === "lead" && id && <LeadPage key={id} leadId={id} />}
+      {section === "client" && id && <ClientPage key={id} clientId={id} />}
+      {section === "clients" && <Clients />}
+      {section === "reminders" && <Reminders />}
+      {section === "kyc" && <KycQueue />}
+      {section === "dashboard" && <Dashboard />}
+      {section === "import" && <Import />}
+    </main>
+  );
+}
+
+// ---- the pipeline board ---------------------------------------------------------------------
+
+async function moveLead(lead: Lead, to: string, reason?: string): Promise<void> {
+  if (to === "converted") {
+    const done = await api<{ client: Client }>("POST", `/api/v1/crm/leads/${lead.id}/convert`, { body: {} });
+    navigate(`/crm/clients/${done.client.id}`);
+    return;
+  }
+  await api("POST", `/api/v1/crm/leads/${lead.id}/status`, { body: { status: to, reason: reason ?? null } });
+}
+
+function Board() {
+  const leads = useLoad(() => api<{ items: Lead[] }>("GET", "/api/v1/crm/leads?limit=500&sort=score"));
+  const [lostFor, setLostFor] = useState<Lead | null>(null);
+  const [over, setOver] = useState<string | null>(null);
+  const move = useAction(async (lead: Lead, to: string, reason?: string) => {
+    if (to === "lost" && !reason) {
+      setLostFor(lead);
+      return;
+    }
+    await moveLead(lead, to, reason);
+    setLostFor(null);
+    leads.reload();
+  });
+  const items = leads.data?.items ?? [];
+  const drop = (to: string, event: DragEvent) => {
+    event.preventDefault();
+    setOver(null);
+    const id = event.dataTransfer?.getData("text/plain");
+    const lead = items.find((l) => l.id === id);
+    if (lead && lead.status !== to) void move.run(lead, to);
+  };
+  return (
+    <section data-testid="crm-board">
+      <NewLead onCreated={() => leads.reload()} />
+      <Problem error={leads.error ?? move.error} testId="board-error" />
+      {lostFor && <LostReason lead={lostFor} busy={move.busy} onCancel={() => setLostFor(null)} onSubmit={(why) => void move.run(lostFor, "lost", why)} />}
+      <div class="board">
+        {COLUMNS.map((column) => {
+          const cards = items.filter((l) => l.status === column);
+          return (
+            <div
+              key={column}
+              class={over === column ? "board-col over" : "board-col"}
+              data-testid={`column-${column}`}
+              onDragOver={(e) => {
+                e.preventDefault();
+                setOver(column);
+              }}
+              onDragLeave={() => setOver(null)}
+              onDrop={(e) => drop(column, e)}
+            >
+              <h2 class="board-col-head">{label(column)} <span class="muted">{cards.length}</span></h2>
+              {cards.length === 0 && <p class="muted small board-empty">Nothing here.</p>}
+              {cards.map((lead) => (
+                <article key={lead.id} class="lead-card" draggable={NEXT[lead.status]?.length !== 0} data-testid={`card-${lead.id}`} data-name={lead.full_name}
+                  onDragStart={(e) => e.dataTransfer?.setData("text/plain", lead.id)}>
+                  <a class="lead-card-name" href={`/crm/leads/${lead.id}`}>{lead.full_name}</a>
+                  <span class="muted small block">{lead.email ?? lead.phone ?? "—"}</span>
+                  <span class="lead-card-meta">
+                    <Badge tone="brand">{lead.score.total}</Badge>
+                    <span class="small muted">{label(lead.source)}{lead.owner_name ? ` · ${lead.owner_name}` : " · unassigned"}</span>
+                  </span>
+                  {(NEXT[lead.status] ?? []).length > 0 && (
+                    <label class="move-to small">
+                      <span class="visually-hidden">Move {lead.full_name} to</span>
+                      <select data-testid={`move-${lead.id}`} value="" onChange={(e) => {
+                        const to = (e.target as HTMLSelectElement).value;
+                        if (to) void move.run(lead, to);
+                      }}>
+                        <option value="">Move to…</option>
+                        {(NEXT[lead.status] ?? []).map((to) => <option key={to} value={to}>{label(to)}</option>)}
+                      </select>
+                    </label>
+                  )}
+                </article>
+              ))}
+            </div>
+          );
+        })}
+      </div>
+    </section>
+  );
+}
+
+function LostReason({ lead, busy, onCancel, onSubmit }: { lead: Lead; busy: boolean; onCancel: () => void; onSubmit: (why: string) => void }) {
+  const [why, setWhy] = useState("");
+  return (
+    <form class="panel panel-pad inline-form lost-form" data-testid="lost-form" onSubmit={(e) => {
+      e.preventDefault();
+      if (why.trim()) onSubmit(why.trim());
+    }}>
+      <Field label={`Why was ${lead.full_name} lost?`} testId="lost-reason" value={why} onInput={(e) => setWhy((e.target as HTMLInputElement).value)} required maxLength={500} />
+      <div class="form-actions">
+        <Button busy={busy} testId="lost-submit">Mark lost</Button>
+        <Button kind="ghost" type="button" onClick={onCancel}>Cancel</Button>
+      </div>
+    </form>
+  );
+}
+
+function NewLead({ onCreated }: { onCreated: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [form, setForm] = useState({ full_name: "", email: "", phone: "", city: "" });
+  const [dupes, setDupes] = useState<{ lead: Lead }[]>([]);
+  const save = useAction(async () => {
+    const body = Object.fromEntries(Object.entries(form).filter(([, v]) => v.trim() !== ""));
+    const created = await api<{ lead: Lead; possible_duplicates: { lead: Lead }[] }>("POST", "/api/v1/crm/leads", { body });
+    setDupes(created.possible_duplicates);
+    setForm({ full_name: "", email: "", phone: "", city: "" });
+    onCreated();
+  });
+  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value });
+  if (!open) return <div class="row-end"><Button kind="secondary" testId="new-lead-open" onClick={() => setOpen(true)}>New lead</Button></div>;
+  return (
+    <form class="panel panel-pad form new-lead" data-testid="new-lead" onSubmit={(e) => {
+      e.preventDefault();
+      void save.run();
+    }}>
+      <div class="form-row">
+        <Field label="Name" testId="lead-name" value={form.full_name} onInput={set("full_name")} required />
+        <Field label="E-mail" testId="lead-email" type="email" value={form.email} onInput={set("email")} />
+        <Field label="Phone" testId="lead-phone" value={form.phone} onInput={set("phone")} />
+        <Field label="City" testId="lead-city" value={form.city} onInput={set("city")} />
+      </div>
+      <Problem error={save.error} testId="new-lead-error" />
+      {dupes.length > 0 && (
+        <Notice tone="warn" testId="possible-duplicates">Possibly the same person as {dupes.map((d) => <a key={d.lead.id} href={`/crm/leads/${d.lead.id}`}>{d.lead.full_name} </a>)}— open the lead to merge.</Notice>
+      )}
+      <div class="form-actions">
+        <Button busy={save.busy} testId="lead-save">Add lead</Button>
+        <Button kind="ghost" type="button" onClick={() => setOpen(false)}>Close</Button>
+      </div>
+    </form>
+  );
+}
+
+// ---- a lead ---------------------------------------------------------------------------------
+
+function TimelineList({ items }: { items: Activity[] }) {
+  if (items.length === 0) return <Empty>No activity yet.</Empty>;
+  return (
+    <ol class="timeline" data-testid="timeline">
+      {items.map((a) => (
+        <li key={a.id} class="timeline-item" data-kind={a.kind}>
+          <span class="timeline-kind">{label(a.kind)}</span>
+          <span class="timeline-text">{describe(a)}</span>
+          <span class="muted small">{when(a.at)}{a.actor_name ? ` · ${a.actor_name}` : ""}</span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+function describe(a: Activity): string {
+  if (a.kind === "status") return `${label(String(a.data.from ?? ""))} → ${label(String(a.data.to ?? ""))}${a.text ? `: ${a.text}` : ""}`;
+  if (a.kind === "created") return `Lead created (${label(String(a.data.source ?? ""))})${a.text ? `: ${a.text}` : ""}`;
+  if (a.kind === "converted") return "Became a client";
+  if (a.kind === "merged") return "Another lead was merged into this one";
+  if (a.kind === "assigned") return "Assigned";
+  return a.text;
+}
+
+function LeadPage({ leadId }: { leadId: string }) {
+  const lead = useLoad(() => api<Lead>("GET", `/api/v1/crm/leads/${leadId}`), [leadId]);
+  const timeline = useLoad(() => api<{ items: Activity[] }>("GET", `/api/v1/crm/leads/${leadId}/timeline`), [leadId]);
+  const dupes = useLoad(() => api<{ items: { lead: Lead; name_ratio: number; email_ratio: number }[] }>("GET", `/api/v1/crm/leads/${leadId}/duplicates`), [leadId]);
+  const [note, setNote] = useState({ kind: "note", text: "" });
+  const [reminder, setReminder] = useState({ text: "", due: "" });
+  const [lost, setLost] = useState(false);
+  const refresh = () => {
+    lead.reload();
+    timeline.reload();
+    dupes.reload();
+  };
+  const act = useAction(async (to: string, reason?: string) => {
+    if (!lead.data) return;
+    await moveLead(lead.data, to, reason);
+    setLost(false);
+    refresh();
+  });
+  const log = useAction(async () => {
+    await api("POST", `/api/v1/crm/leads/${leadId}/activities`, { body: note });
+    setNote({ ...note, text: "" });
+    refresh();
+  });
+  const remind = useAction(async () => {
+    const due = new Date(reminder.due);
+    if (Number.isNaN(due.getTime())) throw new ApiError("Pick when to be reminded.", 422, "validation_error");
+    await api("POST", "/api/v1/crm/reminders", { body: { lead_id: leadId, text: reminder.text, due_at: due.toISOString() } });
+    setReminder({ text: "", due: "" });
+    timeline.reload();
+  });
+  const merge = useAction(async (otherId: string) => {
+    const done = await api<{ id: string }>("POST", `/api/v1/crm/leads/${leadId}/merge`, { body: { other_id: otherId } });
+    setLastMerge(done.id);
+    refresh();
+  });
+  const [lastMerge, setLastMerge] = useState<string | null>(null);
+  const undo = useAction(async () => {
+    if (!lastMerge) return;
+    await api("POST", `/api/v1/crm/merges/${lastMerge}/undo`);
+    setLastMerge(null);
+    refresh();
+  });
+  const l = lead.data;
+  if (lead.error) return <Problem error={lead.error} />;
+  if (!l) return <p class="muted">Loading…</p>;
+  return (
+    <div class="crm-detail" data-testid="lead-page" data-status={l.status}>
+      <div class="crm-detail-head">
+        <div>
+          <h2 data-testid="lead-title">{l.full_name}</h2>
+          <p class="muted">{label(l.source)} · {l.owner_name ?? "unassigned"} · since {when(l.created_at)}</p>
+        </div>
+        <Badge tone={l.status === "converted" ? "ok" : l.status === "lost" ? "bad" : "brand"} testId="lead-status">{label(l.status)}</Badge>
+      </div>
+      <Problem error={act.error ?? log.error ?? remind.error ?? merge.error ?? undo.error} />
+      <div class="crm-columns">
+        <div class="stack">
+          <Panel title="Contact">
+            <dl class="facts">
+              <dt>E-mail</dt><dd>{l.email ?? "—"}</dd>
+              <dt>Phone</dt><dd data-testid="lead-phone-shown">{l.phone ?? "—"}</dd>
+              <dt>City</dt><dd>{l.city ?? "—"}</dd>
+              <dt>Company</dt><dd>{l.company ?? "—"}</dd>
+              <dt>Capacity</dt><dd>{money(l.investment_capacity)}</dd>
+              {l.lost_reason && <><dt>Lost because</dt><dd>{l.lost_reason}</dd></>}
+              {l.message && <><dt>Message</dt><dd>{l.message}</dd></>}
+            </dl>
+            <div class="form-actions">
+              {(NEXT[l.status] ?? []).map((to) => (
+                <Button key={to} kind={to === "lost" ? "ghost" : to === "converted" ? "primary" : "secondary"} busy={act.busy} testId={`to-${to}`}
+                  onClick={() => (to === "lost" ? setLost(true) : void act.run(to))}>
+                  {to === "converted" ? "Convert to client" : `Mark ${to}`}
+                </Button>
+              ))}
+              {l.client_id && <a class="btn btn-secondary" href={`/crm/clients/${l.client_id}`} data-testid="open-client">Open client</a>}
+            </div>
+            {lost && <LostReason lead={l} busy={act.busy} onCancel={() => setLost(false)} onSubmit={(why) => void act.run("lost", why)} />}
+          </Panel>
+          <Panel title={`Score ${l.score.total}`} testId="score">
+            <ul class="score-parts">
+              <li><span>Source</span><strong>{l.score.source}</strong></li>
+              <li><span>Engagement</span><strong>{l.score.engagement}</strong></li>
+              <li><span>Completeness</span><strong>{l.score.completeness}</strong></li>
+              <li><span>Inactivity decay</span><strong>× {bpsPercent(l.score.decay_bp)}</strong></li>
+            </ul>
+            <p class="small muted">{l.score.days_inactive} day(s) since the last activity.</p>
+          </Panel>
+          {(dupes.data?.items.length ?? 0) > 0 && (
+            <Panel title="Possible duplicates" testId="duplicates">
+              <ul class="rows">
+                {dupes.data?.items.map((d) => (
+                  <li key={d.lead.id} class="row-end">
+                    <a href={`/crm/leads/${d.lead.id}`}>{d.lead.full_name}</a>
+                    <span class="small muted">{d.lead.email} · name {d.name_ratio}% · e-mail {d.email_ratio}%</span>
+                    <Button kind="secondary" busy={merge.busy} onClick={() => void merge.run(d.lead.id)} testId={`merge-${d.lead.id}`}>Merge into this</Button>
+                  </li>
+                ))}
+              </ul>
+            </Panel>
+          )}
+          {lastMerge && <Notice tone="ok" testId="merged">Merged. <Button kind="ghost" busy={undo.busy} onClick={() => void undo.run()} testId="undo-merge">Undo</Button></Notice>}
+        </div>
+        <div class="stack">
+          <Panel title="Log an activity">
+            <form class="form" onSubmit={(e) => {
+              e.preventDefault();
+              void log.run();
+            }}>
+              <label class="field"><span class="field-label">Kind</span>
+                <select value={note.kind} data-testid="activity-kind" onChange={(e) => setNote({ ...note, kind: (e.target as HTMLSelectElement).value })}>
+                  {["note", "call", "email", "meeting"].map((k) => <option key={k} value={k}>{label(k)}</option>)}
+                </select>
+              </label>
+              <label class="field"><span class="field-label">What happened</span>
+                <textarea required maxLength={4000} rows={3} value={note.text} data-testid="activity-text" onInput={(e) => setNote({ ...note, text: (e.target as HTMLTextAreaElement).value })} />
+              </label>
+              <Button busy={log.busy} testId="activity-save">Save</Button>
+            </form>
+          </Panel>
+          <Panel title="Follow-up reminder">
+            <form class="form" onSubmit={(e) => {
+              e.preventDefault();
+              void remind.run();
+            }}>
+              <Field label="About" testId="reminder-text" value={reminder.text} required maxLength={500} onInput={(e) => setReminder({ ...reminder, text: (e.target as HTMLInputElement).value })} />
+              <Field label="When" testId="reminder-due" type="datetime-local" value={reminder.due} required onInput={(e) => setReminder({ ...reminder, due: (e.target as HTMLInputElement).value })} />
+              <Button busy={remind.busy} testId="reminder-save">Remind me</Button>
+            </form>
+          </Panel>
+          <Panel title="Timeline">
+            <TimelineList items={timeline.data?.items ?? []} />
+          </Panel>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+// ---- clients --------------------------------------------------------------------------------
+
+function Clients() {
+  const [q, setQ] = useState("");
+  const [search, setSearch] = useState("");
+  const clients = useLoad(() => api<{ items: Client[]; total: number }>("GET", `/api/v1/crm/clients?limit=200${search ? `&q=${encodeURIComponent(search)}` : ""}`), [search]);
+  return (
+    <Panel title={`Clients${clients.data ? ` (${clients.data.total})` : ""}`} testId="clients" actions={
+      <form class="inline-form" onSubmit={(e) => {
+        e.preventDefault();
+        setSearch(q.trim());
+      }}>
+        <input aria-label="Search clients" placeholder="Name or e-mail" value={q} onInput={(e) => setQ((e.target as HTMLInputElement).value)} />
+        <Button kind="secondary">Search</Button>
+      </form>
+    }>
+      <Problem error={clients.error} />
+      {clients.data?.items.length === 0 && <Empty>No clients yet. Convert a qualified lead.</Empty>}
+      <div class="table-wrap">
+        <table class="crm-table">
+          <thead><tr><th>Name</th><th>Segment</th><th>Status</th><th>Manager</th><th>Since</th></tr></thead>
+          <tbody>
+            {clients.data?.items.map((c) => (
+              <tr key={c.id} data-testid={`client-row-${c.id}`}>
+                <td><a href={`/crm/clients/${c.id}`}>{c.full_name}</a><span class="muted small block">{c.email}</span></td>
+                <td>{label(c.segment)}</td><td>{label(c.status)}</td><td>{c.owner_name ?? "—"}</td><td>{when(c.created_at)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Panel>
+  );
+}
+
+interface Portfolio {
+  member: boolean;
+  investments: { club_id: string; club_name: string; currency: string; valuation_date: string | null; units: string; paid_in: string; value: string }[];
+  transactions: { club_id: string; club_name: string; kind: string; amount: string; currency: string; status: string; on: string }[];
+  total_value: string;
+  total_paid_in: string;
+}
+
+function ClientPage({ clientId }: { clientId: string }) {
+  const client = useLoad(() => api<Client>("GET", `/api/v1/crm/clients/${clientId}`), [clientId]);
+  const timeline = useLoad(() => api<{ items: Activity[] }>("GET", `/api/v1/crm/clients/${clientId}/timeline`), [clientId]);
+  const folio = useLoad(() => api<Portfolio>("GET", `/api/v1/crm/clients/${clientId}/investments`), [clientId]);
+  const [risk, setRisk] = useState("");
+  const save = useAction(async (body: Record<string, unknown>) => {
+    await api("PATCH", `/api/v1/crm/clients/${clientId}`, { body });
+    client.reload();
+    timeline.reload();
+  });
+  const c = client.data;
+  if (client.error) return <Problem error={client.error} />;
+  if (!c) return <p class="muted">Loading…</p>;
+  return (
+    <div class="crm-detail" data-testid="client-page">
+      <div class="crm-detail-head">
+        <div>
+          <h2 data-testid="client-title">{c.full_name}</h2>
+          <p class="muted">Client since {when(c.created_at)} · manager {c.owner_name ?? "—"} · <a href={`/crm/leads/${c.lead_id}`}>lead history</a></p>
+        </div>
+        <Badge tone={c.status === "active" ? "ok" : "warn"} testId="client-status">{label(c.status)}</Badge>
+      </div>
+      <Problem error={save.error ?? folio.error} />
+      <div class="crm-columns">
+        <div class="stack">
+          <Panel title="Profile">
+            <dl class="facts">
+              <dt>E-mail</dt><dd>{c.email ?? "—"}</dd>
+              <dt>Phone</dt><dd>{c.phone ?? "—"}</dd>
+              <dt>Segment</dt><dd data-testid="client-segment">{label(c.segment)}</dd>
+              <dt>Capacity</dt><dd>{money(c.investment_capacity)}</dd>
+              <dt>KYC</dt><dd data-testid="client-kyc">{label(c.kyc_status ?? "not_started")}</dd>
+              <dt>Risk tolerance</dt><dd>{c.investment_profile.risk_tolerance ? label(c.investment_profile.risk_tolerance) : "—"}</dd>
+              <dt>Platform account</dt><dd>{c.user_id ? "Yes" : "Not invited"}</dd>
+            </dl>
+            <form class="inline-form" onSubmit={(e) => {
+              e.preventDefault();
+              if (risk) void save.run({ investment_profile: { ...c.investment_profile, risk_tolerance: risk } });
+            }}>
+              <select aria-label="Risk tolerance" value={risk} onChange={(e) => setRisk((e.target as HTMLSelectElement).value)}>
+                <option value="">Risk tolerance…</option>
+                {["conservative", "moderate", "aggressive"].map((r) => <option key={r} value={r}>{label(r)}</option>)}
+              </select>
+              <Button kind="secondary" busy={save.busy}>Save</Button>
+              {c.status !== "active" ? (
+                <Button kind="ghost" type="button" onClick={() => void save.run({ status: "active" })}>Reactivate</Button>
+              ) : (
+                <Button kind="ghost" type="button" onClick={() => void save.run({ status: "inactive" })}>Mark inactive</Button>
+              )}
+            </form>
+          </Panel>
+          <Panel title="Investments" testId="portfolio">
+            {!folio.data?.member && <Empty>Not a platform member yet: no club investments.</Empty>}
+            {folio.data?.member && folio.data.investments.length === 0 && <Empty>A member, but in no club yet.</Empty>}
+            {(folio.data?.investments.length ?? 0) > 0 && (
+              <table class="crm-table">
+                <thead><tr><th>Club</th><th>Paid in</th><th>Value</th></tr></thead>
+                <tbody>
+                  {folio.data?.investments.map((i) => (
+                    <tr key={i.club_id}><td>{i.club_name}</td><td>{money(i.paid_in, i.currency)}</td><td>{money(i.value, i.currency)}</td></tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {folio.data?.member && <p class="small">Total value <strong data-testid="portfolio-total">{money(folio.data.total_value)}</strong></p>}
+            {(folio.data?.transactions.length ?? 0) > 0 && (
+              <table class="crm-table" data-testid="transactions">
+                <thead><tr><th>Date</th><th>Club</th><th>Amount</th><th>Status</th></tr></thead>
+                <tbody>
+                  {folio.data?.transactions.map((t, i) => (
+                    <tr key={i}><td>{t.on}</td><td>{t.club_name}</td><td>{money(t.amount, t.currency)}</td><td>{label(t.status)}</td></tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </Panel>
+        </div>
+        <Panel title="History">
+          <TimelineList items={timeline.data?.items ?? []} />
+        </Panel>
+      </div>
+    </div>
+  );
+}
+
+// ---- reminders, KYC -------------------------------------------------------------------------
+
+function Reminders() {
+  const list = useLoad(() => api<{ items: Reminder[] }>("GET", "/api/v1/crm/reminders?scope=today"));
+  useEffect(() => live.on("crm:reminder", () => list.reload()), []);
+  const done = useAction(async (id: string) => {
+    await api("POST", `/api/v1/crm/reminders/${id}/done`);
+    list.reload();
+  });
+  const now = Date.now();
+  return (
+    <Panel title="My reminders today" testId="reminders">
+      <Problem error={list.error ?? done.error} />
+      {list.data?.items.length === 0 && <Empty testId="no-reminders">Nothing due today.</Empty>}
+      <ul class="rows">
+        {list.data?.items.map((r) => (
+          <li key={r.id} class="row-end reminder" data-testid={`reminder-${r.id}`} data-status={r.status}>
+            <span>
+              <strong>{r.text}</strong>
+              <span class="muted small block">{Date.parse(r.due_at) < now ? "Due" : "At"} {when(r.due_at)} · <a href={r.lead_id ? `/crm/leads/${r.lead_id}` : `/crm/clients/${r.client_id}`}>open</a></span>
+            </span>
+            <Button kind="secondary" busy={done.busy} onClick={() => void done.run(r.id)} testId={`reminder-done-${r.id}`}>Done</Button>
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
+}
+
+function KycQueue() {
+  const me = useStore(session.me);
+  const queue = useLoad(() => api<{ items: { client_id: string; client_name: string; document_id: string; kind: string; submitted_at: string }[] }>("GET", "/api/v1/crm/kyc/queue"));
+  const decide = useAction(async (docId: string, verify: boolean) => {
+    const reason = verify ? null : window.prompt("Why is it rejected? (the client is told)");
+    if (!verify && !reason) return;
+    await api("POST", `/api/v1/crm/kyc/${docId}/decision`, { body: { verify, reason } });
+    queue.reload();
+  });
+  const canDecide = Boolean(me?.roles.some((r) => r === "crm_manager" || r === "admin"));
+  return (
+    <Panel title="KYC documents waiting" testId="crm-kyc">
+      <Problem error={queue.error ?? decide.error} />
+      {queue.data?.items.length === 0 && <Empty>No client document is waiting for review.</Empty>}
+      <ul class="rows">
+        {queue.data?.items.map((d) => (
+          <li key={d.document_id} class="row-end">
+            <span><a href={`/crm/clients/${d.client_id}`}>{d.client_name}</a> <span class="muted small">{label(d.kind)} · sent {when(d.submitted_at)}</span></span>
+            {canDecide && (
+              <span class="panel-actions">
+                <Button kind="secondary" busy={decide.busy} onClick={() => void decide.run(d.document_id, true)}>Verify</Button>
+                <Button kind="ghost" busy={decide.busy} onClick={() => void decide.run(d.document_id, false)}>Reject</Button>
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
+}
+
+// ---- the dashboard --------------------------------------------------------------------------
+
+function Bars({ rows, testId, names = false }: { rows: RateRow[]; testId: string; names?: boolean }) {
+  const most = Math.max(1, ...rows.map((r) => r.leads));
+  if (rows.length === 0) return <Empty>No leads in this period.</Empty>;
+  return (
+    <ul class="bars" data-testid={testId}>
+      {rows.map((r) => (
+        <li key={r.key} data-key={r.key}>
+          <span class="bar-label">{names ? r.label : label(r.label)}</span>
+          <span class="bar-track" aria-hidden="true">
+            <span class="bar-fill" style={{ width: `${(r.leads / most) * 100}%` }} />
+            <span class="bar-fill bar-won" style={{ width: `${(r.converted / most) * 100}%` }} />
+          </span>
+          <span class="bar-figure">{r.converted}/{r.leads} · {bpsPercent(r.rate_bp)}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Dashboard() {
+  const [since, setSince] = useState("");
+  const report = useLoad(() => api<Report>("GET", `/api/v1/crm/reports${since ? `?since=${since}` : ""}`), [since]);
+  const r = report.data;
+  return (
+    <section class="stack" data-testid="crm-dashboard">
+      <div class="row-end">
+        <label class="field inline"><span class="field-label">Leads created since</span>
+          <input type="date" value={since} onInput={(e) => setSince((e.target as HTMLInputElement).value)} data-testid="report-since" />
+        </label>
+        <a class="btn btn-ghost" href="/api/v1/crm/leads/export.csv" data-external download onClick={(e) => {
+          e.preventDefault();
+          void exportCsv();
+        }}>Export CSV</a>
+      </div>
+      <Problem error={report.error} />
+      {r && (
+        <>
+          <div class="figures">
+            <div class="figure"><span class="figure-name">Leads</span><span class="figure-value" data-testid="kpi-leads">{r.leads}</span></div>
+            <div class="figure"><span class="figure-name">Converted</span><span class="figure-value" data-testid="kpi-converted">{r.converted}</span></div>
+            <div class="figure"><span class="figure-name">Conversion</span><span class="figure-value" data-testid="kpi-rate">{bpsPercent(r.rate_bp)}</span></div>
+            <div class="figure"><span class="figure-name">KYC verified</span><span class="figure-value" data-testid="kpi-kyc">{r.kyc.verified}/{r.kyc.clients}</span></div>
+          </div>
+          <div class="crm-columns">
+            <Panel title="Sales funnel" testId="funnel">
+              <ul class="bars">
+                {r.funnel.map((f) => (
+                  <li key={f.stage} data-stage={f.stage} data-testid={`funnel-${f.stage}`} data-count={f.leads}>
+                    <span class="bar-label">{label(f.stage)}</span>
+                    <span class="bar-track" aria-hidden="true"><span class="bar-fill bar-won" style={{ width: `${(f.leads / Math.max(1, r.leads)) * 100}%` }} /></span>
+                    <span class="bar-figure">{f.leads}</span>
+                  </li>
+                ))}
+              </ul>
+            </Panel>
+            <Panel title="Clients by segment" testId="segments">
+              {r.clients_by_segment.every((s) => s.count === 0) ? <Empty>No clients yet.</Empty> : (
+                <AllocationChart slices={r.clients_by_segment.filter((s) => s.count > 0).map((s) => ({ label: label(s.key), value: String(s.count) }))} />
+              )}
+            </Panel>
+            <Panel title="Conversion by source"><Bars rows={r.by_source} testId="by-source" /></Panel>
+            <Panel title="Conversion by agent"><Bars rows={r.by_agent} testId="by-agent" names /></Panel>
+            <Panel title="Conversion by month"><Bars rows={r.by_month} testId="by-month" names /></Panel>
+            <Panel title="KYC compliance" testId="kyc-compliance">
+              <dl class="facts">
+                <dt>Verified</dt><dd>{r.kyc.verified}</dd>
+                <dt>Pending review</dt><dd>{r.kyc.pending}</dd>
+                <dt>Not yet complete</dt><dd>{r.kyc.other}</dd>
+                <dt>Expiring in {r.kyc.expiring_days} days</dt><dd>{r.kyc.expiring}</dd>
+              </dl>
+            </Panel>
+          </div>
+        </>
+      )}
+    </section>
+  );
+}
+
+async function exportCsv(): Promise<void> {
+  const token = await session.accessToken();
+  const response = await fetch("/api/v1/crm/leads/export.csv", { headers: { Authorization: `Bearer ${token}` } });
+  if (!response.ok) return;
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = "leads.csv";
+  link.click();
+  URL.revokeObjectURL(url);
+}
+
+// ---- import ---------------------------------------------------------------------------------
+
+interface ImportReport {
+  created: number;
+  refused: number;
+  rows: { row: number; status: string; lead_id: string | null; code: string | null; message: string | null }[];
+}
+
+function Import() {
+  const [text, setText] = useState("full_name,email,phone,city,investment_capacity\n");
+  const [report, setReport] = useState<ImportReport | null>(null);
+  const run = useAction(async () => {
+    setReport(await api<ImportReport>("POST", "/api/v1/crm/leads/import", { body: { csv: text } }));
+  });
+  return (
+    <section class="stack" data-testid="crm-import">
+      <Panel title="Import leads from CSV">
+        <form class="form" onSubmit={(e) => {
+          e.preventDefault();
+          void run.run();
+        }}>
+          <p class="small muted">Columns: full_name (required), email, phone, city, company, investment_capacity (e.g. 500000.00), source, message.</p>
+          <input type="file" accept=".csv,text/csv" data-testid="import-file" onChange={(e) => {
+            const file = (e.target as HTMLInputElement).files?.[0];
+            if (file) void file.text().then(setText);
+          }} />
+          <label class="field"><span class="field-label">CSV</span>
+            <textarea rows={8} value={text} data-testid="import-text" onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+          </label>
+          <Button busy={run.busy} testId="import-run">Import</Button>
+        </form>
+        <Problem error={run.error} />
+      </Panel>
+      {report && (
+        <Panel title={`${report.created} created, ${report.refused} refused`} testId="import-report">
+          <table class="crm-table">
+            <thead><tr><th>Row</th><th>Result</th><th>Why</th></tr></thead>
+            <tbody>
+              {report.rows.map((r) => (
+                <tr key={r.row} data-status={r.status}>
+                  <td>{r.row}</td>
+                  <td>{r.status === "created" ? <a href={`/crm/leads/${r.lead_id}`}>Created</a> : "Refused"}</td>
+                  <td>{r.code ? SENTENCES[r.code] ?? r.message : ""}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Panel>
+      )}
+    </section>
+  );
+}
+
+// ---- the public contact form ----------------------------------------------------------------
+
+/** The public web-to-lead form: no account; a hidden honeypot field catches bots. */
+export function ContactForm() {
+  const [form, setForm] = useState({ full_name: "", email: "", phone: "", city: "", message: "", website: "" });
+  const [sent, setSent] = useState(false);
+  const send = useAction(async () => {
+    const body = Object.fromEntries(Object.entries(form).filter(([k, v]) => v.trim() !== "" || k === "full_name" || k === "email"));
+    await post("/api/v1/crm/web-form", body);
+    setSent(true);
+  });
+  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value });
+  return (
+    <main class="page narrow" data-testid="contact-page">
+      <h1>Talk to an adviser</h1>
+      <p class="muted">Tell us how to reach you; someone from our team will call or write within a working day.</p>
+      {sent ? (
+        <Notice tone="ok" testId="contact-sent">Thank you — we have your details and will be in touch soon.</Notice>
+      ) : (
+        <form class="panel panel-pad form" onSubmit={(e) => {
+          e.preventDefault();
+          void send.run();
+        }}>
+          <Field label="Your name" testId="contact-name" value={form.full_name} onInput={set("full_name")} required maxLength={120} autoComplete="name" />
+          <Field label="E-mail" testId="contact-email" type="email" value={form.email} onInput={set("email")} required autoComplete="email" />
+          <Field label="Phone (optional)" testId="contact-phone" type="tel" value={form.phone} onInput={set("phone")} autoComplete="tel" />
+          <Field label="City (optional)" testId="contact-city" value={form.city} onInput={set("city")} />
+          <label class="field"><span class="field-label">What would you like to know?</span>
+            <textarea rows={4} maxLength={4000} value={form.message} data-testid="contact-message" onInput={set("message")} />
+          </label>
+          <label class="honeypot" aria-hidden="true">Leave this empty
+            <input tabIndex={-1} autoComplete="off" value={form.website} onInput={set("website")} name="website" data-testid="contact-website" />
+          </label>
+          <Problem error={send.error} testId="contact-error" />
+          <Button busy={send.busy} testId="contact-submit">Send</Button>
+        </form>
+      )}
+    </main>
+  );
+}
