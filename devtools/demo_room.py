@@ -31,7 +31,10 @@ async def load_demo_room(member_email: str, admin_email: str) -> int:
         services.redis = await connect_redis(get_settings())
     try:
         club, _ = await club_service.do_create_club(
-            owner_id, name=DEMO_CLUB, description="Friends investing together, live."
+            owner_id,
+            name=DEMO_CLUB,
+            description="Friends investing together, live.",
+            currency="USD",  # the replayed market is US stocks, quoted in USD
         )
         club_id = str(club.id)
         _, token = await club_service.do_create_invite(

@@ -98,7 +98,10 @@ class OrderService:
             raise OrderNotFound("no such order")
         return order, await repository.fills_of(order_id)
 
-    async def _check_instrument(self, currency: str, symbol: str) -> None:
+    async def check_instrument(self, currency: str, symbol: str) -> None:
+        """A club keeping ``currency`` can trade ``symbol``: it exists, is not an index, and is
+        quoted in that currency (no FX step yet). Raises ``UnknownSymbols``, ``InvalidOrder``,
+        ``CurrencyMismatch`` (409)."""
         instrument = await market_service.instrument(symbol)
         if instrument.is_index:
             raise InvalidOrder("an index cannot be traded", details={"symbol": symbol})
@@ -116,7 +119,7 @@ class OrderService:
             ClubNotFound, RoleRequired, UnknownSymbols, CurrencyMismatch, InvalidOrder.
         """
         club, _ = await club_service.check_member(club_id, actor_id, TREASURY)
-        await self._check_instrument(club.currency, data.symbol)
+        await self.check_instrument(club.currency, data.symbol)
         room = club_room(club_id)
         await events.ensure_room(room)
 
@@ -185,7 +188,7 @@ class OrderService:
         order = await repository.get_order(order_id)
         if order is None or order.club_id != club_id:
             raise OrderNotFound("no such order")
-        await self._check_instrument(club.currency, order.symbol)
+        await self.check_instrument(club.currency, order.symbol)
         last: int | None = None
         quotes = await market_service.latest_quotes(redis, [order.symbol])
         if quotes:

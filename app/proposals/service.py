@@ -150,10 +150,11 @@ class ProposalService:
 
         Raises:
             ClubNotFound, InvalidProposal (deadline outside the allowed window),
-            UnknownSymbols (404 ``unknown_symbol``), NoVotingWeight (weighted, no units yet).
+            UnknownSymbols (404 ``unknown_symbol``), NoVotingWeight (weighted, no units yet),
+            CurrencyMismatch (409: an investment quoted in another currency than the club's).
         """
         settings = get_settings()
-        await club_service.check_member(club_id, actor_id)
+        club, _ = await club_service.check_member(club_id, actor_id)
         now = utcnow()
         earliest = now + dt.timedelta(seconds=settings.proposal_min_open_seconds)
         latest = now + dt.timedelta(days=settings.proposal_max_open_days)
@@ -165,6 +166,10 @@ class ProposalService:
             )
         if data.symbol is not None:
             await market_service.check_symbols([data.symbol])
+        if data.kind is ProposalKind.INVESTMENT and data.symbol is not None:
+            # an approved investment becomes an order: one the club could never trade is
+            # refused now, not after the vote
+            await order_service.check_instrument(club.currency, data.symbol)
         room = club_room(club_id)
         await events.ensure_room(room)
         members = await club_service.active_members(club_id)

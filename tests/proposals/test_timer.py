@@ -15,7 +15,7 @@ async def test_the_timer_reminds_non_voters_then_closes_the_due_proposal(
     clients: Any, http: Api
 ) -> None:
     asha, ravi = await person("asha"), await person("ravi")
-    club = await club_of(asha, ravi)
+    club = await club_of(asha, ravi, currency="USD")  # it votes on a US stock
     a: RoomClient = await clients(asha)
     r: RoomClient = await clients(ravi)
     await a.join(club)

@@ -25,7 +25,7 @@ async def create_proposal(http: Api, token: str, club_id: str, **fields: Any) ->
 
 async def test_two_members_chat_and_vote_live(clients: Any, http: Api) -> None:
     asha, ravi = await person("asha"), await person("ravi")
-    club = await club_of(asha, ravi)
+    club = await club_of(asha, ravi, currency="USD")  # it votes on a US stock
     a: RoomClient = await clients(asha)
     r: RoomClient = await clients(ravi)
     joined = await a.join(club)
