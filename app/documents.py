@@ -4,6 +4,7 @@ imports it."""
 
 from __future__ import annotations
 
+from app.advisory.documents import AdvisoryAccount, RebalanceRun, Recommendation, RiskAssessment
 from app.alerts.documents import AlertFiring, PriceAlert
 from app.audit.documents import AuditChainHead, AuditRecord
 from app.books.documents import CashHold, Contribution, Holding, Valuation, Withdrawal
@@ -29,6 +30,10 @@ def document_models() -> list[type]:
     """Every Beanie document of every domain (registered once, here)."""
 
     return [
+        RiskAssessment,
+        AdvisoryAccount,
+        Recommendation,
+        RebalanceRun,
         Instrument,
         PriceAlert,
         AlertFiring,

@@ -21,6 +21,7 @@ class NotificationKind(StrEnum):
     PROPOSAL_CLOSED = "proposal_closed"
     CRM_REMINDER = "crm_reminder"
     CRM_KYC_EXPIRY = "crm_kyc_expiry"
+    DRIFT_ALERT = "drift_alert"
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).

@@ -1,0 +1,95 @@
+"""Every query of robo-advice (MongoDB)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from beanie import PydanticObjectId
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.advisory.documents import AdvisoryAccount, RebalanceRun, Recommendation, RiskAssessment
+
+
+async def latest_assessment(user_id: str) -> RiskAssessment | None:
+    """The user's newest questionnaire result."""
+    return await RiskAssessment.find({"user_id": user_id}).sort("-taken_at").first_or_none()
+
+
+async def assessments(user_id: str, limit: int = 20) -> list[RiskAssessment]:
+    """The user's questionnaire results, newest first."""
+    return (await RiskAssessment.find({"user_id": user_id}).sort("-taken_at")
+            .limit(limit).to_list())  # fmt: skip
+
+
+async def get_account(
+    account_id: str, session: AsyncClientSession | None = None
+) -> AdvisoryAccount | None:
+    """The advisory account of ``account_id`` (a club id), if any."""
+    return await AdvisoryAccount.find_one({"account_id": account_id}, session=session)
+
+
+async def accounts_of_owner(user_id: str) -> list[AdvisoryAccount]:
+    """The user's personal accounts, oldest first."""
+    return await AdvisoryAccount.find({"owner_id": user_id}).sort("+created_at").to_list()
+
+
+async def accounts_with_targets() -> list[AdvisoryAccount]:
+    """Every account that has target weights (the drift agent checks these)."""
+    return await AdvisoryAccount.find({"targets": {"$ne": {}}}).to_list()
+
+
+async def update_account(
+    account_id: str, fields: dict[str, Any], session: AsyncClientSession | None = None
+) -> AdvisoryAccount | None:
+    """Set ``fields`` on the account; the account after, or ``None`` if there is none."""
+    raw = await AdvisoryAccount.get_pymongo_collection().find_one_and_update(
+        {"account_id": account_id}, {"$set": fields}, return_document=ReturnDocument.AFTER,
+        session=session,
+    )  # fmt: skip
+    return None if raw is None else AdvisoryAccount.model_validate(raw)
+
+
+async def mark_drift_alerted(account_id: str, key: str | None) -> bool:
+    """Record ``key`` as the drift last told; False when it was already recorded."""
+    result = await AdvisoryAccount.get_pymongo_collection().update_one(
+        {"account_id": account_id, "drift_alerted": {"$ne": key}}, {"$set": {"drift_alerted": key}}
+    )
+    return result.modified_count == 1
+
+
+async def recommendations(account_id: str | None, user_id: str | None,
+                          limit: int = 20) -> list[Recommendation]:  # fmt: skip
+    """Recommendations of an account (or, without one, of a user), newest first."""
+    query: dict[str, Any] = ({"account_id": account_id} if account_id is not None
+                             else {"user_id": user_id})  # fmt: skip
+    return await Recommendation.find(query).sort("-created_at").limit(limit).to_list()
+
+
+async def get_recommendation(recommendation_id: str) -> Recommendation | None:
+    """One recommendation by id (``None`` for a malformed id)."""
+    if not PydanticObjectId.is_valid(recommendation_id):
+        return None
+    return await Recommendation.get(PydanticObjectId(recommendation_id))
+
+
+async def get_rebalance(
+    run_id: str, session: AsyncClientSession | None = None
+) -> RebalanceRun | None:
+    """One rebalance run by id (``None`` for a malformed id)."""
+    if not PydanticObjectId.is_valid(run_id):
+        return None
+    return await RebalanceRun.get(PydanticObjectId(run_id), session=session)
+
+
+async def mark_executed(run_id: str, by: str, proposal_ids: list[str], order_ids: list[str],
+                        session: AsyncClientSession | None = None) -> bool:  # fmt: skip
+    """Record what a run became, once: False when it was executed before."""
+    result = await RebalanceRun.get_pymongo_collection().update_one(
+        {"_id": PydanticObjectId(run_id), "executed_at": None},
+        {"$set": {"executed_at": dt.datetime.now(dt.UTC), "executed_by": by,
+                  "proposal_ids": proposal_ids, "order_ids": order_ids}},
+        session=session,
+    )  # fmt: skip
+    return result.modified_count == 1
