@@ -58,11 +58,11 @@ from app.db import run_in_transaction
 from app.errors import NotFound
 from app.market.providers import provider_for
 from app.market.service import market_service
-from app.money import parse_minor
+from app.money import format_minor, parse_minor
 from app.notifications.documents import Notification, NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.orders.broker import Broker, BrokerCosts
-from app.orders.documents import OrderSide
+from app.orders.documents import OrderKind, OrderSide
 from app.orders.schemas import OrderCreate
 from app.orders.service import order_service
 from app.proposals.documents import ProposalKind
@@ -373,14 +373,15 @@ class AdvisoryService:
         if not account.targets:
             raise NoTargets("adopt a recommendation for this portfolio first")
         now = await self.holdings(account_id, user_id, redis, account)
-        settings = get_settings()
-        costs = BrokerCosts.of(settings)
+        costs = BrokerCosts.of(get_settings())
+        # Buys are priced at the quote plus the broker's slippage; a personal account's orders
+        # are limit orders at exactly that price, so they set aside no more cash than planned.
         data = engine.RebalanceInput(
             symbols=[x.symbol for x in now.lines], prices=[x.price for x in now.lines],
             holdings=[x.quantity for x in now.lines], targets=[x.target_bps for x in now.lines],
             cash=now.cash, band_bps=account.band_bps, min_trade=account.min_trade,
             fee_bps=costs.fee_bps, fee_min=costs.fee_min,
-            buy_buffer_bps=costs.slippage_bps + settings.broker_market_buffer_bps, force=force,
+            buy_buffer_bps=costs.slippage_bps, force=force,
         )  # fmt: skip
         plan = await asyncio.to_thread(engine.plan_rebalance, data)
         run = RebalanceRun(
@@ -425,6 +426,7 @@ class AdvisoryService:
         if not await repository.mark_executed(run_id, user_id, [], []):
             raise AlreadyExecuted("this rebalance was already executed")
         trades = sorted(run.trades, key=lambda t: (t["quantity"] > 0, t["symbol"]))
+        costs = BrokerCosts.of(get_settings())
         proposal_ids: list[str] = []
         order_ids: list[str] = []
         if account.kind is AccountKind.CLUB:
@@ -441,8 +443,14 @@ class AdvisoryService:
         else:
             for t in trades:
                 side = OrderSide.BUY if t["quantity"] > 0 else OrderSide.SELL
+                limit = None
+                if side is OrderSide.BUY:
+                    slipped = -(-t["price"] * (engine.BPS + costs.slippage_bps) // engine.BPS)
+                    limit = format_minor(slipped)
+                kind = OrderKind.LIMIT if limit else OrderKind.MARKET
                 order = await order_service.do_create(account_id, user_id, OrderCreate(
-                    side=side, symbol=t["symbol"], quantity=abs(t["quantity"])))  # fmt: skip
+                    side=side, symbol=t["symbol"], quantity=abs(t["quantity"]), kind=kind,
+                    limit_price=limit))  # fmt: skip
                 order_ids.append(str(order.id))
                 if broker is not None and redis is not None:
                     await order_service.do_submit(account_id, str(order.id), user_id, redis,

@@ -59,6 +59,9 @@ async def test_personal_account_recommend_rebalance_and_orders(services: Service
     assert {(o.symbol, o.quantity, o.side) for o in orders} == {
         (t["symbol"], t["quantity"], OrderSide.BUY) for t in run.trades}  # fmt: skip
     assert all(o.status is OrderStatus.AWAITING_EXECUTION for o in orders)
+    # Limit orders at the planned price plus the broker's slippage (5 bps), rounded up.
+    planned = {t["symbol"]: t["price"] for t in run.trades}
+    assert all(o.limit_price == -(-planned[o.symbol] * 10_005 // 10_000) for o in orders)
     with pytest.raises(AlreadyExecuted):
         await advisory_service.do_execute(account.account_id, str(run.id), user)
     stored = await RebalanceRun.get(run.id)

@@ -24,7 +24,7 @@ def accounts(draw: st.DrawFn) -> RebalanceInput:
         symbols=[f"S{i}" for i in range(n)], prices=prices, holdings=holdings, targets=targets,
         cash=cash, band_bps=draw(st.sampled_from([300, 500, 1000])),
         min_trade=draw(st.integers(0, 5_000)), fee_bps=10, fee_min=100,
-        buy_buffer_bps=505, force=draw(st.booleans()),
+        buy_buffer_bps=draw(st.sampled_from([0, 5, 505])), force=draw(st.booleans()),
     )  # fmt: skip
 
 
@@ -60,10 +60,14 @@ def test_trades_fit_bands_cash_and_whole_shares(data: RebalanceInput) -> None:
     inside = all(abs(v * BPS - tb * total_after) <= data.band_bps * total_after
                  for v, tb in zip(values, data.targets, strict=True))  # fmt: skip
     assert plan.inside_bands == inside
-    # Feasible whenever one share of anything, the minimum trade and a trade's minimum fee are
-    # each small next to the account (≤ 1 % of it): then whole shares always fit in a band.
+    # Feasible whenever one share of anything and the minimum trade are small next to the
+    # account (≤ 1 % of it), the minimum fees of all trades smaller still (≤ 0.1 %), and the
+    # cash a buy needs beyond its price (buffer and fee) leaves the band room: then whole
+    # shares always fit in a band. (Buying with a 5 % buffer cannot reach a 3 % band.)
+    reserve = total * (data.buy_buffer_bps + data.fee_bps)
     if total > 0 and max(data.prices) * 100 <= total and data.min_trade * 100 <= total and (
-            data.fee_min * 100 * len(data.symbols) <= total):  # fmt: skip
+            data.fee_min * 1000 * len(data.symbols) <= total) and (
+            reserve <= total * (data.band_bps - 250)):  # fmt: skip
         assert plan.inside_bands, (data, plan)
     if not plan.drifted and not data.force:
         assert plan.trades == []
