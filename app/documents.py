@@ -4,7 +4,14 @@ imports it."""
 
 from __future__ import annotations
 
-from app.advisory.documents import AdvisoryAccount, RebalanceRun, Recommendation, RiskAssessment
+from app.advisory.documents import (
+    AdvisorSlot,
+    AdvisoryAccount,
+    Booking,
+    RebalanceRun,
+    Recommendation,
+    RiskAssessment,
+)
 from app.alerts.documents import AlertFiring, PriceAlert
 from app.audit.documents import AuditChainHead, AuditRecord
 from app.books.documents import CashHold, Contribution, Holding, Valuation, Withdrawal
@@ -34,6 +41,8 @@ def document_models() -> list[type]:
         AdvisoryAccount,
         Recommendation,
         RebalanceRun,
+        AdvisorSlot,
+        Booking,
         Instrument,
         PriceAlert,
         AlertFiring,

@@ -131,3 +131,49 @@ class RebalanceRun(Document):
         name = "advisory_rebalances"
         indexes = [IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING)],
                               name="account_time")]  # fmt: skip
+
+
+class BookingStatus(StrEnum):
+    """``booked`` → ``cancelled`` (by either side, or replaced by a reschedule)."""
+
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+
+
+class AdvisorSlot(Document):
+    """A consultation time an advisor offers: ``start`` (UTC), ``minutes`` long."""
+
+    advisor_id: str
+    start: dt.datetime
+    minutes: int = 30
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "advisory_slots"
+        indexes = [IndexModel([("advisor_id", ASCENDING), ("start", ASCENDING)], unique=True,
+                              name="advisor_start_unique")]  # fmt: skip
+
+
+class Booking(Document):
+    """A client's consultation with an advisor. At most one ``booked`` booking per advisor
+    and start: a unique index on (advisor, start) over booked ones, so two people racing for
+    the same slot cannot both have it. While booked, the advisor may see the client's risk
+    profile and portfolios."""
+
+    advisor_id: str
+    client_id: str
+    start: dt.datetime
+    minutes: int = 30
+    status: BookingStatus = BookingStatus.BOOKED
+    reminded_at: dt.datetime | None = None
+    replaced_by: str | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "advisory_bookings"
+        indexes = [
+            IndexModel([("advisor_id", ASCENDING), ("start", ASCENDING)], unique=True,
+                       name="advisor_slot_booked_unique",
+                       partialFilterExpression={"status": "booked"}),
+            IndexModel([("client_id", ASCENDING), ("start", ASCENDING)], name="client_start"),
+        ]  # fmt: skip

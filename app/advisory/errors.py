@@ -77,3 +77,29 @@ class NoPrice(AppError):
 
     status = 422
     code = "no_price"
+
+
+class NotAnAdvisor(AppError):
+    """Only a verified advisor (platform role ``advisor`` and KYC verified) may do this (403)."""
+
+    status = 403
+    code = "advisor_required"
+
+
+class SlotUnavailable(AppError):
+    """The slot is not offered, is in the past, or someone booked it first (409)."""
+
+    status = 409
+    code = "slot_unavailable"
+
+
+class BookingNotFound(NotFound):
+    """No such booking of yours (404)."""
+
+    code = "booking_not_found"
+
+
+class NotEngaged(NotFound):
+    """The advisor has no booked consultation with this person (404: their data stays hidden)."""
+
+    code = "not_engaged"

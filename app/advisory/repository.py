@@ -9,7 +9,14 @@ from beanie import PydanticObjectId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
-from app.advisory.documents import AdvisoryAccount, RebalanceRun, Recommendation, RiskAssessment
+from app.advisory.documents import (
+    AdvisorSlot,
+    AdvisoryAccount,
+    Booking,
+    RebalanceRun,
+    Recommendation,
+    RiskAssessment,
+)
 
 
 async def latest_assessment(user_id: str) -> RiskAssessment | None:
@@ -92,4 +99,76 @@ async def mark_executed(run_id: str, by: str, proposal_ids: list[str], order_ids
                   "proposal_ids": proposal_ids, "order_ids": order_ids}},
         session=session,
     )  # fmt: skip
+    return result.modified_count == 1
+
+
+async def free_slots(advisor_id: str, after: dt.datetime) -> list[AdvisorSlot]:
+    """The advisor's offered slots starting after ``after`` that nobody has booked."""
+    booked = {
+        b.start
+        for b in await Booking.find(
+            {"advisor_id": advisor_id, "status": "booked", "start": {"$gt": after}}
+        ).to_list()
+    }
+    slots = await AdvisorSlot.find({"advisor_id": advisor_id, "start": {"$gt": after}}).sort(
+        "+start").to_list()  # fmt: skip
+    return [s for s in slots if _utc(s.start) not in {_utc(b) for b in booked}]
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+async def find_slot(advisor_id: str, start: dt.datetime) -> AdvisorSlot | None:
+    """The advisor's slot at ``start``."""
+    return await AdvisorSlot.find_one({"advisor_id": advisor_id, "start": start})
+
+
+async def get_booking(booking_id: str,
+                      session: AsyncClientSession | None = None) -> Booking | None:  # fmt: skip
+    """One booking by id (``None`` for a malformed id)."""
+    if not PydanticObjectId.is_valid(booking_id):
+        return None
+    return await Booking.get(PydanticObjectId(booking_id), session=session)
+
+
+async def cancel_booking(booking_id: PydanticObjectId, replaced_by: str | None,
+                         session: AsyncClientSession | None = None) -> bool:  # fmt: skip
+    """Mark a booked booking cancelled; False when it was not booked any more."""
+    result = await Booking.get_pymongo_collection().update_one(
+        {"_id": booking_id, "status": "booked"},
+        {"$set": {"status": "cancelled", "replaced_by": replaced_by}}, session=session)  # fmt: skip
+    return result.modified_count == 1
+
+
+async def engaged(advisor_id: str, client_id: str) -> bool:
+    """Whether the advisor has a booked consultation with the client."""
+    found = await Booking.find_one(
+        {"advisor_id": advisor_id, "client_id": client_id, "status": "booked"}
+    )
+    return found is not None
+
+
+async def bookings_of(user_id: str) -> list[Booking]:
+    """Bookings where the person is the client or the advisor, by start."""
+    return await Booking.find({"$or": [{"client_id": user_id}, {"advisor_id": user_id}]}).sort(
+        "+start").to_list()  # fmt: skip
+
+
+async def due_reminders(until: dt.datetime) -> list[Booking]:
+    """Booked consultations starting before ``until`` with no reminder sent yet."""
+    return await Booking.find(
+        {
+            "status": "booked",
+            "reminded_at": None,
+            "start": {"$lte": until, "$gt": dt.datetime.now(dt.UTC)},
+        }
+    ).to_list()
+
+
+async def claim_reminder(booking_id: PydanticObjectId) -> bool:
+    """Mark the reminder sent, once."""
+    result = await Booking.get_pymongo_collection().update_one(
+        {"_id": booking_id, "reminded_at": None}, {"$set": {"reminded_at": dt.datetime.now(dt.UTC)}}
+    )
     return result.modified_count == 1

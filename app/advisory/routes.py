@@ -4,9 +4,13 @@ and ``/api/v1/users/{id}/tax-loss-opportunities``. Parse → service → schema.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from quart import Blueprint
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
+from app.advisory.advisors import advisor_service
+from app.advisory.documents import AdvisorSlot, Booking
 from app.advisory.engine import BPS, Figures
 from app.advisory.questionnaire import POLICIES, RiskProfile
 from app.advisory.schemas import (
@@ -15,6 +19,10 @@ from app.advisory.schemas import (
     AccountOut,
     AnswersIn,
     AssessmentOut,
+    BookingIn,
+    BookingList,
+    BookingOut,
+    ClientView,
     ExecuteIn,
     FiguresOut,
     HoldingOut,
@@ -32,6 +40,9 @@ from app.advisory.schemas import (
     RecommendationList,
     RecommendationOut,
     SeriesPoint,
+    SlotList,
+    SlotOut,
+    SlotsIn,
     pct,
 )
 from app.advisory.service import advisory_service
@@ -301,3 +312,97 @@ async def tax_loss_opportunities(user_id: str) -> OpportunityList:
             blocked_until=None if o["blocked_until"] is None else str(o["blocked_until"]),
         ))  # fmt: skip
     return OpportunityList(wash_sale_days=days, opportunities=out)
+
+
+def _slot(s: AdvisorSlot) -> SlotOut:
+    return SlotOut(advisor_id=s.advisor_id, start=_iso(s.start), minutes=s.minutes)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).isoformat()
+
+
+def _booking(b: Booking) -> BookingOut:
+    return BookingOut(id=str(b.id), advisor_id=b.advisor_id, client_id=b.client_id,
+                      start=_iso(b.start), minutes=b.minutes, status=b.status.value)  # fmt: skip
+
+
+@blueprint.post("/advisors/me/slots")
+@tag(["advisory"])
+@require_auth
+@validate_request(SlotsIn)
+@validate_response(SlotList, 201)
+@document_errors(401, 403, 409)
+async def offer_slots(data: SlotsIn) -> tuple[SlotList, int]:
+    """Offer consultation slots (a verified advisor). Errors: 403 ``advisor_required``; 409
+    ``slot_unavailable`` (a start in the past)."""
+    made = await advisor_service.do_offer_slots(_me(), data.starts, data.minutes)
+    return SlotList(slots=[_slot(s) for s in made]), 201
+
+
+@blueprint.get("/advisors/<advisor_id>/slots")
+@tag(["advisory"])
+@require_auth
+@validate_response(SlotList)
+@document_errors(401, 403)
+async def free_slots(advisor_id: str) -> SlotList:
+    """The advisor's free future slots. Errors: 403 ``advisor_required`` (not an advisor)."""
+    return SlotList(slots=[_slot(s) for s in await advisor_service.free_slots(advisor_id)])
+
+
+@blueprint.post("/advisors/<advisor_id>/bookings")
+@tag(["advisory"])
+@require_auth
+@validate_request(BookingIn)
+@validate_response(BookingOut, 201)
+@document_errors(401, 403, 409)
+async def book(advisor_id: str, data: BookingIn) -> tuple[BookingOut, int]:
+    """Book a free slot. Errors: 409 ``slot_unavailable`` (not offered, past, or taken)."""
+    return _booking(await advisor_service.do_book(_me(), advisor_id, data.start)), 201
+
+
+@blueprint.get("/bookings")
+@tag(["advisory"])
+@require_auth
+@validate_response(BookingList)
+@document_errors(401)
+async def my_bookings() -> BookingList:
+    """My consultations, as client or advisor."""
+    return BookingList(bookings=[_booking(b) for b in await advisor_service.bookings(_me())])
+
+
+@blueprint.post("/bookings/<booking_id>/cancel")
+@tag(["advisory"])
+@require_auth
+@validate_response(BookingOut)
+@document_errors(401, 404, 409)
+async def cancel_booking(booking_id: str) -> BookingOut:
+    """Cancel (client or advisor). Errors: 404 ``booking_not_found``; 409 ``slot_unavailable``."""
+    return _booking(await advisor_service.do_cancel(booking_id, _me()))
+
+
+@blueprint.post("/bookings/<booking_id>/reschedule")
+@tag(["advisory"])
+@require_auth
+@validate_request(BookingIn)
+@validate_response(BookingOut, 201)
+@document_errors(401, 404, 409)
+async def reschedule_booking(booking_id: str, data: BookingIn) -> tuple[BookingOut, int]:
+    """Move my booking to another free slot of the same advisor (atomically). Errors: 404
+    ``booking_not_found``; 409 ``slot_unavailable``."""
+    return _booking(await advisor_service.do_reschedule(booking_id, _me(), data.start)), 201
+
+
+@blueprint.get("/advisory/clients/<client_id>")
+@tag(["advisory"])
+@require_auth
+@validate_response(ClientView)
+@document_errors(401, 403, 404)
+async def client_view(client_id: str) -> ClientView:
+    """A client's risk profile and portfolios, for their advisor while a consultation is
+    booked. Errors: 403 ``advisor_required``; 404 ``not_engaged``."""
+    profile, accounts = await advisor_service.client_view(_me(), client_id)
+    shown = None if profile is None else AssessmentOut.of(
+        profile, POLICIES[RiskProfile(profile.profile)].strategy.value)  # fmt: skip
+    return ClientView(client_id=client_id, profile=shown,
+                      accounts=[AccountOut.of(a) for a in accounts])  # fmt: skip

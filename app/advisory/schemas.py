@@ -388,3 +388,63 @@ class DriftAlertEvent(RoomEvent):
     account_id: str
     name: str
     symbols: list[str]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("give times with a time zone, e.g. 2026-05-01T10:00:00+05:30")
+    return value.astimezone(dt.UTC)
+
+
+class SlotsIn(BaseModel):
+    """``POST /api/v1/advisors/me/slots``: start times (with a time zone) and a length."""
+
+    starts: list[dt.datetime] = Field(min_length=1, max_length=50)
+    minutes: int = Field(default=30, ge=15, le=120)
+
+    @field_validator("starts")
+    @classmethod
+    def _zoned(cls, value: list[dt.datetime]) -> list[dt.datetime]:
+        return [_aware(v) for v in value]
+
+
+class SlotOut(BaseModel):
+    advisor_id: str
+    start: str
+    minutes: int
+
+
+class SlotList(BaseModel):
+    slots: list[SlotOut]
+
+
+class BookingIn(BaseModel):
+    """``POST /api/v1/advisors/{id}/bookings`` and ``…/reschedule``: the slot's start."""
+
+    start: dt.datetime
+
+    @field_validator("start")
+    @classmethod
+    def _zoned(cls, value: dt.datetime) -> dt.datetime:
+        return _aware(value)
+
+
+class BookingOut(BaseModel):
+    id: str
+    advisor_id: str
+    client_id: str
+    start: str
+    minutes: int
+    status: str
+
+
+class BookingList(BaseModel):
+    bookings: list[BookingOut]
+
+
+class ClientView(BaseModel):
+    """What an engaged advisor sees of a client: the current profile and portfolios."""
+
+    client_id: str
+    profile: AssessmentOut | None
+    accounts: list[AccountOut]

@@ -22,6 +22,7 @@ class NotificationKind(StrEnum):
     CRM_REMINDER = "crm_reminder"
     CRM_KYC_EXPIRY = "crm_kyc_expiry"
     DRIFT_ALERT = "drift_alert"
+    CONSULTATION_REMINDER = "consultation_reminder"
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).

@@ -3,6 +3,10 @@ questionnaire, and bad input answered with the one error shape (nothing changed,
 
 from __future__ import annotations
 
+import datetime as dt
+
+from app.identity import directory
+from app.identity.documents import PlatformRole
 from tests.advisory.factories import BOLD
 from tests.identity.conftest import Api
 from tests.rooms.conftest import person
@@ -68,3 +72,36 @@ async def test_routes_are_in_openapi_and_bad_input_gets_clear_errors(http: Api) 
     listed = await http.call("GET", "/api/v1/portfolios", token=me.token)
     assert [a["account_id"] for a in listed.body["accounts"]] == [aid]
     assert listed.body["accounts"][0]["excluded"] == []
+
+
+async def test_advisor_booking_over_http(http: Api) -> None:
+    adv = await person("advisor", roles=[PlatformRole.ADVISOR])
+    start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(microsecond=0)
+    slots = {"starts": [start.isoformat()], "minutes": 30}
+    refused = await http.call("POST", "/api/v1/advisors/me/slots", token=adv.token, json=slots)
+    assert refused.status == 403 and refused.body["error"]["code"] == "advisor_required"
+    await directory.do_set_kyc_status(adv.user_id, "verified")
+    offered = await http.call("POST", "/api/v1/advisors/me/slots", token=adv.token, json=slots)
+    assert offered.status == 201 and len(offered.body["slots"]) == 1
+    naive = await http.call("POST", "/api/v1/advisors/me/slots", token=adv.token,
+                            json={"starts": ["2030-01-01T10:00:00"]})  # fmt: skip
+    assert naive.status in (400, 422)
+
+    client, other = await person("client"), await person("other")
+    free = await http.call("GET", f"/api/v1/advisors/{adv.user_id}/slots", token=client.token)
+    assert [s["start"] for s in free.body["slots"]] == [start.isoformat()]
+    booked = await http.call("POST", f"/api/v1/advisors/{adv.user_id}/bookings",
+                             token=client.token, json={"start": start.isoformat()})  # fmt: skip
+    assert booked.status == 201 and booked.body["status"] == "booked"
+    again = await http.call("POST", f"/api/v1/advisors/{adv.user_id}/bookings",
+                            token=other.token, json={"start": start.isoformat()})  # fmt: skip
+    assert again.status == 409 and again.body["error"]["code"] == "slot_unavailable"
+    view = await http.call("GET", f"/api/v1/advisory/clients/{client.user_id}", token=adv.token)
+    assert view.status == 200 and view.body["profile"] is None
+    hidden = await http.call("GET", f"/api/v1/advisory/clients/{other.user_id}", token=adv.token)
+    assert hidden.status == 404 and hidden.body["error"]["code"] == "not_engaged"
+    cancelled = await http.call("POST", f"/api/v1/bookings/{booked.body['id']}/cancel",
+                                token=client.token)  # fmt: skip
+    assert cancelled.status == 200 and cancelled.body["status"] == "cancelled"
+    gone = await http.call("GET", f"/api/v1/advisory/clients/{client.user_id}", token=adv.token)
+    assert gone.status == 404
