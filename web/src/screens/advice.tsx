@@ -340,16 +340,15 @@ function PortfolioPage({ accountId }: { accountId: string }) {
             {holdings.data.holdings.length > 0 && (
               <div class="table-wrap">
                 <table class="data" data-testid="holdings">
-                  <thead><tr><th>Holding</th><th class="num">Shares</th><th class="num">Value</th><th class="num">Now</th><th class="num">Target</th><th class="num">Drift (points)</th></tr></thead>
+                  <thead><tr><th>Holding</th><th class="num">Value</th><th class="num">Now</th><th class="num">Target</th><th class="num">Drift</th></tr></thead>
                   <tbody>
                     {holdings.data.holdings.map((h) => (
                       <tr key={h.symbol} data-testid={`holding-${h.symbol}`} data-outside={String(h.outside_band)}>
-                        <th scope="row"><span class="ticker">{h.symbol}</span></th>
-                        <td class="num">{h.quantity}</td>
+                        <th scope="row"><span class="ticker">{h.symbol}</span> <span class="muted small block" data-testid={`shares-${h.symbol}`}>{h.quantity} shares</span></th>
                         <td class="num">{money(h.value, c)}</td>
                         <td class="num">{pct(h.weight_pct)}</td>
                         <td class="num">{pct(h.target_pct)}</td>
-                        <td class={`num ${h.outside_band ? "down" : ""}`}>{h.drift_pct}</td>
+                        <td class={`num ${h.outside_band ? "down" : ""}`} title="percentage points">{h.drift_pct}</td>
                       </tr>
                     ))}
                   </tbody>
