@@ -17,12 +17,23 @@ from app.advisory.documents import (
     AdvisoryAccount,
     Booking,
     BookingStatus,
+    ModelStrategy,
     RiskAssessment,
 )
-from app.advisory.errors import BookingNotFound, NotAnAdvisor, NotEngaged, SlotUnavailable
+from app.advisory.engine import BPS
+from app.advisory.errors import (
+    BookingNotFound,
+    InvalidPolicy,
+    NotAnAdvisor,
+    NotEngaged,
+    SlotUnavailable,
+    StrategyNotFound,
+)
+from app.advisory.service import advisory_service
 from app.db import run_in_transaction
 from app.identity import directory
 from app.identity.documents import PlatformRole
+from app.market.service import market_service
 from app.notifications.documents import Notification, NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.realtime.eventlog import utcnow
@@ -173,6 +184,83 @@ class AdvisorService:
             await notification_service.deliver(await run_in_transaction(body))
             told += 1
         return told
+
+    # ------------------------------------------------------------ model strategies
+
+    async def _check_targets(self, targets: dict[str, int]) -> dict[str, int]:
+        if sum(targets.values()) != BPS or any(b <= 0 for b in targets.values()):
+            raise InvalidPolicy("targets must be positive basis points summing to 10,000")
+        await market_service.check_symbols(sorted(targets))
+        return dict(sorted(targets.items()))
+
+    async def do_publish_strategy(self, advisor_id: str, name: str, description: str,
+                                  targets: dict[str, int]) -> ModelStrategy:  # fmt: skip
+        """Publish a model strategy (a verified advisor). Raises NotAnAdvisor, InvalidPolicy,
+        UnknownSymbols."""
+        await self.check_advisor(advisor_id)
+        strategy = ModelStrategy(advisor_id=advisor_id, name=name, description=description,
+                                 targets=await self._check_targets(targets))  # fmt: skip
+        await strategy.insert()
+        return strategy
+
+    async def strategy(self, strategy_id: str) -> ModelStrategy:
+        """A published strategy (public). Raises StrategyNotFound."""
+        found = await repository.get_strategy(strategy_id)
+        if found is None:
+            raise StrategyNotFound("no such strategy")
+        return found
+
+    async def strategies(self) -> list[ModelStrategy]:
+        """Every published strategy, newest first (public)."""
+        return await repository.strategies()
+
+    async def do_follow(self, strategy_id: str, account_id: str, user_id: str) -> AdvisoryAccount:
+        """Make the strategy's targets the account's (its owner/admin) and follow later
+        changes. Raises StrategyNotFound, AccountNotFound, RoleRequired."""
+        strategy = await self.strategy(strategy_id)
+        account = await advisory_service.check_account(account_id, user_id, manage=True,
+                                                       create=True)  # fmt: skip
+        assert strategy.id is not None
+        await repository.add_follower(strategy.id, account.account_id)
+        updated = await repository.update_account(account.account_id, {
+            "targets": strategy.targets, "recommendation_id": None, "drift_alerted": None,
+            "strategy_id": strategy_id, "updated_at": utcnow()})  # fmt: skip
+        assert updated is not None
+        return updated
+
+    async def do_update_strategy(self, strategy_id: str, advisor_id: str,
+                                 targets: dict[str, int]) -> ModelStrategy:  # fmt: skip
+        """Change a strategy's targets (its advisor): every following account takes them and
+        its owner is notified. Raises StrategyNotFound, NotAnAdvisor, InvalidPolicy."""
+        strategy = await self.strategy(strategy_id)
+        if strategy.advisor_id != advisor_id:
+            raise StrategyNotFound("no such strategy")
+        await self.check_advisor(advisor_id)
+        clean = await self._check_targets(targets)
+        assert strategy.id is not None
+        updated = await repository.update_strategy_targets(strategy.id, clean)
+        assert updated is not None
+        owners: list[tuple[str, str]] = []
+        for account_id in updated.followers:
+            account = await repository.update_account(account_id, {
+                "targets": clean, "drift_alerted": None, "updated_at": utcnow()})  # fmt: skip
+            if account is not None and account.owner_id:
+                owners.append((account.owner_id, account_id))
+        if owners:
+            await notification_service.prepare([o for o, _ in owners])
+            drafts = [Draft(user_id=o, kind=NotificationKind.STRATEGY_CHANGED,
+                            title=f"{updated.name} changed its allocation",
+                            body="The portfolio that follows it has new targets; preview a "
+                                 "rebalance.", club_id=a, ref_type="strategy",
+                            ref_id=strategy_id,
+                            dedupe_key=f"strategy:{strategy_id}:{updated.version}:{a}")
+                      for o, a in owners]  # fmt: skip
+
+            async def body(session: AsyncClientSession) -> list[Notification]:
+                return await notification_service.do_store(session, drafts)
+
+            await notification_service.deliver(await run_in_transaction(body))
+        return updated
 
 
 advisor_service = AdvisorService()

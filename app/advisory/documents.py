@@ -60,6 +60,7 @@ class AdvisoryAccount(Document):
     currency: str = "USD"
     targets: dict[str, int] = Field(default_factory=dict)
     recommendation_id: str | None = None
+    strategy_id: str | None = None  # the model strategy it follows, if any
     band_bps: int = 500
     min_trade: int = 0
     excluded: list[str] = Field(default_factory=list)
@@ -177,3 +178,21 @@ class Booking(Document):
                        partialFilterExpression={"status": "booked"}),
             IndexModel([("client_id", ASCENDING), ("start", ASCENDING)], name="client_start"),
         ]  # fmt: skip
+
+
+class ModelStrategy(Document):
+    """A model allocation an advisor publishes (``targets`` symbol → bps, summing to 10,000);
+    ``version`` rises with each change; members' accounts follow it (``followers``)."""
+
+    advisor_id: str
+    name: str
+    description: str = ""
+    targets: dict[str, int]
+    version: int = 1
+    followers: list[str] = Field(default_factory=list)  # account ids
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "advisory_strategies"
+        indexes = [IndexModel([("advisor_id", ASCENDING)], name="advisor")]

@@ -103,3 +103,9 @@ class NotEngaged(NotFound):
     """The advisor has no booked consultation with this person (404: their data stays hidden)."""
 
     code = "not_engaged"
+
+
+class StrategyNotFound(NotFound):
+    """No such model strategy (404)."""
+
+    code = "strategy_not_found"

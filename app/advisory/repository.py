@@ -13,6 +13,7 @@ from app.advisory.documents import (
     AdvisorSlot,
     AdvisoryAccount,
     Booking,
+    ModelStrategy,
     RebalanceRun,
     Recommendation,
     RiskAssessment,
@@ -172,3 +173,32 @@ async def claim_reminder(booking_id: PydanticObjectId) -> bool:
         {"_id": booking_id, "reminded_at": None}, {"$set": {"reminded_at": dt.datetime.now(dt.UTC)}}
     )
     return result.modified_count == 1
+
+
+async def get_strategy(strategy_id: str) -> ModelStrategy | None:
+    """One model strategy by id (``None`` for a malformed id)."""
+    if not PydanticObjectId.is_valid(strategy_id):
+        return None
+    return await ModelStrategy.get(PydanticObjectId(strategy_id))
+
+
+async def strategies() -> list[ModelStrategy]:
+    """Every published strategy, newest first."""
+    return await ModelStrategy.find_all().sort("-created_at").to_list()
+
+
+async def add_follower(strategy_id: PydanticObjectId, account_id: str) -> None:
+    """Record an account as following the strategy (once)."""
+    await ModelStrategy.get_pymongo_collection().update_one(
+        {"_id": strategy_id}, {"$addToSet": {"followers": account_id}}
+    )
+
+
+async def update_strategy_targets(strategy_id: PydanticObjectId,
+                                  targets: dict[str, int]) -> ModelStrategy | None:  # fmt: skip
+    """New targets and the next version; the strategy after."""
+    raw = await ModelStrategy.get_pymongo_collection().find_one_and_update(
+        {"_id": strategy_id},
+        {"$set": {"targets": targets, "updated_at": dt.datetime.now(dt.UTC)},
+         "$inc": {"version": 1}}, return_document=ReturnDocument.AFTER)  # fmt: skip
+    return None if raw is None else ModelStrategy.model_validate(raw)

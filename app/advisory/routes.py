@@ -10,7 +10,7 @@ from quart import Blueprint
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from app.advisory.advisors import advisor_service
-from app.advisory.documents import AdvisorSlot, Booking
+from app.advisory.documents import AdvisorSlot, Booking, ModelStrategy
 from app.advisory.engine import BPS, Figures
 from app.advisory.questionnaire import POLICIES, RiskProfile
 from app.advisory.schemas import (
@@ -25,6 +25,7 @@ from app.advisory.schemas import (
     ClientView,
     ExecuteIn,
     FiguresOut,
+    FollowIn,
     HoldingOut,
     HoldingsOut,
     LotOut,
@@ -43,6 +44,10 @@ from app.advisory.schemas import (
     SlotList,
     SlotOut,
     SlotsIn,
+    StrategyIn,
+    StrategyList,
+    StrategyOut,
+    StrategyTargetsIn,
     pct,
 )
 from app.advisory.service import advisory_service
@@ -266,6 +271,10 @@ async def performance(account_id: str, query_args: PerformanceQuery) -> Performa
     q = query_args
     p = await advisory_service.performance(account_id, _me(), services.require_redis(),
                                            q.start, q.end, q.benchmark.upper())  # fmt: skip
+    return _performance(account_id, p)
+
+
+def _performance(account_id: str, p: dict[str, object]) -> PerformanceOut:
     figures, bench = p["figures"], p["benchmark_figures"]
     assert isinstance(figures, Figures) and isinstance(bench, Figures)
     series, bench_series = p["series"], p["benchmark_series"]
@@ -406,3 +415,69 @@ async def client_view(client_id: str) -> ClientView:
         profile, POLICIES[RiskProfile(profile.profile)].strategy.value)  # fmt: skip
     return ClientView(client_id=client_id, profile=shown,
                       accounts=[AccountOut.of(a) for a in accounts])  # fmt: skip
+
+
+def _strategy(s: ModelStrategy, performance: PerformanceOut | None = None) -> StrategyOut:
+    return StrategyOut(
+        id=str(s.id), advisor_id=s.advisor_id, name=s.name, description=s.description,
+        targets={k: format_basis_points(v) for k, v in s.targets.items()}, version=s.version,
+        followers=len(s.followers), performance=performance,
+    )  # fmt: skip
+
+
+@blueprint.post("/strategies")
+@tag(["advisory"])
+@require_auth
+@validate_request(StrategyIn)
+@validate_response(StrategyOut, 201)
+@document_errors(401, 403, 404, 422)
+async def publish_strategy(data: StrategyIn) -> tuple[StrategyOut, int]:
+    """Publish a model strategy (a verified advisor; targets in basis points summing to
+    10,000). Errors: 403 ``advisor_required``; 404 ``unknown_symbol``; 422 ``invalid_policy``."""
+    made = await advisor_service.do_publish_strategy(_me(), data.name, data.description,
+                                                     data.targets)  # fmt: skip
+    return _strategy(made), 201
+
+
+@blueprint.get("/strategies")
+@tag(["advisory"])
+@validate_response(StrategyList)
+async def list_strategies() -> StrategyList:
+    """Published model strategies (public)."""
+    return StrategyList(strategies=[_strategy(s) for s in await advisor_service.strategies()])
+
+
+@blueprint.get("/strategies/<strategy_id>")
+@tag(["advisory"])
+@validate_response(StrategyOut)
+@document_errors(404, 422)
+async def get_strategy(strategy_id: str) -> StrategyOut:
+    """A strategy's public page: its allocation and a one-year backtest against the S&P 500.
+    Errors: 404 ``strategy_not_found``."""
+    s = await advisor_service.strategy(strategy_id)
+    p = await advisory_service.backtest(s.targets, services.require_redis(), None, None, "SP500")
+    return _strategy(s, _performance(strategy_id, p))
+
+
+@blueprint.put("/strategies/<strategy_id>")
+@tag(["advisory"])
+@require_auth
+@validate_request(StrategyTargetsIn)
+@validate_response(StrategyOut)
+@document_errors(401, 403, 404, 422)
+async def update_strategy(strategy_id: str, data: StrategyTargetsIn) -> StrategyOut:
+    """Change a strategy's targets (its advisor); following accounts take them and their
+    owners are notified. Errors: 404 ``strategy_not_found``; 422 ``invalid_policy``."""
+    return _strategy(await advisor_service.do_update_strategy(strategy_id, _me(), data.targets))
+
+
+@blueprint.post("/strategies/<strategy_id>/followers")
+@tag(["advisory"])
+@require_auth
+@validate_request(FollowIn)
+@validate_response(AccountOut, 201)
+@document_errors(401, 403, 404)
+async def follow_strategy(strategy_id: str, data: FollowIn) -> tuple[AccountOut, int]:
+    """Make a portfolio follow the strategy (its owner/admin): its targets become the
+    strategy's, now and on every change. Errors: 404; 403 ``role_required``."""
+    return AccountOut.of(await advisor_service.do_follow(strategy_id, data.account_id, _me())), 201

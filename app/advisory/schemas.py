@@ -448,3 +448,45 @@ class ClientView(BaseModel):
     client_id: str
     profile: AssessmentOut | None
     accounts: list[AccountOut]
+
+
+class StrategyTargetsIn(BaseModel):
+    """New targets of a strategy: symbol → basis points (sum 10,000)."""
+
+    targets: dict[str, int] = Field(min_length=1, max_length=60)
+
+    @field_validator("targets")
+    @classmethod
+    def _symbols(cls, value: dict[str, int]) -> dict[str, int]:
+        return dict(zip(normalise_symbols(list(value)), value.values(), strict=True))
+
+
+class StrategyIn(StrategyTargetsIn):
+    """``POST /api/v1/strategies``."""
+
+    name: str = Field(min_length=3, max_length=80)
+    description: str = Field(default="", max_length=2000)
+
+
+class FollowIn(BaseModel):
+    """``POST /api/v1/strategies/{id}/followers``: the portfolio that follows it."""
+
+    account_id: str = Field(max_length=64)
+
+
+class StrategyOut(BaseModel):
+    """A model strategy: targets in percent, version, how many portfolios follow it, and (on
+    its page) a backtest against the benchmark."""
+
+    id: str
+    advisor_id: str
+    name: str
+    description: str
+    targets: dict[str, str]
+    version: int
+    followers: int
+    performance: PerformanceOut | None = None
+
+
+class StrategyList(BaseModel):
+    strategies: list[StrategyOut]

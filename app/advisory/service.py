@@ -477,16 +477,24 @@ class AdvisoryService:
         account = await self.check_account(account_id, user_id)
         if not account.targets:
             raise NoTargets("adopt a recommendation for this portfolio first")
+        result = await self.backtest(account.targets, redis, start, end, benchmark)
+        return {"account_id": account_id, **result}
+
+    async def backtest(self, targets: dict[str, int], redis: Redis, start: dt.date | None,
+                       end: dt.date | None, benchmark: str) -> dict[str, object]:  # fmt: skip
+        """The figures of ``performance`` for a fixed mix (symbol → bps), rebalanced daily.
+
+        Raises: UnknownSymbols, InsufficientHistory."""
         await market_service.check_symbols([benchmark])
         end = end or _as_of()
         start = start or end - dt.timedelta(days=365)
-        symbols = sorted(account.targets)
+        symbols = sorted(targets)
         closes = await self.closes(redis, [*symbols, benchmark], start, end)
         try:
             returns = engine.returns_of(closes)
         except ValueError as exc:
             raise InsufficientHistory(str(exc)) from exc
-        weights = [account.targets[s] / engine.BPS for s in symbols]
+        weights = [targets[s] / engine.BPS for s in symbols]
         mix = returns[symbols]
         bench = returns[[benchmark]]
         figures = engine.figures_of(mix, weights)
@@ -502,7 +510,7 @@ class AdvisoryService:
         if picks[-1] != len(dates) - 1:
             picks.append(len(dates) - 1)
         return {
-            "account_id": account_id, "start": dates[0], "end": dates[-1],
+            "start": dates[0], "end": dates[-1],
             "benchmark": benchmark, "figures": figures, "benchmark_figures": bench_figures,
             "twr": float(growth[-1] / 100 - 1), "benchmark_twr": float(bench_growth[-1] / 100 - 1),
             "beta": beta,

@@ -12,13 +12,14 @@ import pytest
 
 from app.advisory.advisors import advisor_service
 from app.advisory.documents import BookingStatus
-from app.advisory.errors import NotAnAdvisor, NotEngaged, SlotUnavailable
+from app.advisory.errors import InvalidPolicy, NotAnAdvisor, NotEngaged, SlotUnavailable
+from app.advisory.service import advisory_service
 from app.extensions import Services
 from app.identity import directory
 from app.identity.documents import PlatformRole
 from app.identity.signup import do_provision_user
 from app.notifications.documents import Notification
-from tests.advisory.factories import MODERATE, profiled
+from tests.advisory.factories import MODERATE, funded_account, profiled
 
 
 async def advisor(verified: bool = True) -> str:
@@ -94,3 +95,32 @@ async def test_reminders_go_once_to_both(services: Services) -> None:
     for who in (client, adv):
         notes = await Notification.find({"user_id": who, "ref_id": str(booking.id)}).to_list()
         assert len(notes) == 1 and notes[0].kind == "consultation_reminder"
+
+
+async def test_strategies_are_published_followed_and_changes_reach_followers(
+    services: Services,
+) -> None:
+    adv = await advisor()
+    with pytest.raises(InvalidPolicy):
+        await advisor_service.do_publish_strategy(adv, "Bad", "", {"KO": 5_000})
+    strategy = await advisor_service.do_publish_strategy(
+        adv, "Staples income", "Steady dividends", {"KO": 4_000, "PEP": 3_000, "PG": 3_000}
+    )
+    owner = await profiled(MODERATE)
+    account = await funded_account(owner, 300_000)
+    followed = await advisor_service.do_follow(str(strategy.id), account.account_id, owner)
+    assert followed.targets == {"KO": 4_000, "PEP": 3_000, "PG": 3_000}
+    assert followed.strategy_id == str(strategy.id)
+
+    changed = await advisor_service.do_update_strategy(
+        str(strategy.id), adv, {"KO": 5_000, "PEP": 5_000}
+    )
+    assert changed.version == 2
+    now = await advisory_service.check_account(account.account_id, owner)
+    assert now.targets == {"KO": 5_000, "PEP": 5_000}
+    told = await Notification.find({"user_id": owner, "kind": "strategy_changed"}).to_list()
+    assert len(told) == 1 and told[0].ref_id == str(strategy.id)
+
+    page = await advisory_service.backtest(changed.targets, services.require_redis(), None,
+                                           None, "SP500")  # fmt: skip
+    assert page["start"] < page["end"] and isinstance(page["beta"], float)

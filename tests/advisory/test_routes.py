@@ -105,3 +105,21 @@ async def test_advisor_booking_over_http(http: Api) -> None:
     assert cancelled.status == 200 and cancelled.body["status"] == "cancelled"
     gone = await http.call("GET", f"/api/v1/advisory/clients/{client.user_id}", token=adv.token)
     assert gone.status == 404
+
+
+async def test_strategy_public_page_over_http(http: Api) -> None:
+    adv = await person("strategist", roles=[PlatformRole.ADVISOR])
+    await directory.do_set_kyc_status(adv.user_id, "verified")
+    made = await http.call("POST", "/api/v1/strategies", token=adv.token, json={
+        "name": "Energy tilt", "targets": {"xom": 6000, "CVX": 4000}})  # fmt: skip
+    assert made.status == 201 and made.body["targets"] == {"XOM": "60.00", "CVX": "40.00"}
+    page = await http.call("GET", f"/api/v1/strategies/{made.body['id']}")  # no token: public
+    assert page.status == 200 and page.body["performance"]["benchmark"] == "SP500"
+    assert page.body["performance"]["twr_pct"] is not None
+    listed = await http.call("GET", "/api/v1/strategies")
+    assert made.body["id"] in [s["id"] for s in listed.body["strategies"]]
+    bad = await http.call("POST", "/api/v1/strategies", token=adv.token, json={
+        "name": "Half", "targets": {"XOM": 5000}})  # fmt: skip
+    assert bad.status == 422 and bad.body["error"]["code"] == "invalid_policy"
+    missing = await http.call("GET", "/api/v1/strategies/nope")
+    assert missing.status == 404 and missing.body["error"]["code"] == "strategy_not_found"
