@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from app.advisory.repository import accounts_of_owner
 from app.advisory.schemas import AccountCreate, RecommendationIn
 from app.advisory.service import advisory_service
 from app.books.service import books_service
@@ -29,7 +28,7 @@ async def load_demo_advisory(member_email: str) -> int:
     if member is None:
         return 0
     user_id = str(member.id)
-    if await accounts_of_owner(user_id):
+    if await advisory_service.accounts(user_id):
         return 0
     opened_redis = services.redis is None
     if opened_redis:  # prices: the quote cache, else the last close
