@@ -7,15 +7,20 @@ test-artifacts/."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, expect
 
+from app.advisory.advisors import advisor_service
 from app.advisory.service import advisory_service
 from app.books.service import books_service
 from app.clubs.service import club_service
 from app.extensions import Services
+from app.identity import directory
+from app.identity.documents import PlatformRole
+from app.identity.signup import do_provision_user
 from tests.advisory.factories import MODERATE
 from tests.clubs.factories import paid_contribution
 from tests.identity.conftest import Api
@@ -59,6 +64,25 @@ async def test_a_member_takes_the_questionnaire_and_gets_a_recommendation(
     assert max(shown) <= 25.0 and abs(sum(shown) - 100) < 0.05
     await page.screenshot(path=str(artifacts / "advisory-recommendation-desktop.png"),
                           full_page=True)  # fmt: skip
+
+    # A verified advisor publishes a strategy and offers a time: Asha books it on screen.
+    adviser = await do_provision_user(email=f"adviser-{uuid.uuid4().hex[:8]}@example.com",
+                                      password="Adviser-pass-2026", full_name="Adviser",
+                                      roles=[PlatformRole.ADVISOR])  # fmt: skip
+    await directory.do_set_kyc_status(str(adviser.id), "verified")
+    strategy = await advisor_service.do_publish_strategy(
+        str(adviser.id), "Staples income", "Steady dividends", {"KO": 5_000, "PEP": 5_000}
+    )
+    start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).replace(second=0, microsecond=0)
+    await advisor_service.do_offer_slots(str(adviser.id), [start])
+    await page.reload()
+    await page.get_by_test_id(f"slots-{strategy.id}").click()
+    await page.locator('[data-testid="slots"] button').first.click()
+    await expect(page.get_by_test_id("advisor-done")).to_contain_text("Booked")
+    await expect(page.locator('[data-testid="my-bookings"] li')).to_have_count(1)
+    await page.get_by_test_id("strategies-panel").screenshot(
+        path=str(artifacts / "advisory-advisor-booking-desktop.png")
+    )
 
     # The same person on a phone: the profile and the recommendation are kept.
     phone = await (await new_context(viewport=PHONE)).new_page()

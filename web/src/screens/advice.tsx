@@ -53,6 +53,12 @@ interface Performance {
   twr_pct: string | null; benchmark_twr_pct: string | null; beta: string | null;
   series: { date: string; value: number }[]; benchmark_series: { date: string; value: number }[];
 }
+interface Strategy {
+  id: string; advisor_id: string; name: string; description: string; targets: Record<string, string>;
+  version: number; followers: number; performance: Performance | null;
+}
+interface Slot { advisor_id: string; start: string; minutes: number }
+interface BookingOut { id: string; advisor_id: string; client_id: string; start: string; minutes: number; status: string }
 interface Lot { bought_on: string; quantity: number; cost_price: string; price: string; loss: string }
 interface Opportunity {
   account_id: string; symbol: string; sector: string; quantity: number; harvestable_loss: string;
@@ -248,10 +254,10 @@ function AdviceHome() {
         </Panel>
       )}
       <Panel title="My portfolios" testId="accounts-panel" actions={
-        <>
+        <span style={WRAP}>
           <Button kind="secondary" busy={open.busy} testId="open-taxable" onClick={() => void open.run("taxable")}>Open a taxable account</Button>{" "}
           <Button kind="ghost" busy={open.busy} testId="open-retirement" onClick={() => void open.run("retirement")}>Open a retirement account</Button>
-        </>
+        </span>
       }>
         <ErrorNote error={accounts.error ?? open.error} />
         {(accounts.data?.accounts ?? []).length === 0 && !accounts.loading && <Empty testId="no-accounts">No portfolio yet. A club's owner can also set up advice for the club from here once it has a policy.</Empty>}
@@ -261,7 +267,78 @@ function AdviceHome() {
           ))}
         </ul>
       </Panel>
+      <StrategiesPanel accounts={accounts.data?.accounts ?? []} />
     </main>
+  );
+}
+
+/** Buttons that wrap onto the next line on a phone instead of widening the page. */
+const WRAP = { display: "flex", flexWrap: "wrap", gap: "0.5rem", alignItems: "center" } as const;
+
+/** Advisors' model strategies: follow one with a portfolio, or book a consultation with its
+ * advisor; my consultations with cancel. */
+function StrategiesPanel({ accounts }: { accounts: Account[] }) {
+  const list = useLoad(() => api<{ strategies: Strategy[] }>("GET", "/api/v1/strategies"), []);
+  const bookings = useLoad(() => api<{ bookings: BookingOut[] }>("GET", "/api/v1/bookings"), []);
+  const [open, setOpen] = useState<string | null>(null);
+  const [slots, setSlots] = useState<Slot[] | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const own = accounts.filter((a) => a.kind === "personal");
+  const follow = useAction(async (strategyId: string, accountId: string) => {
+    await api<Account>("POST", `/api/v1/strategies/${strategyId}/followers`, { body: { account_id: accountId } });
+    setDone("Your portfolio now follows this strategy; its targets change when the advisor changes them.");
+  });
+  const showSlots = useAction(async (advisorId: string) => {
+    setOpen(advisorId);
+    setSlots((await api<{ slots: Slot[] }>("GET", `/api/v1/advisors/${advisorId}/slots`)).slots);
+  });
+  const book = useAction(async (slot: Slot) => {
+    await api<BookingOut>("POST", `/api/v1/advisors/${slot.advisor_id}/bookings`, { body: { start: slot.start } });
+    setDone(`Booked: ${new Date(slot.start).toLocaleString()}. You will get a reminder a day before.`);
+    setSlots(null);
+    bookings.reload();
+  });
+  const cancel = useAction(async (id: string) => {
+    await api<BookingOut>("POST", `/api/v1/bookings/${id}/cancel`);
+    bookings.reload();
+  });
+  const active = (bookings.data?.bookings ?? []).filter((b) => b.status === "booked");
+  return (
+    <Panel title="Advisors and strategies" testId="strategies-panel">
+      <ErrorNote error={list.error ?? follow.error ?? showSlots.error ?? book.error ?? cancel.error} />
+      {done && <Notice tone="ok" testId="advisor-done">{done}</Notice>}
+      {active.length > 0 && (
+        <ul class="rows" data-testid="my-bookings">
+          {active.map((b) => (
+            <li key={b.id} data-testid={`booking-${b.id}`} style={WRAP}>Consultation {new Date(b.start).toLocaleString()} ({b.minutes} min) <Button kind="ghost" testId={`cancel-booking-${b.id}`} onClick={() => void cancel.run(b.id)}>Cancel</Button></li>
+          ))}
+        </ul>
+      )}
+      {(list.data?.strategies ?? []).length === 0 && !list.loading && <Empty testId="no-strategies">No advisor has published a strategy yet.</Empty>}
+      <ul class="rows" data-testid="strategy-list">
+        {(list.data?.strategies ?? []).map((st) => (
+          <li key={st.id} data-testid={`strategy-${st.id}`} style={{ overflowWrap: "anywhere" }}>
+            <strong>{st.name}</strong> <span class="muted small">{Object.entries(st.targets).map(([k, v]) => `${k} ${v}%`).join(" · ")} · {st.followers} following</span>
+            {st.description && <span class="muted small block">{st.description}</span>}
+            <span class="block" style={WRAP}>
+              {own.map((a) => (
+                <Button key={a.account_id} kind="secondary" busy={follow.busy} testId={`follow-${st.id}-${a.account_id}`} onClick={() => void follow.run(st.id, a.account_id)}>Follow with {a.name}</Button>
+              ))}{" "}
+              <Button kind="ghost" busy={showSlots.busy && open === st.advisor_id} testId={`slots-${st.id}`} onClick={() => void showSlots.run(st.advisor_id)}>Book a consultation</Button>
+            </span>
+            {open === st.advisor_id && slots && (
+              slots.length === 0 ? <Empty testId="no-slots">No free times right now.</Empty> : (
+                <span class="block" data-testid="slots" style={WRAP}>
+                  {slots.map((slot) => (
+                    <Button key={slot.start} kind="ghost" testId={`slot-${slot.start}`} busy={book.busy} onClick={() => void book.run(slot)}>{new Date(slot.start).toLocaleString()}</Button>
+                  ))}
+                </span>
+              )
+            )}
+          </li>
+        ))}
+      </ul>
+    </Panel>
   );
 }
 
