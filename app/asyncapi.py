@@ -148,7 +148,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("alert:triggered", "club", AlertTriggeredEvent, True),
     ServerEventSpec("order:updated", "club", OrderUpdatedEvent, True),
     ServerEventSpec("portfolio:nav", "club", PortfolioNavEvent),
-    ServerEventSpec("advisory:drift", "club", DriftAlertEvent, True),
+    ServerEventSpec("portfolio:drift", "club", DriftAlertEvent, True),
     ServerEventSpec("room:removed", "socket", RoomRemovedEvent),
     ServerEventSpec("notification:new", "user", NotificationNewEvent),
     ServerEventSpec("notification:read", "user", NotificationReadEvent),

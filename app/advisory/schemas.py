@@ -381,7 +381,7 @@ class OpportunityList(BaseModel):
 
 
 class DriftAlertEvent(RoomEvent):
-    """``advisory:drift`` in the account's room (``club:<account_id>``, logged with ``seq``):
+    """``portfolio:drift`` in the account's room (``club:<account_id>``, logged with ``seq``):
     the listed assets are outside their bands. The owner (or the club's owners/admins) also
     get a notification."""
 

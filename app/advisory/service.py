@@ -72,7 +72,7 @@ from app.realtime import events
 from app.realtime.eventlog import utcnow
 from app.realtime.rooms import club_room
 
-ADVISORY_DRIFT = "advisory:drift"
+PORTFOLIO_DRIFT = "portfolio:drift"
 
 
 class ForbiddenUser(NotFound):
@@ -627,7 +627,7 @@ class AdvisoryService:
     async def do_check_drift(self, redis: Redis) -> int:
         """For every account with targets: when an asset is outside its band and that drift
         was not told yet, notify the owner (a personal account) or the club's owners/admins
-        (persisted, live, mailed) and append ``advisory:drift`` to the account's room. Returns
+        (persisted, live, mailed) and append ``portfolio:drift`` to the account's room. Returns
         how many accounts were told. Idempotent: the same drift is told once."""
         told = 0
         for account in await repository.accounts_with_targets():
@@ -669,7 +669,7 @@ class AdvisoryService:
         async def body(session: AsyncClientSession) -> list[Notification]:
             stored = await notification_service.do_store(session, drafts)
             await events.room_event(
-                session, room, ADVISORY_DRIFT, DriftAlertEvent, club_id=account.account_id,
+                session, room, PORTFOLIO_DRIFT, DriftAlertEvent, club_id=account.account_id,
                 account_id=account.account_id, name=account.name, symbols=outside,
             )  # fmt: skip
             return stored

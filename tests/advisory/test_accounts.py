@@ -129,7 +129,7 @@ async def test_drift_check_tells_once_with_a_notification_and_a_room_event(
     notes = await Notification.find({"user_id": user, "kind": "drift_alert"}).to_list()
     assert len(notes) == 1 and notes[0].ref_id == account.account_id
     room = await eventlog.since(club_room(account.account_id), 0, 100)
-    drift = [e for e in room if e.event == "advisory:drift"]
+    drift = [e for e in room if e.event == "portfolio:drift"]
     targets = (await advisory_service.check_account(account.account_id, user)).targets
     assert len(drift) == 1
     assert set(drift[0].data["symbols"]) == {s for s, bps in targets.items() if bps > 500}

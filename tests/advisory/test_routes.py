@@ -24,7 +24,7 @@ async def test_routes_are_in_openapi_and_bad_input_gets_clear_errors(http: Api) 
                  "/api/v1/advisory/recommendations"):  # fmt: skip
         assert path in paths, path
     asyncapi = await http.call("GET", "/asyncapi.json")
-    assert "advisory:drift" in str(asyncapi.body)
+    assert "portfolio:drift" in str(asyncapi.body)
 
     questions = await http.call("GET", "/api/v1/advisory/questionnaire")
     assert questions.status == 200 and len(questions.body["questions"]) == 5

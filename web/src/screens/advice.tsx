@@ -359,7 +359,7 @@ function PortfolioPage({ accountId }: { accountId: string }) {
 
   // The portfolio's room: the drift alert arrives live (and is kept in the room's log).
   useEffect(() => {
-    const off = live.on("advisory:drift", (data) => {
+    const off = live.on("portfolio:drift", (data) => {
       const event = data as { account_id?: string; symbols?: string[] };
       if (event.account_id === accountId) {
         setDrift(event.symbols ?? []);
