@@ -49,6 +49,7 @@ def main() -> None:
     from pathlib import Path
 
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
+    import agents.advisory
     import agents.alerts
     import agents.crm
     import agents.kyc

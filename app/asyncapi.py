@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from quart import Blueprint, jsonify
 
+from app.advisory.schemas import DriftAlertEvent
 from app.alerts.schemas import AlertTriggeredEvent
 from app.books.events import ContributionReceived
 from app.books.schemas import PortfolioNavEvent
@@ -147,6 +148,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("alert:triggered", "club", AlertTriggeredEvent, True),
     ServerEventSpec("order:updated", "club", OrderUpdatedEvent, True),
     ServerEventSpec("portfolio:nav", "club", PortfolioNavEvent),
+    ServerEventSpec("portfolio:drift", "club", DriftAlertEvent, True),
     ServerEventSpec("room:removed", "socket", RoomRemovedEvent),
     ServerEventSpec("notification:new", "user", NotificationNewEvent),
     ServerEventSpec("notification:read", "user", NotificationReadEvent),

@@ -219,6 +219,7 @@ class Settings(BaseSettings):
     proposal_min_open_seconds: int = Field(default=300, ge=1, le=86_400)
     proposal_max_open_days: int = Field(default=90, ge=1, le=365)
     proposal_sweep_seconds: float = Field(default=2.0, gt=0, le=300)
+    advisory_drift_check_seconds: float = Field(default=300.0, gt=0, le=86_400)  # drift agent
     proposal_reminder_seconds: int = Field(default=3600, ge=1, le=7 * 86_400)
     # A reconnecting client gets at most this many missed room events; beyond, it refetches.
     room_catch_up_limit: int = Field(default=500, ge=10, le=10_000)

@@ -4,6 +4,15 @@ imports it."""
 
 from __future__ import annotations
 
+from app.advisory.documents import (
+    AdvisorSlot,
+    AdvisoryAccount,
+    Booking,
+    ModelStrategy,
+    RebalanceRun,
+    Recommendation,
+    RiskAssessment,
+)
 from app.alerts.documents import AlertFiring, PriceAlert
 from app.audit.documents import AuditChainHead, AuditRecord
 from app.books.documents import CashHold, Contribution, Holding, Valuation, Withdrawal
@@ -29,6 +38,13 @@ def document_models() -> list[type]:
     """Every Beanie document of every domain (registered once, here)."""
 
     return [
+        RiskAssessment,
+        AdvisoryAccount,
+        Recommendation,
+        RebalanceRun,
+        AdvisorSlot,
+        Booking,
+        ModelStrategy,
         Instrument,
         PriceAlert,
         AlertFiring,

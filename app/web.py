@@ -18,6 +18,7 @@ from quart_schema import (
 )
 from werkzeug.exceptions import HTTPException
 
+from app.advisory.routes import blueprint as advisory_bp
 from app.alerts.routes import blueprint as alerts_bp
 from app.asyncapi import blueprint as asyncapi_bp
 from app.audit.routes import blueprint as audit_bp
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     for files_kyc_reports_bp in (files_bp, kyc_bp, kyc_admin_bp, reports_bp):
         app.register_blueprint(files_kyc_reports_bp)
     app.register_blueprint(crm_bp)
+    app.register_blueprint(advisory_bp)
     _install_web_client(app, ROOT / settings.web_dist)
 
     @app.before_serving
@@ -202,7 +204,7 @@ def _install_error_handlers(app: Quart) -> None:
 # paths keep their JSON 404/405 answers. The invite links the API hands out are /join/<token>.
 SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/clubs/<path:rest>",
              "/join/<path:rest>", "/admin", "/account/<path:rest>", "/crm", "/crm/<path:rest>",
-             "/contact")  # fmt: skip
+             "/contact", "/advice", "/advice/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

@@ -16,6 +16,7 @@ from app.identity.documents import PlatformRole
 from app.identity.signup import do_provision_user
 from app.logging import configure_logging, get_logger
 from app.market.service import market_service
+from devtools.demo_advisory import load_demo_advisory
 from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_room import load_demo_room
 
@@ -51,6 +52,7 @@ async def load_demo_data() -> dict[str, int]:
             "demo_accounts": await load_demo_accounts(),
             "demo_room": await load_demo_room(DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]),
             "demo_crm": await load_demo_crm(),
+            "demo_advisory": await load_demo_advisory(DEMO_LOGINS[0][0]),
         }
     finally:
         services.mongo = None

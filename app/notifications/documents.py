@@ -21,6 +21,9 @@ class NotificationKind(StrEnum):
     PROPOSAL_CLOSED = "proposal_closed"
     CRM_REMINDER = "crm_reminder"
     CRM_KYC_EXPIRY = "crm_kyc_expiry"
+    DRIFT_ALERT = "drift_alert"
+    CONSULTATION_REMINDER = "consultation_reminder"
+    STRATEGY_CHANGED = "strategy_changed"
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).

@@ -38,6 +38,7 @@ const AdminConsole = lazy<object>(() => import("./screens/admin.tsx"));
 const AccountScreen = lazy<{ section: string }>(() => import("./screens/account.tsx"));
 const CrmScreen = lazy<{ section: string; id?: string }>(() => import("./screens/crm.tsx"));
 const ContactForm = lazy<object>(() => import("./screens/crm.tsx").then((m) => ({ default: m.ContactForm })));
+const AdviceScreen = lazy<{ accountId?: string }>(() => import("./screens/advice.tsx"));
 
 type Guard = "public" | "guest-only" | "account";
 interface RouteDef {
@@ -58,6 +59,8 @@ const ROUTES: RouteDef[] = [
   { pattern: "/clubs/:id", guard: "account", render: (p) => <ClubRoomScreen key={p.id} clubId={p.id as string} /> },
   { pattern: "/join/:token", guard: "account", render: (p) => <JoinClub token={p.token as string} /> },
   { pattern: "/admin", guard: "account", render: () => <AdminConsole /> },
+  { pattern: "/advice", guard: "account", render: () => <AdviceScreen /> },
+  { pattern: "/advice/:id", guard: "account", render: (p) => <AdviceScreen key={p.id} accountId={p.id as string} /> },
   { pattern: "/account/:section", guard: "account", render: (p) => <AccountScreen section={p.section as string} /> },
   { pattern: "/contact", guard: "public", render: () => <ContactForm /> },
   { pattern: "/crm", guard: "account", render: () => <CrmScreen section="board" /> },
@@ -96,6 +99,7 @@ function TopBar() {
       <nav class="nav">
         {nav("/", "Market", "nav-market")}
         {state === "signed-in" && nav("/clubs", "Clubs", "nav-clubs")}
+        {state === "signed-in" && nav("/advice", "Advice", "nav-advice")}
         {state === "signed-in" && me?.roles.includes("admin") && nav("/admin", "Admin", "nav-admin")}
         {state === "signed-in" && me?.roles.some((r) => r === "crm_agent" || r === "crm_manager" || r === "admin") && nav("/crm", "CRM", "nav-crm")}
       </nav>

@@ -1,0 +1,1 @@
+"""Robo-advice: risk profiles, recommendations, rebalancing, tax-loss harvesting (issue #17)."""

@@ -1,0 +1,266 @@
+"""Advisors (issue #17, "Advisors and community"): a verified advisor (platform role
+``advisor`` and KYC verified) offers consultation slots; a member books one — never two people
+the same slot (a unique index over booked ones) — cancels or reschedules it (the new booking and
+the old one's cancellation in one transaction); the worker reminds both a day before; and the
+advisor sees a client's risk profile and portfolios only while a consultation is booked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from app.advisory import repository
+from app.advisory.documents import (
+    AdvisorSlot,
+    AdvisoryAccount,
+    Booking,
+    BookingStatus,
+    ModelStrategy,
+    RiskAssessment,
+)
+from app.advisory.engine import BPS
+from app.advisory.errors import (
+    BookingNotFound,
+    InvalidPolicy,
+    NotAnAdvisor,
+    NotEngaged,
+    SlotUnavailable,
+    StrategyNotFound,
+)
+from app.advisory.service import advisory_service
+from app.db import run_in_transaction
+from app.identity import directory
+from app.identity.documents import PlatformRole
+from app.market.service import market_service
+from app.notifications.documents import Notification, NotificationKind
+from app.notifications.service import Draft, notification_service
+from app.realtime.eventlog import utcnow
+
+REMIND_BEFORE = dt.timedelta(hours=24)
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+class AdvisorService:
+    """Consultations. Takes the acting user's id explicitly."""
+
+    async def check_advisor(self, user_id: str) -> None:
+        """Raises ``NotAnAdvisor`` unless the person has the advisor role and verified KYC."""
+        user = await directory.user(user_id)
+        if (user is None or PlatformRole.ADVISOR not in user.roles
+                or str(user.kyc_status) != "verified"):  # fmt: skip
+            raise NotAnAdvisor("only a verified advisor can do this")
+
+    async def do_offer_slots(self, advisor_id: str, starts: list[dt.datetime],
+                             minutes: int = 30) -> list[AdvisorSlot]:  # fmt: skip
+        """Offer consultation slots (future ones; repeats are ignored). Raises NotAnAdvisor,
+        SlotUnavailable (a start in the past)."""
+        await self.check_advisor(advisor_id)
+        now = utcnow()
+        if any(_utc(s) <= now for s in starts):
+            raise SlotUnavailable("slots must start in the future")
+        made = []
+        for start in starts:
+            slot = AdvisorSlot(advisor_id=advisor_id, start=_utc(start), minutes=minutes)
+            try:
+                await slot.insert()
+            except DuplicateKeyError:
+                continue
+            made.append(slot)
+        return made
+
+    async def free_slots(self, advisor_id: str) -> list[AdvisorSlot]:
+        """The advisor's future slots nobody has booked. Raises NotAnAdvisor."""
+        await self.check_advisor(advisor_id)
+        return await repository.free_slots(advisor_id, utcnow())
+
+    async def _book(self, session: AsyncClientSession | None, advisor_id: str, client_id: str,
+                    start: dt.datetime) -> Booking:  # fmt: skip
+        slot = await repository.find_slot(advisor_id, _utc(start))
+        if slot is None or _utc(slot.start) <= utcnow():
+            raise SlotUnavailable("this slot is not offered")
+        booking = Booking(advisor_id=advisor_id, client_id=client_id, start=_utc(slot.start),
+                          minutes=slot.minutes)  # fmt: skip
+        try:
+            await booking.insert(session=session)
+        except DuplicateKeyError as exc:
+            raise SlotUnavailable("someone booked this slot first") from exc
+        return booking
+
+    async def do_book(self, client_id: str, advisor_id: str, start: dt.datetime) -> Booking:
+        """Book one of the advisor's free slots. Raises NotAnAdvisor (the advisor is not a
+        verified one), SlotUnavailable (not offered, past, or taken)."""
+        await self.check_advisor(advisor_id)
+        if client_id == advisor_id:
+            raise SlotUnavailable("an advisor cannot book their own slot")
+        return await self._book(None, advisor_id, client_id, start)
+
+    async def _own(self, booking_id: str, user_id: str) -> Booking:
+        booking = await repository.get_booking(booking_id)
+        if booking is None or user_id not in (booking.client_id, booking.advisor_id):
+            raise BookingNotFound("no such booking")
+        if booking.status is not BookingStatus.BOOKED:
+            raise SlotUnavailable("this booking is no longer active")
+        return booking
+
+    async def do_cancel(self, booking_id: str, user_id: str) -> Booking:
+        """Cancel a booking (the client or the advisor); the slot is free again. Raises
+        BookingNotFound, SlotUnavailable (already cancelled)."""
+        booking = await self._own(booking_id, user_id)
+        assert booking.id is not None
+        if not await repository.cancel_booking(booking.id, None):
+            raise SlotUnavailable("this booking is no longer active")
+        booking.status = BookingStatus.CANCELLED
+        return booking
+
+    async def do_reschedule(self, booking_id: str, user_id: str,
+                            start: dt.datetime) -> Booking:  # fmt: skip
+        """Move a booking (its client) to another free slot of the same advisor: the new
+        booking and the old one's cancellation commit together, or neither. Raises
+        BookingNotFound, SlotUnavailable."""
+        old = await self._own(booking_id, user_id)
+        if old.client_id != user_id:
+            raise BookingNotFound("no such booking")
+
+        async def body(session: AsyncClientSession) -> Booking:
+            assert old.id is not None
+            if not await repository.cancel_booking(old.id, None, session):
+                raise SlotUnavailable("this booking is no longer active")
+            new = await self._book(session, old.advisor_id, old.client_id, start)
+            await Booking.get_pymongo_collection().update_one(
+                {"_id": old.id}, {"$set": {"replaced_by": str(new.id)}}, session=session
+            )
+            return new
+
+        return await run_in_transaction(body)
+
+    async def bookings(self, user_id: str) -> list[Booking]:
+        """The person's consultations (as client or advisor), by start."""
+        return await repository.bookings_of(user_id)
+
+    async def client_view(
+        self, advisor_id: str, client_id: str
+    ) -> tuple[RiskAssessment | None, list[AdvisoryAccount]]:
+        """A client's current risk profile and personal accounts, for an advisor with a booked
+        consultation with them. Raises NotAnAdvisor, NotEngaged."""
+        await self.check_advisor(advisor_id)
+        if not await repository.engaged(advisor_id, client_id):
+            raise NotEngaged("no such client")
+        return (await repository.latest_assessment(client_id),
+                await repository.accounts_of_owner(client_id))  # fmt: skip
+
+    async def do_send_reminders(self) -> int:
+        """Remind client and advisor of consultations starting within a day, once each
+        (persisted, live, mailed). Returns how many bookings were reminded."""
+        told = 0
+        for booking in await repository.due_reminders(utcnow() + REMIND_BEFORE):
+            assert booking.id is not None
+            if not await repository.claim_reminder(booking.id):
+                continue
+            people = [booking.client_id, booking.advisor_id]
+            await notification_service.prepare(people)
+            when = _utc(booking.start).strftime("%d %b %Y %H:%M UTC")
+            drafts = [
+                Draft(
+                    user_id=p,
+                    kind=NotificationKind.CONSULTATION_REMINDER,
+                    title="Consultation tomorrow",
+                    body=f"Your advice consultation starts at {when} ({booking.minutes} minutes).",
+                    ref_type="booking",
+                    ref_id=str(booking.id),
+                    dedupe_key=f"consultation:{booking.id}:{p}",
+                )
+                for p in people
+            ]
+
+            async def body(session: AsyncClientSession,
+                           drafts: list[Draft] = drafts) -> list[Notification]:  # fmt: skip
+                return await notification_service.do_store(session, drafts)
+
+            await notification_service.deliver(await run_in_transaction(body))
+            told += 1
+        return told
+
+    # ------------------------------------------------------------ model strategies
+
+    async def _check_targets(self, targets: dict[str, int]) -> dict[str, int]:
+        if sum(targets.values()) != BPS or any(b <= 0 for b in targets.values()):
+            raise InvalidPolicy("targets must be positive basis points summing to 10,000")
+        await market_service.check_symbols(sorted(targets))
+        return dict(sorted(targets.items()))
+
+    async def do_publish_strategy(self, advisor_id: str, name: str, description: str,
+                                  targets: dict[str, int]) -> ModelStrategy:  # fmt: skip
+        """Publish a model strategy (a verified advisor). Raises NotAnAdvisor, InvalidPolicy,
+        UnknownSymbols."""
+        await self.check_advisor(advisor_id)
+        strategy = ModelStrategy(advisor_id=advisor_id, name=name, description=description,
+                                 targets=await self._check_targets(targets))  # fmt: skip
+        await strategy.insert()
+        return strategy
+
+    async def strategy(self, strategy_id: str) -> ModelStrategy:
+        """A published strategy (public). Raises StrategyNotFound."""
+        found = await repository.get_strategy(strategy_id)
+        if found is None:
+            raise StrategyNotFound("no such strategy")
+        return found
+
+    async def strategies(self) -> list[ModelStrategy]:
+        """Every published strategy, newest first (public)."""
+        return await repository.strategies()
+
+    async def do_follow(self, strategy_id: str, account_id: str, user_id: str) -> AdvisoryAccount:
+        """Make the strategy's targets the account's (its owner/admin) and follow later
+        changes. Raises StrategyNotFound, AccountNotFound, RoleRequired."""
+        strategy = await self.strategy(strategy_id)
+        account = await advisory_service.check_account(account_id, user_id, manage=True,
+                                                       create=True)  # fmt: skip
+        assert strategy.id is not None
+        await repository.add_follower(strategy.id, account.account_id)
+        updated = await repository.update_account(account.account_id, {
+            "targets": strategy.targets, "recommendation_id": None, "drift_alerted": None,
+            "strategy_id": strategy_id, "updated_at": utcnow()})  # fmt: skip
+        assert updated is not None
+        return updated
+
+    async def do_update_strategy(self, strategy_id: str, advisor_id: str,
+                                 targets: dict[str, int]) -> ModelStrategy:  # fmt: skip
+        """Change a strategy's targets (its advisor): every following account takes them and
+        its owner is notified. Raises StrategyNotFound, NotAnAdvisor, InvalidPolicy."""
+        strategy = await self.strategy(strategy_id)
+        if strategy.advisor_id != advisor_id:
+            raise StrategyNotFound("no such strategy")
+        await self.check_advisor(advisor_id)
+        clean = await self._check_targets(targets)
+        assert strategy.id is not None
+        updated = await repository.update_strategy_targets(strategy.id, clean)
+        assert updated is not None
+        owners: list[tuple[str, str]] = []
+        for account_id in updated.followers:
+            account = await repository.update_account(account_id, {
+                "targets": clean, "drift_alerted": None, "updated_at": utcnow()})  # fmt: skip
+            if account is not None and account.owner_id:
+                owners.append((account.owner_id, account_id))
+        if owners:
+            await notification_service.prepare([o for o, _ in owners])
+            drafts = [Draft(user_id=o, kind=NotificationKind.STRATEGY_CHANGED,
+                            title=f"{updated.name} changed its allocation",
+                            body="The portfolio that follows it has new targets; preview a "
+                                 "rebalance.", club_id=a, ref_type="strategy",
+                            ref_id=strategy_id,
+                            dedupe_key=f"strategy:{strategy_id}:{updated.version}:{a}")
+                      for o, a in owners]  # fmt: skip
+
+            async def body(session: AsyncClientSession) -> list[Notification]:
+                return await notification_service.do_store(session, drafts)
+
+            await notification_service.deliver(await run_in_transaction(body))
+        return updated
+
+
+advisor_service = AdvisorService()

@@ -1,0 +1,111 @@
+"""Failures of robo-advice, each with its HTTP status and stable code."""
+
+from __future__ import annotations
+
+from app.errors import AppError, NotFound
+
+
+class NoRiskProfile(NotFound):
+    """The person has not taken the risk questionnaire yet (404)."""
+
+    code = "no_risk_profile"
+
+
+class InvalidAnswers(AppError):
+    """Questionnaire answers missing or not among the options (422); ``details.problems``."""
+
+    status = 422
+    code = "invalid_answers"
+
+
+class AccountNotFound(NotFound):
+    """No such advisory account, or not one of the person's (404)."""
+
+    code = "advisory_account_not_found"
+
+
+class RecommendationNotFound(NotFound):
+    """No such recommendation for this account (404)."""
+
+    code = "recommendation_not_found"
+
+
+class RebalanceNotFound(NotFound):
+    """No such rebalance for this account (404)."""
+
+    code = "rebalance_not_found"
+
+
+class NoTargets(AppError):
+    """The account has no target allocation yet: adopt a recommendation first (409)."""
+
+    status = 409
+    code = "no_targets"
+
+
+class InsufficientHistory(AppError):
+    """The chosen symbols and window do not give enough common price history (422)."""
+
+    status = 422
+    code = "insufficient_history"
+
+
+class InvalidPolicy(AppError):
+    """An investment policy or recommendation request that cannot hold (422): e.g. a maximum
+    weight too small for the number of symbols."""
+
+    status = 422
+    code = "invalid_policy"
+
+
+class AlreadyExecuted(AppError):
+    """This rebalance was already turned into proposals or orders (409)."""
+
+    status = 409
+    code = "rebalance_already_executed"
+
+
+class NothingToTrade(AppError):
+    """The rebalance has no trades (409)."""
+
+    status = 409
+    code = "nothing_to_trade"
+
+
+class NoPrice(AppError):
+    """A symbol has neither a quote nor a close to value it at (422)."""
+
+    status = 422
+    code = "no_price"
+
+
+class NotAnAdvisor(AppError):
+    """Only a verified advisor (platform role ``advisor`` and KYC verified) may do this (403)."""
+
+    status = 403
+    code = "advisor_required"
+
+
+class SlotUnavailable(AppError):
+    """The slot is not offered, is in the past, or someone booked it first (409)."""
+
+    status = 409
+    code = "slot_unavailable"
+
+
+class BookingNotFound(NotFound):
+    """No such booking of yours (404)."""
+
+    code = "booking_not_found"
+
+
+class NotEngaged(NotFound):
+    """The advisor has no booked consultation with this person (404: their data stays hidden)."""
+
+    code = "not_engaged"
+
+
+class StrategyNotFound(NotFound):
+    """No such model strategy (404)."""
+
+    code = "strategy_not_found"

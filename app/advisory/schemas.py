@@ -1,0 +1,492 @@
+"""Request and response shapes of robo-advice. Amounts are two-place decimal strings, weights
+and rates percentage strings with two places (from basis points), dates ISO; frontier points
+are numbers (percent) for charts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.advisory.documents import (
+    AdvisoryAccount,
+    RebalanceRun,
+    Recommendation,
+    RiskAssessment,
+    TaxTreatment,
+)
+from app.advisory.questionnaire import QUESTIONS
+from app.market.schemas import normalise_symbols
+from app.money import Paise, format_basis_points, format_minor
+from app.realtime.contract import RoomEvent
+
+
+def pct(ratio: float | None) -> str | None:
+    """A ratio as a percentage string with 2 places, half-even (0.12345 → ``"12.35"``)."""
+    if ratio is None:
+        return None
+    value = (Decimal(str(ratio)) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    return str(value)
+
+
+class OptionOut(BaseModel):
+    value: str
+    label: str
+
+
+class QuestionOut(BaseModel):
+    id: str
+    text: str
+    options: list[OptionOut]
+
+
+class Questionnaire(BaseModel):
+    """``GET /api/v1/advisory/questionnaire``."""
+
+    questions: list[QuestionOut]
+
+    @classmethod
+    def build(cls) -> Questionnaire:
+        return cls(questions=[
+            QuestionOut(id=q.id, text=q.text,
+                        options=[OptionOut(value=o.value, label=o.label) for o in q.options])
+            for q in QUESTIONS
+        ])  # fmt: skip
+
+
+class AnswersIn(BaseModel):
+    """``POST /api/v1/advisory/risk-profile``: question id → chosen option value."""
+
+    answers: dict[str, str] = Field(max_length=20)
+
+
+class AssessmentOut(BaseModel):
+    """A questionnaire result: score 0–100, profile, horizon in years, the answers kept."""
+
+    id: str
+    score: int
+    profile: str
+    horizon_years: int
+    strategy: str
+    answers: dict[str, str]
+    taken_at: str
+
+    @classmethod
+    def of(cls, a: RiskAssessment, strategy: str) -> AssessmentOut:
+        return cls(id=str(a.id), score=a.score, profile=a.profile,
+                   horizon_years=a.horizon_years, strategy=strategy, answers=a.answers,
+                   taken_at=a.taken_at.isoformat())  # fmt: skip
+
+
+class AccountCreate(BaseModel):
+    """``POST /api/v1/portfolios``: open a personal account."""
+
+    name: str = Field(default="My portfolio", min_length=2, max_length=80)
+    tax_treatment: TaxTreatment = TaxTreatment.TAXABLE
+    currency: Literal["USD"] = "USD"
+
+
+class PolicyIn(BaseModel):
+    """``PUT /api/v1/portfolios/{account_id}/policy`` (a club's owner/admin, or the owner of a
+    personal account). Bands and maximum weight in basis points; ``min_trade`` an amount."""
+
+    band_bps: int = Field(default=500, ge=50, le=2500)
+    min_trade: Paise = Field(default="0.00", validate_default=True)
+    excluded: list[str] = Field(default_factory=list, max_length=50)
+    max_weight_bps: int = Field(default=2500, ge=500, le=10_000)
+    wash_sale_days: int = Field(default=30, ge=0, le=90)
+
+    @field_validator("excluded")
+    @classmethod
+    def _symbols(cls, value: list[str]) -> list[str]:
+        return normalise_symbols(value) if value else []
+
+    @field_validator("min_trade")
+    @classmethod
+    def _not_negative(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+
+class AccountOut(BaseModel):
+    """An advisory account and its policy (targets in percent)."""
+
+    account_id: str
+    kind: str
+    name: str
+    currency: str
+    tax_treatment: str | None
+    targets: dict[str, str]
+    recommendation_id: str | None
+    band_pct: str
+    min_trade: str
+    excluded: list[str]
+    max_weight_pct: str
+    wash_sale_days: int
+
+    @classmethod
+    def of(cls, a: AdvisoryAccount) -> AccountOut:
+        return cls(
+            account_id=a.account_id, kind=a.kind.value, name=a.name, currency=a.currency,
+            tax_treatment=a.tax_treatment.value if a.tax_treatment else None,
+            targets={s: format_basis_points(b) for s, b in sorted(a.targets.items())},
+            recommendation_id=a.recommendation_id, band_pct=format_basis_points(a.band_bps),
+            min_trade=format_minor(a.min_trade), excluded=a.excluded,
+            max_weight_pct=format_basis_points(a.max_weight_bps),
+            wash_sale_days=a.wash_sale_days,
+        )  # fmt: skip
+
+
+class AccountList(BaseModel):
+    accounts: list[AccountOut]
+
+
+class RecommendationIn(BaseModel):
+    """``POST /api/v1/advisory/recommendations``. ``account_id``: adopt it as that account's
+    targets (a club: owner/admin). ``symbols``: default every stock with the whole window;
+    ``end``: default the day before the market replay starts; ``years``: window length."""
+
+    account_id: str | None = Field(default=None, max_length=64)
+    symbols: list[str] | None = Field(default=None, min_length=2, max_length=60)
+    end: dt.date | None = None
+    years: int = Field(default=3, ge=1, le=15)
+
+    @field_validator("symbols")
+    @classmethod
+    def _symbols(cls, value: list[str] | None) -> list[str] | None:
+        return normalise_symbols(value) if value else value
+
+
+class WeightOut(BaseModel):
+    symbol: str
+    weight_pct: str
+
+
+class FrontierPoint(BaseModel):
+    """One efficient portfolio: annualised volatility and return in percent."""
+
+    volatility: float
+    annual_return: float
+
+
+class FiguresOut(BaseModel):
+    """Annualised figures on the history, percent strings (Sharpe and Sortino as ratios)."""
+
+    annual_return_pct: str | None
+    volatility_pct: str | None
+    sharpe: str | None
+    sortino: str | None
+    max_drawdown_pct: str | None
+
+    @classmethod
+    def of(cls, f: dict[str, float]) -> FiguresOut:
+        def ratio(x: float | None) -> str | None:
+            if x is None:
+                return None
+            return str(Decimal(str(x)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+
+        return cls(annual_return_pct=pct(f.get("annual_return")),
+                   volatility_pct=pct(f.get("volatility")), sharpe=ratio(f.get("sharpe")),
+                   sortino=ratio(f.get("sortino")),
+                   max_drawdown_pct=pct(f.get("max_drawdown")))  # fmt: skip
+
+
+class RecommendationOut(BaseModel):
+    """A recommendation: profile, objective, strategy label, weights, figures, frontier, and
+    the inputs and library versions that reproduce it."""
+
+    id: str
+    account_id: str | None
+    profile: str
+    strategy: str
+    objective: str
+    weights: list[WeightOut]
+    figures: FiguresOut
+    frontier: list[FrontierPoint]
+    inputs: dict[str, object]
+    versions: dict[str, str]
+    created_at: str
+
+    @classmethod
+    def of(cls, r: Recommendation) -> RecommendationOut:
+        weights = [WeightOut(symbol=s, weight_pct=format_basis_points(b))
+                   for s, b in zip(r.symbols, r.weights_bps, strict=True) if b > 0]  # fmt: skip
+        weights.sort(key=lambda w: -Decimal(w.weight_pct))
+        return cls(
+            id=str(r.id), account_id=r.account_id, profile=r.profile, strategy=r.strategy,
+            objective=r.objective, weights=weights, figures=FiguresOut.of(r.figures),
+            frontier=[FrontierPoint(volatility=round(v * 100, 2), annual_return=round(m * 100, 2))
+                      for v, m in r.frontier],
+            inputs=r.inputs, versions=r.versions, created_at=r.created_at.isoformat(),
+        )  # fmt: skip
+
+
+class RecommendationList(BaseModel):
+    recommendations: list[RecommendationOut]
+
+
+class HoldingOut(BaseModel):
+    """One line of an account: shares, price now, value, weight now and target (percent)."""
+
+    symbol: str
+    quantity: int
+    price: str
+    value: str
+    weight_pct: str
+    target_pct: str
+    drift_pct: str
+    outside_band: bool
+
+
+class HoldingsOut(BaseModel):
+    """``GET /api/v1/portfolios/{account_id}/holdings``: valued at the latest quotes (else the
+    last close); ``drifted`` when any asset is outside its band."""
+
+    account_id: str
+    currency: str
+    cash: str
+    total: str
+    band_pct: str
+    drifted: bool
+    holdings: list[HoldingOut]
+
+
+class RebalanceIn(BaseModel):
+    """``POST /api/v1/portfolios/{account_id}/rebalance``: ``force`` trades towards the
+    targets even when nothing is outside its band."""
+
+    force: bool = False
+
+
+class TradeOut(BaseModel):
+    symbol: str
+    side: Literal["buy", "sell"]
+    quantity: int
+    price: str
+    value: str
+    fee: str
+
+
+class RebalanceOut(BaseModel):
+    """The proposed trades (whole shares), cash and weights before and after, and what they
+    became once executed."""
+
+    id: str
+    account_id: str
+    force: bool
+    drifted: bool
+    inside_bands: bool
+    trades: list[TradeOut]
+    cash_before: str
+    cash_after: str
+    turnover: str
+    fees: str
+    weights_before: dict[str, str]
+    weights_after: dict[str, str]
+    proposal_ids: list[str]
+    order_ids: list[str]
+    executed_at: str | None
+
+    @classmethod
+    def of(cls, r: RebalanceRun) -> RebalanceOut:
+        trades = [TradeOut(symbol=t["symbol"], side="buy" if t["quantity"] > 0 else "sell",
+                           quantity=abs(t["quantity"]), price=format_minor(t["price"]),
+                           value=format_minor(t["value"]), fee=format_minor(t["fee"]))
+                  for t in r.trades]  # fmt: skip
+        return cls(
+            id=str(r.id), account_id=r.account_id, force=r.force, drifted=r.drifted,
+            inside_bands=r.inside_bands, trades=trades, cash_before=format_minor(r.cash_before),
+            cash_after=format_minor(r.cash_after),
+            turnover=format_minor(sum(t["value"] for t in r.trades)),
+            fees=format_minor(sum(t["fee"] for t in r.trades)),
+            weights_before={s: format_basis_points(b) for s, b in r.weights_before.items()},
+            weights_after={s: format_basis_points(b) for s, b in r.weights_after.items()},
+            proposal_ids=r.proposal_ids, order_ids=r.order_ids,
+            executed_at=r.executed_at.isoformat() if r.executed_at else None,
+        )  # fmt: skip
+
+
+class ExecuteIn(BaseModel):
+    """``POST …/rebalance/{id}/execute``: a club's proposals stay open ``voting_hours``."""
+
+    voting_hours: float = Field(default=48, gt=0, le=24 * 14)
+
+
+class PerformanceQuery(BaseModel):
+    """``?start=&end=&benchmark=`` of ``GET …/performance``."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+    benchmark: str = Field(default="SP500", max_length=16)
+
+
+class SeriesPoint(BaseModel):
+    date: str
+    value: float
+
+
+class PerformanceOut(BaseModel):
+    """A backtest of the account's target mix on history against a benchmark: time-weighted
+    return, volatility, Sharpe, Sortino, maximum drawdown (percent strings), beta, and both
+    growth-of-100 series for a chart."""
+
+    account_id: str
+    start: str
+    end: str
+    benchmark: str
+    portfolio: FiguresOut
+    benchmark_figures: FiguresOut
+    twr_pct: str | None
+    benchmark_twr_pct: str | None
+    beta: str | None
+    series: list[SeriesPoint]
+    benchmark_series: list[SeriesPoint]
+
+
+class LotOut(BaseModel):
+    """One FIFO lot with an unrealised loss."""
+
+    symbol: str
+    bought_on: str
+    quantity: int
+    cost_price: str
+    price: str
+    loss: str
+
+
+class OpportunityOut(BaseModel):
+    """A position with an unrealised loss: harvestable loss, its lots, a replacement from the
+    same sector (with its correlation), and whether a sale now is blocked by a buy inside the
+    wash-sale window (``blocked_until``)."""
+
+    account_id: str
+    symbol: str
+    sector: str
+    quantity: int
+    harvestable_loss: str
+    lots: list[LotOut]
+    replacement: str | None
+    correlation: str | None
+    blocked_until: str | None
+
+
+class OpportunityList(BaseModel):
+    """``GET /api/v1/users/{id}/tax-loss-opportunities``."""
+
+    wash_sale_days: int
+    opportunities: list[OpportunityOut]
+
+
+class DriftAlertEvent(RoomEvent):
+    """``portfolio:drift`` in the account's room (``club:<account_id>``, logged with ``seq``):
+    the listed assets are outside their bands. The owner (or the club's owners/admins) also
+    get a notification."""
+
+    account_id: str
+    name: str
+    symbols: list[str]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("give times with a time zone, e.g. 2026-05-01T10:00:00+05:30")
+    return value.astimezone(dt.UTC)
+
+
+class SlotsIn(BaseModel):
+    """``POST /api/v1/advisors/me/slots``: start times (with a time zone) and a length."""
+
+    starts: list[dt.datetime] = Field(min_length=1, max_length=50)
+    minutes: int = Field(default=30, ge=15, le=120)
+
+    @field_validator("starts")
+    @classmethod
+    def _zoned(cls, value: list[dt.datetime]) -> list[dt.datetime]:
+        return [_aware(v) for v in value]
+
+
+class SlotOut(BaseModel):
+    advisor_id: str
+    start: str
+    minutes: int
+
+
+class SlotList(BaseModel):
+    slots: list[SlotOut]
+
+
+class BookingIn(BaseModel):
+    """``POST /api/v1/advisors/{id}/bookings`` and ``…/reschedule``: the slot's start."""
+
+    start: dt.datetime
+
+    @field_validator("start")
+    @classmethod
+    def _zoned(cls, value: dt.datetime) -> dt.datetime:
+        return _aware(value)
+
+
+class BookingOut(BaseModel):
+    id: str
+    advisor_id: str
+    client_id: str
+    start: str
+    minutes: int
+    status: str
+
+
+class BookingList(BaseModel):
+    bookings: list[BookingOut]
+
+
+class ClientView(BaseModel):
+    """What an engaged advisor sees of a client: the current profile and portfolios."""
+
+    client_id: str
+    profile: AssessmentOut | None
+    accounts: list[AccountOut]
+
+
+class StrategyTargetsIn(BaseModel):
+    """New targets of a strategy: symbol → basis points (sum 10,000)."""
+
+    targets: dict[str, int] = Field(min_length=1, max_length=60)
+
+    @field_validator("targets")
+    @classmethod
+    def _symbols(cls, value: dict[str, int]) -> dict[str, int]:
+        return dict(zip(normalise_symbols(list(value)), value.values(), strict=True))
+
+
+class StrategyIn(StrategyTargetsIn):
+    """``POST /api/v1/strategies``."""
+
+    name: str = Field(min_length=3, max_length=80)
+    description: str = Field(default="", max_length=2000)
+
+
+class FollowIn(BaseModel):
+    """``POST /api/v1/strategies/{id}/followers``: the portfolio that follows it."""
+
+    account_id: str = Field(max_length=64)
+
+
+class StrategyOut(BaseModel):
+    """A model strategy: targets in percent, version, how many portfolios follow it, and (on
+    its page) a backtest against the benchmark."""
+
+    id: str
+    advisor_id: str
+    name: str
+    description: str
+    targets: dict[str, str]
+    version: int
+    followers: int
+    performance: PerformanceOut | None = None
+
+
+class StrategyList(BaseModel):
+    strategies: list[StrategyOut]

@@ -1,0 +1,539 @@
+/**
+ * Robo-advice: the risk questionnaire, a recommendation with its efficient frontier, personal
+ * accounts, and a portfolio page (a club's or one's own) with current vs target allocation, the
+ * rebalance preview and its execution (a club's proposals, or orders), performance against the
+ * benchmark, tax-loss opportunities, and the live drift alert of the portfolio's room.
+ * Money is shown exactly as the API's decimal strings; percentages are the API's strings too.
+ */
+import {
+  CategoryScale,
+  Chart,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  ScatterController,
+  Tooltip,
+} from "chart.js";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { live } from "../live.ts";
+import { money } from "../money.ts";
+import { navigate } from "../router.ts";
+import { api, session } from "../session.ts";
+import { useStore } from "../store.ts";
+import { Badge, Button, Empty, ErrorNote, Notice, Panel, label, useAction, useLoad } from "../ui.tsx";
+
+Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
+
+interface Option { value: string; label: string }
+interface Question { id: string; text: string; options: Option[] }
+interface Assessment { id: string; score: number; profile: string; horizon_years: number; strategy: string; answers: Record<string, string>; taken_at: string }
+interface Figures { annual_return_pct: string | null; volatility_pct: string | null; sharpe: string | null; sortino: string | null; max_drawdown_pct: string | null }
+interface Recommendation {
+  id: string; account_id: string | null; profile: string; strategy: string; objective: string;
+  weights: { symbol: string; weight_pct: string }[]; figures: Figures;
+  frontier: { volatility: number; annual_return: number }[]; inputs: Record<string, unknown>;
+  versions: Record<string, string>; created_at: string;
+}
+interface Account {
+  account_id: string; kind: string; name: string; currency: string; tax_treatment: string | null;
+  targets: Record<string, string>; recommendation_id: string | null; band_pct: string; min_trade: string;
+  excluded: string[]; max_weight_pct: string; wash_sale_days: number;
+}
+interface Holding { symbol: string; quantity: number; price: string; value: string; weight_pct: string; target_pct: string; drift_pct: string; outside_band: boolean }
+interface Holdings { account_id: string; currency: string; cash: string; total: string; band_pct: string; drifted: boolean; holdings: Holding[] }
+interface Trade { symbol: string; side: "buy" | "sell"; quantity: number; price: string; value: string; fee: string }
+interface Rebalance {
+  id: string; drifted: boolean; inside_bands: boolean; trades: Trade[]; cash_before: string; cash_after: string;
+  turnover: string; fees: string; proposal_ids: string[]; order_ids: string[]; executed_at: string | null;
+}
+interface Performance {
+  start: string; end: string; benchmark: string; portfolio: Figures; benchmark_figures: Figures;
+  twr_pct: string | null; benchmark_twr_pct: string | null; beta: string | null;
+  series: { date: string; value: number }[]; benchmark_series: { date: string; value: number }[];
+}
+interface Strategy {
+  id: string; advisor_id: string; name: string; description: string; targets: Record<string, string>;
+  version: number; followers: number; performance: Performance | null;
+}
+interface Slot { advisor_id: string; start: string; minutes: number }
+interface BookingOut { id: string; advisor_id: string; client_id: string; start: string; minutes: number; status: string }
+interface Lot { bought_on: string; quantity: number; cost_price: string; price: string; loss: string }
+interface Opportunity {
+  account_id: string; symbol: string; sector: string; quantity: number; harvestable_loss: string;
+  lots: Lot[]; replacement: string | null; correlation: string | null; blocked_until: string | null;
+}
+
+const PROFILE_TEXT: Record<string, string> = {
+  conservative: "Conservative: the steadiest mix (least volatility).",
+  moderate: "Moderate: the best return for each unit of risk (highest Sharpe ratio).",
+  aggressive: "Aggressive: a high target return, accepting more swings.",
+};
+
+const OBJECTIVE_TEXT: Record<string, string> = {
+  min_volatility: "Least volatility", max_sharpe: "Highest Sharpe ratio", target_return: "Target return",
+};
+
+/** "5.00" → "5", "12.50" → "12.5" (the API's own digits, trailing zeros dropped). */
+const trim = (text: string) => text.replace(/\.?0+$/, "");
+
+const pct = (text: string | null | undefined) => (text === null || text === undefined ? "—" : `${text}%`);
+
+function FiguresRow({ figures, testId }: { figures: Figures; testId: string }) {
+  return (
+    <div class="figures" data-testid={testId}>
+      <div class="figure"><span class="figure-name">Return a year</span><span class="figure-value">{pct(figures.annual_return_pct)}</span></div>
+      <div class="figure"><span class="figure-name">Volatility</span><span class="figure-value">{pct(figures.volatility_pct)}</span></div>
+      <div class="figure"><span class="figure-name">Sharpe</span><span class="figure-value">{figures.sharpe ?? "—"}</span></div>
+      <div class="figure"><span class="figure-name">Sortino</span><span class="figure-value">{figures.sortino ?? "—"}</span></div>
+      <div class="figure"><span class="figure-name">Worst fall</span><span class="figure-value">{pct(figures.max_drawdown_pct)}</span></div>
+    </div>
+  );
+}
+
+/** The efficient frontier (volatility → return) with the recommended mix marked. */
+function FrontierChart({ rec }: { rec: Recommendation }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    if (!canvas.current) return;
+    const chosen = { x: Number.parseFloat(rec.figures.volatility_pct ?? "0"), y: Number.parseFloat(rec.figures.annual_return_pct ?? "0") };
+    const chart = new Chart(canvas.current, {
+      type: "scatter",
+      data: {
+        datasets: [
+          { label: "Efficient frontier", data: rec.frontier.map((p) => ({ x: p.volatility, y: p.annual_return })), showLine: true, borderColor: "#0f766e", backgroundColor: "#0f766e", pointRadius: 3 },
+          { label: "Recommended", data: [chosen], borderColor: "#d97706", backgroundColor: "#d97706", pointRadius: 7, pointStyle: "rectRot" },
+        ],
+      },
+      options: {
+        animation: false, maintainAspectRatio: false,
+        plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
+        scales: {
+          x: { title: { display: true, text: "Volatility a year (%)" } },
+          y: { title: { display: true, text: "Return a year (%)" } },
+        },
+      },
+    });
+    return () => chart.destroy();
+  }, [rec.id]);
+  return <div class="chart" data-testid="frontier-chart" data-points={rec.frontier.length}><canvas ref={canvas} role="img" aria-label="Efficient frontier" /></div>;
+}
+
+function GrowthChart({ perf }: { perf: Performance }) {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  useEffect(() => {
+    if (!canvas.current) return;
+    const chart = new Chart(canvas.current, {
+      type: "line",
+      data: {
+        labels: perf.series.map((p) => p.date),
+        datasets: [
+          { label: "Target mix", data: perf.series.map((p) => p.value), borderColor: "#0f766e", pointRadius: 0, tension: 0.2 },
+          { label: perf.benchmark, data: perf.benchmark_series.map((p) => p.value), borderColor: "#64748b", borderDash: [5, 4], pointRadius: 0, tension: 0.2 },
+        ],
+      },
+      options: {
+        animation: false, maintainAspectRatio: false, interaction: { mode: "index", intersect: false },
+        plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
+        scales: { x: { ticks: { maxTicksLimit: 6 } }, y: { title: { display: true, text: "Growth of 100" } } },
+      },
+    });
+    return () => chart.destroy();
+  }, [perf.start, perf.end, perf.benchmark]);
+  return <div class="chart" data-testid="performance-chart"><canvas ref={canvas} role="img" aria-label="Growth of the target mix against the benchmark" /></div>;
+}
+
+function WeightsTable({ rec }: { rec: Recommendation }) {
+  return (
+    <div class="table-wrap">
+      <table class="data" data-testid="recommendation-weights">
+        <thead><tr><th>Holding</th><th class="num">Target weight</th></tr></thead>
+        <tbody>
+          {rec.weights.map((w) => (
+            <tr key={w.symbol} data-testid={`weight-${w.symbol}`}><th scope="row"><span class="ticker">{w.symbol}</span></th><td class="num">{pct(w.weight_pct)}</td></tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function RecommendationView({ rec }: { rec: Recommendation }) {
+  return (
+    <div class="stack" data-testid="recommendation" data-strategy={rec.strategy} data-objective={rec.objective}>
+      <p>
+        <Badge tone="brand" testId="recommendation-strategy">{label(rec.strategy)}</Badge>{" "}
+        <span class="muted small">{OBJECTIVE_TEXT[rec.objective] ?? label(rec.objective)} · {String(rec.inputs.start ?? "")} to {String(rec.inputs.end ?? "")} · {String((rec.inputs.symbols as string[] | undefined)?.length ?? 0)} stocks · shrinkage covariance (Ledoit-Wolf) · skfolio {rec.versions.skfolio ?? ""}</span>
+      </p>
+      <FiguresRow figures={rec.figures} testId="recommendation-figures" />
+      <FrontierChart rec={rec} />
+      <WeightsTable rec={rec} />
+      <p class="muted small">Figures are from past prices and are not a promise of future results.</p>
+    </div>
+  );
+}
+
+function Questionnaire({ onDone }: { onDone: (a: Assessment) => void }) {
+  const questions = useLoad(() => api<{ questions: Question[] }>("GET", "/api/v1/advisory/questionnaire"), []);
+  const [answers, setAnswers] = useState<Record<string, string>>({});
+  const submit = useAction(async () => {
+    onDone(await api<Assessment>("POST", "/api/v1/advisory/risk-profile", { body: { answers } }));
+  });
+  const list = questions.data?.questions ?? [];
+  const missing = list.filter((q) => !answers[q.id]).length;
+  return (
+    <form class="form" data-testid="questionnaire" onSubmit={(e) => { e.preventDefault(); void submit.run(); }}>
+      <ErrorNote error={questions.error ?? submit.error} />
+      {list.map((q) => (
+        <fieldset key={q.id} class="field" data-testid={`question-${q.id}`}>
+          <legend class="field-label">{q.text}</legend>
+          {q.options.map((o) => (
+            <label key={o.value} class="check">
+              <input type="radio" name={q.id} value={o.value} checked={answers[q.id] === o.value} data-testid={`answer-${q.id}-${o.value}`}
+                onChange={() => setAnswers({ ...answers, [q.id]: o.value })} />
+              {o.label}
+            </label>
+          ))}
+        </fieldset>
+      ))}
+      <div class="form-actions">
+        <Button type="submit" busy={submit.busy} disabled={missing > 0 || list.length === 0} testId="questionnaire-submit">
+          {missing > 0 ? `Answer ${missing} more` : "See my profile"}
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+/** `/advice`: my risk profile, a recommendation, and my portfolios. */
+function AdviceHome() {
+  const profile = useLoad(() => api<Assessment>("GET", "/api/v1/advisory/risk-profile").catch(() => null), []);
+  const recs = useLoad(() => api<{ recommendations: Recommendation[] }>("GET", "/api/v1/advisory/recommendations"), []);
+  const accounts = useLoad(() => api<{ accounts: Account[] }>("GET", "/api/v1/portfolios"), []);
+  const [retake, setRetake] = useState(false);
+  const [mine, setMine] = useState<Assessment | null>(null);
+  const [rec, setRec] = useState<Recommendation | null>(null);
+  const current = mine ?? profile.data;
+  const latest = rec ?? recs.data?.recommendations.find((r) => r.account_id === null) ?? null;
+  const recommend = useAction(async () => {
+    setRec(await api<Recommendation>("POST", "/api/v1/advisory/recommendations", { body: {} }));
+  });
+  const open = useAction(async (kind: string) => {
+    const made = await api<Account>("POST", "/api/v1/portfolios", { body: { name: kind === "retirement" ? "Retirement account" : "My portfolio", tax_treatment: kind } });
+    navigate(`/advice/${made.account_id}`);
+  });
+  return (
+    <main class="page" data-testid="advice">
+      <div class="page-head">
+        <div>
+          <h1>Advice</h1>
+          <p class="muted">Your risk profile, an allocation built from real market history, and portfolios kept on target.</p>
+        </div>
+      </div>
+      <Panel title="Risk profile" testId="profile-panel" actions={current && !retake && <Button kind="ghost" testId="retake" onClick={() => setRetake(true)}>Take it again</Button>}>
+        {profile.loading && <p class="muted">Loading…</p>}
+        {!profile.loading && (!current || retake) && (
+          <Questionnaire onDone={(a) => { setMine(a); setRetake(false); setRec(null); }} />
+        )}
+        {current && !retake && (
+          <div data-testid="profile" data-profile={current.profile}>
+            <p><Badge tone="brand" testId="profile-name">{label(current.profile)}</Badge> <span class="muted">score {current.score} of 100 · horizon about {current.horizon_years} years · {label(current.strategy)} strategy</span></p>
+            <p class="small">{PROFILE_TEXT[current.profile] ?? ""}</p>
+          </div>
+        )}
+      </Panel>
+      {current && !retake && (
+        <Panel title="Recommended allocation" testId="recommendation-panel" actions={
+          <Button busy={recommend.busy} testId="recommend" onClick={() => void recommend.run()}>{latest ? "Recalculate" : "Get my recommendation"}</Button>
+        }>
+          <ErrorNote error={recommend.error} />
+          {recommend.busy && <p class="muted">Optimising on three years of daily prices…</p>}
+          {!recommend.busy && latest && <RecommendationView rec={latest} />}
+          {!recommend.busy && !latest && <Empty testId="no-recommendation">No recommendation yet.</Empty>}
+        </Panel>
+      )}
+      <Panel title="My portfolios" testId="accounts-panel" actions={
+        <span style={WRAP}>
+          <Button kind="secondary" busy={open.busy} testId="open-taxable" onClick={() => void open.run("taxable")}>Open a taxable account</Button>{" "}
+          <Button kind="ghost" busy={open.busy} testId="open-retirement" onClick={() => void open.run("retirement")}>Open a retirement account</Button>
+        </span>
+      }>
+        <ErrorNote error={accounts.error ?? open.error} />
+        {(accounts.data?.accounts ?? []).length === 0 && !accounts.loading && <Empty testId="no-accounts">No portfolio yet. A club's owner can also set up advice for the club from here once it has a policy.</Empty>}
+        <ul class="rows" data-testid="account-list">
+          {(accounts.data?.accounts ?? []).map((a) => (
+            <li key={a.account_id}><a href={`/advice/${a.account_id}`} data-testid={`account-${a.account_id}`}>{a.name}</a> <Badge>{a.kind === "club" ? "Club" : label(a.tax_treatment ?? "personal")}</Badge></li>
+          ))}
+        </ul>
+      </Panel>
+      <StrategiesPanel accounts={accounts.data?.accounts ?? []} />
+    </main>
+  );
+}
+
+/** Buttons that wrap onto the next line on a phone instead of widening the page. */
+const WRAP = { display: "flex", flexWrap: "wrap", gap: "0.5rem", alignItems: "center" } as const;
+
+/** Advisors' model strategies: follow one with a portfolio, or book a consultation with its
+ * advisor; my consultations with cancel. */
+function StrategiesPanel({ accounts }: { accounts: Account[] }) {
+  const list = useLoad(() => api<{ strategies: Strategy[] }>("GET", "/api/v1/strategies"), []);
+  const bookings = useLoad(() => api<{ bookings: BookingOut[] }>("GET", "/api/v1/bookings"), []);
+  const [open, setOpen] = useState<string | null>(null);
+  const [slots, setSlots] = useState<Slot[] | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const own = accounts.filter((a) => a.kind === "personal");
+  const follow = useAction(async (strategyId: string, accountId: string) => {
+    await api<Account>("POST", `/api/v1/strategies/${strategyId}/followers`, { body: { account_id: accountId } });
+    setDone("Your portfolio now follows this strategy; its targets change when the advisor changes them.");
+  });
+  const showSlots = useAction(async (advisorId: string) => {
+    setOpen(advisorId);
+    setSlots((await api<{ slots: Slot[] }>("GET", `/api/v1/advisors/${advisorId}/slots`)).slots);
+  });
+  const book = useAction(async (slot: Slot) => {
+    await api<BookingOut>("POST", `/api/v1/advisors/${slot.advisor_id}/bookings`, { body: { start: slot.start } });
+    setDone(`Booked: ${new Date(slot.start).toLocaleString()}. You will get a reminder a day before.`);
+    setSlots(null);
+    bookings.reload();
+  });
+  const cancel = useAction(async (id: string) => {
+    await api<BookingOut>("POST", `/api/v1/bookings/${id}/cancel`);
+    bookings.reload();
+  });
+  const active = (bookings.data?.bookings ?? []).filter((b) => b.status === "booked");
+  return (
+    <Panel title="Advisors and strategies" testId="strategies-panel">
+      <ErrorNote error={list.error ?? follow.error ?? showSlots.error ?? book.error ?? cancel.error} />
+      {done && <Notice tone="ok" testId="advisor-done">{done}</Notice>}
+      {active.length > 0 && (
+        <ul class="rows" data-testid="my-bookings">
+          {active.map((b) => (
+            <li key={b.id} data-testid={`booking-${b.id}`} style={WRAP}>Consultation {new Date(b.start).toLocaleString()} ({b.minutes} min) <Button kind="ghost" testId={`cancel-booking-${b.id}`} onClick={() => void cancel.run(b.id)}>Cancel</Button></li>
+          ))}
+        </ul>
+      )}
+      {(list.data?.strategies ?? []).length === 0 && !list.loading && <Empty testId="no-strategies">No advisor has published a strategy yet.</Empty>}
+      <ul class="rows" data-testid="strategy-list">
+        {(list.data?.strategies ?? []).map((st) => (
+          <li key={st.id} data-testid={`strategy-${st.id}`} style={{ overflowWrap: "anywhere" }}>
+            <strong>{st.name}</strong> <span class="muted small">{Object.entries(st.targets).map(([k, v]) => `${k} ${v}%`).join(" · ")} · {st.followers} following</span>
+            {st.description && <span class="muted small block">{st.description}</span>}
+            <span class="block" style={WRAP}>
+              {own.map((a) => (
+                <Button key={a.account_id} kind="secondary" busy={follow.busy} testId={`follow-${st.id}-${a.account_id}`} onClick={() => void follow.run(st.id, a.account_id)}>Follow with {a.name}</Button>
+              ))}{" "}
+              <Button kind="ghost" busy={showSlots.busy && open === st.advisor_id} testId={`slots-${st.id}`} onClick={() => void showSlots.run(st.advisor_id)}>Book a consultation</Button>
+            </span>
+            {open === st.advisor_id && slots && (
+              slots.length === 0 ? <Empty testId="no-slots">No free times right now.</Empty> : (
+                <span class="block" data-testid="slots" style={WRAP}>
+                  {slots.map((slot) => (
+                    <Button key={slot.start} kind="ghost" testId={`slot-${slot.start}`} busy={book.busy} onClick={() => void book.run(slot)}>{new Date(slot.start).toLocaleString()}</Button>
+                  ))}
+                </span>
+              )
+            )}
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
+}
+
+/** `/advice/:id`: one portfolio (a club's or one's own). */
+function PortfolioPage({ accountId }: { accountId: string }) {
+  const account = useLoad(() => api<Account>("GET", `/api/v1/portfolios/${accountId}`).catch((e) => {
+    if ((e as { code?: string }).code === "advisory_account_not_found") return null;
+    throw e;
+  }), [accountId]);
+  const [version, setVersion] = useState(0);
+  const holdings = useLoad(() => api<Holdings>("GET", `/api/v1/portfolios/${accountId}/holdings`), [accountId, version]);
+  const [run, setRun] = useState<Rebalance | null>(null);
+  const [drift, setDrift] = useState<string[] | null>(null);
+  const [rec, setRec] = useState<Recommendation | null>(null);
+  const history = useLoad(() => api<{ recommendations: Recommendation[] }>("GET", `/api/v1/portfolios/${accountId}/recommendations`).catch(() => null), [accountId]);
+  const a = account.data;
+  const shownRec = rec ?? (a?.recommendation_id ? history.data?.recommendations.find((r) => r.id === a.recommendation_id) ?? null : null);
+
+  // The portfolio's room: the drift alert arrives live (and is kept in the room's log).
+  useEffect(() => {
+    const off = live.on("portfolio:drift", (data) => {
+      const event = data as { account_id?: string; symbols?: string[] };
+      if (event.account_id === accountId) {
+        setDrift(event.symbols ?? []);
+        setVersion((v) => v + 1);
+      }
+    });
+    const join = live.onConnect(() => void live.call("room:join", { club_id: accountId }).catch(() => undefined));
+    return () => {
+      off();
+      join();
+      void live.call("room:leave", { club_id: accountId }).catch(() => undefined);
+    };
+  }, [accountId]);
+
+  const adopt = useAction(async () => {
+    setRec(await api<Recommendation>("POST", "/api/v1/advisory/recommendations", { body: { account_id: accountId } }));
+    account.reload();
+    setVersion((v) => v + 1);
+  });
+  const preview = useAction(async (force: boolean) => {
+    setRun(await api<Rebalance>("POST", `/api/v1/portfolios/${accountId}/rebalance`, { body: { force } }));
+  });
+  const execute = useAction(async () => {
+    if (!run) return;
+    setRun(await api<Rebalance>("POST", `/api/v1/portfolios/${accountId}/rebalance/${run.id}/execute`, { body: { voting_hours: 48 }, idempotencyKey: `rebalance-${run.id}` }));
+  });
+  const c = holdings.data?.currency ?? a?.currency ?? "USD";
+  const isClub = a?.kind === "club" || (!a && !account.loading);
+  const hasTargets = Boolean(a && Object.keys(a.targets).length > 0);
+  return (
+    <main class="page" data-testid="portfolio" data-account={accountId}>
+      <p class="crumbs"><a href="/advice">Advice</a> › {a?.name ?? "Club portfolio"}</p>
+      <div class="page-head">
+        <div>
+          <h1>{a?.name ?? "Club portfolio"}</h1>
+          {a && <p class="muted">{a.kind === "club" ? "Club portfolio" : `${label(a.tax_treatment ?? "")} account`} · bands ±{trim(a.band_pct)} points · at most {trim(a.max_weight_pct)}% in one holding{a.excluded.length ? ` · never ${a.excluded.join(", ")}` : ""}</p>}
+        </div>
+        <a class="btn btn-secondary" href={`/clubs/${accountId}`} data-testid="open-club-room">{isClub ? "Club room" : "Account room"}</a>
+      </div>
+      {drift && <Notice tone="warn" testId="drift-alert">Drift alert: {drift.join(", ")} moved outside {drift.length === 1 ? "its band" : "their bands"}. Preview a rebalance below.</Notice>}
+      <ErrorNote error={account.error} />
+      <Panel title="Target allocation" testId="targets-panel" actions={
+        <Button busy={adopt.busy} testId="adopt" onClick={() => void adopt.run()}>{hasTargets ? "Recalculate targets" : "Recommend targets"}</Button>
+      }>
+        <ErrorNote error={adopt.error} />
+        {adopt.busy && <p class="muted">Optimising on three years of daily prices…</p>}
+        {shownRec && !adopt.busy && <RecommendationView rec={shownRec} />}
+        {!shownRec && !hasTargets && <Empty testId="no-targets">No targets yet. They come from the risk profile of whoever sets them (a club's owner or admin).</Empty>}
+      </Panel>
+      <Panel title="Current vs target" testId="holdings-panel">
+        <ErrorNote error={holdings.error} />
+        {holdings.data && (
+          <>
+            <p class="small">Cash {money(holdings.data.cash, c)} · total {money(holdings.data.total, c)} {holdings.data.drifted ? <Badge tone="warn" testId="drifted">Outside its bands</Badge> : <Badge tone="ok" testId="on-target">On target</Badge>}</p>
+            {holdings.data.holdings.length > 0 && (
+              <div class="table-wrap">
+                <table class="data" data-testid="holdings">
+                  <thead><tr><th>Holding</th><th class="num">Value</th><th class="num">Now</th><th class="num">Target</th><th class="num">Drift</th></tr></thead>
+                  <tbody>
+                    {holdings.data.holdings.map((h) => (
+                      <tr key={h.symbol} data-testid={`holding-${h.symbol}`} data-outside={String(h.outside_band)}>
+                        <th scope="row"><span class="ticker">{h.symbol}</span> <span class="muted small block" data-testid={`shares-${h.symbol}`}>{h.quantity} shares</span></th>
+                        <td class="num">{money(h.value, c)}</td>
+                        <td class="num">{pct(h.weight_pct)}</td>
+                        <td class="num">{pct(h.target_pct)}</td>
+                        <td class={`num ${h.outside_band ? "down" : ""}`} title="percentage points">{h.drift_pct}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+          </>
+        )}
+      </Panel>
+      {hasTargets && (
+        <Panel title="Rebalance" testId="rebalance-panel" actions={
+          <>
+            <Button kind="secondary" busy={preview.busy} testId="rebalance-preview" onClick={() => void preview.run(false)}>Preview trades</Button>{" "}
+            <Button kind="ghost" busy={preview.busy} testId="rebalance-force" onClick={() => void preview.run(true)}>Towards targets anyway</Button>
+          </>
+        }>
+          <ErrorNote error={preview.error ?? execute.error} />
+          {!run && <p class="muted small">Trades in whole shares that bring every holding back inside its band with the least trading, within the cash available, after fees.</p>}
+          {run && run.trades.length === 0 && <Empty testId="no-trades">Nothing to trade: every holding is inside its band.</Empty>}
+          {run && run.trades.length > 0 && (
+            <>
+              <div class="table-wrap">
+                <table class="data" data-testid="trades">
+                  <thead><tr><th>Trade</th><th class="num">Price</th><th class="num">Value</th><th class="num">Fee</th></tr></thead>
+                  <tbody>
+                    {run.trades.map((t) => (
+                      <tr key={t.symbol} data-testid={`trade-${t.symbol}`} data-side={t.side}>
+                        <th scope="row"><span class={t.side === "buy" ? "up" : "down"}>{label(t.side)}</span> {t.quantity} <span class="ticker">{t.symbol}</span></th>
+                        <td class="num">{money(t.price, c)}</td>
+                        <td class="num">{money(t.value, c)}</td>
+                        <td class="num">{money(t.fee, c)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+              <p class="small">Cash {money(run.cash_before, c)} → {money(run.cash_after, c)} · traded {money(run.turnover, c)} · fees {money(run.fees, c)} {run.inside_bands ? <Badge tone="ok">All inside the bands</Badge> : <Badge tone="warn">Whole shares leave some outside</Badge>}</p>
+              {!run.executed_at && (
+                <Button busy={execute.busy} testId="rebalance-execute" onClick={() => void execute.run()}>
+                  {a?.kind === "club" ? "Propose these trades to the club" : "Place these orders"}
+                </Button>
+              )}
+              {run.executed_at && run.proposal_ids.length > 0 && (
+                <Notice tone="ok" testId="rebalance-proposed">{run.proposal_ids.length} proposals are open for the members' vote; approved ones become orders. <a href={`/clubs/${accountId}`}>Go to the club room</a></Notice>
+              )}
+              {run.executed_at && run.order_ids.length > 0 && (
+                <Notice tone="ok" testId="rebalance-ordered">{run.order_ids.length} orders were sent to the broker.</Notice>
+              )}
+            </>
+          )}
+        </Panel>
+      )}
+      {hasTargets && <PerformancePanel accountId={accountId} />}
+      {a?.kind === "personal" && a.tax_treatment === "taxable" && <TaxLossPanel accountId={accountId} currency={c} />}
+    </main>
+  );
+}
+
+function PerformancePanel({ accountId }: { accountId: string }) {
+  const perf = useLoad(() => api<Performance>("GET", `/api/v1/portfolios/${accountId}/performance?benchmark=SP500`), [accountId]);
+  const p = perf.data;
+  return (
+    <Panel title="Performance against the S&P 500" testId="performance-panel">
+      <ErrorNote error={perf.error} />
+      {p && (
+        <>
+          <p class="small muted">Backtest of the target mix, {p.start} to {p.end}: time-weighted return <strong data-testid="twr">{pct(p.twr_pct)}</strong> against {pct(p.benchmark_twr_pct)} · beta {p.beta}</p>
+          <GrowthChart perf={p} />
+          <FiguresRow figures={p.portfolio} testId="performance-figures" />
+        </>
+      )}
+    </Panel>
+  );
+}
+
+function TaxLossPanel({ accountId, currency }: { accountId: string; currency: string }) {
+  const me = useStore(session.me);
+  const found = useLoad(async () => {
+    if (!me) return null;
+    return api<{ wash_sale_days: number; opportunities: Opportunity[] }>("GET", `/api/v1/users/${me.id}/tax-loss-opportunities`);
+  }, [me?.id]);
+  const mine = (found.data?.opportunities ?? []).filter((o) => o.account_id === accountId);
+  return (
+    <Panel title="Tax-loss harvesting" testId="tax-loss-panel">
+      <ErrorNote error={found.error} />
+      {found.data && mine.length === 0 && <Empty testId="no-tax-loss">No holding is below what it cost.</Empty>}
+      {mine.length > 0 && (
+        <div class="table-wrap">
+          <table class="data" data-testid="tax-loss">
+            <thead><tr><th>Holding</th><th class="num">Loss to harvest</th><th>Replace with</th><th>Wash sale</th></tr></thead>
+            <tbody>
+              {mine.map((o) => (
+                <tr key={o.symbol} data-testid={`harvest-${o.symbol}`}>
+                  <th scope="row"><span class="ticker">{o.symbol}</span> <span class="muted small">{o.quantity} shares in {o.lots.length} lots · {o.sector}</span></th>
+                  <td class="num">{money(o.harvestable_loss, currency)}</td>
+                  <td>{o.replacement ? <><span class="ticker">{o.replacement}</span> <span class="muted small">correlation {o.correlation}</span></> : "—"}</td>
+                  <td class="small">{o.blocked_until ? `Wait until ${o.blocked_until} (bought within ${found.data?.wash_sale_days ?? 30} days)` : "Can sell now"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Panel>
+  );
+}
+
+export default function AdviceScreen({ accountId }: { accountId?: string }) {
+  return accountId ? <PortfolioPage key={accountId} accountId={accountId} /> : <AdviceHome />;
+}
+
