@@ -31,6 +31,7 @@ from app.crm.schemas import (
     ImportRequest,
     InvestmentOut,
     KycDecision,
+    KycDecisionOut,
     KycQueue,
     KycQueueItem,
     LeadCreate,
@@ -51,6 +52,7 @@ from app.crm.schemas import (
     RetentionOut,
     StaffList,
     StaffOut,
+    StaffPlaced,
     StaffPut,
     StatusChange,
     Timeline,
@@ -62,7 +64,7 @@ from app.crm.service import Actor, crm_service
 from app.identity.documents import PlatformRole
 from app.identity.guards import client_ip, current_principal, require_role
 from app.money import format_minor
-from app.openapi import document_errors
+from app.openapi import document_errors, document_raw_response
 
 blueprint = Blueprint("crm", __name__, url_prefix="/api/v1/crm")
 
@@ -177,6 +179,7 @@ async def import_leads(data: ImportRequest) -> ImportReport:
 @blueprint.get("/leads/export.csv")
 @tag(TAG)
 @require_role(*STAFF)
+@document_raw_response(200, "text/csv", description="every lead in the caller's scope")
 async def export_leads() -> Response:
     """Every lead in the caller's scope as CSV (no phone numbers)."""
     items = await crm_service.export_rows(await _actor())
@@ -465,13 +468,14 @@ async def kyc_queue() -> KycQueue:
 @tag(TAG)
 @require_role(PlatformRole.CRM_MANAGER, PlatformRole.ADMIN)
 @validate_request(KycDecision)
+@validate_response(KycDecisionOut)
 @document_errors(404, 409, 422)
-async def kyc_decide(doc_id: str, data: KycDecision) -> dict[str, Any]:
+async def kyc_decide(doc_id: str, data: KycDecision) -> KycDecisionOut:
     """Verify or reject a client's pending document (managers for their team's clients,
     admins for all), through the KYC service. Errors: 404 ``client_not_found``,
     ``kyc_document_not_found``; 409/422 the KYC service's codes."""
     doc = await crm_service.do_kyc_decide(await _actor(), doc_id, data.verify, data.reason)
-    return {"document_id": str(doc.id), "status": doc.status.value}
+    return KycDecisionOut(document_id=str(doc.id), status=doc.status.value)
 
 
 # ---- reminders ----------------------------------------------------------------------------------
@@ -541,12 +545,13 @@ async def staff() -> StaffList:
 @tag(TAG)
 @require_role(PlatformRole.ADMIN)
 @validate_request(StaffPut)
+@validate_response(StaffPlaced)
 @document_errors(404, 422)
-async def put_staff(user_id: str, data: StaffPut) -> dict[str, Any]:
+async def put_staff(user_id: str, data: StaffPut) -> StaffPlaced:
     """Place a CRM agent or manager in a team (admins). Errors: 404 ``crm_staff_not_found``;
     422 ``assignee_invalid``."""
     member = await crm_service.do_put_staff(await _actor(), user_id, data.manager_id, data.active)
-    return {"user_id": member.id, "manager_id": member.manager_id, "active": member.active}
+    return StaffPlaced(user_id=member.id, manager_id=member.manager_id, active=member.active)
 
 
 @blueprint.get("/reports")

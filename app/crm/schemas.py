@@ -612,3 +612,18 @@ class RetentionOut(BaseModel):
     """How many leads the retention job erased."""
 
     erased: int
+
+
+class KycDecisionOut(BaseModel):
+    """``POST /api/v1/crm/kyc/{doc_id}/decision``: the document and its status after it."""
+
+    document_id: str
+    status: str
+
+
+class StaffPlaced(BaseModel):
+    """``PUT /api/v1/crm/staff/{user_id}``: the member of staff's team and whether active."""
+
+    user_id: str
+    manager_id: str | None
+    active: bool
