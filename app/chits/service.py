@@ -1107,6 +1107,9 @@ class ChitService:
             }
             update: dict[str, Any] = {"$inc": {"bid_count": 1}}
             if best is not None and discount == best:  # a tie at the maximum discount
+                if sub.ticket in live.top_tickets:
+                    raise BidRefused("bid_not_above_best", "you already hold the best bid",
+                                     {"discount": format_minor(discount)})  # fmt: skip
                 update["$addToSet"] = {"top_tickets": sub.ticket}
             else:
                 update["$set"] = {"best_discount": discount, "top_tickets": [sub.ticket]}
