@@ -52,6 +52,7 @@ def main() -> None:
     import agents.advisory
     import agents.alerts
     import agents.crm
+    import agents.chits
     import agents.kyc
     import agents.lifecycle  # registers signal receivers
     import agents.market

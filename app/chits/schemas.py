@@ -370,6 +370,11 @@ class SchemeJoined(BaseModel):
     eligibility: str
 
 
+class SchemeLeft(BaseModel):
+    ok: Literal[True] = True
+    scheme_id: str
+
+
 class BidAck(BaseModel):
     ok: Literal[True] = True
     seq: int

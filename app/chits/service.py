@@ -96,7 +96,7 @@ from app.ledger.service import ledger_service
 from app.logging import get_logger
 from app.money import format_minor, parse_minor
 from app.payments.service import create_checkout
-from app.realtime import events
+from app.realtime import eventlog, events
 from app.realtime.eventlog import iso, utcnow
 from streams.records import PaymentEventV1
 
@@ -114,6 +114,7 @@ AUCTION_CLOSED = "chit:auction_closed"
 PAYMENT = "chit:payment"
 SCHEME = "chit:scheme"
 
+CATCH_UP_LIMIT = 500
 MONEY_FIELDS = ("chit_amount", "instalment", "min_bid", "bid_step", "max_discount", "late_penalty")
 
 
@@ -624,6 +625,10 @@ class ChitService:
         if mine is None and scheme.foreman_id != actor.user_id and not actor.is_admin:
             raise SchemeNotFound("no such scheme", details={"scheme_id": scheme_id})
         return await repository.subscriptions_of_scheme(scheme_id)
+
+    async def subscriptions_of(self, actor: Actor) -> list[Subscription]:
+        """The actor's own subscriptions, newest first."""
+        return await repository.subscriptions_of_user(actor.user_id)
 
     async def balances(
         self, scheme_id: str, session: AsyncClientSession | None = None
@@ -1150,6 +1155,41 @@ class ChitService:
             return bid, _aware(moved.ends_at)
 
         return await run_in_transaction(body)
+
+    async def room_state(
+        self, scheme_id: str, actor: Actor, after_seq: int | None
+    ) -> dict[str, Any]:
+        """What a socket joining ``scheme:<id>`` gets: the room's ``seq``, the events after
+        ``after_seq`` (none when it is None; at most ``CATCH_UP_LIMIT``), the current auction
+        with its bids, the actor's ticket and eligibility. Only the foreman, ticket holders and
+        admins may join. Raises ``SchemeNotFound``."""
+        scheme, mine = await self.check_viewer(scheme_id, actor)
+        if mine is None and scheme.foreman_id != actor.user_id and not actor.is_admin:
+            raise SchemeNotFound("no such scheme", details={"scheme_id": scheme_id})
+        room = scheme_room(scheme_id)
+        await events.ensure_room(room)
+        head = await eventlog.head(room)
+        missed = []
+        if after_seq is not None and after_seq < head:
+            missed = [{"event": e.event, "data": e.data}
+                      for e in await eventlog.since(room, after_seq, CATCH_UP_LIMIT)]  # fmt: skip
+        auction = await self.current_auction(scheme) if scheme.current_month else None
+        if auction is not None and auction.status == AuctionStatus.CLOSED:
+            auction = None
+        last = None
+        if auction is None and scheme.current_month:
+            for month in (scheme.current_month, scheme.current_month - 1):
+                found = await repository.auction_of_month(scheme_id, month)
+                if found is not None and found.status == AuctionStatus.CLOSED:
+                    last = found
+                    break
+        shown = auction or last
+        bids = await repository.bids_of(str(shown.id)) if shown else []
+        why = await self.eligibility(scheme, mine)
+        return {"scheme_id": scheme_id, "seq": head, "missed": missed,
+                "auction": auction_out(shown, bids) if shown else None,
+                "my_ticket": mine.ticket if mine else None,
+                "eligible": why == "eligible", "eligibility": why}  # fmt: skip
 
     async def do_start_auction(
         self, scheme_id: str, actor: Actor, now: dt.datetime | None = None
