@@ -1192,17 +1192,18 @@ class ChitService:
                 "eligible": why == "eligible", "eligibility": why}  # fmt: skip
 
     async def do_start_auction(
-        self, scheme_id: str, actor: Actor, now: dt.datetime | None = None
+        self, scheme_id: str, actor: Actor, now: dt.datetime | None = None,
+        duration: dt.timedelta | None = None,
     ) -> Auction:
         """Auction control: the foreman opens the current month's auction now (it runs the
-        scheme's ``auction_minutes``) instead of at its scheduled time. Raises
+        scheme's ``auction_minutes``, or ``duration``) instead of at its scheduled time. Raises
         ``AuctionNotOpen`` when the month's auction is the foreman's, closed, or has bids."""
         now = _ms(now or utcnow())
         scheme = await self.check_foreman(scheme_id, actor)
         auction = await self.current_auction(scheme)
         if auction is None or auction.foreman_month or auction.status == AuctionStatus.CLOSED:
             raise AuctionNotOpen("there is no auction to start this month")
-        ends = now + dt.timedelta(minutes=scheme.auction_minutes)
+        ends = now + (duration or dt.timedelta(minutes=scheme.auction_minutes))
         room = scheme_room(scheme_id)
         await events.ensure_room(room)
 
