@@ -993,8 +993,9 @@ class ChitService:
 
     async def do_charge_penalties(self, today: dt.date) -> int:
         """Charge the scheme's late penalty once on every due still unpaid after its due date
-        and grace days (Dr the subscription, Cr ``income:late_penalties``). Returns how many
-        were charged. Safe on every worker: each due is claimed once."""
+        and grace days (unpaid: the subscription owes more than the months called after it and
+        the penalties charged before): Dr the subscription, Cr ``income:late_penalties``.
+        Returns how many were charged. Safe on every worker: each due is claimed once."""
         charged = 0
         for due in await repository.overdue(today.isoformat()):
             scheme = await repository.get_scheme(due.scheme_id)
@@ -1011,7 +1012,12 @@ class ChitService:
 
         async def body(session: AsyncClientSession) -> int:
             await repository.bump_money_seq(scheme_id, session)
-            owes = await self.owed(due.subscription_id, scheme_id, session) > 0
+            # this month is unpaid when what is owed exceeds the months called after it and the
+            # penalties already charged
+            later = sum(d.amount + d.penalty
+                        for d in await repository.dues_of(due.subscription_id, session)
+                        if d.month > due.month or (d.month < due.month and d.penalty))  # fmt: skip
+            owes = await self.owed(due.subscription_id, scheme_id, session) > later
             penalty = scheme.late_penalty if owes else 0
             if not await repository.mark_penalty(due.id, penalty, session):
                 return 0
@@ -1192,7 +1198,10 @@ class ChitService:
                 "eligible": why == "eligible", "eligibility": why}  # fmt: skip
 
     async def do_start_auction(
-        self, scheme_id: str, actor: Actor, now: dt.datetime | None = None,
+        self,
+        scheme_id: str,
+        actor: Actor,
+        now: dt.datetime | None = None,
         duration: dt.timedelta | None = None,
     ) -> Auction:
         """Auction control: the foreman opens the current month's auction now (it runs the
