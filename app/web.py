@@ -206,6 +206,9 @@ def _install_error_handlers(app: Quart) -> None:
 SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/clubs/<path:rest>",
              "/join/<path:rest>", "/admin", "/account/<path:rest>", "/crm", "/crm/<path:rest>",
              "/contact", "/advice", "/advice/<path:rest>")  # fmt: skip
+             "/contact")  # fmt: skip
+             "/join/<path:rest>", "/admin", "/account/<path:rest>", "/chits",
+             "/chits/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

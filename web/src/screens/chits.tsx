@@ -149,7 +149,7 @@ export function ChitsHome() {
     () => (isAdmin ? api<{ schemes: Scheme[] }>("GET", "/api/v1/schemes?status=PENDING_APPROVAL") : Promise.resolve({ schemes: [] })),
     [isAdmin],
   );
-  const score = useLoad(() => api<Score>("GET", `/api/v1/users/${me?.id ?? ""}/chit-score`), [me?.id]);
+  const score = useLoad(() => (me ? api<Score>("GET", `/api/v1/users/${me.id}/chit-score`) : new Promise<Score>(() => undefined)), [me?.id]);
   const decide = useAction(async (id: string, approve: boolean) => {
     await api("POST", `/api/v1/schemes/${id}/approve`, { body: { approve, reason: approve ? "" : "Please revise" } });
     pending.reload();
@@ -296,8 +296,10 @@ export function NewScheme() {
 }
 
 /** The result of a month with its arithmetic: chit amount = prize + commission + shares. */
-function Result({ auction, scheme }: { auction: Auction; scheme: Scheme }) {
-  const share = auction.shares[0] ?? "0.00";
+function Result({ auction, scheme, ticket }: { auction: Auction; scheme: Scheme; ticket: number | null }) {
+  // Shares split by largest remainder may differ by a paisa: show the viewer's own ticket.
+  const index = (ticket ?? 1) - 1;
+  const share = auction.shares[index] ?? "0.00";
   return (
     <div class="stack" data-testid="auction-result" data-winner={auction.winner_ticket ?? ""}>
       <p>
@@ -309,8 +311,8 @@ function Result({ auction, scheme }: { auction: Auction; scheme: Scheme }) {
           <tr><th>Discount</th><td class="num" data-testid="result-discount">{money(auction.discount)}</td></tr>
           <tr><th>Foreman's commission</th><td class="num">{money(auction.commission)}</td></tr>
           <tr><th>Prize</th><td class="num" data-testid="result-prize">{money(auction.prize)}</td></tr>
-          <tr><th>Share of discount, each</th><td class="num" data-testid="result-share">{money(share)}</td></tr>
-          <tr><th>Next month's net instalment</th><td class="num" data-testid="result-net">{money(auction.net_instalments[0] ?? scheme.instalment)}</td></tr>
+          <tr><th>Share of discount{ticket ? ", your ticket" : ", ticket 1"}</th><td class="num" data-testid="result-share">{money(share)}</td></tr>
+          <tr><th>Next month's net instalment</th><td class="num" data-testid="result-net">{money(auction.net_instalments[index] ?? scheme.instalment)}</td></tr>
         </tbody>
       </table>
       {auction.draw && (
@@ -405,7 +407,7 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
   return (
     <Panel title="Live auction" testId="auction-room" class="auction-room">
       <ErrorNote error={joinError} />
-      {closed && <Result auction={closed} scheme={scheme} />}
+      {closed && <Result auction={closed} scheme={scheme} ticket={state?.my_ticket ?? null} />}
       {!closed && auction && (
         <div class="stack" data-testid="auction-live" data-open={openNow ? "true" : "false"}>
           <p>
@@ -437,13 +439,13 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
         </form>
       )}
       <ErrorNote error={sentence(place.error)} testId="bid-error" />
-      <ol class="bid-list" data-testid="bid-list">
+      <ul class="bid-list" data-testid="bid-list">
         {bids.map((b) => (
           <li key={b.seq} data-testid="bid-row" data-seq={b.seq}>
             #{b.seq} · ticket {b.ticket}{b.ticket === state?.my_ticket ? " (you)" : ""} · <strong>{money(b.discount)}</strong>
           </li>
         ))}
-      </ol>
+      </ul>
     </Panel>
   );
 }
@@ -551,7 +553,7 @@ function ForemanConsole({ scheme, subs, auctions, onChange }: { scheme: Scheme; 
     <Panel title="Foreman's console" testId="foreman-console">
       <p data-testid="collections">Month {scheme.current_month}: {collected} of {holders.length} tickets paid up.</p>
       <p data-testid="commission-earned">Commission earned: <strong>{money(earned)}</strong></p>
-      {current && !current.foreman_month && scheme.status === "ACTIVE" && (
+      {current && !current.foreman_month && scheme.status === "ACTIVE" && current.bid_count === 0 && Date.parse(current.opens_at) > Date.now() && (
         <Button testId="start-auction" busy={start.busy} onClick={() => void start.run()}>Open month {current.month}'s auction now</Button>
       )}
       <ErrorNote error={sentence(start.error)} />
