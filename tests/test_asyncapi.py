@@ -46,7 +46,8 @@ async def test_the_asyncapi_document_is_served_next_to_openapi(live_stack: LiveS
         assert spec.name.split(":")[0] in {"chat", "proposal", "vote", "notification",
                                            "broadcast", "quote", "contribution", "session",
                                            "presence", "room", "alert", "order",
-                                           "portfolio", "report", "kyc", "watchlist", "chit"}  # fmt: skip
+                                           "portfolio", "report", "kyc", "watchlist",
+                                           "chit"}  # fmt: skip
         if spec.sequenced:
             assert "seq" in schema["required"]
     for client in CLIENT_EVENTS:

@@ -21,11 +21,11 @@ from app.chits.documents import (
     SchemeStatus,
     Subscription,
 )
-from app.identity import repository as identity_repository
+from app.identity import directory as identity_directory
 
 Session = AsyncClientSession | None
 
-users_by_id = identity_repository.users_by_id
+users_by_id = identity_directory.users_by_id
 
 
 def oid(value: str) -> ObjectId | None:
