@@ -17,6 +17,7 @@ from streams.records import PaymentEventV1
 log = get_logger(__name__)
 
 SWEEP_SECONDS = 1.0
+REMINDER_SECONDS = 300.0
 
 
 @app.agent(payment_events)
@@ -42,3 +43,16 @@ async def close_due_auctions() -> None:
         return
     if closed or charged:
         log.info("chit sweep", closed=closed, penalties=charged)
+
+
+@app.timer(interval=REMINDER_SECONDS)
+async def send_chit_reminders() -> None:
+    """Payment-due and auction reminders (each once: dedupe keys)."""
+    await worker_context()
+    try:
+        reminded = await chit_service.do_send_reminders()
+    except Exception as exc:
+        log.warning("chit reminders failed", error=str(exc))
+        return
+    if reminded:
+        log.info("chit reminders", sent=reminded)

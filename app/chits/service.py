@@ -95,6 +95,8 @@ from app.kyc.service import kyc_service
 from app.ledger.service import ledger_service
 from app.logging import get_logger
 from app.money import format_minor, parse_minor
+from app.notifications.documents import NotificationKind
+from app.notifications.service import Draft, notification_service
 from app.payments.service import create_checkout
 from app.realtime import eventlog, events
 from app.realtime.eventlog import iso, utcnow
@@ -115,6 +117,7 @@ PAYMENT = "chit:payment"
 SCHEME = "chit:scheme"
 
 CATCH_UP_LIMIT = 500
+REMIND_DAYS = 3
 MONEY_FIELDS = ("chit_amount", "instalment", "min_bid", "bid_step", "max_discount", "late_penalty")
 
 
@@ -437,8 +440,16 @@ class ChitService:
                     session=session,
                 )
             await self._scheme_event(session, updated)
+            if after == SchemeStatus.APPROVED:
+                await notification_service.do_store(session, [Draft(
+                    user_id=scheme.foreman_id, kind=NotificationKind.SCHEME_APPROVED,
+                    title=f"{scheme.name} is approved",
+                    body="Your chit scheme is open for subscribers; it starts when full.",
+                    ref_type="scheme", ref_id=scheme_id, dedupe_key=f"scheme-approved:{scheme_id}",
+                )])  # fmt: skip
             return updated
 
+        await notification_service.prepare([scheme.foreman_id])
         return await run_in_transaction(body)
 
     async def _scheme_event(self, session: AsyncClientSession, scheme: Scheme) -> None:
@@ -957,9 +968,17 @@ class ChitService:
                 status=PaymentStatus.COMPLETED.value,
                 amount=format_minor(event.amount),
             )
+            await notification_service.do_store(session, [Draft(
+                user_id=current.user_id, kind=NotificationKind.PAYMENT_RECEIVED,
+                title=f"Instalment received: {format_minor(event.amount)}",
+                body=f"Your month {current.month} instalment to {scheme.name} is paid.",
+                ref_type="chit_payment", ref_id=payment_id,
+                dedupe_key=f"chit-payment-received:{payment_id}",
+            )])  # fmt: skip
             fresh = await repository.get_payment(payment_id, session)
             return PaymentOutcome(True, fresh)
 
+        await notification_service.prepare([payment.user_id])
         return await run_in_transaction(body)
 
     async def _book_unmatched(
@@ -1034,6 +1053,51 @@ class ChitService:
             return 1 if penalty else 0
 
         return await run_in_transaction(body)
+
+    async def do_send_reminders(self, now: dt.datetime | None = None) -> int:
+        """Daily reminders through notifications (in-app live and e-mailed): PAYMENT_DUE to
+        every ticket holder who owes money within ``REMIND_DAYS`` of the month's due date (once
+        a day), AUCTION_REMINDER to the holders of a scheme whose auction opens within a day
+        (once per auction). Returns how many were stored. Safe on every worker (dedupe keys)."""
+        now = _ms(now or utcnow())
+        drafts: list[Draft] = []
+        for auction in await repository.auctions_to_remind(now + dt.timedelta(days=1)):
+            if not await repository.mark_reminded(str(auction.id)):
+                continue
+            scheme = await repository.get_scheme(auction.scheme_id)
+            if scheme is None:
+                continue
+            for sub in await repository.holders(auction.scheme_id):
+                drafts.append(Draft(
+                    user_id=sub.user_id, kind=NotificationKind.AUCTION_REMINDER,
+                    title=f"{scheme.name}: month {auction.month}'s auction",
+                    body=f"Bidding opens {iso(auction.opens_at)}. Pay up to be eligible.",
+                    ref_type="scheme", ref_id=auction.scheme_id,
+                    dedupe_key=f"auction-reminder:{auction.id}:{sub.user_id}",
+                ))  # fmt: skip
+        today = now.date()
+        for scheme in await repository.schemes({"status": SchemeStatus.ACTIVE.value}):
+            scheme_id = str(scheme.id)
+            month_auction = await repository.auction_of_month(scheme_id, scheme.current_month)
+            if month_auction is None or _aware(
+                month_auction.opens_at
+            ).date() - today > dt.timedelta(days=REMIND_DAYS):
+                continue
+            books = await self.balances(scheme_id)
+            for sub in await repository.holders(scheme_id):
+                owed = books.get(receivable(str(sub.id)), 0)
+                if owed > 0:
+                    drafts.append(Draft(
+                        user_id=sub.user_id, kind=NotificationKind.PAYMENT_DUE,
+                        title=f"{scheme.name}: {format_minor(owed)} due",
+                        body=f"Month {scheme.current_month}'s instalment is due by "
+                             f"{_aware(month_auction.opens_at).date().isoformat()}.",
+                        ref_type="subscription", ref_id=str(sub.id),
+                        dedupe_key=f"payment-due:{sub.id}:{today.isoformat()}",
+                    ))  # fmt: skip
+        if not drafts:
+            return 0
+        return len(await notification_service.do_notify(drafts))
 
     # ---- the auction ---------------------------------------------------------------------
 

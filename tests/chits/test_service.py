@@ -262,3 +262,29 @@ async def test_a_tie_at_the_maximum_is_drawn_by_lot_and_no_bid_is_a_lot_at_the_m
     assert third.winner_ticket == draw(draw_seed(str(third.id), []), eligible)
     assert (third.discount, third.prize, third.shares) == (2_500 * R, 47_500 * R, [0] * 5)
     await zero_trial_balance(sid)
+
+
+async def test_notifications_approval_receipt_and_reminders() -> None:
+    from app.notifications.documents import Notification, NotificationKind
+
+    scheme, boss, people, subs = await active_scheme()
+    sid = str(scheme.id)
+
+    async def kinds(user_id: str) -> list[str]:
+        found = await Notification.find({"user_id": user_id, "ref_id": {"$ne": None}}).to_list()
+        return sorted(n.kind.value for n in found)
+
+    assert NotificationKind.SCHEME_APPROVED.value in await kinds(boss.user_id)
+    await pay(subs[1], people[1], at(1) - dt.timedelta(days=1))
+    assert NotificationKind.PAYMENT_RECEIVED.value in await kinds(people[1].user_id)
+    await close(sid, at(1))  # the foreman's month (no reminder: nobody bids)
+    await pay(subs[1], people[1], at(2) - dt.timedelta(days=1))  # ticket 2 pays month 2 early
+    # 20 hours before month 2's auction: ticket 3 owes, ticket 2 has paid
+    sent = await chit_service.do_send_reminders(at(2) - dt.timedelta(hours=20))
+    assert sent >= 9
+    assert await kinds(people[2].user_id) == ["auction_reminder", "payment_due"]
+    assert await kinds(people[1].user_id) == ["auction_reminder", "payment_received",
+                                              "payment_received"]  # fmt: skip
+    await chit_service.do_send_reminders(at(2) - dt.timedelta(hours=19))  # nothing twice
+    assert await kinds(people[2].user_id) == ["auction_reminder", "payment_due"]
+    assert sid
