@@ -48,7 +48,7 @@ def settings(**over: Any) -> SchemeCreate:
         "subscribers": 5, "instalment": "10000.00", "commission_bps": 500,
         "min_bid": "2500.00", "bid_step": "500.00", "max_discount": "15000.00",
         "commission_source": "discount", "auction_day": 10, "auction_time": "10:00",
-        "start_date": "2026-01-01", "late_penalty": "100.00", "grace_days": 3,
+        "start_date": "2031-01-01", "late_penalty": "100.00", "grace_days": 3,
     }  # fmt: skip
     body.update(over)
     return SchemeCreate.model_validate(body)

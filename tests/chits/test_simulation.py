@@ -38,7 +38,7 @@ DEFAULTER_TICKET = 7
 
 
 def at(month: int, minute: int = 0) -> dt.datetime:
-    day = auction_date(dt.date(2026, 1, 1), 10, month)
+    day = auction_date(dt.date(2031, 1, 1), 10, month)
     return dt.datetime.combine(day, dt.time(10, minute), dt.UTC)
 
 
