@@ -28,6 +28,7 @@ from app.chits.schemas import (
     PayPrize,
     SchemeCreate,
     SchemeDecision,
+    SchemeDeleted,
     SchemeFields,
     SchemeList,
     SchemeOut,
@@ -184,11 +185,12 @@ async def update_scheme(scheme_id: str, data: SchemeFields) -> SchemeOut:
 @blueprint.delete("/schemes/<scheme_id>")
 @tag(["chits"])
 @require_auth
+@validate_response(SchemeDeleted)
 @document_errors(403, 404, 409)
-async def delete_scheme(scheme_id: str) -> tuple[str, int]:
+async def delete_scheme(scheme_id: str) -> SchemeDeleted:
     """Delete a DRAFT scheme (its foreman). Errors: 403, 404, 409 ``scheme_state``."""
     await chit_service.do_delete_scheme(scheme_id, _actor())
-    return "", 204
+    return SchemeDeleted(id=scheme_id)
 
 
 @blueprint.post("/schemes/<scheme_id>/submit")

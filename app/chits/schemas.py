@@ -111,6 +111,13 @@ class SchemeList(BaseModel):
     schemes: list[SchemeOut]
 
 
+class SchemeDeleted(BaseModel):
+    """A draft scheme was deleted."""
+
+    id: str
+    deleted: Literal[True] = True
+
+
 class SchemeDecision(BaseModel):
     """An admin's decision on a pending scheme."""
 
@@ -337,7 +344,7 @@ class SchemeJoin(BaseModel):
     """``chit:join``: enter ``scheme:<id>``; ``after_seq`` to receive what was missed."""
 
     scheme_id: str = Field(min_length=1, max_length=64)
-    after_seq: int | None = Field(default=None, ge=0)
+    after_seq: int | None = Field(default=None, ge=0, le=2**63 - 1)
 
 
 class BidRequest(BaseModel):
