@@ -209,6 +209,7 @@ SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/c
              "/contact")  # fmt: skip
              "/join/<path:rest>", "/admin", "/account/<path:rest>", "/chits",
              "/chits/<path:rest>")  # fmt: skip
+             "/contact", "/chits", "/chits/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

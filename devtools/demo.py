@@ -19,6 +19,7 @@ from app.market.service import market_service
 from devtools.demo_advisory import load_demo_advisory
 from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_chits import load_demo_chits
+from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_room import load_demo_room
 
 # (email, password, what the account is for) — printed by `make run`.
@@ -58,7 +59,7 @@ async def load_demo_data() -> dict[str, int]:
             "demo_crm": await load_demo_crm(),
             "demo_advisory": await load_demo_advisory(DEMO_LOGINS[0][0]),
             "demo_chits": await load_demo_chits(
-                DEMO_LOGINS[2][0], DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]
+                "foreman@demo.samooh.in", DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]
             ),
         }
     finally:
