@@ -34,6 +34,18 @@ from app.chat.schemas import (
     SocketMessageSend,
     TypingRequest,
 )
+from app.chits.schemas import (
+    BidAck,
+    BidRequest,
+    ChitAuctionClosedEvent,
+    ChitAuctionOpenedEvent,
+    ChitBidEvent,
+    ChitPaymentEvent,
+    ChitSchemeEvent,
+    SchemeJoin,
+    SchemeJoined,
+    SchemeLeft,
+)
 from app.clubs.events import WatchlistChangedEvent
 from app.crm.schemas import ReminderDueEvent
 from app.kyc.schemas import KycExpiryEvent, KycStatusEvent
@@ -108,6 +120,8 @@ CHANNELS = {
                 "user_id"),
         Channel("symbol", "symbol:{symbol}", "Watchers of a symbol (quote:subscribe).", "symbol"),
         Channel("accounts", "accounts", "Every signed-in (non-guest) socket."),
+        Channel("scheme", "scheme:{scheme_id}", "A chit scheme's live room: its foreman, ticket "
+                "holders and admins who sent chit:join.", "scheme_id"),
         Channel("socket", None, "One connection: events a client emits, and direct replies."),
     )
 }  # fmt: skip
@@ -158,6 +172,11 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("quote:tick", "symbol", QuoteTick),
     ServerEventSpec("report:progress", "user", ReportProgressEvent),
     ServerEventSpec("kyc:status", "user", KycStatusEvent),
+    ServerEventSpec("chit:bid", "scheme", ChitBidEvent, True),
+    ServerEventSpec("chit:auction_opened", "scheme", ChitAuctionOpenedEvent, True),
+    ServerEventSpec("chit:auction_closed", "scheme", ChitAuctionClosedEvent, True),
+    ServerEventSpec("chit:payment", "scheme", ChitPaymentEvent, True),
+    ServerEventSpec("chit:scheme", "scheme", ChitSchemeEvent, True),
     ServerEventSpec("kyc:expiry", "user", KycExpiryEvent),
     ServerEventSpec("crm:reminder", "user", ReminderDueEvent),
 )
@@ -173,6 +192,9 @@ CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (
     ClientEventSpec("vote:cast", SocketVoteCast, VoteAck),
     ClientEventSpec("quote:subscribe", QuoteSubscription, QuoteAck),
     ClientEventSpec("quote:unsubscribe", QuoteSubscription, QuoteAck),
+    ClientEventSpec("chit:join", SchemeJoin, SchemeJoined),
+    ClientEventSpec("chit:leave", SchemeJoin, SchemeLeft),
+    ClientEventSpec("chit:bid", BidRequest, BidAck),
 )
 
 SERVER_PAYLOADS: dict[str, type[BaseModel]] = {e.name: e.payload for e in SERVER_EVENTS}

@@ -18,6 +18,7 @@ from app.audit.documents import AuditChainHead, AuditRecord
 from app.books.documents import CashHold, Contribution, Holding, Valuation, Withdrawal
 from app.broadcasts.documents import Broadcast
 from app.chat.documents import ChatMessage
+from app.chits.documents import CHIT_DOCUMENTS
 from app.clubs.documents import Club, Invite, Membership
 from app.crm.documents import crm_documents
 from app.files.documents import StoredFile
@@ -86,4 +87,5 @@ def document_models() -> list[type]:
         NotificationSettings,
         Broadcast,
         *crm_documents(),
+        *CHIT_DOCUMENTS,
     ]

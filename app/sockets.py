@@ -12,6 +12,7 @@ from typing import Any
 import socketio
 
 from app.chat import sockets as chat_sockets
+from app.chits import sockets as chit_sockets
 from app.config import Settings
 from app.errors import error_body
 from app.identity.sockets import authenticate_connection, forget_connection, socket_identity
@@ -66,5 +67,6 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     room_sockets.register(sio)
     chat_sockets.register(sio)
     proposal_sockets.register(sio)
+    chit_sockets.register(sio)
     use_emitter(sio)  # this process's services emit through it (app/realtime/publish.py)
     return sio

@@ -25,6 +25,7 @@ from app.audit.routes import blueprint as audit_bp
 from app.books.routes import blueprint as books_bp
 from app.broadcasts.routes import blueprint as broadcasts_bp
 from app.chat.routes import blueprint as chat_bp
+from app.chits.routes import blueprint as chits_bp
 from app.clubs.routes import blueprint as clubs_bp
 from app.clubs.service import club_service
 from app.config import Settings, get_settings
@@ -120,7 +121,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     club_service.on_membership_ended(on_membership_ended)  # a former member leaves the room
 
     for live_bp in (chat_bp, rooms_bp, proposals_bp, orders_bp, notifications_bp, broadcasts_bp,
-                    asyncapi_bp):  # fmt: skip
+                    asyncapi_bp, chits_bp):  # fmt: skip
         app.register_blueprint(live_bp)
 
     # Uploads may exceed the 1 MiB JSON body limit, on their own path only (app/files/http.py);
@@ -204,7 +205,8 @@ def _install_error_handlers(app: Quart) -> None:
 # paths keep their JSON 404/405 answers. The invite links the API hands out are /join/<token>.
 SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/clubs/<path:rest>",
              "/join/<path:rest>", "/admin", "/account/<path:rest>", "/crm", "/crm/<path:rest>",
-             "/contact", "/advice", "/advice/<path:rest>")  # fmt: skip
+             "/contact", "/advice", "/advice/<path:rest>", "/chits",
+             "/chits/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

@@ -17,6 +17,7 @@ from app.identity.signup import do_provision_user
 from app.logging import configure_logging, get_logger
 from app.market.service import market_service
 from devtools.demo_advisory import load_demo_advisory
+from devtools.demo_chits import load_demo_chits
 from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_room import load_demo_room
 
@@ -25,6 +26,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("member@demo.samooh.in", "samooh-demo-member", "a member (platform role user)"),
     ("admin@demo.samooh.in", "samooh-demo-admin", "a platform admin (enrol TOTP to change roles)"),
     *CRM_DEMO_LOGINS,
+    ("foreman@demo.samooh.in", "samooh-demo-foreman", "a chit foreman (the Demo Chit Fund)"),
 ]
 
 
@@ -36,6 +38,8 @@ async def load_demo_accounts() -> int:
             continue  # devtools/demo_crm.py makes the CRM staff with their roles
         roles = [PlatformRole.ADMIN] if email.startswith("admin@") else []
         name = "Demo Admin" if roles else "Demo Member"
+        if email.startswith("foreman@"):
+            roles, name = [PlatformRole.FOREMAN], "Demo Foreman"
         await do_provision_user(email=email, password=password, full_name=name, roles=roles)
     return len(DEMO_LOGINS)
 
@@ -53,6 +57,9 @@ async def load_demo_data() -> dict[str, int]:
             "demo_room": await load_demo_room(DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]),
             "demo_crm": await load_demo_crm(),
             "demo_advisory": await load_demo_advisory(DEMO_LOGINS[0][0]),
+            "demo_chits": await load_demo_chits(
+                "foreman@demo.samooh.in", DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]
+            ),
         }
     finally:
         services.mongo = None

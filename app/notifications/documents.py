@@ -24,6 +24,10 @@ class NotificationKind(StrEnum):
     DRIFT_ALERT = "drift_alert"
     CONSULTATION_REMINDER = "consultation_reminder"
     STRATEGY_CHANGED = "strategy_changed"
+    SCHEME_APPROVED = "scheme_approved"
+    PAYMENT_DUE = "payment_due"
+    PAYMENT_RECEIVED = "payment_received"
+    AUCTION_REMINDER = "auction_reminder"
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).
@@ -34,6 +38,10 @@ DEFAULT_EMAIL_KINDS = (
     NotificationKind.PROPOSAL_CLOSED,
     NotificationKind.CRM_REMINDER,
     NotificationKind.CRM_KYC_EXPIRY,
+    NotificationKind.SCHEME_APPROVED,
+    NotificationKind.PAYMENT_DUE,
+    NotificationKind.PAYMENT_RECEIVED,
+    NotificationKind.AUCTION_REMINDER,
 )
 
 

@@ -39,6 +39,7 @@ const AccountScreen = lazy<{ section: string }>(() => import("./screens/account.
 const CrmScreen = lazy<{ section: string; id?: string }>(() => import("./screens/crm.tsx"));
 const ContactForm = lazy<object>(() => import("./screens/crm.tsx").then((m) => ({ default: m.ContactForm })));
 const AdviceScreen = lazy<{ accountId?: string }>(() => import("./screens/advice.tsx"));
+const ChitScreens = lazy<{ path: string }>(() => import("./screens/chits.tsx"));
 
 type Guard = "public" | "guest-only" | "account";
 interface RouteDef {
@@ -61,6 +62,8 @@ const ROUTES: RouteDef[] = [
   { pattern: "/admin", guard: "account", render: () => <AdminConsole /> },
   { pattern: "/advice", guard: "account", render: () => <AdviceScreen /> },
   { pattern: "/advice/:id", guard: "account", render: (p) => <AdviceScreen key={p.id} accountId={p.id as string} /> },
+  { pattern: "/chits", guard: "account", render: () => <ChitScreens path="/chits" /> },
+  { pattern: "/chits/:id", guard: "account", render: (p) => <ChitScreens key={p.id} path={`/chits/${p.id as string}`} /> },
   { pattern: "/account/:section", guard: "account", render: (p) => <AccountScreen section={p.section as string} /> },
   { pattern: "/contact", guard: "public", render: () => <ContactForm /> },
   { pattern: "/crm", guard: "account", render: () => <CrmScreen section="board" /> },
@@ -100,6 +103,7 @@ function TopBar() {
         {nav("/", "Market", "nav-market")}
         {state === "signed-in" && nav("/clubs", "Clubs", "nav-clubs")}
         {state === "signed-in" && nav("/advice", "Advice", "nav-advice")}
+        {state === "signed-in" && nav("/chits", "Chits", "nav-chits")}
         {state === "signed-in" && me?.roles.includes("admin") && nav("/admin", "Admin", "nav-admin")}
         {state === "signed-in" && me?.roles.some((r) => r === "crm_agent" || r === "crm_manager" || r === "admin") && nav("/crm", "CRM", "nav-crm")}
       </nav>

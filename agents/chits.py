@@ -1,0 +1,58 @@
+"""Chit agents: apply verified payment events of ``pool_type="chit"`` (keyed by scheme id) and
+close due auctions. Thin: each calls one service function. Every worker runs the timer; that is
+safe because an auction closes once (its SCHEDULED → CLOSED guard in the closing transaction)
+and a penalty is charged once (its due's claim and journal key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from agents.context import worker_context
+from app.chits.service import chit_service
+from app.logging import get_logger
+from streams.app import app, payment_events
+from streams.records import PaymentEventV1
+
+log = get_logger(__name__)
+
+SWEEP_SECONDS = 1.0
+REMINDER_SECONDS = 300.0
+
+
+@app.agent(payment_events)
+async def apply_chit_payments(events: Any) -> None:
+    """Consume payment events and hand the chit ones to ``chit_service``."""
+    await worker_context()
+    event: PaymentEventV1
+    async for event in events:
+        if event.pool_type != "chit":
+            continue
+        await chit_service.do_apply_payment_event(event)
+
+
+@app.timer(interval=SWEEP_SECONDS)
+async def close_due_auctions() -> None:
+    """Close auctions whose end passed; charge late penalties on dues past their grace."""
+    await worker_context()
+    try:
+        closed = await chit_service.do_close_due()
+        charged = await chit_service.do_charge_penalties(dt.datetime.now(dt.UTC).date())
+    except Exception as exc:  # a database hiccup: the next tick tries again
+        log.warning("chit sweep failed", error=str(exc))
+        return
+    if closed or charged:
+        log.info("chit sweep", closed=closed, penalties=charged)
+
+
+@app.timer(interval=REMINDER_SECONDS)
+async def send_chit_reminders() -> None:
+    """Payment-due and auction reminders (each once: dedupe keys)."""
+    await worker_context()
+    try:
+        reminded = await chit_service.do_send_reminders()
+    except Exception as exc:
+        log.warning("chit reminders failed", error=str(exc))
+        return
+    if reminded:
+        log.info("chit reminders", sent=reminded)

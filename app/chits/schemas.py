@@ -1,0 +1,441 @@
+"""Request, response and socket payload shapes of chit funds. Money is a decimal string with two
+places at the API (``"10000.00"``), integer paise everywhere else."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.chits.rules import CommissionSource
+from app.money import AmountFormatError, parse_minor
+from app.realtime.contract import ServerEvent
+
+Amount = Annotated[str, Field(description="two-place decimal string, e.g. \"10000.00\"",
+                              examples=["10000.00"])]  # fmt: skip
+
+
+def _amount(value: str) -> str:
+    try:
+        if parse_minor(value) < 0:
+            raise ValueError("must not be negative")
+    except AmountFormatError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
+def paise(value: str) -> int:
+    """A validated amount string → paise."""
+    return parse_minor(value)
+
+
+class SchemeFields(BaseModel):
+    """The settings of a scheme (every field optional: a PATCH)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=3, max_length=120)
+    chit_amount: Amount | None = None
+    subscribers: int | None = Field(default=None, ge=2, le=120)
+    instalment: Amount | None = None
+    commission_bps: int | None = Field(default=None, ge=0, le=10_000)
+    min_bid: Amount | None = None
+    bid_step: Amount | None = None
+    max_discount: Amount | None = None
+    commission_source: CommissionSource | None = None
+    auction_day: int | None = Field(default=None, ge=1, le=28)
+    auction_time: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    auction_minutes: int | None = Field(default=None, ge=1, le=240)
+    extension_seconds: int | None = Field(default=None, ge=0, le=600)
+    start_date: dt.date | None = None
+    grace_days: int | None = Field(default=None, ge=0, le=31)
+    late_penalty: Amount | None = None
+
+    @field_validator("chit_amount", "instalment", "min_bid", "bid_step", "max_discount",
+                     "late_penalty")  # fmt: skip
+    @classmethod
+    def _money(cls, value: str | None) -> str | None:
+        return None if value is None else _amount(value)
+
+
+class SchemeCreate(SchemeFields):
+    """A new scheme (DRAFT). Every setting is required except the ones with defaults."""
+
+    name: str = Field(min_length=3, max_length=120)
+    chit_amount: Amount
+    subscribers: int = Field(ge=2, le=120)
+    instalment: Amount
+    commission_bps: int = Field(ge=0, le=10_000, description="at most 700 (7 %)")
+    min_bid: Amount
+    bid_step: Amount
+    max_discount: Amount
+    commission_source: CommissionSource = CommissionSource.DISCOUNT
+    auction_day: int = Field(ge=1, le=28)
+    auction_time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM UTC")
+    start_date: dt.date
+
+
+class SchemeOut(BaseModel):
+    """A scheme as the portal shows it."""
+
+    id: str
+    name: str
+    foreman_id: str
+    currency: str
+    chit_amount: str
+    subscribers: int
+    instalment: str
+    commission_bps: int
+    commission: str
+    min_bid: str
+    bid_step: str
+    max_discount: str
+    commission_source: CommissionSource
+    auction_day: int
+    auction_time: str
+    auction_minutes: int
+    extension_seconds: int
+    start_date: str
+    grace_days: int
+    late_penalty: str
+    status: str
+    filled: int
+    current_month: int
+    approved_by: str | None
+    approved_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class SchemeList(BaseModel):
+    schemes: list[SchemeOut]
+
+
+class SchemeDeleted(BaseModel):
+    """A draft scheme was deleted."""
+
+    id: str
+    deleted: Literal[True] = True
+
+
+class SchemeDecision(BaseModel):
+    """An admin's decision on a pending scheme."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approve: bool = True
+    reason: str = Field(default="", max_length=500)
+
+
+class SubscriptionCreate(BaseModel):
+    """Join a scheme (take the next free ticket)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scheme_id: str = Field(min_length=1, max_length=64)
+
+
+class SuretyIn(BaseModel):
+    """Security given by a prized subscriber."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["guarantor", "fixed_deposit", "property", "other"]
+    details: str = Field(min_length=3, max_length=1000)
+
+
+class SubstituteIn(BaseModel):
+    """Admit ``user_id`` in place of a defaulted subscription."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: str = Field(min_length=1, max_length=64)
+
+
+class SubscriptionPatch(BaseModel):
+    """The foreman's change of a subscription: ``DEFAULTED`` removes a defaulter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["DEFAULTED"]
+    reason: str = Field(default="", max_length=500)
+
+
+class SuretyOut(BaseModel):
+    kind: str
+    details: str
+    recorded_at: dt.datetime
+
+
+class SubscriptionOut(BaseModel):
+    """One ticket holder (or former holder) of a scheme; ``balance`` is what they owe now
+    (negative: a credit the scheme holds for them)."""
+
+    id: str
+    scheme_id: str
+    user_id: str
+    name: str | None = None
+    member_id: str | None
+    ticket: int
+    status: str
+    holds_ticket: bool
+    prized_month: int | None
+    surety: SuretyOut | None
+    replaces: str | None
+    replaced_by: str | None
+    catch_up: str
+    balance: str
+    joined_at: dt.datetime
+
+
+class SubscriptionList(BaseModel):
+    subscriptions: list[SubscriptionOut]
+
+
+class PaymentOut(BaseModel):
+    """An INSTALLMENT (in), or PRIZE / DIVIDEND / REFUND (out) of one subscription."""
+
+    id: str
+    scheme_id: str
+    subscription_id: str
+    user_id: str
+    kind: str
+    status: str
+    amount: str
+    currency: str
+    month: int
+    provider: str | None
+    order_id: str | None
+    checkout_url: str | None
+    late: bool
+    penalty: str
+    reference: str | None
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+
+
+class PaymentList(BaseModel):
+    payments: list[PaymentOut]
+
+
+class DrawOut(BaseModel):
+    """A draw by lot; recompute ``seed`` from the auction id and its bids (``method``)."""
+
+    reason: str
+    seed: str
+    method: str
+    candidates: list[int]
+    chosen: int
+
+
+class BidOut(BaseModel):
+    seq: int
+    ticket: int
+    discount: str
+    at: dt.datetime
+
+
+class AuctionOut(BaseModel):
+    """A month's auction and, once closed, its result and arithmetic: chit amount = prize +
+    commission + the sum of ``shares`` (ticket order)."""
+
+    id: str
+    scheme_id: str
+    month: int
+    status: str
+    opens_at: dt.datetime
+    ends_at: dt.datetime
+    foreman_month: bool
+    best_discount: str | None
+    bid_count: int
+    method: str | None
+    winner_ticket: int | None
+    discount: str | None
+    prize: str | None
+    commission: str | None
+    shares: list[str]
+    net_instalments: list[str]
+    draw: DrawOut | None
+    prize_paid_at: dt.datetime | None
+    prize_withheld: str
+    bids: list[BidOut] = Field(default_factory=list)
+
+
+class AuctionList(BaseModel):
+    auctions: list[AuctionOut]
+
+
+class PayPrize(BaseModel):
+    """The foreman records the prize transfer (bank reference)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str = Field(min_length=1, max_length=120)
+
+
+class PassbookRow(BaseModel):
+    """One month of a subscriber's passbook; ``balance`` is what is outstanding after it."""
+
+    month: int
+    due_date: str | None
+    due: str
+    paid: str
+    dividend: str
+    penalty: str
+    prize: str
+    balance: str
+
+
+class Passbook(BaseModel):
+    subscription_id: str
+    scheme_id: str
+    ticket: int
+    rows: list[PassbookRow]
+    balance: str
+    total_paid: str
+    total_dividend: str
+
+
+class ScoreFactor(BaseModel):
+    """One factor of the chit score: its value in [0, 1] (4 places), weight and points."""
+
+    name: str
+    weight_percent: int
+    value: str
+    points: int
+    explanation: str
+
+
+class ChitScore(BaseModel):
+    """Chit score 0–900 = 900 × (0.4 payment history + 0.3 participation + 0.2 KYC + 0.1
+    profile), rounded half-even (DOMAIN.md)."""
+
+    user_id: str
+    score: int
+    max_score: int = 900
+    factors: list[ScoreFactor]
+
+
+class MonthPreview(BaseModel):
+    """The arithmetic of a month at ``discount``: prize, commission, shares, net instalments."""
+
+    discount: str
+    prize: str
+    commission: str
+    shares: list[str]
+    net_instalments: list[str]
+    chit_amount: str
+
+
+class TrialBalanceRow(BaseModel):
+    account: str
+    balance: str
+
+
+class TrialBalanceOut(BaseModel):
+    rows: list[TrialBalanceRow]
+    total: str
+
+
+# ---- sockets -----------------------------------------------------------------------------
+
+
+class SchemeJoin(BaseModel):
+    """``chit:join``: enter ``scheme:<id>``; ``after_seq`` to receive what was missed."""
+
+    scheme_id: str = Field(min_length=1, max_length=64)
+    after_seq: int | None = Field(default=None, ge=0, le=2**63 - 1)
+
+
+class BidRequest(BaseModel):
+    """``chit:bid``: a discount (decimal string) in the scheme's open auction."""
+
+    scheme_id: str = Field(min_length=1, max_length=64)
+    discount: Amount
+
+    @field_validator("discount")
+    @classmethod
+    def _money(cls, value: str) -> str:
+        return _amount(value)
+
+
+class MissedChitEvent(BaseModel):
+    event: str
+    data: dict[str, object]
+
+
+class SchemeJoined(BaseModel):
+    """The ack of ``chit:join``: the room's ``seq``, what was missed, and the live state."""
+
+    ok: Literal[True] = True
+    scheme_id: str
+    seq: int
+    missed: list[MissedChitEvent]
+    auction: AuctionOut | None
+    my_ticket: int | None
+    eligible: bool
+    eligibility: str
+
+
+class SchemeLeft(BaseModel):
+    ok: Literal[True] = True
+    scheme_id: str
+
+
+class BidAck(BaseModel):
+    ok: Literal[True] = True
+    seq: int
+    discount: str
+    ends_at: dt.datetime
+
+
+class ChitRoomEvent(ServerEvent):
+    """A sequenced event of ``scheme:<scheme_id>`` (``seq`` gap-free per room)."""
+
+    seq: int = Field(ge=1)
+    scheme_id: str
+
+
+class ChitBidEvent(ChitRoomEvent):
+    """``chit:bid``: a valid bid, in the order accepted; ``ends_at`` after any extension."""
+
+    auction_id: str
+    month: int
+    bid_seq: int
+    ticket: int
+    discount: str
+    ends_at: str
+
+
+class ChitAuctionOpenedEvent(ChitRoomEvent):
+    """``chit:auction_opened``: month ``month``'s auction takes bids until ``ends_at``."""
+
+    auction_id: str
+    month: int
+    opens_at: str
+    ends_at: str
+
+
+class ChitAuctionClosedEvent(ChitRoomEvent):
+    """``chit:auction_closed``: the result and its arithmetic (once per auction)."""
+
+    auction: AuctionOut
+
+
+class ChitPaymentEvent(ChitRoomEvent):
+    """``chit:payment``: an instalment of a ticket was received (or failed)."""
+
+    payment_id: str
+    ticket: int
+    month: int
+    kind: str
+    status: str
+    amount: str
+
+
+class ChitSchemeEvent(ChitRoomEvent):
+    """``chit:scheme``: the scheme's status or month changed."""
+
+    status: str
+    current_month: int
+    filled: int
