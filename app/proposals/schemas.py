@@ -43,6 +43,8 @@ class ProposalCreate(BaseModel):
     ``investment``: ``side`` and ``symbol``, and ``quantity`` (shares) or — to buy only —
     ``amount`` (money to invest); optional ``limit_price``. ``general``: none of those.
     ``deadline``: ISO-8601 with a time zone. ``hide_running_results``: default the club's rule.
+    ``threshold_bps``: a stricter approval threshold for this proposal alone (basis points, at
+    least the club's; e.g. 10000 to sell everything only unanimously); default the club's.
     """
 
     kind: ProposalKind
@@ -55,6 +57,7 @@ class ProposalCreate(BaseModel):
     limit_price: Paise | None = None
     deadline: dt.datetime
     hide_running_results: bool | None = None
+    threshold_bps: int | None = Field(default=None, ge=1, le=10_000)
 
     @field_validator("title")
     @classmethod

@@ -66,6 +66,24 @@ PROPOSAL_CREATED = "proposal:created"
 PROPOSAL_CLOSED = "proposal:closed"
 PROPOSAL_CANCELLED = "proposal:cancelled"
 VOTE_TALLY = "vote:tally"
+# Leeway on the shortest voting window for the time a request takes to arrive.
+DEADLINE_SLACK = dt.timedelta(seconds=60)
+
+
+def in_words(seconds: int) -> str:
+    """A whole duration for people: ``300`` → ``"5 minutes"``, ``86400`` → ``"1 day"``; the
+    largest of days, hours, minutes and seconds that divides it exactly."""
+    for size, name in ((86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")):
+        if seconds % size == 0 and seconds >= size:
+            amount = seconds // size
+            return f"{amount} {name}{'' if amount == 1 else 's'}"
+    return "0 seconds"
+
+
+def percent(bps: int) -> str:
+    """Basis points for people: ``6000`` → ``"60 %"``, ``6667`` → ``"66.67 %"``."""
+    whole, rest = divmod(bps, 100)
+    return f"{whole} %" if rest == 0 else f"{whole}.{rest:02d} %".replace("0 %", " %")
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -158,10 +176,12 @@ class ProposalService:
         now = utcnow()
         earliest = now + dt.timedelta(seconds=settings.proposal_min_open_seconds)
         latest = now + dt.timedelta(days=settings.proposal_max_open_days)
-        if not earliest <= data.deadline <= latest:
+        # A form's "5 minutes from now" reaches us a moment later (and clocks drift): the
+        # shortest window is measured with DEADLINE_SLACK of leeway, never reaching the past.
+        if not max(now, earliest - DEADLINE_SLACK) < data.deadline <= latest:
             raise InvalidProposal(
-                f"the deadline must be between {settings.proposal_min_open_seconds} s and "
-                f"{settings.proposal_max_open_days} days from now",
+                f"The deadline must be at least {in_words(settings.proposal_min_open_seconds)} "
+                f"and at most {in_words(settings.proposal_max_open_days * 86_400)} from now.",
                 details={"earliest": earliest.isoformat(), "latest": latest.isoformat()},
             )
         if data.symbol is not None:
@@ -178,6 +198,13 @@ class ProposalService:
         async def do(session: AsyncClientSession) -> Proposal:
             club_now, _ = await club_service.check_member(club_id, actor_id, session=session)
             active = await club_service.active_members(club_id, session)
+            threshold = data.threshold_bps or club_now.approval_threshold_bps
+            if threshold < club_now.approval_threshold_bps:
+                raise InvalidProposal(
+                    "A proposal can ask for a higher approval threshold than the club's "
+                    f"{percent(club_now.approval_threshold_bps)}, never a lower one.",
+                    details={"club_threshold_bps": club_now.approval_threshold_bps},
+                )
             weighted = club_now.voting_mode is VotingMode.WEIGHTED
             weights = {m.user_id: (m.units if weighted else 1) for m in active}
             if weighted and sum(weights.values()) == 0:
@@ -194,7 +221,7 @@ class ProposalService:
                 title=data.title, description=data.description, side=data.side,
                 symbol=data.symbol, quantity=data.quantity, amount=data.amount,
                 limit_price=data.limit_price, deadline=data.deadline, remind_at=remind_at,
-                voting_mode=club_now.voting_mode, threshold_bps=club_now.approval_threshold_bps,
+                voting_mode=club_now.voting_mode, threshold_bps=threshold,
                 quorum_bps=club_now.quorum_bps, tie_rule=club_now.tie_rule,
                 hide_running_results=hide, weights=weights, created_at=now,
             )  # fmt: skip

@@ -2,9 +2,10 @@
 
 * Weights are snapshotted when the proposal is created: one each in simple mode, the member's
   units (micro-units) in weighted mode.
-* Threshold: the yes weight's share of the cast yes + no weight, against ``threshold_bps``.
-  Above it: approved. Exactly at it: a tie, decided by the tie rule (default reject). Below:
-  rejected. Abstentions count toward quorum only.
+* Threshold: a proposal passes when yes weight ≥ threshold × (yes + no weight); exactly at the
+  threshold passes. Abstentions count toward quorum only.
+* Tie: yes weight equal to no weight. The tie rule (default reject) decides that case alone; it
+  can only matter at a threshold of 50 % or lower, since above it a tie is short of the bar.
 * Quorum (optional): participating weight (yes + no + abstain) ÷ the total snapshot weight must
   reach ``quorum_bps``; otherwise the outcome is ``no_quorum``.
 * No yes or no weight at all (only abstentions, or nothing): rejected.
@@ -90,10 +91,9 @@ def count(
     participating = sum(sums.values())
     quorum_met = quorum_bps is None or participating * BPS >= quorum_bps * total
     decisive = sums[Choice.YES] + sums[Choice.NO]
-    yes_side = sums[Choice.YES] * BPS
-    bar = threshold_bps * decisive
-    tie = decisive > 0 and yes_side == bar
-    threshold_met = decisive > 0 and (yes_side > bar or (tie and tie_approves))
+    reaches_bar = decisive > 0 and sums[Choice.YES] * BPS >= threshold_bps * decisive
+    tie = decisive > 0 and sums[Choice.YES] == sums[Choice.NO]
+    threshold_met = reaches_bar and (tie_approves or not tie)
     if not quorum_met:
         outcome = Outcome.NO_QUORUM
     else:

@@ -10,6 +10,7 @@ import pytest
 
 from app.clubs.documents import Membership, TieRule, VotingMode
 from app.clubs.service import club_service
+from app.config import get_settings
 from app.orders.documents import Order, OrderStatus
 from app.orders.errors import CurrencyMismatch
 from app.proposals.documents import CloseReason, Proposal, ProposalStatus, Vote, VoteRecord
@@ -116,16 +117,52 @@ async def test_an_exact_tie_is_decided_by_the_club_rule(
     assert closed.status is expected
 
 
-async def test_an_exact_weighted_tie_at_sixty_percent_follows_the_rule() -> None:
-    for rule, expected in ((TieRule.REJECT, ProposalStatus.REJECTED),
-                           (TieRule.APPROVE, ProposalStatus.APPROVED)):  # fmt: skip
+async def test_exactly_sixty_percent_of_the_weight_passes_under_either_rule() -> None:
+    for rule in (TieRule.REJECT, TieRule.APPROVE):
         club, users = await club_with_units(
             [6_000_000, 4_000_000], voting_mode=VotingMode.WEIGHTED, tie_rule=rule
         )
         proposal = await open_proposal(club, users[0])
         await vote_all(proposal, {users[0]: Y, users[1]: N})
         closed = await close(proposal, users[0])
-        assert closed.tally.tie and closed.status is expected
+        assert not closed.tally.tie and closed.status is ProposalStatus.APPROVED
+
+
+async def test_three_yes_one_no_passes_a_75_percent_club_under_the_default_tie_rule() -> None:
+    club, users = await club_with_members(4, approval_threshold_bps=7500)
+    assert club.tie_rule is TieRule.REJECT
+    proposal = await open_proposal(club, users[0])
+    await vote_all(proposal, {users[0]: Y, users[1]: Y, users[2]: Y, users[3]: N})
+    closed = await close(proposal, users[0])
+    assert closed.status is ProposalStatus.APPROVED and not closed.tally.tie
+
+
+async def test_a_proposal_may_ask_for_a_stricter_threshold_than_the_club() -> None:
+    club, users = await club_with_members(4)  # the club's 60 %
+    strict = await open_proposal(club, users[0], general(threshold_bps=10_000))
+    assert strict.threshold_bps == 10_000
+    await vote_all(strict, {users[0]: Y, users[1]: Y, users[2]: Y, users[3]: N})
+    closed = await close(strict, users[0])
+    assert closed.status is ProposalStatus.REJECTED  # 75 % is not unanimous
+    default = await open_proposal(club, users[0])
+    assert default.threshold_bps == club.approval_threshold_bps
+    before = await Proposal.find({"club_id": str(club.id)}).count()
+    with pytest.raises(InvalidProposal, match="60 %"):
+        await open_proposal(club, users[0], general(threshold_bps=5000))
+    assert await Proposal.find({"club_id": str(club.id)}).count() == before
+
+
+async def test_the_shortest_deadline_the_form_offers_is_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(get_settings(), "proposal_min_open_seconds", 300)
+    club, users = await club_with_members(1)
+    # The form computes "5 minutes from now"; the request reaches the server a moment later.
+    proposal = await open_proposal(club, users[0], general(seconds=299.2))
+    assert proposal.status is ProposalStatus.OPEN
+    with pytest.raises(InvalidProposal) as refused:
+        await open_proposal(club, users[0], general(seconds=120))
+    assert "5 minutes" in refused.value.message and "300" not in refused.value.message
 
 
 async def test_a_member_may_change_the_vote_until_close_and_history_is_kept() -> None:

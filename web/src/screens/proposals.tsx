@@ -108,9 +108,11 @@ function ProposalCard({ proposal, room, canManage, nameOf }: { proposal: Proposa
 }
 
 const DURATIONS: [string, number][] = [["5 minutes", 5], ["1 hour", 60], ["1 day", 1440], ["3 days", 4320], ["1 week", 10080]];
+// A proposal may ask for more agreement than the club's rule (never less), e.g. to sell everything.
+const STRICTER = [6667, 7500, 9000, 10_000];
 
 function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDone: () => void }) {
-  const [form, setForm] = useState({ kind: "investment", title: "", description: "", side: "buy", symbol: "", by: "quantity", quantity: "", amount: "", minutes: "1440" });
+  const [form, setForm] = useState({ kind: "investment", title: "", description: "", side: "buy", symbol: "", by: "quantity", quantity: "", amount: "", minutes: "1440", threshold: "" });
   const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
   const create = useAction(async () => {
     const investment = form.kind === "investment";
@@ -118,6 +120,7 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
       kind: form.kind, title: form.title, description: form.description,
       deadline: new Date(Date.now() + Number(form.minutes) * 60_000).toISOString(),
     };
+    if (form.threshold) body.threshold_bps = Number(form.threshold);
     if (investment) {
       body.side = form.side;
       body.symbol = form.symbol.trim().toUpperCase();
@@ -142,6 +145,15 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
           <span class="field-label">Voting closes in</span>
           <select data-testid="proposal-duration" value={form.minutes} onChange={set("minutes")}>
             {DURATIONS.map(([text, minutes]) => <option key={minutes} value={String(minutes)}>{text}</option>)}
+          </select>
+        </label>
+        <label class="field">
+          <span class="field-label">Passes with</span>
+          <select data-testid="proposal-threshold" value={form.threshold} onChange={set("threshold")}>
+            <option value="">{bpsPercent(club.approval_threshold_bps)} yes (the club's rule)</option>
+            {STRICTER.filter((bps) => bps > club.approval_threshold_bps).map((bps) => (
+              <option key={bps} value={String(bps)}>{bps === 10_000 ? "Everyone (100%) yes" : `${bpsPercent(bps)} yes`}</option>
+            ))}
           </select>
         </label>
       </div>
