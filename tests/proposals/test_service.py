@@ -288,6 +288,11 @@ async def test_an_approved_investment_creates_an_order_for_the_treasurer() -> No
     assert (order.status, order.side.value, order.symbol) == (OrderStatus.AWAITING_EXECUTION,
                                                               "buy", "AAPL")  # fmt: skip
     assert (order.quantity, order.amount, order.limit_price) == (10, None, 55_000)
+    # The order reaches every screen with the outcome: in the room's log, in the same change.
+    logged = [(e.event, e.data) for e in await eventlog.since(club_room(str(club.id)), 0, 100)]
+    assert ("order:updated", closed.order_id) in [
+        (name, data.get("order", {}).get("id")) for name, data in logged
+    ]
 
     rejected = await open_proposal(club, users[1], investment())
     await vote_all(rejected, {users[0]: N})

@@ -52,6 +52,8 @@ export class ClubRoom {
   private joinedOnce = false;
   /** Called when money landed (portfolio and capital figures change). */
   onMoney: (event: ContributionReceived) => void = () => undefined;
+  /** Called when the club was valued (units issued and redeemed: every figure changes). */
+  onValued: () => void = () => undefined;
 
   constructor(clubId: string, me: string) {
     this.clubId = clubId;
@@ -262,6 +264,9 @@ export class ClubRoom {
         this.patch({ alertFirings: [firing, ...firings].slice(0, 30) });
         break;
       }
+      case "valuation:recorded":
+        this.onValued();
+        break;
       case "order:updated": {
         const order = data.order as Order;
         const known = this.view.get().orders[order.id];

@@ -54,11 +54,14 @@ export interface Contribution {
   units: string | null;
   receipt_file_id?: string | null;
   decision_reason?: string | null;
+  /** The member's note for the treasurer (manual contributions; sent to treasurers). */
+  note?: string | null;
   created_at: string;
 }
 
 export interface Withdrawal {
   id: string;
+  user_id?: string;
   full: boolean;
   amount: string | null;
   status: string;

@@ -149,7 +149,6 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
         !status.loading && <p class="muted small">Your units are issued at the club's next valuation after your money arrives.</p>
       )}
       <Contribute club={club} onOpened={contributions.reload} />
-      {treasury && <PendingApprovals club={club} list={(contributions.data?.contributions ?? []).filter((x) => x.status === "pending_approval" && x.user_id !== me)} nameOf={nameOf} onDecided={contributions.reload} />}
       <h3 class="subhead">{treasury ? "Contributions (everyone)" : "My contributions"}</h3>
       {(contributions.data?.contributions.length ?? 0) === 0 ? (
         <p class="muted small">None yet.</p>
@@ -291,8 +290,9 @@ function ManualContribution({ club, onRecorded }: { club: Club; onRecorded: () =
 }
 
 /** Treasurers (owner/admin/treasurer) approve manual contributions with the date the money
- * arrived, or reject them with a reason. An approval lands like an online payment, live. */
-function PendingApprovals({ club, list, nameOf, onDecided }: { club: Club; list: Contribution[]; nameOf: (id: string) => string; onDecided: () => void }) {
+ * arrived, or reject them with a reason. An approval lands like an online payment, live.
+ * Shown in the treasurer's desk inbox. */
+export function PendingApprovals({ club, list, nameOf, onDecided }: { club: Club; list: Contribution[]; nameOf: (id: string) => string; onDecided: () => void }) {
   const [approving, setApproving] = useState<Set<string>>(new Set());
   const [rejecting, setRejecting] = useState<string | null>(null);
   const [reason, setReason] = useState("");
@@ -334,6 +334,7 @@ function PendingApprovals({ club, list, nameOf, onDecided }: { club: Club; list:
             <span>
               <strong>{money(x.amount, x.currency)}</strong>
               <span class="muted small"> · {nameOf(x.user_id)} · recorded {when(x.created_at)}</span>
+              {x.note && <span class="small block approval-note" data-testid={`pending-note-${x.id}`}>“{x.note}”</span>}
               {x.receipt_file_id && (
                 <button type="button" class="link small receipt-link" data-testid={`receipt-${x.id}`} onClick={() => void preview.run(x)}>View receipt</button>
               )}

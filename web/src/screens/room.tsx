@@ -10,6 +10,7 @@ import { useStore } from "../store.ts";
 import type { ChatMessage, Club, Holding, Invite, Member } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Panel, clock, label, useAction, useLoad } from "../ui.tsx";
 import { AlertToasts, AlertsPanel } from "./alerts.tsx";
+import { DeskPanel } from "./desk.tsx";
 import { ArrivalsFeed, CapitalPanel, PortfolioPanel } from "./money.tsx";
 import { OrdersPanel } from "./orders.tsx";
 import { ProposalsPanel } from "./proposals.tsx";
@@ -33,6 +34,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
 
   useEffect(() => {
     room.onMoney = () => setMoneyVersion((v) => v + 1);
+    room.onValued = () => setMoneyVersion((v) => v + 1);
     room.start();
     quotes.start();
     return () => {
@@ -81,6 +83,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   }
   if (!club.data) return <main class="page"><p class="muted">Opening the room…</p></main>;
   const c = club.data;
+  const treasury = ["owner", "admin", "treasurer"].includes(c.my_role);
 
   return (
     <main class="page room" data-testid="club-room" data-club-id={c.id} data-phase={view.phase} data-seq={view.seq ?? ""} data-catch-ups={view.catchUps}>
@@ -100,6 +103,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
       {view.error && view.phase !== "live" && <ErrorNote error={view.error} testId="room-error" />}
       <ArrivalsFeed arrivals={view.arrivals} nameOf={nameOf} />
       <nav class="room-tabs" aria-label="Sections">
+        {treasury && <a href="#desk">Desk</a>}
         <a href="#chat">Chat</a>
         <a href="#proposals">Votes</a>
         <a href="#quotes">Quotes</a>
@@ -109,6 +113,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
       </nav>
       <div class="room-grid">
         <div class="room-main">
+          {treasury && <div id="desk"><DeskPanel club={c} orders={view.orders} version={moneyVersion} nameOf={nameOf} onChanged={() => { setMoneyVersion((v) => v + 1); club.reload(); }} /></div>}
           <div id="proposals"><ProposalsPanel club={c} room={room} proposals={view.proposals} nameOf={nameOf} /></div>
           <div id="portfolio"><PortfolioPanel club={c} quotes={quoteMap} version={moneyVersion} /></div>
           <div id="orders"><OrdersPanel club={c} live={view.orders} nav={view.nav} /></div>

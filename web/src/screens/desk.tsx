@@ -1,0 +1,410 @@
+/** The treasurer's desk (owner, admin, treasurer): the inbox (manual contributions waiting with
+ * the member's note, orders waiting, payouts owed), valuing the club at a date with a preview of
+ * NAV, unit value and what settles, orders (submit, cancel, place, with fills, fees and reserved
+ * cash), and trades made outside. Everything here calls the API; live events keep it current. */
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { ApiError } from "../api.ts";
+import { live } from "../live.ts";
+import { money, parseAmountInput } from "../money.ts";
+import { api, newKey } from "../session.ts";
+import type { Club, Contribution, Order, Withdrawal } from "../types.ts";
+import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
+import { PendingApprovals } from "./money.tsx";
+
+/** `GET /portfolio` positions: the latest quote of each holding (null before any tick). */
+interface LivePosition {
+  symbol: string;
+  quantity: number;
+  average_price: string | null;
+  last_price: string | null;
+}
+
+interface Settlement {
+  kind: string;
+  id: string;
+  user_id: string;
+  amount: string;
+  units: string;
+  fee: string;
+}
+
+/** A valuation (or its preview): figures before settlement, what settles, the club after. */
+interface ValuationAnswer {
+  id: string;
+  valuation_date: string;
+  cash: string;
+  market_value: string;
+  liabilities: string;
+  nav: string;
+  units_outstanding: string;
+  unit_value: string;
+  unit_value_after?: string;
+  positions: { symbol: string; quantity: number; price: string; market_value: string }[];
+  settlements: Settlement[];
+  nav_after: string;
+  units_after: string;
+}
+
+interface Fill {
+  fill_id: string;
+  quantity: number;
+  price: string;
+  fee: string;
+  realised: string;
+  trade_date: string;
+}
+
+const WORKING = new Set(["awaiting_execution", "submitted", "accepted", "partially_filled"]);
+
+/** Today's date as the server counts it (UTC): a valuation or trade cannot be after it. */
+export function serverToday(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+type Tab = "inbox" | "value" | "orders" | "trade";
+
+export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged }: {
+  club: Club; orders: Record<string, Order>; version: number; nameOf: (id: string) => string; onChanged: () => void;
+}) {
+  const [tab, setTab] = useState<Tab>("inbox");
+  const [pushed, setPushed] = useState(0);
+  // A member recording money paid outside notifies the treasurers: the inbox reloads.
+  useEffect(() => live.on("notification:new", (e: { notification: { club_id?: string | null } }) => {
+    if (e.notification.club_id === club.id) setPushed((v) => v + 1);
+  }), [club.id]);
+  const contributions = useLoad(() => api<{ contributions: Contribution[] }>("GET", `/api/v1/clubs/${club.id}/contributions`), [club.id, version, pushed]);
+  const withdrawals = useLoad(() => api<{ withdrawals: (Withdrawal & { user_id: string })[] }>("GET", `/api/v1/clubs/${club.id}/withdrawals`), [club.id, version, pushed]);
+  const listed = useLoad(() => api<{ orders: Order[] }>("GET", `/api/v1/clubs/${club.id}/orders`), [club.id]);
+  const orders = useMemo(() => {
+    const byId = new Map((listed.data?.orders ?? []).map((o) => [o.id, o]));
+    for (const o of Object.values(liveOrders)) {
+      const known = byId.get(o.id);
+      if (!known || known.updated_at <= o.updated_at) byId.set(o.id, o);
+    }
+    return [...byId.values()].sort((a, b) => b.created_at.localeCompare(a.created_at));
+  }, [listed.data, liveOrders]);
+
+  const pending = (contributions.data?.contributions ?? []).filter((x) => x.status === "pending_approval");
+  const waiting = orders.filter((o) => o.status === "awaiting_execution");
+  const payouts = (withdrawals.data?.withdrawals ?? []).filter((w) => w.status === "settled");
+  const inboxCount = pending.length + waiting.length + payouts.length;
+  const tabs: [Tab, string][] = [["inbox", "Inbox"], ["value", "Value the club"], ["orders", "Orders"], ["trade", "Record a trade"]];
+  return (
+    <Panel title={<>Treasurer's desk {inboxCount > 0 && <Badge tone="warn" testId="desk-inbox-count">{inboxCount} waiting</Badge>}</>} testId="desk-panel">
+      <div class="desk-tabs" role="tablist">
+        {tabs.map(([key, text]) => (
+          <button key={key} type="button" role="tab" aria-selected={tab === key ? "true" : "false"} class={`desk-tab ${tab === key ? "on" : ""}`} data-testid={`desk-tab-${key}`} onClick={() => setTab(key)}>{text}</button>
+        ))}
+      </div>
+      <ErrorNote error={contributions.error ?? withdrawals.error ?? listed.error} />
+      {tab === "inbox" && (
+        <div data-testid="desk-inbox">
+          {inboxCount === 0 && <Empty testId="desk-inbox-empty">Nothing waits for you. Manual contributions to approve, orders to send and payouts owed show up here as they happen.</Empty>}
+          <PendingApprovals club={club} list={pending} nameOf={nameOf} onDecided={contributions.reload} />
+          {waiting.length > 0 && (
+            <>
+              <h3 class="subhead">Orders waiting to be sent</h3>
+              <ul class="rows">{waiting.map((o) => <OrderRow key={o.id} club={club} order={o} />)}</ul>
+            </>
+          )}
+          {payouts.length > 0 && <Payouts club={club} list={payouts} nameOf={nameOf} onPaid={() => { withdrawals.reload(); onChanged(); }} />}
+        </div>
+      )}
+      {tab === "value" && <ValueTheClub club={club} version={version} nameOf={nameOf} onValued={onChanged} />}
+      {tab === "orders" && <OrdersDesk club={club} orders={orders} />}
+      {tab === "trade" && <RecordTrade club={club} onRecorded={onChanged} />}
+    </Panel>
+  );
+}
+
+/** Value the club at a date: a price for every holding (the latest quote, editable), a preview
+ * of NAV, unit value and what settles, then confirm. */
+function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version: number; nameOf: (id: string) => string; onValued: () => void }) {
+  const c = club.currency;
+  const portfolio = useLoad(() => api<{ positions: LivePosition[] }>("GET", `/api/v1/clubs/${club.id}/portfolio`), [club.id, version]);
+  const [date, setDate] = useState(serverToday());
+  const [prices, setPrices] = useState<Record<string, string>>({});
+  const [preview, setPreview] = useState<ValuationAnswer | null>(null);
+  const [done, setDone] = useState<ValuationAnswer | null>(null);
+  const [key, setKey] = useState(newKey);
+  const positions = portfolio.data?.positions ?? [];
+  const priceOf = (p: LivePosition) => prices[p.symbol] ?? p.last_price ?? p.average_price ?? "";
+  const body = () => {
+    const out: Record<string, string> = {};
+    for (const p of positions) {
+      const value = parseAmountInput(priceOf(p));
+      if (value === null) throw new ApiError(`Enter a price for ${p.symbol}, like 581.25.`, 422, "validation_error");
+      out[p.symbol] = value;
+    }
+    return { valuation_date: date, prices: out };
+  };
+  const look = useAction(async () => {
+    setDone(null);
+    setPreview(await api<ValuationAnswer>("POST", `/api/v1/clubs/${club.id}/valuations/preview`, { body: body() }));
+  });
+  const confirm = useAction(async () => {
+    const made = await api<ValuationAnswer>("POST", `/api/v1/clubs/${club.id}/valuations`, { body: body(), idempotencyKey: key });
+    setDone(made);
+    setPreview(null);
+    setKey(newKey());
+    onValued();
+  });
+  const change = () => {
+    setPreview(null);
+    setDone(null);
+  };
+  return (
+    <div class="desk-value" data-testid="desk-value">
+      <form class="form" onSubmit={(e) => { e.preventDefault(); void look.run(); }}>
+        <div class="form-row">
+          <Field label="Valuation date" testId="valuation-date" type="date" max={serverToday()} min={club.last_valuation_date ?? undefined} required value={date}
+            onInput={(e) => { setDate((e.currentTarget as HTMLInputElement).value); change(); }} />
+        </div>
+        {club.last_valuation_date && <p class="muted small">Last valued on {club.last_valuation_date}; a new valuation comes after it.</p>}
+        {positions.length === 0 ? (
+          !portfolio.loading && <p class="muted small" data-testid="valuation-no-holdings">The club holds no investments yet: its value is its cash.</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="data" data-testid="valuation-prices">
+              <thead><tr><th>Holding</th><th class="num">Shares</th><th class="num">Price per share ({c})</th></tr></thead>
+              <tbody>
+                {positions.map((p) => (
+                  <tr key={p.symbol}>
+                    <th scope="row"><span class="ticker">{p.symbol}</span></th>
+                    <td class="num">{p.quantity}</td>
+                    <td class="num">
+                      <input class="price-input" inputMode="decimal" aria-label={`Price of ${p.symbol}`} data-testid={`valuation-price-${p.symbol}`} value={priceOf(p)}
+                        onInput={(e) => { setPrices({ ...prices, [p.symbol]: (e.currentTarget as HTMLInputElement).value }); change(); }} />
+                      <span class="field-hint">{p.last_price ? "latest quote" : "book cost (no quote yet)"}</span>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+        <ErrorNote error={look.error ?? portfolio.error} testId="valuation-error" />
+        <div class="form-actions">
+          <Button type="submit" kind="secondary" busy={look.busy} testId="valuation-preview">Preview</Button>
+        </div>
+      </form>
+      {preview && (
+        <div class="valuation-preview" data-testid="valuation-preview-figures">
+          <h3 class="subhead">On {preview.valuation_date}, before anything settles</h3>
+          <dl class="pairs">
+            <dt>Cash</dt><dd>{money(preview.cash, c)}</dd>
+            <dt>Investments</dt><dd>{money(preview.market_value, c)}</dd>
+            <dt>Owed (money not yet in units, payouts)</dt><dd>{money(preview.liabilities, c)}</dd>
+            <dt>NAV</dt><dd data-testid="preview-nav">{money(preview.nav, c)}</dd>
+            <dt>Unit value (settles at this)</dt><dd data-testid="preview-unit-value">{money(preview.unit_value, c)}</dd>
+          </dl>
+          <h3 class="subhead">What settles at that unit value</h3>
+          {preview.settlements.length === 0 ? (
+            <p class="muted small" data-testid="preview-nothing-settles">Nothing: no contribution or withdrawal is waiting.</p>
+          ) : (
+            <ul class="rows" data-testid="preview-settlements">
+              {preview.settlements.map((s) => (
+                <li key={s.id} data-testid={`preview-settlement-${s.user_id}`}>
+                  <span>{s.kind === "contribution" ? "Contribution" : "Withdrawal"} · {nameOf(s.user_id)}</span>
+                  <span class="row-end">
+                    <strong>{money(s.amount, c)}</strong>
+                    <span class="muted small"> {s.kind === "contribution" ? "buys" : "redeems"} {s.units.replace(/^-/, "")} units{s.fee !== "0.00" ? ` · fee ${money(s.fee, c)}` : ""}</span>
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+          <h3 class="subhead">After settlement</h3>
+          <dl class="pairs">
+            <dt>NAV</dt><dd data-testid="preview-nav-after">{money(preview.nav_after, c)}</dd>
+            <dt>Units outstanding</dt><dd data-testid="preview-units-after">{preview.units_after}</dd>
+            {preview.unit_value_after && <><dt>Unit value</dt><dd>{money(preview.unit_value_after, c)}</dd></>}
+          </dl>
+          <ErrorNote error={confirm.error} testId="valuation-confirm-error" />
+          <div class="form-actions">
+            <Button kind="ghost" type="button" onClick={() => setPreview(null)}>Change</Button>
+            <Button busy={confirm.busy} testId="valuation-confirm" onClick={() => void confirm.run()}>Confirm the valuation</Button>
+          </div>
+        </div>
+      )}
+      {done && (
+        <Notice tone="ok" testId="valuation-done">
+          Valued on {done.valuation_date}: NAV {money(done.nav_after, c)} in {done.units_after} units. Every member's units are updated.
+        </Notice>
+      )}
+    </div>
+  );
+}
+
+/** One order with what the treasurer can do to it, its reserved cash, fills and fees. */
+function OrderRow({ club, order: o }: { club: Club; order: Order }) {
+  const c = club.currency;
+  const [fills, setFills] = useState<Fill[] | null>(null);
+  const act = useAction(async (what: "submit" | "cancel") => {
+    await api("POST", `/api/v1/clubs/${club.id}/orders/${o.id}/${what}`, { idempotencyKey: newKey() });
+  });
+  const loadFills = useAction(async () => {
+    setFills((await api<{ fills: Fill[] }>("GET", `/api/v1/clubs/${club.id}/orders/${o.id}`)).fills);
+  });
+  // Fills shown stay current as the order fills.
+  useEffect(() => {
+    if (fills !== null) void loadFills.run();
+  }, [o.filled_quantity]);
+  const size = o.quantity !== null ? `${o.quantity}` : o.amount ? `for ${money(o.amount, c)}` : "";
+  return (
+    <li class="desk-order" data-testid={`desk-order-${o.id}`} data-status={o.status}>
+      <span>
+        <span class={o.side === "buy" ? "up" : "down"}>{label(o.side)}</span> {size} <span class="ticker">{o.symbol}</span>
+        <span class="muted small"> {o.kind === "limit" ? `limit ${money(o.limit_price, c)}` : "at market"}{o.proposal_id ? " · voted by the club" : ""}</span>
+        <span class="muted small block">
+          Filled {o.filled_quantity}{o.quantity ? ` of ${o.quantity}` : ""}
+          {o.average_price ? ` at ${money(o.average_price, c)}` : ""} · fees {money(o.fees, c)}
+          {o.reserved !== "0.00" && <> · cash reserved <span data-testid={`desk-order-reserved-${o.id}`}>{money(o.reserved, c)}</span></>}
+        </span>
+        {o.reason && <span class="muted small block">{o.reason}</span>}
+      </span>
+      <span class="row-end">
+        <Badge tone={o.status === "filled" ? "ok" : o.status === "rejected" ? "bad" : WORKING.has(o.status) ? "warn" : "neutral"} testId={`desk-order-status-${o.id}`}>{label(o.status)}</Badge>
+        {o.status === "awaiting_execution" && <Button class="btn-small" busy={act.busy} testId={`desk-order-submit-${o.id}`} onClick={() => void act.run("submit")}>Send to broker</Button>}
+        {WORKING.has(o.status) && <Button kind="ghost" class="btn-small" busy={act.busy} testId={`desk-order-cancel-${o.id}`} onClick={() => { if (window.confirm(`Cancel this order to ${o.side} ${o.symbol}?`)) void act.run("cancel"); }}>Cancel</Button>}
+        {o.filled_quantity > 0 && fills === null && <Button kind="ghost" class="btn-small" busy={loadFills.busy} testId={`desk-order-fills-${o.id}`} onClick={() => void loadFills.run()}>Fills</Button>}
+      </span>
+      {fills && (
+        <table class="data fills" data-testid={`desk-fills-${o.id}`}>
+          <thead><tr><th>Date</th><th class="num">Shares</th><th class="num">Price</th><th class="num">Fee</th></tr></thead>
+          <tbody>{fills.map((f) => <tr key={f.fill_id}><td>{f.trade_date}</td><td class="num">{f.quantity}</td><td class="num">{money(f.price, c)}</td><td class="num">{money(f.fee, c)}</td></tr>)}</tbody>
+        </table>
+      )}
+      <ErrorNote error={act.error ?? loadFills.error} testId={`desk-order-error-${o.id}`} />
+    </li>
+  );
+}
+
+function OrdersDesk({ club, orders }: { club: Club; orders: Order[] }) {
+  const working = orders.filter((o) => WORKING.has(o.status));
+  const done = orders.filter((o) => !WORKING.has(o.status)).slice(0, 8);
+  return (
+    <div data-testid="desk-orders">
+      <PlaceOrder club={club} />
+      <h3 class="subhead">Working</h3>
+      {working.length === 0 ? <p class="muted small">No order is working.</p> : <ul class="rows">{working.map((o) => <OrderRow key={o.id} club={club} order={o} />)}</ul>}
+      {done.length > 0 && (
+        <>
+          <h3 class="subhead">Done</h3>
+          <ul class="rows">{done.map((o) => <OrderRow key={o.id} club={club} order={o} />)}</ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+function PlaceOrder({ club }: { club: Club }) {
+  const [open, setOpen] = useState(false);
+  const [form, setForm] = useState({ side: "buy", symbol: "", quantity: "", kind: "market", limit: "" });
+  const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
+  const [key, setKey] = useState(newKey);
+  const place = useAction(async () => {
+    const quantity = Number.parseInt(form.quantity, 10);
+    if (!(quantity > 0)) throw new ApiError("Enter how many shares, a whole number.", 422, "validation_error");
+    const body: Record<string, unknown> = { side: form.side, symbol: form.symbol.trim().toUpperCase(), quantity, kind: form.kind };
+    if (form.kind === "limit") {
+      const limit = parseAmountInput(form.limit);
+      if (limit === null) throw new ApiError("Enter a limit price like 250.00.", 422, "validation_error");
+      body.limit_price = limit;
+    }
+    await api("POST", `/api/v1/clubs/${club.id}/orders`, { body, idempotencyKey: key });
+    setKey(newKey());
+    setOpen(false);
+    setForm({ side: "buy", symbol: "", quantity: "", kind: "market", limit: "" });
+  });
+  if (!open) return <p><Button kind="secondary" testId="order-new" onClick={() => setOpen(true)}>Place an order</Button></p>;
+  return (
+    <form class="form" data-testid="order-form" onSubmit={(e) => { e.preventDefault(); void place.run(); }}>
+      <div class="form-row">
+        <label class="field"><span class="field-label">Side</span>
+          <select data-testid="order-side" value={form.side} onChange={set("side")}><option value="buy">Buy</option><option value="sell">Sell</option></select>
+        </label>
+        <Field label="Symbol" testId="order-symbol" required placeholder="AAPL" value={form.symbol} onInput={set("symbol")} />
+        <Field label="Shares" testId="order-quantity" type="number" min="1" required value={form.quantity} onInput={set("quantity")} />
+        <label class="field"><span class="field-label">Price</span>
+          <select data-testid="order-kind" value={form.kind} onChange={set("kind")}><option value="market">At market</option><option value="limit">Limit</option></select>
+        </label>
+        {form.kind === "limit" && <Field label={`Limit (${club.currency})`} testId="order-limit" inputMode="decimal" required value={form.limit} onInput={set("limit")} />}
+      </div>
+      <p class="muted small">The order waits here until you send it to the broker.</p>
+      <ErrorNote error={place.error} testId="order-error" />
+      <div class="form-actions">
+        <Button kind="ghost" type="button" onClick={() => setOpen(false)}>Cancel</Button>
+        <Button type="submit" busy={place.busy} testId="order-submit">Place the order</Button>
+      </div>
+    </form>
+  );
+}
+
+/** A trade made outside the app (at a broker of the club's own), entered to the books. */
+function RecordTrade({ club, onRecorded }: { club: Club; onRecorded: () => void }) {
+  const [form, setForm] = useState({ side: "buy", symbol: "", quantity: "", price: "", fees: "", date: serverToday() });
+  const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
+  const [key, setKey] = useState(newKey);
+  const [done, setDone] = useState<string | null>(null);
+  const record = useAction(async () => {
+    setDone(null);
+    const quantity = Number.parseInt(form.quantity, 10);
+    const price = parseAmountInput(form.price);
+    const fees = form.fees.trim() ? parseAmountInput(form.fees) : "0.00";
+    if (!(quantity > 0)) throw new ApiError("Enter how many shares, a whole number.", 422, "validation_error");
+    if (price === null) throw new ApiError("Enter the price per share, like 581.25.", 422, "validation_error");
+    if (fees === null) throw new ApiError("Enter the fees like 20.00, or leave them empty.", 422, "validation_error");
+    const symbol = form.symbol.trim().toUpperCase();
+    await api("POST", `/api/v1/clubs/${club.id}/trades`, {
+      body: { side: form.side, symbol, quantity, price, fees, trade_date: form.date }, idempotencyKey: key,
+    });
+    setKey(newKey());
+    setDone(`Recorded: ${form.side === "buy" ? "bought" : "sold"} ${quantity} ${symbol} at ${money(price, club.currency)}.`);
+    setForm({ ...form, symbol: "", quantity: "", price: "", fees: "" });
+    onRecorded();
+  });
+  return (
+    <form class="form" data-testid="trade-form" onSubmit={(e) => { e.preventDefault(); void record.run(); }}>
+      <div class="form-row">
+        <label class="field"><span class="field-label">Side</span>
+          <select data-testid="trade-side" value={form.side} onChange={set("side")}><option value="buy">Bought</option><option value="sell">Sold</option></select>
+        </label>
+        <Field label="Symbol" testId="trade-symbol" required placeholder="AAPL" value={form.symbol} onInput={set("symbol")} />
+        <Field label="Shares" testId="trade-quantity" type="number" min="1" required value={form.quantity} onInput={set("quantity")} />
+      </div>
+      <div class="form-row">
+        <Field label={`Price per share (${club.currency})`} testId="trade-price" inputMode="decimal" required value={form.price} onInput={set("price")} />
+        <Field label={`Fees (${club.currency})`} testId="trade-fees" inputMode="decimal" placeholder="0.00" value={form.fees} onInput={set("fees")} />
+        <Field label="Trade date" testId="trade-date" type="date" max={serverToday()} required value={form.date} onInput={set("date")} />
+      </div>
+      <ErrorNote error={record.error} testId="trade-error" />
+      {done && <Notice tone="ok" testId="trade-done">{done}</Notice>}
+      <div class="form-actions">
+        <Button type="submit" busy={record.busy} testId="trade-submit">Record the trade</Button>
+      </div>
+    </form>
+  );
+}
+
+/** Withdrawals settled at a valuation and not yet paid: pay them out of the club's cash. */
+function Payouts({ club, list, nameOf, onPaid }: { club: Club; list: (Withdrawal & { user_id: string })[]; nameOf: (id: string) => string; onPaid: () => void }) {
+  const pay = useAction(async (w: Withdrawal) => {
+    await api("POST", `/api/v1/clubs/${club.id}/withdrawals/${w.id}/payout`, { idempotencyKey: newKey() });
+    onPaid();
+  });
+  return (
+    <>
+      <h3 class="subhead">Payouts owed</h3>
+      <ul class="rows">
+        {list.map((w) => (
+          <li key={w.id} data-testid={`payout-${w.id}`}>
+            <span><strong>{money(w.net, club.currency)}</strong><span class="muted small"> · {nameOf(w.user_id)} · settled {when(w.valuation_date)}</span></span>
+            <Button class="btn-small" kind="secondary" busy={pay.busy} testId={`payout-pay-${w.id}`} onClick={() => void pay.run(w)}>Paid out</Button>
+          </li>
+        ))}
+      </ul>
+      <ErrorNote error={pay.error} testId="payout-error" />
+    </>
+  );
+}
