@@ -158,6 +158,32 @@ def create_asgi_app(settings: Settings | None = None) -> socketio.ASGIApp:
     return socketio.ASGIApp(sio, other_asgi_app=quart_app)
 
 
+def plain_message(message: str) -> str:
+    """pydantic's message without its jargon prefix: ``"Value error, give either…"`` →
+    ``"give either…"``."""
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix) :]
+    return message
+
+
+def validation_sentence(errors: list[dict[str, Any]]) -> str:
+    """The first problem of a request as a sentence a person reads: ``"Valuation date: input
+    should be a valid date."``; the others stay in ``details.errors``."""
+    if not errors:
+        return "Some details are missing or not right."
+    first = errors[0]
+    names = [p for p in first.get("loc", []) if isinstance(p, str) and p not in ("body", "query")]
+    text = str(first.get("msg", "")).strip() or "not right"
+    text = text[0].upper() + text[1:]
+    if not text.endswith((".", "!", "?")):
+        text += "."
+    if not names:
+        return text
+    field = names[-1].replace("_", " ")
+    return f"{field[0].upper()}{field[1:]}: {text[0].lower()}{text[1:]}"
+
+
 def _install_error_handlers(app: Quart) -> None:
     @app.errorhandler(AppError)
     async def _app_error(error: AppError) -> tuple[Response, int, dict[str, str]]:
@@ -168,12 +194,13 @@ def _install_error_handlers(app: Quart) -> None:
         details: dict[str, Any] = {}
         if isinstance(error.validation_error, ValidationError):
             details["errors"] = [
-                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+                {"loc": list(e["loc"]), "msg": plain_message(e["msg"]), "type": e["type"]}
                 for e in error.validation_error.errors()
             ]
         else:
-            details["errors"] = [{"msg": str(error.validation_error)}]
-        return jsonify(error_body("validation_error", "invalid request", details)), 422
+            details["errors"] = [{"msg": plain_message(str(error.validation_error))}]
+        message = validation_sentence(details["errors"])
+        return jsonify(error_body("validation_error", message, details)), 422
 
     @app.errorhandler(ResponseSchemaValidationError)
     async def _invalid_response(error: ResponseSchemaValidationError) -> tuple[Response, int]:

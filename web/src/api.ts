@@ -1,4 +1,5 @@
 /** HTTP helpers and the typed payloads of the backend's market API and quote events. */
+import { sentence } from "./errors.ts";
 
 /** One tradable symbol, as listed by `GET /api/v1/market/symbols`. */
 export interface MarketSymbol {
@@ -64,18 +65,23 @@ export interface ErrorBody {
   error?: { code?: string; message?: string; details?: Record<string, unknown> };
 }
 
-/** An ApiError from a failed response, reading the error body when there is one. */
+/** An ApiError from a failed response, reading the error body when there is one. Its message
+ * is the sentence a person reads (errors.ts); `Retry-After` joins the details. */
 export async function errorOf(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText}`.trim();
+  const retryAfter = Number(response.headers.get("Retry-After"));
   try {
     const body = (await response.json()) as ErrorBody;
     if (body.error) {
-      return new ApiError(body.error.message ?? message, response.status, body.error.code, body.error.details);
+      const details = { ...(body.error.details ?? {}) };
+      if (Number.isFinite(retryAfter) && retryAfter > 0 && details.retry_after === undefined) details.retry_after = retryAfter;
+      return new ApiError(sentence(body.error.code, body.error.message ?? message, details), response.status, body.error.code, details);
     }
   } catch {
     // Not a JSON error body (a proxy page, say): keep the status line.
   }
-  if (response.status === 0 || response.status >= 502) message = `The server is not answering (${message}).`;
+  if (response.status === 429) return new ApiError(sentence("rate_limited", message, { retry_after: retryAfter }), 429, "rate_limited", { retry_after: retryAfter });
+  message = response.status === 0 || response.status >= 502 ? "The server is not answering right now. Try again in a minute." : "Something went wrong. Try again.";
   return new ApiError(message, response.status);
 }
 

@@ -7,6 +7,7 @@
  * re-joined from their last seen `seq`, quote subscriptions renewed and notifications caught up.
  */
 import { io, type Socket } from "socket.io-client";
+import { sentence } from "./errors.ts";
 import { ApiError } from "./api.ts";
 import { session } from "./session.ts";
 import { Store } from "./store.ts";
@@ -137,7 +138,7 @@ class LiveConnection {
     }
     if (!ack || ack.ok !== true) {
       const error = ack?.error ?? {};
-      throw new ApiError(error.message ?? "Refused by the server.", 400, error.code, error.details);
+      throw new ApiError(sentence(error.code, error.message ?? "Refused by the server.", error.details ?? {}), 400, error.code, error.details);
     }
     return ack as T;
   }

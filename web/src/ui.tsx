@@ -2,34 +2,36 @@
 import type { ButtonHTMLAttributes, ComponentChildren, InputHTMLAttributes } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "./api.ts";
+import { fieldName, passwordReasons } from "./errors.ts";
 
-/** An API error as people read it: the message, and the stable code in small print. */
+/** An error as people read it: one sentence (errors.ts words every code), the password rules
+ * it broke, and — for a form — the other fields to check. The code stays in `data-code`. */
 export function ErrorNote({ error, testId = "error" }: { error: unknown; testId?: string }) {
   if (error === null || error === undefined) return null;
   const apiError = error instanceof ApiError ? error : null;
   const message = error instanceof Error ? error.message : String(error);
-  const reasons = apiError?.details?.reasons;
-  const fieldErrors = apiError?.details?.errors;
+  const reasons = apiError?.code === "weak_password" ? passwordReasons(apiError.details) : [];
+  const fieldErrors = apiError?.code === "validation_error" && Array.isArray(apiError.details.errors) ? apiError.details.errors.slice(1, 5) : [];
   return (
     <div class="alert alert-error" role="alert" data-testid={testId} data-code={apiError?.code ?? ""}>
       <strong>{message}</strong>
-      {Array.isArray(reasons) && reasons.length > 0 && (
+      {reasons.length > 0 && (
         <ul>
           {reasons.map((r) => (
-            <li key={String(r)}>{String(r)}</li>
+            <li key={r}>{r}</li>
           ))}
         </ul>
       )}
-      {Array.isArray(fieldErrors) && fieldErrors.length > 0 && (
+      {fieldErrors.length > 0 && (
         <ul>
-          {fieldErrors.slice(0, 5).map((e, i) => {
+          {fieldErrors.map((e, i) => {
             const item = e as { loc?: unknown[]; msg?: string };
-            const where = (item.loc ?? []).filter((p) => p !== "body").join(".");
-            return <li key={i}>{where ? `${where}: ` : ""}{item.msg}</li>;
+            const where = fieldName(item.loc ?? []);
+            const text = (item.msg ?? "").replace(/^(Value error|Assertion failed), /, "");
+            return <li key={i}>{where ? `${where}: ` : ""}{text}</li>;
           })}
         </ul>
       )}
-      {apiError?.code && <span class="error-code">{apiError.code}</span>}
     </div>
   );
 }

@@ -1,0 +1,121 @@
+/**
+ * What a person reads when something fails: one sentence per stable error code, in their terms,
+ * in this one place. The API's `message` is kept only when no sentence is known for the code
+ * (it is written for people too); codes themselves are never shown.
+ */
+
+type Details = Record<string, unknown>;
+type Sentence = string | ((details: Details, message: string) => string);
+
+/** "in 45 seconds" / "in 3 minutes" / "in about 2 hours". */
+export function waitText(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds <= 1) return "in a moment";
+  if (seconds < 60) return `in ${Math.ceil(seconds)} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes < 60) return `in ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const hours = Math.round(minutes / 60);
+  return `in about ${hours} hour${hours === 1 ? "" : "s"}`;
+}
+
+const PASSWORD_REASONS: Record<string, (d: Details) => string> = {
+  too_short: (d) => `It is too short: use at least ${typeof d.min_length === "number" ? d.min_length : 12} characters.`,
+  too_long: () => "It is too long.",
+  too_common: () => "It is one of the passwords people use most; choose one that is yours alone.",
+  contains_email: () => "It contains your e-mail address.",
+};
+
+/** Sentences for the password policy's reasons (`weak_password` → `details.reasons`). */
+export function passwordReasons(details: Details): string[] {
+  const reasons = Array.isArray(details.reasons) ? details.reasons.map(String) : [];
+  return reasons.map((r) => PASSWORD_REASONS[r]?.(details) ?? r.replace(/_/g, " "));
+}
+
+const SENTENCES: Record<string, Sentence> = {
+  rate_limited: (d) => `Too many tries for now. Try again ${waitText(Number(d.retry_after))}.`,
+  account_locked: (d) => `Too many wrong passwords: this account is locked for now. Try again ${waitText(Number(d.retry_after))}.`,
+  too_many_attempts: "Too many wrong codes. Ask for a new code and use that one.",
+  invalid_code: (d) => typeof d.attempts_left === "number" && d.attempts_left > 0
+    ? `That code is not right. ${d.attempts_left} ${d.attempts_left === 1 ? "try" : "tries"} left.`
+    : "That code is not right, and no tries are left: ask for a new code.",
+  code_expired: "That code has expired. Ask for a new one.",
+  weak_password: "Choose a stronger password.",
+  invalid_credentials: "The e-mail or the password is not right.",
+  email_not_verified: "Verify your e-mail address first: we sent you a code.",
+  account_suspended: "This account is suspended. Contact support.",
+  authentication_required: "Sign in to continue.",
+  token_expired: "Your session has ended: sign in again.",
+  session_revoked: "This session was ended: sign in again.",
+  refresh_token_reused: "This session was ended for safety: sign in again.",
+  refresh_token_invalid: "Your session has ended: sign in again.",
+  mfa_required: "Enter the code from your authenticator app.",
+  invalid_mfa_code: "That authenticator code is not right. Check the time on your phone and try again.",
+  step_up_required: "This needs the code from your authenticator app.",
+  step_up_failed: "That authenticator code is not right.",
+  mfa_enrollment_required: "Turn on two-step sign-in (an authenticator app) on your account page first.",
+  role_required: "Only the club's owner, admins or treasurer can do that.",
+  forbidden: "You are not allowed to do that.",
+  club_not_found: "This club does not exist, or you are not a member.",
+  already_member: "You are already a member of this club.",
+  invite_unusable: "This invitation can no longer be used: ask for a new link.",
+  last_owner: "The club needs at least one owner: make someone else owner first.",
+  kyc_required: "Above the yearly limit, contributions need a verified KYC.",
+  insufficient_cash: (d) => typeof d.available === "string" ? `The club does not have enough free cash for that (free: ${d.available}).` : "The club does not have enough free cash for that.",
+  insufficient_holdings: "The club does not hold enough of those shares.",
+  unknown_symbol: (d) => Array.isArray(d.symbols) && d.symbols.length > 0 ? `We do not know the symbol ${d.symbols.join(", ")}.` : "We do not know that symbol.",
+  currency_mismatch: (_d, m) => `This instrument is quoted in another currency than the club's. ${m.charAt(0).toUpperCase()}${m.slice(1)}.`,
+  no_quote: "There is no price for that symbol yet: wait for the market to open or use a limit price.",
+  order_state: "That order has moved on (it was sent, filled or cancelled already).",
+  price_missing: (d) => Array.isArray(d.symbols) ? `Enter a price for ${d.symbols.join(", ")}.` : "Enter a price for every holding.",
+  nav_not_positive: "At these prices the club would be worth nothing or less; check the prices.",
+  voting_closed: "Voting on this proposal has closed.",
+  not_eligible: "You joined after this proposal was made, so you have no vote on it.",
+  no_voting_weight: "Nobody holds units yet, so a weighted vote cannot start: value the club first.",
+  proposal_not_open: "This proposal is no longer open.",
+  contribution_state: "This contribution was already decided.",
+  cannot_decide_own: "Someone else in the club has to approve your own contribution.",
+  file_too_large: "That file is too large.",
+  unsupported_file_type: "That file type is not accepted: use a PDF, PNG or JPEG.",
+  malware_detected: "That file was refused: it looks unsafe.",
+  payment_provider_unavailable: "The payment provider is not answering right now. Try again in a few minutes.",
+  payment_provider_rejected: "The payment provider refused this payment.",
+  service_unavailable: "That part of the service is not answering right now. Try again in a minute.",
+  market_data_unavailable: "Prices are not available right now. Try again in a minute.",
+  idempotency_in_progress: "That is still being processed. Wait a moment.",
+  idempotency_key_reused: "That was already sent with other details. Reload the page and try again.",
+  network_error: (_d, m) => m,
+  payload_too_large: "That is too large to send.",
+  malformed_json: "Something went wrong sending that. Reload the page and try again.",
+  internal_error: "Something went wrong on our side. Try again in a minute.",
+};
+
+/** pydantic's message without its jargon ("Value error, …"), as a sentence. */
+function plain(message: string): string {
+  const text = message.replace(/^(Value error|Assertion failed), /, "").trim();
+  if (!text) return text;
+  return `${text.charAt(0).toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? "" : "."}`;
+}
+
+/** A field's name for people: `["body", "valuation_date"]` → "Valuation date". */
+export function fieldName(loc: unknown[]): string {
+  const last = [...loc].reverse().find((p) => typeof p === "string" && p !== "body" && p !== "query");
+  if (typeof last !== "string") return "";
+  const words = last.replace(/_/g, " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** The sentence to show for a failed call (`code`, the API's `message`, `details`). */
+export function sentence(code: string | undefined, message: string, details: Details): string {
+  const known = code ? SENTENCES[code] : undefined;
+  if (typeof known === "function") return known(details, message);
+  if (typeof known === "string") return known;
+  if (code === "validation_error") {
+    const errors = Array.isArray(details.errors) ? (details.errors as { loc?: unknown[]; msg?: string }[]) : [];
+    const first = errors[0];
+    if (first?.msg) {
+      const field = fieldName(first.loc ?? []);
+      return field ? `${field}: ${plain(first.msg)}` : plain(first.msg);
+    }
+    return "Some details are missing or not right: check the form.";
+  }
+  return plain(message) || "Something went wrong. Try again.";
+}
