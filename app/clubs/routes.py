@@ -24,6 +24,7 @@ from app.clubs.schemas import (
     ClubOut,
     InviteCreate,
     InviteOut,
+    InvitePreview,
     JoinOut,
     LeftClub,
     MemberList,
@@ -150,6 +151,27 @@ async def revoke_invite(club_id: str, invite_id: str) -> InviteOut:
     invite = await club_service.do_revoke_invite(club_id, invite_id, _me())
     return InviteOut(id=str(invite.id), club_id=club_id, expires_at=invite.expires_at,
                      max_uses=invite.max_uses, uses=invite.uses, revoked=True)  # fmt: skip
+
+
+@blueprint.get("/invites/<token>")
+@tag(["clubs"])
+@require_auth
+@validate_response(InvitePreview)
+@document_errors(410)
+async def preview_invite(token: str) -> InvitePreview:
+    """What an invite link leads to: the club, who invited you and its rules. Errors: 410
+    ``invite_unusable`` (``details.reason``: unknown, revoked, expired, used_up)."""
+    invite, club = await club_service.check_invite(token)
+    inviter = (await users_by_id([invite.created_by])).get(invite.created_by)
+    members = await repository.active_memberships(invite.club_id)
+    return InvitePreview(
+        club_id=str(club.id), club_name=club.name, description=club.description,
+        currency=club.currency, invited_by=inviter.full_name if inviter else "A club member",
+        members=len(members), voting_mode=club.voting_mode,
+        approval_threshold_bps=club.approval_threshold_bps, quorum_bps=club.quorum_bps,
+        tie_rule=club.tie_rule, withdrawal_fee_bps=club.withdrawal_fee_bps,
+        starting_unit_value=format_minor(club.starting_unit_value), expires_at=invite.expires_at,
+    )  # fmt: skip
 
 
 @blueprint.post("/invites/<token>/accept")

@@ -147,6 +147,25 @@ class MemberRemoved(BaseModel):
     removed: bool
 
 
+class InvitePreview(BaseModel):
+    """``GET /api/v1/invites/{token}``: what a person invited sees before joining — the club,
+    who invited them and the club's rules (shares in basis points, amounts as decimals)."""
+
+    club_id: str
+    club_name: str
+    description: str
+    currency: str
+    invited_by: str
+    members: int
+    voting_mode: VotingMode
+    approval_threshold_bps: int
+    quorum_bps: int | None
+    tie_rule: TieRule
+    withdrawal_fee_bps: int
+    starting_unit_value: str
+    expires_at: dt.datetime
+
+
 class RoleChange(BaseModel):
     role: ClubRole
 

@@ -167,6 +167,30 @@ class ClubService:
         )  # fmt: skip
         return invite
 
+    async def check_invite(self, token: str) -> tuple[Invite, Club]:
+        """The invite a join link carries and its club, if the link can still be used (what the
+        invite page shows before joining; the acceptance checks again atomically).
+
+        Raises:
+            InviteUnusable: unknown, revoked, expired or used up (``details.reason``).
+        """
+        invite = await repository.find_invite(hash_token(token))
+        if invite is None:
+            raise InviteUnusable("this invite link is not valid", details={"reason": "unknown"})
+        if invite.revoked:
+            raise InviteUnusable("this invite was revoked", details={"reason": "revoked"})
+        expires = invite.expires_at
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=dt.UTC)
+        if expires <= dt.datetime.now(dt.UTC):
+            raise InviteUnusable("this invite has expired", details={"reason": "expired"})
+        if invite.uses >= invite.max_uses:
+            raise InviteUnusable("this invite is used up", details={"reason": "used_up"})
+        club = await repository.get_club(invite.club_id)
+        if club is None:
+            raise InviteUnusable("this invite is not valid", details={"reason": "unknown"})
+        return invite, club
+
     async def do_accept_invite(self, token: str, user_id: str) -> tuple[Club, Membership]:
         """Join the invite's club. The use is counted atomically (never beyond ``max_uses``).
 

@@ -127,6 +127,7 @@ function TopBar() {
           </div>
         )}
         {state === "signed-out" && path !== "/login" && <a class="btn btn-light" href="/login" data-testid="nav-login">Sign in</a>}
+        {state === "signed-out" && path !== "/signup" && <a class="btn btn-primary" href="/signup" data-testid="nav-signup">Sign up</a>}
       </div>
     </header>
   );

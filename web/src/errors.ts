@@ -56,7 +56,11 @@ const SENTENCES: Record<string, Sentence> = {
   forbidden: "You are not allowed to do that.",
   club_not_found: "This club does not exist, or you are not a member.",
   already_member: "You are already a member of this club.",
-  invite_unusable: "This invitation can no longer be used: ask for a new link.",
+  invite_unusable: (d) => ({
+    expired: "This invitation has expired: ask the club for a new link.",
+    revoked: "This invitation was withdrawn by the club: ask for a new link.",
+    used_up: "This invitation has been used as many times as it allows: ask the club for a new link.",
+  } as Record<string, string>)[String(d.reason)] ?? "This invitation link is not valid: ask the club for a new one.",
   last_owner: "The club needs at least one owner: make someone else owner first.",
   kyc_required: "Above the yearly limit, contributions need a verified KYC.",
   insufficient_cash: (d) => typeof d.available === "string" ? `The club does not have enough free cash for that (free: ${d.available}).` : "The club does not have enough free cash for that.",

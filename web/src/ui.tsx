@@ -7,7 +7,20 @@ import { fieldName, passwordReasons } from "./errors.ts";
 /** An error as people read it: one sentence (errors.ts words every code), the password rules
  * it broke, and — for a form — the other fields to check. The code stays in `data-code`. */
 export function ErrorNote({ error, testId = "error" }: { error: unknown; testId?: string }) {
-  if (error === null || error === undefined) return null;
+  // "You are offline" is stale once the network is back: it clears itself.
+  const [cleared, setCleared] = useState<unknown>(null);
+  const offline = error instanceof ApiError && (error.code === "network_error" || error.code === "not_connected");
+  useEffect(() => {
+    if (!offline) return undefined;
+    const back = () => setCleared(error);
+    window.addEventListener("online", back);
+    const timer = navigator.onLine ? window.setTimeout(back, 15_000) : undefined;
+    return () => {
+      window.removeEventListener("online", back);
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  }, [error, offline]);
+  if (error === null || error === undefined || (offline && cleared === error)) return null;
   const apiError = error instanceof ApiError ? error : null;
   const message = error instanceof Error ? error.message : String(error);
   const reasons = apiError?.code === "weak_password" ? passwordReasons(apiError.details) : [];

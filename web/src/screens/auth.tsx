@@ -78,6 +78,9 @@ export function VerifyEmail() {
     setResent(false);
     await post("/api/v1/auth/verify-email/resend", { email });
     setResent(true);
+    // A new code: "too many attempts" and the tries left belonged to the old one.
+    verify.setError(null);
+    setCode("");
   });
   if (memberId !== null) {
     return (
@@ -99,7 +102,7 @@ export function VerifyEmail() {
           class="code-input" value={code} onInput={(e) => setCode(value(e))}
         />
         <ErrorNote error={verify.error} />
-        {typeof attemptsLeft === "number" && <p class="muted">{attemptsLeft} attempts left.</p>}
+        {typeof attemptsLeft === "number" && attemptsLeft > 0 && <p class="muted" data-testid="verify-attempts-left">{attemptsLeft} {attemptsLeft === 1 ? "try" : "tries"} left with this code.</p>}
         <Button type="submit" busy={verify.busy} testId="verify-submit">Verify</Button>
       </form>
       <div class="auth-alt">

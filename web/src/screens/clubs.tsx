@@ -5,7 +5,7 @@ import { bpsPercent, money, parseAmountInput } from "../money.ts";
 import { navigate } from "../router.ts";
 import { api } from "../session.ts";
 import type { Club } from "../types.ts";
-import { Badge, Button, Empty, ErrorNote, Field, Panel, label, useAction } from "../ui.tsx";
+import { Badge, Button, Empty, ErrorNote, Field, Panel, label, useAction, useLoad } from "../ui.tsx";
 
 export function MyClubs() {
   const [clubs, setClubs] = useState<Club[] | null>(null);
@@ -137,23 +137,55 @@ export function CreateClub() {
   );
 }
 
+interface InvitePreview {
+  club_id: string;
+  club_name: string;
+  description: string;
+  currency: string;
+  invited_by: string;
+  members: number;
+  voting_mode: "simple" | "weighted";
+  approval_threshold_bps: number;
+  quorum_bps: number | null;
+  tie_rule: string;
+  withdrawal_fee_bps: number;
+  starting_unit_value: string;
+  expires_at: string;
+}
+
 export function JoinClub({ token }: { token: string }) {
+  const preview = useLoad(() => api<InvitePreview>("GET", `/api/v1/invites/${encodeURIComponent(token)}`), [token]);
   const join = useAction(async () => {
     const joined = await api<{ club: Club }>("POST", `/api/v1/invites/${encodeURIComponent(token)}/accept`);
     navigate(`/clubs/${joined.club.id}`, true);
   });
-  const reason = join.error instanceof ApiError ? join.error.details.reason : undefined;
+  const p = preview.data;
+  const unusable = preview.error ?? join.error;
   return (
     <main class="page narrow" data-testid="join-club">
       <section class="panel panel-pad">
-        <h1>You have been invited to a club</h1>
+        {p ? (
+          <>
+            <h1 data-testid="join-club-name">{p.invited_by} invites you to {p.club_name}</h1>
+            {p.description && <p>{p.description}</p>}
+            <h2 class="subhead">The club's rules</h2>
+            <ul class="rules" data-testid="join-rules">
+              <li>{p.voting_mode === "weighted" ? "Votes count by units held (weighted voting)." : "One member, one vote."}</li>
+              <li>A proposal passes with {bpsPercent(p.approval_threshold_bps)} of the yes and no votes{p.quorum_bps !== null ? `, when at least ${bpsPercent(p.quorum_bps)} of the club votes` : ""}; a tie is {p.tie_rule === "approve" ? "approved" : "rejected"}.</li>
+              <li>Money is held in {p.currency}; units started at {money(p.starting_unit_value, p.currency)}.</li>
+              <li>{p.withdrawal_fee_bps > 0 ? `Withdrawals pay a fee of ${bpsPercent(p.withdrawal_fee_bps)}.` : "Withdrawals pay no fee."}</li>
+              <li>{p.members} {p.members === 1 ? "member" : "members"} so far.</li>
+            </ul>
+          </>
+        ) : (
+          <h1>You have been invited to a club</h1>
+        )}
         <p class="muted">Joining lets you chat, propose and vote, and pay into the club. You can leave while you hold no units.</p>
-        <ErrorNote error={join.error} />
-        {typeof reason === "string" && <p class="muted">This invite is {reason.replace(/_/g, " ")}: ask the club for a new link.</p>}
-        {join.error instanceof ApiError && join.error.code === "already_member" && <p><a href="/clubs">Go to my clubs</a></p>}
+        <ErrorNote error={unusable} />
+        {unusable instanceof ApiError && unusable.code === "already_member" && <p><a href="/clubs">Go to my clubs</a></p>}
         <div class="form-actions">
           <a class="btn btn-ghost" href="/clubs">Not now</a>
-          <Button busy={join.busy} testId="join-accept" onClick={() => void join.run()}>Join the club</Button>
+          <Button busy={join.busy} disabled={preview.error !== null && preview.error !== undefined} testId="join-accept" onClick={() => void join.run()}>Join the club</Button>
         </div>
       </section>
     </main>

@@ -240,6 +240,7 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
 function OrderRow({ club, order: o }: { club: Club; order: Order }) {
   const c = club.currency;
   const [fills, setFills] = useState<Fill[] | null>(null);
+  const [cancelling, setCancelling] = useState(false);
   const act = useAction(async (what: "submit" | "cancel") => {
     await api("POST", `/api/v1/clubs/${club.id}/orders/${o.id}/${what}`, { idempotencyKey: newKey() });
   });
@@ -266,7 +267,14 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
       <span class="row-end">
         <Badge tone={o.status === "filled" ? "ok" : o.status === "rejected" ? "bad" : WORKING.has(o.status) ? "warn" : "neutral"} testId={`desk-order-status-${o.id}`}>{label(o.status)}</Badge>
         {o.status === "awaiting_execution" && <Button class="btn-small" busy={act.busy} testId={`desk-order-submit-${o.id}`} onClick={() => void act.run("submit")}>Send to broker</Button>}
-        {WORKING.has(o.status) && <Button kind="ghost" class="btn-small" busy={act.busy} testId={`desk-order-cancel-${o.id}`} onClick={() => { if (window.confirm(`Cancel this order to ${o.side} ${o.symbol}?`)) void act.run("cancel"); }}>Cancel</Button>}
+        {WORKING.has(o.status) && !cancelling && <Button kind="ghost" class="btn-small" testId={`desk-order-cancel-${o.id}`} onClick={() => setCancelling(true)}>Cancel</Button>}
+        {WORKING.has(o.status) && cancelling && (
+          <>
+            <span class="small">Cancel this order?</span>
+            <Button kind="danger" class="btn-small" busy={act.busy} testId={`desk-order-cancel-confirm-${o.id}`} onClick={() => void act.run("cancel").then(() => setCancelling(false))}>Yes, cancel it</Button>
+            <Button kind="ghost" class="btn-small" onClick={() => setCancelling(false)}>Keep it</Button>
+          </>
+        )}
         {o.filled_quantity > 0 && fills === null && <Button kind="ghost" class="btn-small" busy={loadFills.busy} testId={`desk-order-fills-${o.id}`} onClick={() => void loadFills.run()}>Fills</Button>}
       </span>
       {fills && (

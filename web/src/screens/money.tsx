@@ -148,7 +148,7 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
       ) : (
         !status.loading && <p class="muted small">Your units are issued at the club's next valuation after your money arrives.</p>
       )}
-      <Contribute club={club} onOpened={contributions.reload} />
+      <Contribute club={club} onOpened={contributions.reload} known={contributions.data?.contributions ?? []} />
       <h3 class="subhead">{treasury ? "Contributions (everyone)" : "My contributions"}</h3>
       {(contributions.data?.contributions.length ?? 0) === 0 ? (
         <p class="muted small">None yet.</p>
@@ -176,28 +176,21 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
   );
 }
 
-function Contribute({ club, onOpened }: { club: Club; onOpened: () => void }) {
+function Contribute({ club, onOpened, known }: { club: Club; onOpened: () => void; known: Contribution[] }) {
   const [amount, setAmount] = useState("");
   const [checkout, setCheckout] = useState<Contribution | null>(null);
   const pay = useAction(async () => {
     const value = parseAmountInput(amount);
     if (value === null) throw new ApiError("Enter an amount like 500 or 500.00.", 422, "validation_error");
-    // Opened now, inside the click, so no pop-up blocker stops it; pointed at the checkout below.
-    const popup = window.open("", "samooh-checkout");
-    try {
-      const created = await api<Contribution>("POST", `/api/v1/clubs/${club.id}/contributions`, {
-        body: { amount: value, method: "online" }, idempotencyKey: newKey(),
-      });
-      setCheckout(created);
-      onOpened();
-      if (popup && created.checkout_url) {
-        popup.opener = null;
-        popup.location.href = created.checkout_url;
-      }
-    } catch (error) {
-      popup?.close();
-      throw error;
-    }
+    // The checkout opens only once the club accepted the contribution, so a refusal (KYC, a
+    // limit) never leaves a blank tab behind; a blocked pop-up leaves the link below to click.
+    setCheckout(null);
+    const created = await api<Contribution>("POST", `/api/v1/clubs/${club.id}/contributions`, {
+      body: { amount: value, method: "online" }, idempotencyKey: newKey(),
+    });
+    setCheckout(created);
+    onOpened();
+    if (created.checkout_url) window.open(created.checkout_url, "samooh-checkout", "noopener");
   });
   return (
     <div class="contribute" data-testid="contribute">
@@ -207,7 +200,7 @@ function Contribute({ club, onOpened }: { club: Club; onOpened: () => void }) {
       </form>
       <ErrorNote error={pay.error} testId="contribute-error" />
       <KycHint error={pay.error} />
-      {checkout?.checkout_url && (
+      {checkout?.checkout_url && (known.find((x) => x.id === checkout.id)?.status ?? "awaiting_payment") === "awaiting_payment" && (
         <p class="muted small" data-testid="checkout-opened">
           Checkout for {money(checkout.amount, checkout.currency)} opened in a new tab.{" "}
           <a href={checkout.checkout_url} target="samooh-checkout" rel="noopener" data-external data-testid="checkout-link">Open it again</a>. This page updates by itself when the money arrives.

@@ -53,10 +53,13 @@ function VoteBars({ proposal }: { proposal: Proposal }) {
   );
 }
 
-function ProposalCard({ proposal, room, canManage, nameOf }: { proposal: Proposal; room: ClubRoom; canManage: boolean; nameOf: (id: string) => string }) {
+function ProposalCard({ proposal, room, canManage, nameOf, currency }: { proposal: Proposal; room: ClubRoom; canManage: boolean; nameOf: (id: string) => string; currency: string }) {
   const vote = useAction(async (choice: Choice) => room.vote(proposal.id, choice));
+  // Closing early or withdrawing cannot be undone: each asks first, on the card itself.
+  const [confirming, setConfirming] = useState<"close" | "cancel" | null>(null);
   const manage = useAction(async (what: "close" | "cancel") => {
     await api("POST", `/api/v1/proposals/${proposal.id}/${what}`, what === "cancel" ? { body: { reason: "withdrawn" } } : {});
+    setConfirming(null);
   });
   const open = proposal.status === "open";
   const outcome = proposal.status === "approved" ? "ok" : proposal.status === "rejected" ? "bad" : "neutral";
@@ -69,8 +72,8 @@ function ProposalCard({ proposal, room, canManage, nameOf }: { proposal: Proposa
             {proposal.kind === "investment" && proposal.symbol && (
               <strong class="proposal-trade">
                 {label(proposal.side ?? "")} {proposal.quantity !== null ? `${proposal.quantity} × ` : ""}{proposal.symbol}
-                {proposal.amount !== null ? ` for ${money(proposal.amount)}` : ""}
-                {proposal.limit_price !== null ? ` (limit ${money(proposal.limit_price)})` : ""}
+                {proposal.amount !== null ? ` for ${money(proposal.amount, currency)}` : ""}
+                {proposal.limit_price !== null ? ` (limit ${money(proposal.limit_price, currency)})` : ""}
                 {" · "}
               </strong>
             )}
@@ -92,10 +95,17 @@ function ProposalCard({ proposal, room, canManage, nameOf }: { proposal: Proposa
               {label(choice)}
             </Button>
           ))}
-          {canManage && (
+          {canManage && confirming === null && (
             <span class="manage">
-              <Button kind="ghost" testId={`close-${proposal.id}`} busy={manage.busy} onClick={() => void manage.run("close")}>Close now</Button>
-              <Button kind="ghost" testId={`cancel-${proposal.id}`} busy={manage.busy} onClick={() => void manage.run("cancel")}>Withdraw</Button>
+              <Button kind="ghost" testId={`close-${proposal.id}`} onClick={() => setConfirming("close")}>Close now</Button>
+              <Button kind="ghost" testId={`cancel-${proposal.id}`} onClick={() => setConfirming("cancel")}>Withdraw</Button>
+            </span>
+          )}
+          {canManage && confirming !== null && (
+            <span class="manage confirm" data-testid={`confirm-${proposal.id}`}>
+              <span class="small">{confirming === "close" ? "Close the vote now? It is decided on the votes cast so far." : "Withdraw this proposal? Nobody can vote on it any more."}</span>
+              <Button kind="danger" class="btn-small" testId={`${confirming}-confirm-${proposal.id}`} busy={manage.busy} onClick={() => void manage.run(confirming)}>{confirming === "close" ? "Yes, close it" : "Yes, withdraw it"}</Button>
+              <Button kind="ghost" class="btn-small" testId={`confirm-back-${proposal.id}`} onClick={() => setConfirming(null)}>Keep it open</Button>
             </span>
           )}
         </div>
@@ -211,9 +221,9 @@ export function ProposalsPanel({ club, room, proposals, nameOf }: { club: Club; 
       {composing && <NewProposal club={club} room={room} onDone={() => setComposing(false)} />}
       {proposals.length === 0 && !composing && <Empty testId="no-proposals">No proposals yet. Propose an investment and the club votes on it live.</Empty>}
       <div class="proposal-list">
-        {open.map((p) => <ProposalCard key={p.id} proposal={p} room={room} canManage={canManage || p.created_by === room.me} nameOf={nameOf} />)}
+        {open.map((p) => <ProposalCard key={p.id} proposal={p} room={room} canManage={canManage || p.created_by === room.me} nameOf={nameOf} currency={club.currency} />)}
         {closed.length > 0 && <h3 class="subhead">Decided</h3>}
-        {closed.slice(0, 10).map((p) => <ProposalCard key={p.id} proposal={p} room={room} canManage={false} nameOf={nameOf} />)}
+        {closed.slice(0, 10).map((p) => <ProposalCard key={p.id} proposal={p} room={room} canManage={false} nameOf={nameOf} currency={club.currency} />)}
       </div>
     </Panel>
   );

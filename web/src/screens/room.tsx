@@ -16,6 +16,9 @@ import { OrdersPanel } from "./orders.tsx";
 import { ProposalsPanel } from "./proposals.tsx";
 import { ReportsPanel } from "./reports.tsx";
 
+/** The longest chat message the server takes (app/chat/schemas.py MAX_BODY). */
+const CHAT_MAX = 4000;
+
 /** Shown when the club holds and proposes nothing yet, so the room still shows the market. */
 const FALLBACK_SYMBOLS = ["AAPL", "MSFT", "GOOG", "IBM"];
 
@@ -102,6 +105,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
       </header>
       {view.error && view.phase !== "live" && <ErrorNote error={view.error} testId="room-error" />}
       <ArrivalsFeed arrivals={view.arrivals} nameOf={nameOf} />
+      {(c.my_role === "owner" || c.my_role === "admin") && <NextSteps club={c} members={memberList.length} proposals={view.proposals.length} version={moneyVersion} />}
       <nav class="room-tabs" aria-label="Sections">
         {treasury && <a href="#desk">Desk</a>}
         <a href="#chat">Chat</a>
@@ -134,6 +138,31 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
       </div>
       <AlertToasts firings={view.alertFirings} />
     </main>
+  );
+}
+
+/** A new club's first steps, ticked off as they happen; gone once all are done. */
+function NextSteps({ club, members, proposals, version }: { club: Club; members: number; proposals: number; version: number }) {
+  const paid = useLoad(() => api<{ contributions: { status: string }[] }>("GET", `/api/v1/clubs/${club.id}/contributions`), [club.id, version]);
+  const anyMoney = (paid.data?.contributions ?? []).some((x) => x.status === "received" || x.status === "settled");
+  const steps: [string, boolean, string][] = [
+    ["Invite the members (the Invite button above)", members > 1, "invite"],
+    ["Everyone pays in their first contribution (My account)", anyMoney, "pay"],
+    ["The treasurer values the club to issue units (Treasurer's desk)", club.last_valuation_date !== null, "value"],
+    ["Propose a first investment and vote on it (Votes)", proposals > 0, "propose"],
+  ];
+  if (!paid.data || steps.every(([, done]) => done)) return null;
+  return (
+    <section class="panel panel-pad next-steps" data-testid="next-steps">
+      <h2 class="subhead">Next steps for {club.name}</h2>
+      <ol class="steps-list">
+        {steps.map(([text, done, key]) => (
+          <li key={key} class={done ? "done" : ""} data-testid={`next-step-${key}`} data-done={done ? "true" : "false"}>
+            <span aria-hidden="true">{done ? "✓" : "○"}</span> {text}
+          </li>
+        ))}
+      </ol>
+    </section>
   );
 }
 
@@ -237,7 +266,7 @@ function ChatPanel({ room, view, me, nameOf }: { room: ClubRoom; view: RoomView;
       <form class="chat-form" onSubmit={(e) => { e.preventDefault(); void send.run(); }}>
         <input
           ref={input}
-          data-testid="chat-input" aria-label="Message" placeholder="Write to the club…" maxLength={4000} value={text}
+          data-testid="chat-input" aria-label="Message" placeholder="Write to the club…" value={text}
           onInput={(e) => {
             setText((e.currentTarget as HTMLInputElement).value);
             if (Date.now() - lastTyping.current > 2_500) {
@@ -246,8 +275,15 @@ function ChatPanel({ room, view, me, nameOf }: { room: ClubRoom; view: RoomView;
             }
           }}
         />
-        <Button type="submit" disabled={!text.trim()} testId="chat-send">Send</Button>
+        <Button type="submit" disabled={!text.trim() || text.length > CHAT_MAX} testId="chat-send">Send</Button>
       </form>
+      {text.length > CHAT_MAX - 500 && (
+        <p class={`small chat-counter ${text.length > CHAT_MAX ? "over" : "muted"}`} data-testid="chat-counter" aria-live="polite">
+          {text.length > CHAT_MAX
+            ? `${(text.length - CHAT_MAX).toLocaleString("en-IN")} characters too long: a message holds up to ${CHAT_MAX.toLocaleString("en-IN")}.`
+            : `${text.length.toLocaleString("en-IN")} / ${CHAT_MAX.toLocaleString("en-IN")} characters`}
+        </p>
+      )}
       <ErrorNote error={send.error ?? older.error} testId="chat-error" />
     </Panel>
   );
