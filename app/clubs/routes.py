@@ -163,7 +163,7 @@ async def preview_invite(token: str) -> InvitePreview:
     ``invite_unusable`` (``details.reason``: unknown, revoked, expired, used_up)."""
     invite, club = await club_service.check_invite(token)
     inviter = (await users_by_id([invite.created_by])).get(invite.created_by)
-    members = await repository.active_memberships(invite.club_id)
+    members = await club_service.active_members(invite.club_id)
     return InvitePreview(
         club_id=str(club.id), club_name=club.name, description=club.description,
         currency=club.currency, invited_by=inviter.full_name if inviter else "A club member",

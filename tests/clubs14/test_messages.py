@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from app import plain_message, validation_sentence
+from app.web import plain_message, validation_sentence
 from tests.clubs.http import login
 from tests.identity.conftest import Api
 
