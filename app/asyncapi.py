@@ -20,7 +20,7 @@ from quart import Blueprint, jsonify
 
 from app.advisory.schemas import DriftAlertEvent
 from app.alerts.schemas import AlertTriggeredEvent
-from app.books.events import ContributionReceived
+from app.books.events import ContributionReceived, ValuationRecorded
 from app.books.schemas import PortfolioNavEvent
 from app.broadcasts.schemas import BroadcastEvent
 from app.chat.schemas import (
@@ -158,6 +158,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("chat:typing", "club", ChatTypingEvent),
     ServerEventSpec("presence:update", "club", PresenceEvent),
     ServerEventSpec("contribution:received", "club", ContributionReceived, True),
+    ServerEventSpec("valuation:recorded", "club", ValuationRecorded, True),
     ServerEventSpec("watchlist:changed", "club", WatchlistChangedEvent, True),
     ServerEventSpec("alert:triggered", "club", AlertTriggeredEvent, True),
     ServerEventSpec("order:updated", "club", OrderUpdatedEvent, True),

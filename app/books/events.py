@@ -13,6 +13,7 @@ from app.money import format_minor
 from app.realtime.contract import RoomEvent
 
 CONTRIBUTION_RECEIVED = "contribution:received"
+VALUATION_RECORDED = "valuation:recorded"
 
 
 class ContributionReceived(RoomEvent):
@@ -24,6 +25,21 @@ class ContributionReceived(RoomEvent):
     currency: str
     payment_date: str | None
     status: str
+
+
+class ValuationRecorded(RoomEvent):
+    """``valuation:recorded``: the club was valued; pending contributions bought units and
+    withdrawals redeemed them at ``unit_value`` (before settlement); ``*_after`` is the club
+    once they settled. Members' units and values changed: screens load them again."""
+
+    valuation_id: str
+    valuation_date: str
+    nav: str = Field(description="before settlement, decimal string")
+    unit_value: str = Field(description="before settlement: what everything settled at")
+    nav_after: str
+    units_after: str = Field(description="units outstanding after settlement, 6 places")
+    unit_value_after: str = Field(description="after settlement, 4 places")
+    settled_user_ids: list[str]
 
 
 def received_fields(contribution: Contribution) -> dict[str, Any]:

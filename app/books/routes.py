@@ -40,7 +40,7 @@ from app.books.schemas import (
     WithdrawalOut,
 )
 from app.books.service import books_service
-from app.books.units import format_units
+from app.books.units import UnitValue, format_units
 from app.idempotency import idempotent
 from app.identity.guards import current_principal, require_auth, step_up_for_amount
 from app.money import format_minor
@@ -67,7 +67,7 @@ def _contribution_out(c: Contribution) -> ContributionOut:
         currency=c.currency, method=c.method, status=c.status.value, provider=c.provider,
         order_id=c.order_id, checkout_url=c.checkout_url, payment_date=c.payment_date,
         valuation_date=c.valuation_date, units=_units(c.units),
-        receipt_file_id=c.receipt_file_id, decision_reason=c.decision_reason,
+        receipt_file_id=c.receipt_file_id, decision_reason=c.decision_reason, note=c.note,
         created_at=c.created_at,
     )  # fmt: skip
 
@@ -93,7 +93,13 @@ def _valuation_out(v: Valuation) -> ValuationOut:
             for s in v.settlements
         ],
         nav_after=format_minor(v.nav_after), units_after=format_units(v.units_after),
+        unit_value_after=_unit_value(v.nav_after, v.units_after),
     )  # fmt: skip
+
+
+def _unit_value(nav: int, units: int) -> str | None:
+    # With units outstanding the unit value is NAV ÷ units (the starting value plays no part).
+    return UnitValue(nav=nav, units=units, starting_paise=1).display() if units > 0 else None
 
 
 # ---- contributions ------------------------------------------------------------------------
@@ -254,6 +260,25 @@ async def record_valuation(club_id: str, data: ValuationCreate) -> tuple[Valuati
         club_id, _me(), valuation_date=data.valuation_date, prices=data.prices
     )
     return _valuation_out(valuation), 201
+
+
+@blueprint.post("/clubs/<club_id>/valuations/preview")
+@tag(["money"])
+@require_auth
+@validate_request(ValuationCreate)
+@validate_response(ValuationOut)
+@document_errors(403, 404, 409, 422)
+async def preview_valuation(club_id: str, data: ValuationCreate) -> ValuationOut:
+    """What valuing the club now would record (owner/admin/treasurer): NAV and unit value
+    before settlement, every contribution and withdrawal that would settle, the club after —
+    computed by the valuation itself and rolled back, so nothing is stored. Same errors as
+    ``POST /valuations``."""
+    valuation = await books_service.do_record_valuation(
+        club_id, _me(), valuation_date=data.valuation_date, prices=data.prices, preview=True
+    )
+    out = _valuation_out(valuation)
+    out.id = ""
+    return out
 
 
 @blueprint.get("/clubs/<club_id>/valuations")

@@ -57,6 +57,7 @@ class ContributionOut(BaseModel):
     units: str | None
     receipt_file_id: str | None
     decision_reason: str | None
+    note: str = Field(default="", description="the member's note for the treasurer")
     created_at: dt.datetime
 
 
@@ -149,7 +150,9 @@ class SettlementOut(BaseModel):
 
 
 class ValuationOut(BaseModel):
-    """A valuation: NAV and unit value before its settlements, and the club after them."""
+    """A valuation: NAV and unit value before its settlements (``unit_value``, what they
+    settled at), and the club after them (``nav_after``, ``units_after``,
+    ``unit_value_after``). A preview has the same shape and an empty ``id``."""
 
     id: str
     valuation_date: str
@@ -163,6 +166,9 @@ class ValuationOut(BaseModel):
     settlements: list[SettlementOut]
     nav_after: str
     units_after: str
+    unit_value_after: str | None = Field(
+        default=None, description="after settlement (none while no units are outstanding)"
+    )
 
 
 class ValuationStatement(BaseModel):

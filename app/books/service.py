@@ -25,6 +25,7 @@ import functools
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.audit.service import audit_service, club_chain
@@ -51,9 +52,15 @@ from app.books.errors import (
     PriceMissing,
     WithdrawalRefused,
 )
-from app.books.events import CONTRIBUTION_RECEIVED, ContributionReceived, received_fields
+from app.books.events import (
+    CONTRIBUTION_RECEIVED,
+    VALUATION_RECORDED,
+    ContributionReceived,
+    ValuationRecorded,
+    received_fields,
+)
 from app.books.schemas import TrialBalance, TrialBalanceRowOut
-from app.books.units import NonPositiveNav, UnitValue, fee_of, round_half_even
+from app.books.units import NonPositiveNav, UnitValue, fee_of, format_units, round_half_even
 from app.clubs.documents import Club, MembershipStatus
 from app.clubs.service import TREASURY, club_service
 from app.db import run_in_transaction
@@ -65,10 +72,20 @@ from app.ledger import accounts
 from app.ledger.service import ledger_service
 from app.market.service import market_service
 from app.money import format_minor
+from app.notifications.documents import NotificationKind
+from app.notifications.service import Draft, notification_service
 from app.payments.service import payment_service
 from app.realtime import events
 from app.realtime.rooms import club_room
 from streams.records import PaymentEventV1
+
+
+class _PreviewOnly(Exception):
+    """Raised at the end of a previewed valuation to roll its transaction back."""
+
+    def __init__(self, valuation: Valuation) -> None:
+        super().__init__("preview")
+        self.valuation = valuation
 
 
 def _today() -> dt.date:
@@ -212,7 +229,8 @@ class BooksService:
                 details={"valuation_date": valuation_date.isoformat()},
             )
         contribution = Contribution(
-            club_id=club_id, user_id=actor_id, amount=amount, currency=club.currency,
+            id=PydanticObjectId(), club_id=club_id, user_id=actor_id, amount=amount,
+            currency=club.currency,
             method=method,
             status=(ContributionStatus.AWAITING_PAYMENT if method == "online"
                     else ContributionStatus.PENDING_APPROVAL),
@@ -221,6 +239,21 @@ class BooksService:
         )  # fmt: skip
         if receipt_file_id is not None:
             await files_service.check_own(receipt_file_id, actor_id, FilePurpose.RECEIPT)
+        # Money paid outside waits for the treasury: each of them is told (inbox, live, mail).
+        approvers: list[str] = []
+        if method == "manual":
+            approvers = [m.user_id for m in await club_service.active_members(club_id)
+                         if m.role in TREASURY and m.user_id != actor_id]  # fmt: skip
+            await notification_service.prepare(approvers)
+        drafts = [
+            Draft(user_id=user, kind=NotificationKind.CONTRIBUTION_PENDING,
+                  title=f"A contribution to approve in {club.name}",
+                  body=(f"A member recorded {club.currency} {format_minor(amount)} paid outside"
+                        + (f": “{note}”" if note else "") + ". Check the receipt and approve it."),
+                  club_id=club_id, ref_type="contribution", ref_id=str(contribution.id),
+                  dedupe_key=f"pending:{contribution.id}:{user}")
+            for user in approvers
+        ]  # fmt: skip
 
         if kyc_limit:
             await kyc_service.ensure_allowance(actor_id)
@@ -232,6 +265,7 @@ class BooksService:
                     lambda tx, since: repository.contributed_since(actor_id, since, tx),
                 )  # fmt: skip
             await repository.insert_contribution(contribution, session)
+            await notification_service.do_store(session, drafts)
             if receipt_file_id is not None:  # the treasury may now see the member's receipt
                 await files_service.do_use_as_receipt(
                     receipt_file_id, actor_id, club_id, str(contribution.id), session
@@ -788,8 +822,13 @@ class BooksService:
         *,
         valuation_date: dt.date,
         prices: dict[str, int],
+        preview: bool = False,
     ) -> Valuation:
         """Value the club at ``valuation_date`` and settle what is pending at that unit value.
+
+        ``preview``: compute exactly the same valuation (NAV, unit value, every settlement, the
+        club after) inside the transaction, then roll it back: nothing is stored or sent, and
+        the answer is what confirming would record now (the treasurer's desk shows it first).
 
         Every held symbol needs a price (paise per share) in ``prices``. Investments are marked
         to market (against unrealised gains); NAV and the unit value are computed before any
@@ -883,9 +922,23 @@ class BooksService:
                          "unit_value": uv.display(), "settled": len(settlements)},
                 session=session,
             )  # fmt: skip
+            if preview:
+                raise _PreviewOnly(valuation)  # aborts the transaction: nothing stays
+            after = self.unit_value(club, valuation.nav_after, valuation.units_after)
+            await events.room_event(
+                session, club_room(club_id), VALUATION_RECORDED, ValuationRecorded,
+                club_id=club_id, valuation_id=str(valuation.id), valuation_date=day,
+                nav=format_minor(nav), unit_value=uv.display(),
+                nav_after=format_minor(valuation.nav_after),
+                units_after=format_units(valuation.units_after), unit_value_after=after.display(),
+                settled_user_ids=sorted({s.user_id for s in settlements}),
+            )  # fmt: skip
             return valuation
 
-        return await run_in_transaction(body)
+        try:
+            return await run_in_transaction(body)
+        except _PreviewOnly as only:
+            return only.valuation
 
     async def _settle(
         self,

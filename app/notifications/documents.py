@@ -28,6 +28,7 @@ class NotificationKind(StrEnum):
     PAYMENT_DUE = "payment_due"
     PAYMENT_RECEIVED = "payment_received"
     AUCTION_REMINDER = "auction_reminder"
+    CONTRIBUTION_PENDING = "contribution_pending"  # a manual contribution awaits the treasury
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).
@@ -42,6 +43,7 @@ DEFAULT_EMAIL_KINDS = (
     NotificationKind.PAYMENT_DUE,
     NotificationKind.PAYMENT_RECEIVED,
     NotificationKind.AUCTION_REMINDER,
+    NotificationKind.CONTRIBUTION_PENDING,
 )
 
 
