@@ -73,6 +73,9 @@ async def test_the_desk_values_the_club_and_sends_the_voted_order(
                       {"name": "Ledger Lane Investors", "currency": "USD"})  # fmt: skip
     club_id = club["id"]
     await join(http, ravi, await invite_url(http, asha, club_id))
+    reply = await http.call("PUT", f"/api/v1/clubs/{club_id}/watchlist",
+                            json={"symbols": [SYMBOL]}, token=asha.token)  # fmt: skip
+    assert reply.status == 200, reply.body
     paid_on = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
     await pay_in(http, asha, club_id, "5000.00", payment_stack, paid_on)
     await pay_in(http, ravi, club_id, "3000.00", payment_stack, paid_on)

@@ -254,13 +254,13 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
   const size = o.quantity !== null ? `${o.quantity}` : o.amount ? `for ${money(o.amount, c)}` : "";
   return (
     <li class="desk-order" data-testid={`desk-order-${o.id}`} data-status={o.status}>
-      <span>
-        <span class={o.side === "buy" ? "up" : "down"}>{label(o.side)}</span> {size} <span class="ticker">{o.symbol}</span>
+      <span class="desk-order-main">
+        <span class={o.side === "buy" ? "up" : "down"}>{label(o.side)}</span> {size} <strong>{o.symbol}</strong>
         <span class="muted small"> {o.kind === "limit" ? `limit ${money(o.limit_price, c)}` : "at market"}{o.proposal_id ? " · voted by the club" : ""}</span>
         <span class="muted small block">
           Filled {o.filled_quantity}{o.quantity ? ` of ${o.quantity}` : ""}
           {o.average_price ? ` at ${money(o.average_price, c)}` : ""} · fees {money(o.fees, c)}
-          {o.reserved !== "0.00" && <> · cash reserved <span data-testid={`desk-order-reserved-${o.id}`}>{money(o.reserved, c)}</span></>}
+          {WORKING.has(o.status) && o.reserved !== "0.00" && <> · cash reserved <span data-testid={`desk-order-reserved-${o.id}`}>{money(o.reserved, c)}</span></>}
         </span>
         {o.reason && <span class="muted small block">{o.reason}</span>}
       </span>
