@@ -182,7 +182,10 @@ class Settings(BaseSettings):
     login_lockout_base_seconds: int = Field(default=60, ge=1, le=3600)
     login_lockout_max_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
     # Rate limits ("N/period[;N/period]", parsed by the ``limits`` library), keyed as noted.
-    rate_limit_signup: str = "5/minute;20/hour"  # per client IP
+    rate_limit_signup: str = "5/minute;20/hour"  # per e-mail address signing up
+    # A whole club signing up together on one Wi-Fi shares an address: the per-network ceiling
+    # is generous, the tight limit is per e-mail address (issue #14).
+    rate_limit_signup_network: str = "60/minute;300/hour"  # per client IP
     rate_limit_login: str = "30/minute;300/hour"  # per client IP (plus the per-e-mail lockout)
     rate_limit_verify: str = "10/minute;60/hour"  # per client IP: e-mail codes and resets
     rate_limit_resend: str = "1/minute;5/hour"  # per e-mail address: every code mail sent
@@ -328,8 +331,9 @@ class Settings(BaseSettings):
         return self
 
     @field_validator(
-        "rate_limit_signup", "rate_limit_login", "rate_limit_verify", "rate_limit_resend",
-        "rate_limit_reset", "rate_limit_refresh", "rate_limit_mfa", "rate_limit_guest",
+        "rate_limit_signup", "rate_limit_signup_network", "rate_limit_login", "rate_limit_verify",
+        "rate_limit_resend", "rate_limit_reset", "rate_limit_refresh", "rate_limit_mfa",
+        "rate_limit_guest",
         "rate_limit_chat",
     )  # fmt: skip
     @classmethod

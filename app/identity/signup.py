@@ -72,8 +72,11 @@ async def do_signup(request: SignupRequest, ip: str | None) -> VerificationSent:
     never proven) and a new code. Raises ``WeakPassword``, ``RateLimited``.
     """
     settings = get_settings()
-    await rate_limiter().hit("signup", settings.rate_limit_signup, ip or "-")
     email = normalise_email(request.email)
+    # The account's address first; the network only by a generous ceiling (one Wi-Fi, a club).
+    await rate_limiter().check("signup", settings.rate_limit_signup, email)
+    await rate_limiter().hit("signup_network", settings.rate_limit_signup_network, ip or "-")
+    await rate_limiter().count("signup", settings.rate_limit_signup, email)
     check_password_policy(request.password, email=email, min_length=settings.password_min_length)
     password_hash = await hash_password(request.password)
     answer = VerificationSent(email=email, code_expires_in=settings.email_code_ttl_seconds)
