@@ -15,7 +15,14 @@ from app.advisory.documents import (
 )
 from app.alerts.documents import AlertFiring, PriceAlert
 from app.audit.documents import AuditChainHead, AuditRecord
-from app.books.documents import CashHold, Contribution, Holding, Valuation, Withdrawal
+from app.books.documents import (
+    CashHold,
+    Contribution,
+    Holding,
+    MemberCharge,
+    Valuation,
+    Withdrawal,
+)
 from app.broadcasts.documents import Broadcast
 from app.chat.documents import ChatMessage
 from app.chits.documents import CHIT_DOCUMENTS
@@ -62,6 +69,7 @@ def document_models() -> list[type]:
         Invite,
         Contribution,
         Withdrawal,
+        MemberCharge,
         Valuation,
         Holding,
         CashHold,

@@ -98,6 +98,40 @@ class Withdrawal(Document):
         ]
 
 
+class ChargeStatus(StrEnum):
+    """``pending`` → ``settled`` (units redeemed at a valuation) or ``cancelled``."""
+
+    PENDING = "pending"
+    SETTLED = "settled"
+    CANCELLED = "cancelled"
+
+
+class MemberCharge(Document):
+    """A charge to one member that the club keeps (a late fee, a share of an expense): paid by
+    redeeming the member's units at the unit value of the valuation that settles it; the money
+    stays in the club, so everyone else's unit value rises (bivio's "fee as partial
+    withdrawal"; docs/domain.md). ``amount`` in paise; ``units`` redeemed, ``charged`` = their
+    value (at most ``amount`` when the member holds fewer units)."""
+
+    club_id: str
+    user_id: str
+    amount: int
+    reason: str
+    status: ChargeStatus = ChargeStatus.PENDING
+    created_by: str
+    created_at: dt.datetime = Field(default_factory=_now)
+    valuation_date: str | None = None
+    units: int | None = None
+    charged: int | None = None
+    valuation_id: str | None = None
+
+    class Settings:
+        name = "member_charges"
+        indexes = [
+            IndexModel([("club_id", ASCENDING), ("status", ASCENDING)], name="club_status"),
+        ]
+
+
 class PricedPosition(BaseModel):
     """A holding priced at a valuation: ``quantity`` shares × ``price`` paise."""
 
@@ -110,10 +144,10 @@ class PricedPosition(BaseModel):
 class Settlement(BaseModel):
     """A contribution or withdrawal settled at a valuation."""
 
-    kind: str  # contribution | withdrawal
+    kind: str  # contribution | withdrawal | charge
     id: str
     user_id: str
-    amount: int  # contribution amount, or withdrawal gross
+    amount: int  # contribution amount, withdrawal gross, or the charge's value
     units: int  # micro-units issued (+) or redeemed (−)
     fee: int = 0
 

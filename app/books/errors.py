@@ -64,3 +64,11 @@ class InsufficientHoldings(AppError):
 
     status = 409
     code = "insufficient_holdings"
+
+
+class FutureDate(AppError):
+    """Money is booked only on a day that has happened: a payout, trade or charge dated in the
+    future is refused (422, ``details.field``)."""
+
+    status = 422
+    code = "future_date"

@@ -11,9 +11,11 @@ from pymongo.errors import DuplicateKeyError
 
 from app.books.documents import (
     CashHold,
+    ChargeStatus,
     Contribution,
     ContributionStatus,
     Holding,
+    MemberCharge,
     Valuation,
     Withdrawal,
     WithdrawalStatus,
@@ -163,11 +165,46 @@ async def update_withdrawal(withdrawal_id: Any, fields: dict[str, Any], session:
     return result.modified_count == 1
 
 
+async def insert_charge(charge: MemberCharge, session: Session = None) -> MemberCharge:
+    await charge.insert(session=session)
+    return charge
+
+
+async def charges_to_settle(club_id: str, session: Session) -> list[MemberCharge]:
+    """Pending charges of the club, oldest first."""
+    return (
+        await MemberCharge.find(
+            {"club_id": club_id, "status": ChargeStatus.PENDING.value}, session=session
+        )
+        .sort("+created_at")
+        .to_list()
+    )
+
+
+async def charges_of(club_id: str, user_id: str | None) -> list[MemberCharge]:
+    """The club's charges (or one member's), newest first."""
+    query: dict[str, Any] = {"club_id": club_id}
+    if user_id is not None:
+        query["user_id"] = user_id
+    return await MemberCharge.find(query).sort("-created_at").to_list()
+
+
+async def update_charge(charge_id: Any, fields: dict[str, Any], session: Session) -> bool:
+    """``$set`` ``fields`` on the charge; True if it changed."""
+    result = await MemberCharge.get_pymongo_collection().update_one(
+        {"_id": charge_id}, {"$set": fields}, session=session
+    )
+    return result.modified_count == 1
+
+
 async def link_settlement(
     kind: str, settlement_id: str, valuation_id: str, session: Session
 ) -> None:
-    """Point a settled contribution or withdrawal at the valuation that settled it."""
-    model = Contribution if kind == "contribution" else Withdrawal
+    """Point a settled contribution, withdrawal or charge at the valuation that settled it."""
+    model: type[Contribution] | type[Withdrawal] | type[MemberCharge] = (
+        Contribution if kind == "contribution" else MemberCharge if kind == "charge"
+        else Withdrawal
+    )  # fmt: skip
     await model.get_pymongo_collection().update_one(
         {"_id": object_id(settlement_id)},
         {"$set": {"valuation_id": valuation_id}},

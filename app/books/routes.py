@@ -12,9 +12,12 @@ from quart import Blueprint, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
 from app.books import portfolio, statements
-from app.books.documents import Contribution, Valuation, Withdrawal
+from app.books.documents import Contribution, MemberCharge, Valuation, Withdrawal
 from app.books.performance import percent, performance
 from app.books.schemas import (
+    ChargeCreate,
+    ChargeList,
+    ChargeOut,
     ContributionCreate,
     ContributionList,
     ContributionOut,
@@ -24,6 +27,7 @@ from app.books.schemas import (
     ManualDecision,
     MemberReturnOut,
     MemberStatus,
+    PayoutQuery,
     PerformanceOut,
     PerformanceQuery,
     PortfolioOut,
@@ -200,14 +204,60 @@ async def list_withdrawals(club_id: str) -> WithdrawalList:
 @tag(["money"])
 @require_auth
 @idempotent(_me)
+@validate_querystring(PayoutQuery)
 @validate_response(WithdrawalOut)
-@document_errors(400, 403, 404, 409)
-async def pay_withdrawal(club_id: str, withdrawal_id: str) -> WithdrawalOut:
-    """Pay a settled withdrawal out of the club's cash (owner/admin/treasurer; step-up).
-    Errors: 409 ``withdrawal_refused``, ``insufficient_cash``; 403."""
+@document_errors(400, 403, 404, 409, 422)
+async def pay_withdrawal(
+    club_id: str, withdrawal_id: str, query_args: PayoutQuery
+) -> WithdrawalOut:
+    """Pay a settled withdrawal out of the club's cash (owner/admin/treasurer; step-up),
+    dated ``paid_on`` (the day the money left; default today). Errors: 409
+    ``withdrawal_refused``, ``insufficient_cash``, 422 ``future_date``, ``backdated_entry``;
+    403."""
     await step_up_for_amount(await books_service.payout_value(club_id, _me(), withdrawal_id))
-    paid = await books_service.do_pay_withdrawal(club_id, withdrawal_id, _me())
+    paid = await books_service.do_pay_withdrawal(
+        club_id, withdrawal_id, _me(), paid_on=query_args.paid_on
+    )
     return _withdrawal_out(paid)
+
+
+# ---- member charges --------------------------------------------------------------------------
+
+
+def _charge_out(c: MemberCharge) -> ChargeOut:
+    return ChargeOut(
+        id=str(c.id), club_id=c.club_id, user_id=c.user_id, amount=format_minor(c.amount),
+        reason=c.reason, status=c.status.value, valuation_date=c.valuation_date,
+        units=_units(c.units), charged=_money(c.charged), created_by=c.created_by,
+        created_at=c.created_at,
+    )  # fmt: skip
+
+
+@blueprint.post("/clubs/<club_id>/charges")
+@tag(["money"])
+@require_auth
+@idempotent(_me)
+@validate_request(ChargeCreate)
+@validate_response(ChargeOut, 201)
+@document_errors(400, 403, 404, 422)
+async def charge_member(club_id: str, data: ChargeCreate) -> tuple[ChargeOut, int]:
+    """Charge a member a fee or an expense share the club keeps (owner/admin/treasurer); the
+    next valuation redeems the member's units for it at its unit value. Errors: 403
+    ``role_required``, 404 ``member_not_found``."""
+    charge = await books_service.do_charge_member(
+        club_id, _me(), user_id=data.user_id, amount=data.amount, reason=data.reason
+    )
+    return _charge_out(charge), 201
+
+
+@blueprint.get("/clubs/<club_id>/charges")
+@tag(["money"])
+@require_auth
+@validate_response(ChargeList)
+@document_errors(404)
+async def list_charges(club_id: str) -> ChargeList:
+    """Charges, newest first: all for owner/admin/treasurer, else the caller's own."""
+    return ChargeList(charges=[_charge_out(c) for c in await books_service.charges(club_id, _me())])
 
 
 # ---- trades, valuations, statements --------------------------------------------------------

@@ -335,3 +335,46 @@ class LivePositionList(BaseModel):
     """``GET /api/v1/clubs/{id}/positions``: what the club holds, at the latest quotes."""
 
     positions: list[LivePositionOut]
+
+
+class PayoutQuery(BaseModel):
+    """``?paid_on=YYYY-MM-DD``: the day the payout's money left the club (default today)."""
+
+    paid_on: dt.date | None = None
+
+
+class ChargeCreate(BaseModel):
+    """``POST /clubs/{id}/charges``: charge ``user_id`` an ``amount`` the club keeps (a late
+    fee, a share of an expense), with the ``reason`` the member reads."""
+
+    user_id: str = Field(min_length=1, max_length=64)
+    amount: Paise
+    reason: str = Field(min_length=3, max_length=200)
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value <= 0:
+            raise ValueError("a charge must be more than zero")
+        return value
+
+
+class ChargeOut(BaseModel):
+    """A charge: ``pending`` until a valuation redeems the member's ``units`` for ``charged``
+    (decimal strings; units with 6 places, the number redeemed, never negative)."""
+
+    id: str
+    club_id: str
+    user_id: str
+    amount: str
+    reason: str
+    status: str
+    valuation_date: str | None
+    units: str | None
+    charged: str | None
+    created_by: str
+    created_at: dt.datetime
+
+
+class ChargeList(BaseModel):
+    charges: list[ChargeOut]

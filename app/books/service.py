@@ -32,9 +32,11 @@ from app.audit.service import audit_service, club_chain
 from app.books import repository
 from app.books.documents import (
     CashHold,
+    ChargeStatus,
     Contribution,
     ContributionStatus,
     Holding,
+    MemberCharge,
     PricedPosition,
     Settlement,
     Valuation,
@@ -45,6 +47,7 @@ from app.books.errors import (
     BackdatedEntry,
     ContributionNotFound,
     ContributionStateError,
+    FutureDate,
     InsufficientCash,
     InsufficientHoldings,
     InvalidValuation,
@@ -62,6 +65,7 @@ from app.books.events import (
 from app.books.schemas import TrialBalance, TrialBalanceRowOut
 from app.books.units import NonPositiveNav, UnitValue, fee_of, format_units, round_half_even
 from app.clubs.documents import Club, MembershipStatus
+from app.clubs.errors import MemberNotFound
 from app.clubs.service import TREASURY, club_service
 from app.db import run_in_transaction
 from app.extensions import services
@@ -78,6 +82,16 @@ from app.payments.service import payment_service
 from app.realtime import events
 from app.realtime.rooms import club_room
 from streams.records import PaymentEventV1
+
+
+def _nav_change(settlement: Settlement) -> int:
+    """How a settlement moves NAV: a contribution adds its amount, a withdrawal takes what is
+    owed out (gross − fee), a charge nothing (the money stays in the club)."""
+    if settlement.kind == "contribution":
+        return settlement.amount
+    if settlement.kind == "charge":
+        return 0
+    return -(settlement.amount - settlement.fee)
 
 
 class _PreviewOnly(Exception):
@@ -628,13 +642,22 @@ class BooksService:
         return withdrawal.net
 
     async def do_pay_withdrawal(
-        self, club_id: str, withdrawal_id: str, actor_id: str
+        self, club_id: str, withdrawal_id: str, actor_id: str, paid_on: dt.date | None = None
     ) -> Withdrawal:
-        """Pay out a settled withdrawal (treasurer/admin/owner): Dr payable / Cr cash.
+        """Pay out a settled withdrawal (treasurer/admin/owner): Dr payable / Cr cash, dated
+        ``paid_on`` — the day the money left (default today; never in the future, never before
+        the valuation that settled it).
 
         Raises:
             WithdrawalRefused: not settled (or already paid). InsufficientCash.
+            FutureDate: ``paid_on`` after today. BackdatedEntry: before the settlement.
         """
+        day = paid_on or _today()
+        if day > _today():
+            raise FutureDate(
+                "the money cannot have left on a date in the future",
+                details={"field": "paid_on", "paid_on": day.isoformat()},
+            )
 
         async def body(session: AsyncClientSession) -> Withdrawal:
             await club_service.check_member(club_id, actor_id, TREASURY, session)
@@ -646,6 +669,11 @@ class BooksService:
                 raise WithdrawalRefused(
                     "only a settled, unpaid withdrawal can be paid",
                     details={"reason": "not_settled", "status": withdrawal.status.value},
+                )
+            if withdrawal.valuation_date and day.isoformat() < withdrawal.valuation_date:
+                raise BackdatedEntry(
+                    "a payout cannot be dated before the valuation that settled it",
+                    details={"field": "paid_on", "valuation_date": withdrawal.valuation_date},
                 )
             books = await self.books(club_id, session)
             # Payables are what this pays; other liabilities' cash is not the club's to spend,
@@ -667,10 +695,11 @@ class BooksService:
                     kind="withdrawal_paid",
                     lines=[(accounts.WITHDRAWALS_PAYABLE, withdrawal.net),
                            (accounts.CASH, -withdrawal.net)],
-                    effective_date=_today(), memo=f"payout of withdrawal {withdrawal_id}",
+                    effective_date=day, memo=f"payout of withdrawal {withdrawal_id}",
                     created_by=actor_id, session=session,
                 )  # fmt: skip
-            now = dt.datetime.now(dt.UTC)
+            clock = dt.datetime.now(dt.UTC)
+            now = clock if day == clock.date() else dt.datetime.combine(day, dt.time(12), dt.UTC)
             await repository.update_withdrawal(
                 withdrawal.id,
                 {"status": WithdrawalStatus.PAID.value, "paid_at": now, "paid_by": actor_id},
@@ -679,13 +708,51 @@ class BooksService:
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="withdrawal.paid",
                 target_type="withdrawal", target_id=withdrawal_id,
-                details={"net": withdrawal.net}, session=session,
+                details={"net": withdrawal.net, "paid_on": day.isoformat()}, session=session,
             )  # fmt: skip
             withdrawal.status, withdrawal.paid_at, withdrawal.paid_by = (
                 WithdrawalStatus.PAID, now, actor_id)  # fmt: skip
             return withdrawal
 
         return await run_in_transaction(body)
+
+    # ---- member charges -----------------------------------------------------------------
+
+    async def do_charge_member(
+        self, club_id: str, actor_id: str, *, user_id: str, amount: int, reason: str
+    ) -> MemberCharge:
+        """Charge a member ``amount`` paise that the club keeps (owner/admin/treasurer): paid
+        by redeeming the member's units at the unit value of the next valuation (docs/domain.md,
+        member charges); the money stays in the club.
+
+        Raises:
+            ClubNotFound, RoleRequired, MemberNotFound (not an active member).
+        """
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        charged = await club_service.membership(club_id, user_id)
+        if charged is None or charged.status is not MembershipStatus.ACTIVE:
+            raise MemberNotFound("that person is not a member of this club")
+        charge = MemberCharge(club_id=club_id, user_id=user_id, amount=amount, reason=reason,
+                              created_by=actor_id)  # fmt: skip
+
+        async def body(session: AsyncClientSession) -> MemberCharge:
+            await club_service.do_bump_money_seq(club_id, session)
+            await repository.insert_charge(charge, session)
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="charge.created",
+                target_type="member_charge", target_id=str(charge.id),
+                details={"user_id": user_id, "amount": amount, "reason": reason},
+                session=session,
+            )  # fmt: skip
+            return charge
+
+        return await run_in_transaction(body)
+
+    async def charges(self, club_id: str, actor_id: str) -> list[MemberCharge]:
+        """Charges, newest first: all for owner/admin/treasurer, else the actor's own."""
+        _, membership = await club_service.check_member(club_id, actor_id)
+        mine = None if membership.role in TREASURY else actor_id
+        return await repository.charges_of(club_id, mine)
 
     # ---- trades (manual entry) ----------------------------------------------------------
 
@@ -714,6 +781,11 @@ class BooksService:
         async def body(session: AsyncClientSession) -> Holding:
             club, _ = await club_service.check_member(club_id, actor_id, TREASURY, session)
             await club_service.do_bump_money_seq(club_id, session)
+            if trade_date > _today():
+                raise FutureDate(
+                    "a trade cannot be dated in the future",
+                    details={"field": "trade_date", "trade_date": trade_date.isoformat()},
+                )
             if club.last_valuation_date and trade_date.isoformat() < club.last_valuation_date:
                 raise BackdatedEntry(
                     "a trade cannot be dated before the club's last valuation",
@@ -903,9 +975,7 @@ class BooksService:
             uv = self.unit_value(club, nav, books.units)
             settlements = await self._settle(club, uv, day, valuation_date, actor_id, session)
             issued = sum(s.units for s in settlements)
-            nav_after = nav + sum(
-                s.amount if s.kind == "contribution" else -(s.amount - s.fee) for s in settlements
-            )
+            nav_after = nav + sum(_nav_change(s) for s in settlements)
             valuation = Valuation(
                 club_id=club_id, valuation_date=day, cash=books.cash, positions=positions,
                 market_value=market_value, liabilities=books.liabilities, nav=nav,
@@ -1012,6 +1082,33 @@ class BooksService:
             out.append(Settlement(kind="withdrawal", id=str(withdrawal.id),
                                   user_id=withdrawal.user_id, amount=gross, units=-units,
                                   fee=fee))  # fmt: skip
+        for charge in await repository.charges_to_settle(club_id, session):
+            membership = await club_service.membership(club_id, charge.user_id, session)
+            units = min(membership.units if membership else 0, uv.units_for(charge.amount))
+            if units <= 0:
+                await repository.update_charge(
+                    charge.id, {"status": ChargeStatus.CANCELLED.value}, session
+                )
+                continue
+            charged = uv.value_of(units)
+            # The member's capital pays it; the club keeps it (NAV unchanged, fewer units).
+            await ledger_service.do_post(
+                pool_id=club_id, key=f"charge-settled:{charge.id}", kind="member_charge",
+                lines=[(accounts.member_capital(charge.user_id), charged),
+                       (accounts.MEMBER_CHARGES, -charged)],
+                effective_date=valuation_date,
+                memo=f"{units} micro-units redeemed at {uv.display()}: {charge.reason}",
+                created_by=actor_id, session=session,
+            )  # fmt: skip
+            await club_service.do_move_units(club_id, charge.user_id, session, units=-units)
+            await repository.update_charge(
+                charge.id,
+                {"status": ChargeStatus.SETTLED.value, "units": units, "charged": charged,
+                 "valuation_date": day},
+                session,
+            )  # fmt: skip
+            out.append(Settlement(kind="charge", id=str(charge.id), user_id=charge.user_id,
+                                  amount=charged, units=-units))  # fmt: skip
         return out
 
     async def _link_settlements(self, valuation: Valuation, session: AsyncClientSession) -> None:

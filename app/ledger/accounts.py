@@ -12,6 +12,8 @@ WITHDRAWALS_PAYABLE = "liabilities:withdrawals_payable"
 # order, a different amount): owed back or to be assigned by the treasurer, never lost.
 UNMATCHED_PAYMENTS = "liabilities:unmatched_payments"
 WITHDRAWAL_FEES = "income:withdrawal_fees"
+# Charges to members the club keeps (late fees, expense shares), paid from their capital.
+MEMBER_CHARGES = "income:member_charges"
 UNREALISED_GAINS = "income:unrealised_gains"
 REALISED_GAINS = "income:realised_gains"
 TRADING_COSTS = "expenses:trading_costs"
