@@ -180,7 +180,7 @@ def validation_sentence(errors: list[dict[str, Any]]) -> str:
         text += "."
     if not names:
         return text
-    field = names[-1].replace("_", " ")
+    field = names[-1].removesuffix("_bps").removesuffix("_id").replace("_", " ")
     return f"{field[0].upper()}{field[1:]}: {text[0].lower()}{text[1:]}"
 
 

@@ -31,6 +31,7 @@ from app.clubs.schemas import (
     MemberOut,
     MemberRemoved,
     RoleChange,
+    RulesChange,
     Watchlist,
 )
 from app.clubs.service import club_service
@@ -97,6 +98,19 @@ async def my_clubs() -> ClubList:
 async def get_club(club_id: str) -> ClubOut:
     """One club. Errors: 404 ``club_not_found`` (also for non-members)."""
     club, membership = await club_service.check_member(club_id, _me())
+    return _club_out(club, membership)
+
+
+@blueprint.patch("/clubs/<club_id>/rules")
+@tag(["clubs"])
+@require_auth
+@validate_request(RulesChange)
+@validate_response(ClubOut)
+@document_errors(403, 404, 422)
+async def change_rules(club_id: str, data: RulesChange) -> ClubOut:
+    """Change the club's rules (owners): only the fields sent change; audited with the rules
+    before and after. Open proposals keep their rules. Errors: 403 ``role_required``."""
+    club, membership = await club_service.do_change_rules(club_id, _me(), data.changes())
     return _club_out(club, membership)
 
 

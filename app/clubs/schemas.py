@@ -49,6 +49,23 @@ class ClubCreate(BaseModel):
         return value
 
 
+class RulesChange(BaseModel):
+    """``PATCH /api/v1/clubs/{id}/rules`` (owners): only the rules given change; ``quorum_bps``
+    null removes the quorum. Open proposals keep the rules they were opened with."""
+
+    voting_mode: VotingMode | None = None
+    approval_threshold_bps: int | None = Field(default=None, ge=1, le=10_000)
+    quorum_bps: int | None = Field(default=None, ge=1, le=10_000)
+    tie_rule: TieRule | None = None
+    hide_running_results: bool | None = None
+    withdrawal_fee_bps: int | None = Field(default=None, ge=0, le=2_000)
+
+    def changes(self) -> dict[str, object]:
+        """The rules given (by name), ``quorum_bps`` included when sent as null."""
+        given = self.model_dump(include=self.model_fields_set, mode="json")
+        return {k: v for k, v in given.items() if v is not None or k == "quorum_bps"}
+
+
 class ClubOut(BaseModel):
     """A club's rules and the caller's role in it."""
 

@@ -9,6 +9,7 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
+from enum import StrEnum
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -41,6 +42,11 @@ from app.realtime.rooms import club_room
 
 MANAGERS = (ClubRole.OWNER, ClubRole.ADMIN)
 TREASURY = (ClubRole.OWNER, ClubRole.ADMIN, ClubRole.TREASURER)
+
+
+def _plain(value: object) -> object:
+    """A rule's value as stored and audited (an enum as its string)."""
+    return value.value if isinstance(value, StrEnum) else value
 
 
 def hash_token(token: str) -> str:
@@ -276,6 +282,38 @@ class ClubService:
                 details={"from": previous.value, "to": role.value}, session=session,
             )  # fmt: skip
             return target
+
+        return await run_in_transaction(body)
+
+    async def do_change_rules(
+        self, club_id: str, actor_id: str, changes: dict[str, object]
+    ) -> tuple[Club, Membership]:
+        """Change the club's rules (owners only): voting mode, threshold, quorum, tie rule,
+        running-results rule, withdrawal fee. Audited with the rules before and after; open
+        proposals keep the rules they were opened with.
+
+        Raises:
+            RoleRequired (not an owner), ClubNotFound.
+        """
+        allowed = {"voting_mode", "approval_threshold_bps", "quorum_bps", "tie_rule",
+                   "hide_running_results", "withdrawal_fee_bps"}  # fmt: skip
+        changes = {k: v for k, v in changes.items() if k in allowed}
+
+        async def body(session: AsyncClientSession) -> tuple[Club, Membership]:
+            club, actor = await self.check_member(club_id, actor_id, (ClubRole.OWNER,), session)
+            before = {k: _plain(getattr(club, k, None)) for k in sorted(allowed)}
+            after = {**before, **{k: _plain(v) for k, v in changes.items()}}
+            if after != before:
+                await repository.bump_money_seq(club_id, session)  # one change at a time
+                await repository.update_club(club_id, changes, session)
+                await audit_service.do_append(
+                    chain=club_chain(club_id), actor_id=actor_id, action="club.rules_changed",
+                    target_type="club", target_id=club_id,
+                    details={"before": before, "after": after}, session=session,
+                )  # fmt: skip
+            updated = await repository.get_club(club_id, session)
+            assert updated is not None
+            return updated, actor
 
         return await run_in_transaction(body)
 

@@ -103,7 +103,7 @@ function plain(message: string): string {
 export function fieldName(loc: unknown[]): string {
   const last = [...loc].reverse().find((p) => typeof p === "string" && p !== "body" && p !== "query");
   if (typeof last !== "string") return "";
-  const words = last.replace(/_/g, " ");
+  const words = last.replace(/_(bps|id)$/, "").replace(/_/g, " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
