@@ -61,7 +61,7 @@ export function serverToday(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-type Tab = "inbox" | "value" | "orders" | "trade";
+type Tab = "inbox" | "value" | "orders" | "trade" | "charge" | "rules";
 
 export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged }: {
   club: Club; orders: Record<string, Order>; version: number; nameOf: (id: string) => string; onChanged: () => void;
@@ -88,7 +88,8 @@ export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged
   const waiting = orders.filter((o) => o.status === "awaiting_execution");
   const payouts = (withdrawals.data?.withdrawals ?? []).filter((w) => w.status === "settled");
   const inboxCount = pending.length + waiting.length + payouts.length;
-  const tabs: [Tab, string][] = [["inbox", "Inbox"], ["value", "Value the club"], ["orders", "Orders"], ["trade", "Record a trade"]];
+  const tabs: [Tab, string][] = [["inbox", "Inbox"], ["value", "Value the club"], ["orders", "Orders"], ["trade", "Record a trade"], ["charge", "Charge a member"]];
+  if (club.my_role === "owner") tabs.push(["rules", "Rules"]);
   return (
     <Panel title={<>Treasurer's desk {inboxCount > 0 && <Badge tone="warn" testId="desk-inbox-count">{inboxCount} waiting</Badge>}</>} testId="desk-panel">
       <div class="desk-tabs" role="tablist">
@@ -113,6 +114,8 @@ export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged
       {tab === "value" && <ValueTheClub club={club} version={version} nameOf={nameOf} onValued={onChanged} />}
       {tab === "orders" && <OrdersDesk club={club} orders={orders} />}
       {tab === "trade" && <RecordTrade club={club} onRecorded={onChanged} />}
+      {tab === "charge" && <ChargeMember club={club} nameOf={nameOf} />}
+      {tab === "rules" && <RulesForm club={club} onSaved={onChanged} />}
     </Panel>
   );
 }
@@ -397,8 +400,10 @@ function RecordTrade({ club, onRecorded }: { club: Club; onRecorded: () => void 
 
 /** Withdrawals settled at a valuation and not yet paid: pay them out of the club's cash. */
 function Payouts({ club, list, nameOf, onPaid }: { club: Club; list: (Withdrawal & { user_id: string })[]; nameOf: (id: string) => string; onPaid: () => void }) {
+  const [paidOn, setPaidOn] = useState<Record<string, string>>({});
   const pay = useAction(async (w: Withdrawal) => {
-    await api("POST", `/api/v1/clubs/${club.id}/withdrawals/${w.id}/payout`, { idempotencyKey: newKey() });
+    const day = paidOn[w.id] ?? serverToday();
+    await api("POST", `/api/v1/clubs/${club.id}/withdrawals/${w.id}/payout?paid_on=${day}`, { idempotencyKey: newKey() });
     onPaid();
   });
   return (
@@ -408,11 +413,120 @@ function Payouts({ club, list, nameOf, onPaid }: { club: Club; list: (Withdrawal
         {list.map((w) => (
           <li key={w.id} data-testid={`payout-${w.id}`}>
             <span><strong>{money(w.net, club.currency)}</strong><span class="muted small"> · {nameOf(w.user_id)} · settled {when(w.valuation_date)}</span></span>
-            <Button class="btn-small" kind="secondary" busy={pay.busy} testId={`payout-pay-${w.id}`} onClick={() => void pay.run(w)}>Paid out</Button>
+            <span class="row-end">
+              <label class="small muted">
+                Money left on{" "}
+                <input type="date" aria-label="Date the money left the club" data-testid={`payout-date-${w.id}`} min={w.valuation_date ?? undefined} max={serverToday()}
+                  value={paidOn[w.id] ?? serverToday()} onInput={(e) => setPaidOn({ ...paidOn, [w.id]: (e.currentTarget as HTMLInputElement).value })} />
+              </label>
+              <Button class="btn-small" kind="secondary" busy={pay.busy} testId={`payout-pay-${w.id}`} onClick={() => void pay.run(w)}>Paid out</Button>
+            </span>
           </li>
         ))}
       </ul>
       <ErrorNote error={pay.error} testId="payout-error" />
     </>
+  );
+}
+
+interface Charge {
+  id: string;
+  user_id: string;
+  amount: string;
+  reason: string;
+  status: string;
+  units: string | null;
+  charged: string | null;
+  valuation_date: string | null;
+}
+
+/** A fee or an expense share the club keeps, paid by redeeming the member's units at the next
+ * valuation (the money stays in the club: everyone else's unit value rises). */
+function ChargeMember({ club, nameOf }: { club: Club; nameOf: (id: string) => string }) {
+  const members = useLoad(() => api<{ members: { user_id: string; role: string }[] }>("GET", `/api/v1/clubs/${club.id}/members`), [club.id]);
+  const charges = useLoad(() => api<{ charges: Charge[] }>("GET", `/api/v1/clubs/${club.id}/charges`), [club.id]);
+  const [form, setForm] = useState({ user: "", amount: "", reason: "" });
+  const [key, setKey] = useState(newKey);
+  const charge = useAction(async () => {
+    const amount = parseAmountInput(form.amount);
+    if (!form.user) throw new ApiError("Choose the member to charge.", 422, "validation_error");
+    if (amount === null) throw new ApiError("Enter the amount, like 100.00.", 422, "validation_error");
+    if (form.reason.trim().length < 3) throw new ApiError("Say what the charge is for: the member reads it.", 422, "validation_error");
+    await api("POST", `/api/v1/clubs/${club.id}/charges`, { body: { user_id: form.user, amount, reason: form.reason.trim() }, idempotencyKey: key });
+    setKey(newKey());
+    setForm({ user: "", amount: "", reason: "" });
+    charges.reload();
+  });
+  return (
+    <div data-testid="desk-charge">
+      <form class="form" onSubmit={(e) => { e.preventDefault(); void charge.run(); }}>
+        <div class="form-row">
+          <label class="field"><span class="field-label">Member</span>
+            <select data-testid="charge-member" value={form.user} onChange={(e) => setForm({ ...form, user: (e.currentTarget as HTMLSelectElement).value })}>
+              <option value="">Choose…</option>
+              {(members.data?.members ?? []).map((m) => <option key={m.user_id} value={m.user_id}>{nameOf(m.user_id)}</option>)}
+            </select>
+          </label>
+          <Field label={`Amount (${club.currency})`} testId="charge-amount" inputMode="decimal" value={form.amount} onInput={(e) => setForm({ ...form, amount: (e.currentTarget as HTMLInputElement).value })} />
+        </div>
+        <Field label="What it is for" testId="charge-reason" maxLength={200} placeholder="Late fee for March" value={form.reason} onInput={(e) => setForm({ ...form, reason: (e.currentTarget as HTMLInputElement).value })} />
+        <p class="muted small">Paid from the member's units at the next valuation; the money stays in the club.</p>
+        <ErrorNote error={charge.error} testId="charge-error" />
+        <div class="form-actions"><Button type="submit" busy={charge.busy} testId="charge-submit">Charge</Button></div>
+      </form>
+      {(charges.data?.charges.length ?? 0) > 0 && (
+        <ul class="rows" data-testid="charges">
+          {charges.data?.charges.map((x) => (
+            <li key={x.id} data-testid={`charge-${x.id}`} data-status={x.status}>
+              <span><strong>{money(x.amount, club.currency)}</strong><span class="muted small"> · {nameOf(x.user_id)} · {x.reason}{x.units ? ` · ${x.units} units on ${x.valuation_date}` : ""}</span></span>
+              <Badge tone={x.status === "settled" ? "ok" : x.status === "pending" ? "warn" : "neutral"}>{label(x.status)}</Badge>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** The club's rules, changed by an owner (audited with before and after). */
+function RulesForm({ club, onSaved }: { club: Club; onSaved: () => void }) {
+  const [form, setForm] = useState({
+    voting_mode: club.voting_mode, threshold: String(club.approval_threshold_bps / 100), quorum: club.quorum_bps === null ? "" : String(club.quorum_bps / 100),
+    tie_rule: club.tie_rule, fee: String(club.withdrawal_fee_bps / 100),
+  });
+  const [saved, setSaved] = useState(false);
+  const set = (k: keyof typeof form) => (e: Event) => { setSaved(false); setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value }); };
+  const bps = (text: string) => Math.round(Number(text.replace(",", ".")) * 100);
+  const save = useAction(async () => {
+    const threshold = bps(form.threshold);
+    const fee = bps(form.fee || "0");
+    if (!(threshold >= 1 && threshold <= 10_000)) throw new ApiError("The approval threshold is a percentage between 0.01 and 100.", 422, "validation_error");
+    if (!(fee >= 0 && fee <= 2_000)) throw new ApiError("The withdrawal fee is a percentage between 0 and 20.", 422, "validation_error");
+    await api("PATCH", `/api/v1/clubs/${club.id}/rules`, {
+      body: { voting_mode: form.voting_mode, approval_threshold_bps: threshold, quorum_bps: form.quorum.trim() ? bps(form.quorum) : null, tie_rule: form.tie_rule, withdrawal_fee_bps: fee },
+    });
+    setSaved(true);
+    onSaved();
+  });
+  return (
+    <form class="form" data-testid="desk-rules" onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
+      <div class="form-row">
+        <label class="field"><span class="field-label">Voting</span>
+          <select data-testid="rules-voting" value={form.voting_mode} onChange={set("voting_mode")}><option value="simple">One member, one vote</option><option value="weighted">By units held</option></select>
+        </label>
+        <Field label="Passes at (% yes)" testId="rules-threshold" inputMode="decimal" value={form.threshold} onInput={set("threshold")} />
+        <Field label="Quorum (% of the club, empty: none)" testId="rules-quorum" inputMode="decimal" value={form.quorum} onInput={set("quorum")} />
+      </div>
+      <div class="form-row">
+        <label class="field"><span class="field-label">A tie is</span>
+          <select data-testid="rules-tie" value={form.tie_rule} onChange={set("tie_rule")}><option value="reject">Rejected</option><option value="approve">Approved</option></select>
+        </label>
+        <Field label="Withdrawal fee (%)" testId="rules-fee" inputMode="decimal" value={form.fee} onInput={set("fee")} />
+      </div>
+      <p class="muted small">Open proposals keep the rules they were opened with. Every change is recorded with the rules before and after.</p>
+      <ErrorNote error={save.error} testId="rules-error" />
+      {saved && <Notice tone="ok" testId="rules-saved">The club's rules are changed.</Notice>}
+      <div class="form-actions"><Button type="submit" busy={save.busy} testId="rules-save">Save the rules</Button></div>
+    </form>
   );
 }

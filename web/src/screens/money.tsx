@@ -305,7 +305,7 @@ export function PendingApprovals({ club, list, nameOf, onDecided }: { club: Club
     }
   });
   const decide = useAction(async (x: Contribution, approve: boolean) => {
-    if (!approve && !reason.trim()) throw new ApiError("Say why it is rejected: the member reads this.", 422, "validation_error");
+    if (!approve && !reason.trim()) throw new ApiError("Nothing was rejected yet: write the reason first (the member reads it), then press Reject.", 422, "validation_error");
     await api("POST", `/api/v1/clubs/${club.id}/contributions/${x.id}/decision`, {
       body: approve ? { approve: true, paid_on: paidOn[x.id] ?? today() } : { approve: false, reason: reason.trim() },
       idempotencyKey: newKey(),
@@ -338,7 +338,9 @@ export function PendingApprovals({ club, list, nameOf, onDecided }: { club: Club
               <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void decide.run(x, false); }}>
                 <input aria-label="Reason" placeholder="Why? The member reads this." data-testid={`reject-reason-${x.id}`} maxLength={500} value={reason} onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)} />
                 <Button kind="danger" type="submit" class="btn-small" busy={decide.busy} testId={`reject-confirm-${x.id}`}>Reject</Button>
-                <Button kind="ghost" type="button" class="btn-small" onClick={() => setRejecting(null)}>Back</Button>
+                <Button kind="ghost" type="button" class="btn-small" onClick={() => { setRejecting(null); decide.setError(null); }}>Back</Button>
+                {/* Right here, so a refusal without a reason never looks like nothing happened. */}
+                <ErrorNote error={decide.error} testId={`reject-error-${x.id}`} />
               </form>
             ) : (
               <span class="row-end approval-actions">
@@ -353,7 +355,7 @@ export function PendingApprovals({ club, list, nameOf, onDecided }: { club: Club
           </li>
         ))}
       </ul>
-      <ErrorNote error={decide.error ?? preview.error} testId="approval-error" />
+      <ErrorNote error={(rejecting === null ? decide.error : null) ?? preview.error} testId="approval-error" />
     </div>
   );
 }
