@@ -1,10 +1,12 @@
 """Demo data of the live rooms (``python -m devtools.demo``): the demo member's club with the demo
-admin in it, a short chat and an open investment proposal. Idempotent: made once."""
+admin in it, a short chat, an open investment proposal and a manual contribution waiting in the
+owner's treasurer's desk. Idempotent: made once."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from app.books.service import books_service
 from app.chat.service import chat_service
 from app.clubs.documents import Club
 from app.clubs.service import club_service
@@ -52,6 +54,11 @@ async def load_demo_room(member_email: str, admin_email: str) -> int:
             "symbol": "AAPL", "quantity": 10, "limit_price": "560.00", "deadline": deadline,
             "description": "Limit order; the treasurer places it if we approve.",
         }))  # fmt: skip
+        # Money paid outside, waiting in the owner's treasurer's desk with the member's note.
+        await books_service.do_open_contribution(
+            club_id, admin_id, amount=2_500_00, method="manual",
+            note="NEFT UTR 5512, paid on the 3rd",
+        )  # fmt: skip
         return 1
     finally:
         if opened_redis and services.redis is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.books.documents import Contribution
 from app.chat.documents import ChatMessage
 from app.clubs.documents import Club
 from app.proposals.documents import Proposal, ProposalStatus
@@ -19,3 +20,8 @@ async def test_the_demo_room_is_loaded_once(services: object) -> None:
     assert [m.author_id for m in messages] == [owner.user_id, admin.user_id]
     proposals = await Proposal.find({"club_id": str(club.id)}).to_list()
     assert [(p.symbol, p.status) for p in proposals] == [("AAPL", ProposalStatus.OPEN)]
+    # The owner's treasurer's desk has a manual contribution to approve, with its note.
+    waiting = await Contribution.find({"club_id": str(club.id)}).to_list()
+    assert [(c.user_id, c.status.value, c.note) for c in waiting] == [
+        (admin.user_id, "pending_approval", "NEFT UTR 5512, paid on the 3rd")
+    ]
