@@ -150,6 +150,17 @@ async def test_the_desk_values_the_club_and_sends_the_voted_order(
     await treasurer.get_by_test_id(f"desk-order-fills-{order_id}").click()
     await expect(treasurer.get_by_test_id(f"desk-fills-{order_id}")).to_contain_text("$")
 
+    # A new proposal shows what it means now: the price, the cost, the free cash — and warns
+    # when the club could not pay for it.
+    await treasurer.get_by_test_id("propose").click()
+    await treasurer.get_by_test_id("proposal-symbol").fill(SYMBOL)
+    await treasurer.get_by_test_id("proposal-quantity").fill("1000")
+    await expect(treasurer.get_by_test_id("context-price")).to_contain_text("$")
+    await expect(treasurer.get_by_test_id("context-free-cash")).to_contain_text("$")
+    await expect(treasurer.get_by_test_id("context-short")).to_contain_text("could not pay")
+    await treasurer.get_by_test_id("proposal-quantity").fill("1")
+    await expect(treasurer.get_by_test_id("context-short")).to_have_count(0)
+
     await screenshots(treasurer, artifacts)
 
 

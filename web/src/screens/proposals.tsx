@@ -1,11 +1,11 @@
 /** Proposals of a club room: live vote bars (weight and count), vote buttons, countdowns, and
  * the form that opens a new proposal. */
 import { useState } from "preact/hooks";
-import { bpsPercent, microUnits, money } from "../money.ts";
+import { bpsPercent, microUnits, money, multiplyDecimal, parseAmountInput } from "../money.ts";
 import type { ClubRoom } from "../room.ts";
 import { api } from "../session.ts";
 import type { Club, Proposal, Tally } from "../types.ts";
-import { Badge, Button, Countdown, Empty, ErrorNote, Field, Panel, label, useAction } from "../ui.tsx";
+import { Badge, Button, Countdown, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad } from "../ui.tsx";
 
 type Choice = "yes" | "no" | "abstain";
 
@@ -194,6 +194,11 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
           )}
         </div>
       )}
+      {form.kind === "investment" && form.symbol.trim().length > 0 && (
+        <TradeContext club={club} symbol={form.symbol.trim().toUpperCase()} side={form.side}
+          quantity={form.by === "quantity" || form.side === "sell" ? Number.parseInt(form.quantity, 10) : null}
+          amount={form.by === "amount" && form.side === "buy" ? parseAmountInput(form.amount) : null} />
+      )}
       <label class="field">
         <span class="field-label">Why (optional)</span>
         <textarea data-testid="proposal-description" rows={2} maxLength={5000} value={form.description} onInput={set("description")} />
@@ -227,4 +232,43 @@ export function ProposalsPanel({ club, room, proposals, nameOf }: { club: Club; 
       </div>
     </Panel>
   );
+}
+
+/** What a proposed trade means now: the price, the estimated cost, the club's free cash (cash
+ * less money not yet turned into units and payouts owed), and a warning when it could not pay,
+ * or when the instrument is quoted in another currency than the club keeps. */
+function TradeContext({ club, symbol, side, quantity, amount }: { club: Club; symbol: string; side: string; quantity: number | null; amount: string | null }) {
+  const quote = useLoad(() => api<{ price: string; currency: string; trade_date: string }>("GET", `/api/v1/market/quotes/${encodeURIComponent(symbol)}`).catch(() => null), [symbol]);
+  const books = useLoad(() => api<{ cash: string; liabilities: string }>("GET", `/api/v1/clubs/${club.id}/portfolio`).catch(() => null), [club.id]);
+  const q = quote.data;
+  if (quote.loading) return null;
+  if (!q) return <p class="muted small" data-testid="proposal-context">No price for {symbol} yet.</p>;
+  const foreign = q.currency !== club.currency;
+  const cost = quantity && quantity > 0 ? multiplyDecimal(q.price, quantity) : amount;
+  const free = books.data ? subtractDecimal(books.data.cash, books.data.liabilities) : null;
+  const short = side === "buy" && cost !== null && free !== null && !foreign && compareDecimal(cost, free) > 0;
+  return (
+    <div class="proposal-context small" data-testid="proposal-context">
+      <span>Price now <strong data-testid="context-price">{money(q.price, q.currency)}</strong> ({q.trade_date})</span>
+      {cost !== null && !foreign && <span> · estimated {side === "buy" ? "cost" : "proceeds"} <strong data-testid="context-cost">{money(cost, club.currency)}</strong> before fees</span>}
+      {free !== null && <span> · free cash <strong data-testid="context-free-cash">{money(free, club.currency)}</strong></span>}
+      {foreign && <Notice tone="warn" testId="context-currency">{symbol} is quoted in {q.currency}; this club keeps {club.currency}, so the order could not be placed.</Notice>}
+      {short && <Notice tone="warn" testId="context-short">The club could not pay for this today: it costs more than its free cash.</Notice>}
+    </div>
+  );
+}
+
+/** a − b for two-place decimal strings, exactly (BigInt on the digits). */
+function subtractDecimal(a: string, b: string): string {
+  const cents = (x: string) => BigInt(x.replace(".", ""));
+  const diff = cents(a) - cents(b);
+  const negative = diff < 0n;
+  const digits = (negative ? -diff : diff).toString().padStart(3, "0");
+  return `${negative ? "-" : ""}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+}
+
+/** Sign of a − b for two-place decimal strings. */
+function compareDecimal(a: string, b: string): number {
+  const diff = BigInt(a.replace(".", "")) - BigInt(b.replace(".", ""));
+  return diff > 0n ? 1 : diff < 0n ? -1 : 0;
 }
