@@ -158,7 +158,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("chat:typing", "club", ChatTypingEvent),
     ServerEventSpec("presence:update", "club", PresenceEvent),
     ServerEventSpec("contribution:received", "club", ContributionReceived, True),
-    ServerEventSpec("valuation:recorded", "club", ValuationRecorded, True),
+    ServerEventSpec("portfolio:valued", "club", ValuationRecorded, True),
     ServerEventSpec("watchlist:changed", "club", WatchlistChangedEvent, True),
     ServerEventSpec("alert:triggered", "club", AlertTriggeredEvent, True),
     ServerEventSpec("order:updated", "club", OrderUpdatedEvent, True),

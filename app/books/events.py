@@ -13,7 +13,7 @@ from app.money import format_minor
 from app.realtime.contract import RoomEvent
 
 CONTRIBUTION_RECEIVED = "contribution:received"
-VALUATION_RECORDED = "valuation:recorded"
+VALUATION_RECORDED = "portfolio:valued"
 
 
 class ContributionReceived(RoomEvent):
@@ -28,7 +28,7 @@ class ContributionReceived(RoomEvent):
 
 
 class ValuationRecorded(RoomEvent):
-    """``valuation:recorded``: the club was valued; pending contributions bought units and
+    """``portfolio:valued``: the club was valued; pending contributions bought units and
     withdrawals redeemed them at ``unit_value`` (before settlement); ``*_after`` is the club
     once they settled. Members' units and values changed: screens load them again."""
 

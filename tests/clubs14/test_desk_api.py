@@ -62,7 +62,7 @@ async def test_a_preview_is_what_confirming_records_and_stores_nothing(
 
     # The room hears of it (members' screens load their new units from it).
     logged = await eventlog.since(club_room(club_id), head, 10)
-    recorded = [e.data for e in logged if e.event == "valuation:recorded"]
+    recorded = [e.data for e in logged if e.event == "portfolio:valued"]
     assert len(recorded) == 1
     assert recorded[0]["valuation_id"] == confirmed["id"]
     assert (recorded[0]["unit_value"], recorded[0]["nav_after"], recorded[0]["units_after"]) == (

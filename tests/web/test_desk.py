@@ -102,7 +102,7 @@ async def test_the_desk_values_the_club_and_sends_the_voted_order(
     await treasurer.get_by_test_id("valuation-confirm").click()
     await expect(treasurer.get_by_test_id("valuation-done")).to_contain_text("$8,000.00")
 
-    # Units appear on both screens without a reload (valuation:recorded in the room's log).
+    # Units appear on both screens without a reload (portfolio:valued in the room's log).
     await expect(member.get_by_test_id("my-units")).to_contain_text("300.000000")
     await expect(treasurer.get_by_test_id("my-units")).to_contain_text("500.000000")
     await expect(member.get_by_test_id("nav")).to_contain_text("$8,000.00")

@@ -264,7 +264,7 @@ export class ClubRoom {
         this.patch({ alertFirings: [firing, ...firings].slice(0, 30) });
         break;
       }
-      case "valuation:recorded":
+      case "portfolio:valued":
         this.onValued();
         break;
       case "order:updated": {
