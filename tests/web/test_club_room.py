@@ -82,7 +82,7 @@ async def test_two_members_see_chat_votes_and_presence_live(
     await expect(ravi.page.get_by_test_id("room-quote-MSFT")).to_be_visible()
     last = await replay(producer, "MSFT", dt.date(2012, 5, 21), 5)
     for page in (asha.page, ravi.page):
-        await expect(page.get_by_test_id("room-price-MSFT")).to_have_text(last)
+        await expect(page.get_by_test_id("room-price-MSFT")).to_have_text(f"${last}")
     points = await ravi.page.get_by_test_id("room-spark-MSFT").get_attribute("data-points")
     assert int(points or 0) >= 3, points
 

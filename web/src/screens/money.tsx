@@ -82,8 +82,8 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
                     <td class="num">{money(cost.get(p.symbol), c)}</td>
                     <td class="num">{p.price ? money(p.price, c) : "—"}</td>
                     <td class="num">{p.market_value ? money(p.market_value, c) : "—"}</td>
-                    <td class="num" data-testid={`position-live-${p.symbol}`}>{tick ? tick.price : "—"}</td>
-                    <td class="num">{tick ? groupOnly(multiplyDecimal(tick.price, p.quantity)) : "—"}</td>
+                    <td class="num" data-testid={`position-live-${p.symbol}`}>{tick ? money(tick.price, tick.currency) : "—"}</td>
+                    <td class="num">{tick ? money(multiplyDecimal(tick.price, p.quantity), tick.currency) : "—"}</td>
                   </tr>
                 );
               })}
@@ -99,10 +99,6 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
   );
 }
 
-function groupOnly(decimal: string): string {
-  // Quote prices are in the instrument's currency, which may differ from the club's.
-  return decimal.replace(/\B(?=(\d{3})+(?!\d)(?=\.|$))/g, ",");
-}
 
 function TrialBalance({ clubId, currency }: { clubId: string; currency: string }) {
   const tb = useLoad(() => api<{ rows: { account: string; type: string; debit: string; credit: string }[]; total_debit: string; total_credit: string; balanced: boolean }>("GET", `/api/v1/clubs/${clubId}/trial-balance`), [clubId]);

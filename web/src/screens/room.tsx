@@ -2,6 +2,7 @@
  * my capital account and money arriving — all live over the account's socket. */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Sparkline } from "../charts.tsx";
+import { money } from "../money.ts";
 import { live } from "../live.ts";
 import { LiveQuotes, type LiveQuote } from "../livequotes.ts";
 import { ClubRoom, type RoomView } from "../room.ts";
@@ -354,7 +355,7 @@ function QuotesPanel({ symbols, quotes, own, clubId, followed, canEdit, onSaved 
                 <span class="ticker">{symbol}</span>
                 <Sparkline values={q?.history ?? []} direction={dir} testId={`room-spark-${symbol}`} />
                 <span class="room-quote-price">
-                  <strong data-testid={`room-price-${symbol}`}>{tick ? tick.price : "—"}</strong>
+                  <strong data-testid={`room-price-${symbol}`}>{tick ? money(tick.price, tick.currency) : "—"}</strong>
                   <span class="change small">{tick ? `${dir === "up" && !tick.change_pct.startsWith("+") ? "+" : ""}${tick.change_pct}%` : "waiting"}</span>
                 </span>
               </li>
