@@ -146,7 +146,8 @@ async def create_invite(club_id: str, data: InviteCreate) -> tuple[InviteOut, in
     ``role_required``, 404 ``club_not_found``."""
     invite, token = await club_service.do_create_invite(
         club_id, _me(), expires_in=dt.timedelta(hours=data.expires_in_hours),
-        max_uses=data.max_uses,
+        max_uses=data.max_uses, emails=[str(e) for e in data.emails],
+        inviter_name=current_principal().user.full_name,
     )  # fmt: skip
     return InviteOut(
         id=str(invite.id), club_id=club_id, expires_at=invite.expires_at,

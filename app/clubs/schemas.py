@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from app.clubs.documents import ClubRole, TieRule, VotingMode
 from app.market.schemas import normalise_symbols
@@ -129,10 +129,12 @@ class MemberList(BaseModel):
 
 
 class InviteCreate(BaseModel):
-    """``POST /api/v1/clubs/{id}/invites``: lifetime in hours and how many may join by it."""
+    """``POST /api/v1/clubs/{id}/invites``: lifetime in hours and how many may join by it;
+    ``emails``: addresses (up to 20) the link is also mailed to, naming the club and inviter."""
 
     expires_in_hours: int = Field(default=72, ge=1, le=24 * 30)
     max_uses: int = Field(default=10, ge=1, le=1000)
+    emails: list[EmailStr] = Field(default_factory=list, max_length=20)
 
 
 class InviteOut(BaseModel):

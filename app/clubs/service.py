@@ -35,7 +35,9 @@ from app.clubs.errors import (
     UnitsOutstanding,
 )
 from app.clubs.events import WATCHLIST_CHANGED, WatchlistChangedEvent
+from app.config import get_settings
 from app.db import run_in_transaction
+from app.mail.sender import send_mail
 from app.market.service import market_service
 from app.realtime import events
 from app.realtime.rooms import club_room
@@ -47,6 +49,24 @@ TREASURY = (ClubRole.OWNER, ClubRole.ADMIN, ClubRole.TREASURER)
 def _plain(value: object) -> object:
     """A rule's value as stored and audited (an enum as its string)."""
     return value.value if isinstance(value, StrEnum) else value
+
+
+def invite_mail_text(club: Club, inviter: str, url: str, expires_at: dt.datetime) -> str:
+    """The body of an invite mail: who invites you to which club, its rules, the link."""
+    quorum = ""
+    if club.quorum_bps:
+        quorum = f", when at least {club.quorum_bps / 100:g} % of the club votes"
+    return (
+        f"{inviter} invites you to join {club.name} on Samooh.\n\n"
+        + (f"{club.description}\n\n" if club.description else "")
+        + "The club's rules:\n"
+        + ("- Votes count by units held.\n" if club.voting_mode is VotingMode.WEIGHTED
+           else "- One member, one vote.\n")
+        + f"- A proposal passes with {club.approval_threshold_bps / 100:g} % of the yes and no "
+        f"votes{quorum}.\n"
+        + f"- Money is held in {club.currency}.\n\n"
+        + f"Join here: {url}\n(The link works until {expires_at:%d %b %Y %H:%M} UTC.)\n"
+    )  # fmt: skip
 
 
 def hash_token(token: str) -> str:
@@ -141,11 +161,19 @@ class ClubService:
         return await repository.active_memberships(club_id)
 
     async def do_create_invite(
-        self, club_id: str, actor_id: str, *, expires_in: dt.timedelta, max_uses: int
+        self,
+        club_id: str,
+        actor_id: str,
+        *,
+        expires_in: dt.timedelta,
+        max_uses: int,
+        emails: list[str] | None = None,
+        inviter_name: str = "A member",
     ) -> tuple[Invite, str]:
         """Make an invite link token (owner/admin). Returns the invite and the plain token,
-        which is shown once and stored only as a hash."""
-        await self.check_member(club_id, actor_id, MANAGERS)
+        which is shown once and stored only as a hash. The link is also mailed to ``emails``
+        (naming the club, the inviter and its rules), after the invite is stored."""
+        club, _ = await self.check_member(club_id, actor_id, MANAGERS)
         token = secrets.token_urlsafe(24)
         invite = Invite(
             club_id=club_id, token_hash=hash_token(token), created_by=actor_id,
@@ -155,8 +183,16 @@ class ClubService:
         await audit_service.do_append(
             chain=club_chain(club_id), actor_id=actor_id, action="invite.created",
             target_type="invite", target_id=str(invite.id),
-            details={"max_uses": max_uses, "expires_at": invite.expires_at.isoformat()},
+            details={"max_uses": max_uses, "expires_at": invite.expires_at.isoformat(),
+                     "mailed_to": len(emails or [])},
         )  # fmt: skip
+        settings = get_settings()
+        for address in dict.fromkeys(emails or []):
+            await send_mail(
+                settings, to=address, subject=f"{inviter_name} invites you to {club.name}",
+                body=invite_mail_text(club, inviter_name, f"{settings.public_url}/join/{token}",
+                                      invite.expires_at),
+            )  # fmt: skip
         return invite, token
 
     async def do_revoke_invite(self, club_id: str, invite_id: str, actor_id: str) -> Invite:

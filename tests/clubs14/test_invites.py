@@ -3,6 +3,8 @@ an unusable link says why (issue #14, "the invite page names the club, inviter a
 
 from __future__ import annotations
 
+import uuid
+
 from tests.clubs.http import login
 from tests.identity.conftest import Api
 
@@ -31,3 +33,19 @@ async def test_an_invite_names_the_club_the_inviter_and_the_rules(api: Api) -> N
     assert used.body["error"]["details"]["reason"] == "used_up"
     unknown = await guest.call("GET", "/api/v1/invites/not-a-real-token")
     assert (unknown.status, unknown.body["error"]["details"]["reason"]) == (410, "unknown")
+
+
+async def test_an_invite_can_be_mailed_naming_the_club_and_the_inviter(api: Api) -> None:
+    owner = await login(api)
+    rules = {"name": "Peepal Savers", "approval_threshold_bps": 6667}
+    club = await owner.ok("POST", "/api/v1/clubs", rules, status=201)
+    friend = f"friend-{uuid.uuid4().hex[:10]}@example.com"
+    invite = await owner.ok("POST", f"/api/v1/clubs/{club['id']}/invites",
+                            {"max_uses": 2, "emails": [friend, friend]}, status=201)  # fmt: skip
+    [mail] = await api.outbox(friend)  # the same address twice is mailed once
+    assert mail["subject"] == "Clubber invites you to Peepal Savers"
+    assert invite["url"] in mail["body"]
+    assert "66.67 %" in mail["body"] and "One member, one vote." in mail["body"]
+    bad = await owner.call("POST", f"/api/v1/clubs/{club['id']}/invites",
+                           {"emails": ["not-an-address"]})  # fmt: skip
+    assert bad.status == 422 and bad.body["error"]["message"].startswith("Emails: ")

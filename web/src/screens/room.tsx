@@ -194,8 +194,17 @@ function RoomStatus({ view }: { view: RoomView }) {
 function InviteButton({ clubId }: { clubId: string }) {
   const [invite, setInvite] = useState<Invite | null>(null);
   const [copied, setCopied] = useState(false);
+  const [emails, setEmails] = useState("");
+  const [mailed, setMailed] = useState(0);
   const create = useAction(async () => {
     setInvite(await api<Invite>("POST", `/api/v1/clubs/${clubId}/invites`, { body: { expires_in_hours: 72, max_uses: 10 } }));
+  });
+  const mail = useAction(async () => {
+    const to = emails.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean);
+    if (to.length === 0) return;
+    await api<Invite>("POST", `/api/v1/clubs/${clubId}/invites`, { body: { expires_in_hours: 72, max_uses: to.length, emails: to } });
+    setMailed(to.length);
+    setEmails("");
   });
   return (
     <div class="invite">
@@ -204,8 +213,14 @@ function InviteButton({ clubId }: { clubId: string }) {
         <div class="invite-pop panel" data-testid="invite-box">
           <p class="small">Anyone with this link can join (10 people, 3 days):</p>
           <input readOnly value={invite.url} data-testid="invite-url" onFocus={(e) => (e.currentTarget as HTMLInputElement).select()} />
+          <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void mail.run(); }}>
+            <input aria-label="E-mail addresses to invite" placeholder="Or e-mail it: a@example.com, b@example.com" data-testid="invite-emails" value={emails} onInput={(e) => setEmails((e.currentTarget as HTMLInputElement).value)} />
+            <Button kind="secondary" type="submit" busy={mail.busy} testId="invite-mail">Send</Button>
+          </form>
+          {mailed > 0 && <p class="small ok-text" data-testid="invite-mailed">Invitation mailed to {mailed} {mailed === 1 ? "person" : "people"}.</p>}
+          <ErrorNote error={mail.error} testId="invite-mail-error" />
           <div class="form-actions">
-            <Button kind="ghost" onClick={() => setInvite(null)}>Close</Button>
+            <Button kind="ghost" onClick={() => { setInvite(null); setMailed(0); }}>Close</Button>
             <Button kind="secondary" testId="invite-copy" onClick={() => void navigator.clipboard?.writeText(invite.url ?? "").then(() => setCopied(true))}>{copied ? "Copied" : "Copy"}</Button>
           </div>
         </div>
