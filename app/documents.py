@@ -17,6 +17,14 @@ from app.alerts.documents import AlertFiring, PriceAlert
 from app.audit.documents import AuditChainHead, AuditRecord
 from app.books.documents import CashHold, Contribution, Holding, Valuation, Withdrawal
 from app.broadcasts.documents import Broadcast
+from app.campaigns.documents import (
+    Campaign,
+    CampaignUpdate,
+    Dispute,
+    Investment,
+    ProfitReport,
+    Transfer,
+)
 from app.chat.documents import ChatMessage
 from app.chits.documents import CHIT_DOCUMENTS
 from app.clubs.documents import Club, Invite, Membership
@@ -88,4 +96,5 @@ def document_models() -> list[type]:
         Broadcast,
         *crm_documents(),
         *CHIT_DOCUMENTS,
+        *(Campaign, Investment, Transfer, ProfitReport, CampaignUpdate, Dispute),
     ]

@@ -28,6 +28,7 @@ class NotificationKind(StrEnum):
     PAYMENT_DUE = "payment_due"
     PAYMENT_RECEIVED = "payment_received"
     AUCTION_REMINDER = "auction_reminder"
+    CAMPAIGN = "campaign"  # crowdfunding: updates, funded/failed, refunds, payouts, reviews
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).
