@@ -311,19 +311,20 @@ class CampaignFlows:
         retry (backoff 2 s, 10 s, 1 min, 5 min, 30 min); after ``campaign_payout_attempts``
         the task is failed, audited on the platform chain and admins are notified."""
         paid = 0
+        now = now or utcnow()
         for _ in range(limit):
             token = secrets.token_hex(12)
-            transfer = await repository.claim_due_transfer(now or utcnow(), LEASE, token)
+            transfer = await repository.claim_due_transfer(now, LEASE, token)
             if transfer is None:
                 break
-            paid += await self._send(transfer, token)
+            paid += await self._send(transfer, token, now)
         return paid
 
-    async def _send(self, transfer: Transfer, token: str) -> int:
+    async def _send(self, transfer: Transfer, token: str, now: dt.datetime) -> int:
         try:
             reference = await self._call_provider(transfer)
         except (AppError, OSError, TimeoutError) as exc:
-            await self._attempt_failed(transfer, token, exc)
+            await self._attempt_failed(transfer, token, exc, now)
             return 0
         await campaign_events.ensure_room(transfer.campaign_id)
 
@@ -406,8 +407,14 @@ class CampaignFlows:
         lines = [(investor_funds(user), amount) for user, amount in sorted(held.items())]
         return [*lines, (ESCROW, -sum(held.values()))]
 
-    async def _attempt_failed(self, transfer: Transfer, token: str, exc: Exception) -> None:
-        message = (getattr(exc, "message", None) or str(exc) or type(exc).__name__)[:300]
+    async def _attempt_failed(
+        self, transfer: Transfer, token: str, exc: Exception, now: dt.datetime
+    ) -> None:
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        said = getattr(exc, "details", {}).get("provider_error")
+        if isinstance(said, dict) and isinstance(said.get("error"), dict):
+            message = f"{message}: {said['error'].get('description', '')}"
+        message = message[:300]
         attempts = transfer.attempts
         if attempts >= get_settings().campaign_payout_attempts:
             if await repository.finish_transfer(
@@ -423,7 +430,7 @@ class CampaignFlows:
         delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
         await repository.finish_transfer(
             transfer.id, token,
-            {"last_error": message, "next_attempt_at": utcnow() + dt.timedelta(seconds=delay)},
+            {"last_error": message, "next_attempt_at": now + dt.timedelta(seconds=delay)},
         )  # fmt: skip
         log.warning("campaign transfer failed; will retry", key=transfer.key, error=message)
 
