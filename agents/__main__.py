@@ -53,6 +53,7 @@ def main() -> None:
     import agents.alerts
     import agents.chits
     import agents.crm
+    import agents.campaigns
     import agents.kyc
     import agents.lifecycle  # registers signal receivers
     import agents.market

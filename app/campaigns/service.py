@@ -24,11 +24,17 @@ from app.campaigns.documents import (
     PUBLIC_STATUSES,
     Campaign,
     CampaignStatus,
+    CampaignUpdate,
+    Dispute,
+    DisputeStatus,
     Hold,
     Investment,
     InvestmentStatus,
     PledgePolicy,
+    ProfitReport,
+    ProfitReportStatus,
     ReviewNote,
+    Transfer,
     utcnow,
 )
 from app.campaigns.errors import (
@@ -36,6 +42,7 @@ from app.campaigns.errors import (
     CampaignState,
     InvalidCampaign,
     InvestmentLimitReached,
+    InvestmentNotFound,
     InvestmentRefused,
     NotCampaignOwner,
     OwnerKycRequired,
@@ -51,7 +58,7 @@ from app.money import format_minor
 from app.notifications.documents import NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.payments.service import create_checkout
-from app.realtime import events
+from app.realtime import eventlog, events
 
 log = get_logger(__name__)
 
@@ -536,6 +543,110 @@ class CampaignService:
                     )  # fmt: skip
                 released += await self.do_release(investment, InvestmentStatus.EXPIRED)
         return released
+
+    # ---- updates -------------------------------------------------------------------------
+
+    async def do_post_update(
+        self, owner_id: str, campaign_id: str, title: str, body: str
+    ) -> CampaignUpdate:
+        """The owner posts an update on a live or funded campaign: stored, sent to the
+        campaign's room (``campaign:update``) and to every investor as a notification.
+
+        Raises ``CampaignNotFound``, ``NotCampaignOwner``, ``CampaignState``."""
+        campaign = await self.check_owner(campaign_id, owner_id)
+        if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.FUNDED):
+            raise CampaignState("updates are posted on live or funded campaigns",
+                                details={"status": campaign.status})  # fmt: skip
+        update = CampaignUpdate(campaign_id=campaign_id, author_id=owner_id,
+                                title=" ".join(title.split()), body=body.strip())  # fmt: skip
+        await campaign_events.ensure_room(campaign_id)
+
+        async def write(session: AsyncClientSession) -> CampaignUpdate:
+            await repository.insert_update(update, session)
+            await campaign_events.record_update(session, update)
+            return update
+
+        stored = await run_in_transaction(write)
+        investors = await repository.investments_of_campaign(
+            campaign_id, (InvestmentStatus.COMPLETED, InvestmentStatus.PENDING)
+        )
+        await self.notify([i.user_id for i in investors], campaign,
+                          f"{campaign.title}: {stored.title}", stored.body,
+                          f"update:{stored.id}")  # fmt: skip
+        return stored
+
+    # ---- reads for the API and dashboards -------------------------------------------------
+
+    async def updates(self, campaign_id: str) -> list[CampaignUpdate]:
+        """A campaign's updates, newest first."""
+        return await repository.updates_of(campaign_id)
+
+    async def investments(
+        self, campaign: Campaign, viewer_id: str, is_admin: bool
+    ) -> list[Investment]:
+        """A campaign's investments: all of them for its owner and admins, else the viewer's."""
+        found = await repository.investments_of_campaign(str(campaign.id))
+        if is_admin or campaign.owner_id == viewer_id:
+            return found
+        return [i for i in found if i.user_id == viewer_id]
+
+    async def investments_of(self, user_id: str) -> list[Investment]:
+        """A person's investments, newest first."""
+        return await repository.investments_of_user(user_id)
+
+    async def get_investment(self, user_id: str, investment_id: str) -> Investment:
+        """One of the caller's investments. Raises ``InvestmentNotFound``."""
+        investment = await repository.get_investment(investment_id)
+        if investment is None or investment.user_id != user_id:
+            raise InvestmentNotFound("no such investment of yours")
+        return investment
+
+    async def campaigns_by_ids(self, ids: list[str]) -> dict[str, Campaign]:
+        """Campaigns by id."""
+        return await repository.campaigns_by_ids(ids)
+
+    async def owned(self, owner_id: str) -> list[Campaign]:
+        """The owner's campaigns, newest first."""
+        return await repository.campaigns_of_owner(owner_id)
+
+    async def in_review(self) -> list[Campaign]:
+        """Campaigns waiting for an admin, oldest submission first."""
+        return await repository.campaigns_by_status(CampaignStatus.IN_REVIEW)
+
+    async def transfers(self, **filters: Any) -> list[Transfer]:
+        """Payout tasks (``campaign_id``, ``user_id``, ``status``, ``kind`` filters)."""
+        return await repository.transfers(**filters)
+
+    async def reports(self, campaign_id: str) -> list[ProfitReport]:
+        """A campaign's profit reports, newest first."""
+        return await repository.reports_of(campaign_id)
+
+    async def reports_waiting(self) -> list[ProfitReport]:
+        """Profit reports waiting for an admin."""
+        return await repository.reports_by_status(ProfitReportStatus.SUBMITTED.value)
+
+    async def disputes(
+        self, *, status: DisputeStatus | None = None, user_id: str | None = None
+    ) -> list[Dispute]:
+        """Disputes, oldest first."""
+        return await repository.disputes(status=status, user_id=user_id)
+
+    # ---- the live room --------------------------------------------------------------------
+
+    async def catch_up(
+        self, campaign_id: str, user_id: str, after_seq: int
+    ) -> tuple[Campaign, int, list[dict[str, Any]], bool]:
+        """For a socket joining (or re-syncing) ``campaign:<id>``: the campaign now, the room's
+        last ``seq``, the events after ``after_seq`` (``{"event", "data"}``, at most
+        ``room_catch_up_limit``) and whether more were left out. Read the log *after* the
+        socket entered the room, so nothing falls in between. Raises ``CampaignNotFound``."""
+        campaign = await self.check_visible(campaign_id, user_id, False)
+        room = campaign_events.campaign_room(campaign_id)
+        head = await eventlog.head(room)
+        limit = get_settings().room_catch_up_limit
+        found = await eventlog.since(room, after_seq, limit + 1) if after_seq < head else []
+        missed = [{"event": e.event, "data": e.data} for e in found[:limit]]
+        return campaign, head, missed, len(found) > limit
 
     # ---- notifications -------------------------------------------------------------------
 
