@@ -210,6 +210,10 @@ SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/c
              "/join/<path:rest>", "/admin", "/account/<path:rest>", "/crm", "/crm/<path:rest>",
              "/contact", "/advice", "/advice/<path:rest>", "/chits",
              "/chits/<path:rest>")  # fmt: skip
+             "/contact", "/advice", "/advice/<path:rest>")  # fmt: skip
+             "/contact")  # fmt: skip
+             "/join/<path:rest>", "/admin", "/account/<path:rest>",
+             "/campaigns", "/campaigns/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

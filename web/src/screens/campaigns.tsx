@@ -246,6 +246,8 @@ function useCampaignRoom(id: string, initial: Campaign | null, onUpdate: () => v
       if (live.connected) void live.call("campaign:leave", { campaign_id: id }).catch(() => undefined);
     };
   }, [id]);
+  // A fresh load of the campaign (after the owner's own action) is newer than the last event.
+  useEffect(() => setProgress(null), [initial]);
   if (!initial) return null;
   return progress ?? { seq: 0, campaign_id: id, raised: initial.raised, reserved: initial.reserved, remaining: initial.remaining, goal: initial.goal, progress_bps: initial.progress_bps, investor_count: initial.investor_count, status: initial.status };
 }
@@ -262,7 +264,7 @@ export function CampaignPage({ id }: { id: string }) {
   const status = p.status;
   return (
     <main class="page" data-testid="campaign-page" data-id={c.id}>
-      <div class="page-head">
+      <div class="cf-head">
         <p class="cf-tag">{label(c.category)} · {c.city} · by {c.owner_name ?? "the owner"}</p>
         <h1 data-testid="campaign-title">{c.title}</h1>
       </div>
@@ -285,7 +287,7 @@ export function CampaignPage({ id }: { id: string }) {
           <Panel title="The story"><p class="cf-story">{c.story}</p></Panel>
           <Panel title="Updates" testId="campaign-updates">
             {(updates.data?.updates ?? []).length === 0 && <Empty>No updates yet.</Empty>}
-            <ul class="rows">{(updates.data?.updates ?? []).map((u) => <li key={u.id} data-testid="campaign-update"><strong>{u.title}</strong><span class="muted small block">{when(u.created_at)}</span><p>{u.body}</p></li>)}</ul>
+            <ul class="rows cf-list">{(updates.data?.updates ?? []).map((u) => <li key={u.id} data-testid="campaign-update"><strong>{u.title}</strong><span class="muted small block">{when(u.created_at)}</span><p>{u.body}</p></li>)}</ul>
           </Panel>
         </div>
         <div class="stack">
@@ -293,7 +295,7 @@ export function CampaignPage({ id }: { id: string }) {
           {owner && <OwnerTools c={c} status={status} onChange={() => { campaign.reload(); updates.reload(); }} />}
           {c.reviews.length > 0 && (owner || me?.roles.includes("admin")) && (
             <Panel title="Review notes">
-              <ul class="rows">{c.reviews.map((r, i) => <li key={i}><Status value={r.decision} /> {r.notes} <span class="muted small block">{when(r.at)}</span></li>)}</ul>
+              <ul class="rows cf-list">{c.reviews.map((r, i) => <li key={i}><Status value={r.decision} /> {r.notes} <span class="muted small block">{when(r.at)}</span></li>)}</ul>
             </Panel>
           )}
         </div>
@@ -316,7 +318,7 @@ function Invest({ c, remaining }: { c: Campaign; remaining: string }) {
     return () => clearTimeout(timer);
   }, [value, remaining]);
   const invest = useAction(async () => {
-    if (!value) throw new ApiError("Enter an amount like 2000 or 2000.00", 422, "validation_error");
+    if (!value) throw new ApiError("Enter an amount like 2000 or 2000.00", 422, "input");
     const created = await api<Investment>("POST", `/api/v1/campaigns/${c.id}/invest`, { body: { amount: value }, idempotencyKey: newKey() });
     setMade(created);
   });
@@ -389,8 +391,8 @@ function ProfitPanel({ c }: { c: Campaign }) {
   const [file, setFile] = useState<File | null>(null);
   const send = useAction(async () => {
     const amount = parseAmountInput(profit);
-    if (!amount) throw new ApiError("Enter the profit like 25000.00", 422, "validation_error");
-    if (!file) throw new ApiError("Attach the profit statement (PDF or image)", 422, "validation_error");
+    if (!amount) throw new ApiError("Enter the profit like 25000.00", 422, "input");
+    if (!file) throw new ApiError("Attach the profit statement (PDF or image)", 422, "input");
     const stored = await uploadFile(file, "campaign");
     await api("POST", `/api/v1/campaigns/${c.id}/profit-reports`, { body: { period_start: start, period_end: end, profit: amount, document_file_id: stored.id } });
     setProfit(""); reports.reload();
@@ -407,7 +409,7 @@ function ProfitPanel({ c }: { c: Campaign }) {
         <Button type="submit" busy={send.busy} testId="profit-submit">Report profit</Button>
         <Problem error={send.error} testId="profit-error" />
       </form>
-      <ul class="rows">
+      <ul class="rows cf-list">
         {(reports.data?.reports ?? []).map((r) => (
           <li key={r.id} data-testid="profit-report" data-status={r.status}>
             <strong>{r.period_start} to {r.period_end}</strong> · profit {money(r.profit)} · investors' pool <strong>{money(r.pool)}</strong> <Status value={r.status} />
@@ -441,9 +443,9 @@ export function CampaignEditor({ id }: { id?: string }) {
   const set = (key: string) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
   const save = useAction(async () => {
     const amounts = ["goal", "min_investment", "max_investment"].map((k) => parseAmountInput(form[k] ?? ""));
-    if (amounts.some((a) => a === null)) throw new ApiError("Amounts are written like 15000 or 15000.00", 422, "validation_error");
+    if (amounts.some((a) => a === null)) throw new ApiError("Amounts are written like 15000 or 15000.00", 422, "input");
     const pct = Number(form.profit_share_bps);
-    if (!Number.isInteger(pct * 100) || pct <= 0 || pct > 100) throw new ApiError("The profit share is a percentage between 0.01 and 100", 422, "validation_error");
+    if (!Number.isInteger(pct * 100) || pct <= 0 || pct > 100) throw new ApiError("The profit share is a percentage between 0.01 and 100", 422, "input");
     const body = {
       ...form, goal: amounts[0], min_investment: amounts[1], max_investment: amounts[2],
       profit_share_bps: Math.round(pct * 100), profit_period_months: Number(form.profit_period_months),
@@ -523,7 +525,7 @@ export function CampaignDashboard() {
                 <div class="figure"><span class="figure-name">Return so far</span><span class="figure-value">{(b.return_bps / 100).toFixed(2)}%</span></div>
               </div>
               {b.investments.length === 0 && <Empty>You have not invested yet. <a href="/campaigns">See the campaigns</a>.</Empty>}
-              <ul class="rows">
+              <ul class="rows cf-list">
                 {b.investments.map((i) => (
                   <li key={i.id} data-testid="board-investment" data-status={i.status}>
                     <a href={`/campaigns/${i.campaign_id}`}>{i.campaign_title ?? "Campaign"}</a> · {money(i.amount)} <Status value={i.status} />
@@ -532,23 +534,23 @@ export function CampaignDashboard() {
                 ))}
               </ul>
               {b.payouts.length > 0 && <h3>Payouts</h3>}
-              <ul class="rows">{b.payouts.map((t) => <li key={t.id} data-testid="board-payout">{label(t.kind)} {money(t.amount)} <Status value={t.status} /> {t.paid_at && <span class="muted small">{when(t.paid_at)}</span>}</li>)}</ul>
+              <ul class="rows cf-list">{b.payouts.map((t) => <li key={t.id} data-testid="board-payout">{label(t.kind)} {money(t.amount)} <Status value={t.status} /> {t.paid_at && <span class="muted small">{when(t.paid_at)}</span>}</li>)}</ul>
               {b.upcoming.length > 0 && <h3>Closing next</h3>}
-              <ul class="rows">{b.upcoming.map((c) => <li key={c.id}><a href={`/campaigns/${c.id}`}>{c.title}</a> · closes in <Countdown deadline={c.ends_at} /></li>)}</ul>
+              <ul class="rows cf-list">{b.upcoming.map((c) => <li key={c.id}><a href={`/campaigns/${c.id}`}>{c.title}</a> · closes in <Countdown deadline={c.ends_at} /></li>)}</ul>
             </Panel>
           </div>
           <div class="stack">
             <Panel title="As an owner" testId="owner-board" actions={<a class="btn btn-secondary" href="/campaigns/new">New campaign</a>}>
               {b.owned.length === 0 && <Empty>No campaigns of yours.</Empty>}
-              <ul class="rows">
+              <ul class="rows cf-list">
                 {b.owned.map((c) => (
                   <li key={c.id} data-testid="board-owned"><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · {money(c.raised)} of {money(c.goal)} · {c.investor_count} investors</li>
                 ))}
               </ul>
               {b.owner_transfers.length > 0 && <h3>Money released to you</h3>}
-              <ul class="rows">{b.owner_transfers.map((t) => <li key={t.id} data-testid="board-release">{money(t.amount)} <Status value={t.status} /></li>)}</ul>
+              <ul class="rows cf-list">{b.owner_transfers.map((t) => <li key={t.id} data-testid="board-release">{money(t.amount)} <Status value={t.status} /></li>)}</ul>
               {b.owner_reports.length > 0 && <h3>Profit reports</h3>}
-              <ul class="rows">{b.owner_reports.map((r) => <li key={r.id}>{r.period_start} to {r.period_end}: pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
+              <ul class="rows cf-list">{b.owner_reports.map((r) => <li key={r.id}>{r.period_start} to {r.period_end}: pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
             </Panel>
           </div>
         </div>
@@ -573,7 +575,7 @@ export function CampaignAdmin() {
         <div class="stack">
           <Panel title={`Campaigns to verify (${b.to_verify.length})`} testId="to-verify">
             {b.to_verify.length === 0 && <Empty>Nothing waits for verification.</Empty>}
-            <ul class="rows">
+            <ul class="rows cf-list">
               {b.to_verify.map((c) => (
                 <li key={c.id} data-testid="verify-item" data-id={c.id}>
                   <a href={`/campaigns/${c.id}`}><strong>{c.title}</strong></a> by {c.owner_name} · {c.city} · goal {money(c.goal)} · {Math.floor(c.profit_share_bps / 100)}% of profit
@@ -589,7 +591,7 @@ export function CampaignAdmin() {
           </Panel>
           <Panel title={`Profit reports (${b.reports_to_decide.length})`} testId="reports-to-decide">
             {b.reports_to_decide.length === 0 && <Empty>No profit report waits.</Empty>}
-            <ul class="rows">
+            <ul class="rows cf-list">
               {b.reports_to_decide.map((r) => (
                 <li key={r.id} data-testid="report-item">
                   <a href={`/campaigns/${r.campaign_id}`}>{r.period_start} to {r.period_end}</a> · profit {money(r.profit)} · pool {money(r.pool)}
@@ -603,11 +605,11 @@ export function CampaignAdmin() {
           </Panel>
           <Panel title={`Failed payouts (${b.failed_transfers.length})`} testId="failed-payouts">
             {b.failed_transfers.length === 0 && <Empty>No payout has failed.</Empty>}
-            <ul class="rows">{b.failed_transfers.map((t) => <li key={t.id}>{label(t.kind)} {money(t.amount)} · {t.attempts} attempts · {t.last_error} <Button kind="secondary" testId="payout-retry" onClick={() => void act.run(`/api/v1/admin/campaigns/transfers/${t.id}/retry`, {})}>Retry</Button></li>)}</ul>
+            <ul class="rows cf-list">{b.failed_transfers.map((t) => <li key={t.id}>{label(t.kind)} {money(t.amount)} · {t.attempts} attempts · {t.last_error} <Button kind="secondary" testId="payout-retry" onClick={() => void act.run(`/api/v1/admin/campaigns/transfers/${t.id}/retry`, {})}>Retry</Button></li>)}</ul>
           </Panel>
           <Panel title={`Open disputes (${b.open_disputes.length})`} testId="open-disputes">
             {b.open_disputes.length === 0 && <Empty>No open dispute.</Empty>}
-            <ul class="rows">{b.open_disputes.map((d) => <li key={d.id}><a href={`/campaigns/${d.campaign_id}`}>Campaign</a>: {d.reason} <Button kind="secondary" onClick={() => void act.run(`/api/v1/admin/campaigns/disputes/${d.id}/resolve`, { resolution: note(d.id) || "Resolved with the owner" })}>Resolve</Button></li>)}</ul>
+            <ul class="rows cf-list">{b.open_disputes.map((d) => <li key={d.id}><a href={`/campaigns/${d.campaign_id}`}>Campaign</a>: {d.reason} <Button kind="secondary" onClick={() => void act.run(`/api/v1/admin/campaigns/disputes/${d.id}/resolve`, { resolution: note(d.id) || "Resolved with the owner" })}>Resolve</Button></li>)}</ul>
           </Panel>
         </div>
       )}
