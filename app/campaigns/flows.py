@@ -66,9 +66,9 @@ from app.config import get_settings
 from app.db import run_in_transaction
 from app.errors import AppError
 from app.files.service import files_service
+from app.identity.admin import search_users
+from app.identity.directory import users_by_id
 from app.identity.documents import PlatformRole, UserStatus
-from app.identity.repository import users_by_id
-from app.identity.service import identity_service
 from app.ledger.service import ledger_service
 from app.logging import get_logger
 from app.money import format_minor
@@ -435,7 +435,7 @@ class CampaignFlows:
         log.warning("campaign transfer failed; will retry", key=transfer.key, error=message)
 
     async def _tell_admins(self, transfer: Transfer, message: str) -> None:
-        page = await identity_service.list_users(
+        page = await search_users(
             query=None, status=UserStatus.ACTIVE, role=PlatformRole.ADMIN, page=1, page_size=50
         )
         campaign = await campaign_service.get(transfer.campaign_id)

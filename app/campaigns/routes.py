@@ -50,9 +50,9 @@ from app.campaigns.schemas import (
 )
 from app.campaigns.service import ESCROW, campaign_service
 from app.idempotency import idempotent
+from app.identity.directory import users_by_id
 from app.identity.documents import PlatformRole
 from app.identity.guards import current_principal, require_auth, require_role
-from app.identity.repository import users_by_id
 from app.ledger.service import ledger_service
 from app.money import format_minor
 from app.openapi import document_errors

@@ -9,7 +9,6 @@ import uuid
 import pytest
 
 from app.audit.service import audit_service
-from devtools.demo_campaigns import load_demo_campaigns
 from app.campaigns.documents import Campaign, InvestmentStatus
 from app.campaigns.errors import (
     CampaignNotFound,
@@ -20,6 +19,7 @@ from app.campaigns.errors import (
 )
 from app.campaigns.schemas import FeedQuery
 from app.campaigns.service import campaign_chain, campaign_service
+from devtools.demo_campaigns import load_demo_campaigns
 from tests.campaigns.factories import admin_account, fields, kyc_owner, live_campaign
 from tests.identity.conftest import provision
 
