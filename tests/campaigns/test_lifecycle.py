@@ -63,13 +63,15 @@ async def test_review_sends_back_with_notes_then_verifies_and_every_step_is_audi
         await campaign_service.do_edit(owner.user_id, cid, fields(title="Another title"))
     back = await campaign_service.do_review(admin.user_id, cid, "send_back", "Add the lease")
     assert back.status == "draft" and back.reviews[-1].notes == "Add the lease"
-    with pytest.raises(NotCampaignOwner):
-        await campaign_service.check_owner(cid, admin.user_id)
+    with pytest.raises(CampaignNotFound):  # a draft again: still private
+        await campaign_service.check_owner(cid, stranger.user_id)
     await campaign_service.do_edit(owner.user_id, cid, fields(title="A second oven, lease added"))
     await campaign_service.do_submit(owner.user_id, cid)
     live = await campaign_service.do_review(admin.user_id, cid, "verify", "Lease checked")
     assert live.status == "live" and live.title == "A second oven, lease added"
     assert await campaign_service.check_visible(cid, stranger.user_id, False)
+    with pytest.raises(NotCampaignOwner):
+        await campaign_service.check_owner(cid, stranger.user_id)
     report = await audit_service.verify(campaign_chain(cid))
     assert report.ok and report.checked == 5  # created, submitted, sent back, submitted, verified
 
