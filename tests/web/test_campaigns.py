@@ -34,6 +34,7 @@ async def shot(page: Page, artifacts: Path, name: str) -> None:
     await page.screenshot(path=str(artifacts / f"campaigns-{name}.png"), full_page=True)
 
 
+@pytest.mark.timeout(480)  # a whole story in four browsers, with the stack's start-up
 async def test_campaign_verified_invested_live_funded_and_profit_paid(
     http: Api, new_context: NewContext, payment_stack: SandboxClient, artifacts: Path
 ) -> None:
