@@ -110,6 +110,9 @@ async def test_campaign_verified_invested_live_funded_and_profit_paid(
     await expect(page.get_by_test_id("campaign-pct")).to_have_text("100%")
     await asha.page.goto(f"/campaigns/{campaign_id}")
     await expect(asha.page.get_by_test_id("campaign-investors")).to_have_text("2")
+    await asha.page.get_by_test_id("dispute-reason").fill("The oven in the photos is another one.")
+    await asha.page.get_by_test_id("dispute-submit").click()
+    await expect(asha.page.get_by_test_id("dispute-sent")).to_be_visible()
     await shot(asha.page, artifacts, "page-desktop")
 
     # The owner reports profit with a statement; the admin approves; the owner pays the pool.
@@ -133,6 +136,10 @@ async def test_campaign_verified_invested_live_funded_and_profit_paid(
     await expect(
         admin_page.get_by_test_id("reports-to-decide").get_by_test_id("report-item")
     ).to_have_count(0)
+    disputes = admin_page.get_by_test_id("open-disputes")
+    await expect(disputes).to_contain_text("The oven in the photos is another one.")
+    await disputes.get_by_test_id("dispute-resolve").first.click()
+    await expect(disputes).to_contain_text("No open dispute.")
     await page.reload()
     await page.get_by_test_id("pool-pay").click()
     await pay_at_checkout(page, payment_stack, "4000.00")

@@ -94,6 +94,8 @@ function sentence(error: unknown): string {
       return `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`;
     case "validation_error":
       return "Some fields are missing or not valid. Check the amounts (like 15000.00) and dates.";
+    case "not_an_investor":
+      return "Only people who invested in this campaign can open a dispute.";
     case "campaign_state":
       return `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`;
     default:
@@ -293,6 +295,7 @@ export function CampaignPage({ id }: { id: string }) {
         <div class="stack">
           {!owner && status === "live" && <Invest c={c} remaining={p.remaining} />}
           {owner && <OwnerTools c={c} status={status} onChange={() => { campaign.reload(); updates.reload(); }} />}
+          {!owner && status !== "live" && <DisputePanel c={c} />}
           {c.reviews.length > 0 && (owner || me?.roles.includes("admin")) && (
             <Panel title="Review notes">
               <ul class="rows cf-list">{c.reviews.map((r, i) => <li key={i}><Status value={r.decision} /> {r.notes} <span class="muted small block">{when(r.at)}</span></li>)}</ul>
@@ -344,6 +347,30 @@ function Invest({ c, remaining }: { c: Campaign; remaining: string }) {
           {money(made.amount)} is reserved for you{made.part_filled ? ` (part-filled from ${money(made.requested)})` : ""} until {when(made.expires_at)}.{" "}
           <a href={made.checkout_url} data-external data-testid="invest-pay">Pay now at the checkout</a>. The progress above updates as soon as the money lands.
         </Notice>
+      )}
+    </Panel>
+  );
+}
+
+function DisputePanel({ c }: { c: Campaign }) {
+  const [reason, setReason] = useState("");
+  const [sent, setSent] = useState(false);
+  const send = useAction(async () => {
+    await api("POST", `/api/v1/campaigns/${c.id}/disputes`, { body: { reason } });
+    setSent(true);
+    setReason("");
+  });
+  return (
+    <Panel title="Something wrong?" testId="dispute-panel">
+      {sent ? (
+        <Notice tone="ok" testId="dispute-sent">Your dispute is with the admins. You will be notified when it is resolved.</Notice>
+      ) : (
+        <form class="stack" onSubmit={(e) => { e.preventDefault(); void send.run(); }}>
+          <label class="field"><span class="field-label">Tell the admins what happened (investors only)</span>
+            <textarea rows={3} data-testid="dispute-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} /></label>
+          <Button type="submit" kind="secondary" busy={send.busy} testId="dispute-submit">Open a dispute</Button>
+          <Problem error={send.error} testId="dispute-error" />
+        </form>
       )}
     </Panel>
   );
@@ -609,7 +636,7 @@ export function CampaignAdmin() {
           </Panel>
           <Panel title={`Open disputes (${b.open_disputes.length})`} testId="open-disputes">
             {b.open_disputes.length === 0 && <Empty>No open dispute.</Empty>}
-            <ul class="rows cf-list">{b.open_disputes.map((d) => <li key={d.id}><a href={`/campaigns/${d.campaign_id}`}>Campaign</a>: {d.reason} <Button kind="secondary" onClick={() => void act.run(`/api/v1/admin/campaigns/disputes/${d.id}/resolve`, { resolution: note(d.id) || "Resolved with the owner" })}>Resolve</Button></li>)}</ul>
+            <ul class="rows cf-list">{b.open_disputes.map((d) => <li key={d.id}><a href={`/campaigns/${d.campaign_id}`}>Campaign</a>: {d.reason} <Button kind="secondary" testId="dispute-resolve" onClick={() => void act.run(`/api/v1/admin/campaigns/disputes/${d.id}/resolve`, { resolution: note(d.id) || "Resolved with the owner" })}>Resolve</Button></li>)}</ul>
           </Panel>
         </div>
       )}
