@@ -14,6 +14,7 @@ from app.campaigns.documents import (
     InvestmentStatus,
     PledgePolicy,
 )
+from app.inputs import NonNegativeInt64
 from app.money import AmountFormatError, parse_minor
 from app.realtime.contract import ServerEvent
 
@@ -407,7 +408,7 @@ class CampaignJoin(BaseModel):
     """``campaign:join`` / ``campaign:sync``: the room to follow and the last ``seq`` seen."""
 
     campaign_id: str = Field(pattern=r"^[0-9a-f]{24}$")
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: NonNegativeInt64 = 0
 
 
 class CampaignLeave(BaseModel):
