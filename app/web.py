@@ -214,6 +214,7 @@ SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/c
              "/contact")  # fmt: skip
              "/join/<path:rest>", "/admin", "/account/<path:rest>",
              "/campaigns", "/campaigns/<path:rest>")  # fmt: skip
+             "/contact", "/campaigns", "/campaigns/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

@@ -20,6 +20,7 @@ from devtools.demo_advisory import load_demo_advisory
 from devtools.demo_chits import load_demo_chits
 from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_campaigns import load_demo_campaigns
+from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_room import load_demo_room
 
 # (email, password, what the account is for) — printed by `make run`.
