@@ -215,6 +215,8 @@ SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/c
              "/join/<path:rest>", "/admin", "/account/<path:rest>",
              "/campaigns", "/campaigns/<path:rest>")  # fmt: skip
              "/contact", "/campaigns", "/campaigns/<path:rest>")  # fmt: skip
+             "/contact", "/advice", "/advice/<path:rest>", "/campaigns",
+             "/campaigns/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (
