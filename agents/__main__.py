@@ -51,9 +51,8 @@ def main() -> None:
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     import agents.advisory
     import agents.alerts
-    import agents.chits
-    import agents.crm
     import agents.campaigns
+    import agents.chits
     import agents.crm
     import agents.kyc
     import agents.lifecycle  # registers signal receivers

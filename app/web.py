@@ -208,15 +208,8 @@ def _install_error_handlers(app: Quart) -> None:
 # paths keep their JSON 404/405 answers. The invite links the API hands out are /join/<token>.
 SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/clubs/<path:rest>",
              "/join/<path:rest>", "/admin", "/account/<path:rest>", "/crm", "/crm/<path:rest>",
-             "/contact", "/advice", "/advice/<path:rest>", "/chits",
-             "/chits/<path:rest>")  # fmt: skip
-             "/contact", "/advice", "/advice/<path:rest>")  # fmt: skip
-             "/contact")  # fmt: skip
-             "/join/<path:rest>", "/admin", "/account/<path:rest>",
+             "/contact", "/advice", "/advice/<path:rest>", "/chits", "/chits/<path:rest>",
              "/campaigns", "/campaigns/<path:rest>")  # fmt: skip
-             "/contact", "/campaigns", "/campaigns/<path:rest>")  # fmt: skip
-             "/contact", "/advice", "/advice/<path:rest>", "/campaigns",
-             "/campaigns/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

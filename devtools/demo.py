@@ -17,9 +17,8 @@ from app.identity.signup import do_provision_user
 from app.logging import configure_logging, get_logger
 from app.market.service import market_service
 from devtools.demo_advisory import load_demo_advisory
-from devtools.demo_chits import load_demo_chits
-from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_campaigns import load_demo_campaigns
+from devtools.demo_chits import load_demo_chits
 from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_room import load_demo_room
 
