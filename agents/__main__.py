@@ -51,6 +51,7 @@ def main() -> None:
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     import agents.advisory
     import agents.alerts
+    import agents.campaigns
     import agents.chits
     import agents.crm
     import agents.kyc

@@ -23,6 +23,13 @@ from app.alerts.schemas import AlertTriggeredEvent
 from app.books.events import ContributionReceived, ValuationRecorded
 from app.books.schemas import PortfolioNavEvent
 from app.broadcasts.schemas import BroadcastEvent
+from app.campaigns.schemas import (
+    CampaignJoin,
+    CampaignJoined,
+    CampaignLeave,
+    CampaignProgressEvent,
+    CampaignUpdateEvent,
+)
 from app.chat.schemas import (
     ChatDeletedEvent,
     ChatEditedEvent,
@@ -94,6 +101,11 @@ class RoomLeft(BaseModel):
     club_id: str
 
 
+class CampaignLeft(BaseModel):
+    ok: Literal[True]
+    campaign_id: str
+
+
 class MessageAck(BaseModel):
     ok: Literal[True]
     message: MessageOut
@@ -122,6 +134,8 @@ CHANNELS = {
         Channel("accounts", "accounts", "Every signed-in (non-guest) socket."),
         Channel("scheme", "scheme:{scheme_id}", "A chit scheme's live room: its foreman, ticket "
                 "holders and admins who sent chit:join.", "scheme_id"),
+        Channel("campaign", "campaign:{campaign_id}", "A campaign's live page (campaign:join).",
+                "campaign_id"),
         Channel("socket", None, "One connection: events a client emits, and direct replies."),
     )
 }  # fmt: skip
@@ -180,6 +194,8 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("chit:scheme", "scheme", ChitSchemeEvent, True),
     ServerEventSpec("kyc:expiry", "user", KycExpiryEvent),
     ServerEventSpec("crm:reminder", "user", ReminderDueEvent),
+    ServerEventSpec("campaign:progress", "campaign", CampaignProgressEvent, True),
+    ServerEventSpec("campaign:update", "campaign", CampaignUpdateEvent, True),
 )
 
 CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (
@@ -196,6 +212,9 @@ CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (
     ClientEventSpec("chit:join", SchemeJoin, SchemeJoined),
     ClientEventSpec("chit:leave", SchemeJoin, SchemeLeft),
     ClientEventSpec("chit:bid", BidRequest, BidAck),
+    ClientEventSpec("campaign:join", CampaignJoin, CampaignJoined),
+    ClientEventSpec("campaign:sync", CampaignJoin, CampaignJoined),
+    ClientEventSpec("campaign:leave", CampaignLeave, CampaignLeft),
 )
 
 SERVER_PAYLOADS: dict[str, type[BaseModel]] = {e.name: e.payload for e in SERVER_EVENTS}

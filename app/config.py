@@ -160,6 +160,17 @@ class Settings(BaseSettings):
     stripe_webhook_secret: SecretStr = SecretStr("")
     # Stripe-Signature timestamps further than this from now (either way) are refused.
     stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    # Payouts (campaign releases and profit shares): the sandbox (default) or RazorpayX, which
+    # uses the Razorpay key pair above and the business's RazorpayX account number.
+    payout_provider: Literal["sandbox", "razorpayx"] = "sandbox"
+    razorpayx_account_number: str = ""
+    # Campaigns (app/campaigns/): an unpaid reservation is released after this many seconds;
+    # timers run every ``campaign_sweep_seconds``; a payout is tried this many times; a person
+    # without full KYC may invest at most this many paise per financial year (₹50,000.00).
+    campaign_reservation_seconds: int = Field(default=900, ge=5, le=86_400)
+    campaign_sweep_seconds: float = Field(default=2.0, gt=0, le=300)
+    campaign_payout_attempts: int = Field(default=5, ge=1, le=50)
+    campaign_kyc_free_limit: int = Field(default=5_000_000, ge=0)
     # Webhook bodies larger than this are refused with 413 before anything is parsed.
     payment_webhook_max_bytes: int = Field(default=256 * 1024, ge=1024, le=1024 * 1024)
 

@@ -24,6 +24,14 @@ from app.books.documents import (
     Withdrawal,
 )
 from app.broadcasts.documents import Broadcast
+from app.campaigns.documents import (
+    Campaign,
+    CampaignUpdate,
+    Dispute,
+    Investment,
+    ProfitReport,
+    Transfer,
+)
 from app.chat.documents import ChatMessage
 from app.chits.documents import CHIT_DOCUMENTS
 from app.clubs.documents import Club, Invite, Membership
@@ -96,4 +104,5 @@ def document_models() -> list[type]:
         Broadcast,
         *crm_documents(),
         *CHIT_DOCUMENTS,
+        *(Campaign, Investment, Transfer, ProfitReport, CampaignUpdate, Dispute),
     ]

@@ -11,6 +11,7 @@ from typing import Any
 
 import socketio
 
+from app.campaigns import sockets as campaign_sockets
 from app.chat import sockets as chat_sockets
 from app.chits import sockets as chit_sockets
 from app.config import Settings
@@ -68,5 +69,6 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     chat_sockets.register(sio)
     proposal_sockets.register(sio)
     chit_sockets.register(sio)
+    campaign_sockets.register(sio)
     use_emitter(sio)  # this process's services emit through it (app/realtime/publish.py)
     return sio

@@ -24,6 +24,7 @@ from app.asyncapi import blueprint as asyncapi_bp
 from app.audit.routes import blueprint as audit_bp
 from app.books.routes import blueprint as books_bp
 from app.broadcasts.routes import blueprint as broadcasts_bp
+from app.campaigns.routes import blueprint as campaigns_bp
 from app.chat.routes import blueprint as chat_bp
 from app.chits.routes import blueprint as chits_bp
 from app.clubs.routes import blueprint as clubs_bp
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(books_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(alerts_bp)
+
+    app.register_blueprint(campaigns_bp)
 
     club_service.on_membership_ended(on_membership_ended)  # a former member leaves the room
 
@@ -232,8 +235,8 @@ def _install_error_handlers(app: Quart) -> None:
 # paths keep their JSON 404/405 answers. The invite links the API hands out are /join/<token>.
 SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/clubs/<path:rest>",
              "/join/<path:rest>", "/admin", "/account/<path:rest>", "/crm", "/crm/<path:rest>",
-             "/contact", "/advice", "/advice/<path:rest>", "/chits",
-             "/chits/<path:rest>")  # fmt: skip
+             "/contact", "/advice", "/advice/<path:rest>", "/chits", "/chits/<path:rest>",
+             "/campaigns", "/campaigns/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

@@ -17,6 +17,7 @@ from app.identity.signup import do_provision_user
 from app.logging import configure_logging, get_logger
 from app.market.service import market_service
 from devtools.demo_advisory import load_demo_advisory
+from devtools.demo_campaigns import load_demo_campaigns
 from devtools.demo_chits import load_demo_chits
 from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
 from devtools.demo_room import load_demo_room
@@ -27,6 +28,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     ("admin@demo.samooh.in", "samooh-demo-admin", "a platform admin (enrol TOTP to change roles)"),
     *CRM_DEMO_LOGINS,
     ("foreman@demo.samooh.in", "samooh-demo-foreman", "a chit foreman (the Demo Chit Fund)"),
+    ("owner@demo.samooh.in", "samooh-demo-owner", "a business owner raising money (KYC done)"),
 ]
 
 
@@ -60,6 +62,7 @@ async def load_demo_data() -> dict[str, int]:
             "demo_chits": await load_demo_chits(
                 "foreman@demo.samooh.in", DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]
             ),
+            "demo_campaigns": await load_demo_campaigns(DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]),
         }
     finally:
         services.mongo = None

@@ -18,6 +18,7 @@ class FilePurpose(StrEnum):
     AGREEMENT = "agreement"  # a club's agreement or minutes (club_id set)
     KYC_DOCUMENT = "kyc_document"  # a scan of an identity or address document
     REPORT = "report"  # a generated report (never uploaded)
+    CAMPAIGN = "campaign"  # a crowdfunding campaign's picture, document or profit statement
 
 
 class StoredFile(Document):

@@ -78,7 +78,7 @@ async def upload() -> tuple[FileOut, int]:
         purpose = FilePurpose(form.get("purpose", ""))
     except ValueError as exc:
         raise ValidationFailed(
-            "purpose must be receipt, agreement or kyc_document",
+            "purpose must be receipt, agreement, kyc_document or campaign",
             details={"errors": [{"loc": ["purpose"], "msg": "unknown purpose"}]},
         ) from exc
     upload = files.get("file")

@@ -36,7 +36,12 @@ from app.logging import get_logger
 
 log = get_logger(__name__)
 
-UPLOADABLE = (FilePurpose.RECEIPT, FilePurpose.AGREEMENT, FilePurpose.KYC_DOCUMENT)
+UPLOADABLE = (
+    FilePurpose.RECEIPT,
+    FilePurpose.AGREEMENT,
+    FilePurpose.KYC_DOCUMENT,
+    FilePurpose.CAMPAIGN,
+)
 
 
 @dataclass(frozen=True, slots=True)

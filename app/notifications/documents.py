@@ -29,6 +29,7 @@ class NotificationKind(StrEnum):
     PAYMENT_RECEIVED = "payment_received"
     AUCTION_REMINDER = "auction_reminder"
     CONTRIBUTION_PENDING = "contribution_pending"  # a manual contribution awaits the treasury
+    CAMPAIGN = "campaign"  # crowdfunding: updates, funded/failed, refunds, payouts, reviews
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).

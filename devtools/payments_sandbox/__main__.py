@@ -15,6 +15,7 @@ from aiohttp import web
 from app.config import get_settings
 from app.logging import configure_logging, get_logger
 from devtools.payments_sandbox.server import SandboxConfig, create_sandbox_app
+from devtools.payments_sandbox.transfers import add_transfer_routes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         url=f"http://{args.host}:{args.port}",
         webhook_url=args.webhook_url,
     )
+    app = create_sandbox_app(config)
+    add_transfer_routes(app)  # refunds and RazorpayX-shaped payouts
     web.run_app(
-        create_sandbox_app(config),
+        app,
         host=args.host,
         port=args.port,
         print=None,

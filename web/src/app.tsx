@@ -40,6 +40,13 @@ const CrmScreen = lazy<{ section: string; id?: string }>(() => import("./screens
 const ContactForm = lazy<object>(() => import("./screens/crm.tsx").then((m) => ({ default: m.ContactForm })));
 const AdviceScreen = lazy<{ accountId?: string }>(() => import("./screens/advice.tsx"));
 const ChitScreens = lazy<{ path: string }>(() => import("./screens/chits.tsx"));
+const Campaigns = {
+  Feed: lazy<object>(() => import("./screens/campaigns.tsx").then((m) => ({ default: m.CampaignFeed }))),
+  Page: lazy<{ id: string }>(() => import("./screens/campaigns.tsx").then((m) => ({ default: m.CampaignPage }))),
+  Editor: lazy<{ id?: string }>(() => import("./screens/campaigns.tsx").then((m) => ({ default: m.CampaignEditor }))),
+  Dashboard: lazy<object>(() => import("./screens/campaigns.tsx").then((m) => ({ default: m.CampaignDashboard }))),
+  Admin: lazy<object>(() => import("./screens/campaigns.tsx").then((m) => ({ default: m.CampaignAdmin }))),
+};
 
 type Guard = "public" | "guest-only" | "account";
 interface RouteDef {
@@ -64,6 +71,12 @@ const ROUTES: RouteDef[] = [
   { pattern: "/advice/:id", guard: "account", render: (p) => <AdviceScreen key={p.id} accountId={p.id as string} /> },
   { pattern: "/chits", guard: "account", render: () => <ChitScreens path="/chits" /> },
   { pattern: "/chits/:id", guard: "account", render: (p) => <ChitScreens key={p.id} path={`/chits/${p.id as string}`} /> },
+  { pattern: "/campaigns", guard: "account", render: () => <Campaigns.Feed /> },
+  { pattern: "/campaigns/new", guard: "account", render: () => <Campaigns.Editor /> },
+  { pattern: "/campaigns/dashboard", guard: "account", render: () => <Campaigns.Dashboard /> },
+  { pattern: "/campaigns/admin", guard: "account", render: () => <Campaigns.Admin /> },
+  { pattern: "/campaigns/:id", guard: "account", render: (p) => <Campaigns.Page key={p.id} id={p.id as string} /> },
+  { pattern: "/campaigns/:id/edit", guard: "account", render: (p) => <Campaigns.Editor key={p.id} id={p.id as string} /> },
   { pattern: "/account/:section", guard: "account", render: (p) => <AccountScreen section={p.section as string} /> },
   { pattern: "/contact", guard: "public", render: () => <ContactForm /> },
   { pattern: "/crm", guard: "account", render: () => <CrmScreen section="board" /> },
@@ -104,6 +117,7 @@ function TopBar() {
         {state === "signed-in" && nav("/clubs", "Clubs", "nav-clubs")}
         {state === "signed-in" && nav("/advice", "Advice", "nav-advice")}
         {state === "signed-in" && nav("/chits", "Chits", "nav-chits")}
+        {state === "signed-in" && nav("/campaigns", "Campaigns", "nav-campaigns")}
         {state === "signed-in" && me?.roles.includes("admin") && nav("/admin", "Admin", "nav-admin")}
         {state === "signed-in" && me?.roles.some((r) => r === "crm_agent" || r === "crm_manager" || r === "admin") && nav("/crm", "CRM", "nav-crm")}
       </nav>

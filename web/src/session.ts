@@ -285,7 +285,7 @@ export function api<T>(method: string, path: string, options?: RequestOptions): 
 /** A file stored by `POST /api/v1/files` (the type is detected from the content). */
 export interface StoredFile {
   id: string;
-  purpose: "receipt" | "agreement" | "kyc_document";
+  purpose: "receipt" | "agreement" | "kyc_document" | "campaign";
   filename: string;
   content_type: string;
   size: number;

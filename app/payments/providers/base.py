@@ -54,6 +54,22 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class Refund:
+    """A provider's refund of (part of) a captured payment.
+
+    Fields: provider; id (``rfnd_…``, ``re_…``); payment_id; amount (integer paise); status
+    (the provider's word: ``processed``, ``pending``, ``succeeded``…); receipt: our key.
+    """
+
+    provider: str
+    id: str
+    payment_id: str
+    amount: int
+    status: str
+    receipt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PaymentFacts:
     """What a verified event says about one payment.
 
@@ -112,6 +128,14 @@ class PaymentProviderAdapter(Protocol):
 
     def verify_payment_signature(self, order_id: str, payment_id: str, signature: str) -> None:
         """Check the signature a checkout hands back. Raises ``PaymentSignatureInvalid``."""
+        ...
+
+    async def refund(
+        self, payment_id: str, amount_paise: int, key: str, notes: Mapping[str, str]
+    ) -> Refund:
+        """Refund ``amount_paise`` of a captured payment, exactly once per ``key`` (a retry
+        with the same key answers the first refund). Raises ``PaymentProviderUnavailable`` /
+        ``PaymentProviderRejected``."""
         ...
 
     def parse_webhook(

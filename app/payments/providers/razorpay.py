@@ -25,6 +25,7 @@ from app.payments.providers.base import (
     Order,
     PaymentFacts,
     PaymentKind,
+    Refund,
     VerifiedProviderEvent,
     body_digest,
     check_amount,
@@ -129,6 +130,31 @@ class RazorpayProvider:
                 "payment signature does not match", details={"provider": self.name}
             )
 
+    async def refund(
+        self, payment_id: str, amount_paise: int, key: str, notes: Mapping[str, str]
+    ) -> Refund:
+        """``POST /v1/payments/{id}/refund`` with ``receipt`` = ``key``, after looking for a
+        refund with that receipt in ``GET /v1/payments/{id}/refunds`` (Razorpay has no
+        idempotency header for refunds, so a retry after a lost answer finds the first one).
+
+        Raises ``PaymentProviderUnavailable`` / ``PaymentProviderRejected``."""
+        auth = {"Authorization": aiohttp.encode_basic_auth(self._key_id, self._key_secret)}
+        listed = await request_json(
+            self.name, "GET", f"{self._api_url}/v1/payments/{payment_id}/refunds",
+            timeout_seconds=self._timeout, headers=auth,
+        )  # fmt: skip
+        items = listed.get("items") if isinstance(listed.get("items"), list) else []
+        for item in items or []:
+            if isinstance(item, dict) and item.get("receipt") == key:
+                return _refund(self.name, item)
+        body = await request_json(
+            self.name, "POST", f"{self._api_url}/v1/payments/{payment_id}/refund",
+            timeout_seconds=self._timeout, headers=auth,
+            json_body={"amount": amount_paise, "speed": "normal", "receipt": key,
+                       "notes": dict(notes)},
+        )  # fmt: skip
+        return _refund(self.name, body)
+
     def parse_webhook(
         self, headers: Mapping[str, str], raw_body: bytes
     ) -> list[VerifiedProviderEvent]:
@@ -192,3 +218,15 @@ def _entity(payload: dict[str, Any], name: str) -> dict[str, Any]:
     wrapper = payload.get(name)
     entity = wrapper.get("entity") if isinstance(wrapper, dict) else None
     return entity if isinstance(entity, dict) else {}
+
+
+def _refund(provider: str, body: dict[str, Any]) -> Refund:
+    receipt = body.get("receipt")
+    return Refund(
+        provider=provider,
+        id=check_text(body.get("id"), "refund id"),
+        payment_id=check_text(body.get("payment_id"), "payment id"),
+        amount=check_amount(body.get("amount")),
+        status=str(body.get("status") or "pending"),
+        receipt=receipt if isinstance(receipt, str) else None,
+    )

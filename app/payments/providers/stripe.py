@@ -27,6 +27,7 @@ from app.payments.providers.base import (
     Order,
     PaymentFacts,
     PaymentKind,
+    Refund,
     VerifiedProviderEvent,
     body_digest,
     check_amount,
@@ -109,6 +110,27 @@ class StripeProvider:
             currency=check_currency(body.get("currency")),
             client_secret=check_text(body.get("client_secret"), "client secret"),
         )
+
+    async def refund(
+        self, payment_id: str, amount_paise: int, key: str, notes: Mapping[str, str]
+    ) -> Refund:
+        """``POST /v1/refunds`` for the PaymentIntent ``payment_id`` with Stripe's
+        ``Idempotency-Key`` = ``key`` (a retry answers the first refund).
+
+        Raises ``PaymentProviderUnavailable`` / ``PaymentProviderRejected``."""
+        body = await request_json(
+            self.name, "POST", f"{self._api_url}/v1/refunds", timeout_seconds=self._timeout,
+            headers={"Authorization": f"Bearer {self._secret_key}",
+                     "Idempotency-Key": f"samooh-refund-{key}"},
+            form={"payment_intent": payment_id, "amount": str(amount_paise),
+                  "metadata[samooh_key]": key,
+                  **{f"metadata[{k}]": v for k, v in notes.items()}},
+        )  # fmt: skip
+        return Refund(
+            provider=self.name, id=check_text(body.get("id"), "refund id"),
+            payment_id=payment_id, amount=check_amount(body.get("amount")),
+            status=str(body.get("status") or "pending"), receipt=key,
+        )  # fmt: skip
 
     def verify_payment_signature(self, order_id: str, payment_id: str, signature: str) -> None:
         """Stripe hands back no checkout signature: the webhook is the only proof.

@@ -1,0 +1,1 @@
+"""Community crowdfunding with profit sharing: campaigns, investing, refunds, payouts."""

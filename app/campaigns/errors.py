@@ -1,0 +1,113 @@
+"""Failures of the campaigns domain, each with its HTTP status and stable code."""
+
+from __future__ import annotations
+
+from app.errors import AppError
+
+
+class CampaignNotFound(AppError):
+    """No such campaign, or the caller may not see it (404)."""
+
+    status = 404
+    code = "campaign_not_found"
+
+
+class InvalidCampaign(AppError):
+    """A campaign field breaks a rule (goal, limits, dates, share); ``details.field`` (422)."""
+
+    status = 422
+    code = "invalid_campaign"
+
+
+class CampaignState(AppError):
+    """The campaign is not in a state that allows this (``details.status``) (409)."""
+
+    status = 409
+    code = "campaign_state"
+
+
+class NotCampaignOwner(AppError):
+    """Only the campaign's owner may do this (403)."""
+
+    status = 403
+    code = "not_campaign_owner"
+
+
+class OwnerKycRequired(AppError):
+    """The business owner must be KYC-verified to submit a campaign (403)."""
+
+    status = 403
+    code = "owner_kyc_required"
+
+
+class InvestmentRefused(AppError):
+    """The pledge cannot be taken: ``details.reason`` is ``exceeds_remaining`` (with
+    ``details.remaining``), ``goal_reached``, ``below_minimum``, ``above_maximum`` (with
+    ``details.allowed``), ``own_campaign`` or ``campaign_closed`` (409)."""
+
+    status = 409
+    code = "investment_refused"
+
+
+class InvestmentLimitReached(AppError):
+    """Without full KYC a person may invest at most ``campaign_yearly_limit`` per financial
+    year across campaigns (``details.limit``, ``details.invested``) (403)."""
+
+    status = 403
+    code = "investment_limit_reached"
+
+
+class InvestmentNotFound(AppError):
+    """No such investment of the caller (404)."""
+
+    status = 404
+    code = "investment_not_found"
+
+
+class ProfitReportNotFound(AppError):
+    """No such profit report (404)."""
+
+    status = 404
+    code = "profit_report_not_found"
+
+
+class InvalidProfitReport(AppError):
+    """The profit report breaks a rule (period, amount, document); ``details.field`` (422)."""
+
+    status = 422
+    code = "invalid_profit_report"
+
+
+class ProfitReportState(AppError):
+    """The report was decided already, or is not waiting for this (409)."""
+
+    status = 409
+    code = "profit_report_state"
+
+
+class DisputeNotFound(AppError):
+    """No such dispute (404)."""
+
+    status = 404
+    code = "dispute_not_found"
+
+
+class DisputeState(AppError):
+    """The dispute was resolved already (409)."""
+
+    status = 409
+    code = "dispute_state"
+
+
+class NotAnInvestor(AppError):
+    """Only someone who invested in the campaign may do this (403)."""
+
+    status = 403
+    code = "not_an_investor"
+
+
+class TransferNotFound(AppError):
+    """No such payout task (404)."""
+
+    status = 404
+    code = "transfer_not_found"

@@ -1,0 +1,492 @@
+"""Every MongoDB query of the campaigns domain.
+
+The reservation is one guarded update of the campaign document: ``$inc reserved`` and a
+``$push`` of the hold, only while ``raised + reserved + amount <= goal`` (``$expr``), checked
+through ``modified_count`` — so the goal is never exceeded, not even for an instant, however
+many requests race. A hold is removed exactly once (``$pull`` guarded by its presence) by
+whichever comes first: the payment (raised += amount) or the expiry timer (released).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from beanie import PydanticObjectId
+from bson.errors import InvalidId
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from app.campaigns.documents import (
+    Campaign,
+    CampaignStatus,
+    CampaignUpdate,
+    Dispute,
+    DisputeStatus,
+    Investment,
+    InvestmentStatus,
+    ProfitReport,
+    Transfer,
+    TransferStatus,
+)
+
+Session = AsyncClientSession | None
+
+
+def oid(value: str) -> PydanticObjectId | None:
+    """The ObjectId of ``value``, or None when it is not one."""
+    try:
+        return PydanticObjectId(value)
+    except (InvalidId, TypeError, ValueError):
+        return None
+
+
+# ---- campaigns ---------------------------------------------------------------------------
+
+
+async def insert_campaign(campaign: Campaign) -> Campaign:
+    """Store a new campaign."""
+    await campaign.insert()
+    return campaign
+
+
+async def get_campaign(campaign_id: str, session: Session = None) -> Campaign | None:
+    """The campaign, or None (also for a malformed id)."""
+    key = oid(campaign_id)
+    if key is None:
+        return None
+    return await Campaign.find_one({"_id": key}, session=session)
+
+
+async def update_campaign(
+    campaign_id: str,
+    changes: dict[str, Any],
+    *,
+    statuses: tuple[CampaignStatus, ...] | None = None,
+    push: dict[str, Any] | None = None,
+    session: Session = None,
+) -> Campaign | None:
+    """``$set`` ``changes`` (and ``$push`` ``push``) when the campaign is in one of
+    ``statuses`` (any when None); the updated campaign, or None when the guard failed."""
+    query: dict[str, Any] = {"_id": oid(campaign_id)}
+    if statuses is not None:
+        query["status"] = {"$in": [s.value for s in statuses]}
+    update: dict[str, Any] = {"$set": changes}
+    if push:
+        update["$push"] = push
+    doc = await Campaign.get_pymongo_collection().find_one_and_update(
+        query, update, return_document=ReturnDocument.AFTER, session=session
+    )
+    return None if doc is None else Campaign.model_validate(doc)
+
+
+async def bump_money_seq(campaign_id: str, session: AsyncClientSession) -> None:
+    """Serialise money changes of one campaign (two transactions never interleave)."""
+    await Campaign.get_pymongo_collection().update_one(
+        {"_id": oid(campaign_id)}, {"$inc": {"money_seq": 1}}, session=session
+    )
+
+
+async def reserve(campaign_id: str, hold: dict[str, Any], amount: int, now: dt.datetime) -> bool:
+    """Reserve ``amount`` paise with ``hold`` (``id``, ``user_id``, ``amount``,
+    ``expires_at``) on a live, open campaign while ``raised + reserved + amount <= goal``.
+    One atomic update; False when the guard refused it."""
+    result = await Campaign.get_pymongo_collection().update_one(
+        {
+            "_id": oid(campaign_id),
+            "status": CampaignStatus.LIVE.value,
+            "ends_at": {"$gt": now},
+            "$expr": {"$lte": [{"$add": ["$raised", "$reserved", amount]}, "$goal"]},
+        },
+        {"$inc": {"reserved": amount}, "$push": {"holds": hold}},
+    )
+    return result.modified_count == 1
+
+
+async def take_hold(
+    campaign_id: str, hold_id: str, amount: int, session: AsyncClientSession
+) -> bool:
+    """Turn the hold ``hold_id`` into raised money (reserved −, raised +). False when the hold
+    is gone (expired and released, or taken already)."""
+    result = await Campaign.get_pymongo_collection().update_one(
+        {"_id": oid(campaign_id), "holds.id": hold_id},
+        {"$pull": {"holds": {"id": hold_id}}, "$inc": {"reserved": -amount, "raised": amount}},
+        session=session,
+    )
+    return result.modified_count == 1
+
+
+async def raise_without_hold(
+    campaign_id: str, amount: int, now: dt.datetime, session: AsyncClientSession
+) -> bool:
+    """A late payment whose hold expired: count it only if the live campaign still has room
+    (the same ``$expr`` guard). False otherwise (the money is refunded)."""
+    result = await Campaign.get_pymongo_collection().update_one(
+        {
+            "_id": oid(campaign_id),
+            "status": CampaignStatus.LIVE.value,
+            "ends_at": {"$gt": now},
+            "$expr": {"$lte": [{"$add": ["$raised", "$reserved", amount]}, "$goal"]},
+        },
+        {"$inc": {"raised": amount}},
+        session=session,
+    )
+    return result.modified_count == 1
+
+
+async def release_hold(
+    campaign_id: str, hold_id: str, amount: int, session: AsyncClientSession
+) -> bool:
+    """Give back the hold ``hold_id`` (reserved −). False when it was taken or released."""
+    result = await Campaign.get_pymongo_collection().update_one(
+        {"_id": oid(campaign_id), "holds.id": hold_id},
+        {"$pull": {"holds": {"id": hold_id}}, "$inc": {"reserved": -amount}},
+        session=session,
+    )
+    return result.modified_count == 1
+
+
+async def holds_of(campaign_id: str, session: Session = None) -> list[dict[str, Any]]:
+    """The campaign's current holds."""
+    doc = await Campaign.get_pymongo_collection().find_one(
+        {"_id": oid(campaign_id)}, {"holds": 1}, session=session
+    )
+    return list((doc or {}).get("holds", []))
+
+
+async def campaigns_with_expired_holds(now: dt.datetime, limit: int) -> list[str]:
+    """Ids of campaigns holding a reservation that expired before ``now``."""
+    cursor = (
+        Campaign.get_pymongo_collection()
+        .find({"holds.expires_at": {"$lte": now}}, {"_id": 1})
+        .limit(limit)
+    )
+    return [str(doc["_id"]) async for doc in cursor]
+
+
+async def due_campaigns(now: dt.datetime, limit: int) -> list[Campaign]:
+    """Live campaigns whose deadline passed."""
+    return (
+        await Campaign.find({"status": CampaignStatus.LIVE.value, "ends_at": {"$lte": now}})
+        .limit(limit)
+        .to_list()
+    )
+
+
+async def set_progress(
+    campaign_id: str, changes: dict[str, Any], session: AsyncClientSession
+) -> None:
+    """``$set`` derived figures (``funded_bps``, ``investor_count``, status on funding)."""
+    await Campaign.get_pymongo_collection().update_one(
+        {"_id": oid(campaign_id)}, {"$set": changes}, session=session
+    )
+
+
+async def feed(
+    *,
+    statuses: list[str],
+    category: str | None,
+    city: str | None,
+    closing_before: dt.datetime | None,
+    min_funded_bps: int | None,
+    max_funded_bps: int | None,
+    text: str | None,
+    sort: list[tuple[str, int]],
+    offset: int,
+    limit: int,
+) -> tuple[list[Campaign], int]:
+    """One page of campaigns matching the filters, and how many match in all. ``text`` is
+    matched case-insensitively as a literal in title, story, category and city."""
+    query: dict[str, Any] = {"status": {"$in": statuses}}
+    if category:
+        query["category"] = category
+    if city:
+        query["city"] = re.compile(f"^{re.escape(city)}$", re.IGNORECASE)
+    if closing_before is not None:
+        query["ends_at"] = {"$lte": closing_before}
+    if min_funded_bps is not None or max_funded_bps is not None:
+        bounds: dict[str, int] = {}
+        if min_funded_bps is not None:
+            bounds["$gte"] = min_funded_bps
+        if max_funded_bps is not None:
+            bounds["$lte"] = max_funded_bps
+        query["funded_bps"] = bounds
+    if text:
+        pattern = re.compile(re.escape(text), re.IGNORECASE)
+        query["$or"] = [{"title": pattern}, {"story": pattern}, {"category": pattern},
+                        {"city": pattern}]  # fmt: skip
+    collection = Campaign.get_pymongo_collection()
+    total = await collection.count_documents(query)
+    cursor = collection.find(query).sort([*sort, ("_id", -1)]).skip(offset).limit(limit)
+    return [Campaign.model_validate(doc) async for doc in cursor], total
+
+
+async def campaigns_of_owner(owner_id: str) -> list[Campaign]:
+    """The owner's campaigns, newest first."""
+    return await Campaign.find({"owner_id": owner_id}).sort("-created_at").to_list()
+
+
+async def campaigns_by_status(status: CampaignStatus, limit: int = 200) -> list[Campaign]:
+    """Campaigns in ``status``, oldest submission first."""
+    return (
+        await Campaign.find({"status": status.value}).sort("+submitted_at").limit(limit).to_list()
+    )
+
+
+async def campaigns_by_ids(ids: list[str]) -> dict[str, Campaign]:
+    """Campaigns by id."""
+    keys = [k for k in (oid(i) for i in ids) if k is not None]
+    found = await Campaign.find({"_id": {"$in": keys}}).to_list()
+    return {str(c.id): c for c in found}
+
+
+# ---- investments -------------------------------------------------------------------------
+
+
+async def insert_investment(investment: Investment) -> Investment:
+    """Store a new investment."""
+    await investment.insert()
+    return investment
+
+
+async def get_investment(investment_id: str, session: Session = None) -> Investment | None:
+    """The investment, or None."""
+    key = oid(investment_id)
+    if key is None:
+        return None
+    return await Investment.find_one({"_id": key}, session=session)
+
+
+async def set_investment(
+    investment_id: str,
+    changes: dict[str, Any],
+    *,
+    statuses: tuple[InvestmentStatus, ...] | None = None,
+    session: Session = None,
+) -> bool:
+    """``$set`` ``changes`` when the investment is in one of ``statuses``; True if it was."""
+    query: dict[str, Any] = {"_id": oid(investment_id)}
+    if statuses is not None:
+        query["status"] = {"$in": [s.value for s in statuses]}
+    result = await Investment.get_pymongo_collection().update_one(
+        query, {"$set": changes}, session=session
+    )
+    return result.modified_count == 1
+
+
+async def investments_of_campaign(
+    campaign_id: str, statuses: tuple[InvestmentStatus, ...] | None = None, session: Session = None
+) -> list[Investment]:
+    """The campaign's investments (in ``statuses``), oldest first."""
+    query: dict[str, Any] = {"campaign_id": campaign_id}
+    if statuses is not None:
+        query["status"] = {"$in": [s.value for s in statuses]}
+    return await Investment.find(query, session=session).sort("+created_at").to_list()
+
+
+async def investments_of_user(user_id: str) -> list[Investment]:
+    """A person's investments, newest first."""
+    return await Investment.find({"user_id": user_id}).sort("-created_at").to_list()
+
+
+async def committed_by_user(
+    user_id: str, *, campaign_id: str | None = None, since: dt.datetime | None = None
+) -> int:
+    """Paise a person has pending or invested (not expired, failed or refunded), in one
+    campaign or all, created since ``since``."""
+    match: dict[str, Any] = {
+        "user_id": user_id,
+        "status": {"$in": [InvestmentStatus.PENDING.value, InvestmentStatus.COMPLETED.value]},
+    }
+    if campaign_id is not None:
+        match["campaign_id"] = campaign_id
+    if since is not None:
+        match["created_at"] = {"$gte": since}
+    rows = Investment.get_pymongo_collection().aggregate(
+        [{"$match": match}, {"$group": {"_id": None, "total": {"$sum": "$amount"}}}]
+    )
+    async for row in await rows:
+        return int(row["total"])
+    return 0
+
+
+async def has_completed(
+    campaign_id: str, user_id: str, exclude: str, session: AsyncClientSession
+) -> bool:
+    """Whether ``user_id`` has a completed investment in the campaign other than ``exclude``."""
+    found = await Investment.get_pymongo_collection().find_one(
+        {"campaign_id": campaign_id, "user_id": user_id, "_id": {"$ne": oid(exclude)},
+         "status": {"$in": [InvestmentStatus.COMPLETED.value,
+                            InvestmentStatus.REFUND_PENDING.value]}},
+        session=session,
+    )  # fmt: skip
+    return found is not None
+
+
+# ---- transfers ---------------------------------------------------------------------------
+
+
+async def insert_transfer(transfer: Transfer, session: AsyncClientSession) -> bool:
+    """Store a payout task unless one with its key exists; True when it is new."""
+    existing = await Transfer.find_one({"key": transfer.key}, session=session)
+    if existing is not None:
+        return False
+    try:
+        await transfer.insert(session=session)
+    except DuplicateKeyError:
+        raise  # aborts the transaction; its retry sees the stored one
+    return True
+
+
+async def claim_due_transfer(now: dt.datetime, lease: dt.timedelta, token: str) -> Transfer | None:
+    """Take the oldest pending transfer that is due and not claimed by a live worker."""
+    doc = await Transfer.get_pymongo_collection().find_one_and_update(
+        {"status": TransferStatus.PENDING.value, "next_attempt_at": {"$lte": now},
+         "$or": [{"claimed_until": None}, {"claimed_until": {"$lte": now}}]},
+        {"$set": {"claimed_until": now + lease, "claim_token": token}, "$inc": {"attempts": 1}},
+        sort=[("next_attempt_at", 1)], return_document=ReturnDocument.AFTER,
+    )  # fmt: skip
+    return None if doc is None else Transfer.model_validate(doc)
+
+
+async def finish_transfer(
+    transfer_id: PydanticObjectId | None,
+    token: str,
+    changes: dict[str, Any],
+    session: Session = None,
+) -> bool:
+    """``$set`` ``changes`` and drop the claim, if this worker still holds it."""
+    result = await Transfer.get_pymongo_collection().update_one(
+        {"_id": transfer_id, "claim_token": token, "status": TransferStatus.PENDING.value},
+        {"$set": {**changes, "claimed_until": None, "claim_token": None}},
+        session=session,
+    )
+    return result.modified_count == 1
+
+
+async def get_transfer(transfer_id: str) -> Transfer | None:
+    """The transfer, or None."""
+    key = oid(transfer_id)
+    return None if key is None else await Transfer.get(key)
+
+
+async def retry_transfer(transfer_id: str, now: dt.datetime) -> bool:
+    """Put a failed transfer back in the queue (an admin's retry)."""
+    result = await Transfer.get_pymongo_collection().update_one(
+        {"_id": oid(transfer_id), "status": TransferStatus.FAILED.value},
+        {"$set": {"status": TransferStatus.PENDING.value, "attempts": 0, "next_attempt_at": now,
+                  "last_error": None}},
+    )  # fmt: skip
+    return result.modified_count == 1
+
+
+async def transfers(
+    *,
+    campaign_id: str | None = None,
+    user_id: str | None = None,
+    status: TransferStatus | None = None,
+    kind: str | None = None,
+    limit: int = 500,
+) -> list[Transfer]:
+    """Transfers matching the filters, newest first."""
+    query: dict[str, Any] = {}
+    if campaign_id is not None:
+        query["campaign_id"] = campaign_id
+    if user_id is not None:
+        query["user_id"] = user_id
+    if status is not None:
+        query["status"] = status.value
+    if kind is not None:
+        query["kind"] = kind
+    return await Transfer.find(query).sort("-created_at").limit(limit).to_list()
+
+
+# ---- profit reports, updates, disputes ---------------------------------------------------
+
+
+async def insert_report(report: ProfitReport) -> ProfitReport:
+    """Store a profit report (unique per campaign and period start)."""
+    await report.insert()
+    return report
+
+
+async def get_report(report_id: str, session: Session = None) -> ProfitReport | None:
+    """The report, or None."""
+    key = oid(report_id)
+    if key is None:
+        return None
+    return await ProfitReport.find_one({"_id": key}, session=session)
+
+
+async def set_report(
+    report_id: str, changes: dict[str, Any], *, status: str, session: Session = None
+) -> bool:
+    """``$set`` ``changes`` when the report is in ``status``."""
+    result = await ProfitReport.get_pymongo_collection().update_one(
+        {"_id": oid(report_id), "status": status}, {"$set": changes}, session=session
+    )
+    return result.modified_count == 1
+
+
+async def reports_of(campaign_id: str) -> list[ProfitReport]:
+    """A campaign's profit reports, newest first."""
+    return await ProfitReport.find({"campaign_id": campaign_id}).sort("-created_at").to_list()
+
+
+async def reports_by_status(status: str, limit: int = 200) -> list[ProfitReport]:
+    """Profit reports in ``status``, oldest first."""
+    return await ProfitReport.find({"status": status}).sort("+created_at").limit(limit).to_list()
+
+
+async def insert_update(update: CampaignUpdate, session: AsyncClientSession) -> CampaignUpdate:
+    """Store an owner's update inside the caller's transaction."""
+    await update.insert(session=session)
+    return update
+
+
+async def updates_of(campaign_id: str, limit: int = 50) -> list[CampaignUpdate]:
+    """A campaign's updates, newest first."""
+    return (
+        await CampaignUpdate.find({"campaign_id": campaign_id})
+        .sort("-created_at")
+        .limit(limit)
+        .to_list()
+    )
+
+
+async def insert_dispute(dispute: Dispute) -> Dispute:
+    """Store a dispute."""
+    await dispute.insert()
+    return dispute
+
+
+async def get_dispute(dispute_id: str) -> Dispute | None:
+    """The dispute, or None."""
+    key = oid(dispute_id)
+    return None if key is None else await Dispute.get(key)
+
+
+async def resolve_dispute(
+    dispute_id: str, changes: dict[str, Any], session: AsyncClientSession
+) -> bool:
+    """Mark an open dispute resolved."""
+    result = await Dispute.get_pymongo_collection().update_one(
+        {"_id": oid(dispute_id), "status": DisputeStatus.OPEN.value},
+        {"$set": changes},
+        session=session,
+    )
+    return result.modified_count == 1
+
+
+async def disputes(
+    *, status: DisputeStatus | None = None, user_id: str | None = None
+) -> list[Dispute]:
+    """Disputes, oldest first."""
+    query: dict[str, Any] = {}
+    if status is not None:
+        query["status"] = status.value
+    if user_id is not None:
+        query["user_id"] = user_id
+    return await Dispute.find(query).sort("+created_at").to_list()

@@ -1,0 +1,453 @@
+"""Campaigns HTTP API (``/api/v1/campaigns/…``, ``/api/v1/me/campaigns/…``,
+``/api/v1/admin/campaigns/…``): parse → service → schema. Every route needs an access token;
+drafts and campaigns in review answer 404 to everyone but their owner and admins. The money
+POST (``invest``) needs an ``Idempotency-Key``: a double click never reserves twice."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+from quart_schema import tag, validate_querystring, validate_request, validate_response
+
+from app.campaigns.documents import (
+    Campaign,
+    Dispute,
+    DisputeStatus,
+    Investment,
+    ProfitReport,
+    Transfer,
+    TransferStatus,
+)
+from app.campaigns.events import progress_bps, update_out
+from app.campaigns.flows import campaign_flows
+from app.campaigns.schemas import (
+    AdminDashboard,
+    CampaignFields,
+    CampaignOut,
+    CampaignPage,
+    CampaignStats,
+    CancelRequest,
+    DisputeCreate,
+    DisputeOut,
+    DisputeResolve,
+    FeedQuery,
+    InvestmentList,
+    InvestmentOut,
+    InvestorDashboard,
+    InvestQuote,
+    InvestRequest,
+    ProfitDecision,
+    ProfitReportCreate,
+    ProfitReportList,
+    ProfitReportOut,
+    ProfitShareOut,
+    QuoteQuery,
+    ReviewNoteOut,
+    ReviewRequest,
+    TransferOut,
+    UpdateCreate,
+    UpdateList,
+    UpdateOut,
+)
+from app.campaigns.service import ESCROW, campaign_service
+from app.idempotency import idempotent
+from app.identity.directory import users_by_id
+from app.identity.documents import PlatformRole
+from app.identity.guards import current_principal, require_auth, require_role
+from app.ledger.service import ledger_service
+from app.money import format_minor
+from app.openapi import document_errors
+
+blueprint = Blueprint("campaigns", __name__, url_prefix="/api/v1")
+
+
+def _me() -> str:
+    return current_principal().user_id
+
+
+def _admin() -> bool:
+    return current_principal().has_role(PlatformRole.ADMIN)
+
+
+async def campaign_outs(campaigns: list[Campaign]) -> list[CampaignOut]:
+    """API shapes of campaigns, with their owners' names."""
+    names = await users_by_id(sorted({c.owner_id for c in campaigns}))
+    return [campaign_out(c, names[c.owner_id].full_name if c.owner_id in names else None)
+            for c in campaigns]  # fmt: skip
+
+
+def campaign_out(c: Campaign, owner_name: str | None = None) -> CampaignOut:
+    """The API shape of one campaign (amounts as decimal strings)."""
+    return CampaignOut(
+        id=str(c.id), owner_id=c.owner_id, owner_name=owner_name, title=c.title, story=c.story,
+        category=c.category, city=c.city, currency=c.currency, goal=format_minor(c.goal),
+        min_investment=format_minor(c.min_investment),
+        max_investment=format_minor(c.max_investment), profit_share_bps=c.profit_share_bps,
+        profit_period_months=c.profit_period_months, starts_on=c.starts_on, ends_at=c.ends_at,
+        funding_model=c.funding_model, pledge_policy=c.pledge_policy,
+        document_file_ids=c.document_file_ids, picture_file_ids=c.picture_file_ids,
+        status=c.status, raised=format_minor(c.raised), reserved=format_minor(c.reserved),
+        remaining=format_minor(max(c.goal - c.raised - c.reserved, 0)),
+        progress_bps=progress_bps(c), investor_count=c.investor_count,
+        reviews=[ReviewNoteOut(**r.model_dump()) for r in c.reviews], created_at=c.created_at,
+        submitted_at=c.submitted_at, live_at=c.live_at, closed_at=c.closed_at,
+    )  # fmt: skip
+
+
+def investment_out(i: Investment, title: str | None = None) -> InvestmentOut:
+    """The API shape of one investment."""
+    return InvestmentOut(
+        id=str(i.id), campaign_id=i.campaign_id, campaign_title=title, user_id=i.user_id,
+        requested=format_minor(i.requested), amount=format_minor(i.amount), currency=i.currency,
+        part_filled=i.part_filled, status=i.status, provider=i.provider, order_id=i.order_id,
+        checkout_url=i.checkout_url, expires_at=i.expires_at, created_at=i.created_at,
+        completed_at=i.completed_at, refunded_at=i.refunded_at,
+    )  # fmt: skip
+
+
+def report_out(r: ProfitReport) -> ProfitReportOut:
+    """The API shape of one profit report."""
+    return ProfitReportOut(
+        id=str(r.id), campaign_id=r.campaign_id, period_start=r.period_start,
+        period_end=r.period_end, profit=format_minor(r.profit), pool=format_minor(r.pool),
+        document_file_id=r.document_file_id, note=r.note, status=r.status.value,
+        decision_notes=r.decision_notes, checkout_url=r.checkout_url,
+        shares=[ProfitShareOut(user_id=s.user_id, invested=format_minor(s.invested),
+                               amount=format_minor(s.amount)) for s in r.shares],
+        created_at=r.created_at, decided_at=r.decided_at, distributed_at=r.distributed_at,
+    )  # fmt: skip
+
+
+def transfer_out(t: Transfer) -> TransferOut:
+    """The API shape of one payout task."""
+    return TransferOut(
+        id=str(t.id), kind=t.kind.value, campaign_id=t.campaign_id, user_id=t.user_id,
+        amount=format_minor(t.amount), status=t.status.value, attempts=t.attempts,
+        last_error=t.last_error, provider_ref=t.provider_ref, created_at=t.created_at,
+        paid_at=t.paid_at,
+    )  # fmt: skip
+
+
+def dispute_out(d: Dispute) -> DisputeOut:
+    """The API shape of one dispute."""
+    return DisputeOut(
+        id=str(d.id), campaign_id=d.campaign_id, user_id=d.user_id, reason=d.reason,
+        status=d.status.value, resolution=d.resolution, created_at=d.created_at,
+        resolved_at=d.resolved_at,
+    )  # fmt: skip
+
+
+# ---- campaigns -------------------------------------------------------------------------------
+
+
+@blueprint.get("/campaigns")
+@tag(["campaigns"])
+@require_auth
+@validate_querystring(FeedQuery)
+@validate_response(CampaignPage)
+@document_errors(422)
+async def feed(query_args: FeedQuery) -> CampaignPage:
+    """The campaign feed: filters (status, category, city, closing soon, % funded), text
+    search (``q``), sort and pagination (``offset``/``limit``; ``next_offset``)."""
+    found, total = await campaign_service.feed(_me(), query_args)
+    following = query_args.offset + len(found)
+    return CampaignPage(
+        campaigns=await campaign_outs(found), total=total, offset=query_args.offset,
+        limit=query_args.limit, next_offset=following if following < total else None,
+    )  # fmt: skip
+
+
+@blueprint.post("/campaigns")
+@tag(["campaigns"])
+@require_auth
+@validate_request(CampaignFields)
+@validate_response(CampaignOut, 201)
+@document_errors(403, 422)
+async def create_campaign(data: CampaignFields) -> tuple[CampaignOut, int]:
+    """Create a draft campaign. The owner must be KYC-verified (403 ``owner_kyc_required``);
+    422 ``invalid_campaign`` names the field that breaks a rule."""
+    campaign = await campaign_service.do_create(_me(), data)
+    return (await campaign_outs([campaign]))[0], 201
+
+
+@blueprint.get("/campaigns/<campaign_id>")
+@tag(["campaigns"])
+@require_auth
+@validate_response(CampaignOut)
+@document_errors(404)
+async def get_campaign(campaign_id: str) -> CampaignOut:
+    """One campaign (404 ``campaign_not_found`` for someone else's draft)."""
+    campaign = await campaign_service.check_visible(campaign_id, _me(), _admin())
+    return (await campaign_outs([campaign]))[0]
+
+
+@blueprint.put("/campaigns/<campaign_id>")
+@tag(["campaigns"])
+@require_auth
+@validate_request(CampaignFields)
+@validate_response(CampaignOut)
+@document_errors(403, 404, 409, 422)
+async def edit_campaign(campaign_id: str, data: CampaignFields) -> CampaignOut:
+    """Replace a draft's fields (owner only; 409 ``campaign_state`` once submitted)."""
+    campaign = await campaign_service.do_edit(_me(), campaign_id, data)
+    return (await campaign_outs([campaign]))[0]
+
+
+@blueprint.post("/campaigns/<campaign_id>/submit")
+@tag(["campaigns"])
+@require_auth
+@validate_response(CampaignOut)
+@document_errors(403, 404, 409, 422)
+async def submit_campaign(campaign_id: str) -> CampaignOut:
+    """Send a draft for review (owner only, KYC-verified)."""
+    campaign = await campaign_service.do_submit(_me(), campaign_id)
+    return (await campaign_outs([campaign]))[0]
+
+
+@blueprint.post("/campaigns/<campaign_id>/cancel")
+@tag(["campaigns"])
+@require_auth
+@validate_request(CancelRequest)
+@validate_response(CampaignOut)
+@document_errors(403, 404, 409, 422)
+async def cancel_campaign(campaign_id: str, data: CancelRequest) -> CampaignOut:
+    """Cancel a draft, a campaign in review, or a live one with nothing raised or reserved
+    (owner or admin; 409 ``campaign_state`` otherwise)."""
+    campaign = await campaign_service.do_cancel(_me(), _admin(), campaign_id, data.reason)
+    return (await campaign_outs([campaign]))[0]
+
+
+# ---- investing -------------------------------------------------------------------------------
+
+
+@blueprint.get("/campaigns/<campaign_id>/quote")
+@tag(["campaigns", "money"])
+@require_auth
+@validate_querystring(QuoteQuery)
+@validate_response(InvestQuote)
+@document_errors(404, 422)
+async def quote(campaign_id: str, query_args: QuoteQuery) -> InvestQuote:
+    """What a pledge would become before paying: accepted, part-filled at the remainder, or
+    refused (with the reason and what remains), by the campaign's pledge policy."""
+    q = await campaign_service.quote_for(_me(), campaign_id, query_args.amount)
+    return InvestQuote(requested=format_minor(q.requested), amount=format_minor(q.amount),
+                       remaining=format_minor(max(q.remaining, 0)), outcome=q.outcome,
+                       reason=q.reason, message=q.message)  # fmt: skip
+
+
+@blueprint.post("/campaigns/<campaign_id>/invest")
+@tag(["campaigns", "money"])
+@require_auth
+@idempotent(_me)
+@validate_request(InvestRequest)
+@validate_response(InvestmentOut, 201)
+@document_errors(400, 403, 404, 409, 422, 502, 503)
+async def invest(campaign_id: str, data: InvestRequest) -> tuple[InvestmentOut, int]:
+    """Reserve the pledge atomically and open a checkout (follow ``checkout_url``); the
+    payment completes it, an unpaid reservation expires. Needs an ``Idempotency-Key``.
+    Errors: 409 ``investment_refused`` (``details.reason``, ``details.remaining``), 403
+    ``investment_limit_reached`` (yearly limit without full KYC)."""
+    investment = await campaign_service.do_invest(_me(), campaign_id, data.amount)
+    return investment_out(investment), 201
+
+
+@blueprint.get("/campaigns/<campaign_id>/investments")
+@tag(["campaigns", "money"])
+@require_auth
+@validate_response(InvestmentList)
+@document_errors(404)
+async def list_investments(campaign_id: str) -> InvestmentList:
+    """The campaign's investments: all for its owner and admins, else the caller's own."""
+    campaign = await campaign_service.check_visible(campaign_id, _me(), _admin())
+    found = await campaign_service.investments(campaign, _me(), _admin())
+    return InvestmentList(investments=[investment_out(i, campaign.title) for i in found])
+
+
+@blueprint.get("/campaigns/investments/<investment_id>")
+@tag(["campaigns", "money"])
+@require_auth
+@validate_response(InvestmentOut)
+@document_errors(404)
+async def get_investment(investment_id: str) -> InvestmentOut:
+    """One of the caller's investments (its state after the checkout)."""
+    return investment_out(await campaign_service.get_investment(_me(), investment_id))
+
+
+# ---- updates, profit, disputes -----------------------------------------------------------
+
+
+@blueprint.get("/campaigns/<campaign_id>/updates")
+@tag(["campaigns"])
+@require_auth
+@validate_response(UpdateList)
+@document_errors(404)
+async def list_updates(campaign_id: str) -> UpdateList:
+    """The owner's updates, newest first."""
+    await campaign_service.check_visible(campaign_id, _me(), _admin())
+    return UpdateList(updates=[update_out(u) for u in await campaign_service.updates(campaign_id)])
+
+
+@blueprint.post("/campaigns/<campaign_id>/updates")
+@tag(["campaigns"])
+@require_auth
+@validate_request(UpdateCreate)
+@validate_response(UpdateOut, 201)
+@document_errors(403, 404, 409, 422)
+async def post_update(campaign_id: str, data: UpdateCreate) -> tuple[UpdateOut, int]:
+    """Post an update (owner, live or funded campaign); investors are notified and open
+    campaign pages get ``campaign:update``."""
+    update = await campaign_service.do_post_update(_me(), campaign_id, data.title, data.body)
+    return update_out(update), 201
+
+
+@blueprint.get("/campaigns/<campaign_id>/profit-reports")
+@tag(["campaigns", "money"])
+@require_auth
+@validate_response(ProfitReportList)
+@document_errors(404)
+async def list_reports(campaign_id: str) -> ProfitReportList:
+    """The campaign's profit reports, newest first."""
+    await campaign_service.check_visible(campaign_id, _me(), _admin())
+    reports = await campaign_service.reports(campaign_id)
+    return ProfitReportList(reports=[report_out(r) for r in reports])
+
+
+@blueprint.post("/campaigns/<campaign_id>/profit-reports")
+@tag(["campaigns", "money"])
+@require_auth
+@validate_request(ProfitReportCreate)
+@validate_response(ProfitReportOut, 201)
+@document_errors(403, 404, 409, 422)
+async def report_profit(campaign_id: str, data: ProfitReportCreate) -> tuple[ProfitReportOut, int]:
+    """The owner reports profit for a period with a document (a ``campaign`` upload); an
+    admin decides; once approved the owner pays the investors' pool in through
+    ``checkout_url`` and it is shared pro-rata (422 ``invalid_profit_report``)."""
+    report = await campaign_flows.do_report_profit(_me(), campaign_id, data)
+    return report_out(report), 201
+
+
+@blueprint.post("/campaigns/<campaign_id>/disputes")
+@tag(["campaigns"])
+@require_auth
+@validate_request(DisputeCreate)
+@validate_response(DisputeOut, 201)
+@document_errors(403, 404, 422)
+async def open_dispute(campaign_id: str, data: DisputeCreate) -> tuple[DisputeOut, int]:
+    """An investor opens a dispute against the campaign (403 ``not_an_investor``)."""
+    dispute = await campaign_flows.do_open_dispute(_me(), campaign_id, data.reason)
+    return dispute_out(dispute), 201
+
+
+@blueprint.get("/campaigns/<campaign_id>/ledger")
+@tag(["campaigns", "money"])
+@require_auth
+@validate_response(CampaignStats)
+@document_errors(403, 404)
+async def campaign_ledger(campaign_id: str) -> CampaignStats:
+    """The campaign's escrow and account balances (owner and admins); the trial balance
+    sum is always 0."""
+    campaign = await campaign_service.check_visible(campaign_id, _me(), _admin())
+    if campaign.owner_id != _me() and not _admin():
+        await campaign_service.check_owner(campaign_id, _me())
+    balances = await ledger_service.balances(campaign_id)
+    return CampaignStats(escrow=format_minor(balances.get(ESCROW, 0)),
+                         trial_balance_sum=sum(balances.values()),
+                         accounts={k: format_minor(v) for k, v in balances.items()})  # fmt: skip
+
+
+# ---- dashboards ------------------------------------------------------------------------------
+
+
+@blueprint.get("/me/campaigns/dashboard")
+@tag(["campaigns"])
+@require_auth
+@validate_response(InvestorDashboard)
+async def my_dashboard() -> InvestorDashboard:
+    """The caller's crowdfunding: as an investor (investments, payouts received, return so
+    far, upcoming deadlines) and as an owner (campaigns, profit reports, payouts due)."""
+    me = _me()
+    mine = await campaign_service.investments_of(me)
+    campaigns = await campaign_service.campaigns_by_ids(sorted({i.campaign_id for i in mine}))
+    counted = ("completed", "refund_pending", "refunded")
+    invested = sum(i.amount for i in mine if i.status in counted and i.status != "refunded")
+    received_transfers = await campaign_service.transfers(user_id=me)
+    payouts = [t for t in received_transfers if t.kind.value == "profit_share"]
+    received = sum(t.amount for t in payouts if t.status == TransferStatus.PAID)
+    upcoming = sorted((c for c in campaigns.values() if c.status == "live"),
+                      key=lambda c: c.ends_at)  # fmt: skip
+    owned = await campaign_service.owned(me)
+    reports = [r for c in owned for r in await campaign_service.reports(str(c.id))]
+    owner_transfers = [t for t in received_transfers if t.kind.value == "release"]
+    return InvestorDashboard(
+        invested=format_minor(invested), received=format_minor(received),
+        return_bps=received * 10_000 // invested if invested else 0,
+        investments=[investment_out(i, campaigns[i.campaign_id].title
+                                    if i.campaign_id in campaigns else None) for i in mine],
+        payouts=[transfer_out(t) for t in payouts], upcoming=await campaign_outs(upcoming),
+        owned=await campaign_outs(owned), owner_reports=[report_out(r) for r in reports],
+        owner_transfers=[transfer_out(t) for t in owner_transfers],
+        disputes=[dispute_out(d) for d in await campaign_service.disputes(user_id=me)],
+    )  # fmt: skip
+
+
+@blueprint.get("/admin/campaigns/dashboard")
+@tag(["campaigns", "admin"])
+@require_role(PlatformRole.ADMIN)
+@validate_response(AdminDashboard)
+async def admin_dashboard() -> AdminDashboard:
+    """What waits for an admin: campaigns to verify, profit reports to decide, failed
+    payouts, open disputes."""
+    return AdminDashboard(
+        to_verify=await campaign_outs(await campaign_service.in_review()),
+        reports_to_decide=[report_out(r) for r in await campaign_service.reports_waiting()],
+        failed_transfers=[transfer_out(t) for t in
+                          await campaign_service.transfers(status=TransferStatus.FAILED)],
+        open_disputes=[dispute_out(d) for d in
+                       await campaign_service.disputes(status=DisputeStatus.OPEN)],
+    )  # fmt: skip
+
+
+@blueprint.post("/admin/campaigns/<campaign_id>/review")
+@tag(["campaigns", "admin"])
+@require_role(PlatformRole.ADMIN)
+@validate_request(ReviewRequest)
+@validate_response(CampaignOut)
+@document_errors(404, 409, 422)
+async def review_campaign(campaign_id: str, data: ReviewRequest) -> CampaignOut:
+    """Verify a campaign in review (it goes live) or send it back to its owner, with notes
+    (audited)."""
+    campaign = await campaign_service.do_review(_me(), campaign_id, data.decision, data.notes)
+    return (await campaign_outs([campaign]))[0]
+
+
+@blueprint.post("/admin/campaigns/profit-reports/<report_id>/decision")
+@tag(["campaigns", "admin", "money"])
+@require_role(PlatformRole.ADMIN)
+@validate_request(ProfitDecision)
+@validate_response(ProfitReportOut)
+@document_errors(404, 409, 422, 502, 503)
+async def decide_report(report_id: str, data: ProfitDecision) -> ProfitReportOut:
+    """Approve (a checkout opens for the owner to pay the pool in) or reject a profit
+    report, with notes (audited)."""
+    report = await campaign_flows.do_decide_report(_me(), report_id, data.approve, data.notes)
+    return report_out(report)
+
+
+@blueprint.post("/admin/campaigns/disputes/<dispute_id>/resolve")
+@tag(["campaigns", "admin"])
+@require_role(PlatformRole.ADMIN)
+@validate_request(DisputeResolve)
+@validate_response(DisputeOut)
+@document_errors(404, 409, 422)
+async def resolve_dispute(dispute_id: str, data: DisputeResolve) -> DisputeOut:
+    """Resolve an open dispute with notes (audited; the investor is notified)."""
+    return dispute_out(await campaign_flows.do_resolve_dispute(_me(), dispute_id, data.resolution))
+
+
+@blueprint.post("/admin/campaigns/transfers/<transfer_id>/retry")
+@tag(["campaigns", "admin", "money"])
+@require_role(PlatformRole.ADMIN)
+@validate_response(TransferOut)
+@document_errors(404)
+async def retry_transfer(transfer_id: str) -> TransferOut:
+    """Put a failed payout back in the queue (audited)."""
+    return transfer_out(await campaign_flows.do_retry_transfer(_me(), transfer_id))

@@ -1,0 +1,428 @@
+"""Request, response and event shapes of the campaigns API. Amounts are two-place decimal
+strings (``"15000.00"``), shares basis points, dates ISO-8601."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator
+
+from app.campaigns.documents import (
+    CampaignStatus,
+    FundingModel,
+    InvestmentStatus,
+    PledgePolicy,
+)
+from app.inputs import NonNegativeInt64
+from app.money import AmountFormatError, parse_minor
+from app.realtime.contract import ServerEvent
+
+
+def _paise(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise ValueError('amounts are decimal strings with two places, e.g. "15000.00"')
+    try:
+        return parse_minor(value)
+    except AmountFormatError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+Paise = Annotated[
+    int,
+    BeforeValidator(_paise),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{1,15}(\.\d{1,2})?$",
+                    "description": "an amount as a decimal string with at most two places",
+                    "examples": ["15000.00"]}),
+]  # fmt: skip
+"""A request amount: a decimal string in, integer paise out."""
+
+CATEGORIES = ("food", "retail", "services", "manufacturing", "agriculture", "education",
+              "health", "crafts", "technology", "other")  # fmt: skip
+Category = Literal[
+    "food", "retail", "services", "manufacturing", "agriculture", "education", "health",
+    "crafts", "technology", "other",
+]  # fmt: skip
+FileId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
+
+
+def _clean(value: str) -> str:
+    return " ".join(value.split())
+
+
+class CampaignFields(BaseModel):
+    """Everything an owner sets on a campaign (create, or edit while a draft)."""
+
+    title: str = Field(min_length=5, max_length=120)
+    story: str = Field(min_length=20, max_length=10_000)
+    category: Category
+    city: str = Field(min_length=2, max_length=60)
+    goal: Paise = Field(description="₹1,000.00 to ₹5,00,00,000.00")
+    min_investment: Paise = Field(description="per pledge, at least ₹100.00")
+    max_investment: Paise = Field(description="per investor in total, at most the goal")
+    profit_share_bps: int = Field(ge=1, le=10_000, description="share of profit, basis points")
+    profit_period_months: int = Field(ge=1, le=12, description="how often profit is reported")
+    starts_on: dt.date
+    ends_at: dt.datetime = Field(description="the deadline, ISO-8601 with a zone")
+    funding_model: FundingModel = FundingModel.ALL_OR_NOTHING
+    pledge_policy: PledgePolicy = PledgePolicy.PART_FILL
+    document_file_ids: list[FileId] = Field(default_factory=list, max_length=10)
+    picture_file_ids: list[FileId] = Field(default_factory=list, max_length=10)
+
+    @field_validator("title", "city")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        value = _clean(value)
+        if len(value) < 2:
+            raise ValueError("too short")
+        return value
+
+    @field_validator("ends_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("give the deadline with a time zone, e.g. 2026-12-31T18:00:00Z")
+        return value.astimezone(dt.UTC)
+
+
+class ReviewNoteOut(BaseModel):
+    """An admin's decision with notes."""
+
+    admin_id: str
+    decision: str
+    notes: str
+    at: dt.datetime
+
+
+class CampaignOut(BaseModel):
+    """A campaign as everyone who may see it sees it. ``remaining`` = goal − raised −
+    reserved (what a pledge can take now); ``progress_bps`` = raised ÷ goal."""
+
+    id: str
+    owner_id: str
+    owner_name: str | None = None
+    title: str
+    story: str
+    category: str
+    city: str
+    currency: str
+    goal: str
+    min_investment: str
+    max_investment: str
+    profit_share_bps: int
+    profit_period_months: int
+    starts_on: str
+    ends_at: dt.datetime
+    funding_model: FundingModel
+    pledge_policy: PledgePolicy
+    document_file_ids: list[str]
+    picture_file_ids: list[str]
+    status: CampaignStatus
+    raised: str
+    reserved: str
+    remaining: str
+    progress_bps: int
+    investor_count: int
+    reviews: list[ReviewNoteOut]
+    created_at: dt.datetime
+    submitted_at: dt.datetime | None
+    live_at: dt.datetime | None
+    closed_at: dt.datetime | None
+
+
+class CampaignPage(BaseModel):
+    """One page of the feed: ``next_offset`` is None on the last page."""
+
+    campaigns: list[CampaignOut]
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None
+
+
+class FeedQuery(BaseModel):
+    """``GET /api/v1/campaigns``: filters, sort and page. ``status`` defaults to live,
+    funded and failed; ``closing_within_days`` keeps those closing within that many days;
+    ``min_funded_pct`` / ``max_funded_pct`` filter on raised ÷ goal; ``q`` searches title,
+    story, category and city; ``mine`` lists the caller's own (any status)."""
+
+    status: CampaignStatus | None = None
+    category: Category | None = None
+    city: str | None = Field(default=None, max_length=60)
+    closing_within_days: int | None = Field(default=None, ge=1, le=365)
+    min_funded_pct: int | None = Field(default=None, ge=0, le=100)
+    max_funded_pct: int | None = Field(default=None, ge=0, le=100)
+    q: str | None = Field(default=None, max_length=100)
+    sort: Literal["newest", "closing_soon", "most_funded", "least_funded", "goal"] = "newest"
+    mine: bool = False
+    offset: int = Field(default=0, ge=0, le=100_000)
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+class ReviewRequest(BaseModel):
+    """``POST /api/v1/admin/campaigns/{id}/review``: verify (goes live) or send back."""
+
+    decision: Literal["verify", "send_back"]
+    notes: str = Field(min_length=3, max_length=2000)
+
+
+class CancelRequest(BaseModel):
+    """``POST /api/v1/campaigns/{id}/cancel``."""
+
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class InvestRequest(BaseModel):
+    """``POST /api/v1/campaigns/{id}/invest``: the pledge."""
+
+    amount: Paise
+
+
+class InvestQuote(BaseModel):
+    """``GET /api/v1/campaigns/{id}/quote?amount=…``: what a pledge would become, shown
+    before paying. ``outcome``: ``accept`` | ``part_fill`` (``amount`` is the remainder) |
+    ``refuse`` (``reason`` and ``remaining`` say why)."""
+
+    requested: str
+    amount: str
+    remaining: str
+    outcome: Literal["accept", "part_fill", "refuse"]
+    reason: str | None = None
+    message: str
+
+
+class QuoteQuery(BaseModel):
+    """``?amount=15000.00``."""
+
+    amount: Paise
+
+
+class InvestmentOut(BaseModel):
+    """One investment. ``part_filled``: less than requested was accepted (the policy)."""
+
+    id: str
+    campaign_id: str
+    campaign_title: str | None = None
+    user_id: str
+    requested: str
+    amount: str
+    currency: str
+    part_filled: bool
+    status: InvestmentStatus
+    provider: str | None
+    order_id: str | None
+    checkout_url: str | None
+    expires_at: dt.datetime
+    created_at: dt.datetime
+    completed_at: dt.datetime | None
+    refunded_at: dt.datetime | None
+
+
+class InvestmentList(BaseModel):
+    """Investments."""
+
+    investments: list[InvestmentOut]
+
+
+class UpdateCreate(BaseModel):
+    """``POST /api/v1/campaigns/{id}/updates``."""
+
+    title: str = Field(min_length=3, max_length=120)
+    body: str = Field(min_length=3, max_length=5000)
+
+
+class UpdateOut(BaseModel):
+    """An owner's update."""
+
+    id: str
+    campaign_id: str
+    title: str
+    body: str
+    created_at: dt.datetime
+
+
+class UpdateList(BaseModel):
+    """Updates, newest first."""
+
+    updates: list[UpdateOut]
+
+
+class ProfitReportCreate(BaseModel):
+    """``POST /api/v1/campaigns/{id}/profit-reports``: profit for a period with the
+    supporting document (a file uploaded for ``campaign``)."""
+
+    period_start: dt.date
+    period_end: dt.date
+    profit: Paise
+    document_file_id: FileId
+    note: str = Field(default="", max_length=2000)
+
+
+class ProfitShareOut(BaseModel):
+    """One investor's share of a distribution."""
+
+    user_id: str
+    invested: str
+    amount: str
+
+
+class ProfitReportOut(BaseModel):
+    """A profit report; ``pool`` is the investors' part; ``checkout_url`` where the owner
+    pays the pool in once approved; ``shares`` fixed when it is paid in."""
+
+    id: str
+    campaign_id: str
+    period_start: str
+    period_end: str
+    profit: str
+    pool: str
+    document_file_id: str | None
+    note: str
+    status: str
+    decision_notes: str | None
+    checkout_url: str | None
+    shares: list[ProfitShareOut]
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    distributed_at: dt.datetime | None
+
+
+class ProfitReportList(BaseModel):
+    """Profit reports, newest first."""
+
+    reports: list[ProfitReportOut]
+
+
+class ProfitDecision(BaseModel):
+    """``POST /api/v1/admin/campaigns/profit-reports/{id}/decision``."""
+
+    approve: bool
+    notes: str = Field(min_length=3, max_length=2000)
+
+
+class TransferOut(BaseModel):
+    """A payout task: refund, release to the owner, or a profit share."""
+
+    id: str
+    kind: str
+    campaign_id: str
+    user_id: str
+    amount: str
+    status: str
+    attempts: int
+    last_error: str | None
+    provider_ref: str | None
+    created_at: dt.datetime
+    paid_at: dt.datetime | None
+
+
+class DisputeCreate(BaseModel):
+    """``POST /api/v1/campaigns/{id}/disputes``."""
+
+    reason: str = Field(min_length=10, max_length=2000)
+
+
+class DisputeResolve(BaseModel):
+    """``POST /api/v1/admin/campaigns/disputes/{id}/resolve``."""
+
+    resolution: str = Field(min_length=3, max_length=2000)
+
+
+class DisputeOut(BaseModel):
+    """A dispute."""
+
+    id: str
+    campaign_id: str
+    user_id: str
+    reason: str
+    status: str
+    resolution: str | None
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
+class InvestorDashboard(BaseModel):
+    """``GET /api/v1/me/campaigns/dashboard``, the investor's side: investments and their
+    state, payouts received, return so far (received ÷ invested, bps), upcoming deadlines;
+    and the owner's side: own campaigns, profit reports and payouts due."""
+
+    invested: str
+    received: str
+    return_bps: int
+    investments: list[InvestmentOut]
+    payouts: list[TransferOut]
+    upcoming: list[CampaignOut]
+    owned: list[CampaignOut]
+    owner_reports: list[ProfitReportOut]
+    owner_transfers: list[TransferOut]
+    disputes: list[DisputeOut]
+
+
+class AdminDashboard(BaseModel):
+    """``GET /api/v1/admin/campaigns/dashboard``: what waits for an admin."""
+
+    to_verify: list[CampaignOut]
+    reports_to_decide: list[ProfitReportOut]
+    failed_transfers: list[TransferOut]
+    open_disputes: list[DisputeOut]
+
+
+class CampaignStats(BaseModel):
+    """``GET /api/v1/campaigns/{id}/ledger``: escrow balance and trial balance (owner/admin)."""
+
+    escrow: str
+    trial_balance_sum: int
+    accounts: dict[str, str]
+
+
+# ---- live room ---------------------------------------------------------------------------
+
+
+class CampaignRoomEvent(ServerEvent):
+    """A sequenced event of ``campaign:<campaign_id>`` (``seq`` without gaps)."""
+
+    seq: int = Field(ge=1)
+    campaign_id: str
+
+
+class CampaignProgressEvent(CampaignRoomEvent):
+    """``campaign:progress``: raised, reserved, investor count and progress changed (a
+    payment landed, a reservation was taken or released, the campaign closed)."""
+
+    raised: str
+    reserved: str
+    remaining: str
+    goal: str
+    progress_bps: int
+    investor_count: int
+    status: CampaignStatus
+
+
+class CampaignUpdateEvent(CampaignRoomEvent):
+    """``campaign:update``: the owner posted an update."""
+
+    update: UpdateOut
+
+
+class CampaignJoin(BaseModel):
+    """``campaign:join`` / ``campaign:sync``: the room to follow and the last ``seq`` seen."""
+
+    campaign_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+    after_seq: NonNegativeInt64 = 0
+
+
+class CampaignLeave(BaseModel):
+    """``campaign:leave``."""
+
+    campaign_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+
+
+class CampaignJoined(BaseModel):
+    """The acknowledgement of ``campaign:join`` / ``campaign:sync``: the state now, the
+    room's ``seq`` and the events after ``after_seq`` (``truncated``: refetch the state)."""
+
+    ok: Literal[True] = True
+    campaign: CampaignOut
+    seq: int
+    events: list[dict[str, object]]
+    truncated: bool

@@ -1,0 +1,682 @@
+"""Campaign rules (DOMAIN.md, "Community crowdfunding with profit sharing"): the lifecycle
+draft → in review → live → funded | failed (or cancelled), the feed, and investing.
+
+Investing reserves the amount with one guarded update of the campaign (repository.reserve):
+raised + reserved never exceeds the goal. A pledge larger than what remains follows the
+campaign's pledge policy — part-fill with the remainder, or refuse naming the remainder — and
+``quote`` shows the outcome before anyone pays. The payment webhook (through the payments agent)
+completes the investment; the expiry timer releases unpaid reservations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from beanie import PydanticObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.audit.service import audit_service
+from app.campaigns import events as campaign_events
+from app.campaigns import repository
+from app.campaigns.documents import (
+    PUBLIC_STATUSES,
+    Campaign,
+    CampaignStatus,
+    CampaignUpdate,
+    Dispute,
+    DisputeStatus,
+    Hold,
+    Investment,
+    InvestmentStatus,
+    PledgePolicy,
+    ProfitReport,
+    ProfitReportStatus,
+    ReviewNote,
+    Transfer,
+    utcnow,
+)
+from app.campaigns.errors import (
+    CampaignNotFound,
+    CampaignState,
+    InvalidCampaign,
+    InvestmentLimitReached,
+    InvestmentNotFound,
+    InvestmentRefused,
+    NotCampaignOwner,
+    OwnerKycRequired,
+)
+from app.campaigns.schemas import CampaignFields, FeedQuery
+from app.config import get_settings
+from app.db import run_in_transaction
+from app.files.service import files_service
+from app.identity.documents import KycStatus
+from app.kyc.service import financial_year_start, kyc_service
+from app.logging import get_logger
+from app.money import format_minor
+from app.notifications.documents import NotificationKind
+from app.notifications.service import Draft, notification_service
+from app.payments.service import create_checkout
+from app.realtime import eventlog, events
+
+log = get_logger(__name__)
+
+MIN_GOAL = 100_000  # ₹1,000.00
+MAX_GOAL = 50_000_000_00  # ₹5 crore
+MIN_PLEDGE = 10_000  # ₹100.00
+MAX_DAYS_LIVE = 180
+RESERVE_ATTEMPTS = 8
+
+ESCROW = "assets:escrow"
+UNMATCHED = "liabilities:unmatched_payments"
+
+
+def investor_funds(user_id: str) -> str:
+    """The ledger account of what the campaign holds for one investor (paise)."""
+    return f"liabilities:investor_funds:{user_id}"
+
+
+def profit_payable(user_id: str) -> str:
+    """The ledger account of a profit share owed to one investor (paise)."""
+    return f"liabilities:profit_payable:{user_id}"
+
+
+def campaign_chain(campaign_id: str) -> str:
+    """The audit chain of one campaign."""
+    return f"campaign:{campaign_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What a pledge of ``requested`` paise becomes now: ``accept`` it, ``part_fill`` it at
+    ``amount`` (the remainder), or ``refuse`` it (``reason``). ``remaining`` = goal − raised −
+    reserved."""
+
+    requested: int
+    amount: int
+    remaining: int
+    outcome: Literal["accept", "part_fill", "refuse"]
+    reason: str | None
+    message: str
+
+
+def _open(campaign: Campaign, now: dt.datetime) -> bool:
+    return (
+        campaign.status == CampaignStatus.LIVE
+        and campaign.starts_on <= now.date().isoformat()
+        and campaign.ends_at > now
+    )
+
+
+class CampaignService:
+    """Lifecycle, feed and investing. One instance: ``campaign_service``."""
+
+    # ---- reading -------------------------------------------------------------------------
+
+    async def get(self, campaign_id: str, session: AsyncClientSession | None = None) -> Campaign:
+        """The campaign. Raises ``CampaignNotFound``."""
+        campaign = await repository.get_campaign(campaign_id, session)
+        if campaign is None:
+            raise CampaignNotFound("no such campaign", details={"campaign_id": campaign_id})
+        return campaign
+
+    async def check_visible(self, campaign_id: str, viewer_id: str, is_admin: bool) -> Campaign:
+        """The campaign if ``viewer_id`` may see it: live, funded and failed ones are public;
+        drafts, campaigns in review and cancelled ones only to their owner and admins.
+        Raises ``CampaignNotFound``."""
+        campaign = await self.get(campaign_id)
+        if campaign.status in PUBLIC_STATUSES or is_admin or campaign.owner_id == viewer_id:
+            return campaign
+        raise CampaignNotFound("no such campaign", details={"campaign_id": campaign_id})
+
+    async def check_owner(self, campaign_id: str, user_id: str) -> Campaign:
+        """The campaign if ``user_id`` owns it. Raises ``CampaignNotFound`` (not visible) or
+        ``NotCampaignOwner``."""
+        campaign = await self.check_visible(campaign_id, user_id, False)
+        if campaign.owner_id != user_id:
+            raise NotCampaignOwner("only the campaign's owner may do this")
+        return campaign
+
+    async def feed(self, viewer_id: str, query: FeedQuery) -> tuple[list[Campaign], int]:
+        """One page of the feed and the number of matches. Without ``status`` it lists live,
+        funded and failed campaigns; ``mine`` lists the viewer's own in any status."""
+        now = utcnow()
+        if query.mine:
+            statuses = [query.status.value] if query.status else [s.value for s in CampaignStatus]
+        elif query.status is not None:
+            if query.status not in PUBLIC_STATUSES:
+                return [], 0
+            statuses = [query.status.value]
+        else:
+            statuses = [s.value for s in PUBLIC_STATUSES]
+        sorts: dict[str, list[tuple[str, int]]] = {
+            "newest": [("live_at", -1), ("created_at", -1)],
+            "closing_soon": [("ends_at", 1)],
+            "most_funded": [("funded_bps", -1)],
+            "least_funded": [("funded_bps", 1)],
+            "goal": [("goal", -1)],
+        }
+        closing = None
+        if query.closing_within_days is not None:
+            closing = now + dt.timedelta(days=query.closing_within_days)
+            statuses = [s for s in statuses if s == CampaignStatus.LIVE.value]
+        found, total = await repository.feed(
+            statuses=statuses, category=query.category, city=query.city,
+            closing_before=closing,
+            min_funded_bps=None if query.min_funded_pct is None else query.min_funded_pct * 100,
+            max_funded_bps=None if query.max_funded_pct is None else query.max_funded_pct * 100,
+            text=(query.q or "").strip() or None, sort=sorts[query.sort],
+            offset=query.offset, limit=query.limit,
+        )  # fmt: skip
+        if query.mine:
+            found = [c for c in found if c.owner_id == viewer_id]
+        return found, total
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    def check_fields(self, data: CampaignFields, now: dt.datetime) -> None:
+        """Cross-field rules. Raises ``InvalidCampaign`` with ``details.field``:
+        goal ₹1,000–₹5 crore; minimum pledge at least ₹100 and at most the maximum; maximum
+        per investor at most the goal; the deadline after the start day, in the future, and
+        at most 180 days after the start."""
+
+        def bad(field: str, message: str) -> InvalidCampaign:
+            return InvalidCampaign(message, details={"field": field})
+
+        if not MIN_GOAL <= data.goal <= MAX_GOAL:
+            raise bad("goal", "the goal must be between ₹1,000.00 and ₹5,00,00,000.00")
+        if data.min_investment < MIN_PLEDGE:
+            raise bad("min_investment", "the minimum investment is at least ₹100.00")
+        if data.max_investment < data.min_investment:
+            raise bad("max_investment", "the maximum investment is below the minimum")
+        if data.max_investment > data.goal:
+            raise bad("max_investment", "the maximum investment is above the goal")
+        if data.ends_at <= now:
+            raise bad("ends_at", "the deadline has passed")
+        start = dt.datetime.combine(data.starts_on, dt.time(), dt.UTC)
+        if data.ends_at <= start:
+            raise bad("ends_at", "the deadline must come after the start date")
+        if data.ends_at - start > dt.timedelta(days=MAX_DAYS_LIVE):
+            raise bad("ends_at", f"a campaign runs at most {MAX_DAYS_LIVE} days")
+
+    async def _check_owner_kyc(self, user_id: str) -> None:
+        summary = await kyc_service.summary(user_id)
+        if summary.status != KycStatus.VERIFIED:
+            raise OwnerKycRequired(
+                "complete your KYC before raising money",
+                details={"kyc_status": summary.status.value, "missing": summary.missing},
+            )
+
+    async def _check_files(self, owner_id: str, file_ids: list[str]) -> None:
+        for file_id in file_ids:
+            record = await files_service.get(file_id)
+            if record is None or record.owner_id != owner_id:
+                raise InvalidCampaign(
+                    "a document or picture is not one of your uploads",
+                    details={"field": "document_file_ids", "file_id": file_id},
+                )
+
+    def _fields(self, data: CampaignFields) -> dict[str, Any]:
+        return {
+            "title": data.title, "story": data.story.strip(), "category": data.category,
+            "city": data.city, "goal": data.goal, "min_investment": data.min_investment,
+            "max_investment": data.max_investment, "profit_share_bps": data.profit_share_bps,
+            "profit_period_months": data.profit_period_months,
+            "starts_on": data.starts_on.isoformat(), "ends_at": data.ends_at,
+            "funding_model": data.funding_model, "pledge_policy": data.pledge_policy,
+            "document_file_ids": data.document_file_ids,
+            "picture_file_ids": data.picture_file_ids,
+        }  # fmt: skip
+
+    async def do_create(self, owner_id: str, data: CampaignFields) -> Campaign:
+        """A draft campaign of a KYC-verified owner.
+
+        Raises ``OwnerKycRequired``, ``InvalidCampaign``."""
+        await self._check_owner_kyc(owner_id)
+        self.check_fields(data, utcnow())
+        await self._check_files(owner_id, data.document_file_ids + data.picture_file_ids)
+        campaign = Campaign(owner_id=owner_id, **self._fields(data))
+        await repository.insert_campaign(campaign)
+        await audit_service.do_append(
+            chain=campaign_chain(str(campaign.id)), actor_id=owner_id, action="campaign.created",
+            target_type="campaign", target_id=str(campaign.id),
+            details={"goal": campaign.goal, "title": campaign.title},
+        )  # fmt: skip
+        return campaign
+
+    async def do_edit(self, owner_id: str, campaign_id: str, data: CampaignFields) -> Campaign:
+        """Replace a draft's fields (a campaign sent back is a draft again).
+
+        Raises ``CampaignNotFound``, ``NotCampaignOwner``, ``CampaignState``,
+        ``InvalidCampaign``."""
+        await self.check_owner(campaign_id, owner_id)
+        self.check_fields(data, utcnow())
+        await self._check_files(owner_id, data.document_file_ids + data.picture_file_ids)
+        changes = {**self._fields(data), "updated_at": utcnow()}
+        updated = await repository.update_campaign(
+            campaign_id, changes, statuses=(CampaignStatus.DRAFT,)
+        )
+        if updated is None:
+            raise CampaignState("only a draft can be edited")
+        return updated
+
+    async def do_submit(self, owner_id: str, campaign_id: str) -> Campaign:
+        """Send a draft for an admin's review (owner KYC checked again).
+
+        Raises ``OwnerKycRequired``, ``CampaignState``, ``InvalidCampaign`` (the deadline
+        passed while it was a draft)."""
+        campaign = await self.check_owner(campaign_id, owner_id)
+        await self._check_owner_kyc(owner_id)
+        if campaign.ends_at <= utcnow():
+            raise InvalidCampaign("the deadline has passed", details={"field": "ends_at"})
+        now = utcnow()
+        updated = await repository.update_campaign(
+            campaign_id, {"status": CampaignStatus.IN_REVIEW.value, "submitted_at": now,
+                          "updated_at": now},
+            statuses=(CampaignStatus.DRAFT,),
+        )  # fmt: skip
+        if updated is None:
+            raise CampaignState(
+                "only a draft can be submitted", details={"status": campaign.status}
+            )
+        await audit_service.do_append(
+            chain=campaign_chain(campaign_id), actor_id=owner_id, action="campaign.submitted",
+            target_type="campaign", target_id=campaign_id,
+        )  # fmt: skip
+        return updated
+
+    async def do_review(
+        self, admin_id: str, campaign_id: str, decision: str, notes: str
+    ) -> Campaign:
+        """An admin verifies a campaign in review (it goes live) or sends it back to draft,
+        with notes; audited in the same transaction; the owner is notified.
+
+        Raises ``CampaignNotFound``, ``CampaignState``, ``InvalidCampaign`` (verifying a
+        campaign whose deadline passed)."""
+        campaign = await self.get(campaign_id)
+        now = utcnow()
+        verify = decision == "verify"
+        if verify and campaign.ends_at <= now:
+            raise InvalidCampaign("the deadline has passed; send it back to be edited",
+                                  details={"field": "ends_at"})  # fmt: skip
+        note = ReviewNote(admin_id=admin_id, decision="verified" if verify else "sent_back",
+                          notes=notes.strip(), at=now)  # fmt: skip
+        changes: dict[str, Any] = {"updated_at": now}
+        if verify:
+            changes.update(status=CampaignStatus.LIVE.value, live_at=now)
+        else:
+            changes.update(status=CampaignStatus.DRAFT.value)
+        await campaign_events.ensure_room(campaign_id)
+
+        async def body(session: AsyncClientSession) -> Campaign:
+            updated = await repository.update_campaign(
+                campaign_id, changes, statuses=(CampaignStatus.IN_REVIEW,),
+                push={"reviews": note.model_dump()}, session=session,
+            )  # fmt: skip
+            if updated is None:
+                raise CampaignState("the campaign is not in review",
+                                    details={"status": campaign.status})  # fmt: skip
+            await audit_service.do_append(
+                chain=campaign_chain(campaign_id), actor_id=admin_id,
+                action=f"campaign.{note.decision}", target_type="campaign",
+                target_id=campaign_id, details={"notes": note.notes}, session=session,
+            )  # fmt: skip
+            if verify:
+                await campaign_events.record_progress(session, updated)
+            return updated
+
+        updated = await run_in_transaction(body)
+        await self.notify([updated.owner_id], updated,
+                          f"Your campaign was {'verified' if verify else 'sent back'}",
+                          note.notes, f"review:{campaign_id}:{len(updated.reviews)}")  # fmt: skip
+        return updated
+
+    async def do_cancel(
+        self, actor_id: str, is_admin: bool, campaign_id: str, reason: str
+    ) -> Campaign:
+        """The owner (or an admin) cancels a draft, a campaign in review, or a live one that
+        has nothing raised or reserved (otherwise it runs to its deadline). Audited.
+
+        Raises ``CampaignNotFound``, ``NotCampaignOwner``, ``CampaignState``."""
+        campaign = await self.check_visible(campaign_id, actor_id, is_admin)
+        if campaign.owner_id != actor_id and not is_admin:
+            raise NotCampaignOwner("only the campaign's owner may cancel it")
+        now = utcnow()
+        await campaign_events.ensure_room(campaign_id)
+
+        async def body(session: AsyncClientSession) -> Campaign:
+            await repository.bump_money_seq(campaign_id, session)
+            current = await self.get(campaign_id, session)
+            if current.status == CampaignStatus.LIVE and (current.raised or current.reserved):
+                raise CampaignState(
+                    "money is raised or reserved: the campaign runs to its deadline",
+                    details={"status": current.status},
+                )
+            updated = await repository.update_campaign(
+                campaign_id, {"status": CampaignStatus.CANCELLED.value, "closed_at": now,
+                              "cancel_reason": reason, "updated_at": now},
+                statuses=(CampaignStatus.DRAFT, CampaignStatus.IN_REVIEW, CampaignStatus.LIVE),
+                session=session,
+            )  # fmt: skip
+            if updated is None:
+                raise CampaignState("the campaign has closed already",
+                                    details={"status": current.status})  # fmt: skip
+            await audit_service.do_append(
+                chain=campaign_chain(campaign_id), actor_id=actor_id, action="campaign.cancelled",
+                target_type="campaign", target_id=campaign_id, details={"reason": reason},
+                session=session,
+            )  # fmt: skip
+            await campaign_events.record_progress(session, updated)
+            return updated
+
+        return await run_in_transaction(body)
+
+    # ---- investing -----------------------------------------------------------------------
+
+    def quote(
+        self, campaign: Campaign, requested: int, committed: int, now: dt.datetime,
+        investor_id: str | None = None,
+    ) -> Quote:  # fmt: skip
+        """What a pledge of ``requested`` paise becomes, given what the investor already has
+        pending or invested here (``committed``). Rules, in order: the campaign must be live
+        and open (``campaign_closed``); not the owner's own (``own_campaign``); nothing left
+        (``goal_reached``); at least the minimum pledge unless it takes exactly what remains
+        (``below_minimum``); within the per-investor maximum (``above_maximum``); then the
+        pledge policy for more than remains: ``part_fill`` at the remainder, or refuse
+        (``exceeds_remaining``)."""
+        remaining = campaign.goal - campaign.raised - campaign.reserved
+        money = format_minor
+
+        def refuse(reason: str, message: str) -> Quote:
+            return Quote(requested, 0, remaining, "refuse", reason, message)
+
+        if not _open(campaign, now):
+            return refuse("campaign_closed", "this campaign is not taking investments")
+        if investor_id is not None and investor_id == campaign.owner_id:
+            return refuse("own_campaign", "you cannot invest in your own campaign")
+        if remaining <= 0:
+            return refuse("goal_reached", "the goal has been reached; nothing remains to invest")
+        if requested < campaign.min_investment and requested != remaining:
+            minimum = money(campaign.min_investment)
+            return refuse("below_minimum", f"the minimum investment is ₹{minimum}")
+        allowed = campaign.max_investment - committed
+        if requested > allowed:
+            most = money(max(allowed, 0))
+            return refuse("above_maximum", f"you can invest at most ₹{most} more here")
+        if requested <= remaining:
+            return Quote(requested, requested, remaining, "accept", None,
+                         f"₹{money(requested)} will be reserved for you")  # fmt: skip
+        if campaign.pledge_policy == PledgePolicy.PART_FILL:
+            return Quote(requested, remaining, remaining, "part_fill", None,
+                         f"only ₹{money(remaining)} remains: your pledge will be part-filled at "
+                         f"₹{money(remaining)}")  # fmt: skip
+        return refuse("exceeds_remaining",
+                      f"only ₹{money(remaining)} remains; pledge at most that")  # fmt: skip
+
+    async def quote_for(self, user_id: str, campaign_id: str, requested: int) -> Quote:
+        """``quote`` for a person and a campaign they can see."""
+        campaign = await self.check_visible(campaign_id, user_id, False)
+        committed = await repository.committed_by_user(user_id, campaign_id=campaign_id)
+        return self.quote(campaign, requested, committed, utcnow(), user_id)
+
+    async def check_yearly_limit(self, user_id: str, amount: int, now: dt.datetime) -> None:
+        """Without full KYC a person may have at most ``campaign_kyc_free_limit`` paise
+        pending or invested across campaigns in one financial year (April–March).
+
+        Raises ``InvestmentLimitReached``."""
+        limit = get_settings().campaign_kyc_free_limit
+        summary = await kyc_service.summary(user_id)
+        if summary.status == KycStatus.VERIFIED:
+            return
+        since = dt.datetime.combine(financial_year_start(now.date()), dt.time(), dt.UTC)
+        so_far = await repository.committed_by_user(user_id, since=since)
+        if so_far + amount > limit:
+            raise InvestmentLimitReached(
+                f"complete your KYC to invest more than ₹{format_minor(limit)} in a year",
+                details={"limit": format_minor(limit), "invested": format_minor(so_far),
+                         "kyc_status": summary.status.value},
+            )  # fmt: skip
+
+    async def do_reserve(self, user_id: str, campaign_id: str, requested: int) -> Investment:
+        """Reserve a pledge atomically and store the pending investment (no checkout yet).
+
+        The amount is the quote's (part-filled under that policy); a reservation that loses
+        a race is re-quoted from the fresh figures, so two pledges for the last rupees get
+        exactly one acceptance and the loser a refusal naming what remains.
+
+        Raises ``CampaignNotFound``, ``InvestmentRefused``, ``InvestmentLimitReached``."""
+        campaign = await self.check_visible(campaign_id, user_id, False)
+        now = utcnow()
+        committed = await repository.committed_by_user(user_id, campaign_id=campaign_id)
+        investment_id = PydanticObjectId()
+        expires = now + dt.timedelta(seconds=get_settings().campaign_reservation_seconds)
+        checked_limit = False
+        for _ in range(RESERVE_ATTEMPTS):
+            quote = self.quote(campaign, requested, committed, now, user_id)
+            if quote.outcome == "refuse":
+                raise InvestmentRefused(quote.message, details={
+                    "reason": quote.reason, "requested": format_minor(requested),
+                    "remaining": format_minor(max(quote.remaining, 0))})  # fmt: skip
+            if not checked_limit:
+                await self.check_yearly_limit(user_id, quote.amount, now)
+                checked_limit = True
+            hold = Hold(id=str(investment_id), user_id=user_id, amount=quote.amount,
+                        expires_at=expires)  # fmt: skip
+            if await repository.reserve(campaign_id, hold.model_dump(), quote.amount, now):
+                break
+            campaign = await self.get(campaign_id)
+        else:
+            remaining = campaign.goal - campaign.raised - campaign.reserved
+            raise InvestmentRefused(
+                "too many people are investing right now; try again",
+                details={"reason": "busy", "remaining": format_minor(max(remaining, 0))},
+            )
+        investment = Investment(
+            id=investment_id, campaign_id=campaign_id, user_id=user_id, requested=requested,
+            amount=quote.amount, currency=campaign.currency,
+            part_filled=quote.outcome == "part_fill", expires_at=expires, created_at=now,
+        )  # fmt: skip
+        return await repository.insert_investment(investment)
+
+    async def do_invest(self, user_id: str, campaign_id: str, requested: int) -> Investment:
+        """Reserve (``do_reserve``) and open the checkout at the payment provider
+        (``pool_type="campaign"``); the payment webhook completes the investment. If the
+        provider fails, the reservation is released at once and the error raised.
+
+        Raises what ``do_reserve`` raises, and ``PaymentProviderUnavailable`` /
+        ``PaymentProviderRejected``."""
+        investment = await self.do_reserve(user_id, campaign_id, requested)
+        try:
+            checkout = await create_checkout(
+                str(investment.id), campaign_id, investment.amount, investment.currency,
+                pool_type="campaign",
+            )  # fmt: skip
+        except Exception:
+            await self.do_release(investment, InvestmentStatus.FAILED)
+            raise
+        await repository.set_investment(
+            str(investment.id), {"provider": checkout.provider, "order_id": checkout.order_id,
+                                 "checkout_url": checkout.checkout_url})  # fmt: skip
+        investment.provider, investment.order_id = checkout.provider, checkout.order_id
+        investment.checkout_url = checkout.checkout_url
+        return investment
+
+    async def do_release(self, investment: Investment, status: InvestmentStatus) -> bool:
+        """Release a pending investment's hold (``expired`` or ``failed``): reserved goes
+        down by its amount exactly once. True when this call released it."""
+        campaign_id = str(investment.campaign_id)
+        await campaign_events.ensure_room(campaign_id)
+
+        async def body(session: AsyncClientSession) -> bool:
+            released = await repository.release_hold(
+                campaign_id, str(investment.id), investment.amount, session
+            )
+            await repository.set_investment(
+                str(investment.id), {"status": status.value},
+                statuses=(InvestmentStatus.PENDING,), session=session,
+            )  # fmt: skip
+            if released:
+                campaign = await self.get(campaign_id, session)
+                await campaign_events.record_progress(session, campaign)
+            return released
+
+        return await run_in_transaction(body)
+
+    async def do_expire_holds(self, now: dt.datetime | None = None, limit: int = 50) -> int:
+        """Release every reservation whose time ran out (the expiry timer). A hold left by a
+        request that died before storing its investment is released the same way. Returns
+        how many holds were released."""
+        now = now or utcnow()
+        released = 0
+        for campaign_id in await repository.campaigns_with_expired_holds(now, limit):
+            for raw in await repository.holds_of(campaign_id):
+                hold = Hold.model_validate(raw)
+                if hold.expires_at > now:
+                    continue
+                investment = await repository.get_investment(hold.id)
+                if investment is None:  # the request died between reserving and storing
+                    investment = Investment(
+                        id=PydanticObjectId(hold.id), campaign_id=campaign_id,
+                        user_id=hold.user_id, requested=hold.amount, amount=hold.amount,
+                        expires_at=hold.expires_at,
+                    )  # fmt: skip
+                released += await self.do_release(investment, InvestmentStatus.EXPIRED)
+        return released
+
+    # ---- updates -------------------------------------------------------------------------
+
+    async def do_post_update(
+        self, owner_id: str, campaign_id: str, title: str, body: str
+    ) -> CampaignUpdate:
+        """The owner posts an update on a live or funded campaign: stored, sent to the
+        campaign's room (``campaign:update``) and to every investor as a notification.
+
+        Raises ``CampaignNotFound``, ``NotCampaignOwner``, ``CampaignState``."""
+        campaign = await self.check_owner(campaign_id, owner_id)
+        if campaign.status not in (CampaignStatus.LIVE, CampaignStatus.FUNDED):
+            raise CampaignState("updates are posted on live or funded campaigns",
+                                details={"status": campaign.status})  # fmt: skip
+        update = CampaignUpdate(campaign_id=campaign_id, author_id=owner_id,
+                                title=" ".join(title.split()), body=body.strip())  # fmt: skip
+        await campaign_events.ensure_room(campaign_id)
+
+        async def write(session: AsyncClientSession) -> CampaignUpdate:
+            await repository.insert_update(update, session)
+            await campaign_events.record_update(session, update)
+            return update
+
+        stored = await run_in_transaction(write)
+        investors = await repository.investments_of_campaign(
+            campaign_id, (InvestmentStatus.COMPLETED, InvestmentStatus.PENDING)
+        )
+        await self.notify([i.user_id for i in investors], campaign,
+                          f"{campaign.title}: {stored.title}", stored.body,
+                          f"update:{stored.id}")  # fmt: skip
+        return stored
+
+    # ---- reads for the API and dashboards -------------------------------------------------
+
+    async def updates(self, campaign_id: str) -> list[CampaignUpdate]:
+        """A campaign's updates, newest first."""
+        return await repository.updates_of(campaign_id)
+
+    async def investments(
+        self, campaign: Campaign, viewer_id: str, is_admin: bool
+    ) -> list[Investment]:
+        """A campaign's investments: all of them for its owner and admins, else the viewer's."""
+        found = await repository.investments_of_campaign(str(campaign.id))
+        if is_admin or campaign.owner_id == viewer_id:
+            return found
+        return [i for i in found if i.user_id == viewer_id]
+
+    async def investments_of(self, user_id: str) -> list[Investment]:
+        """A person's investments, newest first."""
+        return await repository.investments_of_user(user_id)
+
+    async def get_investment(self, user_id: str, investment_id: str) -> Investment:
+        """One of the caller's investments. Raises ``InvestmentNotFound``."""
+        investment = await repository.get_investment(investment_id)
+        if investment is None or investment.user_id != user_id:
+            raise InvestmentNotFound("no such investment of yours")
+        return investment
+
+    async def campaigns_by_ids(self, ids: list[str]) -> dict[str, Campaign]:
+        """Campaigns by id."""
+        return await repository.campaigns_by_ids(ids)
+
+    async def owned(self, owner_id: str) -> list[Campaign]:
+        """The owner's campaigns, newest first."""
+        return await repository.campaigns_of_owner(owner_id)
+
+    async def in_review(self) -> list[Campaign]:
+        """Campaigns waiting for an admin, oldest submission first."""
+        return await repository.campaigns_by_status(CampaignStatus.IN_REVIEW)
+
+    async def transfers(self, **filters: Any) -> list[Transfer]:
+        """Payout tasks (``campaign_id``, ``user_id``, ``status``, ``kind`` filters)."""
+        return await repository.transfers(**filters)
+
+    async def reports(self, campaign_id: str) -> list[ProfitReport]:
+        """A campaign's profit reports, newest first."""
+        return await repository.reports_of(campaign_id)
+
+    async def reports_waiting(self) -> list[ProfitReport]:
+        """Profit reports waiting for an admin."""
+        return await repository.reports_by_status(ProfitReportStatus.SUBMITTED.value)
+
+    async def disputes(
+        self, *, status: DisputeStatus | None = None, user_id: str | None = None
+    ) -> list[Dispute]:
+        """Disputes, oldest first."""
+        return await repository.disputes(status=status, user_id=user_id)
+
+    # ---- the live room --------------------------------------------------------------------
+
+    async def catch_up(
+        self, campaign_id: str, user_id: str, after_seq: int
+    ) -> tuple[Campaign, int, list[dict[str, Any]], bool]:
+        """For a socket joining (or re-syncing) ``campaign:<id>``: the campaign now, the room's
+        last ``seq``, the events after ``after_seq`` (``{"event", "data"}``, at most
+        ``room_catch_up_limit``) and whether more were left out. Read the log *after* the
+        socket entered the room, so nothing falls in between. Raises ``CampaignNotFound``."""
+        campaign = await self.check_visible(campaign_id, user_id, False)
+        room = campaign_events.campaign_room(campaign_id)
+        head = await eventlog.head(room)
+        limit = get_settings().room_catch_up_limit
+        found = await eventlog.since(room, after_seq, limit + 1) if after_seq < head else []
+        missed = [{"event": e.event, "data": e.data} for e in found[:limit]]
+        return campaign, head, missed, len(found) > limit
+
+    # ---- notifications -------------------------------------------------------------------
+
+    async def notify(
+        self, user_ids: list[str], campaign: Campaign, title: str, body: str, dedupe: str
+    ) -> None:
+        """Tell people about a campaign (persisted, live, mailed if wanted); once per
+        ``dedupe`` key and person. Never raises: the change it reports has committed."""
+        drafts = [
+            Draft(user_id=user_id, kind=NotificationKind.CAMPAIGN, title=title[:120],
+                  body=body[:1000], ref_type="campaign", ref_id=str(campaign.id),
+                  dedupe_key=f"campaign:{dedupe}:{user_id}")
+            for user_id in sorted(set(user_ids))
+        ]  # fmt: skip
+        if not drafts:
+            return
+        try:
+            await notification_service.do_notify(drafts)
+        except Exception as exc:  # pragma: no cover - logged; the change itself committed
+            log.error("campaign notification failed", error=str(exc)[:200])
+
+    async def after_commit_notify(
+        self, user_ids: list[str], campaign: Campaign, title: str, body: str, dedupe: str
+    ) -> None:
+        """``notify`` once the current change commits."""
+
+        async def send() -> None:
+            await self.notify(user_ids, campaign, title, body, dedupe)
+
+        await events.after_commit(send)
+
+
+campaign_service = CampaignService()

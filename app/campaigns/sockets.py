@@ -1,0 +1,56 @@
+"""Socket.IO handlers of campaign rooms: ``campaign:join``, ``campaign:sync``,
+``campaign:leave``. Any signed-in person may follow a public campaign; drafts only their owner.
+Joining puts the socket in the room first, then reads the log, so no event falls in between
+(a duplicate is possible: clients drop a ``seq`` they already have)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+from app.campaigns.events import campaign_room
+from app.campaigns.routes import campaign_outs
+from app.campaigns.schemas import CampaignJoin, CampaignJoined, CampaignLeave
+from app.campaigns.service import campaign_service
+from app.identity.sockets import require_socket_user
+from app.realtime.handlers import socket_handler
+
+
+async def _joined(campaign_id: str, user_id: str, after_seq: int) -> dict[str, Any]:
+    campaign, head, missed, truncated = await campaign_service.catch_up(
+        campaign_id, user_id, after_seq
+    )
+    [shown] = await campaign_outs([campaign])
+    return CampaignJoined(campaign=shown, seq=head, events=missed,
+                          truncated=truncated).model_dump(mode="json")  # fmt: skip
+
+
+def register(sio: socketio.AsyncServer) -> None:
+    """Attach the campaign room events to ``sio``."""
+
+    @sio.on("campaign:join")
+    @socket_handler(CampaignJoin)
+    async def campaign_join(sid: str, request: CampaignJoin) -> dict[str, Any]:
+        identity = await require_socket_user(sio, sid)
+        assert identity.user_id is not None
+        room = campaign_room(request.campaign_id)
+        await sio.enter_room(sid, room)
+        try:
+            return await _joined(request.campaign_id, identity.user_id, request.after_seq)
+        except BaseException:
+            await sio.leave_room(sid, room)
+            raise
+
+    @sio.on("campaign:sync")
+    @socket_handler(CampaignJoin)
+    async def campaign_sync(sid: str, request: CampaignJoin) -> dict[str, Any]:
+        identity = await require_socket_user(sio, sid)
+        assert identity.user_id is not None
+        return await _joined(request.campaign_id, identity.user_id, request.after_seq)
+
+    @sio.on("campaign:leave")
+    @socket_handler(CampaignLeave)
+    async def campaign_leave(sid: str, request: CampaignLeave) -> dict[str, Any]:
+        await sio.leave_room(sid, campaign_room(request.campaign_id))
+        return {"ok": True, "campaign_id": request.campaign_id}

@@ -1,0 +1,81 @@
+"""Demo data of crowdfunding (``python -m devtools.demo``): a KYC-verified business owner with two
+live campaigns (one part-raised by the demo member) and one waiting for the demo admin's
+verification. Idempotent: made once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from app.campaigns.documents import Campaign
+from app.campaigns.flows import campaign_flows
+from app.campaigns.schemas import CampaignFields
+from app.campaigns.service import campaign_service
+from app.identity.documents import User
+from app.identity.signup import do_provision_user
+from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument
+from streams.records import PaymentEventV1
+
+OWNER = ("owner@demo.samooh.in", "samooh-demo-owner", "a business owner raising money (KYC done)")
+
+
+def _fields(title: str, story: str, category: str, city: str, goal: str, days: int,
+            **extra: str) -> CampaignFields:  # fmt: skip
+    now = dt.datetime.now(dt.UTC)
+    return CampaignFields.model_validate({
+        "title": title, "story": story, "category": category, "city": city, "goal": goal,
+        "min_investment": "500.00", "max_investment": extra.pop("max", goal),
+        "profit_share_bps": 2000, "profit_period_months": 3, "starts_on": now.date().isoformat(),
+        "ends_at": (now + dt.timedelta(days=days)).isoformat(), **extra,
+    })  # fmt: skip
+
+
+async def load_demo_campaigns(member_email: str, admin_email: str) -> int:
+    """Create the owner and the campaigns unless they exist; return how many were created."""
+    member = await User.find_one({"email": member_email})
+    admin = await User.find_one({"email": admin_email})
+    if member is None or admin is None:
+        return 0
+    owner = await User.find_one({"email": OWNER[0]})
+    if owner is None:
+        owner = await do_provision_user(
+            email=OWNER[0], password=OWNER[1], full_name="Meena Kulkarni", roles=[]
+        )
+    owner_id = str(owner.id)
+    if await Campaign.find_one({"owner_id": owner_id}) is not None:
+        return 0
+    for kind in (DocumentKind.PAN, DocumentKind.AADHAAR):  # the demo owner's KYC, verified
+        await KycDocument(user_id=owner_id, kind=kind, status=DocumentStatus.VERIFIED,
+                          file_id="demo", number_last4="4321").insert()  # fmt: skip
+    bakery = await campaign_service.do_create(owner_id, _fields(
+        "Meena's bakery: a second oven",
+        "We bake 400 loaves a day in Kothrud and turn people away by nine. A second deck oven "
+        "doubles what we bake; investors share 20% of the profit every quarter.",
+        "food", "Pune", "150000.00", 21, max="50000.00"))  # fmt: skip
+    tailor = await campaign_service.do_create(owner_id, _fields(
+        "Ravi Tailors: a second shop on MG Road",
+        "Two more machines and a shop front so wedding orders stop waiting three weeks.",
+        "services", "Mysuru", "80000.00", 5, pledge_policy="refuse"))  # fmt: skip
+    await campaign_service.do_create(owner_id, _fields(
+        "Terracotta studio: a kiln for the village potters",
+        "A shared electric kiln for twelve potters in Khurja, so firing no longer waits for "
+        "the weather.", "crafts", "Khurja", "60000.00", 30))  # fmt: skip
+    created = 3
+    for campaign in (bakery, tailor):
+        await campaign_service.do_submit(owner_id, str(campaign.id))
+        await campaign_service.do_review(str(admin.id), str(campaign.id), "verify",
+                                         "Demo: documents checked")  # fmt: skip
+    third = await Campaign.find_one({"owner_id": owner_id, "status": "draft"})
+    if third is not None:
+        await campaign_service.do_submit(owner_id, str(third.id))
+    # The demo member has already put ₹40,000 into the bakery (a recorded demo payment).
+    investment = await campaign_service.do_reserve(str(member.id), str(bakery.id), 4_000_000)
+    event_id = f"demo-{uuid.uuid4().hex[:12]}"
+    await campaign_flows.do_apply_payment_event(PaymentEventV1(
+        id=f"demo:{event_id}", provider="demo", provider_event_id=event_id,
+        kind="payment.captured", pool_type="campaign", pool_id=str(bakery.id),
+        contribution_id=str(investment.id), payment_id=f"pay_{event_id}",
+        amount=investment.amount, currency="INR",
+        occurred_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    ))  # fmt: skip
+    return created

@@ -1,0 +1,166 @@
+"""Crowdfunding in Chromium: an owner's campaign is created in the editor and verified by an
+admin; two investors (desktop and phone) invest live through the sandbox checkout and each sees
+the other's money land; it funds; profit is reported, approved, paid in and paid out.
+Screenshots (desktop and phone) go to test-artifacts/."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, expect
+
+from app.identity.documents import PlatformRole
+from tests.campaigns.factories import verify_kyc
+from tests.identity.conftest import Api, provision
+from tests.payments.sandbox_client import SandboxClient
+from tests.web.conftest import PHONE, NewContext, person, sign_in
+
+pytestmark = pytest.mark.browser
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+async def pay_at_checkout(page: Page, sandbox: SandboxClient, amount: str) -> None:
+    """Follow the page's checkout link to the sandbox and pay there."""
+    await page.wait_for_url(f"{sandbox.url}/checkout/**")
+    await expect(page.get_by_test_id("amount")).to_contain_text(amount)
+    await page.get_by_test_id("pay").click()
+    await expect(page.get_by_test_id("status")).to_be_visible()
+
+
+async def shot(page: Page, artifacts: Path, name: str) -> None:
+    await page.screenshot(path=str(artifacts / f"campaigns-{name}.png"), full_page=True)
+
+
+@pytest.mark.timeout(480)  # a whole story in four browsers, with the stack's start-up
+async def test_campaign_verified_invested_live_funded_and_profit_paid(
+    http: Api, new_context: NewContext, payment_stack: SandboxClient, artifacts: Path
+) -> None:
+    owner = await person(http, new_context, "meena")
+    await verify_kyc(owner.id)
+    admin_account = await provision([PlatformRole.ADMIN], tag="admin")
+    admin_page = await (await new_context()).new_page()
+    await sign_in(admin_page, admin_account)
+    asha = await person(http, new_context, "asha")
+    ravi = await person(http, new_context, "ravi", viewport=PHONE)
+
+    # The owner writes the campaign in the editor and sends it for review.
+    page = owner.page
+    await page.goto("/campaigns/new")
+    await page.get_by_test_id("cf-title").fill("Meena's bakery: a second oven")
+    await page.get_by_test_id("cf-story").fill(
+        "We bake 400 loaves a day and turn people away by nine. A second oven doubles that."
+    )
+    await page.get_by_test_id("cf-city").fill("Pune")
+    await page.get_by_test_id("cf-goal").fill("10000")
+    await page.get_by_test_id("cf-min").fill("500")
+    await page.get_by_test_id("cf-max").fill("6000")
+    await page.get_by_test_id("cf-max").fill("abc")
+    await page.get_by_test_id("cf-save").click()  # a sentence, not a code
+    await expect(page.get_by_test_id("cf-error")).to_contain_text("Amounts are written like")
+    await page.get_by_test_id("cf-max").fill("6000")
+    await page.get_by_test_id("cf-save").click()
+    await expect(page.get_by_test_id("campaign-page")).to_be_visible()
+    campaign_id = await page.get_by_test_id("campaign-page").get_attribute("data-id")
+    await page.get_by_test_id("submit-campaign").click()
+    await expect(page.get_by_test_id("in-review")).to_be_visible()
+
+    # The admin verifies it with a note.
+    await admin_page.goto("/campaigns/admin")
+    item = admin_page.locator(f'[data-testid="verify-item"][data-id="{campaign_id}"]')
+    await item.get_by_test_id("verify-notes").fill("Oven quote and shop lease checked")
+    await shot(admin_page, artifacts, "admin-verify-desktop")
+    await item.get_by_test_id("verify-approve").click()
+    await expect(item).to_have_count(0)
+
+    # Two investors find it in the feed and open it.
+    for investor in (asha, ravi):
+        await investor.page.goto("/campaigns")
+        await investor.page.get_by_test_id("feed-search").fill("second oven")
+        card = investor.page.locator(f'[data-testid="campaign-card"][data-id="{campaign_id}"]')
+        await card.click()
+        await expect(investor.page.get_by_test_id("campaign-raised")).to_have_text("₹0.00")
+    await page.goto(f"/campaigns/{campaign_id}")
+    await expect(page.get_by_test_id("campaign-status")).to_have_text("Live")
+
+    # Asha invests ₹6,000 through the sandbox checkout; Ravi's phone shows it land.
+    await asha.page.get_by_test_id("invest-amount").fill("6000")
+    await expect(asha.page.get_by_test_id("invest-quote")).to_contain_text("₹6,000.00 will be")
+    await asha.page.get_by_test_id("invest-submit").click()
+    await asha.page.get_by_test_id("invest-pay").click()
+    await pay_at_checkout(asha.page, payment_stack, "6000.00")
+    await expect(ravi.page.get_by_test_id("campaign-raised")).to_have_text("₹6,000.00")
+    await expect(ravi.page.get_by_test_id("campaign-investors")).to_have_text("1")
+    await expect(page.get_by_test_id("campaign-raised")).to_have_text("₹6,000.00")
+    await shot(ravi.page, artifacts, "page-phone")
+
+    # Ravi asks for ₹5,000; only ₹4,000 remains: the part-fill is shown before paying.
+    await ravi.page.get_by_test_id("invest-amount").fill("5000")
+    await expect(ravi.page.get_by_test_id("invest-quote")).to_contain_text(
+        "part-filled at ₹4,000.00"
+    )
+    await ravi.page.get_by_test_id("invest-submit").click()
+    await expect(ravi.page.get_by_test_id("invest-checkout")).to_contain_text("₹4,000.00")
+    await ravi.page.get_by_test_id("invest-pay").click()
+    await pay_at_checkout(ravi.page, payment_stack, "4000.00")
+    await expect(page.get_by_test_id("campaign-raised")).to_have_text("₹10,000.00")
+    await expect(page.get_by_test_id("campaign-status")).to_have_text("Funded")
+    await expect(page.get_by_test_id("campaign-pct")).to_have_text("100%")
+    await asha.page.goto(f"/campaigns/{campaign_id}")
+    await expect(asha.page.get_by_test_id("campaign-investors")).to_have_text("2")
+    await asha.page.get_by_test_id("dispute-reason").fill("The oven in the photos is another one.")
+    await asha.page.get_by_test_id("dispute-submit").click()
+    await expect(asha.page.get_by_test_id("dispute-sent")).to_be_visible()
+    await shot(asha.page, artifacts, "page-desktop")
+
+    # The owner reports profit with a statement; the admin approves; the owner pays the pool.
+    today = dt.datetime.now(dt.UTC).date()
+    await page.reload()
+    await page.get_by_test_id("profit-start").fill((today - dt.timedelta(days=90)).isoformat())
+    await page.get_by_test_id("profit-end").fill(today.isoformat())
+    await page.get_by_test_id("profit-amount").fill("20000")
+    await page.get_by_test_id("profit-file").set_input_files(
+        files=[{"name": "q1-profit.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    await page.get_by_test_id("profit-submit").click()
+    report = page.get_by_test_id("profit-report")
+    await expect(report).to_contain_text("₹4,000.00")  # 20 % of ₹20,000
+    await admin_page.goto("/campaigns/admin")
+    await (
+        admin_page.get_by_test_id("reports-to-decide")
+        .get_by_test_id("report-approve")
+        .first.click()
+    )
+    await expect(
+        admin_page.get_by_test_id("reports-to-decide").get_by_test_id("report-item")
+    ).to_have_count(0)
+    disputes = admin_page.get_by_test_id("open-disputes")
+    await expect(disputes).to_contain_text("The oven in the photos is another one.")
+    await disputes.get_by_test_id("dispute-resolve").first.click()
+    await expect(disputes).to_contain_text("No open dispute.")
+    await page.reload()
+    await page.get_by_test_id("pool-pay").click()
+    await pay_at_checkout(page, payment_stack, "4000.00")
+
+    # Each investor's share is paid out (largest remainder: ₹2,400.00 and ₹1,600.00).
+    for investor, share in ((asha, "₹2,400.00"), (ravi, "₹1,600.00")):
+        await investor.page.goto("/campaigns/dashboard")
+        payout = investor.page.get_by_test_id("board-payout")
+        for _ in range(30):
+            if await payout.count() and "Paid" in (await payout.first.inner_text()):
+                break
+            await investor.page.wait_for_timeout(1000)
+            await investor.page.reload()
+        await expect(payout.first).to_contain_text(share)
+        await expect(payout.first).to_contain_text("Paid")
+        await expect(investor.page.get_by_test_id("board-received")).to_have_text(share)
+    await shot(ravi.page, artifacts, "dashboard-phone")
+    await shot(asha.page, artifacts, "dashboard-desktop")
+    await page.goto("/campaigns/dashboard")
+    await expect(page.get_by_test_id("board-release")).to_contain_text("₹10,000.00")
+    for investor, size in ((asha, "desktop"), (ravi, "phone")):
+        await investor.page.goto("/campaigns")
+        await expect(investor.page.get_by_test_id("campaign-card").first).to_be_visible()
+        await shot(investor.page, artifacts, f"feed-{size}")

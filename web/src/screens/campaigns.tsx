@@ -1,0 +1,645 @@
+/** Community crowdfunding: the feed, a campaign's live page (progress changes as payments land,
+ * through the `campaign:<id>` room with catch-up by seq), investing through the sandbox
+ * checkout, the owner's editor, updates and profit reports, dashboards and admin verification.
+ * Money is shown exactly as the API's decimal strings, with ₹ and Indian grouping. */
+import { useEffect, useState } from "preact/hooks";
+import { ApiError } from "../api.ts";
+import { live } from "../live.ts";
+import { money, parseAmountInput } from "../money.ts";
+import { navigate } from "../router.ts";
+import { api, newKey, session, uploadFile } from "../session.ts";
+import { useStore } from "../store.ts";
+import { Badge, Button, Countdown, Empty, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
+import "../campaigns.css";
+
+interface Campaign {
+  id: string;
+  owner_id: string;
+  owner_name: string | null;
+  title: string;
+  story: string;
+  category: string;
+  city: string;
+  currency: string;
+  goal: string;
+  min_investment: string;
+  max_investment: string;
+  profit_share_bps: number;
+  profit_period_months: number;
+  starts_on: string;
+  ends_at: string;
+  funding_model: string;
+  pledge_policy: string;
+  status: string;
+  raised: string;
+  reserved: string;
+  remaining: string;
+  progress_bps: number;
+  investor_count: number;
+  reviews: { decision: string; notes: string; at: string }[];
+}
+interface Investment {
+  id: string;
+  campaign_id: string;
+  campaign_title: string | null;
+  requested: string;
+  amount: string;
+  part_filled: boolean;
+  status: string;
+  checkout_url: string | null;
+  expires_at: string;
+  created_at: string;
+}
+interface Quote { requested: string; amount: string; remaining: string; outcome: string; reason: string | null; message: string }
+interface Update { id: string; title: string; body: string; created_at: string }
+interface Share { user_id: string; invested: string; amount: string }
+interface Report {
+  id: string; campaign_id: string; period_start: string; period_end: string; profit: string; pool: string;
+  status: string; decision_notes: string | null; checkout_url: string | null; shares: Share[]; created_at: string;
+}
+interface Transfer { id: string; kind: string; campaign_id: string; user_id: string; amount: string; status: string; attempts: number; last_error: string | null; paid_at: string | null }
+interface Dispute { id: string; campaign_id: string; reason: string; status: string; resolution: string | null }
+interface Progress { seq: number; campaign_id: string; raised: string; reserved: string; remaining: string; goal: string; progress_bps: number; investor_count: number; status: string }
+
+const CATEGORIES = ["food", "retail", "services", "manufacturing", "agriculture", "education", "health", "crafts", "technology", "other"];
+const STATUS_TONE: Record<string, "neutral" | "ok" | "warn" | "bad" | "brand"> = {
+  draft: "neutral", in_review: "warn", live: "brand", funded: "ok", failed: "bad", cancelled: "neutral",
+  pending: "warn", completed: "ok", expired: "neutral", refund_pending: "warn", refunded: "neutral", paid: "ok",
+  submitted: "warn", approved: "brand", distributed: "ok", rejected: "bad", open: "warn", resolved: "ok",
+};
+
+function Status({ value, testId }: { value: string; testId?: string }) {
+  return <Badge tone={STATUS_TONE[value] ?? "neutral"} testId={testId}>{label(value)}</Badge>;
+}
+
+/** A refusal or failure as a sentence (amounts with Indian grouping); never a bare code. */
+function sentence(error: unknown): string {
+  if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
+  const d = error.details as Record<string, string>;
+  switch (error.code) {
+    case "investment_refused":
+      if (d.reason === "exceeds_remaining") return `Only ${money(d.remaining)} remains in this campaign. Pledge at most that.`;
+      if (d.reason === "goal_reached") return "The goal has been reached: nothing remains to invest.";
+      if (d.reason === "below_minimum") return error.message.replace(/₹([\d.]+)/, (_m, v: string) => money(v)) + ".";
+      if (d.reason === "above_maximum") return error.message.replace(/₹([\d.]+)/, (_m, v: string) => money(v)) + ".";
+      if (d.reason === "own_campaign") return "You cannot invest in your own campaign.";
+      if (d.reason === "campaign_closed") return "This campaign is not taking investments now.";
+      return "This pledge cannot be taken right now. Try again.";
+    case "investment_limit_reached":
+      return `Without full KYC you can invest up to ${money(d.limit)} a year; you have ${money(d.invested)} so far. Complete your KYC to invest more.`;
+    case "owner_kyc_required":
+      return "Complete your KYC before raising money: an admin verifies it first.";
+    case "invalid_campaign":
+    case "invalid_profit_report":
+      return `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`;
+    case "validation_error":
+      return "Some fields are missing or not valid. Check the amounts (like 15000.00) and dates.";
+    case "not_an_investor":
+      return "Only people who invested in this campaign can open a dispute.";
+    case "campaign_state":
+      return `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`;
+    default:
+      return error.message.endsWith(".") ? error.message : `${error.message}.`;
+  }
+}
+
+function Problem({ error, testId = "campaign-error" }: { error: unknown; testId?: string }) {
+  if (error === null || error === undefined) return null;
+  return <div class="alert alert-error" role="alert" data-testid={testId} data-code={error instanceof ApiError ? error.code ?? "" : ""}><strong>{sentence(error)}</strong></div>;
+}
+
+function ProgressBar({ bps, testId }: { bps: number; testId?: string }) {
+  const pct = Math.min(100, Math.floor(bps / 100));
+  return (
+    <div class="cf-bar" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100} data-testid={testId}>
+      <span class="cf-bar-fill" style={{ width: `${pct}%` }} />
+    </div>
+  );
+}
+
+function Card({ c }: { c: Campaign }) {
+  return (
+    <a class="cf-card panel" href={`/campaigns/${c.id}`} data-testid="campaign-card" data-id={c.id}>
+      <div class="cf-card-head">
+        <span class="cf-tag">{label(c.category)} · {c.city}</span>
+        <Status value={c.status} />
+      </div>
+      <h3>{c.title}</h3>
+      <ProgressBar bps={c.progress_bps} />
+      <p class="cf-figures"><strong>{money(c.raised, c.currency)}</strong> of {money(c.goal, c.currency)} · {c.investor_count} investor{c.investor_count === 1 ? "" : "s"}</p>
+      <p class="muted small">{c.status === "live" ? <>Closes in <Countdown deadline={c.ends_at} /></> : `Closed ${when(c.ends_at)}`} · {Math.floor(c.profit_share_bps / 100)}% of profit shared</p>
+    </a>
+  );
+}
+
+// ---- feed -------------------------------------------------------------------------------------
+
+export function CampaignFeed() {
+  const [q, setQ] = useState("");
+  const [category, setCategory] = useState("");
+  const [city, setCity] = useState("");
+  const [status, setStatus] = useState("");
+  const [closing, setClosing] = useState(false);
+  const [sort, setSort] = useState("newest");
+  const [minPct, setMinPct] = useState("");
+  const [pages, setPages] = useState(1);
+  const me = useStore(session.me);
+  const params = new URLSearchParams({ sort, limit: String(12 * pages) });
+  if (q.trim()) params.set("q", q.trim());
+  if (category) params.set("category", category);
+  if (city.trim()) params.set("city", city.trim());
+  if (status) params.set("status", status);
+  if (closing) params.set("closing_within_days", "7");
+  if (minPct) params.set("min_funded_pct", minPct);
+  const feed = useLoad(() => api<{ campaigns: Campaign[]; total: number; next_offset: number | null }>("GET", `/api/v1/campaigns?${params}`), [params.toString()]);
+  return (
+    <main class="page" data-testid="campaign-feed">
+      <div class="page-head">
+        <h1>Campaigns</h1>
+        <p>Put a little into a local business and share its profit.</p>
+      </div>
+      <div class="cf-actions">
+        <a class="btn btn-primary" href="/campaigns/new" data-testid="new-campaign">Raise money</a>
+        <a class="btn btn-secondary" href="/campaigns/dashboard" data-testid="campaign-dashboard-link">My crowdfunding</a>
+        {me?.roles.includes("admin") && <a class="btn btn-secondary" href="/campaigns/admin" data-testid="campaign-admin-link">Verify campaigns</a>}
+      </div>
+      <form class="cf-filters panel" onSubmit={(e) => e.preventDefault()}>
+        <Field label="Search" testId="feed-search" value={q} placeholder="bakery, tailor…" onInput={(e) => { setQ(e.currentTarget.value); setPages(1); }} />
+        <label class="field"><span class="field-label">Category</span>
+          <select data-testid="feed-category" value={category} onChange={(e) => setCategory(e.currentTarget.value)}>
+            <option value="">Any</option>
+            {CATEGORIES.map((c) => <option key={c} value={c}>{label(c)}</option>)}
+          </select>
+        </label>
+        <Field label="City" testId="feed-city" value={city} onInput={(e) => setCity(e.currentTarget.value)} />
+        <label class="field"><span class="field-label">Status</span>
+          <select data-testid="feed-status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
+            <option value="">Live, funded and failed</option>
+            <option value="live">Live</option><option value="funded">Funded</option><option value="failed">Failed</option>
+          </select>
+        </label>
+        <label class="field"><span class="field-label">Funded at least</span>
+          <select data-testid="feed-funded" value={minPct} onChange={(e) => setMinPct(e.currentTarget.value)}>
+            <option value="">Any</option><option value="25">25%</option><option value="50">50%</option><option value="75">75%</option>
+          </select>
+        </label>
+        <label class="field"><span class="field-label">Sort</span>
+          <select data-testid="feed-sort" value={sort} onChange={(e) => setSort(e.currentTarget.value)}>
+            <option value="newest">Newest</option><option value="closing_soon">Closing soon</option>
+            <option value="most_funded">Most funded</option><option value="least_funded">Least funded</option><option value="goal">Largest goal</option>
+          </select>
+        </label>
+        <label class="check"><input type="checkbox" checked={closing} data-testid="feed-closing" onChange={(e) => setClosing(e.currentTarget.checked)} /> Closing within a week</label>
+      </form>
+      <Problem error={feed.error} />
+      {feed.data && feed.data.campaigns.length === 0 && <Empty testId="feed-empty">No campaign matches. Try fewer filters.</Empty>}
+      <div class="cf-grid">{(feed.data?.campaigns ?? []).map((c) => <Card key={c.id} c={c} />)}</div>
+      {feed.data?.next_offset !== null && feed.data?.next_offset !== undefined && (
+        <Button kind="secondary" testId="feed-more" onClick={() => setPages(pages + 1)}>Show more ({feed.data.total - feed.data.campaigns.length} left)</Button>
+      )}
+    </main>
+  );
+}
+
+// ---- the campaign page ------------------------------------------------------------------------
+
+/** Follows `campaign:<id>`: joins on every (re)connection with the last seq applied, applies
+ * `campaign:progress` in seq order, and re-syncs when a seq is skipped. */
+function useCampaignRoom(id: string, initial: Campaign | null, onUpdate: () => void) {
+  const [progress, setProgress] = useState<Progress | null>(null);
+  useEffect(() => {
+    let seq = -1;
+    let alive = true;
+    const apply = (event: string, data: Record<string, unknown>) => {
+      const s = Number(data.seq);
+      if (s <= seq) return;
+      if (seq >= 0 && s > seq + 1) {
+        void join();
+        return;
+      }
+      seq = s;
+      if (event === "campaign:progress") setProgress(data as unknown as Progress);
+      if (event === "campaign:update") onUpdate();
+    };
+    const join = async () => {
+      try {
+        const ack = await live.call<{ seq: number; events: { event: string; data: Record<string, unknown> }[]; campaign: Campaign }>(
+          "campaign:join", { campaign_id: id, after_seq: Math.max(seq, 0) });
+        if (!alive) return;
+        if (seq < 0) {
+          seq = ack.seq;
+          const c = ack.campaign;
+          setProgress({ seq: ack.seq, campaign_id: id, raised: c.raised, reserved: c.reserved, remaining: c.remaining, goal: c.goal, progress_bps: c.progress_bps, investor_count: c.investor_count, status: c.status });
+        } else {
+          for (const e of ack.events) apply(e.event, e.data);
+        }
+      } catch {
+        // Not connected yet: onConnect joins again.
+      }
+    };
+    const offs = [
+      live.on("campaign:progress", (data) => { const d = data as Record<string, unknown>; if (d.campaign_id === id) apply("campaign:progress", d); }),
+      live.on("campaign:update", (data) => { const d = data as Record<string, unknown>; if (d.campaign_id === id) apply("campaign:update", d); }),
+      live.onConnect(() => void join()),
+    ];
+    return () => {
+      alive = false;
+      offs.forEach((off) => off());
+      if (live.connected) void live.call("campaign:leave", { campaign_id: id }).catch(() => undefined);
+    };
+  }, [id]);
+  // A fresh load of the campaign (after the owner's own action) is newer than the last event.
+  useEffect(() => setProgress(null), [initial]);
+  if (!initial) return null;
+  return progress ?? { seq: 0, campaign_id: id, raised: initial.raised, reserved: initial.reserved, remaining: initial.remaining, goal: initial.goal, progress_bps: initial.progress_bps, investor_count: initial.investor_count, status: initial.status };
+}
+
+export function CampaignPage({ id }: { id: string }) {
+  const me = useStore(session.me);
+  const campaign = useLoad(() => api<Campaign>("GET", `/api/v1/campaigns/${id}`), [id]);
+  const updates = useLoad(() => api<{ updates: Update[] }>("GET", `/api/v1/campaigns/${id}/updates`), [id]);
+  const c = campaign.data;
+  const p = useCampaignRoom(id, c, updates.reload);
+  if (campaign.error) return <main class="page narrow"><Problem error={campaign.error} /></main>;
+  if (!c || !p) return <main class="page"><p class="muted">Loading…</p></main>;
+  const owner = me?.id === c.owner_id;
+  const status = p.status;
+  return (
+    <main class="page" data-testid="campaign-page" data-id={c.id}>
+      <div class="cf-head">
+        <p class="cf-tag">{label(c.category)} · {c.city} · by {c.owner_name ?? "the owner"}</p>
+        <h1 data-testid="campaign-title">{c.title}</h1>
+      </div>
+      <div class="cf-layout">
+        <div class="stack">
+          <Panel title="Progress" testId="campaign-progress" actions={<Status value={status} testId="campaign-status" />}>
+            <ProgressBar bps={p.progress_bps} testId="campaign-bar" />
+            <div class="figures">
+              <div class="figure"><span class="figure-name">Raised</span><span class="figure-value" data-testid="campaign-raised">{money(p.raised, c.currency)}</span></div>
+              <div class="figure"><span class="figure-name">Goal</span><span class="figure-value">{money(p.goal, c.currency)}</span></div>
+              <div class="figure"><span class="figure-name">Investors</span><span class="figure-value" data-testid="campaign-investors">{p.investor_count}</span></div>
+              <div class="figure"><span class="figure-name">Funded</span><span class="figure-value" data-testid="campaign-pct">{Math.floor(p.progress_bps / 100)}%</span></div>
+            </div>
+            <p class="muted small">
+              {status === "live" ? <>Closes in <Countdown deadline={c.ends_at} testId="campaign-countdown" /> · </> : null}
+              {c.funding_model === "all_or_nothing" ? "All or nothing: everyone is refunded if the goal is not met." : "Keep what you raise."}{" "}
+              Investors share {Math.floor(c.profit_share_bps / 100)}% of profit every {c.profit_period_months} month{c.profit_period_months === 1 ? "" : "s"}.
+            </p>
+          </Panel>
+          <Panel title="The story"><p class="cf-story">{c.story}</p></Panel>
+          <Panel title="Updates" testId="campaign-updates">
+            {(updates.data?.updates ?? []).length === 0 && <Empty>No updates yet.</Empty>}
+            <ul class="rows cf-list">{(updates.data?.updates ?? []).map((u) => <li key={u.id} data-testid="campaign-update"><strong>{u.title}</strong><span class="muted small block">{when(u.created_at)}</span><p>{u.body}</p></li>)}</ul>
+          </Panel>
+        </div>
+        <div class="stack">
+          {!owner && status === "live" && <Invest c={c} remaining={p.remaining} />}
+          {owner && <OwnerTools c={c} status={status} onChange={() => { campaign.reload(); updates.reload(); }} />}
+          {!owner && status !== "live" && <DisputePanel c={c} />}
+          {c.reviews.length > 0 && (owner || me?.roles.includes("admin")) && (
+            <Panel title="Review notes">
+              <ul class="rows cf-list">{c.reviews.map((r, i) => <li key={i}><Status value={r.decision} /> {r.notes} <span class="muted small block">{when(r.at)}</span></li>)}</ul>
+            </Panel>
+          )}
+        </div>
+      </div>
+    </main>
+  );
+}
+
+function Invest({ c, remaining }: { c: Campaign; remaining: string }) {
+  const [amount, setAmount] = useState("");
+  const [quote, setQuote] = useState<Quote | null>(null);
+  const [made, setMade] = useState<Investment | null>(null);
+  const value = parseAmountInput(amount);
+  useEffect(() => {
+    setQuote(null);
+    if (!value) return;
+    const timer = window.setTimeout(() => {
+      api<Quote>("GET", `/api/v1/campaigns/${c.id}/quote?amount=${value}`).then(setQuote, () => setQuote(null));
+    }, 250);
+    return () => clearTimeout(timer);
+  }, [value, remaining]);
+  const invest = useAction(async () => {
+    if (!value) throw new ApiError("Enter an amount like 2000 or 2000.00", 422, "input");
+    const created = await api<Investment>("POST", `/api/v1/campaigns/${c.id}/invest`, { body: { amount: value }, idempotencyKey: newKey() });
+    setMade(created);
+  });
+  return (
+    <Panel title="Invest" testId="invest-panel">
+      <p class="muted small">From {money(c.min_investment)} up to {money(c.max_investment)} per person. {money(remaining)} remains.</p>
+      <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void invest.run(); }}>
+        <Field label="Amount (₹)" testId="invest-amount" inputMode="decimal" placeholder="2000.00" value={amount} onInput={(e) => { setAmount(e.currentTarget.value); setMade(null); }} />
+        <Button type="submit" busy={invest.busy} testId="invest-submit" disabled={quote?.outcome === "refuse"}>
+          {quote?.outcome === "part_fill" ? `Invest ${money(quote.amount)}` : "Invest"}
+        </Button>
+      </form>
+      {quote && (
+        <Notice tone={quote.outcome === "accept" ? "ok" : "warn"} testId="invest-quote">
+          {quote.outcome === "accept" && <>{money(quote.amount)} will be reserved for you while you pay.</>}
+          {quote.outcome === "part_fill" && <>Only {money(quote.remaining)} remains: your pledge will be part-filled at {money(quote.amount)}.</>}
+          {quote.outcome === "refuse" && sentence(new ApiError(quote.message, 409, "investment_refused", { reason: quote.reason ?? "", remaining: quote.remaining }))}
+        </Notice>
+      )}
+      <Problem error={invest.error} testId="invest-error" />
+      {made?.checkout_url && (
+        <Notice tone="ok" testId="invest-checkout">
+          {money(made.amount)} is reserved for you{made.part_filled ? ` (part-filled from ${money(made.requested)})` : ""} until {when(made.expires_at)}.{" "}
+          <a href={made.checkout_url} data-external data-testid="invest-pay">Pay now at the checkout</a>. The progress above updates as soon as the money lands.
+        </Notice>
+      )}
+    </Panel>
+  );
+}
+
+function DisputePanel({ c }: { c: Campaign }) {
+  const [reason, setReason] = useState("");
+  const [sent, setSent] = useState(false);
+  const send = useAction(async () => {
+    await api("POST", `/api/v1/campaigns/${c.id}/disputes`, { body: { reason } });
+    setSent(true);
+    setReason("");
+  });
+  return (
+    <Panel title="Something wrong?" testId="dispute-panel">
+      {sent ? (
+        <Notice tone="ok" testId="dispute-sent">Your dispute is with the admins. You will be notified when it is resolved.</Notice>
+      ) : (
+        <form class="stack" onSubmit={(e) => { e.preventDefault(); void send.run(); }}>
+          <label class="field"><span class="field-label">Tell the admins what happened (investors only)</span>
+            <textarea rows={3} data-testid="dispute-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} /></label>
+          <Button type="submit" kind="secondary" busy={send.busy} testId="dispute-submit">Open a dispute</Button>
+          <Problem error={send.error} testId="dispute-error" />
+        </form>
+      )}
+    </Panel>
+  );
+}
+
+function OwnerTools({ c, status, onChange }: { c: Campaign; status: string; onChange: () => void }) {
+  const [title, setTitle] = useState("");
+  const [body, setBody] = useState("");
+  const submit = useAction(async () => { await api("POST", `/api/v1/campaigns/${c.id}/submit`); onChange(); });
+  const post = useAction(async () => {
+    await api("POST", `/api/v1/campaigns/${c.id}/updates`, { body: { title, body } });
+    setTitle(""); setBody(""); onChange();
+  });
+  return (
+    <>
+      <Panel title="Your campaign" testId="owner-tools">
+        {status === "draft" && (
+          <div class="cf-actions">
+            <a class="btn btn-secondary" href={`/campaigns/${c.id}/edit`} data-testid="edit-campaign">Edit</a>
+            <Button busy={submit.busy} testId="submit-campaign" onClick={() => void submit.run()}>Send for review</Button>
+          </div>
+        )}
+        {status === "in_review" && <Notice testId="in-review">An admin is checking your campaign. You will be notified.</Notice>}
+        <Problem error={submit.error} />
+        {(status === "live" || status === "funded") && (
+          <form class="stack" onSubmit={(e) => { e.preventDefault(); void post.run(); }}>
+            <Field label="Update title" testId="update-title" value={title} onInput={(e) => setTitle(e.currentTarget.value)} />
+            <label class="field"><span class="field-label">What happened</span><textarea data-testid="update-body" rows={3} value={body} onInput={(e) => setBody(e.currentTarget.value)} /></label>
+            <Button type="submit" busy={post.busy} testId="update-post">Post update</Button>
+            <Problem error={post.error} />
+          </form>
+        )}
+      </Panel>
+      {status === "funded" && <ProfitPanel c={c} />}
+    </>
+  );
+}
+
+function ProfitPanel({ c }: { c: Campaign }) {
+  const reports = useLoad(() => api<{ reports: Report[] }>("GET", `/api/v1/campaigns/${c.id}/profit-reports`), [c.id]);
+  const today = new Date().toISOString().slice(0, 10);
+  const [start, setStart] = useState("");
+  const [end, setEnd] = useState(today);
+  const [profit, setProfit] = useState("");
+  const [file, setFile] = useState<File | null>(null);
+  const send = useAction(async () => {
+    const amount = parseAmountInput(profit);
+    if (!amount) throw new ApiError("Enter the profit like 25000.00", 422, "input");
+    if (!file) throw new ApiError("Attach the profit statement (PDF or image)", 422, "input");
+    const stored = await uploadFile(file, "campaign");
+    await api("POST", `/api/v1/campaigns/${c.id}/profit-reports`, { body: { period_start: start, period_end: end, profit: amount, document_file_id: stored.id } });
+    setProfit(""); reports.reload();
+  });
+  return (
+    <Panel title="Profit reports" testId="profit-panel">
+      <form class="stack" onSubmit={(e) => { e.preventDefault(); void send.run(); }}>
+        <div class="cf-row">
+          <Field label="From" type="date" testId="profit-start" value={start} onInput={(e) => setStart(e.currentTarget.value)} />
+          <Field label="To" type="date" testId="profit-end" value={end} onInput={(e) => setEnd(e.currentTarget.value)} />
+        </div>
+        <Field label="Profit for the period (₹)" testId="profit-amount" inputMode="decimal" value={profit} onInput={(e) => setProfit(e.currentTarget.value)} hint={`Investors receive ${Math.floor(c.profit_share_bps / 100)}% of it.`} />
+        <label class="field"><span class="field-label">Statement</span><input type="file" accept="application/pdf,image/png,image/jpeg" data-testid="profit-file" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} /></label>
+        <Button type="submit" busy={send.busy} testId="profit-submit">Report profit</Button>
+        <Problem error={send.error} testId="profit-error" />
+      </form>
+      <ul class="rows cf-list">
+        {(reports.data?.reports ?? []).map((r) => (
+          <li key={r.id} data-testid="profit-report" data-status={r.status}>
+            <strong>{r.period_start} to {r.period_end}</strong> · profit {money(r.profit)} · investors' pool <strong>{money(r.pool)}</strong> <Status value={r.status} />
+            {r.status === "approved" && r.checkout_url && <p><a href={r.checkout_url} data-external data-testid="pool-pay">Pay {money(r.pool)} in for your investors</a></p>}
+            {r.decision_notes && <p class="muted small">Admin: {r.decision_notes}</p>}
+            {r.shares.length > 0 && <p class="muted small">Shared among {r.shares.length} investors.</p>}
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
+}
+
+// ---- the owner's editor -----------------------------------------------------------------------
+
+export function CampaignEditor({ id }: { id?: string }) {
+  const existing = useLoad(() => (id ? api<Campaign>("GET", `/api/v1/campaigns/${id}`) : Promise.resolve(null)), [id]);
+  const inMonth = new Date(Date.now() + 30 * 86400_000).toISOString().slice(0, 16);
+  const [form, setForm] = useState<Record<string, string>>({
+    title: "", story: "", category: "food", city: "", goal: "", min_investment: "500.00", max_investment: "",
+    profit_share_bps: "20", profit_period_months: "3", starts_on: new Date().toISOString().slice(0, 10), ends_at: inMonth,
+    funding_model: "all_or_nothing", pledge_policy: "part_fill",
+  });
+  useEffect(() => {
+    const c = existing.data;
+    if (!c) return;
+    setForm({ title: c.title, story: c.story, category: c.category, city: c.city, goal: c.goal, min_investment: c.min_investment,
+      max_investment: c.max_investment, profit_share_bps: String(c.profit_share_bps / 100), profit_period_months: String(c.profit_period_months),
+      starts_on: c.starts_on, ends_at: c.ends_at.slice(0, 16), funding_model: c.funding_model, pledge_policy: c.pledge_policy });
+  }, [existing.data?.id]);
+  const set = (key: string) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+  const save = useAction(async () => {
+    const amounts = ["goal", "min_investment", "max_investment"].map((k) => parseAmountInput(form[k] ?? ""));
+    if (amounts.some((a) => a === null)) throw new ApiError("Amounts are written like 15000 or 15000.00", 422, "input");
+    const pct = Number(form.profit_share_bps);
+    if (!Number.isInteger(pct * 100) || pct <= 0 || pct > 100) throw new ApiError("The profit share is a percentage between 0.01 and 100", 422, "input");
+    const body = {
+      ...form, goal: amounts[0], min_investment: amounts[1], max_investment: amounts[2],
+      profit_share_bps: Math.round(pct * 100), profit_period_months: Number(form.profit_period_months),
+      ends_at: new Date(form.ends_at ?? "").toISOString(),
+    };
+    const saved = id
+      ? await api<Campaign>("PUT", `/api/v1/campaigns/${id}`, { body })
+      : await api<Campaign>("POST", "/api/v1/campaigns", { body });
+    navigate(`/campaigns/${saved.id}`);
+  });
+  return (
+    <main class="page narrow" data-testid="campaign-editor">
+      <h1>{id ? "Edit your campaign" : "Raise money for your business"}</h1>
+      <p class="muted">Your KYC must be verified. An admin checks every campaign before it goes live.</p>
+      <form class="stack panel cf-form" onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
+        <Field label="Title" testId="cf-title" value={form.title} onInput={set("title")} />
+        <label class="field"><span class="field-label">Story</span><textarea rows={5} data-testid="cf-story" value={form.story} onInput={set("story")} /></label>
+        <div class="cf-row">
+          <label class="field"><span class="field-label">Category</span>
+            <select data-testid="cf-category" value={form.category} onChange={set("category")}>{CATEGORIES.map((c) => <option key={c} value={c}>{label(c)}</option>)}</select>
+          </label>
+          <Field label="City" testId="cf-city" value={form.city} onInput={set("city")} />
+        </div>
+        <div class="cf-row">
+          <Field label="Goal (₹)" testId="cf-goal" inputMode="decimal" value={form.goal} onInput={set("goal")} />
+          <Field label="Smallest pledge (₹)" testId="cf-min" inputMode="decimal" value={form.min_investment} onInput={set("min_investment")} />
+          <Field label="Most per person (₹)" testId="cf-max" inputMode="decimal" value={form.max_investment} onInput={set("max_investment")} />
+        </div>
+        <div class="cf-row">
+          <Field label="Profit shared (%)" testId="cf-share" inputMode="decimal" value={form.profit_share_bps} onInput={set("profit_share_bps")} />
+          <Field label="Report profit every (months)" testId="cf-period" type="number" min={1} max={12} value={form.profit_period_months} onInput={set("profit_period_months")} />
+        </div>
+        <div class="cf-row">
+          <Field label="Opens on" type="date" testId="cf-start" value={form.starts_on} onInput={set("starts_on")} />
+          <Field label="Closes at" type="datetime-local" testId="cf-end" value={form.ends_at} onInput={set("ends_at")} />
+        </div>
+        <div class="cf-row">
+          <label class="field"><span class="field-label">If the goal is not met</span>
+            <select data-testid="cf-model" value={form.funding_model} onChange={set("funding_model")}>
+              <option value="all_or_nothing">Refund everyone (all or nothing)</option><option value="keep_what_you_raise">Keep what was raised</option>
+            </select>
+          </label>
+          <label class="field"><span class="field-label">A pledge above what remains</span>
+            <select data-testid="cf-policy" value={form.pledge_policy} onChange={set("pledge_policy")}>
+              <option value="part_fill">Accept the remainder</option><option value="refuse">Refuse it</option>
+            </select>
+          </label>
+        </div>
+        <Button type="submit" busy={save.busy} testId="cf-save">{id ? "Save draft" : "Create draft"}</Button>
+        <Problem error={save.error} testId="cf-error" />
+      </form>
+    </main>
+  );
+}
+
+// ---- dashboards -------------------------------------------------------------------------------
+
+interface MyBoard {
+  invested: string; received: string; return_bps: number; investments: Investment[]; payouts: Transfer[];
+  upcoming: Campaign[]; owned: Campaign[]; owner_reports: Report[]; owner_transfers: Transfer[]; disputes: Dispute[];
+}
+
+export function CampaignDashboard() {
+  const board = useLoad(() => api<MyBoard>("GET", "/api/v1/me/campaigns/dashboard"), []);
+  const b = board.data;
+  return (
+    <main class="page" data-testid="campaign-dashboard">
+      <div class="page-head"><h1>My crowdfunding</h1></div>
+      <Problem error={board.error} />
+      {b && (
+        <div class="cf-layout">
+          <div class="stack">
+            <Panel title="As an investor" testId="investor-board">
+              <div class="figures">
+                <div class="figure"><span class="figure-name">Invested</span><span class="figure-value" data-testid="board-invested">{money(b.invested)}</span></div>
+                <div class="figure"><span class="figure-name">Profit received</span><span class="figure-value" data-testid="board-received">{money(b.received)}</span></div>
+                <div class="figure"><span class="figure-name">Return so far</span><span class="figure-value">{(b.return_bps / 100).toFixed(2)}%</span></div>
+              </div>
+              {b.investments.length === 0 && <Empty>You have not invested yet. <a href="/campaigns">See the campaigns</a>.</Empty>}
+              <ul class="rows cf-list">
+                {b.investments.map((i) => (
+                  <li key={i.id} data-testid="board-investment" data-status={i.status}>
+                    <a href={`/campaigns/${i.campaign_id}`}>{i.campaign_title ?? "Campaign"}</a> · {money(i.amount)} <Status value={i.status} />
+                    {i.status === "pending" && i.checkout_url && <> · <a href={i.checkout_url} data-external>Pay</a> before {when(i.expires_at)}</>}
+                  </li>
+                ))}
+              </ul>
+              {b.payouts.length > 0 && <h3>Payouts</h3>}
+              <ul class="rows cf-list">{b.payouts.map((t) => <li key={t.id} data-testid="board-payout">{label(t.kind)} {money(t.amount)} <Status value={t.status} /> {t.paid_at && <span class="muted small">{when(t.paid_at)}</span>}</li>)}</ul>
+              {b.upcoming.length > 0 && <h3>Closing next</h3>}
+              <ul class="rows cf-list">{b.upcoming.map((c) => <li key={c.id}><a href={`/campaigns/${c.id}`}>{c.title}</a> · closes in <Countdown deadline={c.ends_at} /></li>)}</ul>
+            </Panel>
+          </div>
+          <div class="stack">
+            <Panel title="As an owner" testId="owner-board" actions={<a class="btn btn-secondary" href="/campaigns/new">New campaign</a>}>
+              {b.owned.length === 0 && <Empty>No campaigns of yours.</Empty>}
+              <ul class="rows cf-list">
+                {b.owned.map((c) => (
+                  <li key={c.id} data-testid="board-owned"><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · {money(c.raised)} of {money(c.goal)} · {c.investor_count} investors</li>
+                ))}
+              </ul>
+              {b.owner_transfers.length > 0 && <h3>Money released to you</h3>}
+              <ul class="rows cf-list">{b.owner_transfers.map((t) => <li key={t.id} data-testid="board-release">{money(t.amount)} <Status value={t.status} /></li>)}</ul>
+              {b.owner_reports.length > 0 && <h3>Profit reports</h3>}
+              <ul class="rows cf-list">{b.owner_reports.map((r) => <li key={r.id}>{r.period_start} to {r.period_end}: pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
+            </Panel>
+          </div>
+        </div>
+      )}
+    </main>
+  );
+}
+
+interface AdminBoard { to_verify: Campaign[]; reports_to_decide: Report[]; failed_transfers: Transfer[]; open_disputes: Dispute[] }
+
+export function CampaignAdmin() {
+  const board = useLoad(() => api<AdminBoard>("GET", "/api/v1/admin/campaigns/dashboard"), []);
+  const [notes, setNotes] = useState<Record<string, string>>({});
+  const act = useAction(async (path: string, body: unknown) => { await api("POST", path, { body }); board.reload(); });
+  const note = (id: string) => notes[id] ?? "";
+  const b = board.data;
+  return (
+    <main class="page" data-testid="campaign-admin">
+      <div class="page-head"><h1>Crowdfunding: admin</h1></div>
+      <Problem error={board.error ?? act.error} />
+      {b && (
+        <div class="stack">
+          <Panel title={`Campaigns to verify (${b.to_verify.length})`} testId="to-verify">
+            {b.to_verify.length === 0 && <Empty>Nothing waits for verification.</Empty>}
+            <ul class="rows cf-list">
+              {b.to_verify.map((c) => (
+                <li key={c.id} data-testid="verify-item" data-id={c.id}>
+                  <a href={`/campaigns/${c.id}`}><strong>{c.title}</strong></a> by {c.owner_name} · {c.city} · goal {money(c.goal)} · {Math.floor(c.profit_share_bps / 100)}% of profit
+                  <p class="small">{c.story}</p>
+                  <Field label="Notes to the owner" testId="verify-notes" value={note(c.id)} onInput={(e) => setNotes({ ...notes, [c.id]: e.currentTarget.value })} />
+                  <div class="cf-actions">
+                    <Button testId="verify-approve" busy={act.busy} onClick={() => void act.run(`/api/v1/admin/campaigns/${c.id}/review`, { decision: "verify", notes: note(c.id) || "Verified" })}>Verify and go live</Button>
+                    <Button kind="secondary" testId="verify-send-back" busy={act.busy} onClick={() => void act.run(`/api/v1/admin/campaigns/${c.id}/review`, { decision: "send_back", notes: note(c.id) || "Please revise" })}>Send back</Button>
+                  </div>
+                </li>
+              ))}
+            </ul>
+          </Panel>
+          <Panel title={`Profit reports (${b.reports_to_decide.length})`} testId="reports-to-decide">
+            {b.reports_to_decide.length === 0 && <Empty>No profit report waits.</Empty>}
+            <ul class="rows cf-list">
+              {b.reports_to_decide.map((r) => (
+                <li key={r.id} data-testid="report-item">
+                  <a href={`/campaigns/${r.campaign_id}`}>{r.period_start} to {r.period_end}</a> · profit {money(r.profit)} · pool {money(r.pool)}
+                  <div class="cf-actions">
+                    <Button testId="report-approve" busy={act.busy} onClick={() => void act.run(`/api/v1/admin/campaigns/profit-reports/${r.id}/decision`, { approve: true, notes: "Statement checked" })}>Approve</Button>
+                    <Button kind="secondary" testId="report-reject" busy={act.busy} onClick={() => void act.run(`/api/v1/admin/campaigns/profit-reports/${r.id}/decision`, { approve: false, notes: "Statement does not match" })}>Reject</Button>
+                  </div>
+                </li>
+              ))}
+            </ul>
+          </Panel>
+          <Panel title={`Failed payouts (${b.failed_transfers.length})`} testId="failed-payouts">
+            {b.failed_transfers.length === 0 && <Empty>No payout has failed.</Empty>}
+            <ul class="rows cf-list">{b.failed_transfers.map((t) => <li key={t.id}>{label(t.kind)} {money(t.amount)} · {t.attempts} attempts · {t.last_error} <Button kind="secondary" testId="payout-retry" onClick={() => void act.run(`/api/v1/admin/campaigns/transfers/${t.id}/retry`, {})}>Retry</Button></li>)}</ul>
+          </Panel>
+          <Panel title={`Open disputes (${b.open_disputes.length})`} testId="open-disputes">
+            {b.open_disputes.length === 0 && <Empty>No open dispute.</Empty>}
+            <ul class="rows cf-list">{b.open_disputes.map((d) => <li key={d.id}><a href={`/campaigns/${d.campaign_id}`}>Campaign</a>: {d.reason} <Button kind="secondary" testId="dispute-resolve" onClick={() => void act.run(`/api/v1/admin/campaigns/disputes/${d.id}/resolve`, { resolution: note(d.id) || "Resolved with the owner" })}>Resolve</Button></li>)}</ul>
+          </Panel>
+        </div>
+      )}
+    </main>
+  );
+}
