@@ -917,6 +917,7 @@ class BooksService:
             raise InvalidValuation("a valuation date cannot be in the future")
         day = valuation_date.isoformat()
         prices = {symbol.upper(): price for symbol, price in prices.items()}
+        await events.ensure_room(club_room(club_id))  # the valuation is announced in the room
 
         async def body(session: AsyncClientSession) -> Valuation:
             club, _ = await club_service.check_member(club_id, actor_id, TREASURY, session)
