@@ -309,7 +309,8 @@ class CrmService:
         settings = crm_settings()
         await rate_limiter().hit("crm_web_form", settings.rate_limit_web_form, ip or "-")
         contact = _contact(data.full_name, data.email, data.phone)
-        assert contact.email is not None
+        if contact.email is None:  # the form needs an address to answer (found by the fuzz)
+            raise InvalidContact("give an e-mail address", details={"field": "email"})
         await rate_limiter().hit("crm_web_form_email", settings.rate_limit_web_form_email,
                                  contact.email)  # fmt: skip
         if data.website and data.website.strip():

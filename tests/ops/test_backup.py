@@ -61,7 +61,9 @@ async def test_a_backup_restores_into_a_fresh_database_that_verifies(
     try:
         await restore_backup(client, backup.folder, target)
         report = await verify_database(client, target)
-        assert report.ok, report.problems
+        # other tests of this session tamper with chains of their own on purpose ("test:…"):
+        # everything else — this club's books and chain included — must verify
+        assert [p for p in report.problems if not p.startswith("audit chain test:")] == []
         assert report.pools >= 1 and report.chains >= 1 and report.records > 0
         # The restored journal of the club is the original's, balance for balance.
         restored: dict[str, int] = {}
@@ -152,5 +154,8 @@ async def test_the_command_line_takes_and_verifies_a_backup(
     assert f"backup {folder}" in taken.stdout
     checked = subprocess.run([sys.executable, "-m", "app.ops", "verify"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "PROBLEM" not in checked.stdout
+    problems = [line for line in checked.stdout.splitlines() if "PROBLEM" in line]
+    # only the chains other tests tamper with on purpose ("test:…") may be reported
+    assert all("audit chain test:" in line for line in problems), checked.stdout
+    assert checked.returncode == (1 if problems else 0), checked.stdout + checked.stderr
+    assert "journal entries in" in checked.stdout
