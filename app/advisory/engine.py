@@ -439,7 +439,7 @@ def plan_rebalance(data: RebalanceInput, time_limit: float = 10.0) -> RebalanceP
     integrality = np.concatenate([np.ones(4 * n), np.zeros(2 * n)])
     constraint = LinearConstraint(matrix.tocsr(), lower, upper)
 
-    def solve(excess_allowed: bool) -> Any:
+    def solve(excess_allowed: bool, presolve: bool = True) -> Any:
         cost = turnover.copy()
         cost[X] = 1.0 if excess_allowed else 0.0
         cost[D] = 10.0 / max(total, 1) if data.force else 0.0
@@ -448,13 +448,16 @@ def plan_rebalance(data: RebalanceInput, time_limit: float = 10.0) -> RebalanceP
                              np.full(n, np.inf if data.force else 0.0)])  # fmt: skip
         return milp(
             cost, integrality=integrality, bounds=Bounds(np.zeros(cols), ub),
-            constraints=constraint, options={"time_limit": time_limit, "mip_rel_gap": 1e-6},
+            constraints=constraint,
+            options={"time_limit": time_limit, "mip_rel_gap": 1e-6, "presolve": presolve},
         )  # fmt: skip
 
     # Every asset inside its band if whole shares and cash allow it; else the least excess.
     result = solve(excess_allowed=False)
     if result.x is None:
         result = solve(excess_allowed=True)
+    if result.x is None:  # HiGHS's presolve can end in a solve error on some inputs: once more
+        result = solve(excess_allowed=True, presolve=False)
     if result.x is None:
         raise ValueError(f"the rebalancing programme found no solution: {result.message}")
     buys = [round(x) for x in result.x[B]]
