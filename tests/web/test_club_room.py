@@ -170,8 +170,8 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
     await open_room(asha.page, club["id"])
     await open_room(ravi.page, club["id"])
     # The portfolio as of the last valuation: 5 AAPL at 581.25 and the cash left.
-    await expect(ravi.page.get_by_test_id("nav")).to_contain_text("$5,106.25")
-    await expect(ravi.page.get_by_test_id("position-AAPL")).to_contain_text("$2,906.25")
+    await expect(ravi.page.get_by_test_id("nav")).to_contain_text("₹5,106.25")
+    await expect(ravi.page.get_by_test_id("position-AAPL")).to_contain_text("₹2,906.25")
     await expect(ravi.page.get_by_test_id("nav-chart")).to_be_visible()
     await expect(ravi.page.get_by_test_id("allocation-chart")).to_be_visible()
 
@@ -186,10 +186,10 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
 
     # Webhook → Kafka → worker → contribution:received in the club's room: both screens move.
     arrival = asha.page.locator('[data-testid^="arrival-"]')
-    await expect(arrival).to_contain_text("$2,500.00", timeout=30_000)
+    await expect(arrival).to_contain_text("₹2,500.00", timeout=30_000)
     await expect(arrival).to_contain_text("received from")
     contribution = ravi.page.locator('[data-testid="contributions"] [data-status="received"]')
-    await expect(contribution).to_contain_text("$2,500.00", timeout=30_000)
+    await expect(contribution).to_contain_text("₹2,500.00", timeout=30_000)
     # The owner's list shows Ravi's money as received too (no reload).
     await expect(
         asha.page.locator('[data-testid="contributions"] [data-status="received"]')
@@ -205,7 +205,7 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
         {"valuation_date": today, "prices": {"AAPL": "590.00"}},
     )
     await ravi.page.reload()
-    await expect(ravi.page.get_by_test_id("my-paid-in")).to_contain_text("$2,500.00")
+    await expect(ravi.page.get_by_test_id("my-paid-in")).to_contain_text("₹2,500.00")
     await expect(ravi.page.get_by_test_id("my-units")).not_to_contain_text("0.000000")
     await ravi.page.get_by_test_id("report-kind").select_option("member_statement")
     await ravi.page.get_by_test_id("report-request").click()
