@@ -1,14 +1,14 @@
 """The books as a state machine (issue #20): Hypothesis drives random sequences of online
 contributions, manual contributions approved by the treasurer, trades, valuations,
-withdrawals and payouts through ``books_service`` against the real database, and after every
-step checks the invariants — trial balance zero; cash matches a model kept by hand and is
-never negative; units outstanding = sum of members' units; NAV = cash + holdings −
-liabilities; members' values add up to the NAV within a paisa each; no member below zero.
+withdrawals, payouts and member charges through ``books_service`` against the real database,
+and after every step checks the invariants — trial balance zero; cash matches a model kept by
+hand and is never negative; units outstanding = sum of members' units; NAV = cash + holdings −
+liabilities; members' values add up to the NAV within a paisa each; no member below zero; a
+settled charge takes at most what it asked for.
 
 Bounded in ``make test`` (profile ``default``); ``make test-long`` runs the ``long`` profile
-(``HYPOTHESIS_PROFILE=long``). (The books have no member charges yet; a rule joins when they
-land.) Hypothesis runs in a worker thread; each rule runs its service calls on the session's
-event loop (where the database clients live) and waits for them.
+(``HYPOTHESIS_PROFILE=long``). Hypothesis runs in a worker thread; each rule runs its service
+calls on the session's event loop (where the database clients live) and waits for them.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from app.books.documents import Withdrawal, WithdrawalStatus
+from app.books.documents import ChargeStatus, Withdrawal, WithdrawalStatus
 from app.books.errors import (
     InsufficientCash,
     InsufficientHoldings,
@@ -196,6 +196,16 @@ class Books(RuleBasedStateMachine):
             return
         self.cash -= w.net
 
+    # ---- member charges -------------------------------------------------------------------
+
+    @rule(who=members, amount=amounts)
+    def charge(self, who: int, amount: int) -> None:
+        """The treasurer charges a member; the next valuation redeems the member's units at
+        its unit value (at most what the member holds) and the cash stays where it is."""
+        self.run(books_service.do_charge_member(
+            self.club_id, self.owner, user_id=self.users[who], amount=amount, reason="late fee"
+        ))  # fmt: skip
+
     async def _settled(self) -> list[Withdrawal]:
         found = await Withdrawal.find(
             {"club_id": self.club_id, "status": WithdrawalStatus.SETTLED.value}
@@ -219,6 +229,11 @@ class Books(RuleBasedStateMachine):
         }
         memberships = await club_service.memberships(self.club_id)
         assert all(m.units >= 0 for m in memberships)
+        # A settled charge never takes more than it asked for; its units and money agree.
+        for c in await books_service.charges(self.club_id, self.owner):
+            if c.status is ChargeStatus.SETTLED:
+                assert c.charged is not None and c.units is not None
+                assert 0 <= c.charged <= c.amount and c.units > 0
         latest = await books_service.club_valuations(self.club_id)
         if not latest:
             assert books.units == 0
