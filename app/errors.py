@@ -40,6 +40,14 @@ class ValidationFailed(AppError):
     code = "validation_error"
 
 
+class UnsupportedMediaType(AppError):
+    """A body was sent to a JSON operation without ``Content-Type: application/json`` (415).
+    Nothing was changed."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
 class MalformedJSON(AppError):
     """The request body is not a JSON document we read: not UTF-8, not JSON (including
     ``NaN``/``Infinity`` and lone surrogates), or nested deeper than the limit (400).

@@ -76,8 +76,9 @@ def document_raw_response(
 # ``require_auth``). What the app answers around the handler is the same for every route and
 # is added here from the route's shape, so the description never lags behind the code:
 #
-#   JSON body          400 malformed_json (app/inputs.py), 413 request_entity_too_large
-#                      (MAX_CONTENT_LENGTH), 422 validation_error
+#   JSON body          400 malformed_json (app/inputs.py), 413 payload_too_large
+#                      (MAX_CONTENT_LENGTH), 415 unsupported_media_type (app/request.py),
+#                      422 validation_error
 #   query string       422 validation_error
 #   path parameters    404 (the thing named in the path does not exist or is not yours)
 #   Idempotency-Key    the header itself, 400 idempotency_key_required, 409
@@ -108,7 +109,7 @@ def common_statuses(
     statuses: set[int] = set()
     content = operation.get("requestBody", {}).get("content", {})
     if "application/json" in content:
-        statuses |= {400, 413, 422}
+        statuses |= {400, 413, 415, 422}
     if any(p.get("in") == "query" for p in operation.get("parameters", [])):
         statuses.add(422)
     if has_path_parameters:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import MalformedJSON
+from app.errors import MalformedJSON, UnsupportedMediaType
 from app.files.http import UploadAwareRequest
 from app.inputs import parse_json
 
@@ -16,12 +16,22 @@ class SamoohRequest(UploadAwareRequest):
     ``validate_request`` included) answers ``MalformedJSON`` (400) for an unreadable body."""
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
-        """The body as JSON, or ``None`` when it is not declared JSON (and ``force`` is false)
-        or, with ``silent``, when it is malformed. Raises ``MalformedJSON`` otherwise."""
+        """The body as JSON, or ``None`` when there is no body not declared JSON (and ``force``
+        is false) or, with ``silent``, when it is unreadable.
+
+        Raises:
+            MalformedJSON: the body is not JSON we read.
+            UnsupportedMediaType: a body came with another content type (``text/plain``…).
+        """
         if cache and self._cached_json[silent] is not Ellipsis:
             return self._cached_json[silent]
         if not (force or self.is_json):
-            return None
+            if silent or not await self.get_data(cache=True, as_text=False):
+                return None
+            raise UnsupportedMediaType(
+                "send the body as JSON, with the header Content-Type: application/json",
+                details={"content_type": self.mimetype or None},
+            )
         raw = await self.get_data(cache=cache, as_text=False)
         assert isinstance(raw, bytes)
         try:

@@ -213,7 +213,9 @@ def _install_error_handlers(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def _http_error(error: HTTPException) -> tuple[Response, int]:
         status = error.code or 500
-        code = (error.name or "error").lower().replace(" ", "_")
+        # 413 has one code everywhere (the webhook limit answers it too).
+        code = "payload_too_large" if status == 413 else (error.name or "error").lower()
+        code = code.replace(" ", "_")
         return jsonify(error_body(code, error.description or error.name or "error")), status
 
     @app.errorhandler(Exception)

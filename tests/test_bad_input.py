@@ -160,6 +160,35 @@ async def test_json_within_the_limits_still_reads(app: Quart) -> None:
     assert answer["error"]["code"] != "malformed_json"
 
 
+async def test_a_body_that_is_not_declared_json_is_415_and_changes_nothing(
+    app: Quart, services: Services, settings: Settings
+) -> None:
+    before = await _counts(services, settings)
+    body = b'{"email": "a@example.com", "password": "correct horse battery"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "application/xml"):
+        response = await app.test_client().post(
+            "/api/v1/auth/signup",
+            data=body,
+            headers={"Content-Type": content_type, "X-Forwarded-For": _client_ip()},
+        )
+        answer = await response.get_json()
+        assert response.status_code == 415, answer
+        assert answer["error"]["code"] == "unsupported_media_type"
+        assert "application/json" in answer["error"]["message"]
+    assert await _counts(services, settings) == before
+
+
+async def test_a_body_over_the_limit_is_413_payload_too_large(app: Quart) -> None:
+    limit = int(app.config["MAX_CONTENT_LENGTH"])
+    response = await app.test_client().post(
+        "/api/v1/auth/login",
+        data=b'{"email": "' + b"a" * (limit + 10) + b'"}',
+        headers={"Content-Type": "application/json", "X-Forwarded-For": _client_ip()},
+    )
+    assert response.status_code == 413
+    assert (await response.get_json())["error"]["code"] == "payload_too_large"
+
+
 @pytest.fixture(scope="module")
 async def club_id(app: Quart, token: str) -> str:
     response = await app.test_client().post(
@@ -235,7 +264,7 @@ async def test_the_openapi_description_lists_every_answer_with_its_schema(app: Q
                     missing.append(f"{label}: {status} has no schema")
             expected = {"503"} if path != "/api/health" else set()
             if "application/json" in operation.get("requestBody", {}).get("content", {}):
-                expected |= {"400", "413", "422"}
+                expected |= {"400", "413", "415", "422"}
             if "{" in path:
                 expected.add("404")
             if operation.get("security"):
