@@ -76,4 +76,63 @@ eval "$exports"
 echo "[samooh] test services up in $(( $(date +%s) - started )) s" >&2
 
 export SAMOOH_ENVIRONMENT=test SAMOOH_LOG_JSON=false
-$PY -m pytest "$@"
+if [ $# -gt 0 ]; then
+  # Named tests: one pytest process (more with SAMOOH_TEST_WORKERS), as asked.
+  if [ -n "${SAMOOH_TEST_WORKERS:-}" ]; then
+    set -- -n "$SAMOOH_TEST_WORKERS" --dist loadfile "$@"
+  fi
+  $PY -m pytest "$@"
+  exit $?
+fi
+
+# The whole suite, in two parts side by side on the same servers (tests/conftest.py):
+#   live   the tests that drive a running web server and worker (browser tests among them);
+#   quiet  the tests that call services in-process and assume no worker acts on their data.
+# Each part runs in SAMOOH_TEST_WORKERS pytest processes (pytest-xdist, a test file at a time
+# per process); every process has its own database, topics, consumer group, Redis prefix and,
+# in the live part, its own web server and worker. Most tests wait on the network, so this pays
+# off even on two cores. Coverage (pytest-cov, SAMOOH_COVERAGE=0 turns it off) is measured in
+# every process, the servers and workers they start included, and held at the floor set in
+# pyproject.toml ([tool.coverage.report] fail_under).
+workers=${SAMOOH_TEST_WORKERS:-2}
+logs=".local/test-$instance/logs"
+mkdir -p "$logs"
+coverage=()
+if [ "${SAMOOH_COVERAGE:-1}" != 0 ]; then
+  coverage=(--cov --cov-report= --cov-fail-under=0)
+fi
+# How far a part is: pytest's last "[ NN%]" and the failures and errors so far.
+progress() {
+  local pct bad
+  pct=$(grep -o '\[ *[0-9]*%\]' "$1" | tail -1 | tr -d '[ ]')
+  bad=$(grep -E '^[.FEsx]+( |$)' "$1" | tr -cd 'FE' | wc -c)
+  echo "${pct:-0%} (${bad} failed or erred)"
+}
+run_part() {
+  SAMOOH_TEST_PART=$1 COVERAGE_FILE="$PWD/$logs/coverage.$1" \
+    $PY -m pytest -n "$workers" --dist loadfile -p no:cacheprovider "${coverage[@]}" \
+    >"$logs/$1.log" 2>&1
+}
+echo "[samooh] pytest: live and quiet parts, $workers processes each (logs in $logs)" >&2
+run_part live & live_pid=$!
+run_part quiet & quiet_pid=$!
+while kill -0 "$live_pid" 2>/dev/null || kill -0 "$quiet_pid" 2>/dev/null; do
+  sleep 60
+  echo "[samooh] $(( ($(date +%s) - started) / 60 )) min: live $(progress "$logs/live.log"), quiet $(progress "$logs/quiet.log")" >&2
+done
+live_rc=0 quiet_rc=0
+wait "$live_pid" || live_rc=$?
+wait "$quiet_pid" || quiet_rc=$?
+for part in quiet live; do
+  echo "======================== part: $part ========================"
+  cat "$logs/$part.log"
+done
+coverage_rc=0
+if [ ${#coverage[@]} -gt 0 ]; then
+  echo "======================== coverage of app/, agents/, streams/ ========================"
+  .venv/bin/coverage combine --quiet --data-file=.coverage "$logs/coverage.live" "$logs/coverage.quiet" \
+    || coverage_rc=$?
+  .venv/bin/coverage report --data-file=.coverage || coverage_rc=$?
+fi
+echo "[samooh] pytest parts: live exit $live_rc, quiet exit $quiet_rc, coverage exit $coverage_rc; $(( $(date +%s) - started )) s in all" >&2
+[ "$live_rc" = 0 ] && [ "$quiet_rc" = 0 ] && [ "$coverage_rc" = 0 ]
