@@ -61,6 +61,12 @@ def _units(value: int | None) -> str | None:
     return None if value is None else format_units(value)
 
 
+def _redeemed(value: int | None) -> str | None:
+    """Units a withdrawal or charge redeemed, as the API shows every unit movement: the signed
+    change to the member's units (+ issued, − redeemed; docs/domain.md, one sign convention)."""
+    return None if value is None else format_units(-value)
+
+
 def _money(value: int | None) -> str | None:
     return None if value is None else format_minor(value)
 
@@ -80,7 +86,7 @@ def _withdrawal_out(w: Withdrawal) -> WithdrawalOut:
     return WithdrawalOut(
         id=str(w.id), club_id=w.club_id, user_id=w.user_id, full=w.full,
         amount=_money(w.amount), status=w.status.value, valuation_date=w.valuation_date,
-        units=_units(w.units), gross=_money(w.gross), fee=_money(w.fee), net=_money(w.net),
+        units=_redeemed(w.units), gross=_money(w.gross), fee=_money(w.fee), net=_money(w.net),
         requested_at=w.requested_at, paid_at=w.paid_at,
     )  # fmt: skip
 
@@ -228,7 +234,7 @@ def _charge_out(c: MemberCharge) -> ChargeOut:
     return ChargeOut(
         id=str(c.id), club_id=c.club_id, user_id=c.user_id, amount=format_minor(c.amount),
         reason=c.reason, status=c.status.value, valuation_date=c.valuation_date,
-        units=_units(c.units), charged=_money(c.charged), created_by=c.created_by,
+        units=_redeemed(c.units), charged=_money(c.charged), created_by=c.created_by,
         created_at=c.created_at,
     )  # fmt: skip
 

@@ -93,6 +93,10 @@ class WithdrawalCreate(BaseModel):
 
 
 class WithdrawalOut(BaseModel):
+    """A withdrawal; once settled ``units`` is the change to the member's units (negative:
+    ``"-20.000000"`` redeemed twenty), the same signed convention as a valuation's settlements
+    and the member statement; ``gross`` − ``fee`` = ``net`` is owed until paid."""
+
     id: str
     club_id: str
     user_id: str
@@ -141,6 +145,9 @@ class PositionOut(BaseModel):
 
 
 class SettlementOut(BaseModel):
+    """One settlement of a valuation; ``units`` is the signed change to the member's units
+    (+ a contribution issued them, − a withdrawal or charge redeemed them)."""
+
     kind: str
     id: str
     user_id: str
@@ -360,8 +367,9 @@ class ChargeCreate(BaseModel):
 
 
 class ChargeOut(BaseModel):
-    """A charge: ``pending`` until a valuation redeems the member's ``units`` for ``charged``
-    (decimal strings; units with 6 places, the number redeemed, never negative)."""
+    """A charge: ``pending`` until a valuation redeems the member's units for ``charged``
+    (decimal strings; ``units`` with 6 places is the change to the member's units, so negative:
+    ``"-1.000000"`` redeemed one unit — the sign convention of every unit movement)."""
 
     id: str
     club_id: str

@@ -4,7 +4,7 @@ import { useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { AllocationChart, NavChart } from "../charts.tsx";
 import type { LiveQuote } from "../livequotes.ts";
-import { money, multiplyDecimal, parseAmountInput, signOf } from "../money.ts";
+import { money, multiplyDecimal, parseAmountInput, signOf, unitsMoved } from "../money.ts";
 import { api, newKey, session, uploadFile } from "../session.ts";
 import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
@@ -404,6 +404,7 @@ function Withdrawals({ club, list, onDone }: { club: Club; list: Withdrawal[]; o
               <span>
                 <strong>{w.full ? "Everything" : money(w.amount, club.currency)}</strong>
                 {w.net && <span class="muted small"> · net {money(w.net, club.currency)}</span>}
+                {w.units && <span class="muted small" data-testid="withdrawal-units"> · {unitsMoved(w.units)}</span>}
                 <span class="muted small"> · {when(w.requested_at)}</span>
               </span>
               <Badge tone={STATUS_TONE[w.status] ?? "neutral"}>{label(w.status)}</Badge>
