@@ -62,6 +62,8 @@ const STORAGE_KEY = "samooh.session.refresh";
 const CHANNEL = "samooh.session";
 /** How long a new tab waits for a signed-in tab to hand it a session. */
 const ASK_MS = 1_500;
+/** A shared Web Lock every signed-in tab holds: a new tab asks only when someone holds it. */
+const SIGNED_IN_LOCK = `${CHANNEL}.signed-in`;
 
 interface TabSession {
   session: TokenPair;
@@ -93,6 +95,7 @@ class Session {
   private timer: number | null = null;
 
   private channel: BroadcastChannel | null = null;
+  private releaseSignedIn: (() => void) | null = null;
 
   constructor() {
     window.addEventListener("pagehide", () => this.park());
@@ -127,15 +130,21 @@ class Session {
       }
       await this.loadMe();
       this.state.set("signed-in");
+      this.holdSignedIn();
     } catch {
       this.clear();
     }
   }
 
-  /** Ask the other tabs for a session of our own; null when none answers in time. */
-  private askTabs(): Promise<TokenPair | null> {
+  /** Ask the other tabs for a session of our own; null when none answers in time (at once
+   * when no tab of this browser is signed in). */
+  private async askTabs(): Promise<TokenPair | null> {
     const channel = this.channel;
-    if (channel === null) return Promise.resolve(null);
+    if (channel === null) return null;
+    if (navigator.locks) {
+      const state = await navigator.locks.query().catch(() => null);
+      if (state !== null && !(state.held ?? []).some((lock) => lock.name === SIGNED_IN_LOCK)) return null;
+    }
     const nonce = newKey();
     return new Promise((resolve) => {
       const listen = (event: MessageEvent<TabMessage>) => {
@@ -151,6 +160,16 @@ class Session {
       channel.addEventListener("message", listen);
       channel.postMessage({ kind: "want", nonce } satisfies TabMessage);
     });
+  }
+
+  /** While signed in, hold the shared lock other tabs look for. */
+  private holdSignedIn(): void {
+    if (this.releaseSignedIn !== null || !navigator.locks) return;
+    this.releaseSignedIn = () => undefined; // requested; replaced by the real release once held
+    void navigator.locks
+      .request(SIGNED_IN_LOCK, { mode: "shared" }, () =>
+        this.state.get() !== "signed-in" ? undefined : new Promise<void>((resolve) => { this.releaseSignedIn = resolve; }))
+      .catch(() => undefined);
   }
 
   /** Another tab asked for a session: open one for it (a Web Lock named after its request makes
@@ -288,6 +307,7 @@ class Session {
     this.endedBecause.set(null);
     await this.loadMe();
     this.state.set("signed-in");
+    this.holdSignedIn();
   }
 
   private setTokens(pair: TokenPair): void {
@@ -310,6 +330,8 @@ class Session {
     tryRemove(STORAGE_KEY);
     this.me.set(null);
     this.state.set("signed-out");
+    this.releaseSignedIn?.();
+    this.releaseSignedIn = null;
   }
 }
 
