@@ -78,7 +78,7 @@ def _contribution_out(c: Contribution) -> ContributionOut:
         order_id=c.order_id, checkout_url=c.checkout_url, payment_date=c.payment_date,
         valuation_date=c.valuation_date, units=_units(c.units),
         receipt_file_id=c.receipt_file_id, decision_reason=c.decision_reason, note=c.note,
-        created_at=c.created_at,
+        dues_month=c.dues_month, created_at=c.created_at,
     )  # fmt: skip
 
 
@@ -134,6 +134,7 @@ async def create_contribution(
     contribution = await books_service.do_contribute(
         club_id, _me(), amount=data.amount, method=data.method,
         valuation_date=data.valuation_date, receipt_file_id=data.receipt_file_id, note=data.note,
+        dues_month=data.dues_month,
     )  # fmt: skip
     return _contribution_out(contribution), 201
 

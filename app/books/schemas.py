@@ -30,6 +30,11 @@ class ContributionCreate(BaseModel):
     valuation_date: dt.date | None = None
     receipt_file_id: str | None = Field(default=None, max_length=64)
     note: str = Field(default="", max_length=500)
+    dues_month: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM: this contribution pays that month's dues",
+    )
 
     @field_validator("amount")
     @classmethod
@@ -58,6 +63,7 @@ class ContributionOut(BaseModel):
     receipt_file_id: str | None
     decision_reason: str | None
     note: str = Field(default="", description="the member's note for the treasurer")
+    dues_month: str | None = Field(default=None, description="YYYY-MM of the dues it pays")
     created_at: dt.datetime
 
 

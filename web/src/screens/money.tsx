@@ -8,6 +8,7 @@ import { money, multiplyDecimal, parseAmountInput, signOf, unitsMoved } from "..
 import { api, newKey, session, uploadFile } from "../session.ts";
 import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
+import { MyDues } from "./dues.tsx";
 
 /** A statement endpoint answers 422 `invalid_valuation` until the club's first valuation. */
 async function orNone<T>(call: Promise<T>): Promise<T | null> {
@@ -144,6 +145,7 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
       ) : (
         !status.loading && <p class="muted small">Your units are issued at the club's next valuation after your money arrives.</p>
       )}
+      <MyDues club={club} version={version} onPaid={contributions.reload} />
       <Contribute club={club} onOpened={contributions.reload} known={contributions.data?.contributions ?? []} />
       <h3 class="subhead">{treasury ? "Contributions (everyone)" : "My contributions"}</h3>
       {(contributions.data?.contributions.length ?? 0) === 0 ? (
