@@ -19,8 +19,9 @@ class WatchlistChangedEvent(RoomEvent):
 
 class RulesChangedEvent(RoomEvent):
     """``club:rules_changed``: the club's rules are now ``rules`` (every rule by name, rates in
-    basis points; ``before`` as they were), changed by an owner (``changed_by``) or by the
-    members' vote on ``proposal_id``. Open proposals keep the rules they were opened with."""
+    basis points, amounts as decimal strings; ``before`` as they were), changed by an owner
+    (``changed_by``) or by the members' vote on ``proposal_id``. Open proposals keep the rules
+    they were opened with."""
 
     rules: dict[str, str | int | bool | None]
     before: dict[str, str | int | bool | None]

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
 from app.clubs.documents import ClubRole, RulesAuthority, TieRule, VotingMode
 from app.market.schemas import normalise_symbols
-from app.money import Paise
+from app.money import Paise, format_minor
 
 
 def _positive(value: int) -> int:
@@ -47,6 +48,23 @@ class ClubCreate(BaseModel):
         if len(value) < 2:
             raise ValueError("a name needs at least 2 characters")
         return value
+
+
+MONEY_RULES = ("dues_amount", "dues_late_fee")
+
+
+def rules_out(rules: Mapping[str, object]) -> dict[str, str | int | bool | None]:
+    """Rules by name as the API shows them: amounts (paise when stored) as two-place decimal
+    strings like every amount, everything else as stored (rates in basis points)."""
+    out: dict[str, str | int | bool | None] = {}
+    for name, value in rules.items():
+        if name in MONEY_RULES and isinstance(value, int) and not isinstance(value, bool):
+            out[name] = format_minor(value)
+        elif value is None or isinstance(value, str | int | bool):
+            out[name] = value
+        else:
+            out[name] = str(value)
+    return out
 
 
 class RulesChange(BaseModel):

@@ -44,6 +44,7 @@ from app.clubs.events import (
     RulesChangedEvent,
     WatchlistChangedEvent,
 )
+from app.clubs.schemas import rules_out
 from app.config import get_settings
 from app.db import run_in_transaction
 from app.mail.sender import send_mail
@@ -422,7 +423,8 @@ class ClubService:
         )  # fmt: skip
         await events.room_event(
             session, club_room(club_id), RULES_CHANGED, RulesChangedEvent, club_id=club_id,
-            rules=after, before=before, changed_by=actor_id, proposal_id=proposal_id,
+            rules=rules_out(after), before=rules_out(before), changed_by=actor_id,
+            proposal_id=proposal_id,
         )  # fmt: skip
 
     async def clubs_with_dues(self) -> list[Club]:

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.clubs.documents import TieRule, VotingMode
-from app.clubs.schemas import RulesChange
+from app.clubs.schemas import RulesChange, rules_out
 from app.money import Paise, format_minor
 from app.orders.documents import OrderSide
 from app.proposals.documents import (
@@ -192,7 +192,9 @@ class ProposalOut(BaseModel):
     amount: str | None
     limit_price: str | None
     rules: dict[str, str | int | bool | None] | None = Field(
-        default=None, description="a rules proposal: the club rules it changes, by name"
+        default=None,
+        description="a rules proposal: the club rules it changes, by name (amounts as "
+        "decimal strings, rates in basis points)",
     )
     deadline: str
     voting_mode: VotingMode
@@ -216,7 +218,8 @@ class ProposalOut(BaseModel):
             description=p.description, side=p.side, symbol=p.symbol, quantity=p.quantity,
             amount=None if p.amount is None else format_minor(p.amount),
             limit_price=None if p.limit_price is None else format_minor(p.limit_price),
-            rules=p.rules, deadline=iso(p.deadline), voting_mode=p.voting_mode,
+            rules=None if p.rules is None else rules_out(p.rules), deadline=iso(p.deadline),
+            voting_mode=p.voting_mode,
             threshold_bps=p.threshold_bps, quorum_bps=p.quorum_bps, tie_rule=p.tie_rule,
             hide_running_results=p.hide_running_results, weights=p.weights, status=p.status,
             close_reason=p.close_reason, closed_at=iso(p.closed_at) if p.closed_at else None,

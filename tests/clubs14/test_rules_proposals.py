@@ -96,6 +96,11 @@ async def test_members_vote_a_change_of_rules(api: Api) -> None:
         5000, 5000)  # fmt: skip
     assert changed["before"]["approval_threshold_bps"] == 6000
 
+    # Amounts go both ways as decimal strings, like every amount at the API.
+    dues = await member.ok("POST", proposals, rules_proposal({"dues_amount": "500.00"}),
+                           status=201)  # fmt: skip
+    assert dues["rules"] == {"dues_amount": "500.00"}
+
 
 async def test_a_rejected_rules_proposal_changes_nothing(api: Api) -> None:
     club_id, owner, member = await club_of_two(api)

@@ -7,7 +7,7 @@ import type { ClubRoom } from "../room.ts";
 import { api } from "../session.ts";
 import { useStore } from "../store.ts";
 import type { Club, Proposal, ProposalComment, Tally } from "../types.ts";
-import { Badge, Button, Countdown, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad } from "../ui.tsx";
+import { Badge, Button, Countdown, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
 
 type Choice = "yes" | "no" | "abstain";
 
@@ -166,7 +166,7 @@ function Discussion({ proposal, room, nameOf }: { proposal: Proposal; room: Club
       <ul class="comments" data-testid={`comments-${proposal.id}`}>
         {thread.map((c) => (
           <li key={c.id} data-testid={`comment-${c.id}`} data-seq={c.seq}>
-            <strong>{nameOf(c.author_id)}</strong> <span class="muted small">{new Date(c.created_at).toLocaleString()}</span>
+            <strong>{nameOf(c.author_id)}</strong> <span class="muted small">{when(c.created_at)}</span>
             <p class="comment-body">{c.body}</p>
           </li>
         ))}
@@ -198,7 +198,7 @@ export function rulesInWords(rules: Record<string, string | number | boolean | n
     let shown: string;
     if (value === null) shown = "none";
     else if (name.endsWith("_bps") && typeof value === "number") shown = bpsPercent(value);
-    else if ((name === "dues_amount" || name === "dues_late_fee") && typeof value === "number") shown = money(`${Math.trunc(value / 100)}.${String(value % 100).padStart(2, "0")}`, currency); // paise, by integers
+    else if ((name === "dues_amount" || name === "dues_late_fee") && typeof value === "string") shown = money(value, currency);
     else if (name === "voting_mode") shown = value === "weighted" ? "by units held" : "one member, one vote";
     else if (name === "tie_rule") shown = value === "approve" ? "approved" : "rejected";
     else if (name === "rules_changed_by") shown = value === "vote" ? "members' vote" : "owners";
