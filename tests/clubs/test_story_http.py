@@ -34,8 +34,9 @@ def paise(text: str) -> int:
 
 
 def micro(text: str) -> int:
-    whole, _, part = text.partition(".")
-    return int(whole) * 1_000_000 + int(part)
+    sign = -1 if text.startswith("-") else 1
+    whole, _, part = text.lstrip("-").partition(".")
+    return sign * (int(whole) * 1_000_000 + int(part))
 
 
 async def test_the_club_story_over_http(api: Api, payment_stack: SandboxClient) -> None:
