@@ -54,6 +54,7 @@ def main() -> None:
     import agents.campaigns
     import agents.chits
     import agents.crm
+    import agents.dues
     import agents.kyc
     import agents.lifecycle  # registers signal receivers
     import agents.market

@@ -53,7 +53,7 @@ from app.chits.schemas import (
     SchemeJoined,
     SchemeLeft,
 )
-from app.clubs.events import WatchlistChangedEvent
+from app.clubs.events import RulesChangedEvent, WatchlistChangedEvent
 from app.crm.schemas import ReminderDueEvent
 from app.kyc.schemas import KycExpiryEvent, KycStatusEvent
 from app.market.schemas import QuoteSubscription, QuoteTick
@@ -63,6 +63,7 @@ from app.orders.schemas import OrderUpdatedEvent
 from app.proposals.schemas import (
     ProposalCancelledEvent,
     ProposalClosedEvent,
+    ProposalCommentEvent,
     ProposalCreatedEvent,
     SocketVoteCast,
     VoteOut,
@@ -169,11 +170,13 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("vote:tally", "club", VoteTallyEvent, True),
     ServerEventSpec("proposal:closed", "club", ProposalClosedEvent, True),
     ServerEventSpec("proposal:cancelled", "club", ProposalCancelledEvent, True),
+    ServerEventSpec("proposal:comment", "club", ProposalCommentEvent, True),
     ServerEventSpec("chat:typing", "club", ChatTypingEvent),
     ServerEventSpec("presence:update", "club", PresenceEvent),
     ServerEventSpec("contribution:received", "club", ContributionReceived, True),
     ServerEventSpec("portfolio:valued", "club", ValuationRecorded, True),
     ServerEventSpec("watchlist:changed", "club", WatchlistChangedEvent, True),
+    ServerEventSpec("club:rules_changed", "club", RulesChangedEvent, True),
     ServerEventSpec("alert:triggered", "club", AlertTriggeredEvent, True),
     ServerEventSpec("order:updated", "club", OrderUpdatedEvent, True),
     ServerEventSpec("portfolio:nav", "club", PortfolioNavEvent),

@@ -36,6 +36,7 @@ from app.chat.documents import ChatMessage
 from app.chits.documents import CHIT_DOCUMENTS
 from app.clubs.documents import Club, Invite, Membership
 from app.crm.documents import crm_documents
+from app.dues.documents import DuesLateFee, DuesWaiver
 from app.files.documents import StoredFile
 from app.idempotency_store import IdempotencyRecord
 from app.identity.documents import EmailCode, SecurityEvent, Sequence, User
@@ -45,7 +46,7 @@ from app.market.documents import CandleYear, Instrument
 from app.notifications.documents import Notification, NotificationSettings
 from app.orders.documents import Fill, Order, PaperOrder
 from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
-from app.proposals.documents import Proposal, Vote, VoteRecord
+from app.proposals.documents import Proposal, ProposalComment, Vote, VoteRecord
 from app.realtime.eventlog import RoomCounter, RoomEvent
 from app.reports.documents import ReportJob
 
@@ -96,6 +97,9 @@ def document_models() -> list[type]:
         Proposal,
         Vote,
         VoteRecord,
+        ProposalComment,
+        DuesWaiver,
+        DuesLateFee,
         Order,
         Fill,
         PaperOrder,

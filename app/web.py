@@ -32,6 +32,7 @@ from app.clubs.service import club_service
 from app.config import Settings, get_settings
 from app.crm.routes import blueprint as crm_bp
 from app.documents import document_models
+from app.dues.routes import blueprint as dues_bp
 from app.errors import AppError, error_body, unavailable_service
 from app.extensions import close_services, connect_services
 from app.files.http import UploadAwareRequest
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(clubs_bp)
 
     app.register_blueprint(books_bp)
+    app.register_blueprint(dues_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(alerts_bp)
 

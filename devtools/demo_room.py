@@ -1,6 +1,7 @@
 """Demo data of the live rooms (``python -m devtools.demo``): the demo member's club with the demo
-admin in it, a short chat, an open investment proposal and a manual contribution waiting in the
-owner's treasurer's desk. Idempotent: made once."""
+admin in it, a short chat, an open investment proposal with its discussion, an open rules
+proposal (the club changes its rules by vote) and a manual contribution waiting in the owner's
+treasurer's desk. Idempotent: made once."""
 
 from __future__ import annotations
 
@@ -49,10 +50,24 @@ async def load_demo_room(member_email: str, admin_email: str) -> int:
             reply_to=str(first.id), mentions=[owner_id],
         )  # fmt: skip
         deadline = dt.datetime.now(dt.UTC) + dt.timedelta(days=7)
-        await proposal_service.do_create(club_id, owner_id, ProposalCreate.model_validate({
+        apple = await proposal_service.do_create(club_id, owner_id, ProposalCreate.model_validate({
             "kind": "investment", "title": "Buy 10 Apple shares", "side": "buy",
             "symbol": "AAPL", "quantity": 10, "limit_price": "560.00", "deadline": deadline,
             "description": "Limit order; the treasurer places it if we approve.",
+        }))  # fmt: skip
+        # Its own discussion thread.
+        await proposal_service.do_comment(
+            str(apple.id), admin_id, "Is 560 too high a limit? It closed at 548 on Friday."
+        )
+        await proposal_service.do_comment(
+            str(apple.id), owner_id, "It leaves room for a gap up; the order fills at market."
+        )
+        # The club changes its rules by the members' vote: one such vote is open.
+        await club_service.do_change_rules(club_id, owner_id, {"rules_changed_by": "vote"})
+        await proposal_service.do_create(club_id, admin_id, ProposalCreate.model_validate({
+            "kind": "rules", "title": "A quorum of half the club", "deadline": deadline,
+            "rules": {"quorum_bps": 5000},
+            "description": "So that two of us cannot decide for everyone.",
         }))  # fmt: skip
         # Money paid outside, waiting in the owner's treasurer's desk with the member's note.
         await books_service.do_open_contribution(

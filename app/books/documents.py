@@ -48,6 +48,7 @@ class Contribution(Document):
     valuation_id: str | None = None
     receipt_file_id: str | None = None
     note: str = ""
+    dues_month: str | None = None  # "YYYY-MM": this pays that month's dues (app/dues)
     decided_by: str | None = None
     decision_reason: str | None = None
     created_at: dt.datetime = Field(default_factory=_now)

@@ -266,3 +266,16 @@ async def receipt_clubs(file_id: str, owner_id: str) -> list[str]:
     """Clubs of the contributions by ``owner_id`` whose receipt is the file ``file_id``."""
     found = await Contribution.find({"receipt_file_id": file_id, "user_id": owner_id}).to_list()
     return sorted({c.club_id for c in found})
+
+
+async def dues_paid(club_id: str, months: list[str]) -> dict[tuple[str, str], int]:
+    """Paise of received or settled contributions marked with a dues month in ``months``, by
+    (user id, month)."""
+    paid: dict[tuple[str, str], int] = {}
+    async for c in Contribution.find({
+        "club_id": club_id, "dues_month": {"$in": months},
+        "status": {"$in": [ContributionStatus.RECEIVED.value, ContributionStatus.SETTLED.value]},
+    }):  # fmt: skip
+        key = (c.user_id, str(c.dues_month))
+        paid[key] = paid.get(key, 0) + c.amount
+    return paid

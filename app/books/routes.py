@@ -61,6 +61,12 @@ def _units(value: int | None) -> str | None:
     return None if value is None else format_units(value)
 
 
+def _redeemed(value: int | None) -> str | None:
+    """Units a withdrawal or charge redeemed, as the API shows every unit movement: the signed
+    change to the member's units (+ issued, − redeemed; docs/domain.md, one sign convention)."""
+    return None if value is None else format_units(-value)
+
+
 def _money(value: int | None) -> str | None:
     return None if value is None else format_minor(value)
 
@@ -72,7 +78,7 @@ def _contribution_out(c: Contribution) -> ContributionOut:
         order_id=c.order_id, checkout_url=c.checkout_url, payment_date=c.payment_date,
         valuation_date=c.valuation_date, units=_units(c.units),
         receipt_file_id=c.receipt_file_id, decision_reason=c.decision_reason, note=c.note,
-        created_at=c.created_at,
+        dues_month=c.dues_month, created_at=c.created_at,
     )  # fmt: skip
 
 
@@ -80,7 +86,7 @@ def _withdrawal_out(w: Withdrawal) -> WithdrawalOut:
     return WithdrawalOut(
         id=str(w.id), club_id=w.club_id, user_id=w.user_id, full=w.full,
         amount=_money(w.amount), status=w.status.value, valuation_date=w.valuation_date,
-        units=_units(w.units), gross=_money(w.gross), fee=_money(w.fee), net=_money(w.net),
+        units=_redeemed(w.units), gross=_money(w.gross), fee=_money(w.fee), net=_money(w.net),
         requested_at=w.requested_at, paid_at=w.paid_at,
     )  # fmt: skip
 
@@ -128,6 +134,7 @@ async def create_contribution(
     contribution = await books_service.do_contribute(
         club_id, _me(), amount=data.amount, method=data.method,
         valuation_date=data.valuation_date, receipt_file_id=data.receipt_file_id, note=data.note,
+        dues_month=data.dues_month,
     )  # fmt: skip
     return _contribution_out(contribution), 201
 
@@ -228,7 +235,7 @@ def _charge_out(c: MemberCharge) -> ChargeOut:
     return ChargeOut(
         id=str(c.id), club_id=c.club_id, user_id=c.user_id, amount=format_minor(c.amount),
         reason=c.reason, status=c.status.value, valuation_date=c.valuation_date,
-        units=_units(c.units), charged=_money(c.charged), created_by=c.created_by,
+        units=_redeemed(c.units), charged=_money(c.charged), created_by=c.created_by,
         created_at=c.created_at,
     )  # fmt: skip
 

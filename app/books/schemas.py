@@ -30,6 +30,11 @@ class ContributionCreate(BaseModel):
     valuation_date: dt.date | None = None
     receipt_file_id: str | None = Field(default=None, max_length=64)
     note: str = Field(default="", max_length=500)
+    dues_month: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="YYYY-MM: this contribution pays that month's dues",
+    )
 
     @field_validator("amount")
     @classmethod
@@ -58,6 +63,7 @@ class ContributionOut(BaseModel):
     receipt_file_id: str | None
     decision_reason: str | None
     note: str = Field(default="", description="the member's note for the treasurer")
+    dues_month: str | None = Field(default=None, description="YYYY-MM of the dues it pays")
     created_at: dt.datetime
 
 
@@ -93,6 +99,10 @@ class WithdrawalCreate(BaseModel):
 
 
 class WithdrawalOut(BaseModel):
+    """A withdrawal; once settled ``units`` is the change to the member's units (negative:
+    ``"-20.000000"`` redeemed twenty), the same signed convention as a valuation's settlements
+    and the member statement; ``gross`` − ``fee`` = ``net`` is owed until paid."""
+
     id: str
     club_id: str
     user_id: str
@@ -141,6 +151,9 @@ class PositionOut(BaseModel):
 
 
 class SettlementOut(BaseModel):
+    """One settlement of a valuation; ``units`` is the signed change to the member's units
+    (+ a contribution issued them, − a withdrawal or charge redeemed them)."""
+
     kind: str
     id: str
     user_id: str
@@ -360,8 +373,9 @@ class ChargeCreate(BaseModel):
 
 
 class ChargeOut(BaseModel):
-    """A charge: ``pending`` until a valuation redeems the member's ``units`` for ``charged``
-    (decimal strings; units with 6 places, the number redeemed, never negative)."""
+    """A charge: ``pending`` until a valuation redeems the member's units for ``charged``
+    (decimal strings; ``units`` with 6 places is the change to the member's units, so negative:
+    ``"-1.000000"`` redeemed one unit — the sign convention of every unit movement)."""
 
     id: str
     club_id: str

@@ -205,6 +205,7 @@ class BooksService:
         valuation_date: dt.date | None = None,
         receipt_file_id: str | None = None,
         note: str = "",
+        dues_month: str | None = None,
     ) -> Contribution:
         """Record a contribution the member is about to pay (``online``: awaiting the provider)
         or has paid outside (``manual``: pending a treasurer's approval, with a receipt). No
@@ -215,7 +216,7 @@ class BooksService:
         """
         return await self._open_contribution(
             club_id, actor_id, amount=amount, method=method, valuation_date=valuation_date,
-            receipt_file_id=receipt_file_id, note=note, kyc_limit=False,
+            receipt_file_id=receipt_file_id, note=note, kyc_limit=False, dues_month=dues_month,
         )  # fmt: skip
 
     async def _open_contribution(
@@ -229,6 +230,7 @@ class BooksService:
         receipt_file_id: str | None,
         note: str,
         kyc_limit: bool,
+        dues_month: str | None = None,
     ) -> Contribution:
         club, _ = await club_service.check_member(club_id, actor_id)
         last = club.last_valuation_date
@@ -249,7 +251,7 @@ class BooksService:
             status=(ContributionStatus.AWAITING_PAYMENT if method == "online"
                     else ContributionStatus.PENDING_APPROVAL),
             valuation_date=valuation_date.isoformat() if valuation_date else None,
-            receipt_file_id=receipt_file_id, note=note,
+            receipt_file_id=receipt_file_id, note=note, dues_month=dues_month,
         )  # fmt: skip
         if receipt_file_id is not None:
             await files_service.check_own(receipt_file_id, actor_id, FilePurpose.RECEIPT)
@@ -303,9 +305,11 @@ class BooksService:
         valuation_date: dt.date | None = None,
         receipt_file_id: str | None = None,
         note: str = "",
+        dues_month: str | None = None,
     ) -> Contribution:
         """Pay ``amount`` paise into the club: check the KYC yearly limit, record the
         contribution, and for ``online`` open the provider checkout and attach it.
+        ``dues_month`` ("YYYY-MM") marks it as paying that month's dues (app/dues).
 
         Raises:
             ClubNotFound, KycRequired (403), InvalidValuation, and from the checkout
@@ -314,7 +318,7 @@ class BooksService:
         """
         contribution = await self._open_contribution(
             club_id, actor_id, amount=amount, method=method, valuation_date=valuation_date,
-            receipt_file_id=receipt_file_id, note=note, kyc_limit=True,
+            receipt_file_id=receipt_file_id, note=note, kyc_limit=True, dues_month=dues_month,
         )  # fmt: skip
         if method != "online":
             return contribution
@@ -324,6 +328,12 @@ class BooksService:
         return await self.do_attach_checkout(
             contribution, checkout.provider, checkout.order_id, checkout.checkout_url
         )
+
+    async def dues_paid(self, club_id: str, months: list[str]) -> dict[tuple[str, str], int]:
+        """Paise received toward each member's dues of ``months`` ("YYYY-MM"), by (user id,
+        month): contributions marked with the month whose money arrived (received or settled;
+        a payment still awaited or a manual one not yet approved does not count)."""
+        return await repository.dues_paid(club_id, months)
 
     async def contributed_since(self, user_id: str, since: dt.datetime) -> int:
         """Paise ``user_id`` contributed (or is contributing: awaiting payment, pending
@@ -719,21 +729,23 @@ class BooksService:
     # ---- member charges -----------------------------------------------------------------
 
     async def do_charge_member(
-        self, club_id: str, actor_id: str, *, user_id: str, amount: int, reason: str
+        self, club_id: str, actor_id: str | None, *, user_id: str, amount: int, reason: str
     ) -> MemberCharge:
-        """Charge a member ``amount`` paise that the club keeps (owner/admin/treasurer): paid
-        by redeeming the member's units at the unit value of the next valuation (docs/domain.md,
+        """Charge a member ``amount`` paise that the club keeps (owner/admin/treasurer, or the
+        platform when ``actor_id`` is None: a late-dues fee by the club's own rule): paid by
+        redeeming the member's units at the unit value of the next valuation (docs/domain.md,
         member charges); the money stays in the club.
 
         Raises:
             ClubNotFound, RoleRequired, MemberNotFound (not an active member).
         """
-        await club_service.check_member(club_id, actor_id, TREASURY)
+        if actor_id is not None:
+            await club_service.check_member(club_id, actor_id, TREASURY)
         charged = await club_service.membership(club_id, user_id)
         if charged is None or charged.status is not MembershipStatus.ACTIVE:
             raise MemberNotFound("that person is not a member of this club")
         charge = MemberCharge(club_id=club_id, user_id=user_id, amount=amount, reason=reason,
-                              created_by=actor_id)  # fmt: skip
+                              created_by=actor_id or "platform")  # fmt: skip
 
         async def body(session: AsyncClientSession) -> MemberCharge:
             await club_service.do_bump_money_seq(club_id, session)

@@ -38,6 +38,14 @@ class TieRule(StrEnum):
     APPROVE = "approve"
 
 
+class RulesAuthority(StrEnum):
+    """Who changes a club's rules after creation: its ``owners`` directly (the default), or the
+    members by a rules ``vote`` (a rules proposal; owners may then no longer patch them)."""
+
+    OWNERS = "owners"
+    VOTE = "vote"
+
+
 class Club(Document):
     """A club and its rules. ``money_seq`` is bumped by every money transaction of the club,
     so two such transactions never interleave (the second conflicts and is retried)."""
@@ -52,6 +60,15 @@ class Club(Document):
     tie_rule: TieRule = TieRule.REJECT
     hide_running_results: bool = False  # proposals show only participation until they close
     withdrawal_fee_bps: int = 0
+    rules_changed_by: RulesAuthority = RulesAuthority.OWNERS
+    # Monthly dues (issue #14): paise per member a month (0: none), due on ``dues_day`` of the
+    # month, late after ``dues_grace_days`` more days, when ``dues_late_fee`` paise are charged
+    # once; ``dues_since`` ("YYYY-MM") is the first month with dues.
+    dues_amount: int = 0
+    dues_day: int = 1
+    dues_grace_days: int = 5
+    dues_late_fee: int = 0
+    dues_since: str | None = None
     created_by: str
     created_at: dt.datetime = Field(default_factory=_now)
     money_seq: int = 0

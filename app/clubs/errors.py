@@ -47,3 +47,24 @@ class UnitsOutstanding(AppError):
 
     status = 409
     code = "units_outstanding"
+
+
+class RulesNeedVote(AppError):
+    """The club changes its rules by a members' vote: an owner cannot patch them (409)."""
+
+    status = 409
+    code = "rules_need_vote"
+
+
+class RulesByOwners(AppError):
+    """The club's owners change its rules directly; it takes no rules proposals (409)."""
+
+    status = 409
+    code = "rules_by_owners"
+
+
+class NoRulesChange(AppError):
+    """A rules proposal that would change nothing (422)."""
+
+    status = 422
+    code = "no_rules_change"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from app.realtime.contract import RoomEvent
 
 WATCHLIST_CHANGED = "watchlist:changed"
+RULES_CHANGED = "club:rules_changed"
 
 
 class WatchlistChangedEvent(RoomEvent):
@@ -14,3 +15,15 @@ class WatchlistChangedEvent(RoomEvent):
 
     symbols: list[str]
     changed_by: str
+
+
+class RulesChangedEvent(RoomEvent):
+    """``club:rules_changed``: the club's rules are now ``rules`` (every rule by name, rates in
+    basis points, amounts as decimal strings; ``before`` as they were), changed by an owner
+    (``changed_by``) or by the members' vote on ``proposal_id``. Open proposals keep the rules
+    they were opened with."""
+
+    rules: dict[str, str | int | bool | None]
+    before: dict[str, str | int | bool | None]
+    changed_by: str | None
+    proposal_id: str | None

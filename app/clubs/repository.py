@@ -149,3 +149,8 @@ async def use_invite(invite: Invite, session: Session) -> bool:
         session=session,
     )
     return used.modified_count == 1
+
+
+async def clubs_with_dues() -> list[Club]:
+    """Clubs with monthly dues set (``dues_amount`` > 0)."""
+    return await Club.find({"dues_amount": {"$gt": 0}}).to_list()

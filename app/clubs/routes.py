@@ -60,7 +60,11 @@ def _club_out(club: Club, membership: Membership) -> ClubOut:
         starting_unit_value=format_minor(club.starting_unit_value),
         voting_mode=club.voting_mode, approval_threshold_bps=club.approval_threshold_bps,
         quorum_bps=club.quorum_bps, tie_rule=club.tie_rule,
-        withdrawal_fee_bps=club.withdrawal_fee_bps, created_at=club.created_at,
+        withdrawal_fee_bps=club.withdrawal_fee_bps,
+        hide_running_results=club.hide_running_results, rules_changed_by=club.rules_changed_by,
+        dues_amount=format_minor(club.dues_amount), dues_day=club.dues_day,
+        dues_grace_days=club.dues_grace_days, dues_late_fee=format_minor(club.dues_late_fee),
+        dues_since=club.dues_since, created_at=club.created_at,
         last_valuation_date=club.last_valuation_date, my_role=membership.role,
     )  # fmt: skip
 
@@ -106,10 +110,12 @@ async def get_club(club_id: str) -> ClubOut:
 @require_auth
 @validate_request(RulesChange)
 @validate_response(ClubOut)
-@document_errors(403, 404, 422)
+@document_errors(403, 404, 409, 422)
 async def change_rules(club_id: str, data: RulesChange) -> ClubOut:
     """Change the club's rules (owners): only the fields sent change; audited with the rules
-    before and after. Open proposals keep their rules. Errors: 403 ``role_required``."""
+    before and after; every open screen hears ``club:rules_changed``. Open proposals keep their
+    rules. A club whose ``rules_changed_by`` is ``vote`` changes them only by a rules proposal.
+    Errors: 403 ``role_required``; 409 ``rules_need_vote``."""
     club, membership = await club_service.do_change_rules(club_id, _me(), data.changes())
     return _club_out(club, membership)
 

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field, field_validator
 
-from app.clubs.documents import ClubRole, TieRule, VotingMode
+from app.clubs.documents import ClubRole, RulesAuthority, TieRule, VotingMode
 from app.market.schemas import normalise_symbols
-from app.money import Paise
+from app.money import Paise, format_minor
 
 
 def _positive(value: int) -> int:
@@ -49,6 +50,23 @@ class ClubCreate(BaseModel):
         return value
 
 
+MONEY_RULES = ("dues_amount", "dues_late_fee")
+
+
+def rules_out(rules: Mapping[str, object]) -> dict[str, str | int | bool | None]:
+    """Rules by name as the API shows them: amounts (paise when stored) as two-place decimal
+    strings like every amount, everything else as stored (rates in basis points)."""
+    out: dict[str, str | int | bool | None] = {}
+    for name, value in rules.items():
+        if name in MONEY_RULES and isinstance(value, int) and not isinstance(value, bool):
+            out[name] = format_minor(value)
+        elif value is None or isinstance(value, str | int | bool):
+            out[name] = value
+        else:
+            out[name] = str(value)
+    return out
+
+
 class RulesChange(BaseModel):
     """``PATCH /api/v1/clubs/{id}/rules`` (owners): only the rules given change; ``quorum_bps``
     null removes the quorum. Open proposals keep the rules they were opened with."""
@@ -59,6 +77,18 @@ class RulesChange(BaseModel):
     tie_rule: TieRule | None = None
     hide_running_results: bool | None = None
     withdrawal_fee_bps: int | None = Field(default=None, ge=0, le=2_000)
+    rules_changed_by: RulesAuthority | None = None
+    dues_amount: Paise | None = Field(default=None, description="a month, per member; 0.00: none")
+    dues_day: int | None = Field(default=None, ge=1, le=28, description="day of the month due")
+    dues_grace_days: int | None = Field(default=None, ge=0, le=28)
+    dues_late_fee: Paise | None = Field(default=None, description="charged once a month is late")
+
+    @field_validator("dues_amount", "dues_late_fee")
+    @classmethod
+    def _dues_money(cls, value: int | None) -> int | None:
+        if value is not None and not 0 <= value <= 10_000_000_00:
+            raise ValueError("an amount between 0.00 and 10000000.00")
+        return value
 
     def changes(self) -> dict[str, object]:
         """The rules given (by name), ``quorum_bps`` included when sent as null."""
@@ -79,6 +109,16 @@ class ClubOut(BaseModel):
     quorum_bps: int | None
     tie_rule: TieRule
     withdrawal_fee_bps: int
+    hide_running_results: bool = False
+    rules_changed_by: RulesAuthority = Field(
+        default=RulesAuthority.OWNERS,
+        description="owners patch the rules, or members change them by a rules proposal",
+    )
+    dues_amount: str = Field(default="0.00", description="monthly dues per member; 0.00: none")
+    dues_day: int = 1
+    dues_grace_days: int = 5
+    dues_late_fee: str = "0.00"
+    dues_since: str | None = None
     created_at: dt.datetime
     last_valuation_date: str | None
     my_role: ClubRole

@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -22,6 +22,7 @@ from app.clubs.documents import (
     Invite,
     Membership,
     MembershipStatus,
+    RulesAuthority,
     TieRule,
     VotingMode,
 )
@@ -31,10 +32,19 @@ from app.clubs.errors import (
     InviteUnusable,
     LastOwner,
     MemberNotFound,
+    NoRulesChange,
     RoleRequired,
+    RulesByOwners,
+    RulesNeedVote,
     UnitsOutstanding,
 )
-from app.clubs.events import WATCHLIST_CHANGED, WatchlistChangedEvent
+from app.clubs.events import (
+    RULES_CHANGED,
+    WATCHLIST_CHANGED,
+    RulesChangedEvent,
+    WatchlistChangedEvent,
+)
+from app.clubs.schemas import rules_out
 from app.config import get_settings
 from app.db import run_in_transaction
 from app.mail.sender import send_mail
@@ -43,6 +53,10 @@ from app.realtime import events
 from app.realtime.rooms import club_room
 
 MANAGERS = (ClubRole.OWNER, ClubRole.ADMIN)
+# The rules a club may change after creation (docs/domain.md, "Changing the rules").
+RULES = frozenset({"voting_mode", "approval_threshold_bps", "quorum_bps", "tie_rule",
+                   "hide_running_results", "withdrawal_fee_bps", "rules_changed_by",
+                   "dues_amount", "dues_day", "dues_grace_days", "dues_late_fee"})  # fmt: skip
 TREASURY = (ClubRole.OWNER, ClubRole.ADMIN, ClubRole.TREASURER)
 
 
@@ -325,33 +339,97 @@ class ClubService:
         self, club_id: str, actor_id: str, changes: dict[str, object]
     ) -> tuple[Club, Membership]:
         """Change the club's rules (owners only): voting mode, threshold, quorum, tie rule,
-        running-results rule, withdrawal fee. Audited with the rules before and after; open
-        proposals keep the rules they were opened with.
+        running-results rule, withdrawal fee, monthly dues (amount, due day, grace days, late
+        fee; dues start counting the month they are first set), and who changes them
+        (``rules_changed_by``).
+        Audited with the rules before and after; every open screen hears
+        ``club:rules_changed``; open proposals keep the rules they were opened with. Once a club
+        changes its rules by vote, owners no longer patch them (only a rules proposal does,
+        app/proposals).
 
         Raises:
-            RoleRequired (not an owner), ClubNotFound.
+            RoleRequired (not an owner), ClubNotFound, RulesNeedVote (409: rules by vote).
         """
-        allowed = {"voting_mode", "approval_threshold_bps", "quorum_bps", "tie_rule",
-                   "hide_running_results", "withdrawal_fee_bps"}  # fmt: skip
-        changes = {k: v for k, v in changes.items() if k in allowed}
+        changes = {k: v for k, v in changes.items() if k in RULES}
+        room = club_room(club_id)
+        await events.ensure_room(room)
 
         async def body(session: AsyncClientSession) -> tuple[Club, Membership]:
             club, actor = await self.check_member(club_id, actor_id, (ClubRole.OWNER,), session)
-            before = {k: _plain(getattr(club, k, None)) for k in sorted(allowed)}
-            after = {**before, **{k: _plain(v) for k, v in changes.items()}}
-            if after != before:
-                await repository.bump_money_seq(club_id, session)  # one change at a time
-                await repository.update_club(club_id, changes, session)
-                await audit_service.do_append(
-                    chain=club_chain(club_id), actor_id=actor_id, action="club.rules_changed",
-                    target_type="club", target_id=club_id,
-                    details={"before": before, "after": after}, session=session,
-                )  # fmt: skip
+            if club.rules_changed_by is RulesAuthority.VOTE and changes:
+                raise RulesNeedVote(
+                    "This club changes its rules by a members' vote: propose the change.",
+                    details={"rules_changed_by": club.rules_changed_by.value},
+                )
+            await self._apply_rules(session, club, changes, actor_id=actor_id, proposal_id=None)
             updated = await repository.get_club(club_id, session)
             assert updated is not None
             return updated, actor
 
         return await run_in_transaction(body)
+
+    def check_rules_proposal(self, club: Club, changes: dict[str, object]) -> dict[str, object]:
+        """The rules a proposal may put to the vote: the club must change its rules by vote
+        (``RulesByOwners`` otherwise) and the proposal must change at least one of them
+        (``NoRulesChange``). Returns the changes, by name, as stored."""
+        if club.rules_changed_by is not RulesAuthority.VOTE:
+            raise RulesByOwners(
+                "In this club the owners change the rules; a rules proposal needs the owners "
+                "to let members vote on them first.",
+                details={"rules_changed_by": club.rules_changed_by.value},
+            )
+        wanted = {k: _plain(v) for k, v in changes.items() if k in RULES}
+        if all(_plain(getattr(club, k, None)) == v for k, v in wanted.items()):
+            raise NoRulesChange("This proposal would not change any of the club's rules.")
+        return wanted
+
+    async def do_apply_voted_rules(
+        self, session: AsyncClientSession, club_id: str, proposal_id: str,
+        changes: Mapping[str, object],
+    ) -> Club:  # fmt: skip
+        """Inside an approved rules proposal's close (its transaction; ``ensure_room`` of the
+        club room done by the caller): the club's rules become ``changes``, audited with before
+        and after and the proposal's id, and every open screen hears ``club:rules_changed``.
+        Raises ``ClubNotFound``."""
+        club = await repository.get_club(club_id, session)
+        if club is None:
+            raise ClubNotFound("no such club")
+        changes = {k: v for k, v in changes.items() if k in RULES}
+        await self._apply_rules(session, club, changes, actor_id=None, proposal_id=proposal_id)
+        updated = await repository.get_club(club_id, session)
+        assert updated is not None
+        return updated
+
+    async def _apply_rules(
+        self, session: AsyncClientSession, club: Club, changes: dict[str, object], *,
+        actor_id: str | None, proposal_id: str | None,
+    ) -> None:  # fmt: skip
+        club_id = str(club.id)
+        before = {k: _plain(getattr(club, k, None)) for k in sorted(RULES)}
+        after = {**before, **{k: _plain(v) for k, v in changes.items()}}
+        if after == before:
+            return
+        await repository.bump_money_seq(club_id, session)  # one change at a time
+        stored = dict(changes)
+        if after.get("dues_amount") and not before.get("dues_amount"):
+            stored["dues_since"] = dt.datetime.now(dt.UTC).strftime("%Y-%m")  # dues start now
+        await repository.update_club(club_id, stored, session)
+        details: dict[str, object] = {"before": before, "after": after}
+        if proposal_id is not None:
+            details["proposal_id"] = proposal_id
+        await audit_service.do_append(
+            chain=club_chain(club_id), actor_id=actor_id, action="club.rules_changed",
+            target_type="club", target_id=club_id, details=details, session=session,
+        )  # fmt: skip
+        await events.room_event(
+            session, club_room(club_id), RULES_CHANGED, RulesChangedEvent, club_id=club_id,
+            rules=rules_out(after), before=rules_out(before), changed_by=actor_id,
+            proposal_id=proposal_id,
+        )  # fmt: skip
+
+    async def clubs_with_dues(self) -> list[Club]:
+        """Every club whose members owe monthly dues (the dues timer)."""
+        return await repository.clubs_with_dues()
 
     async def do_set_watchlist(self, club_id: str, actor_id: str, symbols: list[str]) -> Club:
         """Replace the club's watch-list (owner/admin/treasurer); symbols must exist in the

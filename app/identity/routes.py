@@ -60,6 +60,7 @@ from app.identity.schemas import (
     SignupRequest,
     StatusOut,
     SuspendRequest,
+    TabSession,
     TokenPair,
     TotpEnrolment,
     UserList,
@@ -67,7 +68,7 @@ from app.identity.schemas import (
     VerificationSent,
     VerifyEmailRequest,
 )
-from app.identity.sessions import do_logout, do_refresh, issue_guest_token
+from app.identity.sessions import do_logout, do_open_tab, do_refresh, issue_guest_token
 from app.identity.signup import do_resend_verification, do_signup, do_verify_email
 from app.openapi import document_errors, document_raw_response
 
@@ -173,6 +174,20 @@ async def refresh(data: RefreshRequest) -> tuple[TokenPair, int, dict[str, str]]
     """
     pair = await do_refresh(data.refresh_token, client_ip())
     return pair, 200, NO_STORE
+
+
+@auth.post("/refresh/tab")
+@tag(["auth"])
+@validate_request(RefreshRequest)
+@validate_response(TabSession)
+@document_errors(401, 403, 429)
+async def refresh_for_tab(data: RefreshRequest) -> tuple[TabSession, int, dict[str, str]]:
+    """A signed-in tab asks for a session for another tab of the same browser (a link opened
+    in a new tab stays signed in): the caller's refresh token is rotated as by ``/refresh``
+    (``session``) and a separate session is opened for the new tab (``tab``), so the two never
+    spend one single-use token. Errors: those of ``/refresh``."""
+    mine, tab = await do_open_tab(data.refresh_token, client_ip())
+    return TabSession(session=mine, tab=tab), 200, NO_STORE
 
 
 @auth.post("/logout")

@@ -101,6 +101,14 @@ class RefreshRequest(BaseModel):
     refresh_token: Annotated[str, Field(min_length=16, max_length=256)]
 
 
+class TabSession(BaseModel):
+    """``POST /api/v1/auth/refresh/tab``: ``session`` replaces the caller's pair (its refresh
+    token was rotated); ``tab`` is a new session for another tab of the same browser."""
+
+    session: TokenPair
+    tab: TokenPair
+
+
 class LogoutRequest(BaseModel):
     """``POST /api/v1/auth/logout``: ends this session, or every session with ``all_sessions``."""
 

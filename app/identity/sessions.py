@@ -107,6 +107,24 @@ async def do_refresh(refresh_token: str, ip: str | None) -> TokenPair:
     Raises ``RefreshTokenInvalid``, ``RefreshTokenReused``, ``SessionRevoked``,
     ``AccountSuspended``, ``RateLimited``.
     """
+    pair, _ = await _rotate(refresh_token, ip)
+    return pair
+
+
+async def do_open_tab(refresh_token: str, ip: str | None) -> tuple[TokenPair, TokenPair]:
+    """A signed-in tab opens a session for another tab of the same browser (a link opened in a
+    second tab stays signed in, issue #14): the caller's refresh token is rotated exactly as
+    ``do_refresh`` does (so only its holder can ask, and a spent token still revokes), and a new
+    session — its own refresh-token family, authenticated the same way — is opened for the new
+    tab. Two families never race over one single-use token. Returns (the caller's new pair, the
+    new tab's pair); raises what ``do_refresh`` raises."""
+    mine, user = await _rotate(refresh_token, ip)
+    amr = verify_token(get_settings(), mine.access_token).amr
+    return mine, await open_session(user, amr)
+
+
+async def _rotate(refresh_token: str, ip: str | None) -> tuple[TokenPair, User]:
+    """``do_refresh``'s rotation, also answering the session's (active) user."""
     settings = get_settings()
     await rate_limiter().hit("refresh", settings.rate_limit_refresh, ip or "-")
     sessions = store()
@@ -137,12 +155,13 @@ async def do_refresh(refresh_token: str, ip: str | None) -> TokenPair:
         family=rotation.family,
         amr=await sessions.amr(rotation.family),
     )
-    return TokenPair(
+    pair = TokenPair(
         access_token=access,
         refresh_token=new_token,
         expires_in=settings.access_token_ttl_seconds,
         refresh_expires_in=settings.refresh_token_ttl_seconds,
     )
+    return pair, user
 
 
 async def do_logout(principal: Principal, all_sessions: bool) -> int:

@@ -16,11 +16,13 @@ from app.realtime.eventlog import utcnow
 
 
 class ProposalKind(StrEnum):
-    """``investment``: buy or sell a symbol (an approved one becomes an order); ``general``:
-    anything else the club decides."""
+    """``investment``: buy or sell a symbol (an approved one becomes an order); ``rules``: a
+    change of the club's rules (an approved one changes them); ``general``: anything else the
+    club decides."""
 
     INVESTMENT = "investment"
     GENERAL = "general"
+    RULES = "rules"
 
 
 class ProposalStatus(StrEnum):
@@ -65,7 +67,8 @@ class Proposal(Document):
     ``tally``: the current votes counted (kept live; shown per the ``hide_running_results``
     rule). ``version`` is bumped by every vote and by the close, so a vote and a close (or two
     votes) never interleave: the second transaction conflicts and is retried.
-    Investment fields: ``quantity`` shares or ``amount`` paise, ``limit_price`` paise.
+    Investment fields: ``quantity`` shares or ``amount`` paise, ``limit_price`` paise. A rules
+    proposal's ``rules``: the club rules it changes, by name, as the club stores them.
     """
 
     club_id: str
@@ -78,6 +81,7 @@ class Proposal(Document):
     quantity: int | None = None
     amount: int | None = None
     limit_price: int | None = None
+    rules: dict[str, str | int | bool | None] | None = None  # a rules proposal's changes
     deadline: dt.datetime
     remind_at: dt.datetime
     reminded_at: dt.datetime | None = None
@@ -139,3 +143,20 @@ class VoteRecord(Document):
     class Settings:
         name = "vote_history"
         indexes = [IndexModel([("proposal_id", ASCENDING), ("at", ASCENDING)], name="proposal")]
+
+
+class ProposalComment(Document):
+    """One comment in a proposal's discussion thread (append-only). ``seq``: the club room's
+    log seq of its ``proposal:comment`` event, so the thread's order is the room's order and a
+    reconnecting screen catches up on it with the rest of the room."""
+
+    proposal_id: str
+    club_id: str
+    author_id: str
+    body: str
+    seq: int = 0
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "proposal_comments"
+        indexes = [IndexModel([("proposal_id", ASCENDING), ("seq", ASCENDING)], name="thread")]

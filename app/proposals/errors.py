@@ -52,3 +52,10 @@ class NotAllowed(AppError):
 
     status = 403
     code = "role_required"
+
+
+class DiscussionFull(AppError):
+    """A proposal's thread holds at most ``proposal_max_comments`` comments (409)."""
+
+    status = 409
+    code = "discussion_full"

@@ -8,7 +8,13 @@ from collections.abc import Mapping
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import object_id
-from app.proposals.documents import Proposal, ProposalStatus, Vote, VoteRecord
+from app.proposals.documents import (
+    Proposal,
+    ProposalComment,
+    ProposalStatus,
+    Vote,
+    VoteRecord,
+)
 from app.proposals.tally import Choice
 
 Session = AsyncClientSession | None
@@ -107,4 +113,22 @@ async def mark_reminded(proposal: Proposal, session: Session) -> None:
         {"_id": proposal.id, "reminded_at": None},
         {"$set": {"reminded_at": dt.datetime.now(dt.UTC)}},
         session=session,
+    )
+
+
+async def insert_comment(comment: ProposalComment, session: AsyncClientSession) -> None:
+    await comment.insert(session=session)
+
+
+async def count_comments(proposal_id: str, session: Session = None) -> int:
+    return await ProposalComment.find({"proposal_id": proposal_id}, session=session).count()
+
+
+async def comments(proposal_id: str, after_seq: int, limit: int) -> list[ProposalComment]:
+    """The thread's comments after room seq ``after_seq``, oldest first, at most ``limit``."""
+    return (
+        await ProposalComment.find({"proposal_id": proposal_id, "seq": {"$gt": after_seq}})
+        .sort("+seq")
+        .limit(limit)
+        .to_list()
     )

@@ -1,5 +1,5 @@
 """Proposals over HTTP: ``/api/v1/clubs/{id}/proposals`` (create, list) and
-``/api/v1/proposals/{id}`` (view, votes, close, cancel, vote history)."""
+``/api/v1/proposals/{id}`` (view, votes, close, cancel, vote history, discussion)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from app.openapi import document_errors
 from app.proposals.documents import CloseReason
 from app.proposals.schemas import (
     CancelRequest,
+    CommentCreate,
+    CommentList,
+    CommentOut,
+    CommentQuery,
     ProposalCreate,
     ProposalList,
     ProposalOut,
@@ -36,8 +40,9 @@ def _me() -> str:
 @document_errors(404, 409, 422)
 async def create(club_id: str, data: ProposalCreate) -> tuple[ProposalOut, int]:
     """Open a proposal (any member); the club's rules and everyone's weight are copied onto
-    it. Errors: 404 ``club_not_found``, ``unknown_symbol``; 409 ``no_voting_weight``; 422
-    ``invalid_proposal``, ``validation_error``."""
+    it. A ``rules`` proposal, once approved, changes the club's rules. Errors: 404
+    ``club_not_found``, ``unknown_symbol``; 409 ``no_voting_weight``, ``rules_by_owners``; 422
+    ``invalid_proposal``, ``no_rules_change``, ``validation_error``."""
     proposal = await proposal_service.do_create(club_id, _me(), data)
     return ProposalOut.of(proposal), 201
 
@@ -109,3 +114,33 @@ async def cancel(proposal_id: str, data: CancelRequest) -> ProposalOut:
         proposal_id, _me(), CloseReason.CANCELLED, data.reason
     )
     return ProposalOut.of(proposal)
+
+
+@blueprint.post("/proposals/<proposal_id>/comments")
+@tag(["proposals"])
+@require_auth
+@validate_request(CommentCreate)
+@validate_response(CommentOut, 201)
+@document_errors(404, 409, 422, 429)
+async def comment(proposal_id: str, data: CommentCreate) -> tuple[CommentOut, int]:
+    """Add to the proposal's discussion (any member; up to 2,000 characters); every open screen
+    hears ``proposal:comment``. Errors: 404 ``proposal_not_found``; 409 ``proposal_not_open``
+    (withdrawn), ``discussion_full``; 422 ``validation_error``; 429 ``rate_limited``."""
+    made = await proposal_service.do_comment(proposal_id, _me(), data.body)
+    return CommentOut.of(made), 201
+
+
+@blueprint.get("/proposals/<proposal_id>/comments")
+@tag(["proposals"])
+@require_auth
+@validate_querystring(CommentQuery)
+@validate_response(CommentList)
+@document_errors(404, 422)
+async def comments(proposal_id: str, query_args: CommentQuery) -> CommentList:
+    """The proposal's discussion, oldest first, after room seq ``after``. Errors: 404
+    ``proposal_not_found``."""
+    items = await proposal_service.comments(proposal_id, _me(), query_args.after, query_args.limit)
+    more = len(items) == query_args.limit
+    return CommentList(
+        comments=[CommentOut.of(c) for c in items], next_after=items[-1].seq if more else None
+    )

@@ -16,11 +16,13 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.clubs.documents import TieRule, VotingMode
+from app.clubs.schemas import RulesChange, rules_out
 from app.money import Paise, format_minor
 from app.orders.documents import OrderSide
 from app.proposals.documents import (
     CloseReason,
     Proposal,
+    ProposalComment,
     ProposalKind,
     ProposalStatus,
     StoredTally,
@@ -41,7 +43,9 @@ class ProposalCreate(BaseModel):
     """``POST /api/v1/clubs/{id}/proposals``.
 
     ``investment``: ``side`` and ``symbol``, and ``quantity`` (shares) or — to buy only —
-    ``amount`` (money to invest); optional ``limit_price``. ``general``: none of those.
+    ``amount`` (money to invest); optional ``limit_price``. ``rules``: ``rules``, the club rules
+    to change (the fields of ``PATCH /clubs/{id}/rules``; ``quorum_bps`` null removes the
+    quorum), in a club whose rules change by vote. ``general``: none of those.
     ``deadline``: ISO-8601 with a time zone. ``hide_running_results``: default the club's rule.
     ``threshold_bps``: a stricter approval threshold for this proposal alone (basis points, at
     least the club's; e.g. 10000 to sell everything only unanimously); default the club's.
@@ -58,6 +62,7 @@ class ProposalCreate(BaseModel):
     deadline: dt.datetime
     hide_running_results: bool | None = None
     threshold_bps: int | None = Field(default=None, ge=1, le=10_000)
+    rules: RulesChange | None = None
 
     @field_validator("title")
     @classmethod
@@ -87,6 +92,14 @@ class ProposalCreate(BaseModel):
     @model_validator(mode="after")
     def _fits(self) -> ProposalCreate:
         money = (self.side, self.symbol, self.quantity, self.amount, self.limit_price)
+        if self.kind is ProposalKind.RULES:
+            if any(v is not None for v in money):
+                raise ValueError("a rules proposal has no side, symbol, quantity or prices")
+            if self.rules is None or not self.rules.changes():
+                raise ValueError("a rules proposal names at least one rule to change")
+            return self
+        if self.rules is not None:
+            raise ValueError("only a rules proposal changes rules")
         if self.kind is ProposalKind.GENERAL:
             if any(v is not None for v in money):
                 raise ValueError("a general proposal has no side, symbol, quantity or prices")
@@ -178,6 +191,11 @@ class ProposalOut(BaseModel):
     quantity: int | None
     amount: str | None
     limit_price: str | None
+    rules: dict[str, str | int | bool | None] | None = Field(
+        default=None,
+        description="a rules proposal: the club rules it changes, by name (amounts as "
+        "decimal strings, rates in basis points)",
+    )
     deadline: str
     voting_mode: VotingMode
     threshold_bps: int
@@ -200,8 +218,9 @@ class ProposalOut(BaseModel):
             description=p.description, side=p.side, symbol=p.symbol, quantity=p.quantity,
             amount=None if p.amount is None else format_minor(p.amount),
             limit_price=None if p.limit_price is None else format_minor(p.limit_price),
-            deadline=iso(p.deadline), voting_mode=p.voting_mode, threshold_bps=p.threshold_bps,
-            quorum_bps=p.quorum_bps, tie_rule=p.tie_rule,
+            rules=None if p.rules is None else rules_out(p.rules), deadline=iso(p.deadline),
+            voting_mode=p.voting_mode,
+            threshold_bps=p.threshold_bps, quorum_bps=p.quorum_bps, tie_rule=p.tie_rule,
             hide_running_results=p.hide_running_results, weights=p.weights, status=p.status,
             close_reason=p.close_reason, closed_at=iso(p.closed_at) if p.closed_at else None,
             closed_by=p.closed_by, order_id=p.order_id, tally=TallyOut.of(p),
@@ -279,3 +298,70 @@ class ProposalCancelledEvent(RoomEvent):
 
     proposal: ProposalOut
     reason: str
+
+
+# How long a comment may be, and how many a thread holds (a discussion, not a chat room).
+COMMENT_MAX_CHARS = 2000
+THREAD_MAX_COMMENTS = 500
+
+
+class CommentCreate(BaseModel):
+    """``POST /api/v1/proposals/{id}/comments``: ``body``, 1–2000 characters once trimmed."""
+
+    body: str = Field(min_length=1, max_length=COMMENT_MAX_CHARS)
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("write something first")
+        return value
+
+
+class CommentBody(BaseModel):
+    """A comment of a proposal's discussion, as its room event carries it (the event's own
+    ``seq`` is the comment's place in the thread)."""
+
+    id: str
+    proposal_id: str
+    author_id: str
+    body: str
+    created_at: str
+
+
+class CommentOut(CommentBody):
+    """A comment of a proposal's discussion; ``seq`` orders the thread (the room's seq)."""
+
+    seq: int
+
+    @classmethod
+    def of(cls, c: ProposalComment) -> CommentOut:
+        return cls(
+            id=str(c.id), proposal_id=c.proposal_id, author_id=c.author_id, body=c.body,
+            seq=c.seq, created_at=iso(c.created_at),
+        )  # fmt: skip
+
+
+class CommentList(BaseModel):
+    """A page of the thread, oldest first; ``next_after``: pass as ``after`` for more (null at
+    the end)."""
+
+    comments: list[CommentOut]
+    next_after: int | None
+
+
+class CommentQuery(BaseModel):
+    """``after``: the room seq of the last comment you have (0: from the start); ``limit``
+    1–200."""
+
+    after: int = Field(default=0, ge=0, le=2**53)
+    limit: int = Field(default=100, ge=1, le=200)
+
+
+class ProposalCommentEvent(RoomEvent):
+    """``proposal:comment``: a new comment in a proposal's discussion (in the room's log, so a
+    reconnecting screen catches up on it); its ``seq`` is the comment's place in the thread."""
+
+    proposal_id: str
+    comment: CommentBody

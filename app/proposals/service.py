@@ -33,6 +33,7 @@ from app.proposals import repository
 from app.proposals.documents import (
     CloseReason,
     Proposal,
+    ProposalComment,
     ProposalKind,
     ProposalStatus,
     StoredTally,
@@ -40,6 +41,7 @@ from app.proposals.documents import (
     VoteRecord,
 )
 from app.proposals.errors import (
+    DiscussionFull,
     InvalidProposal,
     NotAllowed,
     NotEligible,
@@ -49,8 +51,12 @@ from app.proposals.errors import (
     VotingClosed,
 )
 from app.proposals.schemas import (
+    THREAD_MAX_COMMENTS,
+    CommentBody,
+    CommentOut,
     ProposalCancelledEvent,
     ProposalClosedEvent,
+    ProposalCommentEvent,
     ProposalCreate,
     ProposalCreatedEvent,
     ProposalOut,
@@ -58,6 +64,7 @@ from app.proposals.schemas import (
     VoteTallyEvent,
 )
 from app.proposals.tally import Choice, Outcome, count
+from app.ratelimit import rate_limiter
 from app.realtime import events
 from app.realtime.eventlog import utcnow
 from app.realtime.rooms import club_room
@@ -66,6 +73,7 @@ PROPOSAL_CREATED = "proposal:created"
 PROPOSAL_CLOSED = "proposal:closed"
 PROPOSAL_CANCELLED = "proposal:cancelled"
 VOTE_TALLY = "vote:tally"
+PROPOSAL_COMMENT = "proposal:comment"
 # Leeway on the shortest voting window for the time a request takes to arrive.
 DEADLINE_SLACK = dt.timedelta(seconds=60)
 
@@ -84,6 +92,35 @@ def percent(bps: int) -> str:
     """Basis points for people: ``6000`` → ``"60 %"``, ``6667`` → ``"66.67 %"``."""
     whole, rest = divmod(bps, 100)
     return f"{whole} %" if rest == 0 else f"{whole}.{rest:02d} %".replace("0 %", " %")
+
+
+_RULE_NAMES = {
+    "voting_mode": "voting", "approval_threshold_bps": "approval threshold",
+    "quorum_bps": "quorum", "tie_rule": "tie rule", "hide_running_results": "running results",
+    "withdrawal_fee_bps": "withdrawal fee", "rules_changed_by": "rules changed by",
+    "dues_amount": "monthly dues", "dues_day": "dues day", "dues_grace_days": "grace days",
+    "dues_late_fee": "late fee",
+}  # fmt: skip
+_MONEY_RULES = ("dues_amount", "dues_late_fee")
+
+
+def rules_in_words(rules: dict[str, str | int | bool | None]) -> str:
+    """A rules change for people: ``{"approval_threshold_bps": 5000, "quorum_bps": None}`` →
+    ``"approval threshold 50 %, quorum none"`` (rates in percent, not basis points)."""
+    parts = []
+    for name, value in rules.items():
+        if value is None:
+            shown = "none"
+        elif name.endswith("_bps") and isinstance(value, int):
+            shown = percent(value)
+        elif name in _MONEY_RULES and isinstance(value, int):
+            shown = format_minor(value)
+        elif isinstance(value, bool):
+            shown = "hidden until close" if value else "shown"
+        else:
+            shown = str(value)
+        parts.append(f"{_RULE_NAMES.get(name, name)} {shown}")
+    return ", ".join(parts)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -169,7 +206,9 @@ class ProposalService:
         Raises:
             ClubNotFound, InvalidProposal (deadline outside the allowed window),
             UnknownSymbols (404 ``unknown_symbol``), NoVotingWeight (weighted, no units yet),
-            CurrencyMismatch (409: an investment quoted in another currency than the club's).
+            CurrencyMismatch (409: an investment quoted in another currency than the club's),
+            RulesByOwners (409: a rules proposal where owners change the rules),
+            NoRulesChange (422: a rules proposal that changes nothing).
         """
         settings = get_settings()
         club, _ = await club_service.check_member(club_id, actor_id)
@@ -184,6 +223,9 @@ class ProposalService:
                 f"and at most {in_words(settings.proposal_max_open_days * 86_400)} from now.",
                 details={"earliest": earliest.isoformat(), "latest": latest.isoformat()},
             )
+        rules = None
+        if data.kind is ProposalKind.RULES and data.rules is not None:
+            rules = club_service.check_rules_proposal(club, data.rules.changes())
         if data.symbol is not None:
             await market_service.check_symbols([data.symbol])
         if data.kind is ProposalKind.INVESTMENT and data.symbol is not None:
@@ -197,6 +239,8 @@ class ProposalService:
 
         async def do(session: AsyncClientSession) -> Proposal:
             club_now, _ = await club_service.check_member(club_id, actor_id, session=session)
+            if rules is not None:
+                club_service.check_rules_proposal(club_now, rules)
             active = await club_service.active_members(club_id, session)
             threshold = data.threshold_bps or club_now.approval_threshold_bps
             if threshold < club_now.approval_threshold_bps:
@@ -220,7 +264,8 @@ class ProposalService:
                 id=PydanticObjectId(), club_id=club_id, created_by=actor_id, kind=data.kind,
                 title=data.title, description=data.description, side=data.side,
                 symbol=data.symbol, quantity=data.quantity, amount=data.amount,
-                limit_price=data.limit_price, deadline=data.deadline, remind_at=remind_at,
+                limit_price=data.limit_price, rules=rules, deadline=data.deadline,
+                remind_at=remind_at,
                 voting_mode=club_now.voting_mode, threshold_bps=threshold,
                 quorum_bps=club_now.quorum_bps, tie_rule=club_now.tie_rule,
                 hide_running_results=hide, weights=weights, created_at=now,
@@ -235,7 +280,7 @@ class ProposalService:
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="proposal.created",
                 target_type="proposal", target_id=str(proposal.id),
-                details={"kind": data.kind.value, "title": data.title,
+                details={"kind": data.kind.value, "title": data.title, "rules": rules,
                          "deadline": data.deadline.isoformat(), "voting_mode":
                          proposal.voting_mode.value, "threshold_bps": proposal.threshold_bps,
                          "quorum_bps": proposal.quorum_bps, "tie_rule": proposal.tie_rule.value,
@@ -261,6 +306,8 @@ class ProposalService:
             size = f"{p.quantity} shares" if p.quantity else f"{format_minor(p.amount or 0)} of"
             limit = f" at a limit of {format_minor(p.limit_price)}" if p.limit_price else ""
             return f"{p.side.value.title()} {size} {p.symbol}{limit}. Vote by {deadline}."
+        if p.kind is ProposalKind.RULES and p.rules:
+            return f"Change the club's rules: {rules_in_words(p.rules)}. Vote by {deadline}."
         return f"{p.title}. Vote by {deadline}."
 
     # ---- voting ---------------------------------------------------------------------------
@@ -332,6 +379,60 @@ class ProposalService:
                     raise
         return result
 
+    # ---- discussion -----------------------------------------------------------------------
+
+    async def do_comment(self, proposal_id: str, author_id: str, body: str) -> ProposalComment:
+        """Add a comment to the proposal's discussion (any active member, open or decided;
+        not once cancelled). ``body`` is already trimmed and at most 2,000 characters
+        (schemas). Every open screen hears ``proposal:comment`` through the room's log.
+
+        Raises:
+            ProposalNotFound (also for non-members), ProposalNotOpen (cancelled),
+            DiscussionFull (409: the thread holds ``THREAD_MAX_COMMENTS``), RateLimited.
+        """
+        proposal = await self.check_visible(proposal_id, author_id)
+        await rate_limiter().hit(
+            "proposal_comment", get_settings().rate_limit_chat, proposal.club_id, author_id
+        )
+        room = club_room(proposal.club_id)
+        await events.ensure_room(room)
+
+        async def do(session: AsyncClientSession) -> ProposalComment:
+            p = await repository.get(proposal_id, session)
+            if p is None:
+                raise ProposalNotFound("no such proposal")
+            await club_service.check_member(p.club_id, author_id, session=session)
+            if p.status is ProposalStatus.CANCELLED:
+                raise ProposalNotOpen("this proposal was withdrawn; its discussion is closed",
+                                      details={"status": p.status.value})  # fmt: skip
+            if await repository.count_comments(proposal_id, session) >= THREAD_MAX_COMMENTS:
+                raise DiscussionFull(
+                    f"This discussion already has {THREAD_MAX_COMMENTS} comments; carry on in "
+                    "the club's chat.", details={"max": THREAD_MAX_COMMENTS},
+                )  # fmt: skip
+            comment = ProposalComment(
+                id=PydanticObjectId(), proposal_id=proposal_id, club_id=p.club_id,
+                author_id=author_id, body=body, created_at=utcnow(),
+            )  # fmt: skip
+            event = await events.room_event(
+                session, room, PROPOSAL_COMMENT, ProposalCommentEvent, club_id=p.club_id,
+                proposal_id=proposal_id,
+                comment=CommentBody(**CommentOut.of(comment).model_dump(exclude={"seq"})),
+            )  # fmt: skip
+            comment.seq = int(event.data["seq"])
+            await repository.insert_comment(comment, session)
+            return comment
+
+        return await run_in_transaction(do)
+
+    async def comments(
+        self, proposal_id: str, user_id: str, after_seq: int, limit: int
+    ) -> list[ProposalComment]:
+        """The proposal's discussion after room seq ``after_seq``, oldest first. Raises
+        ``ProposalNotFound`` (also for non-members)."""
+        await self.check_visible(proposal_id, user_id)
+        return await repository.comments(proposal_id, after_seq, limit)
+
     # ---- closing --------------------------------------------------------------------------
 
     async def do_close(
@@ -391,6 +492,9 @@ class ProposalService:
                     quantity=p.quantity, amount=p.amount, limit_price=p.limit_price,
                 )  # fmt: skip
                 p.order_id = str(order.id)
+            if p.status is ProposalStatus.APPROVED and p.kind is ProposalKind.RULES and p.rules:
+                # the members decided: the club's rules change now (audited, live)
+                await club_service.do_apply_voted_rules(session, p.club_id, proposal_id, p.rules)
             fields = {
                 "tally": p.tally.model_dump(), "status": p.status.value,
                 "close_reason": reason.value, "closed_at": now, "closed_by": actor_id,

@@ -34,8 +34,9 @@ def paise(text: str) -> int:
 
 
 def micro(text: str) -> int:
-    whole, _, part = text.partition(".")
-    return int(whole) * 1_000_000 + int(part)
+    sign = -1 if text.startswith("-") else 1
+    whole, _, part = text.lstrip("-").partition(".")
+    return sign * (int(whole) * 1_000_000 + int(part))
 
 
 async def test_the_club_story_over_http(api: Api, payment_stack: SandboxClient) -> None:
@@ -102,8 +103,9 @@ async def test_the_club_story_over_http(api: Api, payment_stack: SandboxClient) 
     fee = half_even(Fraction(gross, 100))
     withdrawals = (await alice.ok("GET", f"/api/v1/clubs/{club_id}/withdrawals"))["withdrawals"]
     bobs = next(w for w in withdrawals if w["id"] == request["id"])
+    # units: the signed change to Bob's units (docs/domain.md, one sign for units that move)
     assert (bobs["status"], micro(bobs["units"]), paise(bobs["gross"]), paise(bobs["fee"]),
-            paise(bobs["net"])) == ("settled", redeemed, gross, fee, gross - fee)  # fmt: skip
+            paise(bobs["net"])) == ("settled", -redeemed, gross, fee, gross - fee)  # fmt: skip
     paid_out = await alice.ok("POST", f"/api/v1/clubs/{club_id}/withdrawals/{request['id']}/payout",
                               key="p1")  # fmt: skip
     assert paid_out["status"] == "paid"

@@ -84,7 +84,7 @@ async def test_a_charge_redeems_the_members_units_and_the_money_stays(
     # C sees the charge settled; the books still balance.
     mine = await c.ok("GET", f"/api/v1/clubs/{club_id}/charges")
     assert [(x["status"], x["units"], x["charged"]) for x in mine["charges"]] == [
-        ("settled", "1.000000", "10.00")]  # fmt: skip
+        ("settled", "-1.000000", "10.00")]  # fmt: skip
     balance = await a.ok("GET", f"/api/v1/clubs/{club_id}/trial-balance")
     assert balance["balanced"]
     assert ("income:member_charges", "10.00") in [(r["account"], r["credit"])

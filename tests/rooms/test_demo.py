@@ -1,11 +1,12 @@
-"""The demo room `make run` shows: a club with a short chat and an open proposal, made once."""
+"""The demo room `make run` shows: a club with a short chat, an open proposal with its
+discussion and an open rules proposal, made once."""
 
 from __future__ import annotations
 
 from app.books.documents import Contribution
 from app.chat.documents import ChatMessage
 from app.clubs.documents import Club
-from app.proposals.documents import Proposal, ProposalStatus
+from app.proposals.documents import Proposal, ProposalComment, ProposalStatus
 from devtools.demo_room import DEMO_CLUB, load_demo_room
 from tests.rooms.conftest import person
 
@@ -18,8 +19,15 @@ async def test_the_demo_room_is_loaded_once(services: object) -> None:
     assert club is not None
     messages = await ChatMessage.find({"club_id": str(club.id)}).sort("+seq").to_list()
     assert [m.author_id for m in messages] == [owner.user_id, admin.user_id]
-    proposals = await Proposal.find({"club_id": str(club.id)}).to_list()
-    assert [(p.symbol, p.status) for p in proposals] == [("AAPL", ProposalStatus.OPEN)]
+    proposals = await Proposal.find({"club_id": str(club.id)}).sort("+created_at").to_list()
+    assert [(p.kind.value, p.symbol, p.status) for p in proposals] == [
+        ("investment", "AAPL", ProposalStatus.OPEN),
+        ("rules", None, ProposalStatus.OPEN)]  # fmt: skip
+    # The investment proposal has its discussion; the club changes its rules by vote.
+    thread = await ProposalComment.find({"proposal_id": str(proposals[0].id)}).to_list()
+    assert [c.author_id for c in sorted(thread, key=lambda c: c.seq)] == [
+        admin.user_id, owner.user_id]  # fmt: skip
+    assert club.rules_changed_by.value == "vote" and proposals[1].rules == {"quorum_bps": 5000}
     # The owner's treasurer's desk has a manual contribution to approve, with its note.
     waiting = await Contribution.find({"club_id": str(club.id)}).to_list()
     assert [(c.user_id, c.status.value, c.note) for c in waiting] == [

@@ -47,6 +47,13 @@ export function microUnits(value: number): string {
   return `${negative ? "-" : ""}${text || "0"}`;
 }
 
+/** A unit movement as the API sends it ("-20.000000" redeemed, "50.000000" issued) → the one
+ * way screens show it: always signed, "+50.000000 units" / "-20.000000 units" (docs/domain.md). */
+export function unitsMoved(units: string): string {
+  const text = units.trim();
+  return `${text.startsWith("-") ? text : `+${text}`} units`;
+}
+
 /** Sign of a decimal string from its text ("-0.00" is zero). */
 export function signOf(decimal: string | null | undefined): -1 | 0 | 1 {
   if (!decimal || !/[1-9]/.test(decimal)) return 0;

@@ -12,7 +12,7 @@ import { ApiError } from "./api.ts";
 import { live } from "./live.ts";
 import { api } from "./session.ts";
 import { Store } from "./store.ts";
-import type { AlertTriggered, ChatMessage, ContributionReceived, MissedEvent, Order, PortfolioNav, Proposal, RoomJoined, RoomState, Tally } from "./types.ts";
+import type { AlertTriggered, ChatMessage, ContributionReceived, MissedEvent, Order, PortfolioNav, Proposal, ProposalComment, RoomJoined, RoomState, Tally } from "./types.ts";
 
 export type RoomPhase = "joining" | "live" | "catching-up" | "removed" | "error";
 
@@ -36,6 +36,10 @@ export interface RoomView {
   nav: PortfolioNav | null;
   /** How many times the room caught up after a reconnect (shown, and read by tests). */
   catchUps: number;
+  /** Each proposal's discussion as far as this screen knows it (by proposal id, in seq order):
+   * loaded when a thread is opened, then kept by `proposal:comment` events — which are in the
+   * room's log, so a reconnect catches up on them like on everything else. */
+  comments: Record<string, ProposalComment[]>;
 }
 
 const TYPING_MS = 4_000;
@@ -54,13 +58,17 @@ export class ClubRoom {
   onMoney: (event: ContributionReceived) => void = () => undefined;
   /** Called when the club was valued (units issued and redeemed: every figure changes). */
   onValued: () => void = () => undefined;
+  /** Proposals whose discussion this screen has open (kept when a card moves to "Decided"). */
+  readonly openThreads = new Set<string>();
+  /** Called when the club's rules changed (an owner, or the members' vote): reload the club. */
+  onRulesChanged: () => void = () => undefined;
 
   constructor(clubId: string, me: string) {
     this.clubId = clubId;
     this.me = me;
     this.view = new Store<RoomView>({
       phase: "joining", error: null, seq: null, messages: [], olderBefore: null, proposals: [], online: [],
-      typing: {}, arrivals: [], alertFirings: [], orders: {}, nav: null, catchUps: 0,
+      typing: {}, arrivals: [], alertFirings: [], orders: {}, nav: null, catchUps: 0, comments: {},
     });
   }
 
@@ -135,6 +143,25 @@ export class ClubRoom {
     if (live.connected) await live.call("vote:cast", { proposal_id: proposalId, choice });
     else await api("POST", `/api/v1/proposals/${proposalId}/votes`, { body: { choice } });
     this.patchProposal(proposalId, (p) => ({ ...p, my_vote: choice }));
+  }
+
+  /** Load a proposal's discussion (all pages) and merge it with what arrived live. */
+  async loadComments(proposalId: string): Promise<void> {
+    let after = 0;
+    for (let page = 0; page < 10; page++) {
+      const list = await api<{ comments: ProposalComment[]; next_after: number | null }>(
+        "GET", `/api/v1/proposals/${proposalId}/comments?after=${after}&limit=200`,
+      );
+      for (const comment of list.comments) this.upsertComment(comment);
+      if (list.next_after === null) break;
+      after = list.next_after;
+    }
+  }
+
+  /** Add to a proposal's discussion; shown at once (its room event changes nothing more). */
+  async comment(proposalId: string, body: string): Promise<void> {
+    const made = await api<ProposalComment>("POST", `/api/v1/proposals/${proposalId}/comments`, { body: { body } });
+    this.upsertComment(made);
   }
 
   /** A proposal created here shows at once (the room event brings the same one). */
@@ -267,6 +294,12 @@ export class ClubRoom {
       case "portfolio:valued":
         this.onValued();
         break;
+      case "proposal:comment":
+        this.upsertComment({ ...(data.comment as Omit<ProposalComment, "seq">), seq: data.seq as number });
+        break;
+      case "club:rules_changed":
+        this.onRulesChanged();
+        break;
       case "order:updated": {
         const order = data.order as Order;
         const known = this.view.get().orders[order.id];
@@ -290,6 +323,13 @@ export class ClubRoom {
     const old = this.view.get().proposals.find((p) => p.id === proposal.id);
     const merged = { ...proposal, my_vote: proposal.my_vote ?? old?.my_vote ?? null };
     this.patch({ proposals: sortProposals([...this.view.get().proposals.filter((p) => p.id !== proposal.id), merged]) });
+  }
+
+  private upsertComment(comment: ProposalComment): void {
+    const thread = (this.view.get().comments[comment.proposal_id] ?? []).filter((c) => c.id !== comment.id);
+    thread.push(comment);
+    thread.sort((a, b) => a.seq - b.seq);
+    this.patch({ comments: { ...this.view.get().comments, [comment.proposal_id]: thread } });
   }
 
   private patchProposal(id: string, change: (p: Proposal) => Proposal): void {

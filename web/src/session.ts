@@ -12,6 +12,14 @@
  * Any script on the page could still read memory, which is why the server rotates the token
  * and revokes the whole session on reuse.
  *
+ * Another tab. A link opened in a second tab of the same browser stays signed in: the new tab,
+ * having nothing parked, asks over a BroadcastChannel (same origin only) whether a tab is
+ * signed in; one such tab (a Web Lock per request picks exactly one) calls
+ * `POST /auth/refresh/tab`, which rotates its own refresh token and opens a *separate* session
+ * for the new tab, and hands that pair over. Each tab keeps its own single-use token family, so
+ * tabs never race over one token. With no signed-in tab answering within a second, the new tab
+ * starts signed out.
+ *
  * Calls. `api()` adds the bearer token; on 401 `token_expired` it refreshes once (a single
  * refresh shared by every caller waiting) and retries. A refresh that fails ends the session.
  */
@@ -51,6 +59,18 @@ interface TokenPair {
 export type SessionState = "restoring" | "signed-out" | "signed-in";
 
 const STORAGE_KEY = "samooh.session.refresh";
+const CHANNEL = "samooh.session";
+/** How long a new tab waits for a signed-in tab to hand it a session. */
+const ASK_MS = 1_500;
+/** A shared Web Lock every signed-in tab holds: a new tab asks only when someone holds it. */
+const SIGNED_IN_LOCK = `${CHANNEL}.signed-in`;
+
+interface TabSession {
+  session: TokenPair;
+  tab: TokenPair;
+}
+
+type TabMessage = { kind: "want"; nonce: string } | { kind: "give"; nonce: string; pair: TokenPair };
 /** Refresh this long before the access token expires, so calls rarely meet an expired one. */
 const EARLY_MS = 60_000;
 
@@ -74,32 +94,102 @@ class Session {
   private refreshing: Promise<string> | null = null;
   private timer: number | null = null;
 
+  private channel: BroadcastChannel | null = null;
+  private releaseSignedIn: (() => void) | null = null;
+
   constructor() {
-    const park = () => {
-      if (this.refreshToken !== null) trySet(STORAGE_KEY, this.refreshToken);
-    };
-    window.addEventListener("pagehide", park);
+    window.addEventListener("pagehide", () => this.park());
     document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "hidden") park();
+      if (document.visibilityState === "hidden") this.park();
       else tryRemove(STORAGE_KEY);
     });
+    if (typeof BroadcastChannel === "function") {
+      this.channel = new BroadcastChannel(CHANNEL);
+      this.channel.onmessage = (event: MessageEvent<TabMessage>) => {
+        if (event.data?.kind === "want") void this.giveTab(event.data.nonce);
+      };
+    }
   }
 
-  /** On page load: resume the tab's session if it parked a refresh token. */
+  /** On page load: resume the tab's session if it parked a refresh token, else take one from a
+   * signed-in tab of the same browser (see the module comment). */
   async restore(): Promise<void> {
     const parked = tryGet(STORAGE_KEY);
     tryRemove(STORAGE_KEY);
-    if (parked === null) {
-      this.state.set("signed-out");
-      return;
-    }
-    this.refreshToken = parked;
     try {
-      await this.refresh();
+      if (parked !== null) {
+        this.refreshToken = parked;
+        await this.refresh();
+      } else {
+        const pair = await this.askTabs();
+        if (pair === null) {
+          this.state.set("signed-out");
+          return;
+        }
+        this.setTokens(pair);
+      }
       await this.loadMe();
       this.state.set("signed-in");
+      this.holdSignedIn();
     } catch {
       this.clear();
+    }
+  }
+
+  /** Ask the other tabs for a session of our own; null when none answers in time (at once
+   * when no tab of this browser is signed in). */
+  private async askTabs(): Promise<TokenPair | null> {
+    const channel = this.channel;
+    if (channel === null) return null;
+    if (navigator.locks) {
+      const state = await navigator.locks.query().catch(() => null);
+      if (state !== null && !(state.held ?? []).some((lock) => lock.name === SIGNED_IN_LOCK)) return null;
+    }
+    const nonce = newKey();
+    return new Promise((resolve) => {
+      const listen = (event: MessageEvent<TabMessage>) => {
+        if (event.data?.kind !== "give" || event.data.nonce !== nonce) return;
+        channel.removeEventListener("message", listen);
+        clearTimeout(timer);
+        resolve(event.data.pair);
+      };
+      const timer = window.setTimeout(() => {
+        channel.removeEventListener("message", listen);
+        resolve(null);
+      }, ASK_MS);
+      channel.addEventListener("message", listen);
+      channel.postMessage({ kind: "want", nonce } satisfies TabMessage);
+    });
+  }
+
+  /** While signed in, hold the shared lock other tabs look for. */
+  private holdSignedIn(): void {
+    if (this.releaseSignedIn !== null || !navigator.locks) return;
+    this.releaseSignedIn = () => undefined; // requested; replaced by the real release once held
+    void navigator.locks
+      .request(SIGNED_IN_LOCK, { mode: "shared" }, () =>
+        this.state.get() !== "signed-in" ? undefined : new Promise<void>((resolve) => { this.releaseSignedIn = resolve; }))
+      .catch(() => undefined);
+  }
+
+  /** Another tab asked for a session: open one for it (a Web Lock named after its request makes
+   * one signed-in tab answer); our own refresh token is rotated by the same call. */
+  private async giveTab(nonce: string): Promise<void> {
+    if (this.state.get() !== "signed-in" || this.refreshToken === null) return;
+    const give = async (): Promise<void> => {
+      const tab = await this.rotateWith<TokenPair>("/api/v1/auth/refresh/tab", (answer: TabSession) => [answer.session, answer.tab]);
+      this.channel?.postMessage({ kind: "give", nonce, pair: tab } satisfies TabMessage);
+    };
+    try {
+      if (navigator.locks) {
+        await navigator.locks.request(`${CHANNEL}.give.${nonce}`, { ifAvailable: true }, async (lock) => {
+          if (lock !== null) await give();
+        });
+      } else {
+        await give();
+      }
+    } catch {
+      // The asking tab starts signed out; a refusal already ended this session if it had to.
     }
   }
 
@@ -177,12 +267,21 @@ class Session {
   refresh(force = false): Promise<string> {
     if (!force && this.access !== null && Date.now() < this.accessExpiresAt - 5_000) return Promise.resolve(this.access);
     if (this.refreshing !== null) return this.refreshing;
+    return this.rotateWith<string>("/api/v1/auth/refresh", (pair: TokenPair) => [pair, pair.access_token]);
+  }
+
+  /** Spend the refresh token at `path` (after any refresh in flight, never two at once): the
+   * answer's own pair replaces ours; `split` picks it and the result out of the answer. */
+  private async rotateWith<R>(path: string, split: (answer: never) => [TokenPair, R]): Promise<R> {
+    while (this.refreshing !== null) await this.refreshing.catch(() => undefined);
     const spent = this.refreshToken;
-    if (spent === null) return Promise.reject(new ApiError("You are not signed in.", 401, "authentication_required"));
+    if (spent === null) throw new ApiError("You are not signed in.", 401, "authentication_required");
+    let result: R | undefined;
     this.refreshing = (async () => {
       try {
-        const pair = await post<TokenPair>("/api/v1/auth/refresh", { refresh_token: spent });
+        const [pair, out] = split((await post<unknown>(path, { refresh_token: spent })) as never);
         this.setTokens(pair);
+        result = out;
         return pair.access_token;
       } catch (error) {
         // A network failure keeps the session (retry later); a refusal ends it.
@@ -194,7 +293,13 @@ class Session {
         this.refreshing = null;
       }
     })();
-    return this.refreshing;
+    await this.refreshing;
+    return result as R;
+  }
+
+  /** Keep the refresh token in this tab's sessionStorage while the page is hidden. */
+  private park(): void {
+    if (this.refreshToken !== null) trySet(STORAGE_KEY, this.refreshToken);
   }
 
   private async accept(pair: TokenPair): Promise<void> {
@@ -202,12 +307,15 @@ class Session {
     this.endedBecause.set(null);
     await this.loadMe();
     this.state.set("signed-in");
+    this.holdSignedIn();
   }
 
   private setTokens(pair: TokenPair): void {
     this.access = pair.access_token;
     this.refreshToken = pair.refresh_token;
     this.accessExpiresAt = Date.now() + pair.expires_in * 1000;
+    // Rotated while hidden (timer, another tab's request): the parked token is spent now.
+    if (document.visibilityState === "hidden") this.park();
     if (this.timer !== null) clearTimeout(this.timer);
     const early = Math.max(pair.expires_in * 1000 - EARLY_MS, pair.expires_in * 500);
     this.timer = window.setTimeout(() => void this.refresh(true).catch(() => undefined), early);
@@ -222,6 +330,8 @@ class Session {
     tryRemove(STORAGE_KEY);
     this.me.set(null);
     this.state.set("signed-out");
+    this.releaseSignedIn?.();
+    this.releaseSignedIn = null;
   }
 }
 

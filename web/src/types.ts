@@ -13,6 +13,15 @@ export interface Club {
   quorum_bps: number | null;
   tie_rule: string;
   withdrawal_fee_bps: number;
+  hide_running_results?: boolean;
+  /** Owners patch the rules ("owners"), or the members change them by a rules proposal ("vote"). */
+  rules_changed_by?: "owners" | "vote";
+  /** Monthly dues per member ("0.00": none), due on `dues_day`, late after `dues_grace_days`. */
+  dues_amount?: string;
+  dues_day?: number;
+  dues_grace_days?: number;
+  dues_late_fee?: string;
+  dues_since?: string | null;
   created_at: string;
   last_valuation_date: string | null;
   my_role: ClubRole;
@@ -165,7 +174,7 @@ export interface Proposal {
   id: string;
   club_id: string;
   created_by: string;
-  kind: "investment" | "general";
+  kind: "investment" | "general" | "rules";
   title: string;
   description: string;
   side: "buy" | "sell" | null;
@@ -173,6 +182,8 @@ export interface Proposal {
   quantity: number | null;
   amount: string | null;
   limit_price: string | null;
+  /** A rules proposal: the club rules it changes, by name (rates in basis points). */
+  rules?: Record<string, string | number | boolean | null> | null;
   deadline: string;
   voting_mode: string;
   threshold_bps: number;
@@ -350,4 +361,37 @@ export interface PortfolioNav {
   units: string;
   unit_value: string;
   reason: string;
+}
+
+/** A comment of a proposal's discussion; `seq` is its place in the club room's log. */
+export interface ProposalComment {
+  id: string;
+  proposal_id: string;
+  author_id: string;
+  body: string;
+  seq: number;
+  created_at: string;
+}
+
+export type DuesStatus = "none" | "pending" | "paid" | "late" | "waived";
+
+export interface DuesCell {
+  month: string;
+  status: DuesStatus;
+  due_on: string;
+  late_after: string;
+  paid: string;
+  late_fee_charged: boolean;
+}
+
+/** GET /clubs/{id}/dues: the rule and a row per member (the treasury: everyone). */
+export interface DuesGrid {
+  amount: string;
+  due_day: number;
+  grace_days: number;
+  late_fee: string;
+  currency: string;
+  since: string | null;
+  months: string[];
+  rows: { user_id: string; cells: DuesCell[] }[];
 }

@@ -5,10 +5,11 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { live } from "../live.ts";
-import { money, parseAmountInput } from "../money.ts";
+import { money, parseAmountInput, unitsMoved } from "../money.ts";
 import { api, newKey } from "../session.ts";
-import type { Club, Contribution, Order, Withdrawal } from "../types.ts";
+import type { Club, Contribution, DuesGrid, Order, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
+import { DuesDesk, hasDues, lateDues, monthLabel } from "./dues.tsx";
 import { PendingApprovals } from "./money.tsx";
 
 /** `GET /portfolio` positions: the latest quote of each holding (null before any tick). */
@@ -61,7 +62,7 @@ export function serverToday(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
-type Tab = "inbox" | "value" | "orders" | "trade" | "charge" | "rules";
+type Tab = "inbox" | "value" | "orders" | "trade" | "charge" | "dues" | "rules";
 
 export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged }: {
   club: Club; orders: Record<string, Order>; version: number; nameOf: (id: string) => string; onChanged: () => void;
@@ -87,8 +88,10 @@ export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged
   const pending = (contributions.data?.contributions ?? []).filter((x) => x.status === "pending_approval");
   const waiting = orders.filter((o) => o.status === "awaiting_execution");
   const payouts = (withdrawals.data?.withdrawals ?? []).filter((w) => w.status === "settled");
-  const inboxCount = pending.length + waiting.length + payouts.length;
-  const tabs: [Tab, string][] = [["inbox", "Inbox"], ["value", "Value the club"], ["orders", "Orders"], ["trade", "Record a trade"], ["charge", "Charge a member"]];
+  const dues = useLoad(() => (hasDues(club) ? api<DuesGrid>("GET", `/api/v1/clubs/${club.id}/dues?months=3`) : Promise.resolve(null)), [club.id, club.dues_amount, version, pushed]);
+  const overdue = lateDues(dues.data);
+  const inboxCount = pending.length + waiting.length + payouts.length + overdue.length;
+  const tabs: [Tab, string][] = [["inbox", "Inbox"], ["value", "Value the club"], ["orders", "Orders"], ["trade", "Record a trade"], ["charge", "Charge a member"], ["dues", "Dues"]];
   if (club.my_role === "owner") tabs.push(["rules", "Rules"]);
   return (
     <Panel title={<>Treasurer's desk {inboxCount > 0 && <Badge tone="warn" testId="desk-inbox-count">{inboxCount} waiting</Badge>}</>} testId="desk-panel">
@@ -109,12 +112,26 @@ export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged
             </>
           )}
           {payouts.length > 0 && <Payouts club={club} list={payouts} nameOf={nameOf} onPaid={() => { withdrawals.reload(); onChanged(); }} />}
+          {overdue.length > 0 && (
+            <>
+              <h3 class="subhead">Dues overdue</h3>
+              <ul class="rows" data-testid="desk-dues-overdue">
+                {overdue.map(({ user_id, cell }) => (
+                  <li key={`${user_id}-${cell.month}`} data-testid={`overdue-${user_id}-${cell.month}`}>
+                    <span><strong>{nameOf(user_id)}</strong><span class="muted small"> · {monthLabel(cell.month)} · due {cell.due_on}{cell.late_fee_charged ? " · late fee charged" : ""}</span></span>
+                    <Badge tone="bad">Late</Badge>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
         </div>
       )}
       {tab === "value" && <ValueTheClub club={club} version={version} nameOf={nameOf} onValued={onChanged} />}
       {tab === "orders" && <OrdersDesk club={club} orders={orders} />}
       {tab === "trade" && <RecordTrade club={club} onRecorded={onChanged} />}
       {tab === "charge" && <ChargeMember club={club} nameOf={nameOf} />}
+      {tab === "dues" && <DuesDesk club={club} version={version + pushed} nameOf={nameOf} />}
       {tab === "rules" && <RulesForm club={club} onSaved={onChanged} />}
     </Panel>
   );
@@ -208,10 +225,10 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
             <ul class="rows" data-testid="preview-settlements">
               {preview.settlements.map((s) => (
                 <li key={s.id} data-testid={`preview-settlement-${s.user_id}`}>
-                  <span>{s.kind === "contribution" ? "Contribution" : "Withdrawal"} · {nameOf(s.user_id)}</span>
+                  <span>{s.kind === "contribution" ? "Contribution" : s.kind === "charge" ? "Charge" : "Withdrawal"} · {nameOf(s.user_id)}</span>
                   <span class="row-end">
                     <strong>{money(s.amount, c)}</strong>
-                    <span class="muted small"> {s.kind === "contribution" ? "buys" : "redeems"} {s.units.replace(/^-/, "")} units{s.fee !== "0.00" ? ` · fee ${money(s.fee, c)}` : ""}</span>
+                    <span class="muted small" data-testid="preview-settlement-units"> {unitsMoved(s.units)}{s.fee !== "0.00" ? ` · fee ${money(s.fee, c)}` : ""}</span>
                   </span>
                 </li>
               ))}
@@ -478,7 +495,7 @@ function ChargeMember({ club, nameOf }: { club: Club; nameOf: (id: string) => st
         <ul class="rows" data-testid="charges">
           {charges.data?.charges.map((x) => (
             <li key={x.id} data-testid={`charge-${x.id}`} data-status={x.status}>
-              <span><strong>{money(x.amount, club.currency)}</strong><span class="muted small"> · {nameOf(x.user_id)} · {x.reason}{x.units ? ` · ${x.units} units on ${x.valuation_date}` : ""}</span></span>
+              <span><strong>{money(x.amount, club.currency)}</strong><span class="muted small"> · {nameOf(x.user_id)} · {x.reason}{x.units ? ` · ${unitsMoved(x.units)} on ${x.valuation_date}` : ""}</span></span>
               <Badge tone={x.status === "settled" ? "ok" : x.status === "pending" ? "warn" : "neutral"}>{label(x.status)}</Badge>
             </li>
           ))}
@@ -492,7 +509,8 @@ function ChargeMember({ club, nameOf }: { club: Club; nameOf: (id: string) => st
 function RulesForm({ club, onSaved }: { club: Club; onSaved: () => void }) {
   const [form, setForm] = useState({
     voting_mode: club.voting_mode, threshold: String(club.approval_threshold_bps / 100), quorum: club.quorum_bps === null ? "" : String(club.quorum_bps / 100),
-    tie_rule: club.tie_rule, fee: String(club.withdrawal_fee_bps / 100),
+    tie_rule: club.tie_rule, fee: String(club.withdrawal_fee_bps / 100), by: club.rules_changed_by ?? "owners",
+    dues: club.dues_amount ?? "0.00", duesDay: String(club.dues_day ?? 1), grace: String(club.dues_grace_days ?? 5), lateFee: club.dues_late_fee ?? "0.00",
   });
   const [saved, setSaved] = useState(false);
   const set = (k: keyof typeof form) => (e: Event) => { setSaved(false); setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value }); };
@@ -502,12 +520,29 @@ function RulesForm({ club, onSaved }: { club: Club; onSaved: () => void }) {
     const fee = bps(form.fee || "0");
     if (!(threshold >= 1 && threshold <= 10_000)) throw new ApiError("The approval threshold is a percentage between 0.01 and 100.", 422, "validation_error");
     if (!(fee >= 0 && fee <= 2_000)) throw new ApiError("The withdrawal fee is a percentage between 0 and 20.", 422, "validation_error");
+    const dues = parseAmountInput(form.dues || "0");
+    const lateFee = parseAmountInput(form.lateFee || "0");
+    const day = Number(form.duesDay);
+    const grace = Number(form.grace);
+    if (dues === null || lateFee === null) throw new ApiError("Enter the dues and the late fee like 500.00 (0 for none).", 422, "validation_error");
+    if (!(Number.isInteger(day) && day >= 1 && day <= 28)) throw new ApiError("Dues fall due on a day from 1 to 28 (every month has it).", 422, "validation_error");
+    if (!(Number.isInteger(grace) && grace >= 0 && grace <= 28)) throw new ApiError("The grace period is 0 to 28 days.", 422, "validation_error");
     await api("PATCH", `/api/v1/clubs/${club.id}/rules`, {
-      body: { voting_mode: form.voting_mode, approval_threshold_bps: threshold, quorum_bps: form.quorum.trim() ? bps(form.quorum) : null, tie_rule: form.tie_rule, withdrawal_fee_bps: fee },
+      body: {
+        voting_mode: form.voting_mode, approval_threshold_bps: threshold, quorum_bps: form.quorum.trim() ? bps(form.quorum) : null, tie_rule: form.tie_rule, withdrawal_fee_bps: fee,
+        dues_amount: dues, dues_day: day, dues_grace_days: grace, dues_late_fee: lateFee, rules_changed_by: form.by,
+      },
     });
     setSaved(true);
     onSaved();
   });
+  if (club.rules_changed_by === "vote") {
+    return (
+      <div data-testid="desk-rules-by-vote">
+        <Notice tone="info">The members change this club's rules by vote: propose the change under Votes ("Change the club's rules"). When it passes, the rules change for everyone at once.</Notice>
+      </div>
+    );
+  }
   return (
     <form class="form" data-testid="desk-rules" onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
       <div class="form-row">
@@ -522,6 +557,17 @@ function RulesForm({ club, onSaved }: { club: Club; onSaved: () => void }) {
           <select data-testid="rules-tie" value={form.tie_rule} onChange={set("tie_rule")}><option value="reject">Rejected</option><option value="approve">Approved</option></select>
         </label>
         <Field label="Withdrawal fee (%)" testId="rules-fee" inputMode="decimal" value={form.fee} onInput={set("fee")} />
+      </div>
+      <div class="form-row">
+        <Field label={`Monthly dues per member (${club.currency}, 0: none)`} testId="rules-dues" inputMode="decimal" value={form.dues} onInput={set("dues")} />
+        <Field label="Due on day (1–28)" testId="rules-dues-day" type="number" min="1" max="28" value={form.duesDay} onInput={set("duesDay")} />
+        <Field label="Grace days" testId="rules-dues-grace" type="number" min="0" max="28" value={form.grace} onInput={set("grace")} />
+        <Field label={`Late fee (${club.currency})`} testId="rules-dues-late-fee" inputMode="decimal" value={form.lateFee} onInput={set("lateFee")} />
+      </div>
+      <div class="form-row">
+        <label class="field"><span class="field-label">Rules are changed by</span>
+          <select data-testid="rules-by" value={form.by} onChange={set("by")}><option value="owners">The owners</option><option value="vote">The members' vote (owners can no longer change them alone)</option></select>
+        </label>
       </div>
       <p class="muted small">Open proposals keep the rules they were opened with. Every change is recorded with the rules before and after.</p>
       <ErrorNote error={save.error} testId="rules-error" />

@@ -4,10 +4,11 @@ import { useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { AllocationChart, NavChart } from "../charts.tsx";
 import type { LiveQuote } from "../livequotes.ts";
-import { money, multiplyDecimal, parseAmountInput, signOf } from "../money.ts";
+import { money, multiplyDecimal, parseAmountInput, signOf, unitsMoved } from "../money.ts";
 import { api, newKey, session, uploadFile } from "../session.ts";
 import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
+import { MyDues } from "./dues.tsx";
 
 /** A statement endpoint answers 422 `invalid_valuation` until the club's first valuation. */
 async function orNone<T>(call: Promise<T>): Promise<T | null> {
@@ -144,6 +145,7 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
       ) : (
         !status.loading && <p class="muted small">Your units are issued at the club's next valuation after your money arrives.</p>
       )}
+      <MyDues club={club} version={version} onPaid={contributions.reload} />
       <Contribute club={club} onOpened={contributions.reload} known={contributions.data?.contributions ?? []} />
       <h3 class="subhead">{treasury ? "Contributions (everyone)" : "My contributions"}</h3>
       {(contributions.data?.contributions.length ?? 0) === 0 ? (
@@ -404,6 +406,7 @@ function Withdrawals({ club, list, onDone }: { club: Club; list: Withdrawal[]; o
               <span>
                 <strong>{w.full ? "Everything" : money(w.amount, club.currency)}</strong>
                 {w.net && <span class="muted small"> · net {money(w.net, club.currency)}</span>}
+                {w.units && <span class="muted small" data-testid="withdrawal-units"> · {unitsMoved(w.units)}</span>}
                 <span class="muted small"> · {when(w.requested_at)}</span>
               </span>
               <Badge tone={STATUS_TONE[w.status] ?? "neutral"}>{label(w.status)}</Badge>

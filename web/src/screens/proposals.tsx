@@ -1,11 +1,13 @@
 /** Proposals of a club room: live vote bars (weight and count), vote buttons, countdowns, and
  * the form that opens a new proposal. */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError } from "../api.ts";
 import { bpsPercent, microUnits, money, multiplyDecimal, parseAmountInput } from "../money.ts";
 import type { ClubRoom } from "../room.ts";
 import { api } from "../session.ts";
-import type { Club, Proposal, Tally } from "../types.ts";
-import { Badge, Button, Countdown, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad } from "../ui.tsx";
+import { useStore } from "../store.ts";
+import type { Club, Proposal, ProposalComment, Tally } from "../types.ts";
+import { Badge, Button, Countdown, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
 
 type Choice = "yes" | "no" | "abstain";
 
@@ -77,6 +79,9 @@ function ProposalCard({ proposal, room, canManage, nameOf, currency }: { proposa
                 {" · "}
               </strong>
             )}
+            {proposal.kind === "rules" && proposal.rules && (
+              <strong class="proposal-trade" data-testid={`proposal-rules-${proposal.id}`}>Change the rules: {rulesInWords(proposal.rules, currency)} · </strong>
+            )}
             by {nameOf(proposal.created_by)}
           </p>
         </div>
@@ -112,9 +117,95 @@ function ProposalCard({ proposal, room, canManage, nameOf, currency }: { proposa
       )}
       {proposal.my_vote && open && <p class="muted small" data-testid={`my-vote-${proposal.id}`}>You voted {proposal.my_vote}; you can change it until the close.</p>}
       {proposal.order_id && <p class="muted small">An order was created for the treasurer.</p>}
+      {proposal.kind === "rules" && proposal.status === "approved" && <p class="muted small" data-testid={`rules-applied-${proposal.id}`}>The club's rules are changed.</p>}
       <ErrorNote error={vote.error ?? manage.error} testId={`proposal-error-${proposal.id}`} />
+      {proposal.status !== "cancelled" && <Discussion proposal={proposal} room={room} nameOf={nameOf} />}
     </article>
   );
+}
+
+/** The longest comment the server takes (app/proposals/schemas.py COMMENT_MAX_CHARS). */
+const COMMENT_MAX = 2000;
+
+/** A proposal's own discussion: opened on demand, then live (and caught up after a reconnect)
+ * through the room's `proposal:comment` events. */
+function Discussion({ proposal, room, nameOf }: { proposal: Proposal; room: ClubRoom; nameOf: (id: string) => string }) {
+  const [open, setOpenState] = useState(room.openThreads.has(proposal.id));
+  const setOpen = (value: boolean) => {
+    if (value) room.openThreads.add(proposal.id);
+    else room.openThreads.delete(proposal.id);
+    setOpenState(value);
+  };
+  const [text, setText] = useState("");
+  const view = useStore(room.view);
+  const thread: ProposalComment[] = view.comments[proposal.id] ?? [];
+  const load = useAction(async () => room.loadComments(proposal.id));
+  useEffect(() => {
+    if (open) void load.run();
+  }, [open]);
+  const send = useAction(async () => {
+    const body = text.trim();
+    if (!body) return;
+    await room.comment(proposal.id, body);
+    setText("");
+  });
+  const left = COMMENT_MAX - text.length;
+  if (!open) {
+    return (
+      <div class="discussion">
+        <Button kind="ghost" class="btn-small" testId={`discuss-${proposal.id}`} onClick={() => setOpen(true)}>
+          Discussion{thread.length > 0 ? ` (${thread.length})` : ""}
+        </Button>
+      </div>
+    );
+  }
+  return (
+    <section class="discussion open" data-testid={`discussion-${proposal.id}`} aria-label="Discussion">
+      <h4 class="subhead">Discussion</h4>
+      {thread.length === 0 && !load.busy && <p class="muted small" data-testid={`discussion-empty-${proposal.id}`}>No comments yet. Ask a question or say why you vote as you do.</p>}
+      <ul class="comments" data-testid={`comments-${proposal.id}`}>
+        {thread.map((c) => (
+          <li key={c.id} data-testid={`comment-${c.id}`} data-seq={c.seq}>
+            <strong>{nameOf(c.author_id)}</strong> <span class="muted small">{when(c.created_at)}</span>
+            <p class="comment-body">{c.body}</p>
+          </li>
+        ))}
+      </ul>
+      <form class="form comment-form" onSubmit={(e) => { e.preventDefault(); void send.run(); }}>
+        <textarea
+          data-testid={`comment-input-${proposal.id}`} rows={2} maxLength={COMMENT_MAX} value={text} aria-label="Your comment"
+          placeholder="Your comment" onInput={(e) => setText((e.currentTarget as HTMLTextAreaElement).value)}
+        />
+        <div class="form-actions">
+          <span class={`muted small ${left < 100 ? "warn" : ""}`} data-testid={`comment-left-${proposal.id}`}>{left} characters left</span>
+          <Button type="submit" class="btn-small" busy={send.busy} disabled={!text.trim()} testId={`comment-send-${proposal.id}`}>Comment</Button>
+        </div>
+      </form>
+      <ErrorNote error={send.error ?? load.error} testId={`discussion-error-${proposal.id}`} />
+    </section>
+  );
+}
+
+const RULE_NAMES: Record<string, string> = {
+  voting_mode: "voting", approval_threshold_bps: "passes at", quorum_bps: "quorum", tie_rule: "a tie is",
+  hide_running_results: "running results", withdrawal_fee_bps: "withdrawal fee", rules_changed_by: "rules changed by",
+  dues_amount: "monthly dues", dues_day: "dues day", dues_grace_days: "grace days", dues_late_fee: "late fee",
+};
+
+/** A rules change for people: "passes at 50% · quorum none". */
+export function rulesInWords(rules: Record<string, string | number | boolean | null>, currency = "INR"): string {
+  return Object.entries(rules).map(([name, value]) => {
+    let shown: string;
+    if (value === null) shown = "none";
+    else if (name.endsWith("_bps") && typeof value === "number") shown = bpsPercent(value);
+    else if ((name === "dues_amount" || name === "dues_late_fee") && typeof value === "string") shown = money(value, currency);
+    else if (name === "voting_mode") shown = value === "weighted" ? "by units held" : "one member, one vote";
+    else if (name === "tie_rule") shown = value === "approve" ? "approved" : "rejected";
+    else if (name === "rules_changed_by") shown = value === "vote" ? "members' vote" : "owners";
+    else if (typeof value === "boolean") shown = value ? "hidden until the close" : "shown";
+    else shown = String(value);
+    return `${RULE_NAMES[name] ?? name} ${shown}`;
+  }).join(" · ");
 }
 
 const DURATIONS: [string, number][] = [["5 minutes", 5], ["1 hour", 60], ["1 day", 1440], ["3 days", 4320], ["1 week", 10080]];
@@ -122,7 +213,11 @@ const DURATIONS: [string, number][] = [["5 minutes", 5], ["1 hour", 60], ["1 day
 const STRICTER = [6667, 7500, 9000, 10_000];
 
 function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDone: () => void }) {
-  const [form, setForm] = useState({ kind: "investment", title: "", description: "", side: "buy", symbol: "", by: "quantity", quantity: "", amount: "", minutes: "1440", threshold: "" });
+  const [form, setForm] = useState({
+    kind: "investment", title: "", description: "", side: "buy", symbol: "", by: "quantity", quantity: "", amount: "", minutes: "1440", threshold: "",
+    rThreshold: String(club.approval_threshold_bps / 100), rQuorum: club.quorum_bps === null ? "" : String(club.quorum_bps / 100),
+    rVoting: club.voting_mode as string, rTie: club.tie_rule, rBy: club.rules_changed_by ?? "owners", rDues: club.dues_amount ?? "0.00",
+  });
   const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
   const create = useAction(async () => {
     const investment = form.kind === "investment";
@@ -131,6 +226,7 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
       deadline: new Date(Date.now() + Number(form.minutes) * 60_000).toISOString(),
     };
     if (form.threshold) body.threshold_bps = Number(form.threshold);
+    if (form.kind === "rules") body.rules = rulesChanged(club, form);
     if (investment) {
       body.side = form.side;
       body.symbol = form.symbol.trim().toUpperCase();
@@ -149,6 +245,7 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
           <select data-testid="proposal-kind" value={form.kind} onChange={set("kind")}>
             <option value="investment">Investment</option>
             <option value="general">General decision</option>
+            {club.rules_changed_by === "vote" && <option value="rules">Change the club's rules</option>}
           </select>
         </label>
         <label class="field">
@@ -192,6 +289,22 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
           ) : (
             <Field label="Shares" testId="proposal-quantity" type="number" min="1" required value={form.quantity} onInput={set("quantity")} />
           )}
+        </div>
+      )}
+      {form.kind === "rules" && (
+        <div class="form-row" data-testid="proposal-rules">
+          <Field label="Passes at (% yes)" testId="proposal-rules-threshold" inputMode="decimal" value={form.rThreshold} onInput={set("rThreshold")} />
+          <Field label="Quorum (% of the club, empty: none)" testId="proposal-rules-quorum" inputMode="decimal" value={form.rQuorum} onInput={set("rQuorum")} />
+          <label class="field"><span class="field-label">Voting</span>
+            <select data-testid="proposal-rules-voting" value={form.rVoting} onChange={set("rVoting")}><option value="simple">One member, one vote</option><option value="weighted">By units held</option></select>
+          </label>
+          <label class="field"><span class="field-label">A tie is</span>
+            <select data-testid="proposal-rules-tie" value={form.rTie} onChange={set("rTie")}><option value="reject">Rejected</option><option value="approve">Approved</option></select>
+          </label>
+          <Field label={`Monthly dues (${club.currency}, 0: none)`} testId="proposal-rules-dues" inputMode="decimal" value={form.rDues} onInput={set("rDues")} />
+          <label class="field"><span class="field-label">Rules changed by</span>
+            <select data-testid="proposal-rules-by" value={form.rBy} onChange={set("rBy")}><option value="vote">The members' vote</option><option value="owners">The owners</option></select>
+          </label>
         </div>
       )}
       {form.kind === "investment" && form.symbol.trim().length > 0 && (
@@ -271,4 +384,26 @@ function subtractDecimal(a: string, b: string): string {
 function compareDecimal(a: string, b: string): number {
   const diff = BigInt(a.replace(".", "")) - BigInt(b.replace(".", ""));
   return diff > 0n ? 1 : diff < 0n ? -1 : 0;
+}
+
+/** The rules a rules proposal changes: only those that differ from the club's now (percent
+ * typed by people → basis points). Throws an ApiError-like sentence for a bad percentage. */
+function rulesChanged(club: Club, form: { rThreshold: string; rQuorum: string; rVoting: string; rTie: string; rBy: string; rDues: string }): Record<string, unknown> {
+  const bps = (text: string) => Math.round(Number(text.replace(",", ".")) * 100);
+  const threshold = bps(form.rThreshold);
+  if (!(threshold >= 1 && threshold <= 10_000)) throw new ApiError("The approval threshold is a percentage between 0.01 and 100.", 422, "validation_error");
+  const quorum = form.rQuorum.trim() ? bps(form.rQuorum) : null;
+  if (quorum !== null && !(quorum >= 1 && quorum <= 10_000)) throw new ApiError("The quorum is a percentage between 0.01 and 100, or empty for none.", 422, "validation_error");
+  const dues = parseAmountInput(form.rDues || "0");
+  if (dues === null) throw new ApiError("Enter the monthly dues like 500.00, or 0 for none.", 422, "validation_error");
+  const wanted: Record<string, unknown> = {
+    approval_threshold_bps: threshold, quorum_bps: quorum, voting_mode: form.rVoting, tie_rule: form.rTie, rules_changed_by: form.rBy, dues_amount: dues,
+  };
+  const now: Record<string, unknown> = {
+    approval_threshold_bps: club.approval_threshold_bps, quorum_bps: club.quorum_bps, voting_mode: club.voting_mode, tie_rule: club.tie_rule,
+    rules_changed_by: club.rules_changed_by ?? "owners", dues_amount: club.dues_amount ?? "0.00",
+  };
+  const changed = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => now[k] !== v));
+  if (Object.keys(changed).length === 0) throw new ApiError("Change at least one rule: these are the club's rules already.", 422, "no_rules_change");
+  return changed;
 }

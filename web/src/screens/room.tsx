@@ -39,6 +39,8 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   useEffect(() => {
     room.onMoney = () => setMoneyVersion((v) => v + 1);
     room.onValued = () => setMoneyVersion((v) => v + 1);
+    // The rules changed (an owner, or the members' vote): every open screen shows the new ones.
+    room.onRulesChanged = () => club.reload();
     room.start();
     quotes.start();
     return () => {
@@ -96,7 +98,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
           <p class="crumbs"><a href="/clubs">My clubs</a> /</p>
           <h1 data-testid="club-name">{c.name}</h1>
           <p class="muted small">
-            <Badge tone="brand">{label(c.my_role)}</Badge> {c.voting_mode === "weighted" ? "Weighted voting" : "One member, one vote"} · passes at {c.approval_threshold_bps / 100}% yes
+            <Badge tone="brand">{label(c.my_role)}</Badge> <span data-testid="club-rules">{c.voting_mode === "weighted" ? "Weighted voting" : "One member, one vote"} · passes at {c.approval_threshold_bps / 100}% yes{c.quorum_bps !== null ? ` · quorum ${c.quorum_bps / 100}%` : ""}{c.rules_changed_by === "vote" ? " · rules changed by vote" : ""}</span>
           </p>
         </div>
         <div class="room-head-actions">
