@@ -155,7 +155,8 @@ class AdvisoryService:
         """Open a personal account: a one-member club the person owns (so it is funded and
         traded like any club) and its advisory record."""
         club, _ = await club_service.do_create_club(user_id, name=data.name,
-                                                    currency=data.currency)  # fmt: skip
+                                                    currency=data.currency,
+                                                    personal=True)  # fmt: skip
         account = AdvisoryAccount(
             account_id=str(club.id),
             kind=AccountKind.PERSONAL,

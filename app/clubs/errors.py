@@ -47,3 +47,10 @@ class UnitsOutstanding(AppError):
 
     status = 409
     code = "units_outstanding"
+
+
+class PersonalAccount(AppError):
+    """A personal advice account has one member: it takes no invites (409)."""
+
+    status = 409
+    code = "personal_account"
