@@ -22,6 +22,7 @@ import { money } from "../money.ts";
 import { navigate } from "../router.ts";
 import { api, session } from "../session.ts";
 import { useStore } from "../store.ts";
+import type { Order } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Notice, Panel, label, useAction, useLoad } from "../ui.tsx";
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
@@ -366,9 +367,15 @@ function PortfolioPage({ accountId }: { accountId: string }) {
         setVersion((v) => v + 1);
       }
     });
+    // A fill changes the holdings: price them again.
+    const offFill = live.on("order:updated", (data) => {
+      const event = data as { order?: { club_id?: string }; fill?: unknown };
+      if (event.order?.club_id === accountId && event.fill) setVersion((v) => v + 1);
+    });
     const join = live.onConnect(() => void live.call("room:join", { club_id: accountId }).catch(() => undefined));
     return () => {
       off();
+      offFill();
       join();
       void live.call("room:leave", { club_id: accountId }).catch(() => undefined);
     };
@@ -478,9 +485,53 @@ function PortfolioPage({ accountId }: { accountId: string }) {
           )}
         </Panel>
       )}
+      {a?.kind === "personal" && <AccountOrders accountId={accountId} currency={c} version={run?.order_ids.length ?? 0} />}
       {hasTargets && <PerformancePanel accountId={accountId} />}
       {a?.kind === "personal" && a.tax_treatment === "taxable" && <TaxLossPanel accountId={accountId} currency={c} />}
     </main>
+  );
+}
+
+const ORDER_STATUS: Record<string, string> = {
+  awaiting_execution: "Waiting", submitted: "Sent", accepted: "Working", partially_filled: "Part filled",
+  filled: "Filled", cancelled: "Cancelled", rejected: "Rejected",
+};
+
+/** A personal account's orders, their status updated live from the account's room (the paper
+ * broker fills them on the market's ticks). */
+function AccountOrders({ accountId, currency, version }: { accountId: string; currency: string; version: number }) {
+  const listed = useLoad(() => api<{ orders: Order[] }>("GET", `/api/v1/clubs/${accountId}/orders`), [accountId, version]);
+  const [changed, setChanged] = useState<Record<string, Order>>({});
+  useEffect(() => live.on("order:updated", (data) => {
+    const order = (data as { order?: Order }).order;
+    if (order && order.club_id === accountId) setChanged((now) => ({ ...now, [order.id]: order }));
+  }), [accountId]);
+  const known = new Map((listed.data?.orders ?? []).map((o) => [o.id, o]));
+  for (const o of Object.values(changed)) known.set(o.id, o);
+  const orders = [...known.values()].sort((x, y) => y.created_at.localeCompare(x.created_at));
+  if (!listed.data && !listed.error) return null;
+  return (
+    <Panel title="Orders" testId="account-orders">
+      <ErrorNote error={listed.error} />
+      {orders.length === 0 && <Empty testId="no-orders">No orders yet. Placing a rebalance's trades sends them to the broker.</Empty>}
+      {orders.length > 0 && (
+        <div class="table-wrap">
+          <table class="data" data-testid="orders">
+            <thead><tr><th>Order</th><th class="num">Filled</th><th class="num">Average price</th><th>Status</th></tr></thead>
+            <tbody>
+              {orders.map((o) => (
+                <tr key={o.id} data-testid={`order-${o.symbol}`} data-status={o.status}>
+                  <th scope="row"><span class={o.side === "buy" ? "up" : "down"}>{label(o.side)}</span> {o.quantity} <span class="ticker">{o.symbol}</span>{o.limit_price && <span class="muted small block">limit {money(o.limit_price, currency)}</span>}</th>
+                  <td class="num">{o.filled_quantity}</td>
+                  <td class="num">{o.average_price ? money(o.average_price, currency) : "—"}</td>
+                  <td><Badge tone={o.status === "filled" ? "ok" : o.status === "rejected" || o.status === "cancelled" ? "bad" : "neutral"}>{ORDER_STATUS[o.status] ?? label(o.status)}</Badge></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Panel>
   );
 }
 
