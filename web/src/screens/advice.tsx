@@ -30,7 +30,7 @@ Chart.register(ScatterController, LineController, LineElement, PointElement, Lin
 interface Option { value: string; label: string }
 interface Question { id: string; text: string; options: Option[] }
 interface Assessment { id: string; score: number; profile: string; horizon_years: number; strategy: string; answers: Record<string, string>; taken_at: string }
-interface Figures { annual_return_pct: string | null; volatility_pct: string | null; sharpe: string | null; sortino: string | null; max_drawdown_pct: string | null }
+export interface Figures { annual_return_pct: string | null; volatility_pct: string | null; sharpe: string | null; sortino: string | null; max_drawdown_pct: string | null }
 interface Recommendation {
   id: string; account_id: string | null; profile: string; strategy: string; objective: string;
   weights: { symbol: string; weight_pct: string }[]; figures: Figures;
@@ -49,17 +49,18 @@ interface Rebalance {
   id: string; drifted: boolean; inside_bands: boolean; trades: Trade[]; cash_before: string; cash_after: string;
   turnover: string; fees: string; proposal_ids: string[]; order_ids: string[]; executed_at: string | null;
 }
-interface Performance {
+export interface Performance {
   start: string; end: string; benchmark: string; portfolio: Figures; benchmark_figures: Figures;
   twr_pct: string | null; benchmark_twr_pct: string | null; beta: string | null;
   series: { date: string; value: number }[]; benchmark_series: { date: string; value: number }[];
 }
-interface Strategy {
+export interface Strategy {
   id: string; advisor_id: string; name: string; description: string; targets: Record<string, string>;
   version: number; followers: number; performance: Performance | null;
+  published: boolean; advisor_name: string | null; path: string;
 }
-interface Slot { advisor_id: string; start: string; minutes: number }
-interface BookingOut { id: string; advisor_id: string; client_id: string; start: string; minutes: number; status: string }
+export interface Slot { id: string | null; advisor_id: string; start: string; minutes: number }
+export interface BookingOut { id: string; advisor_id: string; client_id: string; start: string; minutes: number; status: string; advisor_name: string | null; client_name: string | null }
 interface Lot { bought_on: string; quantity: number; cost_price: string; price: string; loss: string }
 interface Opportunity {
   account_id: string; symbol: string; sector: string; quantity: number; harvestable_loss: string;
@@ -81,7 +82,7 @@ const trim = (text: string) => text.replace(/\.?0+$/, "");
 
 const pct = (text: string | null | undefined) => (text === null || text === undefined ? "—" : `${text}%`);
 
-function FiguresRow({ figures, testId }: { figures: Figures; testId: string }) {
+export function FiguresRow({ figures, testId }: { figures: Figures; testId: string }) {
   return (
     <div class="figures" data-testid={testId}>
       <div class="figure"><span class="figure-name">Return a year</span><span class="figure-value">{pct(figures.annual_return_pct)}</span></div>
@@ -121,7 +122,7 @@ function FrontierChart({ rec }: { rec: Recommendation }) {
   return <div class="chart" data-testid="frontier-chart" data-points={rec.frontier.length}><canvas ref={canvas} role="img" aria-label="Efficient frontier" /></div>;
 }
 
-function GrowthChart({ perf }: { perf: Performance }) {
+export function GrowthChart({ perf }: { perf: Performance }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (!canvas.current) return;
@@ -319,7 +320,7 @@ function StrategiesPanel({ accounts }: { accounts: Account[] }) {
       <ul class="rows" data-testid="strategy-list">
         {(list.data?.strategies ?? []).map((st) => (
           <li key={st.id} data-testid={`strategy-${st.id}`} style={{ overflowWrap: "anywhere" }}>
-            <strong>{st.name}</strong> <span class="muted small">{Object.entries(st.targets).map(([k, v]) => `${k} ${v}%`).join(" · ")} · {st.followers} following</span>
+            <strong><a href={st.path || `/strategies/${st.id}`} data-testid={`strategy-link-${st.id}`}>{st.name}</a></strong> <span class="muted small">{st.advisor_name ? `by ${st.advisor_name} · ` : ""}{Object.entries(st.targets).map(([k, v]) => `${k} ${v}%`).join(" · ")} · {st.followers} following</span>
             {st.description && <span class="muted small block">{st.description}</span>}
             <span class="block" style={WRAP}>
               {own.map((a) => (
