@@ -186,7 +186,9 @@ async def get_account(account_id: str) -> AccountOut:
 @document_errors(401, 404, 422)
 async def holdings(account_id: str) -> HoldingsOut:
     """Holdings at the latest quotes (else the last close) against the targets, with drift in
-    points and whether each is outside its band. Errors: 404; 422 ``no_price``."""
+    points and whether each is outside its band; an instrument in another currency is valued at
+    the ECB reference rate of its price's day. Errors: 404; 422 ``no_price``,
+    ``fx_rate_unavailable``."""
     h = await advisory_service.holdings(account_id, _me(), services.require_redis())
     total = h.total
     outside = set(h.outside())
@@ -199,7 +201,10 @@ async def holdings(account_id: str) -> HoldingsOut:
             value=format_minor(value), weight_pct=format_basis_points(weight),
             target_pct=format_basis_points(x.target_bps),
             drift_pct=format_basis_points(weight - x.target_bps),
-            outside_band=x.symbol in outside))  # fmt: skip
+            outside_band=x.symbol in outside, currency=x.currency or h.currency,
+            native_price=format_minor(x.native_price) if x.fx else None,
+            fx_rate=x.fx.text() if x.fx else None,
+            fx_date=x.fx.rate_date.isoformat() if x.fx else None))  # fmt: skip
     return HoldingsOut(account_id=account_id, currency=h.currency, cash=format_minor(h.cash),
                        total=format_minor(total), band_pct=format_basis_points(
                            h.account.band_bps), drifted=bool(outside), holdings=lines)  # fmt: skip

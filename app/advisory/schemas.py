@@ -229,7 +229,10 @@ class RecommendationList(BaseModel):
 
 
 class HoldingOut(BaseModel):
-    """One line of an account: shares, price now, value, weight now and target (percent)."""
+    """One line of an account: shares, price now, value, weight now and target (percent);
+    ``price`` and ``value`` in the account's currency. An instrument in another
+    ``currency`` also has its ``native_price`` and the ECB rate that converted it (``fx_rate``:
+    account-currency units per unit, eight places; ``fx_date``: the rate's day)."""
 
     symbol: str
     quantity: int
@@ -239,6 +242,10 @@ class HoldingOut(BaseModel):
     target_pct: str
     drift_pct: str
     outside_band: bool
+    currency: str | None = None
+    native_price: str | None = None
+    fx_rate: str | None = None
+    fx_date: str | None = None
 
 
 class HoldingsOut(BaseModel):

@@ -42,7 +42,10 @@ interface Account {
   targets: Record<string, string>; recommendation_id: string | null; band_pct: string; min_trade: string;
   excluded: string[]; max_weight_pct: string; wash_sale_days: number;
 }
-interface Holding { symbol: string; quantity: number; price: string; value: string; weight_pct: string; target_pct: string; drift_pct: string; outside_band: boolean }
+interface Holding {
+  symbol: string; quantity: number; price: string; value: string; weight_pct: string; target_pct: string; drift_pct: string; outside_band: boolean;
+  currency: string | null; native_price: string | null; fx_rate: string | null; fx_date: string | null;
+}
 interface Holdings { account_id: string; currency: string; cash: string; total: string; band_pct: string; drifted: boolean; holdings: Holding[] }
 interface Trade { symbol: string; side: "buy" | "sell"; quantity: number; price: string; value: string; fee: string }
 interface Rebalance {
@@ -429,7 +432,7 @@ function PortfolioPage({ accountId }: { accountId: string }) {
                   <tbody>
                     {holdings.data.holdings.map((h) => (
                       <tr key={h.symbol} data-testid={`holding-${h.symbol}`} data-outside={String(h.outside_band)}>
-                        <th scope="row"><span class="ticker">{h.symbol}</span> <span class="muted small block" data-testid={`shares-${h.symbol}`}>{h.quantity} shares</span></th>
+                        <th scope="row"><span class="ticker">{h.symbol}</span> <span class="muted small block" data-testid={`shares-${h.symbol}`}>{h.quantity} shares</span>{h.fx_rate && h.native_price && <span class="muted small block" data-testid={`fx-${h.symbol}`} title="ECB reference rate">{money(h.native_price, h.currency ?? "USD")} × {h.fx_rate} ({h.fx_date})</span>}</th>
                         <td class="num">{money(h.value, c)}</td>
                         <td class="num">{pct(h.weight_pct)}</td>
                         <td class="num">{pct(h.target_pct)}</td>
