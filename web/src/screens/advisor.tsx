@@ -76,7 +76,7 @@ function SlotsPanel() {
       <ErrorNote error={slots.error ?? add.error ?? remove.error ?? cancel.error} />
       <form style={{ ...WRAP, alignItems: "flex-end" }} onSubmit={(e) => { e.preventDefault(); void add.run(); }}>
         <div style={GROW}>
-          <Field label="Starts at (your time)" type="datetime-local" testId="slot-start" value={start} onInput={(e) => setStart((e.currentTarget as HTMLInputElement).value)} />
+          <Field label="Starts at (your time)" type="datetime-local" testId="slot-start" style={{ minWidth: 0, maxWidth: "100%" }} value={start} onInput={(e) => setStart((e.currentTarget as HTMLInputElement).value)} />
         </div>
         <div style={GROW}>
           <label class="field">
