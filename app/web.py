@@ -240,7 +240,8 @@ def _install_error_handlers(app: Quart) -> None:
 SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/clubs/<path:rest>",
              "/join/<path:rest>", "/admin", "/account/<path:rest>", "/crm", "/crm/<path:rest>",
              "/contact", "/advice", "/advice/<path:rest>", "/chits", "/chits/<path:rest>",
-             "/campaigns", "/campaigns/<path:rest>")  # fmt: skip
+             "/campaigns", "/campaigns/<path:rest>",
+             "/advisor", "/strategies/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

@@ -16,7 +16,7 @@ from app.identity.documents import PlatformRole
 from app.identity.signup import do_provision_user
 from app.logging import configure_logging, get_logger
 from app.market.service import market_service
-from devtools.demo_advisory import load_demo_advisory
+from devtools.demo_advisory import ADVISOR_DEMO_LOGINS, load_demo_advisor, load_demo_advisory
 from devtools.demo_campaigns import load_demo_campaigns
 from devtools.demo_chits import load_demo_chits
 from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
@@ -29,6 +29,7 @@ DEMO_LOGINS: list[tuple[str, str, str]] = [
     *CRM_DEMO_LOGINS,
     ("foreman@demo.samooh.in", "samooh-demo-foreman", "a chit foreman (the Demo Chit Fund)"),
     ("owner@demo.samooh.in", "samooh-demo-owner", "a business owner raising money (KYC done)"),
+    *ADVISOR_DEMO_LOGINS,
 ]
 
 
@@ -36,8 +37,8 @@ async def load_demo_accounts() -> int:
     """Create the ``DEMO_LOGINS`` accounts, ACTIVE with member ids (idempotent); return how
     many exist."""
     for email, password, _ in DEMO_LOGINS:
-        if email.startswith("crm-"):
-            continue  # devtools/demo_crm.py makes the CRM staff with their roles
+        if email.startswith("crm-") or email.startswith("advisor@"):
+            continue  # devtools/demo_crm.py and demo_advisory.py make these with their roles
         roles = [PlatformRole.ADMIN] if email.startswith("admin@") else []
         name = "Demo Admin" if roles else "Demo Member"
         if email.startswith("foreman@"):
@@ -59,6 +60,7 @@ async def load_demo_data() -> dict[str, int]:
             "demo_room": await load_demo_room(DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]),
             "demo_crm": await load_demo_crm(),
             "demo_advisory": await load_demo_advisory(DEMO_LOGINS[0][0]),
+            "demo_advisor": await load_demo_advisor(DEMO_LOGINS[0][0]),
             "demo_chits": await load_demo_chits(
                 "foreman@demo.samooh.in", DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]
             ),

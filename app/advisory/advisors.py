@@ -26,6 +26,8 @@ from app.advisory.errors import (
     InvalidPolicy,
     NotAnAdvisor,
     NotEngaged,
+    SlotBooked,
+    SlotNotFound,
     SlotUnavailable,
     StrategyNotFound,
 )
@@ -72,6 +74,37 @@ class AdvisorService:
                 continue
             made.append(slot)
         return made
+
+    async def my_slots(self, advisor_id: str) -> list[tuple[AdvisorSlot, Booking | None]]:
+        """The advisor's future slots, each with its booked consultation if any, by start.
+        Raises NotAnAdvisor."""
+        await self.check_advisor(advisor_id)
+        now = utcnow()
+        booked = {_utc(b.start): b for b in await repository.booked_after(advisor_id, now)}
+        return [(s, booked.get(_utc(s.start))) for s in await repository.future_slots(
+            advisor_id, now)]  # fmt: skip
+
+    async def do_remove_slot(self, advisor_id: str, slot_id: str) -> AdvisorSlot:
+        """Withdraw an offered slot (its advisor). A booked one stays: the consultation is
+        cancelled first. Raises NotAnAdvisor, SlotNotFound, SlotBooked."""
+        await self.check_advisor(advisor_id)
+        slot = await repository.get_slot(slot_id)
+        if slot is None or slot.advisor_id != advisor_id:
+            raise SlotNotFound("no such slot")
+        if await repository.booked_at(advisor_id, _utc(slot.start)) is not None:
+            raise SlotBooked("this slot is booked: cancel the consultation first")
+        if not await repository.delete_slot(slot):
+            raise SlotNotFound("no such slot")
+        # A client may have booked between the check and the removal: the booking wins.
+        if await repository.booked_at(advisor_id, _utc(slot.start)) is not None:
+            await repository.restore_slot(slot)
+            raise SlotBooked("this slot was just booked: cancel the consultation first")
+        return slot
+
+    async def names(self, user_ids: list[str]) -> dict[str, str]:
+        """Display names (full name, else the e-mail's local part) of ``user_ids``, by id."""
+        found = await directory.users_by_id(sorted(set(user_ids)))
+        return {i: u.full_name or u.email.split("@")[0] for i, u in found.items()}
 
     async def free_slots(self, advisor_id: str) -> list[AdvisorSlot]:
         """The advisor's future slots nobody has booked. Raises NotAnAdvisor."""
@@ -194,21 +227,42 @@ class AdvisorService:
         return dict(sorted(targets.items()))
 
     async def do_publish_strategy(self, advisor_id: str, name: str, description: str,
-                                  targets: dict[str, int]) -> ModelStrategy:  # fmt: skip
-        """Publish a model strategy (a verified advisor). Raises NotAnAdvisor, InvalidPolicy,
+                                  targets: dict[str, int],
+                                  publish: bool = True) -> ModelStrategy:  # fmt: skip
+        """Create a model strategy (a verified advisor): published at once, or a draft only
+        its advisor sees (``publish`` false). Raises NotAnAdvisor, InvalidPolicy,
         UnknownSymbols."""
         await self.check_advisor(advisor_id)
         strategy = ModelStrategy(advisor_id=advisor_id, name=name, description=description,
-                                 targets=await self._check_targets(targets))  # fmt: skip
+                                 targets=await self._check_targets(targets), published=publish,
+                                 published_at=utcnow() if publish else None)  # fmt: skip
         await strategy.insert()
         return strategy
 
-    async def strategy(self, strategy_id: str) -> ModelStrategy:
-        """A published strategy (public). Raises StrategyNotFound."""
+    async def strategy(self, strategy_id: str, viewer: str | None = None) -> ModelStrategy:
+        """A published strategy (public), or a draft for its own advisor (``viewer``).
+        Raises StrategyNotFound."""
         found = await repository.get_strategy(strategy_id)
-        if found is None:
+        if found is None or (not found.published and found.advisor_id != viewer):
             raise StrategyNotFound("no such strategy")
         return found
+
+    async def my_strategies(self, advisor_id: str) -> list[ModelStrategy]:
+        """The advisor's strategies, drafts included, newest first. Raises NotAnAdvisor."""
+        await self.check_advisor(advisor_id)
+        return await repository.strategies_of(advisor_id)
+
+    async def do_publish_draft(self, strategy_id: str, advisor_id: str) -> ModelStrategy:
+        """Publish a draft (its advisor): it is listed, has a public page and can be followed.
+        Publishing a published one changes nothing. Raises StrategyNotFound, NotAnAdvisor."""
+        strategy = await self.strategy(strategy_id, advisor_id)
+        if strategy.advisor_id != advisor_id:
+            raise StrategyNotFound("no such strategy")
+        await self.check_advisor(advisor_id)
+        assert strategy.id is not None
+        published = await repository.publish_strategy(strategy.id)
+        assert published is not None
+        return published
 
     async def strategies(self) -> list[ModelStrategy]:
         """Every published strategy, newest first (public)."""
@@ -229,17 +283,27 @@ class AdvisorService:
         return updated
 
     async def do_update_strategy(self, strategy_id: str, advisor_id: str,
-                                 targets: dict[str, int]) -> ModelStrategy:  # fmt: skip
-        """Change a strategy's targets (its advisor): every following account takes them and
-        its owner is notified. Raises StrategyNotFound, NotAnAdvisor, InvalidPolicy."""
-        strategy = await self.strategy(strategy_id)
+                                 targets: dict[str, int], name: str | None = None,
+                                 description: str | None = None) -> ModelStrategy:  # fmt: skip
+        """Change a strategy (its advisor): its targets, and its name and description when
+        given. New targets are a new version: every following account takes them and its
+        owner is notified. Raises StrategyNotFound, NotAnAdvisor, InvalidPolicy."""
+        strategy = await self.strategy(strategy_id, advisor_id)
         if strategy.advisor_id != advisor_id:
             raise StrategyNotFound("no such strategy")
         await self.check_advisor(advisor_id)
         clean = await self._check_targets(targets)
         assert strategy.id is not None
-        updated = await repository.update_strategy_targets(strategy.id, clean)
+        fields: dict[str, object] = {"targets": clean}
+        if name is not None:
+            fields["name"] = name
+        if description is not None:
+            fields["description"] = description
+        changed = clean != strategy.targets
+        updated = await repository.edit_strategy(strategy.id, fields, changed)
         assert updated is not None
+        if not changed:
+            return updated
         owners: list[tuple[str, str]] = []
         for account_id in updated.followers:
             account = await repository.update_account(account_id, {

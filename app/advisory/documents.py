@@ -182,13 +182,16 @@ class Booking(Document):
 
 class ModelStrategy(Document):
     """A model allocation an advisor publishes (``targets`` symbol → bps, summing to 10,000);
-    ``version`` rises with each change; members' accounts follow it (``followers``)."""
+    ``version`` rises with each change; members' accounts follow it (``followers``). A draft
+    (``published`` false) is seen only by its advisor until published; publishing is one way."""
 
     advisor_id: str
     name: str
     description: str = ""
     targets: dict[str, int]
     version: int = 1
+    published: bool = True  # stored before drafts existed: published
+    published_at: dt.datetime | None = None
     followers: list[str] = Field(default_factory=list)  # account ids
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)

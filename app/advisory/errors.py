@@ -109,3 +109,16 @@ class StrategyNotFound(NotFound):
     """No such model strategy (404)."""
 
     code = "strategy_not_found"
+
+
+class SlotNotFound(NotFound):
+    """No such slot of yours (404)."""
+
+    code = "slot_not_found"
+
+
+class SlotBooked(AppError):
+    """A booked slot cannot be removed; cancel the consultation first (409)."""
+
+    status = 409
+    code = "slot_booked"

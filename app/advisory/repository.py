@@ -120,6 +120,42 @@ def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
+async def future_slots(advisor_id: str, after: dt.datetime) -> list[AdvisorSlot]:
+    """The advisor's slots starting after ``after`` (booked or not), by start."""
+    return await AdvisorSlot.find({"advisor_id": advisor_id, "start": {"$gt": after}}).sort(
+        "+start").to_list()  # fmt: skip
+
+
+async def get_slot(slot_id: str) -> AdvisorSlot | None:
+    """One slot by id (``None`` for a malformed id)."""
+    if not PydanticObjectId.is_valid(slot_id):
+        return None
+    return await AdvisorSlot.get(PydanticObjectId(slot_id))
+
+
+async def booked_at(advisor_id: str, start: dt.datetime) -> Booking | None:
+    """The booked consultation of the advisor at ``start``, if any."""
+    return await Booking.find_one({"advisor_id": advisor_id, "start": start, "status": "booked"})
+
+
+async def booked_after(advisor_id: str, after: dt.datetime) -> list[Booking]:
+    """The advisor's booked consultations starting after ``after``."""
+    return await Booking.find(
+        {"advisor_id": advisor_id, "status": "booked", "start": {"$gt": after}}
+    ).to_list()
+
+
+async def delete_slot(slot: AdvisorSlot) -> bool:
+    """Remove a slot; False when it was already gone."""
+    result = await AdvisorSlot.get_pymongo_collection().delete_one({"_id": slot.id})
+    return result.deleted_count == 1
+
+
+async def restore_slot(slot: AdvisorSlot) -> None:
+    """Put back a slot removed while someone booked it."""
+    await AdvisorSlot.get_pymongo_collection().insert_one(slot.model_dump(by_alias=True))
+
+
 async def find_slot(advisor_id: str, start: dt.datetime) -> AdvisorSlot | None:
     """The advisor's slot at ``start``."""
     return await AdvisorSlot.find_one({"advisor_id": advisor_id, "start": start})
@@ -183,8 +219,33 @@ async def get_strategy(strategy_id: str) -> ModelStrategy | None:
 
 
 async def strategies() -> list[ModelStrategy]:
-    """Every published strategy, newest first."""
-    return await ModelStrategy.find_all().sort("-created_at").to_list()
+    """Every published strategy, newest first (drafts left out)."""
+    return await ModelStrategy.find({"published": {"$ne": False}}).sort("-created_at").to_list()
+
+
+async def strategies_of(advisor_id: str) -> list[ModelStrategy]:
+    """An advisor's strategies, drafts included, newest first."""
+    return await ModelStrategy.find({"advisor_id": advisor_id}).sort("-created_at").to_list()
+
+
+async def edit_strategy(strategy_id: PydanticObjectId, fields: dict[str, Any],
+                        new_version: bool) -> ModelStrategy | None:  # fmt: skip
+    """Set ``fields`` (and the next version when the targets change); the strategy after."""
+    change: dict[str, Any] = {"$set": {**fields, "updated_at": dt.datetime.now(dt.UTC)}}
+    if new_version:
+        change["$inc"] = {"version": 1}
+    raw = await ModelStrategy.get_pymongo_collection().find_one_and_update(
+        {"_id": strategy_id}, change, return_document=ReturnDocument.AFTER)  # fmt: skip
+    return None if raw is None else ModelStrategy.model_validate(raw)
+
+
+async def publish_strategy(strategy_id: PydanticObjectId) -> ModelStrategy | None:
+    """Publish a draft (once; a published one is left as it is); the strategy after."""
+    now = dt.datetime.now(dt.UTC)
+    await ModelStrategy.get_pymongo_collection().update_one(
+        {"_id": strategy_id, "published": False},
+        {"$set": {"published": True, "published_at": now, "updated_at": now}})  # fmt: skip
+    return await ModelStrategy.get(strategy_id)
 
 
 async def add_follower(strategy_id: PydanticObjectId, account_id: str) -> None:
@@ -192,13 +253,3 @@ async def add_follower(strategy_id: PydanticObjectId, account_id: str) -> None:
     await ModelStrategy.get_pymongo_collection().update_one(
         {"_id": strategy_id}, {"$addToSet": {"followers": account_id}}
     )
-
-
-async def update_strategy_targets(strategy_id: PydanticObjectId,
-                                  targets: dict[str, int]) -> ModelStrategy | None:  # fmt: skip
-    """New targets and the next version; the strategy after."""
-    raw = await ModelStrategy.get_pymongo_collection().find_one_and_update(
-        {"_id": strategy_id},
-        {"$set": {"targets": targets, "updated_at": dt.datetime.now(dt.UTC)},
-         "$inc": {"version": 1}}, return_document=ReturnDocument.AFTER)  # fmt: skip
-    return None if raw is None else ModelStrategy.model_validate(raw)

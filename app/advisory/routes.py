@@ -29,6 +29,8 @@ from app.advisory.schemas import (
     HoldingOut,
     HoldingsOut,
     LotOut,
+    MySlotList,
+    MySlotOut,
     OpportunityList,
     OpportunityOut,
     PerformanceOut,
@@ -44,11 +46,12 @@ from app.advisory.schemas import (
     SlotList,
     SlotOut,
     SlotsIn,
+    StrategyEditIn,
     StrategyIn,
     StrategyList,
     StrategyOut,
-    StrategyTargetsIn,
     pct,
+    strategy_path,
 )
 from app.advisory.service import advisory_service
 from app.extensions import services
@@ -183,7 +186,9 @@ async def get_account(account_id: str) -> AccountOut:
 @document_errors(401, 404, 422)
 async def holdings(account_id: str) -> HoldingsOut:
     """Holdings at the latest quotes (else the last close) against the targets, with drift in
-    points and whether each is outside its band. Errors: 404; 422 ``no_price``."""
+    points and whether each is outside its band; an instrument in another currency is valued at
+    the ECB reference rate of its price's day. Errors: 404; 422 ``no_price``,
+    ``fx_rate_unavailable``."""
     h = await advisory_service.holdings(account_id, _me(), services.require_redis())
     total = h.total
     outside = set(h.outside())
@@ -196,7 +201,10 @@ async def holdings(account_id: str) -> HoldingsOut:
             value=format_minor(value), weight_pct=format_basis_points(weight),
             target_pct=format_basis_points(x.target_bps),
             drift_pct=format_basis_points(weight - x.target_bps),
-            outside_band=x.symbol in outside))  # fmt: skip
+            outside_band=x.symbol in outside, currency=x.currency or h.currency,
+            native_price=format_minor(x.native_price) if x.fx else None,
+            fx_rate=x.fx.text() if x.fx else None,
+            fx_date=x.fx.rate_date.isoformat() if x.fx else None))  # fmt: skip
     return HoldingsOut(account_id=account_id, currency=h.currency, cash=format_minor(h.cash),
                        total=format_minor(total), band_pct=format_basis_points(
                            h.account.band_bps), drifted=bool(outside), holdings=lines)  # fmt: skip
@@ -324,16 +332,47 @@ async def tax_loss_opportunities(user_id: str) -> OpportunityList:
 
 
 def _slot(s: AdvisorSlot) -> SlotOut:
-    return SlotOut(advisor_id=s.advisor_id, start=_iso(s.start), minutes=s.minutes)
+    return SlotOut(id=str(s.id), advisor_id=s.advisor_id, start=_iso(s.start),
+                   minutes=s.minutes)  # fmt: skip
 
 
 def _iso(moment: dt.datetime) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).isoformat()
 
 
-def _booking(b: Booking) -> BookingOut:
+def _booking(b: Booking, names: dict[str, str] | None = None) -> BookingOut:
+    names = names or {}
     return BookingOut(id=str(b.id), advisor_id=b.advisor_id, client_id=b.client_id,
-                      start=_iso(b.start), minutes=b.minutes, status=b.status.value)  # fmt: skip
+                      start=_iso(b.start), minutes=b.minutes, status=b.status.value,
+                      advisor_name=names.get(b.advisor_id),
+                      client_name=names.get(b.client_id))  # fmt: skip
+
+
+@blueprint.get("/advisors/me/slots")
+@tag(["advisory"])
+@require_auth
+@validate_response(MySlotList)
+@document_errors(401, 403)
+async def my_slots() -> MySlotList:
+    """My future slots (an advisor), each with its consultation when booked (the client's
+    name). Errors: 403 ``advisor_required``."""
+    found = await advisor_service.my_slots(_me())
+    names = await advisor_service.names([b.client_id for _, b in found if b is not None])
+    return MySlotList(slots=[
+        MySlotOut(**_slot(s).model_dump(), booking=None if b is None else _booking(b, names))
+        for s, b in found])  # fmt: skip
+
+
+@blueprint.delete("/advisors/me/slots/<slot_id>")
+@tag(["advisory"])
+@require_auth
+@validate_response(SlotOut)
+@document_errors(401, 403, 404, 409)
+async def remove_slot(slot_id: str) -> SlotOut:
+    """Withdraw one of my free slots (an advisor); answers the slot removed. Errors: 403
+    ``advisor_required``; 404 ``slot_not_found``; 409 ``slot_booked`` (cancel the
+    consultation first)."""
+    return _slot(await advisor_service.do_remove_slot(_me(), slot_id))
 
 
 @blueprint.post("/advisors/me/slots")
@@ -376,8 +415,10 @@ async def book(advisor_id: str, data: BookingIn) -> tuple[BookingOut, int]:
 @validate_response(BookingList)
 @document_errors(401)
 async def my_bookings() -> BookingList:
-    """My consultations, as client or advisor."""
-    return BookingList(bookings=[_booking(b) for b in await advisor_service.bookings(_me())])
+    """My consultations, as client or advisor, with both people's names."""
+    found = await advisor_service.bookings(_me())
+    names = await advisor_service.names([p for b in found for p in (b.client_id, b.advisor_id)])
+    return BookingList(bookings=[_booking(b, names) for b in found])
 
 
 @blueprint.post("/bookings/<booking_id>/cancel")
@@ -417,11 +458,13 @@ async def client_view(client_id: str) -> ClientView:
                       accounts=[AccountOut.of(a) for a in accounts])  # fmt: skip
 
 
-def _strategy(s: ModelStrategy, performance: PerformanceOut | None = None) -> StrategyOut:
+def _strategy(s: ModelStrategy, performance: PerformanceOut | None = None,
+              names: dict[str, str] | None = None) -> StrategyOut:  # fmt: skip
     return StrategyOut(
         id=str(s.id), advisor_id=s.advisor_id, name=s.name, description=s.description,
         targets={k: format_basis_points(v) for k, v in s.targets.items()}, version=s.version,
-        followers=len(s.followers), performance=performance,
+        followers=len(s.followers), performance=performance, published=s.published,
+        advisor_name=(names or {}).get(s.advisor_id), path=strategy_path(str(s.id), s.name),
     )  # fmt: skip
 
 
@@ -432,19 +475,44 @@ def _strategy(s: ModelStrategy, performance: PerformanceOut | None = None) -> St
 @validate_response(StrategyOut, 201)
 @document_errors(401, 403, 404, 422)
 async def publish_strategy(data: StrategyIn) -> tuple[StrategyOut, int]:
-    """Publish a model strategy (a verified advisor; targets in basis points summing to
-    10,000). Errors: 403 ``advisor_required``; 404 ``unknown_symbol``; 422 ``invalid_policy``."""
+    """Publish a model strategy, or keep it a draft (``publish`` false) (a verified advisor;
+    targets in basis points summing to 10,000). Errors: 403 ``advisor_required``; 404
+    ``unknown_symbol``; 422 ``invalid_policy``."""
     made = await advisor_service.do_publish_strategy(_me(), data.name, data.description,
-                                                     data.targets)  # fmt: skip
+                                                     data.targets, data.publish)  # fmt: skip
     return _strategy(made), 201
+
+
+@blueprint.get("/advisors/me/strategies")
+@tag(["advisory"])
+@require_auth
+@validate_response(StrategyList)
+@document_errors(401, 403)
+async def my_strategies() -> StrategyList:
+    """My model strategies, drafts included (an advisor). Errors: 403 ``advisor_required``."""
+    return StrategyList(strategies=[_strategy(s) for s in await advisor_service.my_strategies(
+        _me())])  # fmt: skip
+
+
+@blueprint.post("/strategies/<strategy_id>/publish")
+@tag(["advisory"])
+@require_auth
+@validate_response(StrategyOut)
+@document_errors(401, 403, 404)
+async def publish_draft(strategy_id: str) -> StrategyOut:
+    """Publish my draft strategy: listed, with a public page, and open to followers. Errors:
+    404 ``strategy_not_found``; 403 ``advisor_required``."""
+    return _strategy(await advisor_service.do_publish_draft(strategy_id, _me()))
 
 
 @blueprint.get("/strategies")
 @tag(["advisory"])
 @validate_response(StrategyList)
 async def list_strategies() -> StrategyList:
-    """Published model strategies (public)."""
-    return StrategyList(strategies=[_strategy(s) for s in await advisor_service.strategies()])
+    """Published model strategies (public), with their advisors' names."""
+    found = await advisor_service.strategies()
+    names = await advisor_service.names([s.advisor_id for s in found])
+    return StrategyList(strategies=[_strategy(s, names=names) for s in found])
 
 
 @blueprint.get("/strategies/<strategy_id>")
@@ -456,19 +524,22 @@ async def get_strategy(strategy_id: str) -> StrategyOut:
     Errors: 404 ``strategy_not_found``."""
     s = await advisor_service.strategy(strategy_id)
     p = await advisory_service.backtest(s.targets, services.require_redis(), None, None, "SP500")
-    return _strategy(s, _performance(strategy_id, p))
+    names = await advisor_service.names([s.advisor_id])
+    return _strategy(s, _performance(strategy_id, p), names)
 
 
 @blueprint.put("/strategies/<strategy_id>")
 @tag(["advisory"])
 @require_auth
-@validate_request(StrategyTargetsIn)
+@validate_request(StrategyEditIn)
 @validate_response(StrategyOut)
 @document_errors(401, 403, 404, 422)
-async def update_strategy(strategy_id: str, data: StrategyTargetsIn) -> StrategyOut:
-    """Change a strategy's targets (its advisor); following accounts take them and their
-    owners are notified. Errors: 404 ``strategy_not_found``; 422 ``invalid_policy``."""
-    return _strategy(await advisor_service.do_update_strategy(strategy_id, _me(), data.targets))
+async def update_strategy(strategy_id: str, data: StrategyEditIn) -> StrategyOut:
+    """Change a strategy (its advisor, a draft too): targets, and name and description when
+    given; new targets reach following accounts and their owners are notified. Errors: 404
+    ``strategy_not_found``; 422 ``invalid_policy``."""
+    return _strategy(await advisor_service.do_update_strategy(
+        strategy_id, _me(), data.targets, data.name, data.description))  # fmt: skip
 
 
 @blueprint.post("/strategies/<strategy_id>/followers")

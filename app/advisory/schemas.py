@@ -229,7 +229,10 @@ class RecommendationList(BaseModel):
 
 
 class HoldingOut(BaseModel):
-    """One line of an account: shares, price now, value, weight now and target (percent)."""
+    """One line of an account: shares, price now, value, weight now and target (percent);
+    ``price`` and ``value`` in the account's currency. An instrument in another
+    ``currency`` also has its ``native_price`` and the ECB rate that converted it (``fx_rate``:
+    account-currency units per unit, eight places; ``fx_date``: the rate's day)."""
 
     symbol: str
     quantity: int
@@ -239,6 +242,10 @@ class HoldingOut(BaseModel):
     target_pct: str
     drift_pct: str
     outside_band: bool
+    currency: str | None = None
+    native_price: str | None = None
+    fx_rate: str | None = None
+    fx_date: str | None = None
 
 
 class HoldingsOut(BaseModel):
@@ -409,6 +416,9 @@ class SlotsIn(BaseModel):
 
 
 class SlotOut(BaseModel):
+    """An offered consultation time; ``id`` to withdraw it (its advisor)."""
+
+    id: str | None = None
     advisor_id: str
     start: str
     minutes: int
@@ -430,16 +440,30 @@ class BookingIn(BaseModel):
 
 
 class BookingOut(BaseModel):
+    """A consultation; the names are the people's display names (full name)."""
+
     id: str
     advisor_id: str
     client_id: str
     start: str
     minutes: int
     status: str
+    advisor_name: str | None = None
+    client_name: str | None = None
 
 
 class BookingList(BaseModel):
     bookings: list[BookingOut]
+
+
+class MySlotOut(SlotOut):
+    """An advisor's own slot and, when booked, its consultation."""
+
+    booking: BookingOut | None = None
+
+
+class MySlotList(BaseModel):
+    slots: list[MySlotOut]
 
 
 class ClientView(BaseModel):
@@ -462,10 +486,18 @@ class StrategyTargetsIn(BaseModel):
 
 
 class StrategyIn(StrategyTargetsIn):
-    """``POST /api/v1/strategies``."""
+    """``POST /api/v1/strategies``: ``publish`` false keeps it a draft only its advisor sees."""
 
     name: str = Field(min_length=3, max_length=80)
     description: str = Field(default="", max_length=2000)
+    publish: bool = True
+
+
+class StrategyEditIn(StrategyTargetsIn):
+    """``PUT /api/v1/strategies/{id}``: new targets, and a new name or description if given."""
+
+    name: str | None = Field(default=None, min_length=3, max_length=80)
+    description: str | None = Field(default=None, max_length=2000)
 
 
 class FollowIn(BaseModel):
@@ -486,7 +518,18 @@ class StrategyOut(BaseModel):
     version: int
     followers: int
     performance: PerformanceOut | None = None
+    published: bool = True
+    advisor_name: str | None = None
+    path: str = ""  # the public page: /strategies/<name-as-words>-<id>
 
 
 class StrategyList(BaseModel):
     strategies: list[StrategyOut]
+
+
+def strategy_path(strategy_id: str, name: str) -> str:
+    """The public page's readable address: ``/strategies/<name in lowercase words>-<id>``
+    (the id at the end is what counts; the words are for people and search engines)."""
+    words = "".join(c if c.isascii() and c.isalnum() else " " for c in name.lower()).split()
+    slug = "-".join(words)[:60].strip("-")
+    return f"/strategies/{slug}-{strategy_id}" if slug else f"/strategies/{strategy_id}"

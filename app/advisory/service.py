@@ -56,6 +56,8 @@ from app.clubs.service import MANAGERS, club_service
 from app.config import get_settings
 from app.db import run_in_transaction
 from app.errors import NotFound
+from app.fx import FxRate
+from app.fx import rate as fx_rate
 from app.market.providers import provider_for
 from app.market.service import market_service
 from app.money import format_minor, parse_minor
@@ -83,12 +85,17 @@ class ForbiddenUser(NotFound):
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One symbol of an account now: whole shares, price (minor units), target (bps)."""
+    """One symbol of an account now: whole shares, price (minor units of the account's
+    currency), target (bps); for an instrument in another currency, its own ``currency``,
+    ``native_price`` (its minor units) and the ECB ``fx`` rate that converted it."""
 
     symbol: str
     quantity: int
     price: int
     target_bps: int
+    currency: str = ""
+    native_price: int = 0
+    fx: FxRate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +162,8 @@ class AdvisoryService:
         """Open a personal account: a one-member club the person owns (so it is funded and
         traded like any club) and its advisory record."""
         club, _ = await club_service.do_create_club(user_id, name=data.name,
-                                                    currency=data.currency)  # fmt: skip
+                                                    currency=data.currency,
+                                                    personal=True)  # fmt: skip
         account = AdvisoryAccount(
             account_id=str(club.id),
             kind=AccountKind.PERSONAL,
@@ -323,10 +331,14 @@ class AdvisoryService:
     # ------------------------------------------------------------ holdings
 
     async def prices(self, redis: Redis, symbols: list[str]) -> dict[str, int]:
-        """Minor units per share now: the latest quote, else the last close of the history.
+        """Minor units per share now (the instrument's currency): the latest quote, else the
+        last close of the history. Raises ``NoPrice`` for a symbol with neither."""
+        return {s: price for s, (price, _) in (await self.dated_prices(redis, symbols)).items()}
 
-        Raises ``NoPrice`` for a symbol with neither."""
-        quotes = {q.symbol: parse_minor(q.price)
+    async def dated_prices(self, redis: Redis,
+                           symbols: list[str]) -> dict[str, tuple[int, dt.date]]:  # fmt: skip
+        """``prices`` with the trading day each price is from. Raises ``NoPrice``."""
+        quotes = {q.symbol: (parse_minor(q.price), dt.date.fromisoformat(q.trade_date))
                   for q in await market_service.latest_quotes(redis, symbols)}  # fmt: skip
         missing = [s for s in symbols if s not in quotes]
         if missing:
@@ -334,16 +346,40 @@ class AdvisoryService:
             history = await self.closes(redis, missing, end - dt.timedelta(days=10), end)
             for symbol, rows in history.items():
                 if rows:
-                    quotes[symbol] = rows[-1][1]
+                    quotes[symbol] = (rows[-1][1], rows[-1][0])
         lacking = [s for s in symbols if s not in quotes]
         if lacking:
             raise NoPrice(f"no price for {', '.join(lacking)}", details={"symbols": lacking})
         return quotes
 
+    async def priced_lines(self, redis: Redis, currency: str, held: dict[str, int],
+                           targets: dict[str, int]) -> list[Line]:  # fmt: skip
+        """Lines of ``held`` and targeted symbols priced in the account's ``currency``: an
+        instrument in another currency is converted at the ECB reference rate of its price's
+        trading day (``app/fx.py``: integer rate × 10^8, half-even). Raises ``NoPrice``,
+        ``FxRateUnavailable``."""
+        symbols = sorted(set(held) | set(targets))
+        if not symbols:
+            return []
+        dated = await self.dated_prices(redis, symbols)
+        native = {i.symbol: i.currency for i in await market_service.list_instruments()}
+        lines = []
+        for s in symbols:
+            price, day = dated[s]
+            own = native.get(s, currency)
+            if own == currency:
+                lines.append(Line(s, held.get(s, 0), price, targets.get(s, 0), own, price))
+                continue
+            fx = await fx_rate(own, currency, day)
+            lines.append(Line(s, held.get(s, 0), fx.convert(price), targets.get(s, 0), own,
+                              price, fx))  # fmt: skip
+        return lines
+
     async def holdings(self, account_id: str, user_id: str | None, redis: Redis,
                        account: AdvisoryAccount | None = None) -> Holdings:  # fmt: skip
-        """The account's positions and targets priced now (``user_id`` None: the platform's
-        own check, e.g. the drift agent). Raises ``AccountNotFound``, ``NoPrice``."""
+        """The account's positions and targets priced now in its currency (``user_id`` None:
+        the platform's own check, e.g. the drift agent). Raises ``AccountNotFound``,
+        ``NoPrice``, ``FxRateUnavailable``."""
         if account is None:
             if user_id is None:
                 raise AccountNotFound("no such portfolio")
@@ -353,9 +389,7 @@ class AdvisoryService:
         except ClubNotFound as exc:
             raise AccountNotFound("no such portfolio") from exc
         held = {p.holding.symbol: p.holding.quantity for p in snap.positions}
-        symbols = sorted(set(held) | set(account.targets))
-        price = await self.prices(redis, symbols) if symbols else {}
-        lines = [Line(s, held.get(s, 0), price[s], account.targets.get(s, 0)) for s in symbols]
+        lines = await self.priced_lines(redis, snap.club.currency, held, account.targets)
         free_cash = snap.cash - snap.liabilities
         return Holdings(account, snap.club.currency, max(free_cash, 0), lines, snap.club.created_by)
 

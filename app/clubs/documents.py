@@ -74,6 +74,10 @@ class Club(Document):
     money_seq: int = 0
     last_valuation_date: str | None = None
     watchlist: list[str] = Field(default_factory=list)  # symbols members follow live
+    # A robo-advice personal account (app/advisory): a one-member "club" that holds one
+    # person's own money. It trades and is booked like a club but is not listed among clubs
+    # and takes no invites.
+    personal: bool = False
 
     class Settings:
         name = "clubs"

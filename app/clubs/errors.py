@@ -68,3 +68,10 @@ class NoRulesChange(AppError):
 
     status = 422
     code = "no_rules_change"
+
+
+class PersonalAccount(AppError):
+    """A personal advice account has one member: it takes no invites (409)."""
+
+    status = 409
+    code = "personal_account"

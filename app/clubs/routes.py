@@ -66,6 +66,7 @@ def _club_out(club: Club, membership: Membership) -> ClubOut:
         dues_grace_days=club.dues_grace_days, dues_late_fee=format_minor(club.dues_late_fee),
         dues_since=club.dues_since, created_at=club.created_at,
         last_valuation_date=club.last_valuation_date, my_role=membership.role,
+        personal=club.personal,
     )  # fmt: skip
 
 
@@ -89,7 +90,8 @@ async def create_club(data: ClubCreate) -> tuple[ClubOut, int]:
 @require_auth
 @validate_response(ClubList)
 async def my_clubs() -> ClubList:
-    """The clubs the caller belongs to, with the caller's role in each."""
+    """The clubs the caller belongs to, with the caller's role in each (personal advice
+    accounts are listed under ``/api/v1/portfolios``, not here)."""
     pairs = await club_service.list_clubs(_me())
     return ClubList(clubs=[_club_out(club, m) for club, m in pairs])
 
@@ -146,10 +148,11 @@ async def list_members(club_id: str) -> MemberList:
 @require_auth
 @validate_request(InviteCreate)
 @validate_response(InviteOut, 201)
-@document_errors(403, 404, 422)
+@document_errors(403, 404, 409, 422)
 async def create_invite(club_id: str, data: InviteCreate) -> tuple[InviteOut, int]:
     """An invite link (owner/admin). The token is shown only here. Errors: 403
-    ``role_required``, 404 ``club_not_found``."""
+    ``role_required``, 404 ``club_not_found``, 409 ``personal_account`` (a personal advice
+    account takes no invites)."""
     invite, token = await club_service.do_create_invite(
         club_id, _me(), expires_in=dt.timedelta(hours=data.expires_in_hours),
         max_uses=data.max_uses, emails=[str(e) for e in data.emails],

@@ -122,6 +122,7 @@ class ClubOut(BaseModel):
     created_at: dt.datetime
     last_valuation_date: str | None
     my_role: ClubRole
+    personal: bool = False  # a robo-advice personal account (one member, listed under advice)
 
 
 class ClubList(BaseModel):

@@ -33,6 +33,7 @@ from app.clubs.errors import (
     LastOwner,
     MemberNotFound,
     NoRulesChange,
+    PersonalAccount,
     RoleRequired,
     RulesByOwners,
     RulesNeedVote,
@@ -135,9 +136,11 @@ class ClubService:
         tie_rule: TieRule = TieRule.REJECT,
         withdrawal_fee_bps: int = 0,
         hide_running_results: bool = False,
+        personal: bool = False,
     ) -> tuple[Club, Membership]:
         """Create a club with the actor as its owner. Amounts in paise, rates in basis points
-        (validated by the request schema)."""
+        (validated by the request schema). ``personal``: a robo-advice personal account (one
+        member, not listed among clubs, no invites)."""
 
         async def body(session: AsyncClientSession) -> tuple[Club, Membership]:
             club = Club(
@@ -145,7 +148,7 @@ class ClubService:
                 starting_unit_value=starting_unit_value, voting_mode=voting_mode,
                 approval_threshold_bps=approval_threshold_bps, quorum_bps=quorum_bps,
                 tie_rule=tie_rule, withdrawal_fee_bps=withdrawal_fee_bps, created_by=actor_id,
-                hide_running_results=hide_running_results,
+                hide_running_results=hide_running_results, personal=personal,
             )  # fmt: skip
             await repository.insert_club(club, session)
             club_id = str(club.id)
@@ -165,9 +168,13 @@ class ClubService:
 
         return await run_in_transaction(body)
 
-    async def list_clubs(self, user_id: str) -> list[tuple[Club, Membership]]:
-        """The clubs the user is an active member of, with their membership."""
-        return await repository.clubs_of_user(user_id)
+    async def list_clubs(
+        self, user_id: str, include_personal: bool = False
+    ) -> list[tuple[Club, Membership]]:
+        """The clubs the user is an active member of, with their membership; robo-advice
+        personal accounts only with ``include_personal`` (they are listed under advice)."""
+        pairs = await repository.clubs_of_user(user_id)
+        return [(c, m) for c, m in pairs if include_personal or not c.personal]
 
     async def members(self, club_id: str, actor_id: str) -> list[Membership]:
         """Active members (any member may see them). Raises ``ClubNotFound``."""
@@ -186,8 +193,11 @@ class ClubService:
     ) -> tuple[Invite, str]:
         """Make an invite link token (owner/admin). Returns the invite and the plain token,
         which is shown once and stored only as a hash. The link is also mailed to ``emails``
-        (naming the club, the inviter and its rules), after the invite is stored."""
+        (naming the club, the inviter and its rules), after the invite is stored. Raises
+        ``PersonalAccount`` (409) for a robo-advice personal account."""
         club, _ = await self.check_member(club_id, actor_id, MANAGERS)
+        if club.personal:
+            raise PersonalAccount("a personal account has one member and takes no invites")
         token = secrets.token_urlsafe(24)
         invite = Invite(
             club_id=club_id, token_hash=hash_token(token), created_by=actor_id,

@@ -39,6 +39,8 @@ const AccountScreen = lazy<{ section: string }>(() => import("./screens/account.
 const CrmScreen = lazy<{ section: string; id?: string }>(() => import("./screens/crm.tsx"));
 const ContactForm = lazy<object>(() => import("./screens/crm.tsx").then((m) => ({ default: m.ContactForm })));
 const AdviceScreen = lazy<{ accountId?: string }>(() => import("./screens/advice.tsx"));
+const AdvisorDesk = lazy<object>(() => import("./screens/advisor.tsx"));
+const StrategyPage = lazy<{ slug: string }>(() => import("./screens/advisor.tsx").then((m) => ({ default: m.StrategyPage })));
 const ChitScreens = lazy<{ path: string }>(() => import("./screens/chits.tsx"));
 const Campaigns = {
   Feed: lazy<object>(() => import("./screens/campaigns.tsx").then((m) => ({ default: m.CampaignFeed }))),
@@ -69,6 +71,8 @@ const ROUTES: RouteDef[] = [
   { pattern: "/admin", guard: "account", render: () => <AdminConsole /> },
   { pattern: "/advice", guard: "account", render: () => <AdviceScreen /> },
   { pattern: "/advice/:id", guard: "account", render: (p) => <AdviceScreen key={p.id} accountId={p.id as string} /> },
+  { pattern: "/advisor", guard: "account", render: () => <AdvisorDesk /> },
+  { pattern: "/strategies/:slug", guard: "public", render: (p) => <StrategyPage key={p.slug} slug={p.slug as string} /> },
   { pattern: "/chits", guard: "account", render: () => <ChitScreens path="/chits" /> },
   { pattern: "/chits/:id", guard: "account", render: (p) => <ChitScreens key={p.id} path={`/chits/${p.id as string}`} /> },
   { pattern: "/campaigns", guard: "account", render: () => <Campaigns.Feed /> },
@@ -118,6 +122,7 @@ function TopBar() {
         {state === "signed-in" && nav("/advice", "Advice", "nav-advice")}
         {state === "signed-in" && nav("/chits", "Chits", "nav-chits")}
         {state === "signed-in" && nav("/campaigns", "Campaigns", "nav-campaigns")}
+        {state === "signed-in" && me?.roles.includes("advisor") && nav("/advisor", "Advisor", "nav-advisor")}
         {state === "signed-in" && me?.roles.includes("admin") && nav("/admin", "Admin", "nav-admin")}
         {state === "signed-in" && me?.roles.some((r) => r === "crm_agent" || r === "crm_manager" || r === "admin") && nav("/crm", "CRM", "nav-crm")}
       </nav>

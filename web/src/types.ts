@@ -25,6 +25,8 @@ export interface Club {
   created_at: string;
   last_valuation_date: string | null;
   my_role: ClubRole;
+  /** A robo-advice personal account (one member): listed under Advice, not among clubs. */
+  personal?: boolean;
 }
 
 export interface Member {

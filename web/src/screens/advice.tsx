@@ -22,6 +22,7 @@ import { money } from "../money.ts";
 import { navigate } from "../router.ts";
 import { api, session } from "../session.ts";
 import { useStore } from "../store.ts";
+import type { Order } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Notice, Panel, label, useAction, useLoad } from "../ui.tsx";
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
@@ -29,7 +30,7 @@ Chart.register(ScatterController, LineController, LineElement, PointElement, Lin
 interface Option { value: string; label: string }
 interface Question { id: string; text: string; options: Option[] }
 interface Assessment { id: string; score: number; profile: string; horizon_years: number; strategy: string; answers: Record<string, string>; taken_at: string }
-interface Figures { annual_return_pct: string | null; volatility_pct: string | null; sharpe: string | null; sortino: string | null; max_drawdown_pct: string | null }
+export interface Figures { annual_return_pct: string | null; volatility_pct: string | null; sharpe: string | null; sortino: string | null; max_drawdown_pct: string | null }
 interface Recommendation {
   id: string; account_id: string | null; profile: string; strategy: string; objective: string;
   weights: { symbol: string; weight_pct: string }[]; figures: Figures;
@@ -41,24 +42,28 @@ interface Account {
   targets: Record<string, string>; recommendation_id: string | null; band_pct: string; min_trade: string;
   excluded: string[]; max_weight_pct: string; wash_sale_days: number;
 }
-interface Holding { symbol: string; quantity: number; price: string; value: string; weight_pct: string; target_pct: string; drift_pct: string; outside_band: boolean }
+interface Holding {
+  symbol: string; quantity: number; price: string; value: string; weight_pct: string; target_pct: string; drift_pct: string; outside_band: boolean;
+  currency: string | null; native_price: string | null; fx_rate: string | null; fx_date: string | null;
+}
 interface Holdings { account_id: string; currency: string; cash: string; total: string; band_pct: string; drifted: boolean; holdings: Holding[] }
 interface Trade { symbol: string; side: "buy" | "sell"; quantity: number; price: string; value: string; fee: string }
 interface Rebalance {
   id: string; drifted: boolean; inside_bands: boolean; trades: Trade[]; cash_before: string; cash_after: string;
   turnover: string; fees: string; proposal_ids: string[]; order_ids: string[]; executed_at: string | null;
 }
-interface Performance {
+export interface Performance {
   start: string; end: string; benchmark: string; portfolio: Figures; benchmark_figures: Figures;
   twr_pct: string | null; benchmark_twr_pct: string | null; beta: string | null;
   series: { date: string; value: number }[]; benchmark_series: { date: string; value: number }[];
 }
-interface Strategy {
+export interface Strategy {
   id: string; advisor_id: string; name: string; description: string; targets: Record<string, string>;
   version: number; followers: number; performance: Performance | null;
+  published: boolean; advisor_name: string | null; path: string;
 }
-interface Slot { advisor_id: string; start: string; minutes: number }
-interface BookingOut { id: string; advisor_id: string; client_id: string; start: string; minutes: number; status: string }
+export interface Slot { id: string | null; advisor_id: string; start: string; minutes: number }
+export interface BookingOut { id: string; advisor_id: string; client_id: string; start: string; minutes: number; status: string; advisor_name: string | null; client_name: string | null }
 interface Lot { bought_on: string; quantity: number; cost_price: string; price: string; loss: string }
 interface Opportunity {
   account_id: string; symbol: string; sector: string; quantity: number; harvestable_loss: string;
@@ -80,7 +85,7 @@ const trim = (text: string) => text.replace(/\.?0+$/, "");
 
 const pct = (text: string | null | undefined) => (text === null || text === undefined ? "—" : `${text}%`);
 
-function FiguresRow({ figures, testId }: { figures: Figures; testId: string }) {
+export function FiguresRow({ figures, testId }: { figures: Figures; testId: string }) {
   return (
     <div class="figures" data-testid={testId}>
       <div class="figure"><span class="figure-name">Return a year</span><span class="figure-value">{pct(figures.annual_return_pct)}</span></div>
@@ -120,7 +125,7 @@ function FrontierChart({ rec }: { rec: Recommendation }) {
   return <div class="chart" data-testid="frontier-chart" data-points={rec.frontier.length}><canvas ref={canvas} role="img" aria-label="Efficient frontier" /></div>;
 }
 
-function GrowthChart({ perf }: { perf: Performance }) {
+export function GrowthChart({ perf }: { perf: Performance }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     if (!canvas.current) return;
@@ -318,7 +323,7 @@ function StrategiesPanel({ accounts }: { accounts: Account[] }) {
       <ul class="rows" data-testid="strategy-list">
         {(list.data?.strategies ?? []).map((st) => (
           <li key={st.id} data-testid={`strategy-${st.id}`} style={{ overflowWrap: "anywhere" }}>
-            <strong>{st.name}</strong> <span class="muted small">{Object.entries(st.targets).map(([k, v]) => `${k} ${v}%`).join(" · ")} · {st.followers} following</span>
+            <strong><a href={st.path || `/strategies/${st.id}`} data-testid={`strategy-link-${st.id}`}>{st.name}</a></strong> <span class="muted small">{st.advisor_name ? `by ${st.advisor_name} · ` : ""}{Object.entries(st.targets).map(([k, v]) => `${k} ${v}%`).join(" · ")} · {st.followers} following</span>
             {st.description && <span class="muted small block">{st.description}</span>}
             <span class="block" style={WRAP}>
               {own.map((a) => (
@@ -366,9 +371,15 @@ function PortfolioPage({ accountId }: { accountId: string }) {
         setVersion((v) => v + 1);
       }
     });
+    // A fill changes the holdings: price them again.
+    const offFill = live.on("order:updated", (data) => {
+      const event = data as { order?: { club_id?: string }; fill?: unknown };
+      if (event.order?.club_id === accountId && event.fill) setVersion((v) => v + 1);
+    });
     const join = live.onConnect(() => void live.call("room:join", { club_id: accountId }).catch(() => undefined));
     return () => {
       off();
+      offFill();
       join();
       void live.call("room:leave", { club_id: accountId }).catch(() => undefined);
     };
@@ -421,7 +432,7 @@ function PortfolioPage({ accountId }: { accountId: string }) {
                   <tbody>
                     {holdings.data.holdings.map((h) => (
                       <tr key={h.symbol} data-testid={`holding-${h.symbol}`} data-outside={String(h.outside_band)}>
-                        <th scope="row"><span class="ticker">{h.symbol}</span> <span class="muted small block" data-testid={`shares-${h.symbol}`}>{h.quantity} shares</span></th>
+                        <th scope="row"><span class="ticker">{h.symbol}</span> <span class="muted small block" data-testid={`shares-${h.symbol}`}>{h.quantity} shares</span>{h.fx_rate && h.native_price && <span class="muted small block" data-testid={`fx-${h.symbol}`} title="ECB reference rate">{money(h.native_price, h.currency ?? "USD")} × {h.fx_rate} ({h.fx_date})</span>}</th>
                         <td class="num">{money(h.value, c)}</td>
                         <td class="num">{pct(h.weight_pct)}</td>
                         <td class="num">{pct(h.target_pct)}</td>
@@ -478,9 +489,53 @@ function PortfolioPage({ accountId }: { accountId: string }) {
           )}
         </Panel>
       )}
+      {a?.kind === "personal" && <AccountOrders accountId={accountId} currency={c} version={run?.order_ids.length ?? 0} />}
       {hasTargets && <PerformancePanel accountId={accountId} />}
       {a?.kind === "personal" && a.tax_treatment === "taxable" && <TaxLossPanel accountId={accountId} currency={c} />}
     </main>
+  );
+}
+
+const ORDER_STATUS: Record<string, string> = {
+  awaiting_execution: "Waiting", submitted: "Sent", accepted: "Working", partially_filled: "Part filled",
+  filled: "Filled", cancelled: "Cancelled", rejected: "Rejected",
+};
+
+/** A personal account's orders, their status updated live from the account's room (the paper
+ * broker fills them on the market's ticks). */
+function AccountOrders({ accountId, currency, version }: { accountId: string; currency: string; version: number }) {
+  const listed = useLoad(() => api<{ orders: Order[] }>("GET", `/api/v1/clubs/${accountId}/orders`), [accountId, version]);
+  const [changed, setChanged] = useState<Record<string, Order>>({});
+  useEffect(() => live.on("order:updated", (data) => {
+    const order = (data as { order?: Order }).order;
+    if (order && order.club_id === accountId) setChanged((now) => ({ ...now, [order.id]: order }));
+  }), [accountId]);
+  const known = new Map((listed.data?.orders ?? []).map((o) => [o.id, o]));
+  for (const o of Object.values(changed)) known.set(o.id, o);
+  const orders = [...known.values()].sort((x, y) => y.created_at.localeCompare(x.created_at));
+  if (!listed.data && !listed.error) return null;
+  return (
+    <Panel title="Orders" testId="account-orders">
+      <ErrorNote error={listed.error} />
+      {orders.length === 0 && <Empty testId="no-orders">No orders yet. Placing a rebalance's trades sends them to the broker.</Empty>}
+      {orders.length > 0 && (
+        <div class="table-wrap">
+          <table class="data" data-testid="orders">
+            <thead><tr><th>Order</th><th class="num">Filled</th><th class="num">Average price</th><th>Status</th></tr></thead>
+            <tbody>
+              {orders.map((o) => (
+                <tr key={o.id} data-testid={`order-${o.symbol}`} data-status={o.status}>
+                  <th scope="row"><span class={o.side === "buy" ? "up" : "down"}>{label(o.side)}</span> {o.quantity} <span class="ticker">{o.symbol}</span>{o.limit_price && <span class="muted small block">limit {money(o.limit_price, currency)}</span>}</th>
+                  <td class="num">{o.filled_quantity}</td>
+                  <td class="num">{o.average_price ? money(o.average_price, currency) : "—"}</td>
+                  <td><Badge tone={o.status === "filled" ? "ok" : o.status === "rejected" || o.status === "cancelled" ? "bad" : "neutral"}>{ORDER_STATUS[o.status] ?? label(o.status)}</Badge></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Panel>
   );
 }
 

@@ -95,7 +95,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
     <main class="page room" data-testid="club-room" data-club-id={c.id} data-phase={view.phase} data-seq={view.seq ?? ""} data-catch-ups={view.catchUps}>
       <header class="room-head">
         <div>
-          <p class="crumbs"><a href="/clubs">My clubs</a> /</p>
+          <p class="crumbs">{c.personal ? <a href={`/advice/${c.id}`} data-testid="crumb-advice">Advice</a> : <a href="/clubs">My clubs</a>} /</p>
           <h1 data-testid="club-name">{c.name}</h1>
           <p class="muted small">
             <Badge tone="brand">{label(c.my_role)}</Badge> <span data-testid="club-rules">{c.voting_mode === "weighted" ? "Weighted voting" : "One member, one vote"} · passes at {c.approval_threshold_bps / 100}% yes{c.quorum_bps !== null ? ` · quorum ${c.quorum_bps / 100}%` : ""}{c.rules_changed_by === "vote" ? " · rules changed by vote" : ""}</span>
@@ -103,12 +103,12 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
         </div>
         <div class="room-head-actions">
           <RoomStatus view={view} />
-          {(c.my_role === "owner" || c.my_role === "admin") && <InviteButton clubId={c.id} />}
+          {(c.my_role === "owner" || c.my_role === "admin") && !c.personal && <InviteButton clubId={c.id} />}
         </div>
       </header>
       {view.error && view.phase !== "live" && <ErrorNote error={view.error} testId="room-error" />}
       <ArrivalsFeed arrivals={view.arrivals} nameOf={nameOf} />
-      {(c.my_role === "owner" || c.my_role === "admin") && <NextSteps club={c} members={memberList.length} proposals={view.proposals.length} version={moneyVersion} />}
+      {(c.my_role === "owner" || c.my_role === "admin") && !c.personal && <NextSteps club={c} members={memberList.length} proposals={view.proposals.length} version={moneyVersion} />}
       <nav class="room-tabs" aria-label="Sections">
         {treasury && <a href="#desk">Desk</a>}
         <a href="#chat">Chat</a>
