@@ -88,9 +88,9 @@ class SmsService:
         now = now or utcnow()
         e164 = to_e164(raw_phone)
         code = f"{secrets.randbelow(1_000_000):06d}"
+        # sent first: a provider that refuses or is away leaves nothing changed
+        await sms_provider(get_settings()).send(PHONE_OTP, e164, {"VAR1": code})
         await repository.set_code(user_id, e164, _hash(user_id, code), now + CODE_TTL, now)
-        variables = {"VAR1": code}
-        await sms_provider(get_settings()).send(PHONE_OTP, e164, variables)
         number = await repository.number_of(user_id)
         assert number is not None
         return number
