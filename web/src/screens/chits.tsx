@@ -104,6 +104,8 @@ interface Score {
   score: number;
   max_score: number;
   factors: { name: string; weight_percent: number; value: string; points: number; explanation: string }[];
+  nightly_score: number | null;
+  nightly_day: string | null;
 }
 
 /** Sentences for the codes a person can cause here (the server's message otherwise). */
@@ -191,6 +193,9 @@ export function ChitsHome() {
         {score.data ? (
           <div>
             <p class="big-number" data-testid="chit-score-value">{score.data.score} <span class="muted">/ {score.data.max_score}</span></p>
+            {score.data.nightly_score !== null && score.data.nightly_day && (
+              <p class="small muted" data-testid="chit-score-nightly">Nightly score on {score.data.nightly_day}: {score.data.nightly_score}</p>
+            )}
             <ul class="plain-list">
               {score.data.factors.map((f) => (
                 <li key={f.name}>{label(f.name)} ({f.weight_percent}%): {f.points} points — {f.explanation}</li>
@@ -656,7 +661,7 @@ function MyTicket({ sub, scheme, onPaid }: { sub: Subscription; scheme: Scheme; 
         <Button testId="pay-instalment" busy={pay.busy} onClick={() => void pay.run()}>Pay {money(sub.balance)}</Button>
       )}
       <ErrorNote error={sentence(pay.error)} />
-      {scheme.status === "ACTIVE" && <LeaveScheme sub={sub} onLeft={onPaid} />}
+      {scheme.status === "ACTIVE" && sub.user_id !== scheme.foreman_id && <LeaveScheme sub={sub} onLeft={onPaid} />}
     </Panel>
   );
 }
