@@ -61,7 +61,8 @@ def main() -> None:
     import agents.orders
     import agents.payments
     import agents.proposals
-    import agents.reports  # noqa: F401
+    import agents.reports
+    import agents.sms  # noqa: F401
     from streams.app import app
 
     # Faust spells the levels its own way (``warn``, ``crit``).

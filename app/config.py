@@ -164,6 +164,16 @@ class Settings(BaseSettings):
     # uses the Razorpay key pair above and the business's RazorpayX account number.
     payout_provider: Literal["sandbox", "razorpayx"] = "sandbox"
     razorpayx_account_number: str = ""
+    # SMS (app/sms/): the sandbox (default; ``python -m devtools.sms_sandbox`` listens on
+    # ``sms_sandbox_url``) or MSG91; the DLT-registered sender id (header) and, for MSG91, the
+    # ids of our DLT templates in its panel (JSON object template key → id).
+    sms_provider: Literal["sandbox", "msg91"] = "sandbox"
+    sms_sandbox_url: str = "http://127.0.0.1:8011"
+    sms_sandbox_auth_key: str = "samooh-sandbox-authkey"
+    sms_sender_id: str = "SAMOOH"
+    sms_template_ids: dict[str, str] = Field(default_factory=dict)
+    msg91_api_url: str = "https://control.msg91.com"
+    msg91_auth_key: SecretStr = SecretStr("")
     # Campaigns (app/campaigns/): an unpaid reservation is released after this many seconds;
     # timers run every ``campaign_sweep_seconds``; a payout is tried this many times; a person
     # without full KYC may invest at most this many paise per financial year (₹50,000.00).
@@ -198,6 +208,7 @@ class Settings(BaseSettings):
     # is generous, the tight limit is per e-mail address (issue #14).
     rate_limit_signup_network: str = "60/minute;300/hour"  # per client IP
     rate_limit_login: str = "30/minute;300/hour"  # per client IP (plus the per-e-mail lockout)
+    rate_limit_sms_code: str = "3/minute;10/hour"  # per person: codes sent to verify a mobile
     rate_limit_verify: str = "10/minute;60/hour"  # per client IP: e-mail codes and resets
     rate_limit_resend: str = "1/minute;5/hour"  # per e-mail address: every code mail sent
     rate_limit_reset: str = "5/hour"  # per client IP: password-reset requests

@@ -49,6 +49,7 @@ from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
 from app.proposals.documents import Proposal, ProposalComment, Vote, VoteRecord
 from app.realtime.eventlog import RoomCounter, RoomEvent
 from app.reports.documents import ReportJob
+from app.sms.documents import SMS_DOCUMENTS
 
 
 def document_models() -> list[type]:
@@ -108,5 +109,6 @@ def document_models() -> list[type]:
         Broadcast,
         *crm_documents(),
         *CHIT_DOCUMENTS,
+        *SMS_DOCUMENTS,
         *(Campaign, Investment, Transfer, ProfitReport, CampaignUpdate, Dispute),
     ]

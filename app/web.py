@@ -53,10 +53,12 @@ from app.openapi import BEARER_SCHEME, SamoohOpenAPIProvider
 from app.orders.routes import blueprint as orders_bp
 from app.payments.routes import blueprint as payments_bp
 from app.proposals.routes import blueprint as proposals_bp
+from app.reports.chit_routes import blueprint as chit_reports_bp
 from app.reports.routes import blueprint as reports_bp
 from app.request import SamoohRequest
 from app.rooms.routes import blueprint as rooms_bp
 from app.rooms.service import on_membership_ended
+from app.sms.routes import blueprint as sms_bp
 from app.sockets import create_socket_server
 
 log = get_logger(__name__)
@@ -137,6 +139,8 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.register_blueprint(files_kyc_reports_bp)
     app.register_blueprint(crm_bp)
     app.register_blueprint(advisory_bp)
+    app.register_blueprint(sms_bp)
+    app.register_blueprint(chit_reports_bp)
     _install_web_client(app, ROOT / settings.web_dist)
 
     @app.before_serving

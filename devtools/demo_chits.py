@@ -1,7 +1,8 @@
 """Demo data of chit funds (``python -m devtools.demo``): a KYC-verified demo foreman whose
 three-ticket scheme the demo admin approved and the demo member and admin joined, so it is
-ACTIVE; the foreman's month falls today and the next month's live auction a month on.
-Idempotent: made once."""
+ACTIVE; the foreman's month falls today and the next month's live auction a month on. The
+demo member has a verified mobile number (SMS reminders go to the SMS sandbox) and everyone a
+nightly chit score. Idempotent: made once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.chits.schemas import SchemeCreate
 from app.chits.service import Actor, chit_service
 from app.identity.documents import PlatformRole, User
 from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument
+from app.sms.documents import MobileNumber
 
 DEMO_SCHEME = "Demo Chit Fund"
 
@@ -51,4 +53,9 @@ async def load_demo_chits(foreman_email: str, member_email: str, admin_email: st
     await chit_service.do_decide(scheme_id, root, True, "demo")
     await chit_service.do_subscribe(scheme_id, Actor(member))
     await chit_service.do_subscribe(scheme_id, root)
+    # the demo member gets reminders by SMS (the sandbox records them) and a nightly score
+    if await MobileNumber.find_one({"user_id": member}) is None:
+        await MobileNumber(user_id=member, e164="+919876543210",
+                           verified_at=dt.datetime.now(dt.UTC)).insert()  # fmt: skip
+    await chit_service.do_nightly_scores(today)
     return 1

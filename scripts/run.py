@@ -237,6 +237,12 @@ def run(stopper: Stopper) -> int:
     if sandbox and not port_free(host, sandbox_port):
         say(f"port {sandbox_port} is taken; set SAMOOH_PAYMENT_SANDBOX_URL=http://{host}:<port>")
         return 2
+    # The sandbox SMS provider (devtools/sms_sandbox) stands in for MSG91 in dev.
+    sms_sandbox = os.environ.get("SAMOOH_SMS_PROVIDER", "sandbox") == "sandbox"
+    sms_url = os.environ.get("SAMOOH_SMS_SANDBOX_URL", "http://127.0.0.1:8011")
+    if sms_sandbox and not port_free(host, int(sms_url.rsplit(":", 1)[1].split("/")[0])):
+        say(f"the SMS sandbox's port is taken; set SAMOOH_SMS_SANDBOX_URL=http://{host}:<port>")
+        return 2
 
     already_up = subprocess.run([*SERVICES, "status", "--profile", "run"], capture_output=True)
     we_started_services = already_up.returncode != 0
@@ -257,6 +263,7 @@ def run(stopper: Stopper) -> int:
         env.setdefault("SAMOOH_PUBLIC_URL", url)
         env.setdefault("SAMOOH_ENVIRONMENT", "dev")
         env.setdefault("SAMOOH_PAYMENT_SANDBOX_URL", sandbox_url)
+        env.setdefault("SAMOOH_SMS_SANDBOX_URL", sms_url)
 
         say("loading demo data…")
         demo_log = LOGS / "demo.log"
@@ -273,6 +280,9 @@ def run(stopper: Stopper) -> int:
         if sandbox:
             platform.start("payments-sandbox", [PY, "-m", "devtools.payments_sandbox"])
             wait_ready(sandbox_url, platform, stopper, path="/healthz")
+        if sms_sandbox:
+            platform.start("sms-sandbox", [PY, "-m", "devtools.sms_sandbox"])
+            wait_ready(sms_url, platform, stopper, path="/healthz")
         wait_ready(url, platform, stopper)
         from devtools.demo import DEMO_LOGINS
 
@@ -281,6 +291,8 @@ def run(stopper: Stopper) -> int:
         say(f"API docs: {url}/api-docs    readiness: {url}/api/ready    metrics: {url}/metrics")
         if sandbox:
             say(f"sandbox payment provider (checkout pages; webhooks to the app): {sandbox_url}")
+        if sms_sandbox:
+            say(f"sandbox SMS provider (messages sent: {sms_url}/sandbox/messages)")
         say(f"mail sent by the app (codes included): {url}/dev/mail")
         if DEMO_LOGINS:
             say("demo logins (email  password):")

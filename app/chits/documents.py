@@ -137,6 +137,9 @@ class Subscription(Document):
     catch_up: int = 0
     joined_at: dt.datetime = Field(default_factory=utcnow)
     defaulted_at: dt.datetime | None = None
+    # left early of their own accord (a non-prized subscriber), with the settlement shown
+    left_at: dt.datetime | None = None
+    leave_settlement: int | None = None
 
     class Settings:
         name = "chit_subscriptions"
@@ -187,6 +190,8 @@ class Auction(Document):
     attendance: list[str] = Field(default_factory=list)
     prize_paid_at: dt.datetime | None = None
     prize_withheld: int = 0
+    # the PRIZE payment sent through the payout provider (app/chits/flows.py), once set
+    prize_payment_id: str | None = None
 
     class Settings:
         name = "chit_auctions"
@@ -241,6 +246,11 @@ class ChitPayment(Document):
     details: dict[str, Any] = Field(default_factory=dict)
     created_at: dt.datetime = Field(default_factory=utcnow)
     completed_at: dt.datetime | None = None
+    # payouts (PRIZE through the payout provider): tries so far, the last failure, and when
+    # the retry sweep may send it again (also the lease of the sender that holds it)
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: dt.datetime | None = None
 
     class Settings:
         name = "chit_payments"
@@ -276,5 +286,25 @@ class Due(Document):
         ]  # fmt: skip
 
 
-CHIT_DOCUMENTS: list[type[Document]] = [Scheme, Subscription, Auction, Bid, ChitPayment, Due]
+class ChitScoreSnapshot(Document):
+    """A person's chit score as the nightly agent computed it on ``day`` (ISO date): one per
+    person per day (unique), so a second run the same day changes nothing."""
+
+    user_id: str
+    day: str
+    score: int
+    factors: list[dict[str, Any]]
+    computed_at: dt.datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "chit_score_snapshots"
+        indexes = [
+            IndexModel([("user_id", ASCENDING), ("day", ASCENDING)], unique=True,
+                       name="user_day"),
+        ]  # fmt: skip
+
+
+CHIT_DOCUMENTS: list[type[Document]] = [
+    Scheme, Subscription, Auction, Bid, ChitPayment, Due, ChitScoreSnapshot,
+]  # fmt: skip
 """Every document of this domain, registered in app/extensions.py ``document_models``."""

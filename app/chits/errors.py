@@ -19,6 +19,8 @@ __all__ = [
     "NothingDue",
     "PaymentNotFound",
     "PrizeAlreadyPaid",
+    "PrizePayoutInProgress",
+    "PrizePayoutState",
     "SchemeFull",
     "SchemeNotFound",
     "SchemeStateError",
@@ -141,3 +143,19 @@ class InsufficientCollections(AppError):
 
     status = 409
     code = "insufficient_collections"
+
+
+class PrizePayoutInProgress(AppError):
+    """The month's prize is being sent through the payout provider (409;
+    ``details.payment_id``): it cannot also be recorded by hand."""
+
+    status = 409
+    code = "prize_payout_in_progress"
+
+
+class PrizePayoutState(AppError):
+    """The prize payout is not in a state that allows this (409; ``details.status``): only a
+    FAILED payout is retried, only a closed month with a winner is paid."""
+
+    status = 409
+    code = "prize_payout_state"

@@ -9,12 +9,14 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from app.chits.documents import (
     Auction,
     AuctionStatus,
     Bid,
     ChitPayment,
+    ChitScoreSnapshot,
     Due,
     PaymentStatus,
     Scheme,
@@ -234,6 +236,27 @@ async def payments(query: dict[str, Any], limit: int = 500) -> list[ChitPayment]
     return await ChitPayment.find(query).sort("+created_at").limit(limit).to_list()
 
 
+async def prize_payouts_in_flight(scheme_id: str, session: Session = None) -> list[ChitPayment]:
+    """The scheme's PRIZE payments sent (or being sent) through the payout provider and not
+    finished: PENDING (their money is spoken for)."""
+    return await ChitPayment.find(
+        {"scheme_id": scheme_id, "kind": "PRIZE", "status": PaymentStatus.PENDING.value},
+        session=session,
+    ).to_list()
+
+
+async def claim_due_payout(now: dt.datetime, lease: dt.timedelta) -> ChitPayment | None:
+    """Claim one PENDING PRIZE payment whose ``next_attempt_at`` has passed, moving it
+    ``lease`` ahead (so two workers never send it at once); ``None`` when none is due."""
+    raw = await ChitPayment.get_pymongo_collection().find_one_and_update(
+        {"kind": "PRIZE", "status": PaymentStatus.PENDING.value,
+         "next_attempt_at": {"$lte": now}},
+        {"$set": {"next_attempt_at": now + lease}},
+        return_document=ReturnDocument.AFTER,
+    )  # fmt: skip
+    return None if raw is None else ChitPayment.model_validate(raw)
+
+
 async def update_payment(
     payment_id: str, guard: dict[str, Any], changes: dict[str, Any], session: Session = None
 ) -> bool:
@@ -270,3 +293,32 @@ async def mark_penalty(due_id: Any, penalty: int, session: AsyncClientSession) -
         {"$set": {"penalty_checked": True, "penalty": penalty}}, session=session,
     )  # fmt: skip
     return result.modified_count == 1
+
+
+# ---- chit scores -------------------------------------------------------------------------
+
+
+async def subscriber_ids() -> list[str]:
+    """Every person who holds or held a ticket of any scheme, sorted."""
+    found = await Subscription.get_pymongo_collection().distinct("user_id")
+    return sorted(str(u) for u in found)
+
+
+async def scored_on(day: str, user_ids: list[str]) -> set[str]:
+    """Which of ``user_ids`` already have a score snapshot for ``day``."""
+    found = await ChitScoreSnapshot.find({"day": day, "user_id": {"$in": user_ids}}).to_list()
+    return {s.user_id for s in found}
+
+
+async def insert_snapshot(snapshot: ChitScoreSnapshot) -> bool:
+    """Store a day's snapshot unless that person's day is stored already; whether it was."""
+    try:
+        await snapshot.insert()
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+async def latest_snapshot(user_id: str) -> ChitScoreSnapshot | None:
+    """The person's newest nightly snapshot."""
+    return await ChitScoreSnapshot.find({"user_id": user_id}).sort("-day").first_or_none()

@@ -14,18 +14,22 @@ from quart_schema import tag, validate_querystring, validate_request, validate_r
 
 from app.chits.documents import Auction, Bid, ChitPayment, Scheme, Subscription
 from app.chits.errors import SchemeNotFound
+from app.chits.flows import chit_flows
 from app.chits.repository import users_by_id
 from app.chits.rules import month_result
 from app.chits.schemas import (
     AuctionList,
     AuctionOut,
     ChitScore,
+    LeaveIn,
+    LeaveQuote,
     MonthPreview,
     Passbook,
     PassbookRow,
     PaymentList,
     PaymentOut,
     PayPrize,
+    PrizePayout,
     SchemeCreate,
     SchemeDecision,
     SchemeDeleted,
@@ -110,7 +114,8 @@ def payment_out(p: ChitPayment) -> PaymentOut:
         amount=format_minor(p.amount), currency=p.currency, month=p.month, provider=p.provider,
         order_id=p.order_id, checkout_url=p.checkout_url, late=p.late,
         penalty=format_minor(p.penalty), reference=p.reference, created_at=p.created_at,
-        completed_at=p.completed_at,
+        completed_at=p.completed_at, attempts=p.attempts, last_error=p.last_error,
+        withheld=format_minor(int(p.details["withheld"])) if "withheld" in p.details else None,
     )  # fmt: skip
 
 
@@ -332,7 +337,73 @@ async def pay_prize(auction_id: str, data: PayPrize) -> PaymentOut:
     return payment_out(await chit_service.do_pay_prize(auction_id, _actor(), data.reference))
 
 
+@blueprint.get("/auctions/<auction_id>/payout")
+@tag(["chits"])
+@require_auth
+@validate_response(PrizePayout)
+@document_errors(404)
+async def get_prize_payout(auction_id: str) -> PrizePayout:
+    """The month's prize payout through the payout provider (``payment`` null before it is
+    asked): status PENDING / COMPLETED / FAILED, attempts and the last failure."""
+    payment = await chit_flows.prize_payout(auction_id, _actor())
+    return PrizePayout(payment=payment_out(payment) if payment else None)
+
+
+@blueprint.post("/auctions/<auction_id>/payout")
+@tag(["chits"])
+@require_auth
+@idempotent(_me)
+@validate_response(PaymentOut)
+@document_errors(403, 404, 409)
+async def request_prize_payout(auction_id: str) -> PaymentOut:
+    """The foreman pays the month's prize through the payout provider, once (asking again
+    answers the same payout): the prize less what is withheld without security. Errors: 403,
+    404, 409 ``auction_not_open`` / ``prize_already_paid`` / ``insufficient_collections``."""
+    return payment_out(await chit_flows.do_request_prize_payout(auction_id, _actor()))
+
+
+@blueprint.post("/payments/<payment_id>/retry")
+@tag(["chits"])
+@require_auth
+@idempotent(_me)
+@validate_response(PaymentOut)
+@document_errors(403, 404, 409)
+async def retry_prize_payout(payment_id: str) -> PaymentOut:
+    """The foreman sends a FAILED prize payout again (a new attempt). Errors: 403, 404
+    ``chit_payment_not_found``, 409 ``prize_payout_state``."""
+    return payment_out(await chit_flows.do_retry_prize_payout(payment_id, _actor()))
+
+
 # ---- subscriptions -------------------------------------------------------------------------
+
+
+@blueprint.get("/subscriptions/<sub_id>/leave")
+@tag(["chits"])
+@require_auth
+@validate_response(LeaveQuote)
+@document_errors(404)
+async def leave_quote(sub_id: str) -> LeaveQuote:
+    """What leaving the scheme early would settle, to show before confirming (its holder,
+    foreman or an admin). Errors: 404 ``subscription_not_found``."""
+    quote = await chit_service.leave_quote(sub_id, _actor())
+    money = ("paid_in", "penalties", "owed", "settlement")
+    return LeaveQuote.model_validate({**quote, **{k: format_minor(quote[k]) for k in money}})
+
+
+@blueprint.post("/subscriptions/<sub_id>/leave")
+@tag(["chits"])
+@require_auth
+@idempotent(_me)
+@validate_request(LeaveIn)
+@validate_response(SubscriptionOut)
+@document_errors(403, 404, 409, 422)
+async def leave_scheme(sub_id: str, data: LeaveIn) -> SubscriptionOut:
+    """The holder leaves early, confirming the settlement shown (``GET …/leave``). Errors: 403;
+    404; 409 ``subscription_state`` (``details.reason``: ``prized`` — a prized subscriber
+    leaves only through a substitute — ``not_active``, ``scheme_not_active``,
+    ``settlement_changed``); 422 (an amount that is not a two-place decimal string)."""
+    sub = await chit_service.do_leave(sub_id, _actor(), paise(data.settlement))
+    return (await subscriptions_out([sub]))[0]
 
 
 @blueprint.post("/subscriptions")
@@ -493,5 +564,11 @@ async def user_payments(user_id: str) -> PaymentList:
 @validate_response(ChitScore)
 @document_errors(403)
 async def chit_score(user_id: str) -> ChitScore:
-    """Chit score 0–900 with its four weighted factors (themselves or admins). Errors: 403."""
-    return ChitScore.model_validate(await chit_service.chit_score(user_id, _actor()))
+    """Chit score 0–900 with its four weighted factors, computed now (themselves or admins),
+    and the latest nightly score (``nightly_score`` on ``nightly_day``). Errors: 403."""
+    actor = _actor()
+    score = ChitScore.model_validate(await chit_service.chit_score(user_id, actor))
+    nightly = await chit_service.nightly_score(user_id, actor)
+    if nightly is not None:
+        score.nightly_score, score.nightly_day = nightly.score, nightly.day
+    return score

@@ -212,6 +212,9 @@ class PaymentOut(BaseModel):
     reference: str | None
     created_at: dt.datetime
     completed_at: dt.datetime | None
+    attempts: int = 0
+    last_error: str | None = None
+    withheld: str | None = None
 
 
 class PaymentList(BaseModel):
@@ -258,6 +261,7 @@ class AuctionOut(BaseModel):
     draw: DrawOut | None
     prize_paid_at: dt.datetime | None
     prize_withheld: str
+    prize_payment_id: str | None = None
     bids: list[BidOut] = Field(default_factory=list)
 
 
@@ -271,6 +275,43 @@ class PayPrize(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reference: str = Field(min_length=1, max_length=120)
+
+
+class PrizePayout(BaseModel):
+    """A month's prize payout through the payout provider, or ``null`` before it is asked."""
+
+    payment: PaymentOut | None
+
+
+class LeaveQuote(BaseModel):
+    """What leaving early would settle (shown before confirming): ``settlement`` = net
+    instalments paid in less penalties and anything still owed, owed back once a substitute
+    takes the ticket (at the latest at the final settlement). ``may_leave`` false with
+    ``reason`` ``prized`` (only a substitute may take over a prized ticket), ``not_active`` or
+    ``scheme_not_active``."""
+
+    subscription_id: str
+    ticket: int
+    may_leave: bool
+    reason: str
+    paid_in: str
+    penalties: str
+    owed: str
+    settlement: str
+    months_called: int
+
+
+class LeaveIn(BaseModel):
+    """``POST /api/v1/subscriptions/{id}/leave``: the settlement the person was shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    settlement: Amount
+
+    @field_validator("settlement")
+    @classmethod
+    def _settlement(cls, value: str) -> str:
+        return _amount(value)
 
 
 class PassbookRow(BaseModel):
@@ -314,6 +355,9 @@ class ChitScore(BaseModel):
     score: int
     max_score: int = 900
     factors: list[ScoreFactor]
+    # the latest nightly recomputation (the chits agent), when there is one
+    nightly_score: int | None = None
+    nightly_day: str | None = None
 
 
 class MonthPreview(BaseModel):

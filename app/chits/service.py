@@ -25,6 +25,7 @@ subscription for the instalments withheld when no security was given).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -38,6 +39,7 @@ from app.chits.documents import (
     AuctionStatus,
     Bid,
     ChitPayment,
+    ChitScoreSnapshot,
     DrawRecord,
     Due,
     PaymentKind,
@@ -60,6 +62,7 @@ from app.chits.errors import (
     NothingDue,
     PaymentNotFound,
     PrizeAlreadyPaid,
+    PrizePayoutInProgress,
     SchemeFull,
     SchemeNotFound,
     SchemeStateError,
@@ -100,6 +103,8 @@ from app.notifications.service import Draft, notification_service
 from app.payments.service import create_checkout
 from app.realtime import eventlog, events
 from app.realtime.eventlog import iso, utcnow
+from app.sms.service import SmsDraft, sms_service
+from app.sms.templates import AUCTION_REMINDER, AUCTION_RESULT, PAYMENT_DUE
 from streams.records import PaymentEventV1
 
 log = get_logger(__name__)
@@ -201,6 +206,7 @@ def auction_out(auction: Auction, bids: list[Bid] | None = None) -> AuctionOut:
         draw=DrawOut(**auction.draw.model_dump()) if auction.draw else None,
         prize_paid_at=auction.prize_paid_at,
         prize_withheld=format_minor(auction.prize_withheld),
+        prize_payment_id=auction.prize_payment_id,
         bids=[
             BidOut(seq=b.seq, ticket=b.ticket, discount=format_minor(b.discount), at=b.at)
             for b in bids or []
@@ -248,6 +254,14 @@ class ChitService:
         scheme = await self.get_scheme(scheme_id, session)
         if scheme.foreman_id != actor.user_id:
             raise ChitForbidden("only the scheme's foreman may do this")
+        return scheme
+
+    async def check_foreman_or_admin(self, scheme_id: str, actor: Actor) -> Scheme:
+        """The scheme, when ``actor`` is its foreman or a platform admin (reports for the
+        registrar). Raises ``SchemeNotFound``, ``ChitForbidden``."""
+        scheme = await self.get_scheme(scheme_id)
+        if scheme.foreman_id != actor.user_id and not actor.is_admin:
+            raise ChitForbidden("only the scheme's foreman or an admin may do this")
         return scheme
 
     @staticmethod
@@ -738,6 +752,95 @@ class ChitService:
 
         return await run_in_transaction(body)
 
+    async def leave_quote(
+        self, sub_id: str, actor: Actor, session: AsyncClientSession | None = None
+    ) -> dict[str, Any]:
+        """What a subscriber leaving early gets, shown before they confirm (paise): the net
+        instalments paid in, less the penalties charged and anything still owed — the same
+        figure the books owe a removed subscriber when a substitute takes the ticket (the
+        substitute's catch-up clears the arrears; the rest is owed back, paid at the latest at
+        the final settlement). ``may_leave`` is false for a prized subscriber (the prize was
+        taken against the instalments to come: only a substitute may take over the ticket) or
+        a ticket not ACTIVE, nor for the foreman's own ticket; ``reason`` says why.
+
+        Raises SubscriptionNotFound (404: not the holder, foreman or an admin)."""
+        sub, scheme = await self.get_subscription(sub_id, actor)
+        dues = await repository.dues_of(sub_id, session)
+        called = sum(d.amount for d in dues)
+        penalties = sum(d.penalty for d in dues)
+        owed = await self.owed(sub_id, sub.scheme_id, session)
+        paid = called + penalties - owed
+        settlement = max(0, called - owed)
+        reason = "ok"
+        if sub.status != SubscriptionStatus.ACTIVE or not sub.holds_ticket:
+            reason = "not_active"
+        elif sub.prized_month is not None:
+            reason = "prized"
+        elif sub.user_id == scheme.foreman_id:
+            reason = "foreman"  # the foreman runs the scheme to its end
+        elif scheme.status != SchemeStatus.ACTIVE:
+            reason = "scheme_not_active"
+        return {
+            "subscription_id": sub_id, "ticket": sub.ticket, "may_leave": reason == "ok",
+            "reason": reason, "paid_in": paid, "penalties": penalties, "owed": max(0, owed),
+            "settlement": settlement, "months_called": len(dues),
+        }  # fmt: skip
+
+    async def do_leave(self, sub_id: str, actor: Actor, settlement: int) -> Subscription:
+        """The holder leaves a scheme early, confirming the ``settlement`` they were shown
+        (``leave_quote``): the ticket is removed like a defaulter's (DEFAULTED, ``left_at``),
+        so the foreman admits a substitute; the settlement is owed back from then on.
+
+        Raises:
+            SubscriptionNotFound (404), ChitForbidden (403: only the holder leaves),
+            SubscriptionStateError (409: ``prized`` — a prized subscriber leaves only through
+            a substitute; ``not_active``; ``scheme_not_active``; ``settlement_changed`` — the
+            figure moved since it was shown, ``details.settlement`` is the new one).
+        """
+        sub, _ = await self.get_subscription(sub_id, actor)
+        if sub.user_id != actor.user_id:
+            raise ChitForbidden("only the subscriber may leave the scheme")
+
+        async def body(session: AsyncClientSession) -> Subscription:
+            await repository.bump_money_seq(sub.scheme_id, session)
+            quote = await self.leave_quote(sub_id, actor, session)
+            if not quote["may_leave"]:
+                raise SubscriptionStateError(
+                    "a prized subscriber cannot leave without a substitute"
+                    if quote["reason"] == "prized" else "this ticket cannot leave now",
+                    details={"reason": quote["reason"]},
+                )  # fmt: skip
+            if quote["settlement"] != settlement:
+                raise SubscriptionStateError(
+                    "the settlement changed since it was shown",
+                    details={"reason": "settlement_changed",
+                             "settlement": format_minor(quote["settlement"])},
+                )  # fmt: skip
+            now = utcnow()
+            if not await repository.update_subscription(
+                sub_id,
+                {"status": SubscriptionStatus.ACTIVE.value, "holds_ticket": True,
+                 "prized_month": None},
+                {"status": SubscriptionStatus.DEFAULTED.value, "defaulted_at": now,
+                 "left_at": now, "leave_settlement": settlement},
+                session,
+            ):  # fmt: skip
+                raise SubscriptionStateError(
+                    "the subscription is not active", details={"reason": "not_active"}
+                )
+            await audit_service.do_append(
+                chain=scheme_chain(sub.scheme_id), actor_id=actor.user_id,
+                action="subscription.left", target_type="subscription", target_id=sub_id,
+                details={"settlement": settlement, "paid_in": quote["paid_in"],
+                         "owed": quote["owed"]},
+                session=session,
+            )  # fmt: skip
+            fresh = await repository.get_subscription(sub_id, session)
+            assert fresh is not None
+            return fresh
+
+        return await run_in_transaction(body)
+
     async def catch_up_amount(self, sub_id: str) -> int:
         """What a substitute pays to take over ticket of ``sub_id``: the net instalments of
         the months already called (paise)."""
@@ -1055,12 +1158,14 @@ class ChitService:
         return await run_in_transaction(body)
 
     async def do_send_reminders(self, now: dt.datetime | None = None) -> int:
-        """Daily reminders through notifications (in-app live and e-mailed): PAYMENT_DUE to
+        """Daily reminders through notifications (in-app live and e-mailed) and by SMS to
+        verified mobile numbers (app/sms, DLT templates): PAYMENT_DUE to
         every ticket holder who owes money within ``REMIND_DAYS`` of the month's due date (once
         a day), AUCTION_REMINDER to the holders of a scheme whose auction opens within a day
         (once per auction). Returns how many were stored. Safe on every worker (dedupe keys)."""
         now = _ms(now or utcnow())
         drafts: list[Draft] = []
+        texts: list[SmsDraft] = []
         for auction in await repository.auctions_to_remind(now + dt.timedelta(days=1)):
             if not await repository.mark_reminded(str(auction.id)):
                 continue
@@ -1073,6 +1178,12 @@ class ChitService:
                     title=f"{scheme.name}: month {auction.month}'s auction",
                     body=f"Bidding opens {iso(auction.opens_at)}. Pay up to be eligible.",
                     ref_type="scheme", ref_id=auction.scheme_id,
+                    dedupe_key=f"auction-reminder:{auction.id}:{sub.user_id}",
+                ))  # fmt: skip
+                texts.append(SmsDraft(
+                    user_id=sub.user_id, template=AUCTION_REMINDER.key,
+                    variables={"VAR1": str(auction.month), "VAR2": scheme.name,
+                               "VAR3": _aware(auction.opens_at).strftime("%d %b %H:%M")},
                     dedupe_key=f"auction-reminder:{auction.id}:{sub.user_id}",
                 ))  # fmt: skip
         today = now.date()
@@ -1095,9 +1206,18 @@ class ChitService:
                         ref_type="subscription", ref_id=str(sub.id),
                         dedupe_key=f"payment-due:{sub.id}:{today.isoformat()}",
                     ))  # fmt: skip
+                    texts.append(SmsDraft(
+                        user_id=sub.user_id, template=PAYMENT_DUE.key,
+                        variables={"VAR1": format_minor(owed), "VAR2": scheme.name,
+                                   "VAR3": str(scheme.current_month),
+                                   "VAR4": _aware(month_auction.opens_at).date().isoformat()},
+                        dedupe_key=f"payment-due:{sub.id}:{today.isoformat()}",
+                    ))  # fmt: skip
         if not drafts:
             return 0
-        return len(await notification_service.do_notify(drafts))
+        stored = len(await notification_service.do_notify(drafts))
+        await sms_service.do_queue(texts, now)
+        return stored
 
     # ---- the auction ---------------------------------------------------------------------
 
@@ -1441,6 +1561,7 @@ class ChitService:
                 scheme_id=scheme_id,
                 auction=auction_out(closed, bids),
             )
+            await events.after_commit(self._result_sms(scheme, closed, holders))
             if live.month < scheme.subscribers:
                 moved = await repository.update_scheme(
                     scheme_id,
@@ -1454,6 +1575,31 @@ class ChitService:
             return closed
 
         return await run_in_transaction(body)
+
+    def _result_sms(
+        self, scheme: Scheme, closed: Auction, holders: list[Subscription]
+    ) -> Callable[[], Awaitable[None]]:
+        """After the close commits: the result by SMS to every holder with a verified phone
+        (the winner, their share of discount and next month's net instalment)."""
+        drafts = [
+            SmsDraft(
+                user_id=s.user_id, template=AUCTION_RESULT.key,
+                variables={
+                    "VAR1": str(closed.winner_ticket), "VAR2": str(closed.month),
+                    "VAR3": scheme.name,
+                    "VAR4": format_minor(closed.shares[s.ticket - 1]) if closed.shares else "0.00",
+                    "VAR5": format_minor(closed.net_instalments[s.ticket - 1])
+                    if closed.net_instalments else format_minor(scheme.instalment),
+                },
+                dedupe_key=f"chit-result:{closed.id}:{s.user_id}",
+            )
+            for s in holders
+        ]  # fmt: skip
+
+        async def queue() -> None:
+            await sms_service.do_queue(drafts)
+
+        return queue
 
     async def do_close_due(self, now: dt.datetime | None = None) -> int:
         """Close every auction whose end passed (the timer calls this on every worker; each
@@ -1482,6 +1628,67 @@ class ChitService:
 
     # ---- prizes and the end --------------------------------------------------------------
 
+    async def prize_split(
+        self, scheme: Scheme, auction: Auction, sub: Subscription, session: AsyncClientSession
+    ) -> tuple[int, int]:
+        """(withheld, payout) of a closed month's prize, paise. With security recorded nothing
+        is withheld; without it the instalments still to come (what the winner owes now plus
+        the instalments of the months not yet called) are withheld, at most the prize (the Act
+        allows this). Raises InsufficientCollections (409) when the scheme's cash, less the
+        prize payouts already in flight, does not cover the payout."""
+        assert auction.prize is not None
+        sub_id = str(sub.id)
+        books = await self.balances(str(scheme.id), session)
+        withheld = 0
+        if sub.surety is None:
+            to_come = scheme.subscribers - scheme.current_month
+            owed_now = max(0, books.get(receivable(sub_id), 0))
+            withheld = min(auction.prize, owed_now + scheme.instalment * to_come)
+        payout = auction.prize - withheld
+        in_flight = sum(p.amount for p in await repository.prize_payouts_in_flight(
+            str(scheme.id), session))  # fmt: skip
+        cash = books.get(CASH, 0) - in_flight
+        if cash < payout:
+            raise InsufficientCollections(
+                "the collections do not cover the prize yet",
+                details={"cash": format_minor(cash), "payout": format_minor(payout)},
+            )
+        return withheld, payout
+
+    async def do_book_prize(
+        self, session: AsyncClientSession, scheme: Scheme, auction: Auction,
+        sub: Subscription, withheld: int, now: dt.datetime,
+    ) -> bool:  # fmt: skip
+        """Inside the caller's transaction: mark the month's prize paid (once: guarded on
+        ``prize_paid_at``) and post it — Dr prize payable (the prize), Cr cash (the payout),
+        Cr the winner's subscription (what was withheld) under ``chit-prize:<auction id>``.
+        Returns False (nothing done) when it was paid before."""
+        auction_id, sub_id = str(auction.id), str(sub.id)
+        assert auction.prize is not None
+        if not await repository.update_auction(
+            auction_id,
+            {"prize_paid_at": None},
+            {"prize_paid_at": now, "prize_withheld": withheld},
+            session,
+        ):
+            return False
+        payout = auction.prize - withheld
+        lines = [(prize_payable(sub_id), auction.prize)]
+        if payout:
+            lines.append((CASH, -payout))
+        if withheld:
+            lines.append((receivable(sub_id), -withheld))
+        await ledger_service.do_post(
+            pool_id=str(scheme.id),
+            key=f"chit-prize:{auction_id}",
+            kind="chit_prize_paid",
+            lines=lines,
+            effective_date=now.date(),
+            memo=f"month {auction.month} prize to ticket {sub.ticket}",
+            session=session,
+        )
+        return True
+
     async def do_pay_prize(
         self, auction_id: str, actor: Actor, reference: str, now: dt.datetime | None = None
     ) -> ChitPayment:
@@ -1492,6 +1699,7 @@ class ChitService:
 
         Raises:
             ChitForbidden; AuctionNotOpen (409: not closed); PrizeAlreadyPaid (409);
+            PrizePayoutInProgress (409: sent through the payout provider instead);
             InsufficientCollections (409): the scheme's cash does not cover the payout.
         """
         now = _ms(now or utcnow())
@@ -1510,45 +1718,17 @@ class ChitService:
                 raise AuctionNotOpen("the auction has not closed yet")
             if live.prize_paid_at is not None:
                 raise PrizeAlreadyPaid("this month's prize was paid already")
+            if live.prize_payment_id is not None:
+                raise PrizePayoutInProgress(
+                    "this month's prize is being paid through the payout provider",
+                    details={"payment_id": live.prize_payment_id},
+                )
             sub_id = live.winner_subscription_id
             sub = await repository.get_subscription(sub_id, session)
             assert sub is not None and live.prize is not None
-            books = await self.balances(scheme_id, session)
-            withheld = 0
-            if sub.surety is None:
-                to_come = fresh_scheme.subscribers - fresh_scheme.current_month
-                owed_now = max(0, books.get(receivable(sub_id), 0))
-                withheld = min(live.prize, owed_now + fresh_scheme.instalment * to_come)
-            payout = live.prize - withheld
-            if books.get(CASH, 0) < payout:
-                raise InsufficientCollections(
-                    "the collections do not cover the prize yet",
-                    details={
-                        "cash": format_minor(books.get(CASH, 0)),
-                        "payout": format_minor(payout),
-                    },
-                )
-            if not await repository.update_auction(
-                auction_id,
-                {"prize_paid_at": None},
-                {"prize_paid_at": now, "prize_withheld": withheld},
-                session,
-            ):
+            withheld, payout = await self.prize_split(fresh_scheme, live, sub, session)
+            if not await self.do_book_prize(session, fresh_scheme, live, sub, withheld, now):
                 raise PrizeAlreadyPaid("this month's prize was paid already")
-            lines = [(prize_payable(sub_id), live.prize)]
-            if payout:
-                lines.append((CASH, -payout))
-            if withheld:
-                lines.append((receivable(sub_id), -withheld))
-            await ledger_service.do_post(
-                pool_id=scheme_id,
-                key=f"chit-prize:{auction_id}",
-                kind="chit_prize_paid",
-                lines=lines,
-                effective_date=now.date(),
-                memo=f"month {live.month} prize to ticket {sub.ticket}",
-                session=session,
-            )
             payment = ChitPayment(
                 scheme_id=scheme_id,
                 subscription_id=sub_id,
@@ -1770,6 +1950,34 @@ class ChitService:
         Raises ``ChitForbidden`` for someone else's score (admins may)."""
         if user_id != actor.user_id and not actor.is_admin:
             raise ChitForbidden("you may see only your own chit score")
+        return await self._score(user_id)
+
+    async def do_nightly_scores(self, day: dt.date, limit: int = 10_000) -> int:
+        """Recompute the chit score of every subscriber for ``day`` and store it (the nightly
+        agent). Idempotent per day: a person already scored that day is skipped (and the
+        snapshot is unique per person and day), so a re-run or a second worker changes
+        nothing. Returns how many were stored."""
+        people = (await repository.subscriber_ids())[:limit]
+        done = await repository.scored_on(day.isoformat(), people)
+        stored = 0
+        for user_id in people:
+            if user_id in done:
+                continue
+            figures = await self._score(user_id)
+            snapshot = ChitScoreSnapshot(
+                user_id=user_id, day=day.isoformat(), score=figures["score"],
+                factors=figures["factors"],
+            )  # fmt: skip
+            stored += int(await repository.insert_snapshot(snapshot))
+        return stored
+
+    async def nightly_score(self, user_id: str, actor: Actor) -> ChitScoreSnapshot | None:
+        """The person's latest nightly snapshot (themselves or admins), or ``None``."""
+        if user_id != actor.user_id and not actor.is_admin:
+            raise ChitForbidden("you may see only your own chit score")
+        return await repository.latest_snapshot(user_id)
+
+    async def _score(self, user_id: str) -> dict[str, Any]:
         instalments = list(
             await repository.payments(
                 {"user_id": user_id, "kind": "INSTALLMENT", "status": "COMPLETED"}

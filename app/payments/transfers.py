@@ -56,3 +56,9 @@ async def pay_out(
         key=key, fund_account_id=account, amount_paise=amount_paise, currency=currency,
         purpose=purpose, reference_id=key, narration=narration,
     )  # fmt: skip
+
+
+def payee_vpa(user_id: str) -> str:
+    """The UPI id payouts to ``user_id`` go to. Samooh does not collect payout UPI ids yet:
+    the sandbox pays a per-person placeholder address (the same one app/campaigns uses)."""
+    return f"samooh.{user_id}@upi"

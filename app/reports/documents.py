@@ -17,6 +17,9 @@ class ReportKind(StrEnum):
     MEMBER_STATUS = "member_status"
     TRANSACTION_LEDGER = "transaction_ledger"
     MEMBER_STATEMENT = "member_statement"
+    # chit funds (app/reports/chits.py): a closed month's auction minutes, a monthly report
+    CHIT_AUCTION_MINUTES = "chit_auction_minutes"
+    CHIT_MONTHLY_REPORT = "chit_monthly_report"
 
 
 class ReportFormat(StrEnum):
@@ -43,6 +46,9 @@ class ReportJob(Document):
     format: ReportFormat
     as_of: str | None = None
     member_id: str | None = None
+    # ``club`` (``club_id`` is a club) or ``chit`` (``club_id`` is a scheme, ``month`` its month)
+    pool_type: str = "club"
+    month: int | None = None
     status: JobStatus = JobStatus.QUEUED
     percent: int = 0
     file_id: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.realtime.contract import ServerEvent
 from app.reports.documents import JobStatus, ReportFormat, ReportKind
@@ -20,6 +20,14 @@ class ReportRequest(BaseModel):
     format: ReportFormat
     date: dt.date | None = None
     member_id: str | None = Field(default=None, max_length=64)
+
+    @field_validator("kind")
+    @classmethod
+    def _club_kind(cls, kind: ReportKind) -> ReportKind:
+        if kind.value.startswith("chit_"):  # those are asked for under /api/v1/schemes
+            raise ValueError("a club report is valuation_statement, member_status, "
+                             "transaction_ledger or member_statement")  # fmt: skip
+        return kind
 
 
 class ReportError(BaseModel):

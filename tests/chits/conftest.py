@@ -1,10 +1,14 @@
-"""Fixtures of the chit tests: the real services and the sandbox payment provider."""
+"""Fixtures of the chit tests: the real services, the sandbox payment provider and the
+sandbox SMS provider (``sms_sandbox``, tests/chits/sms.py)."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.chits.sms import sms_sandbox
 from tests.payments.sandbox_client import SandboxClient
+
+__all__ = ["sms_sandbox"]
 
 
 @pytest.fixture

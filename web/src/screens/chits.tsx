@@ -71,6 +71,7 @@ interface Auction {
   net_instalments: string[];
   draw: { reason: string; seed: string; method: string; candidates: number[]; chosen: number } | null;
   prize_paid_at: string | null;
+  prize_payment_id: string | null;
   bids: Bid[];
 }
 
@@ -82,6 +83,10 @@ interface Payment {
   month: number;
   checkout_url: string | null;
   late: boolean;
+  reference: string | null;
+  attempts: number;
+  last_error: string | null;
+  withheld: string | null;
 }
 
 interface PassbookRow {
@@ -99,6 +104,8 @@ interface Score {
   score: number;
   max_score: number;
   factors: { name: string; weight_percent: number; value: string; points: number; explanation: string }[];
+  nightly_score: number | null;
+  nightly_day: string | null;
 }
 
 /** Sentences for the codes a person can cause here (the server's message otherwise). */
@@ -121,7 +128,20 @@ const SENTENCES: Record<string, (d: Record<string, unknown>) => string> = {
   nothing_due: () => "Nothing is due on your ticket right now.",
   insufficient_collections: () => "The collections do not cover the prize yet.",
   prize_already_paid: () => "This month's prize has been paid already.",
+  prize_payout_in_progress: () => "This month's prize is being paid through the payout provider.",
+  prize_payout_state: () => "Only a refused payout can be tried again.",
+  subscription_state: (d) =>
+    d.reason === "settlement_changed"
+      ? `The settlement changed to ${money(String(d.settlement ?? ""))} since it was shown; look at it again.`
+      : d.reason === "prized"
+        ? "You have taken the chit, so only a substitute can take over your ticket."
+        : "This ticket cannot do that now.",
+  payment_provider_unavailable: () => "The payout provider did not answer; try again in a minute.",
   invalid_scheme: () => "A setting of the scheme breaks a rule; check the highlighted value.",
+  invalid_phone: () => "Enter an Indian mobile number, like 98765 43210.",
+  phone_code_invalid: (d) => `That code is wrong or has expired${typeof d.attempts_left === "number" ? ` (${d.attempts_left} tries left)` : ""}.`,
+  sms_unavailable: () => "Text messages cannot be sent right now; try again in a minute.",
+  rate_limited: () => "Too many codes asked for; wait a minute.",
 };
 
 function sentence(error: unknown): unknown {
@@ -173,6 +193,9 @@ export function ChitsHome() {
         {score.data ? (
           <div>
             <p class="big-number" data-testid="chit-score-value">{score.data.score} <span class="muted">/ {score.data.max_score}</span></p>
+            {score.data.nightly_score !== null && score.data.nightly_day && (
+              <p class="small muted" data-testid="chit-score-nightly">Nightly score on {score.data.nightly_day}: {score.data.nightly_score}</p>
+            )}
             <ul class="plain-list">
               {score.data.factors.map((f) => (
                 <li key={f.name}>{label(f.name)} ({f.weight_percent}%): {f.points} points — {f.explanation}</li>
@@ -183,6 +206,7 @@ export function ChitsHome() {
           <ErrorNote error={score.error} />
         )}
       </Panel>
+      <PhonePanel />
       <Panel title="My schemes" testId="my-schemes">
         <ErrorNote error={mine.error} />
         {mine.data?.schemes.length === 0 && <Empty>You are not in a chit scheme yet.</Empty>}
@@ -237,6 +261,46 @@ export function ChitsHome() {
         </ul>
       </Panel>
     </main>
+  );
+}
+
+/** My mobile number for SMS reminders and auction results: a code is sent to it by SMS and
+ * entered here (only verified numbers get messages). */
+function PhonePanel() {
+  const phone = useLoad(() => api<{ phone: string | null; verified: boolean }>("GET", "/api/v1/me/phone"), []);
+  const [number, setNumber] = useState("");
+  const [code, setCode] = useState("");
+  const [sent, setSent] = useState(false);
+  const send = useAction(async () => {
+    await api("POST", "/api/v1/me/phone", { body: { phone: number } });
+    setSent(true);
+    phone.reload();
+  });
+  const confirm = useAction(async () => {
+    await api("POST", "/api/v1/me/phone/confirm", { body: { code } });
+    setSent(false);
+    setCode("");
+    phone.reload();
+  });
+  const p = phone.data;
+  return (
+    <Panel title="Text message reminders" testId="phone-panel">
+      <p data-testid="phone-status" data-verified={p?.verified ? "true" : "false"}>
+        {p?.verified ? <>Reminders and auction results go by SMS to <strong>{p.phone}</strong>.</> : p?.phone ? <>Enter the code sent to {p.phone} to get reminders by SMS.</> : <>Add your mobile number to get payment reminders and auction results by SMS.</>}
+      </p>
+      <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void send.run(); }}>
+        <Field label="Mobile number" testId="phone-input" value={number} inputMode="tel" onInput={(e) => setNumber((e.currentTarget as HTMLInputElement).value)} />
+        <Button type="submit" kind="secondary" testId="phone-send" busy={send.busy}>Send a code</Button>
+      </form>
+      <ErrorNote error={sentence(send.error)} testId="phone-error" />
+      {(sent || (p?.phone && !p.verified)) && (
+        <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void confirm.run(); }}>
+          <Field label="Code from the SMS" testId="code-input" value={code} inputMode="numeric" onInput={(e) => setCode((e.currentTarget as HTMLInputElement).value)} />
+          <Button type="submit" testId="code-confirm" busy={confirm.busy}>Verify</Button>
+        </form>
+      )}
+      <ErrorNote error={sentence(confirm.error)} testId="code-error" />
+    </Panel>
   );
 }
 
@@ -488,14 +552,98 @@ export function SchemeScreen({ schemeId }: { schemeId: string }) {
       <div class="room-grid">
         {s.status === "ACTIVE" && (isForeman || mine) && <AuctionRoom scheme={s} onChange={refresh} />}
         {mine && <MyTicket sub={mine} scheme={s} onPaid={refresh} />}
+        {mine && <Passbook sub={mine} />}
         {isForeman && <ForemanConsole scheme={s} subs={subs.data?.subscriptions ?? []} auctions={auctions.data?.auctions ?? []} onChange={refresh} />}
       </div>
     </main>
   );
 }
 
-function MyTicket({ sub, scheme, onPaid }: { sub: Subscription; scheme: Scheme; onPaid: () => void }) {
+const PASSBOOK_COLUMNS: [keyof PassbookRow, string][] = [
+  ["due", "Due"], ["paid", "Paid"], ["dividend", "Dividend"], ["penalty", "Penalty"], ["prize", "Prize"], ["balance", "Balance"],
+];
+
+/** A subscriber's passbook: its own full-width panel so all seven columns show on a desktop;
+ * on a phone each month becomes a small card of labelled amounts (no sideways scrolling). */
+function Passbook({ sub }: { sub: Subscription }) {
   const book = useLoad(() => api<{ rows: PassbookRow[]; balance: string; total_paid: string; total_dividend: string }>("GET", `/api/v1/subscriptions/${sub.id}/passbook`), [sub.id, sub.balance]);
+  return (
+    <Panel title={`Passbook, ticket ${sub.ticket}`} testId="passbook-panel" class="span-all">
+      <ErrorNote error={book.error} />
+      <div class="table-wrap passbook-wrap" data-testid="passbook-wrap">
+        <table class="table passbook" data-testid="passbook">
+          <thead>
+            <tr><th>Month</th>{PASSBOOK_COLUMNS.map(([, title]) => <th key={title} class="num">{title}</th>)}</tr>
+          </thead>
+          <tbody>
+            {(book.data?.rows ?? []).map((r) => (
+              <tr key={r.month} data-testid="passbook-row" data-month={r.month}>
+                <td data-label="Month">{r.month}</td>
+                {PASSBOOK_COLUMNS.map(([key, title]) => <td key={key} class="num" data-label={title} data-testid={`passbook-${key}`}>{money(String(r[key]))}</td>)}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {book.data && (
+        <p class="small muted" data-testid="passbook-totals">Paid in {money(book.data.total_paid)} · dividends {money(book.data.total_dividend)} · balance {money(book.data.balance)}</p>
+      )}
+    </Panel>
+  );
+}
+
+interface LeaveQuote {
+  may_leave: boolean;
+  reason: string;
+  paid_in: string;
+  penalties: string;
+  owed: string;
+  settlement: string;
+  months_called: number;
+}
+
+const LEAVE_REASONS: Record<string, string> = {
+  prized: "You have taken the chit, so you cannot leave on your own: the instalments to come are owed against your prize. Ask the foreman to admit a substitute who takes over your ticket.",
+  not_active: "This ticket is no longer active.",
+  foreman: "The foreman runs the scheme to its end.",
+  scheme_not_active: "You can leave once the scheme is running.",
+};
+
+/** Leaving early: the settlement is shown first, then confirmed with the same figure. */
+function LeaveScheme({ sub, onLeft }: { sub: Subscription; onLeft: () => void }) {
+  const [quote, setQuote] = useState<LeaveQuote | null>(null);
+  const ask = useAction(async () => setQuote(await api<LeaveQuote>("GET", `/api/v1/subscriptions/${sub.id}/leave`)));
+  const leave = useAction(async () => {
+    await api("POST", `/api/v1/subscriptions/${sub.id}/leave`, { body: { settlement: quote!.settlement }, idempotencyKey: newKey() });
+    setQuote(null);
+    onLeft();
+  });
+  if (sub.status !== "ACTIVE") return null;
+  return (
+    <div class="stack" data-testid="leave">
+      {!quote ? (
+        <Button kind="secondary" testId="leave-ask" busy={ask.busy} onClick={() => void ask.run()}>Leave this scheme…</Button>
+      ) : quote.may_leave ? (
+        <div class="stack" data-testid="leave-quote">
+          <p>
+            You have paid in <strong>{money(quote.paid_in)}</strong>{/[1-9]/.test(quote.penalties) ? <> including {money(quote.penalties)} of late penalties</> : null}
+            {/[1-9]/.test(quote.owed) ? <> and still owe {money(quote.owed)}</> : null}. If you leave now you get back{" "}
+            <strong data-testid="leave-settlement">{money(quote.settlement)}</strong> once a substitute takes your ticket (at the latest when the scheme ends). You will no longer bid or owe instalments.
+          </p>
+          <span>
+            <Button kind="danger" testId="leave-confirm" busy={leave.busy} onClick={() => void leave.run()}>Leave and settle {money(quote.settlement)}</Button>{" "}
+            <Button kind="secondary" testId="leave-cancel" onClick={() => setQuote(null)}>Stay</Button>
+          </span>
+        </div>
+      ) : (
+        <p class="small" data-testid="leave-refused" data-reason={quote.reason}>{LEAVE_REASONS[quote.reason] ?? "You cannot leave now."}</p>
+      )}
+      <ErrorNote error={sentence(ask.error ?? leave.error)} testId="leave-error" />
+    </div>
+  );
+}
+
+function MyTicket({ sub, scheme, onPaid }: { sub: Subscription; scheme: Scheme; onPaid: () => void }) {
   const pay = useAction(async () => {
     const payment = await api<Payment>("POST", `/api/v1/subscriptions/${sub.id}/payments`, { idempotencyKey: newKey() });
     if (payment.checkout_url) window.open(payment.checkout_url, "_blank", "noopener");
@@ -513,23 +661,91 @@ function MyTicket({ sub, scheme, onPaid }: { sub: Subscription; scheme: Scheme; 
         <Button testId="pay-instalment" busy={pay.busy} onClick={() => void pay.run()}>Pay {money(sub.balance)}</Button>
       )}
       <ErrorNote error={sentence(pay.error)} />
-      <h3>Passbook</h3>
-      <div class="table-wrap">
-        <table class="table" data-testid="passbook">
-          <thead>
-            <tr><th>Month</th><th>Due</th><th>Paid</th><th>Dividend</th><th>Penalty</th><th>Prize</th><th>Balance</th></tr>
-          </thead>
-          <tbody>
-            {(book.data?.rows ?? []).map((r) => (
-              <tr key={r.month}>
-                <td>{r.month}</td><td class="num">{money(r.due)}</td><td class="num">{money(r.paid)}</td><td class="num">{money(r.dividend)}</td>
-                <td class="num">{money(r.penalty)}</td><td class="num">{money(r.prize)}</td><td class="num">{money(r.balance)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      {scheme.status === "ACTIVE" && sub.user_id !== scheme.foreman_id && <LeaveScheme sub={sub} onLeft={onPaid} />}
     </Panel>
+  );
+}
+
+const PAYOUT_WORDS: Record<string, string> = {
+  PENDING: "being sent (the provider did not answer yet; it is retried on its own)",
+  COMPLETED: "paid",
+  FAILED: "refused by the payout provider",
+};
+
+/** One closed month's prize for the foreman: pay it through the payout provider (once), see
+ * its status, retry a refused one; or record a bank transfer made by hand. */
+function PrizePayoutRow({ auction, onChange, recordByHand, busy }: { auction: Auction; onChange: () => void; recordByHand: () => void; busy: boolean }) {
+  const payout = useLoad(() => api<{ payment: Payment | null }>("GET", `/api/v1/auctions/${auction.id}/payout`), [auction.id, auction.prize_paid_at]);
+  const send = useAction(async () => {
+    await api<Payment>("POST", `/api/v1/auctions/${auction.id}/payout`, { idempotencyKey: newKey() });
+    payout.reload();
+    onChange();
+  });
+  const retry = useAction(async (paymentId: string) => {
+    await api<Payment>("POST", `/api/v1/payments/${paymentId}/retry`, { idempotencyKey: newKey() });
+    payout.reload();
+    onChange();
+  });
+  const p = payout.data?.payment ?? null;
+  return (
+    <div class="stack prize-payout" data-testid={`prize-${auction.month}`} data-status={p?.status ?? "UNPAID"}>
+      {!p ? (
+        <p>
+          Month {auction.month}'s prize of {money(auction.prize)} to ticket {auction.winner_ticket} is unpaid.{" "}
+          <Button testId={`payout-${auction.month}`} busy={send.busy} onClick={() => void send.run()}>Pay the prize</Button>{" "}
+          <Button kind="secondary" testId={`pay-prize-${auction.month}`} busy={busy} onClick={recordByHand}>Record a bank transfer</Button>
+        </p>
+      ) : (
+        <p data-testid={`payout-status-${auction.month}`}>
+          Month {auction.month}'s prize to ticket {auction.winner_ticket}: <strong>{money(p.amount)}</strong>
+          {p.withheld && /[1-9]/.test(p.withheld) ? ` (${money(p.withheld)} withheld against the instalments to come: no security given)` : ""} —{" "}
+          {PAYOUT_WORDS[p.status] ?? label(p.status)}{p.reference ? ` · reference ${p.reference}` : ""}.
+          {p.status === "FAILED" && (
+            <>
+              {" "}<span class="small muted" data-testid={`payout-error-${auction.month}`}>{p.last_error}</span>{" "}
+              <Button testId={`payout-retry-${auction.month}`} busy={retry.busy} onClick={() => void retry.run(p.id)}>Try again</Button>
+            </>
+          )}
+        </p>
+      )}
+      <ErrorNote error={sentence(send.error ?? retry.error)} />
+    </div>
+  );
+}
+
+interface ReportJob {
+  id: string;
+  kind: string;
+  status: string;
+  percent: number;
+  error: { code: string; message: string } | null;
+  download: { url: string; filename: string } | null;
+}
+
+/** A PDF for the registrar or the foreman (auction minutes, monthly report): asked for, built
+ * in the background by the report agent, then a download link. */
+function ChitReport({ scheme, kind, month, label: text }: { scheme: Scheme; kind: string; month: number; label: string }) {
+  const [job, setJob] = useState<ReportJob | null>(null);
+  const ask = useAction(async () => {
+    let current = await api<ReportJob>("POST", `/api/v1/schemes/${scheme.id}/reports`, { body: { kind, month } });
+    setJob(current);
+    for (let i = 0; i < 240 && (current.status === "queued" || current.status === "running"); i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      current = await api<ReportJob>("GET", `/api/v1/schemes/${scheme.id}/reports/${current.id}`);
+      setJob(current);
+    }
+  });
+  const id = `${kind}-${month}`;
+  return (
+    <span class="chit-report" data-testid={`report-${id}`} data-status={job?.status ?? "none"}>
+      {job?.download ? (
+        <a class="btn btn-secondary" href={job.download.url} data-testid={`report-link-${id}`} download={job.download.filename}>Download {text} (PDF)</a>
+      ) : (
+        <Button kind="secondary" testId={`report-ask-${id}`} busy={ask.busy || job?.status === "queued" || job?.status === "running"} onClick={() => void ask.run()}>{text} (PDF)</Button>
+      )}
+      {job?.error && <span class="small muted"> {job.error.message}</span>}
+      <ErrorNote error={sentence(ask.error)} />
+    </span>
   );
 }
 
@@ -548,7 +764,7 @@ function ForemanConsole({ scheme, subs, auctions, onChange }: { scheme: Scheme; 
   const commissionEarned = auctions.reduce((sum, a) => sum + BigInt((a.commission ?? "0.00").replace(".", "")), 0n);
   const earned = `${commissionEarned / 100n}.${String(commissionEarned % 100n).padStart(2, "0")}`;
   const current = auctions.find((a) => a.month === scheme.current_month && a.status !== "CLOSED");
-  const unpaidPrizes = auctions.filter((a) => a.status === "CLOSED" && !a.prize_paid_at);
+  const unpaidPrizes = auctions.filter((a) => a.status === "CLOSED" && (!a.prize_paid_at || a.prize_payment_id));
   return (
     <Panel title="Foreman's console" testId="foreman-console">
       <p data-testid="collections">Month {scheme.current_month}: {collected} of {holders.length} tickets paid up.</p>
@@ -558,10 +774,7 @@ function ForemanConsole({ scheme, subs, auctions, onChange }: { scheme: Scheme; 
       )}
       <ErrorNote error={sentence(start.error)} />
       {unpaidPrizes.map((a) => (
-        <p key={a.id}>
-          Month {a.month}'s prize of {money(a.prize)} to ticket {a.winner_ticket} is unpaid.{" "}
-          <Button kind="secondary" testId={`pay-prize-${a.month}`} busy={prize.busy} onClick={() => void prize.run(a.id)}>Record the prize transfer</Button>
-        </p>
+        <PrizePayoutRow key={a.id} auction={a} onChange={onChange} recordByHand={() => void prize.run(a.id)} busy={prize.busy} />
       ))}
       <ErrorNote error={sentence(prize.error)} />
       <h3>Subscribers</h3>
@@ -587,7 +800,13 @@ function ForemanConsole({ scheme, subs, auctions, onChange }: { scheme: Scheme; 
       <h3>Auctions</h3>
       <ul class="plain-list" data-testid="auction-history">
         {auctions.filter((a) => a.status === "CLOSED").map((a) => (
-          <li key={a.id}>Month {a.month}: ticket {a.winner_ticket} · discount {money(a.discount)} · prize {money(a.prize)} · {clock(a.ends_at)}</li>
+          <li key={a.id} class="row-between">
+            <span>Month {a.month}: ticket {a.winner_ticket} · discount {money(a.discount)} · prize {money(a.prize)} · {clock(a.ends_at)}</span>
+            <span>
+              <ChitReport scheme={scheme} kind="chit_auction_minutes" month={a.month} label={`Month ${a.month} minutes`} />{" "}
+              <ChitReport scheme={scheme} kind="chit_monthly_report" month={a.month} label={`Month ${a.month} report`} />
+            </span>
+          </li>
         ))}
       </ul>
     </Panel>
