@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         "INFO"
     )
     log_json: bool = True
+    # Operations (app/telemetry.py, README "Operations"). Traces: OTLP over HTTP to this
+    # collector (e.g. ``http://otel-collector:4318``); ``tracing`` records spans (trace ids in
+    # logs and error answers) even without one. Errors: Sentry's SDK with this DSN. All off by
+    # default.
+    otlp_endpoint: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    tracing: bool = False
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    sentry_dsn: SecretStr | None = None
 
     # Market replayer: the embedded feed of real daily history (app/market/dataset.py).
     replay_start: dt.date = dt.date(2012, 5, 18)

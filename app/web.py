@@ -57,6 +57,7 @@ from app.request import SamoohRequest
 from app.rooms.routes import blueprint as rooms_bp
 from app.rooms.service import on_membership_ended
 from app.sockets import create_socket_server
+from app.telemetry import setup_error_reporting, setup_tracing, wrap_asgi
 
 log = get_logger(__name__)
 
@@ -67,7 +68,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     """Build the Quart application. Connects to nothing: services open in ``before_serving``."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    setup_tracing(settings, "web")  # both off unless configured (app/telemetry.py)
+    setup_error_reporting(settings, "web")
     app = Quart(__name__, static_folder=None)
+    app.asgi_app = wrap_asgi(app.asgi_app)  # type: ignore[method-assign]
     app.config.update(
         QUART_SCHEMA_SWAGGER_JS_URL="/vendor/swagger/swagger-ui-bundle.js",
         QUART_SCHEMA_SWAGGER_CSS_URL="/vendor/swagger/swagger-ui.css",

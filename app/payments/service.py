@@ -42,6 +42,7 @@ from app.payments.providers import (
 )
 from app.payments.providers.base import body_digest, header
 from app.payments.schemas import CheckoutSession, WebhookAck
+from app.telemetry import continued_span, trace_carrier
 from streams.producer import EventProducer
 from streams.records import PaymentEventV1
 from streams.topics import PAYMENT_EVENTS
@@ -152,6 +153,7 @@ class PaymentService:
                     client_secret=order.client_secret,
                     key_id=order.key_id,
                     created_at=_now(),
+                    trace_context=trace_carrier() or None,
                 )
             )
         if (existing.amount, existing.currency, existing.pool_id) != (
@@ -290,6 +292,7 @@ class PaymentService:
             if payment.order_id
             else None
         )
+        trace_context = order.trace_context if order is not None else None
         if order is not None:
             ids = {"pool_type": order.pool_type, "pool_id": order.pool_id}
             ids["contribution_id"] = order.contribution_id
@@ -314,6 +317,7 @@ class PaymentService:
                 currency=payment.currency,
                 occurred_at=event.occurred_at,
                 created_at=now,
+                trace_context=trace_context,
             ),
             None,
         )
@@ -346,9 +350,13 @@ class PaymentService:
             occurred_at=iso_utc(outcome.occurred_at),
         )
         try:
-            await asyncio.wait_for(
-                producer.send(PAYMENT_EVENTS, outcome.pool_id, record), SEND_TIMEOUT_SECONDS
-            )
+            # The checkout's trace goes on (linked to this delivery's request): the record
+            # carries it to the agent in its headers.
+            with continued_span("publish payment outcome", outcome.trace_context,
+                                attributes={"payment.kind": outcome.kind}):  # fmt: skip
+                await asyncio.wait_for(
+                    producer.send(PAYMENT_EVENTS, outcome.pool_id, record), SEND_TIMEOUT_SECONDS
+                )
         except Exception as exc:
             await repository.release_claim(record_id, token)
             log.error("payment event not published", id=record_id, error=str(exc)[:200])
