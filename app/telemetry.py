@@ -298,8 +298,8 @@ def setup_error_reporting(settings: Settings, service: str, **options: Any) -> b
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.environment,
         server_name=f"{settings.app_name}-{service}",
-        send_default_pii=False,
-        include_local_variables=False,
+        include_local_variables=False,  # locals and source lines may hold data: never sent
+        include_source_context=False,
         max_request_body_size="never",
         traces_sample_rate=0.0,
         auto_enabling_integrations=False,
