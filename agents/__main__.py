@@ -60,6 +60,7 @@ def main() -> None:
     import agents.kyc
     import agents.lifecycle  # registers signal receivers
     import agents.market
+    import agents.metrics
     import agents.orders
     import agents.payments
     import agents.proposals

@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     tracing: bool = False
     trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
     sentry_dsn: SecretStr | None = None
+    # Prometheus: a worker serves its metrics (consumer lag, outbox) on this port (0: off),
+    # measured every ``metrics_interval_seconds``.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+    metrics_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
 
     # Market replayer: the embedded feed of real daily history (app/market/dataset.py).
     replay_start: dt.date = dt.date(2012, 5, 18)

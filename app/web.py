@@ -38,6 +38,7 @@ from app.files.http import UploadAwareRequest
 from app.files.routes import UPLOAD_PATH
 from app.files.routes import blueprint as files_bp
 from app.health.routes import blueprint as health_bp
+from app.http_metrics import install_metrics
 from app.identity.routes import admin as admin_bp
 from app.identity.routes import auth as auth_bp
 from app.identity.routes import me as me_bp
@@ -46,7 +47,6 @@ from app.kyc.routes import blueprint as kyc_bp
 from app.logging import configure_logging, get_logger
 from app.mail.routes import blueprint as dev_mail_bp
 from app.market.routes import blueprint as market_bp
-from app.metrics import install_metrics
 from app.notifications.routes import blueprint as notifications_bp
 from app.openapi import BEARER_SCHEME, SamoohOpenAPIProvider
 from app.orders.routes import blueprint as orders_bp

@@ -25,6 +25,7 @@ from prometheus_client import Counter
 from app.config import Settings, get_settings
 from app.errors import ServiceUnavailable
 from app.logging import get_logger
+from app.metrics import OUTBOX_OLDEST_PENDING_SECONDS, OUTBOX_PENDING, PAYMENT_OUTCOMES
 from app.payments import repository
 from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
 from app.payments.errors import (
@@ -366,6 +367,7 @@ class PaymentService:
         if not await repository.mark_published(record_id, token, _now()):
             log.warning("publish claim was lost; the record may have gone out twice", id=record_id)
         PUBLISHED.labels(outcome.provider).inc()
+        PAYMENT_OUTCOMES.labels(outcome.provider, outcome.kind).inc()
         log.info("payment event published", id=record_id, kind=outcome.kind, pool=outcome.pool_id)
         return True
 
@@ -382,6 +384,18 @@ class PaymentService:
             except WebhookInProgress:
                 continue
         return count
+
+    async def observe_outbox(self) -> tuple[int, float]:
+        """Set the outbox gauges (``samooh_payment_outbox_pending`` and
+        ``…_oldest_pending_seconds``) from the stored outcomes; returns (pending, age of the
+        oldest in seconds, 0 when none is pending)."""
+        count, oldest = await repository.pending_outcome_backlog()
+        if oldest is not None and oldest.tzinfo is None:  # MongoDB hands back naive UTC
+            oldest = oldest.replace(tzinfo=dt.UTC)
+        age = max(0.0, (_now() - oldest).total_seconds()) if oldest is not None else 0.0
+        OUTBOX_PENDING.set(count)
+        OUTBOX_OLDEST_PENDING_SECONDS.set(age)
+        return count, age
 
     async def do_record_manual(
         self,

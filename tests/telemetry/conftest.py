@@ -29,6 +29,7 @@ class TracedStack:
     url: str
     receiver: OtlpReceiver
     topic_prefix: str
+    worker_metrics_url: str
     web_log: Path
     worker_log: Path
 
@@ -39,7 +40,8 @@ async def traced_stack(
 ) -> AsyncIterator[TracedStack]:
     """``python -m app`` and ``python -m agents`` with ``SAMOOH_OTLP_ENDPOINT`` at a local
     receiver, on this session's database and Redis but topics and a consumer group of their
-    own (so the session's worker never takes their records). Ready like ``live_stack``."""
+    own (so the session's worker never takes their records), the worker serving its metrics
+    (measured every second). Ready like ``live_stack``."""
     receiver = OtlpReceiver()
     await receiver.start()
     tag = uuid.uuid4().hex[:6]
@@ -48,6 +50,7 @@ async def traced_stack(
     url = f"http://127.0.0.1:{port}"
     topic_prefix = f"{os.environ['SAMOOH_TOPIC_PREFIX']}-traced-{tag}"
     worker_id = f"{os.environ['SAMOOH_WORKER_ID']}-traced-{tag}"
+    metrics_port = free_port()
     env = {
         **os.environ,
         "SAMOOH_PUBLIC_URL": url,
@@ -56,6 +59,8 @@ async def traced_stack(
         "SAMOOH_TOPIC_PREFIX": topic_prefix,
         "SAMOOH_WORKER_ID": worker_id,
         "SAMOOH_WORKER_DATA_DIR": str(logs / "worker-data"),
+        "SAMOOH_WORKER_METRICS_PORT": str(metrics_port),
+        "SAMOOH_METRICS_INTERVAL_SECONDS": "1",
     }
     web_log, worker_log = logs / "web.log", logs / "worker.log"
     web = _spawn([sys.executable, "-m", "app", "--port", str(port)], web_log, env)
@@ -82,7 +87,8 @@ async def traced_stack(
                     pass
             worker_ready = worker_ready or bool(await redis.get(ready_key(worker_id)))
             await asyncio.sleep(0.2)
-        yield TracedStack(url, receiver, topic_prefix, web_log, worker_log)
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+        yield TracedStack(url, receiver, topic_prefix, metrics_url, web_log, worker_log)
     finally:
         await redis.aclose()
         await asyncio.to_thread(_stop, worker)

@@ -5,16 +5,30 @@ a local receiver; the test reads the spans back from it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
 import aiohttp
+import socketio
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.clubs.http import Member, received
 from tests.identity.conftest import Api, provision
 from tests.payments.sandbox_client import SandboxClient
 from tests.telemetry.conftest import TracedStack
 from tests.telemetry.otlp_receiver import ReceivedSpan
+
+
+async def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """One Prometheus scrape: (sample name, labels) → value."""
+    async with aiohttp.ClientSession() as http, http.get(url) as reply:
+        text = await reply.text()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
 
 
 def _ancestors(span: ReceivedSpan, by_id: dict[str, ReceivedSpan]) -> list[ReceivedSpan]:
@@ -33,6 +47,14 @@ async def test_a_contribution_paid_through_the_sandbox_is_one_trace(
         account = await provision(tag="traced")
         owner = Member(api, account, (await api.tokens(account))["access_token"])
         club = await owner.ok("POST", "/api/v1/clubs", {"name": "Traced Club"}, status=201)
+        # The owner watches the club's room: the last hop of the trace reaches a browser.
+        sio = socketio.AsyncClient(reconnection=False)
+        arrived: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        sio.on("contribution:received", arrived.put_nowait)
+        await sio.connect(traced_stack.url, transports=["websocket"], auth={"token": owner.token})
+        await sio.call("room:join", {"club_id": club["id"]}, timeout=15)
+        web_metrics = await scrape(f"{traced_stack.url}/metrics")
+        assert web_metrics[("samooh_socket_connections", frozenset())] == 1
         contribution = await owner.ok(
             "POST", f"/api/v1/clubs/{club['id']}/contributions",
             {"amount": "1234.50", "method": "online"}, status=201, key=str(uuid.uuid4()),
@@ -40,6 +62,9 @@ async def test_a_contribution_paid_through_the_sandbox_is_one_trace(
         paid_at = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         await traced_sandbox.pay(contribution["order_id"], paid_at=paid_at)
         await received(owner, club["id"], [contribution["id"]])
+        event = await asyncio.wait_for(arrived.get(), 15)
+        assert event["contribution_id"] == contribution["id"]
+        await sio.disconnect()
 
     receiver = traced_stack.receiver
     topic = f"{traced_stack.topic_prefix}.payments.events.v1"
@@ -98,3 +123,25 @@ async def test_a_contribution_paid_through_the_sandbox_is_one_trace(
     assert emit.service == "samooh-worker" and consume in _ancestors(emit, by_id)
     # Redis carried the emit to the web processes (the instrumented PUBLISH under it).
     assert any(s.service == "samooh-worker" and emit in _ancestors(s, by_id) for s in trace)
+
+    # The metrics the dashboards read moved: the web server counted the published outcome and
+    # the webhook; the worker measured its lag (all consumed) and an empty outbox.
+    web_metrics = await scrape(f"{traced_stack.url}/metrics")
+    captured = frozenset({("provider", "sandbox"), ("kind", "payment.captured")})
+    assert web_metrics[("samooh_payment_outcomes_total", captured)] >= 1
+    accepted = frozenset({("provider", "sandbox"), ("result", "accepted")})
+    assert web_metrics[("samooh_payment_webhooks_total", accepted)] >= 1
+    agent = frozenset({("agent", "agents.payments.apply_payments"), ("topic", topic)})
+
+    async def worker_measured() -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while True:
+            found = await scrape(traced_stack.worker_metrics_url)
+            if found.get(("samooh_kafka_consumer_lag", agent)) == 0:
+                return found
+            assert loop.time() < deadline, found.get(("samooh_kafka_consumer_lag", agent))
+            await asyncio.sleep(0.5)
+
+    worker_metrics = await worker_measured()
+    assert ("samooh_payment_outbox_pending", frozenset()) in worker_metrics
