@@ -52,6 +52,7 @@ from app.openapi import BEARER_SCHEME, SamoohOpenAPIProvider
 from app.orders.routes import blueprint as orders_bp
 from app.payments.routes import blueprint as payments_bp
 from app.proposals.routes import blueprint as proposals_bp
+from app.push.routes import blueprint as push_bp
 from app.reports.routes import blueprint as reports_bp
 from app.request import SamoohRequest
 from app.rooms.routes import blueprint as rooms_bp
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.register_blueprint(files_kyc_reports_bp)
     app.register_blueprint(crm_bp)
     app.register_blueprint(advisory_bp)
+    app.register_blueprint(push_bp)
     _install_web_client(app, ROOT / settings.web_dist)
 
     @app.before_serving
@@ -272,6 +274,12 @@ def _install_web_client(app: Quart, dist: Path) -> None:
     @app.get("/favicon.svg")
     async def favicon() -> Any:
         return await send_from_directory(dist, "favicon.svg")
+
+    @app.get("/sw.js")  # the service worker of Web Push (web/public/sw.js), scope "/"
+    async def service_worker() -> Any:
+        response = await send_from_directory(dist, "sw.js")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.get("/assets/<path:filename>")
     async def assets(filename: str) -> Any:
