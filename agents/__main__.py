@@ -12,12 +12,15 @@ import sys
 from app.config import settings_or_exit
 from app.errors import ServiceStartupError
 from app.logging import configure_logging, get_logger
+from app.telemetry import setup_error_reporting, setup_tracing
 
 
 def main() -> None:
     """Check Kafka and Redis answer, create topics, then run the worker until interrupted."""
     settings = settings_or_exit("worker")
     configure_logging(settings.log_level, settings.log_json)
+    setup_tracing(settings, "worker")  # both off unless configured (app/telemetry.py)
+    setup_error_reporting(settings, "worker")
     log = get_logger("agents")
 
     async def preflight() -> None:
@@ -58,6 +61,7 @@ def main() -> None:
     import agents.kyc
     import agents.lifecycle  # registers signal receivers
     import agents.market
+    import agents.metrics
     import agents.orders
     import agents.payments
     import agents.proposals

@@ -9,6 +9,7 @@ from typing import Any
 
 from agents.context import worker_context
 from app.books.service import books_service
+from app.telemetry import consumer_span
 from streams.app import app, payment_events
 from streams.records import PaymentEventV1
 
@@ -19,5 +20,9 @@ async def apply_payments(events: Any) -> None:
     await worker_context()
     event: PaymentEventV1
     async for event in events:
-        if event.pool_type == "club":
-            await books_service.do_apply_payment_event(event)
+        # The trace of the contribution continues from the record's headers.
+        current = events.current_event
+        headers = current.headers if current is not None else None
+        with consumer_span("apply payment event", payment_events.get_topic_name(), headers):
+            if event.pool_type == "club":
+                await books_service.do_apply_payment_event(event)

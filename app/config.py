@@ -96,6 +96,25 @@ class Settings(BaseSettings):
         "INFO"
     )
     log_json: bool = True
+    # Operations (app/telemetry.py, README "Operations"). Traces: OTLP over HTTP to this
+    # collector (e.g. ``http://otel-collector:4318``); ``tracing`` records spans (trace ids in
+    # logs and error answers) even without one. Errors: Sentry's SDK with this DSN. All off by
+    # default.
+    otlp_endpoint: str | None = Field(default=None, pattern=r"^https?://\S+$")
+    tracing: bool = False
+    trace_sample_ratio: float = Field(default=1.0, ge=0, le=1)
+    sentry_dsn: SecretStr | None = None
+    # Prometheus: a worker serves its metrics (consumer lag, outbox) on this port (0: off),
+    # measured every ``metrics_interval_seconds``.
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_host: str = "127.0.0.1"
+    metrics_interval_seconds: float = Field(default=15.0, gt=0, le=3600)
+    # Web Push (app/push/): the VAPID P-256 private key (PEM); unset, one is generated on first
+    # use into ``vapid_key_file`` and kept there. ``vapid_subject`` is the contact push services
+    # see (``mailto:`` or ``https:``).
+    vapid_private_key: SecretStr | None = None
+    vapid_key_file: str = ".local/vapid/private_key.pem"
+    vapid_subject: str = Field(default="mailto:ops@samooh.local", pattern=r"^(mailto:|https://)")
 
     # Market replayer: the embedded feed of real daily history (app/market/dataset.py).
     replay_start: dt.date = dt.date(2012, 5, 18)

@@ -47,6 +47,7 @@ from app.notifications.documents import Notification, NotificationSettings
 from app.orders.documents import Fill, Order, PaperOrder
 from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
 from app.proposals.documents import Proposal, ProposalComment, Vote, VoteRecord
+from app.push.documents import PushSubscription
 from app.realtime.eventlog import RoomCounter, RoomEvent
 from app.reports.documents import ReportJob
 from app.sms.documents import SMS_DOCUMENTS
@@ -106,6 +107,7 @@ def document_models() -> list[type]:
         PaperOrder,
         Notification,
         NotificationSettings,
+        PushSubscription,
         Broadcast,
         *crm_documents(),
         *CHIT_DOCUMENTS,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from opentelemetry import trace
+
 
 class AppError(Exception):
     """Base of every expected failure. Subclasses set ``status`` and ``code``."""
@@ -129,5 +131,12 @@ def unavailable_service(error: BaseException) -> str | None:
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Build the error JSON body used by HTTP responses and socket acknowledgements."""
-    return {"error": {"code": code, "message": message, "details": details or {}}}
+    """Build the error JSON body used by HTTP responses and socket acknowledgements.
+
+    When the failure happened inside a traced request (app/telemetry.py), ``details.trace_id``
+    (32 hex digits) names its trace, so a person reporting the error leads support to it."""
+    details = dict(details or {})
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        details.setdefault("trace_id", format(span_context.trace_id, "032x"))
+    return {"error": {"code": code, "message": message, "details": details}}

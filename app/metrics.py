@@ -1,11 +1,11 @@
-"""Prometheus metrics of the web process, exposed at ``GET /metrics``."""
+"""Prometheus metrics of every Samooh process, defined once here (the dashboards and alert
+rules in ops/ use exactly these names). The web process serves them at ``GET /metrics``
+(``install_metrics``, app/http_metrics.py); a worker on ``worker_metrics_port``
+(agents/metrics.py)."""
 
 from __future__ import annotations
 
-import time
-
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from quart import Quart, Response, g, request
+from prometheus_client import Counter, Gauge, Histogram
 
 HTTP_REQUESTS = Counter(
     "samooh_http_requests_total", "HTTP requests served", ["method", "route", "status"]
@@ -16,24 +16,32 @@ HTTP_LATENCY = Histogram(
 SOCKET_CONNECTIONS = Gauge("samooh_socket_connections", "Open Socket.IO connections")
 SOCKET_EVENTS = Counter("samooh_socket_events_total", "Socket.IO events received", ["event"])
 
+# Payments. Webhook deliveries by result (``accepted``, ``duplicate``, ``invalid_signature``…)
+# are ``samooh_payment_webhooks_total`` (app/payments/service.py).
+PAYMENT_OUTCOMES = Counter(
+    "samooh_payment_outcomes_total",
+    "Payment outcomes published to the payments topic, by provider and kind "
+    "(payment.captured, payment.failed, …)",
+    ["provider", "kind"],
+)
+PAYOUTS = Counter(
+    "samooh_payouts_total",
+    "Payouts asked of the payout provider, by result: the provider's status (processed, "
+    "queued, failed, reversed…), rejected (refused) or unavailable (no answer)",
+    ["provider", "result"],
+)
+OUTBOX_PENDING = Gauge(
+    "samooh_payment_outbox_pending", "Payment outcomes stored and not yet published"
+)
+OUTBOX_OLDEST_PENDING_SECONDS = Gauge(
+    "samooh_payment_outbox_oldest_pending_seconds",
+    "Age of the oldest payment outcome still pending (0 when none is)",
+)
 
-def install_metrics(app: Quart) -> None:
-    """Time every request and serve ``/metrics`` in the Prometheus text format."""
-
-    @app.before_request
-    async def _start_timer() -> None:
-        g.metrics_started = time.perf_counter()
-
-    @app.after_request
-    async def _observe(response: Response) -> Response:
-        started = getattr(g, "metrics_started", None)
-        # The matched rule, not the raw path, so ids in URLs do not explode the label set.
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        HTTP_REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        if started is not None:
-            HTTP_LATENCY.labels(request.method, route).observe(time.perf_counter() - started)
-        return response
-
-    @app.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+# Workers.
+KAFKA_CONSUMER_LAG = Gauge(
+    "samooh_kafka_consumer_lag",
+    "Records of a topic not yet consumed by the worker group (end offset minus committed "
+    "offset, summed over partitions), per agent reading it",
+    ["agent", "topic"],
+)

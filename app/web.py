@@ -39,6 +39,7 @@ from app.files.http import UploadAwareRequest
 from app.files.routes import UPLOAD_PATH
 from app.files.routes import blueprint as files_bp
 from app.health.routes import blueprint as health_bp
+from app.http_metrics import install_metrics
 from app.identity.routes import admin as admin_bp
 from app.identity.routes import auth as auth_bp
 from app.identity.routes import me as me_bp
@@ -47,12 +48,12 @@ from app.kyc.routes import blueprint as kyc_bp
 from app.logging import configure_logging, get_logger
 from app.mail.routes import blueprint as dev_mail_bp
 from app.market.routes import blueprint as market_bp
-from app.metrics import install_metrics
 from app.notifications.routes import blueprint as notifications_bp
 from app.openapi import BEARER_SCHEME, SamoohOpenAPIProvider
 from app.orders.routes import blueprint as orders_bp
 from app.payments.routes import blueprint as payments_bp
 from app.proposals.routes import blueprint as proposals_bp
+from app.push.routes import blueprint as push_bp
 from app.reports.chit_routes import blueprint as chit_reports_bp
 from app.reports.routes import blueprint as reports_bp
 from app.request import SamoohRequest
@@ -60,6 +61,7 @@ from app.rooms.routes import blueprint as rooms_bp
 from app.rooms.service import on_membership_ended
 from app.sms.routes import blueprint as sms_bp
 from app.sockets import create_socket_server
+from app.telemetry import setup_error_reporting, setup_tracing, wrap_asgi
 
 log = get_logger(__name__)
 
@@ -70,7 +72,10 @@ def create_app(settings: Settings | None = None) -> Quart:
     """Build the Quart application. Connects to nothing: services open in ``before_serving``."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    setup_tracing(settings, "web")  # both off unless configured (app/telemetry.py)
+    setup_error_reporting(settings, "web")
     app = Quart(__name__, static_folder=None)
+    app.asgi_app = wrap_asgi(app.asgi_app)  # type: ignore[method-assign]
     app.config.update(
         QUART_SCHEMA_SWAGGER_JS_URL="/vendor/swagger/swagger-ui-bundle.js",
         QUART_SCHEMA_SWAGGER_CSS_URL="/vendor/swagger/swagger-ui.css",
@@ -141,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(advisory_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(chit_reports_bp)
+    app.register_blueprint(push_bp)
     _install_web_client(app, ROOT / settings.web_dist)
 
     @app.before_serving
@@ -275,6 +281,12 @@ def _install_web_client(app: Quart, dist: Path) -> None:
     @app.get("/favicon.svg")
     async def favicon() -> Any:
         return await send_from_directory(dist, "favicon.svg")
+
+    @app.get("/sw.js")  # the service worker of Web Push (web/public/sw.js), scope "/"
+    async def service_worker() -> Any:
+        response = await send_from_directory(dist, "sw.js")
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
     @app.get("/assets/<path:filename>")
     async def assets(filename: str) -> Any:

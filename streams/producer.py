@@ -9,6 +9,7 @@ from __future__ import annotations
 import faust
 from aiokafka import AIOKafkaProducer
 
+from app.telemetry import producer_span
 from streams.topics import TopicSpec
 
 
@@ -36,20 +37,26 @@ class EventProducer:
         await self._producer.stop()
 
     async def send(self, topic: TopicSpec, key: str, record: faust.Record) -> None:
-        """Send ``record`` to ``topic`` keyed by ``key``; wait for the broker to acknowledge it."""
+        """Send ``record`` to ``topic`` keyed by ``key``; wait for the broker to acknowledge it.
+        The current trace context goes in the record's headers (``traceparent``)."""
         if topic.record is not None and not isinstance(record, topic.record):
             raise TypeError(f"{topic.name} carries {topic.record.__name__}, not {type(record)}")
-        await self._producer.send_and_wait(
-            topic.name, value=record.dumps(serializer="json"), key=key.encode()
-        )
+        with producer_span(topic.name, key) as headers:  # the trace travels in the headers
+            await self._producer.send_and_wait(
+                topic.name, value=record.dumps(serializer="json"), key=key.encode(),
+                headers=headers or None,
+            )  # fmt: skip
 
     async def send_many(self, topic: TopicSpec, items: list[tuple[str, faust.Record]]) -> None:
         """Send a batch of ``(key, record)`` pairs, then wait until all are acknowledged."""
-        futures = [
-            await self._producer.send(
-                topic.name, value=record.dumps(serializer="json"), key=key.encode()
-            )
-            for key, record in items
-        ]
+        futures = []
+        for key, record in items:
+            with producer_span(topic.name, key) as headers:
+                futures.append(
+                    await self._producer.send(
+                        topic.name, value=record.dumps(serializer="json"), key=key.encode(),
+                        headers=headers or None,
+                    )
+                )  # fmt: skip
         for future in futures:
             await future

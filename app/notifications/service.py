@@ -30,6 +30,7 @@ from app.notifications.schemas import (
     NotificationOut,
     NotificationReadEvent,
 )
+from app.push.service import push_service
 from app.realtime import eventlog, events
 from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import user_room
@@ -105,7 +106,8 @@ class NotificationService:
         return out
 
     async def deliver(self, notifications: list[Notification]) -> None:
-        """Emit stored notifications to their people (after the commit; at most once)."""
+        """Emit stored notifications to their people (after the commit; at most once), and
+        push them to the browsers that subscribed to their kinds (app/push)."""
         for n in notifications:
             event = NotificationNewEvent(
                 id=f"notification:{n.id}", ts=iso(n.created_at),
@@ -113,6 +115,7 @@ class NotificationService:
                 unread_count=await repository.unread_count(n.user_id),
             )  # fmt: skip
             await events.send(user_room(n.user_id), NOTIFICATION_NEW, event)
+        await push_service.deliver(notifications)  # browsers subscribed to these kinds
 
     async def do_notify(self, drafts: list[Draft]) -> list[Notification]:
         """Store and deliver notifications in a transaction of their own."""

@@ -31,6 +31,9 @@ class PaymentOrder(Document):
     client_secret: str | None = None
     key_id: str | None = None
     created_at: dt.datetime
+    # W3C trace context of the request that created the checkout (app/telemetry.py): its
+    # webhook continues that trace, so a contribution is one trace from click to socket.
+    trace_context: dict[str, str] | None = None
 
     class Settings:
         name = "payment_orders"
@@ -101,6 +104,8 @@ class PaymentOutcome(Document):
     amount: int
     currency: str
     occurred_at: dt.datetime
+    # The checkout's trace context (``PaymentOrder.trace_context``), continued when published.
+    trace_context: dict[str, str] | None = None
     status: OutcomeStatus = "pending"
     claim_token: str | None = None
     claimed_until: dt.datetime | None = None

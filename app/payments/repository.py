@@ -144,6 +144,16 @@ async def pending_outcome_ids(created_before: dt.datetime, limit: int) -> list[s
     return [row["record_id"] async for row in cursor]
 
 
+async def pending_outcome_backlog() -> tuple[int, dt.datetime | None]:
+    """How many outcomes are pending, and when the oldest of them was stored (``None``: none)."""
+    collection = PaymentOutcome.get_pymongo_collection()
+    count = await collection.count_documents({"status": "pending"})
+    oldest = await collection.find_one(
+        {"status": "pending"}, {"created_at": 1}, sort=[("created_at", 1)]
+    )
+    return count, (oldest["created_at"] if oldest else None)
+
+
 async def record_security_event(
     kind: str, *, at: dt.datetime, ip: str | None, details: dict[str, Any]
 ) -> None:

@@ -25,6 +25,7 @@ from prometheus_client import Counter
 from app.config import Settings, get_settings
 from app.errors import ServiceUnavailable
 from app.logging import get_logger
+from app.metrics import OUTBOX_OLDEST_PENDING_SECONDS, OUTBOX_PENDING, PAYMENT_OUTCOMES
 from app.payments import repository
 from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
 from app.payments.errors import (
@@ -42,6 +43,7 @@ from app.payments.providers import (
 )
 from app.payments.providers.base import body_digest, header
 from app.payments.schemas import CheckoutSession, WebhookAck
+from app.telemetry import continued_span, trace_carrier
 from streams.producer import EventProducer
 from streams.records import PaymentEventV1
 from streams.topics import PAYMENT_EVENTS
@@ -152,6 +154,7 @@ class PaymentService:
                     client_secret=order.client_secret,
                     key_id=order.key_id,
                     created_at=_now(),
+                    trace_context=trace_carrier() or None,
                 )
             )
         if (existing.amount, existing.currency, existing.pool_id) != (
@@ -290,6 +293,7 @@ class PaymentService:
             if payment.order_id
             else None
         )
+        trace_context = order.trace_context if order is not None else None
         if order is not None:
             ids = {"pool_type": order.pool_type, "pool_id": order.pool_id}
             ids["contribution_id"] = order.contribution_id
@@ -314,6 +318,7 @@ class PaymentService:
                 currency=payment.currency,
                 occurred_at=event.occurred_at,
                 created_at=now,
+                trace_context=trace_context,
             ),
             None,
         )
@@ -346,9 +351,13 @@ class PaymentService:
             occurred_at=iso_utc(outcome.occurred_at),
         )
         try:
-            await asyncio.wait_for(
-                producer.send(PAYMENT_EVENTS, outcome.pool_id, record), SEND_TIMEOUT_SECONDS
-            )
+            # The checkout's trace goes on (linked to this delivery's request): the record
+            # carries it to the agent in its headers.
+            with continued_span("publish payment outcome", outcome.trace_context,
+                                attributes={"payment.kind": outcome.kind}):  # fmt: skip
+                await asyncio.wait_for(
+                    producer.send(PAYMENT_EVENTS, outcome.pool_id, record), SEND_TIMEOUT_SECONDS
+                )
         except Exception as exc:
             await repository.release_claim(record_id, token)
             log.error("payment event not published", id=record_id, error=str(exc)[:200])
@@ -358,6 +367,7 @@ class PaymentService:
         if not await repository.mark_published(record_id, token, _now()):
             log.warning("publish claim was lost; the record may have gone out twice", id=record_id)
         PUBLISHED.labels(outcome.provider).inc()
+        PAYMENT_OUTCOMES.labels(outcome.provider, outcome.kind).inc()
         log.info("payment event published", id=record_id, kind=outcome.kind, pool=outcome.pool_id)
         return True
 
@@ -374,6 +384,18 @@ class PaymentService:
             except WebhookInProgress:
                 continue
         return count
+
+    async def observe_outbox(self) -> tuple[int, float]:
+        """Set the outbox gauges (``samooh_payment_outbox_pending`` and
+        ``…_oldest_pending_seconds``) from the stored outcomes; returns (pending, age of the
+        oldest in seconds, 0 when none is pending)."""
+        count, oldest = await repository.pending_outcome_backlog()
+        if oldest is not None and oldest.tzinfo is None:  # MongoDB hands back naive UTC
+            oldest = oldest.replace(tzinfo=dt.UTC)
+        age = max(0.0, (_now() - oldest).total_seconds()) if oldest is not None else 0.0
+        OUTBOX_PENDING.set(count)
+        OUTBOX_OLDEST_PENDING_SECONDS.set(age)
+        return count, age
 
     async def do_record_manual(
         self,

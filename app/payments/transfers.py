@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from app.config import Settings, get_settings
+from app.metrics import PAYOUTS
+from app.payments.errors import PaymentProviderRejected, PaymentProviderUnavailable
 from app.payments.providers import build_provider
 from app.payments.providers.base import Refund
 from app.payments.providers.razorpayx import Payout, payout_provider
@@ -47,15 +49,27 @@ async def pay_out(
     """Pay ``amount_paise`` to the UPI id ``vpa`` of ``payee_ref`` through the payout adapter
     (``payout_provider``), once per ``key``.
 
+    Counted in ``samooh_payouts_total`` by result (the status, ``rejected``, ``unavailable``).
+
     Raises:
         PaymentProviderUnavailable (retry with the same key), PaymentProviderRejected.
     """
     adapter = payout_provider(settings or get_settings())
-    account = await adapter.fund_account(payee_ref, payee_name, vpa)
-    return await adapter.pay(
-        key=key, fund_account_id=account, amount_paise=amount_paise, currency=currency,
-        purpose=purpose, reference_id=key, narration=narration,
-    )  # fmt: skip
+    provider = adapter.name
+    try:
+        account = await adapter.fund_account(payee_ref, payee_name, vpa)
+        payout = await adapter.pay(
+            key=key, fund_account_id=account, amount_paise=amount_paise, currency=currency,
+            purpose=purpose, reference_id=key, narration=narration,
+        )  # fmt: skip
+    except PaymentProviderRejected as exc:  # refused, or the payout failed / was reversed
+        PAYOUTS.labels(provider, str(exc.details.get("status") or "rejected")).inc()
+        raise
+    except PaymentProviderUnavailable:
+        PAYOUTS.labels(provider, "unavailable").inc()
+        raise
+    PAYOUTS.labels(payout.provider, payout.status).inc()
+    return payout
 
 
 def payee_vpa(user_id: str) -> str:

@@ -15,6 +15,7 @@ from app.config import get_settings
 from app.logging import get_logger
 from app.realtime import control
 from app.realtime.emitter import Emitter
+from app.telemetry import span
 
 log = get_logger(__name__)
 
@@ -30,10 +31,13 @@ def use_emitter(emitter: Emitter | None) -> None:
 async def emit(event: str, data: Any, room: str) -> None:
     """Emit one event to ``room``; a failure is logged, never raised (the change committed)."""
     try:
-        if _emitter is not None:
-            await _emitter.emit(event, data, room=room)
-        else:
-            await control.emit_to_room(get_settings().redis_url, event, data, room)
+        with span(
+            f"socket emit {event}", attributes={"socketio.event": event, "socketio.room": room}
+        ):
+            if _emitter is not None:
+                await _emitter.emit(event, data, room=room)
+            else:
+                await control.emit_to_room(get_settings().redis_url, event, data, room)
     except Exception as exc:  # pragma: no cover - Redis down after the commit
         log.error("emit failed", socket_event=event, room=room, error=str(exc))
 

@@ -3,6 +3,7 @@
  * after a reconnect the missed notifications are fetched by `after_seq`. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { live } from "./live.ts";
+import { enablePush, pushSupported } from "./push.ts";
 import { navigate } from "./router.ts";
 import { api } from "./session.ts";
 import { Store, useStore } from "./store.ts";
@@ -102,6 +103,7 @@ export function Bell() {
             <strong>Notifications</strong>
             {state.unread > 0 && <button class="link" data-testid="mark-all-read" onClick={() => void markRead({ all: true })}>Mark all read</button>}
           </div>
+          {pushSupported() && <PushToggle />}
           {state.items.length === 0 ? (
             <p class="muted small pad">Nothing yet. Votes, contributions and reminders show up here.</p>
           ) : (
@@ -127,6 +129,34 @@ export function Bell() {
         </div>
       )}
     </div>
+  );
+}
+
+/** "Notify me on this device": subscribes this browser to pushes of the kinds chosen for
+ * e-mail (web/src/push.ts); says what happened in words. */
+function PushToggle() {
+  const [state, setState] = useState<"idle" | "busy" | "on" | string>("idle");
+  return (
+    <p class="small pad" data-testid="push-toggle">
+      {state === "on" ? (
+        "Notifications on this device are on."
+      ) : (
+        <button
+          class="link"
+          disabled={state === "busy"}
+          onClick={() => {
+            setState("busy");
+            enablePush().then(
+              () => setState("on"),
+              (error: unknown) => setState(error instanceof Error ? error.message : "Could not turn notifications on."),
+            );
+          }}
+        >
+          Notify me on this device
+        </button>
+      )}
+      {state !== "idle" && state !== "busy" && state !== "on" && <span class="muted"> {state}</span>}
+    </p>
   );
 }
 
