@@ -144,7 +144,8 @@ def guest_token(url: str) -> str:
 
 
 def measure(args: argparse.Namespace, env: dict[str, str], urls: list[str], symbols: list[str],
-            topic: str, server_pids: list[int], token: str | None) -> dict[str, Any]:  # fmt: skip
+            topic: str, server_pids: list[int], token: str | None,
+            web_only: bool = False) -> dict[str, Any]:  # fmt: skip
     """Connect the clients, produce the ticks, return the load generator's figures plus
     memory per connection and the load average."""
     before = rss_kib(server_pids)
@@ -158,9 +159,16 @@ def measure(args: argparse.Namespace, env: dict[str, str], urls: list[str], symb
         connected = read_json_line(gen.stdout, "the load generator")
         time.sleep(2)
         after = rss_kib(server_pids)
-        ticks_argv = ["node", str(NODE / "ticks.mjs"), "--brokers", env["KAFKA_BOOTSTRAP_SERVERS"],
-                      "--topic", topic, "--symbols", ",".join(symbols), "--rate", str(args.rate),
-                      "--seconds", str(args.warmup)]  # fmt: skip
+        if web_only:  # straight into Redis, as the worker's manager publishes (no Kafka)
+            ticks_argv = [PY, str(BENCH / "publish_quotes.py"), "--redis", env["REDIS_URL"],
+                          "--symbols", ",".join(symbols), "--rate", str(args.rate),
+                          "--coalesce-ms", env.get("SAMOOH_QUOTE_COALESCE_MS", "250"),
+                          "--seconds", str(args.warmup)]  # fmt: skip
+        else:
+            ticks_argv = ["node", str(NODE / "ticks.mjs"), "--brokers",
+                          env["KAFKA_BOOTSTRAP_SERVERS"], "--topic", topic, "--symbols",
+                          ",".join(symbols), "--rate", str(args.rate),
+                          "--seconds", str(args.warmup)]  # fmt: skip
         # Warm-up: ticks until they arrive (a worker may still be joining its group), then more.
         deadline = time.monotonic() + 120
         while True:
@@ -186,7 +194,8 @@ def measure(args: argparse.Namespace, env: dict[str, str], urls: list[str], symb
     figures.update({
         "connected": connected["connected"], "ticks_per_s": produced["sent"] / produced["seconds"],
         "kib_per_connection": (after - before) / max(1, connected["connected"]),
-        "server_rss_mib": after / 1024, "load_average": f"{load_start} → {loadavg()}",
+        "server_rss_mib": after / 1024,
+        "load_average": f"{load_start.split()[0]} → {loadavg().split()[0]}",
     })  # fmt: skip
     return figures
 
@@ -220,19 +229,21 @@ def run_samooh(args: argparse.Namespace, env: dict[str, str], symbols: list[str]
     env = {**env, "SAMOOH_PUBLIC_URL": urls[0]}
     procs = [start(f"web{i}", [PY, "-m", "app", "--port", str(port)], env)
              for i, port in enumerate(ports)]  # fmt: skip
-    procs.append(start("worker", [PY, "-m", "agents"], env))
+    web_only = args.path == "web"
+    if not web_only:
+        procs.append(start("worker", [PY, "-m", "agents"], env))
     try:
         deadline = time.monotonic() + 120
         r = redis.Redis.from_url(env["REDIS_URL"])
-        while not r.get(ready_key(INSTANCE)):
+        while not web_only and not r.get(ready_key(INSTANCE)):
             if time.monotonic() > deadline or procs[-1].poll() is not None:
                 raise SystemExit(f"the worker did not become ready: see {LOGS}/worker.log")
             time.sleep(0.3)
         for url in urls:
             wait_http(f"{url}/api/ready")
         token = guest_token(urls[0])
-        web_pids = [proc.pid for proc in procs[:-1]]
-        return measure(args, env, urls, symbols, topic, web_pids, token)
+        web_pids = [proc.pid for proc in procs[: args.web]]
+        return measure(args, env, urls, symbols, topic, web_pids, token, web_only)
     finally:
         stop(procs)
 
@@ -250,21 +261,22 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         ("latency max ms", "max_ms", "{:.1f}"),
         ("memory / connection KiB", "kib_per_connection", "{:.1f}"),
         ("server RSS MiB", "server_rss_mib", "{:.0f}"),
-        ("load average (1 5 15)", "load_average", "{}"),
+        ("load average (1 min)", "load_average", "{}"),
     ]
     names = list(results)
-    lines = ["".ljust(26) + "".join(n.rjust(26) for n in names)]
+    lines = ["".ljust(26) + "".join(n.rjust(20) for n in names)]
     for label, key, fmt in rows:
         cells = []
         for n in names:
             value = results[n].get(key)
-            cells.append(("-" if value is None else fmt.format(value)).rjust(26))
+            cells.append(("-" if value is None else fmt.format(value)).rjust(20))
         lines.append(label.ljust(26) + "".join(cells))
-    if "node" in results and "samooh" in results:
-        ratio = results["samooh"]["quotes_per_client_per_s"] / max(
-            1e-9, results["node"]["quotes_per_client_per_s"]
-        )
-        lines.append(f"ratio samooh/node, quotes per client per s: {ratio:.2f}")
+    for name in names:
+        if "node" in results and name.startswith("samooh"):
+            ratio = results[name]["quotes_per_client_per_s"] / max(
+                1e-9, results["node"]["quotes_per_client_per_s"]
+            )
+            lines.append(f"ratio {name}/node, quotes per client per s: {ratio:.2f}")
     return "\n".join(lines)
 
 
@@ -286,6 +298,16 @@ async def load_instruments(symbols: list[str]) -> None:
         await client.close()
 
 
+def variants(specs: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """``["fan50:SAMOOH_QUOTE_FANOUT_MS=50,batch=1"]`` → ``[("fan50", {...})]``."""
+    parsed = []
+    for spec in specs:
+        label, _, assignments = spec.partition(":")
+        pairs = [a.split("=", 1) for a in assignments.split(",") if a]
+        parsed.append((label, {pair[0]: pair[1] for pair in pairs if len(pair) == 2}))
+    return parsed
+
+
 def main() -> None:
     """Parse the options, run each server's phase, print the table and the JSON figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -299,6 +321,9 @@ def main() -> None:
     parser.add_argument("--servers", default="samooh,node",
                         help="in this order (the Node server reads from the topic's end, the "
                         "worker from its start)")  # fmt: skip
+    parser.add_argument("--path", choices=["full", "web"], default="full",
+                        help="Samooh: full (Kafka → worker → Redis → web) or web (ticks "
+                        "published into Redis, no worker: the web fan-out alone)")  # fmt: skip
     parser.add_argument("--web", type=int, default=1, help="Samooh web processes")
     parser.add_argument("--coalesce-ms", type=int, default=None,
                         help="SAMOOH_QUOTE_COALESCE_MS (default: the settings')")  # fmt: skip
@@ -307,6 +332,9 @@ def main() -> None:
     parser.add_argument("--fanout-ms", type=int, default=None,
                         help="SAMOOH_QUOTE_FANOUT_MS: the per-socket window")  # fmt: skip
     parser.add_argument("--socket-json", default=None, help="SAMOOH_SOCKET_JSON: json or orjson")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="a Samooh phase of its own: LABEL:NAME=VALUE,… (environment "
+                        "overrides; batch=1: batching clients); repeatable")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     if not (BENCH / "node_modules" / "socket.io").is_dir():
@@ -340,12 +368,18 @@ def main() -> None:
                         "--rate", "0", "--seconds", "0", "--create-only", "1"],
                        check=True)  # fmt: skip
         for name in args.servers.split(","):
-            print(f"[bench] {name}: {args.clients} sockets × {args.per} symbols, {args.rate} "
-                  f"ticks/s over {len(symbols)} symbols, {args.seconds:g} s; load {loadavg()}",
-                  flush=True)  # fmt: skip
-            runner = run_node if name == "node" else run_samooh
-            results[name] = runner(args, full_env, symbols, topic)
-            print(json.dumps({name: results[name]}), flush=True)
+            runs = [(name, {})] if name == "node" or not args.variant else [
+                (f"samooh:{label}", overrides) for label, overrides in variants(args.variant)
+            ]  # fmt: skip
+            for label, overrides in runs:
+                print(f"[bench] {label}: {args.clients} sockets × {args.per} symbols, "
+                      f"{args.rate} ticks/s over {len(symbols)} symbols, {args.seconds:g} s; "
+                      f"{overrides or ''} load {loadavg()}", flush=True)  # fmt: skip
+                runner = run_node if name == "node" else run_samooh
+                batch = args.batch or overrides.pop("batch", "") == "1"
+                variant_args = argparse.Namespace(**{**vars(args), "batch": batch})
+                results[label] = runner(variant_args, {**full_env, **overrides}, symbols, topic)
+                print(json.dumps({label: results[label]}), flush=True)
     finally:
         services_down()
     settings = {k: v for k, v in vars(args).items() if k != "json"}
