@@ -50,6 +50,8 @@ async def main() -> None:
     while (now := time.monotonic()) - started < args.seconds:
         due = int((now - started) * args.rate)
         for _ in range(sent, due):
+            if time.monotonic() - started >= args.seconds:
+                break  # behind: what was not sent in time is not sent
             symbol = symbols[sent % len(symbols)]
             payload = quote(symbol, sent)
             sent += 1
