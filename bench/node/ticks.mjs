@@ -25,7 +25,10 @@ if (args["create-only"]) process.exit(0);
 
 const producer = kafka.producer({ allowAutoTopicCreation: false });
 await producer.connect();
-const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+// The wall clock, read afresh (this machine's clock is stepped while it runs; the clients and
+// the Python publisher read the same one). Whole ms, plus the tick's count within it so the
+// seq still increases per symbol.
+const nowUs = () => Date.now() * 1000 + (sent % 1000);
 const SLICE_MS = 5; // produce in 5 ms slices: the rate is kept without one request per tick
 let sent = 0;
 const started = performance.now();
