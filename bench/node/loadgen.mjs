@@ -60,7 +60,7 @@ async function connect(index) {
     auth: args.token ? { token: args.token } : undefined,
   });
   socket.on("quote:tick", (quote) => record(index, quote));
-  socket.on("quote:batch", (quotes) => { for (const q of quotes) record(index, q); });
+  socket.on("quote:batch", (batch) => { for (const q of batch.quotes) record(index, q); });
   await new Promise((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("connect_error", reject);
