@@ -1,7 +1,7 @@
 """Scale-out: a second web process and a second worker beside the session's ``live_stack``.
 
 The second web process holds quotes for ``FANOUT_MS`` and sends them per socket
-(app/realtime/fanout.py); the first sends them as python-socketio room emits. The second worker
+(app/realtime/fanout.py), as the first does with the default window. The second worker
 joins the first's consumer group (same ``worker_id``, its own data folder), so the topics'
 partitions are shared between them.
 """

@@ -3,9 +3,8 @@ are shared through Redis, the tick topic's partitions through the consumer group
 
 * A member connected to web B sees a vote cast over HTTP on web A (and A's member sees it too).
 * Quotes produced for symbols on every partition of the tick topic (so both workers handle
-  some) reach a socket on each web process: on A as ``quote:tick``; on B — which coalesces
-  quotes per socket — as ``quote:tick`` for a plain socket and as ``quote:batch`` for one that
-  asked for batches.
+  some) reach a socket on each web process: as ``quote:tick`` for a plain socket and as
+  ``quote:batch`` for one that asked for batches (the web processes coalesce per socket).
 """
 
 from __future__ import annotations
