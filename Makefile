@@ -13,6 +13,7 @@ WEB_SOURCES := $(shell find web/src web/scripts -type f 2>/dev/null) web/index.h
 help:
 	@echo "make run    — start services, web server, worker, market replayer, demo data; Ctrl-C stops"
 	@echo "make test   — install, start test services, ruff + mypy + pytest, stop services"
+	@echo "make bench  — the fan-out benchmark, Samooh against a Node Socket.IO server (bench/fanout.py)"
 	@echo "make test-long — make test with the long Hypothesis profile (HYPOTHESIS_PROFILE=long)"
 
 run: $(VENV)/.installed web/dist/.built
@@ -56,8 +57,12 @@ services-down: $(VENV)/.installed
 services-status: $(VENV)/.installed
 	@$(PY) scripts/services.py status --profile run
 
-bench: $(VENV)/.installed
-	@$(PY) bench/quotes.py
+bench: $(VENV)/.installed bench/node_modules/.installed
+	@$(PY) bench/fanout.py
+
+bench/node_modules/.installed: bench/package.json bench/package-lock.json
+	@cd bench && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist .local .pytest_cache .mypy_cache .ruff_cache

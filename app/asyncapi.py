@@ -56,7 +56,7 @@ from app.chits.schemas import (
 from app.clubs.events import RulesChangedEvent, WatchlistChangedEvent
 from app.crm.schemas import ReminderDueEvent
 from app.kyc.schemas import KycExpiryEvent, KycStatusEvent
-from app.market.schemas import QuoteSubscription, QuoteTick
+from app.market.schemas import QuoteBatch, QuoteSubscription, QuoteTick
 from app.notifications.schemas import NotificationNewEvent, NotificationReadEvent
 from app.openapi import ErrorDetail
 from app.orders.schemas import OrderUpdatedEvent
@@ -188,6 +188,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("broadcast:message", "accounts", BroadcastEvent),
     ServerEventSpec("session:revoked", "user", SessionRevokedEvent),
     ServerEventSpec("quote:tick", "symbol", QuoteTick),
+    ServerEventSpec("quote:batch", "symbol", QuoteBatch),
     ServerEventSpec("report:progress", "user", ReportProgressEvent),
     ServerEventSpec("kyc:status", "user", KycStatusEvent),
     ServerEventSpec("chit:bid", "scheme", ChitBidEvent, True),

@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     market_breaker_reset_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Quote ticks to one room are coalesced per symbol: at most one per symbol per window.
     quote_coalesce_ms: int = Field(default=250, ge=0, le=10_000)
+    # A web process holds quotes from Redis per room and symbol for this window, then sends each
+    # socket one packet (app/realtime/fanout.py); 0: python-socketio's plain room emit. On by
+    # default: docs/realtime-bench.md has the figures.
+    quote_fanout_ms: int = Field(default=50, ge=0, le=10_000)
+    # The JSON codec of Socket.IO packets: the standard library or orjson.
+    socket_json: Literal["json", "orjson"] = "json"
 
     # Orders (app/orders/): the broker adapter (``paper``: the embedded paper broker filling
     # against the tick stream). Market orders fill at the next tick ± ``broker_slippage_bps``;

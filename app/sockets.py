@@ -1,8 +1,9 @@
 """The Socket.IO server of a web process and the registration of every domain's handlers
 (the socket side of the composition root, as app/__init__.py is for HTTP).
 
-Rooms are shared across web processes through Redis (``AsyncRedisManager``); workers emit into
-them with a write-only manager on the same channel (app/realtime/emitter.py).
+Rooms are shared across web processes through Redis (``AsyncRedisManager``, with quotes
+coalesced per socket: app/realtime/fanout.py); workers emit into them with a write-only manager
+on the same channel (app/realtime/emitter.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from app.market import sockets as market_sockets
 from app.metrics import SOCKET_CONNECTIONS
 from app.proposals import sockets as proposal_sockets
 from app.realtime.emitter import SOCKETIO_CHANNEL
+from app.realtime.fanout import CoalescingRedisManager, OrjsonCodec
 from app.realtime.publish import use_emitter
 from app.realtime.rooms import ACCOUNTS_ROOM
 from app.rooms import sockets as room_sockets
@@ -31,10 +33,13 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
 
     Nothing connects here: the Redis manager opens its connection on first use, inside the loop.
     """
-    manager = socketio.AsyncRedisManager(settings.redis_url, channel=SOCKETIO_CHANNEL)
+    manager = CoalescingRedisManager(
+        settings.redis_url, channel=SOCKETIO_CHANNEL, window_ms=settings.quote_fanout_ms
+    )
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
+        json=OrjsonCodec if settings.socket_json == "orjson" else None,
         cors_allowed_origins=settings.cors_origins or [settings.public_url],
         ping_interval=20,
         ping_timeout=20,

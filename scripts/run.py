@@ -1,7 +1,9 @@
 """``make run``: the whole platform on this machine, until Ctrl-C.
 
 Starts the local services (scripts/services.py, run profile), loads the demo data, then the web
-server, a Faust worker, the market replayer and the sandbox payment provider; waits until
+server, a Faust worker, the market replayer and the sandbox payment provider (scale-out:
+``SAMOOH_WEB_PROCESSES=N`` web processes on ports SAMOOH_PORT…+N-1 sharing rooms through Redis,
+``SAMOOH_WORKERS=M`` workers sharing partitions through the consumer group); waits until
 ``/api/ready`` answers, prints the URL and the demo logins, watches the services, and on Ctrl-C,
 SIGTERM or SIGHUP (or when any part dies) stops everything it started, services included,
 leaving nothing running. One ``make run`` per clone at a time.
@@ -122,11 +124,12 @@ class Platform:
         self.env = env
         self.children: list[tuple[str, subprocess.Popen[bytes], Path]] = []
 
-    def start(self, name: str, argv: list[str]) -> None:
+    def start(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> None:
         log = LOGS / f"{name}.log"
         with log.open("ab") as handle:
             proc = subprocess.Popen(
-                argv, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
+                argv, cwd=ROOT, env={**self.env, **(extra_env or {})}, stdout=handle,
+                stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # the terminal's Ctrl-C reaches us; we stop children
             )  # fmt: skip
@@ -209,6 +212,18 @@ def settings_problem(env: dict[str, str]) -> str | None:
     return text or None
 
 
+def scale(environ: os._Environ[str] | dict[str, str]) -> tuple[int, int]:
+    """How many web processes (``SAMOOH_WEB_PROCESSES``) and Faust workers (``SAMOOH_WORKERS``)
+    to start: 1 each unless set, each 1 to 16. Raises ``SystemExit`` on anything else."""
+    counts = []
+    for name in ("SAMOOH_WEB_PROCESSES", "SAMOOH_WORKERS"):
+        raw = environ.get(name, "1")
+        if not raw.isdigit() or not 1 <= int(raw) <= 16:
+            raise SystemExit(f"[samooh] {name} must be a whole number from 1 to 16, not {raw!r}")
+        counts.append(int(raw))
+    return counts[0], counts[1]
+
+
 def main() -> int:
     stopper = Stopper()
     with one_run_per_clone() as mine:
@@ -227,9 +242,11 @@ def run(stopper: Stopper) -> int:
         return 2
     port = int(os.environ.get("SAMOOH_PORT", "8000"))
     url = f"http://{host}:{port}"
-    if not port_free(host, port):
-        say(f"port {port} on {host} is taken by another program; set SAMOOH_PORT=<port>")
-        return 2
+    web_processes, workers = scale(os.environ)
+    for web_port in range(port, port + web_processes):
+        if not port_free(host, web_port):
+            say(f"port {web_port} on {host} is taken by another program; set SAMOOH_PORT=<port>")
+            return 2
     # The sandbox payment provider (devtools/payments_sandbox) stands in for Razorpay in dev.
     sandbox = os.environ.get("SAMOOH_PAYMENT_PROVIDER", "sandbox") == "sandbox"
     sandbox_url = os.environ.get("SAMOOH_PAYMENT_SANDBOX_URL", "http://127.0.0.1:8010")
@@ -274,8 +291,17 @@ def run(stopper: Stopper) -> int:
                 raise RuntimeError(f"loading the demo data failed:\n{tail(demo_log, 8)}")
         stopper.check()
         platform = Platform(env)
-        platform.start("web", [PY, "-m", "app", "--host", host, "--port", str(port)])
-        platform.start("worker", [PY, "-m", "agents"])
+        # Scale-out: web processes share rooms through Redis (ports port, port+1, …; put a
+        # websocket-aware load balancer in front), workers share the topics' partitions through
+        # the consumer group (one data folder each).
+        for i in range(web_processes):
+            platform.start("web" if i == 0 else f"web-{i}",
+                           [PY, "-m", "app", "--host", host, "--port", str(port + i)])  # fmt: skip
+        worker_dir = env.get("SAMOOH_WORKER_DATA_DIR", ".local/worker")
+        for i in range(workers):
+            platform.start("worker" if i == 0 else f"worker-{i}", [PY, "-m", "agents"],
+                           {"SAMOOH_WORKER_DATA_DIR": worker_dir if i == 0 else
+                            f"{worker_dir}-{i}"})  # fmt: skip
         platform.start("replayer", [PY, "-m", "devtools.replayer"])
         if sandbox:
             platform.start("payments-sandbox", [PY, "-m", "devtools.payments_sandbox"])
@@ -298,6 +324,11 @@ def run(stopper: Stopper) -> int:
             say("demo logins (email  password):")
             for email, password, purpose in DEMO_LOGINS:
                 say(f"  {email}  {password}    ({purpose})")
+        if web_processes > 1:
+            urls = ", ".join(f"http://{host}:{port + i}" for i in range(web_processes))
+            say(f"web processes: {urls} (rooms shared through Redis)")
+        if workers > 1:
+            say(f"workers: {workers} in one consumer group (partitions shared)")
         say(f"logs: {LOGS}/{{web,worker,replayer,payments-sandbox}}.log   Ctrl-C stops everything.")
         code = watch(platform, url, stopper)
     except Interrupted:

@@ -37,7 +37,7 @@ async def test_the_asyncapi_document_is_served_next_to_openapi(live_stack: LiveS
     assert doc["asyncapi"] == "3.0.0"
     names = {m["name"] for m in doc["components"]["messages"].values()}
     for event in ("chat:message", "vote:tally", "proposal:closed", "notification:new",
-                  "broadcast:message", "quote:tick", "contribution:received",
+                  "broadcast:message", "quote:tick", "quote:batch", "contribution:received",
                   "session:revoked", "presence:update"):  # fmt: skip
         assert event in names
     for spec in SERVER_EVENTS:

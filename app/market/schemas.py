@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, Field, field_validator
 
 from app.money import change_basis_points, format_basis_points, format_minor
+from app.realtime.contract import ServerEvent
 from streams.records import MarketTickV1
 
 MAX_SUBSCRIBE_SYMBOLS = 50
@@ -72,10 +73,20 @@ def normalise_symbols(symbols: list[str]) -> list[str]:
     return cleaned
 
 
+class QuoteBatch(ServerEvent):
+    """``quote:batch``: the latest quotes of a socket's symbols within one short window, in one
+    packet (sockets that subscribed with ``"batch": true``; app/realtime/fanout.py)."""
+
+    quotes: list[QuoteTick]
+
+
 class QuoteSubscription(BaseModel):
-    """``quote:subscribe`` / ``quote:unsubscribe`` payload: ``{"symbols": ["AAPL", …]}``."""
+    """``quote:subscribe`` / ``quote:unsubscribe`` payload: ``{"symbols": ["AAPL", …]}``;
+    ``"batch": true`` on subscribe: take quotes as ``quote:batch`` (all of a window in one packet)
+    instead of one ``quote:tick`` each (app/realtime/fanout.py)."""
 
     symbols: list[str] = Field(min_length=1, max_length=MAX_SUBSCRIBE_SYMBOLS)
+    batch: bool = False
 
     @field_validator("symbols")
     @classmethod

@@ -1,8 +1,9 @@
 """Socket.IO handlers of the market domain: ``quote:subscribe`` and ``quote:unsubscribe``.
 
 Acknowledgements: ``{"ok": true, "symbols": [...]}`` or ``{"ok": false, "error": {…}}`` (the
-HTTP error shape). After a successful subscribe the socket receives each symbol's cached quote
-as a ``quote:tick`` (sent after the acknowledgement), then every new tick.
+HTTP error shape). With ``"batch": true`` the socket takes its quotes as ``quote:batch``
+(app/realtime/fanout.py). After a successful subscribe the socket receives each symbol's cached
+quote as a ``quote:tick`` (sent after the acknowledgement), then every new tick.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from app.extensions import services
 from app.market.schemas import QuoteSubscription
 from app.market.service import QUOTE_TICK_EVENT, market_service
 from app.realtime import events
+from app.realtime.fanout import QUOTE_BATCH_ROOM
 from app.realtime.handlers import socket_handler
 from app.realtime.rooms import symbol_room
 
@@ -29,6 +31,8 @@ def register(sio: socketio.AsyncServer) -> None:
         symbols = await market_service.check_symbols(request.symbols)
         for symbol in symbols:
             await sio.enter_room(sid, symbol_room(symbol))
+        if request.batch:
+            await sio.enter_room(sid, QUOTE_BATCH_ROOM)
         sio.start_background_task(_send_snapshot, sio, sid, symbols)
         return {"ok": True, "symbols": symbols}
 

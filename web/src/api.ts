@@ -33,9 +33,17 @@ export interface QuoteTick {
   source: string;
 }
 
-/** Payload of `quote:subscribe` / `quote:unsubscribe`. */
+/** A `quote:batch` event: the latest quotes of a window, for a socket that subscribed with `batch`. */
+export interface QuoteBatch {
+  id: string;
+  ts: string;
+  quotes: QuoteTick[];
+}
+
+/** Payload of `quote:subscribe` / `quote:unsubscribe`; `batch`: take quotes as `quote:batch`. */
 export interface SymbolsRequest {
   symbols: string[];
+  batch?: boolean;
 }
 
 /** The server's acknowledgement of `quote:subscribe` / `quote:unsubscribe`. */

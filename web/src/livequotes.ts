@@ -1,6 +1,6 @@
 /** Live quotes over the account socket for a set of symbols (the club room's), with short
  * histories for sparklines; subscriptions are renewed after every reconnection. */
-import type { QuoteTick } from "./api.ts";
+import type { QuoteBatch, QuoteTick } from "./api.ts";
 import { live } from "./live.ts";
 import { Store } from "./store.ts";
 
@@ -20,6 +20,10 @@ export class LiveQuotes {
   start(): void {
     this.cleanups.push(
       live.on("quote:tick", (tick: QuoteTick) => this.receive(tick)),
+      // Subscribed with `batch`: a window's quotes in one packet (app/realtime/fanout.py).
+      live.on("quote:batch", (batch: QuoteBatch) => {
+        for (const tick of batch.quotes) this.receive(tick);
+      }),
       live.onConnect(() => void this.subscribe(this.symbols)),
     );
   }
@@ -48,7 +52,7 @@ export class LiveQuotes {
   private async subscribe(symbols: string[]): Promise<void> {
     if (symbols.length === 0 || !live.connected) return;
     try {
-      await live.call("quote:subscribe", { symbols });
+      await live.call("quote:subscribe", { symbols, batch: true });
     } catch {
       // Unknown symbols are refused as a whole: subscribe one by one, keeping the good ones.
       if (symbols.length > 1) for (const symbol of symbols) void this.subscribe([symbol]);

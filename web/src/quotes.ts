@@ -1,9 +1,10 @@
 /** The live quote feed: one Socket.IO connection, the watch-list subscription and per-symbol state. */
 import { io, type Socket } from "socket.io-client";
-import { fetchGuestToken, type QuoteTick, type SubscribeAck, type SymbolsRequest } from "./api.ts";
+import { fetchGuestToken, type QuoteBatch, type QuoteTick, type SubscribeAck, type SymbolsRequest } from "./api.ts";
 
 interface ServerToClientEvents {
   "quote:tick": (tick: QuoteTick) => void;
+  "quote:batch": (batch: QuoteBatch) => void;
 }
 
 interface ClientToServerEvents {
@@ -73,6 +74,11 @@ export class QuoteFeed {
       if (!this.socket.active) setTimeout(() => !this.closed && this.socket.connect(), 2_000);
     });
     this.socket.on("quote:tick", (tick) => this.receive(tick));
+    // Subscribed with `batch`: a window's quotes arrive in one packet (a web process that
+    // coalesces per socket); one `quote:tick` each otherwise.
+    this.socket.on("quote:batch", (batch) => {
+      for (const tick of batch.quotes) this.receive(tick);
+    });
 
     window.addEventListener("offline", this.onOffline);
     window.addEventListener("online", this.onOnline);
@@ -128,7 +134,7 @@ export class QuoteFeed {
       try {
         const ack = await this.socket
           .timeout(ACK_TIMEOUT_MS)
-          .emitWithAck("quote:subscribe", { symbols: wanted });
+          .emitWithAck("quote:subscribe", { symbols: wanted, batch: true });
         if (ack.ok) {
           this.listener.problem(null);
           return;
