@@ -54,6 +54,7 @@ def main() -> None:
     Path(settings.worker_data_dir).mkdir(parents=True, exist_ok=True)
     import agents.advisory
     import agents.alerts
+    import agents.brokers
     import agents.campaigns
     import agents.chits
     import agents.crm

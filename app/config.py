@@ -159,6 +159,15 @@ class Settings(BaseSettings):
     broker_fee_bps: int = Field(default=10, ge=0, le=1_000)
     broker_fee_min: int = Field(default=100, ge=0)
     broker_market_buffer_bps: int = Field(default=500, ge=0, le=5_000)
+    # Real brokers (app/brokers/): a club may link its own Kite Connect or Alpaca account. The
+    # local broker sandbox (``python -m devtools.brokers_sandbox``) speaks both APIs at this
+    # URL (Kite under ``/kite``, Alpaca under ``/alpaca``); links made with
+    # ``environment="sandbox"`` go there. Open orders at a linked broker are polled every
+    # ``broker_poll_seconds`` (a missed postback or stream event is recovered that way); an
+    # order the broker could not take is re-sent after ``broker_resend_seconds``.
+    broker_sandbox_url: str = "http://127.0.0.1:8020"
+    broker_poll_seconds: float = Field(default=5.0, gt=0, le=3_600)
+    broker_resend_seconds: float = Field(default=10.0, gt=0, le=3_600)
     portfolio_nav_interval_ms: int = Field(default=1_000, ge=0, le=60_000)
 
     # Clubs (app/clubs/): withdrawals and payouts of at least this many paise need MFA and a

@@ -24,6 +24,7 @@ from app.books.documents import (
     Withdrawal,
 )
 from app.broadcasts.documents import Broadcast
+from app.brokers.documents import BrokerLink, PositionCheck, RefusedPostback
 from app.campaigns.documents import (
     Campaign,
     CampaignUpdate,
@@ -104,6 +105,9 @@ def document_models() -> list[type]:
         DuesLateFee,
         Order,
         Fill,
+        BrokerLink,
+        RefusedPostback,
+        PositionCheck,
         PaperOrder,
         Notification,
         NotificationSettings,

@@ -24,6 +24,7 @@ from app.asyncapi import blueprint as asyncapi_bp
 from app.audit.routes import blueprint as audit_bp
 from app.books.routes import blueprint as books_bp
 from app.broadcasts.routes import blueprint as broadcasts_bp
+from app.brokers.routes import blueprint as brokers_bp
 from app.campaigns.routes import blueprint as campaigns_bp
 from app.chat.routes import blueprint as chat_bp
 from app.chits.routes import blueprint as chits_bp
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.register_blueprint(alerts_bp)
 
     app.register_blueprint(campaigns_bp)
+    app.register_blueprint(brokers_bp)
 
     club_service.on_membership_ended(on_membership_ended)  # a former member leaves the room
 

@@ -261,6 +261,14 @@ def run(stopper: Stopper) -> int:
         say(f"the SMS sandbox's port is taken; set SAMOOH_SMS_SANDBOX_URL=http://{host}:<port>")
         return 2
 
+    # The broker sandbox (devtools/brokers_sandbox: Kite and Alpaca API shapes) for linked clubs.
+    brokers_url = os.environ.get("SAMOOH_BROKER_SANDBOX_URL", "http://127.0.0.1:8020")
+    if not port_free(host, int(brokers_url.rsplit(":", 1)[1].split("/")[0])):
+        say(
+            f"the broker sandbox's port is taken; set SAMOOH_BROKER_SANDBOX_URL=http://{host}:<port>"
+        )
+        return 2
+
     already_up = subprocess.run([*SERVICES, "status", "--profile", "run"], capture_output=True)
     we_started_services = already_up.returncode != 0
     platform: Platform | None = None
@@ -281,6 +289,7 @@ def run(stopper: Stopper) -> int:
         env.setdefault("SAMOOH_ENVIRONMENT", "dev")
         env.setdefault("SAMOOH_PAYMENT_SANDBOX_URL", sandbox_url)
         env.setdefault("SAMOOH_SMS_SANDBOX_URL", sms_url)
+        env.setdefault("SAMOOH_BROKER_SANDBOX_URL", brokers_url)
 
         say("loading demo data…")
         demo_log = LOGS / "demo.log"
@@ -309,6 +318,8 @@ def run(stopper: Stopper) -> int:
         if sms_sandbox:
             platform.start("sms-sandbox", [PY, "-m", "devtools.sms_sandbox"])
             wait_ready(sms_url, platform, stopper, path="/healthz")
+        platform.start("brokers-sandbox", [PY, "-m", "devtools.brokers_sandbox"])
+        wait_ready(brokers_url, platform, stopper, path="/healthz")
         wait_ready(url, platform, stopper)
         from devtools.demo import DEMO_LOGINS
 
@@ -319,6 +330,7 @@ def run(stopper: Stopper) -> int:
             say(f"sandbox payment provider (checkout pages; webhooks to the app): {sandbox_url}")
         if sms_sandbox:
             say(f"sandbox SMS provider (messages sent: {sms_url}/sandbox/messages)")
+        say(f"broker sandbox (Kite /kite, Alpaca /alpaca): {brokers_url}")
         say(f"mail sent by the app (codes included): {url}/dev/mail")
         if DEMO_LOGINS:
             say("demo logins (email  password):")
@@ -329,7 +341,7 @@ def run(stopper: Stopper) -> int:
             say(f"web processes: {urls} (rooms shared through Redis)")
         if workers > 1:
             say(f"workers: {workers} in one consumer group (partitions shared)")
-        say(f"logs: {LOGS}/{{web,worker,replayer,payments-sandbox}}.log   Ctrl-C stops everything.")
+        say(f"logs: {LOGS}/{{web,worker,replayer,*-sandbox}}.log   Ctrl-C stops everything.")
         code = watch(platform, url, stopper)
     except Interrupted:
         code = 130

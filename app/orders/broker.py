@@ -121,14 +121,39 @@ def decide_fill(order: PaperOrder, tick: MarketTickV1, costs: BrokerCosts) -> Fi
     return FillDecision(quantity, price, costs.fee(quantity * price))
 
 
+class BrokerError(Exception):
+    """A broker adapter could not do what was asked (base of the three below)."""
+
+
+class BrokerUnavailable(BrokerError):
+    """The broker did not answer, or answered that it cannot work now (outage, 5xx, timeout):
+    the order is kept and handed over again later."""
+
+
+class BrokerLoginRequired(BrokerUnavailable):
+    """The broker refused the club's session (Kite's access token expires every morning): the
+    treasurer must log in again; the order is handed over again after that."""
+
+
+class BrokerRejected(BrokerError):
+    """The broker refused the order itself (bad symbol, no funds, …); ``reason`` is the
+    broker's own words, shown to the treasurer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class Broker(Protocol):
     """What the orders service needs from a broker: take a command (submit or cancel). Its
     reports come back as ``BrokerUpdateV1`` on the order-fills topic."""
 
     name: str
 
-    async def send(self, command: OrderCommandV1) -> None:
-        """Hand ``command`` to the broker; raises if it could not be handed over."""
+    async def send(self, command: OrderCommandV1) -> str | None:
+        """Hand ``command`` to the broker; return the broker's own order id when it gives one
+        (a real broker, on submit). Raises ``BrokerUnavailable`` / ``BrokerLoginRequired`` /
+        ``BrokerRejected`` (real brokers) or anything else if it could not be handed over."""
         ...
 
 
@@ -141,8 +166,10 @@ class PaperBroker:
     def __init__(self, producer: EventProducer) -> None:
         self._producer = producer
 
-    async def send(self, command: OrderCommandV1) -> None:
+    async def send(self, command: OrderCommandV1) -> str | None:
+        """Put ``command`` on the order-commands topic (the paper engine has no order id)."""
         await self._producer.send(ORDER_COMMANDS, command.club_id, command)
+        return None
 
 
 def _now() -> str:

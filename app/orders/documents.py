@@ -83,6 +83,8 @@ class Order(Document):
     filled_value: int = 0
     fees: int = 0
     broker: str | None = None
+    # A real broker's own id of the order (Kite ``order_id``, Alpaca ``id``) once it took it.
+    broker_order_id: str | None = None
     created_by: str | None = None
     submitted_by: str | None = None
     submitted_at: dt.datetime | None = None
@@ -104,6 +106,8 @@ class Order(Document):
                        partialFilterExpression={"proposal_id": {"$type": "string"}}),
             IndexModel([("club_id", ASCENDING), ("created_at", DESCENDING)], name="club_time"),
             IndexModel([("club_id", ASCENDING), ("status", ASCENDING)], name="club_status"),
+            IndexModel([("broker", ASCENDING), ("broker_order_id", ASCENDING)], name="broker_ref",
+                       partialFilterExpression={"broker_order_id": {"$type": "string"}}),
         ]  # fmt: skip
 
 

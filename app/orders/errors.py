@@ -32,3 +32,11 @@ class CurrencyMismatch(AppError):
 
     status = 422
     code = "currency_mismatch"
+
+
+class BrokerLoginRequiredError(AppError):
+    """The club's linked broker refused its session (503): the treasurer must log in to the
+    broker again (Kite sessions end every morning). The order is kept and re-sent after."""
+
+    status = 503
+    code = "broker_login_required"

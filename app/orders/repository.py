@@ -96,8 +96,35 @@ async def shares_for_sale(club_id: str, symbol: str, session: Session) -> int:
 
 
 async def submitted_before(cutoff: dt.datetime) -> list[Order]:
-    """Orders still ``submitted`` (no word from the broker) since before ``cutoff``."""
-    return await Order.find({"status": "submitted", "submitted_at": {"$lt": cutoff}}).to_list()
+    """Paper-broker orders still ``submitted`` (no word from the broker) since before
+    ``cutoff`` (orders of a linked broker are re-sent by app/brokers instead)."""
+    return await Order.find(
+        {"status": "submitted", "submitted_at": {"$lt": cutoff},
+         "broker": {"$nin": list(REAL_BROKERS)}}
+    ).to_list()  # fmt: skip
+
+
+REAL_BROKERS = ("kite", "alpaca")
+"""``Order.broker`` of orders sent to a club's linked broker account."""
+
+
+async def broker_orders_open(brokers: tuple[str, ...] = REAL_BROKERS) -> list[Order]:
+    """Orders at a linked broker that are not final (submitted, accepted, partly filled)."""
+    return await Order.find(
+        {"broker": {"$in": list(brokers)}, "status": {"$in": [s.value for s in OPEN_STATUSES]}}
+    ).to_list()
+
+
+async def order_by_broker_id(broker: str, broker_order_id: str) -> Order | None:
+    """The order a broker knows as ``broker_order_id``."""
+    return await Order.find_one({"broker": broker, "broker_order_id": broker_order_id})
+
+
+async def note_broker_order_id(order_id: Any, broker_order_id: str) -> None:
+    """Remember the broker's id of the order (set once; a later same answer changes nothing)."""
+    await Order.get_pymongo_collection().update_one(
+        {"_id": order_id, "broker_order_id": None}, {"$set": {"broker_order_id": broker_order_id}}
+    )
 
 
 async def insert_paper_order(book: PaperOrder) -> bool:

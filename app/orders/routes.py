@@ -6,11 +6,12 @@ from __future__ import annotations
 from quart import Blueprint
 from quart_schema import tag, validate_request, validate_response
 
+from app.brokers.service import broker_service
 from app.extensions import services
 from app.idempotency import idempotent
 from app.identity.guards import current_principal, require_auth
 from app.openapi import document_errors
-from app.orders.broker import Broker, PaperBroker
+from app.orders.broker import Broker
 from app.orders.schemas import (
     FillOut,
     OrderCreate,
@@ -27,9 +28,10 @@ def _me() -> str:
     return current_principal().user_id
 
 
-def _broker() -> Broker:
-    """The configured broker adapter (``paper``: commands go to the order-commands topic)."""
-    return PaperBroker(services.require_producer())
+async def _broker(club_id: str) -> Broker:
+    """The club's broker: its linked account (Kite, Alpaca), else the paper broker (commands
+    go to the order-commands topic)."""
+    return await broker_service.broker_for(club_id, services.require_producer())
 
 
 @blueprint.get("/clubs/<club_id>/orders")
@@ -80,7 +82,7 @@ async def submit_order(club_id: str, order_id: str) -> tuple[OrderOut, int]:
     ``no_quote`` (a market order needs a last price); 422 ``invalid_order``,
     ``currency_mismatch``; 503 ``service_unavailable``."""
     order = await order_service.do_submit(
-        club_id, order_id, _me(), services.require_redis(), _broker()
+        club_id, order_id, _me(), services.require_redis(), await _broker(club_id)
     )
     return OrderOut.of(order), 202
 
@@ -94,5 +96,5 @@ async def submit_order(club_id: str, order_id: str) -> tuple[OrderOut, int]:
 async def cancel_order(club_id: str, order_id: str) -> tuple[OrderOut, int]:
     """Cancel an order (owner/admin/treasurer): at once if not yet submitted, else through the
     broker (``order:updated`` with ``cancelled`` follows). Errors: 409 ``order_state``."""
-    order = await order_service.do_cancel(club_id, order_id, _me(), _broker())
+    order = await order_service.do_cancel(club_id, order_id, _me(), await _broker(club_id))
     return OrderOut.of(order), 202

@@ -70,6 +70,8 @@ class OrderOut(BaseModel):
     filled_value: str
     fees: str
     average_price: str | None
+    broker: str | None = None
+    broker_order_id: str | None = None
     created_by: str | None
     submitted_by: str | None
     created_at: str
@@ -87,7 +89,8 @@ class OrderOut(BaseModel):
             limit_price=None if o.limit_price is None else format_minor(o.limit_price),
             status=o.status, reason=o.reason, reserved=format_minor(o.reserved),
             filled_quantity=o.filled_quantity, filled_value=format_minor(o.filled_value),
-            fees=format_minor(o.fees), average_price=average, created_by=o.created_by,
+            fees=format_minor(o.fees), average_price=average, broker=o.broker,
+            broker_order_id=o.broker_order_id, created_by=o.created_by,
             submitted_by=o.submitted_by, created_at=iso(o.created_at),
             updated_at=iso(o.updated_at),
         )  # fmt: skip

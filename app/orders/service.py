@@ -42,12 +42,19 @@ from app.books.units import BPS
 from app.clubs.service import TREASURY, club_service
 from app.config import get_settings
 from app.db import run_in_transaction
-from app.errors import ServiceUnavailable
+from app.errors import AppError, ServiceUnavailable
 from app.logging import get_logger
 from app.market.service import NoQuoteYet, market_service
 from app.money import parse_minor
 from app.orders import repository
-from app.orders.broker import Broker, BrokerCosts
+from app.orders.broker import (
+    Broker,
+    BrokerCosts,
+    BrokerLoginRequired,
+    BrokerRejected,
+    BrokerUnavailable,
+)
+from app.orders.broker import update as broker_update
 from app.orders.documents import (
     STATUS_RANK,
     Fill,
@@ -56,7 +63,13 @@ from app.orders.documents import (
     OrderSide,
     OrderStatus,
 )
-from app.orders.errors import CurrencyMismatch, InvalidOrder, OrderNotFound, OrderStateError
+from app.orders.errors import (
+    BrokerLoginRequiredError,
+    CurrencyMismatch,
+    InvalidOrder,
+    OrderNotFound,
+    OrderStateError,
+)
 from app.orders.schemas import FillOut, OrderCreate, OrderOut, OrderUpdatedEvent
 from app.realtime import events
 from app.realtime.eventlog import iso, utcnow
@@ -259,11 +272,63 @@ class OrderService:
 
         submitted = await run_in_transaction(body)
         try:
-            await broker.send(self._command(submitted, "submit"))
+            return await self.do_hand_over(submitted, broker)
+        except (BrokerUnavailable, AppError):
+            raise
         except Exception as exc:
             await self._back_to_awaiting(submitted)
             raise ServiceUnavailable("the broker could not be reached; try again") from exc
-        return submitted
+
+    async def do_hand_over(self, order: Order, broker: Broker) -> Order:
+        """Hand a ``submitted`` order to ``broker`` and remember the broker's order id. Used
+        on submit and, for a linked broker that did not take it (outage, expired session),
+        again later (app/brokers re-sends; the broker adapter never places it twice).
+
+        A broker's refusal of the order becomes a ``rejected`` update with its reason,
+        reconciled like any other (the cash set aside is freed).
+
+        Raises:
+            BrokerLoginRequiredError (503 ``broker_login_required``) and ServiceUnavailable
+            (503) from a linked broker — the order stays ``submitted`` and is re-sent —, and
+            whatever else ``broker.send`` raises (the paper broker's producer failing).
+        """
+        try:
+            ref = await broker.send(self._command(order, "submit"))
+        except BrokerRejected as exc:
+            rejected = broker_update(str(order.id), order.club_id, "rejected",
+                                     reason=exc.reason[:200] or "rejected_by_broker")  # fmt: skip
+            applied = await self.do_apply_broker_update(rejected)
+            return applied.order or order
+        except BrokerLoginRequired as exc:
+            raise BrokerLoginRequiredError(
+                "the broker asks the treasurer to log in again; the order is kept and is sent "
+                "once the club's broker session is renewed", details={"broker": broker.name},
+            ) from exc  # fmt: skip
+        except BrokerUnavailable as exc:
+            raise ServiceUnavailable(
+                "the broker is not answering; the order is kept and is sent again when it "
+                "answers", details={"broker": broker.name},
+            ) from exc  # fmt: skip
+        if ref:
+            await repository.note_broker_order_id(order.id, ref)
+            order.broker_order_id = order.broker_order_id or ref
+        return order
+
+    async def open_broker_orders(self) -> list[Order]:
+        """Orders at a linked broker (Kite, Alpaca) that are not final: the poll's work."""
+        return await repository.broker_orders_open()
+
+    async def order_by_broker_id(self, broker: str, broker_order_id: str) -> Order | None:
+        """The order ``broker`` knows by ``broker_order_id``, if any."""
+        return await repository.order_by_broker_id(broker, broker_order_id)
+
+    async def order(self, order_id: str) -> Order | None:
+        """One order by id (no access check: for agents and adapters)."""
+        return await repository.get_order(order_id)
+
+    def command(self, order: Order, action: str) -> OrderCommandV1:
+        """The ``submit`` / ``cancel`` command of ``order`` as brokers receive it."""
+        return self._command(order, action)
 
     async def _back_to_awaiting(self, order: Order) -> None:
         """The broker never took the submission: the order waits again and its cash is free."""
@@ -342,6 +407,12 @@ class OrderService:
         if order.status is not OrderStatus.CANCELLED:
             try:
                 await broker.send(self._command(order, "cancel"))
+            except BrokerRejected as exc:  # e.g. filled meanwhile: the broker's word stands
+                log.warning("broker refused a cancel", order_id=order_id, reason=exc.reason)
+            except BrokerLoginRequired as exc:
+                raise BrokerLoginRequiredError(
+                    "the broker asks the treasurer to log in again", details={"broker": broker.name}
+                ) from exc
             except Exception as exc:
                 raise ServiceUnavailable("the broker could not be reached; try again") from exc
         return order

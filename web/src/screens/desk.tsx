@@ -9,6 +9,7 @@ import { money, parseAmountInput, unitsMoved } from "../money.ts";
 import { api, newKey } from "../session.ts";
 import type { Club, Contribution, DuesGrid, Order, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
+import { BrokerAccount } from "./broker.tsx";
 import { DuesDesk, hasDues, lateDues, monthLabel } from "./dues.tsx";
 import { PendingApprovals } from "./money.tsx";
 
@@ -129,6 +130,7 @@ export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged
       )}
       {tab === "value" && <ValueTheClub club={club} version={version} nameOf={nameOf} onValued={onChanged} />}
       {tab === "orders" && <OrdersDesk club={club} orders={orders} />}
+      {tab === "orders" && <BrokerAccount club={club} />}
       {tab === "trade" && <RecordTrade club={club} onRecorded={onChanged} />}
       {tab === "charge" && <ChargeMember club={club} nameOf={nameOf} />}
       {tab === "dues" && <DuesDesk club={club} version={version + pushed} nameOf={nameOf} />}

@@ -1,0 +1,42 @@
+"""Failures of the brokers domain, each with its HTTP status and stable code."""
+
+from __future__ import annotations
+
+from app.errors import AppError, NotFound
+
+
+class BrokerLinkNotFound(NotFound):
+    """The club has no linked broker account (404)."""
+
+    code = "broker_link_not_found"
+
+
+class BrokerLinkInvalid(AppError):
+    """The broker refused the credentials or the login (422): wrong key or secret, an expired
+    or reused ``request_token``."""
+
+    status = 422
+    code = "broker_link_invalid"
+
+
+class BrokerLoginState(AppError):
+    """The Kite login does not belong to a link waiting for it (409): no link, another club's
+    state, or a login already completed."""
+
+    status = 409
+    code = "broker_login_state"
+
+
+class PostbackRejected(AppError):
+    """A broker postback whose checksum does not match, or that names no known account
+    (401); it is refused before anything in it is used, and recorded."""
+
+    status = 401
+    code = "postback_rejected"
+
+
+class PostbackTooLarge(AppError):
+    """A postback larger than 64 KB (413)."""
+
+    status = 413
+    code = "payload_too_large"

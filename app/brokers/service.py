@@ -1,0 +1,558 @@
+"""A club's own broker account (docs/domain.md, orders): linking it (credentials encrypted at
+rest, shown by their last characters, audited), the Kite login and its daily session, the
+adapter an order of the club goes through (the paper broker when the club has no link), the
+updates a postback, the Alpaca stream or the periodic poll turn into ``BrokerUpdateV1``
+records, re-sending orders the broker could not take, and the daily comparison of holdings
+with the broker's positions (a difference is shown, never corrected).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import secrets
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from app.audit.service import audit_service, club_chain
+from app.books.service import books_service
+from app.brokers import repository
+from app.brokers.alpaca import LIVE_API as ALPACA_LIVE
+from app.brokers.alpaca import PAPER_API, AlpacaApi, AlpacaBroker, stream_event_updates
+from app.brokers.documents import (
+    BrokerEnvironment,
+    BrokerLink,
+    BrokerProvider,
+    LinkStatus,
+    PositionCheck,
+    PositionDifference,
+    RefusedPostback,
+)
+from app.brokers.errors import (
+    BrokerLinkInvalid,
+    BrokerLinkNotFound,
+    BrokerLoginState,
+    PostbackRejected,
+)
+from app.brokers.kite import LIVE_API as KITE_LIVE
+from app.brokers.kite import (
+    LIVE_LOGIN,
+    KiteApi,
+    KiteBroker,
+    kite_updates,
+    login_url,
+    postback_valid,
+    tag_of,
+)
+from app.brokers.schemas import BrokerLinkOut, LinkCreate
+from app.clubs.service import TREASURY, club_service
+from app.config import get_settings
+from app.db import run_in_transaction
+from app.errors import ServiceUnavailable
+from app.identity.keys import decrypt_secret, encrypt_secret
+from app.logging import get_logger
+from app.orders.broker import (
+    Broker,
+    BrokerCosts,
+    BrokerError,
+    BrokerLoginRequired,
+    BrokerUnavailable,
+    PaperBroker,
+)
+from app.orders.documents import Order
+from app.orders.service import order_service
+from app.realtime.eventlog import utcnow
+from streams.producer import EventProducer
+from streams.records import BrokerUpdateV1, OrderCommandV1
+
+log = get_logger(__name__)
+
+
+def _seal(club_id: str, field: str, value: str) -> str:
+    return encrypt_secret(get_settings(), value, f"broker:{club_id}:{field}")
+
+
+def _open(link: BrokerLink, field: str, token: str) -> str:
+    return decrypt_secret(get_settings(), token, f"broker:{link.club_id}:{field}")
+
+
+def _roots(link: BrokerLink) -> tuple[str, str]:
+    """(API root, Kite login page) of the link's environment."""
+    sandbox = get_settings().broker_sandbox_url.rstrip("/")
+    if link.provider is BrokerProvider.KITE:
+        if link.environment is BrokerEnvironment.LIVE:
+            return KITE_LIVE, LIVE_LOGIN
+        return f"{sandbox}/kite", f"{sandbox}/kite/connect/login"
+    if link.environment is BrokerEnvironment.LIVE:
+        return ALPACA_LIVE, ""
+    if link.environment is BrokerEnvironment.PAPER:
+        return PAPER_API, ""
+    return f"{sandbox}/alpaca", ""
+
+
+class _NeedsLogin:
+    """The broker of a club whose Kite session ended: every command waits for a login."""
+
+    name = "kite"
+
+    async def send(self, command: OrderCommandV1) -> str | None:
+        raise BrokerLoginRequired("log in to Kite again")
+
+
+class BrokerService:
+    """Broker links and updates. Takes the acting user's id explicitly."""
+
+    # ---- adapters ------------------------------------------------------------------------
+
+    def kite_api(self, link: BrokerLink) -> KiteApi:
+        """The link's Kite API client (with its session's access token, if any)."""
+        token = _open(link, "token", link.token_enc) if link.token_enc else None
+        return KiteApi(_roots(link)[0], _open(link, "key", link.key_enc), token)
+
+    def alpaca_api(self, link: BrokerLink) -> AlpacaApi:
+        """The link's Alpaca API client."""
+        return AlpacaApi(
+            _roots(link)[0],
+            _open(link, "key", link.key_enc),
+            _open(link, "secret", link.secret_enc),
+        )
+
+    def adapter(self, link: BrokerLink) -> KiteBroker | AlpacaBroker:
+        """The ``Broker`` of a linked account."""
+        if link.provider is BrokerProvider.KITE:
+            return KiteBroker(
+                self.kite_api(link), functools.partial(self.do_session_ended, link.club_id)
+            )
+        return AlpacaBroker(self.alpaca_api(link))
+
+    async def broker_for(self, club_id: str, producer: EventProducer) -> Broker:
+        """The broker a club's orders go through: its linked account, or the paper broker
+        (commands on the order-commands topic through ``producer``) when it has none."""
+        link = await repository.link_of(club_id)
+        if link is None:
+            return PaperBroker(producer)
+        if link.status is not LinkStatus.ACTIVE:
+            return _NeedsLogin()
+        return self.adapter(link)
+
+    # ---- linking -------------------------------------------------------------------------
+
+    async def view(self, club_id: str, actor_id: str) -> BrokerLinkOut:
+        """The club's link (owner/admin/treasurer). Raises ``ClubNotFound``, ``RoleRequired``."""
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        link = await repository.link_of(club_id)
+        check = await repository.latest_position_check(club_id) if link else None
+        return BrokerLinkOut.of(link, check=check)
+
+    async def do_link(self, club_id: str, actor_id: str, data: LinkCreate) -> BrokerLinkOut:
+        """Link (or re-link) the club's broker account (owner/admin/treasurer). Alpaca keys
+        are tried at once (``GET /v2/account``) and refused if the broker refuses them; a Kite
+        link waits for the treasurer's login (``login_url`` in the answer). Audited
+        (``broker.linked``, with the last characters only).
+
+        Raises:
+            ClubNotFound, RoleRequired, BrokerLinkInvalid (422), ServiceUnavailable (503).
+        """
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        link = BrokerLink(
+            club_id=club_id,
+            provider=data.provider,
+            environment=data.environment,
+            key_enc=_seal(club_id, "key", data.key),
+            secret_enc=_seal(club_id, "secret", data.secret),
+            key_last4=data.key[-4:],
+            secret_last4=data.secret[-4:],
+            linked_by=actor_id,
+        )
+        url = None
+        if data.provider is BrokerProvider.ALPACA:
+            try:
+                account = await self.alpaca_api(link).account()
+            except BrokerUnavailable as exc:
+                raise _unavailable(exc) from exc
+            except BrokerError as exc:
+                raise BrokerLinkInvalid(f"Alpaca refused these keys: {exc}") from exc
+            link.status = LinkStatus.ACTIVE
+            link.account_ref = str(account.get("account_number") or account.get("id") or "")
+            link.tested_at, link.test_ok, link.test_message = utcnow(), True, "keys accepted"
+        else:
+            link.login_state = secrets.token_urlsafe(24)
+            url = login_url(_roots(link)[1], data.key, link.login_state)
+
+        async def body(session: AsyncClientSession) -> None:
+            await repository.replace_link(link, session)
+            await audit_service.do_append(
+                chain=club_chain(club_id),
+                actor_id=actor_id,
+                action="broker.linked",
+                target_type="broker_link",
+                target_id=club_id,
+                details={
+                    "provider": data.provider.value,
+                    "environment": data.environment.value,
+                    "key_last4": link.key_last4,
+                    "secret_last4": link.secret_last4,
+                },
+                session=session,
+            )
+
+        await run_in_transaction(body)
+        return BrokerLinkOut.of(link, login_url=url)
+
+    async def do_login_url(self, club_id: str, actor_id: str) -> BrokerLinkOut:
+        """A fresh Kite login for the club's link (first login, or the daily renewal).
+        Raises ``ClubNotFound``, ``RoleRequired``, ``BrokerLinkNotFound``,
+        ``BrokerLoginState`` (not a Kite link)."""
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        state = secrets.token_urlsafe(24)
+        link = await repository.update_link(
+            club_id, {"login_state": state}, guard={"provider": BrokerProvider.KITE.value}
+        )
+        if link is None:
+            if await repository.link_of(club_id) is None:
+                raise BrokerLinkNotFound("this club has no linked broker account")
+            raise BrokerLoginState("only a Kite link logs in")
+        return BrokerLinkOut.of(
+            link, login_url=login_url(_roots(link)[1], _open(link, "key", link.key_enc), state)
+        )
+
+    async def do_complete_login(self, state: str, request_token: str) -> BrokerLink:
+        """Kite's redirect after the treasurer logged in: exchange ``request_token`` for the
+        session (checksum with the API secret), keep the access token encrypted and the Kite
+        user id. ``state`` is the one-time value of ``do_login_url`` (used once). Audited
+        (``broker.session_started``).
+
+        Raises:
+            BrokerLoginState (409), BrokerLinkInvalid (422), ServiceUnavailable (503).
+        """
+        link = await repository.link_by_state(state) if state else None
+        if link is None or link.provider is not BrokerProvider.KITE:
+            raise BrokerLoginState("this login does not belong to a link waiting for it")
+        api = self.kite_api(link)
+        try:
+            session = await api.generate_session(
+                request_token, _open(link, "secret", link.secret_enc)
+            )
+        except BrokerUnavailable as exc:
+            raise _unavailable(exc) from exc
+        except BrokerError as exc:
+            raise BrokerLinkInvalid(f"Kite refused the login: {exc}") from exc
+        token = str(session.get("access_token") or "")
+        if not token:
+            raise BrokerLinkInvalid("Kite gave no access token")
+        now = utcnow()
+
+        async def body(tx: AsyncClientSession) -> BrokerLink | None:
+            moved = await repository.update_link(
+                link.club_id,
+                {
+                    "token_enc": _seal(link.club_id, "token", token),
+                    "session_at": now,
+                    "account_ref": str(session.get("user_id") or ""),
+                    "login_state": None,
+                    "status": LinkStatus.ACTIVE.value,
+                    "status_reason": "",
+                },
+                tx,
+                guard={"login_state": state},
+            )
+            if moved is not None:
+                await audit_service.do_append(
+                    chain=club_chain(link.club_id),
+                    actor_id=link.linked_by,
+                    action="broker.session_started",
+                    target_type="broker_link",
+                    target_id=link.club_id,
+                    details={"account": moved.account_ref},
+                    session=tx,
+                )
+            return moved
+
+        moved = await run_in_transaction(body)
+        if moved is None:
+            raise BrokerLoginState("this login was completed already")
+        return moved
+
+    async def do_test(self, club_id: str, actor_id: str) -> BrokerLinkOut:
+        """Ask the broker who the link is (Kite ``GET /user/profile``, Alpaca
+        ``GET /v2/account``) and keep the answer; a Kite session found ended turns the link to
+        ``login_required``. Raises ``ClubNotFound``, ``RoleRequired``, ``BrokerLinkNotFound``."""
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        link = await repository.link_of(club_id)
+        if link is None:
+            raise BrokerLinkNotFound("this club has no linked broker account")
+        ok, message = True, "the broker answered"
+        try:
+            if link.provider is BrokerProvider.KITE:
+                if link.status is not LinkStatus.ACTIVE:
+                    raise BrokerLoginRequired("log in to Kite first")
+                who = await self.kite_api(link).profile()
+                message = f"logged in as {who.get('user_id', '?')}"
+            else:
+                who = await self.alpaca_api(link).account()
+                message = f"account {who.get('account_number', '?')} ({who.get('status', '?')})"
+        except BrokerLoginRequired as exc:
+            ok, message = False, str(exc) or "log in again"
+            await self.do_session_ended(club_id, message)
+        except BrokerError as exc:
+            ok, message = False, str(exc)
+        found = await repository.update_link(
+            club_id, {"tested_at": utcnow(), "test_ok": ok, "test_message": message[:200]}
+        )
+        check = await repository.latest_position_check(club_id)
+        return BrokerLinkOut.of(found, check=check)
+
+    async def do_unlink(self, club_id: str, actor_id: str) -> None:
+        """Remove the club's link (its orders go to the paper broker from then on). Audited
+        (``broker.unlinked``). Raises ``ClubNotFound``, ``RoleRequired``,
+        ``BrokerLinkNotFound``."""
+        await club_service.check_member(club_id, actor_id, TREASURY)
+
+        async def body(session: AsyncClientSession) -> bool:
+            link = await repository.link_of(club_id, session)
+            if link is None or not await repository.delete_link(club_id, session):
+                return False
+            await audit_service.do_append(
+                chain=club_chain(club_id),
+                actor_id=actor_id,
+                action="broker.unlinked",
+                target_type="broker_link",
+                target_id=club_id,
+                details={"provider": link.provider.value, "key_last4": link.key_last4},
+                session=session,
+            )
+            return True
+
+        if not await run_in_transaction(body):
+            raise BrokerLinkNotFound("this club has no linked broker account")
+
+    async def do_session_ended(self, club_id: str, reason: str) -> None:
+        """The broker refused the club's session: the link waits for the treasurer's login
+        (the desk shows it; orders wait, answering ``broker_login_required``)."""
+        moved = await repository.update_link(
+            club_id,
+            {
+                "status": LinkStatus.LOGIN_REQUIRED.value,
+                "status_reason": reason[:200],
+                "token_enc": None,
+            },
+            guard={"status": LinkStatus.ACTIVE.value, "provider": BrokerProvider.KITE.value},
+        )
+        if moved is not None:
+            log.warning("broker session ended; the treasurer must log in", club_id=club_id)
+            await audit_service.do_append(
+                chain=club_chain(club_id),
+                actor_id=None,
+                action="broker.session_ended",
+                target_type="broker_link",
+                target_id=club_id,
+                details={"reason": reason[:200]},
+            )
+
+    # ---- updates ---------------------------------------------------------------------------
+
+    async def do_kite_postback(self, raw: bytes, remote: str) -> list[BrokerUpdateV1]:
+        """A Kite postback: the checksum (order_id + order_timestamp + the account's API
+        secret) is verified before anything in it is used; then the order's state and its
+        trades (``GET /orders/{id}/trades``) become broker updates (for the caller to put on
+        the order-fills topic). A refused postback is recorded.
+
+        Raises:
+            PostbackRejected (401): unreadable, unknown account, wrong checksum.
+        """
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            await self._refuse("unreadable", raw, remote)
+            raise PostbackRejected("the postback is not a JSON object")
+        account = str(payload.get("user_id") or "")
+        link = (
+            await repository.link_by_account(BrokerProvider.KITE.value, account)
+            if account
+            else None
+        )
+        order_ref = str(payload.get("order_id") or "")
+        if link is None:
+            await self._refuse("unknown_account", raw, remote, order_ref, account)
+            raise PostbackRejected("the postback names no linked account")
+        try:
+            secret = _open(link, "secret", link.secret_enc)
+        except (InvalidTag, ValueError):
+            secret = ""
+        if not secret or not postback_valid(payload, secret):
+            await self._refuse("bad_checksum", raw, remote, order_ref, account)
+            raise PostbackRejected("the postback's checksum does not match")
+        order = await order_service.order_by_broker_id(BrokerProvider.KITE.value, order_ref)
+        if order is None:
+            order = await self._order_by_tag(link, str(payload.get("tag") or ""), order_ref)
+        if order is None or order.club_id != link.club_id:
+            return []  # not ours yet: the poll finds it once its id is stored
+        trades: list[dict[str, Any]] = []
+        try:
+            trades = await self.kite_api(link).order_trades(order_ref)
+        except BrokerLoginRequired as exc:
+            await self.do_session_ended(link.club_id, str(exc))
+        except BrokerError as exc:
+            log.warning("trades of a postback not fetched; the poll will", error=str(exc))
+        return kite_updates(order, payload, trades, BrokerCosts.of(get_settings()))
+
+    async def _order_by_tag(self, link: BrokerLink, tag: str, ref: str) -> Order | None:
+        if not tag:
+            return None
+        for order in await order_service.open_broker_orders():
+            if order.club_id == link.club_id and tag_of(str(order.id)) == tag:
+                return order if order.broker_order_id in (None, ref) else None
+        return None
+
+    async def _refuse(
+        self, reason: str, raw: bytes, remote: str, order_ref: str = "", account: str = ""
+    ) -> None:
+        log.warning("broker postback refused", reason=reason, remote=remote, order=order_ref)
+        await repository.record_refused(
+            RefusedPostback(
+                provider=BrokerProvider.KITE,
+                reason=reason,
+                order_ref=order_ref[:64],
+                account_ref=account[:64],
+                remote=remote[:64],
+                body=raw[:4096].decode("utf-8", errors="replace"),
+            )
+        )
+
+    async def refused_postbacks(self, limit: int = 50) -> list[RefusedPostback]:
+        """The latest refused postbacks, newest first (operators, tests)."""
+        return await repository.refused_postbacks(limit)
+
+    async def alpaca_links(self) -> list[BrokerLink]:
+        """Active Alpaca links (each has a ``trade_updates`` stream)."""
+        return [
+            link
+            for link in await repository.links(BrokerProvider.ALPACA.value)
+            if link.status is LinkStatus.ACTIVE
+        ]
+
+    async def stream_updates(self, link: BrokerLink, data: dict[str, Any]) -> list[BrokerUpdateV1]:
+        """One Alpaca ``trade_updates`` event of ``link``'s account as broker updates (its
+        order's ``client_order_id`` is our order id)."""
+        state = dict(data.get("order") or {})
+        order = await order_service.order(str(state.get("client_order_id") or ""))
+        if order is None or order.club_id != link.club_id:
+            return []
+        return stream_event_updates(order, data, BrokerCosts.of(get_settings()))
+
+    async def do_poll(self, resend_after: dt.timedelta) -> list[BrokerUpdateV1]:
+        """Every order open at a linked broker: one the broker never took (outage, ended
+        session) and waiting longer than ``resend_after`` is handed over again; the others'
+        state and executions are read back as broker updates — a dropped postback or stream
+        event is recovered here (the reconciler applies each fill once)."""
+        costs = BrokerCosts.of(get_settings())
+        out: list[BrokerUpdateV1] = []
+        links: dict[str, BrokerLink | None] = {}
+        cutoff = utcnow() - resend_after
+        for order in await order_service.open_broker_orders():
+            if order.club_id not in links:
+                links[order.club_id] = await repository.link_of(order.club_id)
+            link = links[order.club_id]
+            if link is None or link.status is not LinkStatus.ACTIVE:
+                continue
+            adapter = self.adapter(link)
+            try:
+                if order.broker_order_id is None:
+                    submitted = order.submitted_at or utcnow()
+                    if submitted.tzinfo is None:
+                        submitted = submitted.replace(tzinfo=dt.UTC)
+                    if submitted > cutoff:
+                        continue
+                    log.info("re-sending an order the broker did not take", order_id=str(order.id))
+                    await order_service.do_hand_over(order, adapter)
+                    continue
+                out.extend(await adapter.updates(order, costs))
+            except BrokerLoginRequired as exc:
+                await self.do_session_ended(order.club_id, str(exc))
+                links[order.club_id] = None
+            except Exception as exc:  # one broker failing does not stop the others
+                log.warning("broker poll failed", order_id=str(order.id), error=str(exc))
+        return out
+
+    # ---- positions -------------------------------------------------------------------------
+
+    async def do_check_positions(self, club_id: str) -> PositionCheck | None:
+        """Compare the club's holdings (books) with the broker's positions, by symbol, and
+        keep the result of the day (UTC); None when the club has no active link. Nothing is
+        corrected: a difference is for the treasurer to look at."""
+        link = await repository.link_of(club_id)
+        if link is None or link.status is not LinkStatus.ACTIVE:
+            return None
+        books = await books_service.books(club_id)
+        ours = {h.symbol: h.quantity for h in books.holdings if h.quantity}
+        theirs: dict[str, int] = {}
+        error = ""
+        try:
+            if link.provider is BrokerProvider.KITE:
+                net = (await self.kite_api(link).positions()).get("net") or []
+                for row in net:
+                    exchange, symbol = str(row.get("exchange", "NSE")), str(row["tradingsymbol"])
+                    name = symbol if exchange == "NSE" else f"{exchange}:{symbol}"
+                    theirs[name] = theirs.get(name, 0) + int(row.get("quantity") or 0)
+            else:
+                for row in await self.alpaca_api(link).positions():
+                    theirs[str(row["symbol"])] = int(str(row.get("qty") or 0))
+        except BrokerLoginRequired as exc:
+            await self.do_session_ended(club_id, str(exc))
+            error = "log in to the broker again"
+        except BrokerError as exc:
+            error = str(exc)[:200]
+        differences = (
+            []
+            if error
+            else [
+                PositionDifference(symbol=s, books=ours.get(s, 0), broker=theirs.get(s, 0))
+                for s in sorted(set(ours) | set(theirs))
+                if ours.get(s, 0) != theirs.get(s, 0)
+            ]
+        )
+        check = PositionCheck(
+            club_id=club_id,
+            check_date=utcnow().date().isoformat(),
+            provider=link.provider,
+            ok=not error and not differences,
+            differences=differences,
+            error=error,
+        )
+        await repository.save_position_check(check)
+        if differences:
+            log.warning(
+                "holdings differ from the broker's positions",
+                club_id=club_id,
+                differences=[d.model_dump() for d in differences],
+            )
+        return check
+
+    async def do_check_all_positions(self) -> int:
+        """The daily comparison for every active link; how many were compared."""
+        done = 0
+        for link in await repository.links():
+            if await self.do_check_positions(link.club_id) is not None:
+                done += 1
+        return done
+
+    async def check_now(self, club_id: str, actor_id: str) -> BrokerLinkOut:
+        """Compare now (owner/admin/treasurer) and answer the link with the result. Raises
+        ``ClubNotFound``, ``RoleRequired``, ``BrokerLinkNotFound``."""
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        if await repository.link_of(club_id) is None:
+            raise BrokerLinkNotFound("this club has no linked broker account")
+        await self.do_check_positions(club_id)
+        return await self.view(club_id, actor_id)
+
+
+def _unavailable(exc: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable(f"the broker is not answering: {exc}")
+
+
+broker_service = BrokerService()

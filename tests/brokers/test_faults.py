@@ -1,0 +1,235 @@
+"""Linking and faults: credentials encrypted and shown by their last characters, audited,
+testable and removable; a refused order shows the broker's reason; a forged postback is
+refused and recorded; an outage answers 503 and the order is sent when the broker is back;
+an ended Kite session asks for a login and the order goes once the treasurer logged in; a
+difference between holdings and the broker's positions is shown and not corrected."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+from app.audit.documents import AuditRecord
+from app.books.service import books_service
+from app.brokers.documents import BrokerLink, RefusedPostback
+from app.orders.documents import Order
+from tests.brokers.conftest import BrokerSandbox, eventually
+from tests.brokers.flows import (
+    funded_club,
+    kite_login,
+    link_alpaca,
+    link_kite,
+    order_of,
+    submit,
+)
+from tests.identity.conftest import Api
+
+SYMBOL = "UNH"  # no test replays it: market orders wait; limit orders are used here
+
+
+async def new_order(http: Api, club_id: str, token: str, quantity: int = 3) -> str:
+    made = await http.call(
+        "POST",
+        f"/api/v1/clubs/{club_id}/orders",
+        token=token,
+        json={
+            "side": "buy",
+            "kind": "limit",
+            "symbol": SYMBOL,
+            "quantity": quantity,
+            "limit_price": "50.00",
+        },
+    )
+    assert made.status == 201, made.body
+    return str(made.body["id"])
+
+
+async def test_linking_is_encrypted_audited_testable_and_removable(
+    http: Api, sandbox: BrokerSandbox
+) -> None:
+    club, owner, member = await funded_club()
+    club_id = str(club.id)
+    key, secret, number = await sandbox.alpaca_account()
+    path = f"/api/v1/clubs/{club_id}/broker"
+
+    # A member may not link; wrong keys are refused and nothing is stored.
+    body = {"provider": "alpaca", "environment": "sandbox", "key": key, "secret": secret}
+    denied = await http.call("PUT", path, token=member.token, json=body)
+    assert denied.status == 403 and denied.code == "role_required"
+    wrong = await http.call("PUT", path, token=owner.token, json={**body, "secret": "x" * 20})
+    assert wrong.status == 422 and wrong.code == "broker_link_invalid"
+    assert await BrokerLink.find_one({"club_id": club_id}) is None
+    bad = await http.call(
+        "PUT", path, token=owner.token, json={**body, "provider": "kite", "environment": "paper"}
+    )
+    assert bad.status == 422
+    none = await http.call("GET", path, token=owner.token)
+    assert none.status == 200 and none.body["linked"] is False
+
+    linked = await http.call("PUT", path, token=owner.token, json=body)
+    assert linked.status == 200, linked.body
+    shown = linked.body
+    assert (shown["key_last4"], shown["secret_last4"]) == (key[-4:], secret[-4:])
+    assert key not in json.dumps(shown) and secret not in json.dumps(shown)
+    stored = await BrokerLink.get_pymongo_collection().find_one({"club_id": club_id})
+    assert stored is not None and secret not in json.dumps(stored, default=str)
+    assert key not in json.dumps(stored, default=str)
+
+    tested = await http.call("POST", f"{path}/test", token=owner.token)
+    assert tested.status == 200 and tested.body["test_ok"] is True
+    assert number in tested.body["test_message"]
+
+    actions = [
+        r.action
+        for r in await AuditRecord.find({"target_id": club_id, "target_type": "broker_link"})
+        .sort("+seq")
+        .to_list()
+    ]
+    assert actions == ["broker.linked"]
+    assert all(
+        secret not in json.dumps(r.details)
+        for r in await AuditRecord.find({"target_id": club_id}).to_list()
+    )
+
+    removed = await http.call("DELETE", path, token=owner.token)
+    assert removed.status == 204
+    again = await http.call("DELETE", path, token=owner.token)
+    assert again.status == 404 and again.code == "broker_link_not_found"
+    # Without a link, orders go to the paper broker.
+    order_id = await new_order(http, club_id, owner.token)
+    sent = await submit(http, club_id, order_id, owner)
+    assert sent.status == 202 and sent.body["broker"] == "paper", sent.body
+
+
+async def test_a_refused_order_shows_the_brokers_reason_and_frees_the_cash(
+    http: Api, sandbox: BrokerSandbox
+) -> None:
+    club, owner, _ = await funded_club()
+    club_id = str(club.id)
+    await link_alpaca(http, sandbox, club_id, owner)
+    order_id = await new_order(http, club_id, owner.token)
+    await sandbox.control(reject_next="insufficient buying power")
+    sent = await submit(http, club_id, order_id, owner)
+    assert sent.status == 202, sent.body
+    got = await order_of(http, club_id, order_id, owner)
+    assert got["order"]["status"] == "rejected"
+    assert got["order"]["reason"] == "insufficient buying power"
+    assert await books_service.held_cash(club_id) == 0
+
+
+async def test_a_forged_postback_is_refused_and_recorded(http: Api, sandbox: BrokerSandbox) -> None:
+    club, owner, _ = await funded_club()
+    club_id = str(club.id)
+    user = await link_kite(http, sandbox, club_id, owner)
+    order_id = await new_order(http, club_id, owner.token)
+    sent = await submit(http, club_id, order_id, owner)
+    assert sent.status == 202, sent.body
+    broker_id = sent.body["broker_order_id"]
+    stamp = "2026-01-01 10:00:00"
+    forged = {
+        "user_id": user,
+        "order_id": broker_id,
+        "order_timestamp": stamp,
+        "status": "CANCELLED",
+        "filled_quantity": 0,
+        "checksum": hashlib.sha256(f"{broker_id}{stamp}wrong-secret".encode()).hexdigest(),
+    }
+    reply = await http.call("POST", "/api/v1/brokers/kite/postback", json=forged)
+    assert reply.status == 401 and reply.code == "postback_rejected"
+    unknown = await http.call(
+        "POST", "/api/v1/brokers/kite/postback", json={**forged, "user_id": "NOBODY"}
+    )
+    assert unknown.status == 401
+    garbage = await http.call("POST", "/api/v1/brokers/kite/postback", json=[1, 2])
+    assert garbage.status == 401
+    refused = await RefusedPostback.find({"order_ref": broker_id}).to_list()
+    assert {r.reason for r in refused} == {"bad_checksum", "unknown_account"}
+    time.sleep(1.5)  # a poll has run meanwhile: still working, not cancelled
+    got = await order_of(http, club_id, order_id, owner)
+    assert got["order"]["status"] == "accepted"
+
+
+async def test_an_outage_answers_503_and_the_order_goes_when_the_broker_is_back(
+    http: Api, sandbox: BrokerSandbox
+) -> None:
+    club, owner, _ = await funded_club()
+    club_id = str(club.id)
+    await link_alpaca(http, sandbox, club_id, owner)
+    order_id = await new_order(http, club_id, owner.token)
+    await sandbox.control(outage=True)
+    sent = await submit(http, club_id, order_id, owner)
+    assert sent.status == 503 and sent.code == "service_unavailable", sent.body
+    stored = await Order.get(order_id)
+    assert stored is not None and stored.status == "submitted" and stored.broker_order_id is None
+    time.sleep(2.5)  # the poll tries again meanwhile and fails quietly
+    await sandbox.control(outage=False)
+
+    async def accepted() -> bool:
+        got = await order_of(http, club_id, order_id, owner)
+        return got["order"]["status"] == "accepted" and bool(got["order"]["broker_order_id"])
+
+    assert await eventually(accepted)
+    again = await submit(http, club_id, order_id, owner)  # nothing is placed twice
+    assert again.status == 409 and again.code == "order_state"
+
+
+async def test_an_ended_kite_session_asks_for_a_login_and_the_order_goes_after_it(
+    http: Api, sandbox: BrokerSandbox
+) -> None:
+    club, owner, _ = await funded_club()
+    club_id = str(club.id)
+    await link_kite(http, sandbox, club_id, owner)
+    await sandbox.control(expire_sessions=True)
+    order_id = await new_order(http, club_id, owner.token)
+    sent = await submit(http, club_id, order_id, owner)
+    assert sent.status == 503 and sent.code == "broker_login_required", sent.body
+    link = await http.call("GET", f"/api/v1/clubs/{club_id}/broker", token=owner.token)
+    assert link.body["status"] == "login_required"
+    again = await http.call("POST", f"/api/v1/clubs/{club_id}/broker/login", token=owner.token)
+    assert again.status == 200 and again.body["login_url"]
+    assert await kite_login(http, again.body["login_url"]) == f"/clubs/{club_id}?broker=linked"
+
+    async def accepted() -> bool:
+        got = await order_of(http, club_id, order_id, owner)
+        return got["order"]["status"] == "accepted"
+
+    assert await eventually(accepted)
+    audit = [
+        r.action
+        for r in await AuditRecord.find({"target_id": club_id, "target_type": "broker_link"})
+        .sort("+seq")
+        .to_list()
+    ]
+    assert audit == [
+        "broker.linked",
+        "broker.session_started",
+        "broker.session_ended",
+        "broker.session_started",
+    ]
+
+
+async def test_a_difference_with_the_brokers_positions_is_shown_not_corrected(
+    http: Api, sandbox: BrokerSandbox
+) -> None:
+    club, owner, _ = await funded_club()
+    club_id = str(club.id)
+    key, secret, _ = await sandbox.alpaca_account()
+    linked = await http.call(
+        "PUT",
+        f"/api/v1/clubs/{club_id}/broker",
+        token=owner.token,
+        json={"provider": "alpaca", "key": key, "secret": secret},
+    )
+    assert linked.status == 200, linked.body
+    path = f"/api/v1/clubs/{club_id}/broker/positions-check"
+    same = await http.call("POST", path, token=owner.token)
+    assert same.status == 200 and same.body["position_check"]["ok"] is True
+    await sandbox.control(adjust_position={"account": key, "symbol": SYMBOL, "quantity": 7})
+    differ = await http.call("POST", path, token=owner.token)
+    check = differ.body["position_check"]
+    assert check["ok"] is False
+    assert check["differences"] == [{"symbol": SYMBOL, "books": 0, "broker": 7}]
+    assert await books_service.holding(club_id, SYMBOL) is None  # nothing corrected
+    shown = await http.call("GET", f"/api/v1/clubs/{club_id}/broker", token=owner.token)
+    assert shown.body["position_check"]["differences"] == check["differences"]
