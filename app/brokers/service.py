@@ -171,6 +171,8 @@ class BrokerService:
         if data.provider is BrokerProvider.ALPACA:
             try:
                 account = await self.alpaca_api(link).account()
+            except BrokerLoginRequired as exc:
+                raise BrokerLinkInvalid(f"Alpaca refused these keys: {exc}") from exc
             except BrokerUnavailable as exc:
                 raise _unavailable(exc) from exc
             except BrokerError as exc:
@@ -236,6 +238,8 @@ class BrokerService:
             session = await api.generate_session(
                 request_token, _open(link, "secret", link.secret_enc)
             )
+        except BrokerLoginRequired as exc:
+            raise BrokerLinkInvalid(f"Kite refused the login: {exc}") from exc
         except BrokerUnavailable as exc:
             raise _unavailable(exc) from exc
         except BrokerError as exc:

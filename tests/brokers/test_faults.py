@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 
 from app.audit.documents import AuditRecord
 from app.books.service import books_service
@@ -33,6 +34,7 @@ async def new_order(http: Api, club_id: str, token: str, quantity: int = 3) -> s
         "POST",
         f"/api/v1/clubs/{club_id}/orders",
         token=token,
+        headers={"Idempotency-Key": uuid.uuid4().hex},
         json={
             "side": "buy",
             "kind": "limit",
