@@ -17,6 +17,7 @@ from app.identity.signup import do_provision_user
 from app.logging import configure_logging, get_logger
 from app.market.service import market_service
 from devtools.demo_advisory import ADVISOR_DEMO_LOGINS, load_demo_advisor, load_demo_advisory
+from devtools.demo_brokers import load_demo_brokers
 from devtools.demo_campaigns import load_demo_campaigns
 from devtools.demo_chits import load_demo_chits
 from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
@@ -58,6 +59,7 @@ async def load_demo_data() -> dict[str, int]:
             "candle_years": await market_service.do_load_candles(),
             "demo_accounts": await load_demo_accounts(),
             "demo_room": await load_demo_room(DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]),
+            "demo_brokers": await load_demo_brokers(DEMO_LOGINS[0][0]),
             "demo_crm": await load_demo_crm(),
             "demo_advisory": await load_demo_advisory(DEMO_LOGINS[0][0]),
             "demo_advisor": await load_demo_advisor(DEMO_LOGINS[0][0]),

@@ -272,7 +272,7 @@ class Sandbox:
                 self._spawn(self._send(*item, delay=s.delay_ms / 1000))
 
     async def _flush_held_later(self) -> None:
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(3.0)  # a held update with no successor still goes out
         held, self.held = self.held, []
         for target, payload in held:
             await self._send(target, payload, 0)

@@ -151,6 +151,57 @@ async def test_a_forged_postback_is_refused_and_recorded(http: Api, sandbox: Bro
     got = await order_of(http, club_id, order_id, owner)
     assert got["order"]["status"] == "accepted"
 
+    # A cancel goes to Kite; its genuine postback turns the order cancelled.
+    cancel = await http.call(
+        "POST",
+        f"/api/v1/clubs/{club_id}/orders/{order_id}/cancel",
+        token=owner.token,
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert cancel.status == 202, cancel.body
+
+    async def cancelled() -> bool:
+        got = await order_of(http, club_id, order_id, owner)
+        return got["order"]["status"] == "cancelled"
+
+    assert await eventually(cancelled)
+
+
+async def test_reordered_and_delayed_updates_only_move_an_order_forward(
+    http: Api, sandbox: BrokerSandbox
+) -> None:
+    club, owner, _ = await funded_club()
+    club_id = str(club.id)
+    await link_alpaca(http, sandbox, club_id, owner)
+    # Each stream event is held back until the next one, and both come late.
+    await sandbox.control(reorder=True, delay_ms=300)
+    order_id = await new_order(http, club_id, owner.token)
+    sent = await submit(http, club_id, order_id, owner)
+    assert sent.status == 202, sent.body
+    cancel = await http.call(
+        "POST",
+        f"/api/v1/clubs/{club_id}/orders/{order_id}/cancel",
+        token=owner.token,
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert cancel.status == 202, cancel.body
+
+    async def cancelled() -> bool:
+        got = await order_of(http, club_id, order_id, owner)
+        return got["order"]["status"] == "cancelled"
+
+    assert await eventually(cancelled)
+    time.sleep(1.5)  # the late "new" event and a poll arrive after the cancel
+    got = await order_of(http, club_id, order_id, owner)
+    assert got["order"]["status"] == "cancelled"
+    events = [
+        d["payload"]["event"]
+        for d in (await sandbox.control())["delivered"]
+        if d["payload"].get("order", {}).get("client_order_id") == order_id
+    ]
+    assert events == ["canceled", "new"]  # sent in the wrong order
+    assert await books_service.held_cash(club_id) == 0
+
 
 async def test_an_outage_answers_503_and_the_order_goes_when_the_broker_is_back(
     http: Api, sandbox: BrokerSandbox
