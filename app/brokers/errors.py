@@ -40,3 +40,11 @@ class PostbackTooLarge(AppError):
 
     status = 413
     code = "payload_too_large"
+
+
+class BrokerOrdersOpen(AppError):
+    """The club has orders still working at its linked broker (409): the link cannot change or
+    go until they are filled or cancelled (their updates come through it)."""
+
+    status = 409
+    code = "broker_orders_open"

@@ -55,6 +55,8 @@ async def call(
             status = response.status
     except (aiohttp.ClientError, TimeoutError, OSError) as exc:
         raise BrokerUnavailable(f"the broker could not be reached: {exc}") from exc
+    except (ValueError, TypeError, LookupError) as exc:  # a URL or header aiohttp cannot send
+        raise BrokerUnavailable(f"the request to the broker could not be made: {exc}") from exc
     if status == 429 or status >= 500:
         raise BrokerUnavailable(f"the broker answered {status}")
     if not raw:

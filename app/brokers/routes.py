@@ -43,10 +43,11 @@ async def get_link(club_id: str) -> BrokerLinkOut:
 @require_auth
 @validate_request(LinkCreate)
 @validate_response(BrokerLinkOut)
-@document_errors(400, 403, 404, 422, 503)
+@document_errors(400, 403, 404, 409, 422, 503)
 async def put_link(club_id: str, data: LinkCreate) -> BrokerLinkOut:
     """Link (or re-link) the club's broker account (owner/admin/treasurer). Alpaca keys are
-    tried at once; Kite answers ``login_url`` for the treasurer's login. Errors: 422
+    tried at once; Kite answers ``login_url`` for the treasurer's login. Errors: 409
+    ``broker_orders_open`` (orders still working at the current broker); 422
     ``broker_link_invalid`` (the broker refused the keys), ``validation_error``; 503."""
     return await broker_service.do_link(club_id, _me(), data)
 
@@ -54,11 +55,11 @@ async def put_link(club_id: str, data: LinkCreate) -> BrokerLinkOut:
 @blueprint.delete("/clubs/<club_id>/broker")
 @tag(["brokers"])
 @require_auth
-@document_errors(403, 404)
+@document_errors(403, 404, 409)
 @document_raw_response(204, description="removed")
 async def delete_link(club_id: str) -> tuple[str, int]:
     """Remove the club's link (owner/admin/treasurer); orders go to the paper broker again.
-    Errors: 404 ``broker_link_not_found``."""
+    Errors: 404 ``broker_link_not_found``; 409 ``broker_orders_open``."""
     await broker_service.do_unlink(club_id, _me())
     return "", 204
 

@@ -35,6 +35,7 @@ from app.brokers.errors import (
     BrokerLinkInvalid,
     BrokerLinkNotFound,
     BrokerLoginState,
+    BrokerOrdersOpen,
     PostbackRejected,
 )
 from app.brokers.kite import LIVE_API as KITE_LIVE
@@ -154,9 +155,11 @@ class BrokerService:
         (``broker.linked``, with the last characters only).
 
         Raises:
-            ClubNotFound, RoleRequired, BrokerLinkInvalid (422), ServiceUnavailable (503).
+            ClubNotFound, RoleRequired, BrokerOrdersOpen (409), BrokerLinkInvalid (422),
+            ServiceUnavailable (503).
         """
         await club_service.check_member(club_id, actor_id, TREASURY)
+        await self._check_no_open_orders(club_id)
         link = BrokerLink(
             club_id=club_id,
             provider=data.provider,
@@ -177,6 +180,8 @@ class BrokerService:
                 raise _unavailable(exc) from exc
             except BrokerError as exc:
                 raise BrokerLinkInvalid(f"Alpaca refused these keys: {exc}") from exc
+            except (ValueError, TypeError, KeyError) as exc:  # an answer not in Alpaca's shape
+                raise _unavailable(exc) from exc
             link.status = LinkStatus.ACTIVE
             link.account_ref = str(account.get("account_number") or account.get("id") or "")
             link.tested_at, link.test_ok, link.test_message = utcnow(), True, "keys accepted"
@@ -244,6 +249,8 @@ class BrokerService:
             raise _unavailable(exc) from exc
         except BrokerError as exc:
             raise BrokerLinkInvalid(f"Kite refused the login: {exc}") from exc
+        except (ValueError, TypeError, KeyError) as exc:  # an answer not in Kite's shape
+            raise _unavailable(exc) from exc
         token = str(session.get("access_token") or "")
         if not token:
             raise BrokerLinkInvalid("Kite gave no access token")
@@ -301,8 +308,8 @@ class BrokerService:
         except BrokerLoginRequired as exc:
             ok, message = False, str(exc) or "log in again"
             await self.do_session_ended(club_id, message)
-        except BrokerError as exc:
-            ok, message = False, str(exc)
+        except (BrokerError, ValueError, TypeError, KeyError) as exc:
+            ok, message = False, str(exc) or "the broker's answer was not understood"
         found = await repository.update_link(
             club_id, {"tested_at": utcnow(), "test_ok": ok, "test_message": message[:200]}
         )
@@ -312,8 +319,9 @@ class BrokerService:
     async def do_unlink(self, club_id: str, actor_id: str) -> None:
         """Remove the club's link (its orders go to the paper broker from then on). Audited
         (``broker.unlinked``). Raises ``ClubNotFound``, ``RoleRequired``,
-        ``BrokerLinkNotFound``."""
+        ``BrokerLinkNotFound``, ``BrokerOrdersOpen`` (409)."""
         await club_service.check_member(club_id, actor_id, TREASURY)
+        await self._check_no_open_orders(club_id)
 
         async def body(session: AsyncClientSession) -> bool:
             link = await repository.link_of(club_id, session)
@@ -332,6 +340,15 @@ class BrokerService:
 
         if not await run_in_transaction(body):
             raise BrokerLinkNotFound("this club has no linked broker account")
+
+    async def _check_no_open_orders(self, club_id: str) -> None:
+        working = [o for o in await order_service.open_broker_orders() if o.club_id == club_id]
+        if working:
+            raise BrokerOrdersOpen(
+                "orders are still working at the club's broker: wait until they are filled or "
+                "cancel them first",
+                details={"orders": [str(o.id) for o in working][:20]},
+            )
 
     async def do_session_ended(self, club_id: str, reason: str) -> None:
         """The broker refused the club's session: the link waits for the treasurer's login
@@ -401,9 +418,13 @@ class BrokerService:
             trades = await self.kite_api(link).order_trades(order_ref)
         except BrokerLoginRequired as exc:
             await self.do_session_ended(link.club_id, str(exc))
-        except BrokerError as exc:
+        except (BrokerError, ValueError, TypeError, KeyError) as exc:
             log.warning("trades of a postback not fetched; the poll will", error=str(exc))
-        return kite_updates(order, payload, trades, BrokerCosts.of(get_settings()))
+        try:
+            return kite_updates(order, payload, trades, BrokerCosts.of(get_settings()))
+        except (ValueError, TypeError, KeyError) as exc:  # genuine but unreadable: poll instead
+            log.warning("postback not understood; the poll will read the order", error=str(exc))
+            return []
 
     async def _order_by_tag(self, link: BrokerLink, tag: str, ref: str) -> Order | None:
         if not tag:
@@ -509,8 +530,8 @@ class BrokerService:
         except BrokerLoginRequired as exc:
             await self.do_session_ended(club_id, str(exc))
             error = "log in to the broker again"
-        except BrokerError as exc:
-            error = str(exc)[:200]
+        except (BrokerError, ValueError, TypeError, KeyError) as exc:
+            error = str(exc)[:200] or "the broker's answer was not understood"
         differences = (
             []
             if error

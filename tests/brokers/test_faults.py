@@ -178,6 +178,9 @@ async def test_reordered_and_delayed_updates_only_move_an_order_forward(
     order_id = await new_order(http, club_id, owner.token)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 202, sent.body
+    # While it works at the broker, the link can neither change nor go.
+    held = await http.call("DELETE", f"/api/v1/clubs/{club_id}/broker", token=owner.token)
+    assert held.status == 409 and held.code == "broker_orders_open", held.body
     cancel = await http.call(
         "POST",
         f"/api/v1/clubs/{club_id}/orders/{order_id}/cancel",
