@@ -43,12 +43,13 @@ async def get_link(club_id: str) -> BrokerLinkOut:
 @require_auth
 @validate_request(LinkCreate)
 @validate_response(BrokerLinkOut)
-@document_errors(400, 403, 404, 409, 422, 503)
+@document_errors(400, 403, 404, 409, 422)
 async def put_link(club_id: str, data: LinkCreate) -> BrokerLinkOut:
     """Link (or re-link) the club's broker account (owner/admin/treasurer). Alpaca keys are
     tried at once; Kite answers ``login_url`` for the treasurer's login. Errors: 409
     ``broker_orders_open`` (orders still working at the current broker); 422
-    ``broker_link_invalid`` (the broker refused the keys), ``validation_error``; 503."""
+    ``broker_link_invalid`` (the broker refused the keys), ``validation_error``. Alpaca not
+    answering keeps the keys untested (``test_ok`` false, ``test_message`` says why)."""
     return await broker_service.do_link(club_id, _me(), data)
 
 

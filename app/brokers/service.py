@@ -150,13 +150,12 @@ class BrokerService:
 
     async def do_link(self, club_id: str, actor_id: str, data: LinkCreate) -> BrokerLinkOut:
         """Link (or re-link) the club's broker account (owner/admin/treasurer). Alpaca keys
-        are tried at once (``GET /v2/account``) and refused if the broker refuses them; a Kite
-        link waits for the treasurer's login (``login_url`` in the answer). Audited
-        (``broker.linked``, with the last characters only).
+        are tried at once (``GET /v2/account``) and refused if Alpaca refuses them (kept,
+        marked untested, if it does not answer); a Kite link waits for the treasurer's login
+        (``login_url`` in the answer). Audited (``broker.linked``, last characters only).
 
         Raises:
-            ClubNotFound, RoleRequired, BrokerOrdersOpen (409), BrokerLinkInvalid (422),
-            ServiceUnavailable (503).
+            ClubNotFound, RoleRequired, BrokerOrdersOpen (409), BrokerLinkInvalid (422).
         """
         await club_service.check_member(club_id, actor_id, TREASURY)
         await self._check_no_open_orders(club_id)
@@ -172,19 +171,21 @@ class BrokerService:
         )
         url = None
         if data.provider is BrokerProvider.ALPACA:
+            link.status, link.tested_at = LinkStatus.ACTIVE, utcnow()
             try:
                 account = await self.alpaca_api(link).account()
             except BrokerLoginRequired as exc:
                 raise BrokerLinkInvalid(f"Alpaca refused these keys: {exc}") from exc
-            except BrokerUnavailable as exc:
-                raise _unavailable(exc) from exc
+            except (BrokerUnavailable, ValueError, TypeError, KeyError) as exc:
+                # Alpaca is down (or answered oddly): the keys are kept, untested; orders wait
+                # for it like any outage, and "Test the link" tries again.
+                link.test_ok = False
+                link.test_message = f"not checked: Alpaca did not answer ({exc})"[:200]
             except BrokerError as exc:
                 raise BrokerLinkInvalid(f"Alpaca refused these keys: {exc}") from exc
-            except (ValueError, TypeError, KeyError) as exc:  # an answer not in Alpaca's shape
-                raise _unavailable(exc) from exc
-            link.status = LinkStatus.ACTIVE
-            link.account_ref = str(account.get("account_number") or account.get("id") or "")
-            link.tested_at, link.test_ok, link.test_message = utcnow(), True, "keys accepted"
+            else:
+                link.account_ref = str(account.get("account_number") or account.get("id") or "")
+                link.test_ok, link.test_message = True, "keys accepted"
         else:
             link.login_state = secrets.token_urlsafe(24)
             url = login_url(_roots(link)[1], data.key, link.login_state)
