@@ -214,6 +214,17 @@ async def test_an_outage_answers_503_and_the_order_goes_when_the_broker_is_back(
     await link_alpaca(http, sandbox, club_id, owner)
     order_id = await new_order(http, club_id, owner.token)
     await sandbox.control(outage=True)
+    # Keys given while Alpaca is down are kept, untested.
+    other, other_owner, _ = await funded_club()
+    key, secret, _ = await sandbox.alpaca_account()
+    kept = await http.call(
+        "PUT",
+        f"/api/v1/clubs/{other.id}/broker",
+        token=other_owner.token,
+        json={"provider": "alpaca", "key": key, "secret": secret},
+    )
+    assert kept.status == 200, kept.body
+    assert kept.body["test_ok"] is False and "did not answer" in kept.body["test_message"]
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 503 and sent.code == "service_unavailable", sent.body
     stored = await Order.get(order_id)
