@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from app.crm.contact import masked_last4
 from app.crm.documents import (
@@ -25,25 +25,14 @@ from app.crm.documents import (
     ScoreParts,
     Segment,
 )
-from app.money import AmountFormatError, format_minor, parse_minor
+from app.money import AMOUNT_SCHEMA, format_minor
+from app.money import Paise as MoneyPaise
 from app.realtime.contract import ServerEvent
 
-
-def _paise(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError('amounts are decimal strings with two places, e.g. "500000.00"')
-    try:
-        amount = parse_minor(value)
-    except AmountFormatError as exc:
-        raise ValueError(str(exc)) from exc
-    if amount < 0:
-        raise ValueError("must not be negative")
-    return amount
-
-
+# A declared amount (investment capacity): app.money's decimal-string amount, never negative.
 Paise = Annotated[
-    int, BeforeValidator(_paise),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,15}(\.\d{1,2})?$",
+    MoneyPaise, Field(ge=0),
+    WithJsonSchema({**AMOUNT_SCHEMA, "pattern": r"^\d{1,15}(\.\d{1,2})?$",
                     "examples": ["500000.00"]}),
 ]  # fmt: skip
 
