@@ -207,6 +207,9 @@ class LeadOut(BaseModel):
     updated_at: dt.datetime
     last_activity_at: dt.datetime
     erased: bool
+    version: int = Field(
+        default=0, description="bumped by every change (a live board keeps the newest it saw)"
+    )
 
     @classmethod
     def of(cls, lead: Lead, phone: str | None = None, owner_name: str | None = None) -> LeadOut:
@@ -221,7 +224,7 @@ class LeadOut(BaseModel):
             client_id=lead.client_id, merged_into=lead.merged_into,
             score=ScoreOut.of(lead.score_parts), created_at=lead.created_at,
             updated_at=lead.updated_at, last_activity_at=lead.last_activity_at,
-            erased=lead.erased_at is not None,
+            erased=lead.erased_at is not None, version=lead.version,
         )  # fmt: skip
 
 
@@ -293,6 +296,62 @@ class MergeOut(BaseModel):
     def of(cls, m: LeadMerge) -> MergeOut:
         return cls(id=str(m.id), winner_id=m.winner_id, loser_id=m.loser_id, filled=m.filled,
                    at=m.at, undone_at=m.undone_at)  # fmt: skip
+
+
+# ---- the live board ------------------------------------------------------------------------
+
+BoardChange = Literal["created", "updated", "status", "assigned", "converted", "merged",
+                      "merge_undone", "erased"]  # fmt: skip
+
+
+class CrmLeadEvent(ServerEvent):
+    """``crm:lead`` in a board room (``crm:board:<user_id>``, ``crm:board:all``): a lead was
+    added, moved, assigned, converted, merged or erased. ``lead`` is the lead after the change
+    (phone masked); ``visible`` whether it belongs on this room's board now (false: take the
+    card off — it went to someone outside this viewer's team, or was merged away). ``seq`` is
+    the room's gap-free sequence number."""
+
+    seq: int = Field(ge=1)
+    change: BoardChange
+    lead: LeadOut
+    visible: bool
+
+
+class BoardJoin(BaseModel):
+    """``crm:join``: enter one's own board room (the server picks it from the account's CRM
+    role and team); ``after_seq`` to receive what was missed since."""
+
+    after_seq: int | None = Field(default=None, ge=0, le=2**63 - 1)
+
+
+class BoardLeave(BaseModel):
+    """``crm:leave``: stop receiving board changes."""
+
+
+class BoardMissed(BaseModel):
+    """One event of the room's log, as it was sent."""
+
+    event: str
+    data: dict[str, Any]
+
+
+class BoardJoined(BaseModel):
+    """The ack of ``crm:join``: the room, its last ``seq``, the events after ``after_seq``
+    (oldest first) and ``complete`` false when more were missed than are replayed (reload
+    the board)."""
+
+    ok: Literal[True] = True
+    room: str
+    seq: int
+    missed: list[BoardMissed]
+    complete: bool
+
+
+class BoardLeft(BaseModel):
+    """The ack of ``crm:leave``."""
+
+    ok: Literal[True] = True
+    room: str
 
 
 # ---- reminders ------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from rapidfuzz import fuzz
 
 from app.audit.service import audit_service
 from app.config import get_settings
-from app.crm import people, portfolio, privacy, repository
+from app.crm import board, people, portfolio, privacy, repository
 from app.crm.contact import normalise_email, normalise_name, normalise_phone
 from app.crm.documents import (
     ENGAGEMENT_KINDS,
@@ -62,6 +62,7 @@ from app.crm.errors import (
     UndoRefused,
 )
 from app.crm.schemas import (
+    BoardChange,
     ClientPatch,
     ConvertRequest,
     CountRow,
@@ -82,6 +83,7 @@ from app.crm.settings import CrmSettings, crm_settings
 from app.db import run_in_transaction
 from app.errors import AppError
 from app.identity.documents import PlatformRole
+from app.identity.errors import Forbidden
 from app.kyc.documents import DocumentStatus
 from app.kyc.service import kyc_service
 from app.logging import get_logger
@@ -89,7 +91,7 @@ from app.mail.sender import send_mail
 from app.notifications.documents import NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.ratelimit import rate_limiter
-from app.realtime import events
+from app.realtime import eventlog, events
 from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import user_room
 
@@ -99,6 +101,7 @@ AUDIT_CHAIN = "crm"
 REMINDER_EVENT = "crm:reminder"
 OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
 IMPORT_CHUNK = 100  # rows stored per transaction by an import
+BOARD_CATCH_UP_LIMIT = 500  # board events replayed to a reconnecting socket at most
 IMPORT_COLUMNS = ("full_name", "email", "phone", "city", "company", "investment_capacity",
                   "source", "message")  # fmt: skip
 Filter = dict[str, Any]
@@ -393,11 +396,14 @@ class CrmService:
 
     async def _store_leads(self, actor: Actor | None, built: list[tuple[Lead, Activity]]) -> None:
         """Insert leads with their ``created`` activities and audit records in one
-        transaction. Raises ``DuplicateKeyError`` when a unique contact is taken."""
+        transaction, shown on the boards of their owners (``crm:lead`` created). Raises
+        ``DuplicateKeyError`` when a unique contact is taken."""
+        who = await board.audience(lead.owner_id for lead, _ in built)
 
         async def body(session: AsyncClientSession) -> None:
             await repository.insert_leads([lead for lead, _ in built], session)
             await repository.insert_activities([created for _, created in built], session)
+            await board.record(session, who, [lead for lead, _ in built], "created")
             if len(built) == 1:
                 lead = built[0][0]
                 await _audit(session, actor.user_id if actor else None, "crm.lead.create",
@@ -603,11 +609,15 @@ class CrmService:
 
     async def _change(
         self, actor: Actor, lead_id: str, build: Any, *, activity: tuple[ActivityKind, str,
-        Filter] | None, action: str, audit: Filter,
+        Filter] | None, action: str, audit: Filter, change: BoardChange,
+        new_owner: str | None = None,
     ) -> Lead:  # fmt: skip
         """Apply ``build(lead) -> (set, unset)`` to a lead in scope, guarded by its version, with
-        an activity and an audit record in one transaction. Raises ``LeadNotFound`` and
+        an activity, an audit record and the boards' ``crm:lead`` ``change`` (of the owner
+        before and ``new_owner`` after) in one transaction. Raises ``LeadNotFound`` and
         whatever ``build`` raises."""
+        before = await self.lead(actor, lead_id)
+        who = await board.audience([before.owner_id, new_owner])
 
         async def body(session: AsyncClientSession) -> Lead:
             lead = await repository.lead(lead_id, actor.scope, session)
@@ -631,6 +641,7 @@ class CrmService:
             await _audit(session, actor.user_id, action, "lead", lead_id, **audit)
             updated = await repository.lead(lead_id, {}, session)
             assert updated is not None
+            await board.record(session, who, [updated], change)
             return updated
 
         lead = await run_in_transaction(body)
@@ -683,7 +694,7 @@ class CrmService:
             return await self._change(
                 actor, lead_id, lambda _lead: (changes, unset),
                 activity=(ActivityKind.PROFILE, "", {"fields": sorted(fields)}),
-                action="crm.lead.update", audit={"fields": sorted(fields)},
+                action="crm.lead.update", audit={"fields": sorted(fields)}, change="updated",
             )  # fmt: skip
         except DuplicateKeyError as exc:
             raise DuplicateLead("a lead with this e-mail or phone exists") from exc
@@ -734,6 +745,7 @@ class CrmService:
             activity=(ActivityKind.STATUS, (reason or "").strip(),
                       {"from": current.status.value, "to": to.value}),
             action="crm.lead.status", audit={"from": current.status.value, "to": to.value},
+            change="status",
         )  # fmt: skip
 
     async def do_assign(
@@ -759,6 +771,7 @@ class CrmService:
             actor, lead_id, lambda _lead: ({"owner_id": owner}, []),
             activity=(ActivityKind.ASSIGNED, "", {"from": current.owner_id, "to": owner}),
             action="crm.lead.assign", audit={"from": current.owner_id, "to": owner},
+            change="assigned", new_owner=owner,
         )  # fmt: skip
 
     async def _add_activity(
@@ -818,6 +831,7 @@ class CrmService:
                                             "lead_id": str(lead.id)})  # fmt: skip
         merge_id = PydanticObjectId()
         now = utcnow()
+        who = await board.audience([winner.owner_id, loser.owner_id])
 
         async def body(session: AsyncClientSession) -> LeadMerge:
             assert winner.id is not None and loser.id is not None
@@ -863,6 +877,8 @@ class CrmService:
             await _audit(session, actor.user_id, "crm.lead.merge", "lead", winner_id,
                          other=privacy.subject_hash(loser_id), merge_id=str(merge_id),
                          filled=filled, moved=moved)  # fmt: skip
+            await board.record(session, who, await self._stored(session, loser_id, winner_id),
+                               "merged")  # fmt: skip
             return merge
 
         merge = await run_in_transaction(body)
@@ -886,6 +902,8 @@ class CrmService:
         if merge.undone_at is not None:
             raise UndoRefused("this merge was undone already", details={"reason": "undone"})
         now = utcnow()
+        owners = [merge.winner_before.get("owner_id"), merge.loser_before.get("owner_id")]
+        who = await board.audience(o if isinstance(o, str) else None for o in owners)
 
         async def body(session: AsyncClientSession) -> LeadMerge:
             assert merge.id is not None
@@ -921,6 +939,8 @@ class CrmService:
                 other=privacy.subject_hash(merge.loser_id),
                 merge_id=str(merge.id),
             )
+            await board.record(session, who, await self._stored(
+                session, merge.winner_id, merge.loser_id), "merge_undone")  # fmt: skip
             return merge
 
         try:
@@ -938,6 +958,47 @@ class CrmService:
         if merge is None or await repository.lead(merge.winner_id, actor.scope) is None:
             raise MergeNotFound("no such merge")
         return merge
+
+    async def _stored(self, session: AsyncClientSession, *lead_ids: str) -> list[Lead]:
+        """The leads as the caller's transaction sees them now (for the boards' events)."""
+        found = [await repository.lead(i, {}, session) for i in lead_ids]
+        return [lead for lead in found if lead is not None]
+
+    # ---- the live board -----------------------------------------------------------------
+
+    async def staff_actor(self, user_id: str) -> Actor:
+        """The actor of ``user_id`` by the roles their account holds now (a socket's roles
+        may be older than its connection).
+
+        Raises:
+            Forbidden: the account holds no CRM role and is not an admin.
+        """
+        account = (await people.users([user_id])).get(user_id)
+        roles = [r.value for r in account.roles] if account else []
+        if not set(roles) & {r.value for r in people.STAFF_ROLES}:
+            required = [r.value for r in people.STAFF_ROLES]
+            raise Forbidden("the CRM board is for the operator's staff",
+                            details={"required": required})  # fmt: skip
+        return await self.actor(user_id, roles)
+
+    def board_room(self, actor: Actor) -> str:
+        """The actor's own board room: ``crm:board:all`` for admins, else
+        ``crm:board:<user_id>`` (it carries the changes of their own and their team's leads)."""
+        return board.ALL_ROOM if actor.owner_ids is None else board.viewer_room(actor.user_id)
+
+    async def board_join(self, actor: Actor, after_seq: int | None) -> dict[str, Any]:
+        """What a socket entering its board room gets: the room, its last ``seq``, and the
+        events after ``after_seq`` (none when it is None), oldest first, at most
+        ``BOARD_CATCH_UP_LIMIT`` (``complete`` false when more were missed: reload)."""
+        room = self.board_room(actor)
+        await events.ensure_room(room)
+        head = await eventlog.head(room)
+        missed: list[dict[str, Any]] = []
+        if after_seq is not None and after_seq < head:
+            logged = await eventlog.since(room, after_seq, BOARD_CATCH_UP_LIMIT)
+            missed = [{"event": e.event, "data": e.data} for e in logged]
+        complete = after_seq is None or after_seq + len(missed) >= head
+        return {"room": room, "seq": head, "missed": missed, "complete": complete}
 
     # ---- conversion and clients ---------------------------------------------------------
 
@@ -974,6 +1035,7 @@ class CrmService:
             investment_profile=data.investment_profile or InvestmentProfile(),
             source=lead.source, created_at=now, updated_at=now,
         )  # fmt: skip
+        who = await board.audience([lead.owner_id])
 
         async def body(session: AsyncClientSession) -> tuple[Lead, Client]:
             assert lead.id is not None
@@ -992,6 +1054,7 @@ class CrmService:
                          client=privacy.subject_hash(str(client_id)))  # fmt: skip
             updated = await repository.lead(lead_id, {}, session)
             assert updated is not None
+            await board.record(session, who, [updated], "converted")
             return updated, client
 
         converted, client = await run_in_transaction(body)
@@ -1498,6 +1561,7 @@ class CrmService:
             raise ErasedSubject("this person's data was erased already")
         client = await repository.client(lead.client_id, {}) if lead.client_id else None
         now = utcnow()
+        who = await board.audience([lead.owner_id])
 
         async def body(session: AsyncClientSession) -> None:
             assert lead.id is not None
@@ -1520,6 +1584,7 @@ class CrmService:
             await repository.cancel_reminders(lead_id, session)
             await _audit(session, actor.user_id if actor else None, "crm.person.erase", "lead",
                          lead_id, why=why)  # fmt: skip
+            await board.record(session, who, await self._stored(session, lead_id), "erased")
 
         await run_in_transaction(body)
         erased = await repository.lead(lead_id, {})

@@ -2,7 +2,7 @@
  * phone), lead and client pages with their timelines, my reminders today (live), the KYC queue,
  * the dashboard with charts, the CSV import screen — and the public contact form that makes
  * leads. Every figure comes from the API; money is shown exactly as its decimal strings. */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { AllocationChart } from "../charts.tsx";
 import { live } from "../live.ts";
@@ -43,6 +43,22 @@ interface Lead {
   created_at: string;
   last_activity_at: string;
   erased: boolean;
+  version: number;
+}
+
+/** `crm:lead` in the board room the server chose for this person. */
+interface LeadEvent {
+  seq: number;
+  change: string;
+  lead: Lead;
+  visible: boolean;
+}
+
+interface BoardJoined {
+  room: string;
+  seq: number;
+  missed: { event: string; data: LeadEvent }[];
+  complete: boolean;
 }
 
 interface Activity {
@@ -197,8 +213,102 @@ async function moveLead(lead: Lead, to: string, reason?: string): Promise<void> 
   await api("POST", `/api/v1/crm/leads/${lead.id}/status`, { body: { status: to, reason: reason ?? null } });
 }
 
+/**
+ * The board's leads, kept live: loaded over HTTP, then changed by the `crm:lead` events of the
+ * person's own board room (joined on every connection; after a drop it asks for what it missed
+ * after the last `seq` it applied, and reloads when the server cannot replay it all). A card
+ * keeps the newest `version` it saw, so an event older than the loaded lead changes nothing.
+ */
+function useLiveBoard() {
+  const [cards, setCards] = useState<Lead[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [joined, setJoined] = useState(false);
+  const seq = useRef<number | null>(null);
+  const versions = useRef(new Map<string, number>());
+  const mounted = useRef(true);
+
+  // Leads changed live while a page is on its way: their live state is newer than the page's.
+  const touched = useRef<Set<string> | null>(null);
+  const order = (list: Lead[]) => list.sort((a, b) => b.score.total - a.score.total);
+
+  const apply = (events: LeadEvent[]) => {
+    const fresh = events.filter((e) => (versions.current.get(e.lead.id) ?? -1) <= e.lead.version);
+    if (fresh.length === 0) return;
+    for (const e of fresh) {
+      versions.current.set(e.lead.id, e.lead.version);
+      touched.current?.add(e.lead.id);
+    }
+    setCards((prev) => {
+      const next = new Map(prev.map((l) => [l.id, l]));
+      for (const e of fresh) {
+        if (e.visible && e.lead.status !== "merged") next.set(e.lead.id, e.lead);
+        else next.delete(e.lead.id);
+      }
+      return order([...next.values()]);
+    });
+  };
+  const load = async () => {
+    const changing = new Set<string>();
+    touched.current = changing;
+    try {
+      const page = await api<{ items: Lead[] }>("GET", "/api/v1/crm/leads?limit=500&sort=score");
+      if (!mounted.current) return;
+      setCards((prev) => {
+        const out = page.items.filter((l) => !changing.has(l.id));
+        for (const l of out) versions.current.set(l.id, l.version);
+        return order([...out, ...prev.filter((l) => changing.has(l.id))]);
+      });
+      setError(null);
+    } catch (caught) {
+      if (mounted.current) setError(caught);
+    } finally {
+      if (touched.current === changing) touched.current = null;
+    }
+  };
+  const sync = async () => {
+    try {
+      const answer = await live.call<BoardJoined>("crm:join", { after_seq: seq.current });
+      if (!mounted.current) return;
+      if (seq.current === null || !answer.complete) {
+        seq.current = answer.seq;
+        await load();
+      } else {
+        apply(answer.missed.map((m) => m.data));
+        seq.current = Math.max(seq.current, answer.seq);
+      }
+      setJoined(true);
+    } catch (caught) {
+      if (mounted.current) setError(caught);
+    }
+  };
+  useEffect(() => {
+    mounted.current = true;
+    void load();
+    const offConnect = live.onConnect(() => {
+      setJoined(false);
+      void sync();
+    });
+    const offEvent = live.on("crm:lead", (e: LeadEvent) => {
+      if (seq.current === null || e.seq <= seq.current) return; // before the join, or seen
+      if (e.seq > seq.current + 1) {
+        void sync(); // a gap: ask for what fell in it
+        return;
+      }
+      seq.current = e.seq;
+      apply([e]);
+    });
+    return () => {
+      mounted.current = false;
+      offConnect();
+      offEvent();
+      void live.call("crm:leave", {}).catch(() => undefined);
+    };
+  }, []);
+  return { cards, error, joined, reload: () => void load() };
+}
+
 function Board() {
-  const leads = useLoad(() => api<{ items: Lead[] }>("GET", "/api/v1/crm/leads?limit=500&sort=score"));
+  const leads = useLiveBoard();
   const [lostFor, setLostFor] = useState<Lead | null>(null);
   const [over, setOver] = useState<string | null>(null);
   const move = useAction(async (lead: Lead, to: string, reason?: string) => {
@@ -210,7 +320,7 @@ function Board() {
     setLostFor(null);
     leads.reload();
   });
-  const items = leads.data?.items ?? [];
+  const items = leads.cards;
   const drop = (to: string, event: DragEvent) => {
     event.preventDefault();
     setOver(null);
@@ -219,7 +329,10 @@ function Board() {
     if (lead && lead.status !== to) void move.run(lead, to);
   };
   return (
-    <section data-testid="crm-board">
+    <section data-testid="crm-board" data-live={leads.joined ? "joined" : "waiting"}>
+      <div class="row-end board-live">
+        <span class="small muted" data-testid="board-live">{leads.joined ? "● Live: changes by your team appear here as they happen" : "Connecting…"}</span>
+      </div>
       <NewLead onCreated={() => leads.reload()} />
       <Problem error={leads.error ?? move.error} testId="board-error" />
       {lostFor && <LostReason lead={lostFor} busy={move.busy} onCancel={() => setLostFor(null)} onSubmit={(why) => void move.run(lostFor, "lost", why)} />}
@@ -384,6 +497,11 @@ function LeadPage({ leadId }: { leadId: string }) {
     setLastMerge(done.id);
     refresh();
   });
+  const staff = useLoad(() => api<{ items: { user_id: string; full_name: string; active: boolean }[] }>("GET", "/api/v1/crm/staff"));
+  const assign = useAction(async (ownerId: string) => {
+    await api("POST", `/api/v1/crm/leads/${leadId}/assign`, { body: { owner_id: ownerId } });
+    refresh();
+  });
   const [lastMerge, setLastMerge] = useState<string | null>(null);
   const undo = useAction(async () => {
     if (!lastMerge) return;
@@ -403,7 +521,7 @@ function LeadPage({ leadId }: { leadId: string }) {
         </div>
         <Badge tone={l.status === "converted" ? "ok" : l.status === "lost" ? "bad" : "brand"} testId="lead-status">{label(l.status)}</Badge>
       </div>
-      <Problem error={act.error ?? log.error ?? remind.error ?? merge.error ?? undo.error} />
+      <Problem error={act.error ?? log.error ?? remind.error ?? merge.error ?? undo.error ?? assign.error} />
       <div class="crm-columns">
         <div class="stack">
           <Panel title="Contact">
@@ -413,6 +531,19 @@ function LeadPage({ leadId }: { leadId: string }) {
               <dt>City</dt><dd>{l.city ?? "—"}</dd>
               <dt>Company</dt><dd>{l.company ?? "—"}</dd>
               <dt>Capacity</dt><dd>{money(l.investment_capacity)}</dd>
+              <dt>Owner</dt>
+              <dd>
+                {(staff.data?.items.length ?? 0) > 1 && !["converted", "merged"].includes(l.status) ? (
+                  <select aria-label="Owner" data-testid="lead-owner" value={l.owner_id ?? ""} disabled={assign.busy}
+                    onChange={(e) => {
+                      const to = (e.target as HTMLSelectElement).value;
+                      if (to && to !== l.owner_id) void assign.run(to);
+                    }}>
+                    {!l.owner_id && <option value="">Unassigned</option>}
+                    {staff.data?.items.filter((m) => m.active || m.user_id === l.owner_id).map((m) => <option key={m.user_id} value={m.user_id}>{m.full_name}</option>)}
+                  </select>
+                ) : (l.owner_name ?? "Unassigned")}
+              </dd>
               {l.lost_reason && <><dt>Lost because</dt><dd>{l.lost_reason}</dd></>}
               {l.message && <><dt>Message</dt><dd>{l.message}</dd></>}
             </dl>
