@@ -25,6 +25,8 @@ from app.crm.documents import (
     ScoreParts,
     Segment,
 )
+from app.kyc.documents import AddressProofType, DocumentKind
+from app.kyc.schemas import KycDocumentOut
 from app.money import AMOUNT_SCHEMA, format_minor
 from app.money import Paise as MoneyPaise
 from app.realtime.contract import ServerEvent
@@ -426,6 +428,51 @@ class ClientPatch(BaseModel):
     preferences: ContactPreferences | None = None
 
 
+class ClientCreate(BaseModel):
+    """``POST /api/v1/crm/clients``: a client entered directly (someone who came to the firm
+    without being a lead first). The same exact-duplicate rule as leads (the same e-mail or
+    phone is refused); ``owner_id`` empty: the entering agent, else the next agent in turn;
+    ``invite`` creates their platform account and mails them how to sign in."""
+
+    full_name: Name
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=80)
+    company: str | None = Field(default=None, max_length=120)
+    investment_capacity: Paise | None = None
+    investment_profile: InvestmentProfile | None = None
+    preferences: ContactPreferences | None = None
+    source: LeadSource = LeadSource.MANUAL
+    message: Text | None = None
+    owner_id: str | None = None
+    invite: bool = False
+
+
+class ClientKycUpload(BaseModel):
+    """``POST /api/v1/crm/kyc/documents`` (multipart/form-data): a client's KYC document
+    scanned and uploaded by staff — the ``file`` (PDF, PNG or JPEG, checked on its content)
+    with the same details as the client would give (``app.kyc.schemas.DocumentSubmit``)."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+    kind: DocumentKind
+    number: str | None = Field(default=None, max_length=40)
+    proof_type: AddressProofType | None = None
+    issued_on: dt.date | None = None
+    expires_on: dt.date | None = None
+
+
+class ClientKyc(BaseModel):
+    """A client's KYC as the KYC service derives it: the status, what is missing, and every
+    document (numbers masked as the KYC service shows them)."""
+
+    client_id: str
+    member: bool
+    status: str
+    missing: list[str]
+    documents: list[KycDocumentOut]
+
+
 class ClientQuery(BaseModel):
     """``GET /api/v1/crm/clients``."""
 
@@ -479,6 +526,13 @@ class ClientPage(BaseModel):
 
     items: list[ClientOut]
     total: int
+
+
+class ClientCreated(BaseModel):
+    """A client entered directly and the near duplicates found (similar name and e-mail)."""
+
+    client: ClientOut
+    possible_duplicates: list[DuplicateOut]
 
 
 class Converted(BaseModel):

@@ -30,6 +30,7 @@ from app.crm.documents import (
     ActivityKind,
     Client,
     ClientStatus,
+    ContactPreferences,
     CrmKycAlert,
     CrmStaff,
     InvestmentProfile,
@@ -45,6 +46,7 @@ from app.crm.documents import (
 from app.crm.errors import (
     AssigneeInvalid,
     ClientNotFound,
+    ClientNotMember,
     ConvertRequired,
     DuplicateLead,
     ErasedSubject,
@@ -63,6 +65,8 @@ from app.crm.errors import (
 )
 from app.crm.schemas import (
     BoardChange,
+    ClientCreate,
+    ClientKycUpload,
     ClientPatch,
     ConvertRequest,
     CountRow,
@@ -82,10 +86,14 @@ from app.crm.schemas import (
 from app.crm.settings import CrmSettings, crm_settings
 from app.db import run_in_transaction
 from app.errors import AppError
+from app.files.documents import FilePurpose
+from app.files.service import files_service
 from app.identity.documents import PlatformRole
 from app.identity.errors import Forbidden
-from app.kyc.documents import DocumentStatus
-from app.kyc.service import kyc_service
+from app.kyc.documents import DocumentStatus, KycDocument
+from app.kyc.errors import DocumentPending
+from app.kyc.schemas import DocumentSubmit
+from app.kyc.service import KycSummary, kyc_service, today_utc
 from app.logging import get_logger
 from app.mail.sender import send_mail
 from app.notifications.documents import NotificationKind
@@ -1082,6 +1090,79 @@ class CrmService:
         client.user_id = str(user.id)
         return client
 
+    async def do_create_client(
+        self, actor: Actor, data: ClientCreate
+    ) -> tuple[Client, list[tuple[Lead, int, int]]]:
+        """Enter a client directly. The person gets a lead record too — converted at once, in
+        the same transaction as the client — which holds their unique e-mail and phone (so
+        the exact-duplicate rule of leads holds for clients as well) and their history. The
+        owner is the given one (checked), else the entering agent, else the next agent in
+        turn. Returns the client and the near duplicates of its lead (similar name and e-mail).
+
+        Raises:
+            InvalidContact, DuplicateLead (409, the same e-mail or phone; ``details.lead_id``
+            when the caller may see it), AssigneeInvalid.
+        """
+        settings = crm_settings()
+        contact = _contact(data.full_name, data.email, data.phone)
+        if data.owner_id:
+            await self.check_assignee(actor, data.owner_id)
+            owner: str | None = data.owner_id
+        elif actor.role == "crm_agent":
+            owner = actor.user_id
+        else:
+            owner = await self._round_robin()
+        await self._duplicate(actor, contact)
+        lead, created = await self._build_lead(
+            actor, contact, source=data.source, city=data.city, company=data.company,
+            capacity=data.investment_capacity, message=data.message, owner_id=owner,
+        )  # fmt: skip
+        assert lead.id is not None
+        client_id = PydanticObjectId()
+        now = lead.created_at
+        lead.status = lead.stage = LeadStatus.CONVERTED
+        lead.client_id, lead.converted_at = str(client_id), now
+        address = (data.address or "").strip()
+        client = Client(
+            id=client_id, lead_id=str(lead.id), full_name=contact.full_name, email=contact.email,
+            phone_sealed=privacy.seal(contact.phone, f"client:{client_id}:phone")
+            if contact.phone else None,
+            phone_last4=contact.phone[-4:] if contact.phone else None,
+            address_sealed=privacy.seal(address, f"client:{client_id}:address")
+            if address else None,
+            city=data.city, company=data.company, owner_id=owner,
+            investment_capacity=data.investment_capacity,
+            segment=segment_of(data.investment_capacity, settings),
+            investment_profile=data.investment_profile or InvestmentProfile(),
+            preferences=data.preferences or ContactPreferences(), source=data.source,
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+        became = Activity(
+            lead_id=str(lead.id), client_id=str(client_id), kind=ActivityKind.CONVERTED,
+            actor_id=actor.user_id, data={"client_id": str(client_id), "direct": True}, at=now,
+        )  # fmt: skip
+        created.client_id = str(client_id)
+        who = await board.audience([owner])
+
+        async def body(session: AsyncClientSession) -> None:
+            await repository.insert_leads([lead], session)
+            await repository.insert_activities([created, became], session)
+            await repository.insert_client(client, session)
+            await _audit(session, actor.user_id, "crm.client.create", "client", str(client_id),
+                         lead=privacy.subject_hash(str(lead.id)), owner_id=owner,
+                         source=data.source.value)  # fmt: skip
+            await board.record(session, who, [lead], "created")
+
+        try:
+            await run_in_transaction(body)
+        except DuplicateKeyError as exc:  # a concurrent entry of the same person won the race
+            raise DuplicateLead("a lead with this e-mail or phone exists",
+                                details={"field": "email" if "email" in str(exc) else "phone"}
+                                ) from exc  # fmt: skip
+        if data.invite and client.email:
+            client = await self._invite(actor, client)
+        return client, await self.near_duplicates(actor, lead)
+
     async def client(self, actor: Actor, client_id: str) -> Client:
         """A client in scope. Raises ``ClientNotFound``."""
         found = await repository.client(client_id, actor.scope)
@@ -1197,6 +1278,75 @@ class CrmService:
         if not client.user_id:
             return "not_started"
         return (await kyc_service.summary(client.user_id)).status.value
+
+    async def client_kyc(self, actor: Actor, client_id: str) -> tuple[Client, KycSummary | None]:
+        """The client and their KYC as the KYC service derives it (None without a platform
+        account). Raises ``ClientNotFound``."""
+        client = await self.client(actor, client_id)
+        if not client.user_id:
+            return client, None
+        return client, await kyc_service.summary(client.user_id)
+
+    async def do_upload_client_kyc(
+        self, actor: Actor, form: ClientKycUpload, data: bytes, filename: str | None
+    ) -> KycDocument:
+        """A KYC document of a client in scope, scanned and uploaded by staff: the details
+        are checked first (the KYC rules), then the file (size, virus scan, type by its
+        content: app/files), stored as the client's own ``kyc_document`` and submitted through
+        the KYC service, where it waits for review like any other (pending → verified |
+        rejected). The client's timeline records who uploaded it.
+
+        Raises:
+            ClientNotFound, ErasedSubject, ClientNotMember (no platform account: invite
+            first), the KYC service's InvalidDocument, DocumentExpired, DocumentPending,
+            NumberInUse, and the files service's EmptyFile, FileTooLarge, MalwareDetected,
+            UnsupportedFileType, ScannerUnavailable.
+        """
+        client = await self.client(actor, form.client_id)
+        if client.erased_at is not None:
+            raise ErasedSubject("this person's data was erased")
+        if not client.user_id:
+            raise ClientNotMember("invite the client to the platform first: KYC documents "
+                                  "are held on their account")  # fmt: skip
+        holder = client.user_id
+        submit = DocumentSubmit(
+            kind=form.kind, file_id="pending-upload", number=form.number,
+            proof_type=form.proof_type, issued_on=form.issued_on, expires_on=form.expires_on,
+        )  # fmt: skip
+        kyc_service.check_details(holder, submit, today_utc())  # bad details store nothing
+        waiting = (await kyc_service.summary(holder)).documents
+        if any(d.kind is form.kind and d.status is DocumentStatus.PENDING for d in waiting):
+            raise DocumentPending("a document of this kind is already waiting for review",
+                                  details={"kind": form.kind.value})  # fmt: skip
+        record = await files_service.do_upload(
+            holder, data=data, filename=filename, purpose=FilePurpose.KYC_DOCUMENT
+        )
+        doc = await kyc_service.do_submit(
+            holder, submit.model_copy(update={"file_id": str(record.id)})
+        )
+        await self._add_activity(
+            actor.user_id, client.lead_id, ActivityKind.KYC,
+            f"KYC {form.kind.value.replace('_', ' ')} uploaded for review",
+            {"document_id": str(doc.id), "file_id": str(record.id)}, client_id=str(client.id),
+        )  # fmt: skip
+        return doc
+
+    async def do_invite_client(self, actor: Actor, client_id: str) -> Client:
+        """Give a client in scope a platform account (an existing one with their e-mail is
+        linked) and mail them how to sign in.
+
+        Raises:
+            ClientNotFound, ErasedSubject, InvalidContact (no e-mail address on file).
+        """
+        client = await self.client(actor, client_id)
+        if client.erased_at is not None:
+            raise ErasedSubject("this person's data was erased")
+        if client.user_id:
+            return client
+        if not client.email:
+            raise InvalidContact("the client needs an e-mail address to be invited",
+                                 details={"field": "email"})  # fmt: skip
+        return await self._invite(actor, client)
 
     async def kyc_queue(self, actor: Actor) -> list[tuple[Client, Any]]:
         """Pending KYC documents of the clients in scope, oldest first."""
