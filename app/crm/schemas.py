@@ -729,3 +729,11 @@ class StaffPlaced(BaseModel):
     user_id: str
     manager_id: str | None
     active: bool
+
+
+class CrmReportRequest(BaseModel):
+    """``POST /api/v1/crm/report-jobs``: the CRM pipeline report (the dashboard's figures of
+    the caller's scope) as a PDF or CSV, built by the reports agent."""
+
+    kind: Literal["crm_pipeline"] = "crm_pipeline"
+    format: Literal["pdf", "csv"]
