@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { AllocationChart } from "../charts.tsx";
 import { live } from "../live.ts";
-import { bpsPercent, money } from "../money.ts";
+import { bpsPercent, money, parseAmountInput } from "../money.ts";
 import { navigate, route } from "../router.ts";
 import { api, post, session } from "../session.ts";
 import { useStore } from "../store.ts";
@@ -634,8 +634,9 @@ function Clients() {
         <Button kind="secondary">Search</Button>
       </form>
     }>
+      <NewClient />
       <Problem error={clients.error} />
-      {clients.data?.items.length === 0 && <Empty>No clients yet. Convert a qualified lead.</Empty>}
+      {clients.data?.items.length === 0 && <Empty>No clients yet. Convert a qualified lead, or add one.</Empty>}
       <div class="table-wrap">
         <table class="crm-table">
           <thead><tr><th>Name</th><th>Segment</th><th>Status</th><th>Manager</th><th>Since</th></tr></thead>
@@ -649,6 +650,135 @@ function Clients() {
           </tbody>
         </table>
       </div>
+    </Panel>
+  );
+}
+
+/** A client entered directly (not a lead first); the same duplicate rule as leads. */
+function NewClient() {
+  const [open, setOpen] = useState(false);
+  const empty = { full_name: "", email: "", phone: "", city: "", investment_capacity: "" };
+  const [form, setForm] = useState(empty);
+  const [invite, setInvite] = useState(false);
+  const save = useAction(async () => {
+    const fields = Object.fromEntries(Object.entries(form).filter(([, v]) => v.trim() !== ""));
+    if (fields.investment_capacity) {
+      const amount = parseAmountInput(String(fields.investment_capacity));
+      if (!amount) throw new ApiError("Enter the capacity in rupees, like 500000 or 500000.50.", 422, "validation_error");
+      fields.investment_capacity = amount;
+    }
+    const made = await api<{ client: Client }>("POST", "/api/v1/crm/clients", { body: { ...fields, invite } });
+    setForm(empty);
+    navigate(`/crm/clients/${made.client.id}`);
+  });
+  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value });
+  if (!open) return <div class="row-end"><Button kind="secondary" testId="new-client-open" onClick={() => setOpen(true)}>New client</Button></div>;
+  return (
+    <form class="panel panel-pad form new-lead" data-testid="new-client" onSubmit={(e) => {
+      e.preventDefault();
+      void save.run();
+    }}>
+      <div class="form-row">
+        <Field label="Name" testId="client-name" value={form.full_name} onInput={set("full_name")} required />
+        <Field label="E-mail" testId="client-email" type="email" value={form.email} onInput={set("email")} />
+        <Field label="Phone" testId="client-phone" value={form.phone} onInput={set("phone")} />
+        <Field label="City" testId="client-city" value={form.city} onInput={set("city")} />
+        <Field label="Investment capacity (₹)" testId="client-capacity" value={form.investment_capacity} onInput={set("investment_capacity")} inputMode="decimal" />
+      </div>
+      <label class="check"><input type="checkbox" checked={invite} onChange={(e) => setInvite((e.target as HTMLInputElement).checked)} data-testid="client-invite" /> Invite them to the platform</label>
+      <Problem error={save.error} testId="new-client-error" />
+      <div class="form-actions">
+        <Button busy={save.busy} testId="client-save">Add client</Button>
+        <Button kind="ghost" type="button" onClick={() => setOpen(false)}>Close</Button>
+      </div>
+    </form>
+  );
+}
+
+interface KycDoc {
+  id: string;
+  kind: string;
+  status: string;
+  number: string | null;
+  expires_on: string | null;
+  rejection_reason?: string | null;
+}
+
+const KYC_KINDS: [string, string][] = [["pan", "PAN"], ["aadhaar", "Aadhaar"], ["driving_licence", "Driving licence"], ["address_proof", "Proof of address"]];
+const PROOFS = ["passport", "utility_bill", "bank_statement", "rent_agreement", "voter_id"];
+
+/** The client's KYC as the KYC service sees it, and a scan uploaded by staff for review. */
+function ClientKycPanel({ client, onChange }: { client: Client; onChange: () => void }) {
+  const kyc = useLoad(() => api<{ member: boolean; status: string; missing: string[]; documents: KycDoc[] }>("GET", `/api/v1/crm/clients/${client.id}/kyc`), [client.id, client.user_id]);
+  const [form, setForm] = useState({ kind: "pan", number: "", proof_type: "", issued_on: "", expires_on: "" });
+  const [file, setFile] = useState<File | null>(null);
+  const invite = useAction(async () => {
+    await api("POST", `/api/v1/crm/clients/${client.id}/invite`);
+    onChange();
+  });
+  const upload = useAction(async () => {
+    if (!file) throw new ApiError("Choose the scan (PDF, PNG or JPEG).", 422, "file_missing");
+    const body = new FormData();
+    body.append("client_id", client.id);
+    for (const [key, value] of Object.entries(form)) if (value.trim()) body.append(key, value.trim());
+    body.append("file", file, file.name);
+    await api("POST", "/api/v1/crm/kyc/documents", { body });
+    setForm({ ...form, number: "" });
+    setFile(null);
+    kyc.reload();
+    onChange();
+  });
+  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value });
+  const k = kyc.data;
+  return (
+    <Panel title="KYC documents" testId="client-kyc-panel">
+      <Problem error={kyc.error ?? invite.error ?? upload.error} testId="kyc-error" />
+      {k && !k.member && (
+        <div class="row-end">
+          <span class="muted small">KYC documents are held on the client's platform account.</span>
+          <Button kind="secondary" busy={invite.busy} testId="client-invite-now" onClick={() => void invite.run()}>Invite to the platform</Button>
+        </div>
+      )}
+      {k?.member && (
+        <>
+          <p class="small">Status <strong data-testid="kyc-status">{label(k.status)}</strong>{k.missing.length > 0 ? ` · missing ${k.missing.map(label).join(", ")}` : ""}</p>
+          {k.documents.length > 0 && (
+            <ul class="rows" data-testid="kyc-documents">
+              {k.documents.map((d) => (
+                <li key={d.id} class="row-end" data-kind={d.kind} data-status={d.status}>
+                  <span>{KYC_KINDS.find(([v]) => v === d.kind)?.[1] ?? label(d.kind)} {d.number ? <span class="muted small">{d.number}</span> : null}</span>
+                  <Badge tone={d.status === "verified" ? "ok" : d.status === "pending" ? "brand" : "warn"}>{label(d.status)}</Badge>
+                </li>
+              ))}
+            </ul>
+          )}
+          <form class="form" data-testid="kyc-upload" onSubmit={(e) => {
+            e.preventDefault();
+            void upload.run();
+          }}>
+            <div class="form-row">
+              <label class="field"><span class="field-label">Document</span>
+                <select value={form.kind} data-testid="kyc-kind" onChange={(e) => setForm({ ...form, kind: (e.target as HTMLSelectElement).value })}>
+                  {KYC_KINDS.map(([v, t]) => <option key={v} value={v}>{t}</option>)}
+                </select>
+              </label>
+              {form.kind !== "address_proof" && <Field label="Number" testId="kyc-number" value={form.number} onInput={set("number")} />}
+              {form.kind === "address_proof" && (
+                <label class="field"><span class="field-label">Proof</span>
+                  <select value={form.proof_type} onChange={(e) => setForm({ ...form, proof_type: (e.target as HTMLSelectElement).value })}>
+                    <option value="">Choose…</option>
+                    {PROOFS.map((p) => <option key={p} value={p}>{label(p)}</option>)}
+                  </select>
+                </label>
+              )}
+              {(form.kind === "address_proof") && <Field label="Issued on" testId="kyc-issued" type="date" value={form.issued_on} onInput={set("issued_on")} />}
+              {(form.kind === "driving_licence" || form.kind === "address_proof") && <Field label="Expires on" testId="kyc-expires" type="date" value={form.expires_on} onInput={set("expires_on")} />}
+            </div>
+            <input type="file" accept="application/pdf,image/png,image/jpeg" data-testid="kyc-file" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
+            <Button kind="secondary" busy={upload.busy} testId="kyc-upload-save">Upload for review</Button>
+          </form>
+        </>
+      )}
     </Panel>
   );
 }
@@ -712,6 +842,10 @@ function ClientPage({ clientId }: { clientId: string }) {
               )}
             </form>
           </Panel>
+          <ClientKycPanel client={c} onChange={() => {
+            client.reload();
+            timeline.reload();
+          }} />
           <Panel title="Investments" testId="portfolio">
             {!folio.data?.member && <Empty>Not a platform member yet: no club investments.</Empty>}
             {folio.data?.member && folio.data.investments.length === 0 && <Empty>A member, but in no club yet.</Empty>}
@@ -842,6 +976,7 @@ function Dashboard() {
           void exportCsv();
         }}>Export CSV</a>
       </div>
+      <ReportFiles />
       <Problem error={report.error} />
       {r && (
         <>
@@ -883,6 +1018,41 @@ function Dashboard() {
         </>
       )}
     </section>
+  );
+}
+
+interface ReportJob {
+  id: string;
+  format: string;
+  status: string;
+  percent: number;
+  error: { code: string; message: string } | null;
+  download: { url: string; filename: string; size: number } | null;
+}
+
+/** The pipeline report as PDF or CSV, built by the reports agent; a signed link when ready. */
+function ReportFiles() {
+  const [job, setJob] = useState<ReportJob | null>(null);
+  const request = useAction(async (format: "pdf" | "csv") => {
+    let seen = await api<ReportJob>("POST", "/api/v1/crm/report-jobs", { body: { format } });
+    setJob(seen);
+    const until = Date.now() + 120_000;
+    while (seen.status !== "done" && seen.status !== "failed" && Date.now() < until) {
+      await new Promise((done) => setTimeout(done, 700));
+      seen = await api<ReportJob>("GET", `/api/v1/crm/report-jobs/${seen.id}`);
+      setJob(seen);
+    }
+    if (seen.status === "failed") throw new ApiError(seen.error?.message ?? "The report could not be built.", 500, seen.error?.code);
+  });
+  return (
+    <div class="row-end report-files" data-testid="crm-report-files">
+      <span class="small muted">Pipeline report</span>
+      <Button kind="secondary" busy={request.busy} testId="report-pdf" onClick={() => void request.run("pdf")}>PDF</Button>
+      <Button kind="secondary" busy={request.busy} testId="report-csv" onClick={() => void request.run("csv")}>CSV</Button>
+      {job && job.status !== "done" && job.status !== "failed" && <span class="small muted" data-testid="report-progress">Preparing… {job.percent}%</span>}
+      {job?.download && <a class="btn btn-ghost" href={job.download.url} data-external download={job.download.filename} data-testid="report-download">Download {job.download.filename}</a>}
+      <Problem error={request.error} testId="report-error" />
+    </div>
   );
 }
 
