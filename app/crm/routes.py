@@ -28,7 +28,10 @@ from app.crm.documents import ActivityKind, Client, Lead
 from app.crm.schemas import (
     ActivityCreate,
     ActivityOut,
+    AdvisoryAccountOut,
+    AdvisoryRiskOut,
     AssignRequest,
+    ClientAdvisory,
     ClientCreate,
     ClientCreated,
     ClientKyc,
@@ -494,6 +497,37 @@ async def upload_client_kyc() -> tuple[KycDocumentOut, int]:
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+
+
+@blueprint.get("/clients/<client_id>/advisory")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ClientAdvisory)
+@document_errors(404)
+async def client_advisory(client_id: str) -> ClientAdvisory:
+    """The client's advisory profile (risk questionnaire result, advisory portfolios) from
+    the advisory service. Errors: 404 ``client_not_found``."""
+    client, profile, accounts = await crm_service.advisory(await _actor(), client_id)
+    return ClientAdvisory(
+        client_id=client_id, user_id=client.user_id,
+        risk_profile=AdvisoryRiskOut(profile=profile.profile, score=profile.score,
+                                     horizon_years=profile.horizon_years,
+                                     taken_at=profile.taken_at) if profile else None,
+        accounts=[AdvisoryAccountOut(account_id=a.account_id, kind=a.kind.value, name=a.name,
+                                     currency=a.currency) for a in accounts],
+        client_path=f"/crm/clients/{client_id}",
+    )  # fmt: skip
+
+
+@blueprint.get("/clients/by-user/<user_id>")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ClientOut)
+@document_errors(404)
+async def client_by_user(user_id: str) -> ClientOut:
+    """The client in the caller's scope whose platform account is ``user_id`` (from an
+    advisory profile back to the CRM). Errors: 404 ``client_not_found``."""
+    return await _client_out(await crm_service.client_of_user(await _actor(), user_id), True)
 
 
 @blueprint.get("/clients/<client_id>")

@@ -737,3 +737,33 @@ class CrmReportRequest(BaseModel):
 
     kind: Literal["crm_pipeline"] = "crm_pipeline"
     format: Literal["pdf", "csv"]
+
+
+class AdvisoryRiskOut(BaseModel):
+    """The client's newest risk questionnaire result (app/advisory)."""
+
+    profile: str
+    score: int
+    horizon_years: int
+    taken_at: dt.datetime
+
+
+class AdvisoryAccountOut(BaseModel):
+    """An advisory portfolio of the client (``account_id`` is its club's id)."""
+
+    account_id: str
+    kind: str
+    name: str
+    currency: str
+
+
+class ClientAdvisory(BaseModel):
+    """``GET /api/v1/crm/clients/{id}/advisory``: the client's advisory profile as the
+    advisory service holds it, and the way back (``client_path``, the CRM page; ``GET
+    /api/v1/crm/clients/by-user/{user_id}`` finds the client from the account)."""
+
+    client_id: str
+    user_id: str | None
+    risk_profile: AdvisoryRiskOut | None
+    accounts: list[AdvisoryAccountOut]
+    client_path: str

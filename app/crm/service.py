@@ -18,6 +18,9 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 from rapidfuzz import fuzz
 
+from app.advisory.documents import AdvisoryAccount, RiskAssessment
+from app.advisory.errors import NoRiskProfile
+from app.advisory.service import advisory_service
 from app.audit.service import audit_service
 from app.config import get_settings
 from app.crm import board, people, portfolio, privacy, repository
@@ -1347,6 +1350,32 @@ class CrmService:
             raise InvalidContact("the client needs an e-mail address to be invited",
                                  details={"field": "email"})  # fmt: skip
         return await self._invite(actor, client)
+
+    async def advisory(
+        self, actor: Actor, client_id: str
+    ) -> tuple[Client, RiskAssessment | None, list[AdvisoryAccount]]:
+        """The client's advisory profile, asked of the advisory service: their newest risk
+        questionnaire result (None when not taken) and the advisory portfolios they hold
+        (personal accounts and their clubs'); nothing without a platform account. Raises
+        ``ClientNotFound``."""
+        client = await self.client(actor, client_id)
+        if not client.user_id:
+            return client, None, []
+        try:
+            profile: RiskAssessment | None = await advisory_service.current_profile(client.user_id)
+        except NoRiskProfile:
+            profile = None
+        return client, profile, await advisory_service.accounts(client.user_id)
+
+    async def client_of_user(self, actor: Actor, user_id: str) -> Client:
+        """The client in scope whose platform account is ``user_id`` — the way back from a
+        person's advisory profile (or any place that names the account) to their CRM record.
+        Raises ``ClientNotFound`` (none, or outside scope)."""
+        found = await repository.all_clients(scoped(actor, {"user_id": user_id,
+                                                            "erased_at": None}))  # fmt: skip
+        if not found:
+            raise ClientNotFound("no client in your book has this account")
+        return sorted(found, key=lambda c: c.created_at)[0]
 
     async def kyc_queue(self, actor: Actor) -> list[tuple[Client, Any]]:
         """Pending KYC documents of the clients in scope, oldest first."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
+from app.crm.documents import Client
 from tests.crm.conftest import Staff, email, team
 from tests.files.samples import png, windows_executable
 from tests.identity.conftest import Account
@@ -45,6 +46,14 @@ async def test_a_client_added_directly_and_their_kyc_verified(
     await expect(desk.get_by_test_id("client-title")).to_have_text(name)
     await expect(desk.get_by_test_id("client-segment")).to_have_text("Affluent")
     await expect(desk.get_by_test_id("kyc-status")).to_have_text("Not started")
+    # The advisory profile (none yet), and the way back from the account to this page.
+    await expect(desk.get_by_test_id("advisory-none")).to_be_visible()
+    stored = await Client.find_one({"full_name": name})
+    assert stored is not None and stored.user_id
+    page_url = desk.url
+    await desk.goto(f"/crm/people/{stored.user_id}")
+    await expect(desk.get_by_test_id("client-title")).to_have_text(name)
+    assert desk.url == page_url
 
     # A program disguised as a scan is refused on its content, in words.
     fake = tmp_path / "pan.pdf"

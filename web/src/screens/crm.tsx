@@ -193,6 +193,7 @@ export default function CrmScreen({ section, id }: { section: string; id?: strin
       {section === "board" && <Board />}
       {section === "lead" && id && <LeadPage key={id} leadId={id} />}
       {section === "client" && id && <ClientPage key={id} clientId={id} />}
+      {section === "person" && id && <PersonToClient key={id} userId={id} />}
       {section === "clients" && <Clients />}
       {section === "reminders" && <Reminders />}
       {section === "kyc" && <KycQueue />}
@@ -783,6 +784,49 @@ function ClientKycPanel({ client, onChange }: { client: Client; onChange: () => 
   );
 }
 
+interface Advisory {
+  user_id: string | null;
+  risk_profile: { profile: string; score: number; horizon_years: number; taken_at: string } | null;
+  accounts: { account_id: string; kind: string; name: string; currency: string }[];
+  client_path: string;
+}
+
+/** The client's advisory profile, from the advisory service (questionnaire, portfolios). */
+function AdvisoryPanel({ client }: { client: Client }) {
+  const advice = useLoad(() => api<Advisory>("GET", `/api/v1/crm/clients/${client.id}/advisory`), [client.id, client.user_id]);
+  const a = advice.data;
+  return (
+    <Panel title="Advisory profile" testId="client-advisory">
+      <Problem error={advice.error} />
+      {a && !a.user_id && <Empty>Not a platform member yet: no advisory profile.</Empty>}
+      {a?.user_id && !a.risk_profile && <Empty testId="advisory-none">Has not taken the risk questionnaire yet.</Empty>}
+      {a?.risk_profile && (
+        <dl class="facts">
+          <dt>Risk profile</dt><dd data-testid="advisory-profile">{label(a.risk_profile.profile)}</dd>
+          <dt>Score</dt><dd>{a.risk_profile.score} / 100</dd>
+          <dt>Horizon</dt><dd>{a.risk_profile.horizon_years} years</dd>
+          <dt>Taken</dt><dd>{when(a.risk_profile.taken_at)}</dd>
+        </dl>
+      )}
+      {(a?.accounts.length ?? 0) > 0 && (
+        <ul class="rows" data-testid="advisory-accounts">
+          {a?.accounts.map((x) => <li key={x.account_id} class="row-end"><span>{x.name || "Portfolio"}</span><span class="muted small">{label(x.kind)} · {x.currency}</span></li>)}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+/** `/crm/people/<user id>`: from a platform account (an advisory profile, a booking) back to
+ * the CRM client it belongs to, when that client is in your book. */
+function PersonToClient({ userId }: { userId: string }) {
+  const found = useLoad(() => api<Client>("GET", `/api/v1/crm/clients/by-user/${encodeURIComponent(userId)}`), [userId]);
+  useEffect(() => {
+    if (found.data) navigate(`/crm/clients/${found.data.id}`);
+  }, [found.data]);
+  return found.error ? <Problem error={found.error} /> : <p class="muted">Finding the client…</p>;
+}
+
 interface Portfolio {
   member: boolean;
   investments: { club_id: string; club_name: string; currency: string; valuation_date: string | null; units: string; paid_in: string; value: string }[];
@@ -842,6 +886,7 @@ function ClientPage({ clientId }: { clientId: string }) {
               )}
             </form>
           </Panel>
+          <AdvisoryPanel client={c} />
           <ClientKycPanel client={c} onChange={() => {
             client.reload();
             timeline.reload();
