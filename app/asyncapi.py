@@ -54,7 +54,14 @@ from app.chits.schemas import (
     SchemeLeft,
 )
 from app.clubs.events import RulesChangedEvent, WatchlistChangedEvent
-from app.crm.schemas import ReminderDueEvent
+from app.crm.schemas import (
+    BoardJoin,
+    BoardJoined,
+    BoardLeave,
+    BoardLeft,
+    CrmLeadEvent,
+    ReminderDueEvent,
+)
 from app.kyc.schemas import KycExpiryEvent, KycStatusEvent
 from app.market.schemas import QuoteBatch, QuoteSubscription, QuoteTick
 from app.notifications.schemas import NotificationNewEvent, NotificationReadEvent
@@ -137,6 +144,9 @@ CHANNELS = {
                 "holders and admins who sent chit:join.", "scheme_id"),
         Channel("campaign", "campaign:{campaign_id}", "A campaign's live page (campaign:join).",
                 "campaign_id"),
+        Channel("crm_board", "crm:board:{viewer}", "A member of CRM staff's live pipeline "
+                "board (crm:join): their own and their team's leads; crm:board:all for admins.",
+                "viewer"),
         Channel("socket", None, "One connection: events a client emits, and direct replies."),
     )
 }  # fmt: skip
@@ -198,6 +208,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("chit:scheme", "scheme", ChitSchemeEvent, True),
     ServerEventSpec("kyc:expiry", "user", KycExpiryEvent),
     ServerEventSpec("crm:reminder", "user", ReminderDueEvent),
+    ServerEventSpec("crm:lead", "crm_board", CrmLeadEvent, True),
     ServerEventSpec("campaign:progress", "campaign", CampaignProgressEvent, True),
     ServerEventSpec("campaign:update", "campaign", CampaignUpdateEvent, True),
 )
@@ -219,6 +230,8 @@ CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (
     ClientEventSpec("campaign:join", CampaignJoin, CampaignJoined),
     ClientEventSpec("campaign:sync", CampaignJoin, CampaignJoined),
     ClientEventSpec("campaign:leave", CampaignLeave, CampaignLeft),
+    ClientEventSpec("crm:join", BoardJoin, BoardJoined),
+    ClientEventSpec("crm:leave", BoardLeave, BoardLeft),
 )
 
 SERVER_PAYLOADS: dict[str, type[BaseModel]] = {e.name: e.payload for e in SERVER_EVENTS}

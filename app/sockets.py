@@ -16,6 +16,7 @@ from app.campaigns import sockets as campaign_sockets
 from app.chat import sockets as chat_sockets
 from app.chits import sockets as chit_sockets
 from app.config import Settings
+from app.crm import sockets as crm_sockets
 from app.errors import error_body
 from app.identity.sockets import authenticate_connection, forget_connection, socket_identity
 from app.market import sockets as market_sockets
@@ -75,5 +76,6 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     proposal_sockets.register(sio)
     chit_sockets.register(sio)
     campaign_sockets.register(sio)
+    crm_sockets.register(sio)
     use_emitter(sio)  # this process's services emit through it (app/realtime/publish.py)
     return sio

@@ -31,6 +31,7 @@ from app.chits.routes import blueprint as chits_bp
 from app.clubs.routes import blueprint as clubs_bp
 from app.clubs.service import club_service
 from app.config import Settings, get_settings
+from app.crm.routes import KYC_UPLOAD_PATH as CRM_KYC_UPLOAD_PATH
 from app.crm.routes import blueprint as crm_bp
 from app.documents import document_models
 from app.dues.routes import blueprint as dues_bp
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     # JSON bodies are read strictly (UTF-8, plain JSON, bounded depth: app/request.py).
     app.request_class = SamoohRequest
     UploadAwareRequest.upload_limits[UPLOAD_PATH] = settings.file_max_bytes
+    UploadAwareRequest.upload_limits[CRM_KYC_UPLOAD_PATH] = settings.file_max_bytes
     for files_kyc_reports_bp in (files_bp, kyc_bp, kyc_admin_bp, reports_bp):
         app.register_blueprint(files_kyc_reports_bp)
     app.register_blueprint(crm_bp)

@@ -1,5 +1,6 @@
 """Demo data of the CRM (``python -m devtools.demo``): a manager with two agents, leads across the
-pipeline (one converted to a client), notes, a reminder due today. Idempotent: made once."""
+pipeline (one converted to a client, one client entered directly), notes, a reminder due today.
+Idempotent: made once."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import datetime as dt
 
 from app.config import get_settings
 from app.crm.documents import ActivityKind, LeadSource, LeadStatus
-from app.crm.schemas import ConvertRequest, LeadCreate, ReminderCreate
+from app.crm.schemas import ClientCreate, ConvertRequest, LeadCreate, ReminderCreate
 from app.crm.service import Actor, crm_service
 from app.extensions import connect_redis, services
 from app.identity.documents import PlatformRole
@@ -78,6 +79,11 @@ async def load_demo_crm() -> int:
             if reach is LeadStatus.CONVERTED:
                 await crm_service.do_convert(agent, lead_id, ConvertRequest(
                     investment_capacity="2500000.00"))  # fmt: skip
+        await crm_service.do_create_client(agent, ClientCreate(
+            full_name="Deepa Pillai", email="deepa.pillai@example.com", city="Kochi",
+            address="14 Marine Drive, Kochi", investment_capacity="15000000.00",
+            source=LeadSource.REFERRAL, message="Came to the office; wants a balanced portfolio.",
+        ))  # fmt: skip
         assert first is not None
         due = dt.datetime.now(dt.UTC).replace(hour=23, minute=0, second=0, microsecond=0)
         await crm_service.do_create_reminder(agent, ReminderCreate(

@@ -73,6 +73,7 @@ class ActivityKind(StrEnum):
     REMINDER = "reminder"
     PROFILE = "profile"
     INVITED = "invited"
+    KYC = "kyc"  # a KYC document uploaded by staff for the client
 
 
 # Activities a person logs by hand (the rest are written by the service).

@@ -121,3 +121,11 @@ class LeadChanged(AppError):
 
     status = 409
     code = "lead_changed"
+
+
+class ClientNotMember(AppError):
+    """The client has no platform account yet, so KYC documents cannot be held for them:
+    invite them first (409)."""
+
+    status = 409
+    code = "client_not_member"

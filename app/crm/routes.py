@@ -5,18 +5,37 @@ schema. Every route but the web form needs a CRM role; the service scopes every 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
 
-from quart import Blueprint, Response
-from quart_schema import tag, validate_querystring, validate_request, validate_response
+from pydantic import ValidationError
+from quart import Blueprint, Response, request
+from quart_schema import (
+    DataSource,
+    document_request,
+    tag,
+    validate_querystring,
+    validate_request,
+    validate_response,
+)
+from quart_schema.pydantic import File
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from app.config import get_settings
 from app.crm import people
 from app.crm.documents import ActivityKind, Client, Lead
 from app.crm.schemas import (
     ActivityCreate,
     ActivityOut,
+    AdvisoryAccountOut,
+    AdvisoryRiskOut,
     AssignRequest,
+    ClientAdvisory,
+    ClientCreate,
+    ClientCreated,
+    ClientKyc,
+    ClientKycUpload,
     ClientOut,
     ClientPage,
     ClientPatch,
@@ -24,6 +43,7 @@ from app.crm.schemas import (
     Converted,
     ConvertRequest,
     CrmReport,
+    CrmReportRequest,
     DuplicateList,
     DuplicateOut,
     ErasureOut,
@@ -61,12 +81,21 @@ from app.crm.schemas import (
     WebFormRequest,
 )
 from app.crm.service import Actor, crm_service
+from app.errors import ValidationFailed
+from app.files.errors import FileTooLarge
 from app.identity.documents import PlatformRole
 from app.identity.guards import client_ip, current_principal, require_role
+from app.kyc.schemas import KycDocumentOut
 from app.money import format_minor
 from app.openapi import document_errors, document_raw_response
+from app.reports.documents import JobStatus, ReportFormat, ReportJob, ReportKind
+from app.reports.schemas import DownloadOut, ReportError, ReportJobOut
+from app.reports.service import report_service
 
 blueprint = Blueprint("crm", __name__, url_prefix="/api/v1/crm")
+KYC_UPLOAD_PATH = "/api/v1/crm/kyc/documents"
+"""The staff's KYC upload: its body may be as large as a file (register it with
+``UploadAwareRequest.upload_limits`` in app/web.py)."""
 
 STAFF = (PlatformRole.CRM_AGENT, PlatformRole.CRM_MANAGER, PlatformRole.ADMIN)
 TAG = ["crm"]
@@ -372,6 +401,135 @@ async def list_clients(query_args: ClientQuery) -> ClientPage:
     return ClientPage(items=[await _client_out(c) for c in items], total=total)
 
 
+@blueprint.post("/clients")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(ClientCreate)
+@validate_response(ClientCreated, 201)
+@document_errors(409, 422)
+async def create_client(data: ClientCreate) -> tuple[ClientCreated, int]:
+    """Enter a client directly (their lead record is made with them, converted, holding
+    their history); answers it with the near duplicates found. Errors: 409
+    ``lead_duplicate`` (same e-mail or phone as a lead or client; ``details.field``,
+    ``details.lead_id`` when yours to see); 422 ``invalid_contact``, ``assignee_invalid``."""
+    actor = await _actor()
+    client, dupes = await crm_service.do_create_client(actor, data)
+    shown = await _leads_out([d[0] for d in dupes])
+    return ClientCreated(
+        client=await _client_out(client, True),
+        possible_duplicates=[DuplicateOut(lead=o, name_ratio=d[1], email_ratio=d[2])
+                             for o, d in zip(shown, dupes, strict=True)],
+    ), 201  # fmt: skip
+
+
+@blueprint.post("/clients/<client_id>/invite")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ClientOut)
+@document_errors(404, 409, 422)
+async def invite_client(client_id: str) -> ClientOut:
+    """Give the client a platform account (linked when one exists with their e-mail) and
+    mail them how to sign in; needed before KYC documents can be held for them. Errors: 404
+    ``client_not_found``; 409 ``subject_erased``; 422 ``invalid_contact`` (no e-mail)."""
+    client = await crm_service.do_invite_client(await _actor(), client_id)
+    return await _client_out(client, True)
+
+
+@blueprint.get("/clients/<client_id>/kyc")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ClientKyc)
+@document_errors(404)
+async def client_kyc(client_id: str) -> ClientKyc:
+    """The client's KYC status, what is missing and their documents, as the KYC service
+    derives them (``not_started`` without a platform account). Errors: 404
+    ``client_not_found``."""
+    _client, summary = await crm_service.client_kyc(await _actor(), client_id)
+    if summary is None:
+        return ClientKyc(client_id=client_id, member=False, status="not_started", missing=[],
+                         documents=[])  # fmt: skip
+    return ClientKyc(client_id=client_id, member=True, status=summary.status.value,
+                     missing=summary.missing,
+                     documents=[KycDocumentOut.of(d) for d in summary.documents])  # fmt: skip
+
+
+class _KycUploadForm(ClientKycUpload):
+    """The multipart form of the staff's KYC upload: the details and the ``file``."""
+
+    file: File
+
+
+@blueprint.post("/kyc/documents")
+@tag(TAG)
+@require_role(*STAFF)
+@document_request(_KycUploadForm, source=DataSource.FORM_MULTIPART)
+@validate_response(KycDocumentOut, 201)
+@document_errors(404, 409, 413, 415, 422, 503)
+async def upload_client_kyc() -> tuple[KycDocumentOut, int]:
+    """Upload a client's KYC document for them (multipart: ``file``, ``client_id``, ``kind``,
+    ``number``, ``proof_type``, ``issued_on``, ``expires_on``). The details are checked by the
+    KYC rules first, the file on its content (PDF, PNG, JPEG; size; virus scan); it is then
+    the client's document, pending review in the KYC queue. Errors: 404
+    ``client_not_found``; 409 ``client_not_member`` (invite them first),
+    ``kyc_document_pending``, ``kyc_number_in_use``, ``subject_erased``; 413
+    ``file_too_large``; 415 ``unsupported_file_type``; 422 ``invalid_document``,
+    ``kyc_document_expired``, ``malware_detected``, ``file_missing``, ``validation_error``;
+    503 ``scanner_unavailable``."""
+    try:
+        form = await request.form
+        files = await request.files
+    except RequestEntityTooLarge as exc:
+        max_bytes = get_settings().file_max_bytes
+        raise FileTooLarge(f"files may be at most {max_bytes} bytes",
+                           details={"max_bytes": max_bytes}) from exc  # fmt: skip
+    fields = {k: v for k, v in form.items() if k in ClientKycUpload.model_fields and v != ""}
+    try:
+        details = ClientKycUpload.model_validate(fields)
+    except ValidationError as exc:
+        raise ValidationFailed("invalid form", details={"errors": _errors(exc)}) from exc
+    upload = files.get("file")
+    doc = await crm_service.do_upload_client_kyc(
+        await _actor(), details, upload.read() if upload is not None else b"",
+        upload.filename if upload is not None else None,
+    )  # fmt: skip
+    return KycDocumentOut.of(doc), 201
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+
+
+@blueprint.get("/clients/<client_id>/advisory")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ClientAdvisory)
+@document_errors(404)
+async def client_advisory(client_id: str) -> ClientAdvisory:
+    """The client's advisory profile (risk questionnaire result, advisory portfolios) from
+    the advisory service. Errors: 404 ``client_not_found``."""
+    client, profile, accounts = await crm_service.advisory(await _actor(), client_id)
+    return ClientAdvisory(
+        client_id=client_id, user_id=client.user_id,
+        risk_profile=AdvisoryRiskOut(profile=profile.profile, score=profile.score,
+                                     horizon_years=profile.horizon_years,
+                                     taken_at=profile.taken_at) if profile else None,
+        accounts=[AdvisoryAccountOut(account_id=a.account_id, kind=a.kind.value, name=a.name,
+                                     currency=a.currency) for a in accounts],
+        client_path=f"/crm/clients/{client_id}",
+    )  # fmt: skip
+
+
+@blueprint.get("/clients/by-user/<user_id>")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ClientOut)
+@document_errors(404)
+async def client_by_user(user_id: str) -> ClientOut:
+    """The client in the caller's scope whose platform account is ``user_id`` (from an
+    advisory profile back to the CRM). Errors: 404 ``client_not_found``."""
+    return await _client_out(await crm_service.client_of_user(await _actor(), user_id), True)
+
+
 @blueprint.get("/clients/<client_id>")
 @tag(TAG)
 @require_role(*STAFF)
@@ -572,3 +730,52 @@ async def report(query_args: ReportQuery) -> CrmReport:
 async def run_retention() -> RetentionOut:
     """Run the retention job now (the worker runs it daily)."""
     return RetentionOut(erased=await crm_service.do_retention_sweep())
+
+
+# ---- reports through the reports agent (PDF, CSV) -----------------------------------------------
+
+
+async def _job_out(job: ReportJob) -> ReportJobOut:
+    download = None
+    if job.status == JobStatus.DONE:
+        stored = await report_service.file_of(job)
+        if stored is not None:
+            link = report_service.download(job, stored)
+            download = DownloadOut(
+                url=link["url"], expires_at=dt.datetime.fromisoformat(link["expires_at"]),
+                filename=stored.filename, content_type=stored.content_type, size=stored.size,
+            )  # fmt: skip
+    error = ReportError(code=job.error_code, message=job.error or "") if job.error_code else None
+    return ReportJobOut(
+        id=str(job.id), club_id=job.club_id, kind=job.kind, format=job.format, as_of=job.as_of,
+        member_id=job.member_id, status=job.status, percent=job.percent, error=error,
+        created_at=job.created_at, finished_at=job.finished_at, download=download,
+    )  # fmt: skip
+
+
+@blueprint.post("/report-jobs")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_request(CrmReportRequest)
+@validate_response(ReportJobOut, 202)
+@document_errors(503)
+async def request_report(data: CrmReportRequest) -> tuple[ReportJobOut, int]:
+    """Ask for the CRM pipeline report as PDF or CSV: queued for the reports agent, which
+    builds it from the same figures as ``GET /reports`` (the caller's scope), stores it and
+    tells the caller (``report:progress``). Poll ``GET /report-jobs/{id}`` for the signed
+    download link. Errors: 503 ``service_unavailable``."""
+    job = await report_service.do_request_crm(
+        current_principal().user_id, ReportKind(data.kind), ReportFormat(data.format)
+    )
+    return await _job_out(job), 202
+
+
+@blueprint.get("/report-jobs/<job_id>")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ReportJobOut)
+@document_errors(404)
+async def report_job(job_id: str) -> ReportJobOut:
+    """One of the caller's CRM report jobs; ``download`` (a fresh signed link) once done.
+    Errors: 404 ``report_not_found`` (also another person's)."""
+    return await _job_out(await report_service.crm_job(current_principal().user_id, job_id))

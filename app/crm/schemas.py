@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from app.crm.contact import masked_last4
 from app.crm.documents import (
@@ -25,25 +25,16 @@ from app.crm.documents import (
     ScoreParts,
     Segment,
 )
-from app.money import AmountFormatError, format_minor, parse_minor
+from app.kyc.documents import AddressProofType, DocumentKind
+from app.kyc.schemas import KycDocumentOut
+from app.money import AMOUNT_SCHEMA, format_minor
+from app.money import Paise as MoneyPaise
 from app.realtime.contract import ServerEvent
 
-
-def _paise(value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, str):
-        raise ValueError('amounts are decimal strings with two places, e.g. "500000.00"')
-    try:
-        amount = parse_minor(value)
-    except AmountFormatError as exc:
-        raise ValueError(str(exc)) from exc
-    if amount < 0:
-        raise ValueError("must not be negative")
-    return amount
-
-
+# A declared amount (investment capacity): app.money's decimal-string amount, never negative.
 Paise = Annotated[
-    int, BeforeValidator(_paise),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,15}(\.\d{1,2})?$",
+    MoneyPaise, Field(ge=0),
+    WithJsonSchema({**AMOUNT_SCHEMA, "pattern": r"^\d{1,15}(\.\d{1,2})?$",
                     "examples": ["500000.00"]}),
 ]  # fmt: skip
 
@@ -218,6 +209,9 @@ class LeadOut(BaseModel):
     updated_at: dt.datetime
     last_activity_at: dt.datetime
     erased: bool
+    version: int = Field(
+        default=0, description="bumped by every change (a live board keeps the newest it saw)"
+    )
 
     @classmethod
     def of(cls, lead: Lead, phone: str | None = None, owner_name: str | None = None) -> LeadOut:
@@ -232,7 +226,7 @@ class LeadOut(BaseModel):
             client_id=lead.client_id, merged_into=lead.merged_into,
             score=ScoreOut.of(lead.score_parts), created_at=lead.created_at,
             updated_at=lead.updated_at, last_activity_at=lead.last_activity_at,
-            erased=lead.erased_at is not None,
+            erased=lead.erased_at is not None, version=lead.version,
         )  # fmt: skip
 
 
@@ -304,6 +298,62 @@ class MergeOut(BaseModel):
     def of(cls, m: LeadMerge) -> MergeOut:
         return cls(id=str(m.id), winner_id=m.winner_id, loser_id=m.loser_id, filled=m.filled,
                    at=m.at, undone_at=m.undone_at)  # fmt: skip
+
+
+# ---- the live board ------------------------------------------------------------------------
+
+BoardChange = Literal["created", "updated", "status", "assigned", "converted", "merged",
+                      "merge_undone", "erased"]  # fmt: skip
+
+
+class CrmLeadEvent(ServerEvent):
+    """``crm:lead`` in a board room (``crm:board:<user_id>``, ``crm:board:all``): a lead was
+    added, moved, assigned, converted, merged or erased. ``lead`` is the lead after the change
+    (phone masked); ``visible`` whether it belongs on this room's board now (false: take the
+    card off — it went to someone outside this viewer's team, or was merged away). ``seq`` is
+    the room's gap-free sequence number."""
+
+    seq: int = Field(ge=1)
+    change: BoardChange
+    lead: LeadOut
+    visible: bool
+
+
+class BoardJoin(BaseModel):
+    """``crm:join``: enter one's own board room (the server picks it from the account's CRM
+    role and team); ``after_seq`` to receive what was missed since."""
+
+    after_seq: int | None = Field(default=None, ge=0, le=2**63 - 1)
+
+
+class BoardLeave(BaseModel):
+    """``crm:leave``: stop receiving board changes."""
+
+
+class BoardMissed(BaseModel):
+    """One event of the room's log, as it was sent."""
+
+    event: str
+    data: dict[str, Any]
+
+
+class BoardJoined(BaseModel):
+    """The ack of ``crm:join``: the room, its last ``seq``, the events after ``after_seq``
+    (oldest first) and ``complete`` false when more were missed than are replayed (reload
+    the board)."""
+
+    ok: Literal[True] = True
+    room: str
+    seq: int
+    missed: list[BoardMissed]
+    complete: bool
+
+
+class BoardLeft(BaseModel):
+    """The ack of ``crm:leave``."""
+
+    ok: Literal[True] = True
+    room: str
 
 
 # ---- reminders ------------------------------------------------------------------------------
@@ -378,6 +428,51 @@ class ClientPatch(BaseModel):
     preferences: ContactPreferences | None = None
 
 
+class ClientCreate(BaseModel):
+    """``POST /api/v1/crm/clients``: a client entered directly (someone who came to the firm
+    without being a lead first). The same exact-duplicate rule as leads (the same e-mail or
+    phone is refused); ``owner_id`` empty: the entering agent, else the next agent in turn;
+    ``invite`` creates their platform account and mails them how to sign in."""
+
+    full_name: Name
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    address: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=80)
+    company: str | None = Field(default=None, max_length=120)
+    investment_capacity: Paise | None = None
+    investment_profile: InvestmentProfile | None = None
+    preferences: ContactPreferences | None = None
+    source: LeadSource = LeadSource.MANUAL
+    message: Text | None = None
+    owner_id: str | None = None
+    invite: bool = False
+
+
+class ClientKycUpload(BaseModel):
+    """``POST /api/v1/crm/kyc/documents`` (multipart/form-data): a client's KYC document
+    scanned and uploaded by staff — the ``file`` (PDF, PNG or JPEG, checked on its content)
+    with the same details as the client would give (``app.kyc.schemas.DocumentSubmit``)."""
+
+    client_id: str = Field(min_length=1, max_length=64)
+    kind: DocumentKind
+    number: str | None = Field(default=None, max_length=40)
+    proof_type: AddressProofType | None = None
+    issued_on: dt.date | None = None
+    expires_on: dt.date | None = None
+
+
+class ClientKyc(BaseModel):
+    """A client's KYC as the KYC service derives it: the status, what is missing, and every
+    document (numbers masked as the KYC service shows them)."""
+
+    client_id: str
+    member: bool
+    status: str
+    missing: list[str]
+    documents: list[KycDocumentOut]
+
+
 class ClientQuery(BaseModel):
     """``GET /api/v1/crm/clients``."""
 
@@ -431,6 +526,13 @@ class ClientPage(BaseModel):
 
     items: list[ClientOut]
     total: int
+
+
+class ClientCreated(BaseModel):
+    """A client entered directly and the near duplicates found (similar name and e-mail)."""
+
+    client: ClientOut
+    possible_duplicates: list[DuplicateOut]
 
 
 class Converted(BaseModel):
@@ -627,3 +729,41 @@ class StaffPlaced(BaseModel):
     user_id: str
     manager_id: str | None
     active: bool
+
+
+class CrmReportRequest(BaseModel):
+    """``POST /api/v1/crm/report-jobs``: the CRM pipeline report (the dashboard's figures of
+    the caller's scope) as a PDF or CSV, built by the reports agent."""
+
+    kind: Literal["crm_pipeline"] = "crm_pipeline"
+    format: Literal["pdf", "csv"]
+
+
+class AdvisoryRiskOut(BaseModel):
+    """The client's newest risk questionnaire result (app/advisory)."""
+
+    profile: str
+    score: int
+    horizon_years: int
+    taken_at: dt.datetime
+
+
+class AdvisoryAccountOut(BaseModel):
+    """An advisory portfolio of the client (``account_id`` is its club's id)."""
+
+    account_id: str
+    kind: str
+    name: str
+    currency: str
+
+
+class ClientAdvisory(BaseModel):
+    """``GET /api/v1/crm/clients/{id}/advisory``: the client's advisory profile as the
+    advisory service holds it, and the way back (``client_path``, the CRM page; ``GET
+    /api/v1/crm/clients/by-user/{user_id}`` finds the client from the account)."""
+
+    client_id: str
+    user_id: str | None
+    risk_profile: AdvisoryRiskOut | None
+    accounts: list[AdvisoryAccountOut]
+    client_path: str

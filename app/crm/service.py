@@ -18,9 +18,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 from rapidfuzz import fuzz
 
+from app.advisory.documents import AdvisoryAccount, RiskAssessment
+from app.advisory.errors import NoRiskProfile
+from app.advisory.service import advisory_service
 from app.audit.service import audit_service
 from app.config import get_settings
-from app.crm import people, portfolio, privacy, repository
+from app.crm import board, people, portfolio, privacy, repository
 from app.crm.contact import normalise_email, normalise_name, normalise_phone
 from app.crm.documents import (
     ENGAGEMENT_KINDS,
@@ -30,6 +33,7 @@ from app.crm.documents import (
     ActivityKind,
     Client,
     ClientStatus,
+    ContactPreferences,
     CrmKycAlert,
     CrmStaff,
     InvestmentProfile,
@@ -45,6 +49,7 @@ from app.crm.documents import (
 from app.crm.errors import (
     AssigneeInvalid,
     ClientNotFound,
+    ClientNotMember,
     ConvertRequired,
     DuplicateLead,
     ErasedSubject,
@@ -62,6 +67,9 @@ from app.crm.errors import (
     UndoRefused,
 )
 from app.crm.schemas import (
+    BoardChange,
+    ClientCreate,
+    ClientKycUpload,
     ClientPatch,
     ConvertRequest,
     CountRow,
@@ -81,15 +89,20 @@ from app.crm.schemas import (
 from app.crm.settings import CrmSettings, crm_settings
 from app.db import run_in_transaction
 from app.errors import AppError
+from app.files.documents import FilePurpose
+from app.files.service import files_service
 from app.identity.documents import PlatformRole
-from app.kyc.documents import DocumentStatus
-from app.kyc.service import kyc_service
+from app.identity.errors import Forbidden
+from app.kyc.documents import DocumentStatus, KycDocument
+from app.kyc.errors import DocumentPending
+from app.kyc.schemas import DocumentSubmit
+from app.kyc.service import KycSummary, kyc_service, today_utc
 from app.logging import get_logger
 from app.mail.sender import send_mail
 from app.notifications.documents import NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.ratelimit import rate_limiter
-from app.realtime import events
+from app.realtime import eventlog, events
 from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import user_room
 
@@ -99,6 +112,7 @@ AUDIT_CHAIN = "crm"
 REMINDER_EVENT = "crm:reminder"
 OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
 IMPORT_CHUNK = 100  # rows stored per transaction by an import
+BOARD_CATCH_UP_LIMIT = 500  # board events replayed to a reconnecting socket at most
 IMPORT_COLUMNS = ("full_name", "email", "phone", "city", "company", "investment_capacity",
                   "source", "message")  # fmt: skip
 Filter = dict[str, Any]
@@ -393,11 +407,14 @@ class CrmService:
 
     async def _store_leads(self, actor: Actor | None, built: list[tuple[Lead, Activity]]) -> None:
         """Insert leads with their ``created`` activities and audit records in one
-        transaction. Raises ``DuplicateKeyError`` when a unique contact is taken."""
+        transaction, shown on the boards of their owners (``crm:lead`` created). Raises
+        ``DuplicateKeyError`` when a unique contact is taken."""
+        who = await board.audience(lead.owner_id for lead, _ in built)
 
         async def body(session: AsyncClientSession) -> None:
             await repository.insert_leads([lead for lead, _ in built], session)
             await repository.insert_activities([created for _, created in built], session)
+            await board.record(session, who, [lead for lead, _ in built], "created")
             if len(built) == 1:
                 lead = built[0][0]
                 await _audit(session, actor.user_id if actor else None, "crm.lead.create",
@@ -603,11 +620,15 @@ class CrmService:
 
     async def _change(
         self, actor: Actor, lead_id: str, build: Any, *, activity: tuple[ActivityKind, str,
-        Filter] | None, action: str, audit: Filter,
+        Filter] | None, action: str, audit: Filter, change: BoardChange,
+        new_owner: str | None = None,
     ) -> Lead:  # fmt: skip
         """Apply ``build(lead) -> (set, unset)`` to a lead in scope, guarded by its version, with
-        an activity and an audit record in one transaction. Raises ``LeadNotFound`` and
+        an activity, an audit record and the boards' ``crm:lead`` ``change`` (of the owner
+        before and ``new_owner`` after) in one transaction. Raises ``LeadNotFound`` and
         whatever ``build`` raises."""
+        before = await self.lead(actor, lead_id)
+        who = await board.audience([before.owner_id, new_owner])
 
         async def body(session: AsyncClientSession) -> Lead:
             lead = await repository.lead(lead_id, actor.scope, session)
@@ -631,6 +652,7 @@ class CrmService:
             await _audit(session, actor.user_id, action, "lead", lead_id, **audit)
             updated = await repository.lead(lead_id, {}, session)
             assert updated is not None
+            await board.record(session, who, [updated], change)
             return updated
 
         lead = await run_in_transaction(body)
@@ -683,7 +705,7 @@ class CrmService:
             return await self._change(
                 actor, lead_id, lambda _lead: (changes, unset),
                 activity=(ActivityKind.PROFILE, "", {"fields": sorted(fields)}),
-                action="crm.lead.update", audit={"fields": sorted(fields)},
+                action="crm.lead.update", audit={"fields": sorted(fields)}, change="updated",
             )  # fmt: skip
         except DuplicateKeyError as exc:
             raise DuplicateLead("a lead with this e-mail or phone exists") from exc
@@ -734,6 +756,7 @@ class CrmService:
             activity=(ActivityKind.STATUS, (reason or "").strip(),
                       {"from": current.status.value, "to": to.value}),
             action="crm.lead.status", audit={"from": current.status.value, "to": to.value},
+            change="status",
         )  # fmt: skip
 
     async def do_assign(
@@ -759,6 +782,7 @@ class CrmService:
             actor, lead_id, lambda _lead: ({"owner_id": owner}, []),
             activity=(ActivityKind.ASSIGNED, "", {"from": current.owner_id, "to": owner}),
             action="crm.lead.assign", audit={"from": current.owner_id, "to": owner},
+            change="assigned", new_owner=owner,
         )  # fmt: skip
 
     async def _add_activity(
@@ -818,6 +842,7 @@ class CrmService:
                                             "lead_id": str(lead.id)})  # fmt: skip
         merge_id = PydanticObjectId()
         now = utcnow()
+        who = await board.audience([winner.owner_id, loser.owner_id])
 
         async def body(session: AsyncClientSession) -> LeadMerge:
             assert winner.id is not None and loser.id is not None
@@ -863,6 +888,8 @@ class CrmService:
             await _audit(session, actor.user_id, "crm.lead.merge", "lead", winner_id,
                          other=privacy.subject_hash(loser_id), merge_id=str(merge_id),
                          filled=filled, moved=moved)  # fmt: skip
+            await board.record(session, who, await self._stored(session, loser_id, winner_id),
+                               "merged")  # fmt: skip
             return merge
 
         merge = await run_in_transaction(body)
@@ -886,6 +913,8 @@ class CrmService:
         if merge.undone_at is not None:
             raise UndoRefused("this merge was undone already", details={"reason": "undone"})
         now = utcnow()
+        owners = [merge.winner_before.get("owner_id"), merge.loser_before.get("owner_id")]
+        who = await board.audience(o if isinstance(o, str) else None for o in owners)
 
         async def body(session: AsyncClientSession) -> LeadMerge:
             assert merge.id is not None
@@ -921,6 +950,8 @@ class CrmService:
                 other=privacy.subject_hash(merge.loser_id),
                 merge_id=str(merge.id),
             )
+            await board.record(session, who, await self._stored(
+                session, merge.winner_id, merge.loser_id), "merge_undone")  # fmt: skip
             return merge
 
         try:
@@ -938,6 +969,47 @@ class CrmService:
         if merge is None or await repository.lead(merge.winner_id, actor.scope) is None:
             raise MergeNotFound("no such merge")
         return merge
+
+    async def _stored(self, session: AsyncClientSession, *lead_ids: str) -> list[Lead]:
+        """The leads as the caller's transaction sees them now (for the boards' events)."""
+        found = [await repository.lead(i, {}, session) for i in lead_ids]
+        return [lead for lead in found if lead is not None]
+
+    # ---- the live board -----------------------------------------------------------------
+
+    async def staff_actor(self, user_id: str) -> Actor:
+        """The actor of ``user_id`` by the roles their account holds now (a socket's roles
+        may be older than its connection).
+
+        Raises:
+            Forbidden: the account holds no CRM role and is not an admin.
+        """
+        account = (await people.users([user_id])).get(user_id)
+        roles = [r.value for r in account.roles] if account else []
+        if not set(roles) & {r.value for r in people.STAFF_ROLES}:
+            required = [r.value for r in people.STAFF_ROLES]
+            raise Forbidden("the CRM board is for the operator's staff",
+                            details={"required": required})  # fmt: skip
+        return await self.actor(user_id, roles)
+
+    def board_room(self, actor: Actor) -> str:
+        """The actor's own board room: ``crm:board:all`` for admins, else
+        ``crm:board:<user_id>`` (it carries the changes of their own and their team's leads)."""
+        return board.ALL_ROOM if actor.owner_ids is None else board.viewer_room(actor.user_id)
+
+    async def board_join(self, actor: Actor, after_seq: int | None) -> dict[str, Any]:
+        """What a socket entering its board room gets: the room, its last ``seq``, and the
+        events after ``after_seq`` (none when it is None), oldest first, at most
+        ``BOARD_CATCH_UP_LIMIT`` (``complete`` false when more were missed: reload)."""
+        room = self.board_room(actor)
+        await events.ensure_room(room)
+        head = await eventlog.head(room)
+        missed: list[dict[str, Any]] = []
+        if after_seq is not None and after_seq < head:
+            logged = await eventlog.since(room, after_seq, BOARD_CATCH_UP_LIMIT)
+            missed = [{"event": e.event, "data": e.data} for e in logged]
+        complete = after_seq is None or after_seq + len(missed) >= head
+        return {"room": room, "seq": head, "missed": missed, "complete": complete}
 
     # ---- conversion and clients ---------------------------------------------------------
 
@@ -974,6 +1046,7 @@ class CrmService:
             investment_profile=data.investment_profile or InvestmentProfile(),
             source=lead.source, created_at=now, updated_at=now,
         )  # fmt: skip
+        who = await board.audience([lead.owner_id])
 
         async def body(session: AsyncClientSession) -> tuple[Lead, Client]:
             assert lead.id is not None
@@ -992,6 +1065,7 @@ class CrmService:
                          client=privacy.subject_hash(str(client_id)))  # fmt: skip
             updated = await repository.lead(lead_id, {}, session)
             assert updated is not None
+            await board.record(session, who, [updated], "converted")
             return updated, client
 
         converted, client = await run_in_transaction(body)
@@ -1018,6 +1092,79 @@ class CrmService:
         await send_mail(settings, to=client.email, subject="Your Samooh account", body=body)
         client.user_id = str(user.id)
         return client
+
+    async def do_create_client(
+        self, actor: Actor, data: ClientCreate
+    ) -> tuple[Client, list[tuple[Lead, int, int]]]:
+        """Enter a client directly. The person gets a lead record too — converted at once, in
+        the same transaction as the client — which holds their unique e-mail and phone (so
+        the exact-duplicate rule of leads holds for clients as well) and their history. The
+        owner is the given one (checked), else the entering agent, else the next agent in
+        turn. Returns the client and the near duplicates of its lead (similar name and e-mail).
+
+        Raises:
+            InvalidContact, DuplicateLead (409, the same e-mail or phone; ``details.lead_id``
+            when the caller may see it), AssigneeInvalid.
+        """
+        settings = crm_settings()
+        contact = _contact(data.full_name, data.email, data.phone)
+        if data.owner_id:
+            await self.check_assignee(actor, data.owner_id)
+            owner: str | None = data.owner_id
+        elif actor.role == "crm_agent":
+            owner = actor.user_id
+        else:
+            owner = await self._round_robin()
+        await self._duplicate(actor, contact)
+        lead, created = await self._build_lead(
+            actor, contact, source=data.source, city=data.city, company=data.company,
+            capacity=data.investment_capacity, message=data.message, owner_id=owner,
+        )  # fmt: skip
+        assert lead.id is not None
+        client_id = PydanticObjectId()
+        now = lead.created_at
+        lead.status = lead.stage = LeadStatus.CONVERTED
+        lead.client_id, lead.converted_at = str(client_id), now
+        address = (data.address or "").strip()
+        client = Client(
+            id=client_id, lead_id=str(lead.id), full_name=contact.full_name, email=contact.email,
+            phone_sealed=privacy.seal(contact.phone, f"client:{client_id}:phone")
+            if contact.phone else None,
+            phone_last4=contact.phone[-4:] if contact.phone else None,
+            address_sealed=privacy.seal(address, f"client:{client_id}:address")
+            if address else None,
+            city=data.city, company=data.company, owner_id=owner,
+            investment_capacity=data.investment_capacity,
+            segment=segment_of(data.investment_capacity, settings),
+            investment_profile=data.investment_profile or InvestmentProfile(),
+            preferences=data.preferences or ContactPreferences(), source=data.source,
+            created_at=now, updated_at=now,
+        )  # fmt: skip
+        became = Activity(
+            lead_id=str(lead.id), client_id=str(client_id), kind=ActivityKind.CONVERTED,
+            actor_id=actor.user_id, data={"client_id": str(client_id), "direct": True}, at=now,
+        )  # fmt: skip
+        created.client_id = str(client_id)
+        who = await board.audience([owner])
+
+        async def body(session: AsyncClientSession) -> None:
+            await repository.insert_leads([lead], session)
+            await repository.insert_activities([created, became], session)
+            await repository.insert_client(client, session)
+            await _audit(session, actor.user_id, "crm.client.create", "client", str(client_id),
+                         lead=privacy.subject_hash(str(lead.id)), owner_id=owner,
+                         source=data.source.value)  # fmt: skip
+            await board.record(session, who, [lead], "created")
+
+        try:
+            await run_in_transaction(body)
+        except DuplicateKeyError as exc:  # a concurrent entry of the same person won the race
+            raise DuplicateLead("a lead with this e-mail or phone exists",
+                                details={"field": "email" if "email" in str(exc) else "phone"}
+                                ) from exc  # fmt: skip
+        if data.invite and client.email:
+            client = await self._invite(actor, client)
+        return client, await self.near_duplicates(actor, lead)
 
     async def client(self, actor: Actor, client_id: str) -> Client:
         """A client in scope. Raises ``ClientNotFound``."""
@@ -1134,6 +1281,101 @@ class CrmService:
         if not client.user_id:
             return "not_started"
         return (await kyc_service.summary(client.user_id)).status.value
+
+    async def client_kyc(self, actor: Actor, client_id: str) -> tuple[Client, KycSummary | None]:
+        """The client and their KYC as the KYC service derives it (None without a platform
+        account). Raises ``ClientNotFound``."""
+        client = await self.client(actor, client_id)
+        if not client.user_id:
+            return client, None
+        return client, await kyc_service.summary(client.user_id)
+
+    async def do_upload_client_kyc(
+        self, actor: Actor, form: ClientKycUpload, data: bytes, filename: str | None
+    ) -> KycDocument:
+        """A KYC document of a client in scope, scanned and uploaded by staff: the details
+        are checked first (the KYC rules), then the file (size, virus scan, type by its
+        content: app/files), stored as the client's own ``kyc_document`` and submitted through
+        the KYC service, where it waits for review like any other (pending → verified |
+        rejected). The client's timeline records who uploaded it.
+
+        Raises:
+            ClientNotFound, ErasedSubject, ClientNotMember (no platform account: invite
+            first), the KYC service's InvalidDocument, DocumentExpired, DocumentPending,
+            NumberInUse, and the files service's EmptyFile, FileTooLarge, MalwareDetected,
+            UnsupportedFileType, ScannerUnavailable.
+        """
+        client = await self.client(actor, form.client_id)
+        if client.erased_at is not None:
+            raise ErasedSubject("this person's data was erased")
+        if not client.user_id:
+            raise ClientNotMember("invite the client to the platform first: KYC documents "
+                                  "are held on their account")  # fmt: skip
+        holder = client.user_id
+        submit = DocumentSubmit(
+            kind=form.kind, file_id="pending-upload", number=form.number,
+            proof_type=form.proof_type, issued_on=form.issued_on, expires_on=form.expires_on,
+        )  # fmt: skip
+        kyc_service.check_details(holder, submit, today_utc())  # bad details store nothing
+        waiting = (await kyc_service.summary(holder)).documents
+        if any(d.kind is form.kind and d.status is DocumentStatus.PENDING for d in waiting):
+            raise DocumentPending("a document of this kind is already waiting for review",
+                                  details={"kind": form.kind.value})  # fmt: skip
+        record = await files_service.do_upload(
+            holder, data=data, filename=filename, purpose=FilePurpose.KYC_DOCUMENT
+        )
+        doc = await kyc_service.do_submit(
+            holder, submit.model_copy(update={"file_id": str(record.id)})
+        )
+        await self._add_activity(
+            actor.user_id, client.lead_id, ActivityKind.KYC,
+            f"KYC {form.kind.value.replace('_', ' ')} uploaded for review",
+            {"document_id": str(doc.id), "file_id": str(record.id)}, client_id=str(client.id),
+        )  # fmt: skip
+        return doc
+
+    async def do_invite_client(self, actor: Actor, client_id: str) -> Client:
+        """Give a client in scope a platform account (an existing one with their e-mail is
+        linked) and mail them how to sign in.
+
+        Raises:
+            ClientNotFound, ErasedSubject, InvalidContact (no e-mail address on file).
+        """
+        client = await self.client(actor, client_id)
+        if client.erased_at is not None:
+            raise ErasedSubject("this person's data was erased")
+        if client.user_id:
+            return client
+        if not client.email:
+            raise InvalidContact("the client needs an e-mail address to be invited",
+                                 details={"field": "email"})  # fmt: skip
+        return await self._invite(actor, client)
+
+    async def advisory(
+        self, actor: Actor, client_id: str
+    ) -> tuple[Client, RiskAssessment | None, list[AdvisoryAccount]]:
+        """The client's advisory profile, asked of the advisory service: their newest risk
+        questionnaire result (None when not taken) and the advisory portfolios they hold
+        (personal accounts and their clubs'); nothing without a platform account. Raises
+        ``ClientNotFound``."""
+        client = await self.client(actor, client_id)
+        if not client.user_id:
+            return client, None, []
+        try:
+            profile: RiskAssessment | None = await advisory_service.current_profile(client.user_id)
+        except NoRiskProfile:
+            profile = None
+        return client, profile, await advisory_service.accounts(client.user_id)
+
+    async def client_of_user(self, actor: Actor, user_id: str) -> Client:
+        """The client in scope whose platform account is ``user_id`` — the way back from a
+        person's advisory profile (or any place that names the account) to their CRM record.
+        Raises ``ClientNotFound`` (none, or outside scope)."""
+        found = await repository.all_clients(scoped(actor, {"user_id": user_id,
+                                                            "erased_at": None}))  # fmt: skip
+        if not found:
+            raise ClientNotFound("no client in your book has this account")
+        return sorted(found, key=lambda c: c.created_at)[0]
 
     async def kyc_queue(self, actor: Actor) -> list[tuple[Client, Any]]:
         """Pending KYC documents of the clients in scope, oldest first."""
@@ -1498,6 +1740,7 @@ class CrmService:
             raise ErasedSubject("this person's data was erased already")
         client = await repository.client(lead.client_id, {}) if lead.client_id else None
         now = utcnow()
+        who = await board.audience([lead.owner_id])
 
         async def body(session: AsyncClientSession) -> None:
             assert lead.id is not None
@@ -1520,6 +1763,7 @@ class CrmService:
             await repository.cancel_reminders(lead_id, session)
             await _audit(session, actor.user_id if actor else None, "crm.person.erase", "lead",
                          lead_id, why=why)  # fmt: skip
+            await board.record(session, who, await self._stored(session, lead_id), "erased")
 
         await run_in_transaction(body)
         erased = await repository.lead(lead_id, {})

@@ -9,7 +9,9 @@ import csv
 import io
 from collections.abc import Iterable
 
+from app.money import format_basis_points
 from app.reports.figures import (
+    CrmPipelineFigures,
     Figures,
     Header,
     LedgerFigures,
@@ -88,6 +90,8 @@ def render_csv(kind: str, figures: Figures) -> bytes:
         if figures.unsettled:
             rows += [[], ["unsettled_date", "status", "amount"]]
             rows += [list(u) for u in figures.unsettled]
+    elif isinstance(figures, CrmPipelineFigures):
+        rows += _crm_pipeline(figures, kind)
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(rows)
     return ("\ufeff" + out.getvalue()).encode()
@@ -97,3 +101,28 @@ def _money(paise: int) -> str:
     from app.money import format_minor
 
     return format_minor(paise)
+
+
+def _crm_pipeline(figures: CrmPipelineFigures, kind: str) -> list[list[str]]:
+    """The CRM pipeline report: the totals, then one table per breakdown (rates are
+    percentages with two places, from the report's basis points)."""
+    r = figures.report
+    k = r.kyc
+    rows: list[list[str]] = _meta(figures.header, kind, [
+        ("scope", figures.scope), ("leads", str(r.leads)), ("converted", str(r.converted)),
+        ("conversion_pct", format_basis_points(r.rate_bp)),
+    ])  # fmt: skip
+    for title, table in (("source", r.by_source), ("agent", r.by_agent), ("month", r.by_month)):
+        rows += [[], [f"by_{title}", "label", "leads", "converted", "conversion_pct"]]
+        rows += [[text(x.key), text(x.label), str(x.leads), str(x.converted),
+                  format_basis_points(x.rate_bp)] for x in table]  # fmt: skip
+    rows += [[], ["funnel_stage", "leads_reached"]]
+    rows += [[f.stage, str(f.leads)] for f in r.funnel]
+    rows += [[], ["status", "leads"]]
+    rows += [[c.key, str(c.count)] for c in r.by_status]
+    rows += [[], ["segment", "clients"]]
+    rows += [[c.key, str(c.count)] for c in r.clients_by_segment]
+    rows += [[], ["kyc", "clients"], ["clients", str(k.clients)], ["verified", str(k.verified)],
+             ["pending", str(k.pending)], ["other", str(k.other)],
+             [f"expiring_in_{k.expiring_days}_days", str(k.expiring)]]  # fmt: skip
+    return rows

@@ -20,6 +20,13 @@ class ReportKind(StrEnum):
     # chit funds (app/reports/chits.py): a closed month's auction minutes, a monthly report
     CHIT_AUCTION_MINUTES = "chit_auction_minutes"
     CHIT_MONTHLY_REPORT = "chit_monthly_report"
+    CRM_PIPELINE = "crm_pipeline"  # the operator's CRM: its dashboard figures (app/crm)
+
+
+CRM_KINDS = frozenset({ReportKind.CRM_PIPELINE})
+CRM_SCOPE = "crm"
+"""The ``club_id`` of a CRM report job: it belongs to no club; its figures are the
+requester's CRM scope (their own leads, their team's, or all for admins)."""
 
 
 class ReportFormat(StrEnum):

@@ -16,6 +16,8 @@ from app.books.units import format_units
 from app.clubs.documents import Club
 from app.clubs.errors import MemberNotFound
 from app.clubs.service import TREASURY, club_service
+from app.crm.schemas import CrmReport
+from app.crm.service import crm_service
 from app.identity.directory import users_by_id
 from app.identity.documents import User
 from app.ledger.accounts import account_type
@@ -129,13 +131,26 @@ class MemberStatementFigures:
     history: list[NavPoint] = field(default_factory=list)
 
 
-Figures = ValuationStatementFigures | MemberStatusFigures | LedgerFigures | MemberStatementFigures
+@dataclass(slots=True)
+class CrmPipelineFigures:
+    """The CRM dashboard's figures of the requester's scope, exactly as ``GET
+    /api/v1/crm/reports`` answers them (``crm_service.report``): conversion by source, agent
+    and month, the funnel, leads by status, clients by segment and KYC compliance."""
+
+    header: Header
+    scope: str  # whose leads: "all", "team" or "own"
+    report: CrmReport
+
+
+Figures = (ValuationStatementFigures | MemberStatusFigures | LedgerFigures
+           | MemberStatementFigures | CrmPipelineFigures)  # fmt: skip
 
 TITLES = {
     "valuation_statement": "Valuation statement",
     "member_status": "Member status report",
     "transaction_ledger": "Transaction ledger",
     "member_statement": "Member statement",
+    "crm_pipeline": "CRM pipeline report",
 }
 
 
@@ -296,3 +311,19 @@ async def member_statement(
         unit_value=uv.display(), row=row, lines=lines, unsettled=sorted(unsettled),
         history=await _history(club, v.valuation_date),
     )  # fmt: skip
+
+
+async def crm_pipeline(requester: str, on: dt.date | None) -> CrmPipelineFigures:
+    """The CRM pipeline report of ``requester``'s scope, taken from ``crm_service.report`` (the
+    same figures as the dashboard). Raises ``Forbidden`` when they hold no CRM role now."""
+    actor = await crm_service.staff_actor(requester)
+    report = await crm_service.report(actor, None, None)
+    users = await users_by_id([requester])
+    scope = {"admin": "all", "crm_manager": "team"}.get(actor.role, "own")
+    header = Header(
+        club_id="crm", club_name=f"CRM — {'all leads' if scope == 'all' else f'{scope} leads'}",
+        currency="INR", title=TITLES["crm_pipeline"],
+        as_of=(on or dt.datetime.now(dt.UTC).date()).isoformat(),
+        generated_at=dt.datetime.now(dt.UTC), requested_by=_person(requester, users),
+    )  # fmt: skip
+    return CrmPipelineFigures(header, scope, report)

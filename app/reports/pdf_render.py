@@ -29,8 +29,9 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from app.money import format_minor
+from app.money import format_basis_points, format_minor
 from app.reports.figures import (
+    CrmPipelineFigures,
     Figures,
     Header,
     LedgerFigures,
@@ -436,6 +437,42 @@ def _statement(f: MemberStatementFigures) -> list[Any]:
     return story
 
 
+def _crm_pipeline(f: CrmPipelineFigures) -> list[Any]:
+    """The CRM pipeline report: totals, the funnel, conversion by source, agent and month,
+    leads by status, clients by segment and KYC compliance — the dashboard's figures."""
+    r, k = f.report, f.report.kyc
+    pct = format_basis_points
+    story = _intro(f.header, f"Leads and clients in scope: <b>{esc(f.scope)}</b>")
+    cards = [
+        ("Leads", str(r.leads)),
+        ("Converted", str(r.converted)),
+        ("Conversion", f"{pct(r.rate_bp)} %"),
+        ("KYC verified", f"{k.verified}/{k.clients}"),
+    ]
+    story += [_cards(cards), Spacer(1, 5 * mm)]
+    widths = [CONTENT_W * w for w in (0.4, 0.2, 0.2, 0.2)]
+    story += [Paragraph("Sales funnel (leads that reached each stage)", H2), _table(
+        ["Stage", "Leads", "", ""], [[s.stage.title(), str(s.leads), "", ""] for s in r.funnel],
+        widths, {1})]  # fmt: skip
+    for title, table in (("source", r.by_source), ("agent", r.by_agent), ("month", r.by_month)):
+        story += [Paragraph(f"Conversion by {title}", H2), _table(
+            [title.title(), "Leads", "Converted", "Conversion"],
+            [[esc(x.label), str(x.leads), str(x.converted), f"{pct(x.rate_bp)} %"]
+             for x in table], widths, {1, 2, 3})]  # fmt: skip
+    story += [Paragraph("Leads by status", H2), _table(
+        ["Status", "Leads", "", ""], [[c.key.title(), str(c.count), "", ""] for c in r.by_status],
+        widths, {1})]  # fmt: skip
+    story += [Paragraph("Clients by segment", H2), _table(
+        ["Segment", "Clients", "", ""],
+        [[c.key.upper() if c.key == "hni" else c.key.title(), str(c.count), "", ""]
+         for c in r.clients_by_segment], widths, {1})]  # fmt: skip
+    story += [Paragraph("KYC compliance", H2), _table(
+        ["Clients", "Verified", "Pending review", f"Expiring in {k.expiring_days} days"],
+        [[str(k.clients), str(k.verified), str(k.pending), str(k.expiring)]],
+        [CONTENT_W / 4] * 4, {0, 1, 2, 3})]  # fmt: skip
+    return story
+
+
 def render_pdf(kind: str, figures: Figures) -> bytes:
     """The PDF of ``figures``."""
     buffer = io.BytesIO()
@@ -452,6 +489,8 @@ def render_pdf(kind: str, figures: Figures) -> bytes:
         story = _member_status(figures)
     elif isinstance(figures, LedgerFigures):
         story = _ledger(figures)
+    elif isinstance(figures, CrmPipelineFigures):
+        story = _crm_pipeline(figures)
     else:
         story = _statement(figures)
     footer = (f"Samooh · {header.club_name} · {header.title} · amounts half-even to the paisa, "

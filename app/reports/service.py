@@ -11,7 +11,8 @@ from typing import Any
 from app.books.service import books_service
 from app.clubs.service import TREASURY, club_service
 from app.config import get_settings
-from app.errors import AppError, ServiceUnavailable
+from app.crm.service import crm_service
+from app.errors import AppError, ServiceUnavailable, ValidationFailed
 from app.extensions import services
 from app.files.documents import FilePurpose, StoredFile
 from app.files.service import files_service
@@ -21,7 +22,14 @@ from app.realtime.rooms import user_room
 from app.reports import figures as build
 from app.reports import repository
 from app.reports.csv_render import render_csv
-from app.reports.documents import JobStatus, ReportFormat, ReportJob, ReportKind
+from app.reports.documents import (
+    CRM_KINDS,
+    CRM_SCOPE,
+    JobStatus,
+    ReportFormat,
+    ReportJob,
+    ReportKind,
+)
 from app.reports.errors import ReportNotFound
 from app.reports.pdf_render import render_pdf
 from app.reports.schemas import ReportProgressEvent
@@ -63,6 +71,9 @@ class ReportService:
             ClubNotFound, RoleRequired (another member's statement without a treasury role),
             InvalidValuation (no valuation on or before the date), ServiceUnavailable (Kafka).
         """
+        if kind in CRM_KINDS:
+            raise ValidationFailed("CRM reports are requested at /api/v1/crm/report-jobs",
+                                   details={"field": "kind"})  # fmt: skip
         await club_service.check_member(club_id, requester)
         if kind == ReportKind.MEMBER_STATEMENT:
             member_id = member_id or requester
@@ -74,7 +85,36 @@ class ReportService:
             await books_service.valuation_at(club_id, requester, on)
         job = ReportJob(club_id=club_id, requested_by=requester, kind=kind, format=fmt,
                         as_of=on.isoformat() if on else None, member_id=member_id)  # fmt: skip
+        return await self._queue(job)
+
+    async def do_request_crm(self, requester: str, kind: ReportKind,
+                             fmt: ReportFormat) -> ReportJob:  # fmt: skip
+        """A CRM report of the requester's scope (built by the reports agent like a club
+        report; its figures are ``crm_service.report``'s, scoped when built).
+
+        Raises:
+            Forbidden (no CRM role), ValidationFailed (not a CRM kind), ServiceUnavailable.
+        """
+        if kind not in CRM_KINDS:
+            raise ValidationFailed("not a CRM report", details={"field": "kind"})
+        await crm_service.staff_actor(requester)
+        job = ReportJob(club_id=CRM_SCOPE, requested_by=requester, kind=kind, format=fmt,
+                        as_of=dt.datetime.now(dt.UTC).date().isoformat())  # fmt: skip
+        return await self._queue(job)
+
+    async def crm_job(self, requester: str, job_id: str) -> ReportJob:
+        """The caller's CRM report job. Raises ``ReportNotFound`` (also another's)."""
+        job = await repository.get_job(job_id)
+        if job is None or job.club_id != CRM_SCOPE or job.requested_by != requester:
+            raise ReportNotFound("no such report")
+        return job
+
+    async def _queue(self, job: ReportJob) -> ReportJob:
+        """Store the job ``queued`` and publish it keyed by job id (ServiceUnavailable when
+        Kafka does not take it: the job is marked failed)."""
         await repository.insert_job(job)
+        requester, club_id, kind, fmt = job.requested_by, job.club_id, job.kind, job.format
+        member_id = job.member_id
         record = ReportJobV1(
             id=str(job.id), job_id=str(job.id), club_id=club_id, requested_by=requester,
             kind=kind.value, format=fmt.value, as_of=job.as_of, member_id=member_id,
@@ -133,7 +173,8 @@ class ReportService:
             stored = await files_service.do_store_generated(
                 job.requested_by, data=data, filename=f"{name}.{job.format.value}",
                 content_type=CONTENT_TYPES[job.format], purpose=FilePurpose.REPORT,
-                attached_kind="report", attached_id=str(job.id), club_id=job.club_id,
+                attached_kind="report", attached_id=str(job.id),
+                club_id=None if job.club_id == CRM_SCOPE else job.club_id,
             )  # fmt: skip
             await self._progress(job, 90)
             job.file_id = str(stored.id)
@@ -147,6 +188,8 @@ class ReportService:
         return job
 
     async def _figures(self, job: ReportJob, on: dt.date | None) -> build.Figures:
+        if job.kind == ReportKind.CRM_PIPELINE:
+            return await build.crm_pipeline(job.requested_by, on)
         if job.kind == ReportKind.VALUATION_STATEMENT:
             return await build.valuation_statement(job.club_id, job.requested_by, on)
         if job.kind == ReportKind.MEMBER_STATUS:

@@ -86,6 +86,7 @@ const ROUTES: RouteDef[] = [
   { pattern: "/crm", guard: "account", render: () => <CrmScreen section="board" /> },
   { pattern: "/crm/leads/:id", guard: "account", render: (p) => <CrmScreen section="lead" id={p.id as string} /> },
   { pattern: "/crm/clients/:id", guard: "account", render: (p) => <CrmScreen section="client" id={p.id as string} /> },
+  { pattern: "/crm/people/:id", guard: "account", render: (p) => <CrmScreen section="person" id={p.id as string} /> },
   { pattern: "/crm/:section", guard: "account", render: (p) => <CrmScreen section={p.section as string} /> },
 ];
 

@@ -2,11 +2,11 @@
  * phone), lead and client pages with their timelines, my reminders today (live), the KYC queue,
  * the dashboard with charts, the CSV import screen — and the public contact form that makes
  * leads. Every figure comes from the API; money is shown exactly as its decimal strings. */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { AllocationChart } from "../charts.tsx";
 import { live } from "../live.ts";
-import { bpsPercent, money } from "../money.ts";
+import { bpsPercent, money, parseAmountInput } from "../money.ts";
 import { navigate, route } from "../router.ts";
 import { api, post, session } from "../session.ts";
 import { useStore } from "../store.ts";
@@ -43,6 +43,22 @@ interface Lead {
   created_at: string;
   last_activity_at: string;
   erased: boolean;
+  version: number;
+}
+
+/** `crm:lead` in the board room the server chose for this person. */
+interface LeadEvent {
+  seq: number;
+  change: string;
+  lead: Lead;
+  visible: boolean;
+}
+
+interface BoardJoined {
+  room: string;
+  seq: number;
+  missed: { event: string; data: LeadEvent }[];
+  complete: boolean;
 }
 
 interface Activity {
@@ -177,6 +193,7 @@ export default function CrmScreen({ section, id }: { section: string; id?: strin
       {section === "board" && <Board />}
       {section === "lead" && id && <LeadPage key={id} leadId={id} />}
       {section === "client" && id && <ClientPage key={id} clientId={id} />}
+      {section === "person" && id && <PersonToClient key={id} userId={id} />}
       {section === "clients" && <Clients />}
       {section === "reminders" && <Reminders />}
       {section === "kyc" && <KycQueue />}
@@ -197,8 +214,102 @@ async function moveLead(lead: Lead, to: string, reason?: string): Promise<void> 
   await api("POST", `/api/v1/crm/leads/${lead.id}/status`, { body: { status: to, reason: reason ?? null } });
 }
 
+/**
+ * The board's leads, kept live: loaded over HTTP, then changed by the `crm:lead` events of the
+ * person's own board room (joined on every connection; after a drop it asks for what it missed
+ * after the last `seq` it applied, and reloads when the server cannot replay it all). A card
+ * keeps the newest `version` it saw, so an event older than the loaded lead changes nothing.
+ */
+function useLiveBoard() {
+  const [cards, setCards] = useState<Lead[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  const [joined, setJoined] = useState(false);
+  const seq = useRef<number | null>(null);
+  const versions = useRef(new Map<string, number>());
+  const mounted = useRef(true);
+
+  // Leads changed live while a page is on its way: their live state is newer than the page's.
+  const touched = useRef<Set<string> | null>(null);
+  const order = (list: Lead[]) => list.sort((a, b) => b.score.total - a.score.total);
+
+  const apply = (events: LeadEvent[]) => {
+    const fresh = events.filter((e) => (versions.current.get(e.lead.id) ?? -1) <= e.lead.version);
+    if (fresh.length === 0) return;
+    for (const e of fresh) {
+      versions.current.set(e.lead.id, e.lead.version);
+      touched.current?.add(e.lead.id);
+    }
+    setCards((prev) => {
+      const next = new Map(prev.map((l) => [l.id, l]));
+      for (const e of fresh) {
+        if (e.visible && e.lead.status !== "merged") next.set(e.lead.id, e.lead);
+        else next.delete(e.lead.id);
+      }
+      return order([...next.values()]);
+    });
+  };
+  const load = async () => {
+    const changing = new Set<string>();
+    touched.current = changing;
+    try {
+      const page = await api<{ items: Lead[] }>("GET", "/api/v1/crm/leads?limit=500&sort=score");
+      if (!mounted.current) return;
+      setCards((prev) => {
+        const out = page.items.filter((l) => !changing.has(l.id));
+        for (const l of out) versions.current.set(l.id, l.version);
+        return order([...out, ...prev.filter((l) => changing.has(l.id))]);
+      });
+      setError(null);
+    } catch (caught) {
+      if (mounted.current) setError(caught);
+    } finally {
+      if (touched.current === changing) touched.current = null;
+    }
+  };
+  const sync = async () => {
+    try {
+      const answer = await live.call<BoardJoined>("crm:join", { after_seq: seq.current });
+      if (!mounted.current) return;
+      if (seq.current === null || !answer.complete) {
+        seq.current = answer.seq;
+        await load();
+      } else {
+        apply(answer.missed.map((m) => m.data));
+        seq.current = Math.max(seq.current, answer.seq);
+      }
+      setJoined(true);
+    } catch (caught) {
+      if (mounted.current) setError(caught);
+    }
+  };
+  useEffect(() => {
+    mounted.current = true;
+    void load();
+    const offConnect = live.onConnect(() => {
+      setJoined(false);
+      void sync();
+    });
+    const offEvent = live.on("crm:lead", (e: LeadEvent) => {
+      if (seq.current === null || e.seq <= seq.current) return; // before the join, or seen
+      if (e.seq > seq.current + 1) {
+        void sync(); // a gap: ask for what fell in it
+        return;
+      }
+      seq.current = e.seq;
+      apply([e]);
+    });
+    return () => {
+      mounted.current = false;
+      offConnect();
+      offEvent();
+      void live.call("crm:leave", {}).catch(() => undefined);
+    };
+  }, []);
+  return { cards, error, joined, reload: () => void load() };
+}
+
 function Board() {
-  const leads = useLoad(() => api<{ items: Lead[] }>("GET", "/api/v1/crm/leads?limit=500&sort=score"));
+  const leads = useLiveBoard();
   const [lostFor, setLostFor] = useState<Lead | null>(null);
   const [over, setOver] = useState<string | null>(null);
   const move = useAction(async (lead: Lead, to: string, reason?: string) => {
@@ -210,7 +321,7 @@ function Board() {
     setLostFor(null);
     leads.reload();
   });
-  const items = leads.data?.items ?? [];
+  const items = leads.cards;
   const drop = (to: string, event: DragEvent) => {
     event.preventDefault();
     setOver(null);
@@ -219,7 +330,10 @@ function Board() {
     if (lead && lead.status !== to) void move.run(lead, to);
   };
   return (
-    <section data-testid="crm-board">
+    <section data-testid="crm-board" data-live={leads.joined ? "joined" : "waiting"}>
+      <div class="row-end board-live">
+        <span class="small muted" data-testid="board-live">{leads.joined ? "● Live: changes by your team appear here as they happen" : "Connecting…"}</span>
+      </div>
       <NewLead onCreated={() => leads.reload()} />
       <Problem error={leads.error ?? move.error} testId="board-error" />
       {lostFor && <LostReason lead={lostFor} busy={move.busy} onCancel={() => setLostFor(null)} onSubmit={(why) => void move.run(lostFor, "lost", why)} />}
@@ -384,6 +498,11 @@ function LeadPage({ leadId }: { leadId: string }) {
     setLastMerge(done.id);
     refresh();
   });
+  const staff = useLoad(() => api<{ items: { user_id: string; full_name: string; active: boolean }[] }>("GET", "/api/v1/crm/staff"));
+  const assign = useAction(async (ownerId: string) => {
+    await api("POST", `/api/v1/crm/leads/${leadId}/assign`, { body: { owner_id: ownerId } });
+    refresh();
+  });
   const [lastMerge, setLastMerge] = useState<string | null>(null);
   const undo = useAction(async () => {
     if (!lastMerge) return;
@@ -403,7 +522,7 @@ function LeadPage({ leadId }: { leadId: string }) {
         </div>
         <Badge tone={l.status === "converted" ? "ok" : l.status === "lost" ? "bad" : "brand"} testId="lead-status">{label(l.status)}</Badge>
       </div>
-      <Problem error={act.error ?? log.error ?? remind.error ?? merge.error ?? undo.error} />
+      <Problem error={act.error ?? log.error ?? remind.error ?? merge.error ?? undo.error ?? assign.error} />
       <div class="crm-columns">
         <div class="stack">
           <Panel title="Contact">
@@ -413,6 +532,19 @@ function LeadPage({ leadId }: { leadId: string }) {
               <dt>City</dt><dd>{l.city ?? "—"}</dd>
               <dt>Company</dt><dd>{l.company ?? "—"}</dd>
               <dt>Capacity</dt><dd>{money(l.investment_capacity)}</dd>
+              <dt>Owner</dt>
+              <dd>
+                {(staff.data?.items.length ?? 0) > 1 && !["converted", "merged"].includes(l.status) ? (
+                  <select aria-label="Owner" data-testid="lead-owner" value={l.owner_id ?? ""} disabled={assign.busy}
+                    onChange={(e) => {
+                      const to = (e.target as HTMLSelectElement).value;
+                      if (to && to !== l.owner_id) void assign.run(to);
+                    }}>
+                    {!l.owner_id && <option value="">Unassigned</option>}
+                    {staff.data?.items.filter((m) => m.active || m.user_id === l.owner_id).map((m) => <option key={m.user_id} value={m.user_id}>{m.full_name}</option>)}
+                  </select>
+                ) : (l.owner_name ?? "Unassigned")}
+              </dd>
               {l.lost_reason && <><dt>Lost because</dt><dd>{l.lost_reason}</dd></>}
               {l.message && <><dt>Message</dt><dd>{l.message}</dd></>}
             </dl>
@@ -503,8 +635,9 @@ function Clients() {
         <Button kind="secondary">Search</Button>
       </form>
     }>
+      <NewClient />
       <Problem error={clients.error} />
-      {clients.data?.items.length === 0 && <Empty>No clients yet. Convert a qualified lead.</Empty>}
+      {clients.data?.items.length === 0 && <Empty>No clients yet. Convert a qualified lead, or add one.</Empty>}
       <div class="table-wrap">
         <table class="crm-table">
           <thead><tr><th>Name</th><th>Segment</th><th>Status</th><th>Manager</th><th>Since</th></tr></thead>
@@ -520,6 +653,178 @@ function Clients() {
       </div>
     </Panel>
   );
+}
+
+/** A client entered directly (not a lead first); the same duplicate rule as leads. */
+function NewClient() {
+  const [open, setOpen] = useState(false);
+  const empty = { full_name: "", email: "", phone: "", city: "", investment_capacity: "" };
+  const [form, setForm] = useState(empty);
+  const [invite, setInvite] = useState(false);
+  const save = useAction(async () => {
+    const fields = Object.fromEntries(Object.entries(form).filter(([, v]) => v.trim() !== ""));
+    if (fields.investment_capacity) {
+      const amount = parseAmountInput(String(fields.investment_capacity));
+      if (!amount) throw new ApiError("Enter the capacity in rupees, like 500000 or 500000.50.", 422, "validation_error");
+      fields.investment_capacity = amount;
+    }
+    const made = await api<{ client: Client }>("POST", "/api/v1/crm/clients", { body: { ...fields, invite } });
+    setForm(empty);
+    navigate(`/crm/clients/${made.client.id}`);
+  });
+  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value });
+  if (!open) return <div class="row-end"><Button kind="secondary" testId="new-client-open" onClick={() => setOpen(true)}>New client</Button></div>;
+  return (
+    <form class="panel panel-pad form new-lead" data-testid="new-client" onSubmit={(e) => {
+      e.preventDefault();
+      void save.run();
+    }}>
+      <div class="form-row">
+        <Field label="Name" testId="client-name" value={form.full_name} onInput={set("full_name")} required />
+        <Field label="E-mail" testId="client-email" type="email" value={form.email} onInput={set("email")} />
+        <Field label="Phone" testId="client-phone" value={form.phone} onInput={set("phone")} />
+        <Field label="City" testId="client-city" value={form.city} onInput={set("city")} />
+        <Field label="Investment capacity (₹)" testId="client-capacity" value={form.investment_capacity} onInput={set("investment_capacity")} inputMode="decimal" />
+      </div>
+      <label class="check"><input type="checkbox" checked={invite} onChange={(e) => setInvite((e.target as HTMLInputElement).checked)} data-testid="client-invite" /> Invite them to the platform</label>
+      <Problem error={save.error} testId="new-client-error" />
+      <div class="form-actions">
+        <Button busy={save.busy} testId="client-save">Add client</Button>
+        <Button kind="ghost" type="button" onClick={() => setOpen(false)}>Close</Button>
+      </div>
+    </form>
+  );
+}
+
+interface KycDoc {
+  id: string;
+  kind: string;
+  status: string;
+  number: string | null;
+  expires_on: string | null;
+  rejection_reason?: string | null;
+}
+
+const KYC_KINDS: [string, string][] = [["pan", "PAN"], ["aadhaar", "Aadhaar"], ["driving_licence", "Driving licence"], ["address_proof", "Proof of address"]];
+const PROOFS = ["passport", "utility_bill", "bank_statement", "rent_agreement", "voter_id"];
+
+/** The client's KYC as the KYC service sees it, and a scan uploaded by staff for review. */
+function ClientKycPanel({ client, onChange }: { client: Client; onChange: () => void }) {
+  const kyc = useLoad(() => api<{ member: boolean; status: string; missing: string[]; documents: KycDoc[] }>("GET", `/api/v1/crm/clients/${client.id}/kyc`), [client.id, client.user_id]);
+  const [form, setForm] = useState({ kind: "pan", number: "", proof_type: "", issued_on: "", expires_on: "" });
+  const [file, setFile] = useState<File | null>(null);
+  const invite = useAction(async () => {
+    await api("POST", `/api/v1/crm/clients/${client.id}/invite`);
+    onChange();
+  });
+  const upload = useAction(async () => {
+    if (!file) throw new ApiError("Choose the scan (PDF, PNG or JPEG).", 422, "file_missing");
+    const body = new FormData();
+    body.append("client_id", client.id);
+    for (const [key, value] of Object.entries(form)) if (value.trim()) body.append(key, value.trim());
+    body.append("file", file, file.name);
+    await api("POST", "/api/v1/crm/kyc/documents", { body });
+    setForm({ ...form, number: "" });
+    setFile(null);
+    kyc.reload();
+    onChange();
+  });
+  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value });
+  const k = kyc.data;
+  return (
+    <Panel title="KYC documents" testId="client-kyc-panel">
+      <Problem error={kyc.error ?? invite.error ?? upload.error} testId="kyc-error" />
+      {k && !k.member && (
+        <div class="row-end">
+          <span class="muted small">KYC documents are held on the client's platform account.</span>
+          <Button kind="secondary" busy={invite.busy} testId="client-invite-now" onClick={() => void invite.run()}>Invite to the platform</Button>
+        </div>
+      )}
+      {k?.member && (
+        <>
+          <p class="small">Status <strong data-testid="kyc-status">{label(k.status)}</strong>{k.missing.length > 0 ? ` · missing ${k.missing.map(label).join(", ")}` : ""}</p>
+          {k.documents.length > 0 && (
+            <ul class="rows" data-testid="kyc-documents">
+              {k.documents.map((d) => (
+                <li key={d.id} class="row-end" data-kind={d.kind} data-status={d.status}>
+                  <span>{KYC_KINDS.find(([v]) => v === d.kind)?.[1] ?? label(d.kind)} {d.number ? <span class="muted small">{d.number}</span> : null}</span>
+                  <Badge tone={d.status === "verified" ? "ok" : d.status === "pending" ? "brand" : "warn"}>{label(d.status)}</Badge>
+                </li>
+              ))}
+            </ul>
+          )}
+          <form class="form" data-testid="kyc-upload" onSubmit={(e) => {
+            e.preventDefault();
+            void upload.run();
+          }}>
+            <div class="form-row">
+              <label class="field"><span class="field-label">Document</span>
+                <select value={form.kind} data-testid="kyc-kind" onChange={(e) => setForm({ ...form, kind: (e.target as HTMLSelectElement).value })}>
+                  {KYC_KINDS.map(([v, t]) => <option key={v} value={v}>{t}</option>)}
+                </select>
+              </label>
+              {form.kind !== "address_proof" && <Field label="Number" testId="kyc-number" value={form.number} onInput={set("number")} />}
+              {form.kind === "address_proof" && (
+                <label class="field"><span class="field-label">Proof</span>
+                  <select value={form.proof_type} onChange={(e) => setForm({ ...form, proof_type: (e.target as HTMLSelectElement).value })}>
+                    <option value="">Choose…</option>
+                    {PROOFS.map((p) => <option key={p} value={p}>{label(p)}</option>)}
+                  </select>
+                </label>
+              )}
+              {(form.kind === "address_proof") && <Field label="Issued on" testId="kyc-issued" type="date" value={form.issued_on} onInput={set("issued_on")} />}
+              {(form.kind === "driving_licence" || form.kind === "address_proof") && <Field label="Expires on" testId="kyc-expires" type="date" value={form.expires_on} onInput={set("expires_on")} />}
+            </div>
+            <input type="file" accept="application/pdf,image/png,image/jpeg" data-testid="kyc-file" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
+            <Button kind="secondary" busy={upload.busy} testId="kyc-upload-save">Upload for review</Button>
+          </form>
+        </>
+      )}
+    </Panel>
+  );
+}
+
+interface Advisory {
+  user_id: string | null;
+  risk_profile: { profile: string; score: number; horizon_years: number; taken_at: string } | null;
+  accounts: { account_id: string; kind: string; name: string; currency: string }[];
+  client_path: string;
+}
+
+/** The client's advisory profile, from the advisory service (questionnaire, portfolios). */
+function AdvisoryPanel({ client }: { client: Client }) {
+  const advice = useLoad(() => api<Advisory>("GET", `/api/v1/crm/clients/${client.id}/advisory`), [client.id, client.user_id]);
+  const a = advice.data;
+  return (
+    <Panel title="Advisory profile" testId="client-advisory">
+      <Problem error={advice.error} />
+      {a && !a.user_id && <Empty>Not a platform member yet: no advisory profile.</Empty>}
+      {a?.user_id && !a.risk_profile && <Empty testId="advisory-none">Has not taken the risk questionnaire yet.</Empty>}
+      {a?.risk_profile && (
+        <dl class="facts">
+          <dt>Risk profile</dt><dd data-testid="advisory-profile">{label(a.risk_profile.profile)}</dd>
+          <dt>Score</dt><dd>{a.risk_profile.score} / 100</dd>
+          <dt>Horizon</dt><dd>{a.risk_profile.horizon_years} years</dd>
+          <dt>Taken</dt><dd>{when(a.risk_profile.taken_at)}</dd>
+        </dl>
+      )}
+      {(a?.accounts.length ?? 0) > 0 && (
+        <ul class="rows" data-testid="advisory-accounts">
+          {a?.accounts.map((x) => <li key={x.account_id} class="row-end"><span>{x.name || "Portfolio"}</span><span class="muted small">{label(x.kind)} · {x.currency}</span></li>)}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
+/** `/crm/people/<user id>`: from a platform account (an advisory profile, a booking) back to
+ * the CRM client it belongs to, when that client is in your book. */
+function PersonToClient({ userId }: { userId: string }) {
+  const found = useLoad(() => api<Client>("GET", `/api/v1/crm/clients/by-user/${encodeURIComponent(userId)}`), [userId]);
+  useEffect(() => {
+    if (found.data) navigate(`/crm/clients/${found.data.id}`);
+  }, [found.data]);
+  return found.error ? <Problem error={found.error} /> : <p class="muted">Finding the client…</p>;
 }
 
 interface Portfolio {
@@ -581,6 +886,11 @@ function ClientPage({ clientId }: { clientId: string }) {
               )}
             </form>
           </Panel>
+          <AdvisoryPanel client={c} />
+          <ClientKycPanel client={c} onChange={() => {
+            client.reload();
+            timeline.reload();
+          }} />
           <Panel title="Investments" testId="portfolio">
             {!folio.data?.member && <Empty>Not a platform member yet: no club investments.</Empty>}
             {folio.data?.member && folio.data.investments.length === 0 && <Empty>A member, but in no club yet.</Empty>}
@@ -711,6 +1021,7 @@ function Dashboard() {
           void exportCsv();
         }}>Export CSV</a>
       </div>
+      <ReportFiles />
       <Problem error={report.error} />
       {r && (
         <>
@@ -752,6 +1063,41 @@ function Dashboard() {
         </>
       )}
     </section>
+  );
+}
+
+interface ReportJob {
+  id: string;
+  format: string;
+  status: string;
+  percent: number;
+  error: { code: string; message: string } | null;
+  download: { url: string; filename: string; size: number } | null;
+}
+
+/** The pipeline report as PDF or CSV, built by the reports agent; a signed link when ready. */
+function ReportFiles() {
+  const [job, setJob] = useState<ReportJob | null>(null);
+  const request = useAction(async (format: "pdf" | "csv") => {
+    let seen = await api<ReportJob>("POST", "/api/v1/crm/report-jobs", { body: { format } });
+    setJob(seen);
+    const until = Date.now() + 120_000;
+    while (seen.status !== "done" && seen.status !== "failed" && Date.now() < until) {
+      await new Promise((done) => setTimeout(done, 700));
+      seen = await api<ReportJob>("GET", `/api/v1/crm/report-jobs/${seen.id}`);
+      setJob(seen);
+    }
+    if (seen.status === "failed") throw new ApiError(seen.error?.message ?? "The report could not be built.", 500, seen.error?.code);
+  });
+  return (
+    <div class="row-end report-files" data-testid="crm-report-files">
+      <span class="small muted">Pipeline report</span>
+      <Button kind="secondary" busy={request.busy} testId="report-pdf" onClick={() => void request.run("pdf")}>PDF</Button>
+      <Button kind="secondary" busy={request.busy} testId="report-csv" onClick={() => void request.run("csv")}>CSV</Button>
+      {job && job.status !== "done" && job.status !== "failed" && <span class="small muted" data-testid="report-progress">Preparing… {job.percent}%</span>}
+      {job?.download && <a class="btn btn-ghost" href={job.download.url} data-external download={job.download.filename} data-testid="report-download">Download {job.download.filename}</a>}
+      <Problem error={request.error} testId="report-error" />
+    </div>
   );
 }
 
