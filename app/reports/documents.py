@@ -20,6 +20,12 @@ class ReportKind(StrEnum):
     # chit funds (app/reports/chits.py): a closed month's auction minutes, a monthly report
     CHIT_AUCTION_MINUTES = "chit_auction_minutes"
     CHIT_MONTHLY_REPORT = "chit_monthly_report"
+    # crowdfunding (app/reports/campaign_figures.py): one person's, or one campaign's
+    CAMPAIGN_INVESTOR_STATEMENT = "campaign_investor_statement"
+    CAMPAIGN_STATEMENT = "campaign_statement"
+
+
+CAMPAIGN_KINDS = (ReportKind.CAMPAIGN_INVESTOR_STATEMENT, ReportKind.CAMPAIGN_STATEMENT)
 
 
 class ReportFormat(StrEnum):
@@ -40,8 +46,9 @@ class ReportJob(Document):
     """One report request. ``percent`` is the last progress stored (and emitted); ``file_id``
     names the finished file (app/files/), which only ``requested_by`` may download."""
 
-    club_id: str
+    club_id: str  # "" for a crowdfunding statement
     requested_by: str
+    campaign_id: str | None = None  # a campaign statement's campaign
     kind: ReportKind
     format: ReportFormat
     as_of: str | None = None
