@@ -87,26 +87,31 @@ def _admin() -> bool:
     return current_principal().has_role(PlatformRole.ADMIN)
 
 
-async def campaign_outs(campaigns: list[Campaign], pictures: int = 1) -> list[CampaignOut]:
-    """API shapes of campaigns the caller may see, with their owners' names and signed links
-    to their first ``pictures`` pictures (for the caller)."""
+async def campaign_outs(
+    campaigns: list[Campaign], viewer_id: str | None = None, pictures: int = 1
+) -> list[CampaignOut]:
+    """API shapes of campaigns ``viewer_id`` may see (default: the HTTP caller), with their
+    owners' names and signed links to their first ``pictures`` pictures for the viewer.
+    Socket handlers pass ``viewer_id`` (they have no HTTP request)."""
+    viewer = viewer_id or _me()
     names = await users_by_id(sorted({c.owner_id for c in campaigns}))
     outs = []
     for c in campaigns:
         out = campaign_out(c, names[c.owner_id].full_name if c.owner_id in names else None)
-        out.pictures = await picture_links(c, pictures)
+        out.pictures = await picture_links(c, viewer, pictures)
         outs.append(out)
     return outs
 
 
-async def picture_links(campaign: Campaign, limit: int) -> list[PictureOut]:
-    """Signed inline links to the campaign's first ``limit`` pictures (images by content)."""
+async def picture_links(campaign: Campaign, viewer_id: str, limit: int) -> list[PictureOut]:
+    """Signed inline links for ``viewer_id`` to the campaign's first ``limit`` pictures
+    (images by content)."""
     found = []
     for file_id in campaign.picture_file_ids[:limit]:
         record = await files_service.get(file_id)
         if record is None or not record.content_type.startswith("image/"):
             continue
-        link = files_service.link(record, _me(), "inline")
+        link = files_service.link(record, viewer_id, "inline")
         found.append(PictureOut(id=file_id, url=f"{get_settings().public_url}{link.path}",
                                 content_type=record.content_type))  # fmt: skip
     return found

@@ -190,7 +190,19 @@ async def campaign_statement(campaign_id: str, requester: str, now: dt.datetime)
         ]
         for r in reports
     ]
-    ledger_rows = [[account, format_minor(amount)] for account, amount in sorted(balances.items())]
+    people = await users_by_id(sorted({a.rsplit(":", 1)[1] for a in balances if a.count(":") > 1}))
+
+    def account_label(account: str) -> str:
+        """``liabilities:investor_funds:<user>`` → ``… (name)``: whose money it is."""
+        user = account.rsplit(":", 1)[1]
+        if account.count(":") > 1 and user in people:
+            return f"{account} ({people[user].full_name})"
+        return account
+
+    ledger_rows = [
+        [account_label(account), format_minor(amount)]
+        for account, amount in sorted(balances.items())
+    ]
     header = Header(
         club_id=campaign_id,
         club_name=campaign.title,

@@ -650,6 +650,33 @@ function PayoutDestinationPanel({ onSaved }: { onSaved: () => void }) {
   );
 }
 
+interface StatementJob { id: string; status: string; percent: number; error: { code: string; message: string } | null; download: { url: string; filename: string } | null }
+
+/** Ask the reports agent for a statement, follow it to the end, offer the file. */
+function StatementButtons({ kind, campaignId, testId }: { kind: "investor" | "campaign"; campaignId?: string; testId: string }) {
+  const [job, setJob] = useState<StatementJob | null>(null);
+  const ask = useAction(async (format: "csv" | "pdf") => {
+    let current = await api<StatementJob>("POST", "/api/v1/me/campaigns/statements", { body: { kind, format, campaign_id: campaignId } });
+    setJob(current);
+    for (let i = 0; i < 120 && current.status !== "done" && current.status !== "failed"; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      current = await api<StatementJob>("GET", `/api/v1/me/campaigns/statements/${current.id}`);
+      setJob(current);
+    }
+    if (current.status === "failed") throw new ApiError(current.error?.message ?? "the statement could not be built", 500, current.error?.code ?? "failed");
+  });
+  const working = ask.busy && job?.status !== "done";
+  return (
+    <div class="cf-actions" data-testid={testId}>
+      <Button kind="secondary" busy={working} testId={`${testId}-csv`} onClick={() => void ask.run("csv")}>CSV</Button>
+      <Button kind="secondary" busy={working} testId={`${testId}-pdf`} onClick={() => void ask.run("pdf")}>PDF</Button>
+      {working && <span class="muted small">Preparing… {job?.percent ?? 0}%</span>}
+      {job?.status === "done" && job.download && <a href={job.download.url} data-external download={job.download.filename} data-testid={`${testId}-download`}>Download {job.download.filename}</a>}
+      <Problem error={ask.error} testId={`${testId}-error`} />
+    </div>
+  );
+}
+
 /** Why a payout is not paid yet, in words. */
 function PayoutTrouble({ t }: { t: Transfer }) {
   if (t.status === "sent") return <span class="muted small block">On its way: the bank confirms it shortly.</span>;
@@ -686,6 +713,9 @@ export function CampaignDashboard() {
               </ul>
               {b.payouts.length > 0 && <h3>Payouts</h3>}
               <ul class="rows cf-list">{b.payouts.map((t) => <li key={t.id} data-testid="board-payout" data-status={t.status}>{label(t.kind)} {money(t.amount)} <Status value={t.status} /> {t.paid_at && t.status === "paid" && <span class="muted small">{when(t.paid_at)}</span>}<PayoutTrouble t={t} /></li>)}</ul>
+              <h3>Statement</h3>
+              <p class="muted small">Every investment, refund and profit share, for your records.</p>
+              <StatementButtons kind="investor" testId="investor-statement" />
               {b.upcoming.length > 0 && <h3>Closing next</h3>}
               <ul class="rows cf-list">{b.upcoming.map((c) => <li key={c.id}><a href={`/campaigns/${c.id}`}>{c.title}</a> · closes in <Countdown deadline={c.ends_at} /></li>)}</ul>
             </Panel>
@@ -695,7 +725,9 @@ export function CampaignDashboard() {
               {b.owned.length === 0 && <Empty>No campaigns of yours.</Empty>}
               <ul class="rows cf-list">
                 {b.owned.map((c) => (
-                  <li key={c.id} data-testid="board-owned"><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · {money(c.raised)} of {money(c.goal)} · {c.investor_count} investors</li>
+                  <li key={c.id} data-testid="board-owned"><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · {money(c.raised)} of {money(c.goal)} · {c.investor_count} investors
+                    {c.status !== "draft" && c.status !== "in_review" && <StatementButtons kind="campaign" campaignId={c.id} testId="campaign-statement" />}
+                  </li>
                 ))}
               </ul>
               {b.owner_transfers.length > 0 && <h3>Money released to you</h3>}
