@@ -153,7 +153,9 @@ async def person(http: Api, new_context: NewContext, tag: str, **context: Any) -
     return Person(account, tokens["access_token"], page)
 
 
-async def create_club(http: Api, owner: Person, name: str, currency: str = "INR") -> dict[str, Any]:
+async def create_club(
+    http: Api, owner: Person, name: str, currency: str = "INR"
+) -> dict[str, Any]:
     reply = await http.call(
         "POST", "/api/v1/clubs",
         json={"name": name, "description": "Blue chips, held long.", "currency": currency},

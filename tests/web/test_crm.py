@@ -74,8 +74,7 @@ async def test_web_form_lead_worked_to_a_client_seen_by_the_manager(
     await mobile.screenshot(path=str(artifacts / "crm-lead-phone.png"), full_page=True)
     await mobile.get_by_test_id("crm-tab-reminders").click()
     row = mobile.locator('[data-testid^="reminder-"][data-status]').filter(
-        has_text="Send the SIP form"
-    )
+        has_text="Send the SIP form")
     await expect(row).to_have_attribute("data-status", "sent")
     await mobile.screenshot(path=str(artifacts / "crm-reminders-phone.png"), full_page=True)
 
