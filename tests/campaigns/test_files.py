@@ -139,11 +139,17 @@ async def test_campaign_files_are_read_by_the_right_people_before_and_after_publ
         period_start=today - dt.timedelta(days=30), period_end=today, profit="20000.00",
         document_file_id=statement, note="Q1",
     )  # fmt: skip
-    await campaign_flows.do_report_profit(owner.user_id, cid, report_data)
+    report = await campaign_flows.do_report_profit(owner.user_id, cid, report_data)
     for who, expected in ((investor, 200), (owner, 200), (admin, 200), (stranger, 403)):
         status, body = await status_of(api, who, link.format(statement))
         assert status == expected, (who.email, body)
     assert body["error"]["code"] == "not_an_investor"
+    # A rejected report's statement: back to the owner and admins only.
+    await campaign_flows.do_decide_report(admin_account_.user_id, str(report.id), False,
+                                          "the statement does not add up")  # fmt: skip
+    status, body = await status_of(api, investor, link.format(statement))
+    assert (status, body["error"]["code"]) == (404, "campaign_file_not_found")
+    assert (await status_of(api, owner, link.format(statement)))[0] == 200
     # A statement must be a campaign upload too (a KYC scan is refused, nothing stored).
     wrong = report_data.model_copy(
         update={"document_file_id": kyc_scan, "period_start": today - dt.timedelta(days=60)}
