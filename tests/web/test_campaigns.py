@@ -232,5 +232,6 @@ async def test_campaign_verified_invested_live_funded_and_profit_paid(
     await shot(page, artifacts, "statements-desktop")
     for investor, size in ((asha, "desktop"), (ravi, "phone")):
         await investor.page.goto("/campaigns")
-        await expect(investor.page.get_by_test_id("campaign-card").first).to_be_visible()
+        mine = investor.page.locator(f'[data-testid="campaign-card"][data-id="{campaign_id}"]')
+        await expect(mine.get_by_test_id("campaign-cover")).to_have_js_property("naturalWidth", 96)
         await shot(investor.page, artifacts, f"feed-{size}")

@@ -129,7 +129,7 @@ function ProgressBar({ bps, testId }: { bps: number; testId?: string }) {
 function Card({ c }: { c: Campaign }) {
   return (
     <a class="cf-card panel" href={`/campaigns/${c.id}`} data-testid="campaign-card" data-id={c.id}>
-      {c.pictures[0] && <img class="cf-cover" src={c.pictures[0].url} alt="" loading="lazy" data-testid="campaign-cover" />}
+      {c.pictures[0] && <img class="cf-cover" src={c.pictures[0].url} alt="" data-testid="campaign-cover" />}
       <div class="cf-card-head">
         <span class="cf-tag">{label(c.category)} · {c.city}</span>
         <Status value={c.status} />
@@ -622,8 +622,9 @@ function PayoutDestinationPanel({ onSaved }: { onSaved: () => void }) {
           {d.registered_name && <span class="muted small block">Verified: {d.registered_name}</span>}
         </p>
       )}
-      {!d && !editing && <Empty>No UPI id or bank account yet: releases and profit shares wait for one.</Empty>}
-      {!editing && <Button kind="secondary" testId="destination-edit" onClick={() => setEditing(true)}>{d ? "Change" : "Add one"}</Button>}
+      <Problem error={state.error} testId="destination-load-error" />
+      {state.data && !d && !editing && <Empty>No UPI id or bank account yet: releases and profit shares wait for one.</Empty>}
+      {state.data && !editing && <Button kind="secondary" testId="destination-edit" onClick={() => setEditing(true)}>{d ? "Change" : "Add one"}</Button>}
       {editing && (
         <form class="stack" onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
           <label class="field"><span class="field-label">Pay me by</span>
