@@ -32,12 +32,14 @@ async def apply_campaign_payments(events: Any) -> None:
 
 @app.timer(interval=get_settings().campaign_sweep_seconds)
 async def campaign_timers() -> None:
-    """Release expired reservations, close due campaigns, send due payouts."""
+    """Release expired reservations, close due campaigns, send due payouts, ask the provider
+    about payouts whose webhook did not come."""
     await worker_context()
     try:
         released = await campaign_service.do_expire_holds()
         closed = await campaign_flows.do_close_due()
         paid = await campaign_flows.do_process_transfers()
+        paid += await campaign_flows.do_reconcile_sent()
     except Exception as exc:  # a database or provider hiccup: the next tick tries again
         log.warning("campaign sweep failed", error=str(exc)[:300])
         return

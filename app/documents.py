@@ -25,14 +25,7 @@ from app.books.documents import (
 )
 from app.broadcasts.documents import Broadcast
 from app.brokers.documents import BrokerLink, PositionCheck, RefusedPostback
-from app.campaigns.documents import (
-    Campaign,
-    CampaignUpdate,
-    Dispute,
-    Investment,
-    ProfitReport,
-    Transfer,
-)
+from app.campaigns.documents import CAMPAIGN_DOCUMENTS
 from app.chat.documents import ChatMessage
 from app.chits.documents import CHIT_DOCUMENTS
 from app.clubs.documents import Club, Invite, Membership
@@ -116,5 +109,5 @@ def document_models() -> list[type]:
         *crm_documents(),
         *CHIT_DOCUMENTS,
         *SMS_DOCUMENTS,
-        *(Campaign, Investment, Transfer, ProfitReport, CampaignUpdate, Dispute),
+        *CAMPAIGN_DOCUMENTS,
     ]

@@ -5,12 +5,17 @@ verification. Idempotent: made once."""
 from __future__ import annotations
 
 import datetime as dt
+import struct
 import uuid
+import zlib
+from typing import Any
 
 from app.campaigns.documents import Campaign
 from app.campaigns.flows import campaign_flows
 from app.campaigns.schemas import CampaignFields
 from app.campaigns.service import campaign_service
+from app.files.documents import FilePurpose
+from app.files.service import files_service
 from app.identity.documents import User
 from app.identity.signup import do_provision_user
 from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument
@@ -19,8 +24,33 @@ from streams.records import PaymentEventV1
 OWNER = ("owner@demo.samooh.in", "samooh-demo-owner", "a business owner raising money (KYC done)")
 
 
+def _picture(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> bytes:
+    """A 320×180 PNG: two colour bands with a soft edge (a stand-in photo for the demo)."""
+    width, height = 320, 180
+    rows = []
+    for y in range(height):
+        mix = min(max((y - 80) / 40, 0.0), 1.0)
+        pixel = bytes(round(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True))
+        rows.append(b"\x00" + pixel * width)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"".join(rows))) + chunk(b"IEND", b""))  # fmt: skip
+
+
+async def _upload_picture(owner_id: str, name: str, top: tuple[int, int, int],
+                          bottom: tuple[int, int, int]) -> str:  # fmt: skip
+    stored = await files_service.do_upload(owner_id, data=_picture(top, bottom), filename=name,
+                                           purpose=FilePurpose.CAMPAIGN)  # fmt: skip
+    return str(stored.id)
+
+
 def _fields(title: str, story: str, category: str, city: str, goal: str, days: int,
-            **extra: str) -> CampaignFields:  # fmt: skip
+            **extra: Any) -> CampaignFields:  # fmt: skip
     now = dt.datetime.now(dt.UTC)
     return CampaignFields.model_validate({
         "title": title, "story": story, "category": category, "city": city, "goal": goal,
@@ -47,15 +77,18 @@ async def load_demo_campaigns(member_email: str, admin_email: str) -> int:
     for kind in (DocumentKind.PAN, DocumentKind.AADHAAR):  # the demo owner's KYC, verified
         await KycDocument(user_id=owner_id, kind=kind, status=DocumentStatus.VERIFIED,
                           file_id="demo", number_last4="4321").insert()  # fmt: skip
+    oven = await _upload_picture(owner_id, "oven.png", (235, 170, 90), (120, 70, 40))
+    shop = await _upload_picture(owner_id, "shop.png", (120, 170, 220), (60, 80, 120))
     bakery = await campaign_service.do_create(owner_id, _fields(
         "Meena's bakery: a second oven",
         "We bake 400 loaves a day in Kothrud and turn people away by nine. A second deck oven "
         "doubles what we bake; investors share 20% of the profit every quarter.",
-        "food", "Pune", "150000.00", 21, max="50000.00"))  # fmt: skip
+        "food", "Pune", "150000.00", 21, max="50000.00", picture_file_ids=[oven]))  # fmt: skip
     tailor = await campaign_service.do_create(owner_id, _fields(
         "Ravi Tailors: a second shop on MG Road",
         "Two more machines and a shop front so wedding orders stop waiting three weeks.",
-        "services", "Mysuru", "80000.00", 5, pledge_policy="refuse"))  # fmt: skip
+        "services", "Mysuru", "80000.00", 5, pledge_policy="refuse",
+        picture_file_ids=[shop]))  # fmt: skip
     await campaign_service.do_create(owner_id, _fields(
         "Terracotta studio: a kiln for the village potters",
         "A shared electric kiln for twelve potters in Khurja, so firing no longer waits for "

@@ -71,7 +71,8 @@ class Hold(BaseModel):
 class Campaign(Document):
     """One campaign. ``goal``, ``min_investment``, ``max_investment`` (per investor, in total),
     ``raised`` (completed investments) and ``reserved`` (pending ones) are paise; the guarded
-    ``$inc`` in the repository keeps ``raised + reserved <= goal`` at every instant.
+    ``$inc`` in the repository keeps ``raised + reserved <= goal`` and every
+    ``investor_totals[user] <= max_investment`` at every instant.
     ``profit_share_bps`` is the share of reported profit that goes to investors (basis points),
     ``profit_period_months`` how often profit is reported. ``money_seq`` serialises money
     changes of one campaign (every money transaction bumps it first)."""
@@ -97,6 +98,9 @@ class Campaign(Document):
     raised: int = 0
     reserved: int = 0
     holds: list[Hold] = Field(default_factory=list)
+    # paise each investor has pending or completed here (user id → paise); kept by the same
+    # guarded updates as ``reserved``/``raised`` so ``max_investment`` holds atomically
+    investor_totals: dict[str, int] = Field(default_factory=dict)
     funded_bps: int = 0  # raised ÷ goal in basis points, rounded down (feed filter and sort)
     investor_count: int = 0
     money_seq: int = 0
@@ -169,11 +173,19 @@ class TransferKind(StrEnum):
 
 
 class TransferStatus(StrEnum):
-    """pending → paid, or → failed after ``max_attempts`` (surfaced to admins, who may retry)."""
+    """pending → sent (the provider took it; its webhook tells the end) → paid; → failed after
+    ``max_attempts``, or when the provider's webhook says it failed or was reversed (even after
+    paid). Only forward: pending < sent < paid < failed. A failed one is surfaced to admins,
+    who may retry it (pending again, in a new ``round`` with a new idempotency key)."""
 
     PENDING = "pending"
+    SENT = "sent"
     PAID = "paid"
     FAILED = "failed"
+
+
+TRANSFER_RANK = {TransferStatus.PENDING: 0, TransferStatus.SENT: 1, TransferStatus.PAID: 2,
+                 TransferStatus.FAILED: 3}  # fmt: skip
 
 
 class Transfer(Document):
@@ -199,8 +211,21 @@ class Transfer(Document):
     claim_token: str | None = None
     provider_ref: str | None = None
     last_error: str | None = None
+    # a release or profit share whose payee has no verified payout destination yet: parked
+    # (not counted as an attempt) until they register one
+    waiting_for_destination: bool = False
+    # an admin's retry of a failed transfer starts a new round: the provider's idempotency
+    # key is ``key`` in round 0 and ``key#r<round>`` after (the old payout stays failed)
+    round: int = 0
     created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
+    checked_at: dt.datetime | None = None  # a sent payout's status last asked of the provider
     paid_at: dt.datetime | None = None
+    failed_at: dt.datetime | None = None
+
+    def provider_key(self) -> str:
+        """The idempotency key of this round at the provider."""
+        return self.key if self.round == 0 else f"{self.key}#r{self.round}"
 
     class Settings:
         name = "campaign_transfers"
@@ -305,3 +330,64 @@ class Dispute(Document):
             IndexModel([("status", ASCENDING), ("created_at", ASCENDING)], name="status"),
             IndexModel([("campaign_id", ASCENDING)], name="campaign"),
         ]
+
+
+class DestinationKind(StrEnum):
+    """Where payouts go: a UPI id (``vpa``) or a bank account (``bank_account``)."""
+
+    VPA = "vpa"
+    BANK_ACCOUNT = "bank_account"
+
+
+class PayoutDestination(Document):
+    """A person's verified payout destination (releases to owners, profit shares to
+    investors). The provider keeps the full account; Samooh keeps its fund account id, the
+    IFSC, the last four digits and the name the bank registered. ``active``: the one payouts
+    go to now (at most one per person; an older one is kept, inactive, for the record)."""
+
+    user_id: str
+    kind: DestinationKind
+    vpa: str | None = None
+    ifsc: str | None = None
+    account_last4: str | None = None
+    account_holder: str | None = None
+    provider: str
+    contact_id: str
+    fund_account_id: str
+    validation_id: str
+    registered_name: str | None = None
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "campaign_payout_destinations"
+        indexes = [
+            IndexModel([("user_id", ASCENDING), ("created_at", DESCENDING)], name="user"),
+            IndexModel(
+                [("user_id", ASCENDING)],
+                unique=True,
+                partialFilterExpression={"active": True},
+                name="one_active",
+            ),
+        ]
+
+
+class TransferEvent(Document):
+    """A provider's webhook about a payout or refund, stored once by its event id
+    (``<provider>:<event id>``) in the transaction that applied it: a re-delivery changes
+    nothing."""
+
+    id: str  # type: ignore[assignment]
+    provider: str
+    event: str
+    transfer_id: str | None = None
+    outcome: str
+    received_at: dt.datetime = Field(default_factory=utcnow)
+
+    class Settings:
+        name = "campaign_transfer_events"
+
+
+CAMPAIGN_DOCUMENTS = (Campaign, Investment, Transfer, ProfitReport, CampaignUpdate, Dispute,
+                      PayoutDestination, TransferEvent)  # fmt: skip
+"""Every stored model of the domain (registered with Beanie by app/documents.py)."""

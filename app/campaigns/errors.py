@@ -111,3 +111,34 @@ class TransferNotFound(AppError):
 
     status = 404
     code = "transfer_not_found"
+
+
+class CampaignFileNotFound(AppError):
+    """The file is not one of the campaign's, or the caller may not read it yet (a draft's
+    files, a cancelled campaign's); its existence is not revealed (404)."""
+
+    status = 404
+    code = "campaign_file_not_found"
+
+
+class PayoutDestinationInvalid(AppError):
+    """The provider could not verify the UPI id or bank account (``details.reason``), or it
+    refused it (422). Nothing is stored."""
+
+    status = 422
+    code = "payout_destination_invalid"
+
+
+class NoPayoutDestination(AppError):
+    """The payee has no verified payout destination yet: the payout waits for one (409)."""
+
+    status = 409
+    code = "no_payout_destination"
+
+
+class TransferNotRecorded(AppError):
+    """A provider's webhook about a transfer whose sending is not recorded yet (409: not a
+    2xx, so the provider delivers it again later)."""
+
+    status = 409
+    code = "transfer_not_recorded"

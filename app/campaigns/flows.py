@@ -24,13 +24,16 @@ from collections import defaultdict
 
 from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from app.audit.service import PLATFORM_CHAIN, audit_service
 from app.campaigns import events as campaign_events
 from app.campaigns import repository
 from app.campaigns.documents import (
+    TRANSFER_RANK,
     Campaign,
     CampaignStatus,
+    DestinationKind,
     Dispute,
     FundingModel,
     Hold,
@@ -40,6 +43,7 @@ from app.campaigns.documents import (
     ProfitReportStatus,
     ProfitShare,
     Transfer,
+    TransferEvent,
     TransferKind,
     TransferStatus,
     utcnow,
@@ -48,10 +52,19 @@ from app.campaigns.errors import (
     DisputeNotFound,
     DisputeState,
     InvalidProfitReport,
+    NoPayoutDestination,
     NotAnInvestor,
     ProfitReportNotFound,
     ProfitReportState,
     TransferNotFound,
+    TransferNotRecorded,
+)
+from app.campaigns.payouts import (
+    NOTES_TAG,
+    TransferWebhook,
+    destination_payouts,
+    polled_payout,
+    refund_payment,
 )
 from app.campaigns.schemas import ProfitReportCreate
 from app.campaigns.service import (
@@ -65,15 +78,15 @@ from app.campaigns.sharing import profit_pool, split_pro_rata
 from app.config import get_settings
 from app.db import run_in_transaction
 from app.errors import AppError
+from app.files.documents import FilePurpose
 from app.files.service import files_service
 from app.identity.admin import search_users
-from app.identity.directory import users_by_id
 from app.identity.documents import PlatformRole, UserStatus
 from app.ledger.service import ledger_service
 from app.logging import get_logger
 from app.money import format_minor
 from app.payments.service import create_checkout
-from app.payments.transfers import pay_out, refund_payment
+from app.realtime import events
 from streams.records import PaymentEventV1
 
 log = get_logger(__name__)
@@ -81,16 +94,14 @@ log = get_logger(__name__)
 PROFIT_PREFIX = "pr-"
 LEASE = dt.timedelta(seconds=60)
 BACKOFF_SECONDS = (2, 10, 60, 300, 1800)
+DONE_STATES = ("processed",)  # a payout or refund that reached the payee
+FAILED_STATES = ("failed", "reversed", "rejected", "cancelled")
+PARKED = dt.timedelta(days=1)  # a parked payout is looked at again daily (or when woken)
+STALE_SENT = dt.timedelta(minutes=10)  # a payout sent this long without its webhook is asked
 
 
 def _day(event: PaymentEventV1) -> dt.date:
     return dt.datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00")).date()
-
-
-def payee_vpa(user_id: str) -> str:
-    """The UPI id payouts go to. Samooh does not collect payout UPI ids yet: the sandbox pays
-    a per-person placeholder address (see the report: collecting real ones is open work)."""
-    return f"samooh.{user_id}@upi"
 
 
 class CampaignFlows:
@@ -147,7 +158,9 @@ class CampaignFlows:
             if current.status in open_states and event.amount == current.amount:
                 counted = await repository.take_hold(
                     campaign_id, str(current.id), current.amount, session
-                ) or await repository.raise_without_hold(campaign_id, current.amount, now, session)
+                ) or await repository.raise_without_hold(
+                    campaign_id, current.user_id, current.amount, now, session
+                )
             if not counted:
                 await self._refund_later(current, event, session)
                 return True
@@ -322,74 +335,245 @@ class CampaignFlows:
 
     async def _send(self, transfer: Transfer, token: str, now: dt.datetime) -> int:
         try:
-            reference = await self._call_provider(transfer)
+            reference, done = await self._call_provider(transfer)
+        except NoPayoutDestination:
+            await self._park(transfer, token, now)
+            return 0
         except (AppError, OSError, TimeoutError) as exc:
             await self._attempt_failed(transfer, token, exc, now)
             return 0
         await campaign_events.ensure_room(transfer.campaign_id)
+        if not done:  # the provider took it; its webhook says how it ends
+            await repository.finish_transfer(
+                transfer.id, token, {"status": TransferStatus.SENT.value, "sent_at": utcnow(),
+                                     "provider_ref": reference, "last_error": None},
+            )  # fmt: skip
+            return 0
 
         async def body(session: AsyncClientSession) -> bool:
             now = utcnow()
             done = await repository.finish_transfer(
                 transfer.id, token, {"status": TransferStatus.PAID.value, "paid_at": now,
-                                     "provider_ref": reference, "last_error": None},
+                                     "sent_at": now, "provider_ref": reference,
+                                     "last_error": None},
                 session,
             )  # fmt: skip
             if not done:
                 return False
-            await repository.bump_money_seq(transfer.campaign_id, session)
-            await ledger_service.do_post(
-                pool_id=transfer.campaign_id, key=f"transfer:{transfer.key}",
-                kind=f"campaign_{transfer.kind.value}",
-                lines=await self._transfer_lines(transfer, session), effective_date=now.date(),
-                memo=f"{transfer.kind.value} {reference}", session=session,
-            )  # fmt: skip
-            if transfer.kind == TransferKind.REFUND and transfer.investment_id:
-                await repository.set_investment(
-                    transfer.investment_id, {"status": InvestmentStatus.REFUNDED.value,
-                                             "refunded_at": now},
-                    statuses=(InvestmentStatus.REFUND_PENDING,), session=session,
-                )  # fmt: skip
-            await audit_service.do_append(
-                chain=campaign_chain(transfer.campaign_id), actor_id=None,
-                action=f"transfer.{transfer.kind.value}.paid", target_type="transfer",
-                target_id=str(transfer.id),
-                details={"amount": transfer.amount, "user_id": transfer.user_id,
-                         "provider_ref": reference, "key": transfer.key},
-                session=session,
-            )  # fmt: skip
-            campaign = await campaign_service.get(transfer.campaign_id, session)
-            words = {TransferKind.REFUND: "Your investment was refunded",
-                     TransferKind.RELEASE: "The money raised was paid out to you",
-                     TransferKind.PROFIT_SHARE: "Your profit share was paid"}  # fmt: skip
-            await campaign_service.after_commit_notify(
-                [transfer.user_id], campaign, f"{campaign.title}: {words[transfer.kind]}",
-                f"₹{format_minor(transfer.amount)} sent (reference {reference}).",
-                f"transfer:{transfer.key}",
-            )  # fmt: skip
+            await self._record_paid(transfer, reference, now, session)
             return True
 
         return int(await run_in_transaction(body))
 
-    async def _call_provider(self, transfer: Transfer) -> str:
+    async def _record_paid(
+        self, transfer: Transfer, reference: str, now: dt.datetime, session: AsyncClientSession
+    ) -> None:
+        """The money left: the journal entry, the refunded investment, audit, the payee told."""
+        await repository.bump_money_seq(transfer.campaign_id, session)
+        await ledger_service.do_post(
+            pool_id=transfer.campaign_id, key=f"transfer:{transfer.provider_key()}",
+            kind=f"campaign_{transfer.kind.value}",
+            lines=await self._transfer_lines(transfer, session), effective_date=now.date(),
+            memo=f"{transfer.kind.value} {reference}", session=session,
+        )  # fmt: skip
+        if transfer.kind == TransferKind.REFUND and transfer.investment_id:
+            await repository.set_investment(
+                transfer.investment_id, {"status": InvestmentStatus.REFUNDED.value,
+                                         "refunded_at": now},
+                statuses=(InvestmentStatus.REFUND_PENDING,), session=session,
+            )  # fmt: skip
+        await audit_service.do_append(
+            chain=campaign_chain(transfer.campaign_id), actor_id=None,
+            action=f"transfer.{transfer.kind.value}.paid", target_type="transfer",
+            target_id=str(transfer.id),
+            details={"amount": transfer.amount, "user_id": transfer.user_id,
+                     "provider_ref": reference, "key": transfer.provider_key()},
+            session=session,
+        )  # fmt: skip
+        campaign = await campaign_service.get(transfer.campaign_id, session)
+        words = {TransferKind.REFUND: "Your investment was refunded",
+                 TransferKind.RELEASE: "The money raised was paid out to you",
+                 TransferKind.PROFIT_SHARE: "Your profit share was paid"}  # fmt: skip
+        await campaign_service.after_commit_notify(
+            [transfer.user_id], campaign, f"{campaign.title}: {words[transfer.kind]}",
+            f"₹{format_minor(transfer.amount)} sent (reference {reference}).",
+            f"transfer:{transfer.provider_key()}",
+        )  # fmt: skip
+
+    async def _call_provider(self, transfer: Transfer) -> tuple[str, bool]:
+        """Send the transfer in its current round; (the provider's id, whether it is final
+        already). Raises ``NoPayoutDestination`` and the providers' errors."""
+        notes = {NOTES_TAG: transfer.provider_key(), "campaign_id": transfer.campaign_id}
         if transfer.kind == TransferKind.REFUND:
             if not transfer.payment_id or not transfer.provider:
                 raise AppError("the investment has no captured payment to refund")
             refund = await refund_payment(
-                transfer.provider, transfer.payment_id, transfer.amount, transfer.key,
-                {"campaign_id": transfer.campaign_id},
+                transfer.provider, transfer.payment_id, transfer.amount,
+                transfer.provider_key(), notes,
             )  # fmt: skip
-            return refund.id
-        names = await users_by_id([transfer.user_id])
-        user = names.get(transfer.user_id)
-        payout = await pay_out(
-            key=transfer.key, payee_ref=transfer.user_id,
-            payee_name=user.full_name if user is not None else "Samooh investor",
-            vpa=payee_vpa(transfer.user_id), amount_paise=transfer.amount,
-            currency=transfer.currency, purpose="payout",
-            narration="Samooh campaign payout",
+            return refund.id, refund.status in DONE_STATES
+        destination = await repository.active_destination(transfer.user_id)
+        if destination is None:
+            raise NoPayoutDestination("the payee has no verified payout destination")
+        payout = await destination_payouts().pay_to(
+            key=transfer.provider_key(), fund_account_id=destination.fund_account_id,
+            mode="UPI" if destination.kind == DestinationKind.VPA else "IMPS",
+            amount_paise=transfer.amount, currency=transfer.currency, purpose="payout",
+            narration="Samooh campaign payout", notes=notes,
         )  # fmt: skip
-        return payout.id
+        return payout.id, payout.status in DONE_STATES
+
+    async def _park(self, transfer: Transfer, token: str, now: dt.datetime) -> None:
+        """A payee without a destination: the payout waits (the attempt is not counted) until
+        they register one, which makes it due again; they are told once."""
+        parked = await repository.finish_transfer(
+            transfer.id, token,
+            {"attempts": max(transfer.attempts - 1, 0), "waiting_for_destination": True,
+             "next_attempt_at": now + PARKED, "last_error": "waiting for a payout destination"},
+        )  # fmt: skip
+        if not parked:
+            return
+        campaign = await campaign_service.get(transfer.campaign_id)
+        await campaign_service.notify(
+            [transfer.user_id], campaign,
+            f"Add where we should pay you ₹{format_minor(transfer.amount)}",
+            f"{campaign.title}: register a UPI id or bank account in your crowdfunding "
+            "dashboard and the payout is sent at once.",
+            f"destination:{transfer.key}",
+        )  # fmt: skip
+
+    # ---- the provider's webhooks about money out ---------------------------------------------
+
+    async def do_apply_transfer_webhook(self, hook: TransferWebhook) -> str:
+        """Apply a verified payout or refund webhook once: ``applied``, ``duplicate`` (this
+        event id was applied already, or the transfer is already at or past that status:
+        statuses only move forward, pending < sent < paid < failed) or ``ignored`` (not a
+        transfer of ours, an old round's payout, or a status that ends nothing).
+
+        ``processed`` makes a sent transfer paid (the journal entry, the refunded investment,
+        the payee told); ``failed``/``reversed``/``rejected``/``cancelled`` make it failed —
+        after it was paid (a reversal) the journal entry is reversed and a refund's investment
+        is owed again — admins and the payee are told, and an admin may retry it.
+
+        Raises ``TransferNotRecorded`` (409: the provider's answer to our request is not
+        stored yet; the provider delivers again later)."""
+        if not hook.transfer_key:
+            return "ignored"
+        base, _, rnd = hook.transfer_key.partition("#r")
+        transfer = await repository.transfer_by_key(base)
+        if transfer is None:
+            return "ignored"
+        if (int(rnd) if rnd.isdigit() else 0) != transfer.round:
+            return "ignored"  # a webhook of an earlier round (a new payout is under way)
+        target = (TransferStatus.PAID if hook.status in DONE_STATES else
+                  TransferStatus.FAILED if hook.status in FAILED_STATES else None)  # fmt: skip
+        if target is None:
+            return "ignored"
+        if transfer.status == TransferStatus.PENDING:
+            raise TransferNotRecorded("the transfer is still being sent; deliver again later",
+                                      details={"transfer_id": str(transfer.id)})  # fmt: skip
+        if transfer.provider_ref and transfer.provider_ref != hook.entity_id:
+            return "ignored"
+        await campaign_events.ensure_room(transfer.campaign_id)
+        now = utcnow()
+
+        async def body(session: AsyncClientSession) -> str:
+            if not await repository.record_transfer_event(
+                TransferEvent(id=f"{hook.provider}:{hook.event_id}", provider=hook.provider,
+                              event=hook.event, transfer_id=str(transfer.id),
+                              outcome=target.value), session,
+            ):  # fmt: skip
+                return "duplicate"
+            current = await repository.get_transfer(str(transfer.id), session)
+            assert current is not None
+            if current.round != transfer.round or (
+                TRANSFER_RANK[current.status] >= TRANSFER_RANK[target]
+            ):
+                return "duplicate"
+            if target == TransferStatus.PAID:
+                if not await repository.move_transfer(
+                    str(current.id), current.status,
+                    {"status": target.value, "paid_at": now, "provider_ref": hook.entity_id},
+                    session,
+                ):  # fmt: skip
+                    return "duplicate"
+                await self._record_paid(current, hook.entity_id, now, session)
+                return "applied"
+            reason = hook.failure or f"the provider says {hook.event}"
+            if not await repository.move_transfer(
+                str(current.id), current.status,
+                {"status": target.value, "failed_at": now, "last_error": reason[:300]}, session,
+            ):  # fmt: skip
+                return "duplicate"
+            if current.status == TransferStatus.PAID:  # reversed after it was paid
+                await self._reverse_paid(current, hook.entity_id, now, session)
+            await audit_service.do_append(
+                chain=campaign_chain(current.campaign_id), actor_id=None,
+                action=f"transfer.{current.kind.value}.failed", target_type="transfer",
+                target_id=str(current.id),
+                details={"event": hook.event, "provider_ref": hook.entity_id,
+                         "reason": reason[:300], "was": current.status.value},
+                session=session,
+            )  # fmt: skip
+            failed = current.model_copy(update={"status": target, "last_error": reason})
+
+            async def tell() -> None:
+                await self._tell_admins(failed, reason)
+                campaign = await campaign_service.get(failed.campaign_id)
+                await campaign_service.notify(
+                    [failed.user_id], campaign,
+                    f"{campaign.title}: a payment to you did not go through",
+                    f"₹{format_minor(failed.amount)}: {reason}. We will send it again.",
+                    f"transfer-failed:{failed.provider_key()}",
+                )  # fmt: skip
+
+            await events.after_commit(tell)
+            return "applied"
+
+        try:
+            return await run_in_transaction(body)
+        except DuplicateKeyError:  # the same event applied by a concurrent delivery
+            return "duplicate"
+
+    async def do_reconcile_sent(self, now: dt.datetime | None = None, limit: int = 20) -> int:
+        """Payouts still ``sent`` ``STALE_SENT`` after they left (their webhook lost or late):
+        ask the provider for each and apply what it says like its webhook (the payout
+        timer). Each is looked at again at most every ``STALE_SENT``. Returns how many
+        changed. A refund's status comes only from its webhook."""
+        now = now or utcnow()
+        changed = 0
+        adapter = destination_payouts()
+        for transfer in await repository.claim_stale_sent(now - STALE_SENT, now, limit):
+            if not transfer.provider_ref:
+                continue
+            try:
+                body = await adapter.fetch_payout(transfer.provider_ref)
+                hook = polled_payout(adapter.name, transfer.provider_key(), body)
+                changed += await self.do_apply_transfer_webhook(hook) == "applied"
+            except (AppError, OSError, TimeoutError) as exc:
+                log.warning("payout status check failed", key=transfer.key, error=str(exc)[:200])
+        return changed
+
+    async def _reverse_paid(
+        self, transfer: Transfer, reference: str, now: dt.datetime, session: AsyncClientSession
+    ) -> None:
+        """Undo the journal entry of a transfer the provider reversed after paying it: the
+        money is back in the escrow (a refund's investment is owed again)."""
+        await repository.bump_money_seq(transfer.campaign_id, session)
+        lines = await self._transfer_lines(transfer, session)
+        await ledger_service.do_post(
+            pool_id=transfer.campaign_id, key=f"reversal:{transfer.provider_key()}",
+            kind=f"campaign_{transfer.kind.value}_reversed",
+            lines=[(account, -amount) for account, amount in lines],
+            effective_date=now.date(), memo=f"{transfer.kind.value} {reference} reversed",
+            session=session,
+        )  # fmt: skip
+        if transfer.kind == TransferKind.REFUND and transfer.investment_id:
+            await repository.set_investment(
+                transfer.investment_id, {"status": InvestmentStatus.REFUND_PENDING.value,
+                                         "refunded_at": None},
+                statuses=(InvestmentStatus.REFUNDED,), session=session,
+            )  # fmt: skip
 
     async def _transfer_lines(
         self, transfer: Transfer, session: AsyncClientSession
@@ -457,6 +641,7 @@ class CampaignFlows:
         await audit_service.do_append(
             chain=campaign_chain(transfer.campaign_id), actor_id=admin_id,
             action="transfer.retried", target_type="transfer", target_id=transfer_id,
+            details={"round": transfer.round, "provider_key": transfer.provider_key()},
         )  # fmt: skip
         return transfer
 
@@ -487,6 +672,9 @@ class CampaignFlows:
         document = await files_service.get(data.document_file_id)
         if document is None or document.owner_id != owner_id:
             raise InvalidProfitReport("the document is not one of your uploads",
+                                      details={"field": "document_file_id"})  # fmt: skip
+        if document.purpose != FilePurpose.CAMPAIGN:
+            raise InvalidProfitReport("upload the statement as purpose 'campaign'",
                                       details={"field": "document_file_id"})  # fmt: skip
         report = ProfitReport(
             campaign_id=campaign_id, owner_id=owner_id,

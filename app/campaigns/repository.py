@@ -27,8 +27,11 @@ from app.campaigns.documents import (
     DisputeStatus,
     Investment,
     InvestmentStatus,
+    PayoutDestination,
     ProfitReport,
     Transfer,
+    TransferEvent,
+    TransferKind,
     TransferStatus,
 )
 
@@ -89,18 +92,40 @@ async def bump_money_seq(campaign_id: str, session: AsyncClientSession) -> None:
     )
 
 
+def _room_for(amount: int, user_id: str) -> dict[str, Any]:
+    """The ``$expr`` guard of taking ``amount`` paise for ``user_id``: the goal is not
+    exceeded (raised + reserved + amount <= goal) and neither is the per-investor maximum
+    (investor_totals[user] + amount <= max_investment)."""
+    mine = {"$ifNull": [f"$investor_totals.{user_id}", 0]}
+    return {
+        "$and": [
+            {"$lte": [{"$add": ["$raised", "$reserved", amount]}, "$goal"]},
+            {"$lte": [{"$add": [mine, amount]}, "$max_investment"]},
+        ]
+    }
+
+
+def _safe_user(user_id: str) -> str:
+    if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", user_id):
+        raise ValueError("a user id is letters, digits, - and _")
+    return user_id
+
+
 async def reserve(campaign_id: str, hold: dict[str, Any], amount: int, now: dt.datetime) -> bool:
     """Reserve ``amount`` paise with ``hold`` (``id``, ``user_id``, ``amount``,
-    ``expires_at``) on a live, open campaign while ``raised + reserved + amount <= goal``.
-    One atomic update; False when the guard refused it."""
+    ``expires_at``) on a live, open campaign while ``raised + reserved + amount <= goal`` and
+    the investor's total there stays within ``max_investment``. One atomic update (so
+    concurrent pledges, by many people or by one, never pass either bound); False when the
+    guard refused it."""
+    user = _safe_user(str(hold["user_id"]))
     result = await Campaign.get_pymongo_collection().update_one(
         {
             "_id": oid(campaign_id),
             "status": CampaignStatus.LIVE.value,
             "ends_at": {"$gt": now},
-            "$expr": {"$lte": [{"$add": ["$raised", "$reserved", amount]}, "$goal"]},
+            "$expr": _room_for(amount, user),
         },
-        {"$inc": {"reserved": amount}, "$push": {"holds": hold}},
+        {"$inc": {"reserved": amount, f"investor_totals.{user}": amount}, "$push": {"holds": hold}},
     )
     return result.modified_count == 1
 
@@ -119,32 +144,37 @@ async def take_hold(
 
 
 async def raise_without_hold(
-    campaign_id: str, amount: int, now: dt.datetime, session: AsyncClientSession
+    campaign_id: str, user_id: str, amount: int, now: dt.datetime, session: AsyncClientSession
 ) -> bool:
     """A late payment whose hold expired: count it only if the live campaign still has room
-    (the same ``$expr`` guard). False otherwise (the money is refunded)."""
+    and the investor stays within the maximum (the same ``$expr`` guard). False otherwise
+    (the money is refunded)."""
+    user = _safe_user(user_id)
     result = await Campaign.get_pymongo_collection().update_one(
         {
             "_id": oid(campaign_id),
             "status": CampaignStatus.LIVE.value,
             "ends_at": {"$gt": now},
-            "$expr": {"$lte": [{"$add": ["$raised", "$reserved", amount]}, "$goal"]},
+            "$expr": _room_for(amount, user),
         },
-        {"$inc": {"raised": amount}},
+        {"$inc": {"raised": amount, f"investor_totals.{user}": amount}},
         session=session,
     )
     return result.modified_count == 1
 
 
 async def release_hold(
-    campaign_id: str, hold_id: str, amount: int, session: AsyncClientSession
+    campaign_id: str, hold_id: str, user_id: str, amount: int, session: AsyncClientSession
 ) -> bool:
-    """Give back the hold ``hold_id`` (reserved −). False when it was taken or released."""
+    """Give back the hold ``hold_id`` of ``user_id`` (reserved − and the investor's total −).
+    False when it was taken or released."""
+    user = _safe_user(user_id)
     result = await Campaign.get_pymongo_collection().update_one(
         {"_id": oid(campaign_id), "holds.id": hold_id},
-        {"$pull": {"holds": {"id": hold_id}}, "$inc": {"reserved": -amount}},
+        {"$pull": {"holds": {"id": hold_id}},
+         "$inc": {"reserved": -amount, f"investor_totals.{user}": -amount}},
         session=session,
-    )
+    )  # fmt: skip
     return result.modified_count == 1
 
 
@@ -312,6 +342,16 @@ async def committed_by_user(
     return 0
 
 
+async def has_paid_in(campaign_id: str, user_id: str) -> bool:
+    """Whether ``user_id`` holds a completed investment in the campaign."""
+    found = await Investment.get_pymongo_collection().find_one(
+        {"campaign_id": campaign_id, "user_id": user_id,
+         "status": InvestmentStatus.COMPLETED.value},
+        {"_id": 1},
+    )  # fmt: skip
+    return found is not None
+
+
 async def has_completed(
     campaign_id: str, user_id: str, exclude: str, session: AsyncClientSession
 ) -> bool:
@@ -366,10 +406,52 @@ async def finish_transfer(
     return result.modified_count == 1
 
 
-async def get_transfer(transfer_id: str) -> Transfer | None:
+async def get_transfer(transfer_id: str, session: Session = None) -> Transfer | None:
     """The transfer, or None."""
     key = oid(transfer_id)
-    return None if key is None else await Transfer.get(key)
+    return None if key is None else await Transfer.find_one({"_id": key}, session=session)
+
+
+async def claim_stale_sent(before: dt.datetime, now: dt.datetime, limit: int) -> list[Transfer]:
+    """Up to ``limit`` payouts ``sent`` before ``before`` and not looked at since, each
+    marked looked at (``checked_at``) as it is taken, so two workers never take the same."""
+    found: list[Transfer] = []
+    for _ in range(limit):
+        doc = await Transfer.get_pymongo_collection().find_one_and_update(
+            {"status": TransferStatus.SENT.value, "kind": {"$ne": TransferKind.REFUND.value},
+             "sent_at": {"$lte": before},
+             "$or": [{"checked_at": None}, {"checked_at": {"$lte": before}}]},
+            {"$set": {"checked_at": now}}, sort=[("sent_at", 1)],
+            return_document=ReturnDocument.AFTER,
+        )  # fmt: skip
+        if doc is None:
+            break
+        found.append(Transfer.model_validate(doc))
+    return found
+
+
+async def transfer_by_key(key: str) -> Transfer | None:
+    """The transfer with this key (``refund:…``, ``release:…``, ``share:…``), or None."""
+    return await Transfer.find_one({"key": key})
+
+
+async def move_transfer(
+    transfer_id: str, status: str, changes: dict[str, Any], session: AsyncClientSession
+) -> bool:
+    """``$set`` ``changes`` when the transfer is still in ``status`` and not claimed by a
+    worker; True when it was."""
+    result = await Transfer.get_pymongo_collection().update_one(
+        {"_id": oid(transfer_id), "status": status}, {"$set": changes}, session=session
+    )
+    return result.modified_count == 1
+
+
+async def record_transfer_event(event: TransferEvent, session: AsyncClientSession) -> bool:
+    """Store a provider webhook's id once; False when it was stored before."""
+    if await TransferEvent.find_one({"_id": event.id}, session=session) is not None:
+        return False
+    await event.insert(session=session)  # a concurrent twin: DuplicateKeyError / conflict
+    return True
 
 
 async def retry_transfer(transfer_id: str, now: dt.datetime) -> bool:
@@ -377,7 +459,8 @@ async def retry_transfer(transfer_id: str, now: dt.datetime) -> bool:
     result = await Transfer.get_pymongo_collection().update_one(
         {"_id": oid(transfer_id), "status": TransferStatus.FAILED.value},
         {"$set": {"status": TransferStatus.PENDING.value, "attempts": 0, "next_attempt_at": now,
-                  "last_error": None}},
+                  "last_error": None, "provider_ref": None, "failed_at": None},
+         "$inc": {"round": 1}},
     )  # fmt: skip
     return result.modified_count == 1
 
@@ -418,6 +501,11 @@ async def get_report(report_id: str, session: Session = None) -> ProfitReport | 
     if key is None:
         return None
     return await ProfitReport.find_one({"_id": key}, session=session)
+
+
+async def report_with_document(campaign_id: str, file_id: str) -> ProfitReport | None:
+    """The campaign's profit report whose supporting document is ``file_id``, or None."""
+    return await ProfitReport.find_one({"campaign_id": campaign_id, "document_file_id": file_id})
 
 
 async def set_report(
@@ -490,3 +578,40 @@ async def disputes(
     if user_id is not None:
         query["user_id"] = user_id
     return await Dispute.find(query).sort("+created_at").to_list()
+
+
+# ---- payout destinations -------------------------------------------------------------------
+
+
+async def active_destination(user_id: str) -> PayoutDestination | None:
+    """The person's active payout destination, or None."""
+    return await PayoutDestination.find_one({"user_id": user_id, "active": True})
+
+
+async def replace_destination(destination: PayoutDestination, session: AsyncClientSession) -> None:
+    """Make ``destination`` the person's active one (the previous one stays, inactive)."""
+    await PayoutDestination.get_pymongo_collection().update_many(
+        {"user_id": destination.user_id, "active": True}, {"$set": {"active": False}},
+        session=session,
+    )  # fmt: skip
+    await destination.insert(session=session)
+
+
+async def requeue_waiting(user_id: str, now: dt.datetime, session: AsyncClientSession) -> int:
+    """Payouts of ``user_id`` parked for want of a destination become due now; how many."""
+    result = await Transfer.get_pymongo_collection().update_many(
+        {"user_id": user_id, "status": TransferStatus.PENDING.value,
+         "waiting_for_destination": True},
+        {"$set": {"waiting_for_destination": False, "next_attempt_at": now}},
+        session=session,
+    )  # fmt: skip
+    return int(result.modified_count)
+
+
+async def count_waiting(user_id: str) -> int:
+    """How many of ``user_id``'s payouts wait for a destination."""
+    return await Transfer.get_pymongo_collection().count_documents(
+        {"user_id": user_id, "status": TransferStatus.PENDING.value,
+         "waiting_for_destination": True,
+         "kind": {"$in": [TransferKind.RELEASE.value, TransferKind.PROFIT_SHARE.value]}}
+    )  # fmt: skip

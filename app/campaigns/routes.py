@@ -5,20 +5,25 @@ POST (``invest``) needs an ``Idempotency-Key``: a double click never reserves tw
 
 from __future__ import annotations
 
-from quart import Blueprint
+import datetime as dt
+
+from quart import Blueprint, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
+from app.campaigns.destinations import destination_service
 from app.campaigns.documents import (
     Campaign,
     Dispute,
     DisputeStatus,
     Investment,
+    PayoutDestination,
     ProfitReport,
     Transfer,
     TransferStatus,
 )
 from app.campaigns.events import progress_bps, update_out
 from app.campaigns.flows import campaign_flows
+from app.campaigns.payouts import verify_transfer_webhook
 from app.campaigns.schemas import (
     AdminDashboard,
     CampaignFields,
@@ -26,6 +31,9 @@ from app.campaigns.schemas import (
     CampaignPage,
     CampaignStats,
     CancelRequest,
+    DestinationCreate,
+    DestinationOut,
+    DestinationState,
     DisputeCreate,
     DisputeOut,
     DisputeResolve,
@@ -35,6 +43,7 @@ from app.campaigns.schemas import (
     InvestorDashboard,
     InvestQuote,
     InvestRequest,
+    PictureOut,
     ProfitDecision,
     ProfitReportCreate,
     ProfitReportList,
@@ -43,12 +52,18 @@ from app.campaigns.schemas import (
     QuoteQuery,
     ReviewNoteOut,
     ReviewRequest,
+    StatementRequest,
     TransferOut,
+    TransferWebhookAck,
     UpdateCreate,
     UpdateList,
     UpdateOut,
 )
 from app.campaigns.service import ESCROW, campaign_service
+from app.config import get_settings
+from app.files.documents import StoredFile
+from app.files.schemas import FileOut, LinkOut, LinkQuery
+from app.files.service import files_service
 from app.idempotency import idempotent
 from app.identity.directory import users_by_id
 from app.identity.documents import PlatformRole
@@ -56,6 +71,10 @@ from app.identity.guards import current_principal, require_auth, require_role
 from app.ledger.service import ledger_service
 from app.money import format_minor
 from app.openapi import document_errors
+from app.payments.errors import WebhookTooLarge
+from app.reports.documents import JobStatus, ReportFormat, ReportJob, ReportKind
+from app.reports.schemas import DownloadOut, ReportError, ReportJobOut
+from app.reports.service import report_service
 
 blueprint = Blueprint("campaigns", __name__, url_prefix="/api/v1")
 
@@ -68,11 +87,34 @@ def _admin() -> bool:
     return current_principal().has_role(PlatformRole.ADMIN)
 
 
-async def campaign_outs(campaigns: list[Campaign]) -> list[CampaignOut]:
-    """API shapes of campaigns, with their owners' names."""
+async def campaign_outs(
+    campaigns: list[Campaign], viewer_id: str | None = None, pictures: int = 1
+) -> list[CampaignOut]:
+    """API shapes of campaigns ``viewer_id`` may see (default: the HTTP caller), with their
+    owners' names and signed links to their first ``pictures`` pictures for the viewer.
+    Socket handlers pass ``viewer_id`` (they have no HTTP request)."""
+    viewer = viewer_id or _me()
     names = await users_by_id(sorted({c.owner_id for c in campaigns}))
-    return [campaign_out(c, names[c.owner_id].full_name if c.owner_id in names else None)
-            for c in campaigns]  # fmt: skip
+    outs = []
+    for c in campaigns:
+        out = campaign_out(c, names[c.owner_id].full_name if c.owner_id in names else None)
+        out.pictures = await picture_links(c, viewer, pictures)
+        outs.append(out)
+    return outs
+
+
+async def picture_links(campaign: Campaign, viewer_id: str, limit: int) -> list[PictureOut]:
+    """Signed inline links for ``viewer_id`` to the campaign's first ``limit`` pictures
+    (images by content)."""
+    found = []
+    for file_id in campaign.picture_file_ids[:limit]:
+        record = await files_service.get(file_id)
+        if record is None or not record.content_type.startswith("image/"):
+            continue
+        link = files_service.link(record, viewer_id, "inline")
+        found.append(PictureOut(id=file_id, url=f"{get_settings().public_url}{link.path}",
+                                content_type=record.content_type))  # fmt: skip
+    return found
 
 
 def campaign_out(c: Campaign, owner_name: str | None = None) -> CampaignOut:
@@ -166,7 +208,7 @@ async def create_campaign(data: CampaignFields) -> tuple[CampaignOut, int]:
     """Create a draft campaign. The owner must be KYC-verified (403 ``owner_kyc_required``);
     422 ``invalid_campaign`` names the field that breaks a rule."""
     campaign = await campaign_service.do_create(_me(), data)
-    return (await campaign_outs([campaign]))[0], 201
+    return (await campaign_outs([campaign], pictures=10))[0], 201
 
 
 @blueprint.get("/campaigns/<campaign_id>")
@@ -177,7 +219,7 @@ async def create_campaign(data: CampaignFields) -> tuple[CampaignOut, int]:
 async def get_campaign(campaign_id: str) -> CampaignOut:
     """One campaign (404 ``campaign_not_found`` for someone else's draft)."""
     campaign = await campaign_service.check_visible(campaign_id, _me(), _admin())
-    return (await campaign_outs([campaign]))[0]
+    return (await campaign_outs([campaign], pictures=10))[0]
 
 
 @blueprint.put("/campaigns/<campaign_id>")
@@ -189,7 +231,7 @@ async def get_campaign(campaign_id: str) -> CampaignOut:
 async def edit_campaign(campaign_id: str, data: CampaignFields) -> CampaignOut:
     """Replace a draft's fields (owner only; 409 ``campaign_state`` once submitted)."""
     campaign = await campaign_service.do_edit(_me(), campaign_id, data)
-    return (await campaign_outs([campaign]))[0]
+    return (await campaign_outs([campaign], pictures=10))[0]
 
 
 @blueprint.post("/campaigns/<campaign_id>/submit")
@@ -214,6 +256,32 @@ async def cancel_campaign(campaign_id: str, data: CancelRequest) -> CampaignOut:
     (owner or admin; 409 ``campaign_state`` otherwise)."""
     campaign = await campaign_service.do_cancel(_me(), _admin(), campaign_id, data.reason)
     return (await campaign_outs([campaign]))[0]
+
+
+# ---- files -------------------------------------------------------------------------------------
+
+
+def file_link(record: StoredFile, viewer_id: str, disposition: str) -> LinkOut:
+    """A signed link to a campaign file for a viewer whose right was checked."""
+    link = files_service.link(record, viewer_id, disposition)
+    return LinkOut(url=f"{get_settings().public_url}{link.path}",
+                   expires_at=dt.datetime.fromtimestamp(link.expires_at, dt.UTC),
+                   file=FileOut.of(record))  # fmt: skip
+
+
+@blueprint.get("/campaigns/<campaign_id>/files/<file_id>/link")
+@tag(["campaigns", "files"])
+@require_auth
+@validate_querystring(LinkQuery)
+@validate_response(LinkOut)
+@document_errors(403, 404)
+async def campaign_file_link(campaign_id: str, file_id: str, query_args: LinkQuery) -> LinkOut:
+    """A signed link to one of the campaign's files. Pictures and documents: the owner and
+    admins always, everyone signed in once the campaign is published; a profit statement:
+    also its investors. Errors: 404 ``campaign_not_found``, 404 ``campaign_file_not_found``
+    (not its file, or not readable yet), 403 ``not_an_investor``."""
+    record, _ = await campaign_service.check_file_access(campaign_id, file_id, _me(), _admin())
+    return file_link(record, _me(), query_args.disposition)
 
 
 # ---- investing -------------------------------------------------------------------------------
@@ -352,6 +420,128 @@ async def campaign_ledger(campaign_id: str) -> CampaignStats:
     return CampaignStats(escrow=format_minor(balances.get(ESCROW, 0)),
                          trial_balance_sum=sum(balances.values()),
                          accounts={k: format_minor(v) for k, v in balances.items()})  # fmt: skip
+
+
+# ---- payout destinations ---------------------------------------------------------------------
+
+
+def destination_out(d: PayoutDestination | None) -> DestinationOut | None:
+    """The API shape of a payout destination (never the full account number)."""
+    if d is None:
+        return None
+    return DestinationOut(kind=d.kind.value, vpa=d.vpa, ifsc=d.ifsc,
+                          account_last4=d.account_last4, account_holder=d.account_holder,
+                          registered_name=d.registered_name, provider=d.provider,
+                          created_at=d.created_at)  # fmt: skip
+
+
+@blueprint.get("/me/payout-destination")
+@tag(["campaigns", "money"])
+@require_auth
+@validate_response(DestinationState)
+async def get_destination() -> DestinationState:
+    """Where the caller's campaign payouts (a release, profit shares) are paid, and how many
+    payouts wait for a destination."""
+    return DestinationState(
+        destination=destination_out(await destination_service.get(_me())),
+        waiting_payouts=await destination_service.waiting(_me()),
+    )
+
+
+@blueprint.put("/me/payout-destination")
+@tag(["campaigns", "money"])
+@require_auth
+@validate_request(DestinationCreate)
+@validate_response(DestinationState)
+@document_errors(422, 502, 503)
+async def put_destination(data: DestinationCreate) -> DestinationState:
+    """Register a UPI id or a bank account (IFSC checked) as the caller's payout destination.
+    It is verified with the payout provider's fund account validation first; payouts that
+    waited for it are sent at once. Errors: 422 ``validation_error`` (format),
+    422 ``payout_destination_invalid`` (the provider could not verify it; nothing stored),
+    503 ``payment_provider_unavailable``."""
+    destination = await destination_service.do_register(_me(), data)
+    return DestinationState(destination=destination_out(destination),
+                            waiting_payouts=await destination_service.waiting(_me()))  # fmt: skip
+
+
+# ---- the provider's webhooks about payouts and refunds ----------------------------------------
+
+
+@blueprint.post("/webhooks/campaign-transfers/<provider>")
+@tag(["campaigns", "money"])
+@validate_response(TransferWebhookAck)
+@document_errors(400, 404, 409, 413)
+async def transfer_webhook(provider: str) -> TransferWebhookAck:
+    """The payout provider's webhooks about campaign money going out (``sandbox`` or
+    ``razorpayx``): ``payout.processed`` / ``.failed`` / ``.reversed`` / ``.rejected`` and
+    ``refund.processed`` / ``refund.failed``. ``X-Razorpay-Signature`` is checked over the raw
+    body before anything is read; each event id is applied once and statuses only move
+    forward, so re-deliveries and late, out-of-order events change nothing.
+
+    Answers ``result``: ``applied``, ``duplicate`` or ``ignored``. Errors: 400
+    ``invalid_signature`` / ``invalid_webhook``, 404 ``unknown_provider``, 409
+    ``transfer_not_recorded`` (deliver again later), 413 ``payload_too_large``."""
+    limit = get_settings().payment_webhook_max_bytes
+    if (request.content_length or 0) > limit:
+        raise WebhookTooLarge("webhook body is too large", details={"max_bytes": limit})
+    raw_body = await request.get_data(cache=False)
+    assert isinstance(raw_body, bytes)
+    if len(raw_body) > limit:
+        raise WebhookTooLarge("webhook body is too large", details={"max_bytes": limit})
+    hook = verify_transfer_webhook(provider, dict(request.headers.items()), raw_body)
+    result = await campaign_flows.do_apply_transfer_webhook(hook)
+    return TransferWebhookAck(result=result, event_id=hook.event_id)
+
+
+# ---- statements (through the reports agent) ----------------------------------------------------
+
+
+async def statement_out(job: ReportJob) -> ReportJobOut:
+    """A statement job as the reports API shows it; once done, a fresh signed link."""
+    download = None
+    if job.status == JobStatus.DONE:
+        stored = await report_service.file_of(job)
+        if stored is not None:
+            link = report_service.download(job, stored)
+            download = DownloadOut(**link)
+    error = ReportError(code=job.error_code, message=job.error or "") if job.error_code else None
+    return ReportJobOut(
+        id=str(job.id), club_id=job.club_id, kind=job.kind, format=job.format, as_of=job.as_of,
+        member_id=job.member_id, status=job.status, percent=job.percent, error=error,
+        created_at=job.created_at, finished_at=job.finished_at, download=download,
+    )  # fmt: skip
+
+
+@blueprint.post("/me/campaigns/statements")
+@tag(["campaigns", "reports"])
+@require_auth
+@validate_request(StatementRequest)
+@validate_response(ReportJobOut, 202)
+@document_errors(403, 404, 422, 503)
+async def request_statement(data: StatementRequest) -> tuple[ReportJobOut, int]:
+    """Ask for a crowdfunding statement as CSV or PDF: ``investor`` (every investment of the
+    caller, refunds and profit shares) or ``campaign`` (its investments, payments out, profit
+    reports and ledger; owner or admin). Built by the reports agent: follow
+    ``report:progress`` in ``user:<id>`` or poll ``GET …/statements/{id}`` for the
+    ``download`` link. Errors: 404 ``campaign_not_found``, 403 ``not_campaign_owner``."""
+    kind = (ReportKind.CAMPAIGN_STATEMENT if data.kind == "campaign"
+            else ReportKind.CAMPAIGN_INVESTOR_STATEMENT)  # fmt: skip
+    job = await report_service.do_request_campaign(
+        _me(), kind=kind, fmt=ReportFormat(data.format), campaign_id=data.campaign_id,
+        is_admin=_admin(),
+    )  # fmt: skip
+    return await statement_out(job), 202
+
+
+@blueprint.get("/me/campaigns/statements/<job_id>")
+@tag(["campaigns", "reports"])
+@require_auth
+@validate_response(ReportJobOut)
+@document_errors(404)
+async def get_statement(job_id: str) -> ReportJobOut:
+    """A statement job of the caller; once ``done``, a fresh signed ``download`` link."""
+    return await statement_out(await report_service.own_job(_me(), job_id))
 
 
 # ---- dashboards ------------------------------------------------------------------------------

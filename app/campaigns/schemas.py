@@ -4,9 +4,17 @@ strings (``"15000.00"``), shares basis points, dates ISO-8601."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from app.campaigns.documents import (
     CampaignStatus,
@@ -128,6 +136,18 @@ class CampaignOut(BaseModel):
     submitted_at: dt.datetime | None
     live_at: dt.datetime | None
     closed_at: dt.datetime | None
+    pictures: list[PictureOut] = Field(
+        default_factory=list,
+        description="signed inline links to its pictures for the viewer (the feed: the first)",
+    )
+
+
+class PictureOut(BaseModel):
+    """A campaign picture: its file id and a short-lived signed link to show it inline."""
+
+    id: str
+    url: str
+    content_type: str
 
 
 class CampaignPage(BaseModel):
@@ -426,3 +446,80 @@ class CampaignJoined(BaseModel):
     seq: int
     events: list[dict[str, object]]
     truncated: bool
+
+
+IFSC_PATTERN = r"^[A-Z]{4}0[A-Z0-9]{6}$"
+VPA_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9.\-_]{1,255}@[A-Za-z][A-Za-z0-9]{1,63}$"
+
+
+class DestinationCreate(BaseModel):
+    """``PUT /api/v1/me/payout-destination``: a UPI id (``kind`` ``vpa``, ``vpa``) or a bank
+    account (``kind`` ``bank_account``: ``account_holder``, ``ifsc`` — four letters, a zero,
+    six letters or digits, RBI's format — and ``account_number``, 9 to 18 digits). Verified
+    with the payout provider before it is used."""
+
+    kind: Literal["vpa", "bank_account"]
+    vpa: str | None = Field(default=None, pattern=VPA_PATTERN, max_length=320)
+    account_holder: str | None = Field(default=None, min_length=3, max_length=120)
+    ifsc: str | None = Field(default=None, max_length=11)
+    account_number: str | None = Field(default=None, pattern=r"^\d{9,18}$")
+
+    @field_validator("ifsc")
+    @classmethod
+    def _ifsc(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().upper()
+        if not re.fullmatch(IFSC_PATTERN, value):
+            raise ValueError("an IFSC is 4 letters, a zero, then 6 letters or digits")
+        return value
+
+    @field_validator("account_holder")
+    @classmethod
+    def _holder(cls, value: str | None) -> str | None:
+        return None if value is None else _clean(value)
+
+    @model_validator(mode="after")
+    def _complete(self) -> DestinationCreate:
+        if self.kind == "vpa":
+            if not self.vpa or self.ifsc or self.account_number:
+                raise ValueError("a UPI destination has a vpa and no bank account fields")
+        elif not (self.account_holder and self.ifsc and self.account_number) or self.vpa:
+            raise ValueError("a bank account needs account_holder, ifsc and account_number")
+        return self
+
+
+class DestinationOut(BaseModel):
+    """The caller's payout destination (``destination`` null when none is registered)."""
+
+    kind: str
+    vpa: str | None
+    ifsc: str | None
+    account_last4: str | None
+    account_holder: str | None
+    registered_name: str | None
+    provider: str
+    created_at: dt.datetime
+
+
+class DestinationState(BaseModel):
+    """``GET /api/v1/me/payout-destination``."""
+
+    destination: DestinationOut | None
+    waiting_payouts: int = Field(description="payouts waiting for a destination")
+
+
+class TransferWebhookAck(BaseModel):
+    """The answer to a payout or refund webhook."""
+
+    result: Literal["applied", "duplicate", "ignored"]
+    event_id: str
+
+
+class StatementRequest(BaseModel):
+    """``POST /api/v1/me/campaigns/statements``: ``investor`` (the caller's own) or
+    ``campaign`` (one the caller owns; admins any: ``campaign_id``), as ``csv`` or ``pdf``."""
+
+    kind: Literal["investor", "campaign"]
+    format: Literal["csv", "pdf"]
+    campaign_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{24}$")

@@ -38,18 +38,21 @@ from app.campaigns.documents import (
     utcnow,
 )
 from app.campaigns.errors import (
+    CampaignFileNotFound,
     CampaignNotFound,
     CampaignState,
     InvalidCampaign,
     InvestmentLimitReached,
     InvestmentNotFound,
     InvestmentRefused,
+    NotAnInvestor,
     NotCampaignOwner,
     OwnerKycRequired,
 )
 from app.campaigns.schemas import CampaignFields, FeedQuery
 from app.config import get_settings
 from app.db import run_in_transaction
+from app.files.documents import FilePurpose, StoredFile
 from app.files.service import files_service
 from app.identity.documents import KycStatus
 from app.kyc.service import financial_year_start, kyc_service
@@ -67,6 +70,9 @@ MAX_GOAL = 50_000_000_00  # ₹5 crore
 MIN_PLEDGE = 10_000  # ₹100.00
 MAX_DAYS_LIVE = 180
 RESERVE_ATTEMPTS = 8
+PICTURE_TYPES = ("image/png", "image/jpeg")
+
+CampaignFileRole = Literal["picture", "document", "profit_statement"]
 
 ESCROW = "assets:escrow"
 UNMATCHED = "liabilities:unmatched_payments"
@@ -208,14 +214,71 @@ class CampaignService:
                 details={"kyc_status": summary.status.value, "missing": summary.missing},
             )
 
-    async def _check_files(self, owner_id: str, file_ids: list[str]) -> None:
-        for file_id in file_ids:
+    async def _check_files(self, owner_id: str, data: CampaignFields) -> None:
+        """Every document and picture is the owner's own ``campaign`` upload (never a KYC
+        scan or a generated report, which would become readable by others), and every
+        picture is an image by its content. Raises ``InvalidCampaign`` naming the field."""
+        listed = [("document_file_ids", f) for f in data.document_file_ids] + [
+            ("picture_file_ids", f) for f in data.picture_file_ids
+        ]
+        for field, file_id in listed:
             record = await files_service.get(file_id)
             if record is None or record.owner_id != owner_id:
                 raise InvalidCampaign(
                     "a document or picture is not one of your uploads",
-                    details={"field": "document_file_ids", "file_id": file_id},
+                    details={"field": field, "file_id": file_id},
                 )
+            if record.purpose != FilePurpose.CAMPAIGN:
+                raise InvalidCampaign(
+                    "upload campaign files as purpose 'campaign' (this one is "
+                    f"{record.purpose.value})",
+                    details={"field": field, "file_id": file_id},
+                )
+            if field == "picture_file_ids" and record.content_type not in PICTURE_TYPES:
+                raise InvalidCampaign(
+                    "a picture must be a PNG or JPEG image",
+                    details={"field": field, "file_id": file_id},
+                )
+
+    async def check_file_access(
+        self, campaign_id: str, file_id: str, viewer_id: str, is_admin: bool
+    ) -> tuple[StoredFile, CampaignFileRole]:
+        """The file and its role on the campaign, if ``viewer_id`` may read it:
+
+        * the campaign's owner and platform admins: every file of the campaign, always;
+        * anyone signed in: its pictures and documents once it is published (live, funded or
+          failed) — never a draft's, a campaign's in review or a cancelled one's;
+        * a profit report's statement: the campaign's investors (a completed investment)
+          too, and only for a report that was not rejected.
+
+        Raises ``CampaignNotFound`` (the campaign is not visible), ``CampaignFileNotFound``
+        (not one of its files, or not yet readable by others), ``NotAnInvestor`` (a
+        profit statement asked for by someone who did not invest)."""
+        campaign = await self.check_visible(campaign_id, viewer_id, is_admin)
+        role: CampaignFileRole
+        report: ProfitReport | None = None
+        if file_id in campaign.picture_file_ids:
+            role = "picture"
+        elif file_id in campaign.document_file_ids:
+            role = "document"
+        else:
+            report = await repository.report_with_document(campaign_id, file_id)
+            if report is None:
+                raise CampaignFileNotFound("no such file on this campaign")
+            role = "profit_statement"
+        record = await files_service.get(file_id)
+        if record is None or record.owner_id != campaign.owner_id:
+            raise CampaignFileNotFound("no such file on this campaign")
+        if is_admin or viewer_id == campaign.owner_id:
+            return record, role
+        if campaign.status not in PUBLIC_STATUSES:  # (check_visible let only insiders here)
+            raise CampaignFileNotFound("no such file on this campaign")
+        if role == "profit_statement":
+            if report is None or report.status == ProfitReportStatus.REJECTED:
+                raise CampaignFileNotFound("no such file on this campaign")
+            if not await repository.has_paid_in(campaign_id, viewer_id):
+                raise NotAnInvestor("profit statements are for the campaign's investors")
+        return record, role
 
     def _fields(self, data: CampaignFields) -> dict[str, Any]:
         return {
@@ -235,7 +298,7 @@ class CampaignService:
         Raises ``OwnerKycRequired``, ``InvalidCampaign``."""
         await self._check_owner_kyc(owner_id)
         self.check_fields(data, utcnow())
-        await self._check_files(owner_id, data.document_file_ids + data.picture_file_ids)
+        await self._check_files(owner_id, data)
         campaign = Campaign(owner_id=owner_id, **self._fields(data))
         await repository.insert_campaign(campaign)
         await audit_service.do_append(
@@ -252,7 +315,7 @@ class CampaignService:
         ``InvalidCampaign``."""
         await self.check_owner(campaign_id, owner_id)
         self.check_fields(data, utcnow())
-        await self._check_files(owner_id, data.document_file_ids + data.picture_file_ids)
+        await self._check_files(owner_id, data)
         changes = {**self._fields(data), "updated_at": utcnow()}
         updated = await repository.update_campaign(
             campaign_id, changes, statuses=(CampaignStatus.DRAFT,)
@@ -417,8 +480,15 @@ class CampaignService:
     async def quote_for(self, user_id: str, campaign_id: str, requested: int) -> Quote:
         """``quote`` for a person and a campaign they can see."""
         campaign = await self.check_visible(campaign_id, user_id, False)
-        committed = await repository.committed_by_user(user_id, campaign_id=campaign_id)
+        committed = await self._committed(campaign, user_id)
         return self.quote(campaign, requested, committed, utcnow(), user_id)
+
+    async def _committed(self, campaign: Campaign, user_id: str) -> int:
+        """Paise ``user_id`` has pending or invested in ``campaign``: the campaign's own
+        running total (kept by the atomic reservation), or the investments when larger (a
+        campaign stored before the running total existed)."""
+        stored = await repository.committed_by_user(user_id, campaign_id=str(campaign.id))
+        return max(campaign.investor_totals.get(user_id, 0), stored)
 
     async def check_yearly_limit(self, user_id: str, amount: int, now: dt.datetime) -> None:
         """Without full KYC a person may have at most ``campaign_kyc_free_limit`` paise
@@ -443,16 +513,19 @@ class CampaignService:
 
         The amount is the quote's (part-filled under that policy); a reservation that loses
         a race is re-quoted from the fresh figures, so two pledges for the last rupees get
-        exactly one acceptance and the loser a refusal naming what remains.
+        exactly one acceptance and the loser a refusal naming what remains. The same guarded
+        update keeps the investor's total here within ``max_investment``, so many pledges
+        of one person at once never pass it either (the losers are refused
+        ``above_maximum``).
 
         Raises ``CampaignNotFound``, ``InvestmentRefused``, ``InvestmentLimitReached``."""
         campaign = await self.check_visible(campaign_id, user_id, False)
         now = utcnow()
-        committed = await repository.committed_by_user(user_id, campaign_id=campaign_id)
         investment_id = PydanticObjectId()
         expires = now + dt.timedelta(seconds=get_settings().campaign_reservation_seconds)
         checked_limit = False
         for _ in range(RESERVE_ATTEMPTS):
+            committed = await self._committed(campaign, user_id)
             quote = self.quote(campaign, requested, committed, now, user_id)
             if quote.outcome == "refuse":
                 raise InvestmentRefused(quote.message, details={
@@ -510,7 +583,7 @@ class CampaignService:
 
         async def body(session: AsyncClientSession) -> bool:
             released = await repository.release_hold(
-                campaign_id, str(investment.id), investment.amount, session
+                campaign_id, str(investment.id), investment.user_id, investment.amount, session
             )
             await repository.set_investment(
                 str(investment.id), {"status": status.value},

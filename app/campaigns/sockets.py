@@ -21,7 +21,7 @@ async def _joined(campaign_id: str, user_id: str, after_seq: int) -> dict[str, A
     campaign, head, missed, truncated = await campaign_service.catch_up(
         campaign_id, user_id, after_seq
     )
-    [shown] = await campaign_outs([campaign])
+    [shown] = await campaign_outs([campaign], user_id, pictures=10)
     return CampaignJoined(campaign=shown, seq=head, events=missed,
                           truncated=truncated).model_dump(mode="json")  # fmt: skip
 

@@ -3,7 +3,9 @@
 * the uploader (``owner_id``) always — for a report, the person who asked for it;
 * a KYC document: platform admins (the review queue);
 * an agreement: active members of its club;
-* a campaign's picture, document or profit statement: anyone signed in (campaign pages);
+* a campaign's picture, document or profit statement: through this API only its uploader;
+  everyone else reads it through the campaign (``/api/v1/campaigns/{id}/files/{file}/link``),
+  whose rules (published or not, investor or not) decide;
 * a receipt: the owner/admin/treasurers of a club where the uploader's own contribution names
   it (someone else's receipt id on your contribution gives you nothing).
 """
@@ -23,8 +25,8 @@ async def may_view(file: StoredFile, viewer: User) -> bool:
         return True
     if file.purpose == FilePurpose.KYC_DOCUMENT:
         return PlatformRole.ADMIN in viewer.roles
-    if file.purpose == FilePurpose.CAMPAIGN:  # shown on campaign pages to signed-in people
-        return True
+    if file.purpose == FilePurpose.CAMPAIGN:  # the campaign's own link route decides
+        return False
     if file.club_id is None or file.purpose not in (FilePurpose.AGREEMENT, FilePurpose.RECEIPT):
         return False
     membership = await club_service.membership(file.club_id, viewer_id)

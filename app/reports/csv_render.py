@@ -10,6 +10,7 @@ import io
 from collections.abc import Iterable
 
 from app.money import format_basis_points
+from app.reports.campaign_figures import TabularFigures
 from app.reports.figures import (
     CrmPipelineFigures,
     Figures,
@@ -37,10 +38,27 @@ def _meta(header: Header, kind: str, extra: Iterable[tuple[str, str]] = ()) -> l
     return rows
 
 
-def render_csv(kind: str, figures: Figures) -> bytes:
+def _tabular(kind: str, f: TabularFigures) -> list[list[str]]:
+    """A crowdfunding statement: ``field,value`` facts, then each table under its title."""
+    h = f.header
+    rows = [["report", kind], ["as_of", h.as_of], ["currency", h.currency],
+            ["generated_at", h.generated_at.isoformat(timespec="seconds")],
+            ["requested_by", text(h.requested_by.label)]]  # fmt: skip
+    rows += [[k, text(v)] for k, v in f.facts]
+    for section in f.sections:
+        rows += [[], [text(section.title)], section.columns]
+        rows += [[text(cell) for cell in row] for row in section.rows]
+        if section.total is not None:
+            rows.append(section.total)
+    return rows
+
+
+def render_csv(kind: str, figures: Figures | TabularFigures) -> bytes:
     """The CSV of ``figures`` (UTF-8 with a BOM, so spreadsheets read names right)."""
     rows: list[list[str]] = []
-    if isinstance(figures, ValuationStatementFigures):
+    if isinstance(figures, TabularFigures):
+        rows = _tabular(kind, figures)
+    elif isinstance(figures, ValuationStatementFigures):
         s = figures.statement
         rows += _meta(figures.header, kind, [
             ("valuation_date", s.valuation_date), ("nav", s.nav), ("unit_value", s.unit_value),

@@ -21,12 +21,16 @@ class ReportKind(StrEnum):
     CHIT_AUCTION_MINUTES = "chit_auction_minutes"
     CHIT_MONTHLY_REPORT = "chit_monthly_report"
     CRM_PIPELINE = "crm_pipeline"  # the operator's CRM: its dashboard figures (app/crm)
+    # crowdfunding (app/reports/campaign_figures.py): one person's, or one campaign's
+    CAMPAIGN_INVESTOR_STATEMENT = "campaign_investor_statement"
+    CAMPAIGN_STATEMENT = "campaign_statement"
 
 
 CRM_KINDS = frozenset({ReportKind.CRM_PIPELINE})
 CRM_SCOPE = "crm"
 """The ``club_id`` of a CRM report job: it belongs to no club; its figures are the
 requester's CRM scope (their own leads, their team's, or all for admins)."""
+CAMPAIGN_KINDS = (ReportKind.CAMPAIGN_INVESTOR_STATEMENT, ReportKind.CAMPAIGN_STATEMENT)
 
 
 class ReportFormat(StrEnum):
@@ -47,8 +51,9 @@ class ReportJob(Document):
     """One report request. ``percent`` is the last progress stored (and emitted); ``file_id``
     names the finished file (app/files/), which only ``requested_by`` may download."""
 
-    club_id: str
+    club_id: str  # "" for a crowdfunding statement
     requested_by: str
+    campaign_id: str | None = None  # a campaign statement's campaign
     kind: ReportKind
     format: ReportFormat
     as_of: str | None = None

@@ -30,6 +30,7 @@ from reportlab.platypus import (
 )
 
 from app.money import format_basis_points, format_minor
+from app.reports.campaign_figures import TabularFigures
 from app.reports.figures import (
     CrmPipelineFigures,
     Figures,
@@ -473,7 +474,34 @@ def _crm_pipeline(f: CrmPipelineFigures) -> list[Any]:
     return story
 
 
-def render_pdf(kind: str, figures: Figures) -> bytes:
+def _tabular(f: TabularFigures) -> list[Any]:
+    """A crowdfunding statement: cards, then each table under its title (amounts grouped the
+    Indian way, as on screen; the CSV keeps the API's plain strings)."""
+    story: list[Any] = [
+        *_intro(f.header, esc(f.subtitle)),
+        _cards([(k, _money(v) if "." in v else esc(v)) for k, v in f.cards]),
+    ]
+    for section in f.sections:
+        story += [Spacer(1, 5 * mm), Paragraph(esc(section.title), H2), Spacer(1, 1.5 * mm)]
+        if not section.rows:
+            story.append(Paragraph("None.", SMALL))
+            continue
+        count = len(section.columns)
+        widths = [CONTENT_W / count] * count
+
+        def cell(col: int, value: str, numeric: set[int] = section.numeric) -> Any:
+            return _money(value) if col in numeric and value else Paragraph(esc(value), CELL)
+
+        rows = [[cell(c, v) for c, v in enumerate(row)] for row in section.rows]
+        if section.total is not None:
+            rows.append([cell(c, v) for c, v in enumerate(section.total)])
+        head = [c.replace("_", " ").capitalize() for c in section.columns]
+        story.append(_table(head, rows, widths, section.numeric,
+                            total=section.total is not None))  # fmt: skip
+    return story
+
+
+def render_pdf(kind: str, figures: Figures | TabularFigures) -> bytes:
     """The PDF of ``figures``."""
     buffer = io.BytesIO()
     header = figures.header
@@ -483,7 +511,9 @@ def render_pdf(kind: str, figures: Figures) -> bytes:
         f"{header.club_name}", author="Samooh", subject=f"{kind} as of {header.as_of}",
         creator="Samooh reports",
     )  # fmt: skip
-    if isinstance(figures, ValuationStatementFigures):
+    if isinstance(figures, TabularFigures):
+        story = _tabular(figures)
+    elif isinstance(figures, ValuationStatementFigures):
         story = _valuation(figures)
     elif isinstance(figures, MemberStatusFigures):
         story = _member_status(figures)

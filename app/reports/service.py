@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from app.books.service import books_service
+from app.campaigns.service import campaign_service
 from app.clubs.service import TREASURY, club_service
 from app.config import get_settings
 from app.crm.service import crm_service
@@ -19,10 +20,11 @@ from app.files.service import files_service
 from app.logging import get_logger
 from app.realtime import events
 from app.realtime.rooms import user_room
+from app.reports import campaign_figures, repository
 from app.reports import figures as build
-from app.reports import repository
 from app.reports.csv_render import render_csv
 from app.reports.documents import (
+    CAMPAIGN_KINDS,
     CRM_KINDS,
     CRM_SCOPE,
     JobStatus,
@@ -132,6 +134,60 @@ class ReportService:
                                      details={"service": "Kafka"}) from exc  # fmt: skip
         return job
 
+    async def do_request_campaign(
+        self, requester: str, *, kind: ReportKind, fmt: ReportFormat,
+        campaign_id: str | None, is_admin: bool,
+    ) -> ReportJob:  # fmt: skip
+        """A crowdfunding statement: the requester's own investor statement, or the statement
+        of a campaign they own (admins: any campaign). Stored ``queued`` and published like a
+        club report; the file is the requester's alone.
+
+        Raises ``ValidationFailed`` (no campaign named), ``CampaignNotFound``,
+        ``NotCampaignOwner``, ``ServiceUnavailable`` (Kafka)."""
+        if kind == ReportKind.CAMPAIGN_STATEMENT:
+            if campaign_id is None:
+                raise ValidationFailed(
+                    "name the campaign: campaign_id",
+                    details={
+                        "errors": [{"loc": ["campaign_id"], "msg": "required for a campaign"}]
+                    },
+                )
+            if is_admin:
+                await campaign_service.get(campaign_id)
+            else:
+                await campaign_service.check_owner(campaign_id, requester)
+        else:
+            campaign_id = None
+        job = ReportJob(club_id="", requested_by=requester, kind=kind, format=fmt,
+                        campaign_id=campaign_id)  # fmt: skip
+        await repository.insert_job(job)
+        await self._publish(job)
+        return job
+
+    async def _publish(self, job: ReportJob) -> None:
+        record = ReportJobV1(
+            id=str(job.id), job_id=str(job.id), club_id=job.club_id,
+            requested_by=job.requested_by, kind=job.kind.value, format=job.format.value,
+            as_of=job.as_of, member_id=job.member_id, requested_at=job.created_at.isoformat(),
+        )  # fmt: skip
+        try:
+            await services.require_producer().send(REPORT_JOBS, str(job.id), record)
+        except Exception as exc:
+            await self._finish(
+                job,
+                JobStatus.FAILED,
+                error=("service_unavailable", "the report could not be queued"),
+            )
+            raise ServiceUnavailable("reports are unavailable right now; try again",
+                                     details={"service": "Kafka"}) from exc  # fmt: skip
+
+    async def own_job(self, requester: str, job_id: str) -> ReportJob:
+        """A crowdfunding statement job of the requester. Raises ``ReportNotFound``."""
+        job = await repository.get_job(job_id)
+        if job is None or job.requested_by != requester or job.kind not in CAMPAIGN_KINDS:
+            raise ReportNotFound("no such report")
+        return job
+
     async def job(self, club_id: str, requester: str, job_id: str) -> ReportJob:
         """The caller's job in this club. Raises ``ClubNotFound``, ``ReportNotFound``."""
         await club_service.check_member(club_id, requester)
@@ -174,7 +230,7 @@ class ReportService:
                 job.requested_by, data=data, filename=f"{name}.{job.format.value}",
                 content_type=CONTENT_TYPES[job.format], purpose=FilePurpose.REPORT,
                 attached_kind="report", attached_id=str(job.id),
-                club_id=None if job.club_id == CRM_SCOPE else job.club_id,
+                club_id=None if job.club_id == CRM_SCOPE else (job.club_id or None),
             )  # fmt: skip
             await self._progress(job, 90)
             job.file_id = str(stored.id)
@@ -187,7 +243,16 @@ class ReportService:
             await self._fail(job, "internal_error", "the report could not be built")
         return job
 
-    async def _figures(self, job: ReportJob, on: dt.date | None) -> build.Figures:
+    async def _figures(
+        self, job: ReportJob, on: dt.date | None
+    ) -> build.Figures | campaign_figures.TabularFigures:
+        if job.kind == ReportKind.CAMPAIGN_INVESTOR_STATEMENT:
+            return await campaign_figures.investor_statement(job.requested_by, _now())
+        if job.kind == ReportKind.CAMPAIGN_STATEMENT:
+            assert job.campaign_id is not None
+            return await campaign_figures.campaign_statement(
+                job.campaign_id, job.requested_by, _now()
+            )
         if job.kind == ReportKind.CRM_PIPELINE:
             return await build.crm_pipeline(job.requested_by, on)
         if job.kind == ReportKind.VALUATION_STATEMENT:

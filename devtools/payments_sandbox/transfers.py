@@ -10,31 +10,52 @@ lists a payment's refunds. "RazorpayX Payouts": ``POST /v1/contacts``, ``POST
 /v1/fund_accounts`` (``account_type`` ``vpa``), ``POST /v1/payouts`` with ``account_number``,
 ``fund_account_id``, ``amount``, ``currency``, ``mode``, ``purpose``, ``reference_id``,
 ``narration`` and the mandatory ``X-Payout-Idempotency`` header: a repeated key answers the
-payout created the first time; ``GET /v1/payouts/{id}``.
+payout created the first time; ``GET /v1/payouts/{id}``. "Account Validation": fund accounts of
+``account_type`` ``bank_account`` (``name``, ``ifsc``, ``account_number``) too, and ``POST
+/v1/fund_accounts/validations`` / ``GET /v1/fund_accounts/validations/{id}``.
 
 Test controls: ``POST /sandbox/payouts/control`` ``{"fail_next": n}`` makes the next n payout
-requests fail with a 5xx (a provider outage), ``{"reject_next": n}`` with a 400.
+requests fail with a 5xx (a provider outage), ``{"reject_next": n}`` with a 400;
+``webhook_url`` turns on signed ``payout.*`` / ``refund.*`` webhooks (``webhook_duplicates``
+extra copies), ``payout_async`` answers payouts ``processing`` and ends them by webhook
+(``reverse_next``: reversed), ``refund_fail_next`` bounces refunds; ``POST
+/sandbox/payouts/{id}/reverse`` reverses a processed payout later.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from devtools.payments_sandbox.server import (
+    EVENT_ID_HEADER,
     SANDBOX_KEY,
+    SIGNATURE_HEADER,
     BadRequest,
     NotFoundError,
     _api,
     _error,
     _json,
     new_id,
+    sign,
 )
 
 PAYOUT_IDEMPOTENCY_HEADER = "X-Payout-Idempotency"
+IFSC_RE = re.compile(r"[A-Z]{4}0[A-Z0-9]{6}")
+# bank codes (the first four letters of an IFSC) the sandbox's bank knows
+KNOWN_BANKS = {
+    "SBIN": "State Bank of India", "HDFC": "HDFC Bank", "ICIC": "ICICI Bank",
+    "UTIB": "Axis Bank", "PUNB": "Punjab National Bank", "BARB": "Bank of Baroda",
+    "CNRB": "Canara Bank", "KKBK": "Kotak Mahindra Bank", "UBIN": "Union Bank of India",
+    "IDIB": "Indian Bank", "YESB": "Yes Bank", "IOBA": "Indian Overseas Bank",
+}  # fmt: skip
 
 
 @dataclass
@@ -46,8 +67,21 @@ class TransferBook:
     fund_accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     payouts: dict[str, dict[str, Any]] = field(default_factory=dict)
     payout_keys: dict[str, str] = field(default_factory=dict)
+    validations: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_next: int = 0
     reject_next: int = 0
+    validation_delay: int = 0
+    # webhooks about payouts and refunds (RazorpayX lets an account have a webhook of its
+    # own for payout.* and refund.* events): where they go, how many extra copies of each,
+    # payouts left "processing" until their webhook, the next n async payouts reversed, the
+    # next n refunds failed (answered "pending", then refund.failed)
+    webhook_url: str | None = None
+    webhook_duplicates: int = 0
+    payout_async: bool = False
+    reverse_next: int = 0
+    refund_fail_next: int = 0
+    sent_events: list[dict[str, Any]] = field(default_factory=list)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
 
 BOOK_KEY: web.AppKey[TransferBook] = web.AppKey("transfer_book", TransferBook)
@@ -87,6 +121,19 @@ async def refund_payment(request: web.Request) -> web.Response:
     if payment["refund_status"] == "full":
         payment["status"] = "refunded"
     book.refunds[refund["id"]] = refund
+    if book.refund_fail_next > 0:  # the bank bounces it: pending now, refund.failed later
+        book.refund_fail_next -= 1
+        refund["status"] = "pending"
+        failed = {**refund, "status": "failed"}
+
+        def bounce() -> None:
+            payment["amount_refunded"] -= amount
+            payment["status"], payment["refund_status"] = "captured", None
+            book.refunds[refund["id"]] = failed
+
+        _later(request.app, "refund.failed", "refund", failed, before=bounce)
+        return web.json_response(refund)
+    _later(request.app, "refund.processed", "refund", refund)
     return web.json_response(refund)
 
 
@@ -125,17 +172,89 @@ async def create_fund_account(request: web.Request) -> web.Response:
     contact_id = body.get("contact_id")
     if contact_id not in book.contacts:
         raise BadRequest("The contact id does not exist.", "contact_id")
-    if body.get("account_type") != "vpa":
-        raise BadRequest("The sandbox pays UPI ids (account_type vpa) only.", "account_type")
-    vpa = body.get("vpa") if isinstance(body.get("vpa"), dict) else {}
-    address = vpa.get("address") if isinstance(vpa, dict) else None
-    if not isinstance(address, str) or "@" not in address:
-        raise BadRequest("The vpa address is invalid.", "vpa.address")
-    account = {"id": new_id("fa"), "entity": "fund_account", "contact_id": contact_id,
-               "account_type": "vpa", "vpa": {"address": address}, "active": True,
-               "created_at": int(time.time())}  # fmt: skip
+    account: dict[str, Any] = {"id": new_id("fa"), "entity": "fund_account",
+                               "contact_id": contact_id, "account_type": body.get("account_type"),
+                               "batch_id": None, "active": True,
+                               "created_at": int(time.time())}  # fmt: skip
+    if body.get("account_type") == "vpa":
+        vpa = body.get("vpa") if isinstance(body.get("vpa"), dict) else {}
+        address = vpa.get("address") if isinstance(vpa, dict) else None
+        if not isinstance(address, str) or "@" not in address:
+            raise BadRequest("The vpa address is invalid.", "vpa.address")
+        account["vpa"] = {"address": address}
+    elif body.get("account_type") == "bank_account":
+        raw = body.get("bank_account")
+        bank: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        name, ifsc, number = (bank.get(k) for k in ("name", "ifsc", "account_number"))
+        if not isinstance(name, str) or len(name.strip()) < 3:
+            raise BadRequest("The name must be at least 3 characters.", "bank_account.name")
+        if not isinstance(ifsc, str) or not IFSC_RE.fullmatch(ifsc):
+            raise BadRequest("The ifsc must be 11 characters.", "bank_account.ifsc")
+        if ifsc[:4] not in KNOWN_BANKS:
+            raise BadRequest("Invalid IFSC Code in Bank Account", "bank_account.ifsc")
+        if not isinstance(number, str) or not re.fullmatch(r"\d{5,35}", number):
+            raise BadRequest("The account number is invalid.", "bank_account.account_number")
+        account["bank_account"] = {"name": name, "ifsc": ifsc, "account_number": number,
+                                   "bank_name": KNOWN_BANKS[ifsc[:4]]}  # fmt: skip
+    else:
+        raise BadRequest("The account type must be vpa or bank_account.", "account_type")
     book.fund_accounts[account["id"]] = account
     return web.json_response(account, status=201)
+
+
+def _account_valid(account: dict[str, Any]) -> bool:
+    """The sandbox's bank: an account number ending 0000 or a UPI id starting ``invalid``
+    does not exist; everything else is an active account."""
+    if account["account_type"] == "vpa":
+        return not str(account["vpa"]["address"]).lower().startswith("invalid")
+    return not str(account["bank_account"]["account_number"]).endswith("0000")
+
+
+async def create_validation(request: web.Request) -> web.Response:
+    """``POST /v1/fund_accounts/validations`` → a ``fund_account.validation``, completed at
+    once (``results.account_status`` ``active`` or ``invalid``, ``registered_name``).
+    ``{"validation_delay": n}`` on the control answers the next n validations ``created``
+    first (completed on the first fetch)."""
+    book = request.app[BOOK_KEY]
+    body = await _json(request)
+    fund = body.get("fund_account")
+    fund_id = fund.get("id") if isinstance(fund, dict) else None
+    account = book.fund_accounts.get(fund_id) if isinstance(fund_id, str) else None
+    if account is None:
+        raise BadRequest("The fund account id does not exist.", "fund_account.id")
+    if not isinstance(body.get("account_number"), str):
+        raise BadRequest("The account number is required.", "account_number")
+    contact = book.contacts.get(account["contact_id"], {})
+    valid = _account_valid(account)
+    registered = (
+        (account.get("bank_account", {}).get("name") or contact.get("name")) if valid else None
+    )
+    validation = {"id": new_id("fav"), "entity": "fund_account.validation",
+                  "fund_account": account, "status": "completed",
+                  "amount": body.get("amount", 100), "currency": body.get("currency", "INR"),
+                  "notes": body.get("notes") or {},
+                  "results": {"account_status": "active" if valid else "invalid",
+                              "registered_name": registered},
+                  "created_at": int(time.time()), "utr": new_id("utr")}  # fmt: skip
+    book.validations[validation["id"]] = validation
+    if book.validation_delay > 0:
+        book.validation_delay -= 1
+        return web.json_response(
+            {
+                **validation,
+                "status": "created",
+                "results": {"account_status": None, "registered_name": None},
+            }
+        )
+    return web.json_response(validation)
+
+
+async def get_validation(request: web.Request) -> web.Response:
+    """``GET /v1/fund_accounts/validations/{id}`` → the validation."""
+    validation = request.app[BOOK_KEY].validations.get(request.match_info["validation_id"])
+    if validation is None:
+        raise NotFoundError("The id provided does not exist")
+    return web.json_response(validation)
 
 
 async def create_payout(request: web.Request) -> web.Response:
@@ -167,7 +286,101 @@ async def create_payout(request: web.Request) -> web.Response:
               "created_at": int(time.time())}  # fmt: skip
     book.payouts[payout["id"]] = payout
     book.payout_keys[key] = payout["id"]
+    if book.payout_async:  # answered "processing"; the webhook tells how it ended
+        answer = {**payout, "status": "processing", "utr": None}
+        if book.reverse_next > 0:
+            book.reverse_next -= 1
+            why = "Beneficiary bank rejected it"
+            payout.update(status="reversed", failure_reason=why,
+                          status_details={"reason": "beneficiary_bank_rejected",
+                                          "description": why})  # fmt: skip
+        name = "payout.processed" if payout["status"] == "processed" else "payout.reversed"
+        book.payouts[payout["id"]] = answer
+
+        def settle() -> None:
+            book.payouts[payout["id"]] = payout
+
+        _later(request.app, name, "payout", payout, before=settle)
+        return web.json_response(answer)
+    _later(request.app, "payout.processed", "payout", payout)
     return web.json_response(payout)
+
+
+async def reverse_payout(request: web.Request) -> web.Response:
+    """``POST /sandbox/payouts/{id}/reverse``: the bank returns a processed payout later
+    (status ``reversed``, ``payout.reversed`` sent)."""
+    book = request.app[BOOK_KEY]
+    payout = book.payouts.get(request.match_info["payout_id"])
+    if payout is None:
+        raise NotFoundError("The id provided does not exist")
+    if payout["status"] != "processed":
+        raise BadRequest("Only a processed payout can be reversed.", "status")
+    why = "Account closed at the beneficiary bank"
+    payout.update(status="reversed", failure_reason=why,
+                  status_details={"reason": "beneficiary_account_closed",
+                                  "description": why})  # fmt: skip
+    _later(request.app, "payout.reversed", "payout", payout)
+    return web.json_response(payout)
+
+
+def _later(
+    app: web.Application, name: str, kind: str, entity: dict[str, Any], before: Any = None
+) -> None:
+    """Send a signed ``name`` webhook about ``entity`` (plus ``webhook_duplicates`` copies,
+    same event id) to ``webhook_url`` a moment after answering, retrying a non-2xx answer
+    (at most 8 attempts, 0.1 s doubling). ``before`` runs first (the entity's final state)."""
+    book = app[BOOK_KEY]
+    if before is None and book.webhook_url is None:
+        return
+    event_id = new_id("evt")
+
+    async def deliver() -> None:
+        await asyncio.sleep(0.05)
+        if before is not None:
+            before()
+        url = book.webhook_url
+        if url is None:
+            return
+        event = {"entity": "event", "account_id": "acc_sandbox", "event": name,
+                 "contains": [kind], "payload": {kind: {"entity": entity}},
+                 "created_at": int(time.time())}  # fmt: skip
+        body = json.dumps(event, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json",
+                   SIGNATURE_HEADER: sign(app[SANDBOX_KEY].config.webhook_secret, body),
+                   EVENT_ID_HEADER: event_id}  # fmt: skip
+        record: dict[str, Any] = {"event_id": event_id, "event": name, "id": entity["id"],
+                                  "answers": []}  # fmt: skip
+        book.sent_events.append(record)
+
+        async def one() -> None:
+            for attempt in range(8):
+                try:
+                    async with (
+                        app[SANDBOX_KEY]
+                        ._session()
+                        .post(
+                            url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=5)
+                        ) as response
+                    ):
+                        await response.read()
+                        record["answers"].append(response.status)
+                        if 200 <= response.status < 300:
+                            return
+                except (aiohttp.ClientError, TimeoutError) as exc:
+                    record["answers"].append(type(exc).__name__)
+                await asyncio.sleep(0.1 * 2**attempt)
+
+        await asyncio.gather(*(one() for _ in range(1 + book.webhook_duplicates)))
+
+    task = asyncio.get_running_loop().create_task(deliver())
+    book.tasks.add(task)
+    task.add_done_callback(book.tasks.discard)
+
+
+async def sent_events(request: web.Request) -> web.Response:
+    """``GET /sandbox/transfer-webhooks``: the payout and refund webhooks sent, with the
+    answers each delivery got (test inspection)."""
+    return web.json_response({"items": request.app[BOOK_KEY].sent_events})
 
 
 async def get_payout(request: web.Request) -> web.Response:
@@ -188,12 +401,27 @@ async def payouts_control(request: web.Request) -> web.Response:
     """``POST /sandbox/payouts/control`` ``{"fail_next": n, "reject_next": n}``."""
     book = request.app[BOOK_KEY]
     body = await _json(request)
-    for name in ("fail_next", "reject_next"):
+    for name in ("fail_next", "reject_next", "validation_delay", "webhook_duplicates",
+                 "reverse_next", "refund_fail_next"):  # fmt: skip
         value = body.get(name, getattr(book, name))
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
             raise BadRequest(f"{name} must be 0–100", name)
         setattr(book, name, value)
-    return web.json_response({"fail_next": book.fail_next, "reject_next": book.reject_next})
+    if "payout_async" in body:
+        if not isinstance(body["payout_async"], bool):
+            raise BadRequest("payout_async must be true or false", "payout_async")
+        book.payout_async = body["payout_async"]
+    if "webhook_url" in body:
+        url = body["webhook_url"]
+        if url is not None and (not isinstance(url, str) or not url.startswith("http")):
+            raise BadRequest("webhook_url must be an http(s) URL or null", "webhook_url")
+        book.webhook_url = url
+    return web.json_response({"fail_next": book.fail_next, "reject_next": book.reject_next,
+                              "validation_delay": book.validation_delay,
+                              "webhook_url": book.webhook_url,
+                              "webhook_duplicates": book.webhook_duplicates,
+                              "payout_async": book.payout_async, "reverse_next": book.reverse_next,
+                              "refund_fail_next": book.refund_fail_next})  # fmt: skip
 
 
 def add_transfer_routes(app: web.Application) -> None:
@@ -203,7 +431,17 @@ def add_transfer_routes(app: web.Application) -> None:
     app.router.add_get("/v1/payments/{payment_id}/refunds", _api(payment_refunds))
     app.router.add_post("/v1/contacts", _api(create_contact))
     app.router.add_post("/v1/fund_accounts", _api(create_fund_account))
+    app.router.add_post("/v1/fund_accounts/validations", _api(create_validation))
+    app.router.add_get("/v1/fund_accounts/validations/{validation_id}", _api(get_validation))
     app.router.add_post("/v1/payouts", _api(create_payout))
     app.router.add_get("/v1/payouts", _api(list_payouts))
     app.router.add_get("/v1/payouts/{payout_id}", _api(get_payout))
     app.router.add_post("/sandbox/payouts/control", _api(payouts_control))
+    app.router.add_post("/sandbox/payouts/{payout_id}/reverse", _api(reverse_payout))
+    app.router.add_get("/sandbox/transfer-webhooks", _api(sent_events))
+
+    async def _stop(_app: web.Application) -> None:
+        for task in list(app[BOOK_KEY].tasks):
+            task.cancel()
+
+    app.on_cleanup.append(_stop)

@@ -6,8 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from app.campaigns.documents import Campaign, Investment
-from app.campaigns.schemas import CampaignFields
+from app.campaigns.destinations import destination_service
+from app.campaigns.documents import Campaign, Investment, PayoutDestination
+from app.campaigns.schemas import CampaignFields, DestinationCreate
 from app.campaigns.service import campaign_service
 from app.identity.documents import PlatformRole
 from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument
@@ -76,3 +77,10 @@ def captured(
         amount=investment.amount if amount is None else amount, currency="INR",
         occurred_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )  # fmt: skip
+
+
+async def with_destination(user_id: str) -> PayoutDestination:
+    """Register (and verify at the payment sandbox) a UPI id as the person's payout
+    destination. Needs the ``payment_sandbox`` fixture."""
+    data = DestinationCreate(kind="vpa", vpa=f"p{user_id[-8:]}@okaxis")
+    return await destination_service.do_register(user_id, data)

@@ -74,6 +74,15 @@ async def test_campaign_from_review_to_funded_live_on_every_screen(
                       {"decision": "verify", "notes": "Documents checked"})  # fmt: skip
     assert live["status"] == "live"
 
+    # The owner says where the money raised goes (verified at the payout sandbox).
+    dest = "/api/v1/me/payout-destination"
+    wrong = {"kind": "bank_account", "account_holder": "Ravi", "ifsc": "SBIN123",
+             "account_number": "123456789"}  # fmt: skip
+    assert (await call(api, owner, "PUT", dest, wrong, status=422))["error"]["code"] == (
+        "validation_error")  # fmt: skip
+    await call(api, owner, "PUT", dest, {"kind": "vpa", "vpa": "ravi.tailor@okhdfc"})
+    assert (await call(api, owner, "GET", dest))["destination"]["vpa"] == "ravi.tailor@okhdfc"
+
     feed = await call(api, investors[0], "GET", base, q="machines", city="mysuru",
                       sort="closing_soon")  # fmt: skip
     assert cid in [c["id"] for c in feed["campaigns"]]

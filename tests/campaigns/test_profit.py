@@ -21,7 +21,13 @@ from app.files.documents import FilePurpose
 from app.files.service import files_service
 from app.ledger.service import ledger_service
 from streams.records import PaymentEventV1
-from tests.campaigns.factories import admin_account, captured, kyc_owner, live_campaign
+from tests.campaigns.factories import (
+    admin_account,
+    captured,
+    kyc_owner,
+    live_campaign,
+    with_destination,
+)
 from tests.payments.sandbox_client import SandboxClient
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -72,6 +78,7 @@ async def test_an_approved_profit_report_pays_every_investor_their_share(
     investors = []
     for rupees in (3_333, 3_333, 3_334):  # awkward weights
         person = await kyc_owner("investor")
+        await with_destination(person.user_id)
         investment = await campaign_service.do_reserve(person.user_id, cid, rupees * 100)
         await campaign_flows.do_apply_payment_event(captured(investment))
         investors.append(person.user_id)

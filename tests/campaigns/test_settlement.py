@@ -16,7 +16,13 @@ from app.campaigns.service import campaign_service
 from app.ledger.service import ledger_service
 from app.notifications.documents import Notification
 from app.payments.transfers import refund_payment
-from tests.campaigns.factories import admin_account, captured, kyc_owner, live_campaign
+from tests.campaigns.factories import (
+    admin_account,
+    captured,
+    kyc_owner,
+    live_campaign,
+    with_destination,
+)
 from tests.payments.sandbox_client import SandboxClient
 
 pytestmark = pytest.mark.usefixtures("services")
@@ -106,6 +112,7 @@ async def test_a_funded_campaign_is_released_to_its_owner_with_retries(
 ) -> None:
     campaign = await live_campaign(goal="5000.00", max_investment="5000.00")
     cid = str(campaign.id)
+    await with_destination(campaign.owner_id)
     await pay(payment_sandbox, cid, 3_000)
     await pay(payment_sandbox, cid, 2_000)
     funded = await campaign_service.get(cid)
@@ -133,6 +140,7 @@ async def test_a_payout_that_keeps_failing_is_surfaced_to_admins_and_can_be_retr
     admin = await admin_account()
     campaign = await live_campaign(goal="2000.00", max_investment="2000.00")
     cid = str(campaign.id)
+    await with_destination(campaign.owner_id)
     await pay(payment_sandbox, cid, 2_000)
     await payment_sandbox.call("POST", "/sandbox/payouts/control", {"reject_next": 50})
     now = dt.datetime.now(dt.UTC)

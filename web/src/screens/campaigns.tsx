@@ -37,7 +37,11 @@ interface Campaign {
   progress_bps: number;
   investor_count: number;
   reviews: { decision: string; notes: string; at: string }[];
+  picture_file_ids: string[];
+  document_file_ids: string[];
+  pictures: Picture[];
 }
+interface Picture { id: string; url: string }
 interface Investment {
   id: string;
   campaign_id: string;
@@ -64,7 +68,7 @@ interface Progress { seq: number; campaign_id: string; raised: string; reserved:
 const CATEGORIES = ["food", "retail", "services", "manufacturing", "agriculture", "education", "health", "crafts", "technology", "other"];
 const STATUS_TONE: Record<string, "neutral" | "ok" | "warn" | "bad" | "brand"> = {
   draft: "neutral", in_review: "warn", live: "brand", funded: "ok", failed: "bad", cancelled: "neutral",
-  pending: "warn", completed: "ok", expired: "neutral", refund_pending: "warn", refunded: "neutral", paid: "ok",
+  pending: "warn", completed: "ok", expired: "neutral", refund_pending: "warn", refunded: "neutral", paid: "ok", sent: "warn",
   submitted: "warn", approved: "brand", distributed: "ok", rejected: "bad", open: "warn", resolved: "ok",
 };
 
@@ -94,6 +98,11 @@ function sentence(error: unknown): string {
       return `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`;
     case "validation_error":
       return "Some fields are missing or not valid. Check the amounts (like 15000.00) and dates.";
+    case "payout_destination_invalid":
+      return d.reason === "refused"
+        ? `The payout provider refused these details (${error.message.replace(/^the payout provider refused these details: /, "")}). Check the IFSC and account number.`
+        : d.reason === "pending" ? "The bank has not confirmed the account yet. Try again in a minute."
+        : "The bank could not verify this account. Check the details and try again.";
     case "not_an_investor":
       return "Only people who invested in this campaign can open a dispute.";
     case "campaign_state":
@@ -120,6 +129,7 @@ function ProgressBar({ bps, testId }: { bps: number; testId?: string }) {
 function Card({ c }: { c: Campaign }) {
   return (
     <a class="cf-card panel" href={`/campaigns/${c.id}`} data-testid="campaign-card" data-id={c.id}>
+      {c.pictures[0] && <img class="cf-cover" src={c.pictures[0].url} alt="" data-testid="campaign-cover" />}
       <div class="cf-card-head">
         <span class="cf-tag">{label(c.category)} · {c.city}</span>
         <Status value={c.status} />
@@ -286,6 +296,11 @@ export function CampaignPage({ id }: { id: string }) {
               Investors share {Math.floor(c.profit_share_bps / 100)}% of profit every {c.profit_period_months} month{c.profit_period_months === 1 ? "" : "s"}.
             </p>
           </Panel>
+          {c.pictures.length > 0 && (
+            <div class="cf-gallery" data-testid="campaign-pictures">
+              {c.pictures.map((p) => <img key={p.id} src={p.url} alt={`${c.title}: picture`} data-testid="campaign-picture" />)}
+            </div>
+          )}
           <Panel title="The story"><p class="cf-story">{c.story}</p></Panel>
           <Panel title="Updates" testId="campaign-updates">
             {(updates.data?.updates ?? []).length === 0 && <Empty>No updates yet.</Empty>}
@@ -467,7 +482,19 @@ export function CampaignEditor({ id }: { id?: string }) {
       max_investment: c.max_investment, profit_share_bps: String(c.profit_share_bps / 100), profit_period_months: String(c.profit_period_months),
       starts_on: c.starts_on, ends_at: c.ends_at.slice(0, 16), funding_model: c.funding_model, pledge_policy: c.pledge_policy });
   }, [existing.data?.id]);
+  const [pictures, setPictures] = useState<Picture[]>([]);
+  useEffect(() => { if (existing.data) setPictures(existing.data.pictures); }, [existing.data?.id]);
   const set = (key: string) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+  const upload = useAction(async (files: File[]) => {
+    const added: Picture[] = [];
+    for (const file of files) {
+      if (!["image/png", "image/jpeg"].includes(file.type)) throw new ApiError(`${file.name} is not a PNG or JPEG picture`, 422, "input");
+      const stored = await uploadFile(file, "campaign");
+      if (!stored.content_type.startsWith("image/")) throw new ApiError(`${file.name} is not a picture`, 422, "input");
+      added.push({ id: stored.id, url: URL.createObjectURL(file) });
+    }
+    setPictures((now) => [...now, ...added].slice(0, 10));
+  });
   const save = useAction(async () => {
     const amounts = ["goal", "min_investment", "max_investment"].map((k) => parseAmountInput(form[k] ?? ""));
     if (amounts.some((a) => a === null)) throw new ApiError("Amounts are written like 15000 or 15000.00", 422, "input");
@@ -477,6 +504,8 @@ export function CampaignEditor({ id }: { id?: string }) {
       ...form, goal: amounts[0], min_investment: amounts[1], max_investment: amounts[2],
       profit_share_bps: Math.round(pct * 100), profit_period_months: Number(form.profit_period_months),
       ends_at: new Date(form.ends_at ?? "").toISOString(),
+      picture_file_ids: pictures.map((p) => p.id),
+      document_file_ids: existing.data?.document_file_ids ?? [],
     };
     const saved = id
       ? await api<Campaign>("PUT", `/api/v1/campaigns/${id}`, { body })
@@ -521,7 +550,22 @@ export function CampaignEditor({ id }: { id?: string }) {
             </select>
           </label>
         </div>
-        <Button type="submit" busy={save.busy} testId="cf-save">{id ? "Save draft" : "Create draft"}</Button>
+        <div class="field">
+          <span class="field-label">Pictures (PNG or JPEG, up to 10: the first is the cover)</span>
+          <div class="cf-thumbs" data-testid="cf-pictures">
+            {pictures.map((p, i) => (
+              <figure key={p.id} class="cf-thumb" data-testid="cf-picture">
+                <img src={p.url} alt={`picture ${i + 1}`} />
+                <button type="button" class="btn btn-secondary btn-small" data-testid="cf-picture-remove" onClick={() => setPictures(pictures.filter((q) => q.id !== p.id))}>Remove</button>
+              </figure>
+            ))}
+          </div>
+          <input type="file" multiple accept="image/png,image/jpeg" data-testid="cf-picture-input" disabled={upload.busy || pictures.length >= 10}
+            onChange={(e) => { const files = Array.from(e.currentTarget.files ?? []); e.currentTarget.value = ""; void upload.run(files); }} />
+          {upload.busy && <span class="muted small">Uploading…</span>}
+          <Problem error={upload.error} testId="cf-picture-error" />
+        </div>
+        <Button type="submit" busy={save.busy || upload.busy} testId="cf-save">{id ? "Save draft" : "Create draft"}</Button>
         <Problem error={save.error} testId="cf-error" />
       </form>
     </main>
@@ -535,6 +579,113 @@ interface MyBoard {
   upcoming: Campaign[]; owned: Campaign[]; owner_reports: Report[]; owner_transfers: Transfer[]; disputes: Dispute[];
 }
 
+interface Destination { kind: string; vpa: string | null; ifsc: string | null; account_last4: string | null; account_holder: string | null; registered_name: string | null }
+interface DestinationState { destination: Destination | null; waiting_payouts: number }
+
+const IFSC = /^[A-Z]{4}0[A-Z0-9]{6}$/;
+
+/** Where releases and profit shares are paid: a UPI id or a bank account, verified with the
+ * payout provider before it is saved. */
+function PayoutDestinationPanel({ onSaved }: { onSaved: () => void }) {
+  const state = useLoad(() => api<DestinationState>("GET", "/api/v1/me/payout-destination"), []);
+  const [kind, setKind] = useState("vpa");
+  const [form, setForm] = useState<Record<string, string>>({ vpa: "", account_holder: "", ifsc: "", account_number: "" });
+  const [editing, setEditing] = useState(false);
+  const set = (key: string) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+  const save = useAction(async () => {
+    let body: Record<string, string>;
+    if (kind === "vpa") {
+      const vpa = (form.vpa ?? "").trim();
+      if (!/^[\w.-]{2,}@[A-Za-z][A-Za-z0-9]+$/.test(vpa)) throw new ApiError("A UPI id looks like name@bank", 422, "input");
+      body = { kind, vpa };
+    } else {
+      const ifsc = (form.ifsc ?? "").trim().toUpperCase();
+      const number = (form.account_number ?? "").replace(/\s/g, "");
+      if (!IFSC.test(ifsc)) throw new ApiError("An IFSC is 4 letters, a zero, then 6 letters or digits (like HDFC0001234)", 422, "input");
+      if (!/^\d{9,18}$/.test(number)) throw new ApiError("An account number is 9 to 18 digits", 422, "input");
+      if ((form.account_holder ?? "").trim().length < 3) throw new ApiError("Write the account holder's name as the bank has it", 422, "input");
+      body = { kind, account_holder: (form.account_holder ?? "").trim(), ifsc, account_number: number };
+    }
+    await api("PUT", "/api/v1/me/payout-destination", { body });
+    setEditing(false);
+    state.reload();
+    onSaved();
+  });
+  const d = state.data?.destination ?? null;
+  const waiting = state.data?.waiting_payouts ?? 0;
+  return (
+    <Panel title="Where we pay you" testId="payout-destination">
+      {waiting > 0 && <Notice tone="warn" testId="destination-waiting">{waiting} payout{waiting === 1 ? " waits" : "s wait"} for a UPI id or bank account.</Notice>}
+      {d && !editing && (
+        <p data-testid="destination-current">
+          {d.kind === "vpa" ? <>UPI <strong>{d.vpa}</strong></> : <>Bank account ••••{d.account_last4} · {d.ifsc}</>}
+          {d.registered_name && <span class="muted small block">Verified: {d.registered_name}</span>}
+        </p>
+      )}
+      <Problem error={state.error} testId="destination-load-error" />
+      {state.data && !d && !editing && <Empty>No UPI id or bank account yet: releases and profit shares wait for one.</Empty>}
+      {state.data && !editing && <Button kind="secondary" testId="destination-edit" onClick={() => setEditing(true)}>{d ? "Change" : "Add one"}</Button>}
+      {editing && (
+        <form class="stack" onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
+          <label class="field"><span class="field-label">Pay me by</span>
+            <select data-testid="destination-kind" value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
+              <option value="vpa">UPI</option><option value="bank_account">Bank transfer (IMPS)</option>
+            </select>
+          </label>
+          {kind === "vpa" ? (
+            <Field label="UPI id" testId="destination-vpa" placeholder="name@okaxis" value={form.vpa} onInput={set("vpa")} />
+          ) : (
+            <>
+              <Field label="Account holder" testId="destination-holder" value={form.account_holder} onInput={set("account_holder")} />
+              <div class="cf-row">
+                <Field label="IFSC" testId="destination-ifsc" placeholder="HDFC0001234" value={form.ifsc} onInput={set("ifsc")} />
+                <Field label="Account number" testId="destination-number" inputMode="numeric" value={form.account_number} onInput={set("account_number")} />
+              </div>
+            </>
+          )}
+          <Button type="submit" busy={save.busy} testId="destination-save">Verify and save</Button>
+          <Problem error={save.error} testId="destination-error" />
+        </form>
+      )}
+    </Panel>
+  );
+}
+
+interface StatementJob { id: string; status: string; percent: number; error: { code: string; message: string } | null; download: { url: string; filename: string } | null }
+
+/** Ask the reports agent for a statement, follow it to the end, offer the file. */
+function StatementButtons({ kind, campaignId, testId }: { kind: "investor" | "campaign"; campaignId?: string; testId: string }) {
+  const [job, setJob] = useState<StatementJob | null>(null);
+  const ask = useAction(async (format: "csv" | "pdf") => {
+    let current = await api<StatementJob>("POST", "/api/v1/me/campaigns/statements", { body: { kind, format, campaign_id: campaignId } });
+    setJob(current);
+    for (let i = 0; i < 120 && current.status !== "done" && current.status !== "failed"; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      current = await api<StatementJob>("GET", `/api/v1/me/campaigns/statements/${current.id}`);
+      setJob(current);
+    }
+    if (current.status === "failed") throw new ApiError(current.error?.message ?? "the statement could not be built", 500, current.error?.code ?? "failed");
+  });
+  const working = ask.busy && job?.status !== "done";
+  return (
+    <div class="cf-actions" data-testid={testId}>
+      <Button kind="secondary" busy={working} testId={`${testId}-csv`} onClick={() => void ask.run("csv")}>CSV</Button>
+      <Button kind="secondary" busy={working} testId={`${testId}-pdf`} onClick={() => void ask.run("pdf")}>PDF</Button>
+      {working && <span class="muted small">Preparing… {job?.percent ?? 0}%</span>}
+      {job?.status === "done" && job.download && <a href={job.download.url} data-external download={job.download.filename} data-testid={`${testId}-download`}>Download {job.download.filename}</a>}
+      <Problem error={ask.error} testId={`${testId}-error`} />
+    </div>
+  );
+}
+
+/** Why a payout is not paid yet, in words. */
+function PayoutTrouble({ t }: { t: Transfer }) {
+  if (t.status === "sent") return <span class="muted small block">On its way: the bank confirms it shortly.</span>;
+  if (t.status === "failed") return <span class="small block cf-trouble" data-testid="payout-failed">It did not go through ({t.last_error ?? "the bank refused it"}). An admin will send it again.</span>;
+  if (t.status === "pending" && t.last_error?.includes("payout destination")) return <span class="small block cf-trouble">Waiting for your UPI id or bank account.</span>;
+  return null;
+}
+
 export function CampaignDashboard() {
   const board = useLoad(() => api<MyBoard>("GET", "/api/v1/me/campaigns/dashboard"), []);
   const b = board.data;
@@ -545,6 +696,7 @@ export function CampaignDashboard() {
       {b && (
         <div class="cf-layout">
           <div class="stack">
+            <PayoutDestinationPanel onSaved={board.reload} />
             <Panel title="As an investor" testId="investor-board">
               <div class="figures">
                 <div class="figure"><span class="figure-name">Invested</span><span class="figure-value" data-testid="board-invested">{money(b.invested)}</span></div>
@@ -561,7 +713,10 @@ export function CampaignDashboard() {
                 ))}
               </ul>
               {b.payouts.length > 0 && <h3>Payouts</h3>}
-              <ul class="rows cf-list">{b.payouts.map((t) => <li key={t.id} data-testid="board-payout">{label(t.kind)} {money(t.amount)} <Status value={t.status} /> {t.paid_at && <span class="muted small">{when(t.paid_at)}</span>}</li>)}</ul>
+              <ul class="rows cf-list">{b.payouts.map((t) => <li key={t.id} data-testid="board-payout" data-status={t.status}>{label(t.kind)} {money(t.amount)} <Status value={t.status} /> {t.paid_at && t.status === "paid" && <span class="muted small">{when(t.paid_at)}</span>}<PayoutTrouble t={t} /></li>)}</ul>
+              <h3>Statement</h3>
+              <p class="muted small">Every investment, refund and profit share, for your records.</p>
+              <StatementButtons kind="investor" testId="investor-statement" />
               {b.upcoming.length > 0 && <h3>Closing next</h3>}
               <ul class="rows cf-list">{b.upcoming.map((c) => <li key={c.id}><a href={`/campaigns/${c.id}`}>{c.title}</a> · closes in <Countdown deadline={c.ends_at} /></li>)}</ul>
             </Panel>
@@ -571,11 +726,13 @@ export function CampaignDashboard() {
               {b.owned.length === 0 && <Empty>No campaigns of yours.</Empty>}
               <ul class="rows cf-list">
                 {b.owned.map((c) => (
-                  <li key={c.id} data-testid="board-owned"><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · {money(c.raised)} of {money(c.goal)} · {c.investor_count} investors</li>
+                  <li key={c.id} data-testid="board-owned"><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · {money(c.raised)} of {money(c.goal)} · {c.investor_count} investors
+                    {c.status !== "draft" && c.status !== "in_review" && <StatementButtons kind="campaign" campaignId={c.id} testId="campaign-statement" />}
+                  </li>
                 ))}
               </ul>
               {b.owner_transfers.length > 0 && <h3>Money released to you</h3>}
-              <ul class="rows cf-list">{b.owner_transfers.map((t) => <li key={t.id} data-testid="board-release">{money(t.amount)} <Status value={t.status} /></li>)}</ul>
+              <ul class="rows cf-list">{b.owner_transfers.map((t) => <li key={t.id} data-testid="board-release" data-status={t.status}>{money(t.amount)} <Status value={t.status} /><PayoutTrouble t={t} /></li>)}</ul>
               {b.owner_reports.length > 0 && <h3>Profit reports</h3>}
               <ul class="rows cf-list">{b.owner_reports.map((r) => <li key={r.id}>{r.period_start} to {r.period_end}: pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
             </Panel>
