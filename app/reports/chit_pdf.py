@@ -37,7 +37,8 @@ from app.reports.pdf_render import (
 
 
 def rupees(paise: int) -> str:
-    """``₹``-less Indian-grouped amount of ``paise``: ``5000000`` → ``"50,000.00"``."""
+    """Symbol-less Indian-grouped amount of ``paise``: ``5000000`` → ``"50,000.00"``. The PDF's
+    built-in Helvetica has no rupee sign, so amounts are labelled "Rs." where a sign is wanted."""
     return group_indian(format_minor(paise))
 
 
@@ -113,11 +114,11 @@ def _when(moment: dt.datetime | None) -> str:
 
 def _scheme_line(s: dict[str, Any]) -> str:
     return (
-        f"Chit amount ₹{rupees(s['chit_amount'])} · {s['subscribers']} subscribers × "
-        f"₹{rupees(s['instalment'])} · commission {s['commission_bps'] / 100:.2f}% "
-        f"(₹{rupees(s['commission'])}) out of the {s['commission_source']} · minimum bid "
-        f"₹{rupees(s['min_bid'])}, steps of ₹{rupees(s['bid_step'])}, maximum discount "
-        f"₹{rupees(s['max_discount'])} · foreman {esc(s['foreman'])}"
+        f"Chit amount Rs. {rupees(s['chit_amount'])} · {s['subscribers']} subscribers × "
+        f"Rs. {rupees(s['instalment'])} · commission {s['commission_bps'] / 100:.2f}% "
+        f"(Rs. {rupees(s['commission'])}) out of the {s['commission_source']} · minimum bid "
+        f"Rs. {rupees(s['min_bid'])}, steps of Rs. {rupees(s['bid_step'])}, maximum discount "
+        f"Rs. {rupees(s['max_discount'])} · foreman {esc(s['foreman'])}"
     )
 
 
@@ -133,16 +134,16 @@ def _minutes(f: MinutesFigures) -> list[Any]:
         _cards(
             [
                 ("Winner", f"Ticket {f.winner_ticket}"),
-                ("Discount", f"₹{rupees(f.discount)}"),
-                ("Prize", f"₹{rupees(f.prize)}"),
-                ("Commission", f"₹{rupees(f.commission)}"),
+                ("Discount", f"Rs. {rupees(f.discount)}"),
+                ("Prize", f"Rs. {rupees(f.prize)}"),
+                ("Commission", f"Rs. {rupees(f.commission)}"),
             ]
         ),
         Paragraph("Proceedings", H2),
         Paragraph(
             f"Opened {_when(f.opens_at)}; bidding to end {_when(f.ends_at)}; closed "
             f"{_when(f.closed_at)}. Decided by {METHODS.get(f.method, f.method)}. Ticket "
-            f"{f.winner_ticket} ({esc(f.winner_name)}) takes the prize of ₹{rupees(f.prize)}.",
+            f"{f.winner_ticket} ({esc(f.winner_name)}) takes the prize of Rs. {rupees(f.prize)}.",
             BODY,
         ),
         Paragraph(
@@ -161,7 +162,7 @@ def _minutes(f: MinutesFigures) -> list[Any]:
         widths = [12 * mm, 48 * mm, 16 * mm, CONTENT_W - 116 * mm, 40 * mm]
         story.append(
             _table(
-                ["#", "Accepted at", "Ticket", "Bidder", "Discount (₹)"], rows, widths, {0, 2, 4}
+                ["#", "Accepted at", "Ticket", "Bidder", "Discount (Rs.)"], rows, widths, {0, 2, 4}
             )
         )
     else:
@@ -181,7 +182,7 @@ def _minutes(f: MinutesFigures) -> list[Any]:
     story += [
         Paragraph("The month's arithmetic", H2),
         _table(
-            ["", "Amount (₹)"],
+            ["", "Amount (Rs.)"],
             [
                 ["Prize", rupees(f.prize)],
                 ["Foreman's commission", rupees(f.commission)],
@@ -199,7 +200,7 @@ def _minutes(f: MinutesFigures) -> list[Any]:
         ),
         Paragraph("Share of discount and next month's net instalment per ticket", H2),
         _table(
-            ["Ticket", "Subscriber", "Member id", "Share (₹)", "Next net instalment (₹)"],
+            ["Ticket", "Subscriber", "Member id", "Share (Rs.)", "Next net instalment (Rs.)"],
             [
                 [
                     str(t.ticket),
@@ -239,10 +240,10 @@ def _monthly(f: MonthlyFigures) -> list[Any]:
         Spacer(1, 3 * mm),
         _cards(
             [
-                ("Called this month", f"₹{rupees(due)}"),
-                ("Collected", f"₹{rupees(paid)}"),
-                ("Outstanding", f"₹{rupees(sum(max(0, t.balance) for t in f.tickets))}"),
-                ("Commission to date", f"₹{rupees(f.commission_to_date)}"),
+                ("Called this month", f"Rs. {rupees(due)}"),
+                ("Collected", f"Rs. {rupees(paid)}"),
+                ("Outstanding", f"Rs. {rupees(sum(max(0, t.balance) for t in f.tickets))}"),
+                ("Commission to date", f"Rs. {rupees(f.commission_to_date)}"),
             ]
         ),
         Paragraph("Dues and collections", H2),
@@ -251,11 +252,11 @@ def _monthly(f: MonthlyFigures) -> list[Any]:
                 "Ticket",
                 "Subscriber",
                 "Status",
-                "Due (₹)",
-                "Paid (₹)",
-                "Dividend (₹)",
-                "Penalty (₹)",
-                "Balance (₹)",
+                "Due (Rs.)",
+                "Paid (Rs.)",
+                "Dividend (Rs.)",
+                "Penalty (Rs.)",
+                "Balance (Rs.)",
             ],
             [
                 [
@@ -279,7 +280,8 @@ def _monthly(f: MonthlyFigures) -> list[Any]:
     story.append(
         Paragraph(
             "; ".join(
-                f"ticket {t.ticket} ({esc(t.name)}) owes ₹{rupees(t.balance)}" for t in defaulters
+                f"ticket {t.ticket} ({esc(t.name)}) owes Rs. {rupees(t.balance)}"
+                for t in defaulters
             )
             or "None: every ticket is paid up.",
             BODY,
@@ -292,8 +294,8 @@ def _monthly(f: MonthlyFigures) -> list[Any]:
         story.append(
             Paragraph(
                 f"Ticket {a['winner_ticket']} took the chit ({how})"
-                f": discount ₹{rupees(a['discount'])}, prize ₹{rupees(a['prize'])}, commission "
-                f"₹{rupees(a['commission'])}.",
+                f": discount Rs. {rupees(a['discount'])}, prize Rs. {rupees(a['prize'])}, "
+                f"commission Rs. {rupees(a['commission'])}.",
                 BODY,
             )
         )
@@ -303,9 +305,9 @@ def _monthly(f: MonthlyFigures) -> list[Any]:
         p = f.payout
         story.append(
             Paragraph(
-                f"Prize payout: ₹{rupees(p['amount'])} {p['status'].lower()}"
+                f"Prize payout: Rs. {rupees(p['amount'])} {p['status'].lower()}"
                 f"{' (reference ' + esc(p['reference']) + ')' if p.get('reference') else ''}"
-                f"{'; ₹' + rupees(p['withheld']) + ' withheld against the instalments to come' if p.get('withheld') else ''}.",  # noqa: E501
+                f"{'; Rs. ' + rupees(p['withheld']) + ' withheld against the instalments to come' if p.get('withheld') else ''}.",  # noqa: E501
                 BODY,
             )
         )
@@ -313,7 +315,7 @@ def _monthly(f: MonthlyFigures) -> list[Any]:
     rows = [[esc(account), rupees(balance)] for account, balance in f.trial_balance]
     rows.append(["Total (debits positive)", rupees(sum(b for _, b in f.trial_balance))])
     story.append(
-        _table(["Account", "Balance (₹)"], rows, [CONTENT_W - 50 * mm, 50 * mm], {1}, total=True)
+        _table(["Account", "Balance (Rs.)"], rows, [CONTENT_W - 50 * mm, 50 * mm], {1}, total=True)
     )
     return story
 

@@ -124,7 +124,7 @@ def _page_decor(header: Header, footer: str) -> Any:
         canvas.setFont("Helvetica-Bold", 15)
         canvas.drawString(MARGIN, PAGE_H - 12.5 * mm, "Samooh")
         canvas.setFont("Helvetica", 8)
-        canvas.drawString(MARGIN, PAGE_H - 16.5 * mm, "Investment clubs, together")
+        canvas.drawString(MARGIN, PAGE_H - 16.5 * mm, "Money pooled, together")
         canvas.setFont("Helvetica-Bold", 11)
         canvas.drawRightString(PAGE_W - MARGIN, PAGE_H - 11.5 * mm, header.title)
         canvas.setFont("Helvetica", 8)
