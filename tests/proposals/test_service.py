@@ -259,9 +259,12 @@ async def test_only_eligible_members_vote() -> None:
 
 async def test_votes_after_the_deadline_are_refused_before_the_timer_runs() -> None:
     club, users = await club_with_members(2)
-    proposal = await open_proposal(club, users[0], general(seconds=1.2))
+    proposal = await open_proposal(club, users[0], general(seconds=4))
     await proposal_service.do_cast_vote(str(proposal.id), users[0], Y)
-    await asyncio.sleep(1.3)
+    # wait until just past the deadline (the first vote may itself take a while on a busy
+    # machine); the worker's timer is not running in this process
+    deadline = proposal.deadline.replace(tzinfo=dt.UTC)
+    await asyncio.sleep(max(0.0, (deadline - dt.datetime.now(dt.UTC)).total_seconds()) + 0.2)
     with pytest.raises(VotingClosed):
         await proposal_service.do_cast_vote(str(proposal.id), users[1], Y)
     closed = await proposal_service.do_close(str(proposal.id), None, CloseReason.DEADLINE)

@@ -148,7 +148,9 @@ async def test_a_club_turns_a_rebalance_into_proposals_and_the_vote_makes_orders
     ids = [p["id"] for p in listed.body["proposals"]]
     assert len(ids) == count
     await meera.page.get_by_test_id(f"vote-yes-{ids[0]}").click()
-    await expect(meera.page.get_by_test_id(f"my-vote-{ids[0]}")).to_contain_text("yes")
+    await expect(meera.page.get_by_test_id(f"my-vote-{ids[0]}")).to_contain_text(
+        "yes", timeout=30_000
+    )
     for pid in ids:
         for who in (ravi, meera):
             if who is meera and pid == ids[0]:
