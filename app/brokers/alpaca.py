@@ -31,11 +31,10 @@ from typing import Any
 
 import aiohttp
 
-from app.brokers.http import call, to_decimal, to_minor
+from app.brokers.http import broker_update, call, to_decimal, to_minor
 from app.logging import get_logger
 from app.orders.broker import BrokerCosts, BrokerLoginRequired, BrokerRejected
 from app.orders.documents import Order
-from app.realtime.eventlog import iso, utcnow
 from streams.records import BrokerUpdateV1, OrderCommandV1
 
 log = get_logger(__name__)
@@ -162,28 +161,6 @@ class AlpacaBroker:
         return alpaca_updates(order, state, fills, costs)
 
 
-def _update(order: Order, suffix: str, status: str, **fields: Any) -> BrokerUpdateV1:
-    base: dict[str, Any] = {
-        "fill_id": None,
-        "fill_quantity": 0,
-        "fill_price": 0,
-        "fee": 0,
-        "cumulative_quantity": order.filled_quantity,
-        "reason": "",
-        "trade_date": "",
-        "tick_seq": 0,
-    }
-    base.update(fields)
-    return BrokerUpdateV1(
-        id=f"{order.id}:{suffix}",
-        order_id=str(order.id),
-        club_id=order.club_id,
-        status=status,
-        occurred_at=iso(utcnow()),
-        **base,
-    )
-
-
 def fill_update(
     order: Order,
     execution_id: str,
@@ -195,7 +172,7 @@ def fill_update(
 ) -> BrokerUpdateV1:
     """One Alpaca execution as a fill update (``fill_id`` ``alpaca:<execution id>``)."""
     quantity, minor = int(str(qty)), to_minor(price)
-    return _update(
+    return broker_update(
         order,
         f"fill:alpaca:{execution_id}",
         "filled" if cumulative >= (order.quantity or 0) else "partially_filled",
@@ -213,9 +190,9 @@ def status_update(order: Order, state: dict[str, Any]) -> BrokerUpdateV1 | None:
     status = str(state.get("status", ""))
     filled = int(str(state.get("filled_qty") or 0))
     if status in {"new", "accepted", "pending_new", "partially_filled", "filled", "replaced"}:
-        return _update(order, "alpaca:accepted", "accepted")
+        return broker_update(order, "alpaca:accepted", "accepted")
     if status in {"canceled", "expired", "done_for_day"}:
-        return _update(
+        return broker_update(
             order,
             "alpaca:cancelled",
             "cancelled",
@@ -223,7 +200,7 @@ def status_update(order: Order, state: dict[str, Any]) -> BrokerUpdateV1 | None:
             reason="cancelled_by_user" if status == "canceled" else status,
         )
     if status == "rejected":
-        return _update(
+        return broker_update(
             order,
             "alpaca:rejected",
             "rejected",
@@ -270,7 +247,7 @@ def stream_event_updates(
     state = dict(data.get("order") or {})
     if event in {"fill", "partial_fill"}:
         return [
-            _update(order, "alpaca:accepted", "accepted"),
+            broker_update(order, "alpaca:accepted", "accepted"),
             fill_update(
                 order,
                 str(data["execution_id"]),

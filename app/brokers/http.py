@@ -10,6 +10,9 @@ from typing import Any
 import aiohttp
 
 from app.orders.broker import BrokerUnavailable
+from app.orders.documents import Order
+from app.realtime.eventlog import iso, utcnow
+from streams.records import BrokerUpdateV1
 
 TIMEOUT_SECONDS = 8.0
 
@@ -65,3 +68,28 @@ async def call(
         return status, json.loads(raw)
     except ValueError:
         return status, None
+
+
+def broker_update(order: Order, suffix: str, status: str, **fields: Any) -> BrokerUpdateV1:
+    """The ``BrokerUpdateV1`` an adapter reports for ``order`` (id ``<order id>:<suffix>``, so
+    a re-read of the same broker event is the same record): no fill unless ``fields`` give one
+    (``fill_id``, ``fill_quantity``, ``fill_price`` and ``fee`` in minor units)."""
+    base: dict[str, Any] = {
+        "fill_id": None,
+        "fill_quantity": 0,
+        "fill_price": 0,
+        "fee": 0,
+        "cumulative_quantity": order.filled_quantity,
+        "reason": "",
+        "trade_date": "",
+        "tick_seq": 0,
+    }
+    base.update(fields)
+    return BrokerUpdateV1(
+        id=f"{order.id}:{suffix}",
+        order_id=str(order.id),
+        club_id=order.club_id,
+        status=status,
+        occurred_at=iso(utcnow()),
+        **base,
+    )

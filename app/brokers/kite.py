@@ -34,11 +34,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from app.brokers.http import call, to_decimal, to_minor
+from app.brokers.http import broker_update, call, to_decimal, to_minor
 from app.orders.broker import BrokerCosts, BrokerLoginRequired, BrokerRejected
 from app.orders.documents import Order
 from app.orders.service import order_service
-from app.realtime.eventlog import iso, utcnow
 from streams.records import BrokerUpdateV1, OrderCommandV1
 
 LIVE_API = "https://api.kite.trade"
@@ -223,28 +222,6 @@ class KiteBroker:
         return kite_updates(order, state, trades, costs)
 
 
-def _update(order: Order, suffix: str, status: str, **fields: Any) -> BrokerUpdateV1:
-    base: dict[str, Any] = {
-        "fill_id": None,
-        "fill_quantity": 0,
-        "fill_price": 0,
-        "fee": 0,
-        "cumulative_quantity": order.filled_quantity,
-        "reason": "",
-        "trade_date": "",
-        "tick_seq": 0,
-    }
-    base.update(fields)
-    return BrokerUpdateV1(
-        id=f"{order.id}:{suffix}",
-        order_id=str(order.id),
-        club_id=order.club_id,
-        status=status,
-        occurred_at=iso(utcnow()),
-        **base,
-    )
-
-
 def kite_updates(
     order: Order, state: dict[str, Any], trades: list[dict[str, Any]], costs: BrokerCosts
 ) -> list[BrokerUpdateV1]:
@@ -253,7 +230,7 @@ def kite_updates(
     out: list[BrokerUpdateV1] = []
     status = str(state.get("status", "")).upper()
     if status in {"OPEN", "UPDATE", "COMPLETE", "TRIGGER PENDING", "MODIFIED"} or trades:
-        out.append(_update(order, "kite:accepted", "accepted"))
+        out.append(broker_update(order, "kite:accepted", "accepted"))
     cumulative = 0
     total = order.quantity or 0
     for trade in sorted(
@@ -263,7 +240,7 @@ def kite_updates(
         price = to_minor(trade["average_price"])
         cumulative += quantity
         out.append(
-            _update(
+            broker_update(
                 order,
                 f"fill:kite:{trade['trade_id']}",
                 "filled" if cumulative >= total else "partially_filled",
@@ -279,7 +256,7 @@ def kite_updates(
         )
     if status == "CANCELLED":
         out.append(
-            _update(
+            broker_update(
                 order,
                 "kite:cancelled",
                 "cancelled",
@@ -289,7 +266,7 @@ def kite_updates(
         )
     elif status == "REJECTED":
         out.append(
-            _update(
+            broker_update(
                 order,
                 "kite:rejected",
                 "rejected",

@@ -5,7 +5,6 @@ schema. Every route but the web form needs a CRM role; the service scopes every 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from typing import Any
 
@@ -88,8 +87,8 @@ from app.identity.guards import client_ip, current_principal, require_role
 from app.kyc.schemas import KycDocumentOut
 from app.money import format_minor
 from app.openapi import document_errors, document_raw_response
-from app.reports.documents import JobStatus, ReportFormat, ReportJob, ReportKind
-from app.reports.schemas import DownloadOut, ReportError, ReportJobOut
+from app.reports.documents import ReportFormat, ReportKind
+from app.reports.schemas import ReportJobOut
 from app.reports.service import report_service
 
 blueprint = Blueprint("crm", __name__, url_prefix="/api/v1/crm")
@@ -735,24 +734,6 @@ async def run_retention() -> RetentionOut:
 # ---- reports through the reports agent (PDF, CSV) -----------------------------------------------
 
 
-async def _job_out(job: ReportJob) -> ReportJobOut:
-    download = None
-    if job.status == JobStatus.DONE:
-        stored = await report_service.file_of(job)
-        if stored is not None:
-            link = report_service.download(job, stored)
-            download = DownloadOut(
-                url=link["url"], expires_at=dt.datetime.fromisoformat(link["expires_at"]),
-                filename=stored.filename, content_type=stored.content_type, size=stored.size,
-            )  # fmt: skip
-    error = ReportError(code=job.error_code, message=job.error or "") if job.error_code else None
-    return ReportJobOut(
-        id=str(job.id), club_id=job.club_id, kind=job.kind, format=job.format, as_of=job.as_of,
-        member_id=job.member_id, status=job.status, percent=job.percent, error=error,
-        created_at=job.created_at, finished_at=job.finished_at, download=download,
-    )  # fmt: skip
-
-
 @blueprint.post("/report-jobs")
 @tag(TAG)
 @require_role(*STAFF)
@@ -767,7 +748,7 @@ async def request_report(data: CrmReportRequest) -> tuple[ReportJobOut, int]:
     job = await report_service.do_request_crm(
         current_principal().user_id, ReportKind(data.kind), ReportFormat(data.format)
     )
-    return await _job_out(job), 202
+    return await report_service.job_out(job), 202
 
 
 @blueprint.get("/report-jobs/<job_id>")
@@ -778,4 +759,6 @@ async def request_report(data: CrmReportRequest) -> tuple[ReportJobOut, int]:
 async def report_job(job_id: str) -> ReportJobOut:
     """One of the caller's CRM report jobs; ``download`` (a fresh signed link) once done.
     Errors: 404 ``report_not_found`` (also another person's)."""
-    return await _job_out(await report_service.crm_job(current_principal().user_id, job_id))
+    return await report_service.job_out(
+        await report_service.crm_job(current_principal().user_id, job_id)
+    )

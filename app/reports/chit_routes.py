@@ -13,8 +13,8 @@ from app.identity.guards import current_principal, require_auth
 from app.openapi import document_errors
 from app.reports.chits import chit_report_service
 from app.reports.documents import ReportKind
-from app.reports.routes import _out
 from app.reports.schemas import ReportJobOut
+from app.reports.service import report_service
 
 blueprint = Blueprint("chit_reports", __name__, url_prefix="/api/v1/schemes")
 
@@ -46,7 +46,7 @@ async def request_chit_report(scheme_id: str, data: ChitReportRequest) -> tuple[
     ``chit_forbidden``; 404 ``scheme_not_found`` / ``report_not_found`` (no such month or
     kind); 409 ``auction_not_open`` (minutes of an auction not closed yet); 503."""
     job = await chit_report_service.do_request(scheme_id, _actor(), data.kind, data.month)
-    return await _out(job), 202
+    return await report_service.job_out(job), 202
 
 
 @blueprint.get("/<scheme_id>/reports/<job_id>")
@@ -58,4 +58,4 @@ async def get_chit_report(scheme_id: str, job_id: str) -> ReportJobOut:
     """A chit report job's status; once ``done``, a fresh signed ``download`` link. Errors:
     404 ``report_not_found`` (also someone else's job)."""
     job = await chit_report_service.job(scheme_id, current_principal().user_id, job_id)
-    return await _out(job)
+    return await report_service.job_out(job)

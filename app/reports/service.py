@@ -34,7 +34,7 @@ from app.reports.documents import (
 )
 from app.reports.errors import ReportNotFound
 from app.reports.pdf_render import render_pdf
-from app.reports.schemas import ReportProgressEvent
+from app.reports.schemas import DownloadOut, ReportError, ReportJobOut, ReportProgressEvent
 from streams.records import ReportJobV1
 from streams.topics import REPORT_JOBS
 
@@ -264,6 +264,27 @@ class ReportService:
         return await build.member_statement(
             job.club_id, job.requested_by, job.member_id or job.requested_by, on
         )
+
+    async def job_out(self, job: ReportJob) -> ReportJobOut:
+        """``job`` as the API answers it (club and CRM report routes alike), with a fresh
+        signed download link once it is done and its file exists."""
+        download = None
+        if job.status == JobStatus.DONE:
+            stored = await self.file_of(job)
+            if stored is not None:
+                link = self.download(job, stored)
+                download = DownloadOut(
+                    url=link["url"], expires_at=dt.datetime.fromisoformat(link["expires_at"]),
+                    filename=stored.filename, content_type=stored.content_type, size=stored.size,
+                )  # fmt: skip
+        error = (
+            ReportError(code=job.error_code, message=job.error or "") if job.error_code else None
+        )
+        return ReportJobOut(
+            id=str(job.id), club_id=job.club_id, kind=job.kind, format=job.format, as_of=job.as_of,
+            member_id=job.member_id, status=job.status, percent=job.percent, error=error,
+            created_at=job.created_at, finished_at=job.finished_at, download=download,
+        )  # fmt: skip
 
     def download(self, job: ReportJob, stored: StoredFile) -> dict[str, Any]:
         """A fresh signed link to the finished file, for the requester."""
