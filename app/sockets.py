@@ -24,9 +24,12 @@ from app.metrics import SOCKET_CONNECTIONS
 from app.proposals import sockets as proposal_sockets
 from app.realtime.emitter import SOCKETIO_CHANNEL
 from app.realtime.fanout import CoalescingRedisManager, OrjsonCodec
+from app.realtime.packets import MALFORMED_EVENT, ReadablePacket
 from app.realtime.publish import use_emitter
 from app.realtime.rooms import ACCOUNTS_ROOM
 from app.rooms import sockets as room_sockets
+
+MAX_MESSAGE_BYTES = 1024 * 1024
 
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
@@ -44,7 +47,10 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         cors_allowed_origins=settings.cors_origins or [settings.public_url],
         ping_interval=20,
         ping_timeout=20,
-        max_http_buffer_size=64 * 1024,
+        serializer=ReadablePacket,  # unreadable JSON is answered, not dropped
+        # A message up to 1 MiB reaches its handler, which refuses what is too long with an
+        # answer (a chat body is at most 4,000 characters); a longer one closes the connection.
+        max_http_buffer_size=MAX_MESSAGE_BYTES,
     )
 
     @sio.event
@@ -62,6 +68,12 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     async def unknown_event(event: str, sid: str, data: Any = None) -> dict[str, Any]:
         # Any event no handler knows: answer (a client waiting for an ack would hang).
         body = error_body("unknown_event", f"no such event: {event[:64]}", {"event": event[:64]})
+        return {"ok": False, **body}
+
+    @sio.on(MALFORMED_EVENT)
+    async def malformed(sid: str, *args: Any) -> dict[str, Any]:
+        # An event whose JSON could not be read (app/realtime/packets.py).
+        body = error_body("malformed_message", "the message is not JSON this server can read")
         return {"ok": False, **body}
 
     @sio.event
