@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.context import worker_context
+from agents.context import record_span, worker_context
 from app.campaigns.flows import campaign_flows
 from app.campaigns.service import campaign_service
 from app.config import get_settings
@@ -27,7 +27,8 @@ async def apply_campaign_payments(events: Any) -> None:
     async for event in events:
         if event.pool_type != "campaign":
             continue
-        await campaign_flows.do_apply_payment_event(event)
+        with record_span(events, "apply campaign payment event"):  # the pledge's trace goes on
+            await campaign_flows.do_apply_payment_event(event)
 
 
 @app.timer(interval=get_settings().campaign_sweep_seconds)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from agents.context import worker_context
+from agents.context import record_span, worker_context
 from app.chits.flows import chit_flows
 from app.chits.service import chit_service
 from app.logging import get_logger
@@ -31,7 +31,8 @@ async def apply_chit_payments(events: Any) -> None:
     async for event in events:
         if event.pool_type != "chit":
             continue
-        await chit_service.do_apply_payment_event(event)
+        with record_span(events, "apply chit payment event"):  # the instalment's trace goes on
+            await chit_service.do_apply_payment_event(event)
 
 
 @app.timer(interval=SWEEP_SECONDS)

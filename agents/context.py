@@ -4,7 +4,10 @@ inside its running loop on first use."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -13,6 +16,7 @@ from app.documents import document_models
 from app.extensions import connect_mongo, connect_redis, services
 from app.realtime.emitter import SOCKETIO_CHANNEL, worker_emitter
 from app.realtime.publish import use_emitter
+from app.telemetry import consumer_span
 
 
 @dataclass
@@ -44,3 +48,15 @@ async def worker_context() -> WorkerContext:
                 services.redis = redis
             _context = WorkerContext(redis=redis, emitter=emitter)
         return _context
+
+
+@contextlib.contextmanager
+def record_span(stream: Any, name: str) -> Iterator[None]:
+    """A CONSUMER span (app/telemetry.py) around the work an agent does for the record its
+    faust ``stream`` is on, continuing the trace the record's Kafka headers carry. Open it only
+    for records the agent acts on, so one record is one consumer span in its trace."""
+    current = stream.current_event
+    headers = current.headers if current is not None else None
+    topic = current.message.topic if current is not None else ""
+    with consumer_span(name, topic, headers):
+        yield

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.context import worker_context
+from agents.context import record_span, worker_context
 from app.books.service import books_service
-from app.telemetry import consumer_span
 from streams.app import app, payment_events
 from streams.records import PaymentEventV1
 
@@ -20,9 +19,7 @@ async def apply_payments(events: Any) -> None:
     await worker_context()
     event: PaymentEventV1
     async for event in events:
-        # The trace of the contribution continues from the record's headers.
-        current = events.current_event
-        headers = current.headers if current is not None else None
-        with consumer_span("apply payment event", payment_events.get_topic_name(), headers):
-            if event.pool_type == "club":
-                await books_service.do_apply_payment_event(event)
+        if event.pool_type != "club":
+            continue
+        with record_span(events, "apply payment event"):  # the contribution's trace goes on
+            await books_service.do_apply_payment_event(event)

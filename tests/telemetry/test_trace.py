@@ -13,6 +13,7 @@ import aiohttp
 import socketio
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.campaigns.factories import live_campaign
 from tests.clubs.http import Member, received
 from tests.identity.conftest import Api, provision
 from tests.payments.sandbox_client import SandboxClient
@@ -145,3 +146,45 @@ async def test_a_contribution_paid_through_the_sandbox_is_one_trace(
 
     worker_metrics = await worker_measured()
     assert ("samooh_payment_outbox_pending", frozenset()) in worker_metrics
+
+
+async def test_a_pledge_paid_through_the_sandbox_continues_into_the_campaigns_agent(
+    traced_stack: TracedStack, traced_sandbox: SandboxClient
+) -> None:
+    campaign = await live_campaign()
+    async with aiohttp.ClientSession() as http:
+        api = Api(traced_stack.url, http)
+        account = await provision(tag="traced-investor")
+        investor = Member(api, account, (await api.tokens(account))["access_token"])
+        pledge = await investor.ok(
+            "POST", f"/api/v1/campaigns/{campaign.id}/invest", {"amount": "1500.00"},
+            status=201, key=str(uuid.uuid4()),
+        )  # fmt: skip
+        await traced_sandbox.pay(pledge["order_id"])
+
+    topic = f"{traced_stack.topic_prefix}.payments.events.v1"
+
+    def applied(spans: list[ReceivedSpan]) -> bool:
+        return any(s.name == "apply campaign payment event" for s in spans)
+
+    spans = await traced_stack.receiver.wait_for(applied)
+    by_id = {s.span_id: s for s in spans}
+    [consume] = [s for s in spans if s.name == "apply campaign payment event"]
+    assert consume.kind == "consumer" and consume.service == "samooh-worker"
+    send = by_id[consume.parent_id]  # the trace came through the record's headers
+    assert send.kind == "producer" and send.name == f"send {topic}"
+    [click] = [
+        s for s in spans
+        if s.trace_id == consume.trace_id and s.kind == "server" and s.parent_id == ""
+    ]  # fmt: skip
+    assert click.service == "samooh-web" and click in _ancestors(consume, by_id)
+    # The other payment agents saw the record and left no span of their own in its trace.
+    in_trace = [s for s in spans if s.trace_id == consume.trace_id and s.kind == "consumer"]
+    assert in_trace == [consume]
+    # The investment was written inside the agent's span.
+    assert any(
+        consume in _ancestors(s, by_id)
+        and s.attributes.get("db.collection.name", s.attributes.get("db.mongodb.collection"))
+        == "campaign_investments"
+        for s in spans
+    )
