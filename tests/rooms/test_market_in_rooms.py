@@ -4,8 +4,9 @@ price alerts fire exactly once per crossing, live and on catch-up after a reconn
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -63,19 +64,27 @@ async def test_the_club_watchlist_brings_quotes_into_the_room(
     assert denied.status == 403
     room = await clients(member)
     assert (await room.join(club))["ok"] is True
-    await asyncio.sleep(2.5)  # the worker re-reads who watches a symbol every 2 s
     series = load_catalogue()["IBM"]
-    day = dt.date(2012, 6, 11)
-    replayer = Replayer({"IBM": series}, day, day, TICKS, seconds_per_day=0.0001, loop=False)
-    await replayer.run(producer, asyncio.Event(), max_days=1)
-    bar = next(b for b in series.bars if b.date == day)
-    close = format_minor(intraday_path(bar, TICKS)[-1])
+    days = iter([b for b in series.bars if b.date >= dt.date(2012, 6, 11)])
 
-    def closed(c: Any) -> bool:
-        return any(q["symbol"] == "IBM" and q["trade_date"] == "2012-06-11"
-                   and q["price"] == close for q in c.of("quote:tick"))  # fmt: skip
+    def closed_on(bar: Any) -> Callable[[Any], bool]:
+        close = format_minor(intraday_path(bar, TICKS)[-1])
+        return lambda c: any(q["symbol"] == "IBM" and q["trade_date"] == bar.date.isoformat()
+                             and q["price"] == close for q in c.of("quote:tick"))  # fmt: skip
 
-    await room.wait_for(closed)
+    # The worker re-reads who watches a symbol every 2 s: replay a day, and the next one (newer
+    # ticks) until a day's close reaches the room — a deadline, not a fixed pause.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    while True:
+        assert loop.time() < deadline, "the watched symbol's quotes never reached the room"
+        bar = next(days)
+        replayer = Replayer({"IBM": series}, bar.date, bar.date, TICKS,
+                            seconds_per_day=0.0001, loop=False)  # fmt: skip
+        await replayer.run(producer, asyncio.Event(), max_days=1)
+        with contextlib.suppress(TimeoutError):
+            await room.wait_for(closed_on(bar), timeout=3)
+            break
     assert {q["symbol"] for q in room.of("quote:tick")} == {"IBM"}  # AMD etc. never came
 
 
