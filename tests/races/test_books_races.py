@@ -65,6 +65,12 @@ async def payouts(club_id: str) -> list[JournalEntry]:
 
 
 async def test_two_payouts_beyond_the_cash_pay_one_and_refuse_the_other() -> None:
+    # Each payout reads the club's cash from its journal (snapshot reads) and inserts a new
+    # entry: on its own that is write skew, both would pass. What makes the second one conflict
+    # and retry (seeing ₹300) is a write both transactions make to one document: the club's
+    # money sequence (``do_bump_money_seq``), and the club's audit-chain head as well. Shown
+    # once (2026-12-05) by removing both writes: 4 runs out of 4 paid both (cash −₹400).
+    # Removing only the bump still passes: the audit head alone serialises them.
     club, owner, (first, second) = await club_with_payables(70_000, 70_000)
     club_id = str(club.id)
     assert (first.net, second.net) == (70_000, 70_000)
