@@ -206,7 +206,9 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
     )
     await ravi.page.reload()
     await expect(ravi.page.get_by_test_id("my-paid-in")).to_contain_text("₹2,500.00")
-    await expect(ravi.page.get_by_test_id("my-units")).not_to_contain_text("0.000000")
+    # Worked by hand: NAV before settling = cash ₹2,200 + 5 × ₹590 = ₹5,150 over 500 units
+    # (₹10.30 a unit); ₹2,500 ÷ ₹10.30 = 242.7184466… → 242.718447 (half-even, micro-units).
+    await expect(ravi.page.get_by_test_id("my-units")).to_contain_text("242.718447")
     await ravi.page.get_by_test_id("report-kind").select_option("member_statement")
     await ravi.page.get_by_test_id("report-request").click()
     download_link = ravi.page.locator('[data-testid^="report-download-"]')
