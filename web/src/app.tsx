@@ -1,7 +1,7 @@
 /** The app shell: top bar (brand, navigation, bell, account, live status), the route table, and
  * the account's live connection started and stopped with the session. */
 import type { ComponentType } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { live } from "./live.ts";
 import { BroadcastBanner, Bell, startInbox, stopInbox } from "./notifications.tsx";
 import { match, navigate, route } from "./router.ts";
@@ -108,6 +108,30 @@ function TopBar() {
   const me = useStore(session.me);
   const path = useStore(route).path;
   const [menu, setMenu] = useState(false);
+  const bar = useRef<HTMLElement>(null);
+  const [more, setMore] = useState({ left: false, right: false });
+  // On a phone the places scroll within the bar: the current one is brought into view, and
+  // the edges fade where more places are hidden, so a person sees there is more to reach.
+  const measure = () => {
+    const el = bar.current;
+    if (!el) return;
+    const left = el.scrollLeft > 2;
+    const right = el.scrollLeft + el.clientWidth < el.scrollWidth - 2;
+    setMore((was) => (was.left === left && was.right === right ? was : { left, right }));
+  };
+  useEffect(() => {
+    const el = bar.current;
+    if (!el) return;
+    const settle = () => {
+      el.querySelector<HTMLElement>(".nav-link.active")?.scrollIntoView({ block: "nearest", inline: "nearest" });
+      measure();
+    };
+    settle();
+    // The bar narrows as the bell and the account appear beside it: settle again then.
+    const watcher = new ResizeObserver(settle);
+    watcher.observe(el);
+    return () => watcher.disconnect();
+  }, [path, state, me]);
   const nav = (href: string, text: string, testId: string) => (
     <a href={href} class={path === href || (href !== "/" && path.startsWith(`${href}/`)) ? "nav-link active" : "nav-link"} data-testid={testId}>{text}</a>
   );
@@ -117,7 +141,7 @@ function TopBar() {
         <span class="logo" aria-hidden="true">S</span>
         <span class="brand-name">Samooh</span>
       </a>
-      <nav class="nav">
+      <nav class="nav" ref={bar} onScroll={measure} data-more-left={more.left} data-more-right={more.right} data-testid="nav">
         {nav("/", "Market", "nav-market")}
         {state === "signed-in" && nav("/clubs", "Clubs", "nav-clubs")}
         {state === "signed-in" && nav("/advice", "Advice", "nav-advice")}
