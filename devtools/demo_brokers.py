@@ -1,6 +1,7 @@
 """Demo data of the brokers domain (``python -m devtools.demo``): the demo member's second club,
-linked to the broker sandbox's development Kite app and waiting for the treasurer's Kite login
-(the desk's Orders tab → *Log in to Kite*). Idempotent: made once."""
+an INR club linked to the broker sandbox's development Kite app and waiting for the treasurer's
+Kite login (the desk's Orders tab → *Log in to Kite*); it trades the NSE instruments (INFY,
+TCS, RELIANCE, HDFCBANK, synthetic prices). Idempotent: made once."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ async def load_demo_brokers(member_email: str) -> int:
             owner_id,
             name=DEMO_BROKER_CLUB,
             description="Trades through its own (sandbox) Kite account.",
-            currency="USD",  # the replayed market is US stocks, quoted in USD
+            currency="INR",  # Kite trades NSE instruments (synthetic INR prices: INFY, TCS, …)
         )
         link = LinkCreate(
             provider=BrokerProvider.KITE, environment=BrokerEnvironment.SANDBOX,

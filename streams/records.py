@@ -106,7 +106,7 @@ class OrderCommandV1(faust.Record, serializer="json", namespace="samooh.orders.c
 
     Fields:
         id: unique per command: ``<order_id>:submit`` or ``<order_id>:cancel``.
-        action: ``submit`` | ``cancel``.
+        action: ``submit`` | ``cancel`` | ``modify`` (the new quantity and limit price).
         order_id: our order id (the broker's client order id).
         club_id: the club; also the Kafka key.
         side: ``buy`` | ``sell``.

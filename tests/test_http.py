@@ -65,7 +65,8 @@ async def test_symbols_list_the_catalogue_with_sources(app: Quart) -> None:
     response = await app.test_client().get("/api/v1/market/symbols")
     assert response.status_code == 200
     symbols = {item["symbol"]: item for item in (await response.get_json())["symbols"]}
-    assert len(symbols) == 24
+    assert len(symbols) == 28  # 24 US series and 4 synthetic NSE ones
+    assert symbols["INFY"]["currency"] == "INR" and "synthetic" in symbols["INFY"]["source"]
     assert symbols["FB"]["first_date"] == "2012-05-18"
     assert "bokeh-sampledata" in symbols["FB"]["source"]
     assert symbols["SP500"]["is_index"] is True

@@ -35,6 +35,7 @@ from app.brokers.http import broker_update, call, to_decimal, to_minor
 from app.logging import get_logger
 from app.orders.broker import BrokerCosts, BrokerLoginRequired, BrokerRejected
 from app.orders.documents import Order
+from app.orders.service import order_service
 from streams.records import BrokerUpdateV1, OrderCommandV1
 
 log = get_logger(__name__)
@@ -127,16 +128,37 @@ class AlpacaBroker:
         self.api = api
 
     async def send(self, command: OrderCommandV1) -> str | None:
-        """Submit or cancel at Alpaca. Raises ``BrokerUnavailable``, ``BrokerLoginRequired``,
-        ``BrokerRejected``."""
-        known = await self.api.order_by_client_id(command.order_id)
-        if command.action == "cancel":
+        """Submit, modify (replace) or cancel at Alpaca. Raises ``BrokerUnavailable``,
+        ``BrokerLoginRequired``, ``BrokerRejected``."""
+        if command.action in ("cancel", "modify"):
+            # The stored id first: after a replace it names the replacement, while the
+            # client order id still finds the replaced one.
+            order = await order_service.order(command.order_id)
+            if order is not None and order.broker_order_id:
+                known: dict[str, Any] | None = {"id": order.broker_order_id}
+            else:
+                known = await self.api.order_by_client_id(command.order_id)
             if known is None:
                 raise BrokerRejected("the broker never took this order")
+        else:
+            known = await self.api.order_by_client_id(command.order_id)
+        if command.action == "cancel":
+            assert known is not None
             await self.api.cancel_order(str(known["id"]))
             return str(known["id"])
+        if command.action == "modify":
+            # ``PATCH /v2/orders/{id}`` replaces the order: the answer is the replacement,
+            # whose id is the one to follow from now on.
+            assert known is not None
+            change = {"qty": str(command.quantity)}
+            if command.limit_price is not None:
+                change["limit_price"] = to_decimal(command.limit_price)
+            replaced = await self.api.replace_order(str(known["id"]), change)
+            return str(replaced.get("id") or known["id"])
         if known is not None:
             return str(known["id"])
+        if command.currency != "USD":  # Alpaca trades US instruments only
+            raise BrokerRejected(f"Alpaca trades US instruments in USD, not {command.currency}")
         body = {
             "symbol": command.symbol,
             "qty": str(command.quantity),

@@ -29,10 +29,15 @@ class BrokerEnvironment(StrEnum):
 
 class LinkStatus(StrEnum):
     """``login_required``: Kite needs the treasurer's login (first link, or the daily session
-    ended); ``active``: orders go through it."""
+    ended); ``active``: orders go through it; ``unverified``: Alpaca did not answer when the
+    keys were saved — not used for orders until a test of the link succeeds;
+    ``credentials_refused``: the broker refused the secret (Kite's session could not be made
+    with it) — the keys must be changed."""
 
     LOGIN_REQUIRED = "login_required"
     ACTIVE = "active"
+    UNVERIFIED = "unverified"
+    CREDENTIALS_REFUSED = "credentials_refused"
 
 
 class BrokerLink(Document):

@@ -48,3 +48,20 @@ class BrokerOrdersOpen(AppError):
 
     status = 409
     code = "broker_orders_open"
+
+
+class BrokerLinkUnusable(AppError):
+    """The club's broker link cannot take orders now (409): its keys were never checked
+    (Alpaca did not answer when they were saved: test the link) or the broker refused them
+    (change the keys). The order is not sent and nothing changes."""
+
+    status = 409
+    code = "broker_link_unusable"
+
+
+class BrokerCurrencyMismatch(AppError):
+    """The broker trades in another currency than the club keeps (422): Kite Connect trades
+    Indian instruments (INR clubs), Alpaca US ones (USD clubs)."""
+
+    status = 422
+    code = "broker_currency_mismatch"

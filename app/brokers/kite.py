@@ -173,8 +173,9 @@ class KiteBroker:
         self.session_ended = session_ended
 
     async def send(self, command: OrderCommandV1) -> str | None:
-        """Submit or cancel at Kite. Raises ``BrokerUnavailable``, ``BrokerLoginRequired``
-        (after telling ``session_ended``), ``BrokerRejected``."""
+        """Submit, modify (``PUT /orders/regular/{id}``) or cancel at Kite. Raises
+        ``BrokerUnavailable``, ``BrokerLoginRequired`` (after telling ``session_ended``),
+        ``BrokerRejected``."""
         try:
             return await self._send(command)
         except BrokerLoginRequired as exc:
@@ -183,12 +184,24 @@ class KiteBroker:
             raise
 
     async def _send(self, command: OrderCommandV1) -> str | None:
-        if command.action == "cancel":
+        if command.action in ("cancel", "modify"):
             order = await order_service.order(command.order_id)
             if order is None or not order.broker_order_id:
                 raise BrokerRejected("the broker never took this order")
-            await self.api.cancel_order(order.broker_order_id)
-            return order.broker_order_id
+            if command.action == "cancel":
+                await self.api.cancel_order(order.broker_order_id)
+                return order.broker_order_id
+            # Kite's modify takes the order's new total quantity (and price of a limit order).
+            params = {
+                "quantity": str(command.quantity),
+                "order_type": "LIMIT" if command.kind == "limit" else "MARKET",
+                "validity": VALIDITY,
+            }
+            if command.limit_price is not None:
+                params["price"] = to_decimal(command.limit_price)
+            return await self.api.modify_order(order.broker_order_id, **params)
+        if command.currency != "INR":  # Kite trades Indian instruments only: never NSE:IBM
+            raise BrokerRejected(f"Kite trades Indian instruments in INR, not {command.currency}")
         tag = tag_of(command.order_id)
         for known in await self.api.orders():
             if known.get("tag") == tag:

@@ -65,8 +65,12 @@ async def record_refused(item: RefusedPostback) -> None:
     await item.insert()
 
 
-async def refused_postbacks(limit: int = 50) -> list[RefusedPostback]:
-    return await RefusedPostback.find({}).sort("-at").limit(limit).to_list()
+async def refused_postbacks(
+    limit: int = 50, account_ref: str | None = None
+) -> list[RefusedPostback]:
+    """The newest refused postbacks (naming ``account_ref`` when given)."""
+    query: dict[str, Any] = {} if account_ref is None else {"account_ref": account_ref}
+    return await RefusedPostback.find(query).sort("-at").limit(limit).to_list()
 
 
 async def save_position_check(check: PositionCheck) -> None:

@@ -3,14 +3,16 @@ brokers' own calls: Kite's login redirect and its postbacks. Thin over ``broker_
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from quart import Blueprint, redirect, request
 from quart_schema import tag, validate_request, validate_response
 
 from app.brokers.errors import BrokerLoginState, PostbackTooLarge
-from app.brokers.schemas import BrokerLinkOut, LinkCreate, PostbackAck
+from app.brokers.schemas import BrokerEventsOut, BrokerLinkOut, LinkCreate, PostbackAck
 from app.brokers.service import broker_service
 from app.errors import AppError
 from app.extensions import services
@@ -27,6 +29,22 @@ def _me() -> str:
     return current_principal().user_id
 
 
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def treasury_only(func: F) -> F:
+    """Check that the caller manages the club's broker (owner/admin/treasurer) before the
+    request body is read: a member gets 403 whatever the body, never a validation error.
+    Goes below ``require_auth`` and above ``validate_request``."""
+
+    @functools.wraps(func)
+    async def wrapper(club_id: str, *args: Any, **kwargs: Any) -> Any:
+        await broker_service.check_treasury(club_id, _me())
+        return await func(club_id, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 @blueprint.get("/clubs/<club_id>/broker")
 @tag(["brokers"])
 @require_auth
@@ -41,6 +59,7 @@ async def get_link(club_id: str) -> BrokerLinkOut:
 @blueprint.put("/clubs/<club_id>/broker")
 @tag(["brokers"])
 @require_auth
+@treasury_only
 @validate_request(LinkCreate)
 @validate_response(BrokerLinkOut)
 @document_errors(400, 403, 404, 409, 422)
@@ -98,12 +117,26 @@ async def check_positions(club_id: str) -> BrokerLinkOut:
     return await broker_service.check_now(club_id, _me())
 
 
+@blueprint.get("/clubs/<club_id>/broker/events")
+@tag(["brokers"])
+@require_auth
+@validate_response(BrokerEventsOut)
+@document_errors(403, 404)
+async def broker_events(club_id: str) -> BrokerEventsOut:
+    """What happened to the club's broker link (audited: linked, sessions, refused logins,
+    orders changed at the broker), newest first, and refused postbacks that named its
+    account (owner/admin/treasurer)."""
+    return await broker_service.events(club_id, _me())
+
+
 @blueprint.get("/brokers/kite/callback")
 @tag(["brokers"])
 @document_raw_response(302, description="back to the club's page", location=True)
 async def kite_callback() -> Any:
     """Kite's redirect after the treasurer's login (``request_token``, ``status``, and the
-    ``state`` we gave). 302 to the club's page: ``?broker=linked`` or ``?broker_error=<code>``.
+    ``state`` we gave). 302 to the club's page: ``?broker=linked`` or ``?broker_error=<code>``
+    (``broker_link_invalid``: Kite refused the secret or the login; the link's
+    ``status_reason`` says which; ``/clubs`` only when the login belongs to no club).
     The one-time ``state`` is what ties the login to a club; it is used once."""
     args = request.args
     state, token = args.get("state", ""), args.get("request_token", "")
@@ -114,7 +147,10 @@ async def kite_callback() -> Any:
     except BrokerLoginState:
         return redirect("/clubs?broker_error=broker_login_state", 302)
     except AppError as exc:
-        return redirect(f"/clubs?broker_error={quote(exc.code)}", 302)
+        # Back to the club's desk when the login belonged to a club: it says what failed.
+        club_id = str(exc.details.get("club_id") or "")
+        where = f"/clubs/{quote(club_id)}" if club_id else "/clubs"
+        return redirect(f"{where}?broker_error={quote(exc.code)}", 302)
     return redirect(f"/clubs/{quote(link.club_id)}?broker=linked", 302)
 
 

@@ -3,6 +3,8 @@ characters."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field, model_validator
 
 from app.brokers.documents import (
@@ -12,6 +14,7 @@ from app.brokers.documents import (
     LinkStatus,
     PositionCheck,
     PositionDifference,
+    RefusedPostback,
 )
 from app.realtime.eventlog import iso
 
@@ -105,3 +108,34 @@ class PostbackAck(BaseModel):
     """A postback taken: how many broker updates it produced."""
 
     updates: int
+
+
+class BrokerEventOut(BaseModel):
+    """One audited broker action of the club: linked, unlinked, a Kite session started or
+    ended, a login refused, an order changed at the broker. ``details`` never hold secrets."""
+
+    at: str
+    action: str
+    actor_id: str | None
+    details: dict[str, Any]
+
+
+class RefusedPostbackOut(BaseModel):
+    """A postback naming the club's broker account that was refused before use."""
+
+    at: str
+    reason: str
+    order_ref: str
+    remote: str
+
+    @classmethod
+    def of(cls, r: RefusedPostback) -> RefusedPostbackOut:
+        return cls(at=iso(r.at), reason=r.reason, order_ref=r.order_ref, remote=r.remote)
+
+
+class BrokerEventsOut(BaseModel):
+    """What happened to the club's broker link, newest first, and the refused postbacks that
+    named its account."""
+
+    events: list[BrokerEventOut]
+    refused_postbacks: list[RefusedPostbackOut]

@@ -32,8 +32,10 @@ from app.brokers.documents import (
     RefusedPostback,
 )
 from app.brokers.errors import (
+    BrokerCurrencyMismatch,
     BrokerLinkInvalid,
     BrokerLinkNotFound,
+    BrokerLinkUnusable,
     BrokerLoginState,
     BrokerOrdersOpen,
     PostbackRejected,
@@ -48,7 +50,13 @@ from app.brokers.kite import (
     postback_valid,
     tag_of,
 )
-from app.brokers.schemas import BrokerLinkOut, LinkCreate
+from app.brokers.schemas import (
+    BrokerEventOut,
+    BrokerEventsOut,
+    BrokerLinkOut,
+    LinkCreate,
+    RefusedPostbackOut,
+)
 from app.clubs.service import TREASURY, club_service
 from app.config import get_settings
 from app.db import run_in_transaction
@@ -65,11 +73,49 @@ from app.orders.broker import (
 )
 from app.orders.documents import Order
 from app.orders.service import order_service
-from app.realtime.eventlog import utcnow
+from app.realtime.eventlog import iso, utcnow
 from streams.producer import EventProducer
 from streams.records import BrokerUpdateV1, OrderCommandV1
 
 log = get_logger(__name__)
+
+CURRENCY_OF: dict[BrokerProvider, str] = {
+    BrokerProvider.KITE: "INR",
+    BrokerProvider.ALPACA: "USD",
+}
+"""The currency each broker trades in: Kite Connect Indian instruments (NSE/BSE) in rupees,
+Alpaca US instruments in dollars. A club links only the broker of its own currency."""
+
+KITE_SESSION_ENDED = (
+    "Kite ended the club's session (Kite sessions end every morning): log in to Kite again. "
+    "Orders sent meanwhile wait and go once you have logged in."
+)
+KITE_KEYS_REFUSED = (
+    "Kite refused the API secret: no session could be made with it. Change the keys (the "
+    "API secret is in Kite's developer console), then log in again."
+)
+KITE_LOGIN_STALE = "This Kite login had expired or was used already: log in to Kite again."
+ALPACA_KEYS_REFUSED = "Alpaca refused the club's keys: change the keys."
+NOT_ANSWERING = "The broker did not answer. Nothing was changed; try again in a few minutes."
+NOT_UNDERSTOOD = "The broker's answer was not understood. Nothing was changed."
+
+
+def describe(provider: BrokerProvider, exc: Exception) -> str:
+    """A sentence for the treasurer about a broker failure (the broker's own words stay in
+    the log and the audit record, never on screen)."""
+    if isinstance(exc, BrokerLoginRequired):
+        return KITE_SESSION_ENDED if provider is BrokerProvider.KITE else ALPACA_KEYS_REFUSED
+    if isinstance(exc, BrokerUnavailable):
+        return NOT_ANSWERING
+    if isinstance(exc, BrokerError):
+        return "The broker refused the request. Nothing was changed."
+    return NOT_UNDERSTOOD
+
+
+def _secret_refused(exc: BrokerError) -> bool:
+    # Kite answers a session request whose checksum does not match (a wrong API secret) with
+    # "Invalid checksum"; an expired or reused request_token has its own message.
+    return "checksum" in str(exc).lower()
 
 
 def _seal(club_id: str, field: str, value: str) -> str:
@@ -103,6 +149,16 @@ class _NeedsLogin:
         raise BrokerLoginRequired("log in to Kite again")
 
 
+class _Unusable:
+    """The broker of a link whose keys are unverified or refused: nothing goes through it."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def send(self, command: OrderCommandV1) -> str | None:
+        raise BrokerUnavailable("the club's broker keys are unverified or refused")
+
+
 class BrokerService:
     """Broker links and updates. Takes the acting user's id explicitly."""
 
@@ -129,15 +185,40 @@ class BrokerService:
             )
         return AlpacaBroker(self.alpaca_api(link))
 
-    async def broker_for(self, club_id: str, producer: EventProducer) -> Broker:
+    async def broker_for(
+        self, club_id: str, producer: EventProducer, sending: bool = True
+    ) -> Broker:
         """The broker a club's orders go through: its linked account, or the paper broker
-        (commands on the order-commands topic through ``producer``) when it has none."""
+        (commands on the order-commands topic through ``producer``) when it has none.
+
+        Raises ``BrokerLinkUnusable`` (409) when ``sending`` (a submit or a change) through a
+        link whose keys are unverified or refused; without ``sending`` (a cancel, which needs
+        no broker for an order never sent) such a link's broker refuses each command."""
         link = await repository.link_of(club_id)
         if link is None:
             return PaperBroker(producer)
+        if not sending and link.status in (LinkStatus.UNVERIFIED, LinkStatus.CREDENTIALS_REFUSED):
+            return _Unusable(link.provider.value)
+        if link.status is LinkStatus.UNVERIFIED:
+            raise BrokerLinkUnusable(
+                "the club's broker keys have not been checked yet (the broker did not answer "
+                "when they were saved): test the link first; orders are not sent until then",
+                details={"status": link.status.value},
+            )
+        if link.status is LinkStatus.CREDENTIALS_REFUSED:
+            raise BrokerLinkUnusable(
+                "the broker refused the club's keys: change them before sending orders",
+                details={"status": link.status.value},
+            )
         if link.status is not LinkStatus.ACTIVE:
             return _NeedsLogin()
         return self.adapter(link)
+
+    async def check_treasury(self, club_id: str, actor_id: str) -> None:
+        """The actor may manage the club's broker link (owner/admin/treasurer): checked before
+        a request body is read, so a member learns nothing from validation. Raises
+        ``ClubNotFound``, ``RoleRequired``."""
+        await club_service.check_member(club_id, actor_id, TREASURY)
 
     # ---- linking -------------------------------------------------------------------------
 
@@ -154,10 +235,22 @@ class BrokerService:
         marked untested, if it does not answer); a Kite link waits for the treasurer's login
         (``login_url`` in the answer). Audited (``broker.linked``, last characters only).
 
+        Kite links only to an INR club and Alpaca only to a USD club (``CURRENCY_OF``): a
+        club's symbol must mean the same instrument at its broker.
+
         Raises:
-            ClubNotFound, RoleRequired, BrokerOrdersOpen (409), BrokerLinkInvalid (422).
+            ClubNotFound, RoleRequired, BrokerOrdersOpen (409), BrokerLinkInvalid (422),
+            BrokerCurrencyMismatch (422).
         """
-        await club_service.check_member(club_id, actor_id, TREASURY)
+        club, _ = await club_service.check_member(club_id, actor_id, TREASURY)
+        wanted = CURRENCY_OF[data.provider]
+        if club.currency != wanted:
+            name = "Kite Connect" if data.provider is BrokerProvider.KITE else "Alpaca"
+            raise BrokerCurrencyMismatch(
+                f"{name} trades in {wanted}; this club keeps {club.currency}",
+                details={"provider": data.provider.value, "broker_currency": wanted,
+                         "club_currency": club.currency},
+            )  # fmt: skip
         await self._check_no_open_orders(club_id)
         link = BrokerLink(
             club_id=club_id,
@@ -177,10 +270,15 @@ class BrokerService:
             except BrokerLoginRequired as exc:
                 raise BrokerLinkInvalid(f"Alpaca refused these keys: {exc}") from exc
             except (BrokerUnavailable, ValueError, TypeError, KeyError) as exc:
-                # Alpaca is down (or answered oddly): the keys are kept, untested; orders wait
-                # for it like any outage, and "Test the link" tries again.
+                # Alpaca is down (or answered oddly): the keys are kept but unverified, never
+                # used for orders until "Test the link" succeeds.
+                log.warning("alpaca keys saved unverified", club_id=club_id, error=str(exc))
+                link.status = LinkStatus.UNVERIFIED
                 link.test_ok = False
-                link.test_message = f"not checked: Alpaca did not answer ({exc})"[:200]
+                link.test_message = (
+                    "Not checked: Alpaca did not answer when the keys were saved. They are "
+                    "not used for orders until a test of the link succeeds."
+                )
             except BrokerError as exc:
                 raise BrokerLinkInvalid(f"Alpaca refused these keys: {exc}") from exc
             else:
@@ -213,8 +311,15 @@ class BrokerService:
     async def do_login_url(self, club_id: str, actor_id: str) -> BrokerLinkOut:
         """A fresh Kite login for the club's link (first login, or the daily renewal).
         Raises ``ClubNotFound``, ``RoleRequired``, ``BrokerLinkNotFound``,
-        ``BrokerLoginState`` (not a Kite link)."""
+        ``BrokerLoginState`` (not a Kite link), ``BrokerLinkUnusable`` (Kite refused the
+        secret: the keys must change first)."""
         await club_service.check_member(club_id, actor_id, TREASURY)
+        current = await repository.link_of(club_id)
+        if current is not None and current.status is LinkStatus.CREDENTIALS_REFUSED:
+            raise BrokerLinkUnusable(
+                "Kite refused the club's API secret: change the keys, then log in",
+                details={"status": current.status.value},
+            )
         state = secrets.token_urlsafe(24)
         link = await repository.update_link(
             club_id, {"login_state": state}, guard={"provider": BrokerProvider.KITE.value}
@@ -240,21 +345,24 @@ class BrokerService:
         if link is None or link.provider is not BrokerProvider.KITE:
             raise BrokerLoginState("this login does not belong to a link waiting for it")
         api = self.kite_api(link)
+        details = {"club_id": link.club_id}
         try:
             session = await api.generate_session(
                 request_token, _open(link, "secret", link.secret_enc)
             )
-        except BrokerLoginRequired as exc:
-            raise BrokerLinkInvalid(f"Kite refused the login: {exc}") from exc
         except BrokerUnavailable as exc:
-            raise _unavailable(exc) from exc
+            if not isinstance(exc, BrokerLoginRequired):
+                raise _unavailable(exc, details) from exc
+            await self._login_failed(link, state, exc)
+            raise BrokerLinkInvalid(f"Kite refused the login: {exc}", details=details) from exc
         except BrokerError as exc:
-            raise BrokerLinkInvalid(f"Kite refused the login: {exc}") from exc
+            await self._login_failed(link, state, exc)
+            raise BrokerLinkInvalid(f"Kite refused the login: {exc}", details=details) from exc
         except (ValueError, TypeError, KeyError) as exc:  # an answer not in Kite's shape
-            raise _unavailable(exc) from exc
+            raise _unavailable(exc, details) from exc
         token = str(session.get("access_token") or "")
         if not token:
-            raise BrokerLinkInvalid("Kite gave no access token")
+            raise BrokerLinkInvalid("Kite gave no access token", details=details)
         now = utcnow()
 
         async def body(tx: AsyncClientSession) -> BrokerLink | None:
@@ -288,6 +396,36 @@ class BrokerService:
             raise BrokerLoginState("this login was completed already")
         return moved
 
+    async def _login_failed(self, link: BrokerLink, state: str, exc: BrokerError) -> None:
+        """Kite refused a login's session: a wrong secret turns the link
+        ``credentials_refused`` (keys must change; never active); an expired or reused login
+        leaves it waiting for a new login. The one-time ``state`` is spent either way.
+        Audited (``broker.login_refused``, the broker's words kept there)."""
+        refused = _secret_refused(exc)
+        reason = KITE_KEYS_REFUSED if refused else KITE_LOGIN_STALE
+        status = LinkStatus.CREDENTIALS_REFUSED if refused else LinkStatus.LOGIN_REQUIRED
+
+        async def body(tx: AsyncClientSession) -> None:
+            moved = await repository.update_link(
+                link.club_id,
+                {"status": status.value, "status_reason": reason, "login_state": None,
+                 "token_enc": None},
+                tx,
+                guard={"login_state": state},
+            )  # fmt: skip
+            if moved is not None:
+                await audit_service.do_append(
+                    chain=club_chain(link.club_id),
+                    actor_id=link.linked_by,
+                    action="broker.login_refused",
+                    target_type="broker_link",
+                    target_id=link.club_id,
+                    details={"status": status.value, "broker_said": str(exc)[:200]},
+                    session=tx,
+                )
+
+        await run_in_transaction(body)
+
     async def do_test(self, club_id: str, actor_id: str) -> BrokerLinkOut:
         """Ask the broker who the link is (Kite ``GET /user/profile``, Alpaca
         ``GET /v2/account``) and keep the answer; a Kite session found ended turns the link to
@@ -297,22 +435,41 @@ class BrokerService:
         if link is None:
             raise BrokerLinkNotFound("this club has no linked broker account")
         ok, message = True, "the broker answered"
+        fields: dict[str, Any] = {}
         try:
             if link.provider is BrokerProvider.KITE:
-                if link.status is not LinkStatus.ACTIVE:
-                    raise BrokerLoginRequired("log in to Kite first")
-                who = await self.kite_api(link).profile()
-                message = f"logged in as {who.get('user_id', '?')}"
+                if link.status is LinkStatus.CREDENTIALS_REFUSED:
+                    ok, message = False, KITE_KEYS_REFUSED
+                elif link.status is not LinkStatus.ACTIVE:
+                    ok, message = (
+                        False,
+                        ("Not logged in: log in to Kite to start the club's session."),
+                    )
+                else:
+                    who = await self.kite_api(link).profile()
+                    message = f"Logged in to Kite as {who.get('user_id', '?')}."
             else:
                 who = await self.alpaca_api(link).account()
-                message = f"account {who.get('account_number', '?')} ({who.get('status', '?')})"
+                number = str(who.get("account_number") or who.get("id") or "")
+                message = f"Alpaca account {number or '?'} ({who.get('status', '?')})."
+                if link.status is not LinkStatus.ACTIVE:
+                    # The keys answered: an unverified (or refused) link takes orders now.
+                    fields = {"status": LinkStatus.ACTIVE.value, "status_reason": "",
+                              "account_ref": number or link.account_ref}  # fmt: skip
         except BrokerLoginRequired as exc:
-            ok, message = False, str(exc) or "log in again"
-            await self.do_session_ended(club_id, message)
+            ok, message = False, describe(link.provider, exc)
+            log.warning("broker link test refused", club_id=club_id, error=str(exc))
+            if link.provider is BrokerProvider.KITE:
+                await self.do_session_ended(club_id, str(exc))
+            else:
+                fields = {"status": LinkStatus.CREDENTIALS_REFUSED.value,
+                          "status_reason": ALPACA_KEYS_REFUSED}  # fmt: skip
         except (BrokerError, ValueError, TypeError, KeyError) as exc:
-            ok, message = False, str(exc) or "the broker's answer was not understood"
+            log.warning("broker link test failed", club_id=club_id, error=str(exc))
+            ok, message = False, describe(link.provider, exc)
         found = await repository.update_link(
-            club_id, {"tested_at": utcnow(), "test_ok": ok, "test_message": message[:200]}
+            club_id,
+            {"tested_at": utcnow(), "test_ok": ok, "test_message": message[:300], **fields},
         )
         check = await repository.latest_position_check(club_id)
         return BrokerLinkOut.of(found, check=check)
@@ -358,7 +515,7 @@ class BrokerService:
             club_id,
             {
                 "status": LinkStatus.LOGIN_REQUIRED.value,
-                "status_reason": reason[:200],
+                "status_reason": KITE_SESSION_ENDED,
                 "token_enc": None,
             },
             guard={"status": LinkStatus.ACTIVE.value, "provider": BrokerProvider.KITE.value},
@@ -450,6 +607,26 @@ class BrokerService:
             )
         )
 
+    async def events(self, club_id: str, actor_id: str) -> BrokerEventsOut:
+        """The club's broker audit records (``broker.*`` and ``order.modified``), newest
+        first, and the refused postbacks naming its Kite account (owner/admin/treasurer).
+        Raises ``ClubNotFound``, ``RoleRequired``."""
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        records = await audit_service.latest(club_chain(club_id), limit=300)
+        shown = [
+            BrokerEventOut(at=iso(r.at), action=r.action, actor_id=r.actor_id,
+                           details=dict(r.details))
+            for r in records
+            if r.action.startswith("broker.") or r.action == "order.modified"
+        ][:50]  # fmt: skip
+        link = await repository.link_of(club_id)
+        refused: list[RefusedPostback] = []
+        if link is not None and link.account_ref:
+            refused = await repository.refused_postbacks(50, account_ref=link.account_ref)
+        return BrokerEventsOut(
+            events=shown, refused_postbacks=[RefusedPostbackOut.of(r) for r in refused]
+        )
+
     async def refused_postbacks(self, limit: int = 50) -> list[RefusedPostback]:
         """The latest refused postbacks, newest first (operators, tests)."""
         return await repository.refused_postbacks(limit)
@@ -530,9 +707,10 @@ class BrokerService:
                     theirs[str(row["symbol"])] = int(str(row.get("qty") or 0))
         except BrokerLoginRequired as exc:
             await self.do_session_ended(club_id, str(exc))
-            error = "log in to the broker again"
+            error = describe(link.provider, exc)
         except (BrokerError, ValueError, TypeError, KeyError) as exc:
-            error = str(exc)[:200] or "the broker's answer was not understood"
+            log.warning("positions not compared", club_id=club_id, error=str(exc))
+            error = describe(link.provider, exc)
         differences = (
             []
             if error
@@ -577,8 +755,8 @@ class BrokerService:
         return await self.view(club_id, actor_id)
 
 
-def _unavailable(exc: Exception) -> ServiceUnavailable:
-    return ServiceUnavailable(f"the broker is not answering: {exc}")
+def _unavailable(exc: Exception, details: dict[str, Any] | None = None) -> ServiceUnavailable:
+    return ServiceUnavailable(f"the broker is not answering: {exc}", details=details)
 
 
 broker_service = BrokerService()

@@ -13,6 +13,13 @@ downloaded at run time):
 
 AAPL and MSFT are in both; the bokeh series (with real OHLCV) is used for them. Prices are
 converted to integer cents, rounded half-even (app/money.py).
+
+NSE instruments (INFY, TCS, RELIANCE, HDFCBANK, quoted in INR paise) are **synthetic**: no
+registry package ships Indian price history, so each is a seeded random walk over the weekdays
+of the default replay window (2012-05-18 → 2013-03-01), made the same on every machine. They
+exist so an INR club can try trading through Kite Connect against the broker sandbox; their
+prices are not real and their ``source`` says so. They start inside that window, so robo-advice
+(which needs whole years of history) never picks them.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import csv
 import datetime as dt
 import gzip
 import importlib.util
+import random
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -63,6 +71,20 @@ NAMES: dict[str, str] = {
     "XOM": "Exxon Mobil Corporation",
     INDEX_SYMBOL: "S&P 500 Index",
 }
+
+SYNTHETIC_NSE_SOURCE = (
+    "synthetic (sandbox only): a seeded random walk in INR, not real prices (app/market/dataset.py)"
+)
+
+NSE_SYNTHETIC: dict[str, tuple[str, int]] = {
+    "HDFCBANK": ("HDFC Bank Limited (NSE, synthetic prices)", 55_000),
+    "INFY": ("Infosys Limited (NSE, synthetic prices)", 245_000),
+    "RELIANCE": ("Reliance Industries Limited (NSE, synthetic prices)", 71_000),
+    "TCS": ("Tata Consultancy Services Limited (NSE, synthetic prices)", 122_000),
+}
+"""Symbol → (name, first open in paise) of the synthetic NSE series."""
+
+NSE_FIRST_DAY, NSE_LAST_DAY = dt.date(2012, 5, 18), dt.date(2013, 3, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +198,33 @@ def _load_skfolio(filename: str, source: str, is_index: bool) -> dict[str, Serie
     return out
 
 
+def synthetic_nse_series(symbol: str) -> Series:
+    """The synthetic INR history of an NSE symbol (``NSE_SYNTHETIC``): every weekday from
+    ``NSE_FIRST_DAY`` to ``NSE_LAST_DAY``; each day's close moves from the open by a normal
+    step (σ 1.4 %), the open gaps from the previous close by up to 0.3 %, high and low reach
+    up to 0.8 % beyond, volume 0.5–5 million shares. Seeded by the symbol, so the same on
+    every machine. Prices in paise."""
+    name, first = NSE_SYNTHETIC[symbol]
+    rng = random.Random(f"samooh-nse-{symbol}")
+    bars: list[DailyBar] = []
+    close = first
+    day = NSE_FIRST_DAY
+    while day <= NSE_LAST_DAY:
+        if day.weekday() < 5:
+            open_ = max(round(close * (1 + rng.uniform(-0.003, 0.003))), 100)
+            close = max(round(open_ * (1 + rng.gauss(0.0, 0.014))), 100)
+            high = round(max(open_, close) * (1 + rng.uniform(0.0, 0.008)))
+            low = round(min(open_, close) * (1 - rng.uniform(0.0, 0.008)))
+            volume = rng.randrange(500_000, 5_000_000)
+            bars.append(DailyBar(day, open_, high, low, close, volume))
+        day += dt.timedelta(days=1)
+    return Series(symbol, name, "INR", SYNTHETIC_NSE_SOURCE, bars=bars)
+
+
 @lru_cache(maxsize=1)
 def load_catalogue() -> dict[str, Series]:
-    """Every replayable series by symbol (24 stocks and the S&P 500 index).
+    """Every replayable series by symbol (24 US stocks, the S&P 500 index, and the synthetic
+    NSE stocks in INR).
 
     Reads ~9 MB of compressed CSV from the installed packages on first call (about a second),
     then stays cached for the life of the process.
@@ -186,4 +232,5 @@ def load_catalogue() -> dict[str, Series]:
     catalogue = _load_skfolio("sp500_dataset.csv.gz", SKFOLIO_STOCKS_SOURCE, is_index=False)
     catalogue.update(_load_skfolio("sp500_index.csv.gz", SKFOLIO_INDEX_SOURCE, is_index=True))
     catalogue.update(_load_bokeh())  # real OHLCV wins for AAPL and MSFT
+    catalogue.update({symbol: synthetic_nse_series(symbol) for symbol in NSE_SYNTHETIC})
     return dict(sorted(catalogue.items()))

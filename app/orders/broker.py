@@ -199,10 +199,16 @@ class PaperEngine:
         self.redis = redis
 
     async def on_command(self, command: OrderCommandV1) -> list[BrokerUpdateV1]:
-        """Accept (or reject) a submitted order, or cancel what is left of one. A repeated
-        command re-sends the same answer."""
+        """Accept (or reject) a submitted order, change an open one (``modify``: its new
+        quantity and limit price, never below what filled), or cancel what is left of one. A
+        repeated command re-sends the same answer."""
         if command.action == "cancel":
             return await self._cancel(command)
+        if command.action == "modify":
+            await repository.modify_paper_order(
+                command.order_id, command.quantity, command.limit_price
+            )
+            return []  # the club's order changed already; fills follow the new terms
         instrument = None
         try:
             instrument = await market_service.instrument(command.symbol)

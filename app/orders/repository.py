@@ -142,3 +142,15 @@ async def close_paper_order(book: PaperOrder) -> bool:
         {"_id": book.id, "open": True}, {"$set": {"open": False}}
     )
     return result.modified_count == 1
+
+
+async def modify_paper_order(order_id: str, quantity: int, limit_price: int | None) -> bool:
+    """Give an open paper order its new quantity (more than it filled) and limit price;
+    False when it is closed or filled that far already."""
+    fields: dict[str, Any] = {"quantity": quantity}
+    if limit_price is not None:
+        fields["limit_price"] = limit_price
+    result = await PaperOrder.get_pymongo_collection().update_one(
+        {"order_id": order_id, "open": True, "filled": {"$lt": quantity}}, {"$set": fields}
+    )
+    return result.modified_count == 1

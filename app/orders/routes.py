@@ -17,6 +17,7 @@ from app.orders.schemas import (
     OrderCreate,
     OrderDetail,
     OrderList,
+    OrderModify,
     OrderOut,
 )
 from app.orders.service import order_service
@@ -28,10 +29,12 @@ def _me() -> str:
     return current_principal().user_id
 
 
-async def _broker(club_id: str) -> Broker:
+async def _broker(club_id: str, sending: bool = True) -> Broker:
     """The club's broker: its linked account (Kite, Alpaca), else the paper broker (commands
-    go to the order-commands topic)."""
-    return await broker_service.broker_for(club_id, services.require_producer())
+    go to the order-commands topic). The caller's role is checked first, so nobody else
+    learns the state of the club's link (``broker_link_unusable``)."""
+    await broker_service.check_treasury(club_id, _me())
+    return await broker_service.broker_for(club_id, services.require_producer(), sending)
 
 
 @blueprint.get("/clubs/<club_id>/orders")
@@ -96,5 +99,24 @@ async def submit_order(club_id: str, order_id: str) -> tuple[OrderOut, int]:
 async def cancel_order(club_id: str, order_id: str) -> tuple[OrderOut, int]:
     """Cancel an order (owner/admin/treasurer): at once if not yet submitted, else through the
     broker (``order:updated`` with ``cancelled`` follows). Errors: 409 ``order_state``."""
-    order = await order_service.do_cancel(club_id, order_id, _me(), await _broker(club_id))
+    order = await order_service.do_cancel(
+        club_id, order_id, _me(), await _broker(club_id, sending=False)
+    )
     return OrderOut.of(order), 202
+
+
+@blueprint.post("/clubs/<club_id>/orders/<order_id>/modify")
+@tag(["orders"])
+@require_auth
+@idempotent(_me)
+@validate_request(OrderModify)
+@validate_response(OrderOut, 200)
+@document_errors(400, 403, 404, 409, 422, 503)
+async def modify_order(club_id: str, order_id: str, data: OrderModify) -> tuple[OrderOut, int]:
+    """Change an open order's quantity and/or limit price (owner/admin/treasurer), through
+    its broker (Kite modify, Alpaca replace, the paper broker); audited, ``order:updated``
+    follows. Errors: 409 ``order_state`` (not working at the broker, or the broker refused),
+    ``insufficient_cash`` (a buy needing more than it set aside), ``insufficient_holdings``;
+    422 ``invalid_order``; 503 (the broker did not answer: nothing changed)."""
+    order = await order_service.do_modify(club_id, order_id, _me(), data, await _broker(club_id))
+    return OrderOut.of(order), 200

@@ -31,6 +31,22 @@ class OrderCreate(BaseModel):
         return self
 
 
+class OrderModify(BaseModel):
+    """Change an open order: ``quantity`` (whole shares, the order's new total — more than
+    what has filled) and/or ``limit_price`` (limit orders only). At least one is given."""
+
+    quantity: int | None = Field(default=None, gt=0, le=10_000_000)
+    limit_price: Paise | None = None
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> OrderModify:
+        if self.quantity is None and self.limit_price is None:
+            raise ValueError("give a new quantity, a new limit_price, or both")
+        if self.limit_price is not None and self.limit_price <= 0:
+            raise ValueError("limit_price must be more than zero")
+        return self
+
+
 class FillOut(BaseModel):
     """One execution: ``quantity`` shares at ``price``, ``fee`` charged, gain ``realised``
     (sales)."""
@@ -49,9 +65,18 @@ class FillOut(BaseModel):
                    trade_date=f.trade_date)  # fmt: skip
 
 
+def waiting_for_broker(o: Order) -> bool:
+    """A submitted order that the club's linked broker (Kite, Alpaca) has not taken yet (an
+    outage or an ended session): it is kept and re-sent, not lost."""
+    return (o.status is OrderStatus.SUBMITTED and o.broker in ("kite", "alpaca")
+            and o.broker_order_id is None)  # fmt: skip
+
+
 class OrderOut(BaseModel):
     """An order as members see it. ``average_price``: filled value ÷ filled quantity, to the
-    minor unit half-even (display only), or None before any fill."""
+    minor unit half-even (display only), or None before any fill. ``broker``: where it was
+    sent (``paper``, ``kite``, ``alpaca``) and ``broker_order_id`` the broker's own id of it;
+    ``waiting_for_broker``: kept for a linked broker that has not taken it yet (re-sent)."""
 
     id: str
     club_id: str
@@ -72,6 +97,7 @@ class OrderOut(BaseModel):
     average_price: str | None
     broker: str | None = None
     broker_order_id: str | None = None
+    waiting_for_broker: bool = False
     created_by: str | None
     submitted_by: str | None
     created_at: str
@@ -90,7 +116,8 @@ class OrderOut(BaseModel):
             status=o.status, reason=o.reason, reserved=format_minor(o.reserved),
             filled_quantity=o.filled_quantity, filled_value=format_minor(o.filled_value),
             fees=format_minor(o.fees), average_price=average, broker=o.broker,
-            broker_order_id=o.broker_order_id, created_by=o.created_by,
+            broker_order_id=o.broker_order_id, waiting_for_broker=waiting_for_broker(o),
+            created_by=o.created_by,
             submitted_by=o.submitted_by, created_at=iso(o.created_at),
             updated_at=iso(o.updated_at),
         )  # fmt: skip

@@ -35,7 +35,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from redis.asyncio import Redis
 
 from app.audit.service import audit_service, club_chain
-from app.books.errors import InsufficientHoldings
+from app.books.errors import InsufficientCash, InsufficientHoldings
 from app.books.portfolio import emit_nav_after_fill
 from app.books.service import books_service
 from app.books.units import BPS
@@ -45,7 +45,7 @@ from app.db import run_in_transaction
 from app.errors import AppError, ServiceUnavailable
 from app.logging import get_logger
 from app.market.service import NoQuoteYet, market_service
-from app.money import parse_minor
+from app.money import format_minor, parse_minor
 from app.orders import repository
 from app.orders.broker import (
     Broker,
@@ -70,7 +70,7 @@ from app.orders.errors import (
     OrderNotFound,
     OrderStateError,
 )
-from app.orders.schemas import FillOut, OrderCreate, OrderOut, OrderUpdatedEvent
+from app.orders.schemas import FillOut, OrderCreate, OrderModify, OrderOut, OrderUpdatedEvent
 from app.realtime import events
 from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import club_room
@@ -302,12 +302,16 @@ class OrderService:
         except BrokerLoginRequired as exc:
             raise BrokerLoginRequiredError(
                 "the broker asks the treasurer to log in again; the order is kept and is sent "
-                "once the club's broker session is renewed", details={"broker": broker.name},
+                "once the club's broker session is renewed",
+                details={"broker": broker.name, "queued": True, "order_id": str(order.id)},
             ) from exc  # fmt: skip
         except BrokerUnavailable as exc:
+            # The order is kept (``submitted``, waiting for the broker) and re-sent by the
+            # poll: ``queued`` tells a client it need not try again.
             raise ServiceUnavailable(
-                "the broker is not answering; the order is kept and is sent again when it "
-                "answers", details={"broker": broker.name},
+                "the broker is not answering; the order is queued and re-sent automatically "
+                "when it answers",
+                details={"broker": broker.name, "queued": True, "order_id": str(order.id)},
             ) from exc  # fmt: skip
         if ref:
             await repository.note_broker_order_id(order.id, ref)
@@ -353,10 +357,10 @@ class OrderService:
         return [self._command(order, "submit") for order in stale if order.quantity is not None]
 
     @staticmethod
-    def _command(order: Order, action: str) -> OrderCommandV1:
+    def _command(order: Order, action: str, command_id: str | None = None) -> OrderCommandV1:
         assert order.quantity is not None and order.currency is not None
         return OrderCommandV1(
-            id=f"{order.id}:{action}", action=action, order_id=str(order.id),
+            id=command_id or f"{order.id}:{action}", action=action, order_id=str(order.id),
             club_id=order.club_id, side=order.side.value, kind=order.kind.value,
             symbol=order.symbol, quantity=order.quantity, limit_price=order.limit_price,
             currency=order.currency, reserved=order.reserved,
@@ -416,6 +420,136 @@ class OrderService:
             except Exception as exc:
                 raise ServiceUnavailable("the broker could not be reached; try again") from exc
         return order
+
+    async def do_modify(self, club_id: str, order_id: str, actor_id: str, data: OrderModify,
+                        broker: Broker) -> Order:  # fmt: skip
+        """Change an open order's quantity and/or limit price (owner/admin/treasurer), through
+        its broker (Kite: modify; Alpaca: replace; the paper broker: a ``modify`` command).
+
+        Rules: the order is at the broker (accepted or partly filled, no cancel asked); the
+        new quantity is more than what has filled; a limit price only for a limit order; a
+        buy may not need more cash than it set aside (``reserved`` is the most it can spend:
+        to buy more, cancel and place a new order); a sell may not sell more than the club
+        holds. The broker is asked first (a real broker's refusal changes nothing here); the
+        change is then recorded, audited (``order.modified``, before and after) and shown as
+        ``order:updated``.
+
+        Raises:
+            ClubNotFound, RoleRequired, OrderNotFound, OrderStateError (409), InvalidOrder
+            (422), InsufficientCash (409), InsufficientHoldings (409), BrokerLoginRequiredError
+            / ServiceUnavailable (503: nothing changed).
+        """
+        settings = get_settings()
+        costs = BrokerCosts.of(settings)
+        await club_service.check_member(club_id, actor_id, TREASURY)
+        order = await repository.get_order(order_id)
+        if order is None or order.club_id != club_id:
+            raise OrderNotFound("no such order")
+        self._check_modify(order, data, costs)
+        if data.quantity is not None and order.side is OrderSide.SELL:
+            holding = await books_service.holding(club_id, order.symbol)
+            selling = await repository.shares_for_sale(club_id, order.symbol, None)
+            held = holding.quantity if holding else 0
+            extra = data.quantity - (order.quantity or 0)
+            if extra > 0 and held - selling < extra:
+                raise InsufficientHoldings(
+                    f"the club holds {held} {order.symbol} ({selling} already for sale)",
+                    details={"held": held, "for_sale": selling},
+                )
+        changed = order.model_copy()
+        if data.quantity is not None:
+            changed.quantity = data.quantity
+        if data.limit_price is not None:
+            changed.limit_price = data.limit_price
+        stamp = utcnow()
+        command = self._command(changed, "modify", f"{order.id}:modify:{stamp.timestamp():.6f}")
+        try:
+            ref = await broker.send(command)
+        except BrokerRejected as exc:
+            raise OrderStateError(f"the broker refused the change: {exc.reason}",
+                                  details={"broker": broker.name}) from exc  # fmt: skip
+        except BrokerLoginRequired as exc:
+            raise BrokerLoginRequiredError(
+                "the broker asks the treasurer to log in again; the order was not changed",
+                details={"broker": broker.name}) from exc  # fmt: skip
+        except BrokerUnavailable as exc:
+            raise ServiceUnavailable("the broker is not answering; the order was not changed",
+                                     details={"broker": broker.name}) from exc  # fmt: skip
+        room = club_room(club_id)
+        await events.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> Order:
+            current = await repository.get_order(order_id, session)
+            assert current is not None
+            changes: dict[str, object] = {"updated_at": stamp}
+            if data.quantity is not None:
+                changes["quantity"] = data.quantity
+            if data.limit_price is not None:
+                changes["limit_price"] = data.limit_price
+            if ref and ref != current.broker_order_id:
+                changes["broker_order_id"] = ref  # Alpaca's replacement has its own id
+            guard = {
+                "status": {"$in": [OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value]},
+                "filled_quantity": {"$lt": data.quantity or (current.quantity or 0)},
+            }
+            if not await repository.update_order(current.id, changes, session, guard):
+                raise OrderStateError("the order changed meanwhile (filled or ended)",
+                                      details={"status": current.status.value})  # fmt: skip
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="order.modified",
+                target_type="order", target_id=order_id,
+                details={"broker": current.broker,
+                         "before": {"quantity": current.quantity,
+                                    "limit_price": current.limit_price},
+                         "after": {"quantity": data.quantity or current.quantity,
+                                   "limit_price": data.limit_price or current.limit_price}},
+                session=session,
+            )  # fmt: skip
+            for name, value in changes.items():
+                setattr(current, name, value)
+            await events.room_event(session, room, ORDER_UPDATED, OrderUpdatedEvent,
+                                    club_id=club_id, order=OrderOut.of(current))  # fmt: skip
+            return current
+
+        return await run_in_transaction(body)
+
+    @staticmethod
+    def _check_modify(order: Order, data: OrderModify, costs: BrokerCosts) -> None:
+        if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
+            raise OrderStateError("only an order working at the broker can be changed",
+                                  details={"status": order.status.value})  # fmt: skip
+        if order.cancel_requested_at is not None:
+            raise OrderStateError("a cancel was asked for this order", details={})
+        if data.limit_price is not None and order.kind is not OrderKind.LIMIT:
+            raise InvalidOrder("a market order has no limit price to change")
+        quantity = data.quantity if data.quantity is not None else (order.quantity or 0)
+        if quantity <= order.filled_quantity:
+            raise InvalidOrder(
+                f"{order.filled_quantity} shares have filled: the new quantity must be more",
+                details={"filled_quantity": order.filled_quantity},
+            )
+        if order.side is OrderSide.BUY:
+            price = data.limit_price if data.limit_price is not None else order.limit_price
+            if price is not None:
+                remaining = quantity - order.filled_quantity
+                needed = (
+                    order.filled_value
+                    + order.fees
+                    + remaining * price
+                    + costs.fee(remaining * price)
+                )
+                if needed > order.reserved:  # reserved: the most the order may ever spend
+                    raise InsufficientCash(
+                        "this change needs more cash than the order set aside: cancel it "
+                        "and place a new order instead",
+                        details={"reserved": format_minor(order.reserved),
+                                 "needed": format_minor(needed)},
+                    )  # fmt: skip
+            elif data.quantity is not None and data.quantity > (order.quantity or 0):
+                raise InsufficientCash(
+                    "a market buy cannot grow: cancel it and place a new order instead",
+                    details={"reserved": format_minor(order.reserved)},
+                )
 
     async def do_apply_broker_update(self, update: BrokerUpdateV1) -> Applied:
         """Reconcile one broker report, idempotently (the orders agent calls this; see the
@@ -482,6 +616,8 @@ class OrderService:
                 fields["status"] = target.value
                 if update.reason:
                     fields["reason"] = update.reason
+            if "status" in fields and STATUS_RANK[OrderStatus(str(fields["status"]))] == 4:
+                fields["reserved"] = 0  # final: nothing is set aside for it any more
             guard = {"filled_quantity": order.filled_quantity, "status": order.status.value}
             if not await repository.update_order(order.id, fields, session, guard, inc):
                 return Applied(None)
@@ -491,6 +627,8 @@ class OrderService:
                 order.fees += inc["fees"]
             if "status" in fields:
                 order.status = OrderStatus(str(fields["status"]))
+            if "reserved" in fields:
+                order.reserved = 0
             order.reason = str(fields.get("reason", order.reason))
             order.updated_at = now
             if STATUS_RANK[order.status] == 4:  # final: what a buy did not spend is free

@@ -875,11 +875,39 @@ async def alpaca_stream(request: web.Request) -> web.StreamResponse:
     return ws
 
 
+def _adjustment(body: dict[str, Any]) -> tuple[str, str, int] | None:
+    """``adjust_position``: ``{"account", "symbol", "quantity"}`` (whole shares, may be
+    negative) read strictly. Raises ``ValueError`` / ``TypeError`` / ``KeyError``."""
+    if "adjust_position" not in body:
+        return None
+    adj = body["adjust_position"]
+    if not isinstance(adj, dict):
+        raise ValueError("adjust_position must be an object of account, symbol and quantity")
+    account, symbol, quantity = adj["account"], adj["symbol"], adj["quantity"]
+    if not isinstance(account, str) or not account or not isinstance(symbol, str) or not symbol:
+        raise ValueError("adjust_position needs an account and a symbol (strings)")
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise ValueError("adjust_position's quantity must be a whole number of shares")
+    return account, symbol, quantity
+
+
 async def control(request: web.Request) -> web.Response:
     """``GET``/``POST /_control``: the switches (see the module docstring)."""
     sandbox = request.app[SANDBOX]
     if request.method == "POST":
-        body = await request.json()
+        try:
+            body = await request.json()
+            adjust = _adjustment(body) if isinstance(body, dict) else None
+            if not isinstance(body, dict):
+                raise ValueError("the body must be a JSON object")
+            for name in ("drop", "delay_ms"):
+                if name in body:
+                    int(body[name])
+        except (ValueError, TypeError, KeyError) as exc:
+            return web.json_response(
+                {"error": {"code": "bad_control", "message": str(exc) or "bad switches"}},
+                status=400,
+            )
         s = sandbox.switches
         if body.get("reset"):
             sandbox.switches = s = Switches()
@@ -896,9 +924,9 @@ async def control(request: web.Request) -> web.Response:
             s.reject_next = str(body["reject_next"])
         if body.get("expire_sessions"):
             sandbox.access_tokens.clear()
-        if "adjust_position" in body:
-            adj = body["adjust_position"]
-            sandbox.adjust[(str(adj["account"]), str(adj["symbol"]))] = int(adj["quantity"])
+        if adjust is not None:
+            account, symbol, quantity = adjust
+            sandbox.adjust[(account, symbol)] = quantity
     s = sandbox.switches
     return web.json_response(
         {

@@ -70,10 +70,13 @@ async def link_alpaca(http: Api, sandbox: BrokerSandbox, club_id: str, who: Pers
     return number
 
 
-async def funded_club(amounts: tuple[int, int] = (600_000, 400_000)) -> tuple[Any, Person, Person]:
-    """A USD club of two people who paid ``amounts`` (cents) in, valued today."""
+async def funded_club(
+    amounts: tuple[int, int] = (600_000, 400_000), currency: str = "USD"
+) -> tuple[Any, Person, Person]:
+    """A club of two people who paid ``amounts`` (minor units of ``currency``) in, valued
+    today. USD clubs link Alpaca; INR clubs link Kite."""
     owner, member = await person("owner"), await person("member")
-    club = await club_of(owner, member, currency="USD")
+    club = await club_of(owner, member, currency=currency)
     today = dt.datetime.now(dt.UTC).date()
     for who, amount in ((owner, amounts[0]), (member, amounts[1])):
         await paid_contribution(club, who.user_id, amount, today)

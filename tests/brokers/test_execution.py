@@ -1,8 +1,10 @@
-"""The issue's acceptance test: three clubs with the same money approve the same investment;
-one trades with the paper broker, one through a Kite account and one through an Alpaca
-account, both linked to the sandbox. On the same replayed ticks, with the sandbox losing one
-update and sending every other one twice, the poll recovers the lost one and each fill is
-booked once: the three portfolios and ledgers are equal to the cent."""
+"""The issue's acceptance test: clubs with the same money approve the same investment; an
+INR club trades an NSE instrument through a Kite account and a USD club a US stock through an
+Alpaca account, both linked to the sandbox, each beside a club of its currency trading with
+the paper broker. On the same replayed ticks, with the sandbox losing one update and sending
+every other one twice, the poll recovers the lost one and each fill is booked once: each
+broker's club equals its paper-broker twin to the minor unit (portfolio and ledger).
+INFY's INR prices are synthetic (app/market/dataset.py)."""
 
 from __future__ import annotations
 
@@ -30,6 +32,16 @@ from tests.identity.conftest import Api
 
 SYMBOL = "MRK"  # a skfolio series no other test replays
 DAY_BEFORE, TRADE_DAY = dt.date(2011, 3, 14), dt.date(2011, 3, 15)
+NSE_SYMBOL = "INFY"  # synthetic INR series no other test replays
+NSE_DAY_BEFORE, NSE_TRADE_DAY = dt.date(2012, 6, 14), dt.date(2012, 6, 15)
+INR_FUNDS = (6_000_000, 4_000_000)  # ₹60,000 and ₹40,000 in paise
+# club → (currency, symbol, amount to invest, the broker its club is compared with)
+PLAN = {
+    "paper-usd": ("USD", SYMBOL, "5000.00", "paper-usd"),
+    "alpaca": ("USD", SYMBOL, "5000.00", "paper-usd"),
+    "paper-inr": ("INR", NSE_SYMBOL, "50000.00", "paper-inr"),
+    "kite": ("INR", NSE_SYMBOL, "50000.00", "paper-inr"),
+}
 
 
 @pytest.fixture
@@ -44,52 +56,55 @@ async def test_kite_and_alpaca_clubs_end_equal_to_the_paper_broker_club(
     http: Api, sandbox: BrokerSandbox, producer: EventProducer
 ) -> None:
     clubs: dict[str, Any] = {}
-    for broker in ("paper", "kite", "alpaca"):
-        clubs[broker] = await funded_club()
+    for name, (currency, _, _, _) in PLAN.items():
+        funds = INR_FUNDS if currency == "INR" else (600_000, 400_000)
+        clubs[name] = await funded_club(funds, currency=currency)
     kite_club, kite_owner, _ = clubs["kite"]
     alpaca_club, alpaca_owner, _ = clubs["alpaca"]
     await link_kite(http, sandbox, str(kite_club.id), kite_owner)
     await link_alpaca(http, sandbox, str(alpaca_club.id), alpaca_owner)
 
-    before = await replay(producer, SYMBOL, DAY_BEFORE)
-    _, paper_owner, _ = clubs["paper"]
+    before = {
+        SYMBOL: await replay(producer, SYMBOL, DAY_BEFORE),
+        NSE_SYMBOL: await replay(producer, NSE_SYMBOL, NSE_DAY_BEFORE),
+    }
+    _, viewer, _ = clubs["paper-usd"]
 
     async def quoted() -> bool:
-        got = await http.call("GET", f"/api/v1/market/quotes/{SYMBOL}", token=paper_owner.token)
-        return got.status == 200 and got.body["trade_date"] == DAY_BEFORE.isoformat()
+        for symbol, day in ((SYMBOL, DAY_BEFORE), (NSE_SYMBOL, NSE_DAY_BEFORE)):
+            got = await http.call("GET", f"/api/v1/market/quotes/{symbol}", token=viewer.token)
+            if got.status != 200 or got.body["trade_date"] != day.isoformat():
+                return False
+        return True
 
     assert await eventually(quoted)
 
     orders: dict[str, str] = {}
-    for broker, (club, owner, member) in clubs.items():
-        orders[broker] = await approved_order(http, str(club.id), owner, member, SYMBOL, "5000.00")
-        sent = await submit(http, str(club.id), orders[broker], owner)
+    for name, (club, owner, member) in clubs.items():
+        _, symbol, amount, _ = PLAN[name]
+        orders[name] = await approved_order(http, str(club.id), owner, member, symbol, amount)
+        sent = await submit(http, str(club.id), orders[name], owner)
         assert sent.status == 202, sent.body
-        assert sent.body["quantity"] == 500_000 // before[-1]
+        assert sent.body["quantity"] == int(amount.replace(".", "")) // before[symbol][-1]
+        broker = name.split("-")[0]
         assert sent.body["broker"] == broker
         assert (sent.body["broker_order_id"] is None) == (broker == "paper")
 
-    async def all_accepted() -> bool:
-        for broker, (club, owner, _) in clubs.items():
-            got = await order_of(http, str(club.id), orders[broker], owner)
-            if got["order"]["status"] != "accepted":
+    async def all_in(status: str) -> bool:
+        for name, (club, owner, _) in clubs.items():
+            got = await order_of(http, str(club.id), orders[name], owner)
+            if got["order"]["status"] != status:
                 return False
         return True
 
-    assert await eventually(all_accepted)
+    assert await eventually(lambda: all_in("accepted"))
 
     # The sandbox now loses the next update and sends every other one twice.
     await sandbox.control(drop=1, duplicate=True)
     await replay(producer, SYMBOL, TRADE_DAY)
+    await replay(producer, NSE_SYMBOL, NSE_TRADE_DAY)
 
-    async def all_filled() -> bool:
-        for broker, (club, owner, _) in clubs.items():
-            got = await order_of(http, str(club.id), orders[broker], owner)
-            if got["order"]["status"] != "filled":
-                return False
-        return True
-
-    assert await eventually(all_filled, timeout=30)
+    assert await eventually(lambda: all_in("filled"), timeout=30)
     state = await sandbox.control()
     delivered = [d for d in state["delivered"] if not d["dropped"]]
     dropped = [d for d in state["delivered"] if d["dropped"]]
@@ -102,15 +117,15 @@ async def test_kite_and_alpaca_clubs_end_equal_to_the_paper_broker_club(
     ]
     assert len(fill_reports) == 2  # the other one arrived twice
 
-    # Each execution booked once; the three clubs equal to the cent.
+    # Each execution booked once; each broker's club equal to its paper twin.
     portfolios, balances = {}, {}
-    for broker, (club, owner, _) in clubs.items():
-        fills = await Fill.find({"order_id": orders[broker]}).to_list()
-        assert len(fills) == 1, (broker, fills)
+    for name, (club, owner, _) in clubs.items():
+        fills = await Fill.find({"order_id": orders[name]}).to_list()
+        assert len(fills) == 1, (name, fills)
         got = await http.call("GET", f"/api/v1/clubs/{club.id}/portfolio", token=owner.token)
         assert got.status == 200, got.body
         body = got.body
-        portfolios[broker] = (
+        portfolios[name] = (
             body["cash"],
             body["nav"],
             body["unit_value"],
@@ -124,19 +139,23 @@ async def test_kite_and_alpaca_clubs_end_equal_to_the_paper_broker_club(
         assert sum(row.balance for row in trial) == 0
         # Members' capital accounts are named by member: compared as the list of amounts.
         capital = "equity:capital:"
-        balances[broker] = {
-            r.account: r.balance for r in trial if not r.account.startswith(capital)
-        }
-        balances[broker]["capital"] = sorted(
+        balances[name] = {r.account: r.balance for r in trial if not r.account.startswith(capital)}
+        balances[name]["capital"] = sorted(
             r.balance for r in trial if r.account.startswith(capital)
         )
-    assert portfolios["kite"] == portfolios["paper"] == portfolios["alpaca"]
-    assert balances["kite"] == balances["paper"] == balances["alpaca"]
-    assert portfolios["paper"][4][0][1] == 500_000 // before[-1]
+    for name, (_, symbol, amount, twin) in PLAN.items():
+        assert portfolios[name] == portfolios[twin], name
+        assert balances[name] == balances[twin], name
+        held = portfolios[name][4][0]
+        assert held[0] == symbol and held[1] == int(amount.replace(".", "")) // before[symbol][-1]
 
-    # The broker's order id is stored and shown.
+    # The broker's order id is stored and shown; Kite was sent NSE:INFY.
     for broker in ("kite", "alpaca"):
         club, owner, _ = clubs[broker]
         got = await order_of(http, str(club.id), orders[broker], owner)
         assert got["order"]["broker_order_id"] and got["order"]["broker"] == broker
         assert [f["fill_id"].split(":")[0] for f in got["fills"]] == [broker]
+    kite_reports = [d["payload"] for d in delivered if d["target"].startswith("kite:")]
+    assert kite_reports and {(p["exchange"], p["tradingsymbol"]) for p in kite_reports} == {
+        ("NSE", NSE_SYMBOL)
+    }

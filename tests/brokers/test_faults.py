@@ -27,9 +27,12 @@ from tests.brokers.flows import (
 from tests.identity.conftest import Api
 
 SYMBOL = "UNH"  # no test replays it: market orders wait; limit orders are used here
+NSE_SYMBOL = "TCS"  # the same, for INR clubs trading through Kite
 
 
-async def new_order(http: Api, club_id: str, token: str, quantity: int = 3) -> str:
+async def new_order(
+    http: Api, club_id: str, token: str, quantity: int = 3, symbol: str = SYMBOL
+) -> str:
     made = await http.call(
         "POST",
         f"/api/v1/clubs/{club_id}/orders",
@@ -38,7 +41,7 @@ async def new_order(http: Api, club_id: str, token: str, quantity: int = 3) -> s
         json={
             "side": "buy",
             "kind": "limit",
-            "symbol": SYMBOL,
+            "symbol": symbol,
             "quantity": quantity,
             "limit_price": "50.00",
         },
@@ -121,10 +124,10 @@ async def test_a_refused_order_shows_the_brokers_reason_and_frees_the_cash(
 
 
 async def test_a_forged_postback_is_refused_and_recorded(http: Api, sandbox: BrokerSandbox) -> None:
-    club, owner, _ = await funded_club()
+    club, owner, _ = await funded_club(currency="INR")
     club_id = str(club.id)
     user = await link_kite(http, sandbox, club_id, owner)
-    order_id = await new_order(http, club_id, owner.token)
+    order_id = await new_order(http, club_id, owner.token, symbol=NSE_SYMBOL)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 202, sent.body
     broker_id = sent.body["broker_order_id"]
@@ -225,10 +228,15 @@ async def test_an_outage_answers_503_and_the_order_goes_when_the_broker_is_back(
     )
     assert kept.status == 200, kept.body
     assert kept.body["test_ok"] is False and "did not answer" in kept.body["test_message"]
+    assert kept.body["status"] == "unverified"
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 503 and sent.code == "service_unavailable", sent.body
+    # The order is kept and re-sent: the answer says so, and the order shows it waiting.
+    assert sent.body["error"]["details"]["queued"] is True
     stored = await Order.get(order_id)
     assert stored is not None and stored.status == "submitted" and stored.broker_order_id is None
+    waiting = await order_of(http, club_id, order_id, owner)
+    assert waiting["order"]["waiting_for_broker"] is True and waiting["order"]["broker"] == "alpaca"
     time.sleep(2.5)  # the poll tries again meanwhile and fails quietly
     await sandbox.control(outage=False)
 
@@ -237,6 +245,8 @@ async def test_an_outage_answers_503_and_the_order_goes_when_the_broker_is_back(
         return got["order"]["status"] == "accepted" and bool(got["order"]["broker_order_id"])
 
     assert await eventually(accepted)
+    got = await order_of(http, club_id, order_id, owner)
+    assert got["order"]["waiting_for_broker"] is False
     again = await submit(http, club_id, order_id, owner)  # nothing is placed twice
     assert again.status == 409 and again.code == "order_state"
 
@@ -244,11 +254,11 @@ async def test_an_outage_answers_503_and_the_order_goes_when_the_broker_is_back(
 async def test_an_ended_kite_session_asks_for_a_login_and_the_order_goes_after_it(
     http: Api, sandbox: BrokerSandbox
 ) -> None:
-    club, owner, _ = await funded_club()
+    club, owner, _ = await funded_club(currency="INR")
     club_id = str(club.id)
     await link_kite(http, sandbox, club_id, owner)
     await sandbox.control(expire_sessions=True)
-    order_id = await new_order(http, club_id, owner.token)
+    order_id = await new_order(http, club_id, owner.token, symbol=NSE_SYMBOL)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 503 and sent.code == "broker_login_required", sent.body
     link = await http.call("GET", f"/api/v1/clubs/{club_id}/broker", token=owner.token)

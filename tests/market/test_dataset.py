@@ -16,14 +16,20 @@ from app.market.dataset import (
 
 def test_catalogue_holds_every_series_with_its_source() -> None:
     catalogue = load_catalogue()
-    assert len(catalogue) == 24
+    assert len(catalogue) == 28
     assert {"AAPL", "GOOG", "IBM", "MSFT", "FB"} <= set(catalogue)
     for symbol in ("AAPL", "GOOG", "IBM", "MSFT", "FB"):
         assert catalogue[symbol].source == BOKEH_SOURCE  # real OHLCV wins over closes only
     assert catalogue["XOM"].source == SKFOLIO_STOCKS_SOURCE
     index = catalogue[INDEX_SYMBOL]
     assert index.is_index and index.source == SKFOLIO_INDEX_SOURCE
-    assert all(series.currency == "USD" for series in catalogue.values())
+    nse = {"HDFCBANK", "INFY", "RELIANCE", "TCS"}
+    assert all(series.currency == "USD" for s, series in catalogue.items() if s not in nse)
+    # The NSE series are synthetic (no registry package ships Indian prices) and say so.
+    for symbol in nse:
+        assert catalogue[symbol].currency == "INR" and "synthetic" in catalogue[symbol].source
+    assert catalogue["INFY"].bars[0].date == dt.date(2012, 5, 18)
+    assert catalogue["INFY"].bars[0].close == 247_758  # seeded: the same on every machine
 
 
 def test_bars_carry_the_real_prices_in_cents() -> None:

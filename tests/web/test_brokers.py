@@ -1,9 +1,12 @@
 """The club's broker account on the treasurer's desk, in Chromium (issue #21): the treasurer
 links the club's Alpaca account (sandbox) from the desk — the keys shown only by their last
 characters — tests it, places an order and sends it: the order goes through the club's broker
-(its order id stored) and is accepted there. A Kite link sends the treasurer to Kite's login
-page and back, logged in. The desk is the treasurer's alone (members have none), so one person
-drives it. Screenshots at desktop and phone sizes go to test-artifacts/."""
+and is accepted there, the broker and its order id shown on the desk and to a member. During an
+outage a sent order shows "Waiting for broker" and says it is queued, then goes; an open order
+is changed at the broker from the desk. A Kite link (an INR club) sends the treasurer to Kite's
+login page and back, logged in; a wrong Kite secret lands back on the desk saying so, the link
+refused, and "Change keys" opens the Kite form. Screenshots at desktop and phone sizes go to
+test-artifacts/."""
 
 from __future__ import annotations
 
@@ -18,7 +21,15 @@ from app.clubs.documents import Club
 from tests.brokers.conftest import BrokerSandbox, broker_sandbox
 from tests.clubs.factories import paid_contribution
 from tests.identity.conftest import Api
-from tests.web.conftest import PHONE, NewContext, open_room, person, sign_in
+from tests.web.conftest import (
+    PHONE,
+    NewContext,
+    invite_url,
+    join,
+    open_room,
+    person,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -87,13 +98,67 @@ async def test_the_treasurer_links_a_broker_on_the_desk_and_places_an_order(
         "Accepted", timeout=20_000
     )
     got = await http.call("GET", f"/api/v1/clubs/{club_id}/orders/{order_id}", token=asha.token)
-    assert got.body["order"]["broker"] == "alpaca" and got.body["order"]["broker_order_id"]
+    broker_id = got.body["order"]["broker_order_id"]
+    assert got.body["order"]["broker"] == "alpaca" and broker_id
     state = await broker_sandbox.control()
     assert any(
         d["payload"].get("order", {}).get("client_order_id") == order_id for d in state["delivered"]
     )
+    # The broker and its order id are on the desk's order and in the club's order list.
+    desk_row = page.get_by_test_id(f"desk-order-{order_id}")
+    await expect(desk_row.get_by_test_id(f"order-broker-id-{order_id}")).to_have_text(broker_id)
+    await expect(desk_row.get_by_test_id(f"order-broker-{order_id}")).to_contain_text("Alpaca")
+    listed = page.get_by_test_id("orders-panel").get_by_test_id(f"order-broker-id-{order_id}")
+    await expect(listed).to_have_text(broker_id)
+
+    # Changed at the broker from the desk: 4 shares become 3 at a lower limit.
+    await desk_row.get_by_test_id(f"desk-order-modify-{order_id}").click()
+    await desk_row.get_by_test_id(f"desk-order-modify-quantity-{order_id}").fill("3")
+    await desk_row.get_by_test_id(f"desk-order-modify-limit-{order_id}").fill("0.90")
+    await desk_row.get_by_test_id(f"desk-order-modify-save-{order_id}").click()
+    await expect(desk_row).to_contain_text("Filled 0 of 3")
+    await expect(desk_row).to_contain_text("limit $0.90")
+
+    # An outage: the order sent is kept and queued, not an error to retry.
+    await page.get_by_test_id("order-new").click()
+    await page.get_by_test_id("order-symbol").fill(SYMBOL)
+    await page.get_by_test_id("order-quantity").fill("2")
+    await page.get_by_test_id("order-kind").select_option("limit")
+    await page.get_by_test_id("order-limit").fill("1.00")
+    await page.get_by_test_id("order-submit").click()
+    second = page.locator('[data-testid^="desk-order-"][data-status="awaiting_execution"]').first
+    await expect(second).to_be_visible()
+    second_id = (await second.get_attribute("data-testid") or "").removeprefix("desk-order-")
+    await broker_sandbox.control(outage=True)
+    try:
+        await page.get_by_test_id(f"desk-order-submit-{second_id}").click()
+        await expect(page.get_by_test_id(f"desk-order-queued-{second_id}")).to_contain_text(
+            "queued and will be re-sent"
+        )
+        await expect(page.get_by_test_id(f"desk-order-status-{second_id}")).to_have_text(
+            "Waiting for broker"
+        )
+        await expect(page.get_by_test_id(f"desk-order-error-{second_id}")).to_have_count(0)
+        await page.get_by_test_id(f"desk-order-{second_id}").scroll_into_view_if_needed()
+        await page.screenshot(path=str(artifacts / "broker-desk-queued.png"), full_page=True)
+    finally:
+        await broker_sandbox.control(outage=False)
+    await expect(page.get_by_test_id(f"desk-order-status-{second_id}")).to_have_text(
+        "Accepted", timeout=20_000
+    )
     await page.get_by_test_id("broker-account").scroll_into_view_if_needed()
     await page.screenshot(path=str(artifacts / "broker-desk-linked.png"), full_page=True)
+
+    # A member sees where each order went and the broker's id of it.
+    ravi = await person(http, new_context, "ravi", viewport=PHONE)
+    await join(http, ravi, await invite_url(http, asha, club_id))
+    await open_room(ravi.page, club_id)
+    mine = ravi.page.get_by_test_id("orders-panel").get_by_test_id(f"order-broker-id-{order_id}")
+    await expect(mine).to_have_text(broker_id)
+    await mine.scroll_into_view_if_needed()
+    await ravi.page.screenshot(
+        path=str(artifacts / "broker-member-orders-phone.png"), full_page=True
+    )
 
 
 async def test_a_kite_link_sends_the_treasurer_to_kites_login_and_back(
@@ -107,7 +172,7 @@ async def test_a_kite_link_sends_the_treasurer_to_kites_login_and_back(
         "POST",
         "/api/v1/clubs",
         token=asha.token,
-        json={"name": "Kite Lane Investors", "currency": "USD"},
+        json={"name": "Kite Lane Investors", "currency": "INR"},
     )
     assert made.status == 201, made.body
     club_id = made.body["id"]
@@ -116,14 +181,31 @@ async def test_a_kite_link_sends_the_treasurer_to_kites_login_and_back(
     await page.get_by_test_id("desk-tab-orders").click()
     await expect(page.get_by_test_id("broker-paper")).to_be_visible()
     kite_key, kite_secret, kite_user = await broker_sandbox.kite_app()
+    # First with a wrong secret: back on the club's desk, told so, the link refused.
     await page.get_by_test_id("broker-provider").select_option("kite")
+    await page.get_by_test_id("broker-key").fill(kite_key)
+    await page.get_by_test_id("broker-secret").fill("a-wrong-kite-secret")
+    await page.get_by_test_id("broker-save").click()
+    await expect(page.locator("#kite-login-authorise")).to_be_visible()
+    await page.locator("#kite-login-authorise").click()
+    await expect(page.locator('[data-testid="club-room"][data-phase="live"]')).to_be_visible()
+    assert f"/clubs/{club_id}?broker_error=broker_link_invalid" in page.url
+    await expect(page.get_by_test_id("broker-status")).to_have_text("Secret refused — change keys")
+    await expect(page.get_by_test_id("broker-login-error")).to_contain_text("Kite refused")
+    await expect(page.get_by_test_id("broker-refused")).to_contain_text("refused the API secret")
+    await expect(page.get_by_test_id("broker-login")).to_have_count(0)
+    await page.get_by_test_id("broker-account").scroll_into_view_if_needed()
+    await page.screenshot(path=str(artifacts / "broker-kite-secret-refused.png"), full_page=True)
+    # "Change keys" opens the Kite form, not Alpaca's.
+    await page.get_by_test_id("broker-edit").click()
+    await expect(page.get_by_test_id("broker-provider")).to_have_value("kite")
+    await expect(page.get_by_test_id("broker-save")).to_have_text("Save and log in to Kite")
     await page.get_by_test_id("broker-key").fill(kite_key)
     await page.get_by_test_id("broker-secret").fill(kite_secret)
     await page.get_by_test_id("broker-save").click()
     await expect(page.locator("#kite-login-authorise")).to_be_visible()
     await page.locator("#kite-login-authorise").click()
     await expect(page.locator('[data-testid="club-room"][data-phase="live"]')).to_be_visible()
-    await page.get_by_test_id("desk-tab-orders").click()
     await expect(page.get_by_test_id("broker-linked-notice")).to_be_visible()
     await expect(page.get_by_test_id("broker-account-ref")).to_have_text(kite_user)
     await expect(page.get_by_test_id("broker-key-last4")).to_have_text(kite_key[-4:])

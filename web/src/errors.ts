@@ -82,7 +82,16 @@ const SENTENCES: Record<string, Sentence> = {
   malware_detected: "That file was refused: it looks unsafe.",
   payment_provider_unavailable: "The payment provider is not answering right now. Try again in a few minutes.",
   payment_provider_rejected: "The payment provider refused this payment.",
-  service_unavailable: "That part of the service is not answering right now. Try again in a minute.",
+  service_unavailable: (d) => d.queued === true
+    ? "The broker is not answering: the order is kept, waiting for the broker, and will be re-sent automatically when it answers. Nothing more to do."
+    : "That part of the service is not answering right now. Try again in a minute.",
+  broker_login_required: (d) => d.queued === true
+    ? "The broker asks you to log in again: the order is kept and goes once you have logged in."
+    : "The broker asks you to log in again.",
+  broker_link_unusable: (_d, m) => `${m.charAt(0).toUpperCase()}${m.slice(1)}.`,
+  broker_currency_mismatch: (_d, m) => `This broker trades in another currency: ${m}. Kite Connect is for INR clubs, Alpaca for USD clubs.`,
+  broker_link_invalid: "The broker refused these keys: check the key and the secret.",
+  broker_orders_open: "Orders are still working at the club's broker: wait until they are filled or cancel them first.",
   market_data_unavailable: "Prices are not available right now. Try again in a minute.",
   idempotency_in_progress: "That is still being processed. Wait a moment.",
   idempotency_key_reused: "That was already sent with other details. Reload the page and try again.",

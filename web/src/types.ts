@@ -344,6 +344,11 @@ export interface Order {
   filled_value: string;
   fees: string;
   average_price: string | null;
+  /** Where it was sent (`paper`, `kite`, `alpaca`) and the broker's own id of it. */
+  broker?: string | null;
+  broker_order_id?: string | null;
+  /** Kept for the club's linked broker, which has not taken it yet (re-sent automatically). */
+  waiting_for_broker?: boolean;
   created_by: string | null;
   submitted_by: string | null;
   created_at: string;

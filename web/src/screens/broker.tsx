@@ -4,9 +4,9 @@
  * club's holdings with the broker's positions, and remove it. Without a link, orders go to the
  * paper broker. Secrets are sent once and never shown again. */
 import { useState } from "preact/hooks";
-import type { Club } from "../types.ts";
+import type { Club, Order } from "../types.ts";
 import { api } from "../session.ts";
-import { Badge, Button, ErrorNote, Field, Notice, useAction, useLoad, when } from "../ui.tsx";
+import { Badge, Button, ErrorNote, Field, Notice, label, useAction, useLoad, when } from "../ui.tsx";
 
 interface PositionCheck {
   check_date: string;
@@ -20,7 +20,7 @@ interface BrokerLink {
   linked: boolean;
   provider: "kite" | "alpaca" | null;
   environment: "sandbox" | "paper" | "live" | null;
-  status: "active" | "login_required" | null;
+  status: "active" | "login_required" | "unverified" | "credentials_refused" | null;
   status_reason: string;
   key_last4: string;
   secret_last4: string;
@@ -33,7 +33,40 @@ interface BrokerLink {
   position_check: PositionCheck | null;
 }
 
-const NAMES: Record<string, string> = { kite: "Zerodha Kite", alpaca: "Alpaca" };
+const NAMES: Record<string, string> = { kite: "Zerodha Kite", alpaca: "Alpaca", paper: "Paper broker" };
+
+/** Where an order went and the broker's own id of it (desk and members' order list). */
+export function BrokerRef({ order: o }: { order: Order }) {
+  if (!o.broker) return null;
+  return (
+    <span class="muted small block" data-testid={`order-broker-${o.id}`}>
+      via {NAMES[o.broker] ?? o.broker}
+      {o.broker_order_id && <> · broker order <code data-testid={`order-broker-id-${o.id}`}>{o.broker_order_id}</code></>}
+      {o.waiting_for_broker && <> · queued: re-sent when the broker answers</>}
+    </span>
+  );
+}
+
+/** An order's status as people read it: "Waiting for broker" while a linked broker has not
+ * taken it yet (it is kept and re-sent), else the status itself. */
+export function orderStatusText(o: Order): string {
+  return o.waiting_for_broker ? "Waiting for broker" : label(o.status);
+}
+
+/** The sentence for the Kite login's way back (`?broker_error=<code>`). */
+const LOGIN_ERRORS: Record<string, string> = {
+  broker_link_invalid: "Kite refused the login: no session could be made. See the link's status below.",
+  broker_login_state: "This Kite login had expired or was used already: log in to Kite again.",
+  broker_login_cancelled: "The Kite login was cancelled: nothing changed.",
+  service_unavailable: "Kite did not answer when the login came back: log in again in a few minutes.",
+};
+
+const STATUS_TEXT: Record<string, [string, "ok" | "warn" | "bad"]> = {
+  active: ["Linked", "ok"],
+  login_required: ["Log in needed", "warn"],
+  unverified: ["Not verified — test the link", "warn"],
+  credentials_refused: ["Secret refused — change keys", "bad"],
+};
 
 export function BrokerAccount({ club }: { club: Club }) {
   const path = `/api/v1/clubs/${club.id}/broker`;
@@ -68,7 +101,7 @@ export function BrokerAccount({ club }: { club: Club }) {
       <div class="broker" data-testid="broker-account">
         <h3 class="subhead">Broker account</h3>
         {!editing && <p class="muted small" data-testid="broker-paper">Orders go to the paper broker. Link the club's own broker account to trade for real.</p>}
-        <LinkForm club={club} onLinked={(answer) => {
+        <LinkForm club={club} current={data.linked ? data : null} onLinked={(answer) => {
           setEditing(false);
           setShown(answer);
           if (answer.login_url) window.location.assign(answer.login_url);
@@ -77,24 +110,38 @@ export function BrokerAccount({ club }: { club: Club }) {
     );
   }
   const check = data.position_check;
+  const [statusText, tone] = STATUS_TEXT[data.status ?? "login_required"] ?? ["Log in needed", "warn"];
+  const everLoggedIn = data.session_at !== null;
   return (
-    <div class="broker" data-testid="broker-account">
+    <div class="broker" data-testid="broker-account" data-status={data.status ?? ""}>
       <h3 class="subhead">
         Broker account{" "}
-        <Badge tone={data.status === "active" ? "ok" : "warn"} testId="broker-status">{data.status === "active" ? "Linked" : "Log in needed"}</Badge>
+        <Badge tone={tone} testId="broker-status">{statusText}</Badge>
       </h3>
       {linkedNow && data.status === "active" && <Notice tone="ok" testId="broker-linked-notice">Logged in to {NAMES[data.provider ?? ""]}: the club's orders go through it.</Notice>}
-      {loginError && <Notice tone="warn" testId="broker-login-error">The broker login did not complete ({loginError.replace(/_/g, " ")}). Try again.</Notice>}
+      {loginError && data.status !== "active" && <Notice tone="warn" testId="broker-login-error">{LOGIN_ERRORS[loginError] ?? "The broker login did not complete: try again."}</Notice>}
       <p data-testid="broker-summary">
         <strong>{NAMES[data.provider ?? ""]}</strong> · {data.environment}
         {data.account_ref && <> · account <span data-testid="broker-account-ref">{data.account_ref}</span></>}
         <br />
         <span class="small muted">key ••••<span data-testid="broker-key-last4">{data.key_last4}</span> · secret ••••<span data-testid="broker-secret-last4">{data.secret_last4}</span>
-          {data.session_at && <> · session since {when(data.session_at)}</>}</span>
+          {data.status === "active" && data.session_at && <> · logged in {when(data.session_at)} (Kite ends sessions every morning)</>}</span>
       </p>
       {data.status === "login_required" && (
         <Notice tone="warn" testId="broker-login-needed">
-          {data.provider === "kite" ? "Kite sessions end every morning: log in to Kite again. Orders sent meanwhile wait and go once you have logged in." : "The broker refused the club's keys: link them again."}
+          {!everLoggedIn
+            ? "Log in to Kite to start the club's session. Until then the club's orders wait here."
+            : data.status_reason || "Kite ended the club's session (Kite sessions end every morning): log in to Kite again. Orders sent meanwhile wait and go once you have logged in."}
+        </Notice>
+      )}
+      {data.status === "credentials_refused" && (
+        <Notice tone="warn" testId="broker-refused">
+          {data.status_reason || "The broker refused the club's keys: change the keys."} Orders are not sent until the keys are changed.
+        </Notice>
+      )}
+      {data.status === "unverified" && (
+        <Notice tone="warn" testId="broker-unverified">
+          The broker did not answer when these keys were saved, so they have not been checked. They are not used for orders until "Test the link" succeeds.
         </Notice>
       )}
       {data.tested_at && (
@@ -115,10 +162,10 @@ export function BrokerAccount({ club }: { club: Club }) {
         </div>
       )}
       <p class="actions-row">
-        {data.provider === "kite" && <Button kind={data.status === "active" ? "secondary" : "primary"} class="btn-small" busy={act.busy} testId="broker-login" onClick={() => void act.run("login")}>Log in to Kite</Button>}
+        {data.provider === "kite" && data.status !== "credentials_refused" && <Button kind={data.status === "active" ? "secondary" : "primary"} class="btn-small" busy={act.busy} testId="broker-login" onClick={() => void act.run("login")}>Log in to Kite</Button>}
         <Button kind="secondary" class="btn-small" busy={act.busy} testId="broker-test" onClick={() => void act.run("test")}>Test the link</Button>
         <Button kind="secondary" class="btn-small" busy={act.busy} testId="broker-positions-check" onClick={() => void act.run("positions-check")}>Compare positions</Button>
-        <Button kind="ghost" class="btn-small" testId="broker-edit" onClick={() => setEditing(true)}>Change keys</Button>
+        <Button kind={data.status === "credentials_refused" ? "primary" : "ghost"} class="btn-small" testId="broker-edit" onClick={() => setEditing(true)}>Change keys</Button>
         {!removing && <Button kind="ghost" class="btn-small" testId="broker-remove" onClick={() => setRemoving(true)}>Remove</Button>}
         {removing && <>
           <span class="small">Remove the link? Orders then go to the paper broker.</span>
@@ -127,13 +174,72 @@ export function BrokerAccount({ club }: { club: Club }) {
         </>}
       </p>
       <ErrorNote error={act.error} testId="broker-error" />
+      <BrokerEvents club={club} />
     </div>
   );
 }
 
-function LinkForm({ club, onLinked, onCancel }: { club: Club; onLinked: (answer: BrokerLink) => void; onCancel?: () => void }) {
-  const [provider, setProvider] = useState<"kite" | "alpaca">(club.currency === "INR" ? "kite" : "alpaca");
-  const [environment, setEnvironment] = useState<"sandbox" | "paper" | "live">("sandbox");
+interface BrokerEvents {
+  events: { at: string; action: string; actor_id: string | null; details: Record<string, unknown> }[];
+  refused_postbacks: { at: string; reason: string; order_ref: string; remote: string }[];
+}
+
+const EVENT_TEXT: Record<string, string> = {
+  "broker.linked": "Keys saved",
+  "broker.unlinked": "Link removed",
+  "broker.session_started": "Logged in to Kite",
+  "broker.session_ended": "Kite ended the session",
+  "broker.login_refused": "Kite refused a login",
+  "order.modified": "Order changed at the broker",
+};
+
+const REFUSED_TEXT: Record<string, string> = {
+  bad_checksum: "checksum did not match the club's secret",
+  unknown_account: "named no linked account",
+  unreadable: "not readable",
+};
+
+/** What happened to the link (audited) and the postbacks refused for it, on demand. */
+function BrokerEvents({ club }: { club: Club }) {
+  const [open, setOpen] = useState(false);
+  const [data, setData] = useState<BrokerEvents | null>(null);
+  const load = useAction(async () => {
+    setData(await api<BrokerEvents>("GET", `/api/v1/clubs/${club.id}/broker/events`));
+    setOpen(true);
+  });
+  if (!open) return <p><Button kind="ghost" class="btn-small" busy={load.busy} testId="broker-events-open" onClick={() => void load.run()}>History and refused postbacks</Button><ErrorNote error={load.error} /></p>;
+  return (
+    <div data-testid="broker-events">
+      <h4 class="subhead">Link history</h4>
+      {data && data.events.length === 0 && <p class="muted small">Nothing yet.</p>}
+      <ul class="rows small">
+        {data?.events.map((e, i) => (
+          <li key={i} data-testid="broker-event" data-action={e.action}>
+            {EVENT_TEXT[e.action] ?? e.action} <span class="muted">{when(e.at)}</span>
+            {e.action === "order.modified" && typeof e.details.after === "object" && e.details.after !== null && (
+              <span class="muted"> · now {String((e.details.after as Record<string, unknown>).quantity ?? "")} shares</span>
+            )}
+          </li>
+        ))}
+      </ul>
+      <h4 class="subhead">Refused postbacks</h4>
+      {data && data.refused_postbacks.length === 0 && <p class="muted small" data-testid="broker-refused-none">None: every postback for this account was genuine.</p>}
+      <ul class="rows small">
+        {data?.refused_postbacks.map((r, i) => (
+          <li key={i} data-testid="broker-refused-postback" data-reason={r.reason}>
+            Refused: {REFUSED_TEXT[r.reason] ?? r.reason}{r.order_ref && <> · order <code>{r.order_ref}</code></>}{r.remote && <> · from {r.remote}</>} <span class="muted">{when(r.at)}</span>
+          </li>
+        ))}
+      </ul>
+      <p><Button kind="ghost" class="btn-small" busy={load.busy} onClick={() => void load.run()}>Reload</Button> <Button kind="ghost" class="btn-small" onClick={() => setOpen(false)}>Hide</Button></p>
+    </div>
+  );
+}
+
+function LinkForm({ club, current, onLinked, onCancel }: { club: Club; current: BrokerLink | null; onLinked: (answer: BrokerLink) => void; onCancel?: () => void }) {
+  // Changing keys starts from the link's own broker and place, never another broker's form.
+  const [provider, setProvider] = useState<"kite" | "alpaca">(current?.provider ?? (club.currency === "INR" ? "kite" : "alpaca"));
+  const [environment, setEnvironment] = useState<"sandbox" | "paper" | "live">(current?.environment ?? "sandbox");
   const [key, setKey] = useState("");
   const [secret, setSecret] = useState("");
   const save = useAction(async () => {
@@ -153,10 +259,11 @@ function LinkForm({ club, onLinked, onCancel }: { club: Club; onLinked: (answer:
           setProvider(next);
           if (next === "kite" && environment === "paper") setEnvironment("sandbox");
         }}>
-          <option value="kite">Zerodha Kite Connect</option>
-          <option value="alpaca">Alpaca</option>
+          {club.currency === "INR" && <option value="kite">Zerodha Kite Connect</option>}
+          {club.currency === "USD" && <option value="alpaca">Alpaca</option>}
         </select>
       </label>
+      {club.currency !== "INR" && club.currency !== "USD" && <Notice tone="warn">No broker is available for {club.currency} clubs yet: Kite Connect trades INR (NSE), Alpaca USD.</Notice>}
       <label class="field">
         <span class="field-label">Where</span>
         <select data-testid="broker-environment" value={environment} onChange={(e) => setEnvironment((e.target as HTMLSelectElement).value as "sandbox" | "paper" | "live")}>

@@ -9,7 +9,7 @@ import { money, parseAmountInput, unitsMoved } from "../money.ts";
 import { api, newKey } from "../session.ts";
 import type { Club, Contribution, DuesGrid, Order, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
-import { BrokerAccount } from "./broker.tsx";
+import { BrokerAccount, BrokerRef, orderStatusText } from "./broker.tsx";
 import { DuesDesk, hasDues, lateDues, monthLabel } from "./dues.tsx";
 import { PendingApprovals } from "./money.tsx";
 
@@ -68,7 +68,9 @@ type Tab = "inbox" | "value" | "orders" | "trade" | "charge" | "dues" | "rules";
 export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged }: {
   club: Club; orders: Record<string, Order>; version: number; nameOf: (id: string) => string; onChanged: () => void;
 }) {
-  const [tab, setTab] = useState<Tab>("inbox");
+  // Back from the broker's login (`?broker=…` / `?broker_error=…`): straight to the broker.
+  const fromBroker = /[?&]broker(_error)?=/.test(window.location.search);
+  const [tab, setTab] = useState<Tab>(fromBroker ? "orders" : "inbox");
   const [pushed, setPushed] = useState(0);
   // A member recording money paid outside notifies the treasurers: the inbox reloads.
   useEffect(() => live.on("notification:new", (e: { notification: { club_id?: string | null } }) => {
@@ -263,8 +265,22 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
   const c = club.currency;
   const [fills, setFills] = useState<Fill[] | null>(null);
   const [cancelling, setCancelling] = useState(false);
+  const [changing, setChanging] = useState(false);
+  const [queued, setQueued] = useState("");
   const act = useAction(async (what: "submit" | "cancel") => {
-    await api("POST", `/api/v1/clubs/${club.id}/orders/${o.id}/${what}`, { idempotencyKey: newKey() });
+    setQueued("");
+    try {
+      await api("POST", `/api/v1/clubs/${club.id}/orders/${o.id}/${what}`, { idempotencyKey: newKey() });
+    } catch (error) {
+      // The broker did not take it, but the order is kept and re-sent: not a failure to redo.
+      if (error instanceof ApiError && error.details.queued === true) {
+        setQueued(error.code === "broker_login_required"
+          ? "The broker asks for a new login: the order is kept and goes once you have logged in to the broker (below)."
+          : "The broker is not answering: the order is queued and will be re-sent automatically when it answers. Nothing more to do.");
+        return;
+      }
+      throw error;
+    }
   });
   const loadFills = useAction(async () => {
     setFills((await api<{ fills: Fill[] }>("GET", `/api/v1/clubs/${club.id}/orders/${o.id}`)).fills);
@@ -285,10 +301,12 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
           {WORKING.has(o.status) && o.reserved !== "0.00" && <> · cash reserved <span data-testid={`desk-order-reserved-${o.id}`}>{money(o.reserved, c)}</span></>}
         </span>
         {o.reason && <span class="muted small block">{o.reason}</span>}
+        <BrokerRef order={o} />
       </span>
       <span class="row-end">
-        <Badge tone={o.status === "filled" ? "ok" : o.status === "rejected" ? "bad" : WORKING.has(o.status) ? "warn" : "neutral"} testId={`desk-order-status-${o.id}`}>{label(o.status)}</Badge>
+        <Badge tone={o.status === "filled" ? "ok" : o.status === "rejected" ? "bad" : WORKING.has(o.status) ? "warn" : "neutral"} testId={`desk-order-status-${o.id}`}>{orderStatusText(o)}</Badge>
         {o.status === "awaiting_execution" && <Button class="btn-small" busy={act.busy} testId={`desk-order-submit-${o.id}`} onClick={() => void act.run("submit")}>Send to broker</Button>}
+        {MODIFIABLE.has(o.status) && !changing && !cancelling && <Button kind="ghost" class="btn-small" testId={`desk-order-modify-${o.id}`} onClick={() => setChanging(true)}>Change</Button>}
         {WORKING.has(o.status) && !cancelling && <Button kind="ghost" class="btn-small" testId={`desk-order-cancel-${o.id}`} onClick={() => setCancelling(true)}>Cancel</Button>}
         {WORKING.has(o.status) && cancelling && (
           <>
@@ -305,8 +323,38 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
           <tbody>{fills.map((f) => <tr key={f.fill_id}><td>{f.trade_date}</td><td class="num">{f.quantity}</td><td class="num">{money(f.price, c)}</td><td class="num">{money(f.fee, c)}</td></tr>)}</tbody>
         </table>
       )}
+      {changing && MODIFIABLE.has(o.status) && <ModifyOrder club={club} order={o} onDone={() => setChanging(false)} />}
+      {queued && o.status === "submitted" && <Notice tone="info" testId={`desk-order-queued-${o.id}`}>{queued}</Notice>}
       <ErrorNote error={act.error ?? loadFills.error} testId={`desk-order-error-${o.id}`} />
     </li>
+  );
+}
+
+/** Orders the broker is working on can be changed (quantity, limit price). */
+const MODIFIABLE = new Set(["accepted", "partially_filled"]);
+
+/** Change an open order at its broker: the new total quantity (more than filled) and, for a
+ * limit order, the limit price. A buy cannot grow beyond the cash it set aside. */
+function ModifyOrder({ club, order: o, onDone }: { club: Club; order: Order; onDone: () => void }) {
+  const [quantity, setQuantity] = useState(String(o.quantity ?? ""));
+  const [limit, setLimit] = useState(o.limit_price ?? "");
+  const save = useAction(async () => {
+    const body: Record<string, unknown> = {};
+    if (quantity.trim() && Number(quantity) !== o.quantity) body.quantity = Number(quantity);
+    if (o.kind === "limit" && limit.trim() && limit.trim() !== o.limit_price) body.limit_price = parseAmountInput(limit) ?? limit.trim();
+    await api("POST", `/api/v1/clubs/${club.id}/orders/${o.id}/modify`, { body, idempotencyKey: newKey() });
+    onDone();
+  });
+  return (
+    <form class="form form-inline" data-testid={`desk-order-modify-form-${o.id}`} onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
+      <Field label={`Shares (filled ${o.filled_quantity})`} testId={`desk-order-modify-quantity-${o.id}`} type="number" min={String(o.filled_quantity + 1)} value={quantity} onInput={(e) => setQuantity((e.target as HTMLInputElement).value)} />
+      {o.kind === "limit" && <Field label={`Limit (${club.currency})`} testId={`desk-order-modify-limit-${o.id}`} inputMode="decimal" value={limit} onInput={(e) => setLimit((e.target as HTMLInputElement).value)} />}
+      <p class="actions-row">
+        <Button type="submit" class="btn-small" busy={save.busy} testId={`desk-order-modify-save-${o.id}`}>Change at the broker</Button>
+        <Button kind="ghost" class="btn-small" onClick={onDone}>Keep as is</Button>
+      </p>
+      <ErrorNote error={save.error} testId={`desk-order-modify-error-${o.id}`} />
+    </form>
   );
 }
 

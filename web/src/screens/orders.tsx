@@ -4,6 +4,7 @@ import { money } from "../money.ts";
 import { api } from "../session.ts";
 import type { Club, Order, PortfolioNav } from "../types.ts";
 import { Badge, Empty, ErrorNote, Panel, clock, label, useLoad, when } from "../ui.tsx";
+import { BrokerRef, orderStatusText } from "./broker.tsx";
 
 interface PortfolioNow {
   currency: string;
@@ -52,11 +53,12 @@ export function OrdersPanel({ club, live, nav }: { club: Club; live: Record<stri
                   <th scope="row">
                     <span class={o.side === "buy" ? "up" : "down"}>{label(o.side)}</span> {o.quantity ?? ""} <span class="ticker">{o.symbol}</span>
                     <span class="muted small"> {o.kind === "limit" ? `limit ${o.limit_price ?? ""}` : o.amount ? `for ${money(o.amount, c)}` : "market"}</span>
+                    <BrokerRef order={o} />
                   </th>
                   <td class="num">{o.filled_quantity}{o.quantity ? ` / ${o.quantity}` : ""}</td>
                   <td class="num">{o.average_price ? money(o.average_price, c) : "—"}</td>
                   <td class="num">{money(o.fees, c)}</td>
-                  <td><Badge tone={ORDER_TONE[o.status] ?? "neutral"} testId={`order-status-${o.id}`}>{label(o.status)}</Badge>{o.reason && <span class="muted small block">{o.reason}</span>}</td>
+                  <td><Badge tone={ORDER_TONE[o.status] ?? "neutral"} testId={`order-status-${o.id}`}>{orderStatusText(o)}</Badge>{o.reason && <span class="muted small block">{o.reason}</span>}</td>
                   <td class="small">{when(o.updated_at)}</td>
                 </tr>
               ))}
