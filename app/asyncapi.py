@@ -77,6 +77,7 @@ from app.proposals.schemas import (
     VoteTallyEvent,
 )
 from app.realtime.contract import SessionRevokedEvent
+from app.realtime.resume import RoomHeadEvent
 from app.reports.schemas import ReportProgressEvent
 from app.rooms.schemas import (
     PresenceEvent,
@@ -192,6 +193,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("portfolio:nav", "club", PortfolioNavEvent),
     ServerEventSpec("portfolio:drift", "club", DriftAlertEvent, True),
     ServerEventSpec("room:removed", "socket", RoomRemovedEvent),
+    ServerEventSpec("room:head", "socket", RoomHeadEvent),
     ServerEventSpec("notification:new", "user", NotificationNewEvent),
     ServerEventSpec("notification:read", "user", NotificationReadEvent),
     ServerEventSpec("broadcast:message", "user", BroadcastEvent),

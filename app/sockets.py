@@ -2,7 +2,8 @@
 (the socket side of the composition root, as app/__init__.py is for HTTP).
 
 Rooms are shared across web processes through Redis (``AsyncRedisManager``, with quotes
-coalesced per socket: app/realtime/fanout.py); workers emit into them with a write-only manager
+coalesced per socket: app/realtime/fanout.py, and ``room:head`` after a Redis outage:
+app/realtime/resume.py); workers emit into them with a write-only manager
 on the same channel (app/realtime/emitter.py).
 """
 
@@ -23,9 +24,10 @@ from app.market import sockets as market_sockets
 from app.metrics import SOCKET_CONNECTIONS
 from app.proposals import sockets as proposal_sockets
 from app.realtime.emitter import SOCKETIO_CHANNEL
-from app.realtime.fanout import CoalescingRedisManager, OrjsonCodec
+from app.realtime.fanout import OrjsonCodec
 from app.realtime.packets import MALFORMED_EVENT, ReadablePacket
 from app.realtime.publish import use_emitter
+from app.realtime.resume import ResumingRedisManager
 from app.realtime.rooms import ACCOUNTS_ROOM
 from app.rooms import sockets as room_sockets
 
@@ -37,7 +39,7 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
 
     Nothing connects here: the Redis manager opens its connection on first use, inside the loop.
     """
-    manager = CoalescingRedisManager(
+    manager = ResumingRedisManager(
         settings.redis_url, channel=SOCKETIO_CHANNEL, window_ms=settings.quote_fanout_ms
     )
     sio = socketio.AsyncServer(

@@ -128,6 +128,14 @@ async def head(room: str, session: AsyncClientSession | None = None) -> int:
     return 0 if counter is None else int(counter["value"])
 
 
+async def heads(rooms: list[str]) -> dict[str, int]:
+    """The last ``seq`` of each of ``rooms`` that has a log (rooms without one are left out)."""
+    if not rooms:
+        return {}
+    found = RoomCounter.get_pymongo_collection().find({"_id": {"$in": rooms}})
+    return {str(c["_id"]): int(c["value"]) async for c in found}
+
+
 async def since(room: str, after_seq: int, limit: int) -> list[RoomEvent]:
     """Up to ``limit`` events of ``room`` with ``seq`` above ``after_seq``, oldest first."""
     return (

@@ -6,7 +6,9 @@
  * `GET /clubs/{id}/room` for the snapshot at its `seq`; live events with a greater `seq` apply
  * on top. After a reconnect, `room:join` with `after_seq` = the last applied seq replays what
  * was missed (`truncated`: too much — fetch the snapshot again). A gap in live seqs asks
- * `room:sync`. Events already applied (seq ≤ last) are dropped, so redeliveries are harmless.
+ * `room:sync`, and so does a `room:head` above the last applied seq (sent when the server's
+ * link to Redis came back after events were lost). Events already applied (seq ≤ last) are
+ * dropped, so redeliveries are harmless.
  */
 import { ApiError } from "./api.ts";
 import { live } from "./live.ts";
@@ -97,6 +99,11 @@ export class ClubRoom {
       }),
       live.on("portfolio:nav", (data: PortfolioNav) => {
         if (data.club_id === this.clubId) this.patch({ nav: data });
+      }),
+      // The web process's link to Redis came back: events sent meanwhile never arrived.
+      live.on("room:head", (data: { room: string; head: number }) => {
+        const seq = this.view.get().seq;
+        if (data.room === `club:${this.clubId}` && seq !== null && data.head > seq) void this.sync();
       }),
       live.on("room:removed", (data: { club_id: string }) => {
         if (data.club_id === this.clubId) this.patch({ phase: "removed", error: "You are no longer a member of this club." });
