@@ -8,19 +8,26 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WEB_SOURCES := $(shell find web/src web/scripts -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
 
-.PHONY: run test test-long lint typecheck web venv services-up services-down services-status clean bench help
+.PHONY: run test drills test-long lint typecheck web venv services-up services-down services-status clean bench help
 
 help:
 	@echo "make run    — start services, web server, worker, market replayer, demo data; Ctrl-C stops"
 	@echo "make test   — install, start test services, ruff + mypy + pytest, stop services"
 	@echo "make bench  — the fan-out benchmark, Samooh against a Node Socket.IO server (bench/fanout.py)"
 	@echo "make test-long — make test with the long Hypothesis profile (HYPOTHESIS_PROFILE=long)"
+	@echo "make drills — the failure drills (tests/drills/): Redis stopped, Kafka restarted; minutes each"
 
 run: $(VENV)/.installed web/dist/.built
 	@$(PY) scripts/run.py
 
 test: $(VENV)/.installed web/dist/.built
 	@bash scripts/test.sh
+
+# The failure drills (tests/drills/, not part of `make test`: each starts a Redis or Kafka of its
+# own plus two web processes and a worker, stops that server under load and checks what
+# survives; README "Failure drills" lists them and their durations).
+drills: $(VENV)/.installed web/dist/.built
+	@bash scripts/test.sh tests/drills
 
 # The same suite with the long Hypothesis profile (more and longer random runs of the books'
 # state machine, tests/books/test_books_state_machine.py).

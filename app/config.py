@@ -65,6 +65,9 @@ class Settings(BaseSettings):
         default="127.0.0.1:19092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "SAMOOH_KAFKA_BOOTSTRAP_SERVERS"),
     )
+    # Copies of each topic the app creates (streams/admin.py): 1 on the local single broker,
+    # 3 on the production cluster (docker-compose.yml).
+    kafka_replication_factor: int = Field(default=1, ge=1, le=7)
     redis_url: str = Field(
         default="redis://127.0.0.1:6380/0",
         validation_alias=AliasChoices("REDIS_URL", "SAMOOH_REDIS_URL"),
@@ -217,6 +220,11 @@ class Settings(BaseSettings):
     campaign_kyc_free_limit: int = Field(default=5_000_000, ge=0)
     # Webhook bodies larger than this are refused with 413 before anything is parsed.
     payment_webhook_max_bytes: int = Field(default=256 * 1024, ge=1024, le=1024 * 1024)
+    # The payment outbox (app/payments/service.py): how often each web process looks for
+    # outcomes stored but not yet on Kafka, and how old one must be before the sweep sends it
+    # (its publisher died, or Kafka was away and the provider gave up re-delivering).
+    payment_outbox_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
+    payment_outbox_republish_after_seconds: float = Field(default=60.0, ge=1, le=86_400)
 
     # Identity and access (app/identity/; README "Identity settings" says why these values).
     # HMAC key for e-mailed codes and recovery codes, and the key TOTP secrets are encrypted with

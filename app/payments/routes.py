@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncGenerator
 
 from quart import Blueprint, request
@@ -17,7 +18,7 @@ from app.logging import get_logger
 from app.openapi import document_errors
 from app.payments.errors import WebhookTooLarge
 from app.payments.schemas import WebhookAck
-from app.payments.service import SWEEP_INTERVAL_SECONDS, payment_service
+from app.payments.service import payment_service
 
 log = get_logger(__name__)
 
@@ -62,11 +63,16 @@ async def receive_webhook(provider: str) -> WebhookAck:
 async def _outbox_sweeper() -> AsyncGenerator[None, None]:
     """Re-publish payment outcomes left pending by a publisher that died (see service.py)."""
 
+    settings = get_settings()
+    after = dt.timedelta(seconds=settings.payment_outbox_republish_after_seconds)
+
     async def sweep_forever() -> None:
         while True:
-            await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+            await asyncio.sleep(settings.payment_outbox_sweep_seconds)
             try:
-                sent = await payment_service.do_publish_pending(services.require_producer())
+                sent = await payment_service.do_publish_pending(
+                    services.require_producer(), older_than=after
+                )
             except Exception as exc:  # the next round tries again; never kill the loop
                 log.warning("payment outbox sweep failed", error=str(exc)[:200])
                 continue

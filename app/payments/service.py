@@ -54,9 +54,10 @@ log = get_logger(__name__)
 CLAIM_LEASE = dt.timedelta(seconds=30)
 # Kafka must acknowledge within this, well inside the lease.
 SEND_TIMEOUT_SECONDS = 10.0
-# Outcomes still pending this long after they were stored are re-published by the sweeper.
+# Outcomes still pending this long after they were stored are re-published by the sweeper
+# (the default of ``payment_outbox_republish_after_seconds``; the sweep runs every
+# ``payment_outbox_sweep_seconds``).
 SWEEP_AFTER = dt.timedelta(seconds=60)
-SWEEP_INTERVAL_SECONDS = 30.0
 
 POOL_TYPES = ("club", "chit", "campaign")
 NOTE_KEYS = ("pool_type", "pool_id", "contribution_id")

@@ -26,7 +26,11 @@ import redis
 import redis.asyncio as redis_async
 
 from agents.lifecycle import ready_key
-from tests.conftest import _spawn, _stop, free_port, tail
+from tests.conftest import ROOT, _spawn, _stop, free_port, tail
+
+sys.path.insert(0, str(ROOT / "scripts"))  # the local services' own launchers (scripts/)
+from localservices.kafka import probe_kafka, start_kafka
+from localservices.profile import Profile
 
 
 class OwnRedis:
@@ -80,6 +84,46 @@ class OwnRedis:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+
+
+class OwnKafka:
+    """A Kafka broker of the drill's own (one KRaft node, as scripts/services.py starts them) on
+    fixed ports and data, so it can be stopped and started again with its topics and offsets."""
+
+    def __init__(self) -> None:
+        self.profile = Profile("test", instance=f"drill-{uuid.uuid4().hex[:8]}")
+        self.ports = {"kafka": free_port(), "kafka_controller": free_port()}
+        self.bootstrap = f"127.0.0.1:{self.ports['kafka']}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self, timeout: float = 120) -> float:
+        """Start the broker and wait until it answers a metadata request; returns the seconds
+        it took."""
+        started = time.monotonic()
+        launched = await asyncio.to_thread(start_kafka, self.profile, self.ports)
+        self.proc = launched.proc
+        assert self.proc is not None
+        while True:
+            assert self.proc.poll() is None, tail(self.profile.log_file("kafka"))
+            try:
+                await probe_kafka(self.bootstrap, 2)
+                return time.monotonic() - started
+            except Exception:
+                if time.monotonic() - started > timeout:
+                    raise
+                await asyncio.sleep(0.3)
+
+    async def stop(self) -> float:
+        """Stop the broker (SIGTERM: a controlled shutdown) and wait for it; returns seconds."""
+        started = time.monotonic()
+        if self.proc is not None:
+            await asyncio.to_thread(_stop, self.proc)
+        self.proc = None
+        return time.monotonic() - started
+
+    def remove(self) -> None:
+        """Delete its data folder (after ``stop``)."""
+        shutil.rmtree(self.profile.datadir, ignore_errors=True)
 
 
 @dataclass
@@ -166,6 +210,18 @@ async def drill_platform(
         await redis.aclose()
         for proc in platform.procs.values():
             await asyncio.to_thread(_stop, proc)
+
+
+@pytest.fixture
+async def own_kafka() -> AsyncIterator[OwnKafka]:
+    """A Kafka broker of this test's own, started; stopped and deleted at the end."""
+    broker = OwnKafka()
+    try:
+        await broker.start()
+        yield broker
+    finally:
+        await broker.stop()
+        broker.remove()
 
 
 @pytest.fixture
