@@ -30,7 +30,11 @@ def main() -> None:
 
         try:
             created = await asyncio.wait_for(
-                ensure_topics(settings.kafka_bootstrap_servers), settings.service_timeout_seconds
+                ensure_topics(
+                    settings.kafka_bootstrap_servers,
+                    replication_factor=settings.kafka_replication_factor,
+                ),
+                settings.service_timeout_seconds,
             )
         except Exception as exc:
             raise ServiceStartupError(

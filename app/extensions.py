@@ -104,7 +104,8 @@ async def connect_kafka(settings: Settings) -> tuple[EventProducer, AIOKafkaAdmi
     producer = EventProducer(address, client_id=f"{settings.app_name}-web")
     admin = AIOKafkaAdminClient(bootstrap_servers=address, request_timeout_ms=int(timeout * 1000))
     try:
-        await asyncio.wait_for(ensure_topics(address), timeout)
+        replicas = settings.kafka_replication_factor
+        await asyncio.wait_for(ensure_topics(address, replication_factor=replicas), timeout)
         await asyncio.wait_for(producer.start(), timeout)
         await asyncio.wait_for(admin.start(), timeout)
     except Exception as exc:
