@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
 import subprocess
@@ -103,15 +104,21 @@ class OwnKafka:
         launched = await asyncio.to_thread(start_kafka, self.profile, self.ports)
         self.proc = launched.proc
         assert self.proc is not None
-        while True:
-            assert self.proc.poll() is None, tail(self.profile.log_file("kafka"))
-            try:
-                await probe_kafka(self.bootstrap, 2)
-                return time.monotonic() - started
-            except Exception:
-                if time.monotonic() - started > timeout:
-                    raise
-                await asyncio.sleep(0.3)
+        quiet = logging.getLogger("aiokafka")  # "Unable connect" until the broker listens
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            while True:
+                assert self.proc.poll() is None, tail(self.profile.log_file("kafka"))
+                try:
+                    await probe_kafka(self.bootstrap, 2)
+                    return time.monotonic() - started
+                except Exception:
+                    if time.monotonic() - started > timeout:
+                        raise
+                    await asyncio.sleep(0.3)
+        finally:
+            quiet.setLevel(level)
 
     async def stop(self) -> float:
         """Stop the broker (SIGTERM: a controlled shutdown) and wait for it; returns seconds."""
