@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import secrets
+
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
+from redis.asyncio import Redis
 
 from app.alerts.documents import AlertFiring, PriceAlert
+from app.config import get_settings
 from app.db import object_id
 
 Session = AsyncClientSession | None
+VERSION_TTL_SECONDS = 86_400  # a lost token only costs one load (app/symbolcache.py)
+
+
+def _version_key(symbol: str) -> str:
+    return f"{get_settings().redis_prefix}:alerts:version:{symbol}"
+
+
+async def alerts_version(redis: Redis, symbol: str) -> bytes | None:
+    """The symbol's alerts version token (``None`` when never written). Raises ``RedisError``."""
+    token = await redis.get(_version_key(symbol))
+    return token if isinstance(token, bytes | None) else token.encode()
+
+
+async def touch_alerts_version(redis: Redis, symbol: str) -> None:
+    """Write a new version token for ``symbol``'s alerts: call it after a stored change of one
+    of them, so the alert engines load the symbol again at their next tick."""
+    await redis.set(_version_key(symbol), secrets.token_hex(8), ex=VERSION_TTL_SECONDS)
 
 
 async def insert_alert(alert: PriceAlert) -> PriceAlert:
@@ -48,6 +70,19 @@ async def move_alert(
         {"_id": alert.id, "last_seq": alert.last_seq, "active": True}, update, session=session
     )
     return moved.modified_count == 1
+
+
+async def move_alerts(moves: list[tuple[PriceAlert, dict[str, object]]]) -> int:
+    """``move_alert`` (no firing) for many alerts in one round trip; how many moved (an alert
+    changed meanwhile is left as it is)."""
+    if not moves:
+        return 0
+    result = await PriceAlert.get_pymongo_collection().bulk_write(
+        [UpdateOne({"_id": alert.id, "last_seq": alert.last_seq, "active": True},
+                   {"$set": changes}) for alert, changes in moves],
+        ordered=False,
+    )  # fmt: skip
+    return int(result.modified_count)
 
 
 async def insert_firing(firing: AlertFiring, session: Session) -> None:

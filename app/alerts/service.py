@@ -9,10 +9,11 @@ the commit, and a reconnecting client gets it from the log (docs/architecture.md
 from __future__ import annotations
 
 import datetime as dt
-import time
+from dataclasses import replace
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.alerts import repository
 from app.alerts.documents import AlertFiring, PriceAlert
@@ -23,14 +24,18 @@ from app.clubs.errors import RoleRequired
 from app.clubs.service import TREASURY, club_service
 from app.db import run_in_transaction
 from app.errors import NotFound
+from app.extensions import services
+from app.logging import get_logger
 from app.market.service import market_service
 from app.money import format_minor, parse_minor
 from app.realtime import events
 from app.realtime.rooms import club_room
+from app.symbolcache import SymbolCache
 from streams.records import MarketTickV1
 
+log = get_logger(__name__)
 ALERT_TRIGGERED = "alert:triggered"
-CACHE_SECONDS = 2.0
+CACHE_SECONDS = 10.0  # the copy's backstop age; changes are seen at once (version token)
 DEFAULT_KEEP_US = 3600 * 1_000_000
 
 
@@ -43,6 +48,15 @@ def _state(alert: PriceAlert) -> AlertState:
         kind=alert.kind, threshold=alert.threshold, move_bps=alert.move_bps, rearm=alert.rearm,
         active=alert.active, side=alert.side, in_move=alert.in_move, last_seq=alert.last_seq,
     )  # fmt: skip
+
+
+async def _touch(redis: Redis, symbol: str) -> None:
+    """Tell the alert engines that ``symbol``'s alerts changed (after the change is stored).
+    Best effort: without it an engine sees the change within ``CACHE_SECONDS``."""
+    try:
+        await repository.touch_alerts_version(redis, symbol)
+    except (RedisError, OSError) as exc:
+        log.warning("alerts version not written", symbol=symbol, error=str(exc))
 
 
 class AlertService:
@@ -66,6 +80,7 @@ class AlertService:
             decision = evaluate(_state(alert), parse_minor(latest[0].price), 1)
             alert.side, alert.last_seq = decision.state.side, decision.state.last_seq
         await repository.insert_alert(alert)
+        await _touch(redis, alert.symbol)
         await events.ensure_room(club_room(club_id))
         await audit_service.do_append(
             chain=club_chain(club_id), actor_id=actor_id, action="alert.created",
@@ -90,49 +105,70 @@ class AlertService:
             raise RoleRequired("only its creator or a treasurer can cancel this alert",
                                details={"required": [r.value for r in TREASURY]})  # fmt: skip
         await repository.cancel_alert(alert)
+        await _touch(services.require_redis(), alert.symbol)
         alert.active, alert.cancelled = False, True
         return alert
 
 
 class AlertEngine:
     """Evaluates every active alert of a tick's symbol. One per worker agent; ticks of a
-    symbol arrive in order on one partition, so one engine sees all of a symbol's ticks."""
+    symbol arrive in order on one partition, so one engine sees all of a symbol's ticks.
+
+    The symbol's active alerts are kept in memory (``app/symbolcache.py``): a tick reads one
+    Redis version token, not the database; creating or cancelling an alert writes a new token,
+    so the next tick sees it. What a tick changes is stored only when the rule state that
+    matters moves (``side``, ``in_move``, ``active``: a crossing, a firing), not the tick's
+    ``seq`` alone — a tick that changes nothing but ``last_seq`` would decide the same way when
+    re-delivered. Moves of one tick go in one write; each firing is its own transaction."""
 
     def __init__(self) -> None:
-        self._alerts: dict[str, tuple[float, list[PriceAlert]]] = {}
+        self._alerts = SymbolCache(repository.active_alerts, self._version,
+                                   max_age=CACHE_SECONDS)  # fmt: skip
         self._windows: dict[str, PriceWindow] = {}
+        self._seen: dict[str, int] = {}
 
-    async def _active(self, symbol: str) -> list[PriceAlert]:
-        cached = self._alerts.get(symbol)
-        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
-            found = await repository.active_alerts(symbol)
-            cached = self._alerts[symbol] = (time.monotonic(), found)
-        return cached[1]
+    @staticmethod
+    async def _version(symbol: str) -> object:
+        return await repository.alerts_version(services.require_redis(), symbol)
+
+    @property
+    def loads(self) -> int:
+        """How many times the engine read a symbol's alerts from the database."""
+        return self._alerts.loads
 
     async def do_apply_tick(self, tick: MarketTickV1) -> int:
         """Apply ``tick`` to the symbol's alerts; returns how many fired (each firing's
-        ``alert:triggered`` is stored in the club room's log and sent after its commit)."""
-        alerts = await self._active(tick.symbol)
+        ``alert:triggered`` is stored in the club room's log and sent after its commit). A tick
+        not newer than one this engine already applied (Kafka re-delivers) changes nothing."""
+        if tick.seq <= self._seen.get(tick.symbol, 0):
+            return 0
+        alerts = await self._alerts.get(tick.symbol)
         window = self._windows.setdefault(tick.symbol, PriceWindow())
         keep = max([a.window_seconds * 1_000_000 for a in alerts if a.window_seconds] or
                    [DEFAULT_KEEP_US])  # fmt: skip
         window.add(tick.seq, tick.price, keep)
         fired = 0
+        moves: list[tuple[PriceAlert, AlertState]] = []
         for alert in list(alerts):
             if not alert.active:
                 continue
             reference = None
             if alert.kind == AlertKind.MOVE and alert.window_seconds:
                 reference = window.reference(tick.seq, alert.window_seconds * 1_000_000)
-            decision = evaluate(_state(alert), tick.price, tick.seq, reference)
-            if decision.state == _state(alert):
-                continue
+            before = _state(alert)
+            decision = evaluate(before, tick.price, tick.seq, reference)
             if decision.fired:
                 fired += await self._fire(alert, decision.state, tick, decision.measured_bps)
-            elif await self._move(alert, decision.state, None):
-                self._remember(alert, decision.state, fired=False)
-            else:
-                self._alerts.pop(tick.symbol, None)  # changed elsewhere: reload next tick
+            elif replace(decision.state, last_seq=before.last_seq) != before:
+                moves.append((alert, decision.state))
+        if moves:
+            changes = [(alert, self._changes(state)) for alert, state in moves]
+            if await repository.move_alerts(changes) == len(moves):
+                for alert, state in moves:
+                    self._remember(alert, state, fired=False)
+            else:  # changed elsewhere (cancelled, another worker): reload next tick
+                self._alerts.forget(tick.symbol)
+        self._seen[tick.symbol] = tick.seq
         return fired
 
     @staticmethod
@@ -142,12 +178,14 @@ class AlertEngine:
         if fired:
             alert.fired_count += 1
 
+    @staticmethod
+    def _changes(state: AlertState) -> dict[str, object]:
+        return {"side": state.side, "in_move": state.in_move, "last_seq": state.last_seq,
+                "active": state.active}  # fmt: skip
+
     async def _move(self, alert: PriceAlert, state: AlertState,
                     session: AsyncClientSession | None, fired: bool = False) -> bool:  # fmt: skip
-        changes: dict[str, object] = {
-            "side": state.side, "in_move": state.in_move, "last_seq": state.last_seq,
-            "active": state.active,
-        }  # fmt: skip
+        changes = self._changes(state)
         if fired:
             changes["last_fired_at"] = dt.datetime.now(dt.UTC)
         return await repository.move_alert(alert, changes, session, fired=fired)
@@ -180,7 +218,7 @@ class AlertEngine:
         if await run_in_transaction(body):
             self._remember(alert, state, fired=True)
             return 1
-        self._alerts.pop(alert.symbol, None)  # reload from the database next tick
+        self._alerts.forget(alert.symbol)  # reload from the database next tick
         return 0
 
 

@@ -35,16 +35,21 @@ from fractions import Fraction
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from app.books.units import BPS
 from app.config import Settings
+from app.logging import get_logger
 from app.market.service import market_service
 from app.orders import repository
 from app.orders.documents import OrderKind, OrderSide, PaperFill, PaperOrder
 from app.realtime.eventlog import iso
+from app.symbolcache import SymbolCache
 from streams.producer import EventProducer
 from streams.records import BrokerUpdateV1, MarketTickV1, OrderCommandV1
 from streams.topics import ORDER_COMMANDS
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,13 +195,58 @@ def update(order_id: str, club_id: str, status: str, *, suffix: str | None = Non
     )  # fmt: skip
 
 
+BOOK_MAX_AGE = 10.0
+"""Seconds a symbol's in-memory book is used at most without a load (a backstop: an order
+entering or leaving the book writes a new version token, seen at the next tick)."""
+
+
+@dataclass(slots=True)
+class _Book:
+    """A symbol's open paper orders as loaded, and the highest tick ``seq`` the stored book had
+    seen then (a tick at or below it may have been applied already)."""
+
+    orders: list[PaperOrder]
+    high_water: int
+
+
 class PaperEngine:
     """The paper broker's matching side (runs in the worker): keeps its book in
-    ``paper_orders`` and turns commands and ticks into broker updates to send."""
+    ``paper_orders`` and turns commands and ticks into broker updates to send.
+
+    Each symbol's open orders are kept in memory (``app/symbolcache.py``): a tick reads one
+    Redis version token, not the database; a command that puts an order on the book or takes
+    one off writes a new token, so the next tick sees the change. Every write is guarded on
+    the state read (``move_paper_order``): a failed guard means the copy was stale (another
+    worker had the partition), and the order is looked at again as stored. A tick that may
+    have been applied already (at or below the highest ``seq`` the book has seen) is matched
+    against the book as stored, so a re-delivered tick re-sends the fills it made. A tick that
+    changes nothing but ``last_tick_seq`` (no fill, the same volume seen) is not written."""
 
     def __init__(self, costs: BrokerCosts, redis: Redis) -> None:
         self.costs = costs
         self.redis = redis
+        self._books = SymbolCache(self._load, self._version, max_age=BOOK_MAX_AGE)
+        self._seen: dict[str, int] = {}
+
+    @property
+    def loads(self) -> int:
+        """How many times the engine read a symbol's book from the database."""
+        return self._books.loads
+
+    @staticmethod
+    async def _load(symbol: str) -> _Book:
+        high = await repository.paper_high_water(symbol)
+        orders = await repository.open_paper_orders(symbol)
+        return _Book(orders, max([high, *(o.last_tick_seq for o in orders)]))
+
+    async def _version(self, symbol: str) -> object:
+        return await repository.paper_book_version(self.redis, symbol)
+
+    async def _touch(self, symbol: str) -> None:
+        try:
+            await repository.touch_paper_book_version(self.redis, symbol)
+        except (RedisError, OSError) as exc:  # seen within BOOK_MAX_AGE instead
+            log.warning("paper book version not written", symbol=symbol, error=str(exc))
 
     async def on_command(self, command: OrderCommandV1) -> list[BrokerUpdateV1]:
         """Accept (or reject) a submitted order, change an open one (``modify``: its new
@@ -226,7 +276,9 @@ class PaperEngine:
             seen_volume=latest[0].volume if latest else None,
             seen_date=latest[0].trade_date if latest else "",
         )  # fmt: skip
-        if not await repository.insert_paper_order(book):  # a re-delivered submit: as before
+        inserted = await repository.insert_paper_order(book)
+        await self._touch(command.symbol)  # before "accepted": the next tick sees the order
+        if not inserted:  # a re-delivered submit: as before
             stored = await repository.paper_order(command.order_id)
             if stored is None or not stored.open:
                 return []
@@ -238,6 +290,7 @@ class PaperEngine:
             return [update(command.order_id, command.club_id, "cancelled",
                            reason="cancelled_by_user")]  # fmt: skip
         closed = await repository.close_paper_order(book)
+        await self._touch(book.symbol)
         if not closed and book.filled >= book.quantity:
             return []  # filled before the cancel arrived
         current = await repository.paper_order(command.order_id)
@@ -248,8 +301,32 @@ class PaperEngine:
     async def on_tick(self, tick: MarketTickV1) -> list[BrokerUpdateV1]:
         """Match ``tick`` against the book's open orders of its symbol; return the fills (and
         closures) to send, already recorded in the book."""
+        symbol = tick.symbol
+        book = await self._books.get(symbol)
+        seen = max(book.high_water, self._seen.get(symbol, 0))
+        self._seen[symbol] = max(seen, tick.seq)
+        if tick.seq <= seen:  # maybe applied already: as stored, and load the book again
+            self._books.forget(symbol)
+            out, _ = await self._match(tick, await repository.paper_orders_for_tick(
+                symbol, tick.seq), stored=True)  # fmt: skip
+            return out
+        out, stale = await self._match(tick, book.orders, stored=False)
+        if stale:  # the copy was behind the book: those orders again, as stored now
+            self._books.forget(symbol)
+            fresh = [await repository.paper_order(o.order_id) for o in stale]
+            again, _ = await self._match(tick, [o for o in fresh if o is not None], stored=True)
+            out.extend(again)
+        return out
+
+    async def _match(self, tick: MarketTickV1, books: list[PaperOrder], *,
+                     stored: bool) -> tuple[list[BrokerUpdateV1], list[PaperOrder]]:  # fmt: skip
+        """Apply ``tick`` to ``books`` (``stored``: as just read from the database, else the
+        in-memory copy, which is kept up to date here). Returns the updates to send and the
+        orders whose guarded write failed."""
         out: list[BrokerUpdateV1] = []
-        for book in await repository.paper_orders_for_tick(tick.symbol, tick.seq):
+        failed: list[PaperOrder] = []
+        volume_seen: list[tuple[PaperOrder, dict[str, object]]] = []
+        for book in books:
             if tick.seq <= book.last_tick_seq:  # re-delivered: re-send what it did then
                 out.extend(self._resend(book, tick.seq))
                 continue
@@ -276,11 +353,14 @@ class PaperEngine:
                 push = {"fills": fill.model_dump()}
             elif decision.close_reason:
                 changes.update(open=False, closed_reason=decision.close_reason)
-            else:
-                await repository.move_paper_order(book, changes)  # remember the volume seen
+            else:  # remember the volume seen (nothing to write when it did not change)
+                if stored or (book.seen_volume, book.seen_date) != (tick.volume, tick.trade_date):
+                    volume_seen.append((book, changes))
                 continue
             if not await repository.move_paper_order(book, changes, push):
-                continue  # cancelled or handled meanwhile
+                failed.append(book)  # cancelled or handled meanwhile
+                continue
+            _apply(book, changes, fill)
             if fill is not None:
                 status = "filled" if fill.done else "partially_filled"
                 out.append(update(book.order_id, book.club_id, status,
@@ -289,7 +369,13 @@ class PaperEngine:
                 status = "cancelled" if book.filled else "rejected"
                 out.append(update(book.order_id, book.club_id, status, cumulative=book.filled,
                                   reason=decision.close_reason))  # fmt: skip
-        return out
+        if volume_seen:
+            if await repository.move_paper_orders(volume_seen) == len(volume_seen):
+                for book, changes in volume_seen:
+                    _apply(book, changes, None)
+            elif not stored:
+                self._books.forget(tick.symbol)  # some changed elsewhere: load them again
+        return out, failed
 
     @staticmethod
     def _resend(book: PaperOrder, tick_seq: int) -> list[BrokerUpdateV1]:
@@ -298,3 +384,11 @@ class PaperEngine:
                    suffix=f"fill:{f.tick_seq}", fill=f)
             for f in book.fills if f.tick_seq == tick_seq
         ]  # fmt: skip
+
+
+def _apply(book: PaperOrder, changes: dict[str, object], fill: PaperFill | None) -> None:
+    """Mirror a stored change in the in-memory copy of the order."""
+    for name, value in changes.items():
+        setattr(book, name, value)
+    if fill is not None:
+        book.fills.append(fill)

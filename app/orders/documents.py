@@ -181,4 +181,7 @@ class PaperOrder(Document):
         indexes = [
             IndexModel([("order_id", ASCENDING)], unique=True, name="order_unique"),
             IndexModel([("symbol", ASCENDING), ("open", ASCENDING)], name="symbol_open"),
+            IndexModel(
+                [("symbol", ASCENDING), ("last_tick_seq", DESCENDING)], name="symbol_last_tick"
+            ),
         ]

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
+from beanie import SortDirection
+from pymongo import UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
+from redis.asyncio import Redis
 
+from app.config import get_settings
 from app.db import object_id
 from app.orders.documents import OPEN_STATUSES, Fill, Order, PaperOrder
 
 Session = AsyncClientSession | None
+VERSION_TTL_SECONDS = 86_400  # a lost token only costs one load (app/symbolcache.py)
 
 
 async def get_order(order_id: str, session: Session = None) -> Order | None:
@@ -62,16 +68,63 @@ async def paper_orders_for_tick(symbol: str, tick_seq: int) -> list[PaperOrder]:
     ).to_list()
 
 
+async def open_paper_orders(symbol: str) -> list[PaperOrder]:
+    """The paper book's open orders of ``symbol``."""
+    return await PaperOrder.find({"symbol": symbol, "open": True}).to_list()
+
+
+async def paper_high_water(symbol: str) -> int:
+    """The highest ``last_tick_seq`` stored in the book for ``symbol`` (0 when none): a tick at
+    or below it may have been applied already, and must be looked at as stored."""
+    found = (
+        await PaperOrder.find({"symbol": symbol})
+        .sort([("last_tick_seq", SortDirection.DESCENDING)])
+        .limit(1)
+        .to_list()
+    )
+    return found[0].last_tick_seq if found else 0
+
+
+def _book_version_key(symbol: str) -> str:
+    return f"{get_settings().redis_prefix}:paper:version:{symbol}"
+
+
+async def paper_book_version(redis: Redis, symbol: str) -> bytes | None:
+    """The version token of ``symbol``'s paper book (``None`` when never written). Raises
+    ``RedisError``."""
+    token = await redis.get(_book_version_key(symbol))
+    return token if isinstance(token, bytes | None) else token.encode()
+
+
+async def touch_paper_book_version(redis: Redis, symbol: str) -> None:
+    """Write a new version token for ``symbol``'s paper book: call it after an order entered
+    or left the book, so the tick engines load the symbol again at their next tick."""
+    await redis.set(_book_version_key(symbol), secrets.token_hex(8), ex=VERSION_TTL_SECONDS)
+
+
+def _paper_guard(order: PaperOrder) -> dict[str, Any]:
+    return {"_id": order.id, "open": True, "last_tick_seq": order.last_tick_seq,
+            "filled": order.filled}  # fmt: skip
+
+
+async def move_paper_orders(moves: list[tuple[PaperOrder, dict[str, Any]]]) -> int:
+    """``move_paper_order`` (no push) for many orders in one round trip; how many moved."""
+    if not moves:
+        return 0
+    result = await PaperOrder.get_pymongo_collection().bulk_write(
+        [UpdateOne(_paper_guard(order), {"$set": changes}) for order, changes in moves],
+        ordered=False,
+    )
+    return int(result.modified_count)
+
+
 async def move_paper_order(order: PaperOrder, changes: dict[str, Any],
                            push: dict[str, Any] | None = None) -> bool:  # fmt: skip
     """Apply ``changes`` if the paper order is still open and saw no later tick."""
     update: dict[str, Any] = {"$set": changes}
     if push:
         update["$push"] = push
-    result = await PaperOrder.get_pymongo_collection().update_one(
-        {"_id": order.id, "open": True, "last_tick_seq": order.last_tick_seq,
-         "filled": order.filled}, update,
-    )  # fmt: skip
+    result = await PaperOrder.get_pymongo_collection().update_one(_paper_guard(order), update)
     return result.modified_count == 1
 
 
