@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.context import worker_context
+from agents.context import TICK_BATCH, TICK_BATCH_SECONDS, worker_context
 from app.alerts.service import alert_engine
 from streams.app import app, market_ticks
 from streams.records import MarketTickV1
@@ -12,8 +12,9 @@ from streams.records import MarketTickV1
 
 @app.agent(market_ticks)
 async def trigger_alerts(ticks: Any) -> None:
-    """Hand each tick to the alert engine (what fires is stored and sent after its commit)."""
+    """Hand the ticks to the alert engine, a batch at a time (what fires is stored and sent
+    after its commit)."""
     await worker_context()
-    tick: MarketTickV1
-    async for tick in ticks:
-        await alert_engine.do_apply_tick(tick)
+    batch: list[MarketTickV1]
+    async for batch in ticks.take(TICK_BATCH, within=TICK_BATCH_SECONDS):
+        await alert_engine.do_apply_ticks(batch)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from agents.context import worker_context
+from agents.context import TICK_BATCH, TICK_BATCH_SECONDS, worker_context
 from app.books.portfolio import nav_ticker
 from app.config import get_settings
 from app.errors import AppError
@@ -49,12 +49,13 @@ async def paper_broker_commands(commands: Any) -> None:
 
 @app.agent(market_ticks)
 async def paper_broker_ticks(ticks: Any) -> None:
-    """Each tick: the paper broker fills what it can (the fills go to the reconciler)."""
+    """Each tick (a batch at a time): the paper broker fills what it can (the fills go to the
+    reconciler)."""
     context = await worker_context()
     engine = PaperEngine(BrokerCosts.of(get_settings()), context.redis)
-    tick: MarketTickV1
-    async for tick in ticks:
-        await _send(await engine.on_tick(tick))
+    batch: list[MarketTickV1]
+    async for batch in ticks.take(TICK_BATCH, within=TICK_BATCH_SECONDS):
+        await _send(await engine.on_ticks(batch))
 
 
 @app.agent(market_ticks)
@@ -62,9 +63,10 @@ async def nav_on_ticks(ticks: Any) -> None:
     """Each tick: the clubs holding or watching the symbol get their NAV recomputed, at most
     once per interval per club."""
     await worker_context()
-    tick: MarketTickV1
-    async for tick in ticks:
-        await nav_ticker.do_offer_tick(tick.symbol)
+    batch: list[MarketTickV1]
+    async for batch in ticks.take(TICK_BATCH, within=TICK_BATCH_SECONDS):
+        for symbol in dict.fromkeys(tick.symbol for tick in batch):
+            await nav_ticker.do_offer_tick(symbol)
 
 
 @app.agent(order_fills)

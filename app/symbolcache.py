@@ -40,13 +40,15 @@ _UNKNOWN = object()  # the token when Redis could not be read: equal to nothing 
 
 
 class SymbolCache(Generic[V]):
-    """``load(symbol)`` kept per symbol while ``version(symbol)`` (the Redis token, ``None``
-    when never written) is unchanged and the copy is younger than ``max_age`` seconds."""
+    """``load(symbol)`` kept per symbol while its Redis token (``versions(symbols)``: one read
+    for many symbols, ``None`` for a token never written) is unchanged and the copy is younger
+    than ``max_age`` seconds."""
 
     def __init__(self, load: Callable[[str], Awaitable[V]],
-                 version: Callable[[str], Awaitable[object]], max_age: float) -> None:  # fmt: skip
+                 versions: Callable[[list[str]], Awaitable[list[object]]],
+                 max_age: float) -> None:  # fmt: skip
         self._load = load
-        self._version = version
+        self._versions = versions
         self._max_age = max_age
         self._entries: dict[str, _Entry[V]] = {}
         self.loads = 0  # how many times the database was asked (tests and benches read it)
@@ -54,18 +56,31 @@ class SymbolCache(Generic[V]):
     async def get(self, symbol: str) -> V:
         """The symbol's copy, loaded again when its token changed or it is too old. Raises
         what ``load`` raises (the database is unreachable)."""
+        return (await self.get_many([symbol]))[symbol]
+
+    async def get_many(self, symbols: list[str]) -> dict[str, V]:
+        """``get`` for several symbols with one read of their tokens."""
         try:
-            token = await self._version(symbol)
+            tokens = await self._versions(symbols)
         except (RedisError, OSError) as exc:
-            log.warning("version token unreadable, loading from the database", error=str(exc))
-            token = _UNKNOWN
+            log.warning("version tokens unreadable, loading from the database", error=str(exc))
+            tokens = [_UNKNOWN] * len(symbols)
+        out: dict[str, V] = {}
+        for symbol, token in zip(symbols, tokens, strict=True):
+            entry = self._entries.get(symbol)
+            now = time.monotonic()
+            if (entry is None or token is _UNKNOWN or entry.token != token
+                    or now - entry.loaded_at > self._max_age):  # fmt: skip
+                self.loads += 1
+                entry = self._entries[symbol] = _Entry(token, now, await self._load(symbol))
+            out[symbol] = entry.value
+        return out
+
+    def held(self, symbol: str) -> V | None:
+        """The symbol's copy as held now, without a look at its token (``None``: not held,
+        or forgotten since)."""
         entry = self._entries.get(symbol)
-        now = time.monotonic()
-        if (entry is None or token is _UNKNOWN or entry.token != token
-                or now - entry.loaded_at > self._max_age):  # fmt: skip
-            self.loads += 1
-            entry = self._entries[symbol] = _Entry(token, now, await self._load(symbol))
-        return entry.value
+        return None if entry is None else entry.value
 
     def forget(self, symbol: str) -> None:
         """Drop the symbol's copy: the next ``get`` loads it again."""

@@ -20,10 +20,10 @@ def _version_key(symbol: str) -> str:
     return f"{get_settings().redis_prefix}:alerts:version:{symbol}"
 
 
-async def alerts_version(redis: Redis, symbol: str) -> bytes | None:
-    """The symbol's alerts version token (``None`` when never written). Raises ``RedisError``."""
-    token = await redis.get(_version_key(symbol))
-    return token if isinstance(token, bytes | None) else token.encode()
+async def alerts_versions(redis: Redis, symbols: list[str]) -> list[object]:
+    """The alerts version token of each of ``symbols`` (``None`` when never written), in
+    one read. Raises ``RedisError``."""
+    return list(await redis.mget([_version_key(s) for s in symbols]))
 
 
 async def touch_alerts_version(redis: Redis, symbol: str) -> None:

@@ -35,7 +35,7 @@ from streams.records import MarketTickV1
 
 log = get_logger(__name__)
 ALERT_TRIGGERED = "alert:triggered"
-CACHE_SECONDS = 10.0  # the copy's backstop age; changes are seen at once (version token)
+CACHE_SECONDS = 30.0  # the copy's backstop age; changes are seen at once (version token)
 DEFAULT_KEEP_US = 3600 * 1_000_000
 
 
@@ -122,14 +122,14 @@ class AlertEngine:
     re-delivered. Moves of one tick go in one write; each firing is its own transaction."""
 
     def __init__(self) -> None:
-        self._alerts = SymbolCache(repository.active_alerts, self._version,
+        self._alerts = SymbolCache(repository.active_alerts, self._versions,
                                    max_age=CACHE_SECONDS)  # fmt: skip
         self._windows: dict[str, PriceWindow] = {}
         self._seen: dict[str, int] = {}
 
     @staticmethod
-    async def _version(symbol: str) -> object:
-        return await repository.alerts_version(services.require_redis(), symbol)
+    async def _versions(symbols: list[str]) -> list[object]:
+        return await repository.alerts_versions(services.require_redis(), symbols)
 
     @property
     def loads(self) -> int:
@@ -140,9 +140,23 @@ class AlertEngine:
         """Apply ``tick`` to the symbol's alerts; returns how many fired (each firing's
         ``alert:triggered`` is stored in the club room's log and sent after its commit). A tick
         not newer than one this engine already applied (Kafka re-delivers) changes nothing."""
+        return await self.do_apply_ticks([tick])
+
+    async def do_apply_ticks(self, ticks: list[MarketTickV1]) -> int:
+        """``do_apply_tick`` for each of ``ticks`` in order, with one read of the version
+        tokens of their symbols; returns how many alerts fired."""
+        await self._alerts.get_many(list(dict.fromkeys(t.symbol for t in ticks)))
+        fired = 0
+        for tick in ticks:
+            alerts = self._alerts.held(tick.symbol)  # None: forgotten by an earlier tick
+            if alerts is None:
+                alerts = await self._alerts.get(tick.symbol)
+            fired += await self._apply(tick, alerts)
+        return fired
+
+    async def _apply(self, tick: MarketTickV1, alerts: list[PriceAlert]) -> int:
         if tick.seq <= self._seen.get(tick.symbol, 0):
             return 0
-        alerts = await self._alerts.get(tick.symbol)
         window = self._windows.setdefault(tick.symbol, PriceWindow())
         keep = max([a.window_seconds * 1_000_000 for a in alerts if a.window_seconds] or
                    [DEFAULT_KEEP_US])  # fmt: skip

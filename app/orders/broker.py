@@ -195,7 +195,7 @@ def update(order_id: str, club_id: str, status: str, *, suffix: str | None = Non
     )  # fmt: skip
 
 
-BOOK_MAX_AGE = 10.0
+BOOK_MAX_AGE = 30.0
 """Seconds a symbol's in-memory book is used at most without a load (a backstop: an order
 entering or leaving the book writes a new version token, seen at the next tick)."""
 
@@ -225,7 +225,7 @@ class PaperEngine:
     def __init__(self, costs: BrokerCosts, redis: Redis) -> None:
         self.costs = costs
         self.redis = redis
-        self._books = SymbolCache(self._load, self._version, max_age=BOOK_MAX_AGE)
+        self._books = SymbolCache(self._load, self._versions, max_age=BOOK_MAX_AGE)
         self._seen: dict[str, int] = {}
 
     @property
@@ -239,8 +239,8 @@ class PaperEngine:
         orders = await repository.open_paper_orders(symbol)
         return _Book(orders, max([high, *(o.last_tick_seq for o in orders)]))
 
-    async def _version(self, symbol: str) -> object:
-        return await repository.paper_book_version(self.redis, symbol)
+    async def _versions(self, symbols: list[str]) -> list[object]:
+        return await repository.paper_book_versions(self.redis, symbols)
 
     async def _touch(self, symbol: str) -> None:
         try:
@@ -301,8 +301,20 @@ class PaperEngine:
     async def on_tick(self, tick: MarketTickV1) -> list[BrokerUpdateV1]:
         """Match ``tick`` against the book's open orders of its symbol; return the fills (and
         closures) to send, already recorded in the book."""
+        return await self.on_ticks([tick])
+
+    async def on_ticks(self, ticks: list[MarketTickV1]) -> list[BrokerUpdateV1]:
+        """``on_tick`` for each of ``ticks`` in order, with one read of the version tokens of
+        their symbols; the updates of all of them, in order."""
+        await self._books.get_many(list(dict.fromkeys(t.symbol for t in ticks)))
+        out: list[BrokerUpdateV1] = []
+        for tick in ticks:
+            book = self._books.held(tick.symbol)  # None: forgotten by an earlier tick
+            out.extend(await self._on_tick(tick, book or await self._books.get(tick.symbol)))
+        return out
+
+    async def _on_tick(self, tick: MarketTickV1, book: _Book) -> list[BrokerUpdateV1]:
         symbol = tick.symbol
-        book = await self._books.get(symbol)
         seen = max(book.high_water, self._seen.get(symbol, 0))
         self._seen[symbol] = max(seen, tick.seq)
         if tick.seq <= seen:  # maybe applied already: as stored, and load the book again

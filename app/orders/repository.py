@@ -89,11 +89,10 @@ def _book_version_key(symbol: str) -> str:
     return f"{get_settings().redis_prefix}:paper:version:{symbol}"
 
 
-async def paper_book_version(redis: Redis, symbol: str) -> bytes | None:
-    """The version token of ``symbol``'s paper book (``None`` when never written). Raises
-    ``RedisError``."""
-    token = await redis.get(_book_version_key(symbol))
-    return token if isinstance(token, bytes | None) else token.encode()
+async def paper_book_versions(redis: Redis, symbols: list[str]) -> list[object]:
+    """The paper book version token of each of ``symbols`` (``None`` when never written), in
+    one read. Raises ``RedisError``."""
+    return list(await redis.mget([_book_version_key(s) for s in symbols]))
 
 
 async def touch_paper_book_version(redis: Redis, symbol: str) -> None:

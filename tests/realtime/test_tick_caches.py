@@ -56,6 +56,8 @@ async def test_a_new_order_fills_at_the_next_tick_and_ticks_read_no_database(
     loads = matcher.loads
     for i in range(1, 20):  # ticks with nothing changed: the book comes from memory
         assert await matcher.on_tick(tick(symbol, 2000 + i, seq + i)) == []
+    # A batch (as the agent takes them): one read of the tokens, each tick in order.
+    assert await matcher.on_ticks([tick(symbol, 2100 + i, seq + 20 + i) for i in range(50)]) == []
     assert matcher.loads == loads
 
     [accepted] = await broker.on_command(command("o-market", symbol))
@@ -132,19 +134,21 @@ async def test_a_new_alert_fires_at_the_next_tick_and_a_cancelled_one_does_not(
     assert engine.loads == loads + 1
     for i in range(2, 12):  # below, nothing moves: neither read nor written per tick
         assert await engine.do_apply_tick(tick(symbol, 950 + i, seq + i)) == 0
+    assert await engine.do_apply_ticks([tick(symbol, 960, seq + 12 + i) for i in range(5)]) == 0
     assert engine.loads == loads + 1
     stored = await PriceAlert.get(alert.id)
     assert stored is not None and stored.side == "below" and stored.last_seq == seq + 1
 
-    assert await engine.do_apply_tick(tick(symbol, 1001, seq + 20)) == 1  # crosses: fires
-    assert await engine.do_apply_tick(tick(symbol, 1001, seq + 20)) == 0  # re-delivered
+    # A batch: crosses (fires), the same tick re-delivered (nothing), still above (nothing).
+    crossing = tick(symbol, 1001, seq + 20)
+    assert await engine.do_apply_ticks([crossing, crossing, tick(symbol, 1010, seq + 21)]) == 1
     firings = await AlertFiring.find({"alert_id": str(alert.id)}).to_list()
     assert [(f.price, f.tick_seq) for f in firings] == [(1001, seq + 20)]
     logged = await eventlog.since(club_room(club_id), 0, 100)
     assert [e.data["alert_id"] for e in logged if e.event == "alert:triggered"] == [str(alert.id)]
 
     # Back below, then cancelled: the next crossing fires nothing.
-    assert await engine.do_apply_tick(tick(symbol, 900, seq + 21)) == 0
+    assert await engine.do_apply_tick(tick(symbol, 900, seq + 22)) == 0
     await alert_service.do_cancel(club_id, str(alert.id), owner)
-    assert await engine.do_apply_tick(tick(symbol, 1100, seq + 22)) == 0
+    assert await engine.do_apply_tick(tick(symbol, 1100, seq + 23)) == 0
     assert await AlertFiring.find({"alert_id": str(alert.id)}).count() == 1
