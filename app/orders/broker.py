@@ -317,26 +317,28 @@ class PaperEngine:
         symbol = tick.symbol
         seen = max(book.high_water, self._seen.get(symbol, 0))
         self._seen[symbol] = max(seen, tick.seq)
-        if tick.seq <= seen:  # maybe applied already: as stored, and load the book again
-            self._books.forget(symbol)
-            out, _ = await self._match(tick, await repository.paper_orders_for_tick(
-                symbol, tick.seq), stored=True)  # fmt: skip
+        if tick.seq <= seen:  # maybe applied already: as stored
+            stored = await repository.paper_orders_for_tick(symbol, tick.seq)
+            out, _, wrote = await self._match(tick, stored)
+            if wrote:  # the copy no longer matches the book
+                self._books.forget(symbol)
             return out
-        out, stale = await self._match(tick, book.orders, stored=False)
+        out, stale, _ = await self._match(tick, book.orders)
         if stale:  # the copy was behind the book: those orders again, as stored now
             self._books.forget(symbol)
             fresh = [await repository.paper_order(o.order_id) for o in stale]
-            again, _ = await self._match(tick, [o for o in fresh if o is not None], stored=True)
+            again, _, _ = await self._match(tick, [o for o in fresh if o is not None])
             out.extend(again)
         return out
 
-    async def _match(self, tick: MarketTickV1, books: list[PaperOrder], *,
-                     stored: bool) -> tuple[list[BrokerUpdateV1], list[PaperOrder]]:  # fmt: skip
-        """Apply ``tick`` to ``books`` (``stored``: as just read from the database, else the
-        in-memory copy, which is kept up to date here). Returns the updates to send and the
-        orders whose guarded write failed."""
+    async def _match(self, tick: MarketTickV1, books: list[PaperOrder],
+                     ) -> tuple[list[BrokerUpdateV1], list[PaperOrder], bool]:  # fmt: skip
+        """Apply ``tick`` to ``books`` (the in-memory copy or as just read; each order is kept
+        equal to what was stored). Returns the updates to send, the orders whose guarded write
+        failed, and whether anything was written."""
         out: list[BrokerUpdateV1] = []
         failed: list[PaperOrder] = []
+        wrote = False
         volume_seen: list[tuple[PaperOrder, dict[str, object]]] = []
         for book in books:
             if tick.seq <= book.last_tick_seq:  # re-delivered: re-send what it did then
@@ -366,13 +368,14 @@ class PaperEngine:
             elif decision.close_reason:
                 changes.update(open=False, closed_reason=decision.close_reason)
             else:  # remember the volume seen (nothing to write when it did not change)
-                if stored or (book.seen_volume, book.seen_date) != (tick.volume, tick.trade_date):
+                if (book.seen_volume, book.seen_date) != (tick.volume, tick.trade_date):
                     volume_seen.append((book, changes))
                 continue
             if not await repository.move_paper_order(book, changes, push):
                 failed.append(book)  # cancelled or handled meanwhile
                 continue
             _apply(book, changes, fill)
+            wrote = True
             if fill is not None:
                 status = "filled" if fill.done else "partially_filled"
                 out.append(update(book.order_id, book.club_id, status,
@@ -382,12 +385,13 @@ class PaperEngine:
                 out.append(update(book.order_id, book.club_id, status, cumulative=book.filled,
                                   reason=decision.close_reason))  # fmt: skip
         if volume_seen:
+            wrote = True
             if await repository.move_paper_orders(volume_seen) == len(volume_seen):
                 for book, changes in volume_seen:
                     _apply(book, changes, None)
-            elif not stored:
+            else:
                 self._books.forget(tick.symbol)  # some changed elsewhere: load them again
-        return out, failed
+        return out, failed, wrote
 
     @staticmethod
     def _resend(book: PaperOrder, tick_seq: int) -> list[BrokerUpdateV1]:

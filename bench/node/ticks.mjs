@@ -26,9 +26,11 @@ if (args["create-only"]) process.exit(0);
 const producer = kafka.producer({ allowAutoTopicCreation: false });
 await producer.connect();
 // The wall clock, read afresh (this machine's clock is stepped while it runs; the clients and
-// the Python publisher read the same one). Whole ms, plus the tick's count within it so the
-// seq still increases per symbol.
-const nowUs = () => Date.now() * 1000 + (sent % 1000);
+// the Python publisher read the same one), in µs, strictly increasing from tick to tick so
+// each symbol's seq increases too (ticks made in the same ms are 1 µs apart; consumers drop a
+// tick whose seq is not above the last one's, as Kafka re-deliveries are).
+let lastUs = 0;
+const nowUs = () => (lastUs = Math.max(Date.now() * 1000, lastUs + 1));
 const SLICE_MS = 5; // produce in 5 ms slices: the rate is kept without one request per tick
 let sent = 0;
 const started = performance.now();
