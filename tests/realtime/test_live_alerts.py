@@ -19,7 +19,7 @@ from tests.identity.conftest import Api
 from tests.rooms.conftest import club_of, http, person
 
 __all__ = ["http"]
-SYMBOL = "JPM"  # no other test produces its ticks
+SYMBOL = "RT19E"  # an instrument of these tests' own (conftest.py)
 
 
 @pytest.fixture

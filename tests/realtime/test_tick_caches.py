@@ -10,6 +10,7 @@ matching ticks are separate objects (they may be in different processes)."""
 from __future__ import annotations
 
 import time
+import uuid
 
 from app.alerts.documents import AlertFiring, PriceAlert
 from app.alerts.schemas import AlertCreate
@@ -24,6 +25,10 @@ from tests.clubs.factories import club_with_members
 
 COSTS = BrokerCosts(slippage_bps=0, volume_share_bps=1_000, tick_notional_cap=1_000_000,
                     fee_bps=10, fee_min=100)  # fmt: skip
+
+
+def new_id(tag: str) -> str:
+    return f"{tag}-{uuid.uuid4().hex[:10]}"
 
 
 def now_us() -> int:
@@ -50,7 +55,7 @@ async def test_a_new_order_fills_at_the_next_tick_and_ticks_read_no_database(
 ) -> None:
     redis = services.require_redis()
     broker, matcher = PaperEngine(COSTS, redis), PaperEngine(COSTS, redis)
-    symbol = "BBY"
+    symbol = "RT19A"
     seq = now_us()
     assert await matcher.on_tick(tick(symbol, 2000, seq)) == []
     loads = matcher.loads
@@ -60,11 +65,12 @@ async def test_a_new_order_fills_at_the_next_tick_and_ticks_read_no_database(
     assert await matcher.on_ticks([tick(symbol, 2100 + i, seq + 20 + i) for i in range(50)]) == []
     assert matcher.loads == loads
 
-    [accepted] = await broker.on_command(command("o-market", symbol))
+    order_id = new_id("market")
+    [accepted] = await broker.on_command(command(order_id, symbol))
     assert accepted.status == "accepted"
     [fill] = await matcher.on_tick(tick(symbol, 2050, now_us() + 1))  # the very next tick
     assert (fill.status, fill.fill_quantity, fill.fill_price) == ("filled", 5, 2050)
-    stored = await PaperOrder.find_one({"order_id": "o-market"})
+    stored = await PaperOrder.find_one({"order_id": order_id})
     assert stored is not None and not stored.open and stored.filled == 5
     assert matcher.loads == loads + 1  # the order's token made it load the symbol once
     assert await matcher.on_tick(tick(symbol, 2040, now_us() + 2)) == []  # filled: off the book
@@ -73,19 +79,20 @@ async def test_a_new_order_fills_at_the_next_tick_and_ticks_read_no_database(
 async def test_a_cancelled_order_is_not_filled_by_the_next_tick(services: Services) -> None:
     redis = services.require_redis()
     broker, matcher = PaperEngine(COSTS, redis), PaperEngine(COSTS, redis)
-    symbol = "CVX"
-    await broker.on_command(command("o-limit", symbol, kind="limit", limit=1000))
+    symbol = "RT19B"
+    order_id = new_id("limit")
+    await broker.on_command(command(order_id, symbol, kind="limit", limit=1000))
     seq = now_us() + 1
     assert await matcher.on_tick(tick(symbol, 1100, seq)) == []  # above the limit
     assert await matcher.on_tick(tick(symbol, 1050, seq + 1)) == []
     # No fill, the same volume seen: the resting order is not written on every tick.
-    stored = await PaperOrder.find_one({"order_id": "o-limit"})
+    stored = await PaperOrder.find_one({"order_id": order_id})
     assert stored is not None and stored.open and stored.filled == 0
     assert stored.last_tick_seq == seq
-    [cancelled] = await broker.on_command(command("o-limit", symbol, action="cancel"))
+    [cancelled] = await broker.on_command(command(order_id, symbol, action="cancel"))
     assert cancelled.status == "cancelled"
     assert await matcher.on_tick(tick(symbol, 900, now_us() + 1)) == []  # would have filled
-    stored = await PaperOrder.find_one({"order_id": "o-limit"})
+    stored = await PaperOrder.find_one({"order_id": order_id})
     assert stored is not None and not stored.open and stored.fills == []
 
 
@@ -95,9 +102,10 @@ async def test_a_redelivered_tick_resends_its_fill_and_a_stale_copy_never_fills_
     redis = services.require_redis()
     broker = PaperEngine(COSTS, redis)
     first, second = PaperEngine(COSTS, redis), PaperEngine(COSTS, redis)
-    symbol = "BAC"
+    symbol = "RT19C"
     # Both matchers hold the book with a resting limit order (two workers across a rebalance).
-    await broker.on_command(command("o-two", symbol, kind="limit", limit=1500, quantity=3))
+    order_id = new_id("two")
+    await broker.on_command(command(order_id, symbol, kind="limit", limit=1500, quantity=3))
     base = now_us() + 1
     assert await first.on_tick(tick(symbol, 1600, base)) == []
     assert await second.on_tick(tick(symbol, 1600, base + 1)) == []
@@ -111,7 +119,7 @@ async def test_a_redelivered_tick_resends_its_fill_and_a_stale_copy_never_fills_
     assert [u.fill_id for u in await restarted.on_tick(tick(symbol, 1500, base + 2))] == [
         fill.fill_id
     ]
-    stored = await PaperOrder.find_one({"order_id": "o-two"})
+    stored = await PaperOrder.find_one({"order_id": order_id})
     assert stored is not None and stored.filled == 3 and len(stored.fills) == 1
     assert await first.on_tick(tick(symbol, 1400, base + 3)) == []
 
@@ -123,7 +131,7 @@ async def test_a_new_alert_fires_at_the_next_tick_and_a_cancelled_one_does_not(
     club, (owner, _) = await club_with_members(2, currency="USD")
     club_id = str(club.id)
     engine = AlertEngine()
-    symbol = "GE"
+    symbol = "RT19D"
     seq = now_us()
     assert await engine.do_apply_tick(tick(symbol, 900, seq)) == 0
     loads = engine.loads
