@@ -215,9 +215,10 @@ class PaperEngine:
 
     Each symbol's open orders are kept in memory (``app/symbolcache.py``): a tick reads one
     Redis version token, not the database; a command that puts an order on the book or takes
-    one off writes a new token, so the next tick sees the change. Every write is guarded on
-    the state read (``move_paper_order``): a failed guard means the copy was stale (another
-    worker had the partition), and the order is looked at again as stored. A tick that may
+    one off or changes its terms writes a new token, so the next tick sees the change. Every
+    write is guarded on the state read, terms included (``move_paper_order``): a failed guard
+    means the copy was stale (another worker had the partition, a token write was lost), and
+    the order is looked at again as stored. A tick that may
     have been applied already (at or below the highest ``seq`` the book has seen) is matched
     against the book as stored, so a re-delivered tick re-sends the fills it made. A tick that
     changes nothing but ``last_tick_seq`` (no fill, the same volume seen) is not written."""
@@ -258,6 +259,7 @@ class PaperEngine:
             await repository.modify_paper_order(
                 command.order_id, command.quantity, command.limit_price
             )
+            await self._touch(command.symbol)  # the tick engines take the new terms
             return []  # the club's order changed already; fills follow the new terms
         instrument = None
         try:

@@ -102,8 +102,10 @@ async def touch_paper_book_version(redis: Redis, symbol: str) -> None:
 
 
 def _paper_guard(order: PaperOrder) -> dict[str, Any]:
+    # The terms too: a modified order (``modify_paper_order``) never fills on its old terms.
     return {"_id": order.id, "open": True, "last_tick_seq": order.last_tick_seq,
-            "filled": order.filled}  # fmt: skip
+            "filled": order.filled, "quantity": order.quantity,
+            "limit_price": order.limit_price}  # fmt: skip
 
 
 async def move_paper_orders(moves: list[tuple[PaperOrder, dict[str, Any]]]) -> int:

@@ -160,3 +160,28 @@ async def test_a_new_alert_fires_at_the_next_tick_and_a_cancelled_one_does_not(
     await alert_service.do_cancel(club_id, str(alert.id), owner)
     assert await engine.do_apply_tick(tick(symbol, 1100, seq + 23)) == 0
     assert await AlertFiring.find({"alert_id": str(alert.id)}).count() == 1
+
+
+async def test_a_modified_order_fills_on_its_new_terms_only(services: Services) -> None:
+    redis = services.require_redis()
+    broker, matcher = PaperEngine(COSTS, redis), PaperEngine(COSTS, redis)
+    symbol = "RT19A"
+    order_id = new_id("modify")
+    await broker.on_command(command(order_id, symbol, kind="limit", limit=1000))
+    seq = now_us() + 1
+    assert await matcher.on_tick(tick(symbol, 1050, seq)) == []  # above the limit
+    await broker.on_command(command(order_id, symbol, action="modify", kind="limit", limit=1100))
+    [fill] = await matcher.on_tick(tick(symbol, 1080, seq + 1))  # under the new limit
+    assert (fill.fill_price, fill.fill_quantity) == (1080, 5)
+
+    # The terms changed with no token written (lost with Redis): the copy's guard fails and
+    # the order is looked at as stored, so it never fills on its old terms.
+    lowered = new_id("lowered")
+    await broker.on_command(command(lowered, symbol, kind="limit", limit=1000))
+    assert await matcher.on_tick(tick(symbol, 1050, now_us() + 1)) == []
+    await PaperOrder.find_one({"order_id": lowered}).update({"$set": {"limit_price": 900}})
+    assert await matcher.on_tick(tick(symbol, 950, now_us() + 1)) == []  # 950 > 900
+    stored = await PaperOrder.find_one({"order_id": lowered})
+    assert stored is not None and stored.open and stored.filled == 0
+    [fill] = await matcher.on_tick(tick(symbol, 890, now_us() + 1))
+    assert fill.fill_price == 890
