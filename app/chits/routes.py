@@ -447,8 +447,9 @@ async def get_subscription(sub_id: str) -> SubscriptionOut:
 @validate_response(SubscriptionOut)
 @document_errors(403, 404, 409)
 async def patch_subscription(sub_id: str, data: SubscriptionPatch) -> SubscriptionOut:
-    """The foreman removes a defaulter (``status: DEFAULTED``). Errors: 403, 404, 409
-    ``subscription_state``."""
+    """The foreman removes a defaulter (``status: DEFAULTED``): only with an instalment unpaid
+    past its due date and the scheme's grace days. Errors: 403, 404, 409
+    ``subscription_state`` / ``nothing_overdue``."""
     sub = await chit_service.do_mark_default(sub_id, _actor(), data.reason)
     return (await subscriptions_out([sub]))[0]
 

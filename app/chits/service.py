@@ -60,6 +60,7 @@ from app.chits.errors import (
     KycRequiredForChit,
     NotEligible,
     NothingDue,
+    NothingOverdue,
     PaymentNotFound,
     PrizeAlreadyPaid,
     PrizePayoutInProgress,
@@ -705,17 +706,58 @@ class ChitService:
 
         return await run_in_transaction(body)
 
-    async def do_mark_default(self, sub_id: str, actor: Actor, reason: str) -> Subscription:
-        """The foreman removes a defaulter: an ACTIVE, unprized subscription that owes money
-        becomes DEFAULTED (it keeps the ticket until a substitute takes it).
+    async def owed_by(
+        self,
+        sub_id: str,
+        scheme: Scheme,
+        today: dt.date,
+        grace_days: int = 0,
+        session: AsyncClientSession | None = None,
+    ) -> tuple[int, int, str | None]:
+        """(past, upcoming, deadline) of what the subscription owes (paise): ``past`` is what
+        has fallen due by ``today`` — with ``grace_days`` 0 the months due on or before
+        ``today``, otherwise the months whose due date plus the grace days is before
+        ``today`` (overdue) — and ``upcoming`` the rest of the balance (months called but not
+        due yet; payments settle the oldest month first, so the newest months are the unpaid
+        ones).
+        ``deadline`` is the due date (+ grace) of the oldest month still unpaid (ISO; ``None``
+        when nothing is owed). A credit owes nothing: (0, 0, None)."""
+        owed = await self.owed(sub_id, str(scheme.id), session)
+        if owed <= 0:
+            return 0, 0, None
+        dues = await repository.dues_of(sub_id, session)
+        grace = dt.timedelta(days=grace_days)
+
+        def fallen(due: Due) -> bool:
+            end = dt.date.fromisoformat(due.due_date) + grace
+            return today > end if grace_days else today >= end
+
+        upcoming = min(owed, sum(d.amount for d in dues if not fallen(d)))
+        deadline: str | None = None
+        left = owed
+        for due in reversed(dues):
+            if left <= 0:
+                break
+            deadline = (dt.date.fromisoformat(due.due_date) + grace).isoformat()
+            left -= due.amount
+        return owed - upcoming, upcoming, deadline
+
+    async def do_mark_default(
+        self, sub_id: str, actor: Actor, reason: str, now: dt.datetime | None = None
+    ) -> Subscription:
+        """The foreman removes a defaulter: an ACTIVE, unprized subscription with an instalment
+        unpaid past its due date and the scheme's grace days (``overdue``) becomes DEFAULTED
+        (it keeps the ticket until a substitute takes it). Owing this month's instalment before
+        its grace days end is not a default.
 
         Raises:
-            ChitForbidden, SubscriptionStateError (409: ``not_active``, ``prized``,
-            ``nothing_overdue``).
+            ChitForbidden; SubscriptionStateError (409: ``not_active``, ``prized``);
+            NothingOverdue (409 ``nothing_overdue``: nothing unpaid past the grace days).
         """
         sub, scheme = await self.get_subscription(sub_id, actor)
         if scheme.foreman_id != actor.user_id:
             raise ChitForbidden("only the scheme's foreman removes a defaulter")
+        today = _aware(now or utcnow()).date()
 
         async def body(session: AsyncClientSession) -> Subscription:
             await repository.bump_money_seq(sub.scheme_id, session)
@@ -724,10 +766,20 @@ class ChitService:
                     "a prized subscriber's dues are recovered from the security",
                     details={"reason": "prized"},
                 )
-            if await self.owed(sub_id, sub.scheme_id, session) <= 0:
+            if sub.status != SubscriptionStatus.ACTIVE or not sub.holds_ticket:
                 raise SubscriptionStateError(
-                    "the subscriber owes nothing", details={"reason": "nothing_overdue"}
+                    "the subscription is not active", details={"reason": "not_active"}
                 )
+            overdue, _, deadline = await self.owed_by(
+                sub_id, scheme, today, scheme.grace_days, session
+            )
+            if overdue <= 0:
+                raise NothingOverdue(
+                    "nothing is overdue: a subscriber defaults only with an instalment unpaid "
+                    f"past its due date and {scheme.grace_days} days' grace",
+                    details={"overdue": format_minor(0), "grace_days": scheme.grace_days,
+                             "next_deadline": deadline},
+                )  # fmt: skip
             if not await repository.update_subscription(
                 sub_id,
                 {"status": SubscriptionStatus.ACTIVE.value, "holds_ticket": True},
@@ -1629,21 +1681,31 @@ class ChitService:
     # ---- prizes and the end --------------------------------------------------------------
 
     async def prize_split(
-        self, scheme: Scheme, auction: Auction, sub: Subscription, session: AsyncClientSession
+        self,
+        scheme: Scheme,
+        auction: Auction,
+        sub: Subscription,
+        session: AsyncClientSession,
+        today: dt.date | None = None,
     ) -> tuple[int, int]:
-        """(withheld, payout) of a closed month's prize, paise. With security recorded nothing
-        is withheld; without it the instalments still to come (what the winner owes now plus
-        the instalments of the months not yet called) are withheld, at most the prize (the Act
-        allows this). Raises InsufficientCollections (409) when the scheme's cash, less the
-        prize payouts already in flight, does not cover the payout."""
+        """(withheld, payout) of a closed month's prize, paise. What the winner owes now
+        (arrears: instalments fallen due by ``today`` and unpaid, penalties) is always
+        withheld — from every prize, the foreman's own month included — so a prize never pays
+        out money the winner still owes the pot (which would leave a later winner's prize
+        uncovered). Without security every instalment to come is withheld too: the months
+        called but not due yet and the months not yet called (the Act allows this). At most
+        the prize is withheld. Raises InsufficientCollections (409) when the
+        scheme's cash, less the prize payouts already in flight, does not cover the payout."""
         assert auction.prize is not None
         sub_id = str(sub.id)
         books = await self.balances(str(scheme.id), session)
-        withheld = 0
+        arrears, upcoming, _ = await self.owed_by(
+            sub_id, scheme, today or utcnow().date(), 0, session
+        )
+        withheld = arrears
         if sub.surety is None:
-            to_come = scheme.subscribers - scheme.current_month
-            owed_now = max(0, books.get(receivable(sub_id), 0))
-            withheld = min(auction.prize, owed_now + scheme.instalment * to_come)
+            withheld += upcoming + scheme.instalment * (scheme.subscribers - scheme.current_month)
+        withheld = min(auction.prize, withheld)
         payout = auction.prize - withheld
         in_flight = sum(p.amount for p in await repository.prize_payouts_in_flight(
             str(scheme.id), session))  # fmt: skip
@@ -1661,7 +1723,8 @@ class ChitService:
     ) -> bool:  # fmt: skip
         """Inside the caller's transaction: mark the month's prize paid (once: guarded on
         ``prize_paid_at``) and post it — Dr prize payable (the prize), Cr cash (the payout),
-        Cr the winner's subscription (what was withheld) under ``chit-prize:<auction id>``.
+        Cr the winner's subscription (what was withheld) under ``chit-prize:<auction id>``; an
+        open instalment checkout of the winner is then stale (FAILED, ``superseded``).
         Returns False (nothing done) when it was paid before."""
         auction_id, sub_id = str(auction.id), str(sub.id)
         assert auction.prize is not None
@@ -1678,6 +1741,16 @@ class ChitService:
             lines.append((CASH, -payout))
         if withheld:
             lines.append((receivable(sub_id), -withheld))
+            # the arrears are settled from the prize: an open checkout for them is stale
+            stale = await repository.pending_instalment(sub_id, session)
+            if stale is not None:
+                await repository.update_payment(
+                    str(stale.id),
+                    {"status": PaymentStatus.PENDING.value},
+                    {"status": PaymentStatus.FAILED.value, "details.reason": "superseded",
+                     "last_error": "settled from the prize"},
+                    session,
+                )  # fmt: skip
         await ledger_service.do_post(
             pool_id=str(scheme.id),
             key=f"chit-prize:{auction_id}",
@@ -1692,10 +1765,10 @@ class ChitService:
     async def do_pay_prize(
         self, auction_id: str, actor: Actor, reference: str, now: dt.datetime | None = None
     ) -> ChitPayment:
-        """The foreman pays a closed month's prize — exactly once. With security recorded the
-        whole prize is paid; without it the instalments still to come (what the winner owes
-        now plus the instalments of the months not yet called) are withheld from it and held
-        as the winner's credit (the Act allows this), and the rest is paid.
+        """The foreman pays a closed month's prize — exactly once. What the winner owes now is
+        withheld from every prize (``prize_split``); without security the instalments of the
+        months not yet called are withheld too and held as the winner's credit (the Act allows
+        this), and the rest is paid.
 
         Raises:
             ChitForbidden; AuctionNotOpen (409: not closed); PrizeAlreadyPaid (409);
@@ -1726,7 +1799,7 @@ class ChitService:
             sub_id = live.winner_subscription_id
             sub = await repository.get_subscription(sub_id, session)
             assert sub is not None and live.prize is not None
-            withheld, payout = await self.prize_split(fresh_scheme, live, sub, session)
+            withheld, payout = await self.prize_split(fresh_scheme, live, sub, session, now.date())
             if not await self.do_book_prize(session, fresh_scheme, live, sub, withheld, now):
                 raise PrizeAlreadyPaid("this month's prize was paid already")
             payment = ChitPayment(

@@ -698,7 +698,7 @@ function PrizePayoutRow({ auction, onChange, recordByHand, busy }: { auction: Au
       ) : (
         <p data-testid={`payout-status-${auction.month}`}>
           Month {auction.month}'s prize to ticket {auction.winner_ticket}: <strong>{money(p.amount)}</strong>
-          {p.withheld && /[1-9]/.test(p.withheld) ? ` (${money(p.withheld)} withheld against the instalments to come: no security given)` : ""} —{" "}
+          {p.withheld && /[1-9]/.test(p.withheld) ? ` (${money(p.withheld)} withheld: what the ticket owed, and without security the instalments to come)` : ""} —{" "}
           {PAYOUT_WORDS[p.status] ?? label(p.status)}{p.reference ? ` · reference ${p.reference}` : ""}.
           {p.status === "FAILED" && (
             <>
