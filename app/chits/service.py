@@ -819,8 +819,14 @@ class ChitService:
             owed = books[sub.scheme_id].get(receivable(str(sub.id)), 0)
             dues = await repository.dues_of(str(sub.id)) if owed > 0 else []
             past, upcoming, _ = split_owed(owed, dues, today, 0)
-            later = [d.due_date for d in dues if dt.date.fromisoformat(d.due_date) > today]
-            out[str(sub.id)] = (past, upcoming, min(later) if upcoming and later else None)
+            # the unpaid months are the newest: the earliest of those not due yet comes next
+            next_due, left = None, upcoming
+            for due in reversed(dues):
+                if left <= 0:
+                    break
+                if dt.date.fromisoformat(due.due_date) > today:
+                    next_due, left = due.due_date, left - due.amount
+            out[str(sub.id)] = (past, upcoming, next_due)
         return out
 
     async def do_mark_default(

@@ -896,7 +896,7 @@ interface ReportJob {
 
 /** A PDF for the registrar or the foreman (auction minutes, monthly report): asked for, built
  * in the background by the report agent, then a download link. */
-function ChitReport({ scheme, kind, month, label: text }: { scheme: Scheme; kind: string; month: number; label: string }) {
+function ChitReport({ scheme, kind, month, label: text, scope = "" }: { scheme: Scheme; kind: string; month: number; label: string; scope?: string }) {
   const [job, setJob] = useState<ReportJob | null>(null);
   const ask = useAction(async () => {
     let current = await api<ReportJob>("POST", `/api/v1/schemes/${scheme.id}/reports`, { body: { kind, month } });
@@ -907,7 +907,7 @@ function ChitReport({ scheme, kind, month, label: text }: { scheme: Scheme; kind
       setJob(current);
     }
   });
-  const id = `${kind}-${month}`;
+  const id = `${scope}${kind}-${month}`;
   return (
     <span class="chit-report" data-testid={`report-${id}`} data-status={job?.status ?? "none"}>
       {job?.download ? (
@@ -997,7 +997,7 @@ function MonthlyReport({ scheme }: { scheme: Scheme }) {
           {months.map((m) => <option key={m} value={m}>month {m}</option>)}
         </select>
       </label>
-      <ChitReport key={month} scheme={scheme} kind="chit_monthly_report" month={month} label={`Month ${month} report`} />
+      <ChitReport key={month} scheme={scheme} kind="chit_monthly_report" month={month} label={`Month ${month} report`} scope="any-" />
     </div>
   );
 }
