@@ -454,8 +454,9 @@ function Result({ auction, scheme, ticket }: { auction: Auction; scheme: Scheme;
       {auction.shares.length > 0 && (
         <details data-testid="result-all-shares" open={auction.shares.length <= 12}>
           <summary>Every ticket's share{last ? "" : " and next net instalment"}</summary>
+          <div class="table-wrap">
           <table class="table result-shares">
-            <thead><tr><th>Ticket</th><th class="num">Share of discount</th>{!last && <th class="num">Next net instalment</th>}</tr></thead>
+            <thead><tr><th>Ticket</th><th class="num">Share</th>{!last && <th class="num">Next net instalment</th>}</tr></thead>
             <tbody>
               {auction.shares.map((sh, i) => (
                 <tr key={i} class={i + 1 === ticket ? "mine-row" : ""} data-testid="result-share-row" data-ticket={i + 1}>
@@ -464,6 +465,7 @@ function Result({ auction, scheme, ticket }: { auction: Auction; scheme: Scheme;
               ))}
             </tbody>
           </table>
+          </div>
         </details>
       )}
       {auction.bids.length > 0 && (
@@ -972,7 +974,10 @@ function Substitute({ sub, onDone }: { sub: Subscription; onDone: () => void }) 
       <span>Ticket {sub.ticket}: {sub.name ?? "—"} — removed{/[1-9]/.test(sub.balance) && !sub.balance.startsWith("-") ? `, owing ${money(sub.balance)}` : ""}.</span>
       {q && (
         <span data-testid={`catch-up-${sub.ticket}`}>
-          A substitute pays the catch-up of <strong>{money(q.catch_up)}</strong> (the net instalments of {q.months_called} month{q.months_called === 1 ? "" : "s"}); {money(q.arrears)} of the defaulter's arrears is cleared from it and {money(q.defaulter_refund)} is owed back to them at the end.
+          A substitute pays the catch-up of <strong>{money(q.catch_up)}</strong> (the net instalments of {q.months_called} month{q.months_called === 1 ? "" : "s"}).{" "}
+          {q.defaulter_refund.startsWith("-")
+            ? <>It clears the defaulter's arrears; they still owe {money(q.defaulter_refund.slice(1))} of late penalties beyond it.</>
+            : <>{money(q.arrears)} of the defaulter's arrears is cleared from it and {money(q.defaulter_refund)} is owed back to them at the end.</>}
         </span>
       )}
       <ErrorNote error={sentence(quote.error)} />
