@@ -13,6 +13,7 @@ from app.chits.schemas import SchemeCreate
 from app.chits.service import Actor, chit_service
 from app.identity.documents import PlatformRole, User
 from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument
+from app.kyc.service import kyc_service
 from app.sms.documents import MobileNumber
 
 DEMO_SCHEME = "Demo Chit Fund"
@@ -25,6 +26,7 @@ async def _kyc_verified(user_id: str) -> None:
             doc = KycDocument(user_id=user_id, kind=kind, status=DocumentStatus.VERIFIED,
                               file_id=f"demo-{kind.value}", number_last4="0000")  # fmt: skip
             await doc.insert()
+    await kyc_service.do_refresh_status(user_id)  # /me agrees with /kyc
 
 
 async def load_demo_chits(foreman_email: str, member_email: str, admin_email: str) -> int:
@@ -45,7 +47,7 @@ async def load_demo_chits(foreman_email: str, member_email: str, admin_email: st
         "instalment": "10000.00", "commission_bps": 500, "min_bid": "1500.00",
         "bid_step": "500.00", "max_discount": "9000.00", "commission_source": "discount",
         "auction_day": min(today.day, 28), "auction_time": "00:00", "auction_minutes": 10,
-        "start_date": today.replace(day=min(today.day, 28)).isoformat(),
+        "start_date": today.isoformat(),  # never in the past (refused since the trial)
         "late_penalty": "100.00",
     }))  # fmt: skip
     scheme_id = str(scheme.id)

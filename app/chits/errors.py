@@ -17,6 +17,7 @@ __all__ = [
     "KycRequiredForChit",
     "NotEligible",
     "NothingDue",
+    "NothingOverdue",
     "PaymentNotFound",
     "PrizeAlreadyPaid",
     "PrizePayoutInProgress",
@@ -94,6 +95,15 @@ class NothingDue(AppError):
 
     status = 409
     code = "nothing_due"
+
+
+class NothingOverdue(AppError):
+    """A subscriber may be removed as a defaulter only with an instalment unpaid past its due
+    date and the scheme's grace days (409); ``details``: ``overdue`` (amount), ``grace_days``,
+    ``next_deadline`` (the day after which the oldest unpaid month would be overdue)."""
+
+    status = 409
+    code = "nothing_overdue"
 
 
 class AuctionNotOpen(AppError):

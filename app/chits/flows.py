@@ -5,7 +5,8 @@ A prize payout is one PRIZE ``ChitPayment`` per auction (``Auction.prize_payment
 under a guard): requested PENDING in one transaction (the payout is spoken for: other payouts
 see less cash), then sent with the idempotency key ``chit-prize-<auction id>-<attempt>``, then
 recorded COMPLETED with its journal entry (``ChitService.do_book_prize``: Dr prize payable, Cr
-cash and, without security, Cr the winner's subscription for what was withheld) in another.
+cash and Cr the winner's subscription for what was withheld: arrears always, and the months to
+come without security) in another.
 
 * The provider did not answer (5xx, timeout): the payment stays PENDING and the sweep of the
   chits agent sends it again with the *same* key after a backoff (the provider answers the
@@ -84,7 +85,8 @@ class ChitFlows:
         self, auction_id: str, actor: Actor, now: dt.datetime | None = None
     ) -> ChitPayment:
         """The foreman pays a closed month's prize through the payout provider, exactly once:
-        the winner's prize less what is withheld without security (``prize_split``). Creates
+        the winner's prize less what is withheld (arrears; without security, the months to come:
+        ``prize_split``). Creates
         the PENDING PRIZE payment and sends it at once; returns it COMPLETED, PENDING (the
         provider did not answer: the sweep retries) or FAILED (refused: retry by hand).
         Asking again returns the same payment (nothing is sent twice).
@@ -116,7 +118,7 @@ class ChitFlows:
                 raise PrizeAlreadyPaid("this month's prize was paid already")
             sub = await repository.get_subscription(live.winner_subscription_id, session)
             assert sub is not None and live.prize is not None
-            withheld, payout = await chit_service.prize_split(fresh, live, sub, session)
+            withheld, payout = await chit_service.prize_split(fresh, live, sub, session, now.date())
             payment = ChitPayment(
                 scheme_id=scheme_id, subscription_id=str(sub.id), user_id=sub.user_id,
                 kind=PaymentKind.PRIZE, status=PaymentStatus.PENDING, amount=payout,
@@ -259,7 +261,7 @@ class ChitFlows:
                 title=f"{scheme.name}: your prize of {format_minor(payment.amount)} was paid",
                 body=f"Month {payment.month}'s prize was sent to your UPI id"
                      f"{f' (reference {reference})' if reference else ''}"
-                     f"{f'; {format_minor(withheld)} is held against the instalments to come' if withheld else ''}.",  # noqa: E501
+                     f"{f'; {format_minor(withheld)} was kept for what you owe and the instalments to come' if withheld else ''}.",  # noqa: E501
                 ref_type="chit_payment", ref_id=payment_id,
                 dedupe_key=f"chit-prize-paid:{payment_id}",
             )])  # fmt: skip

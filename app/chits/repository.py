@@ -224,10 +224,11 @@ async def get_payment(payment_id: str, session: Session = None) -> ChitPayment |
     return None if key is None else await ChitPayment.find_one({"_id": key}, session=session)
 
 
-async def pending_instalment(sub_id: str) -> ChitPayment | None:
+async def pending_instalment(sub_id: str, session: Session = None) -> ChitPayment | None:
     """The subscription's open (PENDING) instalment payment, if any."""
     return await ChitPayment.find_one(
-        {"subscription_id": sub_id, "kind": "INSTALLMENT", "status": PaymentStatus.PENDING.value}
+        {"subscription_id": sub_id, "kind": "INSTALLMENT", "status": PaymentStatus.PENDING.value},
+        session=session,
     )
 
 

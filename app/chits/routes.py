@@ -41,6 +41,7 @@ from app.chits.schemas import (
     SubscriptionOut,
     SubscriptionPatch,
     SubstituteIn,
+    SubstituteQuote,
     SuretyIn,
     SuretyOut,
     TrialBalanceOut,
@@ -88,6 +89,7 @@ async def subscriptions_out(subs: list[Subscription]) -> list[SubscriptionOut]:
     """API shapes of subscriptions with names and what each owes now."""
     users = await users_by_id(sorted({s.user_id for s in subs}))
     books: dict[str, dict[str, int]] = {}
+    split = await chit_service.owed_now_of(subs)
     out = []
     for s in subs:
         if s.scheme_id not in books:
@@ -101,6 +103,8 @@ async def subscriptions_out(subs: list[Subscription]) -> list[SubscriptionOut]:
                              recorded_at=s.surety.recorded_at) if s.surety else None,
             replaces=s.replaces, replaced_by=s.replaced_by, catch_up=format_minor(s.catch_up),
             balance=format_minor(books[s.scheme_id].get(receivable(str(s.id)), 0)),
+            due_now=format_minor(split[str(s.id)][0]),
+            upcoming=format_minor(split[str(s.id)][1]), next_due_date=split[str(s.id)][2],
             joined_at=s.joined_at,
         ))  # fmt: skip
     return out
@@ -447,10 +451,29 @@ async def get_subscription(sub_id: str) -> SubscriptionOut:
 @validate_response(SubscriptionOut)
 @document_errors(403, 404, 409)
 async def patch_subscription(sub_id: str, data: SubscriptionPatch) -> SubscriptionOut:
-    """The foreman removes a defaulter (``status: DEFAULTED``). Errors: 403, 404, 409
-    ``subscription_state``."""
+    """The foreman removes a defaulter (``status: DEFAULTED``): only with an instalment unpaid
+    past its due date and the scheme's grace days. Errors: 403, 404, 409
+    ``subscription_state`` / ``nothing_overdue``."""
     sub = await chit_service.do_mark_default(sub_id, _actor(), data.reason)
     return (await subscriptions_out([sub]))[0]
+
+
+@blueprint.get("/subscriptions/<sub_id>/substitute")
+@tag(["chits"])
+@require_auth
+@validate_response(SubstituteQuote)
+@document_errors(403, 404, 409)
+async def substitute_quote(sub_id: str) -> SubstituteQuote:
+    """What admitting a substitute on this DEFAULTED ticket settles, to show the foreman
+    before confirming: the catch-up amount the substitute pays, the defaulter's arrears
+    cleared from it and what is owed back to the defaulter. Errors: 403, 404, 409
+    ``subscription_state``."""
+    q = await chit_service.substitute_quote(sub_id, _actor())
+    return SubstituteQuote(
+        subscription_id=sub_id, ticket=q["ticket"], months_called=q["months_called"],
+        catch_up=format_minor(q["catch_up"]), arrears=format_minor(q["arrears"]),
+        defaulter_refund=format_minor(q["defaulter_refund"]),
+    )  # fmt: skip
 
 
 @blueprint.post("/subscriptions/<sub_id>/substitute")
@@ -460,8 +483,9 @@ async def patch_subscription(sub_id: str, data: SubscriptionPatch) -> Subscripti
 @validate_response(SubscriptionOut, 201)
 @document_errors(403, 404, 409)
 async def substitute(sub_id: str, data: SubstituteIn) -> tuple[SubscriptionOut, int]:
-    """Admit a substitute on a defaulted ticket; they owe the catch-up amount. Errors: 403,
-    404, 409."""
+    """Admit a substitute on a defaulted ticket; they owe the catch-up amount. The substitute
+    is a known person whose KYC the KYC service derives as verified. Errors: 403
+    ``kyc_required``, 404 ``user_not_found`` / ``subscription_not_found``, 409."""
     sub = await chit_service.do_substitute(sub_id, _actor(), data.user_id)
     return (await subscriptions_out([sub]))[0], 201
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from app.errors import AppError
+from app.money import format_minor
 
 MAX_COMMISSION_BPS = 700  # 7 % since the 2019 amendment (5 % under the 1982 Act)
 MAX_DISCOUNT_BPS = 5000  # a scheme may allow at most half the chit as discount
@@ -171,11 +172,17 @@ def month_result(terms: SchemeTerms, discount: int, *, foreman_month: bool = Fal
     if foreman_month:
         return MonthResult(0, terms.chit_amount, 0, [0] * n, [terms.instalment] * n)
     if not 0 <= discount <= terms.chit_amount:
-        raise ValueError(f"discount out of range: {discount}")
+        raise ValueError(
+            f"the discount {format_minor(discount)} must be between 0.00 and the chit amount "
+            f"{format_minor(terms.chit_amount)}"
+        )
     commission = terms.commission
     if terms.commission_source == CommissionSource.DISCOUNT:
         if discount < commission:
-            raise ValueError("the discount must cover the commission")
+            raise ValueError(
+                f"the discount {format_minor(discount)} must cover the commission of "
+                f"{format_minor(commission)}"
+            )
         pool = discount - commission
         prize = terms.chit_amount - discount
     else:
@@ -211,6 +218,39 @@ def check_bid_amount(terms: SchemeTerms, discount: int, best: int | None) -> Bid
     ):
         return BidRefusal.NOT_ABOVE_BEST
     return None
+
+
+def next_bid(terms: SchemeTerms, best: int | None) -> int | None:
+    """The lowest valid bid when the best so far is ``best`` (paise): the minimum bid with
+    no bid yet, else one step above the best — or the maximum discount itself when the best
+    is already there (a tie at the maximum is drawn by lot); ``None`` past the maximum."""
+    if best is None:
+        return terms.min_bid
+    if best >= terms.max_discount:
+        return terms.max_discount
+    return min(best + terms.bid_step, terms.max_discount)
+
+
+def bid_refusal_message(
+    terms: SchemeTerms, refusal: BidRefusal, discount: int, best: int | None
+) -> str:
+    """Why a bid was refused, in rupees, with what would be accepted."""
+    r = format_minor
+    if refusal == BidRefusal.BELOW_MINIMUM:
+        return f"the bid {r(discount)} is below the minimum bid of {r(terms.min_bid)}"
+    if refusal == BidRefusal.ABOVE_MAXIMUM:
+        return f"the bid {r(discount)} is above the maximum discount of {r(terms.max_discount)}"
+    if refusal == BidRefusal.OFF_STEP:
+        return (
+            f"bids move in steps of {r(terms.bid_step)} from the minimum bid of "
+            f"{r(terms.min_bid)}: {r(discount)} is not on a step"
+        )
+    nxt = next_bid(terms, best)
+    shown = "none" if best is None else r(best)
+    return (
+        f"the best bid is {shown} and bids move in steps of {r(terms.bid_step)}: "
+        f"bid at least {r(nxt if nxt is not None else terms.max_discount)}"
+    )
 
 
 def draw_seed(auction_id: str, bids: list[tuple[str, int, int]]) -> str:

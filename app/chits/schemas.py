@@ -185,7 +185,26 @@ class SubscriptionOut(BaseModel):
     replaced_by: str | None
     catch_up: str
     balance: str
+    # ``balance`` split by today's date: what has fallen due (due date today or before) and
+    # what is called but falls due later, with the earliest of those later due dates
+    due_now: str = "0.00"
+    upcoming: str = "0.00"
+    next_due_date: str | None = None
     joined_at: dt.datetime
+
+
+class SubstituteQuote(BaseModel):
+    """What admitting a substitute on a DEFAULTED ticket settles, shown before the foreman
+    confirms: ``catch_up`` (the substitute pays: the net instalments of the months already
+    called), the defaulter's ``arrears`` cleared from it and ``defaulter_refund`` (the rest,
+    owed back to the defaulter at the end)."""
+
+    subscription_id: str
+    ticket: int
+    months_called: int
+    catch_up: str
+    arrears: str
+    defaulter_refund: str
 
 
 class SubscriptionList(BaseModel):
@@ -232,6 +251,9 @@ class DrawOut(BaseModel):
 
 
 class BidOut(BaseModel):
+    """A valid bid in order; ``id`` enters the seed of a draw by lot (re-checkable)."""
+
+    id: str | None = None
     seq: int
     ticket: int
     discount: str
@@ -240,7 +262,8 @@ class BidOut(BaseModel):
 
 class AuctionOut(BaseModel):
     """A month's auction and, once closed, its result and arithmetic: chit amount = prize +
-    commission + the sum of ``shares`` (ticket order)."""
+    commission + the sum of ``shares`` (ticket order). ``status``: SCHEDULED (before
+    ``opens_at``) → OPEN (taking bids until ``ends_at``) → CLOSED."""
 
     id: str
     scheme_id: str
@@ -354,6 +377,9 @@ class ChitScore(BaseModel):
     user_id: str
     score: int
     max_score: int = 900
+    # false for someone with no ticket and no instalment yet: the score then rests on KYC
+    # and profile alone (and payment history counted as clean), so screens say "no history"
+    has_history: bool = True
     factors: list[ScoreFactor]
     # the latest nightly recomputation (the chits agent), when there is one
     nightly_score: int | None = None
@@ -416,9 +442,12 @@ class SchemeJoined(BaseModel):
     seq: int
     missed: list[MissedChitEvent]
     auction: AuctionOut | None
+    # the latest closed month with its arithmetic (shown after the close until the next one)
+    result: AuctionOut | None = None
     my_ticket: int | None
     eligible: bool
     eligibility: str
+    status: str | None = None
 
 
 class SchemeLeft(BaseModel):
@@ -475,6 +504,8 @@ class ChitPaymentEvent(ChitRoomEvent):
     kind: str
     status: str
     amount: str
+    # why a payment FAILED, in words (``None`` otherwise)
+    reason: str | None = None
 
 
 class ChitSchemeEvent(ChitRoomEvent):

@@ -60,6 +60,7 @@ from app.chits.errors import (
     KycRequiredForChit,
     NotEligible,
     NothingDue,
+    NothingOverdue,
     PaymentNotFound,
     PrizeAlreadyPaid,
     PrizePayoutInProgress,
@@ -71,14 +72,17 @@ from app.chits.errors import (
 )
 from app.chits.rules import (
     DRAW_METHOD,
+    InvalidScheme,
     MonthResult,
     SchemeTerms,
     auction_date,
+    bid_refusal_message,
     check_bid_amount,
     check_terms,
     draw,
     draw_seed,
     month_result,
+    next_bid,
     round_half_even,
 )
 from app.chits.schemas import (
@@ -94,6 +98,7 @@ from app.chits.schemas import (
 )
 from app.db import run_in_transaction
 from app.identity.documents import KycStatus, PlatformRole
+from app.identity.errors import UserNotFound
 from app.kyc.service import kyc_service
 from app.ledger.service import ledger_service
 from app.logging import get_logger
@@ -181,14 +186,28 @@ class PaymentOutcome:
     payment: ChitPayment | None
 
 
-def auction_out(auction: Auction, bids: list[Bid] | None = None) -> AuctionOut:
-    """The API/socket shape of an auction (money as decimal strings)."""
+def shown_status(auction: Auction, now: dt.datetime | None = None) -> str:
+    """The status a person sees: ``SCHEDULED`` before ``opens_at``, ``OPEN`` from then until
+    it closes (bids are taken until ``ends_at``; the close follows at once), ``CLOSED``. Only
+    SCHEDULED and CLOSED are stored: OPEN is the stored SCHEDULED seen after its opening."""
+    if auction.status == AuctionStatus.CLOSED:
+        return AuctionStatus.CLOSED.value
+    if _aware(now or utcnow()) >= _aware(auction.opens_at):
+        return "OPEN"
+    return AuctionStatus.SCHEDULED.value
+
+
+def auction_out(
+    auction: Auction, bids: list[Bid] | None = None, now: dt.datetime | None = None
+) -> AuctionOut:
+    """The API/socket shape of an auction (money as decimal strings; ``status`` as
+    ``shown_status`` at ``now``)."""
     closed = auction.status == AuctionStatus.CLOSED
     return AuctionOut(
         id=str(auction.id),
         scheme_id=auction.scheme_id,
         month=auction.month,
-        status=auction.status.value,
+        status=shown_status(auction, now),
         opens_at=_aware(auction.opens_at),
         ends_at=_aware(auction.ends_at),
         foreman_month=auction.foreman_month,
@@ -208,10 +227,41 @@ def auction_out(auction: Auction, bids: list[Bid] | None = None) -> AuctionOut:
         prize_withheld=format_minor(auction.prize_withheld),
         prize_payment_id=auction.prize_payment_id,
         bids=[
-            BidOut(seq=b.seq, ticket=b.ticket, discount=format_minor(b.discount), at=b.at)
+            BidOut(
+                id=str(b.id), seq=b.seq, ticket=b.ticket, discount=format_minor(b.discount), at=b.at
+            )
             for b in bids or []
         ],
     )
+
+
+def split_owed(
+    owed: int, dues: list[Due], today: dt.date, grace_days: int = 0
+) -> tuple[int, int, str | None]:
+    """(past, upcoming, deadline) of a balance ``owed`` (paise) over the subscription's
+    ``dues`` (by month): ``past`` has fallen due by ``today`` — with ``grace_days`` 0 the
+    months due on or before ``today``, otherwise the months whose due date plus the grace days
+    is before ``today`` (overdue) — and ``upcoming`` is the rest (months called but not due
+    yet; payments settle the oldest month first, so the newest months are the unpaid ones).
+    ``deadline`` is the due date (+ grace) of the oldest month still unpaid (ISO; ``None``
+    when nothing is owed). A credit owes nothing: (0, 0, None)."""
+    if owed <= 0:
+        return 0, 0, None
+    grace = dt.timedelta(days=grace_days)
+
+    def fallen(due: Due) -> bool:
+        end = dt.date.fromisoformat(due.due_date) + grace
+        return today > end if grace_days else today >= end
+
+    upcoming = min(owed, sum(d.amount for d in dues if not fallen(d)))
+    deadline: str | None = None
+    left = owed
+    for due in reversed(dues):
+        if left <= 0:
+            break
+        deadline = (dt.date.fromisoformat(due.due_date) + grace).isoformat()
+        left -= due.amount
+    return owed - upcoming, upcoming, deadline
 
 
 def _four_places(value: Fraction) -> str:
@@ -299,20 +349,35 @@ class ChitService:
                 details={"kyc_status": summary.status.value, "missing": summary.missing},
             )
 
-    async def do_create_scheme(self, actor: Actor, fields: SchemeFields) -> Scheme:
+    @staticmethod
+    def check_start(start_date: str, today: dt.date) -> None:
+        """A scheme's start date is today or later (checked at create, patch and approval).
+        Raises InvalidScheme (422, ``field`` ``start_date``, ``rule`` ``not_in_past``)."""
+        if dt.date.fromisoformat(start_date) < today:
+            raise InvalidScheme(
+                f"the start date {start_date} is in the past: choose today or a later day",
+                details={"field": "start_date", "rule": "not_in_past",
+                         "today": today.isoformat()},
+            )  # fmt: skip
+
+    async def do_create_scheme(
+        self, actor: Actor, fields: SchemeFields, today: dt.date | None = None
+    ) -> Scheme:
         """A KYC-verified foreman creates a DRAFT scheme; the foreman holds ticket 1 (they take
         the first month's chit without discount, s.21(1)(a)) with the foreman's security.
 
         Raises:
             ChitForbidden (403): the actor is not a FOREMAN.
             KycRequiredForChit (403 ``kyc_required``): the foreman is not KYC-verified.
-            InvalidScheme (422 ``invalid_scheme``): a setting breaks a rule (``rules.check_terms``).
+            InvalidScheme (422 ``invalid_scheme``): a setting breaks a rule (``rules.check_terms``)
+                or the start date is in the past (``check_start``).
         """
         if PlatformRole.FOREMAN not in actor.roles:
             raise ChitForbidden("only a foreman may create a chit scheme")
         values = self._values(fields)
         values.setdefault("late_penalty", 0)
         self._terms_of(values)
+        self.check_start(values["start_date"], today or utcnow().date())
         await self._check_kyc(actor.user_id, "foreman")
         scheme = Scheme(foreman_id=actor.user_id, filled=1, **values)
         now = utcnow()
@@ -347,13 +412,23 @@ class ChitService:
 
         return await run_in_transaction(body)
 
-    async def do_update_scheme(self, scheme_id: str, actor: Actor, patch: SchemeFields) -> Scheme:
-        """Change a DRAFT scheme's settings (foreman). Raises ``SchemeStateError`` (409) when
-        not a draft, ``InvalidScheme`` (422), ``ChitForbidden``, ``SchemeNotFound``."""
+    async def do_update_scheme(
+        self, scheme_id: str, actor: Actor, patch: SchemeFields, today: dt.date | None = None
+    ) -> Scheme:
+        """Change a DRAFT scheme's settings (foreman). The state is checked before the fields:
+        a scheme that is no longer a draft answers 409 whatever the patch holds. Raises
+        ``SchemeStateError`` (409) when not a draft, ``InvalidScheme`` (422, a start date in
+        the past too), ``ChitForbidden``, ``SchemeNotFound``."""
         scheme = await self.check_foreman(scheme_id, actor)
+        if scheme.status != SchemeStatus.DRAFT:
+            raise SchemeStateError(
+                "only a draft can be changed", details={"status": scheme.status.value}
+            )
         changes = self._values(patch)
         merged = {**scheme.model_dump(), **changes}
         self._terms_of(merged)
+        if "start_date" in changes:
+            self.check_start(changes["start_date"], today or utcnow().date())
         updated = await repository.update_scheme(
             scheme_id, {"status": SchemeStatus.DRAFT.value}, changes or {"name": scheme.name}
         )
@@ -389,19 +464,30 @@ class ChitService:
             scheme, SchemeStatus.DRAFT, SchemeStatus.PENDING_APPROVAL, actor, "scheme.submitted", {}
         )
 
-    async def do_decide(self, scheme_id: str, actor: Actor, approve: bool, reason: str) -> Scheme:
+    async def do_decide(
+        self,
+        scheme_id: str,
+        actor: Actor,
+        approve: bool,
+        reason: str,
+        today: dt.date | None = None,
+    ) -> Scheme:
         """An admin approves (PENDING_APPROVAL → APPROVED, open for subscribers) or rejects
         (→ DRAFT, with ``reason``) a scheme; audited on the platform chain and the scheme's.
+        A scheme whose start date has passed meanwhile is not approved (send it back).
 
         Raises:
             ChitForbidden (403): not an admin, or the admin is the scheme's foreman.
             SchemeStateError (409): not pending approval.
+            InvalidScheme (422, ``start_date`` ``not_in_past``): approving a past start date.
         """
         if not actor.is_admin:
             raise ChitForbidden("only an admin may approve schemes")
         scheme = await self.get_scheme(scheme_id)
         if scheme.foreman_id == actor.user_id:
             raise ChitForbidden("a foreman may not approve their own scheme")
+        if approve and scheme.status == SchemeStatus.PENDING_APPROVAL:
+            self.check_start(scheme.start_date, today or utcnow().date())
         target = SchemeStatus.APPROVED if approve else SchemeStatus.DRAFT
         action = "scheme.approved" if approve else "scheme.rejected"
         return await self._move(
@@ -705,17 +791,60 @@ class ChitService:
 
         return await run_in_transaction(body)
 
-    async def do_mark_default(self, sub_id: str, actor: Actor, reason: str) -> Subscription:
-        """The foreman removes a defaulter: an ACTIVE, unprized subscription that owes money
-        becomes DEFAULTED (it keeps the ticket until a substitute takes it).
+    async def owed_by(
+        self,
+        sub_id: str,
+        scheme: Scheme,
+        today: dt.date,
+        grace_days: int = 0,
+        session: AsyncClientSession | None = None,
+    ) -> tuple[int, int, str | None]:
+        """(past, upcoming, deadline) of what the subscription owes (``split_owed``)."""
+        owed = await self.owed(sub_id, str(scheme.id), session)
+        dues = await repository.dues_of(sub_id, session) if owed > 0 else []
+        return split_owed(owed, dues, today, grace_days)
+
+    async def owed_now_of(
+        self, subs: list[Subscription], today: dt.date | None = None
+    ) -> dict[str, tuple[int, int, str | None]]:
+        """By subscription id: (due now, upcoming, next due date) — what has fallen due by
+        ``today`` (due date on or before it), what is called but falls due later and the
+        earliest of those later due dates (``split_owed`` without grace)."""
+        today = today or utcnow().date()
+        books: dict[str, dict[str, int]] = {}
+        out: dict[str, tuple[int, int, str | None]] = {}
+        for sub in subs:
+            if sub.scheme_id not in books:
+                books[sub.scheme_id] = await self.balances(sub.scheme_id)
+            owed = books[sub.scheme_id].get(receivable(str(sub.id)), 0)
+            dues = await repository.dues_of(str(sub.id)) if owed > 0 else []
+            past, upcoming, _ = split_owed(owed, dues, today, 0)
+            # the unpaid months are the newest: the earliest of those not due yet comes next
+            next_due, left = None, upcoming
+            for due in reversed(dues):
+                if left <= 0:
+                    break
+                if dt.date.fromisoformat(due.due_date) > today:
+                    next_due, left = due.due_date, left - due.amount
+            out[str(sub.id)] = (past, upcoming, next_due)
+        return out
+
+    async def do_mark_default(
+        self, sub_id: str, actor: Actor, reason: str, now: dt.datetime | None = None
+    ) -> Subscription:
+        """The foreman removes a defaulter: an ACTIVE, unprized subscription with an instalment
+        unpaid past its due date and the scheme's grace days (``overdue``) becomes DEFAULTED
+        (it keeps the ticket until a substitute takes it). Owing this month's instalment before
+        its grace days end is not a default.
 
         Raises:
-            ChitForbidden, SubscriptionStateError (409: ``not_active``, ``prized``,
-            ``nothing_overdue``).
+            ChitForbidden; SubscriptionStateError (409: ``not_active``, ``prized``);
+            NothingOverdue (409 ``nothing_overdue``: nothing unpaid past the grace days).
         """
         sub, scheme = await self.get_subscription(sub_id, actor)
         if scheme.foreman_id != actor.user_id:
             raise ChitForbidden("only the scheme's foreman removes a defaulter")
+        today = _aware(now or utcnow()).date()
 
         async def body(session: AsyncClientSession) -> Subscription:
             await repository.bump_money_seq(sub.scheme_id, session)
@@ -724,10 +853,20 @@ class ChitService:
                     "a prized subscriber's dues are recovered from the security",
                     details={"reason": "prized"},
                 )
-            if await self.owed(sub_id, sub.scheme_id, session) <= 0:
+            if sub.status != SubscriptionStatus.ACTIVE or not sub.holds_ticket:
                 raise SubscriptionStateError(
-                    "the subscriber owes nothing", details={"reason": "nothing_overdue"}
+                    "the subscription is not active", details={"reason": "not_active"}
                 )
+            overdue, _, deadline = await self.owed_by(
+                sub_id, scheme, today, scheme.grace_days, session
+            )
+            if overdue <= 0:
+                raise NothingOverdue(
+                    "nothing is overdue: a subscriber defaults only with an instalment unpaid "
+                    f"past its due date and {scheme.grace_days} days' grace",
+                    details={"overdue": format_minor(0), "grace_days": scheme.grace_days,
+                             "next_deadline": deadline},
+                )  # fmt: skip
             if not await repository.update_subscription(
                 sub_id,
                 {"status": SubscriptionStatus.ACTIVE.value, "holds_ticket": True},
@@ -841,6 +980,24 @@ class ChitService:
 
         return await run_in_transaction(body)
 
+    async def substitute_quote(self, sub_id: str, actor: Actor) -> dict[str, int]:
+        """What admitting a substitute on DEFAULTED ``sub_id`` settles (paise), for its
+        foreman: ``catch_up``, ``arrears`` (cleared from it), ``defaulter_refund`` and
+        ``months_called`` — the figures ``do_substitute`` posts. Raises ChitForbidden,
+        SubscriptionNotFound, SubscriptionStateError (409 ``not_defaulted``)."""
+        sub, scheme = await self.get_subscription(sub_id, actor)
+        if scheme.foreman_id != actor.user_id:
+            raise ChitForbidden("only the scheme's foreman admits a substitute")
+        if sub.status != SubscriptionStatus.DEFAULTED or not sub.holds_ticket:
+            raise SubscriptionStateError(
+                "only a defaulted ticket can be substituted", details={"reason": "not_defaulted"}
+            )
+        dues = await repository.dues_of(sub_id)
+        catch_up = sum(d.amount for d in dues)
+        arrears = await self.owed(sub_id, sub.scheme_id)
+        return {"ticket": sub.ticket, "months_called": len(dues), "catch_up": catch_up,
+                "arrears": arrears, "defaulter_refund": catch_up - arrears}  # fmt: skip
+
     async def catch_up_amount(self, sub_id: str) -> int:
         """What a substitute pays to take over ticket of ``sub_id``: the net instalments of
         the months already called (paise)."""
@@ -853,12 +1010,15 @@ class ChitService:
         what the defaulter paid, less penalties — is owed back to them at the end.
 
         Raises:
-            ChitForbidden, SubscriptionStateError (409 ``not_defaulted``), AlreadySubscribed,
-            KycRequiredForChit.
+            ChitForbidden, UserNotFound (404 ``user_not_found``: no such person),
+            KycRequiredForChit (403: their KYC, derived by the KYC service, is not verified),
+            SubscriptionStateError (409 ``not_defaulted``), AlreadySubscribed.
         """
         old, scheme = await self.get_subscription(sub_id, actor)
         if scheme.foreman_id != actor.user_id:
             raise ChitForbidden("only the scheme's foreman admits a substitute")
+        if not (await repository.users_by_id([user_id])).get(user_id):
+            raise UserNotFound("no such person", details={"user_id": user_id})
         await self._check_kyc(user_id, "substitute")
         member_id = await self._member_id(user_id)
         scheme_id = old.scheme_id
@@ -1012,12 +1172,7 @@ class ChitService:
             return PaymentOutcome(False, None)
         payment_id = str(payment.id)
         if event.kind == "payment.failed":
-            done = await repository.update_payment(
-                payment_id,
-                {"status": PaymentStatus.PENDING.value},
-                {"status": PaymentStatus.FAILED.value},
-            )
-            return PaymentOutcome(done, payment)
+            return await self._instalment_failed(payment, event)
         if event.kind != "payment.captured":
             return PaymentOutcome(False, payment)
         paid_at = dt.datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00"))
@@ -1082,6 +1237,37 @@ class ChitService:
             return PaymentOutcome(True, fresh)
 
         await notification_service.prepare([payment.user_id])
+        return await run_in_transaction(body)
+
+    async def _instalment_failed(
+        self, payment: ChitPayment, event: PaymentEventV1
+    ) -> PaymentOutcome:
+        """PENDING → FAILED with the reason recorded (``last_error``) and sent to the scheme's
+        room (``chit:payment`` FAILED), so the payer's open screens say what happened."""
+        payment_id, scheme_id = str(payment.id), payment.scheme_id
+        why = (
+            f"the payment of {format_minor(event.amount)} was declined by {event.provider} "
+            f"(payment {event.payment_id}); nothing was taken — pay again"
+        )
+        await events.ensure_room(scheme_room(scheme_id))
+
+        async def body(session: AsyncClientSession) -> PaymentOutcome:
+            if not await repository.update_payment(
+                payment_id, {"status": PaymentStatus.PENDING.value},
+                {"status": PaymentStatus.FAILED.value, "last_error": why[:300],
+                 "payment_id": event.payment_id, "provider": event.provider},
+                session,
+            ):  # fmt: skip
+                return PaymentOutcome(False, payment)
+            sub = await repository.get_subscription(payment.subscription_id, session)
+            await events.room_event(
+                session, scheme_room(scheme_id), PAYMENT, ChitPaymentEvent,
+                scheme_id=scheme_id, payment_id=payment_id, ticket=sub.ticket if sub else 0,
+                month=payment.month, kind=payment.kind.value, status=PaymentStatus.FAILED.value,
+                amount=format_minor(payment.amount), reason=why[:300],
+            )  # fmt: skip
+            return PaymentOutcome(True, await repository.get_payment(payment_id, session))
+
         return await run_in_transaction(body)
 
     async def _book_unmatched(
@@ -1282,16 +1468,18 @@ class ChitService:
                 raise AuctionClosed("the auction has closed")
             best = live.best_discount if live.bid_count else None
             refusal = check_bid_amount(terms, discount, best)
+            nxt = next_bid(terms, best)
             if refusal is not None:
                 raise BidRefused(
                     refusal.value,
-                    "the bid breaks a rule of the scheme",
+                    bid_refusal_message(terms, refusal, discount, best),
                     {
                         "discount": format_minor(discount),
                         "min_bid": format_minor(terms.min_bid),
                         "max_discount": format_minor(terms.max_discount),
                         "bid_step": format_minor(terms.bid_step),
                         "best": None if best is None else format_minor(best),
+                        "next_bid": None if nxt is None else format_minor(nxt),
                     },
                 )
             extend = now + dt.timedelta(seconds=scheme.extension_seconds)
@@ -1304,7 +1492,10 @@ class ChitService:
             if best is not None and discount == best:  # a tie at the maximum discount
                 if sub.ticket in live.top_tickets:
                     raise BidRefused("bid_not_above_best", "you already hold the best bid",
-                                     {"discount": format_minor(discount)})  # fmt: skip
+                                     {"discount": format_minor(discount),
+                                      "best": format_minor(best),
+                                      "bid_step": format_minor(terms.bid_step),
+                                      "next_bid": None})  # fmt: skip
                 update["$addToSet"] = {"top_tickets": sub.ticket}
             else:
                 update["$set"] = {"best_discount": discount, "top_tickets": [sub.ticket]}
@@ -1314,9 +1505,10 @@ class ChitService:
             if moved is None:  # another bid got in first: decide again on the next attempt
                 raise BidRefused(
                     "bid_not_above_best",
-                    "another bid came first",
-                    {"discount": format_minor(discount)},
-                )
+                    "another bid came first: look at the best bid and bid again",
+                    {"discount": format_minor(discount), "best": None,
+                     "bid_step": format_minor(terms.bid_step), "next_bid": None},
+                )  # fmt: skip
             bid = Bid(
                 auction_id=auction_id,
                 scheme_id=scheme_id,
@@ -1351,13 +1543,21 @@ class ChitService:
     ) -> dict[str, Any]:
         """What a socket joining ``scheme:<id>`` gets: the room's ``seq``, the events after
         ``after_seq`` (none when it is None; at most ``CATCH_UP_LIMIT``), the current auction
-        with its bids, the actor's ticket and eligibility. Only the foreman, ticket holders and
-        admins may join. Raises ``SchemeNotFound``."""
+        with its bids, the latest closed month's ``result`` (prize, discount, commission, every
+        ticket's share and next net instalment), the actor's ticket and eligibility. The
+        foreman, ticket holders and admins may join; anyone may follow an APPROVED scheme (it
+        fills, then starts: ``chit:scheme``) and gets only its status. Raises
+        ``SchemeNotFound``."""
         scheme, mine = await self.check_viewer(scheme_id, actor)
-        if mine is None and scheme.foreman_id != actor.user_id and not actor.is_admin:
+        member = mine is not None or scheme.foreman_id == actor.user_id or actor.is_admin
+        if not member and scheme.status != SchemeStatus.APPROVED:
             raise SchemeNotFound("no such scheme", details={"scheme_id": scheme_id})
         room = scheme_room(scheme_id)
         await events.ensure_room(room)
+        if not member:  # following an open scheme fill up: its status, nothing else
+            return {"scheme_id": scheme_id, "seq": await eventlog.head(room), "missed": [],
+                    "auction": None, "result": None, "my_ticket": None, "eligible": False,
+                    "eligibility": "not_subscriber", "status": scheme.status.value}  # fmt: skip
         head = await eventlog.head(room)
         missed = []
         if after_seq is not None and after_seq < head:
@@ -1375,11 +1575,20 @@ class ChitService:
                     break
         shown = auction or last
         bids = await repository.bids_of(str(shown.id)) if shown else []
+        result = last
+        if result is None and scheme.current_month > 1:
+            result = await repository.auction_of_month(scheme_id, scheme.current_month - 1)
+        result_bids = (
+            bids if result is shown else await repository.bids_of(str(result.id)) if result else []
+        )
         why = await self.eligibility(scheme, mine)
         return {"scheme_id": scheme_id, "seq": head, "missed": missed,
                 "auction": auction_out(shown, bids) if shown else None,
+                "result": auction_out(result, result_bids)
+                if result is not None and result.status == AuctionStatus.CLOSED else None,
                 "my_ticket": mine.ticket if mine else None,
-                "eligible": why == "eligible", "eligibility": why}  # fmt: skip
+                "eligible": why == "eligible", "eligibility": why,
+                "status": scheme.status.value}  # fmt: skip
 
     async def do_start_auction(
         self,
@@ -1629,21 +1838,31 @@ class ChitService:
     # ---- prizes and the end --------------------------------------------------------------
 
     async def prize_split(
-        self, scheme: Scheme, auction: Auction, sub: Subscription, session: AsyncClientSession
+        self,
+        scheme: Scheme,
+        auction: Auction,
+        sub: Subscription,
+        session: AsyncClientSession,
+        today: dt.date | None = None,
     ) -> tuple[int, int]:
-        """(withheld, payout) of a closed month's prize, paise. With security recorded nothing
-        is withheld; without it the instalments still to come (what the winner owes now plus
-        the instalments of the months not yet called) are withheld, at most the prize (the Act
-        allows this). Raises InsufficientCollections (409) when the scheme's cash, less the
-        prize payouts already in flight, does not cover the payout."""
+        """(withheld, payout) of a closed month's prize, paise. What the winner owes now
+        (arrears: instalments fallen due by ``today`` and unpaid, penalties) is always
+        withheld — from every prize, the foreman's own month included — so a prize never pays
+        out money the winner still owes the pot (which would leave a later winner's prize
+        uncovered). Without security every instalment to come is withheld too: the months
+        called but not due yet and the months not yet called (the Act allows this). At most
+        the prize is withheld. Raises InsufficientCollections (409) when the
+        scheme's cash, less the prize payouts already in flight, does not cover the payout."""
         assert auction.prize is not None
         sub_id = str(sub.id)
         books = await self.balances(str(scheme.id), session)
-        withheld = 0
+        arrears, upcoming, _ = await self.owed_by(
+            sub_id, scheme, today or utcnow().date(), 0, session
+        )
+        withheld = arrears
         if sub.surety is None:
-            to_come = scheme.subscribers - scheme.current_month
-            owed_now = max(0, books.get(receivable(sub_id), 0))
-            withheld = min(auction.prize, owed_now + scheme.instalment * to_come)
+            withheld += upcoming + scheme.instalment * (scheme.subscribers - scheme.current_month)
+        withheld = min(auction.prize, withheld)
         payout = auction.prize - withheld
         in_flight = sum(p.amount for p in await repository.prize_payouts_in_flight(
             str(scheme.id), session))  # fmt: skip
@@ -1661,7 +1880,8 @@ class ChitService:
     ) -> bool:  # fmt: skip
         """Inside the caller's transaction: mark the month's prize paid (once: guarded on
         ``prize_paid_at``) and post it — Dr prize payable (the prize), Cr cash (the payout),
-        Cr the winner's subscription (what was withheld) under ``chit-prize:<auction id>``.
+        Cr the winner's subscription (what was withheld) under ``chit-prize:<auction id>``; an
+        open instalment checkout of the winner is then stale (FAILED, ``superseded``).
         Returns False (nothing done) when it was paid before."""
         auction_id, sub_id = str(auction.id), str(sub.id)
         assert auction.prize is not None
@@ -1678,6 +1898,16 @@ class ChitService:
             lines.append((CASH, -payout))
         if withheld:
             lines.append((receivable(sub_id), -withheld))
+            # the arrears are settled from the prize: an open checkout for them is stale
+            stale = await repository.pending_instalment(sub_id, session)
+            if stale is not None:
+                await repository.update_payment(
+                    str(stale.id),
+                    {"status": PaymentStatus.PENDING.value},
+                    {"status": PaymentStatus.FAILED.value, "details.reason": "superseded",
+                     "last_error": "settled from the prize"},
+                    session,
+                )  # fmt: skip
         await ledger_service.do_post(
             pool_id=str(scheme.id),
             key=f"chit-prize:{auction_id}",
@@ -1692,10 +1922,10 @@ class ChitService:
     async def do_pay_prize(
         self, auction_id: str, actor: Actor, reference: str, now: dt.datetime | None = None
     ) -> ChitPayment:
-        """The foreman pays a closed month's prize — exactly once. With security recorded the
-        whole prize is paid; without it the instalments still to come (what the winner owes
-        now plus the instalments of the months not yet called) are withheld from it and held
-        as the winner's credit (the Act allows this), and the rest is paid.
+        """The foreman pays a closed month's prize — exactly once. What the winner owes now is
+        withheld from every prize (``prize_split``); without security the instalments of the
+        months not yet called are withheld too and held as the winner's credit (the Act allows
+        this), and the rest is paid.
 
         Raises:
             ChitForbidden; AuctionNotOpen (409: not closed); PrizeAlreadyPaid (409);
@@ -1726,7 +1956,7 @@ class ChitService:
             sub_id = live.winner_subscription_id
             sub = await repository.get_subscription(sub_id, session)
             assert sub is not None and live.prize is not None
-            withheld, payout = await self.prize_split(fresh_scheme, live, sub, session)
+            withheld, payout = await self.prize_split(fresh_scheme, live, sub, session, now.date())
             if not await self.do_book_prize(session, fresh_scheme, live, sub, withheld, now):
                 raise PrizeAlreadyPaid("this month's prize was paid already")
             payment = ChitPayment(
@@ -2021,6 +2251,7 @@ class ChitService:
         return {
             "user_id": user_id,
             "score": score,
+            "has_history": bool(instalments or subs),
             "factors": [
                 {
                     "name": n,

@@ -163,6 +163,16 @@ class KycService:
         status, missing = derive_status(docs, today or today_utc())
         return KycSummary(status, missing, docs)
 
+    async def do_refresh_status(self, user_id: str) -> KycStatus:
+        """Re-derive the person's KYC status from their documents and store it on the account
+        (what ``/me`` shows), so the account and ``/kyc`` agree — for documents written by a
+        stand-in reviewer (demo data, test factories) rather than ``do_decide``."""
+
+        async def body(session: AsyncClientSession) -> KycStatus:
+            return await self._store_status(user_id, session)
+
+        return await run_in_transaction(body)
+
     async def _store_status(self, user_id: str, session: AsyncClientSession) -> KycStatus:
         docs = await repository.documents_of(user_id, session)
         status, _ = derive_status(docs, today_utc())

@@ -12,6 +12,7 @@ from app.chits.schemas import SchemeCreate
 from app.chits.service import Actor, PaymentOutcome, chit_service
 from app.identity.documents import PlatformRole
 from app.kyc.documents import DocumentKind, DocumentStatus, KycDocument
+from app.kyc.service import kyc_service
 from streams.records import PaymentEventV1
 from tests.identity.conftest import provision
 
@@ -22,6 +23,8 @@ async def kyc_verified(user_id: str) -> None:
         doc = KycDocument(user_id=user_id, kind=kind, status=DocumentStatus.VERIFIED,
                           file_id=f"f-{uuid.uuid4().hex[:8]}", number_last4="1234")  # fmt: skip
         await doc.insert()
+    # the account's status (``/me``) is derived by the KYC service, as after an admin's review
+    await kyc_service.do_refresh_status(user_id)
 
 
 async def person(tag: str = "subscriber", *roles: PlatformRole, kyc: bool = True) -> Actor:

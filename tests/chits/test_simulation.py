@@ -100,7 +100,7 @@ async def test_twenty_months_with_a_default_and_a_substitute() -> None:
             penalties += PENALTY
             await check_books(month)
         if month == 5:  # still unpaid: removed, and a substitute takes the ticket
-            await chit_service.do_mark_default(defaulter_id, boss, "two months unpaid")
+            await chit_service.do_mark_default(defaulter_id, boss, "two months unpaid", now=at(5))
             substitute = await person("substitute")
             catch_up = await chit_service.catch_up_amount(defaulter_id)
             new = await chit_service.do_substitute(defaulter_id, boss, substitute.user_id)

@@ -98,7 +98,9 @@ async def test_foreman_and_two_subscribers_run_an_auction(
     await bid(ravi.page, "3500")
     await expect(asha.page.get_by_test_id("bid-row")).to_have_count(2)
     await bid(asha.page, "3500")
-    await expect(asha.page.get_by_test_id("bid-error")).to_contain_text("bid higher")
+    await expect(asha.page.get_by_test_id("bid-error")).to_contain_text(
+        "The best bid is ₹3,500.00 and bids move in steps of ₹500.00: bid at least ₹4,000.00"
+    )
     await expect(boss.page.get_by_test_id("bid-row")).to_have_count(2)
     rows = [await r.inner_text() for r in await boss.page.get_by_test_id("bid-row").all()]
     assert "ticket 2" in rows[0] and "₹2,000.00" in rows[0]

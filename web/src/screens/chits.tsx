@@ -2,7 +2,7 @@
  * subscribers, collections this month, defaulters, auction control, commission earned), the live
  * auction room (countdown, bids as they come, my eligibility, my bid, the result with its
  * arithmetic) and admin approval of schemes. Money is shown exactly as the API sends it. */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import "./chits.css";
 import { ApiError } from "../api.ts";
 import { live } from "../live.ts";
@@ -43,11 +43,16 @@ interface Subscription {
   status: string;
   holds_ticket: boolean;
   prized_month: number | null;
+  surety: { kind: string; details: string; recorded_at: string } | null;
   balance: string;
+  due_now: string;
+  upcoming: string;
+  next_due_date: string | null;
   catch_up: string;
 }
 
 interface Bid {
+  id?: string | null;
   seq: number;
   ticket: number;
   discount: string;
@@ -102,6 +107,7 @@ interface PassbookRow {
 
 interface Score {
   score: number;
+  has_history: boolean;
   max_score: number;
   factors: { name: string; weight_percent: number; value: string; points: number; explanation: string }[];
   nightly_score: number | null;
@@ -113,7 +119,10 @@ const SENTENCES: Record<string, (d: Record<string, unknown>) => string> = {
   bid_below_minimum: (d) => `Your bid is below the minimum bid of ${money(String(d.min_bid ?? ""))}.`,
   bid_above_maximum: (d) => `Your bid is above the maximum discount of ${money(String(d.max_discount ?? ""))}.`,
   bid_off_step: (d) => `Bids move in steps of ${money(String(d.bid_step ?? ""))} from the minimum bid.`,
-  bid_not_above_best: () => "Someone already bid that much or more: bid higher than the best bid.",
+  bid_not_above_best: (d) =>
+    d.best
+      ? `The best bid is ${money(String(d.best))} and bids move in steps of ${money(String(d.bid_step ?? ""))}${d.next_bid ? `: bid at least ${money(String(d.next_bid))}` : ""}.`
+      : "Another bid came first: look at the best bid and bid again.",
   not_eligible: (d) =>
     ({
       already_prized: "You have already taken a chit in this scheme, so you cannot bid again.",
@@ -137,11 +146,26 @@ const SENTENCES: Record<string, (d: Record<string, unknown>) => string> = {
         ? "You have taken the chit, so only a substitute can take over your ticket."
         : "This ticket cannot do that now.",
   payment_provider_unavailable: () => "The payout provider did not answer; try again in a minute.",
-  invalid_scheme: () => "A setting of the scheme breaks a rule; check the highlighted value.",
+  invalid_scheme: (d) => `${FIELD_NAMES[String(d.field)] ?? "A setting"}: ${RULES[String(d.rule)] ?? "breaks a rule of the scheme"}. Check the highlighted value.`,
+  nothing_overdue: (d) => `Nothing is overdue on this ticket: a subscriber defaults only with an instalment unpaid past its due date and ${String(d.grace_days ?? "")} days' grace${d.next_deadline ? ` (the oldest unpaid month's grace ends on ${String(d.next_deadline)})` : ""}.`,
+  user_not_found: () => "There is no account with that id.",
   invalid_phone: () => "Enter an Indian mobile number, like 98765 43210.",
   phone_code_invalid: (d) => `That code is wrong or has expired${typeof d.attempts_left === "number" ? ` (${d.attempts_left} tries left)` : ""}.`,
   sms_unavailable: () => "Text messages cannot be sent right now; try again in a minute.",
   rate_limited: () => "Too many codes asked for; wait a minute.",
+};
+
+/** Names of the new-scheme fields a refusal can point at, and the rules it can name. */
+const FIELD_NAMES: Record<string, string> = {
+  subscribers: "Subscribers", instalment: "Monthly instalment", chit_amount: "Chit amount", commission_bps: "Commission",
+  min_bid: "Minimum bid", bid_step: "Bid step", max_discount: "Maximum discount", start_date: "Start date",
+  auction_day: "Auction day", auction_time: "Auction time", name: "Name",
+};
+const RULES: Record<string, string> = {
+  range: "a scheme has 2 to 120 subscribers", positive: "must be more than zero", max_7_percent: "at most 700 basis points (7 %)",
+  at_least_commission: "must be at least the foreman's commission", at_least_min_bid: "must be at least the minimum bid",
+  at_most_half: "at most half the chit amount", on_step: "must be the minimum bid plus whole bid steps",
+  not_in_past: "must be today or later", instalment_times_subscribers: "must be the instalment times the subscribers",
 };
 
 function sentence(error: unknown): unknown {
@@ -192,7 +216,11 @@ export function ChitsHome() {
       <Panel title="My chit score" testId="chit-score">
         {score.data ? (
           <div>
-            <p class="big-number" data-testid="chit-score-value">{score.data.score} <span class="muted">/ {score.data.max_score}</span></p>
+            {score.data.has_history ? (
+              <p class="big-number" data-testid="chit-score-value">{score.data.score} <span class="muted">/ {score.data.max_score}</span></p>
+            ) : (
+              <p data-testid="chit-score-value" data-history="none"><strong>No chit history yet.</strong> <span class="muted">Your score starts with your first ticket and instalment; today it would rest on KYC and profile alone.</span></p>
+            )}
             {score.data.nightly_score !== null && score.data.nightly_day && (
               <p class="small muted" data-testid="chit-score-nightly">Nightly score on {score.data.nightly_day}: {score.data.nightly_score}</p>
             )}
@@ -232,8 +260,9 @@ export function ChitsHome() {
           <ul class="plain-list">
             {(pending.data?.schemes ?? []).map((s) => (
               <li key={s.id} class="row-between" data-testid={`pending-${s.id}`}>
-                <span>
-                  <strong>{s.name}</strong> — {money(s.chit_amount)}, {s.subscribers} × {money(s.instalment)}, commission {money(s.commission)}
+                <span data-testid={`pending-terms-${s.id}`}>
+                  <strong>{s.name}</strong> — {money(s.chit_amount)}, {s.subscribers} × {money(s.instalment)}; commission {money(s.commission)} ({(s.commission_bps / 100).toFixed(2)} %) out of the {s.commission_source};
+                  {" "}bids {money(s.min_bid)} to {money(s.max_discount)} in steps of {money(s.bid_step)}; auctions on day {s.auction_day} at {s.auction_time} UTC; starts {s.start_date}
                 </span>
                 <span>
                   <Button kind="primary" testId={`approve-${s.id}`} busy={decide.busy} onClick={() => void decide.run(s.id, true)}>Approve</Button>{" "}
@@ -330,42 +359,85 @@ export function NewScheme() {
     await api("POST", `/api/v1/schemes/${scheme.id}/submit`);
     navigate(`/chits/${scheme.id}`);
   });
+  // the field a refusal names (``details.field``) is highlighted; the chit amount is derived
+  // from the instalment, so its refusals point there
+  const refused = create.error instanceof ApiError && create.error.code === "invalid_scheme" ? String(create.error.details.field ?? "") : "";
+  const bad = (...keys: string[]) => (keys.includes(refused) ? "true" : undefined);
   return (
     <main class="page narrow" data-testid="new-scheme">
       <h1>Start a chit scheme</h1>
       <p class="muted">The scheme goes to an admin for approval; you hold ticket 1 and take the first month's chit without discount.</p>
       <ErrorNote error={sentence(create.error)} />
       <form class="stack" onSubmit={(e) => { e.preventDefault(); void create.run(); }}>
-        <Field label="Name" testId="scheme-name" value={form.name} onInput={set("name")} required />
-        <Field label="Subscribers (= months)" testId="scheme-subscribers" value={form.subscribers} onInput={set("subscribers")} inputMode="numeric" />
-        <Field label="Monthly instalment (₹)" testId="scheme-instalment" value={form.instalment} onInput={set("instalment")} inputMode="decimal" />
-        <Field label="Commission (basis points, at most 700)" testId="scheme-commission" value={form.commission_bps} onInput={set("commission_bps")} inputMode="numeric" />
-        <Field label="Minimum bid (₹, at least the commission)" testId="scheme-min-bid" value={form.min_bid} onInput={set("min_bid")} inputMode="decimal" />
-        <Field label="Bid step (₹)" testId="scheme-step" value={form.bid_step} onInput={set("bid_step")} inputMode="decimal" />
-        <Field label="Maximum discount (₹)" testId="scheme-max" value={form.max_discount} onInput={set("max_discount")} inputMode="decimal" />
+        <Field label="Name" testId="scheme-name" value={form.name} aria-invalid={bad("name")} onInput={set("name")} required />
+        <Field label="Subscribers (= months)" testId="scheme-subscribers" value={form.subscribers} aria-invalid={bad("subscribers")} onInput={set("subscribers")} inputMode="numeric" />
+        <Field label="Monthly instalment (₹)" testId="scheme-instalment" value={form.instalment} aria-invalid={bad("instalment", "chit_amount")} onInput={set("instalment")} inputMode="decimal" />
+        <Field label="Commission (basis points, at most 700)" testId="scheme-commission" value={form.commission_bps} aria-invalid={bad("commission_bps")} onInput={set("commission_bps")} inputMode="numeric" />
+        <Field label="Minimum bid (₹, at least the commission)" testId="scheme-min-bid" value={form.min_bid} aria-invalid={bad("min_bid")} onInput={set("min_bid")} inputMode="decimal" />
+        <Field label="Bid step (₹)" testId="scheme-step" value={form.bid_step} aria-invalid={bad("bid_step")} onInput={set("bid_step")} inputMode="decimal" />
+        <Field label="Maximum discount (₹)" testId="scheme-max" value={form.max_discount} aria-invalid={bad("max_discount")} onInput={set("max_discount")} inputMode="decimal" />
         <label class="field">
           <span class="field-label">Commission comes out of</span>
-          <select value={form.commission_source} onChange={set("commission_source")} data-testid="scheme-source">
+          <select value={form.commission_source} onChange={set("commission_source")} data-testid="scheme-source" aria-invalid={bad("commission_source")}>
             <option value="discount">the discount</option>
             <option value="prize">the prize</option>
           </select>
         </label>
-        <Field label="Auction day of the month" testId="scheme-day" value={form.auction_day} onInput={set("auction_day")} inputMode="numeric" />
-        <Field label="Auction time (UTC)" testId="scheme-time" value={form.auction_time} onInput={set("auction_time")} />
-        <Field label="Start date" testId="scheme-start" type="date" value={form.start_date} onInput={set("start_date")} />
+        <Field label="Auction day of the month" testId="scheme-day" value={form.auction_day} aria-invalid={bad("auction_day")} onInput={set("auction_day")} inputMode="numeric" />
+        <Field label="Auction time (UTC)" testId="scheme-time" value={form.auction_time} aria-invalid={bad("auction_time")} onInput={set("auction_time")} />
+        <Field label="Start date" testId="scheme-start" type="date" value={form.start_date} aria-invalid={bad("start_date")} onInput={set("start_date")} />
         <Button type="submit" testId="scheme-create" busy={create.busy}>Create and send for approval</Button>
       </form>
     </main>
   );
 }
 
-/** The result of a month with its arithmetic: chit amount = prize + commission + shares. */
+/** Re-check a draw by lot in the browser: the seed is SHA-256 of the auction id and every bid
+ * (id:ticket:discount in paise) in bid order, joined by "|"; the ticket drawn is the seed as a
+ * number modulo the candidates, sorted by ticket (app/chits/rules.py DRAW_METHOD). */
+async function recheckDraw(shown: Auction): Promise<{ seed: string; chosen: number; ok: boolean }> {
+  // the recorded bids with their ids, as the minutes hold them
+  const auction = await api<Auction>("GET", `/api/v1/auctions/${shown.id}`);
+  const draw = auction.draw!;
+  const parts = [auction.id, ...(draw.reason === "tie" ? auction.bids.map((b) => `${b.id}:${b.ticket}:${BigInt(b.discount.replace(".", ""))}`) : [])];
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("|")));
+  const seed = Array.from(new Uint8Array(digest), (x) => x.toString(16).padStart(2, "0")).join("");
+  const sorted = [...draw.candidates].sort((a, b) => a - b);
+  const chosen = sorted[Number(BigInt(`0x${seed}`) % BigInt(sorted.length))]!;
+  return { seed, chosen, ok: seed === draw.seed && chosen === draw.chosen };
+}
+
+function DrawCheck({ auction }: { auction: Auction }) {
+  const [outcome, setOutcome] = useState<{ seed: string; chosen: number; ok: boolean } | null>(null);
+  const check = useAction(async () => setOutcome(await recheckDraw(auction)));
+  if (!auction.draw) return null;
+  return (
+    <div class="small" data-testid={`draw-${auction.month}`}>
+      <p class="muted" data-testid="result-draw">
+        Drawn by lot among tickets {auction.draw.candidates.join(", ")}: seed {auction.draw.seed.slice(0, 16)}… ({auction.draw.method}).
+      </p>
+      <Button kind="secondary" testId={`draw-check-${auction.month}`} busy={check.busy} onClick={() => void check.run()}>Re-check the draw</Button>
+      {outcome && (
+        <p data-testid={`draw-check-result-${auction.month}`} data-ok={outcome.ok ? "true" : "false"}>
+          {outcome.ok
+            ? `Checked in your browser: the seed matches and ticket ${outcome.chosen} is drawn, as recorded.`
+            : `The re-check disagrees: seed ${outcome.seed.slice(0, 16)}… draws ticket ${outcome.chosen}.`}
+        </p>
+      )}
+      <ErrorNote error={check.error} />
+    </div>
+  );
+}
+
+/** The result of a month with its arithmetic: chit amount = prize + commission + shares, and
+ * every ticket's share of discount and next month's net instalment (yours highlighted). */
 function Result({ auction, scheme, ticket }: { auction: Auction; scheme: Scheme; ticket: number | null }) {
   // Shares split by largest remainder may differ by a paisa: show the viewer's own ticket.
   const index = (ticket ?? 1) - 1;
   const share = auction.shares[index] ?? "0.00";
+  const last = auction.month >= scheme.subscribers;
   return (
-    <div class="stack" data-testid="auction-result" data-winner={auction.winner_ticket ?? ""}>
+    <div class="stack" data-testid="auction-result" data-winner={auction.winner_ticket ?? ""} data-month={auction.month}>
       <p>
         <strong>Month {auction.month}: ticket {auction.winner_ticket} takes the chit.</strong> {METHOD[auction.method ?? ""] ?? ""}
       </p>
@@ -373,24 +445,75 @@ function Result({ auction, scheme, ticket }: { auction: Auction; scheme: Scheme;
         <tbody>
           <tr><th>Chit amount</th><td class="num">{money(scheme.chit_amount)}</td></tr>
           <tr><th>Discount</th><td class="num" data-testid="result-discount">{money(auction.discount)}</td></tr>
-          <tr><th>Foreman's commission</th><td class="num">{money(auction.commission)}</td></tr>
+          <tr><th>Foreman's commission</th><td class="num" data-testid="result-commission">{money(auction.commission)}</td></tr>
           <tr><th>Prize</th><td class="num" data-testid="result-prize">{money(auction.prize)}</td></tr>
           <tr><th>Share of discount{ticket ? ", your ticket" : ", ticket 1"}</th><td class="num" data-testid="result-share">{money(share)}</td></tr>
-          <tr><th>Next month's net instalment</th><td class="num" data-testid="result-net">{money(auction.net_instalments[index] ?? scheme.instalment)}</td></tr>
+          {!last && <tr><th>Next month's net instalment{ticket ? ", yours" : ""}</th><td class="num" data-testid="result-net">{money(auction.net_instalments[index] ?? scheme.instalment)}</td></tr>}
         </tbody>
       </table>
-      {auction.draw && (
-        <p class="small muted" data-testid="result-draw">
-          Drawn by lot among tickets {auction.draw.candidates.join(", ")}: seed {auction.draw.seed.slice(0, 16)}… ({auction.draw.method}).
+      {auction.shares.length > 0 && (
+        <details data-testid="result-all-shares" open={auction.shares.length <= 12}>
+          <summary>Every ticket's share{last ? "" : " and next net instalment"}</summary>
+          <div class="table-wrap">
+          <table class="table result-shares">
+            <thead><tr><th>Ticket</th><th class="num">Share</th>{!last && <th class="num">Next net instalment</th>}</tr></thead>
+            <tbody>
+              {auction.shares.map((sh, i) => (
+                <tr key={i} class={i + 1 === ticket ? "mine-row" : ""} data-testid="result-share-row" data-ticket={i + 1}>
+                  <td>{i + 1}{i + 1 === ticket ? " (you)" : ""}</td><td class="num">{money(sh)}</td>{!last && <td class="num">{money(auction.net_instalments[i] ?? scheme.instalment)}</td>}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          </div>
+        </details>
+      )}
+      {auction.bids.length > 0 && (
+        <p class="small muted" data-testid="result-bids">
+          Bids: {auction.bids.map((b) => `#${b.seq} ticket ${b.ticket} ${money(b.discount)}`).join(" · ")}
         </p>
       )}
+      <DrawCheck auction={auction} />
     </div>
+  );
+}
+
+/** The scheme's auctions for everyone in it: past months with their results, the next one
+ * scheduled (or open). */
+function AuctionList({ scheme, auctions, ticket }: { scheme: Scheme; auctions: Auction[]; ticket: number | null }) {
+  const past = auctions.filter((a) => a.status === "CLOSED").reverse();
+  // a month's full result is drawn only once opened (the live room shows the latest one)
+  const [opened, setOpened] = useState<Record<string, boolean>>({});
+  const next = auctions.find((a) => a.status !== "CLOSED");
+  return (
+    <Panel title="Auctions" testId="auction-list">
+      {next ? (
+        <p data-testid="next-auction" data-status={next.status}>
+          Next: month {next.month}{next.foreman_month ? " (the foreman's month, without bidding)" : ""} — {next.status === "OPEN" ? <strong>open now</strong> : <>opens {when(next.opens_at)}</>}.
+        </p>
+      ) : (
+        <p class="muted">No auction is scheduled.</p>
+      )}
+      {past.length === 0 ? <Empty>No month has been auctioned yet.</Empty> : (
+        <ul class="plain-list" data-testid="past-auctions">
+          {past.map((a) => (
+            <li key={a.id} data-testid={`past-auction-${a.month}`}>
+              <details onToggle={(e) => { const open = (e.currentTarget as HTMLDetailsElement).open; setOpened((prev) => ({ ...prev, [a.id]: open })); }}>
+                <summary data-testid={`past-auction-open-${a.month}`}>Month {a.month}: ticket {a.winner_ticket} · discount {money(a.discount)} · prize {money(a.prize)}{a.draw ? " · drawn by lot" : ""}</summary>
+                {opened[a.id] && <Result auction={a} scheme={scheme} ticket={ticket} />}
+              </details>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
   );
 }
 
 interface Joined {
   seq: number;
   auction: Auction | null;
+  result: Auction | null;
   my_ticket: number | null;
   eligible: boolean;
   eligibility: string;
@@ -404,12 +527,23 @@ const ELIGIBILITY: Record<string, string> = {
   not_subscriber: "Only subscribers bid.",
 };
 
+/** The lowest bid the server would take now: the minimum bid with no bid yet, else one step
+ * above the best (the maximum itself once the best is there: a tie at the maximum is drawn). */
+function nextValidBid(scheme: Scheme, best: string | null): string {
+  const p = (x: string) => BigInt(x.replace(".", ""));
+  const show = (x: bigint) => `${x / 100n}.${String(x % 100n).padStart(2, "0")}`;
+  if (!best) return scheme.min_bid;
+  const next = p(best) + p(scheme.bid_step);
+  return show(next > p(scheme.max_discount) ? p(scheme.max_discount) : next);
+}
+
 /** The live auction room of a scheme. */
 function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => void }) {
   const [state, setState] = useState<Joined | null>(null);
   const [bids, setBids] = useState<Bid[]>([]);
   const [endsAt, setEndsAt] = useState<string | null>(null);
   const [closed, setClosed] = useState<Auction | null>(null);
+  const [result, setResult] = useState<Auction | null>(null);
   const [amount, setAmount] = useState("");
   const [joinError, setJoinError] = useState<unknown>(null);
   const connections = useStore(live.connections);
@@ -418,6 +552,7 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
       const joined = await live.call<Joined>("chit:join", { scheme_id: scheme.id });
       setState(joined);
       const a = joined.auction;
+      setResult(joined.result ?? (a && a.status === "CLOSED" ? a : null));
       if (a && a.status === "CLOSED") {
         setClosed(a);
         setBids(a.bids);
@@ -444,7 +579,10 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
       }),
       live.on("chit:auction_closed", (e: { scheme_id: string; auction: Auction }) => {
         if (e.scheme_id !== scheme.id) return;
+        // the result stays on screen; the next month's auction (opened by the close) follows
+        setResult(e.auction);
         setClosed(e.auction);
+        void join();
         onChange();
       }),
       live.on("chit:payment", (e: { scheme_id: string }) => {
@@ -468,10 +606,11 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
   const auction = state?.auction && state.auction.status !== "CLOSED" ? state.auction : null;
   const openNow = auction && !auction.foreman_month && Date.parse(auction.opens_at) <= Date.now() && endsAt && Date.parse(endsAt) > Date.now();
   const best = bids.length ? bids[bids.length - 1]!.discount : null;
+  const nextBid = nextValidBid(scheme, best);
   return (
     <Panel title="Live auction" testId="auction-room" class="auction-room">
       <ErrorNote error={joinError} />
-      {closed && <Result auction={closed} scheme={scheme} ticket={state?.my_ticket ?? null} />}
+      {result && <Result auction={result} scheme={scheme} ticket={state?.my_ticket ?? null} />}
       {!closed && auction && (
         <div class="stack" data-testid="auction-live" data-open={openNow ? "true" : "false"}>
           <p>
@@ -485,7 +624,7 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
           <p data-testid="best-bid">Best discount so far: <strong>{best ? money(best) : "no bids yet"}</strong></p>
         </div>
       )}
-      {!closed && !auction && <Empty>No auction is scheduled right now.</Empty>}
+      {!closed && !auction && !result && <Empty>No auction is scheduled right now.</Empty>}
       {state && (
         <p class="small" data-testid="my-eligibility" data-eligible={state.eligible ? "true" : "false"}>
           {state.my_ticket ? `Your ticket: ${state.my_ticket}. ` : ""}
@@ -495,8 +634,8 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
       {!closed && auction && state?.eligible && (
         <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void place.run(); }}>
           <Field
-            label={`Your discount (minimum ${money(scheme.min_bid)}, steps of ${money(scheme.bid_step)}, at most ${money(scheme.max_discount)})`}
-            testId="bid-input" value={amount} inputMode="decimal"
+            label={`Your discount: at least ${money(nextBid)} (steps of ${money(scheme.bid_step)} from ${money(scheme.min_bid)}, at most ${money(scheme.max_discount)})`}
+            testId="bid-input" value={amount} inputMode="decimal" placeholder={nextBid}
             onInput={(e) => setAmount((e.currentTarget as HTMLInputElement).value)}
           />
           <Button type="submit" testId="bid-submit" busy={place.busy} disabled={!openNow}>Bid</Button>
@@ -528,6 +667,23 @@ export function SchemeScreen({ schemeId }: { schemeId: string }) {
     subs.reload();
     auctions.reload();
   };
+  // An open scheme's page follows its room (chit:scheme: it fills, then starts) while the live
+  // auction room, which joins the same room, is not on screen.
+  const connections = useStore(live.connections);
+  const roomShown = Boolean(s && s.status === "ACTIVE" && (isForeman || mine));
+  const roomShownNow = useRef(roomShown);
+  roomShownNow.current = roomShown;
+  const following = Boolean(s && !roomShown && (s.status === "APPROVED" || s.status === "ACTIVE"));
+  useEffect(() => {
+    if (!following) return;
+    void live.call("chit:join", { scheme_id: schemeId }).catch(() => undefined);
+    return () => {
+      if (!roomShownNow.current) void live.call("chit:leave", { scheme_id: schemeId }).catch(() => undefined);
+    };
+  }, [schemeId, following, connections]);
+  useEffect(() => live.on("chit:scheme", (e: { scheme_id: string }) => {
+    if (e.scheme_id === schemeId) refresh();
+  }), [schemeId]);
   if (!s) {
     return (
       <main class="page">
@@ -552,6 +708,7 @@ export function SchemeScreen({ schemeId }: { schemeId: string }) {
       <div class="room-grid">
         {s.status === "ACTIVE" && (isForeman || mine) && <AuctionRoom scheme={s} onChange={refresh} />}
         {mine && <MyTicket sub={mine} scheme={s} onPaid={refresh} />}
+        {(mine || isForeman) && (s.status === "ACTIVE" || s.status === "COMPLETED") && <AuctionList scheme={s} auctions={auctions.data?.auctions ?? []} ticket={mine?.ticket ?? null} />}
         {mine && <Passbook sub={mine} />}
         {isForeman && <ForemanConsole scheme={s} subs={subs.data?.subscriptions ?? []} auctions={auctions.data?.auctions ?? []} onChange={refresh} />}
       </div>
@@ -573,12 +730,13 @@ function Passbook({ sub }: { sub: Subscription }) {
       <div class="table-wrap passbook-wrap" data-testid="passbook-wrap">
         <table class="table passbook" data-testid="passbook">
           <thead>
-            <tr><th>Month</th>{PASSBOOK_COLUMNS.map(([, title]) => <th key={title} class="num">{title}</th>)}</tr>
+            <tr><th>Month</th><th>Due date</th>{PASSBOOK_COLUMNS.map(([, title]) => <th key={title} class="num">{title}</th>)}</tr>
           </thead>
           <tbody>
             {(book.data?.rows ?? []).map((r) => (
               <tr key={r.month} data-testid="passbook-row" data-month={r.month}>
                 <td data-label="Month">{r.month}</td>
+                <td data-label="Due date" data-testid="passbook-due-date">{r.due_date ?? "—"}</td>
                 {PASSBOOK_COLUMNS.map(([key, title]) => <td key={key} class="num" data-label={title} data-testid={`passbook-${key}`}>{money(String(r[key]))}</td>)}
               </tr>
             ))}
@@ -644,24 +802,40 @@ function LeaveScheme({ sub, onLeft }: { sub: Subscription; onLeft: () => void })
 }
 
 function MyTicket({ sub, scheme, onPaid }: { sub: Subscription; scheme: Scheme; onPaid: () => void }) {
+  const payments = useLoad(() => api<{ payments: Payment[] }>("GET", `/api/v1/subscriptions/${sub.id}/payments`), [sub.id, sub.balance]);
+  useEffect(() => live.on("chit:payment", (e: { scheme_id: string; ticket: number }) => {
+    if (e.scheme_id === scheme.id && e.ticket === sub.ticket) payments.reload();
+  }), [scheme.id, sub.ticket]);
   const pay = useAction(async () => {
     const payment = await api<Payment>("POST", `/api/v1/subscriptions/${sub.id}/payments`, { idempotencyKey: newKey() });
     if (payment.checkout_url) window.open(payment.checkout_url, "_blank", "noopener");
     onPaid();
+    payments.reload();
   });
-  const owes = !sub.balance.startsWith("-") && /[1-9]/.test(sub.balance);
+  const positive = (x: string) => !x.startsWith("-") && /[1-9]/.test(x);
+  const owes = positive(sub.balance);
+  const dueNow = positive(sub.due_now);
+  const upcoming = positive(sub.upcoming);
+  const lastInstalment = [...(payments.data?.payments ?? [])].reverse().find((p) => p.kind === "INSTALLMENT");
+  const failed = lastInstalment?.status === "FAILED" && lastInstalment.last_error && !/superseded|settled from the prize/.test(lastInstalment.last_error) ? lastInstalment : null;
   return (
     <Panel title={`My ticket ${sub.ticket}`} testId="my-ticket">
       <p>
         Member {sub.member_id ?? "—"} · {label(sub.status)}
         {sub.prized_month ? ` · took the chit in month ${sub.prized_month}` : ""}
       </p>
-      <p data-testid="my-balance">{owes ? <>You owe <strong>{money(sub.balance)}</strong> now.</> : <>Nothing is due now{sub.balance.startsWith("-") ? ` (credit ${money(sub.balance.slice(1))})` : ""}.</>}</p>
+      <p data-testid="my-balance">
+        {dueNow ? <>You owe <strong>{money(sub.due_now)}</strong> now.</> : <>Nothing is due now{sub.balance.startsWith("-") ? ` (credit ${money(sub.balance.slice(1))})` : ""}.</>}
+        {upcoming && <> <span data-testid="my-upcoming">{money(sub.upcoming)} falls due on {sub.next_due_date ?? "the next auction day"}.</span></>}
+      </p>
+      {failed && (
+        <Notice tone="warn"><span data-testid="payment-failed">Your payment of {money(failed.amount)} did not go through: {failed.last_error}</span></Notice>
+      )}
       {owes && scheme.status === "ACTIVE" && (
-        <Button testId="pay-instalment" busy={pay.busy} onClick={() => void pay.run()}>Pay {money(sub.balance)}</Button>
+        <Button testId="pay-instalment" busy={pay.busy} onClick={() => void pay.run()}>{dueNow ? `Pay ${money(sub.balance)}` : `Pay ${money(sub.balance)} in advance`}</Button>
       )}
       <ErrorNote error={sentence(pay.error)} />
-      {scheme.status === "ACTIVE" && sub.user_id !== scheme.foreman_id && <LeaveScheme sub={sub} onLeft={onPaid} />}
+      {scheme.status === "ACTIVE" && sub.user_id !== scheme.foreman_id && !sub.prized_month && <LeaveScheme sub={sub} onLeft={onPaid} />}
     </Panel>
   );
 }
@@ -698,7 +872,7 @@ function PrizePayoutRow({ auction, onChange, recordByHand, busy }: { auction: Au
       ) : (
         <p data-testid={`payout-status-${auction.month}`}>
           Month {auction.month}'s prize to ticket {auction.winner_ticket}: <strong>{money(p.amount)}</strong>
-          {p.withheld && /[1-9]/.test(p.withheld) ? ` (${money(p.withheld)} withheld against the instalments to come: no security given)` : ""} —{" "}
+          {p.withheld && /[1-9]/.test(p.withheld) ? ` (${money(p.withheld)} withheld: what the ticket owed, and without security the instalments to come)` : ""} —{" "}
           {PAYOUT_WORDS[p.status] ?? label(p.status)}{p.reference ? ` · reference ${p.reference}` : ""}.
           {p.status === "FAILED" && (
             <>
@@ -724,7 +898,7 @@ interface ReportJob {
 
 /** A PDF for the registrar or the foreman (auction minutes, monthly report): asked for, built
  * in the background by the report agent, then a download link. */
-function ChitReport({ scheme, kind, month, label: text }: { scheme: Scheme; kind: string; month: number; label: string }) {
+function ChitReport({ scheme, kind, month, label: text, scope = "" }: { scheme: Scheme; kind: string; month: number; label: string; scope?: string }) {
   const [job, setJob] = useState<ReportJob | null>(null);
   const ask = useAction(async () => {
     let current = await api<ReportJob>("POST", `/api/v1/schemes/${scheme.id}/reports`, { body: { kind, month } });
@@ -735,7 +909,7 @@ function ChitReport({ scheme, kind, month, label: text }: { scheme: Scheme; kind
       setJob(current);
     }
   });
-  const id = `${kind}-${month}`;
+  const id = `${scope}${kind}-${month}`;
   return (
     <span class="chit-report" data-testid={`report-${id}`} data-status={job?.status ?? "none"}>
       {job?.download ? (
@@ -746,6 +920,90 @@ function ChitReport({ scheme, kind, month, label: text }: { scheme: Scheme; kind
       {job?.error && <span class="small muted"> {job.error.message}</span>}
       <ErrorNote error={sentence(ask.error)} />
     </span>
+  );
+}
+
+/** The foreman records the security a prized subscriber gave (before the prize is paid in
+ * full; without it the instalments to come are withheld from the prize). */
+function SuretyForm({ sub, onDone }: { sub: Subscription; onDone: () => void }) {
+  const [kind, setKind] = useState("guarantor");
+  const [details, setDetails] = useState("");
+  const save = useAction(async () => {
+    await api("POST", `/api/v1/subscriptions/${sub.id}/surety`, { body: { kind, details } });
+    setDetails("");
+    onDone();
+  });
+  return (
+    <form class="inline-form" data-testid={`surety-form-${sub.ticket}`} onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
+      <label class="field">
+        <span class="field-label">Security from ticket {sub.ticket}</span>
+        <select value={kind} onChange={(e) => setKind((e.currentTarget as HTMLSelectElement).value)} data-testid={`surety-kind-${sub.ticket}`}>
+          <option value="guarantor">a guarantor</option>
+          <option value="fixed_deposit">a fixed deposit</option>
+          <option value="property">property</option>
+          <option value="other">other</option>
+        </select>
+      </label>
+      <Field label="Details (who, what, reference)" testId={`surety-details-${sub.ticket}`} value={details} onInput={(e) => setDetails((e.currentTarget as HTMLInputElement).value)} />
+      <Button type="submit" kind="secondary" testId={`surety-save-${sub.ticket}`} busy={save.busy}>Record security</Button>
+      <ErrorNote error={sentence(save.error)} />
+    </form>
+  );
+}
+
+interface SubstituteQuote {
+  ticket: number;
+  months_called: number;
+  catch_up: string;
+  arrears: string;
+  defaulter_refund: string;
+}
+
+/** A defaulted ticket: the catch-up a substitute pays is shown, then the substitute admitted. */
+function Substitute({ sub, onDone }: { sub: Subscription; onDone: () => void }) {
+  const [who, setWho] = useState("");
+  const quote = useLoad(() => api<SubstituteQuote>("GET", `/api/v1/subscriptions/${sub.id}/substitute`), [sub.id]);
+  const admit = useAction(async () => {
+    await api("POST", `/api/v1/subscriptions/${sub.id}/substitute`, { body: { user_id: who.trim() } });
+    setWho("");
+    onDone();
+  });
+  const q = quote.data;
+  return (
+    <li class="stack" data-testid={`defaulter-${sub.ticket}`}>
+      <span>Ticket {sub.ticket}: {sub.name ?? "—"} — removed{/[1-9]/.test(sub.balance) && !sub.balance.startsWith("-") ? `, owing ${money(sub.balance)}` : ""}.</span>
+      {q && (
+        <span data-testid={`catch-up-${sub.ticket}`}>
+          A substitute pays the catch-up of <strong>{money(q.catch_up)}</strong> (the net instalments of {q.months_called} month{q.months_called === 1 ? "" : "s"}).{" "}
+          {q.defaulter_refund.startsWith("-")
+            ? <>It clears the defaulter's arrears; they still owe {money(q.defaulter_refund.slice(1))} of late penalties beyond it.</>
+            : <>{money(q.arrears)} of the defaulter's arrears is cleared from it and {money(q.defaulter_refund)} is owed back to them at the end.</>}
+        </span>
+      )}
+      <ErrorNote error={sentence(quote.error)} />
+      <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void admit.run(); }}>
+        <Field label="Substitute's user id" testId={`substitute-id-${sub.ticket}`} value={who} onInput={(e) => setWho((e.currentTarget as HTMLInputElement).value)} />
+        <Button type="submit" testId={`substitute-admit-${sub.ticket}`} busy={admit.busy} disabled={!who.trim()}>Admit at {q ? money(q.catch_up) : "the catch-up"}</Button>
+      </form>
+      <ErrorNote error={sentence(admit.error)} testId={`substitute-error-${sub.ticket}`} />
+    </li>
+  );
+}
+
+/** The foreman's monthly report of any month run so far (the minutes are per auction). */
+function MonthlyReport({ scheme }: { scheme: Scheme }) {
+  const months = Array.from({ length: Math.max(scheme.current_month, 1) }, (_, i) => i + 1);
+  const [month, setMonth] = useState(months[months.length - 1]!);
+  return (
+    <div class="foreman-actions" data-testid="monthly-report">
+      <label class="field">
+        <span class="field-label">Monthly report for</span>
+        <select value={month} onChange={(e) => setMonth(Number((e.currentTarget as HTMLSelectElement).value))} data-testid="monthly-report-month">
+          {months.map((m) => <option key={m} value={m}>month {m}</option>)}
+        </select>
+      </label>
+      <ChitReport key={month} scheme={scheme} kind="chit_monthly_report" month={month} label={`Month ${month} report`} scope="any-" />
+    </div>
   );
 }
 
@@ -765,6 +1023,11 @@ function ForemanConsole({ scheme, subs, auctions, onChange }: { scheme: Scheme; 
   const earned = `${commissionEarned / 100n}.${String(commissionEarned % 100n).padStart(2, "0")}`;
   const current = auctions.find((a) => a.month === scheme.current_month && a.status !== "CLOSED");
   const unpaidPrizes = auctions.filter((a) => a.status === "CLOSED" && (!a.prize_paid_at || a.prize_payment_id));
+  const remove = useAction(async (sub: Subscription) => {
+    await api("PATCH", `/api/v1/subscriptions/${sub.id}`, { body: { status: "DEFAULTED", reason: "instalments overdue" } });
+    onChange();
+  });
+  const defaulted = subs.filter((x) => x.status === "DEFAULTED" && x.holds_ticket);
   return (
     <Panel title="Foreman's console" testId="foreman-console">
       <p data-testid="collections">Month {scheme.current_month}: {collected} of {holders.length} tickets paid up.</p>
@@ -781,22 +1044,39 @@ function ForemanConsole({ scheme, subs, auctions, onChange }: { scheme: Scheme; 
       <div class="table-wrap">
         <table class="table" data-testid="subscribers">
           <thead>
-            <tr><th>Ticket</th><th>Name</th><th>Member id</th><th>Status</th><th>Prized</th><th>Owes</th></tr>
+            <tr><th>Ticket</th><th>Name</th><th>Member id</th><th>Status</th><th>Prized</th><th class="num">Due now</th><th class="num">Owes in all</th><th>Security</th><th></th></tr>
           </thead>
           <tbody>
             {holders.map((x) => (
               <tr key={x.id} data-testid={`ticket-${x.ticket}`}>
                 <td>{x.ticket}</td><td>{x.name ?? "—"}</td><td>{x.member_id ?? "—"}</td><td>{label(x.status)}</td>
-                <td>{x.prized_month ? `month ${x.prized_month}` : "—"}</td><td class="num">{money(x.balance)}</td>
+                <td>{x.prized_month ? `month ${x.prized_month}` : "—"}</td>
+                <td class={`num ${/[1-9]/.test(x.due_now) ? "overdue" : ""}`} data-testid={`due-now-${x.ticket}`}>{money(x.due_now)}</td>
+                <td class="num">{money(x.balance)}</td>
+                <td data-testid={`surety-${x.ticket}`}>{x.surety ? label(x.surety.kind) : x.prized_month ? "none yet" : "—"}</td>
+                <td>
+                  {x.status === "ACTIVE" && !x.prized_month && x.user_id !== scheme.foreman_id && /[1-9]/.test(x.due_now) && (
+                    <Button kind="danger" testId={`remove-${x.ticket}`} busy={remove.busy} onClick={() => void remove.run(x)}>Remove as defaulter</Button>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       </div>
+      <ErrorNote error={sentence(remove.error)} testId="remove-error" />
+      {holders.filter((x) => x.prized_month && !x.surety && x.user_id !== scheme.foreman_id).map((x) => (
+        <SuretyForm key={x.id} sub={x} onDone={onChange} />
+      ))}
       <h3>Defaulters</h3>
-      {subs.filter((x) => x.status === "DEFAULTED").length === 0 ? <Empty>No defaulters.</Empty> : (
-        <ul class="plain-list">{subs.filter((x) => x.status === "DEFAULTED").map((x) => <li key={x.id}>Ticket {x.ticket}: {x.name}</li>)}</ul>
+      {defaulted.length === 0 ? <Empty>No defaulter waits for a substitute.</Empty> : (
+        <ul class="plain-list" data-testid="defaulters">{defaulted.map((x) => <Substitute key={x.id} sub={x} onDone={onChange} />)}</ul>
       )}
+      {subs.filter((x) => x.status === "DEFAULTED" && !x.holds_ticket).length > 0 && (
+        <p class="small muted">Substituted: {subs.filter((x) => x.status === "DEFAULTED" && !x.holds_ticket).map((x) => `ticket ${x.ticket} (${x.name ?? "—"})`).join(", ")}</p>
+      )}
+      <h3>Reports</h3>
+      <MonthlyReport scheme={scheme} />
       <h3>Auctions</h3>
       <ul class="plain-list" data-testid="auction-history">
         {auctions.filter((a) => a.status === "CLOSED").map((a) => (
