@@ -269,16 +269,19 @@ class AdvisorService:
         return await repository.strategies()
 
     async def do_follow(self, strategy_id: str, account_id: str, user_id: str) -> AdvisoryAccount:
-        """Make the strategy's targets the account's (its owner/admin) and follow later
-        changes. Raises StrategyNotFound, AccountNotFound, RoleRequired."""
+        """Make the strategy's targets the account's (its owner/admin), under the account's
+        policy (exclusions dropped, maximum weight kept, re-scaled), and follow later changes.
+        Raises StrategyNotFound, AccountNotFound, RoleRequired, InvalidPolicy."""
         strategy = await self.strategy(strategy_id)
         account = await advisory_service.check_account(account_id, user_id, manage=True,
                                                        create=True)  # fmt: skip
         assert strategy.id is not None
+        targets = await advisory_service.policy_targets(account, strategy.targets)
         await repository.add_follower(strategy.id, account.account_id)
         updated = await repository.update_account(account.account_id, {
-            "targets": strategy.targets, "recommendation_id": None, "drift_alerted": None,
-            "strategy_id": strategy_id, "updated_at": utcnow()})  # fmt: skip
+            "targets": targets, "base_targets": strategy.targets, "recommendation_id": None,
+            "drift_alerted": None, "strategy_id": strategy_id,
+            "updated_at": utcnow()})  # fmt: skip
         assert updated is not None
         return updated
 
@@ -306,8 +309,16 @@ class AdvisorService:
             return updated
         owners: list[tuple[str, str]] = []
         for account_id in updated.followers:
+            current = await repository.get_account(account_id)
+            if current is None:
+                continue
+            try:  # each follower keeps its own policy (exclusions, maximum weight)
+                targets = await advisory_service.policy_targets(current, clean)
+            except InvalidPolicy:
+                targets = current.targets  # the new mix cannot hold its policy: keep the old
             account = await repository.update_account(account_id, {
-                "targets": clean, "drift_alerted": None, "updated_at": utcnow()})  # fmt: skip
+                "targets": targets, "base_targets": clean, "drift_alerted": None,
+                "updated_at": utcnow()})  # fmt: skip
             if account is not None and account.owner_id:
                 owners.append((account.owner_id, account_id))
         if owners:

@@ -59,6 +59,10 @@ class AdvisoryAccount(Document):
     tax_treatment: TaxTreatment | None = None
     currency: str = "USD"
     targets: dict[str, int] = Field(default_factory=dict)
+    # the allocation as recommended or followed, before the policy applied (so clearing an
+    # exclusion brings its symbol back); ``targets`` = ``within_policy(base_targets, …)``
+    base_targets: dict[str, int] = Field(default_factory=dict)
+    risk_profile: str | None = None  # a club's own risk profile (its policy), by name
     recommendation_id: str | None = None
     strategy_id: str | None = None  # the model strategy it follows, if any
     band_bps: int = 500
@@ -107,10 +111,36 @@ class Recommendation(Document):
         ]  # fmt: skip
 
 
+class RunStatus(StrEnum):
+    """A rebalance run's life (a state machine; each step is a conditional update, so it
+    happens once): ``proposed`` (a preview) → a club's ``voting`` (one proposal for the whole
+    rebalance) → ``approved`` (its orders wait for the treasurer) | ``rejected``; then, and at
+    once for a personal account: ``selling`` (the sales are at the broker) → ``buying`` (the
+    buys, re-sized to the cash the sales really left) → ``executed`` (every trade filled in
+    full) | ``partial`` (some filled, or a buy was cut for cash) | ``failed`` (nothing filled)."""
+
+    PROPOSED = "proposed"
+    VOTING = "voting"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SELLING = "selling"
+    BUYING = "buying"
+    EXECUTED = "executed"
+    PARTIAL = "partial"
+    FAILED = "failed"
+
+
+RUN_PENDING = (RunStatus.VOTING, RunStatus.APPROVED, RunStatus.SELLING, RunStatus.BUYING)
+"""Runs whose trades are under way: a new preview counts them as pending."""
+
+RUN_DONE = (RunStatus.EXECUTED, RunStatus.PARTIAL, RunStatus.FAILED, RunStatus.REJECTED)
+
+
 class RebalanceRun(Document):
     """Trades proposed for an account at one moment (each ``{symbol, quantity (+buy/−sell),
-    price, value, fee}`` in minor units), and what they became: proposals (a club) or orders
-    (a personal account)."""
+    price, value, fee, limit}`` in minor units), and what they became: one proposal (a club)
+    and orders (``sell_order_ids`` first, then ``buy_order_ids``), with the run's ``status``
+    (``RunStatus``) and ``note`` (why a run is partial or failed)."""
 
     account_id: str
     requested_by: str
@@ -124,14 +154,23 @@ class RebalanceRun(Document):
     drifted: bool
     proposal_ids: list[str] = Field(default_factory=list)
     order_ids: list[str] = Field(default_factory=list)
+    sell_order_ids: list[str] = Field(default_factory=list)
+    buy_order_ids: list[str] = Field(default_factory=list)
+    status: RunStatus = RunStatus.PROPOSED
+    note: str = ""
+    trader: str | None = None  # who sent its orders (the owner, or a club's treasurer)
     executed_by: str | None = None
     executed_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
     created_at: dt.datetime = Field(default_factory=utcnow)
 
     class Settings:
         name = "advisory_rebalances"
-        indexes = [IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING)],
-                              name="account_time")]  # fmt: skip
+        indexes = [
+            IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING)],
+                       name="account_time"),
+            IndexModel([("status", ASCENDING)], name="status"),
+        ]  # fmt: skip
 
 
 class BookingStatus(StrEnum):

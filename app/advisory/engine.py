@@ -260,6 +260,52 @@ def to_bps(weights: list[float]) -> list[int]:
     return floors
 
 
+def within_policy(targets: dict[str, int], excluded: list[str],
+                  max_weight_bps: int) -> dict[str, int]:  # fmt: skip
+    """``targets`` (symbol → bps) under an investment policy: excluded symbols dropped, the
+    rest scaled back to 10,000 bps with no symbol above ``max_weight_bps`` — what a capped
+    symbol cannot take goes to the others in proportion to their weights (water-filling),
+    then whole basis points by largest remainder, never above the cap. Ties: symbol order.
+
+    Raises:
+        ValueError: nothing left after the exclusions, or too few symbols for the cap
+            (count × cap < 10,000): the policy cannot hold.
+    """
+    kept = {s: b for s, b in sorted(targets.items()) if s not in set(excluded) and b > 0}
+    if not kept:
+        raise ValueError("the policy excludes every symbol of the target allocation")
+    if len(kept) * max_weight_bps < BPS:
+        raise ValueError(f"{len(kept)} symbols at most {max_weight_bps / 100:g} % each "
+                         "cannot make 100 %")  # fmt: skip
+    cap = max_weight_bps / BPS
+    weights = {s: b / sum(kept.values()) for s, b in kept.items()}
+    fixed: dict[str, float] = {}
+    while True:
+        free = {s: w for s, w in weights.items() if s not in fixed}
+        room = 1.0 - sum(fixed.values())
+        scale = room / sum(free.values())
+        over = [s for s, w in free.items() if w * scale > cap + 1e-12]
+        if not over:
+            fixed.update({s: w * scale for s, w in free.items()})
+            break
+        fixed.update(dict.fromkeys(over, cap))
+    symbols = list(fixed)
+    exact = [fixed[s] * BPS for s in symbols]
+    floors = [min(int(x), max_weight_bps) for x in exact]
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    short = BPS - sum(floors)
+    while short > 0:
+        moved = False
+        for i in order:
+            if short and floors[i] < max_weight_bps:
+                floors[i] += 1
+                short -= 1
+                moved = True
+        if not moved:  # pragma: no cover - excluded by the count × cap check
+            raise ValueError("the policy cannot hold")
+    return {s: b for s, b in zip(symbols, floors, strict=True) if b > 0}
+
+
 # ---------------------------------------------------------------- rebalancing
 
 

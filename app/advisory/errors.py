@@ -65,6 +65,30 @@ class AlreadyExecuted(AppError):
     code = "rebalance_already_executed"
 
 
+class StaleRebalance(AppError):
+    """Another rebalance of the account was executed after this one was previewed: preview
+    again, so trades already under way are not placed twice (409)."""
+
+    status = 409
+    code = "rebalance_stale"
+
+
+class RebalanceNotApproved(AppError):
+    """A club's rebalance can be sent to the broker only once the members approved it, and
+    only once (409); ``details.status`` is the run's state."""
+
+    status = 409
+    code = "rebalance_not_approved"
+
+
+class NoCashToInvest(AppError):
+    """The account holds neither cash nor shares: there is nothing to invest or rebalance yet
+    (409); pay money in first."""
+
+    status = 409
+    code = "no_cash_to_invest"
+
+
 class NothingToTrade(AppError):
     """The rebalance has no trades (409)."""
 

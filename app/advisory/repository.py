@@ -17,6 +17,7 @@ from app.advisory.documents import (
     RebalanceRun,
     Recommendation,
     RiskAssessment,
+    RunStatus,
 )
 
 
@@ -101,6 +102,51 @@ async def mark_executed(run_id: str, by: str, proposal_ids: list[str], order_ids
         session=session,
     )  # fmt: skip
     return result.modified_count == 1
+
+
+async def claim_run(run_id: Any, from_status: tuple[RunStatus, ...], to_status: RunStatus,
+                    fields: dict[str, Any] | None = None,
+                    require: dict[str, Any] | None = None) -> RebalanceRun | None:  # fmt: skip
+    """Move a run from one of ``from_status`` to ``to_status`` (with ``fields`` set), once:
+    the run after, or ``None`` when it was not in one of those states (someone else moved it).
+    ``require``: further conditions on the stored run."""
+    change = {"status": to_status.value, **(fields or {})}
+    query: dict[str, Any] = {
+        "_id": PydanticObjectId(str(run_id)),
+        "status": {"$in": [s.value for s in from_status]},
+        **(require or {}),
+    }
+    raw = await RebalanceRun.get_pymongo_collection().find_one_and_update(
+        query, {"$set": change}, return_document=ReturnDocument.AFTER)  # fmt: skip
+    return None if raw is None else RebalanceRun.model_validate(raw)
+
+
+async def set_run(run_id: Any, fields: dict[str, Any]) -> None:
+    """Record ``fields`` on a run (ids of what it became, its note)."""
+    await RebalanceRun.get_pymongo_collection().update_one(
+        {"_id": PydanticObjectId(str(run_id))}, {"$set": fields})  # fmt: skip
+
+
+async def runs_in(statuses: tuple[RunStatus, ...], account_id: str | None = None,
+                  limit: int = 200) -> list[RebalanceRun]:  # fmt: skip
+    """Runs in one of ``statuses`` (of one account, or all), oldest first."""
+    query: dict[str, Any] = {"status": {"$in": [s.value for s in statuses]}}
+    if account_id is not None:
+        query["account_id"] = account_id
+    return await RebalanceRun.find(query).sort("+created_at").limit(limit).to_list()
+
+
+async def account_runs(account_id: str, limit: int = 10) -> list[RebalanceRun]:
+    """The account's rebalance runs, newest first."""
+    return await RebalanceRun.find({"account_id": account_id}).sort("-created_at").limit(
+        limit).to_list()  # fmt: skip
+
+
+async def executed_since(account_id: str, since: dt.datetime, other_than: Any) -> bool:
+    """Whether another run of the account was executed after ``since``."""
+    found = await RebalanceRun.find_one({"account_id": account_id, "_id": {"$ne": other_than},
+                                         "executed_at": {"$gt": since}})  # fmt: skip
+    return found is not None
 
 
 async def free_slots(advisor_id: str, after: dt.datetime) -> list[AdvisorSlot]:

@@ -36,8 +36,10 @@ from app.advisory.schemas import (
     PerformanceOut,
     PerformanceQuery,
     PolicyIn,
+    PolicyPut,
     Questionnaire,
     RebalanceIn,
+    RebalanceList,
     RebalanceOut,
     RecommendationIn,
     RecommendationList,
@@ -54,18 +56,24 @@ from app.advisory.schemas import (
     strategy_path,
 )
 from app.advisory.service import advisory_service
+from app.brokers.service import broker_service
 from app.extensions import services
 from app.idempotency import idempotent
 from app.identity.guards import current_principal, require_auth
 from app.money import format_basis_points, format_minor
 from app.openapi import document_errors
-from app.orders.broker import PaperBroker
+from app.orders.broker import Broker
 
 blueprint = Blueprint("advisory", __name__, url_prefix="/api/v1")
 
 
 def _me() -> str:
     return current_principal().user_id
+
+
+async def _brokers(club_id: str) -> Broker:
+    """The broker of the account's orders: its linked one, else the paper broker."""
+    return await broker_service.broker_for(club_id, services.require_producer())
 
 
 def _figures(f: Figures) -> FiguresOut:
@@ -159,14 +167,29 @@ async def list_accounts() -> AccountList:
 @blueprint.put("/portfolios/<account_id>/policy")
 @tag(["advisory"])
 @require_auth
+@validate_request(PolicyPut)
+@validate_response(AccountOut)
+@document_errors(401, 403, 404, 422)
+async def set_policy(account_id: str, data: PolicyPut) -> AccountOut:
+    """Replace the investment policy — every field required (a missing or unknown field is a
+    422, never a silent reset or drop): band, minimum trade, excluded symbols, maximum weight
+    per holding, wash-sale window, and a club's own risk profile (owner/admin; opens a club's
+    account on first use). The targets are the allocation under the policy. Errors: 404
+    ``advisory_account_not_found``, ``unknown_symbol``; 403 ``role_required``; 422
+    ``invalid_policy`` (it would leave no allocation, or cannot hold the cap)."""
+    return AccountOut.of(await advisory_service.do_set_policy(account_id, _me(), data))
+
+
+@blueprint.patch("/portfolios/<account_id>/policy")
+@tag(["advisory"])
+@require_auth
 @validate_request(PolicyIn)
 @validate_response(AccountOut)
 @document_errors(401, 403, 404, 422)
-async def set_policy(account_id: str, data: PolicyIn) -> AccountOut:
-    """Set the investment policy: band, minimum trade, excluded symbols, maximum weight per
-    holding, wash-sale window (owner/admin; opens a club's account on first use). Errors: 404
-    ``advisory_account_not_found``, ``unknown_symbol``; 403 ``role_required``."""
-    return AccountOut.of(await advisory_service.do_set_policy(account_id, _me(), data))
+async def patch_policy(account_id: str, data: PolicyIn) -> AccountOut:
+    """Change only the policy fields given (the others stay); errors as ``PUT``."""
+    return AccountOut.of(await advisory_service.do_set_policy(account_id, _me(), data,
+                                                              partial=True))  # fmt: skip
 
 
 @blueprint.get("/portfolios/<account_id>")
@@ -232,8 +255,11 @@ async def rebalance(account_id: str, data: RebalanceIn) -> tuple[RebalanceOut, i
 @validate_response(RebalanceOut)
 @document_errors(401, 404)
 async def get_rebalance(account_id: str, run_id: str) -> RebalanceOut:
-    """One rebalance (any member). Errors: 404 ``rebalance_not_found``."""
-    return RebalanceOut.of(await advisory_service.rebalance(account_id, run_id, _me()))
+    """One rebalance (any member), moved on to its orders' state first. Errors: 404
+    ``rebalance_not_found``."""
+    run = await advisory_service.rebalance(account_id, run_id, _me())
+    run = await advisory_service.do_advance(run, _brokers, services.require_redis())
+    return RebalanceOut.of(run)
 
 
 @blueprint.post("/portfolios/<account_id>/rebalance/<run_id>/execute")
@@ -244,15 +270,43 @@ async def get_rebalance(account_id: str, run_id: str) -> RebalanceOut:
 @validate_response(RebalanceOut)
 @document_errors(401, 403, 404, 409, 422)
 async def execute_rebalance(account_id: str, run_id: str, data: ExecuteIn) -> RebalanceOut:
-    """Turn the trades into a club's investment proposals for the vote, or a personal
-    account's orders sent to the paper broker (owner/admin). Errors: 403 ``role_required``;
-    404; 409 ``rebalance_already_executed``, ``nothing_to_trade``; and those of proposals and
-    orders (e.g. 409 ``insufficient_cash``)."""
+    """Start the trades, once (owner/admin): a club's run becomes one proposal for the vote
+    (then ``…/send`` once approved); a personal account's sales go to the broker and its buys
+    follow once they filled (``status``: selling → buying → executed | partial | failed).
+    Errors: 403 ``role_required``; 404; 409 ``rebalance_already_executed`` (a second
+    attempt), ``rebalance_stale`` (another run executed since this preview),
+    ``nothing_to_trade``."""
     run = await advisory_service.do_execute(
-        account_id, run_id, _me(), data.voting_hours,
-        broker=PaperBroker(services.require_producer()), redis=services.require_redis(),
-    )  # fmt: skip
+        account_id, run_id, _me(), _brokers, services.require_redis(), data.voting_hours
+    )
     return RebalanceOut.of(run)
+
+
+@blueprint.post("/portfolios/<account_id>/rebalance/<run_id>/send")
+@tag(["advisory"])
+@require_auth
+@idempotent(_me)
+@validate_response(RebalanceOut)
+@document_errors(401, 403, 404, 409)
+async def send_rebalance(account_id: str, run_id: str) -> RebalanceOut:
+    """Send a club's approved rebalance to the broker (treasurer, owner or admin): the sales
+    first, the buys once they filled. Errors: 403 ``role_required``; 404; 409
+    ``rebalance_not_approved`` (still at the vote, rejected, or sent already)."""
+    run = await advisory_service.do_send(account_id, run_id, _me(), _brokers,
+                                         services.require_redis())  # fmt: skip
+    return RebalanceOut.of(run)
+
+
+@blueprint.get("/portfolios/<account_id>/rebalances")
+@tag(["advisory"])
+@require_auth
+@validate_response(RebalanceList)
+@document_errors(401, 404)
+async def list_rebalances(account_id: str) -> RebalanceList:
+    """The account's latest rebalance runs, newest first, each moved on to its orders' state
+    first (any member). Errors: 404 ``advisory_account_not_found``."""
+    runs = await advisory_service.runs(account_id, _me(), _brokers, services.require_redis())
+    return RebalanceList(runs=[RebalanceOut.of(r) for r in runs])
 
 
 @blueprint.get("/portfolios/<account_id>/recommendations")
@@ -406,7 +460,10 @@ async def free_slots(advisor_id: str) -> SlotList:
 @document_errors(401, 403, 409)
 async def book(advisor_id: str, data: BookingIn) -> tuple[BookingOut, int]:
     """Book a free slot. Errors: 409 ``slot_unavailable`` (not offered, past, or taken)."""
-    return _booking(await advisor_service.do_book(_me(), advisor_id, data.start)), 201
+    booking = await advisor_service.do_book(_me(), advisor_id, data.start)
+    return _booking(
+        booking, await advisor_service.names([booking.advisor_id, booking.client_id])
+    ), 201
 
 
 @blueprint.get("/bookings")
@@ -428,7 +485,8 @@ async def my_bookings() -> BookingList:
 @document_errors(401, 404, 409)
 async def cancel_booking(booking_id: str) -> BookingOut:
     """Cancel (client or advisor). Errors: 404 ``booking_not_found``; 409 ``slot_unavailable``."""
-    return _booking(await advisor_service.do_cancel(booking_id, _me()))
+    booking = await advisor_service.do_cancel(booking_id, _me())
+    return _booking(booking, await advisor_service.names([booking.advisor_id, booking.client_id]))
 
 
 @blueprint.post("/bookings/<booking_id>/reschedule")
@@ -440,7 +498,10 @@ async def cancel_booking(booking_id: str) -> BookingOut:
 async def reschedule_booking(booking_id: str, data: BookingIn) -> tuple[BookingOut, int]:
     """Move my booking to another free slot of the same advisor (atomically). Errors: 404
     ``booking_not_found``; 409 ``slot_unavailable``."""
-    return _booking(await advisor_service.do_reschedule(booking_id, _me(), data.start)), 201
+    booking = await advisor_service.do_reschedule(booking_id, _me(), data.start)
+    return _booking(
+        booking, await advisor_service.names([booking.advisor_id, booking.client_id])
+    ), 201
 
 
 @blueprint.get("/advisory/clients/<client_id>")

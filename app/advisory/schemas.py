@@ -8,7 +8,7 @@ import datetime as dt
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from app.advisory.documents import (
     AdvisoryAccount,
@@ -89,14 +89,20 @@ class AccountCreate(BaseModel):
 
 
 class PolicyIn(BaseModel):
-    """``PUT /api/v1/portfolios/{account_id}/policy`` (a club's owner/admin, or the owner of a
-    personal account). Bands and maximum weight in basis points; ``min_trade`` an amount."""
+    """``PUT /api/v1/portfolios/{account_id}/policy`` (every field) or ``PATCH`` (only those
+    given), by a club's owner/admin or the owner of a personal account. Bands and maximum
+    weight in basis points; ``min_trade`` an amount; ``risk_profile`` a club's own profile
+    (the optimiser's objective for its targets). Unknown fields are refused (422), never
+    silently dropped."""
 
-    band_bps: int = Field(default=500, ge=50, le=2500)
+    model_config = ConfigDict(extra="forbid")
+
+    band_bps: StrictInt = Field(default=500, ge=50, le=2500)
     min_trade: Paise = Field(default="0.00", validate_default=True)
     excluded: list[str] = Field(default_factory=list, max_length=50)
-    max_weight_bps: int = Field(default=2500, ge=500, le=10_000)
-    wash_sale_days: int = Field(default=30, ge=0, le=90)
+    max_weight_bps: StrictInt = Field(default=2500, ge=500, le=10_000)
+    wash_sale_days: StrictInt = Field(default=30, ge=0, le=90)
+    risk_profile: Literal["conservative", "moderate", "aggressive"] | None = None
 
     @field_validator("excluded")
     @classmethod
@@ -109,6 +115,17 @@ class PolicyIn(BaseModel):
         if value < 0:
             raise ValueError("must not be negative")
         return value
+
+
+class PolicyPut(PolicyIn):
+    """``PUT``: the whole policy — every field is required, so a missing one is an error
+    rather than a silent reset to its default."""
+
+    band_bps: StrictInt = Field(ge=50, le=2500)
+    min_trade: Paise
+    excluded: list[str] = Field(max_length=50)
+    max_weight_bps: StrictInt = Field(ge=500, le=10_000)
+    wash_sale_days: StrictInt = Field(ge=0, le=90)
 
 
 class AccountOut(BaseModel):
@@ -126,6 +143,9 @@ class AccountOut(BaseModel):
     excluded: list[str]
     max_weight_pct: str
     wash_sale_days: int
+    risk_profile: str | None = None
+    strategy_id: str | None = None
+    base_targets: dict[str, str] = {}
 
     @classmethod
     def of(cls, a: AdvisoryAccount) -> AccountOut:
@@ -136,7 +156,9 @@ class AccountOut(BaseModel):
             recommendation_id=a.recommendation_id, band_pct=format_basis_points(a.band_bps),
             min_trade=format_minor(a.min_trade), excluded=a.excluded,
             max_weight_pct=format_basis_points(a.max_weight_bps),
-            wash_sale_days=a.wash_sale_days,
+            wash_sale_days=a.wash_sale_days, risk_profile=a.risk_profile,
+            strategy_id=a.strategy_id,
+            base_targets={s: format_basis_points(b) for s, b in sorted(a.base_targets.items())},
         )  # fmt: skip
 
 
@@ -265,16 +287,21 @@ class RebalanceIn(BaseModel):
     """``POST /api/v1/portfolios/{account_id}/rebalance``: ``force`` trades towards the
     targets even when nothing is outside its band."""
 
-    force: bool = False
+    model_config = ConfigDict(extra="forbid")
+
+    force: StrictBool = False
 
 
 class TradeOut(BaseModel):
+    """A trade of a run; ``limit_price`` once it was executed (the order's limit)."""
+
     symbol: str
     side: Literal["buy", "sell"]
     quantity: int
     price: str
     value: str
     fee: str
+    limit_price: str | None = None
 
 
 class RebalanceOut(BaseModel):
@@ -295,13 +322,20 @@ class RebalanceOut(BaseModel):
     weights_after: dict[str, str]
     proposal_ids: list[str]
     order_ids: list[str]
+    sell_order_ids: list[str] = []
+    buy_order_ids: list[str] = []
+    status: str = "proposed"
+    note: str = ""
     executed_at: str | None
+    finished_at: str | None = None
+    created_at: str | None = None
 
     @classmethod
     def of(cls, r: RebalanceRun) -> RebalanceOut:
         trades = [TradeOut(symbol=t["symbol"], side="buy" if t["quantity"] > 0 else "sell",
                            quantity=abs(t["quantity"]), price=format_minor(t["price"]),
-                           value=format_minor(t["value"]), fee=format_minor(t["fee"]))
+                           value=format_minor(t["value"]), fee=format_minor(t["fee"]),
+                           limit_price=format_minor(t["limit"]) if "limit" in t else None)
                   for t in r.trades]  # fmt: skip
         return cls(
             id=str(r.id), account_id=r.account_id, force=r.force, drifted=r.drifted,
@@ -312,8 +346,18 @@ class RebalanceOut(BaseModel):
             weights_before={s: format_basis_points(b) for s, b in r.weights_before.items()},
             weights_after={s: format_basis_points(b) for s, b in r.weights_after.items()},
             proposal_ids=r.proposal_ids, order_ids=r.order_ids,
+            sell_order_ids=r.sell_order_ids, buy_order_ids=r.buy_order_ids,
+            status=r.status.value, note=r.note,
             executed_at=r.executed_at.isoformat() if r.executed_at else None,
+            finished_at=r.finished_at.isoformat() if r.finished_at else None,
+            created_at=r.created_at.isoformat(),
         )  # fmt: skip
+
+
+class RebalanceList(BaseModel):
+    """``GET …/rebalances``: the account's latest runs, newest first, with their status."""
+
+    runs: list[RebalanceOut]
 
 
 class ExecuteIn(BaseModel):
@@ -490,7 +534,7 @@ class StrategyIn(StrategyTargetsIn):
 
     name: str = Field(min_length=3, max_length=80)
     description: str = Field(default="", max_length=2000)
-    publish: bool = True
+    publish: StrictBool = True
 
 
 class StrategyEditIn(StrategyTargetsIn):

@@ -14,9 +14,11 @@ any member reads, an owner/admin changes the policy and executes trades.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import math
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +34,7 @@ from app.advisory.documents import (
     RebalanceRun,
     Recommendation,
     RiskAssessment,
+    RunStatus,
     TaxTreatment,
 )
 from app.advisory.errors import (
@@ -40,11 +43,14 @@ from app.advisory.errors import (
     InsufficientHistory,
     InvalidAnswers,
     InvalidPolicy,
+    NoCashToInvest,
     NoPrice,
     NoRiskProfile,
     NoTargets,
     NothingToTrade,
+    RebalanceNotApproved,
     RebalanceNotFound,
+    StaleRebalance,
 )
 from app.advisory.questionnaire import POLICIES, RiskProfile, assess
 from app.advisory.questionnaire import InvalidAnswers as AnswersProblem
@@ -52,22 +58,23 @@ from app.advisory.schemas import AccountCreate, DriftAlertEvent, PolicyIn, Recom
 from app.advisory.sectors import SECTORS
 from app.books import portfolio
 from app.clubs.errors import ClubNotFound
-from app.clubs.service import MANAGERS, club_service
+from app.clubs.service import MANAGERS, TREASURY, club_service
 from app.config import get_settings
 from app.db import run_in_transaction
-from app.errors import NotFound
+from app.errors import AppError, NotFound
 from app.fx import FxRate
 from app.fx import rate as fx_rate
+from app.logging import get_logger
 from app.market.providers import provider_for
 from app.market.service import market_service
 from app.money import format_minor, parse_minor
 from app.notifications.documents import Notification, NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.orders.broker import Broker, BrokerCosts
-from app.orders.documents import OrderKind, OrderSide
+from app.orders.documents import STATUS_RANK, Order, OrderKind, OrderSide
 from app.orders.schemas import OrderCreate
 from app.orders.service import order_service
-from app.proposals.documents import ProposalKind
+from app.proposals.documents import ProposalKind, ProposalStatus
 from app.proposals.schemas import ProposalCreate
 from app.proposals.service import proposal_service
 from app.realtime import events
@@ -75,6 +82,61 @@ from app.realtime.eventlog import utcnow
 from app.realtime.rooms import club_room
 
 PORTFOLIO_DRIFT = "portfolio:drift"
+FINAL = 4  # STATUS_RANK of a final order (filled, cancelled, rejected)
+
+log = get_logger(__name__)
+
+BrokerFor = Callable[[str], Awaitable[Broker]]
+"""The broker an account's orders go through, by account (club) id."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """Trades under way in an account: shares still to come by symbol (+ bought, − sold)
+    and the cash they will take (minor units; negative when sales bring more in)."""
+
+    shares: dict[str, int]
+    cash: int
+
+
+def limit_price(quantity: int, price: int, slippage_bps: int) -> int:
+    """A rebalance trade's limit (minor units): a buy at ``price`` plus the broker's slippage
+    rounded up, a sale at ``price`` less it rounded down — never a bare market order."""
+    if quantity > 0:
+        return -(-price * (engine.BPS + slippage_bps) // engine.BPS)
+    return price * (engine.BPS - slippage_bps) // engine.BPS
+
+
+def affordable(cash: int, limit: int, wanted: int, costs: BrokerCosts) -> int:
+    """The most whole shares (at most ``wanted``) whose cost at ``limit`` plus the broker's
+    fee fits in ``cash`` (all minor units)."""
+    quantity = min(wanted, max(cash, 0) // limit)
+    while quantity > 0 and quantity * limit + costs.fee(quantity * limit) > cash:
+        quantity -= 1
+    return quantity
+
+
+def _proposal_title(trades: list[dict[str, object]]) -> str:
+    sells = sum(1 for t in trades if int(str(t["quantity"])) < 0)
+    buys = len(trades) - sells
+    parts = [f"{n} {w}{'s' if n != 1 else ''}" for n, w in ((sells, "sale"), (buys, "buy")) if n]
+    return f"Rebalance the portfolio: {' and '.join(parts)}"
+
+
+def _proposal_text(run_id: str, trades: list[dict[str, object]], band_bps: int,
+                   currency: str) -> str:  # fmt: skip
+    lines = []
+    for t in trades:
+        quantity = int(str(t["quantity"]))
+        verb = "Buy" if quantity > 0 else "Sell"
+        limit = int(str(t["limit"]))
+        lines.append(f"- {verb} {abs(quantity)} {t['symbol']} at a limit of "
+                     f"{format_minor(limit)} {currency}")  # fmt: skip
+    return (
+        f"One vote for the whole rebalance {run_id} (bands ±{band_bps / 100:g} points). "
+        "Once approved, the treasurer sends it: the sales first, then the buys with the "
+        "cash the sales brought.\n" + "\n".join(lines)
+    )
 
 
 class ForbiddenUser(NotFound):
@@ -215,27 +277,47 @@ class AdvisoryService:
                 account = found
         return account
 
-    async def do_set_policy(self, account_id: str, user_id: str, data: PolicyIn) -> AdvisoryAccount:
-        """Set the investment policy (owner/admin). Held targets of newly excluded symbols are
-        dropped and the rest re-scaled to 10,000 bps.
+    async def do_set_policy(self, account_id: str, user_id: str, data: PolicyIn,
+                            partial: bool = False) -> AdvisoryAccount:  # fmt: skip
+        """Set the investment policy (owner/admin): every field (``partial``: only those the
+        request gave, PATCH). The targets are the recommended or followed allocation with the
+        policy applied (``engine.within_policy``: exclusions dropped, the rest re-scaled to
+        10,000 bps within the maximum weight), so clearing an exclusion brings it back.
 
-        Raises: AccountNotFound, RoleRequired, UnknownSymbols (an unknown excluded symbol).
+        Raises: AccountNotFound, RoleRequired, UnknownSymbols (an unknown excluded symbol),
+        InvalidPolicy (422: the policy would leave no allocation, or cannot hold the cap).
         """
         account = await self.check_account(account_id, user_id, manage=True, create=True)
-        if data.excluded:
-            await market_service.check_symbols(data.excluded)
-        targets = {s: b for s, b in account.targets.items() if s not in data.excluded}
-        if targets and sum(targets.values()) != engine.BPS:
-            symbols = list(targets)
-            targets = dict(zip(symbols, engine.to_bps([float(targets[s]) for s in symbols]),
-                               strict=True))  # fmt: skip
-        updated = await repository.update_account(account_id, {
-            "band_bps": data.band_bps, "min_trade": data.min_trade, "excluded": data.excluded,
-            "max_weight_bps": data.max_weight_bps, "wash_sale_days": data.wash_sale_days,
-            "targets": targets, "updated_at": utcnow(),
-        })  # fmt: skip
+        given = data.model_dump(exclude_unset=partial)
+        fields: dict[str, object] = {k: v for k, v in given.items() if v is not None
+                                     or k == "risk_profile"}  # fmt: skip
+        if "risk_profile" in fields and account.kind is AccountKind.PERSONAL:
+            fields.pop("risk_profile")  # a person's account follows their own questionnaire
+        excluded = list(fields.get("excluded", account.excluded))  # type: ignore[call-overload]
+        if excluded:
+            await market_service.check_symbols(excluded)
+        max_weight = int(str(fields.get("max_weight_bps", account.max_weight_bps)))
+        base = account.base_targets or account.targets
+        if base:
+            try:
+                fields["targets"] = engine.within_policy(base, excluded, max_weight)
+            except ValueError as exc:
+                raise InvalidPolicy(
+                    str(exc), details={"excluded": excluded, "max_weight_bps": max_weight}
+                ) from exc
+            fields["base_targets"] = base
+        updated = await repository.update_account(account_id, {**fields, "updated_at": utcnow()})
         assert updated is not None
         return updated
+
+    async def policy_targets(self, account: AdvisoryAccount,
+                             base: dict[str, int]) -> dict[str, int]:  # fmt: skip
+        """``base`` (a recommendation's or a strategy's allocation) under the account's
+        policy. Raises InvalidPolicy when it leaves nothing or cannot hold the cap."""
+        try:
+            return engine.within_policy(base, account.excluded, account.max_weight_bps)
+        except ValueError as exc:
+            raise InvalidPolicy(str(exc), details={"excluded": account.excluded}) from exc
 
     # ------------------------------------------------------------ history
 
@@ -267,14 +349,21 @@ class AdvisoryService:
             NoRiskProfile, AccountNotFound, RoleRequired, UnknownSymbols,
             InsufficientHistory, InvalidPolicy.
         """
-        assessment = await self.current_profile(user_id)
-        profile = RiskProfile(assessment.profile)
-        policy = POLICIES[profile]
         account = None
-        excluded: list[str] = []
-        max_weight = policy.max_weight
         if data.account_id is not None:
             account = await self.check_account(data.account_id, user_id, manage=True, create=True)
+        if account is not None and account.kind is AccountKind.CLUB:
+            # a club invests by its own policy, never by whoever pressed the button's profile
+            profile = RiskProfile(account.risk_profile or RiskProfile.MODERATE.value)
+            assessment = RiskAssessment(user_id=user_id, answers={}, score=-1,
+                                        profile=profile.value, horizon_years=0)  # fmt: skip
+        else:
+            assessment = await self.current_profile(user_id)
+            profile = RiskProfile(assessment.profile)
+        policy = POLICIES[profile]
+        excluded: list[str] = []
+        max_weight = policy.max_weight
+        if account is not None:
             excluded = account.excluded
             max_weight = min(max_weight, account.max_weight_bps / engine.BPS)
         end = data.end or _as_of()
@@ -315,7 +404,8 @@ class AdvisoryService:
         if account is not None:
             targets = {s: b for s, b in zip(allocation.symbols, bps, strict=True) if b > 0}
             await repository.update_account(account.account_id, {
-                "targets": targets, "recommendation_id": str(recommendation.id),
+                "targets": await self.policy_targets(account, targets), "base_targets": targets,
+                "strategy_id": None, "recommendation_id": str(recommendation.id),
                 "drift_alerted": None, "updated_at": utcnow()})  # fmt: skip
         return recommendation
 
@@ -376,10 +466,13 @@ class AdvisoryService:
         return lines
 
     async def holdings(self, account_id: str, user_id: str | None, redis: Redis,
-                       account: AdvisoryAccount | None = None) -> Holdings:  # fmt: skip
+                       account: AdvisoryAccount | None = None,
+                       with_pending: bool = False) -> Holdings:  # fmt: skip
         """The account's positions and targets priced now in its currency (``user_id`` None:
-        the platform's own check, e.g. the drift agent). Raises ``AccountNotFound``,
-        ``NoPrice``, ``FxRateUnavailable``."""
+        the platform's own check, e.g. the drift agent); ``with_pending``: as they will be
+        once the trades under way are done (``pending``: open orders and runs at the vote,
+        their cash set aside). Raises ``AccountNotFound``, ``NoPrice``,
+        ``FxRateUnavailable``."""
         if account is None:
             if user_id is None:
                 raise AccountNotFound("no such portfolio")
@@ -389,8 +482,13 @@ class AdvisoryService:
         except ClubNotFound as exc:
             raise AccountNotFound("no such portfolio") from exc
         held = {p.holding.symbol: p.holding.quantity for p in snap.positions}
-        lines = await self.priced_lines(redis, snap.club.currency, held, account.targets)
         free_cash = snap.cash - snap.liabilities
+        if with_pending:
+            waiting = await self.pending(account_id, snap.club.created_by, redis)
+            for symbol, quantity in waiting.shares.items():
+                held[symbol] = max(held.get(symbol, 0) + quantity, 0)
+            free_cash -= waiting.cash
+        lines = await self.priced_lines(redis, snap.club.currency, held, account.targets)
         return Holdings(account, snap.club.currency, max(free_cash, 0), lines, snap.club.created_by)
 
     # ------------------------------------------------------------ rebalancing
@@ -401,12 +499,16 @@ class AdvisoryService:
         even if none drifted), with the policy's minimum trade, the broker's fees, whole shares
         and the free cash; stored as a run (any member may ask; nothing is traded).
 
-        Raises: AccountNotFound, NoTargets, NoPrice.
+        Raises: AccountNotFound, NoTargets, NoPrice, NoCashToInvest (nothing held, no cash).
         """
         account = await self.check_account(account_id, user_id)
         if not account.targets:
             raise NoTargets("adopt a recommendation for this portfolio first")
-        now = await self.holdings(account_id, user_id, redis, account)
+        # Orders already waiting (and runs at the vote) count as done: their buys as held,
+        # their cash as spent, so the same trades are never proposed twice.
+        now = await self.holdings(account_id, user_id, redis, account, with_pending=True)
+        if now.total <= 0:
+            raise NoCashToInvest("there is no cash to invest yet: pay money in first")
         costs = BrokerCosts.of(get_settings())
         # Buys are priced at the quote plus the broker's slippage; a personal account's orders
         # are limit orders at exactly that price, so they set aside no more cash than planned.
@@ -439,62 +541,267 @@ class AdvisoryService:
         return run
 
     async def do_execute(self, account_id: str, run_id: str, user_id: str,
-                         voting_hours: float = 48, broker: Broker | None = None,
-                         redis: Redis | None = None) -> RebalanceRun:  # fmt: skip
-        """Turn a run's trades into what the account decides with (owner/admin): a club's
-        investment proposals (sales first), one per trade, for the members' vote — an approved
-        one becomes an order for the treasurer as usual; a personal account's orders, sent to
-        the ``broker`` at once when one is given (sales first, so their cash is there).
+                         brokers: BrokerFor, redis: Redis,
+                         voting_hours: float = 48) -> RebalanceRun:  # fmt: skip
+        """Start a run's trades (owner/admin), once. A club's run becomes ONE proposal for the
+        members' vote (every trade with its limit price); once approved, its treasurer sends
+        it (``do_send``). A personal account's run starts at once: the sales go to the broker
+        first (``selling``) and the buys only after they filled (``do_advance``).
 
         Raises: AccountNotFound, RoleRequired, RebalanceNotFound, NothingToTrade,
-        AlreadyExecuted, and what proposals/orders raise.
+        AlreadyExecuted (409 ``rebalance_already_executed``: a second attempt), StaleRebalance
+        (409 ``rebalance_stale``: another run was executed since this preview), and what
+        proposals raise.
         """
         account = await self.check_account(account_id, user_id, manage=True)
-        run = await repository.get_rebalance(run_id)
-        if run is None or run.account_id != account_id:
-            raise RebalanceNotFound("no such rebalance")
-        if run.executed_at is not None:
-            raise AlreadyExecuted("this rebalance was already executed")
+        run = await self.rebalance(account_id, run_id, user_id)
+        if run.status is not RunStatus.PROPOSED or run.executed_at is not None:
+            raise AlreadyExecuted("this rebalance was already executed",
+                                  details={"status": run.status.value})  # fmt: skip
         if not run.trades:
             raise NothingToTrade("this rebalance has no trades")
-        if not await repository.mark_executed(run_id, user_id, [], []):
-            raise AlreadyExecuted("this rebalance was already executed")
-        trades = sorted(run.trades, key=lambda t: (t["quantity"] > 0, t["symbol"]))
+        if await repository.executed_since(account_id, run.created_at, run.id):
+            raise StaleRebalance("another rebalance was executed since this preview: "
+                                 "preview again")  # fmt: skip
         costs = BrokerCosts.of(get_settings())
-        proposal_ids: list[str] = []
-        order_ids: list[str] = []
-        if account.kind is AccountKind.CLUB:
-            deadline = utcnow() + dt.timedelta(hours=voting_hours)
-            for t in trades:
-                side = OrderSide.BUY if t["quantity"] > 0 else OrderSide.SELL
-                verb = "Buy" if side is OrderSide.BUY else "Sell"
+        trades = [
+            {**t, "limit": limit_price(t["quantity"], t["price"], costs.slippage_bps)}
+            for t in sorted(run.trades, key=lambda t: (t["quantity"] > 0, t["symbol"]))
+        ]
+        now = utcnow()
+        club = account.kind is AccountKind.CLUB
+        claimed = await repository.claim_run(
+            run.id, (RunStatus.PROPOSED,), RunStatus.VOTING if club else RunStatus.SELLING,
+            {"executed_by": user_id, "executed_at": now, "trades": trades},
+            require={"executed_at": None})  # fmt: skip
+        if claimed is None:
+            raise AlreadyExecuted("this rebalance was already executed")
+        if club:
+            try:
                 proposal = await proposal_service.do_create(account_id, user_id, ProposalCreate(
-                    kind=ProposalKind.INVESTMENT, title=f"Rebalance: {verb} {abs(t['quantity'])} "
-                    f"{t['symbol']}", description=f"Part of rebalance {run_id} (bands ±"
-                    f"{account.band_bps / 100:g} points).", side=side, symbol=t["symbol"],
-                    quantity=abs(t["quantity"]), deadline=deadline))  # fmt: skip
-                proposal_ids.append(str(proposal.id))
+                    kind=ProposalKind.GENERAL, title=_proposal_title(trades),
+                    description=_proposal_text(run_id, trades, account.band_bps,
+                                               account.currency),
+                    deadline=now + dt.timedelta(hours=voting_hours)))  # fmt: skip
+            except Exception:
+                await repository.claim_run(run.id, (RunStatus.VOTING,), RunStatus.PROPOSED,
+                                           {"executed_by": None, "executed_at": None})  # fmt: skip
+                raise
+            await repository.set_run(run.id, {"proposal_ids": [str(proposal.id)]})
         else:
-            for t in trades:
-                side = OrderSide.BUY if t["quantity"] > 0 else OrderSide.SELL
-                limit = None
-                if side is OrderSide.BUY:
-                    slipped = -(-t["price"] * (engine.BPS + costs.slippage_bps) // engine.BPS)
-                    limit = format_minor(slipped)
-                kind = OrderKind.LIMIT if limit else OrderKind.MARKET
-                order = await order_service.do_create(account_id, user_id, OrderCreate(
-                    side=side, symbol=t["symbol"], quantity=abs(t["quantity"]), kind=kind,
-                    limit_price=limit))  # fmt: skip
-                order_ids.append(str(order.id))
-                if broker is not None and redis is not None:
-                    await order_service.do_submit(account_id, str(order.id), user_id, redis,
-                                                  broker)  # fmt: skip
-        await RebalanceRun.get_pymongo_collection().update_one(
-            {"_id": run.id}, {"$set": {"proposal_ids": proposal_ids, "order_ids": order_ids}}
-        )
-        run.proposal_ids, run.order_ids = proposal_ids, order_ids
-        run.executed_by, run.executed_at = user_id, utcnow()
+            await self._start_trading(claimed, user_id, brokers, redis)
+        return await self.rebalance(account_id, run_id, user_id)
+
+    async def do_send(self, account_id: str, run_id: str, user_id: str, brokers: BrokerFor,
+                      redis: Redis) -> RebalanceRun:  # fmt: skip
+        """Send a club's approved rebalance to the broker (its treasurer, owner or admin), the
+        way an approved proposal's order is submitted: sales first, buys once they filled.
+
+        Raises: AccountNotFound, RoleRequired, RebalanceNotFound, RebalanceNotApproved."""
+        await club_service.check_member(account_id, user_id, TREASURY)
+        run = await self.rebalance(account_id, run_id, user_id)
+        if run.status is RunStatus.VOTING:
+            run = await self.do_advance(run, brokers, redis)
+        claimed = await repository.claim_run(run.id, (RunStatus.APPROVED,), RunStatus.SELLING,
+                                             {"trader": user_id})  # fmt: skip
+        if claimed is None:
+            raise RebalanceNotApproved(
+                "only an approved rebalance can be sent, once" if run.status is not
+                RunStatus.VOTING else "the members have not approved this rebalance yet",
+                details={"status": run.status.value})  # fmt: skip
+        await self._start_trading(claimed, user_id, brokers, redis)
+        return await self.rebalance(account_id, run_id, user_id)
+
+    async def _place(self, run: RebalanceRun, actor: str, side: OrderSide, symbol: str,
+                     quantity: int, limit: int, brokers: BrokerFor,
+                     redis: Redis) -> tuple[str | None, str]:  # fmt: skip
+        """Create and submit one limit order; (its id, a note of what went wrong or "")."""
+        try:
+            order = await order_service.do_create(run.account_id, actor, OrderCreate(
+                side=side, symbol=symbol, quantity=quantity, kind=OrderKind.LIMIT,
+                limit_price=format_minor(limit)))  # fmt: skip
+        except AppError as exc:
+            return None, f"{side.value} {quantity} {symbol}: {exc.message}"
+        try:
+            broker = await brokers(run.account_id)
+            await order_service.do_submit(run.account_id, str(order.id), actor, redis, broker)
+        except AppError as exc:
+            # never left waiting: it would block the run (and count as pending) for ever
+            with contextlib.suppress(AppError):
+                await order_service.do_cancel(run.account_id, str(order.id), actor,
+                                              await brokers(run.account_id))  # fmt: skip
+            return str(order.id), f"{side.value} {quantity} {symbol}: {exc.message}"
+        return str(order.id), ""
+
+    async def _start_trading(
+        self, run: RebalanceRun, actor: str, brokers: BrokerFor, redis: Redis
+    ) -> None:
+        """A run just claimed ``selling``: its sales go to the broker; with none, its buys."""
+        sells = [t for t in run.trades if t["quantity"] < 0]
+        ids, notes = [], []
+        for t in sells:
+            order_id, note = await self._place(
+                run, actor, OrderSide.SELL, t["symbol"], -t["quantity"], t["limit"], brokers, redis
+            )
+            if order_id:
+                ids.append(order_id)
+            if note:
+                notes.append(note)
+        await repository.set_run(run.id, {"sell_order_ids": ids, "order_ids": ids,
+                                          "note": "; ".join(notes), "trader": actor})  # fmt: skip
+        run.sell_order_ids, run.order_ids, run.note = ids, ids, "; ".join(notes)
+        await self.do_advance(run, brokers, redis)
+
+    async def do_advance(self, run: RebalanceRun, brokers: BrokerFor,
+                         redis: Redis) -> RebalanceRun:  # fmt: skip
+        """Move a run on as far as its orders allow (idempotent; the worker calls it every few
+        seconds, and reading a run calls it too): a club's vote closed → ``approved`` or
+        ``rejected``; every sale final → the buys, each re-sized to the cash really there now
+        (whole shares at its limit, fee included) → ``buying``; every order final →
+        ``executed`` (all filled in full), ``partial`` or ``failed`` (nothing filled)."""
+        if run.status is RunStatus.VOTING and run.proposal_ids and run.executed_by:
+            proposal, _ = await proposal_service.view(run.proposal_ids[0], run.executed_by)
+            if proposal.status is ProposalStatus.APPROVED:
+                run = await repository.claim_run(run.id, (RunStatus.VOTING,),
+                                                 RunStatus.APPROVED) or run  # fmt: skip
+            elif proposal.status is not ProposalStatus.OPEN:
+                run = await repository.claim_run(
+                    run.id, (RunStatus.VOTING,), RunStatus.REJECTED,
+                    {"note": f"the members' vote: {proposal.status.value}",
+                     "finished_at": utcnow()}) or run  # fmt: skip
+            return run
+        if run.status is RunStatus.SELLING:
+            sells = await self._orders(run.account_id, run.sell_order_ids)
+            if any(STATUS_RANK[o.status] < FINAL for o in sells):
+                return run
+            claimed = await repository.claim_run(run.id, (RunStatus.SELLING,), RunStatus.BUYING)
+            if claimed is None:
+                return await repository.get_rebalance(str(run.id)) or run
+            run = claimed
+            actor = str(run.trader or run.executed_by)
+            free = await self.free_cash(run.account_id, redis)
+            costs = BrokerCosts.of(get_settings())
+            ids, notes = [], [run.note] if run.note else []
+            for t in [t for t in run.trades if t["quantity"] > 0]:
+                limit = t["limit"]
+                quantity = affordable(free, limit, t["quantity"], costs)
+                if quantity < t["quantity"]:
+                    notes.append(
+                        f"buy {t['symbol']} cut from {t['quantity']} to {quantity} "
+                        f"shares: the cash there was {format_minor(free)}"
+                    )
+                if quantity <= 0:
+                    continue
+                cost = quantity * limit + costs.fee(quantity * limit)
+                order_id, note = await self._place(
+                    run, actor, OrderSide.BUY, t["symbol"], quantity, limit, brokers, redis
+                )
+                if order_id:
+                    ids.append(order_id)
+                if note:
+                    notes.append(note)
+                else:
+                    free -= cost
+            await repository.set_run(run.id, {"buy_order_ids": ids,
+                                              "order_ids": run.sell_order_ids + ids,
+                                              "note": "; ".join(notes)})  # fmt: skip
+            run.buy_order_ids, run.order_ids = ids, run.sell_order_ids + ids
+            run.note = "; ".join(notes)
+        if run.status is RunStatus.BUYING:
+            orders = await self._orders(run.account_id, run.order_ids)
+            if any(STATUS_RANK[o.status] < FINAL for o in orders):
+                return run
+            planned = {t["symbol"]: abs(t["quantity"]) for t in run.trades}
+            done = {o.symbol: o.filled_quantity for o in orders}
+            if all(done.get(s, 0) == q for s, q in planned.items()):
+                status = RunStatus.EXECUTED
+            elif any(o.filled_quantity > 0 for o in orders):
+                status = RunStatus.PARTIAL
+            else:
+                status = RunStatus.FAILED
+            unfilled = [f"{s} {done.get(s, 0)} of {q}" for s, q in sorted(planned.items())
+                        if done.get(s, 0) != q]  # fmt: skip
+            note = run.note
+            if unfilled:
+                note = "; ".join(x for x in (note, "filled " + ", ".join(unfilled)) if x)
+            run = (
+                await repository.claim_run(
+                    run.id, (RunStatus.BUYING,), status, {"finished_at": utcnow(), "note": note}
+                )
+                or run
+            )
         return run
+
+    async def _orders(self, account_id: str, order_ids: list[str]) -> list[Order]:
+        found = []
+        club = await club_service.get(account_id)
+        if club is None:
+            raise AccountNotFound("no such portfolio")
+        actor = club.created_by
+        for order_id in order_ids:
+            order, _ = await order_service.get(account_id, order_id, actor)
+            found.append(order)
+        return found
+
+    async def do_advance_runs(self, brokers: BrokerFor, redis: Redis,
+                              account_id: str | None = None) -> int:  # fmt: skip
+        """``do_advance`` every run under way (of one account, or all); how many moved."""
+        moved = 0
+        for run in await repository.runs_in(
+                (RunStatus.VOTING, RunStatus.SELLING, RunStatus.BUYING), account_id):  # fmt: skip
+            try:
+                after = await self.do_advance(run, brokers, redis)
+            except AppError as exc:  # e.g. the club is gone; the others still move
+                log.warning("rebalance run did not advance", run_id=str(run.id),
+                            error=exc.message)  # fmt: skip
+                continue
+            moved += after.status is not run.status
+        return moved
+
+    async def runs(self, account_id: str, user_id: str, brokers: BrokerFor,
+                   redis: Redis) -> list[RebalanceRun]:  # fmt: skip
+        """The account's latest runs, newest first, moved on first (any member)."""
+        await self.check_account(account_id, user_id)
+        await self.do_advance_runs(brokers, redis, account_id)
+        return await repository.account_runs(account_id)
+
+    async def free_cash(self, account_id: str, redis: Redis) -> int:
+        """Cash the account may spend now (minor units): its free cash less what its open
+        orders and runs under way will take (``pending``), never below 0."""
+        snap = await portfolio.snapshot(account_id, redis)
+        waiting = await self.pending(account_id, snap.club.created_by, redis)
+        return max(snap.cash - snap.liabilities - waiting.cash, 0)
+
+    async def pending(self, account_id: str, actor: str, redis: Redis) -> Pending:
+        """Trades already under way: the remaining shares of every open order (awaiting
+        execution or at the broker; + bought, − sold) and the trades of runs still at the
+        vote, with the cash they will take (a buy at its limit, else the price now, plus the
+        fee; a sale's proceeds less its fee count back)."""
+        costs = BrokerCosts.of(get_settings())
+        rows: list[tuple[str, int, int | None]] = []
+        extra = 0
+        for o in await order_service.list_orders(account_id, actor):
+            if STATUS_RANK[o.status] >= FINAL:
+                continue
+            left = (o.quantity or 0) - o.filled_quantity  # an amount's order: its cash below
+            if o.quantity is None and o.amount and o.side is OrderSide.BUY:
+                rows.append((o.symbol, 0, None))
+                extra += o.amount
+            elif left > 0:
+                rows.append((o.symbol, left if o.side is OrderSide.BUY else -left,
+                             o.limit_price))  # fmt: skip
+        for run in await repository.runs_in((RunStatus.VOTING, RunStatus.APPROVED), account_id):
+            rows.extend((t["symbol"], t["quantity"], t.get("limit")) for t in run.trades)
+        if not rows:
+            return Pending({}, extra)
+        price = await self.prices(redis, sorted({s for s, _, _ in rows}))
+        shares: dict[str, int] = {}
+        cash = extra
+        for symbol, quantity, limit in rows:
+            shares[symbol] = shares.get(symbol, 0) + quantity
+            value = abs(quantity) * (limit or price[symbol])
+            cash += value + costs.fee(value) if quantity > 0 else -(value - costs.fee(value))
+        return Pending(shares, cash)
 
     # ------------------------------------------------------------ performance
 

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from app.advisory.documents import RebalanceRun
+from app.advisory.documents import RebalanceRun, RunStatus
 from app.advisory.errors import AccountNotFound, AlreadyExecuted, NoTargets
 from app.advisory.schemas import PolicyIn, RecommendationIn
 from app.advisory.service import advisory_service
@@ -25,6 +25,7 @@ from app.proposals.tally import Choice
 from app.realtime import eventlog
 from app.realtime.rooms import club_room
 from tests.advisory.factories import MODERATE, filled, funded_account, profiled
+from tests.advisory.test_trial17 import brokers
 from tests.clubs.factories import club_with_members, new_user, paid_contribution
 
 STAPLES = ["KO", "PEP", "JNJ", "PG", "WMT"]
@@ -53,17 +54,19 @@ async def test_personal_account_recommend_rebalance_and_orders(services: Service
     assert run.cash_after >= 0
     assert sum(t["value"] + t["fee"] for t in run.trades) <= 1_000_000
 
-    executed = await advisory_service.do_execute(account.account_id, str(run.id), user)
+    executed = await advisory_service.do_execute(account.account_id, str(run.id), user,
+                                                 brokers, redis)  # fmt: skip
     assert len(executed.order_ids) == len(run.trades) and not executed.proposal_ids
+    assert executed.status is RunStatus.BUYING  # no sales: the buys go at once
     orders = await order_service.list_orders(account.account_id, user)
     assert {(o.symbol, o.quantity, o.side) for o in orders} == {
         (t["symbol"], t["quantity"], OrderSide.BUY) for t in run.trades}  # fmt: skip
-    assert all(o.status is OrderStatus.AWAITING_EXECUTION for o in orders)
+    assert all(o.status is OrderStatus.SUBMITTED for o in orders)
     # Limit orders at the planned price plus the broker's slippage (5 bps), rounded up.
     planned = {t["symbol"]: t["price"] for t in run.trades}
     assert all(o.limit_price == -(-planned[o.symbol] * 10_005 // 10_000) for o in orders)
     with pytest.raises(AlreadyExecuted):
-        await advisory_service.do_execute(account.account_id, str(run.id), user)
+        await advisory_service.do_execute(account.account_id, str(run.id), user, brokers, redis)
     stored = await RebalanceRun.get(run.id)
     assert stored is not None and stored.order_ids == executed.order_ids
 
@@ -101,19 +104,19 @@ async def test_club_rebalance_becomes_proposals_and_the_vote_makes_orders(
     run = await advisory_service.do_rebalance(club_id, member, False, redis)  # any member asks
     assert run.trades and run.inside_bands
     with pytest.raises(RoleRequired):
-        await advisory_service.do_execute(club_id, str(run.id), member)
-    executed = await advisory_service.do_execute(club_id, str(run.id), owner, voting_hours=1)
-    assert len(executed.proposal_ids) == len(run.trades) and not executed.order_ids
-    proposals = await proposal_service.list_of_club(club_id, member, None, 50)
-    assert {p.symbol for p in proposals} == {t["symbol"] for t in run.trades}
-    for p in proposals:
-        for user in (owner, member):
-            await proposal_service.do_cast_vote(str(p.id), user, Choice.YES)
-        closed = await proposal_service.do_close(str(p.id), owner, CloseReason.EARLY)
-        assert closed.status is ProposalStatus.APPROVED and closed.order_id
+        await advisory_service.do_execute(club_id, str(run.id), member, brokers, redis)
+    executed = await advisory_service.do_execute(club_id, str(run.id), owner, brokers, redis, 1)
+    assert len(executed.proposal_ids) == 1 and not executed.order_ids  # one vote for it all
+    [p] = await proposal_service.list_of_club(club_id, member, None, 50)
+    for user in (owner, member):
+        await proposal_service.do_cast_vote(str(p.id), user, Choice.YES)
+    closed = await proposal_service.do_close(str(p.id), owner, CloseReason.EARLY)
+    assert closed.status is ProposalStatus.APPROVED
+    sent = await advisory_service.do_send(club_id, str(run.id), owner, brokers, redis)
     orders = await order_service.list_orders(club_id, owner)
     assert sorted((o.symbol, o.quantity) for o in orders) == sorted(
-        (t["symbol"], t["quantity"]) for t in run.trades)  # fmt: skip
+        (t["symbol"], abs(t["quantity"])) for t in run.trades
+        if t["quantity"] < 0 or sent.status is RunStatus.BUYING)  # fmt: skip
 
 
 async def test_drift_check_tells_once_with_a_notification_and_a_room_event(
