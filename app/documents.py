@@ -5,6 +5,7 @@ imports it."""
 from __future__ import annotations
 
 from app.advisory.documents import (
+    AdvisorDesk,
     AdvisorSlot,
     AdvisoryAccount,
     Booking,
@@ -56,6 +57,7 @@ def document_models() -> list[type]:
         Recommendation,
         RebalanceRun,
         AdvisorSlot,
+        AdvisorDesk,
         Booking,
         ModelStrategy,
         Instrument,

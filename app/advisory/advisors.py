@@ -7,6 +7,7 @@ advisor sees a client's risk profile and portfolios only while a consultation is
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -28,6 +29,7 @@ from app.advisory.errors import (
     NotEngaged,
     SlotBooked,
     SlotNotFound,
+    SlotOverlap,
     SlotUnavailable,
     StrategyNotFound,
 )
@@ -59,21 +61,43 @@ class AdvisorService:
 
     async def do_offer_slots(self, advisor_id: str, starts: list[dt.datetime],
                              minutes: int = 30) -> list[AdvisorSlot]:  # fmt: skip
-        """Offer consultation slots (future ones; repeats are ignored). Raises NotAnAdvisor,
-        SlotUnavailable (a start in the past)."""
+        """Offer consultation slots (future ones; a repeat of an existing slot is ignored).
+        No two of an advisor's slots overlap: the check and the inserts run in one
+        transaction that bumps the advisor's desk, so two offers at once never both pass.
+        Raises NotAnAdvisor, SlotUnavailable (a start in the past), SlotOverlap (409)."""
         await self.check_advisor(advisor_id)
         now = utcnow()
         if any(_utc(s) <= now for s in starts):
             raise SlotUnavailable("slots must start in the future")
-        made = []
-        for start in starts:
-            slot = AdvisorSlot(advisor_id=advisor_id, start=_utc(start), minutes=minutes)
-            try:
-                await slot.insert()
-            except DuplicateKeyError:
-                continue
-            made.append(slot)
-        return made
+        length = dt.timedelta(minutes=minutes)
+        wanted = sorted({_utc(s) for s in starts})
+        clash = [b.isoformat() for a, b in itertools.pairwise(wanted) if b < a + length]
+        if clash:
+            raise SlotOverlap("these slots overlap each other", details={"starts": clash})
+
+        async def body(session: AsyncClientSession) -> list[AdvisorSlot]:
+            await repository.bump_desk(advisor_id, session)
+            existing = await repository.slots_between(advisor_id, wanted[0], wanted[-1] + length,
+                                                      session)  # fmt: skip
+            made, overlapping = [], []
+            for start in wanted:
+                same = [e for e in existing if _utc(e.start) == start]
+                if same and same[0].minutes == minutes:
+                    continue  # a repeat of an offered slot
+                if any(_utc(e.start) < start + length
+                       and start < _utc(e.start) + dt.timedelta(minutes=e.minutes)
+                       for e in existing):  # fmt: skip
+                    overlapping.append(start.isoformat())
+                    continue
+                slot = AdvisorSlot(advisor_id=advisor_id, start=start, minutes=minutes)
+                await repository.insert_slot(slot, session)
+                made.append(slot)
+            if overlapping:
+                raise SlotOverlap("these slots overlap ones already offered",
+                                  details={"starts": overlapping})  # fmt: skip
+            return made
+
+        return await run_in_transaction(body)
 
     async def my_slots(self, advisor_id: str) -> list[tuple[AdvisorSlot, Booking | None]]:
         """The advisor's future slots, each with its booked consultation if any, by start.

@@ -194,6 +194,19 @@ class AdvisorSlot(Document):
                               name="advisor_start_unique")]  # fmt: skip
 
 
+class AdvisorDesk(Document):
+    """One per advisor: ``version`` is bumped by every change of the advisor's slots inside
+    its transaction, so two offers never interleave (the second conflicts and is retried, then
+    sees the first's slots) — no two of an advisor's slots overlap."""
+
+    advisor_id: str
+    version: int = 0
+
+    class Settings:
+        name = "advisory_desks"
+        indexes = [IndexModel([("advisor_id", ASCENDING)], unique=True, name="advisor_unique")]
+
+
 class Booking(Document):
     """A client's consultation with an advisor. At most one ``booked`` booking per advisor
     and start: a unique index on (advisor, start) over booked ones, so two people racing for

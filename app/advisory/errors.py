@@ -146,3 +146,18 @@ class SlotBooked(AppError):
 
     status = 409
     code = "slot_booked"
+
+
+class SlotOverlap(AppError):
+    """A slot would overlap another of the advisor's (or another in the same request): one
+    advisor cannot be in two consultations at once (409); ``details.starts``."""
+
+    status = 409
+    code = "slot_overlap"
+
+
+class InvalidPeriod(AppError):
+    """A performance period whose start is not before its end (422)."""
+
+    status = 422
+    code = "invalid_period"

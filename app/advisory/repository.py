@@ -10,6 +10,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.advisory.documents import (
+    AdvisorDesk,
     AdvisorSlot,
     AdvisoryAccount,
     Booking,
@@ -147,6 +148,30 @@ async def executed_since(account_id: str, since: dt.datetime, other_than: Any) -
     found = await RebalanceRun.find_one({"account_id": account_id, "_id": {"$ne": other_than},
                                          "executed_at": {"$gt": since}})  # fmt: skip
     return found is not None
+
+
+async def bump_desk(advisor_id: str, session: AsyncClientSession) -> None:
+    """Bump the advisor's desk version inside ``session`` (serialises changes of slots)."""
+    await AdvisorDesk.get_pymongo_collection().update_one(
+        {"advisor_id": advisor_id}, {"$inc": {"version": 1}}, upsert=True, session=session
+    )
+
+
+async def slots_between(
+    advisor_id: str, start: dt.datetime, end: dt.datetime,
+    session: AsyncClientSession | None = None,
+) -> list[AdvisorSlot]:  # fmt: skip
+    """The advisor's slots starting in [``start`` − 2 h, ``end``) (a slot lasts at most
+    2 hours), to check overlaps against."""
+    return await AdvisorSlot.find(
+        {"advisor_id": advisor_id,
+         "start": {"$gte": start - dt.timedelta(hours=2), "$lt": end}},
+        session=session).to_list()  # fmt: skip
+
+
+async def insert_slot(slot: AdvisorSlot, session: AsyncClientSession) -> None:
+    """Store a new slot inside ``session``."""
+    await slot.insert(session=session)
 
 
 async def free_slots(advisor_id: str, after: dt.datetime) -> list[AdvisorSlot]:

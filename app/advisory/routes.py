@@ -329,7 +329,8 @@ async def account_recommendations(account_id: str) -> RecommendationList:
 async def performance(account_id: str, query_args: PerformanceQuery) -> PerformanceOut:
     """A backtest of the target mix against a benchmark (default the S&P 500 index): TWR,
     volatility, Sharpe, Sortino, maximum drawdown, beta, and growth-of-100 series. Errors: 404
-    ``unknown_symbol``; 409 ``no_targets``; 422 ``insufficient_history``."""
+    ``unknown_symbol``; 409 ``no_targets``; 422 ``invalid_period`` (start not before end),
+    ``insufficient_history``."""
     q = query_args
     p = await advisory_service.performance(account_id, _me(), services.require_redis(),
                                            q.start, q.end, q.benchmark.upper())  # fmt: skip
@@ -436,8 +437,9 @@ async def remove_slot(slot_id: str) -> SlotOut:
 @validate_response(SlotList, 201)
 @document_errors(401, 403, 409)
 async def offer_slots(data: SlotsIn) -> tuple[SlotList, int]:
-    """Offer consultation slots (a verified advisor). Errors: 403 ``advisor_required``; 409
-    ``slot_unavailable`` (a start in the past)."""
+    """Offer consultation slots (a verified advisor); no two of an advisor's slots overlap.
+    Errors: 403 ``advisor_required``; 409 ``slot_unavailable`` (a start in the past),
+    ``slot_overlap`` (``details.starts``)."""
     made = await advisor_service.do_offer_slots(_me(), data.starts, data.minutes)
     return SlotList(slots=[_slot(s) for s in made]), 201
 

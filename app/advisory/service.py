@@ -42,6 +42,7 @@ from app.advisory.errors import (
     AlreadyExecuted,
     InsufficientHistory,
     InvalidAnswers,
+    InvalidPeriod,
     InvalidPolicy,
     NoCashToInvest,
     NoPrice,
@@ -825,10 +826,15 @@ class AdvisoryService:
                        end: dt.date | None, benchmark: str) -> dict[str, object]:  # fmt: skip
         """The figures of ``performance`` for a fixed mix (symbol → bps), rebalanced daily.
 
-        Raises: UnknownSymbols, InsufficientHistory."""
+        Raises: UnknownSymbols, InvalidPeriod (start not before end), InsufficientHistory."""
         await market_service.check_symbols([benchmark])
         end = end or _as_of()
         start = start or end - dt.timedelta(days=365)
+        if start >= end:
+            raise InvalidPeriod(
+                "the period must start before it ends",
+                details={"start": start.isoformat(), "end": end.isoformat()},
+            )
         symbols = sorted(targets)
         closes = await self.closes(redis, [*symbols, benchmark], start, end)
         try:

@@ -66,7 +66,7 @@ async def test_routes_are_in_openapi_and_bad_input_gets_clear_errors(http: Api) 
     policy = await http.call("PUT", f"/api/v1/portfolios/{aid}/policy", token=me.token,
                              json={"band_bps": 10})  # fmt: skip
     assert policy.status in (400, 422)
-    unknown = await http.call("PUT", f"/api/v1/portfolios/{aid}/policy", token=me.token,
+    unknown = await http.call("PATCH", f"/api/v1/portfolios/{aid}/policy", token=me.token,
                               json={"excluded": ["ZZZZ"]})  # fmt: skip
     assert unknown.status == 404 and unknown.body["error"]["code"] == "unknown_symbol"
     listed = await http.call("GET", "/api/v1/portfolios", token=me.token)
