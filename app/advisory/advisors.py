@@ -33,6 +33,7 @@ from app.advisory.errors import (
     SlotUnavailable,
     StrategyNotFound,
 )
+from app.advisory.schemas import BookingChangedEvent, BookingOut
 from app.advisory.service import advisory_service
 from app.db import run_in_transaction
 from app.identity import directory
@@ -40,9 +41,12 @@ from app.identity.documents import PlatformRole
 from app.market.service import market_service
 from app.notifications.documents import Notification, NotificationKind
 from app.notifications.service import Draft, notification_service
-from app.realtime.eventlog import utcnow
+from app.realtime import events
+from app.realtime.eventlog import iso, utcnow
+from app.realtime.rooms import user_room
 
 REMIND_BEFORE = dt.timedelta(hours=24)
+BOOKING_CHANGED = "booking:changed"
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -125,6 +129,23 @@ class AdvisorService:
             raise SlotBooked("this slot was just booked: cancel the consultation first")
         return slot
 
+    async def booking_out(self, booking: Booking) -> BookingOut:
+        """A booking as the API shows it, with both people's names."""
+        names = await self.names([booking.advisor_id, booking.client_id])
+        return BookingOut(id=str(booking.id), advisor_id=booking.advisor_id,
+                          client_id=booking.client_id, start=iso(_utc(booking.start)),
+                          minutes=booking.minutes, status=booking.status.value,
+                          advisor_name=names.get(booking.advisor_id),
+                          client_name=names.get(booking.client_id))  # fmt: skip
+
+    async def _tell(self, booking: Booking) -> None:
+        """``booking:changed`` to the advisor's and the client's own rooms (at most once)."""
+        out = await self.booking_out(booking)
+        for person in (booking.advisor_id, booking.client_id):
+            await events.send(user_room(person), BOOKING_CHANGED, BookingChangedEvent(
+                id=f"booking:{booking.id}:{booking.status.value}", ts=iso(utcnow()),
+                booking=out))  # fmt: skip
+
     async def names(self, user_ids: list[str]) -> dict[str, str]:
         """Display names (full name, else the e-mail's local part) of ``user_ids``, by id."""
         found = await directory.users_by_id(sorted(set(user_ids)))
@@ -154,7 +175,9 @@ class AdvisorService:
         await self.check_advisor(advisor_id)
         if client_id == advisor_id:
             raise SlotUnavailable("an advisor cannot book their own slot")
-        return await self._book(None, advisor_id, client_id, start)
+        booking = await self._book(None, advisor_id, client_id, start)
+        await self._tell(booking)
+        return booking
 
     async def _own(self, booking_id: str, user_id: str) -> Booking:
         booking = await repository.get_booking(booking_id)
@@ -172,6 +195,7 @@ class AdvisorService:
         if not await repository.cancel_booking(booking.id, None):
             raise SlotUnavailable("this booking is no longer active")
         booking.status = BookingStatus.CANCELLED
+        await self._tell(booking)
         return booking
 
     async def do_reschedule(self, booking_id: str, user_id: str,
@@ -193,7 +217,9 @@ class AdvisorService:
             )
             return new
 
-        return await run_in_transaction(body)
+        new = await run_in_transaction(body)
+        await self._tell(new)
+        return new
 
     async def bookings(self, user_id: str) -> list[Booking]:
         """The person's consultations (as client or advisor), by start."""

@@ -159,6 +159,8 @@ class RebalanceRun(Document):
     status: RunStatus = RunStatus.PROPOSED
     note: str = ""
     trader: str | None = None  # who sent its orders (the owner, or a club's treasurer)
+    sales_placed: bool = False  # its sales are all at the broker (the buys may follow)
+    buys_placed: bool = False  # its buys are all at the broker (it may finish)
     executed_by: str | None = None
     executed_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None

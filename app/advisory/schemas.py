@@ -20,7 +20,7 @@ from app.advisory.documents import (
 from app.advisory.questionnaire import QUESTIONS
 from app.market.schemas import normalise_symbols
 from app.money import Paise, format_basis_points, format_minor
-from app.realtime.contract import RoomEvent
+from app.realtime.contract import RoomEvent, ServerEvent
 
 
 def pct(ratio: float | None) -> str | None:
@@ -498,6 +498,13 @@ class BookingOut(BaseModel):
 
 class BookingList(BaseModel):
     bookings: list[BookingOut]
+
+
+class BookingChangedEvent(ServerEvent):
+    """``booking:changed`` to both people's own rooms (``user:<id>``): a consultation was
+    booked, cancelled or moved, so an advisor's desk and a client's list stay live."""
+
+    booking: BookingOut
 
 
 class MySlotOut(SlotOut):

@@ -649,8 +649,10 @@ class AdvisoryService:
             if note:
                 notes.append(note)
         await repository.set_run(run.id, {"sell_order_ids": ids, "order_ids": ids,
-                                          "note": "; ".join(notes), "trader": actor})  # fmt: skip
+                                          "note": "; ".join(notes), "trader": actor,
+                                          "sales_placed": True})  # fmt: skip
         run.sell_order_ids, run.order_ids, run.note = ids, ids, "; ".join(notes)
+        run.trader, run.sales_placed = actor, True
         await self.do_advance(run, brokers, redis)
 
     async def do_advance(self, run: RebalanceRun, brokers: BrokerFor,
@@ -672,10 +674,13 @@ class AdvisoryService:
                      "finished_at": utcnow()}) or run  # fmt: skip
             return run
         if run.status is RunStatus.SELLING:
+            if not run.sales_placed:
+                return run  # the sales are being placed right now (by whoever claimed it)
             sells = await self._orders(run.account_id, run.sell_order_ids)
             if any(STATUS_RANK[o.status] < FINAL for o in sells):
                 return run
-            claimed = await repository.claim_run(run.id, (RunStatus.SELLING,), RunStatus.BUYING)
+            claimed = await repository.claim_run(run.id, (RunStatus.SELLING,), RunStatus.BUYING,
+                                                 require={"sales_placed": True})  # fmt: skip
             if claimed is None:
                 return await repository.get_rebalance(str(run.id)) or run
             run = claimed
@@ -705,10 +710,11 @@ class AdvisoryService:
                     free -= cost
             await repository.set_run(run.id, {"buy_order_ids": ids,
                                               "order_ids": run.sell_order_ids + ids,
-                                              "note": "; ".join(notes)})  # fmt: skip
+                                              "note": "; ".join(notes),
+                                              "buys_placed": True})  # fmt: skip
             run.buy_order_ids, run.order_ids = ids, run.sell_order_ids + ids
-            run.note = "; ".join(notes)
-        if run.status is RunStatus.BUYING:
+            run.note, run.buys_placed = "; ".join(notes), True
+        if run.status is RunStatus.BUYING and run.buys_placed:
             orders = await self._orders(run.account_id, run.order_ids)
             if any(STATUS_RANK[o.status] < FINAL for o in orders):
                 return run
@@ -727,7 +733,11 @@ class AdvisoryService:
                 note = "; ".join(x for x in (note, "filled " + ", ".join(unfilled)) if x)
             run = (
                 await repository.claim_run(
-                    run.id, (RunStatus.BUYING,), status, {"finished_at": utcnow(), "note": note}
+                    run.id,
+                    (RunStatus.BUYING,),
+                    status,
+                    {"finished_at": utcnow(), "note": note},
+                    require={"buys_placed": True},
                 )
                 or run
             )
@@ -915,10 +925,10 @@ class AdvisoryService:
         held = [s for s, q in lots.items() if q]
         if not held:
             return []
-        price = await self.prices(redis, held)
-        today = max((f.trade_date for f in fills), default=_as_of().isoformat())
-        quotes = await market_service.latest_quotes(redis, held)
-        today = max([today, *(q.trade_date for q in quotes)])
+        dated = await self.dated_prices(redis, held)
+        price = {s: p for s, (p, _) in dated.items()}
+        # "today" is the market's day: the newest of the fills and the prices' own days
+        today = max([*(f.trade_date for f in fills), *(d.isoformat() for _, d in dated.values())])
         window = dt.timedelta(days=account.wash_sale_days)
         out: list[dict[str, object]] = []
         for symbol in sorted(held):
@@ -951,22 +961,34 @@ class AdvisoryService:
     async def _replacement(self, symbol: str, sector: str, held: set[str],
                            last_buy: dict[str, str], today: str, window: dt.timedelta,
                            redis: Redis) -> tuple[str | None, float | None]:  # fmt: skip
-        peers = [s for s, sec in SECTORS.items() if sec == sector and s != symbol
-                 and s not in held]  # fmt: skip
-        if not peers:
-            return None, None
+        """A replacement to buy after harvesting ``symbol``'s loss: from the catalogue, never
+        the symbol itself (not substantially identical), the most correlated over the last
+        year among its sector's stocks, else (a sector of one) among every stock of the same
+        asset class; one bought inside the wash-sale window is passed over. ``held`` is
+        unused for the choice: adding to a holding of another company is a fine replacement.
+        (None, None) only when the catalogue has no other stock with a year of history."""
+        del held
         end = dt.date.fromisoformat(today)
-        closes = await self.closes(redis, [symbol, *peers], end - dt.timedelta(days=365), end)
-        closes = {s: rows for s, rows in closes.items() if len(rows) > 100}
-        if symbol not in closes or len(closes) < 2:
-            return None, None
-        returns = engine.returns_of(closes)
-        corr = returns.corr()[symbol].drop(symbol).sort_values(ascending=False)
-        for peer, value in corr.items():
-            bought = last_buy.get(str(peer))
-            if bought and dt.date.fromisoformat(bought) + window >= end:
-                continue  # buying it back inside the window would not help
-            return str(peer), float(value)
+        stocks = [i.symbol for i in await market_service.list_instruments()
+                  if not i.is_index and i.symbol != symbol]  # fmt: skip
+        same_sector = [s for s in stocks if SECTORS.get(s) == sector]
+        for peers in (same_sector, [s for s in stocks if s not in same_sector]):
+            if not peers:
+                continue
+            closes = await self.closes(redis, [symbol, *peers], end - dt.timedelta(days=365), end)
+            closes = {s: rows for s, rows in closes.items() if len(rows) > 100}
+            if symbol not in closes or len(closes) < 2:
+                continue
+            try:
+                returns = engine.returns_of(closes)
+            except ValueError:
+                continue
+            corr = returns.corr()[symbol].drop(symbol).sort_values(ascending=False)
+            for peer, value in corr.items():
+                bought = last_buy.get(str(peer))
+                if bought and dt.date.fromisoformat(bought) + window >= end:
+                    continue  # buying it back inside the window would not help
+                return str(peer), float(value)
         return None, None
 
     # ------------------------------------------------------------ drift

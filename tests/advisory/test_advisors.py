@@ -13,6 +13,7 @@ import pytest
 from app.advisory.advisors import advisor_service
 from app.advisory.documents import BookingStatus
 from app.advisory.errors import InvalidPolicy, NotAnAdvisor, NotEngaged, SlotUnavailable
+from app.advisory.schemas import PolicyIn
 from app.advisory.service import advisory_service
 from app.extensions import Services
 from app.identity import directory
@@ -108,6 +109,12 @@ async def test_strategies_are_published_followed_and_changes_reach_followers(
     )
     owner = await profiled(MODERATE)
     account = await funded_account(owner, 300_000)
+    # The account's policy allows 50 % in one holding (the default 25 % cannot hold a mix of
+    # three: following would be refused with invalid_policy).
+    with pytest.raises(InvalidPolicy):
+        await advisor_service.do_follow(str(strategy.id), account.account_id, owner)
+    await advisory_service.do_set_policy(account.account_id, owner,
+                                         PolicyIn(max_weight_bps=5_000))  # fmt: skip
     followed = await advisor_service.do_follow(str(strategy.id), account.account_id, owner)
     assert followed.targets == {"KO": 4_000, "PEP": 3_000, "PG": 3_000}
     assert followed.strategy_id == str(strategy.id)

@@ -233,3 +233,23 @@ async def test_an_unfunded_account_has_no_cash_to_invest(services: Services) -> 
         await advisory_service.do_rebalance(club_id, owner, False, redis)
     assert empty.value.code == "no_cash_to_invest"
     assert await AdvisoryAccount.find({"account_id": club_id}).count() == 1
+
+
+async def test_tax_loss_replacement_even_for_a_sector_of_one_or_all_peers_held(
+    services: Services,
+) -> None:
+    redis = services.require_redis()
+    user = await profiled(MODERATE)
+    account = await funded_account(user, 5_000_000)
+    aid = account.account_id
+    # GE is alone in its sector; every consumer-staples stock is held: both lose money.
+    await filled(aid, user, OrderSide.BUY, "GE", 10, 90_000, "2012-01-03", redis)
+    for symbol in ("KO", "PEP", "PG", "WMT"):
+        await filled(aid, user, OrderSide.BUY, symbol, 5, 90_000, "2012-01-03", redis)
+    _, found = await advisory_service.tax_loss_opportunities(user, user, redis)
+    by_symbol = {str(o["symbol"]): o for o in found}
+    assert set(by_symbol) == {"GE", "KO", "PEP", "PG", "WMT"}
+    for symbol, o in by_symbol.items():
+        assert o["replacement"] not in (None, symbol), o
+    assert by_symbol["KO"]["replacement"] in {"PEP", "PG", "WMT"}  # the same sector first
+    assert by_symbol["GE"]["correlation"] is not None

@@ -96,7 +96,7 @@ async def test_a_member_takes_the_questionnaire_and_gets_a_recommendation(
                            full_page=True)  # fmt: skip
 
 
-async def test_a_club_turns_a_rebalance_into_proposals_and_the_vote_makes_orders(
+async def test_a_club_turns_a_rebalance_into_one_proposal_and_sends_it_after_the_vote(
     http: Api, new_context: NewContext, services: Services, artifacts: Path
 ) -> None:
     ravi = await person(http, new_context, "ravi")
@@ -106,21 +106,46 @@ async def test_a_club_turns_a_rebalance_into_proposals_and_the_vote_makes_orders
     assert reply.status == 201, reply.body
     club_id = str(reply.body["id"])
     await join(http, meera, await invite_url(http, ravi, club_id))
-    club, _ = await club_service.check_member(club_id, ravi.id)
-    today = dt.datetime.now(dt.UTC).date()
-    await paid_contribution(club, ravi.id, 500_000, today)  # $5,000.00
-    await books_service.do_record_valuation(club_id, ravi.id, valuation_date=today,
-                                                 prices={})  # fmt: skip
     reply = await http.call("POST", "/api/v1/advisory/risk-profile", token=ravi.token,
                             json={"answers": MODERATE})  # fmt: skip
     assert reply.status == 201, reply.body
 
+    # The owner sets the club's policy on screen: at most 30 % in one holding, never WMT.
     page = ravi.page
     await page.goto(f"/advice/{club_id}")
     await expect(page.get_by_test_id("no-targets")).to_be_visible()
+    await page.get_by_test_id("policy-max-weight").fill("30")
+    await page.get_by_test_id("policy-excluded").fill("wmt")
+    await page.get_by_test_id("policy-profile").select_option("moderate")
+    await page.get_by_test_id("policy-save").click()
+    await expect(page.get_by_test_id("policy-saved")).to_be_visible()
+    policy = await http.call("GET", f"/api/v1/portfolios/{club_id}", token=meera.token)
+    assert policy.body["max_weight_pct"] == "30.00" and policy.body["excluded"] == ["WMT"]
+    assert policy.body["band_pct"] == "5.00"  # untouched fields stay
+    # A member sees no policy controls.
+    await meera.page.goto(f"/advice/{club_id}")
+    await expect(meera.page.get_by_test_id("portfolio")).to_be_visible()
+    await expect(meera.page.get_by_test_id("policy-panel")).to_have_count(0)
+
+    # Nothing paid in yet: no "On target", no trades — there is no cash to invest.
     await page.get_by_test_id("adopt").click()
     await expect(page.get_by_test_id("recommendation")).to_be_visible(timeout=60_000)
+    await expect(page.get_by_test_id("no-cash")).to_have_text("No cash to invest yet")
+    await expect(page.get_by_test_id("on-target")).to_have_count(0)
+    await page.get_by_test_id("rebalance-preview").click()
+    await expect(page.get_by_test_id("rebalance-panel")).to_contain_text("no cash to invest")
+    targets = (await http.call("GET", f"/api/v1/portfolios/{club_id}",
+                               token=ravi.token)).body["targets"]  # fmt: skip
+    assert "WMT" not in targets and max(float(v) for v in targets.values()) <= 30.0
+
+    club, _ = await club_service.check_member(club_id, ravi.id)
+    today = dt.datetime.now(dt.UTC).date()
+    await paid_contribution(club, ravi.id, 500_000, today)  # $5,000.00
+    await books_service.do_record_valuation(club_id, ravi.id, valuation_date=today,
+                                            prices={})  # fmt: skip
+    await page.reload()
     await expect(page.get_by_test_id("drifted")).to_be_visible()  # all cash: off target
+    await expect(page.get_by_test_id("drift-now")).to_be_visible()
 
     # The drift check (the worker's timer, run here at once) reaches the open page live.
     told = await advisory_service.do_check_drift(services.require_redis())
@@ -134,42 +159,55 @@ async def test_a_club_turns_a_rebalance_into_proposals_and_the_vote_makes_orders
     assert count >= 3
     assert await page.locator('[data-testid="trades"] tr[data-side="sell"]').count() == 0
     await page.get_by_test_id("rebalance-execute").click()
-    await expect(page.get_by_test_id("rebalance-proposed")).to_contain_text(
-        f"{count} proposals are open"
-    )
+    await expect(page.get_by_test_id("run-state")).to_have_attribute("data-status", "voting")
+    await expect(page.get_by_test_id("rebalance-proposed")).to_be_visible()
+    await expect(page.get_by_test_id("rebalance-execute")).to_have_count(0)  # once
     await page.screenshot(path=str(artifacts / "advisory-club-rebalance-desktop.png"),
                           full_page=True)  # fmt: skip
 
-    # Meera (on a phone) sees the proposals in the club room and votes on one on screen.
+    # Meera (on a phone) sees ONE proposal for the whole rebalance and votes on screen.
     await open_room(meera.page, club_id)
-    proposals = meera.page.locator('[data-testid^="proposal-"][data-title^="Rebalance: Buy"]')
-    await expect(proposals).to_have_count(count, timeout=20_000)
+    proposals = meera.page.locator(
+        '[data-testid^="proposal-"][data-title^="Rebalance the portfolio"]')  # fmt: skip
+    await expect(proposals).to_have_count(1, timeout=20_000)
     listed = await http.call("GET", f"/api/v1/clubs/{club_id}/proposals", token=ravi.token)
-    ids = [p["id"] for p in listed.body["proposals"]]
-    assert len(ids) == count
-    await meera.page.get_by_test_id(f"vote-yes-{ids[0]}").click()
-    await expect(meera.page.get_by_test_id(f"my-vote-{ids[0]}")).to_contain_text(
-        "yes", timeout=30_000
-    )
-    for pid in ids:
-        for who in (ravi, meera):
-            if who is meera and pid == ids[0]:
-                continue
-            r = await http.call("POST", f"/api/v1/proposals/{pid}/votes", token=who.token,
-                                json={"choice": "yes"})  # fmt: skip
-            assert r.status in (200, 201), r.body
-        r = await http.call("POST", f"/api/v1/proposals/{pid}/close", token=ravi.token)
-        assert r.status == 200, r.body
-        assert r.body["status"] == "approved" and r.body["order_id"]
-    await expect(meera.page.get_by_test_id(f"outcome-{ids[0]}")).to_have_text("Approved")
-    orders = await http.call("GET", f"/api/v1/clubs/{club_id}/orders", token=meera.token)
-    assert len(orders.body["orders"]) == count
-    assert {o["status"] for o in orders.body["orders"]} == {"awaiting_execution"}
+    [proposal] = listed.body["proposals"]
+    pid = proposal["id"]
+    assert proposal["description"].count("at a limit of") == count
+    await meera.page.get_by_test_id(f"vote-yes-{pid}").click()
+    await expect(meera.page.get_by_test_id(f"my-vote-{pid}")).to_contain_text("yes", timeout=30_000)
+    r = await http.call("POST", f"/api/v1/proposals/{pid}/votes", token=ravi.token,
+                        json={"choice": "yes"})  # fmt: skip
+    assert r.status in (200, 201), r.body
+    r = await http.call("POST", f"/api/v1/proposals/{pid}/close", token=ravi.token)
+    assert r.status == 200 and r.body["status"] == "approved", r.body
+    await expect(meera.page.get_by_test_id(f"outcome-{pid}")).to_have_text("Approved")
     await meera.page.screenshot(path=str(artifacts / "advisory-club-vote-phone.png"),
                                 full_page=True)  # fmt: skip
+
+    # The advice page learns of the vote live; the owner sends the orders from there.
+    await expect(page.get_by_test_id("run-state")).to_have_attribute(
+        "data-status", "approved", timeout=20_000)  # fmt: skip
+    await page.get_by_test_id("rebalance-send").click()
+    await expect(page.get_by_test_id("run-state")).to_have_attribute("data-status", "buying")
+    await expect(page.get_by_test_id("rebalance-ordered")).to_contain_text(f"{count} orders")
+    rows = page.locator('[data-testid="orders"] tbody tr')
+    await expect(rows).to_have_count(count)
+    orders = await http.call("GET", f"/api/v1/clubs/{club_id}/orders", token=meera.token)
+    assert len(orders.body["orders"]) == count
+    assert {o["kind"] for o in orders.body["orders"]} == {"limit"}
+    assert {o["status"] for o in orders.body["orders"]} <= {"submitted", "accepted"}
+    again = await http.call("POST", f"/api/v1/portfolios/{club_id}/rebalance",
+                            token=ravi.token, json={})  # fmt: skip
+    assert again.status == 201 and again.body["trades"] == []  # the waiting orders count
+    await page.screenshot(path=str(artifacts / "advisory-club-sent-desktop.png"),
+                          full_page=True)  # fmt: skip
 
     await page.set_viewport_size(PHONE)
     await page.reload()
     await expect(page.get_by_test_id("holdings")).to_be_visible()
+    await expect(page.get_by_test_id("run-state")).to_be_visible()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, f"the page scrolls sideways on a phone ({width}px)"
     await page.screenshot(path=str(artifacts / "advisory-club-portfolio-phone.png"),
                           full_page=True)  # fmt: skip

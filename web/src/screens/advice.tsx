@@ -41,16 +41,37 @@ interface Account {
   account_id: string; kind: string; name: string; currency: string; tax_treatment: string | null;
   targets: Record<string, string>; recommendation_id: string | null; band_pct: string; min_trade: string;
   excluded: string[]; max_weight_pct: string; wash_sale_days: number;
+  risk_profile?: string | null; strategy_id?: string | null;
 }
 interface Holding {
   symbol: string; quantity: number; price: string; value: string; weight_pct: string; target_pct: string; drift_pct: string; outside_band: boolean;
   currency: string | null; native_price: string | null; fx_rate: string | null; fx_date: string | null;
 }
 interface Holdings { account_id: string; currency: string; cash: string; total: string; band_pct: string; drifted: boolean; holdings: Holding[] }
-interface Trade { symbol: string; side: "buy" | "sell"; quantity: number; price: string; value: string; fee: string }
+interface Trade { symbol: string; side: "buy" | "sell"; quantity: number; price: string; value: string; fee: string; limit_price?: string | null }
 interface Rebalance {
   id: string; drifted: boolean; inside_bands: boolean; trades: Trade[]; cash_before: string; cash_after: string;
   turnover: string; fees: string; proposal_ids: string[]; order_ids: string[]; executed_at: string | null;
+  status: string; note: string; sell_order_ids: string[]; buy_order_ids: string[]; finished_at: string | null;
+}
+
+/** What a rebalance run's status means to a person (app/advisory RunStatus). */
+const RUN_TEXT: Record<string, string> = {
+  voting: "One proposal for the whole rebalance is open for the members' vote.",
+  approved: "The members approved the rebalance: the treasurer can send its orders now.",
+  rejected: "The members did not approve this rebalance.",
+  selling: "Selling first: the buys go out once the sales have filled.",
+  buying: "The sales are done; the buys are at the broker, sized to the cash there now.",
+  executed: "Done: every trade filled in full.",
+  partial: "Partly done: not every trade filled in full.",
+  failed: "Nothing filled.",
+};
+
+/** A date and time; the year is shown when it is not this year's. */
+export function when(iso: string): string {
+  const d = new Date(iso);
+  const sameYear = d.getFullYear() === new Date().getFullYear();
+  return d.toLocaleString(undefined, { year: sameYear ? undefined : "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 export interface Performance {
   start: string; end: string; benchmark: string; portfolio: Figures; benchmark_figures: Figures;
@@ -179,7 +200,7 @@ function RecommendationView({ rec }: { rec: Recommendation }) {
   );
 }
 
-function Questionnaire({ onDone }: { onDone: (a: Assessment) => void }) {
+function Questionnaire({ onDone, onCancel }: { onDone: (a: Assessment) => void; onCancel?: () => void }) {
   const questions = useLoad(() => api<{ questions: Question[] }>("GET", "/api/v1/advisory/questionnaire"), []);
   const [answers, setAnswers] = useState<Record<string, string>>({});
   const submit = useAction(async () => {
@@ -195,7 +216,7 @@ function Questionnaire({ onDone }: { onDone: (a: Assessment) => void }) {
           <legend class="field-label">{q.text}</legend>
           {q.options.map((o) => (
             <label key={o.value} class="check">
-              <input type="radio" name={q.id} value={o.value} checked={answers[q.id] === o.value} data-testid={`answer-${q.id}-${o.value}`}
+              <input type="radio" style={{ width: "auto", minHeight: 0, flex: "none" }} name={q.id} value={o.value} checked={answers[q.id] === o.value} data-testid={`answer-${q.id}-${o.value}`}
                 onChange={() => setAnswers({ ...answers, [q.id]: o.value })} />
               {o.label}
             </label>
@@ -206,6 +227,7 @@ function Questionnaire({ onDone }: { onDone: (a: Assessment) => void }) {
         <Button type="submit" busy={submit.busy} disabled={missing > 0 || list.length === 0} testId="questionnaire-submit">
           {missing > 0 ? `Answer ${missing} more` : "See my profile"}
         </Button>
+        {onCancel && <Button kind="ghost" testId="retake-cancel" onClick={onCancel}>Cancel</Button>}
       </div>
     </form>
   );
@@ -239,7 +261,7 @@ function AdviceHome() {
       <Panel title="Risk profile" testId="profile-panel" actions={current && !retake && <Button kind="ghost" testId="retake" onClick={() => setRetake(true)}>Take it again</Button>}>
         {profile.loading && <p class="muted">Loading…</p>}
         {!profile.loading && (!current || retake) && (
-          <Questionnaire onDone={(a) => { setMine(a); setRetake(false); setRec(null); }} />
+          <Questionnaire onDone={(a) => { setMine(a); setRetake(false); setRec(null); }} onCancel={current ? () => setRetake(false) : undefined} />
         )}
         {current && !retake && (
           <div data-testid="profile" data-profile={current.profile}>
@@ -289,17 +311,21 @@ function StrategiesPanel({ accounts }: { accounts: Account[] }) {
   const [slots, setSlots] = useState<Slot[] | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const own = accounts.filter((a) => a.kind === "personal");
+  const [following, setFollowing] = useState<Record<string, string>>({});
   const follow = useAction(async (strategyId: string, accountId: string) => {
     await api<Account>("POST", `/api/v1/strategies/${strategyId}/followers`, { body: { account_id: accountId } });
+    setFollowing((now) => ({ ...now, [accountId]: strategyId }));
+    list.reload();
     setDone("Your portfolio now follows this strategy; its targets change when the advisor changes them.");
   });
+  const follows = (accountId: string) => following[accountId] ?? accounts.find((a) => a.account_id === accountId)?.strategy_id ?? null;
   const showSlots = useAction(async (advisorId: string) => {
     setOpen(advisorId);
     setSlots((await api<{ slots: Slot[] }>("GET", `/api/v1/advisors/${advisorId}/slots`)).slots);
   });
   const book = useAction(async (slot: Slot) => {
     await api<BookingOut>("POST", `/api/v1/advisors/${slot.advisor_id}/bookings`, { body: { start: slot.start } });
-    setDone(`Booked: ${new Date(slot.start).toLocaleString()}. You will get a reminder a day before.`);
+    setDone(`Booked: ${when(slot.start)}. You will get a reminder a day before.`);
     setSlots(null);
     bookings.reload();
   });
@@ -315,18 +341,20 @@ function StrategiesPanel({ accounts }: { accounts: Account[] }) {
       {active.length > 0 && (
         <ul class="rows" data-testid="my-bookings">
           {active.map((b) => (
-            <li key={b.id} data-testid={`booking-${b.id}`} style={WRAP}>Consultation {new Date(b.start).toLocaleString()} ({b.minutes} min) <Button kind="ghost" testId={`cancel-booking-${b.id}`} onClick={() => void cancel.run(b.id)}>Cancel</Button></li>
+            <li key={b.id} data-testid={`booking-${b.id}`} style={WRAP}>Consultation {when(b.start)} ({b.minutes} min){b.advisor_name ? ` with ${b.advisor_name}` : ""} <Button kind="ghost" testId={`cancel-booking-${b.id}`} onClick={() => void cancel.run(b.id)}>Cancel</Button></li>
           ))}
         </ul>
       )}
       {(list.data?.strategies ?? []).length === 0 && !list.loading && <Empty testId="no-strategies">No advisor has published a strategy yet.</Empty>}
       <ul class="rows" data-testid="strategy-list">
         {(list.data?.strategies ?? []).map((st) => (
-          <li key={st.id} data-testid={`strategy-${st.id}`} style={{ overflowWrap: "anywhere" }}>
-            <strong><a href={st.path || `/strategies/${st.id}`} data-testid={`strategy-link-${st.id}`}>{st.name}</a></strong> <span class="muted small">{st.advisor_name ? `by ${st.advisor_name} · ` : ""}{Object.entries(st.targets).map(([k, v]) => `${k} ${v}%`).join(" · ")} · {st.followers} following</span>
+          <li key={st.id} data-testid={`strategy-${st.id}`} style={{ display: "block", overflowWrap: "anywhere" }}>
+            <strong><a href={st.path || `/strategies/${st.id}`} data-testid={`strategy-link-${st.id}`}>{st.name}</a></strong> <span class="muted small">{st.advisor_name ? `by ${st.advisor_name} · ` : ""}{Object.entries(st.targets).map(([k, v]) => `${k} ${v}%`).join(" · ")} · <span data-testid={`followers-${st.id}`}>{st.followers} following</span></span>
             {st.description && <span class="muted small block">{st.description}</span>}
             <span class="block" style={WRAP}>
-              {own.map((a) => (
+              {own.map((a) => follows(a.account_id) === st.id ? (
+                <Badge key={a.account_id} tone="ok" testId={`following-${st.id}-${a.account_id}`}>{a.name} follows it</Badge>
+              ) : (
                 <Button key={a.account_id} kind="secondary" busy={follow.busy} testId={`follow-${st.id}-${a.account_id}`} onClick={() => void follow.run(st.id, a.account_id)}>Follow with {a.name}</Button>
               ))}{" "}
               <Button kind="ghost" busy={showSlots.busy && open === st.advisor_id} testId={`slots-${st.id}`} onClick={() => void showSlots.run(st.advisor_id)}>Book a consultation</Button>
@@ -335,7 +363,7 @@ function StrategiesPanel({ accounts }: { accounts: Account[] }) {
               slots.length === 0 ? <Empty testId="no-slots">No free times right now.</Empty> : (
                 <span class="block" data-testid="slots" style={WRAP}>
                   {slots.map((slot) => (
-                    <Button key={slot.start} kind="ghost" testId={`slot-${slot.start}`} busy={book.busy} onClick={() => void book.run(slot)}>{new Date(slot.start).toLocaleString()}</Button>
+                    <span key={slot.start} style={{ maxWidth: "100%" }}><Button kind="ghost" testId={`slot-${slot.start}`} busy={book.busy} onClick={() => void book.run(slot)}>{when(slot.start)}</Button></span>
                   ))}
                 </span>
               )
@@ -356,6 +384,11 @@ function PortfolioPage({ accountId }: { accountId: string }) {
   const [version, setVersion] = useState(0);
   const holdings = useLoad(() => api<Holdings>("GET", `/api/v1/portfolios/${accountId}/holdings`), [accountId, version]);
   const [run, setRun] = useState<Rebalance | null>(null);
+  const runs = useLoad(() => api<{ runs: Rebalance[] }>("GET", `/api/v1/portfolios/${accountId}/rebalances`).catch(() => null), [accountId, version]);
+  const club = useLoad(() => api<{ my_role: string; personal?: boolean }>("GET", `/api/v1/clubs/${accountId}`).catch(() => null), [accountId]);
+  const role = club.data?.my_role ?? "";
+  const manager = role === "owner" || role === "admin";
+  const treasury = manager || role === "treasurer";
   const [drift, setDrift] = useState<string[] | null>(null);
   const [rec, setRec] = useState<Recommendation | null>(null);
   const history = useLoad(() => api<{ recommendations: Recommendation[] }>("GET", `/api/v1/portfolios/${accountId}/recommendations`).catch(() => null), [accountId]);
@@ -371,15 +404,21 @@ function PortfolioPage({ accountId }: { accountId: string }) {
         setVersion((v) => v + 1);
       }
     });
-    // A fill changes the holdings: price them again.
+    // An order moves (a fill, a rejection): price the holdings again and move the run on.
     const offFill = live.on("order:updated", (data) => {
       const event = data as { order?: { club_id?: string }; fill?: unknown };
-      if (event.order?.club_id === accountId && event.fill) setVersion((v) => v + 1);
+      if (event.order?.club_id === accountId) setVersion((v) => v + 1);
+    });
+    // The members' vote on the rebalance closed: its status changes.
+    const offVote = live.on("proposal:closed", (data) => {
+      const event = data as { club_id?: string };
+      if (event.club_id === accountId) setVersion((v) => v + 1);
     });
     const join = live.onConnect(() => void live.call("room:join", { club_id: accountId }).catch(() => undefined));
     return () => {
       off();
       offFill();
+      offVote();
       join();
       void live.call("room:leave", { club_id: accountId }).catch(() => undefined);
     };
@@ -396,7 +435,17 @@ function PortfolioPage({ accountId }: { accountId: string }) {
   const execute = useAction(async () => {
     if (!run) return;
     setRun(await api<Rebalance>("POST", `/api/v1/portfolios/${accountId}/rebalance/${run.id}/execute`, { body: { voting_hours: 48 }, idempotencyKey: `rebalance-${run.id}` }));
+    setVersion((v) => v + 1);
   });
+  const send = useAction(async (id: string) => {
+    setRun(await api<Rebalance>("POST", `/api/v1/portfolios/${accountId}/rebalance/${id}/send`, { idempotencyKey: `rebalance-send-${id}` }));
+    setVersion((v) => v + 1);
+  });
+  // The run on screen: the one just previewed, or the newest one under way / done, as the
+  // server has it now (it moves on as orders fill).
+  const fresh = runs.data?.runs ?? [];
+  const shownRun = run ? (fresh.find((r) => r.id === run.id) ?? run) : (fresh.find((r) => r.status !== "proposed") ?? null);
+  const unfunded = holdings.data ? holdings.data.total === "0.00" : false;
   const c = holdings.data?.currency ?? a?.currency ?? "USD";
   const isClub = a?.kind === "club" || (!a && !account.loading);
   const hasTargets = Boolean(a && Object.keys(a.targets).length > 0);
@@ -410,6 +459,9 @@ function PortfolioPage({ accountId }: { accountId: string }) {
         </div>
         <a class="btn btn-secondary" href={`/clubs/${accountId}`} data-testid="open-club-room">{isClub ? "Club room" : "Account room"}</a>
       </div>
+      {!drift && holdings.data?.drifted && (
+        <Notice tone="warn" testId="drift-now">Outside {holdings.data.holdings.filter((h) => h.outside_band).length === 1 ? "its band" : "their bands"}: {holdings.data.holdings.filter((h) => h.outside_band).map((h) => h.symbol).join(", ")}. Preview a rebalance below.</Notice>
+      )}
       {drift && <Notice tone="warn" testId="drift-alert">Drift alert: {drift.join(", ")} moved outside {drift.length === 1 ? "its band" : "their bands"}. Preview a rebalance below.</Notice>}
       <ErrorNote error={account.error} />
       <Panel title="Target allocation" testId="targets-panel" actions={
@@ -424,7 +476,8 @@ function PortfolioPage({ accountId }: { accountId: string }) {
         <ErrorNote error={holdings.error} />
         {holdings.data && (
           <>
-            <p class="small">Cash {money(holdings.data.cash, c)} · total {money(holdings.data.total, c)} {holdings.data.drifted ? <Badge tone="warn" testId="drifted">Outside its bands</Badge> : <Badge tone="ok" testId="on-target">On target</Badge>}</p>
+            <p class="small">Cash {money(holdings.data.cash, c)} · total {money(holdings.data.total, c)} {unfunded ? <Badge tone="warn" testId="no-cash">No cash to invest yet</Badge> : holdings.data.drifted ? <Badge tone="warn" testId="drifted">Outside its bands</Badge> : <Badge tone="ok" testId="on-target">On target</Badge>}</p>
+            {unfunded && <Empty testId="no-cash-note">There is no cash to invest: nothing has been paid in yet. {isClub ? "Members' contributions" : "Money you pay in"} can be invested once it arrives.</Empty>}
             {holdings.data.holdings.length > 0 && (
               <div class="table-wrap">
                 <table class="data" data-testid="holdings">
@@ -453,18 +506,19 @@ function PortfolioPage({ accountId }: { accountId: string }) {
             <Button kind="ghost" busy={preview.busy} testId="rebalance-force" onClick={() => void preview.run(true)}>Towards targets anyway</Button>
           </>
         }>
-          <ErrorNote error={preview.error ?? execute.error} />
-          {!run && <p class="muted small">Trades in whole shares that bring every holding back inside its band with the least trading, within the cash available, after fees.</p>}
-          {run && run.trades.length === 0 && <Empty testId="no-trades">Nothing to trade: every holding is inside its band.</Empty>}
-          {run && run.trades.length > 0 && (
+          <ErrorNote error={preview.error ?? execute.error ?? send.error} />
+          {!shownRun && !unfunded && <p class="muted small">Trades in whole shares that bring every holding back inside its band with the least trading, within the cash available (orders already waiting count), after fees.</p>}
+          {!shownRun && unfunded && <Empty testId="no-cash-trades">No cash to invest, so nothing to trade yet.</Empty>}
+          {shownRun && shownRun.trades.length === 0 && <Empty testId="no-trades">Nothing to trade: every holding is inside its band (orders already waiting included).</Empty>}
+          {shownRun && shownRun.trades.length > 0 && (
             <>
               <div class="table-wrap">
                 <table class="data" data-testid="trades">
                   <thead><tr><th>Trade</th><th class="num">Price</th><th class="num">Value</th><th class="num">Fee</th></tr></thead>
                   <tbody>
-                    {run.trades.map((t) => (
+                    {shownRun.trades.map((t) => (
                       <tr key={t.symbol} data-testid={`trade-${t.symbol}`} data-side={t.side}>
-                        <th scope="row"><span class={t.side === "buy" ? "up" : "down"}>{label(t.side)}</span> {t.quantity} <span class="ticker">{t.symbol}</span></th>
+                        <th scope="row"><span class={t.side === "buy" ? "up" : "down"}>{label(t.side)}</span> {t.quantity} <span class="ticker">{t.symbol}</span>{t.limit_price && <span class="muted small block">limit {money(t.limit_price, c)}</span>}</th>
                         <td class="num">{money(t.price, c)}</td>
                         <td class="num">{money(t.value, c)}</td>
                         <td class="num">{money(t.fee, c)}</td>
@@ -473,26 +527,86 @@ function PortfolioPage({ accountId }: { accountId: string }) {
                   </tbody>
                 </table>
               </div>
-              <p class="small">Cash {money(run.cash_before, c)} → {money(run.cash_after, c)} · traded {money(run.turnover, c)} · fees {money(run.fees, c)} {run.inside_bands ? <Badge tone="ok">All inside the bands</Badge> : <Badge tone="warn">Whole shares leave some outside</Badge>}</p>
-              {!run.executed_at && (
+              <p class="small">Cash {money(shownRun.cash_before, c)} → {money(shownRun.cash_after, c)} · traded {money(shownRun.turnover, c)} · fees {money(shownRun.fees, c)} {shownRun.inside_bands ? <Badge tone="ok">All inside the bands</Badge> : <Badge tone="warn">Whole shares leave some outside</Badge>}</p>
+              {shownRun.status === "proposed" && manager && (
                 <Button busy={execute.busy} testId="rebalance-execute" onClick={() => void execute.run()}>
-                  {a?.kind === "club" ? "Propose these trades to the club" : "Place these orders"}
+                  {isClub ? "Propose these trades to the club" : "Place these orders"}
                 </Button>
               )}
-              {run.executed_at && run.proposal_ids.length > 0 && (
-                <Notice tone="ok" testId="rebalance-proposed">{run.proposal_ids.length} proposals are open for the members' vote; approved ones become orders. <a href={`/clubs/${accountId}`}>Go to the club room</a></Notice>
+              {shownRun.status !== "proposed" && (
+                <Notice tone={["failed", "rejected", "partial"].includes(shownRun.status) ? "warn" : "ok"} testId="run-status">
+                  <span data-testid="run-state" data-status={shownRun.status}>{RUN_TEXT[shownRun.status] ?? label(shownRun.status)}</span>
+                  {shownRun.status === "voting" && <> <a href={`/clubs/${accountId}`} data-testid="rebalance-proposed">Vote in the club room</a></>}
+                  {shownRun.order_ids.length > 0 && <span class="block small" data-testid="rebalance-ordered">{shownRun.order_ids.length} {shownRun.order_ids.length === 1 ? "order was" : "orders were"} sent to the broker ({shownRun.sell_order_ids.length} sales, {shownRun.buy_order_ids.length} buys so far).</span>}
+                  {shownRun.note && <span class="block small" data-testid="run-note">{shownRun.note}</span>}
+                </Notice>
               )}
-              {run.executed_at && run.order_ids.length > 0 && (
-                <Notice tone="ok" testId="rebalance-ordered">{run.order_ids.length} orders were sent to the broker.</Notice>
+              {shownRun.status === "approved" && treasury && (
+                <Button busy={send.busy} testId="rebalance-send" onClick={() => void send.run(shownRun.id)}>Send the orders to the broker</Button>
               )}
             </>
           )}
         </Panel>
       )}
-      {a?.kind === "personal" && <AccountOrders accountId={accountId} currency={c} version={run?.order_ids.length ?? 0} />}
+      {a && manager && <PolicyPanel account={a} onSaved={() => { account.reload(); setVersion((v) => v + 1); }} />}
+      {a && <AccountOrders accountId={accountId} currency={c} version={version} />}
       {hasTargets && <PerformancePanel accountId={accountId} />}
       {a?.kind === "personal" && a.tax_treatment === "taxable" && <TaxLossPanel accountId={accountId} currency={c} />}
     </main>
+  );
+}
+
+/** The investment policy (a club's owner/admin, or the account's owner): bands, maximum weight
+ * per holding, excluded symbols, minimum trade, and a club's own risk profile. Only what changed
+ * is sent (PATCH); the targets shown above are re-derived under it by the server. */
+function PolicyPanel({ account, onSaved }: { account: Account; onSaved: () => void }) {
+  const [band, setBand] = useState(trim(account.band_pct));
+  const [maxWeight, setMaxWeight] = useState(trim(account.max_weight_pct));
+  const [excluded, setExcluded] = useState(account.excluded.join(", "));
+  const [minTrade, setMinTrade] = useState(account.min_trade);
+  const [profile, setProfile] = useState(account.risk_profile ?? "");
+  const [saved, setSaved] = useState(false);
+  const bps = (text: string) => Math.round(Number(text) * 100);
+  const save = useAction(async () => {
+    setSaved(false);
+    const body: Record<string, unknown> = {};
+    if (bps(band) !== bps(account.band_pct)) body.band_bps = bps(band);
+    if (bps(maxWeight) !== bps(account.max_weight_pct)) body.max_weight_bps = bps(maxWeight);
+    const symbols = excluded.split(/[\s,]+/).map((x) => x.trim().toUpperCase()).filter(Boolean);
+    if (symbols.join(",") !== account.excluded.join(",")) body.excluded = symbols;
+    if (minTrade !== account.min_trade) body.min_trade = minTrade;
+    if (account.kind === "club" && profile && profile !== (account.risk_profile ?? "")) body.risk_profile = profile;
+    await api<Account>("PATCH", `/api/v1/portfolios/${account.account_id}/policy`, { body });
+    setSaved(true);
+    onSaved();
+  });
+  return (
+    <Panel title="Investment policy" testId="policy-panel">
+      <form class="form" data-testid="policy-form" onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
+        <ErrorNote error={save.error} />
+        {saved && <Notice tone="ok" testId="policy-saved">Policy saved; the targets follow it.</Notice>}
+        <div style={WRAP}>
+          <label class="field"><span class="field-label">Band (± points)</span>
+            <input inputMode="decimal" value={band} data-testid="policy-band" onInput={(e) => setBand(e.currentTarget.value)} /></label>
+          <label class="field"><span class="field-label">Most in one holding (%)</span>
+            <input inputMode="decimal" value={maxWeight} data-testid="policy-max-weight" onInput={(e) => setMaxWeight(e.currentTarget.value)} /></label>
+          <label class="field"><span class="field-label">Smallest trade</span>
+            <input inputMode="decimal" value={minTrade} data-testid="policy-min-trade" onInput={(e) => setMinTrade(e.currentTarget.value)} /></label>
+        </div>
+        <label class="field"><span class="field-label">Never hold (symbols, comma-separated)</span>
+          <input value={excluded} data-testid="policy-excluded" placeholder="e.g. XOM, RRC" onInput={(e) => setExcluded(e.currentTarget.value)} /></label>
+        {account.kind === "club" && (
+          <label class="field"><span class="field-label">The club's risk profile (its targets come from this, not from anyone's own)</span>
+            <select value={profile} data-testid="policy-profile" onChange={(e) => setProfile(e.currentTarget.value)}>
+              <option value="">Moderate (default)</option>
+              <option value="conservative">Conservative</option>
+              <option value="moderate">Moderate</option>
+              <option value="aggressive">Aggressive</option>
+            </select></label>
+        )}
+        <div class="form-actions"><Button type="submit" busy={save.busy} testId="policy-save">Save the policy</Button></div>
+      </form>
+    </Panel>
   );
 }
 
@@ -574,10 +688,10 @@ function TaxLossPanel({ accountId, currency }: { accountId: string; currency: st
             <tbody>
               {mine.map((o) => (
                 <tr key={o.symbol} data-testid={`harvest-${o.symbol}`}>
-                  <th scope="row"><span class="ticker">{o.symbol}</span> <span class="muted small">{o.quantity} shares in {o.lots.length} lots · {o.sector}</span></th>
+                  <th scope="row" style={{ whiteSpace: "normal" }}><span class="ticker">{o.symbol}</span> <span class="muted small block">{o.quantity} shares in {o.lots.length} lots · {o.sector}</span></th>
                   <td class="num">{money(o.harvestable_loss, currency)}</td>
-                  <td>{o.replacement ? <><span class="ticker">{o.replacement}</span> <span class="muted small">correlation {o.correlation}</span></> : "—"}</td>
-                  <td class="small">{o.blocked_until ? `Wait until ${o.blocked_until} (bought within ${found.data?.wash_sale_days ?? 30} days)` : "Can sell now"}</td>
+                  <td style={{ whiteSpace: "normal" }} data-testid={`replacement-${o.symbol}`}>{o.replacement ? <><span class="ticker">{o.replacement}</span> <span class="muted small block">correlation {o.correlation}</span></> : "—"}</td>
+                  <td class="small" style={{ whiteSpace: "normal" }}>{o.blocked_until ? `Wait until ${o.blocked_until} (bought within ${found.data?.wash_sale_days ?? 30} days)` : "Can sell now"}</td>
                 </tr>
               ))}
             </tbody>

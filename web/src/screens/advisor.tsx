@@ -9,6 +9,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { errorOf } from "../api.ts";
+import { live } from "../live.ts";
 import { api } from "../session.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, useAction, useLoad } from "../ui.tsx";
 import { FiguresRow, GrowthChart, type BookingOut, type Strategy } from "./advice.tsx";
@@ -18,7 +19,12 @@ interface MySlot { id: string; advisor_id: string; start: string; minutes: numbe
 const WRAP = { display: "flex", flexWrap: "wrap", gap: "0.5rem", alignItems: "center" } as const;
 const GROW = { flex: "1 1 12rem", minWidth: 0 } as const;
 
-const when = (iso: string) => new Date(iso).toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+/** A day and time; the year too when it is not this year's (a far date must not look near). */
+const when = (iso: string) => {
+  const d = new Date(iso);
+  const year = d.getFullYear() === new Date().getFullYear() ? undefined : "numeric";
+  return d.toLocaleString(undefined, { weekday: "short", day: "numeric", month: "short", year, hour: "2-digit", minute: "2-digit" });
+};
 
 /** "12.5" → 1250 basis points; null when it is not a percentage with at most two decimals. */
 export function percentToBps(text: string): number | null {
@@ -69,6 +75,8 @@ function SlotsPanel() {
     await api("POST", `/api/v1/bookings/${bookingId}/cancel`);
     slots.reload();
   });
+  // A client books, cancels or moves a consultation: the desk shows it at once.
+  useEffect(() => live.on("booking:changed", () => slots.reload()), []);
   const list = slots.data?.slots ?? [];
   const booked = list.filter((s) => s.booking);
   return (
