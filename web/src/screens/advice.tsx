@@ -385,7 +385,7 @@ function PortfolioPage({ accountId }: { accountId: string }) {
   const holdings = useLoad(() => api<Holdings>("GET", `/api/v1/portfolios/${accountId}/holdings`), [accountId, version]);
   const [run, setRun] = useState<Rebalance | null>(null);
   const runs = useLoad(() => api<{ runs: Rebalance[] }>("GET", `/api/v1/portfolios/${accountId}/rebalances`).catch(() => null), [accountId, version]);
-  const club = useLoad(() => api<{ my_role: string; personal?: boolean }>("GET", `/api/v1/clubs/${accountId}`).catch(() => null), [accountId]);
+  const club = useLoad(() => api<{ my_role: string; name: string; personal?: boolean }>("GET", `/api/v1/clubs/${accountId}`).catch(() => null), [accountId]);
   const role = club.data?.my_role ?? "";
   const manager = role === "owner" || role === "admin";
   const treasury = manager || role === "treasurer";
@@ -548,12 +548,21 @@ function PortfolioPage({ accountId }: { accountId: string }) {
           )}
         </Panel>
       )}
-      {a && manager && <PolicyPanel account={a} onSaved={() => { account.reload(); setVersion((v) => v + 1); }} />}
+      {manager && !account.loading && <PolicyPanel account={a ?? newClubAccount(accountId, club.data?.name ?? "Club portfolio")} onSaved={() => { account.reload(); setVersion((v) => v + 1); }} />}
       {a && <AccountOrders accountId={accountId} currency={c} version={version} />}
       {hasTargets && <PerformancePanel accountId={accountId} />}
       {a?.kind === "personal" && a.tax_treatment === "taxable" && <TaxLossPanel accountId={accountId} currency={c} />}
     </main>
   );
+}
+
+/** A club's policy before its first save (the server's defaults; saving opens the account). */
+function newClubAccount(accountId: string, name: string): Account {
+  return {
+    account_id: accountId, kind: "club", name, currency: "USD", tax_treatment: null, targets: {},
+    recommendation_id: null, band_pct: "5.00", min_trade: "0.00", excluded: [], max_weight_pct: "25.00",
+    wash_sale_days: 30, risk_profile: null, strategy_id: null,
+  };
 }
 
 /** The investment policy (a club's owner/admin, or the account's owner): bands, maximum weight
