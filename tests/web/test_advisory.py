@@ -49,6 +49,14 @@ async def test_a_member_takes_the_questionnaire_and_gets_a_recommendation(
     await submit.click()
     await expect(page.get_by_test_id("profile")).to_have_attribute("data-profile", "moderate")
     await expect(page.get_by_test_id("profile-name")).to_have_text("Moderate")
+    # A retake can be cancelled; the radios sit beside their labels on a desktop.
+    await page.get_by_test_id("retake").click()
+    radio = page.get_by_test_id(f"answer-goal-{MODERATE['goal']}")
+    box = await radio.bounding_box()
+    assert box is not None and box["width"] < 40, f"a radio {box} as wide as a text field"
+    await page.get_by_test_id("retake-cancel").click()
+    await expect(page.get_by_test_id("profile")).to_have_attribute("data-profile", "moderate")
+    await expect(page.get_by_test_id("questionnaire")).to_have_count(0)
 
     await page.get_by_test_id("recommend").click()
     recommendation = page.get_by_test_id("recommendation")
@@ -71,15 +79,31 @@ async def test_a_member_takes_the_questionnaire_and_gets_a_recommendation(
                                       roles=[PlatformRole.ADVISOR])  # fmt: skip
     await directory.do_set_kyc_status(str(adviser.id), "verified")
     strategy = await advisor_service.do_publish_strategy(
-        str(adviser.id), "Staples income", "Steady dividends", {"KO": 5_000, "PEP": 5_000}
+        str(adviser.id),
+        "Staples income",
+        "Steady dividends from companies people buy from "
+        "every week, held for the long run and rebalanced when they drift.",
+        {"KO": 5_000, "PEP": 5_000},
     )
     start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).replace(second=0, microsecond=0)
-    await advisor_service.do_offer_slots(str(adviser.id), [start])
+    far = start + dt.timedelta(days=400)  # next year: shown with its year
+    await advisor_service.do_offer_slots(str(adviser.id), [start, start + dt.timedelta(hours=1),
+                                                           far])  # fmt: skip
+    # Her own account, allowed 50 % in one holding, follows the strategy on screen.
+    opened = await http.call("POST", "/api/v1/portfolios", token=asha.token,
+                             json={"name": "Asha's own"})  # fmt: skip
+    own = opened.body["account_id"]
+    r = await http.call("PATCH", f"/api/v1/portfolios/{own}/policy", token=asha.token,
+                        json={"max_weight_bps": 5000})  # fmt: skip
+    assert r.status == 200, r.body
     await page.reload()
     await page.get_by_test_id(f"slots-{strategy.id}").click()
     await page.locator('[data-testid="slots"] button').first.click()
     await expect(page.get_by_test_id("advisor-done")).to_contain_text("Booked")
     await expect(page.locator('[data-testid="my-bookings"] li')).to_have_count(1)
+    await page.get_by_test_id(f"follow-{strategy.id}-{own}").click()
+    await expect(page.get_by_test_id(f"following-{strategy.id}-{own}")).to_be_visible()
+    await expect(page.get_by_test_id(f"followers-{strategy.id}")).to_have_text("1 following")
     await page.get_by_test_id("strategies-panel").screenshot(
         path=str(artifacts / "advisory-advisor-booking-desktop.png")
     )
@@ -90,6 +114,19 @@ async def test_a_member_takes_the_questionnaire_and_gets_a_recommendation(
     await phone.goto("/advice")
     await expect(phone.get_by_test_id("recommendation")).to_be_visible()
     await expect(phone.get_by_test_id("profile-name")).to_have_text("Moderate")
+    # The strategy reads as text on a phone (not a letter per line); its times fit the screen
+    # and a far one shows its year.
+    await expect(phone.get_by_test_id(f"following-{strategy.id}-{own}")).to_be_visible()
+    described = phone.get_by_test_id(f"strategy-{strategy.id}").get_by_text("Steady dividends")
+    dbox = await described.bounding_box()
+    assert dbox is not None and dbox["width"] > 250 and dbox["height"] < 120, dbox
+    await phone.get_by_test_id(f"slots-{strategy.id}").click()
+    buttons = phone.locator('[data-testid="slots"] button')
+    await expect(buttons).to_have_count(2)
+    await expect(buttons.last).to_contain_text(str(far.year))
+    for i in range(2):
+        b = await buttons.nth(i).bounding_box()
+        assert b is not None and b["x"] >= 0 and b["x"] + b["width"] <= PHONE["width"], b
     width = await phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the page scrolls sideways on a phone ({width}px)"
     await phone.screenshot(path=str(artifacts / "advisory-recommendation-phone.png"),

@@ -390,6 +390,9 @@ function PortfolioPage({ accountId }: { accountId: string }) {
   const manager = role === "owner" || role === "admin";
   const treasury = manager || role === "treasurer";
   const [drift, setDrift] = useState<string[] | null>(null);
+  // The policy form stays mounted across reloads of the account (its saved notice with it).
+  const [firstLoaded, setFirstLoaded] = useState(false);
+  useEffect(() => { if (!account.loading) setFirstLoaded(true); }, [account.loading]);
   const [rec, setRec] = useState<Recommendation | null>(null);
   const history = useLoad(() => api<{ recommendations: Recommendation[] }>("GET", `/api/v1/portfolios/${accountId}/recommendations`).catch(() => null), [accountId]);
   const a = account.data;
@@ -548,7 +551,7 @@ function PortfolioPage({ accountId }: { accountId: string }) {
           )}
         </Panel>
       )}
-      {manager && !account.loading && <PolicyPanel account={a ?? newClubAccount(accountId, club.data?.name ?? "Club portfolio")} onSaved={() => { account.reload(); setVersion((v) => v + 1); }} />}
+      {manager && (a || firstLoaded) && <PolicyPanel account={a ?? newClubAccount(accountId, club.data?.name ?? "Club portfolio")} onSaved={() => { account.reload(); setVersion((v) => v + 1); }} />}
       {a && <AccountOrders accountId={accountId} currency={c} version={version} />}
       {hasTargets && <PerformancePanel accountId={accountId} />}
       {a?.kind === "personal" && a.tax_treatment === "taxable" && <TaxLossPanel accountId={accountId} currency={c} />}
