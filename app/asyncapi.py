@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from quart import Blueprint, jsonify
 
-from app.advisory.schemas import BookingChangedEvent, DriftAlertEvent
+from app.advisory.schemas import BookingChangedEvent, DriftAlertEvent, RebalanceUpdatedEvent
 from app.alerts.schemas import AlertTriggeredEvent
 from app.books.events import ContributionReceived, ValuationRecorded
 from app.books.schemas import PortfolioNavEvent
@@ -192,7 +192,8 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("order:updated", "club", OrderUpdatedEvent, True),
     ServerEventSpec("portfolio:nav", "club", PortfolioNavEvent),
     ServerEventSpec("portfolio:drift", "club", DriftAlertEvent, True),
-    ServerEventSpec("booking:changed", "user", BookingChangedEvent),
+    ServerEventSpec("portfolio:rebalance", "club", RebalanceUpdatedEvent),
+    ServerEventSpec("advisory:booking", "user", BookingChangedEvent),
     ServerEventSpec("room:removed", "socket", RoomRemovedEvent),
     ServerEventSpec("room:head", "socket", RoomHeadEvent),
     ServerEventSpec("notification:new", "user", NotificationNewEvent),

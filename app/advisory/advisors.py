@@ -46,7 +46,7 @@ from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import user_room
 
 REMIND_BEFORE = dt.timedelta(hours=24)
-BOOKING_CHANGED = "booking:changed"
+BOOKING_CHANGED = "advisory:booking"
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -139,7 +139,7 @@ class AdvisorService:
                           client_name=names.get(booking.client_id))  # fmt: skip
 
     async def _tell(self, booking: Booking) -> None:
-        """``booking:changed`` to the advisor's and the client's own rooms (at most once)."""
+        """``advisory:booking`` to the advisor's and the client's own rooms (at most once)."""
         out = await self.booking_out(booking)
         for person in (booking.advisor_id, booking.client_id):
             await events.send(user_room(person), BOOKING_CHANGED, BookingChangedEvent(

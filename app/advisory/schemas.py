@@ -354,6 +354,15 @@ class RebalanceOut(BaseModel):
         )  # fmt: skip
 
 
+class RebalanceUpdatedEvent(ServerEvent):
+    """``portfolio:rebalance`` in the account's room (``club:<account_id>``, not logged): a
+    rebalance run moved (its vote closed, its sales or buys went out, it ended); fetch it."""
+
+    club_id: str
+    run_id: str
+    status: str
+
+
 class RebalanceList(BaseModel):
     """``GET …/rebalances``: the account's latest runs, newest first, with their status."""
 
@@ -361,7 +370,7 @@ class RebalanceList(BaseModel):
 
 
 class ExecuteIn(BaseModel):
-    """``POST …/rebalance/{id}/execute``: a club's proposals stay open ``voting_hours``."""
+    """``POST …/rebalance/{id}/execute``: a club's proposal stays open ``voting_hours``."""
 
     voting_hours: float = Field(default=48, gt=0, le=24 * 14)
 
@@ -501,7 +510,7 @@ class BookingList(BaseModel):
 
 
 class BookingChangedEvent(ServerEvent):
-    """``booking:changed`` to both people's own rooms (``user:<id>``): a consultation was
+    """``advisory:booking`` to both people's own rooms (``user:<id>``): a consultation was
     booked, cancelled or moved, so an advisor's desk and a client's list stay live."""
 
     booking: BookingOut

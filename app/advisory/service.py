@@ -1,8 +1,15 @@
 """Robo-advice rules (DOMAIN.md, "Robo-advice"; issue #17): the risk questionnaire, target
 allocations from the optimiser (engine.py) on the market's real history, an account's holdings
-against its targets, rebalancing trades and what they become (a club's proposals for the vote, a
-personal account's orders), a backtest of the target mix against a benchmark, tax-loss
-harvesting on FIFO lots, and the drift check the worker runs.
+against its targets, rebalancing trades and what they become (a club's ONE proposal for the
+vote, then orders its treasurer sends; a personal account's orders at once), a backtest of the
+target mix against a benchmark, tax-loss harvesting on FIFO lots, and the drift check the
+worker runs.
+
+A rebalance run is a state machine (``RunStatus``; every step a conditional update, so it
+happens once whoever moves it — the request, a later read, or the worker's timer): sales go to
+the broker first; the buys only once every sale is final, each re-sized to the cash really
+there; the run ends ``executed``, ``partial`` or ``failed`` by what filled. A preview counts
+the trades already under way (open orders, runs at the vote), so nothing is bought twice.
 
 Accounts: ``account_id`` is a club id. A club's account (its investment policy) is opened on
 first use by its owner/admin; a personal account is a one-member club the person owns, kept in
@@ -55,7 +62,13 @@ from app.advisory.errors import (
 )
 from app.advisory.questionnaire import POLICIES, RiskProfile, assess
 from app.advisory.questionnaire import InvalidAnswers as AnswersProblem
-from app.advisory.schemas import AccountCreate, DriftAlertEvent, PolicyIn, RecommendationIn
+from app.advisory.schemas import (
+    AccountCreate,
+    DriftAlertEvent,
+    PolicyIn,
+    RebalanceUpdatedEvent,
+    RecommendationIn,
+)
 from app.advisory.sectors import SECTORS
 from app.books import portfolio
 from app.clubs.errors import ClubNotFound
@@ -79,10 +92,11 @@ from app.proposals.documents import ProposalKind, ProposalStatus
 from app.proposals.schemas import ProposalCreate
 from app.proposals.service import proposal_service
 from app.realtime import events
-from app.realtime.eventlog import utcnow
+from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import club_room
 
 PORTFOLIO_DRIFT = "portfolio:drift"
+REBALANCE_UPDATED = "portfolio:rebalance"
 FINAL = 4  # STATUS_RANK of a final order (filled, cancelled, rejected)
 
 log = get_logger(__name__)
@@ -571,8 +585,8 @@ class AdvisoryService:
         ]
         now = utcnow()
         club = account.kind is AccountKind.CLUB
-        claimed = await repository.claim_run(
-            run.id, (RunStatus.PROPOSED,), RunStatus.VOTING if club else RunStatus.SELLING,
+        claimed = await self._claim(
+            run, (RunStatus.PROPOSED,), RunStatus.VOTING if club else RunStatus.SELLING,
             {"executed_by": user_id, "executed_at": now, "trades": trades},
             require={"executed_at": None})  # fmt: skip
         if claimed is None:
@@ -589,9 +603,27 @@ class AdvisoryService:
                                            {"executed_by": None, "executed_at": None})  # fmt: skip
                 raise
             await repository.set_run(run.id, {"proposal_ids": [str(proposal.id)]})
+            claimed.proposal_ids = [str(proposal.id)]
+            await self._tell_run(claimed)
         else:
             await self._start_trading(claimed, user_id, brokers, redis)
         return await self.rebalance(account_id, run_id, user_id)
+
+    async def _claim(self, run: RebalanceRun, from_status: tuple[RunStatus, ...],
+                     to_status: RunStatus, fields: dict[str, object] | None = None,
+                     require: dict[str, object] | None = None) -> RebalanceRun | None:  # fmt: skip
+        """``repository.claim_run``, and ``portfolio:rebalance`` to the account's room."""
+        claimed = await repository.claim_run(run.id, from_status, to_status, fields, require)
+        if claimed is not None:
+            await self._tell_run(claimed)
+        return claimed
+
+    async def _tell_run(self, run: RebalanceRun) -> None:
+        """``portfolio:rebalance`` to the account's room: the run moved (at most once)."""
+        await events.send(club_room(run.account_id), REBALANCE_UPDATED, RebalanceUpdatedEvent(
+            id=f"rebalance:{run.id}:{run.status.value}:{utcnow().timestamp()}",
+            ts=iso(utcnow()), club_id=run.account_id, run_id=str(run.id),
+            status=run.status.value))  # fmt: skip
 
     async def do_send(self, account_id: str, run_id: str, user_id: str, brokers: BrokerFor,
                       redis: Redis) -> RebalanceRun:  # fmt: skip
@@ -603,7 +635,7 @@ class AdvisoryService:
         run = await self.rebalance(account_id, run_id, user_id)
         if run.status is RunStatus.VOTING:
             run = await self.do_advance(run, brokers, redis)
-        claimed = await repository.claim_run(run.id, (RunStatus.APPROVED,), RunStatus.SELLING,
+        claimed = await self._claim(run, (RunStatus.APPROVED,), RunStatus.SELLING,
                                              {"trader": user_id})  # fmt: skip
         if claimed is None:
             raise RebalanceNotApproved(
@@ -653,6 +685,7 @@ class AdvisoryService:
                                           "sales_placed": True})  # fmt: skip
         run.sell_order_ids, run.order_ids, run.note = ids, ids, "; ".join(notes)
         run.trader, run.sales_placed = actor, True
+        await self._tell_run(run)
         await self.do_advance(run, brokers, redis)
 
     async def do_advance(self, run: RebalanceRun, brokers: BrokerFor,
@@ -665,11 +698,11 @@ class AdvisoryService:
         if run.status is RunStatus.VOTING and run.proposal_ids and run.executed_by:
             proposal, _ = await proposal_service.view(run.proposal_ids[0], run.executed_by)
             if proposal.status is ProposalStatus.APPROVED:
-                run = await repository.claim_run(run.id, (RunStatus.VOTING,),
+                run = await self._claim(run, (RunStatus.VOTING,),
                                                  RunStatus.APPROVED) or run  # fmt: skip
             elif proposal.status is not ProposalStatus.OPEN:
-                run = await repository.claim_run(
-                    run.id, (RunStatus.VOTING,), RunStatus.REJECTED,
+                run = await self._claim(
+                    run, (RunStatus.VOTING,), RunStatus.REJECTED,
                     {"note": f"the members' vote: {proposal.status.value}",
                      "finished_at": utcnow()}) or run  # fmt: skip
             return run
@@ -679,7 +712,7 @@ class AdvisoryService:
             sells = await self._orders(run.account_id, run.sell_order_ids)
             if any(STATUS_RANK[o.status] < FINAL for o in sells):
                 return run
-            claimed = await repository.claim_run(run.id, (RunStatus.SELLING,), RunStatus.BUYING,
+            claimed = await self._claim(run, (RunStatus.SELLING,), RunStatus.BUYING,
                                                  require={"sales_placed": True})  # fmt: skip
             if claimed is None:
                 return await repository.get_rebalance(str(run.id)) or run
@@ -714,6 +747,7 @@ class AdvisoryService:
                                               "buys_placed": True})  # fmt: skip
             run.buy_order_ids, run.order_ids = ids, run.sell_order_ids + ids
             run.note, run.buys_placed = "; ".join(notes), True
+            await self._tell_run(run)
         if run.status is RunStatus.BUYING and run.buys_placed:
             orders = await self._orders(run.account_id, run.order_ids)
             if any(STATUS_RANK[o.status] < FINAL for o in orders):
@@ -732,8 +766,8 @@ class AdvisoryService:
             if unfilled:
                 note = "; ".join(x for x in (note, "filled " + ", ".join(unfilled)) if x)
             run = (
-                await repository.claim_run(
-                    run.id,
+                await self._claim(
+                    run,
                     (RunStatus.BUYING,),
                     status,
                     {"finished_at": utcnow(), "note": note},

@@ -152,6 +152,8 @@ async def test_a_person_adopts_a_recommendation_and_the_orders_fill(
         await expect(page.get_by_test_id(f"order-{symbol}")).to_have_attribute(
             "data-status", "filled", timeout=30_000
         )
+    await expect(page.get_by_test_id("run-state")).to_have_attribute(
+        "data-status", "executed", timeout=30_000)  # fmt: skip
     filled = await http.call("GET", f"/api/v1/clubs/{account_id}/orders", token=asha.token)
     assert {o["symbol"]: o["filled_quantity"] for o in filled.body["orders"]} == quantities
     for o in filled.body["orders"]:  # never above the limit (the planned price + 5 bps)
@@ -181,6 +183,12 @@ async def test_a_person_adopts_a_recommendation_and_the_orders_fill(
     await expect(
         phone.locator('[data-testid="tax-loss"], [data-testid="no-tax-loss"]')
     ).to_be_visible()
+    table = phone.get_by_test_id("tax-loss")
+    if await table.count():  # losses: the whole table fits the phone, each with a replacement
+        fits = await table.evaluate("t => t.scrollWidth <= t.parentElement.clientWidth + 1")
+        assert fits, "the tax-loss table is cut off on a phone"
+        for cell in await phone.locator('[data-testid^="replacement-"]').all():
+            assert (await cell.inner_text()).strip() != "—"
     width = await phone.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the page scrolls sideways on a phone ({width}px)"
     await phone.screenshot(path=str(artifacts / "advisory-account-filled-phone.png"),

@@ -1,7 +1,8 @@
 /**
  * Robo-advice: the risk questionnaire, a recommendation with its efficient frontier, personal
  * accounts, and a portfolio page (a club's or one's own) with current vs target allocation, the
- * rebalance preview and its execution (a club's proposals, or orders), performance against the
+ * rebalance preview and its execution (a club's one proposal, then sending its orders; or a
+ * personal account's orders, sales first), the investment policy, performance against the
  * benchmark, tax-loss opportunities, and the live drift alert of the portfolio's room.
  * Money is shown exactly as the API's decimal strings; percentages are the API's strings too.
  */
@@ -412,8 +413,13 @@ function PortfolioPage({ accountId }: { accountId: string }) {
       const event = data as { order?: { club_id?: string }; fill?: unknown };
       if (event.order?.club_id === accountId) setVersion((v) => v + 1);
     });
-    // The members' vote on the rebalance closed: its status changes.
+    // The members' vote on the rebalance closed, or a run moved on (its sales or buys went
+    // out, it ended): fetch the runs again.
     const offVote = live.on("proposal:closed", (data) => {
+      const event = data as { club_id?: string };
+      if (event.club_id === accountId) setVersion((v) => v + 1);
+    });
+    const offRun = live.on("portfolio:rebalance", (data) => {
       const event = data as { club_id?: string };
       if (event.club_id === accountId) setVersion((v) => v + 1);
     });
@@ -422,6 +428,7 @@ function PortfolioPage({ accountId }: { accountId: string }) {
       off();
       offFill();
       offVote();
+      offRun();
       join();
       void live.call("room:leave", { club_id: accountId }).catch(() => undefined);
     };
@@ -696,14 +703,14 @@ function TaxLossPanel({ accountId, currency }: { accountId: string; currency: st
       {mine.length > 0 && (
         <div class="table-wrap">
           <table class="data" data-testid="tax-loss">
-            <thead><tr><th>Holding</th><th class="num">Loss to harvest</th><th>Replace with</th><th>Wash sale</th></tr></thead>
+            <thead><tr><th>Holding</th><th class="num">Loss</th><th>Replace with</th></tr></thead>
             <tbody>
               {mine.map((o) => (
                 <tr key={o.symbol} data-testid={`harvest-${o.symbol}`}>
-                  <th scope="row" style={{ whiteSpace: "normal" }}><span class="ticker">{o.symbol}</span> <span class="muted small block">{o.quantity} shares in {o.lots.length} lots · {o.sector}</span></th>
+                  <th scope="row" style={{ whiteSpace: "normal" }}><span class="ticker">{o.symbol}</span> <span class="muted small block">{o.quantity} shares in {o.lots.length} {o.lots.length === 1 ? "lot" : "lots"} · {o.sector}</span>
+                    <span class="small block" data-testid={`wash-${o.symbol}`}>{o.blocked_until ? `Wait until ${o.blocked_until} (bought within ${found.data?.wash_sale_days ?? 30} days)` : "Can sell now"}</span></th>
                   <td class="num">{money(o.harvestable_loss, currency)}</td>
                   <td style={{ whiteSpace: "normal" }} data-testid={`replacement-${o.symbol}`}>{o.replacement ? <><span class="ticker">{o.replacement}</span> <span class="muted small block">correlation {o.correlation}</span></> : "—"}</td>
-                  <td class="small" style={{ whiteSpace: "normal" }}>{o.blocked_until ? `Wait until ${o.blocked_until} (bought within ${found.data?.wash_sale_days ?? 30} days)` : "Can sell now"}</td>
                 </tr>
               ))}
             </tbody>

@@ -76,7 +76,7 @@ function SlotsPanel() {
     slots.reload();
   });
   // A client books, cancels or moves a consultation: the desk shows it at once.
-  useEffect(() => live.on("booking:changed", () => slots.reload()), []);
+  useEffect(() => live.on("advisory:booking", () => slots.reload()), []);
   const list = slots.data?.slots ?? [];
   const booked = list.filter((s) => s.booking);
   return (
