@@ -325,12 +325,15 @@ class AdvisoryService:
         assert updated is not None
         return updated
 
-    async def policy_targets(self, account: AdvisoryAccount,
-                             base: dict[str, int]) -> dict[str, int]:  # fmt: skip
+    async def policy_targets(self, account: AdvisoryAccount, base: dict[str, int],
+                             least_cap: int = 0) -> dict[str, int]:  # fmt: skip
         """``base`` (a recommendation's or a strategy's allocation) under the account's
-        policy. Raises InvalidPolicy when it leaves nothing or cannot hold the cap."""
+        policy; ``least_cap``: a floor under the maximum weight (a recommendation on a few
+        symbols, whose optimiser bounds were widened the same way). Raises InvalidPolicy when
+        it leaves nothing or cannot hold the cap."""
+        cap = max(account.max_weight_bps, least_cap)
         try:
-            return engine.within_policy(base, account.excluded, account.max_weight_bps)
+            return engine.within_policy(base, account.excluded, cap)
         except ValueError as exc:
             raise InvalidPolicy(str(exc), details={"excluded": account.excluded}) from exc
 
@@ -419,7 +422,9 @@ class AdvisoryService:
         if account is not None:
             targets = {s: b for s, b in zip(allocation.symbols, bps, strict=True) if b > 0}
             await repository.update_account(account.account_id, {
-                "targets": await self.policy_targets(account, targets), "base_targets": targets,
+                "targets": await self.policy_targets(account, targets,
+                                                     -(-engine.BPS // len(symbols))),
+                "base_targets": targets,
                 "strategy_id": None, "recommendation_id": str(recommendation.id),
                 "drift_alerted": None, "updated_at": utcnow()})  # fmt: skip
         return recommendation

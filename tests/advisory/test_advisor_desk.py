@@ -129,6 +129,11 @@ async def test_draft_edit_and_publish_a_strategy(http: Api) -> None:
     shown = next(s for s in listed.body["strategies"] if s["id"] == sid)
     assert shown["advisor_name"] == "Adviser"
     assert shown["path"] == f"/strategies/quiet-dividend-payers-{sid}"
+    # The member's account allows 50 % in one holding: a mix of three fits its policy (with the
+    # default 25 % it would be refused with invalid_policy).
+    policy = await http.call("PATCH", f"/api/v1/portfolios/{opened.body['account_id']}/policy",
+                             token=member.token, json={"max_weight_bps": 5000})  # fmt: skip
+    assert policy.status == 200, policy.body
     follow = await http.call("POST", f"/api/v1/strategies/{sid}/followers", token=member.token,
                              json={"account_id": opened.body["account_id"]})  # fmt: skip
     assert follow.status == 201, follow.body

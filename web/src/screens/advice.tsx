@@ -456,6 +456,14 @@ function PortfolioPage({ accountId }: { accountId: string }) {
   const fresh = runs.data?.runs ?? [];
   const shownRun = run ? (fresh.find((r) => r.id === run.id) ?? run) : (fresh.find((r) => r.status !== "proposed") ?? null);
   const unfunded = holdings.data ? holdings.data.total === "0.00" : false;
+  // A run under way is also fetched every few seconds (a live event can be missed: Socket.IO
+  // is at most once), so its status and orders on screen always catch up.
+  const moving = shownRun !== null && ["voting", "approved", "selling", "buying"].includes(shownRun.status);
+  useEffect(() => {
+    if (!moving) return undefined;
+    const timer = window.setInterval(() => setVersion((v) => v + 1), 3000);
+    return () => window.clearInterval(timer);
+  }, [moving]);
   const c = holdings.data?.currency ?? a?.currency ?? "USD";
   const isClub = a?.kind === "club" || (!a && !account.loading);
   const hasTargets = Boolean(a && Object.keys(a.targets).length > 0);
