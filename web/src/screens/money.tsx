@@ -6,7 +6,7 @@ import { AllocationChart, NavChart } from "../charts.tsx";
 import type { LiveQuote } from "../livequotes.ts";
 import { money, multiplyDecimal, parseAmountInput, signOf, unitsMoved } from "../money.ts";
 import { api, newKey, session, uploadFile } from "../session.ts";
-import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
+import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Position, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
 import { MyDues } from "./dues.tsx";
 
@@ -74,15 +74,15 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
               </tr>
             </thead>
             <tbody>
-              {(s?.holdings ?? holdings.data?.holdings.map((h) => ({ symbol: h.symbol, quantity: h.quantity, price: "", market_value: "" })) ?? []).map((p) => {
+              {(s?.holdings ?? holdings.data?.holdings.map((h): Position => ({ symbol: h.symbol, quantity: h.quantity, price: "", market_value: "" })) ?? []).map((p) => {
                 const tick = quotes[p.symbol]?.last;
                 return (
                   <tr key={p.symbol} data-testid={`position-${p.symbol}`}>
                     <th scope="row">{p.symbol}</th>
                     <td class="num">{p.quantity}</td>
                     <td class="num">{money(cost.get(p.symbol), c)}</td>
-                    <td class="num">{p.price ? money(p.price, c) : "—"}</td>
-                    <td class="num">{p.market_value ? money(p.market_value, c) : "—"}</td>
+                    <td class="num" data-testid={`position-price-${p.symbol}`}>{p.price ? money(p.price, p.currency ?? c) : "—"}</td>
+                    <td class="num" data-testid={`position-value-${p.symbol}`}>{p.market_value ? money(p.market_value, c) : "—"}{p.rate && <span class="muted small block">at {p.rate} {c}/{p.currency} (ECB, {p.rate_date})</span>}</td>
                     <td class="num" data-testid={`position-live-${p.symbol}`}>{tick ? money(tick.price, tick.currency) : "—"}</td>
                     <td class="num">{tick ? money(multiplyDecimal(tick.price, p.quantity), tick.currency) : "—"}</td>
                   </tr>
