@@ -11,6 +11,7 @@ Screenshots of the desk (desktop and phone) in test-artifacts/."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from fractions import Fraction
 from pathlib import Path
 
@@ -43,7 +44,14 @@ async def test_a_rupee_club_values_a_dollar_stock_on_the_desk(
     today = dt.datetime.now(dt.UTC).date()
     await pay_in(http, asha, club_id, "20000.00", payment_stack, today - dt.timedelta(days=3))
     first = {"valuation_date": (today - dt.timedelta(days=2)).isoformat(), "prices": {}}
-    await call(http, asha, "POST", f"/api/v1/clubs/{club_id}/valuations", first)
+    reply = await http.call(
+        "POST",
+        f"/api/v1/clubs/{club_id}/valuations",
+        json=first,
+        token=asha.token,
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert reply.status == 201, reply.body
     await open_room(asha.page, club_id)
     await open_room(ravi.page, club_id)
     treasurer, member = asha.page, ravi.page

@@ -222,7 +222,8 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
                       <span class="price-cell"><span class="muted small" data-testid={`valuation-currency-${p.symbol}`}>{p.currency ?? c}</span>
                       <input class="price-input" inputMode="decimal" aria-label={`Price of ${p.symbol} in ${p.currency ?? c}`} data-testid={`valuation-price-${p.symbol}`} value={priceOf(p)}
                         onInput={(e) => { setPrices({ ...prices, [p.symbol]: (e.currentTarget as HTMLInputElement).value }); change(); }} /></span>
-                      <span class="field-hint">{quoted(p) ? "latest quote" : "book cost (no quote yet)"}{p.currency ? ` · converted to ${c} at the ECB rate of the valuation date` : ""}</span>
+                      <span class="field-hint block">{quoted(p) ? "latest quote" : "book cost (no quote yet)"}</span>
+                      {p.currency && <span class="field-hint block" data-testid={`valuation-fx-hint-${p.symbol}`}>in {p.currency}; {c} at the ECB rate of the date</span>}
                     </td>
                   </tr>
                 ))}
