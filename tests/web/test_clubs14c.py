@@ -100,6 +100,10 @@ async def test_a_rupee_club_values_a_dollar_stock_on_the_desk(
     await treasurer.get_by_test_id("valuation-confirm").click()
     await expect(treasurer.get_by_test_id("valuation-done")).to_contain_text(rupees(cash + value))
     await expect(member.get_by_test_id("nav")).to_contain_text(rupees(cash + value))
+    # The member's portfolio: the dollar price as valued, the holding in rupees at the rate.
+    await expect(member.get_by_test_id("position-price-HD")).to_have_text("$32.00")
+    await expect(member.get_by_test_id("position-value-HD")).to_contain_text(rupees(value))
+    await expect(member.get_by_test_id("position-fx-HD")).to_contain_text(fx.text())
     await expect(treasurer.locator(".error-code")).to_have_count(0)
 
     # Phone: the preview of another valuation fits 390 px.
