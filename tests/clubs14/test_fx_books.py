@@ -11,10 +11,12 @@ import time
 from fractions import Fraction
 
 import pytest
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.books.errors import InsufficientCash, NotTradable
 from app.books.service import books_service
 from app.config import get_settings
+from app.db import run_in_transaction
 from app.extensions import Services
 from app.fx import FxRateUnavailable
 from app.ledger import accounts
@@ -23,9 +25,11 @@ from app.market.repository import QuoteCache
 from app.market.schemas import QuoteTick
 from app.market.service import UnknownSymbols
 from app.orders.broker import BrokerCosts, PaperEngine
-from app.orders.documents import Fill, OrderSide
+from app.orders.documents import Fill, Order, OrderSide
 from app.orders.schemas import OrderCreate
 from app.orders.service import order_service
+from app.realtime import eventlog
+from app.realtime.rooms import club_room
 from streams.records import BrokerUpdateV1, MarketTickV1, OrderCommandV1
 from tests.clubs.factories import club_with_members, paid_contribution
 
@@ -197,3 +201,32 @@ async def test_a_foreign_buy_holds_rupees_with_the_margin_and_books_fills_at_the
     assert entry is not None and entry.fx is not None
     assert (entry.fx.amount, entry.fx.fees, entry.fx.rate_e8) == (cents, fee, rate)
     assert sum((await ledger_service.balances(club_id)).values()) == 0
+
+
+async def test_an_amount_in_rupees_buys_whole_dollar_shares_at_the_rate(
+    services: Services,
+) -> None:
+    club, (owner,) = await club_with_members(1)
+    club_id = str(club.id)
+    today = dt.datetime.now(dt.UTC).date()
+    await paid_contribution(club, owner, 5_000_000, today)
+    await books_service.do_record_valuation(club_id, owner, valuation_date=today, prices={})
+    redis = services.require_redis()
+    seq = time.time_ns() // 1000
+    await QuoteCache(redis).store_if_newer(QuoteTick.from_tick(tick(7000, seq)), seq)
+    await eventlog.ensure_room(club_room(club_id))
+
+    async def voted(session: AsyncClientSession) -> Order:  # what an approved proposal opens
+        return await order_service.do_open_for_proposal(
+            session, club_id, f"proposal-{seq}", side=OrderSide.BUY, symbol="KO",
+            quantity=None, amount=1_000_000, limit_price=7_100,
+        )  # fmt: skip
+
+    order = await run_in_transaction(voted)
+    broker = LocalBroker(PaperEngine(COSTS, redis))
+    sent = await order_service.do_submit(club_id, str(order.id), owner, redis, broker)
+    # ₹10,000.00 at $71.00 a share and the replay day's rate: floor(amount × 10^8 ÷
+    # (price × rate)) whole shares, exact integers.
+    rate = usd_inr_e8(REPLAY_DAY)
+    assert sent.quantity == 1_000_000 * 10**8 // (7_100 * rate)
+    assert sent.currency == "USD" and sent.quantity and sent.quantity > 0

@@ -249,14 +249,16 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
           {preview.positions.length > 0 && (
             <div class="table-wrap">
               <table class="data" data-testid="preview-positions">
-                <thead><tr><th>Holding</th><th class="num">Shares</th><th class="num">Price</th><th class="num">Rate</th><th class="num">Value ({c})</th></tr></thead>
+                <thead><tr><th>Holding</th><th class="num">Shares</th><th class="num">Price · rate</th><th class="num">Value ({c})</th></tr></thead>
                 <tbody>
                   {preview.positions.map((p) => (
                     <tr key={p.symbol} data-testid={`preview-position-${p.symbol}`}>
                       <th scope="row"><span class="ticker">{p.symbol}</span></th>
                       <td class="num">{p.quantity}</td>
-                      <td class="num" data-testid={`preview-price-${p.symbol}`}>{money(p.price, p.currency ?? c)}</td>
-                      <td class="num small" data-testid={`preview-rate-${p.symbol}`}>{p.rate ? <>{p.rate} {c}/{p.currency}<span class="muted block">ECB, {p.rate_date}</span></> : "—"}</td>
+                      <td class="num">
+                        <span data-testid={`preview-price-${p.symbol}`}>{money(p.price, p.currency ?? c)}</span>
+                        {p.rate && <span class="muted small block" data-testid={`preview-rate-${p.symbol}`}>× {p.rate} {c}/{p.currency}<span class="block">ECB, {p.rate_date}</span></span>}
+                      </td>
                       <td class="num" data-testid={`preview-value-${p.symbol}`}>{money(p.market_value, c)}{p.foreign_value && <span class="muted small block">{money(p.foreign_value, p.currency ?? c)}</span>}</td>
                     </tr>
                   ))}
