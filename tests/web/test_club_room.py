@@ -170,7 +170,9 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
     await open_room(asha.page, club["id"])
     await open_room(ravi.page, club["id"])
     # The portfolio as of the last valuation: 5 AAPL at 581.25 and the cash left.
-    await expect(ravi.page.get_by_test_id("nav")).to_contain_text("$5,106.25")
+    await expect(ravi.page.get_by_test_id("portfolio-panel").get_by_test_id("nav")).to_contain_text(
+        "$5,106.25"
+    )
     await expect(ravi.page.get_by_test_id("position-AAPL")).to_contain_text("$2,906.25")
     await expect(ravi.page.get_by_test_id("nav-chart")).to_be_visible()
     await expect(ravi.page.get_by_test_id("allocation-chart")).to_be_visible()

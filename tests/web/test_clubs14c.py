@@ -106,7 +106,8 @@ async def test_a_rupee_club_values_a_dollar_stock_on_the_desk(
     await treasurer.screenshot(path=str(artifacts / "clubs14c-fx-desk-phone.png"))
     await treasurer.get_by_test_id("valuation-confirm").click()
     await expect(treasurer.get_by_test_id("valuation-done")).to_contain_text(rupees(cash + value))
-    await expect(member.get_by_test_id("nav")).to_contain_text(rupees(cash + value))
+    panel = member.get_by_test_id("portfolio-panel")  # the top bar is "nav" too
+    await expect(panel.get_by_test_id("nav")).to_contain_text(rupees(cash + value))
     # The member's portfolio: the dollar price as valued, the holding in rupees at the rate.
     await expect(member.get_by_test_id("position-price-HD")).to_have_text("$32.00")
     await expect(member.get_by_test_id("position-value-HD")).to_contain_text(rupees(value))
