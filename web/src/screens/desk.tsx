@@ -257,7 +257,7 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
                       <td class="num">{p.quantity}</td>
                       <td class="num">
                         <span data-testid={`preview-price-${p.symbol}`}>{money(p.price, p.currency ?? c)}</span>
-                        {p.rate && <span class="muted small block" data-testid={`preview-rate-${p.symbol}`}>× {p.rate} {c}/{p.currency}<span class="block">ECB, {p.rate_date}</span></span>}
+                        {p.rate && <span class="muted small block fx-rate" data-testid={`preview-rate-${p.symbol}`}>× {p.rate} {c}/{p.currency}<span class="block">ECB, {p.rate_date}</span></span>}
                       </td>
                       <td class="num" data-testid={`preview-value-${p.symbol}`}>{money(p.market_value, c)}{p.foreign_value && <span class="muted small block">{money(p.foreign_value, p.currency ?? c)}</span>}</td>
                     </tr>
