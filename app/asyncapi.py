@@ -20,7 +20,7 @@ from quart import Blueprint, jsonify
 
 from app.advisory.schemas import BookingChangedEvent, DriftAlertEvent, RebalanceUpdatedEvent
 from app.alerts.schemas import AlertTriggeredEvent
-from app.books.events import ContributionReceived, ValuationRecorded
+from app.books.events import ContributionReceived, DuesChanged, ValuationRecorded
 from app.books.schemas import PortfolioNavEvent
 from app.broadcasts.schemas import BroadcastEvent
 from app.campaigns.schemas import (
@@ -186,6 +186,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("presence:update", "club", PresenceEvent),
     ServerEventSpec("contribution:received", "club", ContributionReceived, True),
     ServerEventSpec("portfolio:valued", "club", ValuationRecorded, True),
+    ServerEventSpec("dues:changed", "club", DuesChanged, True),
     ServerEventSpec("watchlist:changed", "club", WatchlistChangedEvent, True),
     ServerEventSpec("club:rules_changed", "club", RulesChangedEvent, True),
     ServerEventSpec("alert:triggered", "club", AlertTriggeredEvent, True),

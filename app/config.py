@@ -162,6 +162,9 @@ class Settings(BaseSettings):
     broker_fee_bps: int = Field(default=10, ge=0, le=1_000)
     broker_fee_min: int = Field(default=100, ge=0)
     broker_market_buffer_bps: int = Field(default=500, ge=0, le=5_000)
+    # A buy of an instrument in another currency than the club's holds its reserve converted
+    # at the ECB rate of the quote's day plus this margin (rate moves until the fill's day).
+    broker_fx_margin_bps: int = Field(default=300, ge=0, le=5_000)
     # Real brokers (app/brokers/): a club may link its own Kite Connect or Alpaca account. The
     # local broker sandbox (``python -m devtools.brokers_sandbox``) speaks both APIs at this
     # URL (Kite under ``/kite``, Alpaca under ``/alpaca``); links made with

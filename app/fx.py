@@ -62,7 +62,12 @@ class FxRate:
 
     def text(self) -> str:
         """The rate as a decimal string with eight places, e.g. ``"54.48675431"``."""
-        return f"{Decimal(self.rate_e8).scaleb(-8):.8f}"
+        return rate_text(self.rate_e8)
+
+
+def rate_text(rate_e8: int) -> str:
+    """A stored ``rate_e8`` as a decimal string with eight places, e.g. ``"54.48675431"``."""
+    return f"{Decimal(rate_e8).scaleb(-8):.8f}"
 
 
 _lock = threading.Lock()

@@ -21,6 +21,7 @@ from devtools.demo_brokers import load_demo_brokers
 from devtools.demo_campaigns import load_demo_campaigns
 from devtools.demo_chits import load_demo_chits
 from devtools.demo_crm import CRM_DEMO_LOGINS, load_demo_crm
+from devtools.demo_fx import load_demo_fx_club
 from devtools.demo_room import load_demo_room
 
 # (email, password, what the account is for) — printed by `make run`.
@@ -59,6 +60,7 @@ async def load_demo_data() -> dict[str, int]:
             "candle_years": await market_service.do_load_candles(),
             "demo_accounts": await load_demo_accounts(),
             "demo_room": await load_demo_room(DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]),
+            "demo_fx_club": await load_demo_fx_club(DEMO_LOGINS[0][0], DEMO_LOGINS[1][0]),
             "demo_brokers": await load_demo_brokers(DEMO_LOGINS[0][0]),
             "demo_crm": await load_demo_crm(),
             "demo_advisory": await load_demo_advisory(DEMO_LOGINS[0][0]),

@@ -48,7 +48,7 @@ async def test_the_asyncapi_document_is_served_next_to_openapi(live_stack: LiveS
                                            "presence", "room", "alert", "order",
                                            "portfolio", "report", "kyc", "watchlist",
                                            "club", "crm", "chit", "campaign",
-                                           "advisory"}  # fmt: skip
+                                           "advisory", "dues"}  # fmt: skip
         if spec.sequenced:
             assert "seq" in schema["required"]
     for client in CLIENT_EVENTS:

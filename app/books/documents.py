@@ -134,12 +134,19 @@ class MemberCharge(Document):
 
 
 class PricedPosition(BaseModel):
-    """A holding priced at a valuation: ``quantity`` shares × ``price`` paise."""
+    """A holding priced at a valuation: ``quantity`` shares × ``price`` (minor units of the
+    instrument's currency) = ``market_value`` in the club's minor units. An instrument quoted
+    in another currency (``currency`` set) has its foreign value ``quantity × price``
+    converted once, half-even, at the ECB rate ``rate_e8`` of ``rate_date`` (app/fx.py)."""
 
     symbol: str
     quantity: int
     price: int
     market_value: int
+    currency: str | None = None  # None: the club's own currency
+    foreign_value: int | None = None
+    rate_e8: int | None = None
+    rate_date: str | None = None
 
 
 class Settlement(BaseModel):
@@ -183,13 +190,17 @@ class Valuation(Document):
 class Holding(Document):
     """Shares of one symbol a club holds, at book ``cost`` (paise, average-cost method), and
     the gain ``realised`` by its sales so far (paise; sale proceeds before fees − average
-    cost of the shares sold)."""
+    cost of the shares sold). An instrument quoted in another ``currency`` keeps its cost in
+    the club's currency (each buy at its date's rate) and, apart, ``cost_foreign`` in the
+    instrument's minor units, so the FX gain can be told from the price gain."""
 
     club_id: str
     symbol: str
     quantity: int = 0
     cost: int = 0
     realised: int = 0
+    currency: str | None = None  # None: the club's own currency
+    cost_foreign: int = 0
 
     class Settings:
         name = "holdings"

@@ -72,3 +72,10 @@ class FutureDate(AppError):
 
     status = 422
     code = "future_date"
+
+
+class NotTradable(AppError):
+    """The symbol names an index, which cannot be bought or sold (422)."""
+
+    status = 422
+    code = "not_tradable"

@@ -4,7 +4,7 @@ on them. Amounts are decimal strings."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -14,6 +14,7 @@ from app.realtime.contract import RoomEvent
 
 CONTRIBUTION_RECEIVED = "contribution:received"
 VALUATION_RECORDED = "portfolio:valued"
+DUES_CHANGED = "dues:changed"
 
 
 class ContributionReceived(RoomEvent):
@@ -40,6 +41,18 @@ class ValuationRecorded(RoomEvent):
     units_after: str = Field(description="units outstanding after settlement, 6 places")
     unit_value_after: str = Field(description="after settlement, 4 places")
     settled_user_ids: list[str]
+
+
+class DuesChanged(RoomEvent):
+    """``dues:changed``: ``user_id``'s dues of ``month`` ("YYYY-MM") changed — money marked
+    for them arrived (``payment``, sent by the books: the month is paid once it covers the
+    dues), a treasurer waived them (``waived``) or the grace days ended unpaid (``late``),
+    both sent by app/dues (which depends on the books, hence the payload lives here). The grid
+    stays computed: the desk and every member's "My dues" load it again."""
+
+    user_id: str
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    change: Literal["payment", "waived", "late"]
 
 
 def received_fields(contribution: Contribution) -> dict[str, Any]:

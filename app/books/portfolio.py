@@ -5,6 +5,11 @@ NAV = cash + Σ quantity × latest price − liabilities (docs/domain.md, unit-v
 the journal's cash and liabilities, the average-cost holdings, and the latest quotes in the
 Redis cache (a holding without a quote yet is valued at its book cost). The unit value is
 NAV ÷ units, exact; shown with 4 places, half-even.
+
+A holding quoted in another currency is worth quantity × last price converted once, half-even,
+at the ECB rate of the quote's trading day (the replay date of live ticks; app/fx.py). Its
+unrealised gain splits into the price gain — (foreign market value − foreign cost) at that rate
+— and the FX gain, the rest (the cost was booked at each buy's own rate).
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from redis.asyncio import Redis
 
 from app.books.documents import Holding
 from app.books.schemas import LivePositionOut, PortfolioNavEvent, PortfolioOut
-from app.books.service import books_service
+from app.books.service import books_service, rate_for
 from app.books.units import UnitValue, format_units, share_display
 from app.clubs.documents import Club
 from app.clubs.errors import ClubNotFound
 from app.clubs.service import club_service
 from app.config import get_settings
 from app.extensions import services
+from app.fx import FxRate
 from app.logging import get_logger
 from app.market.service import market_service
 from app.money import format_minor, parse_minor, round_ratio
@@ -43,16 +49,27 @@ PORTFOLIO_NAV = "portfolio:nav"
 
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A holding priced: ``last_price`` None when no quote is cached (valued at cost)."""
+    """A holding priced: ``last_price`` None when no quote is cached (valued at cost);
+    ``fx`` the rate of an instrument in another currency (``last_price`` is in its units)."""
 
     holding: Holding
     last_price: int | None
+    fx: FxRate | None = None
 
     @property
     def market_value(self) -> int:
+        """In the club's minor units."""
         if self.last_price is None:
             return self.holding.cost
-        return self.holding.quantity * self.last_price
+        foreign = self.holding.quantity * self.last_price
+        return self.fx.convert(foreign) if self.fx else foreign
+
+    @property
+    def price_gain(self) -> int | None:
+        """Of a foreign holding: (foreign market value − foreign cost) at today's rate."""
+        if self.fx is None or self.last_price is None:
+            return None
+        return self.fx.convert(self.holding.quantity * self.last_price - self.holding.cost_foreign)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +106,15 @@ async def snapshot(club_id: str, redis: Redis,
     held = [h for h in books.holdings if h.quantity > 0]
     latest = await market_service.latest_quotes(redis, [h.symbol for h in held])
     quotes = {q.symbol: parse_minor(q.price) for q in latest}
+    days = {q.symbol: dt.date.fromisoformat(q.trade_date) for q in latest if q.trade_date}
+    today = dt.datetime.now(dt.UTC).date()
+    positions = []
+    for h in sorted(held, key=lambda h: h.symbol):
+        fx = await rate_for(h.currency, club.currency, min(days.get(h.symbol, today), today))
+        positions.append(Position(h, quotes.get(h.symbol), fx))
     return Portfolio(
         club=club, cash=books.cash, liabilities=books.liabilities, units=books.units,
-        positions=[Position(h, quotes.get(h.symbol)) for h in sorted(held, key=lambda h:
-                                                                      h.symbol)],
-        at=dt.datetime.now(dt.UTC),
+        positions=positions, at=dt.datetime.now(dt.UTC),
     )  # fmt: skip
 
 
@@ -112,11 +133,13 @@ def portfolio_out(p: Portfolio) -> PortfolioOut:
             average_price=(format_minor(round_ratio(x.holding.cost, x.holding.quantity))
                            if x.holding.quantity else None),
             cost=format_minor(x.holding.cost),
-            last_price=None if x.last_price is None else format_minor(x.last_price),
+            last_price=(None if x.last_price is None  # in the club's currency
+                        else format_minor(x.fx.convert(x.last_price) if x.fx else x.last_price)),
             market_value=format_minor(x.market_value),
             unrealised=format_minor(x.market_value - x.holding.cost),
             realised=format_minor(x.holding.realised),
             allocation_pct=share_display(x.market_value, assets),
+            **_foreign_fields(x),
         )
         for x in p.positions
     ]  # fmt: skip
@@ -130,6 +153,23 @@ def portfolio_out(p: Portfolio) -> PortfolioOut:
         unrealised=format_minor(sum(x.market_value - x.holding.cost for x in p.positions)),
         positions=positions, as_of=iso(p.at),
     )  # fmt: skip
+
+
+def _foreign_fields(x: Position) -> dict[str, str | None]:
+    """The other-currency columns of a position (none for the club's own currency)."""
+    if x.fx is None:
+        return {}
+    price_gain = x.price_gain
+    return {
+        "currency": x.fx.base, "rate": x.fx.text(), "rate_date": x.fx.rate_date.isoformat(),
+        "last_price_foreign": None if x.last_price is None else format_minor(x.last_price),
+        "average_price_foreign": (format_minor(round_ratio(x.holding.cost_foreign,
+                                                           x.holding.quantity))
+                                  if x.holding.quantity else None),
+        "price_gain": None if price_gain is None else format_minor(price_gain),
+        "fx_gain": (None if price_gain is None
+                    else format_minor(x.market_value - x.holding.cost - price_gain)),
+    }  # fmt: skip
 
 
 def nav_event(p: Portfolio, reason: str) -> PortfolioNavEvent:

@@ -218,11 +218,13 @@ async def insert_holding(holding: Holding, session: Session) -> Holding:
 
 
 async def save_holding(holding: Holding, session: Session) -> None:
-    """Store the holding's quantity, book cost and realised gain."""
+    """Store the holding's quantity, book cost (and foreign cost, currency) and realised
+    gain."""
     await Holding.get_pymongo_collection().update_one(
         {"_id": holding.id},
         {"$set": {"quantity": holding.quantity, "cost": holding.cost,
-                  "realised": holding.realised}},
+                  "realised": holding.realised, "currency": holding.currency,
+                  "cost_foreign": holding.cost_foreign}},
         session=session,
     )  # fmt: skip
 

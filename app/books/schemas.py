@@ -144,10 +144,19 @@ class ValuationCreate(BaseModel):
 
 
 class PositionOut(BaseModel):
+    """A holding priced at a valuation: ``price`` in the instrument's currency,
+    ``market_value`` in the club's. For an instrument in another ``currency``:
+    ``foreign_value`` = quantity × price in that currency, converted at the ECB ``rate``
+    (club currency per unit, eight places) published for ``rate_date``."""
+
     symbol: str
     quantity: int
     price: str
     market_value: str
+    currency: str | None = None
+    foreign_value: str | None = None
+    rate: str | None = None
+    rate_date: str | None = None
 
 
 class SettlementOut(BaseModel):
@@ -306,6 +315,17 @@ class LivePositionOut(BaseModel):
     unrealised: str
     realised: str
     allocation_pct: str
+    currency: str | None = Field(default=None, description="the instrument's, when not the club's")
+    last_price_foreign: str | None = None
+    average_price_foreign: str | None = None
+    rate: str | None = Field(default=None, description="ECB rate used, club per instrument unit")
+    rate_date: str | None = None
+    price_gain: str | None = Field(
+        default=None, description="the part of unrealised from the price, at today's rate"
+    )
+    fx_gain: str | None = Field(
+        default=None, description="the part of unrealised from the exchange rate"
+    )
 
 
 class PortfolioOut(BaseModel):

@@ -52,27 +52,33 @@ from app.books.errors import (
     InsufficientHoldings,
     InvalidValuation,
     NavNotPositive,
+    NotTradable,
     PriceMissing,
     WithdrawalRefused,
 )
 from app.books.events import (
     CONTRIBUTION_RECEIVED,
+    DUES_CHANGED,
     VALUATION_RECORDED,
     ContributionReceived,
+    DuesChanged,
     ValuationRecorded,
     received_fields,
 )
 from app.books.schemas import TrialBalance, TrialBalanceRowOut
 from app.books.units import NonPositiveNav, UnitValue, fee_of, format_units, round_half_even
 from app.clubs.documents import Club, MembershipStatus
-from app.clubs.errors import MemberNotFound
+from app.clubs.errors import ClubNotFound, MemberNotFound
 from app.clubs.service import TREASURY, club_service
 from app.db import run_in_transaction
 from app.extensions import services
 from app.files.documents import FilePurpose
 from app.files.service import files_service
+from app.fx import FxRate
+from app.fx import rate as fx_rate
 from app.kyc.service import kyc_service
 from app.ledger import accounts
+from app.ledger.documents import JournalFx
 from app.ledger.service import ledger_service
 from app.market.service import market_service
 from app.money import format_minor
@@ -151,11 +157,25 @@ class PaymentOutcome:
 @dataclass(frozen=True, slots=True)
 class TradePosting:
     """What booking a trade did: the holding after it, whether it was ``new`` (False: its
-    journal key was already posted), and the realised gain of a sale (minor units)."""
+    journal key was already posted), the realised gain of a sale, and ``cash`` — what the
+    trade took from (a buy, gross + fees) or brought to (a sale, gross − fees) the club's
+    cash — all in the club's minor units; ``fx`` the rate a foreign trade was booked at."""
 
     holding: Holding
     new: bool
     realised_gain: int
+    cash: int = 0
+    fx: FxRate | None = None
+
+
+async def rate_for(instrument_currency: str | None, club_currency: str,
+                   on: dt.date) -> FxRate | None:  # fmt: skip
+    """The ECB rate (club currency per unit of the instrument's, app/fx.py) of the day ``on``
+    for an instrument quoted in another currency; None when it is the club's own. Raises
+    ``FxRateUnavailable`` (422)."""
+    if instrument_currency is None or instrument_currency == club_currency:
+        return None
+    return await fx_rate(instrument_currency, club_currency, on)
 
 
 class BooksService:
@@ -448,6 +468,12 @@ class BooksService:
                 session, club_room(current.club_id), CONTRIBUTION_RECEIVED,
                 ContributionReceived, **received_fields(current),
             )  # fmt: skip
+            if current.dues_month:  # the dues grid of that member and month moved
+                await events.room_event(
+                    session, club_room(current.club_id), DUES_CHANGED, DuesChanged,
+                    club_id=current.club_id, user_id=current.user_id, month=current.dues_month,
+                    change="payment",
+                )  # fmt: skip
             return PaymentOutcome(True, current)
 
         return await run_in_transaction(body)
@@ -785,10 +811,21 @@ class BooksService:
         ``quantity`` whole shares. A buy needs the cash; a sell needs the shares and books the
         realised gain against the average cost. Idempotent on ``key``.
 
+        The symbol must be in the market catalogue and not an index; ``price`` and ``fees``
+        are then in minor units of the instrument's currency, and a trade in another currency
+        than the club's is booked at the ECB rate of ``trade_date`` (see ``post_trade``).
+
         Raises:
-            InsufficientCash, InsufficientHoldings, RoleRequired, ClubNotFound.
+            InsufficientCash, InsufficientHoldings, RoleRequired, ClubNotFound,
+            UnknownSymbols (404 ``unknown_symbol``), NotTradable (422, an index),
+            FxRateUnavailable (422), FutureDate, BackdatedEntry.
         """
         symbol = symbol.upper()
+        await club_service.check_member(club_id, actor_id, TREASURY)  # before naming symbols
+        instrument = await market_service.instrument(symbol)
+        if instrument.is_index:
+            raise NotTradable(f"{symbol} is an index: it cannot be traded",
+                              details={"symbol": symbol})  # fmt: skip
 
         async def body(session: AsyncClientSession) -> Holding:
             club, _ = await club_service.check_member(club_id, actor_id, TREASURY, session)
@@ -807,6 +844,7 @@ class BooksService:
             return (await self.post_trade(
                 session, club_id, side=side, symbol=symbol, quantity=quantity, price=price,
                 fees=fees, trade_date=trade_date, entry_key=entry_key, actor_id=actor_id,
+                currency=instrument.currency,
             )).holding  # fmt: skip
 
         return await run_in_transaction(body)
@@ -826,6 +864,7 @@ class BooksService:
         actor_id: str | None,
         audit_action: str = "trade.recorded",
         audit_details: dict[str, object] | None = None,
+        currency: str | None = None,
     ) -> TradePosting:
         """Book one trade inside the caller's transaction (which must already have bumped the
         club's ``money_seq``): the journal entry, the average-cost holding and the audit record.
@@ -837,17 +876,33 @@ class BooksService:
         sold, half-even) / Cr realised gains (the difference), and needs the shares.
         Idempotent on ``entry_key``: a key already posted changes nothing (``new`` False).
 
+        ``currency``: the instrument's (None: the club's). In another currency than the
+        club's, ``price`` and ``fees`` are that currency's minor units; the gross
+        (quantity × price) and the fees are each converted once into the club's currency at
+        the ECB rate of ``trade_date``, half-even (app/fx.py), and the journal entry keeps the
+        foreign amounts and the rate (``JournalFx``). Everything booked is then in the club's
+        currency: the trial balance stays zero.
+
         Raises:
-            InsufficientCash, InsufficientHoldings.
+            InsufficientCash, InsufficientHoldings, FxRateUnavailable, ClubNotFound.
         """
         symbol = symbol.upper()
+        club = await club_service.get(club_id, session)
+        if club is None:
+            raise ClubNotFound("no such club")
+        fx = await rate_for(currency, club.currency, trade_date)
         holding = await repository.get_holding(club_id, symbol, session)
         if holding is None:
-            holding = await repository.insert_holding(Holding(club_id=club_id, symbol=symbol),
-                                                      session)  # fmt: skip
+            holding = await repository.insert_holding(
+                Holding(club_id=club_id, symbol=symbol, currency=fx.base if fx else None),
+                session)  # fmt: skip
         if await ledger_service.find_entry(entry_key, session) is not None:
             return TradePosting(holding, False, 0)
-        gross = quantity * price
+        if holding.quantity == 0 and holding.cost == 0:
+            holding.currency = fx.base if fx else None
+        foreign_gross = quantity * price
+        gross = fx.convert(foreign_gross) if fx else foreign_gross
+        foreign_fees, fees = fees, (fx.convert(fees) if fx else fees)
         gain = 0
         if side == "buy":
             books = await self.books(club_id, session)
@@ -864,6 +919,7 @@ class BooksService:
                 lines.append((accounts.TRADING_COSTS, fees))
             holding.quantity += quantity
             holding.cost += gross
+            holding.cost_foreign += foreign_gross if fx else 0
         else:
             if holding.quantity < quantity:
                 raise InsufficientHoldings(
@@ -871,6 +927,8 @@ class BooksService:
                     details={"held": holding.quantity},
                 )
             cost_out = round_half_even(Fraction(holding.cost * quantity, holding.quantity))
+            foreign_out = round_half_even(Fraction(holding.cost_foreign * quantity,
+                                                   holding.quantity))  # fmt: skip
             gain = gross - cost_out
             lines = [(accounts.CASH, gross - fees), (accounts.INVESTMENTS, -cost_out)]
             if fees:
@@ -879,23 +937,38 @@ class BooksService:
                 lines.append((accounts.REALISED_GAINS, -gain))
             holding.quantity -= quantity
             holding.cost -= cost_out
+            holding.cost_foreign -= foreign_out
             holding.realised += gain
+        journal_fx = None
+        memo = f"{side} {quantity} {symbol} @ {price}"
+        if fx is not None:
+            journal_fx = JournalFx(
+                currency=fx.base,
+                amount=foreign_gross,
+                fees=foreign_fees,
+                rate_e8=fx.rate_e8,
+                rate_date=fx.rate_date.isoformat(),
+            )
+            memo += f" {fx.base} at {fx.text()} {club.currency}/{fx.base} ({fx.rate_date})"
         await ledger_service.do_post(
             pool_id=club_id, key=entry_key, kind=f"trade_{side}",
             lines=[line for line in lines if line[1] != 0], effective_date=trade_date,
-            memo=f"{side} {quantity} {symbol} @ {price}", created_by=actor_id,
-            session=session,
+            memo=memo, created_by=actor_id, session=session, fx=journal_fx,
         )  # fmt: skip
         await repository.save_holding(holding, session)
         await events.after_commit(functools.partial(self.do_sync_room_symbols, club_id))
         await audit_service.do_append(
             chain=club_chain(club_id), actor_id=actor_id, action=audit_action,
             target_type="holding", target_id=symbol,
-            details={"side": side, "quantity": quantity, "price": price, "fees": fees,
-                     "trade_date": trade_date.isoformat(), **(audit_details or {})},
+            details={"side": side, "quantity": quantity, "price": price,
+                     "fees": foreign_fees, "trade_date": trade_date.isoformat(),
+                     **({"currency": fx.base, "rate": fx.text(), "booked": gross,
+                         "booked_fees": fees} if fx else {}),
+                     **(audit_details or {})},
             session=session,
         )  # fmt: skip
-        return TradePosting(holding, True, gain)
+        cash = gross + fees if side == "buy" else gross - fees
+        return TradePosting(holding, True, gain, cash, fx)
 
     # ---- valuations ---------------------------------------------------------------------
 
@@ -914,7 +987,10 @@ class BooksService:
         club after) inside the transaction, then roll it back: nothing is stored or sent, and
         the answer is what confirming would record now (the treasurer's desk shows it first).
 
-        Every held symbol needs a price (paise per share) in ``prices``. Investments are marked
+        Every held symbol needs a price (minor units of its currency per share) in
+        ``prices``. A holding quoted in another currency is worth its foreign value
+        (quantity × price) converted once, half-even, at the ECB rate of the valuation date
+        (app/fx.py; the position records the rate). Investments are marked
         to market (against unrealised gains); NAV and the unit value are computed before any
         settlement; then received contributions (paid on or before the date, assigned to it or
         unassigned) buy units and pending withdrawals redeem units, all at that one unit value.
@@ -923,7 +999,7 @@ class BooksService:
             InvalidValuation: the date is in the future or not after the last valuation; a
                 price is not positive or names a symbol the club does not hold.
             PriceMissing: a held symbol has no price.
-            NavNotPositive, RoleRequired, ClubNotFound.
+            NavNotPositive, RoleRequired, ClubNotFound, FxRateUnavailable.
         """
         if valuation_date > _today():
             raise InvalidValuation("a valuation date cannot be in the future")
@@ -961,11 +1037,18 @@ class BooksService:
                     "prices must be positive and only for symbols the club holds",
                     details={"not_held": extra, "not_positive": bad},
                 )
-            positions = [
-                PricedPosition(symbol=s, quantity=h.quantity, price=prices[s],
-                               market_value=h.quantity * prices[s])
-                for s, h in sorted(held.items())
-            ]  # fmt: skip
+            positions = []
+            for s, h in sorted(held.items()):
+                foreign_value = h.quantity * prices[s]
+                fx = await rate_for(h.currency, club.currency, valuation_date)
+                positions.append(PricedPosition(
+                    symbol=s, quantity=h.quantity, price=prices[s],
+                    market_value=fx.convert(foreign_value) if fx else foreign_value,
+                    currency=fx.base if fx else None,
+                    foreign_value=foreign_value if fx else None,
+                    rate_e8=fx.rate_e8 if fx else None,
+                    rate_date=fx.rate_date.isoformat() if fx else None,
+                ))  # fmt: skip
             market_value = sum(p.market_value for p in positions)
             adjustment = market_value - books.investments_book
             if adjustment:

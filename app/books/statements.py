@@ -8,6 +8,7 @@ from app.books.schemas import MemberStatusRow, PositionOut, ValuationStatement
 from app.books.service import MemberPosition, books_service
 from app.books.units import format_units, share_display
 from app.clubs.documents import Club
+from app.fx import rate_text
 from app.money import format_minor
 
 
@@ -15,7 +16,11 @@ def positions(valuation: Valuation) -> list[PositionOut]:
     """The holdings priced at ``valuation``."""
     return [
         PositionOut(symbol=p.symbol, quantity=p.quantity, price=format_minor(p.price),
-                    market_value=format_minor(p.market_value))
+                    market_value=format_minor(p.market_value), currency=p.currency,
+                    foreign_value=(None if p.foreign_value is None
+                                   else format_minor(p.foreign_value)),
+                    rate=None if p.rate_e8 is None else rate_text(p.rate_e8),
+                    rate_date=p.rate_date)
         for p in valuation.positions
     ]  # fmt: skip
 

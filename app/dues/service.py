@@ -23,6 +23,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.audit.service import audit_service, club_chain
+from app.books.events import DUES_CHANGED, DuesChanged
 from app.books.service import books_service
 from app.clubs.documents import Club, Membership, MembershipStatus
 from app.clubs.errors import MemberNotFound
@@ -36,6 +37,8 @@ from app.logging import get_logger
 from app.money import format_minor
 from app.notifications.documents import NotificationKind
 from app.notifications.service import Draft, notification_service
+from app.realtime import events
+from app.realtime.rooms import club_room
 
 log = get_logger(__name__)
 
@@ -172,9 +175,13 @@ class DuesService:
                                      details={"status": status})  # fmt: skip
         waiver = DuesWaiver(club_id=club_id, user_id=user_id, month=month, reason=reason,
                             waived_by=actor_id)  # fmt: skip
+        room = club_room(club_id)
+        await events.ensure_room(room)
 
         async def body(session: AsyncClientSession) -> DuesWaiver:
             await repository.insert_waiver(waiver, session)
+            await events.room_event(session, room, DUES_CHANGED, DuesChanged, club_id=club_id,
+                                    user_id=user_id, month=month, change="waived")  # fmt: skip
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="dues.waived",
                 target_type="membership", target_id=user_id,
@@ -246,11 +253,31 @@ class DuesService:
                     if club.dues_late_fee and (m.user_id, month) not in books.fees:
                         fees.append((m, month))
         stored = await notification_service.do_notify(drafts) if drafts else []
+        turned_late = [
+            (n.user_id, n.ref_id)
+            for n in stored
+            if n.dedupe_key and n.dedupe_key.startswith("dues-late:") and n.ref_id
+        ]
+        if turned_late:  # told once per member and month, like the notice
+            await self._announce_late(club_id, turned_late)
         charged = 0
         for m, month in fees:
             charged += await self._charge_late_fee(club, m.user_id, month)
         late = sum(1 for n in stored if n.dedupe_key and n.dedupe_key.startswith("dues-late:"))
         return {"reminders": len(stored) - late, "late": late, "fees": charged}
+
+    async def _announce_late(self, club_id: str, late: list[tuple[str, str]]) -> None:
+        """``dues:changed`` (``late``) in the club's room for each (member, month) newly late."""
+        room = club_room(club_id)
+        await events.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> None:
+            for user_id, month in late:
+                await events.room_event(session, room, DUES_CHANGED, DuesChanged,
+                                        club_id=club_id, user_id=user_id, month=month,
+                                        change="late")  # fmt: skip
+
+        await run_in_transaction(body)
 
     async def _charge_late_fee(self, club: Club, user_id: str, month: str) -> int:
         claim = await repository.claim_late_fee(str(club.id), user_id, month)

@@ -9,6 +9,19 @@ from pydantic import BaseModel, Field
 from pymongo import ASCENDING, IndexModel
 
 
+class JournalFx(BaseModel):
+    """The foreign money an entry converted (issue #14, docs/domain.md "Instruments in another
+    currency"): ``amount`` and ``fees`` in minor units of ``currency``, converted into the
+    pool's currency at the ECB reference rate ``rate_e8`` (pool currency per unit of
+    ``currency`` × 10^8, ``app/fx.py``) published for ``rate_date``."""
+
+    currency: str
+    amount: int
+    fees: int = 0
+    rate_e8: int
+    rate_date: str
+
+
 class JournalLine(BaseModel):
     """One side of an entry: ``amount`` in paise, debit positive, credit negative."""
 
@@ -31,6 +44,7 @@ class JournalEntry(Document):
     memo: str = ""
     reverses: str | None = None
     created_by: str | None = None
+    fx: JournalFx | None = None  # a conversion from another currency (its rate and amounts)
     created_at: dt.datetime = Field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     class Settings:

@@ -15,7 +15,7 @@ from pymongo.errors import DuplicateKeyError
 from app.errors import AppError, NotFound
 from app.ledger import repository
 from app.ledger.accounts import account_type
-from app.ledger.documents import JournalEntry, JournalLine
+from app.ledger.documents import JournalEntry, JournalFx, JournalLine
 
 
 class UnbalancedEntry(AppError):
@@ -68,8 +68,10 @@ class LedgerService:
         created_by: str | None = None,
         reverses: str | None = None,
         session: AsyncClientSession | None = None,
+        fx: JournalFx | None = None,
     ) -> tuple[JournalEntry, bool]:
         """Post one entry under the idempotency ``key``; return it and whether it is new.
+        ``fx``: the foreign amounts the lines were converted from, with the rate used.
 
         Posting the same key again returns the stored entry and writes nothing. Inside a
         transaction (``session``) the duplicate check happens first, so the transaction is not
@@ -91,6 +93,7 @@ class LedgerService:
             memo=memo,
             created_by=created_by,
             reverses=reverses,
+            fx=fx,
         )
         try:
             return await repository.insert_entry(entry, session), True

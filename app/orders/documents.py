@@ -65,6 +65,12 @@ class Order(Document):
     the last quote for a market order). ``limit_price`` minor units (None: market).
     ``reserved``: cash set aside for a buy while it is open (minor units). ``filled_quantity``,
     ``filled_value`` (Σ shares × price) and ``fees`` are the sums of the applied fills.
+
+    ``currency`` is the instrument's: prices, ``reserved``, ``filled_value`` and ``fees`` are
+    in its minor units (what the broker sees). ``held`` is what a buy sets aside from the
+    club's own cash, in the club's minor units: ``reserved`` itself for an instrument in the
+    club's currency; for another currency ``reserved`` converted at the ECB rate
+    ``hold_rate_e8`` of ``hold_rate_date`` plus the FX margin (``broker_fx_margin_bps``).
     """
 
     club_id: str
@@ -79,6 +85,9 @@ class Order(Document):
     status: OrderStatus = OrderStatus.AWAITING_EXECUTION
     reason: str = ""
     reserved: int = 0
+    held: int = 0
+    hold_rate_e8: int | None = None
+    hold_rate_date: str | None = None
     filled_quantity: int = 0
     filled_value: int = 0
     fees: int = 0
@@ -113,7 +122,9 @@ class Order(Document):
 
 class Fill(Document):
     """One execution the broker reported, applied once (``fill_id`` is unique): ``quantity``
-    shares at ``price`` minor units, ``fee`` minor units; ``realised`` gain of a sale."""
+    shares at ``price`` minor units, ``fee`` minor units (the instrument's currency);
+    ``realised`` gain of a sale and ``booked`` cash moved, in the club's minor units;
+    ``rate_e8`` the ECB rate a fill in another currency was booked at (app/fx.py)."""
 
     fill_id: str
     order_id: str
@@ -124,6 +135,8 @@ class Fill(Document):
     price: int
     fee: int
     realised: int = 0
+    booked: int | None = None
+    rate_e8: int | None = None
     trade_date: str
     tick_seq: int
     applied_at: dt.datetime = Field(default_factory=utcnow)

@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
+from app.fx import rate_text as _rate_text
 from app.money import Paise, format_minor, round_ratio
 from app.orders.documents import Fill, Order, OrderKind, OrderSide, OrderStatus
 from app.realtime.contract import RoomEvent
 from app.realtime.eventlog import iso
+
+
+def rate_text(rate_e8: int | None) -> str | None:
+    """A stored ECB rate × 10^8 as eight places, or None."""
+    return None if rate_e8 is None else _rate_text(rate_e8)
 
 
 class OrderCreate(BaseModel):
@@ -57,12 +63,16 @@ class FillOut(BaseModel):
     fee: str
     realised: str
     trade_date: str
+    booked: str | None = None  # cash moved, in the club's currency
+    rate: str | None = None  # the ECB rate of a fill in another currency, eight places
 
     @classmethod
     def of(cls, f: Fill) -> FillOut:
         return cls(fill_id=f.fill_id, quantity=f.quantity, price=format_minor(f.price),
                    fee=format_minor(f.fee), realised=format_minor(f.realised),
-                   trade_date=f.trade_date)  # fmt: skip
+                   trade_date=f.trade_date,
+                   booked=None if f.booked is None else format_minor(f.booked),
+                   rate=rate_text(f.rate_e8))  # fmt: skip
 
 
 def waiting_for_broker(o: Order) -> bool:
@@ -91,6 +101,9 @@ class OrderOut(BaseModel):
     status: OrderStatus
     reason: str
     reserved: str
+    held: str  # set aside from the club's cash, in the club's currency
+    hold_rate: str | None = None  # ECB rate of a foreign buy's hold, eight places
+    hold_rate_date: str | None = None
     filled_quantity: int
     filled_value: str
     fees: str
@@ -114,6 +127,8 @@ class OrderOut(BaseModel):
             amount=None if o.amount is None else format_minor(o.amount),
             limit_price=None if o.limit_price is None else format_minor(o.limit_price),
             status=o.status, reason=o.reason, reserved=format_minor(o.reserved),
+            held=format_minor(o.held), hold_rate=rate_text(o.hold_rate_e8),
+            hold_rate_date=o.hold_rate_date,
             filled_quantity=o.filled_quantity, filled_value=format_minor(o.filled_value),
             fees=format_minor(o.fees), average_price=average, broker=o.broker,
             broker_order_id=o.broker_order_id, waiting_for_broker=waiting_for_broker(o),

@@ -1,19 +1,29 @@
 """Orders of a club (docs/domain.md, orders and portfolio): enter, submit to the broker, cancel,
 and reconcile what the broker reports.
 
-Currency: a club trades only instruments quoted in its own currency (the replayed US stocks are
-in USD cents, so clubs that trade them are created with ``currency="USD"``); no FX step exists,
-and a mismatch is refused (``currency_mismatch``) — amounts are never mixed.
+Currency (issue #14, docs/domain.md "Instruments in another currency"): an order is in its
+instrument's currency (``Order.currency``: prices, ``reserved``, fills and fees as the broker
+sees them). A club may trade an instrument quoted in another currency than its own when the
+ECB publishes a rate between the two (``fx_rate_unavailable`` otherwise); the books convert at
+every money moment: the hold at submission, each fill at its trade date's rate.
 
-Quantity from an amount: a proposal may give an ``amount`` (minor units) instead of shares; at
-submission it becomes floor(amount ÷ price), the price being the limit price of a limit order
-or the last cached quote of a market order (``no_quote`` without one; ``invalid_order`` when
-the amount buys no share). Fees and slippage come on top and must fit the club's cash.
+Quantity from an amount: a proposal may give an ``amount`` (minor units of the club's
+currency) instead of shares; at submission it becomes floor(amount ÷ price), the price being
+the limit price of a limit order or the last cached quote of a market order (``no_quote``
+without one; ``invalid_order`` when the amount buys no share) — for an instrument in another
+currency the price is first converted at the ECB rate of the quote's day:
+floor(amount × 10^8 ÷ (price × rate_e8)), exact integers. Fees and slippage come on top and
+must fit the club's cash.
 
 Cash: a buy sets aside ``reserved`` = shares × worst price it accepts (limit, or the last price
 + slippage + ``broker_market_buffer_bps``, rounded up) + the fee on that; it is submitted only
-if the club's cash minus what its other open buys reserved covers it (else
-``insufficient_cash``, nothing changes). The paper broker never spends more than ``reserved``.
+if the club's cash minus what its other open buys hold covers ``held`` (else
+``insufficient_cash``, nothing changes). ``held`` is ``reserved`` itself in the club's
+currency; for another currency ``reserved`` converted at the ECB rate of the last quote's
+trading day (the replay date; today without a quote), half-even, then raised by
+``broker_fx_margin_bps`` (default 3 %) and rounded up — the margin covers the rate moving
+between that day and the fill's. The paper broker never spends more than ``reserved``; a fill
+spends from the hold what the books booked for it (in the club's currency).
 
 Reconciliation (``do_apply_broker_update``, one transaction per update that also bumps the
 club's ``money_seq``): a fill is applied once (unique ``fill_id`` + the journal's idempotency
@@ -43,7 +53,10 @@ from app.clubs.service import TREASURY, club_service
 from app.config import get_settings
 from app.db import run_in_transaction
 from app.errors import AppError, ServiceUnavailable
+from app.fx import RATE_SCALE, FxRate
+from app.fx import rate as fx_rate
 from app.logging import get_logger
+from app.market.documents import Instrument
 from app.market.service import NoQuoteYet, market_service
 from app.money import format_minor, parse_minor
 from app.orders import repository
@@ -65,7 +78,6 @@ from app.orders.documents import (
 )
 from app.orders.errors import (
     BrokerLoginRequiredError,
-    CurrencyMismatch,
     InvalidOrder,
     OrderNotFound,
     OrderStateError,
@@ -111,35 +123,34 @@ class OrderService:
             raise OrderNotFound("no such order")
         return order, await repository.fills_of(order_id)
 
-    async def check_instrument(self, currency: str, symbol: str) -> None:
+    async def check_instrument(self, currency: str, symbol: str) -> Instrument:
         """A club keeping ``currency`` can trade ``symbol``: it exists, is not an index, and is
-        quoted in that currency (no FX step yet). Raises ``UnknownSymbols``, ``InvalidOrder``,
-        ``CurrencyMismatch`` (409)."""
+        quoted either in that currency or in one the ECB publishes a rate for against it.
+        Returns the instrument. Raises ``UnknownSymbols``, ``InvalidOrder``,
+        ``FxRateUnavailable`` (422)."""
         instrument = await market_service.instrument(symbol)
         if instrument.is_index:
             raise InvalidOrder("an index cannot be traded", details={"symbol": symbol})
         if instrument.currency != currency:
-            raise CurrencyMismatch(
-                f"{symbol} is quoted in {instrument.currency}; this club keeps {currency}",
-                details={"symbol": symbol, "instrument_currency": instrument.currency,
-                         "club_currency": currency},
-            )  # fmt: skip
+            await fx_rate(instrument.currency, currency, utcnow().date())
+        return instrument
 
     async def do_create(self, club_id: str, actor_id: str, data: OrderCreate) -> Order:
         """Enter an order directly (owner/admin/treasurer); it waits to be submitted.
 
         Raises:
-            ClubNotFound, RoleRequired, UnknownSymbols, CurrencyMismatch, InvalidOrder.
+            ClubNotFound, RoleRequired, UnknownSymbols, FxRateUnavailable, InvalidOrder.
         """
         club, _ = await club_service.check_member(club_id, actor_id, TREASURY)
-        await self.check_instrument(club.currency, data.symbol)
+        instrument = await self.check_instrument(club.currency, data.symbol)
         room = club_room(club_id)
         await events.ensure_room(room)
 
         async def body(session: AsyncClientSession) -> Order:
             order = Order(
                 club_id=club_id, side=data.side, kind=data.kind, symbol=data.symbol,
-                currency=club.currency, quantity=data.quantity, limit_price=data.limit_price,
+                currency=instrument.currency, quantity=data.quantity,
+                limit_price=data.limit_price,
                 created_by=actor_id,
             )  # fmt: skip
             await repository.insert_order(order, session)
@@ -191,7 +202,7 @@ class OrderService:
         ``awaiting_execution`` and ``service_unavailable`` (503) is raised.
 
         Raises:
-            ClubNotFound, RoleRequired, OrderNotFound, OrderStateError, CurrencyMismatch,
+            ClubNotFound, RoleRequired, OrderNotFound, OrderStateError, FxRateUnavailable,
             NoQuoteYet, InvalidOrder, InsufficientCash, InsufficientHoldings,
             ServiceUnavailable.
         """
@@ -201,11 +212,16 @@ class OrderService:
         order = await repository.get_order(order_id)
         if order is None or order.club_id != club_id:
             raise OrderNotFound("no such order")
-        await self.check_instrument(club.currency, order.symbol)
+        instrument = await self.check_instrument(club.currency, order.symbol)
         last: int | None = None
+        quote_day = utcnow().date()
         quotes = await market_service.latest_quotes(redis, [order.symbol])
         if quotes:
             last = parse_minor(quotes[0].price)
+            quote_day = min(quote_day, dt.date.fromisoformat(quotes[0].trade_date))
+        fx: FxRate | None = None
+        if instrument.currency != club.currency:  # the replay date's rate (app/fx.py)
+            fx = await fx_rate(instrument.currency, club.currency, quote_day)
         room = club_room(club_id)
         await events.ensure_room(room)
 
@@ -223,13 +239,14 @@ class OrderService:
             if quantity is None:
                 reference = current.limit_price if current.limit_price is not None else last
                 assert reference is not None and current.amount is not None
-                quantity = current.amount // reference
+                quantity = (current.amount * RATE_SCALE // (reference * fx.rate_e8) if fx
+                            else current.amount // reference)  # fmt: skip
                 if quantity <= 0:
                     raise InvalidOrder(
                         "the amount does not buy one share",
                         details={"amount": current.amount, "price": reference},
                     )
-            reserved = 0
+            reserved = held = 0
             if current.side is OrderSide.BUY:
                 if current.limit_price is not None:
                     worst = current.limit_price
@@ -238,7 +255,11 @@ class OrderService:
                     markup = BPS + costs.slippage_bps + settings.broker_market_buffer_bps
                     worst = -(-last * markup // BPS)  # rounded up, integers only
                 reserved = quantity * worst + costs.fee(quantity * worst)
-                await books_service.do_hold_cash(session, club_id, hold_key(order_id), reserved)
+                held = reserved
+                if fx is not None:  # converted half-even, the margin rounded up
+                    margin = BPS + settings.broker_fx_margin_bps
+                    held = -(-fx.convert(reserved) * margin // BPS)
+                await books_service.do_hold_cash(session, club_id, hold_key(order_id), held)
             else:
                 holding = await books_service.holding(club_id, current.symbol, session)
                 selling = await repository.shares_for_sale(club_id, current.symbol, session)
@@ -251,19 +272,25 @@ class OrderService:
             now = utcnow()
             changes = {
                 "status": OrderStatus.SUBMITTED.value, "quantity": quantity,
-                "reserved": reserved, "currency": club.currency, "broker": broker.name,
+                "reserved": reserved, "currency": instrument.currency, "broker": broker.name,
                 "submitted_by": actor_id, "submitted_at": now, "updated_at": now,
+                "held": held, "hold_rate_e8": fx.rate_e8 if fx else None,
+                "hold_rate_date": fx.rate_date.isoformat() if fx else None,
             }  # fmt: skip
             await repository.update_order(current.id, changes, session)
             current.status, current.quantity, current.reserved = (
                 OrderStatus.SUBMITTED, quantity, reserved)  # fmt: skip
             current.currency, current.broker, current.submitted_by = (
-                club.currency, broker.name, actor_id)  # fmt: skip
+                instrument.currency, broker.name, actor_id)  # fmt: skip
+            current.held = held
+            current.hold_rate_e8 = fx.rate_e8 if fx else None
+            current.hold_rate_date = fx.rate_date.isoformat() if fx else None
             current.submitted_at = current.updated_at = now
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="order.submitted",
                 target_type="order", target_id=order_id,
-                details={"quantity": quantity, "reserved": reserved, "broker": broker.name},
+                details={"quantity": quantity, "reserved": reserved, "held": held,
+                         "broker": broker.name},
                 session=session,
             )  # fmt: skip
             await events.room_event(session, room, ORDER_UPDATED, OrderUpdatedEvent,
@@ -340,7 +367,8 @@ class OrderService:
         async def body(session: AsyncClientSession) -> None:
             await club_service.do_bump_money_seq(order.club_id, session)
             moved = await repository.update_order(
-                order.id, {"status": OrderStatus.AWAITING_EXECUTION.value, "reserved": 0},
+                order.id, {"status": OrderStatus.AWAITING_EXECUTION.value, "reserved": 0,
+                           "held": 0},
                 session, guard={"status": OrderStatus.SUBMITTED.value},
             )  # fmt: skip
             if moved:
@@ -584,6 +612,7 @@ class OrderService:
                     entry_key=f"fill:{update.fill_id}", actor_id=order.submitted_by,
                     audit_action="order.filled",
                     audit_details={"order_id": update.order_id, "fill_id": update.fill_id},
+                    currency=order.currency,
                 )  # fmt: skip
                 if not posting.new:
                     return Applied(None)
@@ -591,14 +620,13 @@ class OrderService:
                     fill_id=update.fill_id, order_id=update.order_id, club_id=order.club_id,
                     symbol=order.symbol, side=order.side, quantity=update.fill_quantity,
                     price=update.fill_price, fee=update.fee, realised=posting.realised_gain,
+                    booked=posting.cash, rate_e8=posting.fx.rate_e8 if posting.fx else None,
                     trade_date=update.trade_date, tick_seq=update.tick_seq,
                 )  # fmt: skip
                 await repository.insert_fill(fill, session)
                 if order.side is OrderSide.BUY:
                     await books_service.do_spend_held(
-                        session,
-                        hold_key(update.order_id),
-                        update.fill_quantity * update.fill_price + update.fee,
+                        session, hold_key(update.order_id), posting.cash
                     )
                 inc = {"filled_quantity": update.fill_quantity,
                        "filled_value": update.fill_quantity * update.fill_price,

@@ -43,7 +43,9 @@ class ProposalCreate(BaseModel):
     """``POST /api/v1/clubs/{id}/proposals``.
 
     ``investment``: ``side`` and ``symbol``, and ``quantity`` (shares) or — to buy only —
-    ``amount`` (money to invest); optional ``limit_price``. ``rules``: ``rules``, the club rules
+    ``amount`` (money to invest, in the club's currency — for a stock quoted in another, the
+    order converts its price at the ECB rate when it is sent); optional ``limit_price`` (in the
+    stock's currency). ``rules``: ``rules``, the club rules
     to change (the fields of ``PATCH /clubs/{id}/rules``; ``quorum_bps`` null removes the
     quorum), in a club whose rules change by vote. ``general``: none of those.
     ``deadline``: ISO-8601 with a time zone. ``hide_running_results``: default the club's rule.

@@ -206,7 +206,7 @@ class ProposalService:
         Raises:
             ClubNotFound, InvalidProposal (deadline outside the allowed window),
             UnknownSymbols (404 ``unknown_symbol``), NoVotingWeight (weighted, no units yet),
-            CurrencyMismatch (409: an investment quoted in another currency than the club's),
+            FxRateUnavailable (422: no ECB rate between the instrument's currency and the club's),
             RulesByOwners (409: a rules proposal where owners change the rules),
             NoRulesChange (422: a rules proposal that changes nothing).
         """

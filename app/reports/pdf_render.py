@@ -316,7 +316,10 @@ def _valuation(f: ValuationStatementFigures) -> list[Any]:
           _money("-" + s.liabilities if s.liabilities != "0.00" else s.liabilities)],
          ["Net asset value", _money(s.nav)]],
         [CONTENT_W * 0.7, CONTENT_W * 0.3], {1}, total=True)]  # fmt: skip
-    holdings = [[h.symbol, group_indian(str(h.quantity)), _money(h.price),
+    # A holding quoted in another currency: its price in that currency, with the ECB rate
+    # that converted its value (issue #14).
+    holdings = [[h.symbol, group_indian(str(h.quantity)),
+                 _money(h.price) + (f" {h.currency} at {h.rate}" if h.currency else ""),
                  _money(h.market_value)] for h in s.holdings]  # fmt: skip
     story += [Paragraph("Holdings", H2)]
     if holdings:

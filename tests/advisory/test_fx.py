@@ -92,9 +92,9 @@ async def test_a_rupee_portfolio_values_a_us_stock_at_the_ecb_rate(
     await paid_contribution(club, owner.user_id, 50_000_000, today)  # ₹500,000.00
     await books_service.do_record_valuation(club_id, owner.user_id, valuation_date=today,
                                             prices={})  # fmt: skip
-    # Ten KO bought outside, at ₹2,500.00 a share (the club's own currency).
+    # Ten KO bought outside at $25.00 a share (booked in rupees at the ECB rate, issue #14).
     await books_service.do_record_trade(club_id, owner.user_id, side="buy", symbol="KO",
-                                        quantity=10, price=250_000, fees=0, trade_date=today,
+                                        quantity=10, price=2_500, fees=0, trade_date=today,
                                         key="ko-outside")  # fmt: skip
     await advisory_service.do_recommend(
         owner.user_id, RecommendationIn(account_id=club_id, symbols=["KO", "PEP"]), redis

@@ -38,7 +38,8 @@ def half_even(value: Fraction) -> int:
 
 
 async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
-    club, (alice, bob) = await club_with_members(2, withdrawal_fee_bps=100)
+    # A dollar club trading a dollar stock: no conversion (tests/clubs14/test_fx_books.py).
+    club, (alice, bob) = await club_with_members(2, withdrawal_fee_bps=100, currency="USD")
     club_id = str(club.id)
 
     # Two members pay in; money received is a liability until units are issued.
@@ -60,11 +61,11 @@ async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
 
     # The treasurer buys 10 shares at ₹1,000.00 with ₹20.00 costs; a valuation at ₹1,200.00.
     await books_service.do_record_trade(
-        club_id, alice, side="buy", symbol="infy", quantity=10, price=100_000, fees=2_000,
+        club_id, alice, side="buy", symbol="hd", quantity=10, price=100_000, fees=2_000,
         trade_date=D1 + dt.timedelta(days=1), key="t1",
     )  # fmt: skip
     second = await books_service.do_record_valuation(
-        club_id, alice, valuation_date=D2, prices={"INFY": 120_000}
+        club_id, alice, valuation_date=D2, prices={"HD": 120_000}
     )
     assert second.cash == 498_000 and second.market_value == 1_200_000
     assert (second.nav, second.units, second.unit_value) == (1_698_000, 1_500_000_000, "11.3200")
@@ -77,7 +78,7 @@ async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
     await club_service.do_accept_invite(token, carol)
     await paid_contribution(club, carol, 300_000, D2 + dt.timedelta(days=8))
     third = await books_service.do_record_valuation(
-        club_id, alice, valuation_date=D3, prices={"INFY": 120_000}
+        club_id, alice, valuation_date=D3, prices={"HD": 120_000}
     )
     assert third.nav == 1_698_000 and third.unit_value == "11.3200"  # receipts do not move it
     carol_units = half_even(Fraction(300_000 * 10**6, 1132))
@@ -89,7 +90,7 @@ async def test_the_club_story_is_exact_to_the_paisa(services: Services) -> None:
     # Bob withdraws ₹2,000.00 gross at the next valuation (price ₹1,300.00), 1 % fee.
     withdrawal = await books_service.do_request_withdrawal(club_id, bob, amount=200_000, full=False)
     fourth = await books_service.do_record_valuation(
-        club_id, alice, valuation_date=D4, prices={"INFY": 130_000}
+        club_id, alice, valuation_date=D4, prices={"HD": 130_000}
     )
     units_out = 1_500_000_000 + carol_units
     nav = 798_000 + 1_300_000
@@ -173,7 +174,7 @@ async def test_a_failed_payment_never_undoes_a_receipt(services: Services) -> No
 
 
 async def test_valuation_rules(services: Services) -> None:
-    club, (owner, member) = await club_with_members(2)
+    club, (owner, member) = await club_with_members(2, currency="USD")
     club_id = str(club.id)
     await paid_contribution(club, owner, 500_000, D1)
     with pytest.raises(RoleRequired):
@@ -191,20 +192,20 @@ async def test_valuation_rules(services: Services) -> None:
         await books_service.do_record_valuation(club_id, owner, valuation_date=D1,
                                                      prices={})  # fmt: skip
     await books_service.do_record_trade(
-        club_id, owner, side="buy", symbol="TCS", quantity=2, price=100_000, fees=0,
+        club_id, owner, side="buy", symbol="KO", quantity=2, price=100_000, fees=0,
         trade_date=D1, key="x",
     )  # fmt: skip
     with pytest.raises(PriceMissing) as missing:
         await books_service.do_record_valuation(club_id, owner, valuation_date=D2,
                                                      prices={})  # fmt: skip
-    assert missing.value.details == {"symbols": ["TCS"]}
+    assert missing.value.details == {"symbols": ["KO"]}
     with pytest.raises(InvalidValuation):
         await books_service.do_record_valuation(
-            club_id, owner, valuation_date=D2, prices={"TCS": 100_000, "WIPRO": 1}
+            club_id, owner, valuation_date=D2, prices={"KO": 100_000, "WMT": 1}
         )
     with pytest.raises(InsufficientCash):
         await books_service.do_record_trade(
-            club_id, owner, side="buy", symbol="TCS", quantity=4, price=100_000, fees=0,
+            club_id, owner, side="buy", symbol="KO", quantity=4, price=100_000, fees=0,
             trade_date=D1, key="too-much",
         )  # fmt: skip
     # Nothing above changed the books: 5,000.00 in, 2,000.00 spent.

@@ -6,6 +6,11 @@ hand and is never negative; units outstanding = sum of members' units; NAV = cas
 liabilities; members' values add up to the NAV within a paisa each; no member below zero; a
 settled charge takes at most what it asked for.
 
+Issue #14: each example's club keeps either dollars or rupees while it trades dollar stocks, so
+half the examples hold foreign instruments: every trade is booked in rupees at the ECB rate of
+its date (gross and fees each converted once, half-even; the model does the same from
+``app.fx.rate_on``) and every valuation converts each holding at the rate of its date.
+
 Bounded in ``make test`` (profile ``default``); ``make test-long`` runs the ``long`` profile
 (``HYPOTHESIS_PROFILE=long``). Hypothesis runs in a worker thread; each rule runs its service
 calls on the session's event loop (where the database clients live) and waits for them.
@@ -19,6 +24,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import Coroutine
+from fractions import Fraction
 from typing import Any, TypeVar
 
 import pytest
@@ -43,6 +49,7 @@ from app.books.errors import (
 )
 from app.books.service import books_service
 from app.clubs.service import club_service
+from app.fx import rate_on
 from app.ledger import accounts
 from app.ledger.service import ledger_service
 from streams.records import PaymentEventV1
@@ -61,7 +68,7 @@ settings.register_profile(
 PROFILE = settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 T = TypeVar("T")
-SYMBOLS = ("INFY", "TCS")
+SYMBOLS = ("HD", "KO")  # quoted in USD
 MEMBERS = 3
 prices = st.integers(min_value=50_00, max_value=5_000_00)  # paise per share
 amounts = st.integers(min_value=1_00, max_value=200_000_00)  # paise
@@ -76,9 +83,11 @@ class Books(RuleBasedStateMachine):
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=120)
 
-    @initialize()
-    def open_club(self) -> None:
-        club, users = self.run(club_with_members(MEMBERS, withdrawal_fee_bps=100))
+    @initialize(currency=st.sampled_from(["USD", "INR"]))
+    def open_club(self, currency: str) -> None:
+        club, users = self.run(club_with_members(MEMBERS, withdrawal_fee_bps=100,
+                                                 currency=currency))  # fmt: skip
+        self.currency = currency
         self.club_id, self.users, self.owner = str(club.id), users, users[0]
         self.cash = 0  # the model: paise of cash
         self.held: dict[str, int] = dict.fromkeys(SYMBOLS, 0)
@@ -132,6 +141,8 @@ class Books(RuleBasedStateMachine):
         """A treasurer enters a trade; a buy beyond free cash or a sell beyond the holding is
         refused and changes nothing."""
         side = "sell" if sell else "buy"
+        if self.currency != "USD":  # dollar prices a rupee club can afford now and then
+            price, fees = max(1, price // 50), fees // 50
         try:
             self.run(books_service.do_record_trade(
                 self.club_id, self.owner, side=side, symbol=symbol, quantity=quantity,
@@ -143,12 +154,19 @@ class Books(RuleBasedStateMachine):
         except InsufficientHoldings:
             assert side == "sell" and self.held[symbol] < quantity
             return
+        gross, fee = self.booked(quantity * price, self.day), self.booked(fees, self.day)
         if sell:
-            self.cash += quantity * price - fees
+            self.cash += gross - fee
             self.held[symbol] -= quantity
         else:
-            self.cash -= quantity * price + fees
+            self.cash -= gross + fee
             self.held[symbol] += quantity
+
+    def booked(self, cents: int, day: dt.date) -> int:
+        """``cents`` in the club's minor units on ``day``: the ECB rate × 10^8, half-even."""
+        if self.currency == "USD":
+            return cents
+        return round(Fraction(cents * rate_on("USD", self.currency, day).rate_e8, 10**8))
 
     # ---- valuations ---------------------------------------------------------------------
 
@@ -159,6 +177,8 @@ class Books(RuleBasedStateMachine):
         day = min(self.day + dt.timedelta(days=gap), dt.datetime.now(dt.UTC).date())
         held = {s for s, q in self.held.items() if q > 0}
         chosen = {s: data.draw(prices, label=f"price {s}") for s in sorted(held)}
+        if self.currency != "USD":
+            chosen = {s: max(1, p // 50) for s, p in chosen.items()}
         try:
             self.run(books_service.do_record_valuation(
                 self.club_id, self.owner, valuation_date=day, prices=chosen))  # fmt: skip
@@ -241,8 +261,12 @@ class Books(RuleBasedStateMachine):
         valuation = latest[-1]
         # Units move only at valuations: the members' units are the valuation's units after.
         assert sum(m.units for m in memberships) == valuation.units_after == books.units
-        # NAV at the valuation = its cash + market value − liabilities.
-        market = sum(p.quantity * p.price for p in valuation.positions)
+        # NAV at the valuation = its cash + market value − liabilities; a foreign holding is
+        # worth quantity × price at the ECB rate of the valuation date, half-even.
+        day = dt.date.fromisoformat(valuation.valuation_date)
+        market = sum(self.booked(p.quantity * p.price, day) for p in valuation.positions)
+        for p in valuation.positions:
+            assert (p.currency is None) == (self.currency == "USD")
         assert valuation.market_value == market
         assert valuation.nav == valuation.cash + market - valuation.liabilities
         # Members' values add up to the NAV after settlement, within a paisa per member.

@@ -24,7 +24,8 @@ def close_on_or_before(symbol: str, day: dt.date) -> int:
 
 
 async def test_twr_xirr_and_benchmark() -> None:
-    club, (owner, member) = await club_with_members(2)
+    # A dollar club buying a dollar stock: no conversion (tests/clubs14/test_fx_books.py).
+    club, (owner, member) = await club_with_members(2, currency="USD")
     club_id = str(club.id)
     await paid_contribution(club, owner, 1_000_000, PAID)
     await paid_contribution(club, member, 500_000, PAID)

@@ -44,7 +44,7 @@ async def test_the_club_story_over_http(api: Api, payment_stack: SandboxClient) 
     club = await alice.ok(
         "POST",
         "/api/v1/clubs",
-        {"name": "Tamarind Investors", "withdrawal_fee_bps": 100},
+        {"name": "Tamarind Investors", "withdrawal_fee_bps": 100, "currency": "USD"},
         status=201,
     )
     club_id = club["id"]
@@ -69,11 +69,11 @@ async def test_the_club_story_over_http(api: Api, payment_stack: SandboxClient) 
 
     # The treasurer buys; the next valuation moves the unit value.
     await alice.ok("POST", f"/api/v1/clubs/{club_id}/trades",
-                   {"side": "buy", "symbol": "INFY", "quantity": 10, "price": "1000.00",
+                   {"side": "buy", "symbol": "HD", "quantity": 10, "price": "1000.00",
                     "fees": "20.00", "trade_date": (D1 + dt.timedelta(1)).isoformat()},
                    status=201, key="t1")  # fmt: skip
     second = await alice.ok("POST", f"/api/v1/clubs/{club_id}/valuations",
-                            {"valuation_date": D2.isoformat(), "prices": {"INFY": "1200.00"}},
+                            {"valuation_date": D2.isoformat(), "prices": {"HD": "1200.00"}},
                             status=201, key="v2")  # fmt: skip
     assert (second["nav"], second["unit_value"], second["cash"]) == (
         "16980.00", "11.3200", "4980.00")  # fmt: skip
@@ -83,7 +83,7 @@ async def test_the_club_story_over_http(api: Api, payment_stack: SandboxClient) 
     carols = await pay_online(carol, club_id, "3000.00", payment_stack, at(D2 + dt.timedelta(8)))
     await received(alice, club_id, [carols])
     third = await alice.ok("POST", f"/api/v1/clubs/{club_id}/valuations",
-                           {"valuation_date": D3.isoformat(), "prices": {"INFY": "1200.00"}},
+                           {"valuation_date": D3.isoformat(), "prices": {"HD": "1200.00"}},
                            status=201, key="v3")  # fmt: skip
     carol_units = half_even(Fraction(300_000 * 10**6, 1132))
     assert third["unit_value"] == "11.3200"
@@ -93,7 +93,7 @@ async def test_the_club_story_over_http(api: Api, payment_stack: SandboxClient) 
     request = await bob.ok("POST", f"/api/v1/clubs/{club_id}/withdrawals",
                            {"amount": "2000.00"}, status=201, key="w1")  # fmt: skip
     fourth = await alice.ok("POST", f"/api/v1/clubs/{club_id}/valuations",
-                            {"valuation_date": D4.isoformat(), "prices": {"INFY": "1300.00"}},
+                            {"valuation_date": D4.isoformat(), "prices": {"HD": "1300.00"}},
                             status=201, key="v4")  # fmt: skip
     units_out = 1_500_000_000 + carol_units
     nav = 798_000 + 1_300_000
@@ -134,8 +134,10 @@ async def test_the_club_story_over_http(api: Api, payment_stack: SandboxClient) 
     assert paise(accounts["assets:cash"]["debit"]) == 1_800_000 - 1_002_000 - (gross - fee)
     assert accounts["income:withdrawal_fees"]["credit"] == f"{fee // 100}.{fee % 100:02d}"
     statement = await bob.ok("GET", f"/api/v1/clubs/{club_id}/valuation-statement")
-    assert statement["holdings"] == [{"symbol": "INFY", "quantity": 10, "price": "1300.00",
-                                      "market_value": "13000.00"}]  # fmt: skip
+    assert statement["holdings"] == [{"symbol": "HD", "quantity": 10, "price": "1300.00",
+                                      "market_value": "13000.00", "currency": None,
+                                      "foreign_value": None, "rate": None,
+                                      "rate_date": None}]  # the club's own currency  # fmt: skip
     assert paise(statement["nav"]) == nav_after
     earlier = await bob.call("GET", f"/api/v1/clubs/{club_id}/valuation-statement",
                              params={"date": D2.isoformat()})  # fmt: skip

@@ -18,7 +18,7 @@ from app.market.repository import QuoteCache
 from app.market.schemas import QuoteTick
 from app.orders.broker import BrokerCosts, PaperEngine
 from app.orders.documents import Fill, OrderKind, OrderSide, OrderStatus
-from app.orders.errors import CurrencyMismatch, OrderStateError
+from app.orders.errors import OrderStateError
 from app.orders.schemas import OrderCreate
 from app.orders.service import order_service
 from app.realtime import eventlog
@@ -168,7 +168,9 @@ async def test_a_buy_the_cash_cannot_cover_is_refused_and_currencies_never_mix(
     still, _ = await order_service.get(club_id, str(second.id), owner)
     assert still.status is OrderStatus.AWAITING_EXECUTION
 
+    # A rupee club may order a dollar stock (issue #14): the order is in the instrument's
+    # currency and its cash is held in rupees (tests/clubs14/test_fx_books.py).
     rupee_club, (rupee_owner,) = await club_with_members(1)  # INR by default
-    with pytest.raises(CurrencyMismatch):
-        await order_service.do_create(str(rupee_club.id), rupee_owner, OrderCreate(
-            side=OrderSide.BUY, symbol=SYMBOL, quantity=1))  # fmt: skip
+    foreign = await order_service.do_create(str(rupee_club.id), rupee_owner, OrderCreate(
+        side=OrderSide.BUY, symbol=SYMBOL, quantity=1))  # fmt: skip
+    assert foreign.currency == "USD"

@@ -12,7 +12,7 @@ from app.clubs.documents import Membership, TieRule, VotingMode
 from app.clubs.service import club_service
 from app.config import get_settings
 from app.orders.documents import Order, OrderStatus
-from app.orders.errors import CurrencyMismatch
+from app.orders.errors import InvalidOrder
 from app.proposals.documents import CloseReason, Proposal, ProposalStatus, Vote, VoteRecord
 from app.proposals.errors import (
     InvalidProposal,
@@ -332,10 +332,12 @@ async def test_an_investment_the_club_could_never_trade_is_refused_before_the_vo
     room = club_room(str(club.id))
     await eventlog.ensure_room(room)
     head = await eventlog.head(room)
-    with pytest.raises(CurrencyMismatch) as refused:
-        await proposal_service.do_create(str(club.id), users[1], investment())
-    assert refused.value.code == "currency_mismatch"
-    assert refused.value.details["instrument_currency"] == "USD"
+    with pytest.raises(InvalidOrder) as refused:  # an index cannot be bought
+        await proposal_service.do_create(str(club.id), users[1], investment(symbol="SP500"))
+    assert refused.value.code == "invalid_order"
     assert await eventlog.head(room) == head  # nothing proposed, nothing announced
+    # Another currency is fine now (issue #14): the books convert at the ECB rate.
+    foreign = await proposal_service.do_create(str(club.id), users[1], investment())
+    assert foreign.symbol == "AAPL"
     general_one = await open_proposal(club, users[1], general())  # other kinds are fine
     assert general_one.kind.value == "general"

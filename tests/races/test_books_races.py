@@ -28,7 +28,9 @@ async def club_with_payables(*withdrawals: int) -> tuple[Club, str, list[Withdra
     """A club with ₹1,000.00 of free cash (₹4,000 paid in, ₹3,000 invested in 10 INFY at
     ₹300) and one settled, unpaid withdrawal of each gross amount (paise; no fee), one per
     member. Returns the club, its owner (who pays out) and the settled withdrawals."""
-    club, users = await club_with_members(len(withdrawals) + 1, withdrawal_fee_bps=0)
+    club, users = await club_with_members(
+        len(withdrawals) + 1, withdrawal_fee_bps=0, currency="USD"
+    )  # a dollar stock, no conversion
     club_id, owner = str(club.id), users[0]
     paying = users[1:]
     each = 400_000 // len(paying)
@@ -36,7 +38,7 @@ async def club_with_payables(*withdrawals: int) -> tuple[Club, str, list[Withdra
         await paid_contribution(club, user, each, D1 - dt.timedelta(days=2))
     await books_service.do_record_valuation(club_id, owner, valuation_date=D1, prices={})
     await books_service.do_record_trade(
-        club_id, owner, side="buy", symbol="INFY", quantity=10, price=30_000, fees=0,
+        club_id, owner, side="buy", symbol="HD", quantity=10, price=30_000, fees=0,
         trade_date=D1 + dt.timedelta(days=1), key="buy-infy",
     )  # fmt: skip
     requested = [
@@ -44,7 +46,7 @@ async def club_with_payables(*withdrawals: int) -> tuple[Club, str, list[Withdra
         for user, amount in zip(paying, withdrawals, strict=True)
     ]
     await books_service.do_record_valuation(
-        club_id, owner, valuation_date=D2, prices={"INFY": 30_000}
+        club_id, owner, valuation_date=D2, prices={"HD": 30_000}
     )
     settled = [await Withdrawal.get(w.id) for w in requested]
     assert all(w is not None and w.status is WithdrawalStatus.SETTLED for w in settled)

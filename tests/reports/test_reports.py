@@ -42,7 +42,7 @@ async def api(live_stack: LiveStack) -> AsyncIterator[Api]:
 async def build_club(alice: Person, bob: Person, carol: Person) -> str:
     """Three members, a purchase, four valuations, a withdrawal with a fee, paid out."""
     club, _ = await club_service.do_create_club(alice.id, name="Tamarind Investors",
-                                                withdrawal_fee_bps=100)  # fmt: skip
+                                                withdrawal_fee_bps=100, currency="USD")  # fmt: skip
     club_id = str(club.id)
     _, token = await club_service.do_create_invite(
         club_id, alice.id, expires_in=dt.timedelta(hours=1), max_uses=2
@@ -53,18 +53,18 @@ async def build_club(alice: Person, bob: Person, carol: Person) -> str:
     await paid_contribution(club, bob.id, 500_000, D1 - dt.timedelta(days=2))
     await books_service.do_record_valuation(club_id, alice.id, valuation_date=D1, prices={})
     await books_service.do_record_trade(
-        club_id, alice.id, side="buy", symbol="INFY", quantity=10, price=100_000, fees=2_000,
+        club_id, alice.id, side="buy", symbol="HD", quantity=10, price=100_000, fees=2_000,
         trade_date=D1 + dt.timedelta(days=1), key=f"t-{club_id}",
     )  # fmt: skip
     await books_service.do_record_valuation(club_id, alice.id, valuation_date=D2,
-                                                 prices={"INFY": 120_000})  # fmt: skip
+                                                 prices={"HD": 120_000})  # fmt: skip
     await paid_contribution(club, carol.id, 300_000, D2 + dt.timedelta(days=5))
     await books_service.do_record_valuation(club_id, alice.id, valuation_date=D3,
-                                                 prices={"INFY": 117_350})  # fmt: skip
+                                                 prices={"HD": 117_350})  # fmt: skip
     withdrawal = await books_service.do_request_withdrawal(club_id, bob.id, amount=200_000,
                                                                 full=False)  # fmt: skip
     await books_service.do_record_valuation(club_id, alice.id, valuation_date=D4,
-                                                 prices={"INFY": 130_125})  # fmt: skip
+                                                 prices={"HD": 130_125})  # fmt: skip
     await books_service.do_pay_withdrawal(club_id, str(withdrawal.id), alice.id)
     await paid_contribution(club, alice.id, 250_000, D4 + dt.timedelta(days=2))  # unsettled
     return club_id

@@ -164,14 +164,16 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
 ) -> None:
     asha = await person(http, new_context, "asha")
     ravi = await person(http, new_context, "ravi")
-    club = await create_club(http, asha, "Monsoon Fund")
+    club = await create_club(http, asha, "Monsoon Fund", "USD")  # it holds AAPL, a USD stock
     await join(http, ravi, await invite_url(http, asha, club["id"]))
     await club_with_history(http, asha, payment_stack, club["id"])
     await open_room(asha.page, club["id"])
     await open_room(ravi.page, club["id"])
     # The portfolio as of the last valuation: 5 AAPL at 581.25 and the cash left.
-    await expect(ravi.page.get_by_test_id("nav")).to_contain_text("₹5,106.25")
-    await expect(ravi.page.get_by_test_id("position-AAPL")).to_contain_text("₹2,906.25")
+    await expect(ravi.page.get_by_test_id("portfolio-panel").get_by_test_id("nav")).to_contain_text(
+        "$5,106.25"
+    )
+    await expect(ravi.page.get_by_test_id("position-AAPL")).to_contain_text("$2,906.25")
     await expect(ravi.page.get_by_test_id("nav-chart")).to_be_visible()
     await expect(ravi.page.get_by_test_id("allocation-chart")).to_be_visible()
 
@@ -186,10 +188,10 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
 
     # Webhook → Kafka → worker → contribution:received in the club's room: both screens move.
     arrival = asha.page.locator('[data-testid^="arrival-"]')
-    await expect(arrival).to_contain_text("₹2,500.00", timeout=30_000)
+    await expect(arrival).to_contain_text("$2,500.00", timeout=30_000)
     await expect(arrival).to_contain_text("received from")
     contribution = ravi.page.locator('[data-testid="contributions"] [data-status="received"]')
-    await expect(contribution).to_contain_text("₹2,500.00", timeout=30_000)
+    await expect(contribution).to_contain_text("$2,500.00", timeout=30_000)
     # The owner's list shows Ravi's money as received too (no reload).
     await expect(
         asha.page.locator('[data-testid="contributions"] [data-status="received"]')
@@ -205,9 +207,9 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
         {"valuation_date": today, "prices": {"AAPL": "590.00"}},
     )
     await ravi.page.reload()
-    await expect(ravi.page.get_by_test_id("my-paid-in")).to_contain_text("₹2,500.00")
-    # Worked by hand: NAV before settling = cash ₹2,200 + 5 × ₹590 = ₹5,150 over 500 units
-    # (₹10.30 a unit); ₹2,500 ÷ ₹10.30 = 242.7184466… → 242.718447 (half-even, micro-units).
+    await expect(ravi.page.get_by_test_id("my-paid-in")).to_contain_text("$2,500.00")
+    # Worked by hand: NAV before settling = cash $2,200 + 5 × $590 = $5,150 over 500 units
+    # ($10.30 a unit); $2,500 ÷ $10.30 = 242.7184466… → 242.718447 (half-even, micro-units).
     await expect(ravi.page.get_by_test_id("my-units")).to_contain_text("242.718447")
     await ravi.page.get_by_test_id("report-kind").select_option("member_statement")
     await ravi.page.get_by_test_id("report-request").click()

@@ -105,7 +105,9 @@ async def test_the_desk_values_the_club_and_sends_the_voted_order(
     # Units appear on both screens without a reload (portfolio:valued in the room's log).
     await expect(member.get_by_test_id("my-units")).to_contain_text("300.000000")
     await expect(treasurer.get_by_test_id("my-units")).to_contain_text("500.000000")
-    await expect(member.get_by_test_id("nav")).to_contain_text("$8,000.00")
+    await expect(member.get_by_test_id("portfolio-panel").get_by_test_id("nav")).to_contain_text(
+        "$8,000.00"
+    )
 
     # A proposal to buy 10 KO passes; the treasurer closes it early (after confirming).
     deadline = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)).isoformat()

@@ -66,6 +66,8 @@ const SENTENCES: Record<string, Sentence> = {
   insufficient_cash: (d) => typeof d.available === "string" ? `The club does not have enough free cash for that (free: ${d.available}).` : "The club does not have enough free cash for that.",
   insufficient_holdings: "The club does not hold enough of those shares.",
   unknown_symbol: (d) => Array.isArray(d.symbols) && d.symbols.length > 0 ? `We do not know the symbol ${d.symbols.join(", ")}.` : "We do not know that symbol.",
+  fx_rate_unavailable: (d) => `There is no published exchange rate from ${String(d.base ?? "that currency")} to ${String(d.quote ?? "the club's currency")} for ${String(d.on ?? "that day")}, so the amount cannot be converted. Pick a later date.`,
+  not_tradable: (d) => `${String(d.symbol ?? "That symbol")} is an index: it can be followed but not bought or sold.`,
   currency_mismatch: (_d, m) => `This instrument is quoted in another currency than the club's. ${m.charAt(0).toUpperCase()}${m.slice(1)}.`,
   no_quote: "There is no price for that symbol yet: wait for the market to open or use a limit price.",
   order_state: "That order has moved on (it was sent, filled or cancelled already).",

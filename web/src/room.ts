@@ -64,6 +64,9 @@ export class ClubRoom {
   readonly openThreads = new Set<string>();
   /** Called when the club's rules changed (an owner, or the members' vote): reload the club. */
   onRulesChanged: () => void = () => undefined;
+  /** Called when a member's dues changed (money for them arrived, waived, turned late): the
+   * desk's grid and "My dues" load again. Also for events caught up after a cut. */
+  onDues: (change: { user_id: string; month: string; change: string }) => void = () => undefined;
 
   constructor(clubId: string, me: string) {
     this.clubId = clubId;
@@ -303,6 +306,9 @@ export class ClubRoom {
         break;
       case "proposal:comment":
         this.upsertComment({ ...(data.comment as Omit<ProposalComment, "seq">), seq: data.seq as number });
+        break;
+      case "dues:changed":
+        this.onDues(data as { user_id: string; month: string; change: string });
         break;
       case "club:rules_changed":
         this.onRulesChanged();

@@ -85,11 +85,17 @@ export interface Withdrawal {
   paid_at: string | null;
 }
 
+/** A holding priced at a valuation: `price` in the stock's currency, `market_value` in the
+ * club's; a stock in another `currency` was converted at the ECB `rate` of `rate_date`. */
 export interface Position {
   symbol: string;
   quantity: number;
   price: string;
   market_value: string;
+  currency?: string | null;
+  foreign_value?: string | null;
+  rate?: string | null;
+  rate_date?: string | null;
 }
 
 export interface ValuationStatement {
@@ -340,6 +346,11 @@ export interface Order {
   status: OrderStatus;
   reason: string;
   reserved: string;
+  /** Set aside from the club's cash, in the club's currency (for a foreign stock: `reserved`
+   * converted at the ECB rate `hold_rate` of `hold_rate_date`, plus the FX margin). */
+  held?: string;
+  hold_rate?: string | null;
+  hold_rate_date?: string | null;
   filled_quantity: number;
   filled_value: string;
   fees: string;

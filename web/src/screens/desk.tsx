@@ -13,12 +13,29 @@ import { BrokerAccount, BrokerRef, orderStatusText } from "./broker.tsx";
 import { DuesDesk, hasDues, lateDues, monthLabel } from "./dues.tsx";
 import { PendingApprovals } from "./money.tsx";
 
-/** `GET /portfolio` positions: the latest quote of each holding (null before any tick). */
+/** `GET /portfolio` positions: the latest quote of each holding (null before any tick), in the
+ * club's currency; a stock quoted in another `currency` also has its own-currency prices. */
 interface LivePosition {
   symbol: string;
   quantity: number;
   average_price: string | null;
   last_price: string | null;
+  currency?: string | null;
+  last_price_foreign?: string | null;
+  average_price_foreign?: string | null;
+}
+
+/** A holding priced at a valuation: `price` in the stock's currency, `market_value` in the club's
+ * (a foreign one converted at the ECB `rate` of `rate_date`). */
+interface PricedPosition {
+  symbol: string;
+  quantity: number;
+  price: string;
+  market_value: string;
+  currency?: string | null;
+  foreign_value?: string | null;
+  rate?: string | null;
+  rate_date?: string | null;
 }
 
 interface Settlement {
@@ -41,7 +58,7 @@ interface ValuationAnswer {
   units_outstanding: string;
   unit_value: string;
   unit_value_after?: string;
-  positions: { symbol: string; quantity: number; price: string; market_value: string }[];
+  positions: PricedPosition[];
   settlements: Settlement[];
   nav_after: string;
   units_after: string;
@@ -54,6 +71,8 @@ interface Fill {
   fee: string;
   realised: string;
   trade_date: string;
+  booked?: string | null;
+  rate?: string | null;
 }
 
 const WORKING = new Set(["awaiting_execution", "submitted", "accepted", "partially_filled"]);
@@ -152,7 +171,10 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
   const [done, setDone] = useState<ValuationAnswer | null>(null);
   const [key, setKey] = useState(newKey);
   const positions = portfolio.data?.positions ?? [];
-  const priceOf = (p: LivePosition) => prices[p.symbol] ?? p.last_price ?? p.average_price ?? "";
+  // Prices are typed in the stock's own currency (the server converts a foreign one at the ECB
+  // rate of the valuation date).
+  const priceOf = (p: LivePosition) => prices[p.symbol] ?? (p.currency ? p.last_price_foreign ?? p.average_price_foreign : p.last_price ?? p.average_price) ?? "";
+  const quoted = (p: LivePosition) => (p.currency ? p.last_price_foreign : p.last_price);
   const body = () => {
     const out: Record<string, string> = {};
     for (const p of positions) {
@@ -190,16 +212,18 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
         ) : (
           <div class="table-wrap">
             <table class="data" data-testid="valuation-prices">
-              <thead><tr><th>Holding</th><th class="num">Shares</th><th class="num">Price per share ({c})</th></tr></thead>
+              <thead><tr><th>Holding</th><th class="num">Shares</th><th class="num">Price per share</th></tr></thead>
               <tbody>
                 {positions.map((p) => (
                   <tr key={p.symbol}>
                     <th scope="row"><span class="ticker">{p.symbol}</span></th>
                     <td class="num">{p.quantity}</td>
                     <td class="num">
-                      <input class="price-input" inputMode="decimal" aria-label={`Price of ${p.symbol}`} data-testid={`valuation-price-${p.symbol}`} value={priceOf(p)}
-                        onInput={(e) => { setPrices({ ...prices, [p.symbol]: (e.currentTarget as HTMLInputElement).value }); change(); }} />
-                      <span class="field-hint">{p.last_price ? "latest quote" : "book cost (no quote yet)"}</span>
+                      <span class="price-cell"><span class="muted small" data-testid={`valuation-currency-${p.symbol}`}>{p.currency ?? c}</span>
+                      <input class="price-input" inputMode="decimal" aria-label={`Price of ${p.symbol} in ${p.currency ?? c}`} data-testid={`valuation-price-${p.symbol}`} value={priceOf(p)}
+                        onInput={(e) => { setPrices({ ...prices, [p.symbol]: (e.currentTarget as HTMLInputElement).value }); change(); }} /></span>
+                      <span class="field-hint block">{quoted(p) ? "latest quote" : "book cost (no quote yet)"}</span>
+                      {p.currency && <span class="field-hint block" data-testid={`valuation-fx-hint-${p.symbol}`}>in {p.currency}; {c} at the ECB rate of the date</span>}
                     </td>
                   </tr>
                 ))}
@@ -222,6 +246,26 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
             <dt>NAV</dt><dd data-testid="preview-nav">{money(preview.nav, c)}</dd>
             <dt>Unit value (settles at this)</dt><dd data-testid="preview-unit-value">{money(preview.unit_value, c)}</dd>
           </dl>
+          {preview.positions.length > 0 && (
+            <div class="table-wrap">
+              <table class="data" data-testid="preview-positions">
+                <thead><tr><th>Holding</th><th class="num">Shares</th><th class="num">Price · rate</th><th class="num">Value ({c})</th></tr></thead>
+                <tbody>
+                  {preview.positions.map((p) => (
+                    <tr key={p.symbol} data-testid={`preview-position-${p.symbol}`}>
+                      <th scope="row"><span class="ticker">{p.symbol}</span></th>
+                      <td class="num">{p.quantity}</td>
+                      <td class="num">
+                        <span data-testid={`preview-price-${p.symbol}`}>{money(p.price, p.currency ?? c)}</span>
+                        {p.rate && <span class="muted small block fx-rate" data-testid={`preview-rate-${p.symbol}`}>× {p.rate} {c}/{p.currency}<span class="block">ECB, {p.rate_date}</span></span>}
+                      </td>
+                      <td class="num" data-testid={`preview-value-${p.symbol}`}>{money(p.market_value, c)}{p.foreign_value && <span class="muted small block">{money(p.foreign_value, p.currency ?? c)}</span>}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
           <h3 class="subhead">What settles at that unit value</h3>
           {preview.settlements.length === 0 ? (
             <p class="muted small" data-testid="preview-nothing-settles">Nothing: no contribution or withdrawal is waiting.</p>
@@ -262,7 +306,10 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
 
 /** One order with what the treasurer can do to it, its reserved cash, fills and fees. */
 function OrderRow({ club, order: o }: { club: Club; order: Order }) {
-  const c = club.currency;
+  // An order's prices, fees and reserve are in its stock's currency; what it holds from the
+  // club's cash is in the club's.
+  const c = o.currency ?? club.currency;
+  const foreign = c !== club.currency;
   const [fills, setFills] = useState<Fill[] | null>(null);
   const [cancelling, setCancelling] = useState(false);
   const [changing, setChanging] = useState(false);
@@ -299,6 +346,7 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
           Filled {o.filled_quantity}{o.quantity ? ` of ${o.quantity}` : ""}
           {o.average_price ? ` at ${money(o.average_price, c)}` : ""} · fees {money(o.fees, c)}
           {WORKING.has(o.status) && o.reserved !== "0.00" && <> · cash reserved <span data-testid={`desk-order-reserved-${o.id}`}>{money(o.reserved, c)}</span></>}
+          {WORKING.has(o.status) && foreign && o.held && o.held !== "0.00" && <> · <span data-testid={`desk-order-held-${o.id}`}>{money(o.held, club.currency)} held at {o.hold_rate} {club.currency}/{c} (ECB, {o.hold_rate_date}) with a margin for rate moves</span></>}
         </span>
         {o.reason && <span class="muted small block">{o.reason}</span>}
         <BrokerRef order={o} />
@@ -319,8 +367,8 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
       </span>
       {fills && (
         <table class="data fills" data-testid={`desk-fills-${o.id}`}>
-          <thead><tr><th>Date</th><th class="num">Shares</th><th class="num">Price</th><th class="num">Fee</th></tr></thead>
-          <tbody>{fills.map((f) => <tr key={f.fill_id}><td>{f.trade_date}</td><td class="num">{f.quantity}</td><td class="num">{money(f.price, c)}</td><td class="num">{money(f.fee, c)}</td></tr>)}</tbody>
+          <thead><tr><th>Date</th><th class="num">Shares</th><th class="num">Price</th><th class="num">Fee</th>{foreign && <th class="num">Booked ({club.currency})</th>}</tr></thead>
+          <tbody>{fills.map((f) => <tr key={f.fill_id}><td>{f.trade_date}</td><td class="num">{f.quantity}</td><td class="num">{money(f.price, c)}</td><td class="num">{money(f.fee, c)}</td>{foreign && <td class="num">{f.booked ? money(f.booked, club.currency) : "—"}{f.rate && <span class="muted small block">at {f.rate}</span>}</td>}</tr>)}</tbody>
         </table>
       )}
       {changing && MODIFIABLE.has(o.status) && <ModifyOrder club={club} order={o} onDone={() => setChanging(false)} />}
@@ -407,9 +455,9 @@ function PlaceOrder({ club }: { club: Club }) {
         <label class="field"><span class="field-label">Price</span>
           <select data-testid="order-kind" value={form.kind} onChange={set("kind")}><option value="market">At market</option><option value="limit">Limit</option></select>
         </label>
-        {form.kind === "limit" && <Field label={`Limit (${club.currency})`} testId="order-limit" inputMode="decimal" required value={form.limit} onInput={set("limit")} />}
+        {form.kind === "limit" && <Field label="Limit (in the stock's currency)" testId="order-limit" inputMode="decimal" required value={form.limit} onInput={set("limit")} />}
       </div>
-      <p class="muted small">The order waits here until you send it to the broker.</p>
+      <p class="muted small">The order waits here until you send it to the broker. A stock quoted in another currency than {club.currency} is paid in {club.currency} at the day's ECB rate; sending it sets aside its cost with a small margin for rate moves.</p>
       <ErrorNote error={place.error} testId="order-error" />
       <div class="form-actions">
         <Button kind="ghost" type="button" onClick={() => setOpen(false)}>Cancel</Button>
@@ -438,7 +486,7 @@ function RecordTrade({ club, onRecorded }: { club: Club; onRecorded: () => void 
       body: { side: form.side, symbol, quantity, price, fees, trade_date: form.date }, idempotencyKey: key,
     });
     setKey(newKey());
-    setDone(`Recorded: ${form.side === "buy" ? "bought" : "sold"} ${quantity} ${symbol} at ${money(price, club.currency)}.`);
+    setDone(`Recorded: ${form.side === "buy" ? "bought" : "sold"} ${quantity} ${symbol} at ${price} a share.`);
     setForm({ ...form, symbol: "", quantity: "", price: "", fees: "" });
     onRecorded();
   });
@@ -452,10 +500,11 @@ function RecordTrade({ club, onRecorded }: { club: Club; onRecorded: () => void 
         <Field label="Shares" testId="trade-quantity" type="number" min="1" required value={form.quantity} onInput={set("quantity")} />
       </div>
       <div class="form-row">
-        <Field label={`Price per share (${club.currency})`} testId="trade-price" inputMode="decimal" required value={form.price} onInput={set("price")} />
-        <Field label={`Fees (${club.currency})`} testId="trade-fees" inputMode="decimal" placeholder="0.00" value={form.fees} onInput={set("fees")} />
+        <Field label="Price per share (stock's currency)" testId="trade-price" inputMode="decimal" required value={form.price} onInput={set("price")} />
+        <Field label="Fees (stock's currency)" testId="trade-fees" inputMode="decimal" placeholder="0.00" value={form.fees} onInput={set("fees")} />
         <Field label="Trade date" testId="trade-date" type="date" max={serverToday()} required value={form.date} onInput={set("date")} />
       </div>
+      <p class="muted small">Prices and fees are in the currency the stock is quoted in (US dollars for US stocks); the books convert them to {club.currency} at the ECB reference rate of the trade date.</p>
       <ErrorNote error={record.error} testId="trade-error" />
       {done && <Notice tone="ok" testId="trade-done">{done}</Notice>}
       <div class="form-actions">

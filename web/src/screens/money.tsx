@@ -6,7 +6,7 @@ import { AllocationChart, NavChart } from "../charts.tsx";
 import type { LiveQuote } from "../livequotes.ts";
 import { money, multiplyDecimal, parseAmountInput, signOf, unitsMoved } from "../money.ts";
 import { api, newKey, session, uploadFile } from "../session.ts";
-import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
+import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Position, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
 import { MyDues } from "./dues.tsx";
 
@@ -29,8 +29,24 @@ function Figure({ name, value, testId, tone }: { name: string; value: string; te
   );
 }
 
+/** `GET /portfolio` position of a stock quoted in another currency than the club's: its value
+ * now in the club's currency at the ECB rate of the quote's day, and the unrealised gain split
+ * into the price's part and the exchange rate's. */
+interface ForeignLive {
+  symbol: string;
+  currency?: string | null;
+  market_value: string;
+  rate?: string | null;
+  rate_date?: string | null;
+  price_gain?: string | null;
+  fx_gain?: string | null;
+}
+
 export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: Record<string, LiveQuote>; version: number }) {
   const c = club.currency;
+  // Foreign holdings: their value in the club's currency now, price gain and FX gain apart.
+  const live = useLoad(() => api<{ positions: ForeignLive[] }>("GET", `/api/v1/clubs/${club.id}/portfolio`).catch(() => null), [club.id, version]);
+  const foreign = new Map((live.data?.positions ?? []).filter((x) => x.currency).map((x) => [x.symbol, x]));
   const statement = useLoad(() => orNone(api<ValuationStatement>("GET", `/api/v1/clubs/${club.id}/valuation-statement`)), [club.id, version]);
   const valuations = useLoad(() => api<{ valuations: Valuation[] }>("GET", `/api/v1/clubs/${club.id}/valuations`), [club.id, version]);
   const holdings = useLoad(() => api<{ holdings: Holding[] }>("GET", `/api/v1/clubs/${club.id}/holdings`), [club.id, version]);
@@ -74,17 +90,26 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
               </tr>
             </thead>
             <tbody>
-              {(s?.holdings ?? holdings.data?.holdings.map((h) => ({ symbol: h.symbol, quantity: h.quantity, price: "", market_value: "" })) ?? []).map((p) => {
+              {(s?.holdings ?? holdings.data?.holdings.map((h): Position => ({ symbol: h.symbol, quantity: h.quantity, price: "", market_value: "" })) ?? []).map((p) => {
                 const tick = quotes[p.symbol]?.last;
+                const abroad = foreign.get(p.symbol);
                 return (
                   <tr key={p.symbol} data-testid={`position-${p.symbol}`}>
                     <th scope="row">{p.symbol}</th>
                     <td class="num">{p.quantity}</td>
                     <td class="num">{money(cost.get(p.symbol), c)}</td>
-                    <td class="num">{p.price ? money(p.price, c) : "—"}</td>
-                    <td class="num">{p.market_value ? money(p.market_value, c) : "—"}</td>
+                    <td class="num" data-testid={`position-price-${p.symbol}`}>{p.price ? money(p.price, p.currency ?? c) : "—"}</td>
+                    <td class="num" data-testid={`position-value-${p.symbol}`}>{p.market_value ? money(p.market_value, c) : "—"}{p.rate && <span class="muted small block">at {p.rate} {c}/{p.currency} (ECB, {p.rate_date})</span>}</td>
                     <td class="num" data-testid={`position-live-${p.symbol}`}>{tick ? money(tick.price, tick.currency) : "—"}</td>
-                    <td class="num">{tick ? money(multiplyDecimal(tick.price, p.quantity), tick.currency) : "—"}</td>
+                    <td class="num">
+                      {tick ? money(multiplyDecimal(tick.price, p.quantity), tick.currency) : "—"}
+                      {abroad && abroad.rate && (
+                        <span class="muted small block" data-testid={`position-fx-${p.symbol}`}>
+                          {money(abroad.market_value, c)} at {abroad.rate} ({abroad.rate_date})
+                          {abroad.price_gain && abroad.fx_gain && <> · price gain {money(abroad.price_gain, c)} · FX gain {money(abroad.fx_gain, c)}</>}
+                        </span>
+                      )}
+                    </td>
                   </tr>
                 );
               })}

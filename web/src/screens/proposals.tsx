@@ -360,12 +360,14 @@ function TradeContext({ club, symbol, side, quantity, amount }: { club: Club; sy
   const cost = quantity && quantity > 0 ? multiplyDecimal(q.price, quantity) : amount;
   const free = books.data ? subtractDecimal(books.data.cash, books.data.liabilities) : null;
   const short = side === "buy" && cost !== null && free !== null && !foreign && compareDecimal(cost, free) > 0;
+  const estimate = quantity && quantity > 0 ? cost : null; // an amount is in the club's currency
   return (
     <div class="proposal-context small" data-testid="proposal-context">
       <span>Price now <strong data-testid="context-price">{money(q.price, q.currency)}</strong> ({q.trade_date})</span>
       {cost !== null && !foreign && <span> · estimated {side === "buy" ? "cost" : "proceeds"} <strong data-testid="context-cost">{money(cost, club.currency)}</strong> before fees</span>}
+      {estimate !== null && foreign && <span> · estimated {side === "buy" ? "cost" : "proceeds"} <strong data-testid="context-cost">{money(estimate, q.currency)}</strong> before fees</span>}
       {free !== null && <span> · free cash <strong data-testid="context-free-cash">{money(free, club.currency)}</strong></span>}
-      {foreign && <Notice tone="warn" testId="context-currency">{symbol} is quoted in {q.currency}; this club keeps {club.currency}, so the order could not be placed.</Notice>}
+      {foreign && <p class="muted small" data-testid="context-currency">{symbol} is quoted in {q.currency}; the club pays in {club.currency} at the ECB reference rate of the day it trades.</p>}
       {short && <Notice tone="warn" testId="context-short">The club could not pay for this today: it costs more than its free cash.</Notice>}
     </div>
   );

@@ -41,6 +41,8 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
     room.onValued = () => setMoneyVersion((v) => v + 1);
     // The rules changed (an owner, or the members' vote): every open screen shows the new ones.
     room.onRulesChanged = () => club.reload();
+    // Dues paid, waived or late: the desk's grid and every member's "My dues" load again.
+    room.onDues = () => setMoneyVersion((v) => v + 1);
     room.start();
     quotes.start();
     return () => {
