@@ -64,8 +64,22 @@ services-down: $(VENV)/.installed
 services-status: $(VENV)/.installed
 	@$(PY) scripts/services.py status --profile run
 
-bench: $(VENV)/.installed bench/node_modules/.installed
+# The fan-out table (Node reference and Samooh side by side), the worker's tick throughput and
+# the HTTP load run, one after the other, each printing its figures.
+# locust and py-spy live in a virtual environment of their own (bench/requirements.txt): locust
+# patches the standard library with gevent and registers a pytest plugin, which must never reach
+# the project's environment.
+BENCH_VENV := .local/bench-venv
+
+bench: $(VENV)/.installed $(BENCH_VENV)/.installed bench/node_modules/.installed
 	@$(PY) bench/fanout.py
+	@$(PY) bench/worker_ticks.py --py-spy $(BENCH_VENV)/bin/py-spy
+	@$(PY) bench/http_load.py --locust $(BENCH_VENV)/bin/locust
+
+$(BENCH_VENV)/.installed: bench/requirements.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	@$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
 
 bench/node_modules/.installed: bench/package.json bench/package-lock.json
 	@cd bench && npm ci --no-audit --no-fund --loglevel=error

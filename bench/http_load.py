@@ -5,8 +5,9 @@ write endpoints (log-in, club page, portfolio, proposals, vote, contribution).
 Local services come from scripts/services.py (test profile, an instance of its own) and are
 stopped at the end; the web process and a worker run with the bench's rate limits raised (all
 the users come from one address). Run: ``.venv/bin/python bench/http_load.py --users 200
---seconds 60`` (locust: ``pip install locust``, not a project dependency). The figures carry the
-load average: this machine is shared.
+--seconds 60 --locust PATH`` (``make bench`` installs locust in a virtual environment of its own,
+.local/bench-venv: it patches the standard library with gevent). The figures carry the load
+average: this machine is shared.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=200, help="seeded accounts (users share)")
     parser.add_argument("--per-club", type=int, default=20, help="members per seeded club")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--locust", default=str(ROOT / ".local" / "bench-venv" / "bin" / "locust"),
+                        help="the locust executable")  # fmt: skip
     args = parser.parse_args()
     env = fanout.services_up()
     env.update({
@@ -122,7 +125,7 @@ def main() -> None:
         fanout.wait_http(f"{url}/api/ready", timeout=180)
         load_start = fanout.loadavg()
         prefix = fanout.LOGS / "locust"
-        locust = [str(Path(PY).parent / "locust"), "-f", str(ROOT / "bench" / "locustfile.py"),
+        locust = [args.locust, "-f", str(ROOT / "bench" / "locustfile.py"),
                   "--headless", "--host", url, "-u", str(args.users), "-r",
                   str(args.spawn_rate), "-t", f"{args.seconds}s", "--csv", str(prefix),
                   "--only-summary", "--stop-timeout", "10"]  # fmt: skip

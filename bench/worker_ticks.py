@@ -11,9 +11,9 @@ so what is measured is the per-tick cost of looking at them.
 
 Local services come from scripts/services.py (test profile, an instance of its own) and are
 stopped at the end. Run: ``.venv/bin/python bench/worker_ticks.py --ticks 10000``; with
-``--profile SECONDS`` py-spy (``pip install py-spy``, or ``--py-spy PATH``) samples the
-worker while it drains and the functions of app/, agents/ and streams/ with the largest share
-of samples are printed.
+``--profile SECONDS`` py-spy (``--py-spy PATH``; ``make bench`` installs it in
+.local/bench-venv) samples the worker while it drains and the functions of app/, agents/ and
+streams/ with the largest share of samples are printed.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 async def in_view(page: Page, link: Locator) -> bool:
     """The link lies wholly inside the bar's visible part."""
-    box, bar = await link.bounding_box(), await page.get_by_test_id("nav").bounding_box()
+    box, bar = await link.bounding_box(), await page.get_by_test_id("topnav").bounding_box()
     assert box is not None and bar is not None
     return box["x"] >= bar["x"] - 1 and box["x"] + box["width"] <= bar["x"] + bar["width"] + 1
 
@@ -29,7 +29,7 @@ async def test_every_place_is_reachable_on_a_phone(
     account = await provision([PlatformRole.ADMIN, PlatformRole.CRM_MANAGER], tag="navstaff")
     page = await (await new_context(viewport=PHONE)).new_page()
     await sign_in(page, account)
-    nav = page.get_by_test_id("nav")
+    nav = page.get_by_test_id("topnav")
     await expect(page.get_by_test_id("nav-crm")).to_be_attached()
     # Eight places do not fit 390 px: the bar scrolls, never the page, and says there is more.
     assert await nav.evaluate("(el) => el.scrollWidth > el.clientWidth")

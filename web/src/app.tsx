@@ -141,7 +141,7 @@ function TopBar() {
         <span class="logo" aria-hidden="true">S</span>
         <span class="brand-name">Samooh</span>
       </a>
-      <nav class="nav" ref={bar} onScroll={measure} data-more-left={more.left} data-more-right={more.right} data-testid="nav">
+      <nav class="nav" ref={bar} onScroll={measure} data-more-left={more.left} data-more-right={more.right} data-testid="topnav">
         {nav("/", "Market", "nav-market")}
         {state === "signed-in" && nav("/clubs", "Clubs", "nav-clubs")}
         {state === "signed-in" && nav("/advice", "Advice", "nav-advice")}
