@@ -215,12 +215,11 @@ class Settings(BaseSettings):
     msg91_api_url: str = "https://control.msg91.com"
     msg91_auth_key: SecretStr = SecretStr("")
     # Campaigns (app/campaigns/): an unpaid reservation is released after this many seconds;
-    # timers run every ``campaign_sweep_seconds``; a payout is tried this many times; a person
-    # without full KYC may invest at most this many paise per financial year (₹50,000.00).
+    # timers run every ``campaign_sweep_seconds``; a payout is tried this many times. (The
+    # yearly KYC-free limit is ``kyc_contribution_limit``, one figure for clubs and campaigns.)
     campaign_reservation_seconds: int = Field(default=900, ge=5, le=86_400)
     campaign_sweep_seconds: float = Field(default=2.0, gt=0, le=300)
     campaign_payout_attempts: int = Field(default=5, ge=1, le=50)
-    campaign_kyc_free_limit: int = Field(default=5_000_000, ge=0)
     # Webhook bodies larger than this are refused with 413 before anything is parsed.
     payment_webhook_max_bytes: int = Field(default=256 * 1024, ge=1024, le=1024 * 1024)
     # The payment outbox (app/payments/service.py): how often each web process looks for

@@ -42,16 +42,18 @@ class OwnerKycRequired(AppError):
 
 class InvestmentRefused(AppError):
     """The pledge cannot be taken: ``details.reason`` is ``exceeds_remaining`` (with
-    ``details.remaining``), ``goal_reached``, ``below_minimum``, ``above_maximum`` (with
-    ``details.allowed``), ``own_campaign`` or ``campaign_closed`` (409)."""
+    ``details.remaining``), ``all_reserved`` (the rest is reserved by people still paying; it
+    may free up), ``goal_reached``, ``below_minimum``, ``above_maximum``, ``own_campaign``,
+    ``not_open_yet`` (with ``details.opens_on``), ``campaign_closed`` or ``busy`` (409)."""
 
     status = 409
     code = "investment_refused"
 
 
 class InvestmentLimitReached(AppError):
-    """Without full KYC a person may invest at most ``campaign_yearly_limit`` per financial
-    year across campaigns (``details.limit``, ``details.invested``) (403)."""
+    """Without full KYC a person may put at most ``kyc_contribution_limit`` per financial
+    year into campaigns and clubs together (``details.limit``, ``details.invested``: what
+    they put in so far) (403)."""
 
     status = 403
     code = "investment_limit_reached"

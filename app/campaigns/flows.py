@@ -63,7 +63,9 @@ from app.campaigns.payouts import (
     NOTES_TAG,
     TransferWebhook,
     destination_payouts,
+    fetch_refund,
     polled_payout,
+    polled_refund,
     refund_payment,
 )
 from app.campaigns.schemas import ProfitReportCreate
@@ -73,6 +75,7 @@ from app.campaigns.service import (
     campaign_service,
     investor_funds,
     profit_payable,
+    rupees,
 )
 from app.campaigns.sharing import profit_pool, split_pro_rata
 from app.config import get_settings
@@ -84,7 +87,6 @@ from app.identity.admin import search_users
 from app.identity.documents import PlatformRole, UserStatus
 from app.ledger.service import ledger_service
 from app.logging import get_logger
-from app.money import format_minor
 from app.payments.service import create_checkout
 from app.realtime import events
 from streams.records import PaymentEventV1
@@ -192,8 +194,23 @@ class CampaignFlows:
                 session=session,
             )  # fmt: skip
             await campaign_events.record_progress(session, campaign)
+            await campaign_service.after_commit_notify(
+                [current.user_id], campaign, f"{campaign.title}: your payment is in",
+                f"We received {rupees(current.amount)}: your investment counts now.",
+                f"paid:{current.id}",
+            )  # fmt: skip
             if funded:
                 await self._close_funded(campaign, session)
+                investors = await repository.investments_of_campaign(
+                    campaign_id, (InvestmentStatus.COMPLETED,), session
+                )
+                await campaign_service.after_commit_notify(
+                    [i.user_id for i in investors] + [campaign.owner_id], campaign,
+                    f"{campaign.title}: funded",
+                    f"{rupees(campaign.raised)} raised of {rupees(campaign.goal)}: the goal is "
+                    "met and the money goes to the owner.",
+                    f"closed:{campaign_id}",
+                )  # fmt: skip
             return True
 
         return await run_in_transaction(body)
@@ -293,7 +310,7 @@ class CampaignFlows:
             investors = await repository.investments_of_campaign(campaign_id, None, session)
             people = [i.user_id for i in investors if i.payment_id] + [updated.owner_id]
             title = f"{updated.title}: {'funded' if funded else 'did not reach its goal'}"
-            text = (f"₹{format_minor(updated.raised)} raised of ₹{format_minor(updated.goal)}."
+            text = (f"{rupees(updated.raised)} raised of {rupees(updated.goal)}."
                     + ("" if funded else " Every investment is being refunded."))  # fmt: skip
             await campaign_service.after_commit_notify(people, updated, title, text,
                                                        f"closed:{campaign_id}")  # fmt: skip
@@ -396,7 +413,7 @@ class CampaignFlows:
                  TransferKind.PROFIT_SHARE: "Your profit share was paid"}  # fmt: skip
         await campaign_service.after_commit_notify(
             [transfer.user_id], campaign, f"{campaign.title}: {words[transfer.kind]}",
-            f"₹{format_minor(transfer.amount)} sent (reference {reference}).",
+            f"{rupees(transfer.amount)} sent (reference {reference}).",
             f"transfer:{transfer.provider_key()}",
         )  # fmt: skip
 
@@ -436,7 +453,7 @@ class CampaignFlows:
         campaign = await campaign_service.get(transfer.campaign_id)
         await campaign_service.notify(
             [transfer.user_id], campaign,
-            f"Add where we should pay you ₹{format_minor(transfer.amount)}",
+            f"Add where we should pay you {rupees(transfer.amount)}",
             f"{campaign.title}: register a UPI id or bank account in your crowdfunding "
             "dashboard and the payout is sent at once.",
             f"destination:{transfer.key}",
@@ -523,7 +540,7 @@ class CampaignFlows:
                 await campaign_service.notify(
                     [failed.user_id], campaign,
                     f"{campaign.title}: a payment to you did not go through",
-                    f"₹{format_minor(failed.amount)}: {reason}. We will send it again.",
+                    f"{rupees(failed.amount)}: {reason}. We will send it again.",
                     f"transfer-failed:{failed.provider_key()}",
                 )  # fmt: skip
 
@@ -536,10 +553,12 @@ class CampaignFlows:
             return "duplicate"
 
     async def do_reconcile_sent(self, now: dt.datetime | None = None, limit: int = 20) -> int:
-        """Payouts still ``sent`` ``STALE_SENT`` after they left (their webhook lost or late):
-        ask the provider for each and apply what it says like its webhook (the payout
-        timer). Each is looked at again at most every ``STALE_SENT``. Returns how many
-        changed. A refund's status comes only from its webhook."""
+        """Payouts and refunds still ``sent`` ``STALE_SENT`` after they left (their webhook
+        lost or late): ask the provider for each — the payout adapter's ``GET
+        /v1/payouts/{id}``, or the payment provider's refund API for a refund (``GET
+        /v1/payments/{id}/refunds/{refund_id}``) — and apply what it says like its webhook
+        (the payout timer). Each is looked at again at most every ``STALE_SENT``. Returns how
+        many changed."""
         now = now or utcnow()
         changed = 0
         adapter = destination_payouts()
@@ -547,8 +566,16 @@ class CampaignFlows:
             if not transfer.provider_ref:
                 continue
             try:
-                body = await adapter.fetch_payout(transfer.provider_ref)
-                hook = polled_payout(adapter.name, transfer.provider_key(), body)
+                if transfer.kind == TransferKind.REFUND:
+                    if not transfer.provider or not transfer.payment_id:
+                        continue
+                    refund = await fetch_refund(
+                        transfer.provider, transfer.payment_id, transfer.provider_ref
+                    )
+                    hook = polled_refund(transfer.provider_key(), refund)
+                else:
+                    body = await adapter.fetch_payout(transfer.provider_ref)
+                    hook = polled_payout(adapter.name, transfer.provider_key(), body)
                 changed += await self.do_apply_transfer_webhook(hook) == "applied"
             except (AppError, OSError, TimeoutError) as exc:
                 log.warning("payout status check failed", key=transfer.key, error=str(exc)[:200])
@@ -625,7 +652,7 @@ class CampaignFlows:
         campaign = await campaign_service.get(transfer.campaign_id)
         await campaign_service.notify(
             [str(u.id) for u in page.items], campaign,
-            f"Payout failed: {transfer.kind.value} of ₹{format_minor(transfer.amount)}",
+            f"Payout failed: {transfer.kind.value} of {rupees(transfer.amount)}",
             f"{campaign.title}: {message}. Retry it from the admin dashboard.",
             f"failed:{transfer.key}:{transfer.created_at.timestamp()}",
         )  # fmt: skip
@@ -653,6 +680,9 @@ class CampaignFlows:
         """The owner of a funded campaign reports profit for a period, with a supporting
         document they uploaded. The investors' pool = profit × share, rounded down.
 
+        Periods start on or after the day the campaign opened (live and past its start day),
+        end by today, and never share a day with another report that was not rejected.
+
         Raises ``CampaignNotFound``, ``NotCampaignOwner``, ``InvalidProfitReport``
         (``details.field``), ``ProfitReportState`` (a report for that period exists)."""
         campaign = await campaign_service.check_owner(campaign_id, owner_id)
@@ -660,9 +690,20 @@ class CampaignFlows:
             raise InvalidProfitReport("profit is reported for funded campaigns only",
                                       details={"field": "campaign"})  # fmt: skip
         today = utcnow().date()
-        if data.period_end < data.period_start or data.period_end > today:
-            raise InvalidProfitReport("the period must end after it starts and not in the future",
+        if data.period_end < data.period_start:
+            raise InvalidProfitReport("the period must end on or after the day it starts",
                                       details={"field": "period_end"})  # fmt: skip
+        if data.period_end > today:
+            raise InvalidProfitReport("the period cannot end in the future",
+                                      details={"field": "period_end"})  # fmt: skip
+        opened = campaign.starts_on
+        if campaign.live_at is not None:
+            opened = max(opened, campaign.live_at.date().isoformat())
+        if data.period_start.isoformat() < opened:
+            raise InvalidProfitReport(
+                f"the period cannot start before the campaign opened on {opened}",
+                details={"field": "period_start", "opened_on": opened},
+            )
         if data.profit <= 0:
             raise InvalidProfitReport("report a profit above zero", details={"field": "profit"})
         pool = profit_pool(data.profit, campaign.profit_share_bps)
@@ -682,17 +723,35 @@ class CampaignFlows:
             profit=data.profit, pool=pool, document_file_id=data.document_file_id,
             note=data.note,
         )  # fmt: skip
+
+        async def body(session: AsyncClientSession) -> None:
+            # One report at a time per campaign (the money sequence), so two overlapping
+            # reports sent at once cannot both pass the check.
+            await repository.bump_money_seq(campaign_id, session)
+            other = await repository.overlapping_report(
+                campaign_id, report.period_start, report.period_end, session
+            )
+            if other is not None:
+                raise InvalidProfitReport(
+                    f"the period overlaps the report for {other.period_start} to "
+                    f"{other.period_end}; periods may not share a day",
+                    details={"field": "period_start", "report_id": str(other.id),
+                             "period_start": other.period_start,
+                             "period_end": other.period_end},
+                )  # fmt: skip
+            await repository.insert_report(report, session)
+            await audit_service.do_append(
+                chain=campaign_chain(campaign_id), actor_id=owner_id, action="profit.reported",
+                target_type="profit_report", target_id=str(report.id),
+                details={"profit": data.profit, "pool": pool,
+                         "period_start": report.period_start, "period_end": report.period_end},
+                session=session,
+            )  # fmt: skip
+
         try:
-            await repository.insert_report(report)
-        except Exception as exc:
-            if "duplicate" in str(exc).lower() or "E11000" in str(exc):
-                raise ProfitReportState("a report for this period exists") from exc
-            raise
-        await audit_service.do_append(
-            chain=campaign_chain(campaign_id), actor_id=owner_id, action="profit.reported",
-            target_type="profit_report", target_id=str(report.id),
-            details={"profit": data.profit, "pool": pool, "period_start": report.period_start},
-        )  # fmt: skip
+            await run_in_transaction(body)
+        except DuplicateKeyError as exc:  # a rejected report of the same start day
+            raise ProfitReportState("a report for this period exists") from exc
         return report
 
     async def do_decide_report(
@@ -735,7 +794,7 @@ class CampaignFlows:
         await campaign_service.notify(
             [report.owner_id], campaign, f"Profit report {status.value}",
             notes if not approve else
-            f"Pay ₹{format_minor(report.pool)} in for your investors: it is shared at once.",
+            f"Pay {rupees(report.pool)} in for your investors: it is shared at once.",
             f"profit:{report_id}:{status.value}",
         )  # fmt: skip
         return decided
@@ -808,7 +867,7 @@ class CampaignFlows:
             await campaign_service.notify(
                 [share.user_id], campaign, f"{campaign.title}: profit shared",
                 f"Your share for {report.period_start} to {report.period_end} is "
-                f"₹{format_minor(share.amount)}; it is on its way.",
+                f"{rupees(share.amount)}; it is on its way.",
                 f"share:{report_id}",
             )  # fmt: skip
         return True

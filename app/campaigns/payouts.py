@@ -31,6 +31,7 @@ from app.payments.errors import (
     WebhookSignatureInvalid,
 )
 from app.payments.providers.base import (
+    Refund,
     check_amount,
     check_event_id,
     check_text,
@@ -44,12 +45,17 @@ from app.payments.providers.razorpayx import (
     RazorpayXPayouts,
     payout_provider,
 )
-from app.payments.transfers import refund_payment
+from app.payments.transfers import fetch_refund, refund_payment
 
 __all__ = [
     "DestinationPayouts", "Payout", "TransferWebhook", "Validation", "destination_payouts",
-    "polled_payout", "refund_payment", "verify_transfer_webhook",
+    "fetch_refund", "polled_payout", "polled_refund", "refund_payment",
+    "verify_transfer_webhook",
 ]  # fmt: skip
+
+# A refund's status in the provider's words → Razorpay's, which the webhooks use (Stripe says
+# ``succeeded`` and ``canceled``).
+REFUND_STATES = {"succeeded": "processed", "canceled": "cancelled"}
 
 SIGNATURE_HEADER = "X-Razorpay-Signature"
 EVENT_ID_HEADER = "X-Razorpay-Event-Id"
@@ -268,4 +274,17 @@ def polled_payout(provider: str, transfer_key: str, body: dict[str, Any]) -> Tra
         kind="payout", entity_id=payout_id, status=status,
         amount=check_amount(body.get("amount")), transfer_key=transfer_key,
         failure=str(failure)[:300] if failure else None,
+    )  # fmt: skip
+
+
+def polled_refund(transfer_key: str, refund: Refund) -> TransferWebhook:
+    """A refund fetched from the provider, as the webhook its status would have sent (for a
+    refund whose webhook never came); its event id names the refund and the status, so
+    polling again applies nothing twice."""
+    status = REFUND_STATES.get(refund.status, refund.status)
+    return TransferWebhook(
+        provider=refund.provider, event_id=f"poll-{refund.id}-{status}",
+        event=f"refund.{status}", kind="refund", entity_id=refund.id, status=status,
+        amount=refund.amount, transfer_key=transfer_key,
+        failure=f"the provider says the refund {status}" if status in FAILED_STATES else None,
     )  # fmt: skip

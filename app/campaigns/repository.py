@@ -111,12 +111,14 @@ def _safe_user(user_id: str) -> str:
     return user_id
 
 
-async def reserve(campaign_id: str, hold: dict[str, Any], amount: int, now: dt.datetime) -> bool:
+async def reserve(
+    campaign_id: str, hold: dict[str, Any], amount: int, now: dt.datetime, session: Session = None
+) -> bool:
     """Reserve ``amount`` paise with ``hold`` (``id``, ``user_id``, ``amount``,
     ``expires_at``) on a live, open campaign while ``raised + reserved + amount <= goal`` and
     the investor's total there stays within ``max_investment``. One atomic update (so
-    concurrent pledges, by many people or by one, never pass either bound); False when the
-    guard refused it."""
+    concurrent pledges, by many people or by one, never pass either bound), inside
+    ``session``'s transaction when given; False when the guard refused it."""
     user = _safe_user(str(hold["user_id"]))
     result = await Campaign.get_pymongo_collection().update_one(
         {
@@ -126,6 +128,7 @@ async def reserve(campaign_id: str, hold: dict[str, Any], amount: int, now: dt.d
             "$expr": _room_for(amount, user),
         },
         {"$inc": {"reserved": amount, f"investor_totals.{user}": amount}, "$push": {"holds": hold}},
+        session=session,
     )
     return result.modified_count == 1
 
@@ -217,6 +220,7 @@ async def set_progress(
 async def feed(
     *,
     statuses: list[str],
+    owner_id: str | None = None,
     category: str | None,
     city: str | None,
     closing_before: dt.datetime | None,
@@ -227,9 +231,12 @@ async def feed(
     offset: int,
     limit: int,
 ) -> tuple[list[Campaign], int]:
-    """One page of campaigns matching the filters, and how many match in all. ``text`` is
-    matched case-insensitively as a literal in title, story, category and city."""
+    """One page of campaigns matching the filters (``owner_id``: only that owner's), and how
+    many match in all. Each word of ``text`` must appear, case-insensitively and literally, in
+    the title, story, category or city (any order, any of those fields)."""
     query: dict[str, Any] = {"status": {"$in": statuses}}
+    if owner_id is not None:
+        query["owner_id"] = owner_id
     if category:
         query["category"] = category
     if city:
@@ -243,10 +250,13 @@ async def feed(
         if max_funded_bps is not None:
             bounds["$lte"] = max_funded_bps
         query["funded_bps"] = bounds
-    if text:
-        pattern = re.compile(re.escape(text), re.IGNORECASE)
-        query["$or"] = [{"title": pattern}, {"story": pattern}, {"category": pattern},
-                        {"city": pattern}]  # fmt: skip
+    words = (text or "").split()[:8]
+    if words:
+        query["$and"] = [
+            {"$or": [{field: re.compile(re.escape(word), re.IGNORECASE)}
+                     for field in ("title", "story", "category", "city")]}
+            for word in words
+        ]  # fmt: skip
     collection = Campaign.get_pymongo_collection()
     total = await collection.count_documents(query)
     cursor = collection.find(query).sort([*sort, ("_id", -1)]).skip(offset).limit(limit)
@@ -275,9 +285,9 @@ async def campaigns_by_ids(ids: list[str]) -> dict[str, Campaign]:
 # ---- investments -------------------------------------------------------------------------
 
 
-async def insert_investment(investment: Investment) -> Investment:
-    """Store a new investment."""
-    await investment.insert()
+async def insert_investment(investment: Investment, session: Session = None) -> Investment:
+    """Store a new investment (inside ``session``'s transaction when given)."""
+    await investment.insert(session=session)
     return investment
 
 
@@ -322,10 +332,14 @@ async def investments_of_user(user_id: str) -> list[Investment]:
 
 
 async def committed_by_user(
-    user_id: str, *, campaign_id: str | None = None, since: dt.datetime | None = None
+    user_id: str,
+    *,
+    campaign_id: str | None = None,
+    since: dt.datetime | None = None,
+    session: Session = None,
 ) -> int:
     """Paise a person has pending or invested (not expired, failed or refunded), in one
-    campaign or all, created since ``since``."""
+    campaign or all, created since ``since`` (read in ``session``'s snapshot when given)."""
     match: dict[str, Any] = {
         "user_id": user_id,
         "status": {"$in": [InvestmentStatus.PENDING.value, InvestmentStatus.COMPLETED.value]},
@@ -335,7 +349,8 @@ async def committed_by_user(
     if since is not None:
         match["created_at"] = {"$gte": since}
     rows = Investment.get_pymongo_collection().aggregate(
-        [{"$match": match}, {"$group": {"_id": None, "total": {"$sum": "$amount"}}}]
+        [{"$match": match}, {"$group": {"_id": None, "total": {"$sum": "$amount"}}}],
+        session=session,
     )
     async for row in await rows:
         return int(row["total"])
@@ -413,13 +428,13 @@ async def get_transfer(transfer_id: str, session: Session = None) -> Transfer | 
 
 
 async def claim_stale_sent(before: dt.datetime, now: dt.datetime, limit: int) -> list[Transfer]:
-    """Up to ``limit`` payouts ``sent`` before ``before`` and not looked at since, each
-    marked looked at (``checked_at``) as it is taken, so two workers never take the same."""
+    """Up to ``limit`` payouts and refunds ``sent`` before ``before`` and not looked at since,
+    each marked looked at (``checked_at``) as it is taken, so two workers never take the
+    same."""
     found: list[Transfer] = []
     for _ in range(limit):
         doc = await Transfer.get_pymongo_collection().find_one_and_update(
-            {"status": TransferStatus.SENT.value, "kind": {"$ne": TransferKind.REFUND.value},
-             "sent_at": {"$lte": before},
+            {"status": TransferStatus.SENT.value, "sent_at": {"$lte": before},
              "$or": [{"checked_at": None}, {"checked_at": {"$lte": before}}]},
             {"$set": {"checked_at": now}}, sort=[("sent_at", 1)],
             return_document=ReturnDocument.AFTER,
@@ -489,10 +504,22 @@ async def transfers(
 # ---- profit reports, updates, disputes ---------------------------------------------------
 
 
-async def insert_report(report: ProfitReport) -> ProfitReport:
+async def insert_report(report: ProfitReport, session: Session = None) -> ProfitReport:
     """Store a profit report (unique per campaign and period start)."""
-    await report.insert()
+    await report.insert(session=session)
     return report
+
+
+async def overlapping_report(
+    campaign_id: str, start: str, end: str, session: Session = None
+) -> ProfitReport | None:
+    """A report of the campaign, not rejected, whose period shares a day with ``start`` to
+    ``end`` (ISO dates, both included), or None."""
+    return await ProfitReport.find_one(
+        {"campaign_id": campaign_id, "status": {"$ne": "rejected"},
+         "period_start": {"$lte": end}, "period_end": {"$gte": start}},
+        session=session,
+    )  # fmt: skip
 
 
 async def get_report(report_id: str, session: Session = None) -> ProfitReport | None:

@@ -10,6 +10,7 @@ import datetime as dt
 from quart import Blueprint, request
 from quart_schema import tag, validate_querystring, validate_request, validate_response
 
+from app.audit.service import audit_service
 from app.campaigns.destinations import destination_service
 from app.campaigns.documents import (
     Campaign,
@@ -20,12 +21,15 @@ from app.campaigns.documents import (
     ProfitReport,
     Transfer,
     TransferStatus,
+    utcnow,
 )
 from app.campaigns.events import progress_bps, update_out
 from app.campaigns.flows import campaign_flows
 from app.campaigns.payouts import verify_transfer_webhook
 from app.campaigns.schemas import (
     AdminDashboard,
+    AuditEntryOut,
+    CampaignAudit,
     CampaignFields,
     CampaignOut,
     CampaignPage,
@@ -37,6 +41,7 @@ from app.campaigns.schemas import (
     DisputeCreate,
     DisputeOut,
     DisputeResolve,
+    DocumentOut,
     FeedQuery,
     InvestmentList,
     InvestmentOut,
@@ -59,7 +64,7 @@ from app.campaigns.schemas import (
     UpdateList,
     UpdateOut,
 )
-from app.campaigns.service import ESCROW, campaign_service
+from app.campaigns.service import ESCROW, campaign_chain, campaign_service
 from app.config import get_settings
 from app.files.documents import StoredFile
 from app.files.schemas import FileOut, LinkOut, LinkQuery
@@ -99,6 +104,44 @@ async def campaign_outs(
     for c in campaigns:
         out = campaign_out(c, names[c.owner_id].full_name if c.owner_id in names else None)
         out.pictures = await picture_links(c, viewer, pictures)
+        if pictures > 1:  # a campaign's own page: its documents too
+            out.documents = await document_links(c, viewer)
+        outs.append(out)
+    return outs
+
+
+async def document_links(campaign: Campaign, viewer_id: str) -> list[DocumentOut]:
+    """Signed download links for ``viewer_id`` to the campaign's documents (the caller
+    checked that the viewer may see the campaign, which is who may read them)."""
+    found = []
+    for file_id in campaign.document_file_ids:
+        record = await files_service.get(file_id)
+        if record is None:
+            continue
+        link = files_service.link(record, viewer_id, "attachment")
+        found.append(DocumentOut(id=file_id, filename=record.filename,
+                                 url=f"{get_settings().public_url}{link.path}",
+                                 content_type=record.content_type))  # fmt: skip
+    return found
+
+
+async def report_outs(
+    reports: list[ProfitReport], viewer_id: str, titles: dict[str, str] | None = None
+) -> list[ProfitReportOut]:
+    """API shapes of profit reports with their campaign's title and a signed link to the
+    supporting document for ``viewer_id`` (only for callers who may read it: its owner and
+    admins)."""
+    if titles is None:
+        found = await campaign_service.campaigns_by_ids(sorted({r.campaign_id for r in reports}))
+        titles = {cid: c.title for cid, c in found.items()}
+    outs = []
+    for r in reports:
+        out = report_out(r)
+        out.campaign_title = titles.get(r.campaign_id)
+        record = await files_service.get(r.document_file_id) if r.document_file_id else None
+        if record is not None:
+            link = files_service.link(record, viewer_id, "inline")
+            out.document_url = f"{get_settings().public_url}{link.path}"
         outs.append(out)
     return outs
 
@@ -130,6 +173,8 @@ def campaign_out(c: Campaign, owner_name: str | None = None) -> CampaignOut:
         status=c.status, raised=format_minor(c.raised), reserved=format_minor(c.reserved),
         remaining=format_minor(max(c.goal - c.raised - c.reserved, 0)),
         progress_bps=progress_bps(c), investor_count=c.investor_count,
+        open=c.status == "live" and c.starts_on <= utcnow().date().isoformat()
+        and c.ends_at > utcnow(),
         reviews=[ReviewNoteOut(**r.model_dump()) for r in c.reviews], created_at=c.created_at,
         submitted_at=c.submitted_at, live_at=c.live_at, closed_at=c.closed_at,
     )  # fmt: skip
@@ -299,7 +344,7 @@ async def quote(campaign_id: str, query_args: QuoteQuery) -> InvestQuote:
     q = await campaign_service.quote_for(_me(), campaign_id, query_args.amount)
     return InvestQuote(requested=format_minor(q.requested), amount=format_minor(q.amount),
                        remaining=format_minor(max(q.remaining, 0)), outcome=q.outcome,
-                       reason=q.reason, message=q.message)  # fmt: skip
+                       reason=q.reason, message=q.message, opens_on=q.opens_on)  # fmt: skip
 
 
 @blueprint.post("/campaigns/<campaign_id>/invest")
@@ -315,7 +360,8 @@ async def invest(campaign_id: str, data: InvestRequest) -> tuple[InvestmentOut, 
     Errors: 409 ``investment_refused`` (``details.reason``, ``details.remaining``), 403
     ``investment_limit_reached`` (yearly limit without full KYC)."""
     investment = await campaign_service.do_invest(_me(), campaign_id, data.amount)
-    return investment_out(investment), 201
+    campaign = await campaign_service.get(campaign_id)
+    return investment_out(investment, campaign.title), 201
 
 
 @blueprint.get("/campaigns/<campaign_id>/investments")
@@ -374,9 +420,13 @@ async def post_update(campaign_id: str, data: UpdateCreate) -> tuple[UpdateOut, 
 @document_errors(404)
 async def list_reports(campaign_id: str) -> ProfitReportList:
     """The campaign's profit reports, newest first."""
-    await campaign_service.check_visible(campaign_id, _me(), _admin())
+    campaign = await campaign_service.check_visible(campaign_id, _me(), _admin())
     reports = await campaign_service.reports(campaign_id)
-    return ProfitReportList(reports=[report_out(r) for r in reports])
+    if _admin() or campaign.owner_id == _me():
+        outs = await report_outs(reports, _me(), {campaign_id: campaign.title})
+    else:
+        outs = [report_out(r) for r in reports]
+    return ProfitReportList(reports=outs)
 
 
 @blueprint.post("/campaigns/<campaign_id>/profit-reports")
@@ -573,9 +623,31 @@ async def my_dashboard() -> InvestorDashboard:
         investments=[investment_out(i, campaigns[i.campaign_id].title
                                     if i.campaign_id in campaigns else None) for i in mine],
         payouts=[transfer_out(t) for t in payouts], upcoming=await campaign_outs(upcoming),
-        owned=await campaign_outs(owned), owner_reports=[report_out(r) for r in reports],
+        owned=await campaign_outs(owned),
+        owner_reports=await report_outs(reports, me, {str(c.id): c.title for c in owned}),
         owner_transfers=[transfer_out(t) for t in owner_transfers],
         disputes=[dispute_out(d) for d in await campaign_service.disputes(user_id=me)],
+    )  # fmt: skip
+
+
+@blueprint.get("/admin/campaigns/<campaign_id>/audit")
+@tag(["campaigns", "admin"])
+@require_role(PlatformRole.ADMIN)
+@validate_response(CampaignAudit)
+@document_errors(404)
+async def campaign_audit(campaign_id: str) -> CampaignAudit:
+    """The campaign's own audit chain (created, submitted, verified, investments, refunds,
+    payouts, profit decisions, disputes), newest 200 first, and a verification of the whole
+    chain. (The platform log at ``/api/v1/admin/audit`` holds only the platform chain.)"""
+    await campaign_service.get(campaign_id)
+    chain = campaign_chain(campaign_id)
+    records = await audit_service.latest(chain, None, 200)
+    report = await audit_service.verify(chain)
+    return CampaignAudit(
+        chain=chain, chain_ok=report.ok, chain_checked=report.checked,
+        records=[AuditEntryOut(seq=r.seq, at=r.at, actor_id=r.actor_id, action=r.action,
+                               target_type=r.target_type, target_id=r.target_id,
+                               details=dict(r.details), hash=r.hash) for r in records],
     )  # fmt: skip
 
 
@@ -588,7 +660,7 @@ async def admin_dashboard() -> AdminDashboard:
     payouts, open disputes."""
     return AdminDashboard(
         to_verify=await campaign_outs(await campaign_service.in_review()),
-        reports_to_decide=[report_out(r) for r in await campaign_service.reports_waiting()],
+        reports_to_decide=await report_outs(await campaign_service.reports_waiting(), _me()),
         failed_transfers=[transfer_out(t) for t in
                           await campaign_service.transfers(status=TransferStatus.FAILED)],
         open_disputes=[dispute_out(d) for d in

@@ -8,6 +8,7 @@ import re
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
@@ -26,10 +27,16 @@ from app.inputs import NonNegativeInt64
 from app.money import AmountFormatError, parse_minor
 from app.realtime.contract import ServerEvent
 
+AMOUNT_PATTERN = r"^\d{1,15}(\.\d{1,2})?$"
+
 
 def _paise(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, str):
         raise ValueError('amounts are decimal strings with two places, e.g. "15000.00"')
+    if not re.fullmatch(
+        AMOUNT_PATTERN, value
+    ):  # the documented pattern exactly (no sign, no blanks)
+        raise ValueError('write amounts like "15000.00": digits, at most two places')
     try:
         return parse_minor(value)
     except AmountFormatError as exc:
@@ -39,7 +46,7 @@ def _paise(value: object) -> int:
 Paise = Annotated[
     int,
     BeforeValidator(_paise),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{1,15}(\.\d{1,2})?$",
+    WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN,
                     "description": "an amount as a decimal string with at most two places",
                     "examples": ["15000.00"]}),
 ]  # fmt: skip
@@ -56,6 +63,17 @@ FileId = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")]
 
 def _clean(value: str) -> str:
     return " ".join(value.split())
+
+
+def _written(value: str) -> str:
+    value = value.strip()
+    if len(value) < 3:
+        raise ValueError("write your notes: at least 3 characters")
+    return value
+
+
+Notes = Annotated[str, Field(min_length=3, max_length=2000), AfterValidator(_written)]
+"""An admin's own words on a decision: required, at least 3 characters besides blanks."""
 
 
 class CampaignFields(BaseModel):
@@ -131,6 +149,7 @@ class CampaignOut(BaseModel):
     remaining: str
     progress_bps: int
     investor_count: int
+    open: bool = Field(default=False, description="live and past its start day: taking pledges")
     reviews: list[ReviewNoteOut]
     created_at: dt.datetime
     submitted_at: dt.datetime | None
@@ -140,12 +159,27 @@ class CampaignOut(BaseModel):
         default_factory=list,
         description="signed inline links to its pictures for the viewer (the feed: the first)",
     )
+    documents: list[DocumentOut] = Field(
+        default_factory=list,
+        description="signed download links to its documents for the viewer (a campaign's own "
+        "page; empty in the feed)",
+    )
 
 
 class PictureOut(BaseModel):
     """A campaign picture: its file id and a short-lived signed link to show it inline."""
 
     id: str
+    url: str
+    content_type: str
+
+
+class DocumentOut(BaseModel):
+    """A campaign document (a quote, a lease, a licence): its file id, name and a short-lived
+    signed link to download it."""
+
+    id: str
+    filename: str
     url: str
     content_type: str
 
@@ -183,7 +217,7 @@ class ReviewRequest(BaseModel):
     """``POST /api/v1/admin/campaigns/{id}/review``: verify (goes live) or send back."""
 
     decision: Literal["verify", "send_back"]
-    notes: str = Field(min_length=3, max_length=2000)
+    notes: Notes
 
 
 class CancelRequest(BaseModel):
@@ -209,6 +243,7 @@ class InvestQuote(BaseModel):
     outcome: Literal["accept", "part_fill", "refuse"]
     reason: str | None = None
     message: str
+    opens_on: str | None = Field(default=None, description="reason not_open_yet: the day it opens")
 
 
 class QuoteQuery(BaseModel):
@@ -305,6 +340,10 @@ class ProfitReportOut(BaseModel):
     created_at: dt.datetime
     decided_at: dt.datetime | None
     distributed_at: dt.datetime | None
+    campaign_title: str | None = None
+    document_url: str | None = Field(
+        default=None, description="a signed link to the supporting document, for its readers"
+    )
 
 
 class ProfitReportList(BaseModel):
@@ -317,7 +356,7 @@ class ProfitDecision(BaseModel):
     """``POST /api/v1/admin/campaigns/profit-reports/{id}/decision``."""
 
     approve: bool
-    notes: str = Field(min_length=3, max_length=2000)
+    notes: Notes
 
 
 class TransferOut(BaseModel):
@@ -345,7 +384,7 @@ class DisputeCreate(BaseModel):
 class DisputeResolve(BaseModel):
     """``POST /api/v1/admin/campaigns/disputes/{id}/resolve``."""
 
-    resolution: str = Field(min_length=3, max_length=2000)
+    resolution: Notes
 
 
 class DisputeOut(BaseModel):
@@ -385,6 +424,29 @@ class AdminDashboard(BaseModel):
     reports_to_decide: list[ProfitReportOut]
     failed_transfers: list[TransferOut]
     open_disputes: list[DisputeOut]
+
+
+class AuditEntryOut(BaseModel):
+    """One record of a campaign's hash-chained audit log."""
+
+    seq: int
+    at: dt.datetime
+    actor_id: str | None
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, object]
+    hash: str
+
+
+class CampaignAudit(BaseModel):
+    """``GET /api/v1/admin/campaigns/{id}/audit``: the campaign's audit chain (``campaign:<id>``),
+    newest first, and whether the whole chain verifies."""
+
+    chain: str
+    records: list[AuditEntryOut]
+    chain_ok: bool
+    chain_checked: int
 
 
 class CampaignStats(BaseModel):

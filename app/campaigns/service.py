@@ -18,6 +18,7 @@ from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.audit.service import audit_service
+from app.books.service import books_service
 from app.campaigns import events as campaign_events
 from app.campaigns import repository
 from app.campaigns.documents import (
@@ -55,9 +56,10 @@ from app.db import run_in_transaction
 from app.files.documents import FilePurpose, StoredFile
 from app.files.service import files_service
 from app.identity.documents import KycStatus
-from app.kyc.service import financial_year_start, kyc_service
+from app.kyc.errors import KycRequired
+from app.kyc.service import kyc_service
 from app.logging import get_logger
-from app.money import format_minor
+from app.money import format_minor, parse_minor
 from app.notifications.documents import NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.payments.service import create_checkout
@@ -76,6 +78,21 @@ CampaignFileRole = Literal["picture", "document", "profit_statement"]
 
 ESCROW = "assets:escrow"
 UNMATCHED = "liabilities:unmatched_payments"
+
+
+def rupees(paise: int) -> str:
+    """An amount for people to read, with Indian digit grouping: 50000000 → ``₹5,00,000.00``
+    (notifications; the API's amounts stay plain decimal strings)."""
+    text = format_minor(abs(paise))
+    whole, _, cents = text.partition(".")
+    if len(whole) > 3:
+        head, tail = whole[:-3], whole[-3:]
+        groups: list[str] = []
+        while len(head) > 2:
+            groups.insert(0, head[-2:])
+            head = head[:-2]
+        whole = ",".join([head, *groups, tail]) if head else ",".join([*groups, tail])
+    return f"{'-' if paise < 0 else ''}₹{whole}.{cents}"
 
 
 def investor_funds(user_id: str) -> str:
@@ -105,6 +122,7 @@ class Quote:
     outcome: Literal["accept", "part_fill", "refuse"]
     reason: str | None
     message: str
+    opens_on: str | None = None
 
 
 def _open(campaign: Campaign, now: dt.datetime) -> bool:
@@ -168,15 +186,14 @@ class CampaignService:
             closing = now + dt.timedelta(days=query.closing_within_days)
             statuses = [s for s in statuses if s == CampaignStatus.LIVE.value]
         found, total = await repository.feed(
-            statuses=statuses, category=query.category, city=query.city,
+            statuses=statuses, owner_id=viewer_id if query.mine else None,
+            category=query.category, city=query.city,
             closing_before=closing,
             min_funded_bps=None if query.min_funded_pct is None else query.min_funded_pct * 100,
             max_funded_bps=None if query.max_funded_pct is None else query.max_funded_pct * 100,
             text=(query.q or "").strip() or None, sort=sorts[query.sort],
             offset=query.offset, limit=query.limit,
         )  # fmt: skip
-        if query.mine:
-            found = [c for c in found if c.owner_id == viewer_id]
         return found, total
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -442,9 +459,11 @@ class CampaignService:
         investor_id: str | None = None,
     ) -> Quote:  # fmt: skip
         """What a pledge of ``requested`` paise becomes, given what the investor already has
-        pending or invested here (``committed``). Rules, in order: the campaign must be live
-        and open (``campaign_closed``); not the owner's own (``own_campaign``); nothing left
-        (``goal_reached``); at least the minimum pledge unless it takes exactly what remains
+        pending or invested here (``committed``). Rules, in order: a live campaign whose start
+        day has not come (``not_open_yet``); the campaign must be live and open
+        (``campaign_closed``); not the owner's own (``own_campaign``); nothing left because
+        the rest is reserved by people still paying (``all_reserved``: it may free up) or
+        raised (``goal_reached``); at least the minimum pledge unless it takes exactly what remains
         (``below_minimum``); within the per-investor maximum (``above_maximum``); then the
         pledge policy for more than remains: ``part_fill`` at the remainder, or refuse
         (``exceeds_remaining``)."""
@@ -454,10 +473,23 @@ class CampaignService:
         def refuse(reason: str, message: str) -> Quote:
             return Quote(requested, 0, remaining, "refuse", reason, message)
 
+        if campaign.status == CampaignStatus.LIVE and campaign.starts_on > now.date().isoformat():
+            return Quote(
+                requested,
+                0,
+                remaining,
+                "refuse",
+                "not_open_yet",
+                f"this campaign opens on {campaign.starts_on}",
+                campaign.starts_on,
+            )
         if not _open(campaign, now):
             return refuse("campaign_closed", "this campaign is not taking investments")
         if investor_id is not None and investor_id == campaign.owner_id:
             return refuse("own_campaign", "you cannot invest in your own campaign")
+        if remaining <= 0 and campaign.raised < campaign.goal:
+            return refuse("all_reserved", "the rest is reserved by others while they pay; "
+                          "it frees up if they do not pay in time")  # fmt: skip
         if remaining <= 0:
             return refuse("goal_reached", "the goal has been reached; nothing remains to invest")
         if requested < campaign.min_investment and requested != remaining:
@@ -490,23 +522,17 @@ class CampaignService:
         stored = await repository.committed_by_user(user_id, campaign_id=str(campaign.id))
         return max(campaign.investor_totals.get(user_id, 0), stored)
 
-    async def check_yearly_limit(self, user_id: str, amount: int, now: dt.datetime) -> None:
-        """Without full KYC a person may have at most ``campaign_kyc_free_limit`` paise
-        pending or invested across campaigns in one financial year (April–March).
-
-        Raises ``InvestmentLimitReached``."""
-        limit = get_settings().campaign_kyc_free_limit
-        summary = await kyc_service.summary(user_id)
-        if summary.status == KycStatus.VERIFIED:
-            return
-        since = dt.datetime.combine(financial_year_start(now.date()), dt.time(), dt.UTC)
-        so_far = await repository.committed_by_user(user_id, since=since)
-        if so_far + amount > limit:
-            raise InvestmentLimitReached(
-                f"complete your KYC to invest more than ₹{format_minor(limit)} in a year",
-                details={"limit": format_minor(limit), "invested": format_minor(so_far),
-                         "kyc_status": summary.status.value},
-            )  # fmt: skip
+    async def _counted_this_year(
+        self, user_id: str, session: AsyncClientSession, since: dt.datetime
+    ) -> int:
+        """Paise ``user_id`` put in since ``since`` that count toward the yearly KYC-free
+        limit: campaign investments pending or completed (this transaction's snapshot) plus
+        club contributions (``books_service.contributed_since``). The club figure is read
+        outside the snapshot; that is safe because every club contribution of this person
+        writes the same allowance document first, so one committed after our snapshot, or
+        still open, makes this transaction conflict and start again."""
+        campaigns = await repository.committed_by_user(user_id, since=since, session=session)
+        return campaigns + await books_service.contributed_since(user_id, since)
 
     async def do_reserve(self, user_id: str, campaign_id: str, requested: int) -> Investment:
         """Reserve a pledge atomically and store the pending investment (no checkout yet).
@@ -516,26 +542,55 @@ class CampaignService:
         exactly one acceptance and the loser a refusal naming what remains. The same guarded
         update keeps the investor's total here within ``max_investment``, so many pledges
         of one person at once never pass it either (the losers are refused
-        ``above_maximum``).
+        ``above_maximum``). Everyone watching the campaign's room sees the new ``reserved``
+        and ``remaining`` (``campaign:progress``).
+
+        Without full KYC a person may put at most ``kyc_contribution_limit`` paise a financial
+        year (April–March) into campaigns and clubs together (docs/domain.md, KYC limit): the
+        check, the reservation and the investment are then one transaction that first takes
+        the person's yearly allowance (``kyc_service.do_reserve_allowance``), so two pledges
+        at once — here, in another campaign or in a club — cannot both pass it.
 
         Raises ``CampaignNotFound``, ``InvestmentRefused``, ``InvestmentLimitReached``."""
-        campaign = await self.check_visible(campaign_id, user_id, False)
-        now = utcnow()
+        await self.check_visible(campaign_id, user_id, False)
+        summary = await kyc_service.summary(user_id)
+        if summary.status == KycStatus.VERIFIED:
+            return await self._reserve_unlimited(user_id, campaign_id, requested)
+        return await self._reserve_within_limit(user_id, campaign_id, requested)
+
+    def _refused(self, quote: Quote, requested: int) -> InvestmentRefused:
+        details = {"reason": quote.reason, "requested": format_minor(requested),
+                   "remaining": format_minor(max(quote.remaining, 0))}  # fmt: skip
+        if quote.opens_on:
+            details["opens_on"] = quote.opens_on
+        return InvestmentRefused(quote.message, details=details)
+
+    def _new_investment(
+        self, campaign: Campaign, user_id: str, requested: int, quote: Quote, now: dt.datetime
+    ) -> tuple[Hold, Investment]:
         investment_id = PydanticObjectId()
         expires = now + dt.timedelta(seconds=get_settings().campaign_reservation_seconds)
-        checked_limit = False
+        hold = Hold(id=str(investment_id), user_id=user_id, amount=quote.amount,
+                    expires_at=expires)  # fmt: skip
+        investment = Investment(
+            id=investment_id, campaign_id=str(campaign.id), user_id=user_id,
+            requested=requested, amount=quote.amount, currency=campaign.currency,
+            part_filled=quote.outcome == "part_fill", expires_at=expires, created_at=now,
+        )  # fmt: skip
+        return hold, investment
+
+    async def _reserve_unlimited(
+        self, user_id: str, campaign_id: str, requested: int
+    ) -> Investment:
+        """A KYC-verified investor: the guarded update alone, retried on a lost race."""
+        campaign = await self.get(campaign_id)
+        now = utcnow()
         for _ in range(RESERVE_ATTEMPTS):
             committed = await self._committed(campaign, user_id)
             quote = self.quote(campaign, requested, committed, now, user_id)
             if quote.outcome == "refuse":
-                raise InvestmentRefused(quote.message, details={
-                    "reason": quote.reason, "requested": format_minor(requested),
-                    "remaining": format_minor(max(quote.remaining, 0))})  # fmt: skip
-            if not checked_limit:
-                await self.check_yearly_limit(user_id, quote.amount, now)
-                checked_limit = True
-            hold = Hold(id=str(investment_id), user_id=user_id, amount=quote.amount,
-                        expires_at=expires)  # fmt: skip
+                raise self._refused(quote, requested)
+            hold, investment = self._new_investment(campaign, user_id, requested, quote, now)
             if await repository.reserve(campaign_id, hold.model_dump(), quote.amount, now):
                 break
             campaign = await self.get(campaign_id)
@@ -545,12 +600,69 @@ class CampaignService:
                 "too many people are investing right now; try again",
                 details={"reason": "busy", "remaining": format_minor(max(remaining, 0))},
             )
-        investment = Investment(
-            id=investment_id, campaign_id=campaign_id, user_id=user_id, requested=requested,
-            amount=quote.amount, currency=campaign.currency,
-            part_filled=quote.outcome == "part_fill", expires_at=expires, created_at=now,
-        )  # fmt: skip
-        return await repository.insert_investment(investment)
+        stored = await repository.insert_investment(investment)
+        await self._tell_room(campaign_id)
+        return stored
+
+    async def _reserve_within_limit(
+        self, user_id: str, campaign_id: str, requested: int
+    ) -> Investment:
+        """An investor without full KYC: allowance, count, check, reservation and investment
+        in one transaction (a conflicting one is retried by the driver from a new snapshot)."""
+        await kyc_service.ensure_allowance(user_id)
+        await campaign_events.ensure_room(campaign_id)
+
+        async def body(session: AsyncClientSession) -> Investment:
+            now = utcnow()
+            campaign = await self.get(campaign_id, session)
+            stored = await repository.committed_by_user(
+                user_id, campaign_id=campaign_id, session=session
+            )
+            committed = max(campaign.investor_totals.get(user_id, 0), stored)
+            quote = self.quote(campaign, requested, committed, now, user_id)
+            if quote.outcome == "refuse":
+                raise self._refused(quote, requested)
+            try:
+                await kyc_service.do_reserve_allowance(
+                    session, user_id, quote.amount,
+                    lambda tx, since: self._counted_this_year(user_id, tx, since),
+                    domain="campaigns",
+                )  # fmt: skip
+            except KycRequired as exc:
+                limit = get_settings().kyc_contribution_limit
+                so_far = parse_minor(str(exc.details.get("contributed", "0.00")))
+                raise InvestmentLimitReached(
+                    f"complete your KYC to put more than ₹{format_minor(limit)} a year into "
+                    "campaigns and clubs",
+                    details={"limit": format_minor(limit), "invested": format_minor(so_far),
+                             "kyc_status": exc.details.get("kyc_status")},
+                ) from exc  # fmt: skip
+            hold, investment = self._new_investment(campaign, user_id, requested, quote, now)
+            if not await repository.reserve(
+                campaign_id, hold.model_dump(), quote.amount, now, session
+            ):  # the snapshot said yes; a guard that still refuses is a lost race
+                raise InvestmentRefused(
+                    "too many people are investing right now; try again",
+                    details={"reason": "busy", "remaining": format_minor(max(quote.remaining, 0))},
+                )  # fmt: skip
+            await repository.insert_investment(investment, session)
+            fresh = await self.get(campaign_id, session)
+            await campaign_events.record_progress(session, fresh)
+            return investment
+
+        return await run_in_transaction(body)
+
+    async def _tell_room(self, campaign_id: str) -> None:
+        """Send the campaign's room its figures now (a reservation changed ``reserved``)."""
+        await campaign_events.ensure_room(campaign_id)
+
+        async def body(session: AsyncClientSession) -> None:
+            await campaign_events.record_progress(session, await self.get(campaign_id, session))
+
+        try:
+            await run_in_transaction(body)
+        except Exception as exc:  # pragma: no cover - the reservation itself committed
+            log.warning("campaign progress not sent", campaign=campaign_id, error=str(exc)[:200])
 
     async def do_invest(self, user_id: str, campaign_id: str, requested: int) -> Investment:
         """Reserve (``do_reserve``) and open the checkout at the payment provider
@@ -753,3 +865,12 @@ class CampaignService:
 
 
 campaign_service = CampaignService()
+
+
+async def _campaign_money(user_id: str, session: AsyncClientSession, since: dt.datetime) -> int:
+    """Paise ``user_id`` has pending or invested in campaigns since ``since`` (the snapshot of
+    ``session``): what a club contribution's yearly-limit check adds for campaigns."""
+    return await repository.committed_by_user(user_id, since=since, session=session)
+
+
+kyc_service.count_also("campaigns", _campaign_money)

@@ -68,6 +68,10 @@ from app.realtime.rooms import user_room
 
 log = get_logger(__name__)
 
+ContributionCounter = Callable[[str, AsyncClientSession, dt.datetime], Awaitable[int]]
+"""A domain's count of one person's money since a moment (``kyc_service.count_also``)."""
+_EXTRA_COUNTERS: dict[str, ContributionCounter] = {}
+
 KYC_STATUS = "kyc:status"
 KYC_EXPIRY = "kyc:expiry"
 
@@ -426,12 +430,21 @@ class KycService:
         year = financial_year_start(day or today_utc()).isoformat()
         await repository.ensure_allowance(user_id, year)
 
+    def count_also(self, domain: str, counter: ContributionCounter) -> None:
+        """Register ``domain``'s count of a person's money toward the yearly limit
+        (``counter(user_id, session, since)`` → paise): every ``do_reserve_allowance`` of
+        another domain adds it, so one person's total across clubs and campaigns is one
+        figure. Called once, when the domain's service module is imported."""
+        _EXTRA_COUNTERS[domain] = counter
+
     async def do_reserve_allowance(
         self,
         session: AsyncClientSession,
         user_id: str,
         amount: int,
         contributed: Callable[[AsyncClientSession, dt.datetime], Awaitable[int]],
+        *,
+        domain: str | None = None,
     ) -> None:
         """Check and use ``amount`` paise of the person's yearly limit atomically, inside the
         caller's transaction (which then inserts the money it counts).
@@ -443,6 +456,8 @@ class KycService:
         money, in the same snapshot — and apply ``check_contribution_allowed``. Without that
         first write two contributions at once could each see the other's money missing and
         both pass (issue #20). A verified person takes the allowance too (no limit applies).
+        The counts other domains registered with ``count_also`` are added (not the caller's
+        own ``domain``'s, which ``contributed`` counts).
 
         Raises:
             KycRequired (403 ``kyc_required``); the caller's transaction then writes nothing.
@@ -452,7 +467,11 @@ class KycService:
         taken = await repository.take_allowance(user_id, year, amount, session)
         if taken is None:
             raise RuntimeError("ensure_allowance() was not called before the transaction")
-        await self.check_contribution_allowed(user_id, amount, await contributed(session, since))
+        total = await contributed(session, since)
+        for name, counter in sorted(_EXTRA_COUNTERS.items()):
+            if name != domain:
+                total += await counter(user_id, session, since)
+        await self.check_contribution_allowed(user_id, amount, total)
 
     # ---- expiry --------------------------------------------------------------------------
 

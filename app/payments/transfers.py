@@ -34,6 +34,19 @@ async def refund_payment(
     return await adapter.refund(payment_id, amount_paise, key, notes or {})
 
 
+async def fetch_refund(
+    provider: str, payment_id: str, refund_id: str, *, settings: Settings | None = None
+) -> Refund:
+    """The refund ``refund_id`` of ``payment_id`` as ``provider`` has it now (a refund whose
+    webhook was lost or late is looked up this way).
+
+    Raises:
+        UnknownProvider (404), PaymentProviderUnavailable (503), PaymentProviderRejected (502).
+    """
+    adapter = build_provider(provider, settings or get_settings())
+    return await adapter.fetch_refund(payment_id, refund_id)
+
+
 async def pay_out(
     *,
     key: str,

@@ -18,7 +18,9 @@ Test controls: ``POST /sandbox/payouts/control`` ``{"fail_next": n}`` makes the 
 requests fail with a 5xx (a provider outage), ``{"reject_next": n}`` with a 400;
 ``webhook_url`` turns on signed ``payout.*`` / ``refund.*`` webhooks (``webhook_duplicates``
 extra copies), ``payout_async`` answers payouts ``processing`` and ends them by webhook
-(``reverse_next``: reversed), ``refund_fail_next`` bounces refunds; ``POST
+(``reverse_next``: reversed), ``refund_fail_next`` bounces refunds, ``refund_async`` answers
+refunds ``pending`` and processes them a moment later (``GET
+/v1/payments/{id}/refunds/{refund_id}`` shows the state now); ``POST
 /sandbox/payouts/{id}/reverse`` reverses a processed payout later.
 """
 
@@ -80,6 +82,7 @@ class TransferBook:
     payout_async: bool = False
     reverse_next: int = 0
     refund_fail_next: int = 0
+    refund_async: bool = False  # refunds answered "pending", processed a moment later
     sent_events: list[dict[str, Any]] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -133,6 +136,15 @@ async def refund_payment(request: web.Request) -> web.Response:
 
         _later(request.app, "refund.failed", "refund", failed, before=bounce)
         return web.json_response(refund)
+    if book.refund_async:  # the bank takes a moment: pending now, processed later
+        refund["status"] = "pending"
+        done = {**refund, "status": "processed"}
+
+        def settle() -> None:
+            book.refunds[refund["id"]] = done
+
+        _later(request.app, "refund.processed", "refund", done, before=settle)
+        return web.json_response(refund)
     _later(request.app, "refund.processed", "refund", refund)
     return web.json_response(refund)
 
@@ -145,6 +157,16 @@ async def payment_refunds(request: web.Request) -> web.Response:
         raise NotFoundError("The id provided does not exist")
     items = [r for r in book.refunds.values() if r["payment_id"] == payment_id]
     return web.json_response({"entity": "collection", "count": len(items), "items": items})
+
+
+async def get_refund(request: web.Request) -> web.Response:
+    """``GET /v1/payments/{id}/refunds/{refund_id}`` → the refund entity as it is now
+    (Razorpay's "Fetch a Specific Refund for a Payment"); 404 for another payment's refund."""
+    book = request.app[BOOK_KEY]
+    refund = book.refunds.get(request.match_info["refund_id"])
+    if refund is None or refund["payment_id"] != request.match_info["payment_id"]:
+        raise NotFoundError("The id provided does not exist")
+    return web.json_response(refund)
 
 
 async def create_contact(request: web.Request) -> web.Response:
@@ -407,10 +429,11 @@ async def payouts_control(request: web.Request) -> web.Response:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
             raise BadRequest(f"{name} must be 0–100", name)
         setattr(book, name, value)
-    if "payout_async" in body:
-        if not isinstance(body["payout_async"], bool):
-            raise BadRequest("payout_async must be true or false", "payout_async")
-        book.payout_async = body["payout_async"]
+    for flag in ("payout_async", "refund_async"):
+        if flag in body:
+            if not isinstance(body[flag], bool):
+                raise BadRequest(f"{flag} must be true or false", flag)
+            setattr(book, flag, body[flag])
     if "webhook_url" in body:
         url = body["webhook_url"]
         if url is not None and (not isinstance(url, str) or not url.startswith("http")):
@@ -421,7 +444,8 @@ async def payouts_control(request: web.Request) -> web.Response:
                               "webhook_url": book.webhook_url,
                               "webhook_duplicates": book.webhook_duplicates,
                               "payout_async": book.payout_async, "reverse_next": book.reverse_next,
-                              "refund_fail_next": book.refund_fail_next})  # fmt: skip
+                              "refund_fail_next": book.refund_fail_next,
+                              "refund_async": book.refund_async})  # fmt: skip
 
 
 def add_transfer_routes(app: web.Application) -> None:
@@ -429,6 +453,7 @@ def add_transfer_routes(app: web.Application) -> None:
     app[BOOK_KEY] = TransferBook()
     app.router.add_post("/v1/payments/{payment_id}/refund", _api(refund_payment))
     app.router.add_get("/v1/payments/{payment_id}/refunds", _api(payment_refunds))
+    app.router.add_get("/v1/payments/{payment_id}/refunds/{refund_id}", _api(get_refund))
     app.router.add_post("/v1/contacts", _api(create_contact))
     app.router.add_post("/v1/fund_accounts", _api(create_fund_account))
     app.router.add_post("/v1/fund_accounts/validations", _api(create_validation))

@@ -113,7 +113,8 @@ async def test_feed_filters_sorts_searches_and_pages() -> None:
     assert await ids(city="nashik", category="food") == [all_three[0]]
     assert await ids(closing_within_days=7) == [all_three[0]]
     assert await ids(sort="closing_soon") == all_three
-    assert await ids(q=f"{tag} number 2") == [all_three[2]]
+    assert await ids(q=f"{tag} surat") == [all_three[2]]  # every word, any field
+    assert await ids(q=f"CRAFTS {tag} nashik") == [all_three[1]]
     assert await ids(q="(.*") == []  # a literal search, never a pattern
     page1, total = await campaign_service.feed(
         viewer, FeedQuery(q=tag, limit=2, sort="closing_soon")

@@ -88,7 +88,7 @@ async def test_an_approved_profit_report_pays_every_investor_their_share(
     )
     today = dt.datetime.now(dt.UTC).date()
     data = ProfitReportCreate(
-        period_start=today - dt.timedelta(days=90), period_end=today, profit="10000.01",
+        period_start=today, period_end=today, profit="10000.01",  # it opened today
         document_file_id=str(document.id), note="Q1",
     )  # fmt: skip
     with pytest.raises(InvalidProfitReport):

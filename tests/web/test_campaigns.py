@@ -96,9 +96,10 @@ async def test_campaign_verified_invested_live_funded_and_profit_paid(
     # The admin verifies it with a note.
     await admin_page.goto("/campaigns/admin")
     item = admin_page.locator(f'[data-testid="verify-item"][data-id="{campaign_id}"]')
-    await item.get_by_test_id("verify-notes").fill("Oven quote and shop lease checked")
+    await item.get_by_test_id("decision-notes").fill("Oven quote and shop lease checked")
     await shot(admin_page, artifacts, "admin-verify-desktop")
     await item.get_by_test_id("verify-approve").click()
+    await item.get_by_test_id("decision-confirm").click()
     await expect(item).to_have_count(0)
 
     # Where the money goes: the owner's bank account (IFSC checked here and by the provider's
@@ -174,7 +175,7 @@ async def test_campaign_verified_invested_live_funded_and_profit_paid(
     # The owner reports profit with a statement; the admin approves; the owner pays the pool.
     today = dt.datetime.now(dt.UTC).date()
     await page.reload()
-    await page.get_by_test_id("profit-start").fill((today - dt.timedelta(days=90)).isoformat())
+    await page.get_by_test_id("profit-start").fill(today.isoformat())  # it opened today
     await page.get_by_test_id("profit-end").fill(today.isoformat())
     await page.get_by_test_id("profit-amount").fill("20000")
     await page.get_by_test_id("profit-file").set_input_files(
@@ -184,17 +185,18 @@ async def test_campaign_verified_invested_live_funded_and_profit_paid(
     report = page.get_by_test_id("profit-report")
     await expect(report).to_contain_text("₹4,000.00")  # 20 % of ₹20,000
     await admin_page.goto("/campaigns/admin")
-    await (
-        admin_page.get_by_test_id("reports-to-decide")
-        .get_by_test_id("report-approve")
-        .first.click()
-    )
+    decide = admin_page.get_by_test_id("reports-to-decide").get_by_test_id("report-item").first
+    await decide.get_by_test_id("decision-notes").fill("Statement matches the bank entries")
+    await decide.get_by_test_id("report-approve").click()
+    await decide.get_by_test_id("decision-confirm").click()
     await expect(
         admin_page.get_by_test_id("reports-to-decide").get_by_test_id("report-item")
     ).to_have_count(0)
     disputes = admin_page.get_by_test_id("open-disputes")
     await expect(disputes).to_contain_text("The oven in the photos is another one.")
+    await disputes.get_by_test_id("decision-notes").first.fill("Owner showed the oven invoice")
     await disputes.get_by_test_id("dispute-resolve").first.click()
+    await disputes.get_by_test_id("decision-confirm").first.click()
     await expect(disputes).to_contain_text("No open dispute.")
     await page.reload()
     await page.get_by_test_id("pool-pay").click()

@@ -138,6 +138,10 @@ class PaymentProviderAdapter(Protocol):
         ``PaymentProviderRejected``."""
         ...
 
+    async def fetch_refund(self, payment_id: str, refund_id: str) -> Refund:
+        """The refund ``refund_id`` of ``payment_id`` as the provider has it now."""
+        ...
+
     def parse_webhook(
         self, headers: Mapping[str, str], raw_body: bytes
     ) -> list[VerifiedProviderEvent]:

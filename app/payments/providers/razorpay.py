@@ -155,6 +155,18 @@ class RazorpayProvider:
         )  # fmt: skip
         return _refund(self.name, body)
 
+    async def fetch_refund(self, payment_id: str, refund_id: str) -> Refund:
+        """``GET /v1/payments/{id}/refunds/{refund_id}``: the refund as it is now (Razorpay's
+        "Fetch a Specific Refund for a Payment"), for a refund whose webhook did not come.
+
+        Raises ``PaymentProviderUnavailable`` / ``PaymentProviderRejected``."""
+        body = await request_json(
+            self.name, "GET", f"{self._api_url}/v1/payments/{payment_id}/refunds/{refund_id}",
+            timeout_seconds=self._timeout,
+            headers={"Authorization": aiohttp.encode_basic_auth(self._key_id, self._key_secret)},
+        )  # fmt: skip
+        return _refund(self.name, body)
+
     def parse_webhook(
         self, headers: Mapping[str, str], raw_body: bytes
     ) -> list[VerifiedProviderEvent]:

@@ -132,6 +132,25 @@ class StripeProvider:
             status=str(body.get("status") or "pending"), receipt=key,
         )  # fmt: skip
 
+    async def fetch_refund(self, payment_id: str, refund_id: str) -> Refund:
+        """``GET /v1/refunds/{id}``: the refund as it is now (``succeeded``, ``pending``,
+        ``failed``, ``canceled``), for a refund whose webhook did not come.
+
+        Raises ``PaymentProviderUnavailable`` / ``PaymentProviderRejected``."""
+        body = await request_json(
+            self.name, "GET", f"{self._api_url}/v1/refunds/{refund_id}",
+            timeout_seconds=self._timeout,
+            headers={"Authorization": f"Bearer {self._secret_key}"},
+        )  # fmt: skip
+        metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+        key = metadata.get("samooh_key") if isinstance(metadata, dict) else None
+        return Refund(
+            provider=self.name, id=check_text(body.get("id"), "refund id"),
+            payment_id=payment_id, amount=check_amount(body.get("amount")),
+            status=str(body.get("status") or "pending"),
+            receipt=key if isinstance(key, str) else None,
+        )  # fmt: skip
+
     def verify_payment_signature(self, order_id: str, payment_id: str, signature: str) -> None:
         """Stripe hands back no checkout signature: the webhook is the only proof.
 

@@ -4,6 +4,7 @@
  * Money is shown exactly as the API's decimal strings, with ₹ and Indian grouping. */
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
+import { fieldName } from "../errors.ts";
 import { live } from "../live.ts";
 import { money, parseAmountInput } from "../money.ts";
 import { navigate } from "../router.ts";
@@ -36,12 +37,15 @@ interface Campaign {
   remaining: string;
   progress_bps: number;
   investor_count: number;
+  open: boolean;
   reviews: { decision: string; notes: string; at: string }[];
   picture_file_ids: string[];
   document_file_ids: string[];
   pictures: Picture[];
+  documents: Doc[];
 }
 interface Picture { id: string; url: string }
+interface Doc { id: string; filename: string; url: string }
 interface Investment {
   id: string;
   campaign_id: string;
@@ -54,12 +58,13 @@ interface Investment {
   expires_at: string;
   created_at: string;
 }
-interface Quote { requested: string; amount: string; remaining: string; outcome: string; reason: string | null; message: string }
+interface Quote { requested: string; amount: string; remaining: string; outcome: string; reason: string | null; message: string; opens_on?: string | null }
 interface Update { id: string; title: string; body: string; created_at: string }
 interface Share { user_id: string; invested: string; amount: string }
 interface Report {
   id: string; campaign_id: string; period_start: string; period_end: string; profit: string; pool: string;
   status: string; decision_notes: string | null; checkout_url: string | null; shares: Share[]; created_at: string;
+  campaign_title: string | null; document_url: string | null; note: string;
 }
 interface Transfer { id: string; kind: string; campaign_id: string; user_id: string; amount: string; status: string; attempts: number; last_error: string | null; paid_at: string | null }
 interface Dispute { id: string; campaign_id: string; reason: string; status: string; resolution: string | null }
@@ -71,6 +76,16 @@ const STATUS_TONE: Record<string, "neutral" | "ok" | "warn" | "bad" | "brand"> =
   pending: "warn", completed: "ok", expired: "neutral", refund_pending: "warn", refunded: "neutral", paid: "ok", sent: "warn",
   submitted: "warn", approved: "brand", distributed: "ok", rejected: "bad", open: "warn", resolved: "ok",
 };
+
+/** An ISO day as people write it: "2026-12-24" → "24 Dec 2026". */
+function day(iso: string): string {
+  const d = new Date(`${iso}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString("en-IN", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
 
 function Status({ value, testId }: { value: string; testId?: string }) {
   return <Badge tone={STATUS_TONE[value] ?? "neutral"} testId={testId}>{label(value)}</Badge>;
@@ -84,6 +99,8 @@ function sentence(error: unknown): string {
     case "investment_refused":
       if (d.reason === "exceeds_remaining") return `Only ${money(d.remaining)} remains in this campaign. Pledge at most that.`;
       if (d.reason === "goal_reached") return "The goal has been reached: nothing remains to invest.";
+      if (d.reason === "all_reserved") return "The rest is reserved by investors who are paying now. It frees up if they do not pay in time: try again later.";
+      if (d.reason === "not_open_yet") return `This campaign opens on ${day(d.opens_on ?? "")}: you can invest from then.`;
       if (d.reason === "below_minimum") return error.message.replace(/₹([\d.]+)/, (_m, v: string) => money(v)) + ".";
       if (d.reason === "above_maximum") return error.message.replace(/₹([\d.]+)/, (_m, v: string) => money(v)) + ".";
       if (d.reason === "own_campaign") return "You cannot invest in your own campaign.";
@@ -95,9 +112,16 @@ function sentence(error: unknown): string {
       return "Complete your KYC before raising money: an admin verifies it first.";
     case "invalid_campaign":
     case "invalid_profit_report":
-      return `${error.message.charAt(0).toUpperCase()}${error.message.slice(1)}.`;
-    case "validation_error":
+      return `${error.message.charAt(0).toUpperCase()}${error.message.slice(1).replace(/\.$/, "")}.`;
+    case "validation_error": {
+      const errors = Array.isArray((error.details as { errors?: unknown }).errors) ? (error.details as { errors: { loc?: unknown[]; msg?: string }[] }).errors : [];
+      const first = errors[0];
+      const field = first ? fieldName(first.loc ?? []) : "";
+      if (field === "Reason" && /at least/.test(first?.msg ?? "")) return "Tell the admins a little more: at least 10 characters.";
+      if (field === "Notes" || field === "Resolution") return "Write your notes first: at least 3 characters.";
+      if (field && first?.msg) return `${field}: ${first.msg.replace(/^Value error, /, "")}${first.msg.endsWith(".") ? "" : "."}`;
       return "Some fields are missing or not valid. Check the amounts (like 15000.00) and dates.";
+    }
     case "payout_destination_invalid":
       return d.reason === "refused"
         ? `The payout provider refused these details (${error.message.replace(/^the payout provider refused these details: /, "")}). Check the IFSC and account number.`
@@ -137,7 +161,7 @@ function Card({ c }: { c: Campaign }) {
       <h3>{c.title}</h3>
       <ProgressBar bps={c.progress_bps} />
       <p class="cf-figures"><strong>{money(c.raised, c.currency)}</strong> of {money(c.goal, c.currency)} · {c.investor_count} investor{c.investor_count === 1 ? "" : "s"}</p>
-      <p class="muted small">{c.status === "live" ? <>Closes in <Countdown deadline={c.ends_at} /></> : `Closed ${when(c.ends_at)}`} · {Math.floor(c.profit_share_bps / 100)}% of profit shared</p>
+      <p class="muted small">{c.status === "live" ? (c.open ? <>Closes in <Countdown deadline={c.ends_at} /></> : <span data-testid="campaign-opens">Opens on {day(c.starts_on)}</span>) : `Closed ${when(c.ends_at)}`} · {Math.floor(c.profit_share_bps / 100)}% of profit shared</p>
     </a>
   );
 }
@@ -282,7 +306,7 @@ export function CampaignPage({ id }: { id: string }) {
       </div>
       <div class="cf-layout">
         <div class="stack">
-          <Panel title="Progress" testId="campaign-progress" actions={<Status value={status} testId="campaign-status" />}>
+          <Panel title="Progress" testId="campaign-progress" actions={status === "live" && !c.open ? <Badge tone="warn" testId="campaign-status">Opens {day(c.starts_on)}</Badge> : <Status value={status} testId="campaign-status" />}>
             <ProgressBar bps={p.progress_bps} testId="campaign-bar" />
             <div class="figures">
               <div class="figure"><span class="figure-name">Raised</span><span class="figure-value" data-testid="campaign-raised">{money(p.raised, c.currency)}</span></div>
@@ -291,15 +315,17 @@ export function CampaignPage({ id }: { id: string }) {
               <div class="figure"><span class="figure-name">Funded</span><span class="figure-value" data-testid="campaign-pct">{Math.floor(p.progress_bps / 100)}%</span></div>
             </div>
             <p class="muted small">
-              {status === "live" ? <>Closes in <Countdown deadline={c.ends_at} testId="campaign-countdown" /> · </> : null}
+              {status === "live" && c.open ? <>Closes in <Countdown deadline={c.ends_at} testId="campaign-countdown" /> · </> : null}
+              {status === "live" && !c.open ? <><span data-testid="campaign-opens">Opens on {day(c.starts_on)}</span>, closes {when(c.ends_at)} · </> : null}
               {c.funding_model === "all_or_nothing" ? "All or nothing: everyone is refunded if the goal is not met." : "Keep what you raise."}{" "}
               Investors share {Math.floor(c.profit_share_bps / 100)}% of profit every {c.profit_period_months} month{c.profit_period_months === 1 ? "" : "s"}.
             </p>
           </Panel>
-          {c.pictures.length > 0 && (
-            <div class="cf-gallery" data-testid="campaign-pictures">
-              {c.pictures.map((p) => <img key={p.id} src={p.url} alt={`${c.title}: picture`} data-testid="campaign-picture" />)}
-            </div>
+          {c.pictures.length > 0 && <Gallery c={c} />}
+          {c.documents.length > 0 && (
+            <Panel title="Documents" testId="campaign-documents">
+              <ul class="rows cf-list">{c.documents.map((d) => <li key={d.id}><a href={d.url} data-external download={d.filename} data-testid="campaign-document">{d.filename}</a></li>)}</ul>
+            </Panel>
           )}
           <Panel title="The story"><p class="cf-story">{c.story}</p></Panel>
           <Panel title="Updates" testId="campaign-updates">
@@ -311,6 +337,7 @@ export function CampaignPage({ id }: { id: string }) {
           {!owner && status === "live" && <Invest c={c} remaining={p.remaining} />}
           {owner && <OwnerTools c={c} status={status} onChange={() => { campaign.reload(); updates.reload(); }} />}
           {!owner && status !== "live" && <DisputePanel c={c} />}
+          {me?.roles.includes("admin") && <AuditTrail id={c.id} />}
           {c.reviews.length > 0 && (owner || me?.roles.includes("admin")) && (
             <Panel title="Review notes">
               <ul class="rows cf-list">{c.reviews.map((r, i) => <li key={i}><Status value={r.decision} /> {r.notes} <span class="muted small block">{when(r.at)}</span></li>)}</ul>
@@ -322,10 +349,58 @@ export function CampaignPage({ id }: { id: string }) {
   );
 }
 
+interface AuditEntry { seq: number; at: string; actor_id: string | null; action: string; target_type: string; details: Record<string, unknown> }
+
+/** For admins: the campaign's own audit chain, verified, newest first. */
+function AuditTrail({ id }: { id: string }) {
+  const [open, setOpen] = useState(false);
+  const trail = useLoad(() => (open ? api<{ records: AuditEntry[]; chain_ok: boolean; chain_checked: number }>("GET", `/api/v1/admin/campaigns/${id}/audit`) : Promise.resolve(null)), [id, open]);
+  return (
+    <Panel title="Audit trail" testId="campaign-audit" actions={!open ? <Button kind="secondary" testId="audit-show" onClick={() => setOpen(true)}>Show</Button> : undefined}>
+      <Problem error={trail.error} />
+      {trail.data && (
+        <>
+          <p class="small" data-testid="audit-verified">{trail.data.chain_ok ? `All ${trail.data.chain_checked} records verify.` : "The chain does not verify: tell the engineers."}</p>
+          <ol class="rows cf-list">{trail.data.records.map((r) => (
+            <li key={r.seq} data-testid="audit-record"><strong>{label(r.action.replace(/\./g, "_"))}</strong> <span class="muted small">#{r.seq} · {when(r.at)}{r.actor_id ? "" : " · by the platform"}</span>
+              {typeof r.details.notes === "string" && <span class="small block">“{r.details.notes}”</span>}
+            </li>
+          ))}</ol>
+        </>
+      )}
+    </Panel>
+  );
+}
+
+/** The pictures: one large, the others as thumbnails that show it large when clicked. */
+function Gallery({ c }: { c: Campaign }) {
+  const [shown, setShown] = useState(0);
+  const big = c.pictures[Math.min(shown, c.pictures.length - 1)];
+  if (!big) return null;
+  return (
+    <div class="cf-gallery" data-testid="campaign-pictures">
+      <img class="cf-gallery-main" src={big.url} alt={`${c.title}: picture ${shown + 1} of ${c.pictures.length}`} data-testid={c.pictures.length > 1 ? "campaign-picture-main" : "campaign-picture"} />
+      {c.pictures.length > 1 && (
+        <div class="cf-gallery-thumbs">
+          {c.pictures.map((p, i) => (
+            <button type="button" key={p.id} class={i === shown ? "cf-gallery-thumb is-shown" : "cf-gallery-thumb"} aria-label={`Show picture ${i + 1}`} aria-pressed={i === shown} onClick={() => setShown(i)}>
+              <img src={p.url} alt="" data-testid="campaign-picture" />
+            </button>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
 function Invest({ c, remaining }: { c: Campaign; remaining: string }) {
   const [amount, setAmount] = useState("");
   const [quote, setQuote] = useState<Quote | null>(null);
   const [made, setMade] = useState<Investment | null>(null);
+  // One key per pledge: a second click on the same amount gets the same reservation back.
+  const [key, setKey] = useState(newKey);
+  const mine = useLoad(() => api<{ investments: Investment[] }>("GET", `/api/v1/campaigns/${c.id}/investments`), [c.id]);
+  const waiting = (mine.data?.investments ?? []).filter((i) => i.status === "pending" && i.checkout_url && new Date(i.expires_at).getTime() > Date.now());
   const value = parseAmountInput(amount);
   useEffect(() => {
     setQuote(null);
@@ -337,15 +412,23 @@ function Invest({ c, remaining }: { c: Campaign; remaining: string }) {
   }, [value, remaining]);
   const invest = useAction(async () => {
     if (!value) throw new ApiError("Enter an amount like 2000 or 2000.00", 422, "input");
-    const created = await api<Investment>("POST", `/api/v1/campaigns/${c.id}/invest`, { body: { amount: value }, idempotencyKey: newKey() });
+    const created = await api<Investment>("POST", `/api/v1/campaigns/${c.id}/invest`, { body: { amount: value }, idempotencyKey: key });
     setMade(created);
+    mine.reload();
   });
   return (
     <Panel title="Invest" testId="invest-panel">
-      <p class="muted small">From {money(c.min_investment)} up to {money(c.max_investment)} per person. {money(remaining)} remains.</p>
+      <p class="muted small">From {money(c.min_investment)} up to {money(c.max_investment)} per person. <span data-testid="invest-remaining">{money(remaining)} remains</span>.</p>
+      {waiting.length > 0 && (
+        <Notice tone="warn" testId="invest-waiting">
+          {waiting.length === 1 ? "You have a reservation waiting for payment:" : `You have ${waiting.length} reservations waiting for payment:`}
+          <ul class="rows cf-list">{waiting.map((i) => <li key={i.id} data-testid="invest-waiting-item">{money(i.amount)} until {when(i.expires_at)} · <a href={i.checkout_url ?? ""} data-external>Pay now at the checkout</a></li>)}</ul>
+          An unpaid reservation lapses by itself; investing again makes another one.
+        </Notice>
+      )}
       <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void invest.run(); }}>
-        <Field label="Amount (₹)" testId="invest-amount" inputMode="decimal" placeholder="2000.00" value={amount} onInput={(e) => { setAmount(e.currentTarget.value); setMade(null); }} />
-        <Button type="submit" busy={invest.busy} testId="invest-submit" disabled={quote?.outcome === "refuse"}>
+        <Field label="Amount (₹)" testId="invest-amount" inputMode="decimal" placeholder="2000.00" value={amount} onInput={(e) => { setAmount(e.currentTarget.value); setMade(null); setKey(newKey()); }} />
+        <Button type="submit" busy={invest.busy} testId="invest-submit" disabled={quote?.outcome === "refuse" || invest.busy || made !== null}>
           {quote?.outcome === "part_fill" ? `Invest ${money(quote.amount)}` : "Invest"}
         </Button>
       </form>
@@ -353,7 +436,7 @@ function Invest({ c, remaining }: { c: Campaign; remaining: string }) {
         <Notice tone={quote.outcome === "accept" ? "ok" : "warn"} testId="invest-quote">
           {quote.outcome === "accept" && <>{money(quote.amount)} will be reserved for you while you pay.</>}
           {quote.outcome === "part_fill" && <>Only {money(quote.remaining)} remains: your pledge will be part-filled at {money(quote.amount)}.</>}
-          {quote.outcome === "refuse" && sentence(new ApiError(quote.message, 409, "investment_refused", { reason: quote.reason ?? "", remaining: quote.remaining }))}
+          {quote.outcome === "refuse" && sentence(new ApiError(quote.message, 409, "investment_refused", { reason: quote.reason ?? "", remaining: quote.remaining, opens_on: quote.opens_on ?? "" }))}
         </Notice>
       )}
       <Problem error={invest.error} testId="invest-error" />
@@ -431,13 +514,14 @@ function ProfitPanel({ c }: { c: Campaign }) {
   const [end, setEnd] = useState(today);
   const [profit, setProfit] = useState("");
   const [file, setFile] = useState<File | null>(null);
+  const [note, setNote] = useState("");
   const send = useAction(async () => {
     const amount = parseAmountInput(profit);
     if (!amount) throw new ApiError("Enter the profit like 25000.00", 422, "input");
     if (!file) throw new ApiError("Attach the profit statement (PDF or image)", 422, "input");
     const stored = await uploadFile(file, "campaign");
-    await api("POST", `/api/v1/campaigns/${c.id}/profit-reports`, { body: { period_start: start, period_end: end, profit: amount, document_file_id: stored.id } });
-    setProfit(""); reports.reload();
+    await api("POST", `/api/v1/campaigns/${c.id}/profit-reports`, { body: { period_start: start, period_end: end, profit: amount, document_file_id: stored.id, note: note.trim() } });
+    setProfit(""); setNote(""); reports.reload();
   });
   return (
     <Panel title="Profit reports" testId="profit-panel">
@@ -447,6 +531,8 @@ function ProfitPanel({ c }: { c: Campaign }) {
           <Field label="To" type="date" testId="profit-end" value={end} onInput={(e) => setEnd(e.currentTarget.value)} />
         </div>
         <Field label="Profit for the period (₹)" testId="profit-amount" inputMode="decimal" value={profit} onInput={(e) => setProfit(e.currentTarget.value)} hint={`Investors receive ${Math.floor(c.profit_share_bps / 100)}% of it.`} />
+        <label class="field"><span class="field-label">Note for the admin and investors (optional)</span>
+          <textarea rows={2} data-testid="profit-note" value={note} onInput={(e) => setNote(e.currentTarget.value)} /></label>
         <label class="field"><span class="field-label">Statement</span><input type="file" accept="application/pdf,image/png,image/jpeg" data-testid="profit-file" onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} /></label>
         <Button type="submit" busy={send.busy} testId="profit-submit">Report profit</Button>
         <Problem error={send.error} testId="profit-error" />
@@ -456,8 +542,10 @@ function ProfitPanel({ c }: { c: Campaign }) {
           <li key={r.id} data-testid="profit-report" data-status={r.status}>
             <strong>{r.period_start} to {r.period_end}</strong> · profit {money(r.profit)} · investors' pool <strong>{money(r.pool)}</strong> <Status value={r.status} />
             {r.status === "approved" && r.checkout_url && <p><a href={r.checkout_url} data-external data-testid="pool-pay">Pay {money(r.pool)} in for your investors</a></p>}
+            {r.note && <p class="muted small">Your note: {r.note}</p>}
+            {r.document_url && <p class="small"><a href={r.document_url} data-external target="_blank" rel="noopener">The statement</a></p>}
             {r.decision_notes && <p class="muted small">Admin: {r.decision_notes}</p>}
-            {r.shares.length > 0 && <p class="muted small">Shared among {r.shares.length} investors.</p>}
+            {r.shares.length > 0 && <p class="muted small">Shared among {plural(r.shares.length, "investor")}.</p>}
           </li>
         ))}
       </ul>
@@ -484,6 +572,17 @@ export function CampaignEditor({ id }: { id?: string }) {
   }, [existing.data?.id]);
   const [pictures, setPictures] = useState<Picture[]>([]);
   useEffect(() => { if (existing.data) setPictures(existing.data.pictures); }, [existing.data?.id]);
+  const [docs, setDocs] = useState<{ id: string; filename: string }[]>([]);
+  useEffect(() => { if (existing.data) setDocs(existing.data.documents.map((d) => ({ id: d.id, filename: d.filename }))); }, [existing.data?.id]);
+  const uploadDocs = useAction(async (files: File[]) => {
+    const added: { id: string; filename: string }[] = [];
+    for (const file of files) {
+      if (!["application/pdf", "image/png", "image/jpeg"].includes(file.type)) throw new ApiError(`${file.name} is not a PDF, PNG or JPEG file`, 422, "input");
+      const stored = await uploadFile(file, "campaign");
+      added.push({ id: stored.id, filename: file.name });
+    }
+    setDocs((now) => [...now, ...added].slice(0, 10));
+  });
   const set = (key: string) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
   const upload = useAction(async (files: File[]) => {
     const added: Picture[] = [];
@@ -505,7 +604,7 @@ export function CampaignEditor({ id }: { id?: string }) {
       profit_share_bps: Math.round(pct * 100), profit_period_months: Number(form.profit_period_months),
       ends_at: new Date(form.ends_at ?? "").toISOString(),
       picture_file_ids: pictures.map((p) => p.id),
-      document_file_ids: existing.data?.document_file_ids ?? [],
+      document_file_ids: docs.map((d) => d.id),
     };
     const saved = id
       ? await api<Campaign>("PUT", `/api/v1/campaigns/${id}`, { body })
@@ -565,7 +664,19 @@ export function CampaignEditor({ id }: { id?: string }) {
           {upload.busy && <span class="muted small">Uploading…</span>}
           <Problem error={upload.error} testId="cf-picture-error" />
         </div>
-        <Button type="submit" busy={save.busy || upload.busy} testId="cf-save">{id ? "Save draft" : "Create draft"}</Button>
+        <div class="field">
+          <span class="field-label">Documents for the admin and investors (PDF, PNG or JPEG, up to 10: a quote, a lease, a licence)</span>
+          <ul class="rows cf-list" data-testid="cf-documents">
+            {docs.map((d) => (
+              <li key={d.id} data-testid="cf-document">{d.filename} <button type="button" class="btn btn-secondary btn-small" data-testid="cf-document-remove" onClick={() => setDocs(docs.filter((x) => x.id !== d.id))}>Remove</button></li>
+            ))}
+          </ul>
+          <input type="file" multiple accept="application/pdf,image/png,image/jpeg" data-testid="cf-document-input" disabled={uploadDocs.busy || docs.length >= 10}
+            onChange={(e) => { const files = Array.from(e.currentTarget.files ?? []); e.currentTarget.value = ""; void uploadDocs.run(files); }} />
+          {uploadDocs.busy && <span class="muted small">Uploading…</span>}
+          <Problem error={uploadDocs.error} testId="cf-document-error" />
+        </div>
+        <Button type="submit" busy={save.busy || upload.busy || uploadDocs.busy} testId="cf-save">{id ? "Save draft" : "Create draft"}</Button>
         <Problem error={save.error} testId="cf-error" />
       </form>
     </main>
@@ -687,7 +798,13 @@ function PayoutTrouble({ t }: { t: Transfer }) {
 }
 
 export function CampaignDashboard() {
-  const board = useLoad(() => api<MyBoard>("GET", "/api/v1/me/campaigns/dashboard"), []);
+  // Every money change of the person's (payment in, refund, payout, release, profit share)
+  // comes with a campaign notification: the dashboard reloads when one arrives.
+  const [pushed, setPushed] = useState(0);
+  useEffect(() => live.on("notification:new", (e: { notification: { ref_type?: string | null } }) => {
+    if (e.notification.ref_type === "campaign") setPushed((v) => v + 1);
+  }), []);
+  const board = useLoad(() => api<MyBoard>("GET", "/api/v1/me/campaigns/dashboard"), [pushed]);
   const b = board.data;
   return (
     <main class="page" data-testid="campaign-dashboard">
@@ -726,7 +843,7 @@ export function CampaignDashboard() {
               {b.owned.length === 0 && <Empty>No campaigns of yours.</Empty>}
               <ul class="rows cf-list">
                 {b.owned.map((c) => (
-                  <li key={c.id} data-testid="board-owned"><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · {money(c.raised)} of {money(c.goal)} · {c.investor_count} investors
+                  <li key={c.id} data-testid="board-owned"><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · {money(c.raised)} of {money(c.goal)} · {plural(c.investor_count, "investor")}
                     {c.status !== "draft" && c.status !== "in_review" && <StatementButtons kind="campaign" campaignId={c.id} testId="campaign-statement" />}
                   </li>
                 ))}
@@ -734,7 +851,7 @@ export function CampaignDashboard() {
               {b.owner_transfers.length > 0 && <h3>Money released to you</h3>}
               <ul class="rows cf-list">{b.owner_transfers.map((t) => <li key={t.id} data-testid="board-release" data-status={t.status}>{money(t.amount)} <Status value={t.status} /><PayoutTrouble t={t} /></li>)}</ul>
               {b.owner_reports.length > 0 && <h3>Profit reports</h3>}
-              <ul class="rows cf-list">{b.owner_reports.map((r) => <li key={r.id}>{r.period_start} to {r.period_end}: pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
+              <ul class="rows cf-list">{b.owner_reports.map((r) => <li key={r.id} data-testid="board-owner-report"><a href={`/campaigns/${r.campaign_id}`}>{r.campaign_title ?? "Campaign"}</a>: {r.period_start} to {r.period_end}, pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
             </Panel>
           </div>
         </div>
@@ -745,12 +862,50 @@ export function CampaignDashboard() {
 
 interface AdminBoard { to_verify: Campaign[]; reports_to_decide: Report[]; failed_transfers: Transfer[]; open_disputes: Dispute[] }
 
+interface Choice { label: string; kind?: "primary" | "secondary"; testId: string; confirm: string; run: (notes: string) => Promise<void> }
+
+/** An admin's decision: the admin writes the notes (nothing is filled in for them), picks a
+ * decision, and confirms it in a second step that repeats what will happen. */
+function Decision({ testId, noteLabel, choices }: { testId: string; noteLabel: string; choices: Choice[] }) {
+  const [notes, setNotes] = useState("");
+  const [picked, setPicked] = useState<Choice | null>(null);
+  const [missing, setMissing] = useState(false);
+  const act = useAction(async (choice: Choice) => { await choice.run(notes.trim()); setPicked(null); setNotes(""); });
+  const pick = (choice: Choice) => {
+    if (notes.trim().length < 3) { setMissing(true); return; }
+    setMissing(false);
+    setPicked(choice);
+  };
+  return (
+    <div class="stack cf-decision" data-testid={testId}>
+      <label class="field"><span class="field-label">{noteLabel}</span>
+        <textarea rows={2} data-testid="decision-notes" value={notes} disabled={picked !== null}
+          onInput={(e) => { setNotes(e.currentTarget.value); setMissing(false); }} /></label>
+      {missing && <p class="small cf-trouble" role="alert" data-testid="decision-notes-missing">Write your notes first (at least 3 characters): they are kept with the decision and shown to the people it concerns.</p>}
+      {picked === null ? (
+        <div class="cf-actions">
+          {choices.map((choice) => <Button key={choice.testId} kind={choice.kind ?? "secondary"} testId={choice.testId} onClick={() => pick(choice)}>{choice.label}</Button>)}
+        </div>
+      ) : (
+        <div class="cf-confirm" role="group" aria-label="Confirm the decision" data-testid="decision-confirm-box">
+          <p><strong>{picked.confirm}</strong> Your notes: “{notes.trim()}”</p>
+          <div class="cf-actions">
+            <Button busy={act.busy} testId="decision-confirm" onClick={() => void act.run(picked)}>Yes, {picked.label.toLowerCase()}</Button>
+            <Button kind="ghost" testId="decision-cancel" onClick={() => setPicked(null)}>Not yet</Button>
+          </div>
+        </div>
+      )}
+      <Problem error={act.error} testId="decision-error" />
+    </div>
+  );
+}
+
 export function CampaignAdmin() {
   const board = useLoad(() => api<AdminBoard>("GET", "/api/v1/admin/campaigns/dashboard"), []);
-  const [notes, setNotes] = useState<Record<string, string>>({});
   const act = useAction(async (path: string, body: unknown) => { await api("POST", path, { body }); board.reload(); });
-  const note = (id: string) => notes[id] ?? "";
+  const post = async (path: string, body: unknown) => { await api("POST", path, { body }); board.reload(); };
   const b = board.data;
+  const titles = new Map((b?.to_verify ?? []).map((c) => [c.id, c.title]));
   return (
     <main class="page" data-testid="campaign-admin">
       <div class="page-head"><h1>Crowdfunding: admin</h1></div>
@@ -762,13 +917,15 @@ export function CampaignAdmin() {
             <ul class="rows cf-list">
               {b.to_verify.map((c) => (
                 <li key={c.id} data-testid="verify-item" data-id={c.id}>
-                  <a href={`/campaigns/${c.id}`}><strong>{c.title}</strong></a> by {c.owner_name} · {c.city} · goal {money(c.goal)} · {Math.floor(c.profit_share_bps / 100)}% of profit
+                  <a href={`/campaigns/${c.id}`}><strong>{c.title}</strong></a> by {c.owner_name} · {c.city} · goal {money(c.goal)} · {Math.floor(c.profit_share_bps / 100)}% of profit · opens {day(c.starts_on)}
                   <p class="small">{c.story}</p>
-                  <Field label="Notes to the owner" testId="verify-notes" value={note(c.id)} onInput={(e) => setNotes({ ...notes, [c.id]: e.currentTarget.value })} />
-                  <div class="cf-actions">
-                    <Button testId="verify-approve" busy={act.busy} onClick={() => void act.run(`/api/v1/admin/campaigns/${c.id}/review`, { decision: "verify", notes: note(c.id) || "Verified" })}>Verify and go live</Button>
-                    <Button kind="secondary" testId="verify-send-back" busy={act.busy} onClick={() => void act.run(`/api/v1/admin/campaigns/${c.id}/review`, { decision: "send_back", notes: note(c.id) || "Please revise" })}>Send back</Button>
-                  </div>
+                  {c.documents.length > 0 && <p class="small">Documents: {c.documents.map((d) => <a key={d.id} href={d.url} data-external download={d.filename} class="cf-doc">{d.filename}</a>)}</p>}
+                  <Decision testId="verify-decision" noteLabel="Notes to the owner (required)" choices={[
+                    { label: "Verify and go live", kind: "primary", testId: "verify-approve", confirm: `Verify “${c.title}” and put it live for investors?`,
+                      run: (notes) => post(`/api/v1/admin/campaigns/${c.id}/review`, { decision: "verify", notes }) },
+                    { label: "Send back", testId: "verify-send-back", confirm: `Send “${c.title}” back to its owner to edit?`,
+                      run: (notes) => post(`/api/v1/admin/campaigns/${c.id}/review`, { decision: "send_back", notes }) },
+                  ]} />
                 </li>
               ))}
             </ul>
@@ -778,22 +935,33 @@ export function CampaignAdmin() {
             <ul class="rows cf-list">
               {b.reports_to_decide.map((r) => (
                 <li key={r.id} data-testid="report-item">
-                  <a href={`/campaigns/${r.campaign_id}`}>{r.period_start} to {r.period_end}</a> · profit {money(r.profit)} · pool {money(r.pool)}
-                  <div class="cf-actions">
-                    <Button testId="report-approve" busy={act.busy} onClick={() => void act.run(`/api/v1/admin/campaigns/profit-reports/${r.id}/decision`, { approve: true, notes: "Statement checked" })}>Approve</Button>
-                    <Button kind="secondary" testId="report-reject" busy={act.busy} onClick={() => void act.run(`/api/v1/admin/campaigns/profit-reports/${r.id}/decision`, { approve: false, notes: "Statement does not match" })}>Reject</Button>
-                  </div>
+                  <a href={`/campaigns/${r.campaign_id}`}><strong>{r.campaign_title ?? titles.get(r.campaign_id) ?? "Campaign"}</strong></a>: {r.period_start} to {r.period_end} · profit {money(r.profit)} · investors' pool {money(r.pool)}
+                  {r.note && <p class="small">Owner's note: {r.note}</p>}
+                  {r.document_url && <p class="small"><a href={r.document_url} data-external target="_blank" rel="noopener" data-testid="report-document">Open the supporting statement</a></p>}
+                  <Decision testId="report-decision" noteLabel="Your notes on the statement (required)" choices={[
+                    { label: "Approve", kind: "primary", testId: "report-approve", confirm: `Approve ${money(r.profit)} of profit? The owner is then asked to pay ${money(r.pool)} in for the investors.`,
+                      run: (notes) => post(`/api/v1/admin/campaigns/profit-reports/${r.id}/decision`, { approve: true, notes }) },
+                    { label: "Reject", testId: "report-reject", confirm: "Reject this profit report? The owner sees your notes.",
+                      run: (notes) => post(`/api/v1/admin/campaigns/profit-reports/${r.id}/decision`, { approve: false, notes }) },
+                  ]} />
                 </li>
               ))}
             </ul>
           </Panel>
           <Panel title={`Failed payouts (${b.failed_transfers.length})`} testId="failed-payouts">
             {b.failed_transfers.length === 0 && <Empty>No payout has failed.</Empty>}
-            <ul class="rows cf-list">{b.failed_transfers.map((t) => <li key={t.id}>{label(t.kind)} {money(t.amount)} · {t.attempts} attempts · {t.last_error} <Button kind="secondary" testId="payout-retry" onClick={() => void act.run(`/api/v1/admin/campaigns/transfers/${t.id}/retry`, {})}>Retry</Button></li>)}</ul>
+            <ul class="rows cf-list">{b.failed_transfers.map((t) => <li key={t.id}>{label(t.kind)} {money(t.amount)} · {plural(t.attempts, "attempt")} · {t.last_error} <Button kind="secondary" testId="payout-retry" onClick={() => void act.run(`/api/v1/admin/campaigns/transfers/${t.id}/retry`, {})}>Retry</Button></li>)}</ul>
           </Panel>
           <Panel title={`Open disputes (${b.open_disputes.length})`} testId="open-disputes">
             {b.open_disputes.length === 0 && <Empty>No open dispute.</Empty>}
-            <ul class="rows cf-list">{b.open_disputes.map((d) => <li key={d.id}><a href={`/campaigns/${d.campaign_id}`}>Campaign</a>: {d.reason} <Button kind="secondary" testId="dispute-resolve" onClick={() => void act.run(`/api/v1/admin/campaigns/disputes/${d.id}/resolve`, { resolution: note(d.id) || "Resolved with the owner" })}>Resolve</Button></li>)}</ul>
+            <ul class="rows cf-list">{b.open_disputes.map((d) => (
+              <li key={d.id} data-testid="dispute-item"><a href={`/campaigns/${d.campaign_id}`}>Campaign</a>: {d.reason}
+                <Decision testId="dispute-decision" noteLabel="How it was resolved (the investor sees this)" choices={[
+                  { label: "Resolve", testId: "dispute-resolve", confirm: "Mark this dispute resolved with these notes?",
+                    run: (notes) => post(`/api/v1/admin/campaigns/disputes/${d.id}/resolve`, { resolution: notes }) },
+                ]} />
+              </li>
+            ))}</ul>
           </Panel>
         </div>
       )}
