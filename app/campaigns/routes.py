@@ -659,7 +659,7 @@ async def admin_dashboard() -> AdminDashboard:
     """What waits for an admin: campaigns to verify, profit reports to decide, failed
     payouts, open disputes."""
     return AdminDashboard(
-        to_verify=await campaign_outs(await campaign_service.in_review()),
+        to_verify=await campaign_outs(await campaign_service.in_review(), pictures=10),
         reports_to_decide=await report_outs(await campaign_service.reports_waiting(), _me()),
         failed_transfers=[transfer_out(t) for t in
                           await campaign_service.transfers(status=TransferStatus.FAILED)],

@@ -201,8 +201,8 @@ class CampaignService:
     def check_fields(self, data: CampaignFields, now: dt.datetime) -> None:
         """Cross-field rules. Raises ``InvalidCampaign`` with ``details.field``:
         goal ₹1,000–₹5 crore; minimum pledge at least ₹100 and at most the maximum; maximum
-        per investor at most the goal; the deadline after the start day, in the future, and
-        at most 180 days after the start."""
+        per investor at most the goal; the start day today or later (UTC); the deadline after
+        the start day, in the future, and at most 180 days after the start."""
 
         def bad(field: str, message: str) -> InvalidCampaign:
             return InvalidCampaign(message, details={"field": field})
@@ -215,6 +215,8 @@ class CampaignService:
             raise bad("max_investment", "the maximum investment is below the minimum")
         if data.max_investment > data.goal:
             raise bad("max_investment", "the maximum investment is above the goal")
+        if data.starts_on < now.date():
+            raise bad("starts_on", "the start date has passed: open it today or later")
         if data.ends_at <= now:
             raise bad("ends_at", "the deadline has passed")
         start = dt.datetime.combine(data.starts_on, dt.time(), dt.UTC)

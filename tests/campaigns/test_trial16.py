@@ -16,7 +16,7 @@ import pytest
 
 from app.campaigns import repository
 from app.campaigns.documents import Dispute, InvestmentStatus, TransferStatus
-from app.campaigns.errors import InvalidProfitReport, InvestmentRefused
+from app.campaigns.errors import InvalidCampaign, InvalidProfitReport, InvestmentRefused
 from app.campaigns.events import campaign_room
 from app.campaigns.flows import campaign_flows
 from app.campaigns.schemas import ProfitReportCreate
@@ -25,6 +25,7 @@ from app.files.documents import FilePurpose
 from app.files.service import files_service
 from app.identity.documents import PlatformRole
 from app.ledger.service import ledger_service
+from app.notifications.documents import Notification
 from app.realtime import eventlog
 from tests.campaigns.factories import (
     captured,
@@ -335,3 +336,33 @@ async def test_a_double_click_makes_one_reservation_listed_for_its_investor(
     pending = [i for i in mine.body["investments"] if i["status"] == "pending"]
     assert len(pending) == 1 and pending[0]["checkout_url"]
     assert (await campaign_service.get(cid)).reserved == 50_000
+
+
+async def test_investors_hear_their_payment_landed_and_the_campaign_funded() -> None:
+    campaign = await live_campaign(goal="5000.00", max_investment="5000.00")
+    cid = str(campaign.id)
+    first, second = await kyc_owner("first"), await kyc_owner("second")
+    one = await campaign_service.do_reserve(first.user_id, cid, 200_000)
+    two = await campaign_service.do_reserve(second.user_id, cid, 300_000)
+    assert await campaign_flows.do_apply_payment_event(captured(one))
+    assert await campaign_flows.do_apply_payment_event(captured(two))
+    assert (await campaign_service.get(cid)).status == "funded"
+
+    async def titles(user_id: str) -> list[str]:
+        found = await Notification.find({"user_id": user_id, "ref_id": cid}).to_list()
+        return sorted(n.title for n in found)
+
+    title = campaign.title
+    assert await titles(first.user_id) == [f"{title}: funded", f"{title}: your payment is in"]
+    assert await titles(second.user_id) == [f"{title}: funded", f"{title}: your payment is in"]
+    funded = await Notification.find_one({"user_id": first.user_id, "title": f"{title}: funded"})
+    assert funded is not None and "₹5,000.00 raised of ₹5,000.00" in funded.body
+    assert f"{title}: funded" in await titles(campaign.owner_id)
+
+
+async def test_a_start_day_in_the_past_is_named_as_the_start_day() -> None:
+    owner = await kyc_owner()
+    past = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=300)
+    with pytest.raises(InvalidCampaign) as refused:
+        await campaign_service.do_create(owner.user_id, fields(starts_on=past.isoformat()))
+    assert refused.value.details["field"] == "starts_on"
