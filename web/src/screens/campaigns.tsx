@@ -336,7 +336,7 @@ export function CampaignPage({ id }: { id: string }) {
         <div class="stack">
           {!owner && status === "live" && <Invest c={c} remaining={p.remaining} />}
           {owner && <OwnerTools c={c} status={status} onChange={() => { campaign.reload(); updates.reload(); }} />}
-          {!owner && status !== "live" && <DisputePanel c={c} />}
+          {!owner && (status === "funded" || status === "failed") && <DisputePanel c={c} />}
           {me?.roles.includes("admin") && <AuditTrail id={c.id} />}
           {c.reviews.length > 0 && (owner || me?.roles.includes("admin")) && (
             <Panel title="Review notes">
