@@ -65,3 +65,13 @@ async def test_a_pledge_and_a_club_contribution_at_once_share_one_yearly_figure(
     with pytest.raises(InvestmentLimitReached) as refused:
         await campaign_service.do_reserve(member, str(campaign.id), 200_000)
     assert refused.value.details["invested"] == "49000.00"
+
+
+async def test_a_club_contribution_counts_the_persons_campaign_money() -> None:
+    campaign = await live_campaign(**BIG)
+    club, (_, member) = await club_with_members(2)
+    await campaign_service.do_reserve(member, str(campaign.id), 4_500_000)  # ₹45,000 pledged
+    with pytest.raises(KycRequired) as refused:  # ₹6,000 more in a club passes ₹50,000
+        await books_service.do_contribute(str(club.id), member, amount=600_000, method="manual")
+    assert refused.value.details["contributed"] == "45000.00"
+    await books_service.do_contribute(str(club.id), member, amount=500_000, method="manual")
