@@ -74,6 +74,7 @@ class ActivityKind(StrEnum):
     PROFILE = "profile"
     INVITED = "invited"
     KYC = "kyc"  # a KYC document uploaded by staff for the client
+    LINKED = "linked"  # the person answered the request to link their existing account
 
 
 # Activities a person logs by hand (the rest are written by the service).
@@ -285,7 +286,9 @@ class ContactPreferences(BaseModel):
 class Client(Document):
     """A converted lead. ``lead_id`` keeps the history (its activities are the client's);
     ``owner_id`` is the assigned relationship manager (scope follows it); ``user_id`` the
-    platform account when they were invited or are a member."""
+    platform account when they were invited (a new account) or its holder agreed to link it.
+    ``link_user_id`` is an existing account the CRM asked to link: until its holder accepts,
+    signed in, the CRM sees nothing of it (``user_id`` stays None)."""
 
     lead_id: str
     full_name: str
@@ -297,6 +300,8 @@ class Client(Document):
     company: str | None = None
     owner_id: str | None = None
     user_id: str | None = None
+    link_user_id: str | None = None
+    link_requested_at: dt.datetime | None = None
     status: ClientStatus = ClientStatus.ACTIVE
     investment_capacity: int | None = None  # paise
     segment: Segment = Segment.UNKNOWN
@@ -313,6 +318,7 @@ class Client(Document):
             IndexModel([("lead_id", ASCENDING)], unique=True, name="one_client_per_lead"),
             IndexModel([("owner_id", ASCENDING)], name="owner"),
             IndexModel([("user_id", ASCENDING)], name="user"),
+            IndexModel([("link_user_id", ASCENDING)], name="link_user"),
         ]
 
 

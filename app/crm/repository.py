@@ -395,6 +395,20 @@ async def update_client(
     )
 
 
+async def answer_link(
+    client_id: PydanticObjectId, user_id: str, accept: bool, session: Session = None
+) -> bool:
+    """Settle the pending request to link ``user_id`` to the client: accepted, the account
+    becomes the client's ``user_id``. False when no such request waits (answered already)."""
+    changes: Filter = {"$unset": {"link_user_id": "", "link_requested_at": ""}}
+    if accept:
+        changes["$set"] = {"user_id": user_id}
+    done = await Client.get_pymongo_collection().update_one(
+        {"_id": client_id, "link_user_id": user_id, "erased_at": None}, changes, session=session
+    )
+    return done.modified_count == 1
+
+
 async def record_kyc_alert(alert: CrmKycAlert) -> bool:
     """Store the alert; False when it was sent before (the unique index)."""
     try:

@@ -59,6 +59,10 @@ from app.crm.schemas import (
     LeadPage,
     LeadPatch,
     LeadQuery,
+    LinkAnswer,
+    LinkAnswered,
+    LinkRequestOut,
+    LinkRequests,
     MergeOut,
     MergeRequest,
     PersonExport,
@@ -83,7 +87,7 @@ from app.crm.service import Actor, crm_service
 from app.errors import ValidationFailed
 from app.files.errors import FileTooLarge
 from app.identity.documents import PlatformRole
-from app.identity.guards import client_ip, current_principal, require_role
+from app.identity.guards import client_ip, current_principal, require_auth, require_role
 from app.kyc.schemas import KycDocumentOut
 from app.money import format_minor
 from app.openapi import document_errors, document_raw_response
@@ -427,11 +431,42 @@ async def create_client(data: ClientCreate) -> tuple[ClientCreated, int]:
 @validate_response(ClientOut)
 @document_errors(404, 409, 422)
 async def invite_client(client_id: str) -> ClientOut:
-    """Give the client a platform account (linked when one exists with their e-mail) and
-    mail them how to sign in; needed before KYC documents can be held for them. Errors: 404
+    """Give the client a platform account and mail them how to sign in; needed before KYC
+    documents can be held for them. When their e-mail already has an account it is not linked:
+    its holder is asked to accept (``link_pending`` true until they do). Errors: 404
     ``client_not_found``; 409 ``subject_erased``; 422 ``invalid_contact`` (no e-mail)."""
     client = await crm_service.do_invite_client(await _actor(), client_id)
     return await _client_out(client, True)
+
+
+@blueprint.get("/link-requests")
+@tag(TAG)
+@require_auth
+@validate_response(LinkRequests)
+async def my_link_requests() -> LinkRequests:
+    """For the signed-in person (any account): the operator's requests to link their account
+    with its client record, waiting for their answer. Nothing of the account is shown to the
+    operator before they accept."""
+    found = await crm_service.link_requests(current_principal().user_id)
+    names = await people.names(sorted({c.owner_id for c in found if c.owner_id}))
+    return LinkRequests(items=[LinkRequestOut(
+        client_id=str(c.id), client_name=c.full_name, manager_name=names.get(c.owner_id or ""),
+        requested_at=c.link_requested_at) for c in found])  # fmt: skip
+
+
+@blueprint.post("/link-requests/<client_id>")
+@tag(TAG)
+@require_auth
+@validate_request(LinkAnswer)
+@validate_response(LinkAnswered)
+@document_errors(404)
+async def answer_link_request(client_id: str, data: LinkAnswer) -> LinkAnswered:
+    """The signed-in person accepts (``{"accept": true}``: the client record is linked to their
+    account) or declines the operator's link request. Errors: 404 ``client_not_found`` (no
+    request for this person waits on that record)."""
+    client = await crm_service.do_answer_link(current_principal().user_id, client_id,
+                                              data.accept)  # fmt: skip
+    return LinkAnswered(client_id=client_id, linked=client.user_id is not None)
 
 
 @blueprint.get("/clients/<client_id>/kyc")

@@ -497,6 +497,7 @@ class ClientOut(BaseModel):
     owner_id: str | None
     owner_name: str | None = None
     user_id: str | None
+    link_pending: bool = False
     status: ClientStatus
     segment: Segment
     investment_capacity: str | None
@@ -514,11 +515,41 @@ class ClientOut(BaseModel):
         return cls(
             id=str(c.id), lead_id=c.lead_id, full_name=c.full_name, email=c.email, phone=shown,
             address=address, city=c.city, company=c.company, owner_id=c.owner_id,
-            owner_name=owner_name, user_id=c.user_id, status=c.status, segment=c.segment,
+            owner_name=owner_name, user_id=c.user_id, link_pending=c.link_user_id is not None,
+            status=c.status, segment=c.segment,
             investment_capacity=_amount(c.investment_capacity),
             investment_profile=c.investment_profile, preferences=c.preferences, source=c.source,
             kyc_status=kyc_status, created_at=c.created_at, erased=c.erased_at is not None,
         )  # fmt: skip
+
+
+class LinkRequestOut(BaseModel):
+    """A request to link the signed-in person's account with the operator's client record
+    (what the operator would see once they accept)."""
+
+    client_id: str
+    client_name: str
+    manager_name: str | None
+    requested_at: dt.datetime | None
+
+
+class LinkRequests(BaseModel):
+    """The signed-in person's waiting link requests."""
+
+    items: list[LinkRequestOut]
+
+
+class LinkAnswer(BaseModel):
+    """The person's answer to a link request."""
+
+    accept: bool
+
+
+class LinkAnswered(BaseModel):
+    """The answer recorded: ``linked`` true when the account is now the client's."""
+
+    client_id: str
+    linked: bool
 
 
 class ClientPage(BaseModel):

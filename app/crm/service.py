@@ -1018,7 +1018,8 @@ class CrmService:
     ) -> tuple[Lead, Client]:
         """Make a qualified lead a client in one transaction: the client points at the lead,
         whose activities form its history; the lead becomes ``converted``. With ``invite`` the
-        client gets a platform account (existing accounts are linked) and a mail.
+        client gets a platform account and a mail (an existing account is only asked to link:
+        ``_invite``).
 
         Raises:
             LeadNotFound, IllegalTransition (not qualified), ErasedSubject.
@@ -1074,24 +1075,80 @@ class CrmService:
         return converted, client
 
     async def _invite(self, actor: Actor, client: Client) -> Client:
+        """Invite the client to the platform. A new address gets a new account, linked to the
+        client at once, and a mail on how to sign in. An address that already has an account
+        is never linked by the CRM alone: the client records a link request and the holder is
+        mailed to accept or decline it, signed in (``do_answer_link``); until then the CRM
+        sees nothing of that account."""
         assert client.email is not None and client.id is not None
-        user = await people.provision_client(client.email, client.full_name)
+        settings = get_settings()
+        user, created = await people.provision_client(client.email, client.full_name)
+        if not created:
+            now = utcnow()
+            await repository.update_client(client.id, {"link_user_id": str(user.id),
+                                                       "link_requested_at": now})  # fmt: skip
+            await self._add_activity(
+                actor.user_id, client.lead_id, ActivityKind.INVITED,
+                "Asked to link their existing platform account; waiting for their consent",
+                {"pending": True}, client_id=str(client.id),
+            )  # fmt: skip
+            body = (f"Dear {user.full_name},\n\nThe Samooh team that looks after you as a "
+                    "client asks to link your Samooh account with their client record, so "
+                    "that your relationship manager can see your investments and KYC. Nothing "
+                    "is shared unless you agree. Sign in and answer at "
+                    f"{settings.public_url}/crm/consent\n\n— Samooh")  # fmt: skip
+            await send_mail(settings, to=client.email, subject="Link your Samooh account?",
+                            body=body)  # fmt: skip
+            client.link_user_id, client.link_requested_at = str(user.id), now
+            return client
         await repository.update_client(client.id, {"user_id": str(user.id)})
         await self._add_activity(
-            actor.user_id,
-            client.lead_id,
-            ActivityKind.INVITED,
-            "",
-            {"user_id": str(user.id)},
-            client_id=str(client.id),
-        )
-        settings = get_settings()
+            actor.user_id, client.lead_id, ActivityKind.INVITED,
+            "Invited to the platform: a new account was made for them",
+            {"user_id": str(user.id)}, client_id=str(client.id),
+        )  # fmt: skip
         body = (f"Dear {client.full_name},\n\nYou now have an account on Samooh with this "
                 f"address. Choose your password at {settings.public_url}/forgot and sign in.\n\n"
                 "— Samooh")  # fmt: skip
         await send_mail(settings, to=client.email, subject="Your Samooh account", body=body)
         client.user_id = str(user.id)
         return client
+
+    async def link_requests(self, user_id: str) -> list[Client]:
+        """The requests waiting for ``user_id`` (the signed-in person) to link their account
+        with an operator's client record, oldest first."""
+        found = await repository.all_clients({"link_user_id": user_id, "erased_at": None})
+        return sorted(found, key=lambda c: c.link_requested_at or c.created_at)
+
+    async def do_answer_link(self, user_id: str, client_id: str, accept: bool) -> Client:
+        """The signed-in person accepts (their account becomes the client's: the CRM sees
+        their investments and KYC from now on) or declines a link request addressed to them.
+        On the client's timeline and audited.
+
+        Raises:
+            ClientNotFound: no request to this person waits on that client (answered
+            already, or never theirs).
+        """
+        client = await repository.client(client_id, {"link_user_id": user_id, "erased_at": None})
+        if client is None or client.id is None:
+            raise ClientNotFound("no link request for you on this record")
+        key = client.id
+
+        async def body(session: AsyncClientSession) -> None:
+            if not await repository.answer_link(key, user_id, accept, session):
+                raise ClientNotFound("no link request for you on this record")
+            await repository.insert_activity(Activity(
+                lead_id=client.lead_id, client_id=client_id, kind=ActivityKind.LINKED,
+                text="They agreed to link their platform account" if accept
+                else "They declined to link their platform account",
+                actor_id=user_id, data={"accepted": accept}, at=utcnow()), session)  # fmt: skip
+            await _audit(session, user_id, "crm.client.link_accept" if accept
+                         else "crm.client.link_decline", "client", client_id)  # fmt: skip
+
+        await run_in_transaction(body)
+        answered = await repository.client(client_id, {})
+        assert answered is not None
+        return answered
 
     async def do_create_client(
         self, actor: Actor, data: ClientCreate
@@ -1335,8 +1392,8 @@ class CrmService:
         return doc
 
     async def do_invite_client(self, actor: Actor, client_id: str) -> Client:
-        """Give a client in scope a platform account (an existing one with their e-mail is
-        linked) and mail them how to sign in.
+        """Give a client in scope a platform account and mail them how to sign in; when their
+        e-mail already has an account, ask its holder to link it instead (``_invite``).
 
         Raises:
             ClientNotFound, ErasedSubject, InvalidContact (no e-mail address on file).
@@ -1344,7 +1401,7 @@ class CrmService:
         client = await self.client(actor, client_id)
         if client.erased_at is not None:
             raise ErasedSubject("this person's data was erased")
-        if client.user_id:
+        if client.user_id or client.link_user_id:
             return client
         if not client.email:
             raise InvalidContact("the client needs an e-mail address to be invited",
