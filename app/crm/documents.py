@@ -2,6 +2,8 @@
 
 Exact duplicates are refused by unique partial indexes on ``dedupe_email`` and
 ``dedupe_phone`` (set only while a lead is live: a merged-away or erased lead releases them).
+A merged-away lead keeps its keys reserved in ``held_email`` / ``held_phone`` (checked by the
+service, so a new lead cannot take them and the merge stays undoable; the undo frees them).
 Phone numbers are stored sealed (AES-GCM, privacy.py) with their last four digits and a keyed
 fingerprint; e-mail addresses stay readable because they are searched.
 """
@@ -131,6 +133,8 @@ class Lead(Document):
     phone_sealed: str | None = None
     phone_last4: str | None = None
     dedupe_phone: str | None = None
+    held_email: str | None = None  # a merged-away lead's reserved keys (see the module)
+    held_phone: str | None = None
     city: str | None = None
     company: str | None = None
     investment_capacity: int | None = None  # paise
@@ -162,6 +166,10 @@ class Lead(Document):
                        partialFilterExpression={"dedupe_email": {"$type": "string"}}),
             IndexModel([("dedupe_phone", ASCENDING)], unique=True, name="exact_phone",
                        partialFilterExpression={"dedupe_phone": {"$type": "string"}}),
+            IndexModel([("held_email", ASCENDING)], name="held_email",
+                       partialFilterExpression={"held_email": {"$type": "string"}}),
+            IndexModel([("held_phone", ASCENDING)], name="held_phone",
+                       partialFilterExpression={"held_phone": {"$type": "string"}}),
             IndexModel([("owner_id", ASCENDING), ("status", ASCENDING)], name="owner_status"),
             IndexModel([("created_at", DESCENDING)], name="created"),
             IndexModel([("score_parts.computed_at", ASCENDING)], name="score_age"),
