@@ -145,12 +145,14 @@ class ImportRequest(BaseModel):
 
 
 class ImportRow(BaseModel):
-    """One data row's outcome (``row`` counts from 2: the header is row 1)."""
+    """One data row's outcome (``row`` counts from 2: the header is row 1); a refusal names
+    its ``code``, the ``field`` (column) at fault when there is one, and a sentence."""
 
     row: int
     status: Literal["created", "refused"]
     lead_id: str | None = None
     code: str | None = None
+    field: str | None = None
     message: str | None = None
 
 

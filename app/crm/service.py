@@ -94,7 +94,7 @@ from app.crm.schemas import (
 )
 from app.crm.settings import CrmSettings, crm_settings
 from app.db import run_in_transaction
-from app.errors import AppError
+from app.errors import AppError, ValidationFailed
 from app.files.documents import FilePurpose, StoredFile
 from app.files.errors import FileNotFound
 from app.files.service import files_service
@@ -121,6 +121,13 @@ OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
 REMINDER_PAST_GRACE = dt.timedelta(minutes=10)  # a follow-up "now" typed a moment ago is fine
 IMPORT_CHUNK = 100  # rows stored per transaction by an import
 BOARD_CATCH_UP_LIMIT = 500  # board events replayed to a reconnecting socket at most
+IMPORT_FIELD_SENTENCES = {  # a column out of shape, said plainly
+    "full_name": "the full_name column needs a name (up to 120 characters)",
+    "investment_capacity": "the investment_capacity column needs an amount such as 250000.00",
+    "source": "the source column must be one of web_form, manual, import, referral, event",
+    "email": "the email column is too long for an e-mail address",
+    "phone": "the phone column is too long for a phone number",
+}
 IMPORT_COLUMNS = ("full_name", "email", "phone", "city", "company", "investment_capacity",
                   "source", "message")  # fmt: skip
 Filter = dict[str, Any]
@@ -510,15 +517,18 @@ class CrmService:
                     raise DuplicateLead("the same e-mail or phone is on an earlier row",
                                         details={"field": "email"})  # fmt: skip
             except AppError as exc:
+                field = exc.details.get("field") if isinstance(exc.details, dict) else None
                 rows.append(ImportRow(row=number, status="refused", code=exc.code,
-                                      message=exc.message))  # fmt: skip
+                                      field=field, message=exc.message))  # fmt: skip
                 continue
             except ValueError as exc:  # pydantic: a field out of shape
                 first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
                 where = ".".join(str(p) for p in first.get("loc", ()))
                 rows.append(ImportRow(row=number, status="refused", code="validation_error",
-                                      message=f"{where}: {first['msg']}" if where
-                                      else str(first["msg"])))  # fmt: skip
+                                      field=where or None,
+                                      message=IMPORT_FIELD_SENTENCES.get(where) or (
+                                          f"the {where} column is not valid: {first['msg']}"
+                                          if where else str(first["msg"]))))  # fmt: skip
                 continue
             emails.update([contact.email] if contact.email else [])
             phones.update([contact.phone_fp] if contact.phone_fp else [])
@@ -531,6 +541,7 @@ class CrmService:
                 "phone" if contact.phone_fp in taken_phones else None  # fmt: skip
             if field:
                 rows.append(ImportRow(row=number, status="refused", code=DuplicateLead.code,
+                                      field=field,
                                       message=f"a lead with this {field} exists"))  # fmt: skip
                 continue
             owner = actor.user_id if actor.role == "crm_agent" else await self._next_of(agents)
@@ -967,6 +978,10 @@ class CrmService:
             current = await repository.raw_lead(winner_key, session)
             expected = int(merge.winner_before.get("version", 0)) + 1
             if current is None or int(current.get("version", -1)) != expected:
+                again = await repository.merge(str(merge.id), session)
+                if again is not None and again.undone_at is not None:  # a concurrent undo won
+                    raise UndoRefused("this merge was undone already",
+                                      details={"reason": "undone"})  # fmt: skip
                 raise UndoRefused("the lead changed after the merge; undo it by hand",
                                   details={"reason": "changed"})  # fmt: skip
             if not await repository.mark_merge_undone(merge.id, actor.user_id, now, session):
@@ -1686,12 +1701,13 @@ class CrmService:
         """A follow-up about a lead or client in scope, for its owner unless named.
 
         Raises:
-            LeadNotFound, ClientNotFound, AssigneeInvalid, ValidationFailed-shaped
-            ``AssigneeInvalid`` when neither a lead nor a client is given.
+            LeadNotFound, ClientNotFound, LeadMergedAway, ReminderInPast, AssigneeInvalid
+            (``details.field == "assignee_id"``), ValidationFailed (neither or both of a lead
+            and a client).
         """
         if bool(data.lead_id) == bool(data.client_id):
-            raise AssigneeInvalid("give a lead or a client (one of them)",
-                                  details={"field": "lead_id"})  # fmt: skip
+            raise ValidationFailed("give a lead or a client (one of them)",
+                                   details={"field": "lead_id"})  # fmt: skip
         if data.lead_id:
             about = await self.lead(actor, data.lead_id)
             self.check_not_merged(about)
@@ -1701,7 +1717,10 @@ class CrmService:
             owner = (await self.client(actor, data.client_id)).owner_id
         assignee = data.assignee_id or owner or actor.user_id
         if assignee != actor.user_id:
-            await self.check_assignee(actor, assignee)
+            try:
+                await self.check_assignee(actor, assignee)
+            except AssigneeInvalid as exc:
+                raise AssigneeInvalid(exc.message, details={"field": "assignee_id"}) from exc
         due = data.due_at if data.due_at.tzinfo else data.due_at.replace(tzinfo=dt.UTC)
         due = due.astimezone(dt.UTC)
         if due < utcnow() - REMINDER_PAST_GRACE:
@@ -1778,14 +1797,16 @@ class CrmService:
             subject = owner.full_name if owner else subject
         await notification_service.prepare([reminder.assignee_id])
         reminder_key = reminder.id
+        page = f"/crm/leads/{ref_id}" if reminder.lead_id else f"/crm/clients/{ref_id}"
+        where = f"Open it: {get_settings().public_url}{page}"
 
         async def body(session: AsyncClientSession) -> bool:
             if not await repository.claim_reminder(reminder_key, now, session):
                 return False
             stored = await notification_service.do_store(session, [Draft(
                 user_id=reminder.assignee_id, kind=NotificationKind.CRM_REMINDER,
-                title=f"Follow up: {subject}", body=reminder.text, ref_type=ref_type,
-                ref_id=ref_id, dedupe_key=f"crm-reminder:{reminder.id}",
+                title=f"Follow up: {subject}", body=f"{reminder.text}\n\n{where}",
+                ref_type=ref_type, ref_id=ref_id, dedupe_key=f"crm-reminder:{reminder.id}",
             )])  # fmt: skip
             sent = reminder.model_copy(update={"status": ReminderStatus.SENT, "sent_at": now})
             await events.send(user_room(reminder.assignee_id), REMINDER_EVENT, ReminderDueEvent(

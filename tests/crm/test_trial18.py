@@ -395,3 +395,29 @@ async def test_the_export_carries_the_account_and_kyc_and_the_trail_shows_the_er
     assert "Export Me" not in str(trail)
     refused = await agent.call("GET", "/api/v1/crm/audit")
     assert refused.status == 403
+
+
+async def test_refusals_say_which_field_and_reports_need_an_ordered_period(api: Api) -> None:
+    agent = await person(api, await staff(PlatformRole.CRM_AGENT))
+    text = (
+        "full_name,email,phone,investment_capacity\nA One,not-mail,,\nB Two,,12,\nC Three,,,lots\n"
+    )
+    report = await agent.ok("POST", "/api/v1/crm/leads/import", {"csv": text})
+    assert [(r["row"], r["code"], r["field"]) for r in report["rows"]] == [
+        (2, "invalid_contact", "email"), (3, "invalid_contact", "phone"),
+        (4, "validation_error", "investment_capacity")]  # fmt: skip
+    assert report["rows"][2]["message"] == (
+        "the investment_capacity column needs an amount such as 250000.00"
+    )
+    neither = await agent.call("POST", "/api/v1/crm/reminders",
+                               {"text": "x", "due_at": "2031-01-01T10:00:00Z"})  # fmt: skip
+    assert (neither.status, neither.code) == (422, "validation_error")
+    lead = await lead_of(agent, "Assigned Elsewhere")
+    stranger = await agent.call("POST", "/api/v1/crm/reminders", {
+        "lead_id": lead["id"], "text": "x", "due_at": "2031-01-01T10:00:00Z",
+        "assignee_id": "nobody"})  # fmt: skip
+    assert (stranger.status, stranger.code) == (422, "assignee_invalid")
+    assert stranger.body["error"]["details"]["field"] == "assignee_id"
+    backwards = await agent.call("GET", "/api/v1/crm/reports",
+                                 params={"since": "2026-02-01", "until": "2026-01-01"})  # fmt: skip
+    assert (backwards.status, backwards.code) == (422, "validation_error")

@@ -154,7 +154,20 @@ const SENTENCES: Record<string, string> = {
   subject_erased: "This person's data was erased on their request.",
 };
 
+/** A refusal about one field, said with the field's name. */
+function aboutField(code: string | null | undefined, field: unknown): string | null {
+  const what = field === "email" ? "e-mail address" : field === "phone" ? "phone number" : field === "full_name" ? "name" : null;
+  if (!what) return null;
+  if (code === "invalid_contact") return `The ${what} is not valid.`;
+  if (code === "lead_duplicate") return `A lead or client with this ${what} exists already.`;
+  return null;
+}
+
 function plain(error: unknown): unknown {
+  if (error instanceof ApiError && error.code) {
+    const named = aboutField(error.code, error.details.field);
+    if (named) return new ApiError(named, error.status, error.code, error.details);
+  }
   if (error instanceof ApiError && error.code && SENTENCES[error.code]) {
     return new ApiError(SENTENCES[error.code] as string, error.status, error.code, error.details);
   }
@@ -1539,7 +1552,7 @@ async function exportCsv(): Promise<void> {
 interface ImportReport {
   created: number;
   refused: number;
-  rows: { row: number; status: string; lead_id: string | null; code: string | null; message: string | null }[];
+  rows: { row: number; status: string; lead_id: string | null; code: string | null; field?: string | null; message: string | null }[];
 }
 
 function Import() {
@@ -1576,7 +1589,7 @@ function Import() {
                 <tr key={r.row} data-status={r.status}>
                   <td>{r.row}</td>
                   <td>{r.status === "created" ? <a href={`/crm/leads/${r.lead_id}`}>Created</a> : "Refused"}</td>
-                  <td>{r.code ? SENTENCES[r.code] ?? r.message : ""}</td>
+                  <td data-testid={`import-why-${r.row}`}>{r.code ? aboutField(r.code, r.field) ?? (r.code === "validation_error" ? `${(r.message ?? "").charAt(0).toUpperCase()}${(r.message ?? "").slice(1)}.` : SENTENCES[r.code] ?? r.message) : ""}</td>
                 </tr>
               ))}
             </tbody>
