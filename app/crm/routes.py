@@ -57,6 +57,8 @@ from app.crm.schemas import (
     InvestmentOut,
     KycDecision,
     KycDecisionOut,
+    KycExpiring,
+    KycExpiringItem,
     KycQueue,
     KycQueueItem,
     LeadCreate,
@@ -80,6 +82,7 @@ from app.crm.schemas import (
     ReminderQuery,
     ReportQuery,
     RetentionOut,
+    ScoreRules,
     StaffList,
     StaffOut,
     StaffPlaced,
@@ -91,6 +94,7 @@ from app.crm.schemas import (
     WebFormRequest,
 )
 from app.crm.service import Actor, crm_service
+from app.crm.settings import crm_settings
 from app.errors import ValidationFailed
 from app.extensions import services
 from app.files.errors import FileTooLarge
@@ -725,6 +729,19 @@ async def kyc_queue() -> KycQueue:
     return KycQueue(items=out)
 
 
+@blueprint.get("/kyc/expiring")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(KycExpiring)
+async def kyc_expiring() -> KycExpiring:
+    """The caller's clients' verified KYC documents that lapse soon (within the KYC
+    compliance window), soonest first: whom to ask for a new one."""
+    days, items = await crm_service.kyc_expiring(await _actor())
+    return KycExpiring(days=days, items=[KycExpiringItem(
+        client_id=str(c.id), client_name=c.full_name, document_id=str(d.id), kind=d.kind.value,
+        expires_on=d.expires_on, days_left=left) for c, d, left in items])  # fmt: skip
+
+
 @blueprint.get("/kyc/<doc_id>/file")
 @tag(TAG)
 @require_role(*STAFF)
@@ -821,6 +838,24 @@ async def staff() -> StaffList:
         user_id=m.id, full_name=u.full_name, email=u.email, roles=[r.value for r in u.roles],
         manager_id=m.manager_id, active=m.active) for m, u in
         await crm_service.staff(await _actor())])  # fmt: skip
+
+
+@blueprint.get("/score-rules")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ScoreRules)
+async def score_rules() -> ScoreRules:
+    """The lead score's rules and weights in force (set by the operator's configuration)."""
+    settings = crm_settings()
+    return ScoreRules(
+        source_points=settings.score_source_points,
+        engagement_points=settings.score_engagement_points,
+        engagement_cap=settings.score_engagement_cap,
+        engagement_days=settings.score_engagement_days,
+        completeness_points=settings.score_completeness_points,
+        half_life_days=settings.score_half_life_days,
+        refresh_seconds=settings.score_refresh_seconds,
+    )
 
 
 @blueprint.put("/staff/<user_id>")

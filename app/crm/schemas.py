@@ -691,6 +691,24 @@ class KycQueueItem(BaseModel):
     file_link: str | None = None
 
 
+class KycExpiringItem(BaseModel):
+    """A client's verified KYC document that lapses within the window."""
+
+    client_id: str
+    client_name: str
+    document_id: str
+    kind: str
+    expires_on: str
+    days_left: int
+
+
+class KycExpiring(BaseModel):
+    """Soonest first; ``days`` is the window (the KYC compliance report's)."""
+
+    days: int
+    items: list[KycExpiringItem]
+
+
 class KycQueue(BaseModel):
     """Oldest first."""
 
@@ -723,6 +741,20 @@ class StaffOut(BaseModel):
     roles: list[str]
     manager_id: str | None
     active: bool
+
+
+class ScoreRules(BaseModel):
+    """The lead score's rules and weights as configured (``SAMOOH_CRM_SCORE_*`` settings):
+    points per source, per engaging activity in the window (capped), per filled field, and
+    the inactivity half-life."""
+
+    source_points: dict[str, int]
+    engagement_points: int
+    engagement_cap: int
+    engagement_days: int
+    completeness_points: dict[str, int]
+    half_life_days: float
+    refresh_seconds: int
 
 
 class StaffList(BaseModel):

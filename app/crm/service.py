@@ -1603,6 +1603,27 @@ class CrmService:
                          if d.status is DocumentStatus.PENDING)  # fmt: skip
         return sorted(items, key=lambda t: t[1].submitted_at)
 
+    async def kyc_expiring(
+        self, actor: Actor, today: dt.date | None = None
+    ) -> tuple[int, list[tuple[Client, Any, int]]]:
+        """The verified KYC documents of the clients in scope that lapse within the settings'
+        ``kyc_expiring_days`` (expired ones are not verified any more), soonest first, with
+        the days left."""
+        days = crm_settings().kyc_expiring_days
+        today = today or today_utc()
+        found = await repository.all_clients(scoped(actor, {"user_id": {"$type": "string"},
+                                                            "erased_at": None}))  # fmt: skip
+        items: list[tuple[Client, Any, int]] = []
+        for client in found:
+            assert client.user_id is not None
+            for doc in (await kyc_service.summary(client.user_id)).documents:
+                if doc.status is not DocumentStatus.VERIFIED or not doc.expires_on:
+                    continue
+                left = (dt.date.fromisoformat(doc.expires_on) - today).days
+                if 0 <= left <= days:
+                    items.append((client, doc, left))
+        return days, sorted(items, key=lambda t: (t[2], t[0].full_name))
+
     async def kyc_document_file(self, actor: Actor, doc_id: str) -> tuple[KycDocument, StoredFile]:
         """A KYC document of a client in scope and its scan, for staff to open (the review
         compares the scan with the details). Each opening is on the CRM audit chain.

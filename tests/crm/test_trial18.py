@@ -29,7 +29,7 @@ from tests.clubs.factories import paid_contribution
 from tests.conftest import LiveStack
 from tests.crm.conftest import email, staff, team
 from tests.crm.test_clients_direct import upload_kyc
-from tests.crm.test_http import lead_of, move, person
+from tests.crm.test_http import _kyc, lead_of, move, person
 from tests.files.http import Person
 from tests.files.samples import png
 from tests.identity.conftest import Account, Api
@@ -421,3 +421,15 @@ async def test_refusals_say_which_field_and_reports_need_an_ordered_period(api: 
     backwards = await agent.call("GET", "/api/v1/crm/reports",
                                  params={"since": "2026-02-01", "until": "2026-01-01"})  # fmt: skip
     assert (backwards.status, backwards.code) == (422, "validation_error")
+
+
+async def test_staff_see_their_clients_kyc_that_lapses_soon(api: Api) -> None:
+    agent = await person(api, await staff(PlatformRole.CRM_AGENT))
+    outsider = await person(api, await staff(PlatformRole.CRM_AGENT))
+    body = {"full_name": "Lapsing Soon", "email": email("lapse"), "invite": True}
+    client = (await agent.ok("POST", "/api/v1/crm/clients", body, status=201))["client"]
+    await _kyc(client["user_id"], verified=True, expires_in_days=10)
+    soon = await agent.ok("GET", "/api/v1/crm/kyc/expiring")
+    assert soon["days"] == 30
+    assert [(i["client_id"], i["days_left"]) for i in soon["items"]] == [(client["id"], 10)]
+    assert (await outsider.ok("GET", "/api/v1/crm/kyc/expiring"))["items"] == []

@@ -161,3 +161,12 @@ async def test_merge_convert_edit_search_consent_and_audit_in_the_browser(
     await expect(audit_phone.get_by_test_id("audit-chain")).to_be_visible()
     await fits(audit_phone)
     await audit_phone.screenshot(path=str(artifacts / "crm-audit-phone.png"), full_page=True)
+    # The team and the score's rules; the KYC documents lapsing soon.
+    await chief.goto("/crm/team")
+    await expect(chief.get_by_test_id("score-rules")).to_contain_text("halves every")
+    await expect(chief.get_by_test_id(f"staff-{agent.user_id}")).to_be_visible()
+    await chief.screenshot(path=str(artifacts / "crm-team-desktop.png"), full_page=True)
+    await audit_phone.goto("/crm/kyc")
+    await expect(audit_phone.get_by_test_id("crm-kyc-expiring")).to_be_visible()
+    await fits(audit_phone)
+    await audit_phone.screenshot(path=str(artifacts / "crm-kyc-phone.png"), full_page=True)

@@ -185,6 +185,7 @@ const TABS: [string, string][] = [
   ["/crm/kyc", "KYC queue"],
   ["/crm/dashboard", "Dashboard"],
   ["/crm/import", "Import"],
+  ["/crm/team", "Team"],
 ];
 
 function CrmNav() {
@@ -235,6 +236,63 @@ function Consent() {
         </ul>
       </Panel>
     </main>
+  );
+}
+
+interface StaffRow { user_id: string; full_name: string; email: string; roles: string[]; manager_id: string | null; active: boolean }
+interface ScoreRulesOut { source_points: Record<string, number>; engagement_points: number; engagement_cap: number; engagement_days: number; completeness_points: Record<string, number>; half_life_days: number }
+
+/** `/crm/team`: the CRM staff and their teams (admins place people under a manager and take
+ * them in or out of round-robin assignment), and the lead score's rules in force. */
+function Team() {
+  const me = useStore(session.me);
+  const admin = Boolean(me?.roles.includes("admin"));
+  const staff = useLoad(() => api<{ items: StaffRow[] }>("GET", "/api/v1/crm/staff"));
+  const rules = useLoad(() => api<ScoreRulesOut>("GET", "/api/v1/crm/score-rules"));
+  const put = useAction(async (row: StaffRow, change: Partial<StaffRow>) => {
+    await api("PUT", `/api/v1/crm/staff/${row.user_id}`, { body: { manager_id: change.manager_id !== undefined ? change.manager_id : row.manager_id, active: change.active ?? row.active } });
+    staff.reload();
+  });
+  const people = staff.data?.items ?? [];
+  const managers = people.filter((p) => p.roles.includes("crm_manager"));
+  const r = rules.data;
+  return (
+    <div class="stack" data-testid="crm-team">
+      <Panel title="Staff and teams">
+        <Problem error={staff.error ?? put.error} />
+        {people.length === 0 && <Empty>No CRM staff you may see.</Empty>}
+        <ul class="rows">
+          {people.map((p) => (
+            <li key={p.user_id} class="row-end" data-testid={`staff-${p.user_id}`}>
+              <span><strong>{p.full_name}</strong> <span class="muted small block">{p.email} · {p.roles.filter((x) => x.startsWith("crm_") || x === "admin").map(label).join(", ")}</span></span>
+              {admin && p.roles.includes("crm_agent") ? (
+                <select aria-label={`Manager of ${p.full_name}`} value={p.manager_id ?? ""} disabled={put.busy} data-testid={`staff-manager-${p.user_id}`}
+                  onChange={(e) => void put.run(p, { manager_id: (e.target as HTMLSelectElement).value || null })}>
+                  <option value="">No manager</option>
+                  {managers.map((m) => <option key={m.user_id} value={m.user_id}>{m.full_name}</option>)}
+                </select>
+              ) : <span class="small muted">{p.manager_id ? `Team of ${people.find((m) => m.user_id === p.manager_id)?.full_name ?? "a manager"}` : ""}</span>}
+              {admin ? (
+                <label class="check small"><input type="checkbox" checked={p.active} disabled={put.busy} data-testid={`staff-active-${p.user_id}`}
+                  onChange={(e) => void put.run(p, { active: (e.target as HTMLInputElement).checked })} /> Takes new leads in turn</label>
+              ) : <Badge tone={p.active ? "ok" : "neutral"}>{p.active ? "Takes leads" : "Not in turn"}</Badge>}
+            </li>
+          ))}
+        </ul>
+      </Panel>
+      <Panel title="How leads are scored" testId="score-rules">
+        <Problem error={rules.error} />
+        {r && (
+          <dl class="facts">
+            <dt>Source</dt><dd>{Object.entries(r.source_points).map(([k, v]) => `${label(k)} ${v}`).join(" · ")}</dd>
+            <dt>Engagement</dt><dd>{r.engagement_points} per call, e-mail, meeting or note in the last {r.engagement_days} days, at most {r.engagement_cap}</dd>
+            <dt>Completeness</dt><dd>{Object.entries(r.completeness_points).map(([k, v]) => `${label(k)} ${v}`).join(" · ")}</dd>
+            <dt>Inactivity</dt><dd>the sum (at most 100) halves every {r.half_life_days} days without activity</dd>
+          </dl>
+        )}
+        <p class="small muted">The operator sets these in the CRM's configuration (SAMOOH_CRM_SCORE_*); every lead's page shows its score's parts.</p>
+      </Panel>
+    </div>
   );
 }
 
@@ -292,6 +350,7 @@ export default function CrmScreen({ section, id }: { section: string; id?: strin
       {section === "kyc" && <KycQueue />}
       {section === "dashboard" && <Dashboard />}
       {section === "audit" && <AuditTrail />}
+      {section === "team" && <Team />}
       {section === "import" && <Import />}
     </main>
   );
@@ -1394,11 +1453,31 @@ function KycReview({ item, canDecide, onDecided }: { item: KycQueueItem; canDeci
   );
 }
 
+function KycExpiringList() {
+  const soon = useLoad(() => api<{ days: number; items: { client_id: string; client_name: string; document_id: string; kind: string; expires_on: string; days_left: number }[] }>("GET", "/api/v1/crm/kyc/expiring"));
+  return (
+    <Panel title={`Expiring within ${soon.data?.days ?? 30} days`} testId="crm-kyc-expiring">
+      <Problem error={soon.error} />
+      {soon.data?.items.length === 0 && <Empty>No client's verified document lapses soon.</Empty>}
+      <ul class="rows">
+        {soon.data?.items.map((d) => (
+          <li key={d.document_id} class="row-end">
+            <a href={`/crm/clients/${d.client_id}`}>{d.client_name}</a>
+            <span class="small"><Badge tone={d.days_left <= 7 ? "bad" : "warn"}>{d.days_left === 0 ? "today" : `${d.days_left} days`}</Badge> <span class="muted">{label(d.kind)} · {d.expires_on}</span></span>
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
+}
+
 function KycQueue() {
   const me = useStore(session.me);
   const queue = useLoad(() => api<{ items: KycQueueItem[] }>("GET", "/api/v1/crm/kyc/queue"));
   const canDecide = Boolean(me?.roles.some((r) => r === "crm_manager" || r === "admin"));
   return (
+    <div class="stack">
+    <KycExpiringList />
     <Panel title="KYC documents waiting" testId="crm-kyc">
       <Problem error={queue.error} />
       {queue.data?.items.length === 0 && <Empty>No client document is waiting for review.</Empty>}
@@ -1408,6 +1487,7 @@ function KycQueue() {
         ))}
       </ul>
     </Panel>
+    </div>
   );
 }
 
