@@ -422,7 +422,7 @@ class ReminderQuery(BaseModel):
             return None
         try:
             ZoneInfo(value.strip())
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Asia" is a directory
             raise ValueError("an IANA time zone such as Asia/Kolkata") from exc
         return value.strip()
 

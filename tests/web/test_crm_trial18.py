@@ -38,18 +38,22 @@ async def fits(page: Page) -> None:
     assert width <= PHONE["width"], width
 
 
-async def test_merge_convert_edit_search_consent_and_audit_in_the_browser(
-    new_context: NewContext, artifacts: Path
-) -> None:
-    tag = uuid.uuid4().hex[:4]
-    agent = await staff(PlatformRole.CRM_AGENT, name=f"Agent {tag}")
-    admin = await staff(PlatformRole.ADMIN)
+async def _two_leads(agent: Staff, tag: str):  # type: ignore[no-untyped-def]
     base = f"ravi.kumar.{tag}"
     winner, _ = await crm_service.do_create_lead(agent.actor, LeadCreate(
         full_name=f"Ravi Kumar {tag}", email=f"{base}@example.com",
         message="Wants a long-term plan for his daughter's education fund"))  # fmt: skip
     loser, _ = await crm_service.do_create_lead(agent.actor, LeadCreate(
         full_name=f"Ravi Kumaar {tag}", email=f"{base}1@example.com"))  # fmt: skip
+    return winner, loser
+
+
+async def test_a_merge_asks_first_and_is_undone_from_the_timeline(
+    new_context: NewContext, artifacts: Path
+) -> None:
+    tag = uuid.uuid4().hex[:4]
+    agent = await staff(PlatformRole.CRM_AGENT, name=f"Agent {tag}")
+    winner, loser = await _two_leads(agent, tag)
 
     # A merge asks first, names the lead it takes, and is undone from the timeline.
     desk = await signed_in(new_context, agent)
@@ -92,6 +96,16 @@ async def test_merge_convert_edit_search_consent_and_audit_in_the_browser(
     await expect(results).to_contain_text(f"Ravi Kumar {tag}")
     await expect(results).not_to_contain_text(f"Ravi Kumaar {tag}")
 
+
+async def test_converting_asks_for_its_options_and_the_client_is_edited(
+    new_context: NewContext, artifacts: Path
+) -> None:
+    tag = uuid.uuid4().hex[:4]
+    agent = await staff(PlatformRole.CRM_AGENT, name=f"Agent {tag}")
+    winner, _ = await _two_leads(agent, tag)
+    desk = await signed_in(new_context, agent)
+    phone = await signed_in(new_context, agent, viewport=PHONE)
+    await desk.goto("/crm")
     # "Converted" on the board opens the conversion's options; nothing is converted before.
     for status in (LeadStatus.CONTACTED, LeadStatus.QUALIFIED):
         await crm_service.do_change_status(agent.actor, str(winner.id), status, None)
@@ -128,6 +142,17 @@ async def test_merge_convert_edit_search_consent_and_audit_in_the_browser(
     await fits(phone)
     await phone.screenshot(path=str(artifacts / "crm-client-phone.png"), full_page=True)
 
+
+async def test_a_member_accepts_the_link_and_the_admin_reads_the_trail(
+    new_context: NewContext, artifacts: Path
+) -> None:
+    tag = uuid.uuid4().hex[:4]
+    agent = await staff(PlatformRole.CRM_AGENT, name=f"Agent {tag}")
+    admin = await staff(PlatformRole.ADMIN)
+    winner, loser = await _two_leads(agent, tag)
+    merge = await crm_service.do_merge(agent.actor, str(winner.id), str(loser.id))
+    await crm_service.do_undo_merge(agent.actor, str(merge.id))
+    desk = await signed_in(new_context, agent)
     # An existing member is only asked; they accept, signed in, on their phone.
     address, password = email("member"), "Member-pass-2026!"
     member = await do_provision_user(email=address, password=password, full_name="Meena Iyer")

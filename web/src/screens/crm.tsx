@@ -658,6 +658,10 @@ function describe(a: Activity): string {
   if (a.kind === "merged") return `${a.other_name ?? "Another lead"} was merged into this one${a.undoable === false ? " (undone later)" : ""}`;
   if (a.kind === "merge_undone") return `The merge of ${a.other_name ?? "another lead"} was undone`;
   if (a.kind === "invited" && !a.text) return "Invited to the platform";
+  if (a.kind === "profile") {
+    const fields = Array.isArray(a.data.fields) ? (a.data.fields as string[]).map((f) => label(f)).join(", ") : "";
+    return fields ? `Changed: ${fields.toLowerCase()}` : "Profile changed";
+  }
   if (a.kind === "assigned") return "Assigned";
   return a.text;
 }
