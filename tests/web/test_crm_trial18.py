@@ -193,5 +193,6 @@ async def test_a_member_accepts_the_link_and_the_admin_reads_the_trail(
     await chief.screenshot(path=str(artifacts / "crm-team-desktop.png"), full_page=True)
     await audit_phone.goto("/crm/kyc")
     await expect(audit_phone.get_by_test_id("crm-kyc-expiring")).to_be_visible()
+    await audit_phone.wait_for_load_state("networkidle")  # both lists answered
     await fits(audit_phone)
     await audit_phone.screenshot(path=str(artifacts / "crm-kyc-phone.png"), full_page=True)
