@@ -2,6 +2,8 @@
 
 Exact duplicates are refused by unique partial indexes on ``dedupe_email`` and
 ``dedupe_phone`` (set only while a lead is live: a merged-away or erased lead releases them).
+A merged-away lead keeps its keys reserved in ``held_email`` / ``held_phone`` (checked by the
+service, so a new lead cannot take them and the merge stays undoable; the undo frees them).
 Phone numbers are stored sealed (AES-GCM, privacy.py) with their last four digits and a keyed
 fingerprint; e-mail addresses stay readable because they are searched.
 """
@@ -74,6 +76,7 @@ class ActivityKind(StrEnum):
     PROFILE = "profile"
     INVITED = "invited"
     KYC = "kyc"  # a KYC document uploaded by staff for the client
+    LINKED = "linked"  # the person answered the request to link their existing account
 
 
 # Activities a person logs by hand (the rest are written by the service).
@@ -130,6 +133,8 @@ class Lead(Document):
     phone_sealed: str | None = None
     phone_last4: str | None = None
     dedupe_phone: str | None = None
+    held_email: str | None = None  # a merged-away lead's reserved keys (see the module)
+    held_phone: str | None = None
     city: str | None = None
     company: str | None = None
     investment_capacity: int | None = None  # paise
@@ -161,6 +166,10 @@ class Lead(Document):
                        partialFilterExpression={"dedupe_email": {"$type": "string"}}),
             IndexModel([("dedupe_phone", ASCENDING)], unique=True, name="exact_phone",
                        partialFilterExpression={"dedupe_phone": {"$type": "string"}}),
+            IndexModel([("held_email", ASCENDING)], name="held_email",
+                       partialFilterExpression={"held_email": {"$type": "string"}}),
+            IndexModel([("held_phone", ASCENDING)], name="held_phone",
+                       partialFilterExpression={"held_phone": {"$type": "string"}}),
             IndexModel([("owner_id", ASCENDING), ("status", ASCENDING)], name="owner_status"),
             IndexModel([("created_at", DESCENDING)], name="created"),
             IndexModel([("score_parts.computed_at", ASCENDING)], name="score_age"),
@@ -285,7 +294,9 @@ class ContactPreferences(BaseModel):
 class Client(Document):
     """A converted lead. ``lead_id`` keeps the history (its activities are the client's);
     ``owner_id`` is the assigned relationship manager (scope follows it); ``user_id`` the
-    platform account when they were invited or are a member."""
+    platform account when they were invited (a new account) or its holder agreed to link it.
+    ``link_user_id`` is an existing account the CRM asked to link: until its holder accepts,
+    signed in, the CRM sees nothing of it (``user_id`` stays None)."""
 
     lead_id: str
     full_name: str
@@ -297,6 +308,8 @@ class Client(Document):
     company: str | None = None
     owner_id: str | None = None
     user_id: str | None = None
+    link_user_id: str | None = None
+    link_requested_at: dt.datetime | None = None
     status: ClientStatus = ClientStatus.ACTIVE
     investment_capacity: int | None = None  # paise
     segment: Segment = Segment.UNKNOWN
@@ -313,6 +326,7 @@ class Client(Document):
             IndexModel([("lead_id", ASCENDING)], unique=True, name="one_client_per_lead"),
             IndexModel([("owner_id", ASCENDING)], name="owner"),
             IndexModel([("user_id", ASCENDING)], name="user"),
+            IndexModel([("link_user_id", ASCENDING)], name="link_user"),
         ]
 
 

@@ -64,6 +64,29 @@ class LostReasonRequired(AppError):
     code = "lost_reason_required"
 
 
+class LeadMergedAway(AppError):
+    """The lead was merged into another (``details.merged_into``): new activities and
+    reminders go there (409)."""
+
+    status = 409
+    code = "lead_merged"
+
+
+class RiskFromQuestionnaire(AppError):
+    """The client took the advisory risk questionnaire: its result is their risk tolerance
+    and staff cannot override it (409)."""
+
+    status = 409
+    code = "risk_from_questionnaire"
+
+
+class KycReasonRequired(AppError):
+    """Rejecting a KYC document needs a reason the client is told (422)."""
+
+    status = 422
+    code = "kyc_reason_required"
+
+
 class ConvertRequired(AppError):
     """``converted`` is reached only through ``POST …/convert`` (409)."""
 
@@ -99,6 +122,13 @@ class ImportInvalid(AppError):
 
     status = 422
     code = "import_invalid"
+
+
+class ReminderInPast(AppError):
+    """A follow-up's due time is in the past (422, ``details.field``)."""
+
+    status = 422
+    code = "reminder_in_past"
 
 
 class ReminderState(AppError):

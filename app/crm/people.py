@@ -20,7 +20,16 @@ async def names(ids: list[str]) -> dict[str, str]:
     return {uid: u.full_name for uid, u in (await users(ids)).items()}
 
 
-async def provision_client(email: str, full_name: str) -> User:
+async def account_by_email(email: str) -> User | None:
+    """The platform account already holding ``email``, or None."""
+    return await directory.user_by_email(email)
+
+
+async def provision_client(email: str, full_name: str) -> tuple[User, bool]:
     """An ACTIVE account without a password for an invited client (they set one through
-    "forgot password"); an existing account with that e-mail is returned as it is."""
-    return await do_provision_user(email=email, password=None, full_name=full_name)
+    "forgot password") and True; an account that already holds the e-mail is returned as it
+    is with False — the CRM must not link it without its holder's consent."""
+    existing = await directory.user_by_email(email)
+    if existing is not None:
+        return existing, False
+    return await do_provision_user(email=email, password=None, full_name=full_name), True

@@ -102,24 +102,33 @@ async def lead(lead_id: str, scope: Mapping[str, Any], session: Session = None) 
 
 
 async def lead_by_contact(email: str | None, phone_fp: str | None) -> Lead | None:
-    """The live lead holding this e-mail or phone fingerprint (any scope)."""
+    """The live lead holding this e-mail or phone fingerprint, else a merged-away lead that
+    keeps it reserved (any scope)."""
     ors: list[Filter] = []
     if email:
-        ors.append({"dedupe_email": email})
+        ors += [{"dedupe_email": email}, {"held_email": email}]
     if phone_fp:
-        ors.append({"dedupe_phone": phone_fp})
-    return await Lead.find_one({"$or": ors}) if ors else None
+        ors += [{"dedupe_phone": phone_fp}, {"held_phone": phone_fp}]
+    if not ors:
+        return None
+    found = await Lead.find({"$or": ors}).to_list()
+    live = [lead for lead in found if lead.status != "merged"]
+    ranked = live or found
+    return ranked[0] if ranked else None
 
 
 async def taken_contacts(emails: list[str], phone_fps: list[str]) -> tuple[set[str], set[str]]:
-    """Which of these e-mails and phone fingerprints live leads hold already."""
+    """Which of these e-mails and phone fingerprints live leads hold already (or merged-away
+    leads keep reserved)."""
     found = await Lead.get_pymongo_collection().find(
-        {"$or": [{"dedupe_email": {"$in": emails}}, {"dedupe_phone": {"$in": phone_fps}}]},
-        {"dedupe_email": 1, "dedupe_phone": 1},
+        {"$or": [{"dedupe_email": {"$in": emails}}, {"dedupe_phone": {"$in": phone_fps}},
+                 {"held_email": {"$in": emails}}, {"held_phone": {"$in": phone_fps}}]},
+        {"dedupe_email": 1, "dedupe_phone": 1, "held_email": 1, "held_phone": 1},
     ).to_list()  # fmt: skip
+    mails, phones = set(emails), set(phone_fps)
     return (
-        {d["dedupe_email"] for d in found if d.get("dedupe_email") in set(emails)},
-        {d["dedupe_phone"] for d in found if d.get("dedupe_phone") in set(phone_fps)},
+        {d[k] for d in found for k in ("dedupe_email", "held_email") if d.get(k) in mails},
+        {d[k] for d in found for k in ("dedupe_phone", "held_phone") if d.get(k) in phones},
     )
 
 
@@ -335,6 +344,16 @@ async def insert_merge(merge: LeadMerge, session: AsyncClientSession) -> LeadMer
     return merge
 
 
+async def merges(merge_ids: list[str]) -> list[LeadMerge]:
+    keys = [k for k in (oid(i) for i in merge_ids) if k is not None]
+    return await LeadMerge.find({"_id": {"$in": keys}}).to_list() if keys else []
+
+
+async def leads_by_ids(lead_ids: list[str]) -> list[Lead]:
+    keys = [k for k in (oid(i) for i in lead_ids) if k is not None]
+    return await Lead.find({"_id": {"$in": keys}}).to_list() if keys else []
+
+
 async def merge(merge_id: str, session: Session = None) -> LeadMerge | None:
     key = oid(merge_id)
     return None if key is None else await LeadMerge.find_one({"_id": key}, session=session)
@@ -353,11 +372,14 @@ async def mark_merge_undone(
 async def replace_lead_fields(
     lead_id: PydanticObjectId, fields: Filter, session: AsyncClientSession
 ) -> None:
-    """Restore a lead's stored fields as they were (an undone merge), bumping its version."""
+    """Restore a lead's stored fields as they were (an undone merge), bumping its version;
+    the reserved keys of a merged-away lead are dropped unless ``fields`` has them."""
     body = {k: v for k, v in fields.items() if k not in ("_id", "version")}
-    await Lead.get_pymongo_collection().update_one(
-        {"_id": lead_id}, {"$set": body, "$inc": {"version": 1}}, session=session
-    )
+    update: Filter = {"$set": body, "$inc": {"version": 1}}
+    dropped = {k: "" for k in ("held_email", "held_phone") if k not in body}
+    if dropped:
+        update["$unset"] = dropped
+    await Lead.get_pymongo_collection().update_one({"_id": lead_id}, update, session=session)
 
 
 async def raw_lead(lead_id: PydanticObjectId, session: Session) -> Filter | None:
@@ -393,6 +415,20 @@ async def update_client(
     await Client.get_pymongo_collection().update_one(
         {"_id": client_id}, {"$set": changes}, session=session
     )
+
+
+async def answer_link(
+    client_id: PydanticObjectId, user_id: str, accept: bool, session: Session = None
+) -> bool:
+    """Settle the pending request to link ``user_id`` to the client: accepted, the account
+    becomes the client's ``user_id``. False when no such request waits (answered already)."""
+    changes: Filter = {"$unset": {"link_user_id": "", "link_requested_at": ""}}
+    if accept:
+        changes["$set"] = {"user_id": user_id}
+    done = await Client.get_pymongo_collection().update_one(
+        {"_id": client_id, "link_user_id": user_id, "erased_at": None}, changes, session=session
+    )
+    return done.modified_count == 1
 
 
 async def record_kyc_alert(alert: CrmKycAlert) -> bool:

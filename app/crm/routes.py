@@ -5,6 +5,7 @@ schema. Every route but the web form needs a CRM role; the service scopes every 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
 
@@ -41,16 +42,23 @@ from app.crm.schemas import (
     ClientQuery,
     Converted,
     ConvertRequest,
+    CrmAuditList,
+    CrmAuditOut,
+    CrmAuditQuery,
     CrmReport,
     CrmReportRequest,
+    CurrencyTotal,
     DuplicateList,
     DuplicateOut,
     ErasureOut,
+    FxUsed,
     ImportReport,
     ImportRequest,
     InvestmentOut,
     KycDecision,
     KycDecisionOut,
+    KycExpiring,
+    KycExpiringItem,
     KycQueue,
     KycQueueItem,
     LeadCreate,
@@ -59,8 +67,13 @@ from app.crm.schemas import (
     LeadPage,
     LeadPatch,
     LeadQuery,
+    LinkAnswer,
+    LinkAnswered,
+    LinkRequestOut,
+    LinkRequests,
     MergeOut,
     MergeRequest,
+    PersonalAccountOut,
     PersonExport,
     PortfolioOut,
     ReminderCreate,
@@ -69,6 +82,7 @@ from app.crm.schemas import (
     ReminderQuery,
     ReportQuery,
     RetentionOut,
+    ScoreRules,
     StaffList,
     StaffOut,
     StaffPlaced,
@@ -80,13 +94,18 @@ from app.crm.schemas import (
     WebFormRequest,
 )
 from app.crm.service import Actor, crm_service
+from app.crm.settings import crm_settings
 from app.errors import ValidationFailed
+from app.extensions import services
 from app.files.errors import FileTooLarge
+from app.files.schemas import FileOut, LinkOut, LinkQuery
+from app.files.service import files_service
 from app.identity.documents import PlatformRole
-from app.identity.guards import client_ip, current_principal, require_role
+from app.identity.guards import client_ip, current_principal, require_auth, require_role
 from app.kyc.schemas import KycDocumentOut
 from app.money import format_minor
 from app.openapi import document_errors, document_raw_response
+from app.reports.csv_render import text as csv_text
 from app.reports.documents import ReportFormat, ReportKind
 from app.reports.schemas import ReportJobOut
 from app.reports.service import report_service
@@ -133,7 +152,14 @@ async def _client_out(client: Client, detail: bool = False) -> ClientOut:
 
 async def _timeline(items: list[Any]) -> Timeline:
     names = await people.names(sorted({a.actor_id for a in items if a.actor_id}))
-    return Timeline(items=[ActivityOut.of(a, names.get(a.actor_id or "")) for a in items])
+    others, undone = await crm_service.merge_context(items)
+    out = []
+    for a in items:
+        other = others.get(str(a.data.get("other_id"))) if a.data.get("other_id") else None
+        undoable = (str(a.data.get("merge_id")) not in undone) \
+            if a.kind is ActivityKind.MERGED and a.data.get("merge_id") else None  # fmt: skip
+        out.append(ActivityOut.of(a, names.get(a.actor_id or ""), other, undoable))
+    return Timeline(items=out)
 
 
 # ---- the public web form ------------------------------------------------------------------------
@@ -209,7 +235,8 @@ async def import_leads(data: ImportRequest) -> ImportReport:
 @require_role(*STAFF)
 @document_raw_response(200, "text/csv", description="every lead in the caller's scope")
 async def export_leads() -> Response:
-    """Every lead in the caller's scope as CSV (no phone numbers)."""
+    """Every lead in the caller's scope as CSV (no phone numbers). Text a spreadsheet would
+    run as a formula (starting ``= + - @``, tab or CR) is prefixed with ``'``."""
     items = await crm_service.export_rows(await _actor())
     names = await people.names(sorted({i.owner_id for i in items if i.owner_id}))
     out = io.StringIO()
@@ -217,9 +244,10 @@ async def export_leads() -> Response:
     writer.writerow(["id", "full_name", "email", "source", "status", "stage", "owner", "score",
                      "created_at"])  # fmt: skip
     for lead in items:
-        writer.writerow([str(lead.id), lead.full_name, lead.email or "", lead.source.value,
-                         lead.status.value, lead.stage.value, names.get(lead.owner_id or "", ""),
-                         lead.score, lead.created_at.isoformat()])  # fmt: skip
+        writer.writerow([str(lead.id), csv_text(lead.full_name), csv_text(lead.email or ""),
+                         lead.source.value, lead.status.value, lead.stage.value,
+                         csv_text(names.get(lead.owner_id or "", "")), lead.score,
+                         lead.created_at.isoformat()])  # fmt: skip
     return Response(
         out.getvalue(),
         mimetype="text/csv",
@@ -274,10 +302,13 @@ async def erase_lead(lead_id: str) -> ErasureOut:
 @document_errors(404, 409, 422)
 async def change_status(lead_id: str, data: StatusChange) -> LeadOut:
     """Move the lead: new → contacted → qualified → (convert) | lost (reason required); a
-    lost lead may be re-opened as contacted. Errors: 409 ``lead_illegal_transition``
-    (``details.from``, ``to``, ``allowed``), ``lead_convert_required``; 422
-    ``lost_reason_required``; 404 ``lead_not_found``."""
-    lead = await crm_service.do_change_status(await _actor(), lead_id, data.status, data.reason)
+    lost lead may be re-opened as contacted. With ``version``, only the lead as the person saw
+    it is moved. Errors: 409 ``lead_illegal_transition`` (``details.from``, ``to``,
+    ``allowed``), ``lead_convert_required``, ``lead_changed`` (it changed since ``version``;
+    ``details.version`` is the current one); 422 ``lost_reason_required``; 404
+    ``lead_not_found``."""
+    lead = await crm_service.do_change_status(await _actor(), lead_id, data.status, data.reason,
+                                              version=data.version)  # fmt: skip
     return await _lead_out(lead, True)
 
 
@@ -386,6 +417,23 @@ async def export_person(lead_id: str) -> PersonExport:
 # ---- clients ------------------------------------------------------------------------------------
 
 
+@blueprint.get("/audit")
+@tag(TAG)
+@require_role(PlatformRole.ADMIN)
+@validate_querystring(CrmAuditQuery)
+@validate_response(CrmAuditList)
+async def crm_audit(query_args: CrmAuditQuery) -> CrmAuditList:
+    """The CRM's audit trail, newest first (merges, undos, conversions, erasures, exports,
+    KYC openings…; people named by keyed hash), with a verification of the whole chain.
+    Admins only."""
+    records, ok, checked, names = await crm_service.audit_trail(query_args.action,
+                                                                query_args.limit)  # fmt: skip
+    return CrmAuditList(items=[CrmAuditOut(
+        seq=r.seq, at=r.at, actor_id=r.actor_id, actor_name=names.get(r.actor_id or ""),
+        action=r.action, target_type=r.target_type, target_id=r.target_id, details=r.details,
+    ) for r in records], chain_ok=ok, chain_checked=checked)  # fmt: skip
+
+
 @blueprint.get("/clients")
 @tag(TAG)
 @require_role(*STAFF)
@@ -427,11 +475,42 @@ async def create_client(data: ClientCreate) -> tuple[ClientCreated, int]:
 @validate_response(ClientOut)
 @document_errors(404, 409, 422)
 async def invite_client(client_id: str) -> ClientOut:
-    """Give the client a platform account (linked when one exists with their e-mail) and
-    mail them how to sign in; needed before KYC documents can be held for them. Errors: 404
+    """Give the client a platform account and mail them how to sign in; needed before KYC
+    documents can be held for them. When their e-mail already has an account it is not linked:
+    its holder is asked to accept (``link_pending`` true until they do). Errors: 404
     ``client_not_found``; 409 ``subject_erased``; 422 ``invalid_contact`` (no e-mail)."""
     client = await crm_service.do_invite_client(await _actor(), client_id)
     return await _client_out(client, True)
+
+
+@blueprint.get("/link-requests")
+@tag(TAG)
+@require_auth
+@validate_response(LinkRequests)
+async def my_link_requests() -> LinkRequests:
+    """For the signed-in person (any account): the operator's requests to link their account
+    with its client record, waiting for their answer. Nothing of the account is shown to the
+    operator before they accept."""
+    found = await crm_service.link_requests(current_principal().user_id)
+    names = await people.names(sorted({c.owner_id for c in found if c.owner_id}))
+    return LinkRequests(items=[LinkRequestOut(
+        client_id=str(c.id), client_name=c.full_name, manager_name=names.get(c.owner_id or ""),
+        requested_at=c.link_requested_at) for c in found])  # fmt: skip
+
+
+@blueprint.post("/link-requests/<client_id>")
+@tag(TAG)
+@require_auth
+@validate_request(LinkAnswer)
+@validate_response(LinkAnswered)
+@document_errors(404)
+async def answer_link_request(client_id: str, data: LinkAnswer) -> LinkAnswered:
+    """The signed-in person accepts (``{"accept": true}``: the client record is linked to their
+    account) or declines the operator's link request. Errors: 404 ``client_not_found`` (no
+    request for this person waits on that record)."""
+    client = await crm_service.do_answer_link(current_principal().user_id, client_id,
+                                              data.accept)  # fmt: skip
+    return LinkAnswered(client_id=client_id, linked=client.user_id is not None)
 
 
 @blueprint.get("/clients/<client_id>/kyc")
@@ -583,10 +662,18 @@ async def log_client_activity(client_id: str, data: ActivityCreate) -> tuple[Act
 @validate_response(PortfolioOut)
 @document_errors(404)
 async def investments(client_id: str) -> PortfolioOut:
-    """The client's investments and portfolio summary from their clubs (amounts in the
-    clubs' currencies; totals of INR clubs)."""
-    client, stakes, history = await crm_service.portfolio(await _actor(), client_id)
-    inr = [s for s in stakes if s.currency == "INR"]
+    """The client's investments (their clubs, at each club's latest valuation, and their
+    personal advisory accounts, valued at the latest quotes), totals per currency, and the
+    whole in INR at today's ECB reference rates (``fx``, ``total_note``). Errors: 404
+    ``client_not_found``."""
+    folio = await crm_service.portfolio_view(await _actor(), client_id,
+                                             services.require_redis())  # fmt: skip
+    client, stakes, accounts, history, sums = folio
+    rates = "; ".join(f"1 {r.base} = {r.text()} {r.quote}" for r in sums.rates)
+    note = (f"All in {sums.currency}" + (f", converted at the ECB reference rates of "
+            f"{', '.join(sorted({r.rate_date.isoformat() for r in sums.rates}))} ({rates})"
+            if sums.rates else "") + ".") if sums.value is not None else \
+        "No ECB rate for one of the currencies: see the totals per currency."  # fmt: skip
     return PortfolioOut(
         client_id=client_id, member=bool(client.user_id),
         investments=[InvestmentOut(
@@ -594,11 +681,20 @@ async def investments(client_id: str) -> PortfolioOut:
             valuation_date=s.valuation_date, units=_units(s.units),
             paid_in=format_minor(s.paid_in), withdrawn=format_minor(s.withdrawn),
             value=format_minor(s.value)) for s in stakes],
+        accounts=[PersonalAccountOut(
+            account_id=a.account_id, name=a.name, currency=a.currency,
+            value=format_minor(a.value) if a.value is not None else None) for a in accounts],
         transactions=[TransactionOut(
             club_id=t.club_id, club_name=t.club_name, kind=t.kind, amount=format_minor(t.amount),
             currency=t.currency, status=t.status, on=t.on) for t in history],
-        total_value=format_minor(sum(s.value for s in inr)),
-        total_paid_in=format_minor(sum(s.paid_in for s in inr)),
+        totals=[CurrencyTotal(currency=c, value=format_minor(v), paid_in=format_minor(p))
+                for c, (v, p) in sums.per_currency.items()],
+        total_currency=sums.currency,
+        total_value=format_minor(sums.value) if sums.value is not None else None,
+        total_paid_in=format_minor(sums.paid_in) if sums.paid_in is not None else None,
+        fx=[FxUsed(base=r.base, quote=r.quote, rate=r.text(),
+                   rate_date=r.rate_date.isoformat()) for r in sums.rates],
+        total_note=note,
     )  # fmt: skip
 
 
@@ -614,11 +710,54 @@ blueprint.add_url_rule("/clients/<client_id>/portfolio", "portfolio", investment
 @require_role(*STAFF)
 @validate_response(KycQueue)
 async def kyc_queue() -> KycQueue:
-    """Pending KYC documents of the caller's clients, oldest first."""
+    """Pending KYC documents of the caller's clients, oldest first, each with its details and
+    the path of its scan's link (``GET /api/v1/crm/kyc/{document_id}/file``)."""
     items = await crm_service.kyc_queue(await _actor())
-    return KycQueue(items=[KycQueueItem(
+    files = await crm_service.kyc_files([d for _, d in items])
+    out = []
+    for c, d in items:
+        shown = KycDocumentOut.of(d)
+        record = files.get(d.file_id)
+        out.append(KycQueueItem(
+            client_id=str(c.id), client_name=c.full_name, document_id=str(d.id),
+            kind=d.kind.value, submitted_at=d.submitted_at, expires_on=d.expires_on,
+            number=shown.number, issued_on=d.issued_on,
+            proof_type=d.proof_type.value if d.proof_type else None, file_id=d.file_id,
+            content_type=record.content_type if record else None,
+            file_link=f"/api/v1/crm/kyc/{d.id}/file" if record else None,
+        ))  # fmt: skip
+    return KycQueue(items=out)
+
+
+@blueprint.get("/kyc/expiring")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(KycExpiring)
+async def kyc_expiring() -> KycExpiring:
+    """The caller's clients' verified KYC documents that lapse soon (within the KYC
+    compliance window), soonest first: whom to ask for a new one."""
+    days, items = await crm_service.kyc_expiring(await _actor())
+    return KycExpiring(days=days, items=[KycExpiringItem(
         client_id=str(c.id), client_name=c.full_name, document_id=str(d.id), kind=d.kind.value,
-        submitted_at=d.submitted_at, expires_on=d.expires_on) for c, d in items])  # fmt: skip
+        expires_on=d.expires_on, days_left=left) for c, d, left in items])  # fmt: skip
+
+
+@blueprint.get("/kyc/<doc_id>/file")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_querystring(LinkQuery)
+@validate_response(LinkOut)
+@document_errors(404)
+async def kyc_file(doc_id: str, query_args: LinkQuery) -> LinkOut:
+    """A signed link to the scan of a client's KYC document, for staff whose book holds the
+    client (``?disposition=inline`` to preview it). Each opening is audited. Errors: 404
+    ``client_not_found``, ``kyc_document_not_found``, ``file_not_found``."""
+    actor = await _actor()
+    _doc, record = await crm_service.kyc_document_file(actor, doc_id)
+    link = files_service.link(record, actor.user_id, query_args.disposition)
+    return LinkOut(url=f"{get_settings().public_url}{link.path}",
+                   expires_at=dt.datetime.fromtimestamp(link.expires_at, dt.UTC),
+                   file=FileOut.of(record))  # fmt: skip
 
 
 @blueprint.post("/kyc/<doc_id>/decision")
@@ -629,8 +768,9 @@ async def kyc_queue() -> KycQueue:
 @document_errors(404, 409, 422)
 async def kyc_decide(doc_id: str, data: KycDecision) -> KycDecisionOut:
     """Verify or reject a client's pending document (managers for their team's clients,
-    admins for all), through the KYC service. Errors: 404 ``client_not_found``,
-    ``kyc_document_not_found``; 409/422 the KYC service's codes."""
+    admins for all), through the KYC service; a rejection needs its ``reason`` (the client is
+    told). Errors: 404 ``client_not_found``, ``kyc_document_not_found``; 422
+    ``kyc_reason_required``; 409/422 the KYC service's codes."""
     doc = await crm_service.do_kyc_decide(await _actor(), doc_id, data.verify, data.reason)
     return KycDecisionOut(document_id=str(doc.id), status=doc.status.value)
 
@@ -644,9 +784,10 @@ async def kyc_decide(doc_id: str, data: KycDecision) -> KycDecisionOut:
 @validate_querystring(ReminderQuery)
 @validate_response(ReminderList)
 async def my_reminders(query_args: ReminderQuery) -> ReminderList:
-    """The caller's follow-ups: ``today`` (due by the end of today, overdue included),
-    ``open``, or ``all``."""
-    items = await crm_service.reminders(await _actor(), query_args.scope)
+    """The caller's follow-ups: ``today`` (due by the end of today in ``tz``, the caller's
+    IANA time zone, overdue included), ``open``, or ``all``. Errors: 422
+    ``validation_error`` (an unknown time zone)."""
+    items = await crm_service.reminders(await _actor(), query_args.scope, tz=query_args.tz)
     return ReminderList(items=[ReminderOut.of(r) for r in items])
 
 
@@ -655,11 +796,12 @@ async def my_reminders(query_args: ReminderQuery) -> ReminderList:
 @require_role(*STAFF)
 @validate_request(ReminderCreate)
 @validate_response(ReminderOut, 201)
-@document_errors(404, 422)
+@document_errors(404, 409, 422)
 async def create_reminder(data: ReminderCreate) -> tuple[ReminderOut, int]:
     """A follow-up with a due time about a lead or client; delivered live and by e-mail to
-    the assignee once, when due. Errors: 404 ``lead_not_found``, ``client_not_found``; 422
-    ``assignee_invalid``."""
+    the assignee once, when due. Errors: 404 ``lead_not_found``, ``client_not_found``; 409
+    ``lead_merged``; 422 ``assignee_invalid``, ``reminder_in_past`` (more than 10 minutes
+    ago)."""
     return ReminderOut.of(await crm_service.do_create_reminder(await _actor(), data)), 201
 
 
@@ -696,6 +838,24 @@ async def staff() -> StaffList:
         user_id=m.id, full_name=u.full_name, email=u.email, roles=[r.value for r in u.roles],
         manager_id=m.manager_id, active=m.active) for m, u in
         await crm_service.staff(await _actor())])  # fmt: skip
+
+
+@blueprint.get("/score-rules")
+@tag(TAG)
+@require_role(*STAFF)
+@validate_response(ScoreRules)
+async def score_rules() -> ScoreRules:
+    """The lead score's rules and weights in force (set by the operator's configuration)."""
+    settings = crm_settings()
+    return ScoreRules(
+        source_points=settings.score_source_points,
+        engagement_points=settings.score_engagement_points,
+        engagement_cap=settings.score_engagement_cap,
+        engagement_days=settings.score_engagement_days,
+        completeness_points=settings.score_completeness_points,
+        half_life_days=settings.score_half_life_days,
+        refresh_seconds=settings.score_refresh_seconds,
+    )
 
 
 @blueprint.put("/staff/<user_id>")

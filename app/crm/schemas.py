@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
 
 from app.crm.contact import masked_last4
 from app.crm.documents import (
@@ -94,10 +95,13 @@ class LeadPatch(BaseModel):
 
 
 class StatusChange(BaseModel):
-    """``POST /api/v1/crm/leads/<id>/status``. ``reason`` is required for ``lost``."""
+    """``POST /api/v1/crm/leads/<id>/status``. ``reason`` is required for ``lost``;
+    ``version`` is the lead's version the person saw (the board and lead page send it): when
+    the lead changed since, nothing is written (409 ``lead_changed``)."""
 
     status: LeadStatus
     reason: str | None = Field(default=None, max_length=500)
+    version: int | None = Field(default=None, ge=0)
 
 
 class AssignRequest(BaseModel):
@@ -128,6 +132,7 @@ class ConvertRequest(BaseModel):
     invite: bool = False
     investment_capacity: Paise | None = None
     investment_profile: InvestmentProfile | None = None
+    version: int | None = Field(default=None, ge=0)  # the lead as the person saw it
 
 
 class ImportRequest(BaseModel):
@@ -140,12 +145,14 @@ class ImportRequest(BaseModel):
 
 
 class ImportRow(BaseModel):
-    """One data row's outcome (``row`` counts from 2: the header is row 1)."""
+    """One data row's outcome (``row`` counts from 2: the header is row 1); a refusal names
+    its ``code``, the ``field`` (column) at fault when there is one, and a sentence."""
 
     row: int
     status: Literal["created", "refused"]
     lead_id: str | None = None
     code: str | None = None
+    field: str | None = None
     message: str | None = None
 
 
@@ -259,7 +266,9 @@ class LeadPage(BaseModel):
 
 
 class ActivityOut(BaseModel):
-    """One timeline entry."""
+    """One timeline entry. A merge's entries name the other lead (``other_name``, as it is
+    now: "(erased)" after an erasure); a ``merged`` entry says whether it can still be undone
+    (``undoable``: ``POST /api/v1/crm/merges/{data.merge_id}/undo``)."""
 
     id: str
     lead_id: str | None
@@ -268,14 +277,17 @@ class ActivityOut(BaseModel):
     text: str
     actor_id: str | None
     actor_name: str | None = None
+    other_name: str | None = None
+    undoable: bool | None = None
     data: dict[str, Any]
     at: dt.datetime
 
     @classmethod
-    def of(cls, a: Activity, actor_name: str | None = None) -> ActivityOut:
+    def of(cls, a: Activity, actor_name: str | None = None, other_name: str | None = None,
+           undoable: bool | None = None) -> ActivityOut:  # fmt: skip
         return cls(id=str(a.id), lead_id=a.lead_id, client_id=a.client_id, kind=a.kind,
-                   text=a.text, actor_id=a.actor_id, actor_name=actor_name, data=a.data,
-                   at=a.at)  # fmt: skip
+                   text=a.text, actor_id=a.actor_id, actor_name=actor_name,
+                   other_name=other_name, undoable=undoable, data=a.data, at=a.at)  # fmt: skip
 
 
 class Timeline(BaseModel):
@@ -396,10 +408,23 @@ class ReminderList(BaseModel):
 
 
 class ReminderQuery(BaseModel):
-    """``GET /api/v1/crm/reminders``: ``today`` (due by the end of today, UTC, not done), or
-    every open one."""
+    """``GET /api/v1/crm/reminders``: ``today`` (due by the end of today in ``tz``, the
+    person's IANA time zone — UTC when not given —, overdue included, not done), ``open`` or
+    ``all``."""
 
     scope: Literal["today", "open", "all"] = "today"
+    tz: str | None = Field(default=None, max_length=64)
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "Asia" is a directory
+            raise ValueError("an IANA time zone such as Asia/Kolkata") from exc
+        return value.strip()
 
 
 class ReminderDueEvent(ServerEvent):
@@ -497,6 +522,7 @@ class ClientOut(BaseModel):
     owner_id: str | None
     owner_name: str | None = None
     user_id: str | None
+    link_pending: bool = False
     status: ClientStatus
     segment: Segment
     investment_capacity: str | None
@@ -514,11 +540,41 @@ class ClientOut(BaseModel):
         return cls(
             id=str(c.id), lead_id=c.lead_id, full_name=c.full_name, email=c.email, phone=shown,
             address=address, city=c.city, company=c.company, owner_id=c.owner_id,
-            owner_name=owner_name, user_id=c.user_id, status=c.status, segment=c.segment,
+            owner_name=owner_name, user_id=c.user_id, link_pending=c.link_user_id is not None,
+            status=c.status, segment=c.segment,
             investment_capacity=_amount(c.investment_capacity),
             investment_profile=c.investment_profile, preferences=c.preferences, source=c.source,
             kyc_status=kyc_status, created_at=c.created_at, erased=c.erased_at is not None,
         )  # fmt: skip
+
+
+class LinkRequestOut(BaseModel):
+    """A request to link the signed-in person's account with the operator's client record
+    (what the operator would see once they accept)."""
+
+    client_id: str
+    client_name: str
+    manager_name: str | None
+    requested_at: dt.datetime | None
+
+
+class LinkRequests(BaseModel):
+    """The signed-in person's waiting link requests."""
+
+    items: list[LinkRequestOut]
+
+
+class LinkAnswer(BaseModel):
+    """The person's answer to a link request."""
+
+    accept: bool
+
+
+class LinkAnswered(BaseModel):
+    """The answer recorded: ``linked`` true when the account is now the client's."""
+
+    client_id: str
+    linked: bool
 
 
 class ClientPage(BaseModel):
@@ -567,20 +623,59 @@ class TransactionOut(BaseModel):
     on: str
 
 
+class PersonalAccountOut(BaseModel):
+    """A personal advisory account of the client, valued at the latest quotes (``value`` None
+    when it cannot be priced now)."""
+
+    account_id: str
+    name: str
+    currency: str
+    value: str | None
+
+
+class CurrencyTotal(BaseModel):
+    """What the client holds in one currency: ``value`` (clubs and personal accounts) and
+    ``paid_in`` (clubs)."""
+
+    currency: str
+    value: str
+    paid_in: str
+
+
+class FxUsed(BaseModel):
+    """An ECB reference rate the converted total used: ``rate`` units of ``quote`` per unit of
+    ``base`` (eight places), published on ``rate_date``."""
+
+    base: str
+    quote: str
+    rate: str
+    rate_date: str
+
+
 class PortfolioOut(BaseModel):
-    """The client's investments across clubs and their transaction history (empty when they
-    are not a platform member)."""
+    """The client's investments across clubs, their personal advisory accounts and their
+    transaction history (empty when they are not a platform member). ``totals`` are exact,
+    per currency; ``total_value``/``total_paid_in`` are all of them in ``total_currency`` at
+    the ECB reference rates in ``fx`` (None when a rate is missing), ``total_note`` says so
+    in words."""
 
     client_id: str
     member: bool
     investments: list[InvestmentOut]
+    accounts: list[PersonalAccountOut] = []
     transactions: list[TransactionOut]
-    total_value: str
-    total_paid_in: str
+    totals: list[CurrencyTotal] = []
+    total_currency: str = "INR"
+    total_value: str | None
+    total_paid_in: str | None
+    fx: list[FxUsed] = []
+    total_note: str = ""
 
 
 class KycQueueItem(BaseModel):
-    """A client's KYC document waiting for review."""
+    """A client's KYC document waiting for review, with what the reviewer compares against
+    the scan: its number (masked for Aadhaar), dates, address-proof type, the scan's file id
+    and content type (open it through ``file_link``: ``GET /api/v1/crm/kyc/{id}/file``)."""
 
     client_id: str
     client_name: str
@@ -588,6 +683,30 @@ class KycQueueItem(BaseModel):
     kind: str
     submitted_at: dt.datetime
     expires_on: str | None
+    number: str | None = None
+    issued_on: str | None = None
+    proof_type: str | None = None
+    file_id: str | None = None
+    content_type: str | None = None
+    file_link: str | None = None
+
+
+class KycExpiringItem(BaseModel):
+    """A client's verified KYC document that lapses within the window."""
+
+    client_id: str
+    client_name: str
+    document_id: str
+    kind: str
+    expires_on: str
+    days_left: int
+
+
+class KycExpiring(BaseModel):
+    """Soonest first; ``days`` is the window (the KYC compliance report's)."""
+
+    days: int
+    items: list[KycExpiringItem]
 
 
 class KycQueue(BaseModel):
@@ -624,6 +743,20 @@ class StaffOut(BaseModel):
     active: bool
 
 
+class ScoreRules(BaseModel):
+    """The lead score's rules and weights as configured (``SAMOOH_CRM_SCORE_*`` settings):
+    points per source, per engaging activity in the window (capped), per filled field, and
+    the inactivity half-life."""
+
+    source_points: dict[str, int]
+    engagement_points: int
+    engagement_cap: int
+    engagement_days: int
+    completeness_points: dict[str, int]
+    half_life_days: float
+    refresh_seconds: int
+
+
 class StaffList(BaseModel):
     """CRM staff the caller may assign to."""
 
@@ -634,10 +767,17 @@ class StaffList(BaseModel):
 
 
 class ReportQuery(BaseModel):
-    """``GET /api/v1/crm/reports``: leads created in [``since``, ``until``) (UTC dates)."""
+    """``GET /api/v1/crm/reports``: leads created in [``since``, ``until``) (UTC dates);
+    ``until`` before ``since`` is refused (422 ``validation_error``)."""
 
     since: dt.date | None = None
     until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ReportQuery:
+        if self.since and self.until and self.until < self.since:
+            raise ValueError("until must not be before since")
+        return self
 
 
 class RateRow(BaseModel):
@@ -698,7 +838,38 @@ class PersonExport(BaseModel):
     client: dict[str, Any] | None
     activities: list[dict[str, Any]]
     reminders: list[dict[str, Any]]
+    account: dict[str, Any] | None = None  # the linked platform account (no secrets)
+    kyc: list[dict[str, Any]] = []  # their KYC documents' details (the scans stay in files)
     exported_at: dt.datetime
+
+
+class CrmAuditOut(BaseModel):
+    """One record of the CRM's audit chain (people named by keyed hash, never their data)."""
+
+    seq: int
+    at: dt.datetime
+    actor_id: str | None
+    actor_name: str | None
+    action: str
+    target_type: str
+    target_id: str
+    details: dict[str, Any]
+
+
+class CrmAuditQuery(BaseModel):
+    """``GET /api/v1/crm/audit``: the newest ``limit`` records, of actions starting with
+    ``action`` when given (e.g. ``crm.lead.merge``, ``crm.person.erase``)."""
+
+    action: str | None = Field(default=None, max_length=60)
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class CrmAuditList(BaseModel):
+    """Newest first; ``chain_ok``: the whole CRM chain verifies (``chain_checked`` records)."""
+
+    items: list[CrmAuditOut]
+    chain_ok: bool
+    chain_checked: int
 
 
 class ErasureOut(BaseModel):

@@ -12,11 +12,13 @@ import io
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 from rapidfuzz import fuzz
+from redis.asyncio import Redis
 
 from app.advisory.documents import AdvisoryAccount, RiskAssessment
 from app.advisory.errors import NoRiskProfile
@@ -56,13 +58,17 @@ from app.crm.errors import (
     IllegalTransition,
     ImportInvalid,
     InvalidContact,
+    KycReasonRequired,
     LeadChanged,
+    LeadMergedAway,
     LeadNotFound,
     LostReasonRequired,
     MergeNotFound,
     MergeRefused,
+    ReminderInPast,
     ReminderNotFound,
     ReminderState,
+    RiskFromQuestionnaire,
     StaffNotFound,
     UndoRefused,
 )
@@ -88,8 +94,9 @@ from app.crm.schemas import (
 )
 from app.crm.settings import CrmSettings, crm_settings
 from app.db import run_in_transaction
-from app.errors import AppError
-from app.files.documents import FilePurpose
+from app.errors import AppError, ValidationFailed
+from app.files.documents import FilePurpose, StoredFile
+from app.files.errors import FileNotFound
 from app.files.service import files_service
 from app.identity.documents import PlatformRole
 from app.identity.errors import Forbidden
@@ -111,8 +118,16 @@ log = get_logger(__name__)
 AUDIT_CHAIN = "crm"
 REMINDER_EVENT = "crm:reminder"
 OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
+REMINDER_PAST_GRACE = dt.timedelta(minutes=10)  # a follow-up "now" typed a moment ago is fine
 IMPORT_CHUNK = 100  # rows stored per transaction by an import
 BOARD_CATCH_UP_LIMIT = 500  # board events replayed to a reconnecting socket at most
+IMPORT_FIELD_SENTENCES = {  # a column out of shape, said plainly
+    "full_name": "the full_name column needs a name (up to 120 characters)",
+    "investment_capacity": "the investment_capacity column needs an amount such as 250000.00",
+    "source": "the source column must be one of web_form, manual, import, referral, event",
+    "email": "the email column is too long for an e-mail address",
+    "phone": "the phone column is too long for a phone number",
+}
 IMPORT_COLUMNS = ("full_name", "email", "phone", "city", "company", "investment_capacity",
                   "source", "message")  # fmt: skip
 Filter = dict[str, Any]
@@ -331,6 +346,8 @@ class CrmService:
             log.info("crm web form: honeypot filled; dropped")
             return
         existing = await repository.lead_by_contact(contact.email, contact.phone_fp)
+        if existing is not None and existing.status is LeadStatus.MERGED and existing.merged_into:
+            existing = await repository.lead(existing.merged_into, {}) or existing
         if existing is not None:
             await self._add_activity(None, str(existing.id), ActivityKind.WEB_FORM,
                                      data.message or "", {"resubmitted": True})  # fmt: skip
@@ -370,8 +387,14 @@ class CrmService:
         existing = await repository.lead_by_contact(contact.email, contact.phone_fp)
         if existing is None:
             return
-        field = "email" if contact.email and existing.dedupe_email == contact.email else "phone"
+        field = "email" if contact.email and contact.email in (
+            existing.dedupe_email, existing.held_email) else "phone"  # fmt: skip
         details: Filter = {"field": field}
+        if existing.status is LeadStatus.MERGED and existing.merged_into:
+            # Reserved by a merged-away lead: the person is the lead it was merged into.
+            winner = await repository.lead(existing.merged_into, {})
+            existing = winner or existing
+            details["merged"] = True
         if actor is not None and actor.sees_owner(existing.owner_id):
             details["lead_id"] = str(existing.id)
         raise DuplicateLead(f"a lead with this {field} exists", details=details)
@@ -494,15 +517,18 @@ class CrmService:
                     raise DuplicateLead("the same e-mail or phone is on an earlier row",
                                         details={"field": "email"})  # fmt: skip
             except AppError as exc:
+                field = exc.details.get("field") if isinstance(exc.details, dict) else None
                 rows.append(ImportRow(row=number, status="refused", code=exc.code,
-                                      message=exc.message))  # fmt: skip
+                                      field=field, message=exc.message))  # fmt: skip
                 continue
             except ValueError as exc:  # pydantic: a field out of shape
                 first = exc.errors()[0] if hasattr(exc, "errors") else {"msg": str(exc)}
                 where = ".".join(str(p) for p in first.get("loc", ()))
                 rows.append(ImportRow(row=number, status="refused", code="validation_error",
-                                      message=f"{where}: {first['msg']}" if where
-                                      else str(first["msg"])))  # fmt: skip
+                                      field=where or None,
+                                      message=IMPORT_FIELD_SENTENCES.get(where) or (
+                                          f"the {where} column is not valid: {first['msg']}"
+                                          if where else str(first["msg"]))))  # fmt: skip
                 continue
             emails.update([contact.email] if contact.email else [])
             phones.update([contact.phone_fp] if contact.phone_fp else [])
@@ -515,6 +541,7 @@ class CrmService:
                 "phone" if contact.phone_fp in taken_phones else None  # fmt: skip
             if field:
                 rows.append(ImportRow(row=number, status="refused", code=DuplicateLead.code,
+                                      field=field,
                                       message=f"a lead with this {field} exists"))  # fmt: skip
                 continue
             owner = actor.user_id if actor.role == "crm_agent" else await self._next_of(agents)
@@ -730,15 +757,26 @@ class CrmService:
             raise LostReasonRequired("say why the lead was lost", details={"field": "reason"})
 
     async def do_change_status(
-        self, actor: Actor, lead_id: str, to: LeadStatus, reason: str | None
-    ) -> Lead:
+        self, actor: Actor, lead_id: str, to: LeadStatus, reason: str | None,
+        version: int | None = None,
+    ) -> Lead:  # fmt: skip
         """Move a lead along its lifecycle (``check_transition``), with a status activity.
+        ``version``: the lead's version the person saw — a lead changed since is not moved (a
+        stale board must not undo another person's change).
 
         Raises:
-            LeadNotFound, IllegalTransition, ConvertRequired, LostReasonRequired.
+            LeadNotFound, IllegalTransition, ConvertRequired, LostReasonRequired, LeadChanged.
         """
 
+        def stale(lead: Lead) -> None:
+            if version is not None and lead.version != version:
+                raise LeadChanged(
+                    "someone changed this lead since you saw it; look again and retry",
+                    details={"version": lead.version, "status": lead.status.value},
+                )
+
         def build(lead: Lead) -> tuple[Filter, list[str]]:
+            stale(lead)
             self.check_transition(lead, to, reason)
             changes: Filter = {"status": to.value}
             if to in STAGES and STAGES.index(to) > STAGES.index(lead.stage):
@@ -750,6 +788,7 @@ class CrmService:
             return changes, []
 
         current = await self.lead(actor, lead_id)
+        stale(current)
         self.check_transition(current, to, reason)  # refuse before writing anything
         return await self._change(
             actor, lead_id, build,
@@ -817,15 +856,28 @@ class CrmService:
         lead = await self.lead(actor, lead_id)
         if lead.erased_at is not None:
             raise ErasedSubject("this person's data was erased")
+        self.check_not_merged(lead)
         return await self._add_activity(actor.user_id, lead_id, kind, text.strip(), {},
                                         client_id=lead.client_id)  # fmt: skip
+
+    def check_not_merged(self, lead: Lead) -> None:
+        """New work goes to the lead a merged-away lead was merged into.
+
+        Raises:
+            LeadMergedAway (409, ``details.merged_into``).
+        """
+        if lead.status is LeadStatus.MERGED:
+            raise LeadMergedAway("this lead was merged into another; work on that one",
+                                 details={"merged_into": lead.merged_into})  # fmt: skip
 
     # ---- merge and undo -----------------------------------------------------------------
 
     async def do_merge(self, actor: Actor, winner_id: str, loser_id: str) -> LeadMerge:
         """Fold ``loser_id`` into ``winner_id``: every activity and reminder moves to the
         winner, the winner takes the loser's contact fields it lacks, the loser becomes
-        ``merged`` (keeping its record, releasing its e-mail and phone); audited; undoable.
+        ``merged`` (keeping its record; its e-mail and phone move from the unique keys to
+        ``held_*``, still refused to new leads, which are pointed at the winner); audited;
+        undoable.
 
         Raises:
             LeadNotFound (either outside scope), MergeRefused (itself; converted, merged or
@@ -871,8 +923,10 @@ class CrmService:
                     changes[key] = getattr(loser, key)
             changes["search_text"] = f"{winner.search_text} {loser.search_text}".strip()
             # The loser releases its unique keys first, so the winner may take them.
+            # It keeps them reserved (held_*), so nobody new takes them and undo stays possible.
             await repository.update_lead(loser.id, loser.version, {
                 "status": LeadStatus.MERGED.value, "merged_into": winner_id, "updated_at": now,
+                "held_email": loser.dedupe_email, "held_phone": loser.dedupe_phone,
             }, session, unset=["dedupe_email", "dedupe_phone"])  # fmt: skip
             await repository.update_lead(winner.id, winner.version, changes, session)
             merge = await repository.insert_merge(LeadMerge(
@@ -924,6 +978,10 @@ class CrmService:
             current = await repository.raw_lead(winner_key, session)
             expected = int(merge.winner_before.get("version", 0)) + 1
             if current is None or int(current.get("version", -1)) != expected:
+                again = await repository.merge(str(merge.id), session)
+                if again is not None and again.undone_at is not None:  # a concurrent undo won
+                    raise UndoRefused("this merge was undone already",
+                                      details={"reason": "undone"})  # fmt: skip
                 raise UndoRefused("the lead changed after the merge; undo it by hand",
                                   details={"reason": "changed"})  # fmt: skip
             if not await repository.mark_merge_undone(merge.id, actor.user_id, now, session):
@@ -962,6 +1020,18 @@ class CrmService:
         undone = await repository.merge(merge_id)
         assert undone is not None
         return undone
+
+    async def merge_context(self, items: list[Activity]) -> tuple[dict[str, str], set[str]]:
+        """For a timeline's merge entries: the other leads' names by id (as they are now) and
+        the ids of the merges that were undone."""
+        merge_kinds = (ActivityKind.MERGED, ActivityKind.MERGE_UNDONE)
+        others = sorted({str(a.data.get("other_id")) for a in items
+                         if a.kind in merge_kinds and a.data.get("other_id")})  # fmt: skip
+        merges = sorted({str(a.data.get("merge_id")) for a in items
+                         if a.kind is ActivityKind.MERGED and a.data.get("merge_id")})  # fmt: skip
+        names = {str(lead.id): lead.full_name for lead in await repository.leads_by_ids(others)}
+        undone = {str(m.id) for m in await repository.merges(merges) if m.undone_at is not None}
+        return names, undone
 
     async def merge_of(self, actor: Actor, merge_id: str) -> LeadMerge:
         """A merge whose winner is in scope. Raises ``MergeNotFound``."""
@@ -1018,7 +1088,8 @@ class CrmService:
     ) -> tuple[Lead, Client]:
         """Make a qualified lead a client in one transaction: the client points at the lead,
         whose activities form its history; the lead becomes ``converted``. With ``invite`` the
-        client gets a platform account (existing accounts are linked) and a mail.
+        client gets a platform account and a mail (an existing account is only asked to link:
+        ``_invite``).
 
         Raises:
             LeadNotFound, IllegalTransition (not qualified), ErasedSubject.
@@ -1027,6 +1098,11 @@ class CrmService:
         lead = await self.lead(actor, lead_id)
         if lead.erased_at is not None:
             raise ErasedSubject("this person's data was erased")
+        if data.version is not None and data.version != lead.version:
+            raise LeadChanged(
+                "someone changed this lead since you saw it; look again and retry",
+                details={"version": lead.version, "status": lead.status.value},
+            )
         if LeadStatus.CONVERTED not in TRANSITIONS[lead.status]:
             raise IllegalTransition(
                 f"only a qualified lead can be converted (this one is {lead.status.value})",
@@ -1074,24 +1150,80 @@ class CrmService:
         return converted, client
 
     async def _invite(self, actor: Actor, client: Client) -> Client:
+        """Invite the client to the platform. A new address gets a new account, linked to the
+        client at once, and a mail on how to sign in. An address that already has an account
+        is never linked by the CRM alone: the client records a link request and the holder is
+        mailed to accept or decline it, signed in (``do_answer_link``); until then the CRM
+        sees nothing of that account."""
         assert client.email is not None and client.id is not None
-        user = await people.provision_client(client.email, client.full_name)
+        settings = get_settings()
+        user, created = await people.provision_client(client.email, client.full_name)
+        if not created:
+            now = utcnow()
+            await repository.update_client(client.id, {"link_user_id": str(user.id),
+                                                       "link_requested_at": now})  # fmt: skip
+            await self._add_activity(
+                actor.user_id, client.lead_id, ActivityKind.INVITED,
+                "Asked to link their existing platform account; waiting for their consent",
+                {"pending": True}, client_id=str(client.id),
+            )  # fmt: skip
+            body = (f"Dear {user.full_name},\n\nThe Samooh team that looks after you as a "
+                    "client asks to link your Samooh account with their client record, so "
+                    "that your relationship manager can see your investments and KYC. Nothing "
+                    "is shared unless you agree. Sign in and answer at "
+                    f"{settings.public_url}/crm/consent\n\n— Samooh")  # fmt: skip
+            await send_mail(settings, to=client.email, subject="Link your Samooh account?",
+                            body=body)  # fmt: skip
+            client.link_user_id, client.link_requested_at = str(user.id), now
+            return client
         await repository.update_client(client.id, {"user_id": str(user.id)})
         await self._add_activity(
-            actor.user_id,
-            client.lead_id,
-            ActivityKind.INVITED,
-            "",
-            {"user_id": str(user.id)},
-            client_id=str(client.id),
-        )
-        settings = get_settings()
+            actor.user_id, client.lead_id, ActivityKind.INVITED,
+            "Invited to the platform: a new account was made for them",
+            {"user_id": str(user.id)}, client_id=str(client.id),
+        )  # fmt: skip
         body = (f"Dear {client.full_name},\n\nYou now have an account on Samooh with this "
                 f"address. Choose your password at {settings.public_url}/forgot and sign in.\n\n"
                 "— Samooh")  # fmt: skip
         await send_mail(settings, to=client.email, subject="Your Samooh account", body=body)
         client.user_id = str(user.id)
         return client
+
+    async def link_requests(self, user_id: str) -> list[Client]:
+        """The requests waiting for ``user_id`` (the signed-in person) to link their account
+        with an operator's client record, oldest first."""
+        found = await repository.all_clients({"link_user_id": user_id, "erased_at": None})
+        return sorted(found, key=lambda c: c.link_requested_at or c.created_at)
+
+    async def do_answer_link(self, user_id: str, client_id: str, accept: bool) -> Client:
+        """The signed-in person accepts (their account becomes the client's: the CRM sees
+        their investments and KYC from now on) or declines a link request addressed to them.
+        On the client's timeline and audited.
+
+        Raises:
+            ClientNotFound: no request to this person waits on that client (answered
+            already, or never theirs).
+        """
+        client = await repository.client(client_id, {"link_user_id": user_id, "erased_at": None})
+        if client is None or client.id is None:
+            raise ClientNotFound("no link request for you on this record")
+        key = client.id
+
+        async def body(session: AsyncClientSession) -> None:
+            if not await repository.answer_link(key, user_id, accept, session):
+                raise ClientNotFound("no link request for you on this record")
+            await repository.insert_activity(Activity(
+                lead_id=client.lead_id, client_id=client_id, kind=ActivityKind.LINKED,
+                text="They agreed to link their platform account" if accept
+                else "They declined to link their platform account",
+                actor_id=user_id, data={"accepted": accept}, at=utcnow()), session)  # fmt: skip
+            await _audit(session, user_id, "crm.client.link_accept" if accept
+                         else "crm.client.link_decline", "client", client_id)  # fmt: skip
+
+        await run_in_transaction(body)
+        answered = await repository.client(client_id, {})
+        assert answered is not None
+        return answered
 
     async def do_create_client(
         self, actor: Actor, data: ClientCreate
@@ -1203,8 +1335,12 @@ class CrmService:
         """Change a client's profile, contact, status, manager, capacity (re-segmented),
         investment profile or preferences. Audited with the changed field names only.
 
+        A new e-mail or phone is checked for exact duplicates like a lead's (the client's lead
+        record holds the unique keys and is changed with it).
+
         Raises:
-            ClientNotFound, InvalidContact, AssigneeInvalid, ErasedSubject.
+            ClientNotFound, InvalidContact, AssigneeInvalid, ErasedSubject, DuplicateLead,
+            LeadChanged.
         """
         client = await self.client(actor, client_id)
         if client.erased_at is not None:
@@ -1240,11 +1376,20 @@ class CrmService:
         for key in ("investment_profile", "preferences"):
             if fields.get(key) is not None:
                 changes[key] = fields[key]
+        wanted = (fields.get("investment_profile") or {}).get("risk_tolerance")
+        if wanted and wanted != client.investment_profile.risk_tolerance:
+            await self.check_risk_editable(client)
         changes["updated_at"] = utcnow()
         assert client.id is not None
         key_id = client.id
+        lead, lead_changes, lead_unset = await self._client_contact_keys(actor, client, fields)
 
         async def body(session: AsyncClientSession) -> None:
+            if lead is not None and lead_changes:
+                assert lead.id is not None
+                if not await repository.update_lead(lead.id, lead.version, lead_changes, session,
+                                                    lead_unset):  # fmt: skip
+                    raise LeadChanged("someone changed this person meanwhile; look again")
             await repository.update_client(key_id, changes, session)
             await repository.insert_activity(Activity(
                 lead_id=client.lead_id, client_id=client_id, kind=ActivityKind.PROFILE,
@@ -1252,8 +1397,65 @@ class CrmService:
             await _audit(session, actor.user_id, "crm.client.update", "client", client_id,
                          fields=sorted(fields))  # fmt: skip
 
-        await run_in_transaction(body)
+        try:
+            await run_in_transaction(body)
+        except DuplicateKeyError as exc:  # a concurrent entry took the address or number
+            raise DuplicateLead("a lead with this e-mail or phone exists",
+                                details={"field": "email" if "email" in str(exc) else "phone"}
+                                ) from exc  # fmt: skip
         return await self.client(Actor(actor.user_id, "admin", None, True), client_id)
+
+    async def _client_contact_keys(
+        self, actor: Actor, client: Client, fields: Filter
+    ) -> tuple[Lead | None, Filter, list[str]]:
+        """The changes to the client's lead record — which holds the person's unique e-mail
+        and phone keys — for a client's new e-mail or phone, after the exact-duplicate check
+        against every other lead and client. Raises ``InvalidContact``, ``DuplicateLead``."""
+        if "email" not in fields and "phone" not in fields:
+            return None, {}, []
+        lead = await repository.lead(client.lead_id, {})
+        contact = _contact(fields.get("full_name") or client.full_name,
+                           fields.get("email", client.email), fields.get("phone"))  # fmt: skip
+        changes: Filter = {}
+        unset: list[str] = []
+        if "email" in fields:
+            if contact.email and (lead is None or contact.email != lead.dedupe_email):
+                await self._duplicate(actor, Contact(contact.full_name, contact.email, None))
+            changes["email"] = contact.email
+            if contact.email:
+                changes["dedupe_email"] = contact.email
+            else:
+                unset.append("dedupe_email")
+        if "phone" in fields:
+            if contact.phone and (lead is None or contact.phone_fp != lead.dedupe_phone):
+                await self._duplicate(actor, Contact(contact.full_name, None, contact.phone))
+            if contact.phone and lead is not None:
+                changes.update(
+                    phone_sealed=privacy.seal(contact.phone, f"lead:{lead.id}:phone"),
+                    phone_last4=contact.phone[-4:], dedupe_phone=contact.phone_fp,
+                )  # fmt: skip
+            elif not contact.phone:
+                changes.update(phone_sealed=None, phone_last4=None)
+                unset.append("dedupe_phone")
+        return lead, changes, unset
+
+    async def check_risk_editable(self, client: Client) -> None:
+        """Staff may set a client's risk tolerance only while they have not taken the advisory
+        questionnaire (its result is their risk profile: SEBI's suitability rule).
+
+        Raises:
+            RiskFromQuestionnaire (409, ``details.profile``).
+        """
+        if not client.user_id:
+            return
+        try:
+            taken = await advisory_service.current_profile(client.user_id)
+        except NoRiskProfile:
+            return
+        raise RiskFromQuestionnaire(
+            f"the client's questionnaire says {taken.profile}; that is their risk profile",
+            details={"profile": taken.profile, "field": "investment_profile.risk_tolerance"},
+        )
 
     async def do_log_client_activity(
         self, actor: Actor, client_id: str, kind: ActivityKind, text: str
@@ -1264,6 +1466,19 @@ class CrmService:
             raise ErasedSubject("this person's data was erased")
         return await self._add_activity(actor.user_id, client.lead_id, kind, text.strip(), {},
                                         client_id=client_id)  # fmt: skip
+
+    async def portfolio_view(self, actor: Actor, client_id: str, redis: Redis) -> tuple[
+        Client, list[portfolio.Investment], list[portfolio.PersonalAccount],
+        list[portfolio.Transaction], portfolio.Totals,
+    ]:  # fmt: skip
+        """The client's club stakes, personal advisory accounts, contributions and totals —
+        per currency and in INR at today's ECB rates (nothing without a linked platform
+        account). Raises ``ClientNotFound``."""
+        client, stakes, history = await self.portfolio(actor, client_id)
+        accounts = await portfolio.personal_accounts_of(client.user_id, redis) \
+            if client.user_id else []  # fmt: skip
+        sums = await portfolio.totals(stakes, accounts, "INR", today_utc())
+        return client, stakes, accounts, history, sums
 
     async def portfolio(
         self, actor: Actor, client_id: str
@@ -1325,7 +1540,7 @@ class CrmService:
             holder, data=data, filename=filename, purpose=FilePurpose.KYC_DOCUMENT
         )
         doc = await kyc_service.do_submit(
-            holder, submit.model_copy(update={"file_id": str(record.id)})
+            holder, submit.model_copy(update={"file_id": str(record.id)}), actor_id=actor.user_id
         )
         await self._add_activity(
             actor.user_id, client.lead_id, ActivityKind.KYC,
@@ -1335,8 +1550,8 @@ class CrmService:
         return doc
 
     async def do_invite_client(self, actor: Actor, client_id: str) -> Client:
-        """Give a client in scope a platform account (an existing one with their e-mail is
-        linked) and mail them how to sign in.
+        """Give a client in scope a platform account and mail them how to sign in; when their
+        e-mail already has an account, ask its holder to link it instead (``_invite``).
 
         Raises:
             ClientNotFound, ErasedSubject, InvalidContact (no e-mail address on file).
@@ -1344,7 +1559,7 @@ class CrmService:
         client = await self.client(actor, client_id)
         if client.erased_at is not None:
             raise ErasedSubject("this person's data was erased")
-        if client.user_id:
+        if client.user_id or client.link_user_id:
             return client
         if not client.email:
             raise InvalidContact("the client needs an e-mail address to be invited",
@@ -1388,6 +1603,58 @@ class CrmService:
                          if d.status is DocumentStatus.PENDING)  # fmt: skip
         return sorted(items, key=lambda t: t[1].submitted_at)
 
+    async def kyc_expiring(
+        self, actor: Actor, today: dt.date | None = None
+    ) -> tuple[int, list[tuple[Client, Any, int]]]:
+        """The verified KYC documents of the clients in scope that lapse within the settings'
+        ``kyc_expiring_days`` (expired ones are not verified any more), soonest first, with
+        the days left."""
+        days = crm_settings().kyc_expiring_days
+        today = today or today_utc()
+        found = await repository.all_clients(scoped(actor, {"user_id": {"$type": "string"},
+                                                            "erased_at": None}))  # fmt: skip
+        items: list[tuple[Client, Any, int]] = []
+        for client in found:
+            assert client.user_id is not None
+            for doc in (await kyc_service.summary(client.user_id)).documents:
+                if doc.status is not DocumentStatus.VERIFIED or not doc.expires_on:
+                    continue
+                left = (dt.date.fromisoformat(doc.expires_on) - today).days
+                if 0 <= left <= days:
+                    items.append((client, doc, left))
+        return days, sorted(items, key=lambda t: (t[2], t[0].full_name))
+
+    async def kyc_document_file(self, actor: Actor, doc_id: str) -> tuple[KycDocument, StoredFile]:
+        """A KYC document of a client in scope and its scan, for staff to open (the review
+        compares the scan with the details). Each opening is on the CRM audit chain.
+
+        Raises:
+            ClientNotFound (the holder is not a client in scope), KycDocumentNotFound,
+            FileNotFound (the scan is gone).
+        """
+        doc = await kyc_service.document(doc_id)
+        holders = await repository.all_clients(scoped(actor, {"user_id": doc.user_id}))
+        if not holders:
+            raise ClientNotFound("no client in your book holds this document")
+        record = await files_service.get(doc.file_id)
+        if record is None:
+            raise FileNotFound("the scan of this document is gone")
+        await audit_service.do_append(
+            chain=AUDIT_CHAIN, actor_id=actor.user_id, action="crm.kyc.view",
+            target_type="client", target_id=privacy.subject_hash(str(holders[0].id)),
+            details={"document_id": doc_id},
+        )  # fmt: skip
+        return doc, record
+
+    async def kyc_files(self, docs: list[Any]) -> dict[str, StoredFile]:
+        """The scans of ``docs`` by file id (those that exist)."""
+        found = {}
+        for doc in docs:
+            record = await files_service.get(doc.file_id)
+            if record is not None:
+                found[doc.file_id] = record
+        return found
+
     async def do_kyc_decide(
         self, actor: Actor, doc_id: str, verify: bool, reason: str | None
     ) -> Any:
@@ -1395,9 +1662,13 @@ class CrmService:
         service (its rules, audit and notice to the holder).
 
         Raises:
+            KycReasonRequired (a rejection without a reason: the client is told why),
             ClientNotFound (the document's holder is not a client in scope), and the KYC
             service's errors.
         """
+        if not verify and not (reason and reason.strip()):
+            raise KycReasonRequired("say why the document is rejected: the client is told",
+                                    details={"field": "reason"})  # fmt: skip
         doc = await kyc_service.document(doc_id)
         holders = await repository.all_clients(scoped(actor, {"user_id": doc.user_id}))
         if not holders:
@@ -1451,22 +1722,31 @@ class CrmService:
         """A follow-up about a lead or client in scope, for its owner unless named.
 
         Raises:
-            LeadNotFound, ClientNotFound, AssigneeInvalid, ValidationFailed-shaped
-            ``AssigneeInvalid`` when neither a lead nor a client is given.
+            LeadNotFound, ClientNotFound, LeadMergedAway, ReminderInPast, AssigneeInvalid
+            (``details.field == "assignee_id"``), ValidationFailed (neither or both of a lead
+            and a client).
         """
         if bool(data.lead_id) == bool(data.client_id):
-            raise AssigneeInvalid("give a lead or a client (one of them)",
-                                  details={"field": "lead_id"})  # fmt: skip
+            raise ValidationFailed("give a lead or a client (one of them)",
+                                   details={"field": "lead_id"})  # fmt: skip
         if data.lead_id:
-            owner = (await self.lead(actor, data.lead_id)).owner_id
+            about = await self.lead(actor, data.lead_id)
+            self.check_not_merged(about)
+            owner = about.owner_id
         else:
             assert data.client_id is not None
             owner = (await self.client(actor, data.client_id)).owner_id
         assignee = data.assignee_id or owner or actor.user_id
         if assignee != actor.user_id:
-            await self.check_assignee(actor, assignee)
+            try:
+                await self.check_assignee(actor, assignee)
+            except AssigneeInvalid as exc:
+                raise AssigneeInvalid(exc.message, details={"field": "assignee_id"}) from exc
         due = data.due_at if data.due_at.tzinfo else data.due_at.replace(tzinfo=dt.UTC)
         due = due.astimezone(dt.UTC)
+        if due < utcnow() - REMINDER_PAST_GRACE:
+            raise ReminderInPast("the follow-up's time has passed; pick a time from now on",
+                                 details={"field": "due_at"})  # fmt: skip
         due = due.replace(microsecond=due.microsecond // 1000 * 1000)
         reminder = await repository.insert_reminder(Reminder(
             lead_id=data.lead_id, client_id=data.client_id, assignee_id=assignee, due_at=due,
@@ -1478,17 +1758,21 @@ class CrmService:
                                  client_id=data.client_id)  # fmt: skip
         return reminder
 
-    async def reminders(self, actor: Actor, which: str, now: dt.datetime | None = None
-                        ) -> list[Reminder]:  # fmt: skip
-        """The actor's own reminders: ``today`` (open and due by the end of today, UTC, overdue
-        included), ``open`` (pending or sent), ``all``."""
+    async def reminders(self, actor: Actor, which: str, now: dt.datetime | None = None,
+                        tz: str | None = None) -> list[Reminder]:  # fmt: skip
+        """The actor's own reminders: ``today`` (open and due by the end of today in the time
+        zone ``tz`` — an IANA name, UTC when None —, overdue included), ``open`` (pending or
+        sent), ``all``."""
         now = now or utcnow()
         query: Filter = {"assignee_id": actor.user_id}
         if which in ("today", "open"):
             query["status"] = {"$in": [ReminderStatus.PENDING.value, ReminderStatus.SENT.value]}
         if which == "today":
-            end = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
-            query["due_at"] = {"$lt": end}
+            zone = ZoneInfo(tz) if tz else dt.UTC
+            local = now.astimezone(zone)
+            midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(),
+                                           zone)  # fmt: skip
+            query["due_at"] = {"$lt": midnight.astimezone(dt.UTC)}
         return await repository.reminders_of(query)
 
     async def do_finish_reminder(self, actor: Actor, reminder_id: str, done: bool) -> Reminder:
@@ -1534,14 +1818,16 @@ class CrmService:
             subject = owner.full_name if owner else subject
         await notification_service.prepare([reminder.assignee_id])
         reminder_key = reminder.id
+        page = f"/crm/leads/{ref_id}" if reminder.lead_id else f"/crm/clients/{ref_id}"
+        where = f"Open it: {get_settings().public_url}{page}"
 
         async def body(session: AsyncClientSession) -> bool:
             if not await repository.claim_reminder(reminder_key, now, session):
                 return False
             stored = await notification_service.do_store(session, [Draft(
                 user_id=reminder.assignee_id, kind=NotificationKind.CRM_REMINDER,
-                title=f"Follow up: {subject}", body=reminder.text, ref_type=ref_type,
-                ref_id=ref_id, dedupe_key=f"crm-reminder:{reminder.id}",
+                title=f"Follow up: {subject}", body=f"{reminder.text}\n\n{where}",
+                ref_type=ref_type, ref_id=ref_id, dedupe_key=f"crm-reminder:{reminder.id}",
             )])  # fmt: skip
             sent = reminder.model_copy(update={"status": ReminderStatus.SENT, "sent_at": now})
             await events.send(user_room(reminder.assignee_id), REMINDER_EVENT, ReminderDueEvent(
@@ -1690,6 +1976,20 @@ class CrmService:
                              other=len(clients) - verified - pending, expiring=expiring,
                              expiring_days=days)  # fmt: skip
 
+    async def audit_trail(
+        self, action: str | None, limit: int
+    ) -> tuple[list[Any], bool, int, dict[str, str]]:
+        """The CRM chain's newest records (of actions starting with ``action``), whether the
+        chain verifies, how many records it checked, and the actors' names (admins only: the
+        route checks)."""
+        fetch = 2_000 if action else limit
+        records = await audit_service.latest(AUDIT_CHAIN, None, fetch)
+        if action:
+            records = [r for r in records if r.action.startswith(action)][:limit]
+        report = await audit_service.verify(AUDIT_CHAIN)
+        names = await people.names(sorted({r.actor_id for r in records if r.actor_id}))
+        return records, report.ok, report.checked, names
+
     async def export_rows(self, actor: Actor) -> list[Lead]:
         """Every live lead in scope for a CSV export, newest first."""
         items, _ = await repository.leads(scoped(actor, {"status": {"$ne": "merged"}}),
@@ -1700,7 +2000,9 @@ class CrmService:
 
     async def export_person(self, actor: Actor, lead_id: str) -> dict[str, Any]:
         """Everything held on the lead's person: the lead (phone in the clear), their client
-        record (address in the clear), every activity and reminder. Raises ``LeadNotFound``."""
+        record (address in the clear), every activity and reminder, and — when the client is
+        linked to a platform account — that account's details and their KYC documents' details.
+        Raises ``LeadNotFound``."""
         lead = await self.lead(actor, lead_id)
         client = await repository.client(lead.client_id, {}) if lead.client_id else None
         lead_data = lead.model_dump(mode="json", exclude={"phone_sealed", "dedupe_phone",
@@ -1712,6 +2014,16 @@ class CrmService:
             client_data.update(phone=self.phone_of(client), address=self.address_of(client))
         activities = await repository.timeline([lead_id], lead.client_id, 10_000)
         reminders = await repository.reminders_of({"lead_id": lead_id}, 10_000)
+        account: dict[str, Any] | None = None
+        kyc: list[dict[str, Any]] = []
+        if client is not None and client.user_id:
+            user = (await people.users([client.user_id])).get(client.user_id)
+            if user is not None:
+                shown = {"id", "email", "full_name", "roles", "status", "kyc_status", "created_at"}
+                account = user.model_dump(mode="json", include=shown)
+            summary = await kyc_service.summary(client.user_id)
+            kyc = [d.model_dump(mode="json", exclude={"fingerprint", "number_encrypted"})
+                   for d in summary.documents]  # fmt: skip
         await audit_service.do_append(
             chain=AUDIT_CHAIN, actor_id=actor.user_id, action="crm.person.export",
             target_type="lead", target_id=privacy.subject_hash(lead_id),
@@ -1720,6 +2032,7 @@ class CrmService:
             "lead": lead_data, "client": client_data,
             "activities": [a.model_dump(mode="json") for a in activities],
             "reminders": [r.model_dump(mode="json") for r in reminders],
+            "account": account, "kyc": kyc,
             "exported_at": utcnow(),
         }  # fmt: skip
 

@@ -1,7 +1,8 @@
 """Who may see a file: the rules of the object that owns it.
 
 * the uploader (``owner_id``) always — for a report, the person who asked for it;
-* a KYC document: platform admins (the review queue);
+* a KYC document: platform admins (the review queue); CRM staff whose book holds the client
+  read it through the CRM (``/api/v1/crm/kyc/{document_id}/file``), whose scope decides;
 * an agreement: active members of its club;
 * a campaign's picture, document or profit statement: through this API only its uploader;
   everyone else reads it through the campaign (``/api/v1/campaigns/{id}/files/{file}/link``),

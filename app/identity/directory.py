@@ -8,6 +8,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from app.db import object_id
 from app.identity import repository
 from app.identity.documents import User
+from app.identity.schemas import normalise_email
 
 
 async def user(user_id: str) -> User | None:
@@ -18,6 +19,11 @@ async def user(user_id: str) -> User | None:
 async def users_by_id(ids: list[str]) -> dict[str, User]:
     """The accounts of ``ids`` that exist, by id."""
     return await repository.users_by_id(ids)
+
+
+async def user_by_email(email: str) -> User | None:
+    """The account holding ``email`` (normalised here), or None."""
+    return await repository.user_by_email(normalise_email(email))
 
 
 async def do_set_kyc_status(

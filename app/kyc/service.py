@@ -240,8 +240,12 @@ class KycService:
             fields["proof_type"] = data.proof_type
         return fields
 
-    async def do_submit(self, user_id: str, data: DocumentSubmit) -> KycDocument:
-        """Submit a document for review (status ``pending``); the person's status is re-derived.
+    async def do_submit(
+        self, user_id: str, data: DocumentSubmit, actor_id: str | None = None
+    ) -> KycDocument:
+        """Submit ``user_id``'s document for review (status ``pending``); the person's status is
+        re-derived. ``actor_id``: who submitted it when not the holder (staff scanning it for
+        them), recorded as the audit record's actor with ``details.on_behalf_of``.
 
         Raises:
             InvalidDocument, DocumentExpired, FileNotFound, WrongFilePurpose, FileInUse,
@@ -266,11 +270,13 @@ class KycService:
             doc = KycDocument(user_id=user_id, kind=data.kind, file_id=data.file_id, **fields)
             await repository.insert_document(doc, session)
             await files_service.do_attach(data.file_id, "kyc_document", str(doc.id), session)
+            details = {"user_id": user_id, "kind": doc.kind.value, "number": shown_number(doc),
+                       "expires_on": doc.expires_on}  # fmt: skip
+            if actor_id and actor_id != user_id:
+                details["on_behalf_of"] = user_id
             await audit_service.do_append(
-                chain=PLATFORM_CHAIN, actor_id=user_id, action="kyc.submitted",
-                target_type="kyc_document", target_id=str(doc.id),
-                details={"user_id": user_id, "kind": doc.kind.value,
-                         "number": shown_number(doc), "expires_on": doc.expires_on},
+                chain=PLATFORM_CHAIN, actor_id=actor_id or user_id, action="kyc.submitted",
+                target_type="kyc_document", target_id=str(doc.id), details=details,
                 session=session,
             )  # fmt: skip
             await self._store_status(user_id, session)

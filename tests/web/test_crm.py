@@ -74,7 +74,8 @@ async def test_web_form_lead_worked_to_a_client_seen_by_the_manager(
     await mobile.screenshot(path=str(artifacts / "crm-lead-phone.png"), full_page=True)
     await mobile.get_by_test_id("crm-tab-reminders").click()
     row = mobile.locator('[data-testid^="reminder-"][data-status]').filter(
-        has_text="Send the SIP form")
+        has_text="Send the SIP form"
+    )
     await expect(row).to_have_attribute("data-status", "sent")
     await mobile.screenshot(path=str(artifacts / "crm-reminders-phone.png"), full_page=True)
 
@@ -88,6 +89,7 @@ async def test_web_form_lead_worked_to_a_client_seen_by_the_manager(
     await expect(desk.get_by_test_id("lead-phone-shown")).to_have_text(e164)
     await desk.screenshot(path=str(artifacts / "crm-lead-desktop.png"), full_page=True)
     await desk.get_by_test_id("to-converted").click()
+    await desk.get_by_test_id("convert-confirm").click()  # the options, then Convert
     await expect(desk.get_by_test_id("client-page")).to_be_visible()
     await expect(desk.get_by_test_id("client-title")).to_have_text(name)
     # The client keeps the lead's history: the web form, the moves and the call.

@@ -78,6 +78,7 @@ async def test_two_people_see_each_others_changes_live(
     await desk.get_by_test_id("to-qualified").click()
     await expect(card(field, "qualified", name)).to_be_visible()
     await desk.get_by_test_id("to-converted").click()
+    await desk.get_by_test_id("convert-confirm").click()  # the options, then Convert
     await expect(desk.get_by_test_id("client-page")).to_be_visible()
     await expect(card(field, "converted", name)).to_be_visible()
     await expect(card(boss, "converted", name)).to_be_visible()

@@ -78,6 +78,12 @@ async def test_a_client_added_directly_and_their_kyc_verified(
     await boss.goto("/crm/kyc")
     item = boss.get_by_test_id("crm-kyc").locator("li").filter(has_text=name)
     await expect(item).to_be_visible()
+    # The reviewer opens the scan beside its details before verifying (Verify waits for it).
+    await expect(item.get_by_role("button", name="Verify")).to_be_disabled()
+    await expect(item).to_contain_text(pan)
+    await item.get_by_role("button", name="Open scan").click()
+    await expect(item.locator("img.kyc-scan")).to_be_visible()
+    assert await item.locator("img.kyc-scan").evaluate("i => i.naturalWidth") > 0
     await boss.screenshot(path=str(artifacts / "crm-kyc-queue-phone.png"), full_page=True)
     await item.get_by_role("button", name="Verify").click()
     await expect(item).to_have_count(0)

@@ -143,6 +143,7 @@ function TopBar() {
       </a>
       <nav class="nav" ref={bar} onScroll={measure} data-more-left={more.left} data-more-right={more.right} data-testid="topnav">
         {nav("/", "Market", "nav-market")}
+        {state === "signed-out" && nav("/contact", "Talk to us", "nav-contact")}
         {state === "signed-in" && nav("/clubs", "Clubs", "nav-clubs")}
         {state === "signed-in" && nav("/advice", "Advice", "nav-advice")}
         {state === "signed-in" && nav("/chits", "Chits", "nav-chits")}

@@ -10,7 +10,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { errorOf } from "../api.ts";
 import { live } from "../live.ts";
-import { api } from "../session.ts";
+import { api, session } from "../session.ts";
+import { useStore } from "../store.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, useAction, useLoad } from "../ui.tsx";
 import { FiguresRow, GrowthChart, type BookingOut, type Strategy } from "./advice.tsx";
 
@@ -79,6 +80,9 @@ function SlotsPanel() {
   useEffect(() => live.on("advisory:booking", () => slots.reload()), []);
   const list = slots.data?.slots ?? [];
   const booked = list.filter((s) => s.booking);
+  // The operator's staff may go from the person to their CRM record (if it is in their book).
+  const me = useStore(session.me);
+  const crmStaff = Boolean(me?.roles.some((r) => r === "crm_agent" || r === "crm_manager" || r === "admin"));
   return (
     <Panel title="Consultation times" testId="slots-panel">
       <ErrorNote error={slots.error ?? add.error ?? remove.error ?? cancel.error} />
@@ -106,6 +110,7 @@ function SlotsPanel() {
               {s.booking ? (
                 <>
                   <Badge tone="brand" testId={`slot-client-${s.id}`}>Booked by {s.booking.client_name ?? "a member"}</Badge>
+                  {crmStaff && <a class="small" href={`/crm/people/${s.booking.client_id}`} data-testid={`slot-crm-${s.id}`}>CRM record</a>}
                   <Button kind="ghost" busy={cancel.busy} testId={`slot-cancel-${s.id}`} onClick={() => void cancel.run(s.booking?.id ?? "")}>Cancel the consultation</Button>
                 </>
               ) : (

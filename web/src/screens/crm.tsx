@@ -66,6 +66,8 @@ interface Activity {
   kind: string;
   text: string;
   actor_name: string | null;
+  other_name?: string | null;
+  undoable?: boolean | null;
   data: Record<string, unknown>;
   at: string;
 }
@@ -80,12 +82,15 @@ interface Client {
   company: string | null;
   owner_name: string | null;
   user_id: string | null;
+  link_pending?: boolean;
   status: string;
   segment: string;
   investment_capacity: string | null;
-  investment_profile: { risk_tolerance: string | null; goals: string[]; preferred_products: string[] };
+  investment_profile: { risk_tolerance: string | null; horizon_years?: number | null; goals: string[]; preferred_products: string[] };
+  preferences?: { channel: string; best_time: string | null; language: string | null; do_not_contact: boolean };
   kyc_status: string | null;
   created_at: string;
+  erased?: boolean;
 }
 
 interface Reminder {
@@ -131,6 +136,10 @@ const NEXT: Record<string, string[]> = {
 const SENTENCES: Record<string, string> = {
   lead_illegal_transition: "A lead cannot move that way. Follow new → contacted → qualified → converted.",
   lost_reason_required: "Say why the lead was lost.",
+  kyc_reason_required: "Say why the document is rejected: the client is told.",
+  reminder_in_past: "That time has passed: pick a time from now on.",
+  lead_merged: "This lead was merged into another: work on that one.",
+  risk_from_questionnaire: "The client took the risk questionnaire: its result is their risk profile.",
   lead_duplicate: "Someone with this e-mail or phone is already a lead.",
   invalid_contact: "Check the e-mail address or phone number.",
   lead_merge_refused: "These leads cannot be merged.",
@@ -145,7 +154,20 @@ const SENTENCES: Record<string, string> = {
   subject_erased: "This person's data was erased on their request.",
 };
 
+/** A refusal about one field, said with the field's name. */
+function aboutField(code: string | null | undefined, field: unknown): string | null {
+  const what = field === "email" ? "e-mail address" : field === "phone" ? "phone number" : field === "full_name" ? "name" : null;
+  if (!what) return null;
+  if (code === "invalid_contact") return `The ${what} is not valid.`;
+  if (code === "lead_duplicate") return `A lead or client with this ${what} exists already.`;
+  return null;
+}
+
 function plain(error: unknown): unknown {
+  if (error instanceof ApiError && error.code) {
+    const named = aboutField(error.code, error.details.field);
+    if (named) return new ApiError(named, error.status, error.code, error.details);
+  }
   if (error instanceof ApiError && error.code && SENTENCES[error.code]) {
     return new ApiError(SENTENCES[error.code] as string, error.status, error.code, error.details);
   }
@@ -163,13 +185,16 @@ const TABS: [string, string][] = [
   ["/crm/kyc", "KYC queue"],
   ["/crm/dashboard", "Dashboard"],
   ["/crm/import", "Import"],
+  ["/crm/team", "Team"],
 ];
 
 function CrmNav() {
   const path = useStore(route).path;
+  const me = useStore(session.me);
+  const tabs = me?.roles.includes("admin") ? [...TABS, ["/crm/audit", "Audit"] as [string, string]] : TABS;
   return (
     <nav class="tabs crm-tabs" role="tablist">
-      {TABS.map(([href, text]) => (
+      {tabs.map(([href, text]) => (
         <a key={href} role="tab" aria-selected={path === href} class={path === href ? "tab active" : "tab"} href={href} data-testid={`crm-tab-${href.split("/")[2] ?? "pipeline"}`}>{text}</a>
       ))}
     </nav>
@@ -180,9 +205,135 @@ function isStaff(roles: string[] | undefined): boolean {
   return Boolean(roles?.some((r) => r === "crm_agent" || r === "crm_manager" || r === "admin"));
 }
 
+/** `/crm/consent` (any signed-in person): the operator's requests to link their account with
+ * its client record — accept (their relationship manager then sees their investments and KYC)
+ * or decline. Nothing of the account is shared before they accept. */
+function Consent() {
+  const list = useLoad(() => api<{ items: { client_id: string; client_name: string; manager_name: string | null; requested_at: string | null }[] }>("GET", "/api/v1/crm/link-requests"));
+  const [answered, setAnswered] = useState<string | null>(null);
+  const answer = useAction(async (clientId: string, accept: boolean) => {
+    await api("POST", `/api/v1/crm/link-requests/${clientId}`, { body: { accept } });
+    setAnswered(accept ? "Linked. Your relationship manager can now see your investments and KYC." : "Declined. Nothing of your account is shared.");
+    list.reload();
+  });
+  return (
+    <main class="page" data-testid="crm-consent">
+      <div class="page-head"><h1>Link your account?</h1></div>
+      <Panel title="Requests from the Samooh team">
+        <Problem error={list.error ?? answer.error} />
+        {answered && <Notice tone="ok" testId="consent-done">{answered}</Notice>}
+        {list.data?.items.length === 0 && <Empty testId="consent-none">No request is waiting for you.</Empty>}
+        <ul class="rows">
+          {list.data?.items.map((r) => (
+            <li key={r.client_id} class="stack" data-testid={`consent-${r.client_id}`}>
+              <p>The team that looks after you as a client{r.manager_name ? ` (${r.manager_name})` : ""} asks to link your account with their record of you, <strong>{r.client_name}</strong>{r.requested_at ? `, asked ${when(r.requested_at)}` : ""}. If you accept, they can see your clubs, investments, KYC documents and risk profile.</p>
+              <div class="form-actions">
+                <Button busy={answer.busy} onClick={() => void answer.run(r.client_id, true)} testId={`consent-accept-${r.client_id}`}>Accept</Button>
+                <Button kind="ghost" busy={answer.busy} onClick={() => void answer.run(r.client_id, false)} testId={`consent-decline-${r.client_id}`}>Decline</Button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      </Panel>
+    </main>
+  );
+}
+
+interface StaffRow { user_id: string; full_name: string; email: string; roles: string[]; manager_id: string | null; active: boolean }
+interface ScoreRulesOut { source_points: Record<string, number>; engagement_points: number; engagement_cap: number; engagement_days: number; completeness_points: Record<string, number>; half_life_days: number }
+
+/** `/crm/team`: the CRM staff and their teams (admins place people under a manager and take
+ * them in or out of round-robin assignment), and the lead score's rules in force. */
+function Team() {
+  const me = useStore(session.me);
+  const admin = Boolean(me?.roles.includes("admin"));
+  const staff = useLoad(() => api<{ items: StaffRow[] }>("GET", "/api/v1/crm/staff"));
+  const rules = useLoad(() => api<ScoreRulesOut>("GET", "/api/v1/crm/score-rules"));
+  const put = useAction(async (row: StaffRow, change: Partial<StaffRow>) => {
+    await api("PUT", `/api/v1/crm/staff/${row.user_id}`, { body: { manager_id: change.manager_id !== undefined ? change.manager_id : row.manager_id, active: change.active ?? row.active } });
+    staff.reload();
+  });
+  const people = staff.data?.items ?? [];
+  const managers = people.filter((p) => p.roles.includes("crm_manager"));
+  const r = rules.data;
+  return (
+    <div class="stack" data-testid="crm-team">
+      <Panel title="Staff and teams">
+        <Problem error={staff.error ?? put.error} />
+        {people.length === 0 && <Empty>No CRM staff you may see.</Empty>}
+        <ul class="rows">
+          {people.map((p) => (
+            <li key={p.user_id} class="row-end" data-testid={`staff-${p.user_id}`}>
+              <span><strong>{p.full_name}</strong> <span class="muted small block">{p.email} · {p.roles.filter((x) => x.startsWith("crm_") || x === "admin").map(label).join(", ")}</span></span>
+              {admin && p.roles.includes("crm_agent") ? (
+                <select aria-label={`Manager of ${p.full_name}`} value={p.manager_id ?? ""} disabled={put.busy} data-testid={`staff-manager-${p.user_id}`}
+                  onChange={(e) => void put.run(p, { manager_id: (e.target as HTMLSelectElement).value || null })}>
+                  <option value="">No manager</option>
+                  {managers.map((m) => <option key={m.user_id} value={m.user_id}>{m.full_name}</option>)}
+                </select>
+              ) : <span class="small muted">{p.manager_id ? `Team of ${people.find((m) => m.user_id === p.manager_id)?.full_name ?? "a manager"}` : ""}</span>}
+              {admin ? (
+                <label class="check small"><input type="checkbox" checked={p.active} disabled={put.busy} data-testid={`staff-active-${p.user_id}`}
+                  onChange={(e) => void put.run(p, { active: (e.target as HTMLInputElement).checked })} /> Takes new leads in turn</label>
+              ) : <Badge tone={p.active ? "ok" : "neutral"}>{p.active ? "Takes leads" : "Not in turn"}</Badge>}
+            </li>
+          ))}
+        </ul>
+      </Panel>
+      <Panel title="How leads are scored" testId="score-rules">
+        <Problem error={rules.error} />
+        {r && (
+          <dl class="facts">
+            <dt>Source</dt><dd>{Object.entries(r.source_points).map(([k, v]) => `${label(k)} ${v}`).join(" · ")}</dd>
+            <dt>Engagement</dt><dd>{r.engagement_points} per call, e-mail, meeting or note in the last {r.engagement_days} days, at most {r.engagement_cap}</dd>
+            <dt>Completeness</dt><dd>{Object.entries(r.completeness_points).map(([k, v]) => `${label(k)} ${v}`).join(" · ")}</dd>
+            <dt>Inactivity</dt><dd>the sum (at most 100) halves every {r.half_life_days} days without activity</dd>
+          </dl>
+        )}
+        <p class="small muted">The operator sets these in the CRM's configuration (SAMOOH_CRM_SCORE_*); every lead's page shows its score's parts.</p>
+      </Panel>
+    </div>
+  );
+}
+
+interface AuditRow { seq: number; at: string; actor_name: string | null; action: string; target_type: string; target_id: string; details: Record<string, unknown> }
+
+/** `/crm/audit` (admins): the CRM's audit trail — merges, undos, conversions, erasures,
+ * exports, KYC openings — people named only by keyed hash; the chain's verification. */
+function AuditTrail() {
+  const [action, setAction] = useState("");
+  const trail = useLoad(() => api<{ items: AuditRow[]; chain_ok: boolean; chain_checked: number }>("GET", `/api/v1/crm/audit?limit=200${action ? `&action=${encodeURIComponent(action)}` : ""}`), [action]);
+  return (
+    <Panel title="Audit trail" testId="crm-audit" actions={
+      <select aria-label="Which actions" value={action} data-testid="audit-filter" onChange={(e) => setAction((e.target as HTMLSelectElement).value)}>
+        <option value="">Everything</option>
+        <option value="crm.lead.merge">Merges and undos</option>
+        <option value="crm.person">Exports and erasures</option>
+        <option value="crm.lead.convert">Conversions</option>
+        <option value="crm.kyc">KYC scans opened</option>
+        <option value="crm.client">Clients</option>
+      </select>
+    }>
+      <Problem error={trail.error} />
+      {trail.data && <p class="small" data-testid="audit-chain">{trail.data.chain_ok ? `The chain verifies (${trail.data.chain_checked} records).` : "The chain does NOT verify: tell the security team."}</p>}
+      {trail.data?.items.length === 0 && <Empty>Nothing recorded.</Empty>}
+      <ol class="timeline">
+        {trail.data?.items.map((r) => (
+          <li key={r.seq} class="timeline-item" data-action={r.action}>
+            <span class="timeline-kind">{r.action.replace(/^crm\./, "").replace(/[._]/g, " ")}</span>
+            <span class="timeline-text small">{r.target_type} {r.target_id.slice(0, 12)}…{r.details.why ? ` · ${String(r.details.why)}` : ""}{r.details.merge_id ? ` · merge ${String(r.details.merge_id).slice(-6)}` : ""}</span>
+            <span class="muted small">#{r.seq} · {when(r.at)}{r.actor_name ? ` · ${r.actor_name}` : ""}</span>
+          </li>
+        ))}
+      </ol>
+    </Panel>
+  );
+}
+
 /** The CRM section: its tabs and the screen of the path. */
 export default function CrmScreen({ section, id }: { section: string; id?: string }) {
   const me = useStore(session.me);
+  if (section === "consent") return <Consent />;
   if (!isStaff(me?.roles)) {
     return <main class="page"><Problem error={new ApiError("The CRM is for the operator's staff.", 403, "forbidden")} /></main>;
   }
@@ -198,6 +349,8 @@ export default function CrmScreen({ section, id }: { section: string; id?: strin
       {section === "reminders" && <Reminders />}
       {section === "kyc" && <KycQueue />}
       {section === "dashboard" && <Dashboard />}
+      {section === "audit" && <AuditTrail />}
+      {section === "team" && <Team />}
       {section === "import" && <Import />}
     </main>
   );
@@ -207,11 +360,11 @@ export default function CrmScreen({ section, id }: { section: string; id?: strin
 
 async function moveLead(lead: Lead, to: string, reason?: string): Promise<void> {
   if (to === "converted") {
-    const done = await api<{ client: Client }>("POST", `/api/v1/crm/leads/${lead.id}/convert`, { body: {} });
-    navigate(`/crm/clients/${done.client.id}`);
+    // Converting makes a client and cannot be undone: its options are chosen on the lead page.
+    navigate(`/crm/leads/${lead.id}?convert=1`);
     return;
   }
-  await api("POST", `/api/v1/crm/leads/${lead.id}/status`, { body: { status: to, reason: reason ?? null } });
+  await api("POST", `/api/v1/crm/leads/${lead.id}/status`, { body: { status: to, reason: reason ?? null, version: lead.version } });
 }
 
 /**
@@ -308,6 +461,40 @@ function useLiveBoard() {
   return { cards, error, joined, reload: () => void load() };
 }
 
+/** Text search over names, e-mails and notes (the API's `q`), within the person's scope. */
+function LeadSearch() {
+  const [q, setQ] = useState("");
+  const [asked, setAsked] = useState("");
+  const found = useLoad(() => (asked ? api<{ items: Lead[]; total: number }>("GET", `/api/v1/crm/leads?limit=20&q=${encodeURIComponent(asked)}`) : Promise.resolve(null)), [asked]);
+  return (
+    <div data-testid="lead-search">
+      <form class="crm-search" role="search" onSubmit={(e) => {
+        e.preventDefault();
+        setAsked(q.trim());
+      }}>
+        <input type="search" aria-label="Search leads" placeholder="Search leads by name, e-mail or notes" value={q} maxLength={100}
+          onInput={(e) => setQ((e.target as HTMLInputElement).value)} data-testid="lead-search-input" />
+        <Button kind="secondary" testId="lead-search-go">Search</Button>
+        {asked && <Button kind="ghost" type="button" onClick={() => { setQ(""); setAsked(""); }}>Clear</Button>}
+      </form>
+      <Problem error={found.error} />
+      {asked && found.data && (
+        <Panel title={`${found.data.total} lead(s) match “${asked}”`} testId="lead-search-results">
+          {found.data.items.length === 0 && <Empty>No lead matches.</Empty>}
+          <ul class="rows">
+            {found.data.items.map((l) => (
+              <li key={l.id} class="row-end">
+                <a href={`/crm/leads/${l.id}`}>{l.full_name}</a>
+                <span class="muted small">{l.email ?? "—"} · {label(l.status)}{l.owner_name ? ` · ${l.owner_name}` : ""}</span>
+              </li>
+            ))}
+          </ul>
+        </Panel>
+      )}
+    </div>
+  );
+}
+
 function Board() {
   const leads = useLiveBoard();
   const [lostFor, setLostFor] = useState<Lead | null>(null);
@@ -317,8 +504,14 @@ function Board() {
       setLostFor(lead);
       return;
     }
-    await moveLead(lead, to, reason);
-    setLostFor(null);
+    try {
+      await moveLead(lead, to, reason);
+    } catch (error) {
+      leads.reload(); // someone changed it meanwhile: show the lead as it is now
+      throw error;
+    } finally {
+      setLostFor(null);
+    }
     leads.reload();
   });
   const items = leads.cards;
@@ -335,6 +528,7 @@ function Board() {
         <span class="small muted" data-testid="board-live">{leads.joined ? "● Live: changes by your team appear here as they happen" : "Connecting…"}</span>
       </div>
       <NewLead onCreated={() => leads.reload()} />
+      <LeadSearch />
       <Problem error={leads.error ?? move.error} testId="board-error" />
       {lostFor && <LostReason lead={lostFor} busy={move.busy} onCancel={() => setLostFor(null)} onSubmit={(why) => void move.run(lostFor, "lost", why)} />}
       <div class="board">
@@ -363,7 +557,7 @@ function Board() {
                     <Badge tone="brand">{lead.score.total}</Badge>
                     <span class="small muted">{label(lead.source)}{lead.owner_name ? ` · ${lead.owner_name}` : " · unassigned"}</span>
                   </span>
-                  {(NEXT[lead.status] ?? []).length > 0 && (
+                  {(NEXT[lead.status] ?? []).length > 0 && !lead.erased && (
                     <label class="move-to small">
                       <span class="visually-hidden">Move {lead.full_name} to</span>
                       <select data-testid={`move-${lead.id}`} value="" onChange={(e) => {
@@ -439,7 +633,7 @@ function NewLead({ onCreated }: { onCreated: () => void }) {
 
 // ---- a lead ---------------------------------------------------------------------------------
 
-function TimelineList({ items }: { items: Activity[] }) {
+function TimelineList({ items, onUndo, undoBusy = false }: { items: Activity[]; onUndo?: (mergeId: string) => void; undoBusy?: boolean }) {
   if (items.length === 0) return <Empty>No activity yet.</Empty>;
   return (
     <ol class="timeline" data-testid="timeline">
@@ -448,6 +642,9 @@ function TimelineList({ items }: { items: Activity[] }) {
           <span class="timeline-kind">{label(a.kind)}</span>
           <span class="timeline-text">{describe(a)}</span>
           <span class="muted small">{when(a.at)}{a.actor_name ? ` · ${a.actor_name}` : ""}</span>
+          {onUndo && a.kind === "merged" && a.undoable && (
+            <Button kind="ghost" busy={undoBusy} onClick={() => onUndo(String(a.data.merge_id))} testId={`undo-merge-${String(a.data.merge_id)}`}>Undo this merge</Button>
+          )}
         </li>
       ))}
     </ol>
@@ -458,9 +655,85 @@ function describe(a: Activity): string {
   if (a.kind === "status") return `${label(String(a.data.from ?? ""))} → ${label(String(a.data.to ?? ""))}${a.text ? `: ${a.text}` : ""}`;
   if (a.kind === "created") return `Lead created (${label(String(a.data.source ?? ""))})${a.text ? `: ${a.text}` : ""}`;
   if (a.kind === "converted") return "Became a client";
-  if (a.kind === "merged") return "Another lead was merged into this one";
+  if (a.kind === "merged") return `${a.other_name ?? "Another lead"} was merged into this one${a.undoable === false ? " (undone later)" : ""}`;
+  if (a.kind === "merge_undone") return `The merge of ${a.other_name ?? "another lead"} was undone`;
+  if (a.kind === "invited" && !a.text) return "Invited to the platform";
+  if (a.kind === "profile") {
+    const fields = Array.isArray(a.data.fields) ? (a.data.fields as string[]).map((f) => label(f)).join(", ") : "";
+    return fields ? `Changed: ${fields.toLowerCase()}` : "Profile changed";
+  }
   if (a.kind === "assigned") return "Assigned";
   return a.text;
+}
+
+/** Converting a qualified lead: the client's starting capacity and risk tolerance, whether to
+ * invite them to the platform, and a plain warning that it cannot be undone. */
+function ConvertForm({ lead, onCancel }: { lead: Lead; onCancel: () => void }) {
+  const [capacity, setCapacity] = useState(lead.investment_capacity ?? "");
+  const [risk, setRisk] = useState("");
+  const [invite, setInvite] = useState(Boolean(lead.email));
+  const convert = useAction(async () => {
+    const amount = capacity.trim() ? parseAmountInput(capacity) : null;
+    if (capacity.trim() && amount === null) throw new ApiError("Write the capacity as an amount, e.g. 250000 or 2,50,000.50.", 422, "validation_error");
+    const done = await api<{ client: Client }>("POST", `/api/v1/crm/leads/${lead.id}/convert`, {
+      body: { invite, investment_capacity: amount, investment_profile: risk ? { risk_tolerance: risk } : null, version: lead.version },
+    });
+    navigate(`/crm/clients/${done.client.id}`);
+  });
+  return (
+    <form class="panel panel-pad form" data-testid="convert-form" onSubmit={(e) => {
+      e.preventDefault();
+      void convert.run();
+    }}>
+      <h3>Convert {lead.full_name} to a client</h3>
+      <Problem error={convert.error} />
+      <Field label="Investment capacity (₹)" testId="convert-capacity" value={capacity} inputMode="decimal" onInput={(e) => setCapacity((e.target as HTMLInputElement).value)} />
+      <label class="field"><span class="field-label">Risk tolerance (until they take the questionnaire)</span>
+        <select value={risk} data-testid="convert-risk" onChange={(e) => setRisk((e.target as HTMLSelectElement).value)}>
+          <option value="">Not known yet</option>
+          {["conservative", "moderate", "aggressive"].map((r) => <option key={r} value={r}>{label(r)}</option>)}
+        </select>
+      </label>
+      <label class="check"><input type="checkbox" checked={invite} disabled={!lead.email} data-testid="convert-invite" onChange={(e) => setInvite((e.target as HTMLInputElement).checked)} /> Invite them to the platform{lead.email ? ` (${lead.email}; an existing account is only asked to link)` : " (no e-mail address)"}</label>
+      <p class="small muted">Converting cannot be undone: the lead becomes a client with its history.</p>
+      <div class="form-actions">
+        <Button busy={convert.busy} testId="convert-confirm">Convert</Button>
+        <Button kind="ghost" type="button" onClick={onCancel}>Cancel</Button>
+      </div>
+    </form>
+  );
+}
+
+/** Edit a lead's contact details (re-checked for duplicates by the API). */
+function LeadEdit({ lead, onSaved, onCancel }: { lead: Lead; onSaved: () => void; onCancel: () => void }) {
+  const [f, setF] = useState({ full_name: lead.full_name, email: lead.email ?? "", phone: "", city: lead.city ?? "", company: lead.company ?? "", capacity: lead.investment_capacity ?? "" });
+  const save = useAction(async () => {
+    const amount = f.capacity.trim() ? parseAmountInput(f.capacity) : null;
+    if (f.capacity.trim() && amount === null) throw new ApiError("Write the capacity as an amount, e.g. 250000 or 2,50,000.50.", 422, "validation_error");
+    const body: Record<string, unknown> = { full_name: f.full_name, email: f.email.trim() || null, city: f.city.trim() || null, company: f.company.trim() || null, investment_capacity: amount };
+    if (f.phone.trim()) body.phone = f.phone.trim();
+    await api("PATCH", `/api/v1/crm/leads/${lead.id}`, { body });
+    onSaved();
+  });
+  const set = (key: string) => (e: Event) => setF({ ...f, [key]: (e.target as HTMLInputElement).value });
+  return (
+    <form class="form" data-testid="lead-edit" onSubmit={(e) => {
+      e.preventDefault();
+      void save.run();
+    }}>
+      <Problem error={save.error} />
+      <Field label="Name" testId="lead-edit-name" value={f.full_name} required maxLength={120} onInput={set("full_name")} />
+      <Field label="E-mail" testId="lead-edit-email" type="email" value={f.email} maxLength={254} onInput={set("email")} />
+      <Field label="New phone number (leave empty to keep)" testId="lead-edit-phone" type="tel" value={f.phone} maxLength={32} onInput={set("phone")} />
+      <Field label="City" testId="lead-edit-city" value={f.city} maxLength={80} onInput={set("city")} />
+      <Field label="Company" testId="lead-edit-company" value={f.company} maxLength={120} onInput={set("company")} />
+      <Field label="Investment capacity (₹)" testId="lead-edit-capacity" value={f.capacity} inputMode="decimal" onInput={set("capacity")} />
+      <div class="form-actions">
+        <Button busy={save.busy} testId="lead-edit-save">Save</Button>
+        <Button kind="ghost" type="button" onClick={onCancel}>Cancel</Button>
+      </div>
+    </form>
+  );
 }
 
 function LeadPage({ leadId }: { leadId: string }) {
@@ -470,6 +743,8 @@ function LeadPage({ leadId }: { leadId: string }) {
   const [note, setNote] = useState({ kind: "note", text: "" });
   const [reminder, setReminder] = useState({ text: "", due: "" });
   const [lost, setLost] = useState(false);
+  const [converting, setConverting] = useState(() => new URLSearchParams(window.location.search).has("convert"));
+  const [editing, setEditing] = useState(false);
   const refresh = () => {
     lead.reload();
     timeline.reload();
@@ -477,9 +752,16 @@ function LeadPage({ leadId }: { leadId: string }) {
   };
   const act = useAction(async (to: string, reason?: string) => {
     if (!lead.data) return;
-    await moveLead(lead.data, to, reason);
-    setLost(false);
-    refresh();
+    if (to === "converted") {
+      setConverting(true);
+      return;
+    }
+    try {
+      await moveLead(lead.data, to, reason);
+    } finally {
+      setLost(false);
+      refresh(); // after a refusal too: someone may have changed it meanwhile
+    }
   });
   const log = useAction(async () => {
     await api("POST", `/api/v1/crm/leads/${leadId}/activities`, { body: note });
@@ -493,8 +775,10 @@ function LeadPage({ leadId }: { leadId: string }) {
     setReminder({ text: "", due: "" });
     timeline.reload();
   });
+  const [confirmMerge, setConfirmMerge] = useState<Lead | null>(null);
   const merge = useAction(async (otherId: string) => {
     const done = await api<{ id: string }>("POST", `/api/v1/crm/leads/${leadId}/merge`, { body: { other_id: otherId } });
+    setConfirmMerge(null);
     setLastMerge(done.id);
     refresh();
   });
@@ -504,12 +788,14 @@ function LeadPage({ leadId }: { leadId: string }) {
     refresh();
   });
   const [lastMerge, setLastMerge] = useState<string | null>(null);
-  const undo = useAction(async () => {
-    if (!lastMerge) return;
-    await api("POST", `/api/v1/crm/merges/${lastMerge}/undo`);
+  const undo = useAction(async (mergeId?: string) => {
+    const which = mergeId ?? lastMerge;
+    if (!which) return;
+    await api("POST", `/api/v1/crm/merges/${which}/undo`);
     setLastMerge(null);
     refresh();
   });
+  const merged = lead.data?.status === "merged";
   const l = lead.data;
   if (lead.error) return <Problem error={lead.error} />;
   if (!l) return <p class="muted">Loading…</p>;
@@ -525,7 +811,11 @@ function LeadPage({ leadId }: { leadId: string }) {
       <Problem error={act.error ?? log.error ?? remind.error ?? merge.error ?? undo.error ?? assign.error} />
       <div class="crm-columns">
         <div class="stack">
-          <Panel title="Contact">
+          <Panel title="Contact" actions={!editing && !merged && !l.erased && <Button kind="ghost" onClick={() => setEditing(true)} testId="lead-edit-open">Edit</Button>}>
+            {editing && <LeadEdit lead={l} onCancel={() => setEditing(false)} onSaved={() => {
+              setEditing(false);
+              refresh();
+            }} />}
             <dl class="facts">
               <dt>E-mail</dt><dd>{l.email ?? "—"}</dd>
               <dt>Phone</dt><dd data-testid="lead-phone-shown">{l.phone ?? "—"}</dd>
@@ -558,6 +848,7 @@ function LeadPage({ leadId }: { leadId: string }) {
               {l.client_id && <a class="btn btn-secondary" href={`/crm/clients/${l.client_id}`} data-testid="open-client">Open client</a>}
             </div>
             {lost && <LostReason lead={l} busy={act.busy} onCancel={() => setLost(false)} onSubmit={(why) => void act.run("lost", why)} />}
+            {converting && l.status === "qualified" && <ConvertForm lead={l} onCancel={() => setConverting(false)} />}
           </Panel>
           <Panel title={`Score ${l.score.total}`} testId="score">
             <ul class="score-parts">
@@ -568,23 +859,35 @@ function LeadPage({ leadId }: { leadId: string }) {
             </ul>
             <p class="small muted">{l.score.days_inactive} day(s) since the last activity.</p>
           </Panel>
-          {(dupes.data?.items.length ?? 0) > 0 && (
+          {(dupes.data?.items.length ?? 0) > 0 && !merged && (
             <Panel title="Possible duplicates" testId="duplicates">
               <ul class="rows">
                 {dupes.data?.items.map((d) => (
                   <li key={d.lead.id} class="row-end">
                     <a href={`/crm/leads/${d.lead.id}`}>{d.lead.full_name}</a>
                     <span class="small muted">{d.lead.email} · name {d.name_ratio}% · e-mail {d.email_ratio}%</span>
-                    <Button kind="secondary" busy={merge.busy} onClick={() => void merge.run(d.lead.id)} testId={`merge-${d.lead.id}`}>Merge into this</Button>
+                    <Button kind="secondary" busy={merge.busy} onClick={() => setConfirmMerge(d.lead)} testId={`merge-${d.lead.id}`}>Merge into this…</Button>
                   </li>
                 ))}
               </ul>
+              {confirmMerge && (
+                <div class="alert alert-warn" role="alertdialog" data-testid="merge-confirm">
+                  <p>Merge <strong>{confirmMerge.full_name}</strong> ({confirmMerge.email ?? "no e-mail"}) into <strong>{l.full_name}</strong>? Its activities and reminders move here, and it keeps no work of its own. You can undo it from the timeline.</p>
+                  <div class="form-actions">
+                    <Button busy={merge.busy} onClick={() => void merge.run(confirmMerge.id)} testId="merge-confirm-yes">Merge</Button>
+                    <Button kind="ghost" onClick={() => setConfirmMerge(null)}>Cancel</Button>
+                  </div>
+                </div>
+              )}
             </Panel>
           )}
           {lastMerge && <Notice tone="ok" testId="merged">Merged. <Button kind="ghost" busy={undo.busy} onClick={() => void undo.run()} testId="undo-merge">Undo</Button></Notice>}
         </div>
         <div class="stack">
-          <Panel title="Log an activity">
+          {merged && (
+            <Notice tone="info" testId="merged-away">This lead was merged into <a href={`/crm/leads/${l.merged_into ?? ""}`} data-testid="merged-into">another lead</a>: work on that one (the merge can be undone from its timeline).</Notice>
+          )}
+          {!merged && <Panel title="Log an activity">
             <form class="form" onSubmit={(e) => {
               e.preventDefault();
               void log.run();
@@ -599,8 +902,8 @@ function LeadPage({ leadId }: { leadId: string }) {
               </label>
               <Button busy={log.busy} testId="activity-save">Save</Button>
             </form>
-          </Panel>
-          <Panel title="Follow-up reminder">
+          </Panel>}
+          {!merged && <Panel title="Follow-up reminder">
             <form class="form" onSubmit={(e) => {
               e.preventDefault();
               void remind.run();
@@ -609,9 +912,9 @@ function LeadPage({ leadId }: { leadId: string }) {
               <Field label="When" testId="reminder-due" type="datetime-local" value={reminder.due} required onInput={(e) => setReminder({ ...reminder, due: (e.target as HTMLInputElement).value })} />
               <Button busy={remind.busy} testId="reminder-save">Remind me</Button>
             </form>
-          </Panel>
+          </Panel>}
           <Panel title="Timeline">
-            <TimelineList items={timeline.data?.items ?? []} />
+            <TimelineList items={timeline.data?.items ?? []} onUndo={(id) => void undo.run(id)} undoBusy={undo.busy} />
           </Panel>
         </div>
       </div>
@@ -831,15 +1134,126 @@ interface Portfolio {
   member: boolean;
   investments: { club_id: string; club_name: string; currency: string; valuation_date: string | null; units: string; paid_in: string; value: string }[];
   transactions: { club_id: string; club_name: string; kind: string; amount: string; currency: string; status: string; on: string }[];
-  total_value: string;
-  total_paid_in: string;
+  accounts: { account_id: string; name: string; currency: string; value: string | null }[];
+  totals: { currency: string; value: string; paid_in: string }[];
+  total_currency: string;
+  total_value: string | null;
+  total_paid_in: string | null;
+  total_note: string;
+}
+
+const words = (text: string): string[] => text.split(",").map((w) => w.trim()).filter(Boolean);
+
+/** Edit a client's contact details, standing (active, inactive, suspended), capacity, goals,
+ * preferred products and how they like to be reached. */
+function ClientEdit({ client, onSaved, onCancel }: { client: Client; onSaved: () => void; onCancel: () => void }) {
+  const [f, setF] = useState({
+    full_name: client.full_name, email: client.email ?? "", phone: "", city: client.city ?? "", company: client.company ?? "",
+    status: client.status, capacity: client.investment_capacity ?? "",
+    goals: client.investment_profile.goals.join(", "), products: client.investment_profile.preferred_products.join(", "),
+    channel: client.preferences?.channel ?? "email", best_time: client.preferences?.best_time ?? "",
+    do_not_contact: client.preferences?.do_not_contact ?? false,
+  });
+  const save = useAction(async () => {
+    const amount = f.capacity.trim() ? parseAmountInput(f.capacity) : null;
+    if (f.capacity.trim() && amount === null) throw new ApiError("Write the capacity as an amount, e.g. 250000 or 2,50,000.50.", 422, "validation_error");
+    const body: Record<string, unknown> = {
+      full_name: f.full_name, email: f.email.trim() || null, city: f.city.trim() || null, company: f.company.trim() || null,
+      status: f.status, investment_capacity: amount,
+      investment_profile: { ...client.investment_profile, goals: words(f.goals), preferred_products: words(f.products) },
+      preferences: { ...(client.preferences ?? { language: null }), channel: f.channel, best_time: f.best_time.trim() || null, do_not_contact: f.do_not_contact },
+    };
+    if (f.phone.trim()) body.phone = f.phone.trim();
+    await api("PATCH", `/api/v1/crm/clients/${client.id}`, { body });
+    onSaved();
+  });
+  const set = (key: string) => (e: Event) => setF({ ...f, [key]: (e.target as HTMLInputElement).value });
+  return (
+    <form class="form" data-testid="client-edit" onSubmit={(e) => {
+      e.preventDefault();
+      void save.run();
+    }}>
+      <Problem error={save.error} />
+      <Field label="Name" testId="edit-name" value={f.full_name} required maxLength={120} onInput={set("full_name")} />
+      <Field label="E-mail" testId="edit-email" type="email" value={f.email} maxLength={254} onInput={set("email")} />
+      <Field label="New phone number (leave empty to keep)" testId="edit-phone" type="tel" value={f.phone} maxLength={32} onInput={set("phone")} />
+      <Field label="City" testId="edit-city" value={f.city} maxLength={80} onInput={set("city")} />
+      <Field label="Company" testId="edit-company" value={f.company} maxLength={120} onInput={set("company")} />
+      <label class="field"><span class="field-label">Status</span>
+        <select value={f.status} data-testid="edit-status" onChange={set("status")}>
+          {["active", "inactive", "suspended"].map((x) => <option key={x} value={x}>{label(x)}</option>)}
+        </select>
+      </label>
+      <Field label="Investment capacity (₹)" testId="edit-capacity" value={f.capacity} inputMode="decimal" onInput={set("capacity")} />
+      <Field label="Goals (comma separated)" testId="edit-goals" value={f.goals} onInput={set("goals")} />
+      <Field label="Preferred products (comma separated)" testId="edit-products" value={f.products} onInput={set("products")} />
+      <label class="field"><span class="field-label">Reach them by</span>
+        <select value={f.channel} data-testid="edit-channel" onChange={set("channel")}>
+          {["email", "phone", "whatsapp"].map((x) => <option key={x} value={x}>{label(x)}</option>)}
+        </select>
+      </label>
+      <Field label="Best time" testId="edit-best-time" value={f.best_time} maxLength={80} onInput={set("best_time")} />
+      <label class="check"><input type="checkbox" checked={f.do_not_contact} onChange={(e) => setF({ ...f, do_not_contact: (e.target as HTMLInputElement).checked })} /> Do not contact</label>
+      <div class="form-actions">
+        <Button busy={save.busy} testId="edit-save">Save</Button>
+        <Button kind="ghost" type="button" onClick={onCancel}>Cancel</Button>
+      </div>
+    </form>
+  );
+}
+
+/** Log a call, e-mail, meeting or note on a client, and set a follow-up about them. */
+function ClientWork({ clientId, onDone }: { clientId: string; onDone: () => void }) {
+  const [note, setNote] = useState({ kind: "note", text: "" });
+  const [reminder, setReminder] = useState({ text: "", due: "" });
+  const log = useAction(async () => {
+    await api("POST", `/api/v1/crm/clients/${clientId}/activities`, { body: note });
+    setNote({ ...note, text: "" });
+    onDone();
+  });
+  const remind = useAction(async () => {
+    const due = new Date(reminder.due);
+    if (Number.isNaN(due.getTime())) throw new ApiError("Pick when to be reminded.", 422, "validation_error");
+    await api("POST", "/api/v1/crm/reminders", { body: { client_id: clientId, text: reminder.text, due_at: due.toISOString() } });
+    setReminder({ text: "", due: "" });
+    onDone();
+  });
+  return (
+    <Panel title="Log an activity or a follow-up" testId="client-work">
+      <Problem error={log.error ?? remind.error} />
+      <form class="form" onSubmit={(e) => {
+        e.preventDefault();
+        void log.run();
+      }}>
+        <label class="field"><span class="field-label">Kind</span>
+          <select value={note.kind} data-testid="client-activity-kind" onChange={(e) => setNote({ ...note, kind: (e.target as HTMLSelectElement).value })}>
+            {["note", "call", "email", "meeting"].map((k) => <option key={k} value={k}>{label(k)}</option>)}
+          </select>
+        </label>
+        <label class="field"><span class="field-label">What happened</span>
+          <textarea required maxLength={4000} rows={2} value={note.text} data-testid="client-activity-text" onInput={(e) => setNote({ ...note, text: (e.target as HTMLTextAreaElement).value })} />
+        </label>
+        <Button busy={log.busy} testId="client-activity-save">Save</Button>
+      </form>
+      <form class="form" onSubmit={(e) => {
+        e.preventDefault();
+        void remind.run();
+      }}>
+        <Field label="Follow up about" testId="client-reminder-text" value={reminder.text} required maxLength={500} onInput={(e) => setReminder({ ...reminder, text: (e.target as HTMLInputElement).value })} />
+        <Field label="When" testId="client-reminder-due" type="datetime-local" value={reminder.due} required onInput={(e) => setReminder({ ...reminder, due: (e.target as HTMLInputElement).value })} />
+        <Button kind="secondary" busy={remind.busy} testId="client-reminder-save">Remind me</Button>
+      </form>
+    </Panel>
+  );
 }
 
 function ClientPage({ clientId }: { clientId: string }) {
   const client = useLoad(() => api<Client>("GET", `/api/v1/crm/clients/${clientId}`), [clientId]);
   const timeline = useLoad(() => api<{ items: Activity[] }>("GET", `/api/v1/crm/clients/${clientId}/timeline`), [clientId]);
   const folio = useLoad(() => api<Portfolio>("GET", `/api/v1/crm/clients/${clientId}/investments`), [clientId]);
+  const advice = useLoad(() => api<Advisory>("GET", `/api/v1/crm/clients/${clientId}/advisory`), [clientId]);
   const [risk, setRisk] = useState("");
+  const [editing, setEditing] = useState(false);
   const save = useAction(async (body: Record<string, unknown>) => {
     await api("PATCH", `/api/v1/crm/clients/${clientId}`, { body });
     client.reload();
@@ -848,6 +1262,7 @@ function ClientPage({ clientId }: { clientId: string }) {
   const c = client.data;
   if (client.error) return <Problem error={client.error} />;
   if (!c) return <p class="muted">Loading…</p>;
+  const questionnaire = advice.data?.risk_profile ?? null;
   return (
     <div class="crm-detail" data-testid="client-page">
       <div class="crm-detail-head">
@@ -855,36 +1270,47 @@ function ClientPage({ clientId }: { clientId: string }) {
           <h2 data-testid="client-title">{c.full_name}</h2>
           <p class="muted">Client since {when(c.created_at)} · manager {c.owner_name ?? "—"} · <a href={`/crm/leads/${c.lead_id}`}>lead history</a></p>
         </div>
-        <Badge tone={c.status === "active" ? "ok" : "warn"} testId="client-status">{label(c.status)}</Badge>
+        <Badge tone={c.status === "active" ? "ok" : c.status === "suspended" ? "bad" : "warn"} testId="client-status">{label(c.status)}</Badge>
       </div>
       <Problem error={save.error ?? folio.error} />
       <div class="crm-columns">
         <div class="stack">
-          <Panel title="Profile">
+          <Panel title="Profile" actions={!editing && <Button kind="ghost" onClick={() => setEditing(true)} testId="client-edit-open">Edit</Button>}>
+            {editing ? <ClientEdit client={c} onCancel={() => setEditing(false)} onSaved={() => {
+              setEditing(false);
+              client.reload();
+              timeline.reload();
+            }} /> : (
             <dl class="facts">
-              <dt>E-mail</dt><dd>{c.email ?? "—"}</dd>
+              <dt>E-mail</dt><dd data-testid="client-email">{c.email ?? "—"}</dd>
               <dt>Phone</dt><dd>{c.phone ?? "—"}</dd>
+              <dt>City</dt><dd>{c.city ?? "—"}</dd>
               <dt>Segment</dt><dd data-testid="client-segment">{label(c.segment)}</dd>
               <dt>Capacity</dt><dd>{money(c.investment_capacity)}</dd>
               <dt>KYC</dt><dd data-testid="client-kyc">{label(c.kyc_status ?? "not_started")}</dd>
-              <dt>Risk tolerance</dt><dd>{c.investment_profile.risk_tolerance ? label(c.investment_profile.risk_tolerance) : "—"}</dd>
-              <dt>Platform account</dt><dd>{c.user_id ? "Yes" : "Not invited"}</dd>
-            </dl>
-            <form class="inline-form" onSubmit={(e) => {
-              e.preventDefault();
-              if (risk) void save.run({ investment_profile: { ...c.investment_profile, risk_tolerance: risk } });
-            }}>
-              <select aria-label="Risk tolerance" value={risk} onChange={(e) => setRisk((e.target as HTMLSelectElement).value)}>
-                <option value="">Risk tolerance…</option>
-                {["conservative", "moderate", "aggressive"].map((r) => <option key={r} value={r}>{label(r)}</option>)}
-              </select>
-              <Button kind="secondary" busy={save.busy}>Save</Button>
-              {c.status !== "active" ? (
-                <Button kind="ghost" type="button" onClick={() => void save.run({ status: "active" })}>Reactivate</Button>
+              {questionnaire ? (
+                <><dt>Risk profile</dt><dd data-testid="client-risk">{label(questionnaire.profile)} <span class="muted small">(their questionnaire, {questionnaire.score}/100)</span></dd></>
               ) : (
-                <Button kind="ghost" type="button" onClick={() => void save.run({ status: "inactive" })}>Mark inactive</Button>
+                <><dt>Risk tolerance</dt><dd data-testid="client-risk">{c.investment_profile.risk_tolerance ? <>{label(c.investment_profile.risk_tolerance)} <span class="muted small">(agent's note; no questionnaire yet)</span></> : "—"}</dd></>
               )}
-            </form>
+              <dt>Goals</dt><dd data-testid="client-goals">{c.investment_profile.goals.join(", ") || "—"}</dd>
+              <dt>Preferred products</dt><dd>{c.investment_profile.preferred_products.join(", ") || "—"}</dd>
+              <dt>Reach by</dt><dd>{c.preferences ? `${label(c.preferences.channel)}${c.preferences.best_time ? `, ${c.preferences.best_time}` : ""}${c.preferences.do_not_contact ? " · do not contact" : ""}` : "—"}</dd>
+              <dt>Platform account</dt><dd data-testid="client-account">{c.user_id ? "Linked" : c.link_pending ? "Asked to link their existing account (waiting for them)" : "Not invited"}</dd>
+            </dl>
+            )}
+            {!editing && !questionnaire && (
+              <form class="inline-form" onSubmit={(e) => {
+                e.preventDefault();
+                if (risk) void save.run({ investment_profile: { ...c.investment_profile, risk_tolerance: risk } });
+              }}>
+                <select aria-label="Risk tolerance (agent's note)" value={risk} onChange={(e) => setRisk((e.target as HTMLSelectElement).value)}>
+                  <option value="">Risk tolerance (your note)…</option>
+                  {["conservative", "moderate", "aggressive"].map((r) => <option key={r} value={r}>{label(r)}</option>)}
+                </select>
+                <Button kind="secondary" busy={save.busy}>Save</Button>
+              </form>
+            )}
           </Panel>
           <AdvisoryPanel client={c} />
           <ClientKycPanel client={c} onChange={() => {
@@ -904,7 +1330,23 @@ function ClientPage({ clientId }: { clientId: string }) {
                 </tbody>
               </table>
             )}
-            {folio.data?.member && <p class="small">Total value <strong data-testid="portfolio-total">{money(folio.data.total_value)}</strong></p>}
+            {(folio.data?.accounts.length ?? 0) > 0 && (
+              <table class="crm-table" data-testid="personal-accounts">
+                <thead><tr><th>Personal account</th><th>Value</th></tr></thead>
+                <tbody>
+                  {folio.data?.accounts.map((a) => (
+                    <tr key={a.account_id}><td>{a.name}</td><td>{a.value === null ? "not priced now" : money(a.value, a.currency)}</td></tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {folio.data?.member && (folio.data.totals.length > 1 || folio.data.totals.some((t) => t.currency !== folio.data?.total_currency)) && (
+              <p class="small" data-testid="portfolio-per-currency">By currency: {folio.data.totals.map((t) => money(t.value, t.currency)).join(" · ")}</p>
+            )}
+            {folio.data?.member && (
+              <p class="small">Total value <strong data-testid="portfolio-total">{folio.data.total_value === null ? "—" : money(folio.data.total_value, folio.data.total_currency)}</strong>
+                <span class="muted block" data-testid="portfolio-note">{folio.data.total_note}</span></p>
+            )}
             {(folio.data?.transactions.length ?? 0) > 0 && (
               <table class="crm-table" data-testid="transactions">
                 <thead><tr><th>Date</th><th>Club</th><th>Amount</th><th>Status</th></tr></thead>
@@ -917,9 +1359,12 @@ function ClientPage({ clientId }: { clientId: string }) {
             )}
           </Panel>
         </div>
-        <Panel title="History">
-          <TimelineList items={timeline.data?.items ?? []} />
-        </Panel>
+        <div class="stack">
+          {!c.erased && <ClientWork clientId={clientId} onDone={() => timeline.reload()} />}
+          <Panel title="History">
+            <TimelineList items={timeline.data?.items ?? []} />
+          </Panel>
+        </div>
       </div>
     </div>
   );
@@ -928,7 +1373,7 @@ function ClientPage({ clientId }: { clientId: string }) {
 // ---- reminders, KYC -------------------------------------------------------------------------
 
 function Reminders() {
-  const list = useLoad(() => api<{ items: Reminder[] }>("GET", "/api/v1/crm/reminders?scope=today"));
+  const list = useLoad(() => api<{ items: Reminder[] }>("GET", `/api/v1/crm/reminders?scope=today&tz=${encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC")}`));
   useEffect(() => live.on("crm:reminder", () => list.reload()), []);
   const done = useAction(async (id: string) => {
     await api("POST", `/api/v1/crm/reminders/${id}/done`);
@@ -954,34 +1399,99 @@ function Reminders() {
   );
 }
 
-function KycQueue() {
-  const me = useStore(session.me);
-  const queue = useLoad(() => api<{ items: { client_id: string; client_name: string; document_id: string; kind: string; submitted_at: string }[] }>("GET", "/api/v1/crm/kyc/queue"));
-  const decide = useAction(async (docId: string, verify: boolean) => {
-    const reason = verify ? null : window.prompt("Why is it rejected? (the client is told)");
-    if (!verify && !reason) return;
-    await api("POST", `/api/v1/crm/kyc/${docId}/decision`, { body: { verify, reason } });
-    queue.reload();
+interface KycQueueItem {
+  client_id: string;
+  client_name: string;
+  document_id: string;
+  kind: string;
+  submitted_at: string;
+  expires_on: string | null;
+  number: string | null;
+  issued_on: string | null;
+  proof_type: string | null;
+  content_type: string | null;
+  file_link: string | null;
+}
+
+/** One waiting document: its details beside its scan (opened through the CRM's signed link);
+ * a manager verifies only after opening the scan, and a rejection says why (the client is told). */
+function KycReview({ item, canDecide, onDecided }: { item: KycQueueItem; canDecide: boolean; onDecided: () => void }) {
+  const [scan, setScan] = useState<string | null>(null);
+  const [reason, setReason] = useState("");
+  const open = useAction(async () => {
+    if (!item.file_link) return;
+    const link = await api<{ url: string }>("GET", `${item.file_link}?disposition=inline`);
+    setScan(link.url);
   });
-  const canDecide = Boolean(me?.roles.some((r) => r === "crm_manager" || r === "admin"));
+  const decide = useAction(async (verify: boolean) => {
+    await api("POST", `/api/v1/crm/kyc/${item.document_id}/decision`, { body: { verify, reason: verify ? null : reason } });
+    onDecided();
+  });
+  const image = (item.content_type ?? "").startsWith("image/");
   return (
-    <Panel title="KYC documents waiting" testId="crm-kyc">
-      <Problem error={queue.error ?? decide.error} />
-      {queue.data?.items.length === 0 && <Empty>No client document is waiting for review.</Empty>}
+    <li class="kyc-review" data-testid={`kyc-item-${item.document_id}`}>
+      <div class="row-end">
+        <span><a href={`/crm/clients/${item.client_id}`}>{item.client_name}</a> <span class="muted small">{label(item.kind)} · sent {when(item.submitted_at)}</span></span>
+        <Button kind="ghost" busy={open.busy} onClick={() => void open.run()} testId={`kyc-open-${item.document_id}`} disabled={!item.file_link}>{scan ? "Reload scan" : "Open scan"}</Button>
+      </div>
+      <dl class="facts small">
+        <dt>Number</dt><dd data-testid={`kyc-number-${item.document_id}`}>{item.number ?? "—"}</dd>
+        {item.proof_type && <><dt>Proof</dt><dd>{label(item.proof_type)}</dd></>}
+        {item.issued_on && <><dt>Issued</dt><dd>{item.issued_on}</dd></>}
+        <dt>Expires</dt><dd>{item.expires_on ?? "—"}</dd>
+      </dl>
+      <Problem error={open.error ?? decide.error} />
+      {scan && (image
+        ? <img class="kyc-scan" src={scan} alt={`${label(item.kind)} of ${item.client_name}`} data-testid={`kyc-scan-${item.document_id}`} />
+        : <p><a href={scan} target="_blank" rel="noopener" data-testid={`kyc-scan-${item.document_id}`}>Open the PDF in a new tab</a></p>)}
+      {canDecide && (
+        <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void decide.run(false); }}>
+          <Button kind="secondary" type="button" busy={decide.busy} disabled={!scan} onClick={() => void decide.run(true)} testId={`kyc-verify-${item.document_id}`}>Verify</Button>
+          <input aria-label="Reason for rejecting" placeholder="Why rejected (the client is told)" value={reason} maxLength={500}
+            onInput={(e) => setReason((e.target as HTMLInputElement).value)} data-testid={`kyc-reason-${item.document_id}`} />
+          <Button kind="ghost" busy={decide.busy} disabled={!reason.trim()} testId={`kyc-reject-${item.document_id}`}>Reject</Button>
+        </form>
+      )}
+      {canDecide && !scan && <p class="muted small">Open the scan to compare it with the details before verifying.</p>}
+    </li>
+  );
+}
+
+function KycExpiringList() {
+  const soon = useLoad(() => api<{ days: number; items: { client_id: string; client_name: string; document_id: string; kind: string; expires_on: string; days_left: number }[] }>("GET", "/api/v1/crm/kyc/expiring"));
+  return (
+    <Panel title={`Expiring within ${soon.data?.days ?? 30} days`} testId="crm-kyc-expiring">
+      <Problem error={soon.error} />
+      {soon.data?.items.length === 0 && <Empty>No client's verified document lapses soon.</Empty>}
       <ul class="rows">
-        {queue.data?.items.map((d) => (
+        {soon.data?.items.map((d) => (
           <li key={d.document_id} class="row-end">
-            <span><a href={`/crm/clients/${d.client_id}`}>{d.client_name}</a> <span class="muted small">{label(d.kind)} · sent {when(d.submitted_at)}</span></span>
-            {canDecide && (
-              <span class="panel-actions">
-                <Button kind="secondary" busy={decide.busy} onClick={() => void decide.run(d.document_id, true)}>Verify</Button>
-                <Button kind="ghost" busy={decide.busy} onClick={() => void decide.run(d.document_id, false)}>Reject</Button>
-              </span>
-            )}
+            <a href={`/crm/clients/${d.client_id}`}>{d.client_name}</a>
+            <span class="small"><Badge tone={d.days_left <= 7 ? "bad" : "warn"}>{d.days_left === 0 ? "today" : `${d.days_left} days`}</Badge> <span class="muted">{label(d.kind)} · {d.expires_on}</span></span>
           </li>
         ))}
       </ul>
     </Panel>
+  );
+}
+
+function KycQueue() {
+  const me = useStore(session.me);
+  const queue = useLoad(() => api<{ items: KycQueueItem[] }>("GET", "/api/v1/crm/kyc/queue"));
+  const canDecide = Boolean(me?.roles.some((r) => r === "crm_manager" || r === "admin"));
+  return (
+    <div class="stack">
+    <KycExpiringList />
+    <Panel title="KYC documents waiting" testId="crm-kyc">
+      <Problem error={queue.error} />
+      {queue.data?.items.length === 0 && <Empty>No client document is waiting for review.</Empty>}
+      <ul class="rows">
+        {queue.data?.items.map((d) => (
+          <KycReview key={d.document_id} item={d} canDecide={canDecide} onDecided={() => queue.reload()} />
+        ))}
+      </ul>
+    </Panel>
+    </div>
   );
 }
 
@@ -1008,13 +1518,21 @@ function Bars({ rows, testId, names = false }: { rows: RateRow[]; testId: string
 
 function Dashboard() {
   const [since, setSince] = useState("");
-  const report = useLoad(() => api<Report>("GET", `/api/v1/crm/reports${since ? `?since=${since}` : ""}`), [since]);
+  const [until, setUntil] = useState("");
+  const query = [since && `since=${since}`, until && `until=${until}`].filter(Boolean).join("&");
+  const report = useLoad(() => {
+    if (since && until && until < since) return Promise.reject(new ApiError("The end date is before the start date.", 422, "validation_error"));
+    return api<Report>("GET", `/api/v1/crm/reports${query ? `?${query}` : ""}`);
+  }, [since, until]);
   const r = report.data;
   return (
     <section class="stack" data-testid="crm-dashboard">
       <div class="row-end">
-        <label class="field inline"><span class="field-label">Leads created since</span>
+        <label class="field inline"><span class="field-label">Leads created from</span>
           <input type="date" value={since} onInput={(e) => setSince((e.target as HTMLInputElement).value)} data-testid="report-since" />
+        </label>
+        <label class="field inline"><span class="field-label">until (not including)</span>
+          <input type="date" value={until} min={since || undefined} onInput={(e) => setUntil((e.target as HTMLInputElement).value)} data-testid="report-until" />
         </label>
         <a class="btn btn-ghost" href="/api/v1/crm/leads/export.csv" data-external download onClick={(e) => {
           e.preventDefault();
@@ -1118,7 +1636,7 @@ async function exportCsv(): Promise<void> {
 interface ImportReport {
   created: number;
   refused: number;
-  rows: { row: number; status: string; lead_id: string | null; code: string | null; message: string | null }[];
+  rows: { row: number; status: string; lead_id: string | null; code: string | null; field?: string | null; message: string | null }[];
 }
 
 function Import() {
@@ -1155,7 +1673,7 @@ function Import() {
                 <tr key={r.row} data-status={r.status}>
                   <td>{r.row}</td>
                   <td>{r.status === "created" ? <a href={`/crm/leads/${r.lead_id}`}>Created</a> : "Refused"}</td>
-                  <td>{r.code ? SENTENCES[r.code] ?? r.message : ""}</td>
+                  <td data-testid={`import-why-${r.row}`}>{r.code ? aboutField(r.code, r.field) ?? (r.code === "validation_error" ? `${(r.message ?? "").charAt(0).toUpperCase()}${(r.message ?? "").slice(1)}.` : SENTENCES[r.code] ?? r.message) : ""}</td>
                 </tr>
               ))}
             </tbody>
