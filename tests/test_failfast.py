@@ -11,12 +11,16 @@ import pytest
 
 from tests.conftest import ROOT, free_port
 
+# A cold start under a loaded machine (four pytest processes, two live stacks, coverage, on two
+# cores) has taken over 150 s; the point of these tests is that it ends, not how fast.
+pytestmark = pytest.mark.timeout(400)
+
 
 def _run(argv: list[str], **overrides: str) -> tuple[int, str, float]:
     env = {**os.environ, "SAMOOH_SERVICE_TIMEOUT_SECONDS": "2", **overrides}
     started = time.monotonic()
     done = subprocess.run(
-        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=150, check=False
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     return done.returncode, done.stdout + done.stderr, time.monotonic() - started
 
@@ -33,7 +37,7 @@ def test_web_server_exits_naming_the_unreachable_service(
     variable: str, value: str, service: str
 ) -> None:
     dead = value.format(port=free_port())
-    # No hang: _run gives the process 150 s and raises if it is still running then; how long a
+    # No hang: _run gives the process 300 s and raises if it is still running then; how long a
     # cold start takes on a loaded machine (the whole suite runs four pytest processes, two
     # live stacks and coverage on two cores) is not what this test is about.
     code, output, _ = _run(

@@ -17,6 +17,7 @@ from app.brokers.service import broker_service
 from app.errors import AppError
 from app.extensions import services
 from app.identity.guards import client_ip, current_principal, require_auth
+from app.inputs import parse_json
 from app.openapi import document_errors, document_raw_response
 from streams.topics import ORDER_FILLS
 
@@ -34,11 +35,15 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 def treasury_only(func: F) -> F:
     """Check that the caller manages the club's broker (owner/admin/treasurer) before the
-    request body is read: a member gets 403 whatever the body, never a validation error.
+    request body is validated: a member gets 403 whatever the fields, never a validation error
+    (a body that is not readable JSON is still 400 ``malformed_json`` first, as everywhere).
     Goes below ``require_auth`` and above ``validate_request``."""
 
     @functools.wraps(func)
     async def wrapper(club_id: str, *args: Any, **kwargs: Any) -> Any:
+        raw: bytes = await request.get_data(as_text=False)  # type: ignore[assignment]
+        if raw:  # a body that is not JSON at all is 400 malformed_json for anyone, first
+            parse_json(raw)
         await broker_service.check_treasury(club_id, _me())
         return await func(club_id, *args, **kwargs)
 

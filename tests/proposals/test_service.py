@@ -205,7 +205,7 @@ async def test_a_hundred_concurrent_identical_votes_count_once() -> None:
 async def test_votes_racing_a_close_are_either_counted_or_refused() -> None:
     """Eleven members vote while the owner closes, all released at once by a barrier: every
     accepted vote is in the final tally, every refused one is not, nothing changes after the
-    close — and both outcomes occurred (re-run on a fresh proposal, at most seven times)."""
+    close — and both outcomes occurred (re-run on a fresh proposal, at most ten times)."""
 
     async def once(delay: float) -> tuple[int, int]:
         club, users = await club_with_members(12)
@@ -230,12 +230,22 @@ async def test_votes_racing_a_close_are_either_counted_or_refused() -> None:
     # One event loop schedules the barrier's release in a fixed order, so the close may win
     # every time on one machine and lose every time on another: each new proposal lets the
     # close start a little later, until some votes land before it and some after.
-    delays = [0.0, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16]
-    seen = [await once(delays[0])]
-    for delay in delays[1:]:
-        if all(seen[-1]):
-            break
+    # A loaded machine slows the votes down: the search widens (doubling) while the close wins
+    # everything and narrows (halving the gap) once every vote lands before it.
+    early: float = 0.0  # a delay known to close too early
+    late: float | None = None  # one known to close too late
+    delay = 0.0
+    seen: list[tuple[int, int]] = []
+    for _ in range(10):
         seen.append(await once(delay))
+        accepted, refused = seen[-1]
+        if accepted and refused:
+            break
+        if not accepted:
+            early = delay
+        else:
+            late = delay
+        delay = max(early * 2, 0.005) if late is None else (early + late) / 2
     assert all(seen[-1]), f"never both accepted and refused votes: {seen}"
 
 
