@@ -278,13 +278,13 @@ async def due_of(sub_id: str, month: int, session: Session = None) -> Due | None
     return await Due.find_one({"subscription_id": sub_id, "month": month}, session=session)
 
 
-async def overdue(before: str, limit: int = 200) -> list[Due]:
-    """Dues whose date is before ``before`` (ISO) not yet looked at for a penalty."""
-    return (
-        await Due.find({"due_date": {"$lt": before}, "penalty_checked": False})
-        .limit(limit)
-        .to_list()
-    )
+async def overdue(before: str, after_id: Any = None, limit: int = 200) -> list[Due]:
+    """Dues whose date is before ``before`` (ISO) not yet looked at for a penalty, in ``_id``
+    order after ``after_id`` (a page of at most ``limit``; page on with the last one's id)."""
+    query: dict[str, Any] = {"due_date": {"$lt": before}, "penalty_checked": False}
+    if after_id is not None:
+        query["_id"] = {"$gt": after_id}
+    return await Due.find(query).sort("_id").limit(limit).to_list()
 
 
 async def mark_penalty(due_id: Any, penalty: int, session: AsyncClientSession) -> bool:

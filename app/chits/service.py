@@ -1305,14 +1305,19 @@ class ChitService:
         the penalties charged before): Dr the subscription, Cr ``income:late_penalties``.
         Returns how many were charged. Safe on every worker: each due is claimed once."""
         charged = 0
-        for due in await repository.overdue(today.isoformat()):
-            scheme = await repository.get_scheme(due.scheme_id)
-            if scheme is None:
-                continue
-            deadline = dt.date.fromisoformat(due.due_date) + dt.timedelta(days=scheme.grace_days)
-            if today <= deadline:
-                continue
-            charged += await self._charge_penalty(scheme, due, today)
+        after = None
+        # Page through every candidate: dues still inside their grace stay unclaimed and come
+        # back on every sweep, so one page of them must not hide the dues past grace behind it.
+        while page := await repository.overdue(today.isoformat(), after):
+            after = page[-1].id
+            for due in page:
+                scheme = await repository.get_scheme(due.scheme_id)
+                if scheme is None:
+                    continue
+                grace = dt.timedelta(days=scheme.grace_days)
+                if today <= dt.date.fromisoformat(due.due_date) + grace:
+                    continue
+                charged += await self._charge_penalty(scheme, due, today)
         return charged
 
     async def _charge_penalty(self, scheme: Scheme, due: Due, today: dt.date) -> int:
