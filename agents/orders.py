@@ -1,5 +1,6 @@
 """Order agents: the paper broker (commands → its book; ticks → fills) and the reconciler
-(broker updates → the club's orders, ledger and room), plus the throttled NAV on ticks."""
+(broker updates → the club's orders, ledger and room). The NAV on ticks is offered by the
+market agent, after the quote is cached (agents/market.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import datetime as dt
 from typing import Any
 
 from agents.context import TICK_BATCH, TICK_BATCH_SECONDS, worker_context
-from app.books.portfolio import nav_ticker
 from app.config import get_settings
 from app.errors import AppError
 from app.logging import get_logger
@@ -56,17 +56,6 @@ async def paper_broker_ticks(ticks: Any) -> None:
     batch: list[MarketTickV1]
     async for batch in ticks.take(TICK_BATCH, within=TICK_BATCH_SECONDS):
         await _send(await engine.on_ticks(batch))
-
-
-@app.agent(market_ticks)
-async def nav_on_ticks(ticks: Any) -> None:
-    """Each tick: the clubs holding or watching the symbol get their NAV recomputed, at most
-    once per interval per club."""
-    await worker_context()
-    batch: list[MarketTickV1]
-    async for batch in ticks.take(TICK_BATCH, within=TICK_BATCH_SECONDS):
-        for symbol in dict.fromkeys(tick.symbol for tick in batch):
-            await nav_ticker.do_offer_tick(symbol)
 
 
 @app.agent(order_fills)

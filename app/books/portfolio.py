@@ -203,8 +203,8 @@ async def emit_nav_after_fill(club_id: str) -> None:
 class NavThrottle:
     """At most one NAV recomputation per club per ``interval`` seconds, the latest state wins:
     an offer inside the window schedules one emission at its end (so the last price of a burst
-    is always shown). ``settle`` seconds pass before any emission, so the quote cache (written
-    by the market agent from the same ticks) has the tick that caused it."""
+    is always shown). The market agent offers a tick after caching its quote, so an emission
+    reads a quote at least as new; ``settle`` seconds gather the ticks of a burst first."""
 
     def __init__(self, interval: float, emit: Callable[[str], Awaitable[None]],
                  settle: float = 0.2) -> None:  # fmt: skip
@@ -245,12 +245,14 @@ class NavTicker:
     def __init__(self) -> None:
         self._throttle: NavThrottle | None = None
 
-    async def do_offer_tick(self, symbol: str) -> None:
-        """Ask for a NAV update of each club watching or holding ``symbol``."""
+    def offer_tick(self, club_ids: list[str]) -> None:
+        """Ask for a NAV update of each of ``club_ids`` (the clubs watching or holding a
+        symbol that has just ticked, as ``market_service.do_record_tick`` answered). Must be
+        called inside the running loop."""
         if self._throttle is None:
             interval = get_settings().portfolio_nav_interval_ms / 1000
             self._throttle = NavThrottle(interval, self._emit)
-        for club_id in await market_service.watching_clubs(symbol):
+        for club_id in club_ids:
             self._throttle.offer(club_id)
 
     @staticmethod

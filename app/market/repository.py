@@ -21,14 +21,16 @@ def _key(template: str, **parts: str) -> str:
 LATEST_KEY = "quote:latest:{symbol}"
 
 # Replace the cached quote only if the incoming one is newer (higher seq): re-delivered or
-# out-of-order ticks never move a quote backwards. Returns 1 when stored.
+# out-of-order ticks never move a quote backwards. Returns false when not stored, else the
+# symbol's watcher set (KEYS[2]) as it is at that moment: one round trip per tick, and a club
+# added to the set before the quote was stored is always in the answer.
 _STORE_IF_NEWER = """
 local current = redis.call('HGET', KEYS[1], 'seq')
 if current and tonumber(current) >= tonumber(ARGV[1]) then
-  return 0
+  return false
 end
 redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'quote', ARGV[2])
-return 1
+return redis.call('SMEMBERS', KEYS[2])
 """
 
 
@@ -40,12 +42,17 @@ class QuoteCache:
         self._redis = redis
         self._store = redis.register_script(_STORE_IF_NEWER)
 
-    async def store_if_newer(self, quote: QuoteTick, seq: int) -> bool:
-        """Cache ``quote`` unless a quote with ``seq`` or higher is already there."""
+    async def store_if_newer(self, quote: QuoteTick, seq: int) -> list[str] | None:
+        """Cache ``quote`` unless a quote with ``seq`` or higher is already there. Returns
+        None when it was not stored, else the ids of the clubs watching or holding the symbol
+        (read in the same step, sorted)."""
         stored = await self._store(
-            keys=[_key(LATEST_KEY, symbol=quote.symbol)], args=[seq, quote.model_dump_json()]
+            keys=[_key(LATEST_KEY, symbol=quote.symbol), _key(WATCHERS_KEY, symbol=quote.symbol)],
+            args=[seq, quote.model_dump_json()],
         )
-        return bool(stored)
+        if stored is None:
+            return None
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in stored)
 
     async def latest(self, symbols: list[str]) -> list[QuoteTick]:
         """The cached quotes of ``symbols`` that have one, in the order asked."""
@@ -60,12 +67,6 @@ class QuoteCache:
 
 WATCHERS_KEY = "market:watchers:{symbol}"
 CLUB_SYMBOLS_KEY = "market:club-symbols:{club_id}"
-
-
-async def watchers(redis: Redis, symbol: str) -> list[str]:
-    """Club ids receiving ``symbol``'s quotes."""
-    members = await redis.smembers(_key(WATCHERS_KEY, symbol=symbol))
-    return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
 
 
 async def set_club_symbols(redis: Redis, club_id: str, symbols: set[str]) -> None:

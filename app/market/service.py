@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 from redis.asyncio import Redis
 
@@ -19,7 +18,6 @@ from app.realtime.rooms import club_room, symbol_room
 from streams.records import MarketTickV1
 
 QUOTE_TICK_EVENT = "quote:tick"
-WATCHERS_TTL_SECONDS = 2.0
 
 
 class UnknownSymbols(NotFound):
@@ -35,12 +33,10 @@ class NoQuoteYet(NotFound):
 
 
 class MarketService:
-    """Quotes and instruments. Keeps per process only the quote coalescer and a short cache
-    of which clubs watch a symbol."""
+    """Quotes and instruments. Keeps per process only the quote coalescer."""
 
     def __init__(self) -> None:
         self._sink: QuoteCoalescer | None = None
-        self._watchers: dict[str, tuple[float, list[str]]] = {}
 
     def _quotes_out(self) -> QuoteCoalescer:
         # One coalescer per process, created inside the running loop on first use.
@@ -55,32 +51,26 @@ class MarketService:
             await self._sink.stop()
             self._sink = None
 
-    async def do_record_tick(self, tick: MarketTickV1) -> bool:
+    async def do_record_tick(self, tick: MarketTickV1) -> list[str] | None:
         """Cache the tick as the symbol's latest quote and send ``quote:tick`` to the symbol's
         room and to the rooms of the clubs watching or holding it, coalesced per room and
         symbol (quotes are state: the latest in each window wins).
 
         A tick older than (or equal to) the cached one is dropped and not sent, so Kafka's
-        re-deliveries never reach clients twice. Returns whether the tick was new.
+        re-deliveries never reach clients twice: returns None. A new tick returns the ids of
+        the clubs watching or holding the symbol, read with the store in one Redis step, so a
+        club that has just started watching or holding it gets this very tick (a cache of the
+        watcher sets once missed the last tick of a burst for a club that had just bought).
         """
         quote = QuoteTick.from_tick(tick)
-        if not await repository.QuoteCache(services.require_redis()).store_if_newer(
+        clubs = await repository.QuoteCache(services.require_redis()).store_if_newer(
             quote, tick.seq
-        ):
-            return False
-        clubs = await self.watching_clubs(tick.symbol)
+        )
+        if clubs is None:
+            return None
         rooms = [symbol_room(tick.symbol), *(club_room(c) for c in clubs)]
         await self._quotes_out().offer(rooms, tick.symbol, quote.model_dump())
-        return True
-
-    async def watching_clubs(self, symbol: str) -> list[str]:
-        """Ids of the clubs whose watch-list or holdings include ``symbol``. Which clubs watch a
-        symbol changes rarely: Redis is asked at most every ``WATCHERS_TTL_SECONDS``."""
-        cached = self._watchers.get(symbol)
-        if cached is None or time.monotonic() - cached[0] > WATCHERS_TTL_SECONDS:
-            clubs = await repository.watchers(services.require_redis(), symbol)
-            cached = self._watchers[symbol] = (time.monotonic(), clubs)
-        return cached[1]
+        return clubs
 
     async def do_sync_club_symbols(self, club_id: str, symbols: set[str], source: str) -> None:
         """Make ``symbols`` the club's ``source`` set (``watchlist`` — kept by the clubs — or

@@ -27,6 +27,10 @@ from tests.web.test_desk import call, desk_tab, pay_in
 
 pytestmark = pytest.mark.browser
 
+# A dollar stock no other test replays (tests/web/test_advisory_execution.py leaves it out of
+# its targets): a tick of another test would re-price the member's holding mid-assertion.
+SYMBOL = "BBY"
+
 
 def rupees(paise: int) -> str:
     """₹ with grouping (below a lakh the Indian and western groupings agree)."""
@@ -57,16 +61,16 @@ async def test_a_rupee_club_values_a_dollar_stock_on_the_desk(
     await open_room(ravi.page, club_id)
     treasurer, member = asha.page, ravi.page
 
-    # Bought outside: 5 HD at $30.00 with $1.00 of fees, yesterday; the form takes dollars.
+    # Bought outside: 5 shares at $30.00 with $1.00 of fees, yesterday; the form takes dollars.
     bought_on = today - dt.timedelta(days=1)
     await desk_tab(treasurer, "trade")
-    await treasurer.get_by_test_id("trade-symbol").fill("HD")
+    await treasurer.get_by_test_id("trade-symbol").fill(SYMBOL)
     await treasurer.get_by_test_id("trade-quantity").fill("5")
     await treasurer.get_by_test_id("trade-price").fill("30.00")
     await treasurer.get_by_test_id("trade-fees").fill("1.00")
     await treasurer.get_by_test_id("trade-date").fill(bought_on.isoformat())
     await treasurer.get_by_test_id("trade-submit").click()
-    await expect(treasurer.get_by_test_id("trade-done")).to_contain_text("bought 5 HD")
+    await expect(treasurer.get_by_test_id("trade-done")).to_contain_text(f"bought 5 {SYMBOL}")
     # A symbol nobody quotes is refused in words.
     await treasurer.get_by_test_id("trade-symbol").fill("NOPE")
     await treasurer.get_by_test_id("trade-quantity").fill("1")
@@ -76,13 +80,12 @@ async def test_a_rupee_club_values_a_dollar_stock_on_the_desk(
 
     # Valued today at $32.00: dollar price, the ECB rate of today, the value in rupees.
     await desk_tab(treasurer, "value")
-    await expect(treasurer.get_by_test_id("valuation-currency-HD")).to_have_text("USD")
-    # Pre-filled in dollars: the latest quote, or the trade's price when nothing quotes HD (other
-    # tests on this stack may have replayed HD ticks).
-    await expect(treasurer.get_by_test_id("valuation-price-HD")).to_have_value(
+    await expect(treasurer.get_by_test_id(f"valuation-currency-{SYMBOL}")).to_have_text("USD")
+    # Pre-filled in dollars: the latest quote, or the trade's price when nothing quotes it.
+    await expect(treasurer.get_by_test_id(f"valuation-price-{SYMBOL}")).to_have_value(
         re.compile(r"^\d+\.\d{2}$")
     )
-    await treasurer.get_by_test_id("valuation-price-HD").fill("32.00")
+    await treasurer.get_by_test_id(f"valuation-price-{SYMBOL}").fill("32.00")
     await treasurer.get_by_test_id("valuation-preview").click()
     fx = rate_on("USD", "INR", today)
     bought = rate_on("USD", "INR", bought_on)
@@ -92,12 +95,12 @@ async def test_a_rupee_club_values_a_dollar_stock_on_the_desk(
         - round(Fraction(5 * 3000 * bought.rate_e8, 10**8))
         - round(Fraction(100 * bought.rate_e8, 10**8))
     )
-    await expect(treasurer.get_by_test_id("preview-price-HD")).to_contain_text("32.00")
-    await expect(treasurer.get_by_test_id("preview-rate-HD")).to_contain_text(fx.text())
-    await expect(treasurer.get_by_test_id("preview-rate-HD")).to_contain_text(
+    await expect(treasurer.get_by_test_id(f"preview-price-{SYMBOL}")).to_contain_text("32.00")
+    await expect(treasurer.get_by_test_id(f"preview-rate-{SYMBOL}")).to_contain_text(fx.text())
+    await expect(treasurer.get_by_test_id(f"preview-rate-{SYMBOL}")).to_contain_text(
         fx.rate_date.isoformat()
     )
-    await expect(treasurer.get_by_test_id("preview-value-HD")).to_contain_text(rupees(value))
+    await expect(treasurer.get_by_test_id(f"preview-value-{SYMBOL}")).to_contain_text(rupees(value))
     await expect(treasurer.get_by_test_id("preview-nav")).to_have_text(rupees(cash + value))
     await treasurer.get_by_test_id("desk-panel").screenshot(
         path=str(artifacts / "clubs14c-fx-valuation-desktop.png")
@@ -114,9 +117,9 @@ async def test_a_rupee_club_values_a_dollar_stock_on_the_desk(
     panel = member.get_by_test_id("portfolio-panel")  # the top bar is "nav" too
     await expect(panel.get_by_test_id("nav")).to_contain_text(rupees(cash + value))
     # The member's portfolio: the dollar price as valued, the holding in rupees at the rate.
-    await expect(member.get_by_test_id("position-price-HD")).to_have_text("$32.00")
-    await expect(member.get_by_test_id("position-value-HD")).to_contain_text(rupees(value))
-    await expect(member.get_by_test_id("position-fx-HD")).to_contain_text(fx.text())
+    await expect(member.get_by_test_id(f"position-price-{SYMBOL}")).to_have_text("$32.00")
+    await expect(member.get_by_test_id(f"position-value-{SYMBOL}")).to_contain_text(rupees(value))
+    await expect(member.get_by_test_id(f"position-fx-{SYMBOL}")).to_contain_text(fx.text())
     await expect(treasurer.locator(".error-code")).to_have_count(0)
 
 
