@@ -6,6 +6,7 @@ member cannot be approved; and a leave racing the approval never both succeed.""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -16,7 +17,9 @@ from app.clubs.documents import MembershipStatus
 from app.clubs.errors import PendingMoney
 from app.clubs.service import club_service
 from tests.clubs.factories import club_with_members, paid_contribution
+from tests.identity.conftest import Api
 from tests.races.harness import race, split
+from tests.rooms.conftest import club_of, person
 
 pytestmark = pytest.mark.usefixtures("services")
 
@@ -100,3 +103,19 @@ async def test_a_leave_racing_the_approval_never_both_succeed() -> None:
         assert member.status is MembershipStatus.ACTIVE
     else:
         assert member.status is MembershipStatus.LEFT
+
+
+async def test_leaving_over_http_with_money_pending_answers_409(http: Api) -> None:
+    owner, member = await person("owner"), await person("member")
+    club = await club_of(owner, member)
+    paid = await http.call(
+        "POST", f"/api/v1/clubs/{club.id}/contributions", token=member.token,
+        json={"amount": "250.00", "method": "manual", "note": "cash at the meeting"},
+        headers={"Idempotency-Key": f"leave-{uuid.uuid4().hex}"},
+    )  # fmt: skip
+    assert paid.status == 201, paid.body
+    left = await http.call("POST", f"/api/v1/clubs/{club.id}/leave", token=member.token)
+    assert (left.status, left.code) == (409, "member_has_pending_money"), left.body
+    assert left.body["error"]["details"] == {"contributions": 1}
+    still = await club_service.membership(str(club.id), member.user_id)
+    assert still is not None and still.status is MembershipStatus.ACTIVE
