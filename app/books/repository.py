@@ -73,6 +73,26 @@ async def pending_withdrawal(club_id: str, user_id: str, session: Session) -> Wi
     )
 
 
+async def pending_money(club_id: str, user_id: str, session: Session) -> dict[str, int]:
+    """How many of a member's contributions (awaiting payment, pending approval, received),
+    withdrawals and charges (pending) the club has not settled yet, by kind."""
+    who = {"club_id": club_id, "user_id": user_id}
+    open_contributions = [ContributionStatus.AWAITING_PAYMENT.value,
+                          ContributionStatus.PENDING_APPROVAL.value,
+                          ContributionStatus.RECEIVED.value]  # fmt: skip
+    return {
+        "contributions": await Contribution.find(
+            {**who, "status": {"$in": open_contributions}}, session=session
+        ).count(),
+        "withdrawals": await Withdrawal.find(
+            {**who, "status": WithdrawalStatus.PENDING.value}, session=session
+        ).count(),
+        "charges": await MemberCharge.find(
+            {**who, "status": ChargeStatus.PENDING.value}, session=session
+        ).count(),
+    }
+
+
 async def get_withdrawal(withdrawal_id: str, session: Session = None) -> Withdrawal | None:
     oid = object_id(withdrawal_id)
     return None if oid is None else await Withdrawal.get(oid, session=session)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -112,6 +113,12 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
+# Shares of a symbol the club's open sell orders still have to sell: (club id, symbol,
+# session) -> shares. The orders domain registers it (app/orders/service.py), so the books
+# need no import of orders (which import the books).
+SharesForSale = Callable[[str, str, AsyncClientSession | None], Awaitable[int]]
+
+
 @dataclass(frozen=True, slots=True)
 class Books:
     """The club's position now: cash, holdings at book cost, liabilities, units outstanding."""
@@ -181,6 +188,31 @@ async def rate_for(instrument_currency: str | None, club_currency: str,
 class BooksService:
     """Contributions, withdrawals, valuations, trades, cash holds. Takes the acting user's id
     explicitly."""
+
+    def __init__(self) -> None:
+        self._shares_for_sale: SharesForSale | None = None
+
+    def on_shares_for_sale(self, source: SharesForSale) -> None:
+        """Let a manual sell see the shares open sell orders already hold (app/orders
+        registers ``repository.shares_for_sale`` when it loads)."""
+        self._shares_for_sale = source
+
+    async def shares_for_sale(
+        self, club_id: str, symbol: str, session: AsyncClientSession | None = None
+    ) -> int:
+        """Shares of ``symbol`` the club's open sell orders still have to sell (0 when no
+        orders domain is loaded)."""
+        if self._shares_for_sale is None:
+            return 0
+        return await self._shares_for_sale(club_id, symbol, session)
+
+    async def pending_money(
+        self, club_id: str, user_id: str, session: AsyncClientSession | None = None
+    ) -> dict[str, int]:
+        """How many of the member's contributions (not yet units), withdrawals and charges
+        (not yet settled) the club holds, by kind: ``{"contributions": n, "withdrawals": n,
+        "charges": n}``. Registered with the clubs (a member cannot leave with any)."""
+        return await repository.pending_money(club_id, user_id, session)
 
     # ---- reading the books -------------------------------------------------------------
 
@@ -574,10 +606,20 @@ class BooksService:
         ``received`` there).
 
         Raises:
-            ClubNotFound, RoleRequired, ContributionNotFound, ContributionStateError,
-            InvalidValuation (``paid_on`` in the future), ServiceUnavailable (Kafka).
+            ClubNotFound, RoleRequired, ContributionNotFound, ContributionStateError (also
+            ``reason: not_a_member`` when the contributor left), InvalidValuation (``paid_on``
+            in the future), ServiceUnavailable (Kafka).
         """
         contribution = await self.check_decide_manual(club_id, contribution_id, actor_id)
+        # Units go only to a member (one who left cannot withdraw them); a member cannot
+        # leave while this is pending (``club_service.on_pending_money``), so an approval
+        # and a leave never both succeed. Rejecting stays possible.
+        contributor = await club_service.membership(club_id, contribution.user_id)
+        if contributor is None or contributor.status is not MembershipStatus.ACTIVE:
+            raise ContributionStateError(
+                "the contributor is no longer a member of this club: units cannot be issued",
+                details={"reason": "not_a_member"},
+            )
         day = paid_on or _today()
         if day > _today():
             raise InvalidValuation(
@@ -844,7 +886,7 @@ class BooksService:
             return (await self.post_trade(
                 session, club_id, side=side, symbol=symbol, quantity=quantity, price=price,
                 fees=fees, trade_date=trade_date, entry_key=entry_key, actor_id=actor_id,
-                currency=instrument.currency,
+                currency=instrument.currency, respect_orders=True,
             )).holding  # fmt: skip
 
         return await run_in_transaction(body)
@@ -865,6 +907,7 @@ class BooksService:
         audit_action: str = "trade.recorded",
         audit_details: dict[str, object] | None = None,
         currency: str | None = None,
+        respect_orders: bool = False,
     ) -> TradePosting:
         """Book one trade inside the caller's transaction (which must already have bumped the
         club's ``money_seq``): the journal entry, the average-cost holding and the audit record.
@@ -906,12 +949,15 @@ class BooksService:
         gain = 0
         if side == "buy":
             books = await self.books(club_id, session)
-            if books.free_cash < gross + fees:
+            free = books.free_cash
+            if respect_orders:
+                free -= await repository.held_cash(club_id, session)
+            if free < gross + fees:
                 raise InsufficientCash(
                     "the club's free cash does not cover this purchase (money received but not "
-                    "yet turned into units cannot be invested)",
+                    "yet turned into units, or held by open buy orders, cannot be invested)",
                     details={"cash": format_minor(books.cash),
-                             "free_cash": format_minor(books.free_cash),
+                             "free_cash": format_minor(free),
                              "needed": format_minor(gross + fees)},
                 )  # fmt: skip
             lines = [(accounts.INVESTMENTS, gross), (accounts.CASH, -(gross + fees))]
@@ -921,10 +967,13 @@ class BooksService:
             holding.cost += gross
             holding.cost_foreign += foreign_gross if fx else 0
         else:
-            if holding.quantity < quantity:
+            selling = (await self.shares_for_sale(club_id, symbol, session)
+                       if respect_orders else 0)  # fmt: skip
+            if holding.quantity - selling < quantity:
                 raise InsufficientHoldings(
-                    f"the club holds {holding.quantity} {symbol}",
-                    details={"held": holding.quantity},
+                    f"the club holds {holding.quantity} {symbol}"
+                    + (f" ({selling} already for sale)" if selling else ""),
+                    details={"held": holding.quantity, "for_sale": selling},
                 )
             cost_out = round_half_even(Fraction(holding.cost * quantity, holding.quantity))
             foreign_out = round_half_even(Fraction(holding.cost_foreign * quantity,
@@ -1140,72 +1189,113 @@ class BooksService:
             out.append(Settlement(kind="contribution", id=str(contribution.id),
                                   user_id=contribution.user_id, amount=contribution.amount,
                                   units=units))  # fmt: skip
-        for withdrawal in await repository.withdrawals_to_settle(club_id, day, session):
-            membership = await club_service.membership(club_id, withdrawal.user_id, session)
-            if membership is None or membership.units <= 0:
-                await repository.update_withdrawal(
-                    withdrawal.id, {"status": WithdrawalStatus.CANCELLED.value}, session
+        # Withdrawals and charges redeem units in the order they were asked for, across the two
+        # kinds (docs/domain.md, "Redemptions settle in the order they were made"): a charge made
+        # before a withdrawal is paid first, and the withdrawal gets what is left.
+        redemptions: list[Withdrawal | MemberCharge] = [
+            *await repository.withdrawals_to_settle(club_id, day, session),
+            *await repository.charges_to_settle(club_id, session),
+        ]
+        redemptions.sort(key=lambda r: (r.requested_at if isinstance(r, Withdrawal)
+                                        else r.created_at, str(r.id)))  # fmt: skip
+        for redemption in redemptions:
+            if isinstance(redemption, Withdrawal):
+                settled = await self._settle_withdrawal(
+                    club, uv, redemption, day, valuation_date, actor_id, session
                 )
-                continue
-            if withdrawal.full or withdrawal.amount is None:
-                units = membership.units
             else:
-                units = min(membership.units, uv.units_for(withdrawal.amount))
-            gross = uv.value_of(units)
-            fee = fee_of(gross, club.withdrawal_fee_bps)
-            net = gross - fee
-            lines = [(accounts.member_capital(withdrawal.user_id), gross)]
-            if net:
-                lines.append((accounts.WITHDRAWALS_PAYABLE, -net))
-            if fee:
-                lines.append((accounts.WITHDRAWAL_FEES, -fee))
-            if gross:
-                await ledger_service.do_post(
-                    pool_id=club_id, key=f"withdrawal-settled:{withdrawal.id}",
-                    kind="withdrawal_settled", lines=lines, effective_date=valuation_date,
-                    memo=f"{units} micro-units redeemed at {uv.display()}",
-                    created_by=actor_id, session=session,
-                )  # fmt: skip
-            await club_service.do_move_units(
-                club_id, withdrawal.user_id, session, units=-units, withdrawn=net
-            )
-            await repository.update_withdrawal(
-                withdrawal.id,
-                {"status": WithdrawalStatus.SETTLED.value, "units": units, "gross": gross,
-                 "fee": fee, "net": net, "valuation_date": day},
-                session,
-            )  # fmt: skip
-            out.append(Settlement(kind="withdrawal", id=str(withdrawal.id),
-                                  user_id=withdrawal.user_id, amount=gross, units=-units,
-                                  fee=fee))  # fmt: skip
-        for charge in await repository.charges_to_settle(club_id, session):
-            membership = await club_service.membership(club_id, charge.user_id, session)
-            units = min(membership.units if membership else 0, uv.units_for(charge.amount))
-            if units <= 0:
-                await repository.update_charge(
-                    charge.id, {"status": ChargeStatus.CANCELLED.value}, session
+                settled = await self._settle_charge(
+                    club, uv, redemption, day, valuation_date, actor_id, session
                 )
-                continue
-            charged = uv.value_of(units)
-            # The member's capital pays it; the club keeps it (NAV unchanged, fewer units).
+            if settled is not None:
+                out.append(settled)
+        return out
+
+    async def _settle_withdrawal(
+        self,
+        club: Club,
+        uv: UnitValue,
+        withdrawal: Withdrawal,
+        day: str,
+        valuation_date: dt.date,
+        actor_id: str,
+        session: AsyncClientSession,
+    ) -> Settlement | None:
+        club_id = str(club.id)
+        membership = await club_service.membership(club_id, withdrawal.user_id, session)
+        if membership is None or membership.units <= 0:
+            await repository.update_withdrawal(
+                withdrawal.id, {"status": WithdrawalStatus.CANCELLED.value}, session
+            )
+            return None
+        if withdrawal.full or withdrawal.amount is None:
+            units = membership.units
+        else:
+            units = min(membership.units, uv.units_for(withdrawal.amount))
+        gross = uv.value_of(units)
+        fee = fee_of(gross, club.withdrawal_fee_bps)
+        net = gross - fee
+        lines = [(accounts.member_capital(withdrawal.user_id), gross)]
+        if net:
+            lines.append((accounts.WITHDRAWALS_PAYABLE, -net))
+        if fee:
+            lines.append((accounts.WITHDRAWAL_FEES, -fee))
+        if gross:
             await ledger_service.do_post(
-                pool_id=club_id, key=f"charge-settled:{charge.id}", kind="member_charge",
-                lines=[(accounts.member_capital(charge.user_id), charged),
-                       (accounts.MEMBER_CHARGES, -charged)],
-                effective_date=valuation_date,
-                memo=f"{units} micro-units redeemed at {uv.display()}: {charge.reason}",
+                pool_id=club_id, key=f"withdrawal-settled:{withdrawal.id}",
+                kind="withdrawal_settled", lines=lines, effective_date=valuation_date,
+                memo=f"{units} micro-units redeemed at {uv.display()}",
                 created_by=actor_id, session=session,
             )  # fmt: skip
-            await club_service.do_move_units(club_id, charge.user_id, session, units=-units)
+        await club_service.do_move_units(
+            club_id, withdrawal.user_id, session, units=-units, withdrawn=net
+        )
+        await repository.update_withdrawal(
+            withdrawal.id,
+            {"status": WithdrawalStatus.SETTLED.value, "units": units, "gross": gross,
+             "fee": fee, "net": net, "valuation_date": day},
+            session,
+        )  # fmt: skip
+        return Settlement(kind="withdrawal", id=str(withdrawal.id), user_id=withdrawal.user_id,
+                          amount=gross, units=-units, fee=fee)  # fmt: skip
+
+    async def _settle_charge(
+        self,
+        club: Club,
+        uv: UnitValue,
+        charge: MemberCharge,
+        day: str,
+        valuation_date: dt.date,
+        actor_id: str,
+        session: AsyncClientSession,
+    ) -> Settlement | None:
+        club_id = str(club.id)
+        membership = await club_service.membership(club_id, charge.user_id, session)
+        units = min(membership.units if membership else 0, uv.units_for(charge.amount))
+        if units <= 0:
             await repository.update_charge(
-                charge.id,
-                {"status": ChargeStatus.SETTLED.value, "units": units, "charged": charged,
-                 "valuation_date": day},
-                session,
-            )  # fmt: skip
-            out.append(Settlement(kind="charge", id=str(charge.id), user_id=charge.user_id,
-                                  amount=charged, units=-units))  # fmt: skip
-        return out
+                charge.id, {"status": ChargeStatus.CANCELLED.value}, session
+            )
+            return None
+        charged = uv.value_of(units)
+        # The member's capital pays it; the club keeps it (NAV unchanged, fewer units).
+        await ledger_service.do_post(
+            pool_id=club_id, key=f"charge-settled:{charge.id}", kind="member_charge",
+            lines=[(accounts.member_capital(charge.user_id), charged),
+                   (accounts.MEMBER_CHARGES, -charged)],
+            effective_date=valuation_date,
+            memo=f"{units} micro-units redeemed at {uv.display()}: {charge.reason}",
+            created_by=actor_id, session=session,
+        )  # fmt: skip
+        await club_service.do_move_units(club_id, charge.user_id, session, units=-units)
+        await repository.update_charge(
+            charge.id,
+            {"status": ChargeStatus.SETTLED.value, "units": units, "charged": charged,
+             "valuation_date": day},
+            session,
+        )  # fmt: skip
+        return Settlement(kind="charge", id=str(charge.id), user_id=charge.user_id,
+                          amount=charged, units=-units)  # fmt: skip
 
     async def _link_settlements(self, valuation: Valuation, session: AsyncClientSession) -> None:
         for settlement in valuation.settlements:
@@ -1343,3 +1433,5 @@ class BooksService:
 
 
 books_service = BooksService()
+# A member cannot leave or be removed while money of theirs is in flight (app/clubs).
+club_service.on_pending_money(books_service.pending_money)

@@ -49,6 +49,14 @@ class UnitsOutstanding(AppError):
     code = "units_outstanding"
 
 
+class PendingMoney(AppError):
+    """A member with money still in flight (a contribution not yet turned into units, a
+    withdrawal or a charge not yet settled) cannot leave or be removed (409)."""
+
+    status = 409
+    code = "member_has_pending_money"
+
+
 class RulesNeedVote(AppError):
     """The club changes its rules by a members' vote: an owner cannot patch them (409)."""
 

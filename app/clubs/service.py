@@ -33,6 +33,7 @@ from app.clubs.errors import (
     LastOwner,
     MemberNotFound,
     NoRulesChange,
+    PendingMoney,
     PersonalAccount,
     RoleRequired,
     RulesByOwners,
@@ -90,6 +91,9 @@ def hash_token(token: str) -> str:
 
 
 MembershipEnded = Callable[[str, str, str], Awaitable[None]]
+# What money of a member is still in flight in the club, by kind (club id, user id, session)
+# -> counts: the books register it (app/books/service.py), so a member cannot leave with it.
+PendingMoneyOf = Callable[[str, str, AsyncClientSession], Awaitable[dict[str, int]]]
 
 
 class ClubService:
@@ -97,6 +101,7 @@ class ClubService:
 
     def __init__(self) -> None:
         self._membership_hooks: list[MembershipEnded] = []
+        self._pending_money: PendingMoneyOf | None = None
 
     async def check_member(
         self,
@@ -474,8 +479,10 @@ class ClubService:
         return await run_in_transaction(body)
 
     async def do_leave(self, club_id: str, user_id: str) -> None:
-        """Leave the club. Raises ``LastOwner`` for the last owner and ``UnitsOutstanding``
-        while the member still holds units."""
+        """Leave the club. Raises ``LastOwner`` for the last owner, ``UnitsOutstanding``
+        while the member still holds units and ``PendingMoney`` (409
+        ``member_has_pending_money``) while a contribution, withdrawal or charge of theirs is
+        not settled yet (docs/domain.md, leaving a club)."""
         await self._end_membership(club_id, user_id, user_id, MembershipStatus.LEFT)
 
     async def do_remove_member(self, club_id: str, actor_id: str, user_id: str) -> None:
@@ -506,7 +513,15 @@ class ClubService:
                     "this member still holds units: withdraw in full first",
                     details={"units": target.units},
                 )
-            await repository.bump_money_seq(club_id, session)
+            await repository.bump_money_seq(club_id, session)  # serialised with the books
+            pending = (await self._pending_money(club_id, user_id, session)
+                       if self._pending_money is not None else {})  # fmt: skip
+            if any(pending.values()):
+                raise PendingMoney(
+                    "this member still has money in flight: a contribution not yet turned into "
+                    "units, or a withdrawal or charge not yet settled",
+                    details={kind: n for kind, n in pending.items() if n},
+                )
             await repository.update_membership(target.id, {"status": status.value}, session)
             await events.after_commit(functools.partial(
                 self._membership_ended, club_id, user_id, status.value))  # fmt: skip
@@ -517,6 +532,12 @@ class ClubService:
             )  # fmt: skip
 
         await run_in_transaction(body)
+
+    def on_pending_money(self, source: PendingMoneyOf) -> None:
+        """Let ending a membership see the member's money still in flight (the books register
+        ``books_service.pending_money`` when they load): leaving or removal is refused with
+        ``member_has_pending_money`` while any is."""
+        self._pending_money = source
 
     def on_membership_ended(self, hook: MembershipEnded) -> None:
         """Call ``hook(club_id, user_id, reason)`` after a membership ends (a member left or was

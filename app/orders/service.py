@@ -673,3 +673,5 @@ class OrderService:
 
 
 order_service = OrderService()
+# A manual trade (app/books) must not sell shares an open sell order still has to sell.
+books_service.on_shares_for_sale(repository.shares_for_sale)
