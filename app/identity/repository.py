@@ -286,7 +286,9 @@ def token_digest(token: str) -> str:
 
 # Rotate one refresh token atomically. KEYS: old token key, new token key. ARGV: ttl, prefix.
 # Returns {outcome, user, family}: ok | invalid | revoked | reused. A used token revokes its
-# whole family (RFC 6819 §5.2.2.3, OAuth 2.0 Security BCP §4.14: refresh token rotation).
+# whole family (RFC 6819 §5.2.2.3, OAuth 2.0 Security BCP §4.14: refresh token rotation), and
+# with it every session of the same login: its root family (``root`` of a tab session) and
+# each tab session opened from it (the set ``tree:<root>``, issue #20).
 _ROTATE = """
 local fields = redis.call('HMGET', KEYS[1], 'family', 'user', 'used')
 local family, user, used = fields[1], fields[2], fields[3]
@@ -294,8 +296,16 @@ if not family then return {'invalid', '', ''} end
 local famkey = ARGV[2] .. 'fam:' .. family
 if redis.call('EXISTS', famkey) == 0 then return {'revoked', user, family} end
 if used == '1' then
-  redis.call('DEL', famkey)
-  redis.call('SREM', ARGV[2] .. 'user:' .. user .. ':fams', family)
+  local root = redis.call('HGET', famkey, 'root') or family
+  local tree = ARGV[2] .. 'tree:' .. root
+  local fams = redis.call('SMEMBERS', tree)
+  table.insert(fams, root)
+  table.insert(fams, family)
+  for _, f in ipairs(fams) do
+    redis.call('DEL', ARGV[2] .. 'fam:' .. f)
+    redis.call('SREM', ARGV[2] .. 'user:' .. user .. ':fams', f)
+  end
+  redis.call('DEL', tree)
   return {'reused', user, family}
 end
 redis.call('HSET', KEYS[1], 'used', '1')
@@ -304,6 +314,27 @@ redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
 redis.call('EXPIRE', famkey, tonumber(ARGV[1]))
 redis.call('EXPIRE', ARGV[2] .. 'user:' .. user .. ':fams', tonumber(ARGV[1]))
 return {'ok', user, family}
+"""
+
+
+# Open a tab session under a live parent session, atomically. KEYS: parent family key, new
+# family key, new token key, the user's family set. ARGV: ttl, prefix, user, new family,
+# created, amr, parent family. Returns 1, or 0 when the parent is revoked (nothing written):
+# a reuse that revokes the login's sessions never misses a tab opened at the same moment.
+_OPEN_TAB = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local root = redis.call('HGET', KEYS[1], 'root') or ARGV[7]
+local ttl = tonumber(ARGV[1])
+redis.call('HSET', KEYS[2], 'user', ARGV[3], 'created', ARGV[5], 'amr', ARGV[6], 'root', root)
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('HSET', KEYS[3], 'family', ARGV[4], 'user', ARGV[3], 'used', '0')
+redis.call('EXPIRE', KEYS[3], ttl)
+redis.call('SADD', KEYS[4], ARGV[4])
+redis.call('EXPIRE', KEYS[4], ttl)
+local tree = ARGV[2] .. 'tree:' .. root
+redis.call('SADD', tree, ARGV[4])
+redis.call('EXPIRE', tree, ttl)
+return 1
 """
 
 
@@ -322,6 +353,7 @@ class SessionStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._rotate = redis.register_script(_ROTATE)
+        self._open_tab = redis.register_script(_OPEN_TAB)
 
     async def create(
         self, user_id: str, family: str, refresh_token: str, ttl: int, amr: list[str]
@@ -342,6 +374,19 @@ class SessionStore:
             pipe.sadd(f"{PREFIX}user:{user_id}:fams", family)
             pipe.expire(f"{PREFIX}user:{user_id}:fams", ttl)
             await pipe.execute()
+
+    async def create_tab(
+        self, user_id: str, parent: str, family: str, refresh_token: str, ttl: int, amr: list[str]
+    ) -> bool:
+        """Start a tab session (``family``) opened from the live session ``parent``, in the
+        same login's tree (see ``_OPEN_TAB``); False when ``parent`` is revoked or expired."""
+        created = await self._open_tab(
+            keys=[f"{PREFIX}fam:{parent}", f"{PREFIX}fam:{family}",
+                  f"{PREFIX}rt:{token_digest(refresh_token)}", f"{PREFIX}user:{user_id}:fams"],
+            args=[ttl, PREFIX, user_id, family, dt.datetime.now(dt.UTC).isoformat(),
+                  ",".join(amr), parent],
+        )  # fmt: skip
+        return int(created) == 1
 
     async def rotate(self, old_token: str, new_token: str, ttl: int) -> Rotation:
         """Exchange ``old_token`` for ``new_token`` in the same family (see ``_ROTATE``)."""

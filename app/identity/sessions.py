@@ -63,13 +63,22 @@ def store() -> repository.SessionStore:
     return repository.SessionStore(services.require_redis())
 
 
-async def open_session(user: User, amr: list[str]) -> TokenPair:
+async def open_session(user: User, amr: list[str], *, parent: str | None = None) -> TokenPair:
     """Start a new session of ``user`` authenticated by ``amr`` (``pwd``, ``otp``, ``oauth``,
-    ``recovery``); return its first access and refresh tokens."""
+    ``recovery``); return its first access and refresh tokens. With ``parent`` (a session
+    family) it is a tab session of that session's login, revoked with it on token reuse.
+
+    Raises:
+        SessionRevoked (401) when ``parent`` was revoked meanwhile.
+    """
     settings = get_settings()
     family = secrets.token_hex(16)
     refresh = secrets.token_urlsafe(48)
-    await store().create(str(user.id), family, refresh, settings.refresh_token_ttl_seconds, amr)
+    ttl = settings.refresh_token_ttl_seconds
+    if parent is None:
+        await store().create(str(user.id), family, refresh, ttl, amr)
+    elif not await store().create_tab(str(user.id), parent, family, refresh, ttl, amr):
+        raise errors.SessionRevoked("the session was ended; log in again")
     access = issue_token(
         settings,
         subject=str(user.id),
@@ -116,11 +125,14 @@ async def do_open_tab(refresh_token: str, ip: str | None) -> tuple[TokenPair, To
     second tab stays signed in, issue #14): the caller's refresh token is rotated exactly as
     ``do_refresh`` does (so only its holder can ask, and a spent token still revokes), and a new
     session — its own refresh-token family, authenticated the same way — is opened for the new
-    tab. Two families never race over one single-use token. Returns (the caller's new pair, the
-    new tab's pair); raises what ``do_refresh`` raises."""
+    tab. Two families never race over one single-use token. The tab session belongs to the
+    caller's login: a reused refresh token of any session of it revokes them all, and a tab is
+    never opened from a session revoked meanwhile (``SessionRevoked``). Returns (the caller's
+    new pair, the new tab's pair); raises what ``do_refresh`` raises."""
     mine, user = await _rotate(refresh_token, ip)
-    amr = verify_token(get_settings(), mine.access_token).amr
-    return mine, await open_session(user, amr)
+    claims = verify_token(get_settings(), mine.access_token)
+    assert claims.family is not None
+    return mine, await open_session(user, claims.amr, parent=claims.family)
 
 
 async def _rotate(refresh_token: str, ip: str | None) -> tuple[TokenPair, User]:
