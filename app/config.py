@@ -238,6 +238,10 @@ class Settings(BaseSettings):
     jwt_audience: str = "samooh-api"
     access_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=3600)
     refresh_token_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600, le=90 * 24 * 3600)
+    # A refresh spent again with the same client nonce this soon, while its successor is still
+    # unused, is the same client whose answer was lost (a page reloaded mid-refresh): it gets the
+    # same successor again (app/identity/repository.py). 0: every second use revokes the login.
+    refresh_retry_grace_seconds: int = Field(default=30, ge=0, le=120)
     guest_token_ttl_seconds: int = Field(default=15 * 60, ge=60, le=3600)
     password_min_length: int = Field(default=10, ge=8, le=64)
     email_code_ttl_seconds: int = Field(default=10 * 60, ge=60, le=3600)

@@ -18,11 +18,14 @@ def _now() -> dt.datetime:
 
 class ContributionStatus(StrEnum):
     """``awaiting_payment`` (online, checkout open) | ``pending_approval`` (manual) →
+    [``approved``: a treasurer's approval is on its way through the payments outbox] →
     ``received`` (money in, units not yet issued) → ``settled`` (units issued at a valuation);
-    or ``failed`` / ``rejected``."""
+    or ``failed`` / ``rejected``. A manual contribution leaves ``pending_approval`` for
+    ``approved`` or ``rejected`` once, by a guarded update (issue #20)."""
 
     AWAITING_PAYMENT = "awaiting_payment"
     PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
     RECEIVED = "received"
     SETTLED = "settled"
     FAILED = "failed"
@@ -51,6 +54,9 @@ class Contribution(Document):
     dues_month: str | None = None  # "YYYY-MM": this pays that month's dues (app/dues)
     decided_by: str | None = None
     decision_reason: str | None = None
+    # INR paise counted toward the KYC yearly limit: ``amount`` converted at the ECB rate of
+    # the day it was opened (app/fx.py); None on records older than issue #20 (``amount``).
+    kyc_inr: int | None = None
     created_at: dt.datetime = Field(default_factory=_now)
     updated_at: dt.datetime = Field(default_factory=_now)
 

@@ -139,17 +139,19 @@ async def withdrawals_of(club_id: str, user_id: str | None = None) -> list[Withd
 KYC_COUNTED = [
     ContributionStatus.AWAITING_PAYMENT.value,
     ContributionStatus.PENDING_APPROVAL.value,
+    ContributionStatus.APPROVED.value,
     ContributionStatus.RECEIVED.value,
     ContributionStatus.SETTLED.value,
 ]
 
 
 async def contributed_since(user_id: str, since: dt.datetime, session: Session = None) -> int:
-    """Paise the user contributed (or is contributing) to any club since ``since``."""
+    """INR paise the user contributed (or is contributing) to any club since ``since``: each
+    contribution's ``kyc_inr`` (its amount in INR), else its ``amount``."""
     cursor = await Contribution.get_pymongo_collection().aggregate([
         {"$match": {"user_id": user_id, "status": {"$in": KYC_COUNTED},
                     "created_at": {"$gte": since}}},
-        {"$group": {"_id": None, "total": {"$sum": "$amount"}}},
+        {"$group": {"_id": None, "total": {"$sum": {"$ifNull": ["$kyc_inr", "$amount"]}}}},
     ], session=session)  # fmt: skip
     async for row in cursor:
         return int(row["total"])

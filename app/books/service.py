@@ -77,6 +77,7 @@ from app.files.documents import FilePurpose
 from app.files.service import files_service
 from app.fx import FxRate
 from app.fx import rate as fx_rate
+from app.kyc.errors import KycRequired
 from app.kyc.service import kyc_service
 from app.ledger import accounts
 from app.ledger.documents import JournalFx
@@ -85,10 +86,13 @@ from app.market.service import market_service
 from app.money import format_minor
 from app.notifications.documents import NotificationKind
 from app.notifications.service import Draft, notification_service
+from app.payments.errors import WebhookInProgress
 from app.payments.service import payment_service
 from app.realtime import events
 from app.realtime.rooms import club_room
 from streams.records import PaymentEventV1
+
+KYC_CURRENCY = "INR"  # the currency of ``kyc_contribution_limit``
 
 
 def _nav_change(settlement: Settlement) -> int:
@@ -117,6 +121,39 @@ def _today() -> dt.date:
 # session) -> shares. The orders domain registers it (app/orders/service.py), so the books
 # need no import of orders (which import the books).
 SharesForSale = Callable[[str, str, AsyncClientSession | None], Awaitable[int]]
+
+
+async def _in_inr(amount: int, currency: str, day: dt.date) -> int:
+    """``amount`` minor units of ``currency`` as INR paise for the KYC yearly limit (an INR
+    limit): the ECB rate of ``day``, converted and rounded half-even once (app/fx.py).
+
+    Raises:
+        FxRateUnavailable (422) when the ECB has no rate for the currency.
+    """
+    if currency == KYC_CURRENCY:
+        return amount
+    return (await fx_rate(currency, KYC_CURRENCY, day)).convert(amount)
+
+
+async def _decide(contribution: Contribution, actor_id: str, status: ContributionStatus,
+                  fields: dict[str, object], details: dict[str, object],
+                  session: AsyncClientSession) -> None:  # fmt: skip
+    """Move a manual contribution ``pending_approval`` → ``status`` (approved or rejected) by
+    a guarded update, with its audit entry: one decision wins (issue #20). Raises
+    ``ContributionStateError`` when another decision got there first."""
+    decided = await repository.update_contribution(
+        contribution.id,
+        {"status": status.value, "decided_by": actor_id, "updated_at": dt.datetime.now(dt.UTC)}
+        | fields,
+        guard={"status": ContributionStatus.PENDING_APPROVAL.value}, session=session,
+    )  # fmt: skip
+    if not decided:
+        raise ContributionStateError("the contribution was decided meanwhile by another treasurer")
+    await audit_service.do_append(
+        chain=club_chain(contribution.club_id), actor_id=actor_id,
+        action=f"contribution.{status.value}", target_type="contribution",
+        target_id=str(contribution.id), details=details, session=session,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,13 +360,19 @@ class BooksService:
             for user in approvers
         ]  # fmt: skip
 
+        contribution.kyc_inr = await _in_inr(amount, club.currency, _today())
         if kyc_limit:
             await kyc_service.ensure_allowance(actor_id)
 
         async def body(session: AsyncClientSession) -> None:
+            # Serialised with a leave or removal (which bumps the same counter and then looks
+            # for money in flight): either the member is still active here and the leave sees
+            # this contribution, or the leave committed first and this is refused.
+            await club_service.do_bump_money_seq(club_id, session)
+            await club_service.check_member(club_id, actor_id, None, session)
             if kyc_limit:  # counted and inserted in one transaction, serialised per person
                 await kyc_service.do_reserve_allowance(
-                    session, actor_id, amount,
+                    session, actor_id, contribution.kyc_inr or 0,
                     lambda tx, since: repository.contributed_since(actor_id, since, tx),
                 )  # fmt: skip
             await repository.insert_contribution(contribution, session)
@@ -425,7 +468,9 @@ class BooksService:
         id) for a contribution already received, or an amount other than the contribution's —
         is never dropped: it is booked to ``liabilities:unmatched_payments`` (Dr cash) under
         the same journal key and audited as ``payment.unmatched`` for the treasurer to refund
-        or assign; the contribution is left as it was.
+        or assign; the contribution is left as it was. So is money captured for a ``failed``
+        contribution (its allowance was released) when taking the KYC yearly allowance again
+        would break the limit.
         """
         contribution = await repository.get_contribution(event.contribution_id)
         if contribution is None or contribution.club_id != event.pool_id:
@@ -445,14 +490,16 @@ class BooksService:
             return PaymentOutcome(False, contribution)
         payment_day = dt.datetime.fromisoformat(event.occurred_at.replace("Z", "+00:00")).date()
         await events.ensure_room(club_room(contribution.club_id))
+        await kyc_service.ensure_allowance(contribution.user_id)
 
         async def body(session: AsyncClientSession) -> PaymentOutcome:
             await club_service.do_bump_money_seq(contribution.club_id, session)
             current = await repository.get_contribution(event.contribution_id, session)
             assert current is not None
             expected = (ContributionStatus.AWAITING_PAYMENT, ContributionStatus.FAILED)
-            manual_ok = event.provider == "manual" and current.status == (
-                ContributionStatus.PENDING_APPROVAL
+            manual_ok = event.provider == "manual" and current.status in (
+                ContributionStatus.APPROVED,
+                ContributionStatus.PENDING_APPROVAL,
             )
             if current.status not in expected and not manual_ok:
                 if current.payment_id != event.payment_id:  # another payment: keep the money
@@ -466,6 +513,21 @@ class BooksService:
                     f"{current.amount} {current.currency}", current.currency, session,
                 )  # fmt: skip
                 return PaymentOutcome(False, current)
+            if current.status == ContributionStatus.FAILED and current.payment_id is None:
+                # The failed checkout released its allowance: money arriving after all takes
+                # it again, atomically, or is kept as unmatched for a refund (issue #20).
+                try:
+                    await kyc_service.do_reserve_allowance(
+                        session, current.user_id,
+                        current.kyc_inr if current.kyc_inr is not None else current.amount,
+                        lambda tx, since: repository.contributed_since(current.user_id, since, tx),
+                    )  # fmt: skip
+                except KycRequired:
+                    await self._book_unmatched(
+                        event, "over the KYC yearly limit after a failed checkout: refund it",
+                        current.currency, session,
+                    )  # fmt: skip
+                    return PaymentOutcome(False, current)
             _, new = await ledger_service.do_post(
                 pool_id=current.club_id, key=f"payment:{event.id}", kind="contribution_received",
                 lines=[(accounts.CASH, event.amount),
@@ -579,20 +641,21 @@ class BooksService:
     async def do_reject_manual(
         self, club_id: str, contribution_id: str, actor_id: str, reason: str
     ) -> Contribution:
-        """Reject a manual contribution (nothing is posted)."""
+        """Reject a manual contribution (nothing is posted): ``pending_approval`` →
+        ``rejected`` by a guarded update, so an approval racing it either won first (this
+        answers 409) or never happens.
+
+        Raises:
+            ClubNotFound, RoleRequired, ContributionNotFound, ContributionStateError (409
+            ``contribution_state``: not pending, or decided meanwhile).
+        """
         contribution = await self.check_decide_manual(club_id, contribution_id, actor_id)
-        decided = await repository.update_contribution(
-            contribution.id,
-            {"status": ContributionStatus.REJECTED.value, "decided_by": actor_id,
-             "decision_reason": reason, "updated_at": dt.datetime.now(dt.UTC)},
-            guard={"status": ContributionStatus.PENDING_APPROVAL.value},
-        )  # fmt: skip
-        if not decided:
-            raise ContributionStateError("the contribution was decided meanwhile")
-        await audit_service.do_append(
-            chain=club_chain(club_id), actor_id=actor_id, action="contribution.rejected",
-            target_type="contribution", target_id=contribution_id, details={"reason": reason},
-        )  # fmt: skip
+
+        async def body(session: AsyncClientSession) -> None:
+            await _decide(contribution, actor_id, ContributionStatus.REJECTED,
+                          {"decision_reason": reason}, {"reason": reason}, session)  # fmt: skip
+
+        await run_in_transaction(body)
         contribution.status = ContributionStatus.REJECTED
         contribution.decided_by, contribution.decision_reason = actor_id, reason
         return contribution
@@ -604,6 +667,10 @@ class BooksService:
         never in the future). The approval goes through the payments outbox exactly like a
         provider's webhook and the payments agent applies it (the contribution turns
         ``received`` there).
+
+        It first moves the contribution ``pending_approval`` → ``approved`` by a guarded update
+        (a second approval or a racing rejection answers 409 ``contribution_state``); the
+        stored outcome is then published (a 503 leaves it for the outbox sweep).
 
         Raises:
             ClubNotFound, RoleRequired, ContributionNotFound, ContributionStateError (also
@@ -627,12 +694,30 @@ class BooksService:
                 details={"field": "paid_on", "paid_on": day.isoformat()},
             )
         now = dt.datetime.now(dt.UTC)
-        await payment_service.do_record_manual(
-            services.require_producer(), approval_id=str(contribution.id), approved_by=actor_id,
-            pool_type="club", pool_id=club_id, contribution_id=str(contribution.id),
-            amount=contribution.amount, currency=contribution.currency,
-            paid_at=dt.datetime.combine(day, now.timetz()),
-        )  # fmt: skip
+        producer = services.require_producer()
+
+        async def body(session: AsyncClientSession) -> None:
+            # One decision wins: pending_approval → approved only once, before anything is
+            # published, so a rejection racing it answers 409 (issue #20).
+            await _decide(contribution, actor_id, ContributionStatus.APPROVED,
+                          {"updated_at": now}, {"paid_on": day.isoformat()}, session)  # fmt: skip
+
+        await run_in_transaction(body)
+        try:
+            await payment_service.do_record_manual(
+                producer, approval_id=str(contribution.id), approved_by=actor_id,
+                pool_type="club", pool_id=club_id, contribution_id=str(contribution.id),
+                amount=contribution.amount, currency=contribution.currency,
+                paid_at=dt.datetime.combine(day, now.timetz()),
+            )  # fmt: skip
+        except WebhookInProgress as exc:  # only this approval publishes it: a retry overlapping
+            raise ContributionStateError(
+                "this approval is being recorded right now; the contribution turns received "
+                "in a moment",
+                details={"status": ContributionStatus.APPROVED.value},
+            ) from exc
+        contribution.status = ContributionStatus.APPROVED
+        contribution.decided_by = actor_id
         return contribution
 
     # ---- withdrawals --------------------------------------------------------------------
@@ -727,7 +812,7 @@ class BooksService:
         the valuation that settled it).
 
         Raises:
-            WithdrawalRefused: not settled (or already paid). InsufficientCash.
+            WithdrawalRefused: reason ``not_settled`` or ``already_paid``. InsufficientCash.
             FutureDate: ``paid_on`` after today. BackdatedEntry: before the settlement.
         """
         day = paid_on or _today()
@@ -743,6 +828,11 @@ class BooksService:
             withdrawal = await repository.get_withdrawal(withdrawal_id, session)
             if withdrawal is None or withdrawal.club_id != club_id:
                 raise WithdrawalRefused("no such withdrawal", details={"reason": "unknown"})
+            if withdrawal.status == WithdrawalStatus.PAID:
+                raise WithdrawalRefused(
+                    "this withdrawal was paid already",
+                    details={"reason": "already_paid", "status": withdrawal.status.value},
+                )
             if withdrawal.status != WithdrawalStatus.SETTLED or withdrawal.net is None:
                 raise WithdrawalRefused(
                     "only a settled, unpaid withdrawal can be paid",

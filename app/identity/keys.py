@@ -52,6 +52,16 @@ def code_hash(settings: Settings, *parts: str) -> str:
     return hmac.new(key, ":".join(parts).encode(), hashlib.sha256).hexdigest()
 
 
+def refresh_successor(settings: Settings, refresh_token: str, nonce: str) -> str:
+    """The refresh token that succeeds ``refresh_token`` when it is spent with the client's
+    ``nonce``: url-safe base64 (43 characters) of HMAC-SHA256 under a key of its own. The same
+    token and nonce always give the same successor, so a client that lost the answer can ask
+    again (app/identity/repository.py, ``_ROTATE``); it cannot be guessed without the key."""
+    key = _subkey(settings.secret_key.get_secret_value(), "refresh-successor")
+    digest = hmac.new(key, f"{refresh_token}:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def codes_equal(a: str, b: str) -> bool:
     """Constant-time comparison of two hashes or codes."""
     return hmac.compare_digest(a.encode(), b.encode())

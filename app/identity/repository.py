@@ -284,21 +284,49 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# Rotate one refresh token atomically. KEYS: old token key, new token key. ARGV: ttl, prefix.
-# Returns {outcome, user, family}: ok | invalid | revoked | reused. A used token revokes its
-# whole family (RFC 6819 §5.2.2.3, OAuth 2.0 Security BCP §4.14: refresh token rotation).
+# Rotate one refresh token atomically. KEYS: old token key, new token key. ARGV: ttl, prefix,
+# grace (ms), the digest of the client's nonce ('' without one). Returns {outcome, user,
+# family}: ok | retried | invalid | revoked | reused.
+#
+# A spent token records when it was spent (``used_at``, Redis time), its successor (``child``)
+# and the digest of the nonce it was spent with. With a nonce the successor is derived from the
+# token and the nonce (``refresh_successor``), so the same token and nonce presented again
+# name the same successor: within the grace, while that successor is unused, it is the same
+# client whose answer never arrived (a page reloaded while its refresh was in flight parks the
+# token and nonce it was spending) and the successor is answered again (``retried``; nothing is
+# written). Any other second use — no nonce, another nonce, too late, the successor already
+# spent — revokes the whole family (RFC 6819 §5.2.2.3, OAuth 2.0 Security BCP §4.14: refresh
+# token rotation), and with it every session of the same login: its root family (``root`` of
+# a tab session) and each tab session opened from it (the set ``tree:<root>``, issue #20).
 _ROTATE = """
-local fields = redis.call('HMGET', KEYS[1], 'family', 'user', 'used')
+local fields = redis.call('HMGET', KEYS[1], 'family', 'user', 'used', 'used_at', 'child', 'nonce')
 local family, user, used = fields[1], fields[2], fields[3]
 if not family then return {'invalid', '', ''} end
 local famkey = ARGV[2] .. 'fam:' .. family
 if redis.call('EXISTS', famkey) == 0 then return {'revoked', user, family} end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 if used == '1' then
-  redis.call('DEL', famkey)
-  redis.call('SREM', ARGV[2] .. 'user:' .. user .. ':fams', family)
+  local used_at, child, nonce = fields[4], fields[5], fields[6]
+  if ARGV[4] ~= '' and nonce == ARGV[4] and child == KEYS[2] and used_at
+     and now - tonumber(used_at) <= tonumber(ARGV[3])
+     and redis.call('HGET', KEYS[2], 'used') == '0' then
+    return {'retried', user, family}
+  end
+  local root = redis.call('HGET', famkey, 'root') or family
+  local tree = ARGV[2] .. 'tree:' .. root
+  local fams = redis.call('SMEMBERS', tree)
+  table.insert(fams, root)
+  table.insert(fams, family)
+  for _, f in ipairs(fams) do
+    redis.call('DEL', ARGV[2] .. 'fam:' .. f)
+    redis.call('SREM', ARGV[2] .. 'user:' .. user .. ':fams', f)
+  end
+  redis.call('DEL', tree)
   return {'reused', user, family}
 end
-redis.call('HSET', KEYS[1], 'used', '1')
+redis.call('HSET', KEYS[1], 'used', '1', 'used_at', tostring(now), 'child', KEYS[2],
+           'nonce', ARGV[4])
 redis.call('HSET', KEYS[2], 'family', family, 'user', user, 'used', '0')
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[1]))
 redis.call('EXPIRE', famkey, tonumber(ARGV[1]))
@@ -307,9 +335,31 @@ return {'ok', user, family}
 """
 
 
+# Open a tab session under a live parent session, atomically. KEYS: parent family key, new
+# family key, new token key, the user's family set. ARGV: ttl, prefix, user, new family,
+# created, amr, parent family. Returns 1, or 0 when the parent is revoked (nothing written):
+# a reuse that revokes the login's sessions never misses a tab opened at the same moment.
+_OPEN_TAB = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local root = redis.call('HGET', KEYS[1], 'root') or ARGV[7]
+local ttl = tonumber(ARGV[1])
+redis.call('HSET', KEYS[2], 'user', ARGV[3], 'created', ARGV[5], 'amr', ARGV[6], 'root', root)
+redis.call('EXPIRE', KEYS[2], ttl)
+redis.call('HSET', KEYS[3], 'family', ARGV[4], 'user', ARGV[3], 'used', '0')
+redis.call('EXPIRE', KEYS[3], ttl)
+redis.call('SADD', KEYS[4], ARGV[4])
+redis.call('EXPIRE', KEYS[4], ttl)
+local tree = ARGV[2] .. 'tree:' .. root
+redis.call('SADD', tree, ARGV[4])
+redis.call('EXPIRE', tree, ttl)
+return 1
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Rotation:
-    """What rotating a refresh token found: ``ok``, ``invalid``, ``revoked`` or ``reused``."""
+    """What rotating a refresh token found: ``ok``, ``retried`` (the same token and nonce
+    again inside the grace: the same successor), ``invalid``, ``revoked`` or ``reused``."""
 
     outcome: str
     user_id: str
@@ -322,6 +372,7 @@ class SessionStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._rotate = redis.register_script(_ROTATE)
+        self._open_tab = redis.register_script(_OPEN_TAB)
 
     async def create(
         self, user_id: str, family: str, refresh_token: str, ttl: int, amr: list[str]
@@ -343,11 +394,27 @@ class SessionStore:
             pipe.expire(f"{PREFIX}user:{user_id}:fams", ttl)
             await pipe.execute()
 
-    async def rotate(self, old_token: str, new_token: str, ttl: int) -> Rotation:
-        """Exchange ``old_token`` for ``new_token`` in the same family (see ``_ROTATE``)."""
+    async def create_tab(
+        self, user_id: str, parent: str, family: str, refresh_token: str, ttl: int, amr: list[str]
+    ) -> bool:
+        """Start a tab session (``family``) opened from the live session ``parent``, in the
+        same login's tree (see ``_OPEN_TAB``); False when ``parent`` is revoked or expired."""
+        created = await self._open_tab(
+            keys=[f"{PREFIX}fam:{parent}", f"{PREFIX}fam:{family}",
+                  f"{PREFIX}rt:{token_digest(refresh_token)}", f"{PREFIX}user:{user_id}:fams"],
+            args=[ttl, PREFIX, user_id, family, dt.datetime.now(dt.UTC).isoformat(),
+                  ",".join(amr), parent],
+        )  # fmt: skip
+        return int(created) == 1
+
+    async def rotate(self, old_token: str, new_token: str, ttl: int, *,
+                     nonce: str | None = None, grace_seconds: int = 0) -> Rotation:  # fmt: skip
+        """Exchange ``old_token`` for ``new_token`` in the same family (see ``_ROTATE``): with
+        the client's ``nonce``, ``new_token`` must be ``refresh_successor(old_token, nonce)``
+        and a repeat within ``grace_seconds`` answers ``retried``."""
         outcome, user, family = await self._rotate(
             keys=[f"{PREFIX}rt:{token_digest(old_token)}", f"{PREFIX}rt:{token_digest(new_token)}"],
-            args=[ttl, PREFIX],
+            args=[ttl, PREFIX, grace_seconds * 1000, token_digest(nonce) if nonce else ""],
         )
         return Rotation(_text(outcome), _text(user), _text(family))
 

@@ -60,6 +60,7 @@ from app.identity.schemas import (
     SignupRequest,
     StatusOut,
     SuspendRequest,
+    TabRefreshRequest,
     TabSession,
     TokenPair,
     TotpEnrolment,
@@ -169,19 +170,21 @@ async def refresh(data: RefreshRequest) -> tuple[TokenPair, int, dict[str, str]]
     """Rotate: spend the refresh token, get a new pair of the same session.
 
     Each refresh token works once; presenting a spent one revokes the whole session (theft
-    detection, recorded as a security event). Errors: 401 ``refresh_token_invalid``,
+    detection, recorded as a security event) — except the same token with the same
+    ``client_nonce`` again within 30 s while the new token is unused: the answer was lost, and
+    the same new token is answered. Errors: 401 ``refresh_token_invalid``,
     ``refresh_token_reused``, ``session_revoked``; 403 ``account_suspended``; 429.
     """
-    pair = await do_refresh(data.refresh_token, client_ip())
+    pair = await do_refresh(data.refresh_token, client_ip(), data.client_nonce)
     return pair, 200, NO_STORE
 
 
 @auth.post("/refresh/tab")
 @tag(["auth"])
-@validate_request(RefreshRequest)
+@validate_request(TabRefreshRequest)
 @validate_response(TabSession)
 @document_errors(401, 403, 429)
-async def refresh_for_tab(data: RefreshRequest) -> tuple[TabSession, int, dict[str, str]]:
+async def refresh_for_tab(data: TabRefreshRequest) -> tuple[TabSession, int, dict[str, str]]:
     """A signed-in tab asks for a session for another tab of the same browser (a link opened
     in a new tab stays signed in): the caller's refresh token is rotated as by ``/refresh``
     (``session``) and a separate session is opened for the new tab (``tab``), so the two never

@@ -95,10 +95,21 @@ class GuestToken(BaseModel):
     expires_in: int
 
 
-class RefreshRequest(BaseModel):
-    """``POST /api/v1/auth/refresh``."""
+class TabRefreshRequest(BaseModel):
+    """``POST /api/v1/auth/refresh/tab``."""
 
     refresh_token: Annotated[str, Field(min_length=16, max_length=256)]
+
+
+class RefreshRequest(TabRefreshRequest):
+    """``POST /api/v1/auth/refresh``: ``client_nonce``, optional, is a random value the client
+    makes for this one refresh and keeps with the token until the answer arrives. Sent again
+    with the same token (the answer was lost: the page reloaded mid-refresh) within 30 s, while
+    the new token is unused, it gets the same new token instead of revoking the session."""
+
+    client_nonce: Annotated[
+        str | None, Field(default=None, min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")
+    ] = None
 
 
 class TabSession(BaseModel):

@@ -16,13 +16,17 @@ from app.config import get_settings
 from app.extensions import services
 from app.identity import errors, repository, security
 from app.identity.documents import PlatformRole, SecurityEventKind, User, UserStatus
+from app.identity.keys import refresh_successor
 from app.identity.schemas import GuestToken, TokenPair
 from app.identity.tokens import AccessClaims, issue_token, verify_token
+from app.logging import get_logger
 from app.ratelimit import rate_limiter
 from app.realtime import events
 from app.realtime.contract import SessionRevokedEvent
 from app.realtime.eventlog import iso, utcnow
 from app.realtime.rooms import user_room
+
+log = get_logger(__name__)
 
 SESSION_REVOKED_EVENT = "session:revoked"
 
@@ -63,13 +67,22 @@ def store() -> repository.SessionStore:
     return repository.SessionStore(services.require_redis())
 
 
-async def open_session(user: User, amr: list[str]) -> TokenPair:
+async def open_session(user: User, amr: list[str], *, parent: str | None = None) -> TokenPair:
     """Start a new session of ``user`` authenticated by ``amr`` (``pwd``, ``otp``, ``oauth``,
-    ``recovery``); return its first access and refresh tokens."""
+    ``recovery``); return its first access and refresh tokens. With ``parent`` (a session
+    family) it is a tab session of that session's login, revoked with it on token reuse.
+
+    Raises:
+        SessionRevoked (401) when ``parent`` was revoked meanwhile.
+    """
     settings = get_settings()
     family = secrets.token_hex(16)
     refresh = secrets.token_urlsafe(48)
-    await store().create(str(user.id), family, refresh, settings.refresh_token_ttl_seconds, amr)
+    ttl = settings.refresh_token_ttl_seconds
+    if parent is None:
+        await store().create(str(user.id), family, refresh, ttl, amr)
+    elif not await store().create_tab(str(user.id), parent, family, refresh, ttl, amr):
+        raise errors.SessionRevoked("the session was ended; log in again")
     access = issue_token(
         settings,
         subject=str(user.id),
@@ -100,14 +113,16 @@ async def disconnect(user_id: str, reason: str) -> None:
     await events.disconnect(sids)
 
 
-async def do_refresh(refresh_token: str, ip: str | None) -> TokenPair:
+async def do_refresh(refresh_token: str, ip: str | None, nonce: str | None = None) -> TokenPair:
     """Rotate: the token is spent, a new one of the same session is returned with a fresh
-    access token. A spent token presented again revokes the session (recorded).
+    access token. A spent token presented again revokes the session (recorded), unless it comes
+    back with the same client ``nonce`` within ``refresh_retry_grace_seconds`` while its
+    successor is unused (the client lost the answer): then the same successor is answered.
 
     Raises ``RefreshTokenInvalid``, ``RefreshTokenReused``, ``SessionRevoked``,
     ``AccountSuspended``, ``RateLimited``.
     """
-    pair, _ = await _rotate(refresh_token, ip)
+    pair, _ = await _rotate(refresh_token, ip, nonce)
     return pair
 
 
@@ -116,20 +131,30 @@ async def do_open_tab(refresh_token: str, ip: str | None) -> tuple[TokenPair, To
     second tab stays signed in, issue #14): the caller's refresh token is rotated exactly as
     ``do_refresh`` does (so only its holder can ask, and a spent token still revokes), and a new
     session — its own refresh-token family, authenticated the same way — is opened for the new
-    tab. Two families never race over one single-use token. Returns (the caller's new pair, the
-    new tab's pair); raises what ``do_refresh`` raises."""
+    tab. Two families never race over one single-use token. The tab session belongs to the
+    caller's login: a reused refresh token of any session of it revokes them all, and a tab is
+    never opened from a session revoked meanwhile (``SessionRevoked``). Returns (the caller's
+    new pair, the new tab's pair); raises what ``do_refresh`` raises."""
     mine, user = await _rotate(refresh_token, ip)
-    amr = verify_token(get_settings(), mine.access_token).amr
-    return mine, await open_session(user, amr)
+    claims = verify_token(get_settings(), mine.access_token)
+    assert claims.family is not None
+    return mine, await open_session(user, claims.amr, parent=claims.family)
 
 
-async def _rotate(refresh_token: str, ip: str | None) -> tuple[TokenPair, User]:
+async def _rotate(
+    refresh_token: str, ip: str | None, nonce: str | None = None
+) -> tuple[TokenPair, User]:
     """``do_refresh``'s rotation, also answering the session's (active) user."""
     settings = get_settings()
     await rate_limiter().hit("refresh", settings.rate_limit_refresh, ip or "-")
     sessions = store()
     new_token = secrets.token_urlsafe(48)
-    rotation = await sessions.rotate(refresh_token, new_token, settings.refresh_token_ttl_seconds)
+    if nonce is not None:
+        new_token = refresh_successor(settings, refresh_token, nonce)
+    rotation = await sessions.rotate(
+        refresh_token, new_token, settings.refresh_token_ttl_seconds,
+        nonce=nonce, grace_seconds=settings.refresh_retry_grace_seconds,
+    )  # fmt: skip
     if rotation.outcome == "invalid":
         raise errors.RefreshTokenInvalid("unknown or expired refresh token")
     user = await repository.user_by_id(rotation.user_id)
@@ -140,6 +165,8 @@ async def _rotate(refresh_token: str, ip: str | None) -> tuple[TokenPair, User]:
         raise errors.RefreshTokenReused(
             "this refresh token was already used: the session is revoked"
         )
+    if rotation.outcome == "retried":  # its first answer was lost: not theft (see _ROTATE)
+        log.info("refresh answered again for the same client nonce", family=rotation.family)
     if rotation.outcome == "revoked":
         raise errors.SessionRevoked("the session was ended; log in again")
     if user is None or user.status is not UserStatus.ACTIVE:

@@ -113,7 +113,7 @@ class KycAllowance(Document):
     1 April). Every domain taking money from a person who may not be verified writes it in the
     transaction that counts and inserts that money (``kyc_service.do_reserve_allowance``), so two
     such transactions of one person conflict and the second re-counts after the first
-    committed: the yearly limit is checked and used atomically. ``reserved``: paise accepted
+    committed: the yearly limit is checked and used atomically. ``reserved``: INR paise accepted
     through it this year; ``seq``: how many times it was taken."""
 
     user_id: str

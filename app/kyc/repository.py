@@ -167,13 +167,14 @@ async def ensure_allowance(user_id: str, year_start: str) -> None:
 
 
 async def take_allowance(
-    user_id: str, year_start: str, amount: int, session: AsyncClientSession
+    user_id: str, year_start: str, amount: int, session: AsyncClientSession, *, count: bool = True
 ) -> KycAllowance | None:
-    """Write the allowance inside ``session``'s transaction (``seq`` + 1, ``reserved`` +
-    ``amount``): a concurrent transaction doing the same conflicts and is retried."""
+    """Write the allowance inside ``session``'s transaction (``seq`` + 1 unless not
+    ``count``, ``reserved`` + ``amount`` INR paise): a concurrent transaction doing the same
+    conflicts and is retried."""
     found = await KycAllowance.get_pymongo_collection().find_one_and_update(
         {"user_id": user_id, "year_start": year_start},
-        {"$inc": {"seq": 1, "reserved": amount}},
+        {"$inc": {"seq": int(count), "reserved": amount}},
         return_document=ReturnDocument.AFTER,
         session=session,
     )

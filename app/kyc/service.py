@@ -463,14 +463,16 @@ class KycService:
         first write two contributions at once could each see the other's money missing and
         both pass (issue #20). A verified person takes the allowance too (no limit applies).
         The counts other domains registered with ``count_also`` are added (not the caller's
-        own ``domain``'s, which ``contributed`` counts).
+        own ``domain``'s, which ``contributed`` counts). ``amount`` and what ``contributed``
+        counts are INR paise (money in another currency converted by the caller, app/fx.py);
+        the allowance's ``reserved`` grows by ``amount`` only when it is accepted.
 
         Raises:
             KycRequired (403 ``kyc_required``); the caller's transaction then writes nothing.
         """
         since = self.limit_period_start()
         year = since.date().isoformat()
-        taken = await repository.take_allowance(user_id, year, amount, session)
+        taken = await repository.take_allowance(user_id, year, 0, session)
         if taken is None:
             raise RuntimeError("ensure_allowance() was not called before the transaction")
         total = await contributed(session, since)
@@ -478,6 +480,7 @@ class KycService:
             if name != domain:
                 total += await counter(user_id, session, since)
         await self.check_contribution_allowed(user_id, amount, total)
+        await repository.take_allowance(user_id, year, amount, session, count=False)
 
     # ---- expiry --------------------------------------------------------------------------
 

@@ -301,7 +301,8 @@ async def member_statement(
     unsettled = []
     if on is None:
         for c in await books_service.member_contributions(club_id, member_id):
-            if c.status in (ContributionStatus.RECEIVED, ContributionStatus.PENDING_APPROVAL):
+            if c.status in (ContributionStatus.RECEIVED, ContributionStatus.PENDING_APPROVAL,
+                            ContributionStatus.APPROVED):  # fmt: skip
                 unsettled.append((c.payment_date or c.created_at.date().isoformat(),
                                   c.status.value, format_minor(c.amount)))  # fmt: skip
     users = await users_by_id([member_id])

@@ -115,6 +115,72 @@ async def test_refresh_rotates_and_a_replayed_token_revokes_the_family(
     assert (unknown.status, unknown.code) == (401, "refresh_token_invalid")
 
 
+async def test_a_refresh_whose_answer_was_lost_is_answered_again_for_its_nonce(
+    api: Api, member: Account
+) -> None:
+    """A page reloaded while its refresh was in flight parks the token it was spending and the
+    refresh's ``client_nonce``; the next page sends both again and gets the same new token, not
+    a revoked session. Anything else — another nonce, or the new token already spent — is
+    still a reuse that ends the session."""
+    first = await api.tokens(member)
+
+    async def refresh(token: str, nonce: str | None = None) -> Any:
+        body = {"refresh_token": token} | ({"client_nonce": nonce} if nonce else {})
+        return await api.call("POST", "/api/v1/auth/refresh", json=body)
+
+    nonce = "reload-" + "a1" * 12
+    lost = await refresh(first["refresh_token"], nonce)
+    assert lost.status == 200, lost.body
+    again = await refresh(first["refresh_token"], nonce)  # the answer never reached the page
+    assert again.status == 200, again.body
+    assert again.body["refresh_token"] == lost.body["refresh_token"]  # the same successor
+    assert (await api.call("GET", "/api/v1/me", token=again.body["access_token"])).status == 200
+    # The page goes on: the successor rotates; now the same token and nonce are a reuse.
+    onward = await refresh(again.body["refresh_token"], "onward-" + "b2" * 12)
+    assert onward.status == 200, onward.body
+    late = await refresh(first["refresh_token"], nonce)
+    assert (late.status, late.code) == (401, "refresh_token_reused")
+    gone = await api.call("GET", "/api/v1/me", token=onward.body["access_token"])
+    assert (gone.status, gone.code) == (401, "session_revoked")
+
+    # Another nonce for a spent token is a reuse at once, the successor unused or not.
+    second = await api.tokens(member)
+    taken = await refresh(second["refresh_token"], "thief-" + "c3" * 12)
+    assert taken.status == 200
+    other = await refresh(second["refresh_token"], "other-" + "d4" * 12)
+    assert (other.status, other.code) == (401, "refresh_token_reused")
+    bare = await refresh(taken.body["refresh_token"])
+    assert (bare.status, bare.code) == (401, "session_revoked")
+    # A malformed nonce is a validation error, and the token is not spent by it.
+    third = await api.tokens(member)
+    bad = await refresh(third["refresh_token"], "not a nonce!")
+    assert (bad.status, bad.code) == (422, "validation_error"), bad.body
+    assert (await refresh(third["refresh_token"])).status == 200
+
+
+async def test_the_nonce_retry_ends_with_its_grace(services: object) -> None:
+    """Past the grace the same token and nonce are a reuse (the store, with a one-second grace)."""
+    import asyncio
+    import secrets
+
+    from app.extensions import services as running
+    from app.identity.keys import refresh_successor
+    from app.identity.repository import SessionStore
+
+    settings, store = get_settings(), SessionStore(running.require_redis())
+    token, nonce = secrets.token_urlsafe(48), "grace-" + "e5" * 12
+    family = secrets.token_hex(8)
+    await store.create("u-grace", family, token, 3600, ["pwd"])
+    successor = refresh_successor(settings, token, nonce)
+    first = await store.rotate(token, successor, 3600, nonce=nonce, grace_seconds=1)
+    again = await store.rotate(token, successor, 3600, nonce=nonce, grace_seconds=1)
+    assert (first.outcome, again.outcome) == ("ok", "retried")
+    await asyncio.sleep(1.2)
+    late = await store.rotate(token, successor, 3600, nonce=nonce, grace_seconds=1)
+    assert late.outcome == "reused"
+    assert await store.owner(family) is None  # revoked
+
+
 async def test_logout_ends_the_session_at_once(api: Api, member: Account) -> None:
     mine, other = await api.tokens(member), await api.tokens(member)
     reply = await api.call("POST", "/api/v1/auth/logout", token=mine["access_token"], json={})

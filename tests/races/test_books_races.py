@@ -106,7 +106,7 @@ async def test_the_same_payout_twice_at_once_pays_once() -> None:
     )
     (paid,), (refused,) = split(results, WithdrawalRefused)
     assert isinstance(refused, WithdrawalRefused)
-    assert refused.details == {"reason": "not_settled", "status": "paid"}
+    assert refused.details == {"reason": "already_paid", "status": "paid"}
     assert paid.status is WithdrawalStatus.PAID
     assert (await books_service.books(club_id)).cash == 30_000
     assert len(await payouts(club_id)) == 1

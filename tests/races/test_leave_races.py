@@ -14,7 +14,7 @@ from app.books.errors import ContributionStateError
 from app.books.service import books_service
 from app.clubs import repository as clubs_repository
 from app.clubs.documents import MembershipStatus
-from app.clubs.errors import PendingMoney
+from app.clubs.errors import ClubNotFound, PendingMoney
 from app.clubs.service import club_service
 from tests.clubs.factories import club_with_members, paid_contribution
 from tests.identity.conftest import Api
@@ -119,3 +119,32 @@ async def test_leaving_over_http_with_money_pending_answers_409(http: Api) -> No
     assert left.body["error"]["details"] == {"contributions": 1}
     still = await club_service.membership(str(club.id), member.user_id)
     assert still is not None and still.status is MembershipStatus.ACTIVE
+
+
+async def test_a_leave_racing_a_new_contribution_never_both_succeed() -> None:
+    """A contribution opened while its member leaves: either it is stored and the leave sees it
+    (409), or the leave committed and the contribution is refused — never a contribution of an
+    ex-member. Ten members, each racing their own leave."""
+    club, (_, *members) = await club_with_members(11)
+    club_id = str(club.id)
+    outcomes: list[str] = []
+    for alice in members:
+        results = await race([
+            lambda alice=alice: club_service.do_leave(club_id, alice),
+            lambda alice=alice: books_service.do_open_contribution(
+                club_id, alice, amount=10_000, method="manual"),
+        ])  # fmt: skip
+        accepted, refused = split(results, PendingMoney, ClubNotFound)
+        assert len(accepted) == len(refused) == 1, results
+        member = await club_service.membership(club_id, alice)
+        assert member is not None
+        opened = await books_service.pending_money(club_id, alice, None)
+        if isinstance(refused[0], PendingMoney):  # the contribution won: she is still in
+            assert member.status is MembershipStatus.ACTIVE
+            assert opened["contributions"] == 1
+            outcomes.append("contributed")
+        else:
+            assert member.status is MembershipStatus.LEFT
+            assert opened["contributions"] == 0
+            outcomes.append("left")
+    assert len(outcomes) == 10

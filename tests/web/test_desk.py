@@ -15,6 +15,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from streams.producer import EventProducer
+from tests.campaigns.factories import verify_kyc
 from tests.identity.conftest import Api, eventually
 from tests.payments.sandbox_client import SandboxClient
 from tests.web.conftest import (
@@ -36,7 +37,10 @@ SYMBOL = "KO"  # no other browser test replays it
 
 async def pay_in(http: Api, who: Person, club_id: str, amount: str, sandbox: SandboxClient,
                  day: dt.date) -> None:  # fmt: skip
-    """An online contribution paid at the sandbox checkout on ``day``, waited for."""
+    """An online contribution paid at the sandbox checkout on ``day``, waited for. The payer is
+    KYC-verified first: a dollar club's amounts count in rupees, at the ECB rate, against the
+    yearly limit for the unverified, and these stories are about the desk."""
+    await verify_kyc(who.id)
     reply = await http.call(
         "POST", f"/api/v1/clubs/{club_id}/contributions", json={"amount": amount},
         token=who.token, headers={"Idempotency-Key": str(uuid.uuid4())},

@@ -22,6 +22,11 @@
  *
  * Calls. `api()` adds the bearer token; on 401 `token_expired` it refreshes once (a single
  * refresh shared by every caller waiting) and retries. A refresh that fails ends the session.
+ *
+ * A reload mid-refresh. Each refresh sends a random `client_nonce`; if the page goes away
+ * before the answer, it parks the token it was spending with that nonce, and the next page
+ * sends both again: the server answers the same new token (within 30 s) instead of treating
+ * the second use as theft and ending the session.
  */
 import { ApiError, errorOf } from "./api.ts";
 import { Store } from "./store.ts";
@@ -92,6 +97,11 @@ class Session {
   private accessExpiresAt = 0;
   private refreshToken: string | null = null;
   private refreshing: Promise<string> | null = null;
+  /** The refresh in flight: its token and client nonce, parked together if the page goes
+   * away before the answer arrives (the next page asks again with both: the same answer). */
+  private spending: { token: string; nonce: string } | null = null;
+  /** A nonce taken from a parked refresh that never got its answer: the next refresh uses it. */
+  private resumeNonce: string | null = null;
   private timer: number | null = null;
 
   private channel: BroadcastChannel | null = null;
@@ -114,11 +124,12 @@ class Session {
   /** On page load: resume the tab's session if it parked a refresh token, else take one from a
    * signed-in tab of the same browser (see the module comment). */
   async restore(): Promise<void> {
-    const parked = tryGet(STORAGE_KEY);
+    const parked = unpark(tryGet(STORAGE_KEY));
     tryRemove(STORAGE_KEY);
     try {
       if (parked !== null) {
-        this.refreshToken = parked;
+        this.refreshToken = parked.token;
+        this.resumeNonce = parked.nonce;
         await this.refresh();
       } else {
         const pair = await this.askTabs();
@@ -276,10 +287,21 @@ class Session {
     while (this.refreshing !== null) await this.refreshing.catch(() => undefined);
     const spent = this.refreshToken;
     if (spent === null) throw new ApiError("You are not signed in.", 401, "authentication_required");
+    // A plain refresh carries a nonce of its own (or the one of a refresh whose answer a
+    // reloaded page lost): asked again with the same token and nonce, the server answers the
+    // same new token instead of taking it for a stolen one.
+    const body: Record<string, string> = { refresh_token: spent };
+    if (path === "/api/v1/auth/refresh") {
+      const nonce = this.resumeNonce ?? newKey();
+      this.spending = { token: spent, nonce };
+      body.client_nonce = nonce;
+    }
+    this.resumeNonce = null;
     let result: R | undefined;
     this.refreshing = (async () => {
       try {
-        const [pair, out] = split((await post<unknown>(path, { refresh_token: spent })) as never);
+        const [pair, out] = split((await post<unknown>(path, body)) as never);
+        this.spending = null; // answered: the new token is the one to park from now on
         this.setTokens(pair);
         result = out;
         return pair.access_token;
@@ -290,6 +312,7 @@ class Session {
         }
         throw error;
       } finally {
+        this.spending = null;
         this.refreshing = null;
       }
     })();
@@ -299,7 +322,8 @@ class Session {
 
   /** Keep the refresh token in this tab's sessionStorage while the page is hidden. */
   private park(): void {
-    if (this.refreshToken !== null) trySet(STORAGE_KEY, this.refreshToken);
+    if (this.spending !== null) trySet(STORAGE_KEY, JSON.stringify({ t: this.spending.token, n: this.spending.nonce }));
+    else if (this.refreshToken !== null) trySet(STORAGE_KEY, JSON.stringify({ t: this.refreshToken }));
   }
 
   private async accept(pair: TokenPair): Promise<void> {
@@ -409,6 +433,20 @@ export function uploadFile(file: File, purpose: StoredFile["purpose"], clubId?: 
   if (clubId) form.append("club_id", clubId);
   form.append("file", file, file.name);
   return session.api<StoredFile>("POST", "/api/v1/files", { body: form });
+}
+
+/** A parked refresh token, with the nonce of its refresh when one was in flight (a bare
+ * token is what older pages parked). */
+function unpark(raw: string | null): { token: string; nonce: string | null } | null {
+  if (raw === null || raw === "") return null;
+  if (!raw.startsWith("{")) return { token: raw, nonce: null };
+  try {
+    const parsed = JSON.parse(raw) as { t?: unknown; n?: unknown };
+    if (typeof parsed.t !== "string") return null;
+    return { token: parsed.t, nonce: typeof parsed.n === "string" ? parsed.n : null };
+  } catch {
+    return null;
+  }
 }
 
 /** A fresh Idempotency-Key. */

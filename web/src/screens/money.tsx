@@ -144,7 +144,7 @@ function TrialBalance({ clubId, currency }: { clubId: string; currency: string }
 }
 
 const STATUS_TONE: Record<string, "ok" | "warn" | "bad" | "neutral"> = {
-  received: "ok", settled: "ok", paid: "ok", awaiting_payment: "warn", pending_approval: "warn", pending: "warn", failed: "bad", rejected: "bad",
+  received: "ok", settled: "ok", paid: "ok", awaiting_payment: "warn", pending_approval: "warn", approved: "warn", pending: "warn", failed: "bad", rejected: "bad",
 };
 
 export function CapitalPanel({ club, version, nameOf }: { club: Club; version: number; nameOf: (id: string) => string }) {
