@@ -108,9 +108,10 @@ progress() {
   bad=$(grep -E '^[.FEsx]+( |$)' "$1" | tr -cd 'FE' | wc -c)
   echo "${pct:-0%} (${bad} failed or erred)"
 }
+# Each part's log ends with its 25 slowest tests (the suite is meant to stay under 15 min).
 run_part() {
   SAMOOH_TEST_PART=$1 COVERAGE_FILE="$PWD/$logs/coverage.$1" \
-    $PY -m pytest -n "$workers" --dist loadfile -p no:cacheprovider "${coverage[@]}" \
+    $PY -m pytest -n "$workers" --dist loadfile -p no:cacheprovider --durations=25 "${coverage[@]}" \
     >"$logs/$1.log" 2>&1
 }
 echo "[samooh] pytest: live and quiet parts, $workers processes each (logs in $logs)" >&2
