@@ -196,12 +196,15 @@ async def test_campaign_verified_invested_live_funded_and_profit_paid(
     await decide.get_by_test_id("report-approve").click()
     await decide.get_by_test_id("decision-confirm").click()
     await expect(ours).to_have_count(0)
-    disputes = admin_page.get_by_test_id("open-disputes")
-    await expect(disputes).to_contain_text("The oven in the photos is another one.")
-    await disputes.get_by_test_id("decision-notes").first.fill("Owner showed the oven invoice")
-    await disputes.get_by_test_id("dispute-resolve").first.click()
-    await disputes.get_by_test_id("decision-confirm").first.click()
-    await expect(disputes).to_contain_text("No open dispute.")
+    # The disputes are the platform's too: act on ours, and see it leave the list.
+    dispute = admin_page.get_by_test_id("open-disputes").get_by_test_id("dispute-item").filter(
+        has_text="The oven in the photos is another one."
+    )
+    await expect(dispute).to_have_count(1)
+    await dispute.get_by_test_id("decision-notes").fill("Owner showed the oven invoice")
+    await dispute.get_by_test_id("dispute-resolve").click()
+    await dispute.get_by_test_id("decision-confirm").click()
+    await expect(dispute).to_have_count(0)
     await page.reload()
     await page.get_by_test_id("pool-pay").click()
     await pay_at_checkout(page, payment_stack, "4000.00")

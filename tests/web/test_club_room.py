@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from streams.producer import EventProducer
+from tests.campaigns.factories import verify_kyc
 from tests.identity.conftest import Api, eventually
 from tests.payments.sandbox_client import SandboxClient
 from tests.web.conftest import (
@@ -138,6 +139,7 @@ async def club_with_history(http: Api, owner: Person, sandbox: SandboxClient, cl
     """The owner paid in three days ago; the club was valued, bought AAPL, and valued again."""
     today = dt.date.today()
     day = [(today - dt.timedelta(days=n)).isoformat() for n in range(4)]
+    await verify_kyc(owner.id)  # $5,000 is past the KYC-free limit (dollars count in rupees)
     paid = await money(http, owner, f"/api/v1/clubs/{club_id}/contributions", {"amount": "5000.00"})
     await sandbox.pay(paid["order_id"], paid_at=f"{day[3]}T10:00:00Z")
 
@@ -166,6 +168,7 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
     ravi = await person(http, new_context, "ravi")
     club = await create_club(http, asha, "Monsoon Fund", "USD")  # it holds AAPL, a USD stock
     await join(http, ravi, await invite_url(http, asha, club["id"]))
+    await verify_kyc(ravi.id)  # he pays $2,500 below: past the KYC-free limit in rupees
     await club_with_history(http, asha, payment_stack, club["id"])
     await open_room(asha.page, club["id"])
     await open_room(ravi.page, club["id"])
