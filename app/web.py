@@ -49,6 +49,7 @@ from app.kyc.routes import admin_blueprint as kyc_admin_bp
 from app.kyc.routes import blueprint as kyc_bp
 from app.logging import configure_logging, get_logger
 from app.mail.routes import blueprint as dev_mail_bp
+from app.market.fx_routes import blueprint as fx_bp
 from app.market.routes import blueprint as market_bp
 from app.notifications.routes import blueprint as notifications_bp
 from app.openapi import BEARER_SCHEME, SamoohOpenAPIProvider
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     app.register_blueprint(health_bp)
     app.register_blueprint(market_bp)
+    app.register_blueprint(fx_bp)
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(me_bp)

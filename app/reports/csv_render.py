@@ -1,6 +1,8 @@
 """CSV renderings. Each file starts with ``field,value`` rows naming the report, club and date,
 then a blank line, then its table(s) with a header row; amounts are the API's two-place
-strings (no grouping), units six places, percentages four. Text cells that a spreadsheet would
+strings (no grouping), units six places, percentages four; a valuation statement's holdings name
+their currency and, for one quoted in another, its foreign price and value and the ECB rate
+with its date (``HOLDING_COLUMNS``). Text cells that a spreadsheet would
 run as a formula (``= + - @``) are prefixed with ``'`` (OWASP CSV injection)."""
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import csv
 import io
 from collections.abc import Iterable
 
+from app.books.schemas import PositionOut
 from app.money import format_basis_points
 from app.reports.campaign_figures import TabularFigures
 from app.reports.figures import (
@@ -65,8 +68,8 @@ def render_csv(kind: str, figures: Figures | TabularFigures) -> bytes:
             ("units_outstanding", s.units_outstanding), ("cash", s.cash),
             ("market_value", s.market_value), ("liabilities", s.liabilities),
         ])  # fmt: skip
-        rows += [[], ["symbol", "quantity", "price", "market_value"]]
-        rows += [[h.symbol, str(h.quantity), h.price, h.market_value] for h in s.holdings]
+        rows += [[], HOLDING_COLUMNS]
+        rows += [_holding(h, figures.header.currency) for h in s.holdings]
         rows += [[], ["valuation_date", "nav", "unit_value"]]
         rows += [[p.valuation_date, _money(p.nav), p.unit_value] for p in figures.history]
     elif isinstance(figures, MemberStatusFigures):
@@ -113,6 +116,26 @@ def render_csv(kind: str, figures: Figures | TabularFigures) -> bytes:
     out = io.StringIO()
     csv.writer(out, lineterminator="\r\n").writerows(rows)
     return ("\ufeff" + out.getvalue()).encode()
+
+
+HOLDING_COLUMNS = ["symbol", "quantity", "price", "market_value", "currency", "foreign_price",
+                   "foreign_value", "rate", "rate_date", "value"]  # fmt: skip
+"""The valuation statement's holdings table. The first four keep their meaning: ``price`` in the
+holding's own currency, ``market_value`` in the club's. Then ``currency`` (the holding's: the
+club's own, or the one it is quoted in), and for a holding quoted in another currency its
+``foreign_price`` (= ``price``), ``foreign_value`` (quantity × price in that currency), the ECB
+``rate`` (club currency per unit, eight places) and the ``rate_date`` it was published for —
+empty for a holding in the club's currency; ``value`` is the holding in the club's currency (=
+``market_value``: ``foreign_value`` × ``rate`` rounded half-even once, docs/domain.md)."""
+
+
+def _holding(h: PositionOut, club_currency: str) -> list[str]:
+    """One row of ``HOLDING_COLUMNS`` for a priced holding of a club keeping ``club_currency``."""
+    foreign = h.currency is not None and h.currency != club_currency
+    return [h.symbol, str(h.quantity), h.price, h.market_value, h.currency or club_currency,
+            h.price if foreign else "", (h.foreign_value or "") if foreign else "",
+            (h.rate or "") if foreign else "", (h.rate_date or "") if foreign else "",
+            h.market_value]  # fmt: skip
 
 
 def _money(paise: int) -> str:

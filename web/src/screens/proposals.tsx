@@ -347,30 +347,119 @@ export function ProposalsPanel({ club, room, proposals, nameOf }: { club: Club; 
   );
 }
 
+/** The ECB rate answer of GET /api/v1/fx/rate: `rate` units of `quote` per one `base`. */
+type FxRate = { base: string; quote: string; rate: string; rate_date: string; broker_fx_margin_bps: number };
+
 /** What a proposed trade means now: the price, the estimated cost, the club's free cash (cash
- * less money not yet turned into units and payouts owed), and a warning when it could not pay,
- * or when the instrument is quoted in another currency than the club keeps. */
+ * less money not yet turned into units and payouts owed), and a warning when it could not pay.
+ * A stock quoted in another currency than the club keeps shows the ECB rate of the quote's
+ * trading day (the rate the order's hold converts at, app/orders/service.py), the estimated cost
+ * in the club's currency (converted once, half-even) and the broker FX margin its hold adds
+ * (rounded up); an amount shows the shares it buys (floor(amount ÷ (price × rate))). */
 function TradeContext({ club, symbol, side, quantity, amount }: { club: Club; symbol: string; side: string; quantity: number | null; amount: string | null }) {
   const quote = useLoad(() => api<{ price: string; currency: string; trade_date: string }>("GET", `/api/v1/market/quotes/${encodeURIComponent(symbol)}`).catch(() => null), [symbol]);
   const books = useLoad(() => api<{ cash: string; liabilities: string }>("GET", `/api/v1/clubs/${club.id}/portfolio`).catch(() => null), [club.id]);
   const q = quote.data;
+  const foreignCurrency = q && q.currency !== club.currency ? q.currency : null;
+  const fx = useLoad(
+    () => (foreignCurrency && q
+      ? api<FxRate>("GET", `/api/v1/fx/rate?base=${foreignCurrency}&quote=${club.currency}&on=${q.trade_date}`)
+      : Promise.resolve(null)),
+    [foreignCurrency, q?.trade_date, club.currency],
+  );
   if (quote.loading) return null;
   if (!q) return <p class="muted small" data-testid="proposal-context">No price for {symbol} yet.</p>;
-  const foreign = q.currency !== club.currency;
-  const cost = quantity && quantity > 0 ? multiplyDecimal(q.price, quantity) : amount;
   const free = books.data ? subtractDecimal(books.data.cash, books.data.liabilities) : null;
-  const short = side === "buy" && cost !== null && free !== null && !foreign && compareDecimal(cost, free) > 0;
-  const estimate = quantity && quantity > 0 ? cost : null; // an amount is in the club's currency
+  const doing = side === "buy" ? "cost" : "proceeds";
+  if (!foreignCurrency) {
+    const cost = quantity && quantity > 0 ? multiplyDecimal(q.price, quantity) : amount;
+    const short = side === "buy" && cost !== null && free !== null && compareDecimal(cost, free) > 0;
+    return (
+      <div class="proposal-context small" data-testid="proposal-context">
+        <span>Price now <strong data-testid="context-price">{money(q.price, q.currency)}</strong> ({q.trade_date})</span>
+        {cost !== null && <span> · estimated {doing} <strong data-testid="context-cost">{money(cost, club.currency)}</strong> before fees</span>}
+        {free !== null && <span> · free cash <strong data-testid="context-free-cash">{money(free, club.currency)}</strong></span>}
+        {short && <Notice tone="warn" testId="context-short">The club could not pay for this today: it costs more than its free cash.</Notice>}
+      </div>
+    );
+  }
+  const rate = fx.data;
+  // Shares: typed, or what the amount (in the club's currency) buys at this price and rate.
+  const shares = quantity && quantity > 0 ? quantity : amount && rate ? sharesFor(amount, q.price, rate.rate) : null;
+  const foreignCost = shares && shares > 0 ? multiplyDecimal(q.price, shares) : null;
+  const cost = foreignCost && rate ? convertDecimal(foreignCost, rate.rate) : null;
+  const margin = cost && rate && side === "buy" ? marginOf(cost, rate.broker_fx_margin_bps) : null;
+  const hold = cost && margin ? addDecimal(cost, margin) : null;
+  const short = hold !== null && free !== null && compareDecimal(hold, free) > 0;
   return (
     <div class="proposal-context small" data-testid="proposal-context">
       <span>Price now <strong data-testid="context-price">{money(q.price, q.currency)}</strong> ({q.trade_date})</span>
-      {cost !== null && !foreign && <span> · estimated {side === "buy" ? "cost" : "proceeds"} <strong data-testid="context-cost">{money(cost, club.currency)}</strong> before fees</span>}
-      {estimate !== null && foreign && <span> · estimated {side === "buy" ? "cost" : "proceeds"} <strong data-testid="context-cost">{money(estimate, q.currency)}</strong> before fees</span>}
+      {rate && <span data-testid="context-rate"> · ECB rate <strong>{rate.rate}</strong> {club.currency} per {q.currency} ({rate.rate_date})</span>}
       {free !== null && <span> · free cash <strong data-testid="context-free-cash">{money(free, club.currency)}</strong></span>}
-      {foreign && <p class="muted small" data-testid="context-currency">{symbol} is quoted in {q.currency}; the club pays in {club.currency} at the ECB reference rate of the day it trades.</p>}
-      {short && <Notice tone="warn" testId="context-short">The club could not pay for this today: it costs more than its free cash.</Notice>}
+      {fx.error ? <p class="muted small" data-testid="context-no-rate">{symbol} is quoted in {q.currency}, and the ECB publishes no {q.currency} rate in {club.currency} for {q.trade_date}: the club cannot price it in {club.currency}.</p> : null}
+      {rate && amount && shares === 0 && <p class="muted small" data-testid="context-shares">{money(amount, club.currency)} does not buy one share at this price.</p>}
+      {rate && shares !== null && shares > 0 && foreignCost && cost && (
+        <p class="fx-estimate" data-testid="context-estimate">
+          {quantity ? "" : <span data-testid="context-shares">{money(amount, club.currency)} buys {shares} {shares === 1 ? "share" : "shares"} at this price. </span>}
+          Estimated {doing} <strong data-testid="context-cost-foreign">{money(foreignCost, q.currency)}</strong> = <strong data-testid="context-cost">{money(cost, club.currency)}</strong> before fees
+          {margin && hold && <span data-testid="context-margin">; the order's hold adds the broker's FX margin of {bpsPercent(rate.broker_fx_margin_bps)} ({money(margin, club.currency)}) for rate moves: <strong data-testid="context-hold">{money(hold, club.currency)}</strong> set aside</span>}.
+        </p>
+      )}
+      <p class="muted small" data-testid="context-currency">{symbol} is quoted in {q.currency}; the club pays in {club.currency} at the ECB reference rate of the day it trades, so the final {doing} may differ.</p>
+      {short && <Notice tone="warn" testId="context-short">The club could not pay for this today: with the FX margin it needs more than its free cash.</Notice>}
     </div>
   );
+}
+
+/** Two-place decimal string → minor units (BigInt). */
+function minorOf(decimal: string): bigint {
+  const negative = decimal.startsWith("-");
+  const [whole = "0", fraction = ""] = decimal.replace(/^[-+]/, "").split(".");
+  const value = BigInt(whole + fraction.padEnd(2, "0").slice(0, 2));
+  return negative ? -value : value;
+}
+
+/** Minor units (BigInt) → two-place decimal string. */
+function decimalOf(minor: bigint): string {
+  const negative = minor < 0n;
+  const digits = (negative ? -minor : minor).toString().padStart(3, "0");
+  return `${negative ? "-" : ""}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+}
+
+/** An eight-place rate string ("83.12345678") → the integer rate × 10^8 (app/fx.py). */
+function rateE8(rate: string): bigint {
+  const [whole = "0", fraction = ""] = rate.split(".");
+  return BigInt(whole + fraction.padEnd(8, "0").slice(0, 8));
+}
+
+/** `amount` (two places, the instrument's currency) × `rate`, rounded half-even once to the
+ * club's minor unit — the server's FxRate.convert. */
+function convertDecimal(amount: string, rate: string): string {
+  const product = minorOf(amount) * rateE8(rate);
+  const scale = 100_000_000n;
+  let quotient = product / scale;
+  const twice = 2n * (product % scale);
+  if (twice > scale || (twice === scale && quotient % 2n !== 0n)) quotient += 1n;
+  return decimalOf(quotient);
+}
+
+/** The FX margin a buy's hold adds on `cost` (club currency): cost × bps ÷ 10,000, rounded up
+ * (the server raises the converted reserve by the margin and rounds up). */
+function marginOf(cost: string, bps: number): string {
+  const scaled = minorOf(cost) * BigInt(bps);
+  return decimalOf((scaled + 9_999n) / 10_000n);
+}
+
+/** Whole shares an `amount` in the club's currency buys at `price` (instrument currency) and
+ * `rate`: floor(amount × 10^8 ÷ (price × rate × 10^8)), as the order service computes it. */
+function sharesFor(amount: string, price: string, rate: string): number {
+  const divisor = minorOf(price) * rateE8(rate);
+  return divisor > 0n ? Number((minorOf(amount) * 100_000_000n) / divisor) : 0;
+}
+
+/** a + b for two-place decimal strings, exactly. */
+function addDecimal(a: string, b: string): string {
+  return decimalOf(minorOf(a) + minorOf(b));
 }
 
 /** a − b for two-place decimal strings, exactly (BigInt on the digits). */

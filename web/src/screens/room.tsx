@@ -20,8 +20,26 @@ import { ReportsPanel } from "./reports.tsx";
 /** The longest chat message the server takes (app/chat/schemas.py MAX_BODY). */
 const CHAT_MAX = 4000;
 
-/** Shown when the club holds and proposes nothing yet, so the room still shows the market. */
-const FALLBACK_SYMBOLS = ["AAPL", "MSFT", "GOOG", "IBM"];
+/** How many of its market's symbols the room shows when the club follows, holds and proposes
+ * nothing yet. */
+const FALLBACK_COUNT = 4;
+/** The best-known names of each market come first (the rest in catalogue order). */
+const BEST_KNOWN = ["AAPL", "MSFT", "GOOG", "IBM", "INFY", "TCS", "RELIANCE", "HDFCBANK"];
+/** The market of clubs whose currency no catalogue instrument is quoted in (EUR, GBP). */
+const DEFAULT_MARKET = "USD";
+
+type CatalogueEntry = { symbol: string; currency: string; is_index: boolean };
+
+/** The symbols a club that follows nothing yet watches: its own market's stocks — the
+ * catalogue's instruments quoted in the club's currency (an INR club: the NSE ones; a USD club:
+ * the US ones), else the US market's; indices left out, best-known first. */
+function fallbackSymbols(catalogue: CatalogueEntry[], currency: string): string[] {
+  const stocks = catalogue.filter((item) => !item.is_index);
+  const own = stocks.filter((item) => item.currency === currency);
+  const market = own.length > 0 ? own : stocks.filter((item) => item.currency === DEFAULT_MARKET);
+  const rank = (symbol: string) => { const at = BEST_KNOWN.indexOf(symbol); return at < 0 ? BEST_KNOWN.length : at; };
+  return market.map((item) => item.symbol).sort((a, b) => rank(a) - rank(b)).slice(0, FALLBACK_COUNT);
+}
 
 export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   const me = useStore(session.me);
@@ -29,6 +47,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   const members = useLoad(() => api<{ members: Member[] }>("GET", `/api/v1/clubs/${clubId}/members`), [clubId]);
   const holdings = useLoad(() => api<{ holdings: Holding[] }>("GET", `/api/v1/clubs/${clubId}/holdings`), [clubId]);
   const watchlist = useLoad(() => api<{ symbols: string[] }>("GET", `/api/v1/clubs/${clubId}/watchlist`).catch(() => ({ symbols: [] })), [clubId]);
+  const catalogue = useLoad(() => api<{ symbols: CatalogueEntry[] }>("GET", "/api/v1/market/symbols").catch(() => ({ symbols: [] })), []);
   const room = useMemo(() => new ClubRoom(clubId, me?.id ?? ""), [clubId, me?.id]);
   const quotes = useMemo(() => new LiveQuotes(), [clubId]);
   const view = useStore(room.view);
@@ -69,7 +88,11 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
     const fromProposals = view.proposals.filter((p) => p.symbol && p.status === "open").map((p) => p.symbol as string);
     return [...new Set([...followed, ...fromHoldings, ...fromProposals, ...alertSymbols])];
   }, [watchlist.data, holdings.data, view.proposals, alertSymbols.join()]);
-  const symbols = clubSymbols.length > 0 ? clubSymbols : FALLBACK_SYMBOLS;
+  const marketSymbols = useMemo(
+    () => (club.data && catalogue.data ? fallbackSymbols(catalogue.data.symbols, club.data.currency) : []),
+    [club.data?.currency, catalogue.data],
+  );
+  const symbols = clubSymbols.length > 0 ? clubSymbols : marketSymbols;
   useEffect(() => quotes.setSymbols(symbols), [symbols.join()]);
 
   // A fill changes holdings and cash: the money panels load again.
@@ -133,7 +156,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
           <MembersPanel members={memberList} online={view.online} me={me?.id ?? ""} nameOf={nameOf} />
           <div id="quotes">
             <QuotesPanel
-              symbols={symbols} quotes={quoteMap} own={clubSymbols.length > 0} clubId={c.id}
+              symbols={symbols} quotes={quoteMap} own={clubSymbols.length > 0} clubId={c.id} example={marketSymbols.slice(0, 2).join(", ")}
               followed={watchlist.data?.symbols ?? []} canEdit={["owner", "admin", "treasurer"].includes(c.my_role)} onSaved={watchlist.reload}
             />
           </div>
@@ -332,8 +355,10 @@ function direction(change: string | undefined): "up" | "down" | "flat" {
   return change.trim().startsWith("-") ? "down" : "up";
 }
 
-function QuotesPanel({ symbols, quotes, own, clubId, followed, canEdit, onSaved }: {
+function QuotesPanel({ symbols, quotes, own, clubId, followed, canEdit, onSaved, example }: {
   symbols: string[]; quotes: Record<string, LiveQuote>; own: boolean; clubId: string; followed: string[]; canEdit: boolean; onSaved: () => void;
+  /** Symbols of the club's market, shown as the watch-list input's example. */
+  example: string;
 }) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState("");
@@ -345,7 +370,7 @@ function QuotesPanel({ symbols, quotes, own, clubId, followed, canEdit, onSaved 
   });
   const actions = (
     <>
-      {!own && <span class="muted small">market watch</span>}
+      {!own && <span class="muted small" data-testid="market-watch">market watch</span>}
       {canEdit && !editing && (
         <Button kind="ghost" class="btn-small" testId="watchlist-edit" onClick={() => { setText(followed.join(", ")); setEditing(true); }}>Watch-list</Button>
       )}
@@ -355,7 +380,7 @@ function QuotesPanel({ symbols, quotes, own, clubId, followed, canEdit, onSaved 
     <Panel title="Live quotes" testId="quotes-panel" actions={actions}>
       {editing && (
         <form class="inline-form watch-edit" onSubmit={(e) => { e.preventDefault(); void save.run(); }}>
-          <input aria-label="Symbols the club follows" data-testid="watchlist-input" placeholder="AAPL, MSFT" value={text} onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)} />
+          <input aria-label="Symbols the club follows" data-testid="watchlist-input" placeholder={example || "AAPL, MSFT"} value={text} onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)} />
           <Button kind="secondary" type="submit" busy={save.busy} testId="watchlist-save">Save</Button>
           <Button kind="ghost" type="button" onClick={() => setEditing(false)}>Cancel</Button>
         </form>
