@@ -88,6 +88,9 @@ async def test_a_rupee_club_prices_a_dollar_proposal_and_watches_its_own_market(
     await expect(owner.get_by_test_id("market-watch")).to_be_visible()
     await expect(owner.locator('[data-testid^="room-quote-"]')).to_have_count(4)
     await expect(owner.get_by_test_id("room-quote-AAPL")).to_have_count(0)
+    await owner.get_by_test_id("quotes-panel").screenshot(
+        path=str(artifacts / "clubs14d-inr-market-watch-desktop.png")
+    )
     await open_room(ravi.page, club_id)
 
     # The market quotes the dollar stock at $187.45 on 12 June 2012.
@@ -141,6 +144,7 @@ async def test_a_rupee_club_prices_a_dollar_proposal_and_watches_its_own_market(
     width = await owner.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
     await owner.get_by_test_id("proposal-context").scroll_into_view_if_needed()
+    await owner.wait_for_timeout(300)  # the scroll settles before the picture
     await owner.screenshot(path=str(artifacts / "clubs14d-fx-proposal-phone.png"))
 
     # The vote opens; the other member sees it.

@@ -274,7 +274,7 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
               <option value="sell">Sell</option>
             </select>
           </label>
-          <Field label="Symbol" testId="proposal-symbol" required placeholder="AAPL" value={form.symbol} onInput={set("symbol")} />
+          <Field label="Symbol" testId="proposal-symbol" required placeholder={club.currency === "INR" ? "INFY" : "AAPL"} value={form.symbol} onInput={set("symbol")} />
           {form.side === "buy" && (
             <label class="field">
               <span class="field-label">By</span>
