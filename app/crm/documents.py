@@ -96,6 +96,32 @@ class ScoreParts(BaseModel):
     days_inactive: int = 0
     total: int = 0
     computed_at: dt.datetime | None = None
+    rules_version: int = 0  # the version of the score rules it was computed by
+
+
+# The profile fields the score's completeness part may give points for.
+SCORE_FIELDS = ("email", "phone", "city", "company", "investment_capacity")
+
+
+class CrmScoreRules(Document):
+    """The lead score's rules and weights as an admin set them on screen (one document,
+    ``_id`` ``"score"``). Without it the settings' defaults apply as version 0. Each change
+    bumps ``version``; a score records the version it was computed by, so the worker's sweep
+    recomputes every open lead scored by another version (the scores follow the rules)."""
+
+    id: str  # type: ignore[assignment]
+    source_points: dict[str, int]
+    engagement_points: int
+    engagement_cap: int
+    engagement_days: int
+    completeness_points: dict[str, int]
+    half_life_days: float
+    version: int = 0
+    updated_at: dt.datetime | None = None
+    updated_by: str | None = None
+
+    class Settings:
+        name = "crm_score_rules"
 
 
 class CrmStaff(Document):
@@ -308,6 +334,9 @@ class Client(Document):
     company: str | None = None
     owner_id: str | None = None
     user_id: str | None = None
+    # True when the CRM's invitation made that account (not an existing one linked by its
+    # holder's consent): an erasure may then erase the account too (service.do_erase).
+    account_created: bool = False
     link_user_id: str | None = None
     link_requested_at: dt.datetime | None = None
     status: ClientStatus = ClientStatus.ACTIVE
@@ -349,4 +378,5 @@ class CrmKycAlert(Document):
 
 def crm_documents() -> list[type[Document]]:
     """Every CRM document, for ``app.extensions.document_models``."""
-    return [CrmStaff, CrmCounter, Lead, Activity, Reminder, LeadMerge, Client, CrmKycAlert]
+    return [CrmStaff, CrmCounter, Lead, Activity, Reminder, LeadMerge, Client, CrmKycAlert,
+            CrmScoreRules]  # fmt: skip

@@ -159,3 +159,19 @@ class ClientNotMember(AppError):
 
     status = 409
     code = "client_not_member"
+
+
+class ScoreRulesInvalid(AppError):
+    """Proposed score rules break a rule (422, ``details.problems``: ``field`` and a sentence
+    ``message`` each); nothing was stored."""
+
+    status = 422
+    code = "score_rules_invalid"
+
+
+class ScoreRulesChanged(AppError):
+    """Someone changed the score rules since the version the person saw (409,
+    ``details.version``: the one in force); nothing was stored."""
+
+    status = 409
+    code = "score_rules_changed"

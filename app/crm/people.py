@@ -33,3 +33,9 @@ async def provision_client(email: str, full_name: str) -> tuple[User, bool]:
     if existing is not None:
         return existing, False
     return await do_provision_user(email=email, password=None, full_name=full_name), True
+
+
+async def erase_account(user_id: str) -> None:
+    """Anonymise the account the CRM made for a person it erases (identity's
+    ``do_erase_account``: cannot sign in, sessions revoked, references kept)."""
+    await directory.do_erase_account(user_id, "crm_erasure")

@@ -18,6 +18,7 @@ from app.crm.documents import (
     Client,
     CrmCounter,
     CrmKycAlert,
+    CrmScoreRules,
     CrmStaff,
     Lead,
     LeadMerge,
@@ -72,6 +73,39 @@ async def next_counter(name: str) -> int:
     )
     assert found is not None  # upserted
     return int(found["value"])
+
+
+SCORE_RULES_ID = "score"
+
+
+async def score_rules() -> CrmScoreRules | None:
+    """The score rules an admin set, or None (the settings' defaults apply)."""
+    return await CrmScoreRules.get(SCORE_RULES_ID)
+
+
+async def save_score_rules(rules: CrmScoreRules, expected_version: int) -> bool:
+    """Store ``rules`` (whose ``version`` is ``expected_version + 1``) when the stored rules are
+    still at ``expected_version`` (0: none stored yet); False when someone changed them first."""
+    body = rules.model_dump(by_alias=True)
+    body["_id"] = SCORE_RULES_ID
+    collection = CrmScoreRules.get_pymongo_collection()
+    if expected_version == 0:
+        try:
+            await collection.insert_one(body)
+        except DuplicateKeyError:
+            return False
+        return True
+    result = await collection.replace_one(
+        {"_id": SCORE_RULES_ID, "version": expected_version}, body
+    )
+    return result.modified_count == 1
+
+
+async def count_stale_scores(rules_version: int) -> int:
+    """Open leads still scored by another version of the rules."""
+    return await Lead.find({
+        "status": {"$in": [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]},
+        "score_parts.rules_version": {"$ne": rules_version}}).count()  # fmt: skip
 
 
 # ---- leads ----------------------------------------------------------------------------------
@@ -162,16 +196,20 @@ def text_filter(text: str) -> Filter:
     return {"search_text": {"$regex": re.escape(text.strip().lower())}}
 
 
-async def stale_scores(before: dt.datetime, limit: int) -> list[Lead]:
+async def stale_scores(before: dt.datetime, limit: int, rules_version: int = 0) -> list[Lead]:
+    """Open leads scored before ``before`` or by another version of the rules, oldest first."""
     query = {"status": {"$in": [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]},
              "$or": [{"score_parts.computed_at": None},
-                     {"score_parts.computed_at": {"$lt": before}}]}  # fmt: skip
+                     {"score_parts.computed_at": {"$lt": before}},
+                     {"score_parts.rules_version": {"$ne": rules_version}}]}  # fmt: skip
     return await Lead.find(query).sort("+score_parts.computed_at").limit(limit).to_list()
 
 
-async def set_score(lead_id: PydanticObjectId, score: int, parts: Filter) -> None:
+async def set_score(
+    lead_id: PydanticObjectId, score: int, parts: Filter, session: Session = None
+) -> None:
     await Lead.get_pymongo_collection().update_one(
-        {"_id": lead_id}, {"$set": {"score": score, "score_parts": parts}}
+        {"_id": lead_id}, {"$set": {"score": score, "score_parts": parts}}, session=session
     )
 
 
@@ -225,9 +263,11 @@ async def timeline(lead_ids: list[str], client_id: str | None, limit: int) -> li
     return await Activity.find({"$or": ors}).sort("-at").limit(limit).to_list()
 
 
-async def count_activities(lead_id: str, kinds: list[str], since: dt.datetime) -> int:
+async def count_activities(
+    lead_id: str, kinds: list[str], since: dt.datetime, session: Session = None
+) -> int:
     return await Activity.find(
-        {"lead_id": lead_id, "kind": {"$in": kinds}, "at": {"$gte": since}}
+        {"lead_id": lead_id, "kind": {"$in": kinds}, "at": {"$gte": since}}, session=session
     ).count()
 
 
@@ -253,6 +293,15 @@ async def move_back_activities(merge_id: str, to_lead: str, session: AsyncClient
 
 async def activities_of(lead_id: str) -> list[Activity]:
     return await Activity.find({"lead_id": lead_id}).sort("+at").to_list()
+
+
+async def invited_new_account(lead_id: str, user_id: str) -> bool:
+    """Whether the CRM's invitation made the account ``user_id`` for this person (its
+    ``invited`` activity names the new account; a link request does not)."""
+    found = await Activity.find_one(
+        {"lead_id": lead_id, "kind": "invited", "data.user_id": user_id}
+    )
+    return found is not None
 
 
 async def erase_activities(lead_id: str, client_id: str | None, session: Session) -> None:

@@ -24,7 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.config import get_settings
 from app.crm import people
-from app.crm.documents import ActivityKind, Client, Lead
+from app.crm.documents import SCORE_FIELDS, ActivityKind, Client, Lead, LeadSource
 from app.crm.schemas import (
     ActivityCreate,
     ActivityOut,
@@ -81,8 +81,10 @@ from app.crm.schemas import (
     ReminderOut,
     ReminderQuery,
     ReportQuery,
+    RetainedOut,
     RetentionOut,
     ScoreRules,
+    ScoreRulesPut,
     StaffList,
     StaffOut,
     StaffPlaced,
@@ -286,12 +288,18 @@ async def patch_lead(lead_id: str, data: LeadPatch) -> LeadOut:
 @document_errors(404, 409)
 async def erase_lead(lead_id: str) -> ErasureOut:
     """Erase the person behind the lead (and client) on their request: personal data removed,
-    records kept as tombstones, the audit chain intact (it holds a keyed hash). Admins only.
+    records kept as tombstones, the audit chain intact (it holds a keyed hash). Their platform
+    account is erased too when the CRM made it and nothing else holds it; otherwise
+    ``retained`` says what keeps it and why. Admins only.
     Errors: 404 ``lead_not_found``; 409 ``subject_erased``."""
-    lead, client, subject = await crm_service.do_erase(await _actor(), lead_id)
+    lead, client, subject, outcome = await crm_service.do_erase(await _actor(), lead_id)
     assert lead.erased_at is not None
-    return ErasureOut(lead_id=lead_id, client_id=str(client.id) if client else None,
-                      erased_at=lead.erased_at, subject_hash=subject)  # fmt: skip
+    return ErasureOut(
+        lead_id=lead_id, client_id=str(client.id) if client else None,
+        erased_at=lead.erased_at, subject_hash=subject, account=outcome.state,
+        retained=[RetainedOut(kind=r.kind, count=r.count, reason=r.reason)
+                  for r in outcome.retained],
+    )  # fmt: skip
 
 
 @blueprint.post("/leads/<lead_id>/status")
@@ -840,22 +848,42 @@ async def staff() -> StaffList:
         await crm_service.staff(await _actor())])  # fmt: skip
 
 
+async def _score_rules_out() -> ScoreRules:
+    rules = await crm_service.score_rules()
+    names = await people.names([rules.updated_by] if rules.updated_by else [])
+    return ScoreRules(
+        source_points=rules.source_points, engagement_points=rules.engagement_points,
+        engagement_cap=rules.engagement_cap, engagement_days=rules.engagement_days,
+        completeness_points=rules.completeness_points, half_life_days=rules.half_life_days,
+        refresh_seconds=crm_settings().score_refresh_seconds, version=rules.version,
+        updated_at=rules.updated_at, updated_by_name=names.get(rules.updated_by or ""),
+        stale=await crm_service.stale_score_count(rules.version),
+        sources=[s.value for s in LeadSource], fields=list(SCORE_FIELDS),
+    )  # fmt: skip
+
+
 @blueprint.get("/score-rules")
 @tag(TAG)
 @require_role(*STAFF)
 @validate_response(ScoreRules)
 async def score_rules() -> ScoreRules:
-    """The lead score's rules and weights in force (set by the operator's configuration)."""
-    settings = crm_settings()
-    return ScoreRules(
-        source_points=settings.score_source_points,
-        engagement_points=settings.score_engagement_points,
-        engagement_cap=settings.score_engagement_cap,
-        engagement_days=settings.score_engagement_days,
-        completeness_points=settings.score_completeness_points,
-        half_life_days=settings.score_half_life_days,
-        refresh_seconds=settings.score_refresh_seconds,
-    )
+    """The lead score's rules and weights in force (an admin's, else the configured
+    defaults as version 0), and how many open leads still wait to be rescored by them."""
+    return await _score_rules_out()
+
+
+@blueprint.put("/score-rules")
+@tag(TAG)
+@require_role(PlatformRole.ADMIN)
+@validate_request(ScoreRulesPut)
+@validate_response(ScoreRules)
+@document_errors(409, 422)
+async def put_score_rules(data: ScoreRulesPut) -> ScoreRules:
+    """Replace the score rules (admins), as of the ``version`` the person saw; audited. The
+    worker then rescores every open lead by them. Errors: 422 ``score_rules_invalid``
+    (``details.problems``: a sentence per problem); 409 ``score_rules_changed``."""
+    await crm_service.do_set_score_rules(await _actor(), data)
+    return await _score_rules_out()
 
 
 @blueprint.put("/staff/<user_id>")

@@ -315,15 +315,16 @@ class MergeOut(BaseModel):
 # ---- the live board ------------------------------------------------------------------------
 
 BoardChange = Literal["created", "updated", "status", "assigned", "converted", "merged",
-                      "merge_undone", "erased"]  # fmt: skip
+                      "merge_undone", "erased", "activity", "reminder"]  # fmt: skip
 
 
 class CrmLeadEvent(ServerEvent):
     """``crm:lead`` in a board room (``crm:board:<user_id>``, ``crm:board:all``): a lead was
-    added, moved, assigned, converted, merged or erased. ``lead`` is the lead after the change
-    (phone masked); ``visible`` whether it belongs on this room's board now (false: take the
-    card off — it went to someone outside this viewer's team, or was merged away). ``seq`` is
-    the room's gap-free sequence number."""
+    added, moved, assigned, converted, merged or erased, or had an activity or a reminder
+    added (open lead pages listen to it too and reload that lead). ``lead`` is the lead after
+    the change (phone masked); ``visible`` whether it belongs on this room's board now
+    (false: take the card off — it went to someone outside this viewer's team, or was merged
+    away). ``seq`` is the room's gap-free sequence number."""
 
     seq: int = Field(ge=1)
     change: BoardChange
@@ -744,9 +745,11 @@ class StaffOut(BaseModel):
 
 
 class ScoreRules(BaseModel):
-    """The lead score's rules and weights as configured (``SAMOOH_CRM_SCORE_*`` settings):
-    points per source, per engaging activity in the window (capped), per filled field, and
-    the inactivity half-life."""
+    """The lead score's rules and weights in force: points per source, per engaging activity
+    in the window (capped), per filled profile field, and the inactivity half-life. Set by an
+    admin on screen (``PUT``); ``version`` 0 means the configured defaults
+    (``SAMOOH_CRM_SCORE_*``). ``stale``: open leads not yet rescored by this version (the
+    worker recomputes them). ``sources`` and ``fields``: what rules may name."""
 
     source_points: dict[str, int]
     engagement_points: int
@@ -755,6 +758,40 @@ class ScoreRules(BaseModel):
     completeness_points: dict[str, int]
     half_life_days: float
     refresh_seconds: int
+    version: int = 0
+    updated_at: dt.datetime | None = None
+    updated_by_name: str | None = None
+    stale: int = 0
+    sources: list[str] = Field(default_factory=list)
+    fields: list[str] = Field(default_factory=list)
+
+
+class RuleRow(BaseModel):
+    """One weight: a lead source or a profile field (``key``) and its points."""
+
+    key: str = Field(max_length=40)
+    points: int = Field(ge=-1_000_000, le=1_000_000)
+
+
+class ScoreRulesPut(BaseModel):
+    """``PUT /api/v1/crm/score-rules``: the whole rule set as of ``version`` (the one the
+    person saw). Rows are lists so a source or field named twice is told, not folded; the
+    ranges are checked by the service, which says each problem as a sentence."""
+
+    version: int = Field(ge=0, le=2**31)
+    source_points: list[RuleRow] = Field(max_length=20)
+    engagement_points: int = Field(ge=-1_000_000, le=1_000_000)
+    engagement_cap: int = Field(ge=-1_000_000, le=1_000_000)
+    engagement_days: int = Field(ge=-1_000_000, le=1_000_000)
+    completeness_points: list[RuleRow] = Field(max_length=20)
+    half_life_days: float = Field(ge=-1_000_000, le=1_000_000, allow_inf_nan=False)
+
+
+class RuleProblem(BaseModel):
+    """One problem of proposed score rules: the field (``source_points.2``) and a sentence."""
+
+    field: str
+    message: str
 
 
 class StaffList(BaseModel):
@@ -872,13 +909,28 @@ class CrmAuditList(BaseModel):
     chain_checked: int
 
 
+class RetainedOut(BaseModel):
+    """One kind of thing that keeps a person's platform account after an erasure: a stable
+    ``kind`` (``club_membership``, ``club_money``, ``chit_subscription``,
+    ``campaign_investment``, ``campaign_owner``, ``advisory_account``, ``kyc_documents``,
+    ``own_account``), how many, and why it stays (a sentence)."""
+
+    kind: str
+    count: int
+    reason: str
+
+
 class ErasureOut(BaseModel):
-    """What an erasure did."""
+    """What an erasure did: the CRM's records of the person are erased; their platform
+    ``account`` is ``erased`` (anonymised: the CRM made it and nothing else holds it),
+    ``kept`` (``retained`` says what keeps it and why) or ``none``."""
 
     lead_id: str
     client_id: str | None
     erased_at: dt.datetime
     subject_hash: str
+    account: Literal["erased", "kept", "none"] = "none"
+    retained: list[RetainedOut] = Field(default_factory=list)
 
 
 class RetentionOut(BaseModel):

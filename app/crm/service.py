@@ -11,7 +11,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from beanie import PydanticObjectId
@@ -25,10 +25,11 @@ from app.advisory.errors import NoRiskProfile
 from app.advisory.service import advisory_service
 from app.audit.service import audit_service
 from app.config import get_settings
-from app.crm import board, people, portfolio, privacy, repository
+from app.crm import board, people, portfolio, privacy, repository, retention
 from app.crm.contact import normalise_email, normalise_name, normalise_phone
 from app.crm.documents import (
     ENGAGEMENT_KINDS,
+    SCORE_FIELDS,
     STAGES,
     TRANSITIONS,
     Activity,
@@ -37,6 +38,7 @@ from app.crm.documents import (
     ClientStatus,
     ContactPreferences,
     CrmKycAlert,
+    CrmScoreRules,
     CrmStaff,
     InvestmentProfile,
     Lead,
@@ -69,6 +71,8 @@ from app.crm.errors import (
     ReminderNotFound,
     ReminderState,
     RiskFromQuestionnaire,
+    ScoreRulesChanged,
+    ScoreRulesInvalid,
     StaffNotFound,
     UndoRefused,
 )
@@ -90,6 +94,8 @@ from app.crm.schemas import (
     ReminderCreate,
     ReminderDueEvent,
     ReminderOut,
+    RuleProblem,
+    ScoreRulesPut,
     WebFormRequest,
 )
 from app.crm.settings import CrmSettings, crm_settings
@@ -156,6 +162,15 @@ class Actor:
         if self.owner_ids is None:
             return True
         return owner_id in self.owner_ids if owner_id else self.unassigned
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOutcome:
+    """What an erasure did to the person's platform account: ``erased`` (anonymised),
+    ``kept`` (``retained`` says what keeps it and why) or ``none`` (they have none)."""
+
+    state: Literal["erased", "kept", "none"]
+    retained: list[retention.Retained]
 
 
 def scoped(actor: Actor, query: Filter) -> Filter:
@@ -402,8 +417,10 @@ class CrmService:
     async def _build_lead(
         self, actor: Actor | None, contact: Contact, *, source: LeadSource, city: str | None,
         company: str | None, capacity: int | None, message: str | None, owner_id: str | None,
+        rules: CrmScoreRules | None = None,
     ) -> tuple[Lead, Activity]:  # fmt: skip
-        """A new lead (scored: no activity yet) and its ``created`` activity, not stored."""
+        """A new lead (scored by ``rules``, else those in force: no activity yet) and its
+        ``created`` activity, not stored."""
         lead_id = PydanticObjectId()
         now = utcnow()
         lead = Lead(
@@ -419,7 +436,7 @@ class CrmService:
             name_tokens=name_tokens(contact.full_name),
             created_at=now, updated_at=now, last_activity_at=now,
         )  # fmt: skip
-        lead.score_parts = await self.compute_score(lead, now, engagement_count=0)
+        lead.score_parts = await self.compute_score(lead, now, engagement_count=0, rules=rules)
         lead.score = lead.score_parts.total
         created = Activity(
             lead_id=str(lead_id), kind=ActivityKind.CREATED, text=message or "",
@@ -535,6 +552,7 @@ class CrmService:
             ready.append((number, data, contact))
         taken_emails, taken_phones = await repository.taken_contacts(sorted(emails), sorted(phones))
         agents = [] if actor.role == "crm_agent" else await self._active_agents()
+        rules = await self.score_rules()
         built: list[tuple[int, Lead, Activity]] = []
         for number, data, contact in ready:
             field = "email" if contact.email in taken_emails else \
@@ -548,6 +566,7 @@ class CrmService:
             lead, created = await self._build_lead(
                 actor, contact, source=data.source, city=data.city, company=data.company,
                 capacity=data.investment_capacity, message=data.message, owner_id=owner,
+                rules=rules,
             )  # fmt: skip
             built.append((number, lead, created))
         # Stored in chunks, one transaction each (a commit per row would dominate the time); a
@@ -679,12 +698,11 @@ class CrmService:
             await _audit(session, actor.user_id, action, "lead", lead_id, **audit)
             updated = await repository.lead(lead_id, {}, session)
             assert updated is not None
+            updated = await self._rescored_in(session, updated)
             await board.record(session, who, [updated], change)
             return updated
 
-        lead = await run_in_transaction(body)
-        await self._rescore(lead)
-        return lead
+        return await run_in_transaction(body)
 
     async def do_update_lead(self, actor: Actor, lead_id: str, patch: LeadPatch) -> Lead:
         """Change contact and profile fields (re-normalised, re-checked for duplicates).
@@ -828,7 +846,13 @@ class CrmService:
         self, actor_id: str | None, lead_id: str, kind: ActivityKind, text: str, data: Filter,
         client_id: str | None = None,
     ) -> Activity:  # fmt: skip
+        """Store an activity on the lead's timeline (searchable, restarting its inactivity
+        clock, rescored) in one transaction, shown live to everyone whose board or open lead
+        page has the lead (``crm:lead`` ``activity``, or ``reminder`` for a follow-up)."""
         now = utcnow()
+        before = await repository.lead(lead_id, {})
+        who = await board.audience([before.owner_id if before else None])
+        change: BoardChange = "reminder" if kind is ActivityKind.REMINDER else "activity"
 
         async def body(session: AsyncClientSession) -> Activity:
             activity = await repository.insert_activity(Activity(
@@ -837,13 +861,13 @@ class CrmService:
             await repository.append_search_text(lead_id, text.lower(), session)
             await repository.touch_lead(lead_id, now, session)
             await _audit(session, actor_id, f"crm.activity.{kind.value}", "lead", lead_id)
+            lead = await repository.lead(lead_id, {}, session)
+            if lead is not None:
+                lead = await self._rescored_in(session, lead)
+                await board.record(session, who, [lead], change)
             return activity
 
-        activity = await run_in_transaction(body)
-        lead = await repository.lead(lead_id, {})
-        if lead is not None:
-            await self._rescore(lead)
-        return activity
+        return await run_in_transaction(body)
 
     async def do_log_activity(
         self, actor: Actor, lead_id: str, kind: ActivityKind, text: str
@@ -1176,7 +1200,8 @@ class CrmService:
                             body=body)  # fmt: skip
             client.link_user_id, client.link_requested_at = str(user.id), now
             return client
-        await repository.update_client(client.id, {"user_id": str(user.id)})
+        await repository.update_client(client.id, {"user_id": str(user.id),
+                                                   "account_created": True})  # fmt: skip
         await self._add_activity(
             actor.user_id, client.lead_id, ActivityKind.INVITED,
             "Invited to the platform: a new account was made for them",
@@ -1186,7 +1211,7 @@ class CrmService:
                 f"address. Choose your password at {settings.public_url}/forgot and sign in.\n\n"
                 "— Samooh")  # fmt: skip
         await send_mail(settings, to=client.email, subject="Your Samooh account", body=body)
-        client.user_id = str(user.id)
+        client.user_id, client.account_created = str(user.id), True
         return client
 
     async def link_requests(self, user_id: str) -> list[Client]:
@@ -1845,23 +1870,142 @@ class CrmService:
 
     # ---- scores -------------------------------------------------------------------------
 
+    async def score_rules(self) -> CrmScoreRules:
+        """The score rules in force: those an admin set (``do_set_score_rules``), else the
+        settings' defaults as version 0."""
+        stored = await repository.score_rules()
+        if stored is not None:
+            return stored
+        settings = crm_settings()
+        return CrmScoreRules(
+            id=repository.SCORE_RULES_ID, source_points=dict(settings.score_source_points),
+            engagement_points=settings.score_engagement_points,
+            engagement_cap=settings.score_engagement_cap,
+            engagement_days=settings.score_engagement_days,
+            completeness_points=dict(settings.score_completeness_points),
+            half_life_days=settings.score_half_life_days, version=0,
+        )  # fmt: skip
+
+    def check_score_rules(self, data: ScoreRulesPut) -> list[RuleProblem]:
+        """Every problem of proposed score rules, each said as a sentence with the field it is
+        about (empty: the rules may be stored). Sources must be lead sources and fields
+        profile fields, each at most once; points are whole numbers 0–100; the engagement
+        window is 1–365 days; the half-life more than 0 and at most 3650 days."""
+        problems: list[RuleProblem] = []
+
+        def say(where: str, message: str) -> None:
+            problems.append(RuleProblem(field=where, message=message))
+
+        def points(where: str, what: str, value: int) -> None:
+            if not 0 <= value <= 100:
+                say(where, f"{what} must get a whole number of points from 0 to 100, not {value}.")
+
+        def rows(name: str, items: list[Any], allowed: list[str], noun: str) -> None:
+            seen: set[str] = set()
+            for i, row in enumerate(items):
+                where = f"{name}.{i}"
+                shown = row.key.replace("_", " ")
+                if row.key not in allowed:
+                    listed = ", ".join(allowed).replace("_", " ")
+                    say(where, f"Pick a {noun} for row {i + 1}: one of {listed}.")
+                    continue
+                if row.key in seen:
+                    say(where, f"The {noun} {shown} is listed twice: give each one weight.")
+                seen.add(row.key)
+                points(where, f"The {noun} {shown}", row.points)
+
+        rows("source_points", data.source_points, [s.value for s in LeadSource], "source")
+        rows("completeness_points", data.completeness_points, list(SCORE_FIELDS), "field")
+        points("engagement_points", "Each engaging activity", data.engagement_points)
+        points("engagement_cap", "The engagement cap", data.engagement_cap)
+        if not 1 <= data.engagement_days <= 365:
+            say(
+                "engagement_days",
+                f"Activities count for 1 to 365 days, not {data.engagement_days}.",
+            )
+        if not 0 < data.half_life_days <= 3650:
+            say("half_life_days", "The score halves after more than 0 and at most 3650 days "
+                "without activity.")  # fmt: skip
+        return problems
+
+    async def do_set_score_rules(self, actor: Actor, data: ScoreRulesPut) -> CrmScoreRules:
+        """Replace the score rules (admins: the route checks) as of ``data.version`` (the
+        version the person saw). Audited on the CRM chain with what changed. The scores follow:
+        the worker's sweep (``do_recompute_scores``) recomputes every open lead scored by an
+        older version.
+
+        Raises:
+            ScoreRulesInvalid (422, ``details.problems``: field and sentence each; nothing
+            stored), ScoreRulesChanged (409: someone changed them since that version).
+        """
+        problems = self.check_score_rules(data)
+        if problems:
+            raise ScoreRulesInvalid(
+                " ".join(p.message for p in problems),
+                details={"problems": [p.model_dump() for p in problems]},
+            )
+        current = await self.score_rules()
+        if data.version != current.version:
+            raise ScoreRulesChanged("someone changed the score rules since you saw them",
+                                    details={"version": current.version})  # fmt: skip
+        now = utcnow()
+        rules = CrmScoreRules(
+            id=repository.SCORE_RULES_ID,
+            source_points={r.key: r.points for r in data.source_points},
+            engagement_points=data.engagement_points, engagement_cap=data.engagement_cap,
+            engagement_days=data.engagement_days,
+            completeness_points={r.key: r.points for r in data.completeness_points},
+            half_life_days=data.half_life_days, version=current.version + 1, updated_at=now,
+            updated_by=actor.user_id,
+        )  # fmt: skip
+
+        def diff(before: dict[str, int], after: dict[str, int]) -> dict[str, list[Any]]:
+            keys = sorted(set(before) | set(after))
+            return {k: [before.get(k), after.get(k)] for k in keys
+                    if before.get(k) != after.get(k)}  # fmt: skip
+
+        changed: dict[str, Any] = {
+            "source_points": diff(current.source_points, rules.source_points),
+            "completeness_points": diff(current.completeness_points, rules.completeness_points),
+        }
+        for key in ("engagement_points", "engagement_cap", "engagement_days", "half_life_days"):
+            if getattr(current, key) != getattr(rules, key):
+                changed[key] = [getattr(current, key), getattr(rules, key)]
+
+        if not await repository.save_score_rules(rules, current.version):
+            raise ScoreRulesChanged("someone changed the score rules since you saw them",
+                                    details={"version": current.version + 1})  # fmt: skip
+        await audit_service.do_append(
+            chain=AUDIT_CHAIN, actor_id=actor.user_id, action="crm.score_rules.update",
+            target_type="score_rules", target_id=repository.SCORE_RULES_ID,
+            details={"version": rules.version, "changed": changed},
+        )  # fmt: skip
+        return rules
+
+    async def stale_score_count(self, version: int) -> int:
+        """How many open leads are still scored by another version of the rules."""
+        return await repository.count_stale_scores(version)
+
     async def compute_score(
-        self, lead: Lead, now: dt.datetime | None = None, engagement_count: int | None = None
-    ) -> ScoreParts:
-        """The lead's score by the settings' rules: source points, engagement points per
-        activity in the window (capped; counted unless ``engagement_count`` is given),
-        completeness points per filled field; their sum (capped at 100) × the decay
+        self, lead: Lead, now: dt.datetime | None = None, engagement_count: int | None = None,
+        rules: CrmScoreRules | None = None, session: AsyncClientSession | None = None,
+    ) -> ScoreParts:  # fmt: skip
+        """The lead's score by the rules in force (``score_rules``, or ``rules``): source
+        points, engagement points per activity in the window (capped; counted — in
+        ``session`` when given — unless ``engagement_count`` is given), completeness points
+        per filled field; their sum (capped at 100) × the decay
         0.5 ** (whole days inactive ÷ half-life), in basis points rounded half-even, then the
         total rounded half-even."""
-        settings = crm_settings()
+        rules = rules or await self.score_rules()
         now = now or utcnow()
-        source = settings.score_source_points.get(lead.source.value, 0)
-        since = now - dt.timedelta(days=settings.score_engagement_days)
+        source = rules.source_points.get(lead.source.value, 0)
+        since = now - dt.timedelta(days=rules.engagement_days)
         count = engagement_count
         if count is None:
             kinds = [k.value for k in ENGAGEMENT_KINDS]
-            count = await repository.count_activities(str(lead.id), kinds, since) if lead.id else 0
-        engagement = min(settings.score_engagement_cap, count * settings.score_engagement_points)
+            count = await repository.count_activities(str(lead.id), kinds, since, session) \
+                if lead.id else 0  # fmt: skip
+        engagement = min(rules.engagement_cap, count * rules.engagement_points)
         present = {
             "email": lead.email,
             "phone": lead.phone_last4,
@@ -1869,35 +2013,45 @@ class CrmService:
             "company": lead.company,
             "investment_capacity": lead.investment_capacity,
         }
-        completeness = sum(points for name, points in settings.score_completeness_points.items()
+        completeness = sum(points for name, points in rules.completeness_points.items()
                            if present.get(name) not in (None, ""))  # fmt: skip
         raw = min(100, source + engagement + completeness)
         last = lead.last_activity_at
         if last.tzinfo is None:
             last = last.replace(tzinfo=dt.UTC)
         days = max(0, (now - last).days)
-        factor = Decimal(2) ** (Decimal(-days) / Decimal(str(settings.score_half_life_days)))
+        factor = Decimal(2) ** (Decimal(-days) / Decimal(str(rules.half_life_days)))
         decay_bp = int((factor * 10_000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
         total = int(
             (Decimal(raw * decay_bp) / 10_000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
         )
         return ScoreParts(source=source, engagement=engagement, completeness=completeness,
                           decay_bp=decay_bp, days_inactive=days, total=total,
-                          computed_at=now)  # fmt: skip
+                          computed_at=now, rules_version=rules.version)  # fmt: skip
 
     async def _rescore(self, lead: Lead) -> None:
         parts = await self.compute_score(lead)
         assert lead.id is not None
         await repository.set_score(lead.id, parts.total, parts.model_dump())
 
+    async def _rescored_in(self, session: AsyncClientSession, lead: Lead) -> Lead:
+        """The lead with its score recomputed and stored inside the caller's transaction (so
+        the boards' event and a page reading after the commit carry the new score)."""
+        parts = await self.compute_score(lead, session=session)
+        assert lead.id is not None
+        await repository.set_score(lead.id, parts.total, parts.model_dump(), session)
+        return lead.model_copy(update={"score": parts.total, "score_parts": parts})
+
     async def do_recompute_scores(self, now: dt.datetime | None = None, limit: int = 200) -> int:
         """Recompute open leads' scores older than ``score_refresh_seconds`` (decay moves with
-        time). Returns how many were recomputed. Idempotent."""
+        time) or computed by another version of the rules (an admin changed them). Returns
+        how many were recomputed. Idempotent."""
         now = now or utcnow()
+        rules = await self.score_rules()
         before = now - dt.timedelta(seconds=crm_settings().score_refresh_seconds)
-        stale = await repository.stale_scores(before, limit)
+        stale = await repository.stale_scores(before, limit, rules.version)
         for lead in stale:
-            parts = await self.compute_score(lead, now)
+            parts = await self.compute_score(lead, now, rules=rules)
             assert lead.id is not None
             await repository.set_score(lead.id, parts.total, parts.model_dump())
         return len(stale)
@@ -2037,14 +2191,21 @@ class CrmService:
         }  # fmt: skip
 
     async def do_erase(self, actor: Actor | None, lead_id: str, why: str = "request") -> tuple[
-        Lead, Client | None, str]:  # fmt: skip
+        Lead, Client | None, str, AccountOutcome]:  # fmt: skip
         """Erase the person behind a lead (and its client): names, contacts, notes and
         reminder texts are removed, unique keys released; the records stay as tombstones.
         The audit chain is untouched — it names people only by keyed hash — so it still
-        verifies. Returns the lead, client and subject hash.
+        verifies.
+
+        Their platform account (docs/domain.md, CRM: erasure): when the CRM's own invitation
+        made it and no other domain holds anything of it (``retention.retained_of``), it is
+        anonymised through identity (``directory.do_erase_account``: cannot sign in, sessions
+        revoked; never deleted, so references hold); otherwise it stays and the outcome says
+        what keeps it and why (legal retention, or an account of their own). Returns the lead,
+        client, subject hash and that outcome.
 
         Raises:
-            LeadNotFound, ErasedSubject (erased already).
+            LeadNotFound, ErasedSubject (erased already), LeadChanged.
         """
         lead = await self.lead(actor, lead_id) if actor else await repository.lead(lead_id, {})
         if lead is None:
@@ -2052,6 +2213,7 @@ class CrmService:
         if lead.erased_at is not None:
             raise ErasedSubject("this person's data was erased already")
         client = await repository.client(lead.client_id, {}) if lead.client_id else None
+        outcome = await self._account_outcome(client)
         now = utcnow()
         who = await board.audience([lead.owner_id])
 
@@ -2071,17 +2233,35 @@ class CrmService:
                     "phone_last4": None, "address_sealed": None, "city": None, "company": None,
                     "investment_profile": InvestmentProfile().model_dump(),
                     "status": ClientStatus.INACTIVE.value, "erased_at": now,
+                    "link_user_id": None,
                 }, session)  # fmt: skip
             await repository.erase_activities(lead_id, lead.client_id, session)
             await repository.cancel_reminders(lead_id, session)
             await _audit(session, actor.user_id if actor else None, "crm.person.erase", "lead",
-                         lead_id, why=why)  # fmt: skip
+                         lead_id, why=why, account=outcome.state,
+                         retained=[r.kind for r in outcome.retained])  # fmt: skip
             await board.record(session, who, await self._stored(session, lead_id), "erased")
 
         await run_in_transaction(body)
+        if outcome.state == "erased" and client is not None and client.user_id:
+            await people.erase_account(client.user_id)
         erased = await repository.lead(lead_id, {})
         assert erased is not None
-        return erased, client, privacy.subject_hash(lead_id)
+        return erased, client, privacy.subject_hash(lead_id), outcome
+
+    async def _account_outcome(self, client: Client | None) -> AccountOutcome:
+        """Whether an erasure of ``client`` erases their platform account too, and if not
+        what keeps it (see ``do_erase``)."""
+        if client is None or not client.user_id:
+            return AccountOutcome("none", [])
+        created = client.account_created or await repository.invited_new_account(
+            client.lead_id, client.user_id)  # fmt: skip
+        if not created:
+            return AccountOutcome("kept", [retention.Retained("own_account", 1, (
+                "the account was theirs before the CRM asked to link it: the CRM erased only "
+                "its own records, and they can close their account themselves"))])  # fmt: skip
+        kept = await retention.retained_of(client.user_id)
+        return AccountOutcome("kept" if kept else "erased", kept)
 
     async def do_retention_sweep(self, now: dt.datetime | None = None, limit: int = 200) -> int:
         """Erase lost leads with no activity for ``retention_lost_days`` (the retention

@@ -1,14 +1,18 @@
-"""Who is who, for the other domains: people by id, and the few facts of an account other
-domains keep up to date (the KYC status). They ask here, never the identity repository."""
+"""Who is who, for the other domains: people by id, the few facts of an account other domains
+keep up to date (the KYC status), and erasing an account on its holder's request. They ask
+here, never the identity repository."""
 
 from __future__ import annotations
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import object_id
-from app.identity import repository
-from app.identity.documents import User
+from app.identity import repository, security, sessions
+from app.identity.documents import SecurityEventKind, TotpState, User, UserStatus
 from app.identity.schemas import normalise_email
+
+ERASED_EMAIL_DOMAIN = "erased.invalid"  # RFC 2606: ``.invalid`` never delivers
+ERASED_NAME = "(erased)"
 
 
 async def user(user_id: str) -> User | None:
@@ -41,3 +45,41 @@ async def do_touch(user_id: str, session: AsyncClientSession) -> None:
     oid = object_id(user_id)
     if oid is not None:
         await repository.update_user(oid, {}, session=session)
+
+
+def erased_email(user_id: str) -> str:
+    """The address an erased account keeps, unique per account (the unique index holds)."""
+    return f"erased-{user_id}@{ERASED_EMAIL_DOMAIN}"
+
+
+async def do_erase_account(user_id: str, reason: str) -> User | None:
+    """Anonymise an account on its holder's erasure request (the right to be forgotten)
+    without deleting it, so every record that names its id — audit chains, ledgers, old
+    memberships — still resolves. The e-mail becomes ``erased-<id>@erased.invalid`` (the real
+    address is free for a new signup), the name ``(erased)``; phone, password, TOTP and OAuth
+    links are removed; the status becomes ERASED (no sign-in, token, reset or reactivation);
+    every session is revoked and open sockets are disconnected; a ``sessions_revoked``
+    security event says why (``reason``). The caller decides whether erasing is allowed
+    (legal retention). Idempotent: an erased account is returned as it is. Returns None for
+    an unknown id."""
+    oid = object_id(user_id)
+    if oid is None:
+        return None
+    found = await repository.user_by_id(oid)
+    if found is None or found.status is UserStatus.ERASED:
+        return found
+    erased = await repository.update_user(
+        oid,
+        {
+            "email": erased_email(user_id), "full_name": ERASED_NAME, "phone": None,
+            "password_hash": None, "status": UserStatus.ERASED.value,
+            "mfa": TotpState().model_dump(), "oauth": [], "suspended_at": None,
+        },
+        guard={"status": {"$ne": UserStatus.ERASED.value}},
+    )  # fmt: skip
+    revoked = await sessions.store().revoke_all(user_id)
+    await sessions.disconnect(user_id, "account_erased")
+    if erased is not None:
+        await security.record(SecurityEventKind.SESSIONS_REVOKED, user=erased, count=revoked,
+                              reason=reason)  # fmt: skip
+    return erased or await repository.user_by_id(oid)

@@ -22,11 +22,15 @@ def utcnow() -> dt.datetime:
 
 
 class UserStatus(StrEnum):
-    """PENDING until the e-mail is verified; SUSPENDED by an admin (every token stops at once)."""
+    """PENDING until the e-mail is verified; SUSPENDED by an admin (every token stops at once);
+    ERASED: anonymised on its holder's erasure request (``directory.do_erase_account``) — it
+    can never sign in, refresh, reset a password or be reactivated; the record stays so that
+    everything naming its id still resolves."""
 
     PENDING = "PENDING"
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"
+    ERASED = "ERASED"
 
 
 class PlatformRole(StrEnum):

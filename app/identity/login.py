@@ -27,6 +27,8 @@ def require_usable(user: User) -> None:
     ``EmailNotVerified``."""
     if user.status is UserStatus.SUSPENDED:
         raise errors.AccountSuspended("this account is suspended")
+    if user.status is UserStatus.ERASED:  # its address is a reserved one; belt and braces
+        raise errors.InvalidCredentials("the e-mail or the password is not right")
     if user.status is UserStatus.PENDING:
         raise errors.EmailNotVerified("verify the e-mail address first")
 
