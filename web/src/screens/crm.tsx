@@ -240,7 +240,137 @@ function Consent() {
 }
 
 interface StaffRow { user_id: string; full_name: string; email: string; roles: string[]; manager_id: string | null; active: boolean }
-interface ScoreRulesOut { source_points: Record<string, number>; engagement_points: number; engagement_cap: number; engagement_days: number; completeness_points: Record<string, number>; half_life_days: number }
+interface ScoreRulesOut {
+  source_points: Record<string, number>;
+  engagement_points: number;
+  engagement_cap: number;
+  engagement_days: number;
+  completeness_points: Record<string, number>;
+  half_life_days: number;
+  version: number;
+  updated_at: string | null;
+  updated_by_name: string | null;
+  stale: number;
+  sources: string[];
+  fields: string[];
+}
+
+interface RuleProblem { field: string; message: string }
+interface RuleRowDraft { key: string; points: string }
+interface RulesDraft { sources: RuleRowDraft[]; fields: RuleRowDraft[]; engagement_points: string; engagement_cap: string; engagement_days: string; half_life_days: string }
+
+function draftOf(r: ScoreRulesOut): RulesDraft {
+  const rows = (m: Record<string, number>) => Object.entries(m).map(([key, points]) => ({ key, points: String(points) }));
+  return {
+    sources: rows(r.source_points), fields: rows(r.completeness_points), engagement_points: String(r.engagement_points),
+    engagement_cap: String(r.engagement_cap), engagement_days: String(r.engagement_days), half_life_days: String(r.half_life_days),
+  };
+}
+
+/** The score's rules, edited by an admin: weights by source and by filled field are rows (add,
+ * change, remove); the engagement and decay numbers below. Problems are said as sentences, the
+ * server's (`score_rules_invalid` → `details.problems`) and the form's own (not a number). */
+function ScoreRulesEditor({ rules, onSaved }: { rules: ScoreRulesOut; onSaved: () => void }) {
+  const [d, setD] = useState<RulesDraft>(() => draftOf(rules));
+  const [problems, setProblems] = useState<RuleProblem[]>([]);
+  const [saved, setSaved] = useState<number | null>(null);
+  useEffect(() => setD(draftOf(rules)), [rules.version]);
+  const save = useAction(async () => {
+    setSaved(null);
+    const local: RuleProblem[] = [];
+    const whole = (text: string, field: string, what: string): number => {
+      const n = Number(text.trim());
+      if (text.trim() === "" || !Number.isInteger(n)) local.push({ field, message: `Write ${what} as a whole number.` });
+      return n;
+    };
+    const rows = (list: RuleRowDraft[], name: string, noun: string) => list.map((r, i) => ({
+      key: r.key, points: whole(r.points, `${name}.${i}`, `the points of ${noun} row ${i + 1}`),
+    }));
+    const half = Number(d.half_life_days.trim());
+    if (d.half_life_days.trim() === "" || !Number.isFinite(half)) local.push({ field: "half_life_days", message: "Write the half-life as a number of days." });
+    const body = {
+      version: rules.version,
+      source_points: rows(d.sources, "source_points", "source"),
+      completeness_points: rows(d.fields, "completeness_points", "field"),
+      engagement_points: whole(d.engagement_points, "engagement_points", "the points per activity"),
+      engagement_cap: whole(d.engagement_cap, "engagement_cap", "the engagement cap"),
+      engagement_days: whole(d.engagement_days, "engagement_days", "the engagement window"),
+      half_life_days: half,
+    };
+    setProblems(local);
+    if (local.length > 0) return;
+    try {
+      const out = await api<ScoreRulesOut>("PUT", "/api/v1/crm/score-rules", { body });
+      setSaved(out.version);
+      onSaved();
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "score_rules_invalid" && Array.isArray(error.details.problems)) {
+        setProblems(error.details.problems as RuleProblem[]);
+        return;
+      }
+      if (error instanceof ApiError && error.code === "score_rules_changed") {
+        onSaved();
+        throw new ApiError("Someone changed the rules while you edited them: they are shown as they are now; make your change again.", 409, error.code);
+      }
+      throw error;
+    }
+  });
+  const setRow = (which: "sources" | "fields", i: number, change: Partial<RuleRowDraft>) =>
+    setD({ ...d, [which]: d[which].map((r, j) => (j === i ? { ...r, ...change } : r)) });
+  const addRow = (which: "sources" | "fields", options: string[]) => {
+    const free = options.find((o) => !d[which].some((r) => r.key === o));
+    setD({ ...d, [which]: [...d[which], { key: free ?? "", points: "0" }] });
+  };
+  const removeRow = (which: "sources" | "fields", i: number) => setD({ ...d, [which]: d[which].filter((_, j) => j !== i) });
+  const rowList = (which: "sources" | "fields", options: string[], noun: string, prefix: string) => (
+    <ul class="rows rules-rows">
+      {d[which].map((r, i) => (
+        <li key={i} class="rule-row" data-testid={`${prefix}-row-${i}`}>
+          <select aria-label={`${noun} of row ${i + 1}`} value={r.key} data-testid={`${prefix}-key-${i}`} onChange={(e) => setRow(which, i, { key: (e.target as HTMLSelectElement).value })}>
+            {!options.includes(r.key) && <option value={r.key}>{r.key ? label(r.key) : `Pick a ${noun}…`}</option>}
+            {options.map((o) => <option key={o} value={o}>{label(o)}</option>)}
+          </select>
+          <input aria-label={`Points of row ${i + 1}`} inputMode="numeric" class="rule-points" value={r.points} data-testid={`${prefix}-points-${i}`} onInput={(e) => setRow(which, i, { points: (e.target as HTMLInputElement).value })} />
+          <span class="small muted">points</span>
+          <Button kind="ghost" type="button" onClick={() => removeRow(which, i)} testId={`${prefix}-remove-${i}`}>Remove</Button>
+        </li>
+      ))}
+    </ul>
+  );
+  return (
+    <form class="form" data-testid="rules-form" onSubmit={(e) => {
+      e.preventDefault();
+      void save.run();
+    }}>
+      <Problem error={save.error} />
+      {problems.length > 0 && (
+        <div class="alert alert-error" role="alert" data-testid="rules-problems">
+          <p>Nothing was saved:</p>
+          <ul>{problems.map((p) => <li key={`${p.field}-${p.message}`} data-field={p.field}>{p.message}</li>)}</ul>
+        </div>
+      )}
+      {saved !== null && <Notice tone="ok" testId="rules-saved">Saved as version {saved}. Every open lead is rescored by these rules in the next minute.</Notice>}
+      <h3 class="small">Points by source</h3>
+      {rowList("sources", rules.sources, "source", "rules-source")}
+      <Button kind="secondary" type="button" onClick={() => addRow("sources", rules.sources)} testId="rules-source-add">Add a source</Button>
+      <h3 class="small">Points for each filled profile field</h3>
+      {rowList("fields", rules.fields, "field", "rules-field")}
+      <Button kind="secondary" type="button" onClick={() => addRow("fields", rules.fields)} testId="rules-field-add">Add a field</Button>
+      <h3 class="small">Engagement and inactivity</h3>
+      <Field label="Points per call, e-mail, meeting or note" testId="rules-engagement-points" inputMode="numeric" value={d.engagement_points} onInput={(e) => setD({ ...d, engagement_points: (e.target as HTMLInputElement).value })} />
+      <Field label="At most (engagement cap)" testId="rules-engagement-cap" inputMode="numeric" value={d.engagement_cap} onInput={(e) => setD({ ...d, engagement_cap: (e.target as HTMLInputElement).value })} />
+      <Field label="Activities count for (days)" testId="rules-engagement-days" inputMode="numeric" value={d.engagement_days} onInput={(e) => setD({ ...d, engagement_days: (e.target as HTMLInputElement).value })} />
+      <Field label="The score halves every (days without activity)" testId="rules-half-life" inputMode="decimal" value={d.half_life_days} onInput={(e) => setD({ ...d, half_life_days: (e.target as HTMLInputElement).value })} />
+      <div class="form-actions">
+        <Button busy={save.busy} testId="rules-save">Save the rules</Button>
+        <Button kind="ghost" type="button" onClick={() => {
+          setD(draftOf(rules));
+          setProblems([]);
+        }}>Undo my edits</Button>
+      </div>
+    </form>
+  );
+}
 
 /** `/crm/team`: the CRM staff and their teams (admins place people under a manager and take
  * them in or out of round-robin assignment), and the lead score's rules in force. */
@@ -284,13 +414,20 @@ function Team() {
         <Problem error={rules.error} />
         {r && (
           <dl class="facts">
-            <dt>Source</dt><dd>{Object.entries(r.source_points).map(([k, v]) => `${label(k)} ${v}`).join(" · ")}</dd>
+            <dt>Source</dt><dd data-testid="rules-shown-source">{Object.entries(r.source_points).map(([k, v]) => `${label(k)} ${v}`).join(" · ") || "no points"}</dd>
             <dt>Engagement</dt><dd>{r.engagement_points} per call, e-mail, meeting or note in the last {r.engagement_days} days, at most {r.engagement_cap}</dd>
-            <dt>Completeness</dt><dd>{Object.entries(r.completeness_points).map(([k, v]) => `${label(k)} ${v}`).join(" · ")}</dd>
+            <dt>Completeness</dt><dd data-testid="rules-shown-fields">{Object.entries(r.completeness_points).map(([k, v]) => `${label(k)} ${v}`).join(" · ") || "no points"}</dd>
             <dt>Inactivity</dt><dd>the sum (at most 100) halves every {r.half_life_days} days without activity</dd>
           </dl>
         )}
-        <p class="small muted">The operator sets these in the CRM's configuration (SAMOOH_CRM_SCORE_*); every lead's page shows its score's parts.</p>
+        {r && (
+          <p class="small muted" data-testid="rules-version">
+            {r.version === 0 ? "The configured defaults (no one has changed them on screen)." : `Version ${r.version}${r.updated_by_name ? `, set by ${r.updated_by_name}` : ""}${r.updated_at ? ` ${when(r.updated_at)}` : ""}.`}
+            {r.stale > 0 ? ` ${r.stale} open lead(s) still wait to be rescored by them.` : " Every open lead is scored by them."} Every lead's page shows its score's parts.
+          </p>
+        )}
+        {r && admin && <ScoreRulesEditor rules={r} onSaved={() => rules.reload()} />}
+        {r && !admin && <p class="small muted">Only an admin changes these.</p>}
       </Panel>
     </div>
   );
@@ -368,6 +505,76 @@ async function moveLead(lead: Lead, to: string, reason?: string): Promise<void> 
 }
 
 /**
+ * The person's board room is shared by the board and open lead pages: the first user joins it
+ * (`crm:join`, idempotent on the server), and it is left a moment after the last one lets go —
+ * so moving from the board to a lead page never sends a leave that could overtake the next join.
+ */
+let boardHolders = 0;
+let boardLeaveTimer: number | null = null;
+function holdBoardRoom(): () => void {
+  boardHolders += 1;
+  if (boardLeaveTimer !== null) {
+    clearTimeout(boardLeaveTimer);
+    boardLeaveTimer = null;
+  }
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    boardHolders -= 1;
+    if (boardHolders > 0) return;
+    boardLeaveTimer = window.setTimeout(() => {
+      boardLeaveTimer = null;
+      if (boardHolders === 0) void live.call("crm:leave", {}).catch(() => undefined);
+    }, 3_000);
+  };
+}
+
+/**
+ * An open lead page kept live: it is in the person's board room, where every change to a lead
+ * of their book is told (status, owner, activities, reminders, merges, conversion, erasure), and
+ * calls `onChange` for each change of this lead or of a lead merged into it; after a dropped
+ * connection it reloads once (what changed meanwhile). `gone` is the change that took the lead
+ * out of the person's book (handed to someone outside their team).
+ */
+function useLiveLead(leadId: string, onChange: () => void): { joined: boolean; gone: LeadEvent | null } {
+  const [joined, setJoined] = useState(false);
+  const [gone, setGone] = useState<LeadEvent | null>(null);
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => {
+    const release = holdBoardRoom();
+    let alive = true;
+    let first = true;
+    setGone(null);
+    const offConnect = live.onConnect(() => {
+      setJoined(false);
+      live.call<BoardJoined>("crm:join", { after_seq: null }).then(() => {
+        if (!alive) return;
+        setJoined(true);
+        if (!first) latest.current(); // changes made while the connection was down
+        first = false;
+      }, () => undefined);
+    });
+    const offEvent = live.on("crm:lead", (e: LeadEvent) => {
+      if (e.lead.id !== leadId && e.lead.merged_into !== leadId) return;
+      if (e.lead.id === leadId && !e.visible && e.lead.status !== "merged") {
+        setGone(e);
+        return;
+      }
+      latest.current();
+    });
+    return () => {
+      alive = false;
+      offConnect();
+      offEvent();
+      release();
+    };
+  }, [leadId]);
+  return { joined, gone };
+}
+
+/**
  * The board's leads, kept live: loaded over HTTP, then changed by the `crm:lead` events of the
  * person's own board room (joined on every connection; after a drop it asks for what it missed
  * after the last `seq` it applied, and reloads when the server cannot replay it all). A card
@@ -437,6 +644,7 @@ function useLiveBoard() {
   };
   useEffect(() => {
     mounted.current = true;
+    const release = holdBoardRoom();
     void load();
     const offConnect = live.onConnect(() => {
       setJoined(false);
@@ -455,7 +663,7 @@ function useLiveBoard() {
       mounted.current = false;
       offConnect();
       offEvent();
-      void live.call("crm:leave", {}).catch(() => undefined);
+      release();
     };
   }, []);
   return { cards, error, joined, reload: () => void load() };
@@ -750,6 +958,7 @@ function LeadPage({ leadId }: { leadId: string }) {
     timeline.reload();
     dupes.reload();
   };
+  const liveLead = useLiveLead(leadId, refresh);
   const act = useAction(async (to: string, reason?: string) => {
     if (!lead.data) return;
     if (to === "converted") {
@@ -797,10 +1006,18 @@ function LeadPage({ leadId }: { leadId: string }) {
   });
   const merged = lead.data?.status === "merged";
   const l = lead.data;
+  if (liveLead.gone) {
+    const to = liveLead.gone.lead.owner_name;
+    return (
+      <Notice tone="info" testId="lead-gone">
+        {liveLead.gone.lead.full_name} was handed to {to ?? "someone else"}: it is no longer in your book. <a href="/crm">Back to the pipeline</a>
+      </Notice>
+    );
+  }
   if (lead.error) return <Problem error={lead.error} />;
   if (!l) return <p class="muted">Loading…</p>;
   return (
-    <div class="crm-detail" data-testid="lead-page" data-status={l.status}>
+    <div class="crm-detail" data-testid="lead-page" data-status={l.status} data-live={liveLead.joined ? "joined" : "waiting"}>
       <div class="crm-detail-head">
         <div>
           <h2 data-testid="lead-title">{l.full_name}</h2>
@@ -916,9 +1133,64 @@ function LeadPage({ leadId }: { leadId: string }) {
           <Panel title="Timeline">
             <TimelineList items={timeline.data?.items ?? []} onUndo={(id) => void undo.run(id)} undoBusy={undo.busy} />
           </Panel>
+          {!merged && <EraseOnRequest leadId={leadId} erased={l.erased} onDone={refresh} />}
         </div>
       </div>
     </div>
+  );
+}
+
+interface ErasureOut {
+  lead_id: string;
+  client_id: string | null;
+  account: "erased" | "kept" | "none";
+  retained: { kind: string; count: number; reason: string }[];
+}
+
+/** Erasure on the person's request (admins): asks first, then says what happened to their
+ * platform account — erased with the CRM's records when the CRM made it and nothing holds it,
+ * else what keeps it and why (legal retention). */
+function EraseOnRequest({ leadId, erased, onDone }: { leadId: string; erased: boolean; onDone: () => void }) {
+  const me = useStore(session.me);
+  const [asking, setAsking] = useState(false);
+  const [done, setDone] = useState<ErasureOut | null>(null);
+  const erase = useAction(async () => {
+    const out = await api<ErasureOut>("DELETE", `/api/v1/crm/leads/${leadId}`);
+    setAsking(false);
+    setDone(out);
+    onDone();
+  });
+  if (!me?.roles.includes("admin") || (erased && !done)) return null;
+  const sentence = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}.`;
+  return (
+    <Panel title="Erase on their request" testId="erasure">
+      <Problem error={erase.error} />
+      {done ? (
+        <div class="alert alert-ok" role="status" data-testid="erasure-done" data-account={done.account}>
+          <p>Erased: their name, contacts, notes and reminders are gone from the CRM; the audit trail keeps only a keyed hash.</p>
+          {done.account === "erased" && <p data-testid="erasure-account">Their platform account, which the CRM made for them, was erased too: it is anonymised and can never sign in again.</p>}
+          {done.account === "none" && <p data-testid="erasure-account">They had no platform account.</p>}
+          {done.account === "kept" && (
+            <>
+              <p data-testid="erasure-account">Their platform account stays, and this is why:</p>
+              <ul data-testid="erasure-retained">
+                {done.retained.map((r) => <li key={r.kind} data-kind={r.kind}>{sentence(r.reason)}</li>)}
+              </ul>
+            </>
+          )}
+        </div>
+      ) : asking ? (
+        <div class="alert alert-warn" role="alertdialog" data-testid="erasure-confirm">
+          <p>Erase everything the CRM holds on this person? Their name, contacts, notes and reminders are removed for good. Their platform account is erased too when the CRM made it and they hold nothing on the platform; otherwise it stays for the law's retention period, and you will see why.</p>
+          <div class="form-actions">
+            <Button kind="danger" busy={erase.busy} onClick={() => void erase.run()} testId="erasure-yes">Erase</Button>
+            <Button kind="ghost" onClick={() => setAsking(false)}>Cancel</Button>
+          </div>
+        </div>
+      ) : (
+        <Button kind="ghost" onClick={() => setAsking(true)} testId="erasure-open">Erase this person's data…</Button>
+      )}
+    </Panel>
   );
 }
 
@@ -1364,6 +1636,10 @@ function ClientPage({ clientId }: { clientId: string }) {
           <Panel title="History">
             <TimelineList items={timeline.data?.items ?? []} />
           </Panel>
+          <EraseOnRequest leadId={c.lead_id} erased={Boolean(c.erased)} onDone={() => {
+            client.reload();
+            timeline.reload();
+          }} />
         </div>
       </div>
     </div>
