@@ -562,6 +562,7 @@ function useLiveLead(leadId: string, onChange: () => void): { joined: boolean; g
         setGone(e);
         return;
       }
+      if (e.lead.id === leadId) setGone(null); // handed back
       latest.current();
     });
     return () => {
