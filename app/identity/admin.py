@@ -89,7 +89,8 @@ async def do_suspend(actor: Principal, user_id: str, reason: str, ip: str | None
     updated = await _audited_update(
         actor, target, "user.suspend",
         {"status": UserStatus.SUSPENDED.value, "suspended_at": utcnow()},
-        {"status": {"$ne": UserStatus.SUSPENDED.value}},
+        # An erased account stays erased: suspending (then reactivating) it would revive it.
+        {"status": {"$nin": [UserStatus.SUSPENDED.value, UserStatus.ERASED.value]}},
         {"reason": reason, "previous_status": target.status.value, "ip": ip},
     )  # fmt: skip
     revoked = await sessions.store().revoke_all(user_id)

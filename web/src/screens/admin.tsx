@@ -70,7 +70,7 @@ function Users() {
           <span class="field-label">Status</span>
           <select value={status} onChange={(e) => setStatus((e.currentTarget as HTMLSelectElement).value)} data-testid="user-status-filter">
             <option value="">Any</option>
-            {["ACTIVE", "PENDING", "SUSPENDED"].map((s) => <option key={s} value={s}>{label(s)}</option>)}
+            {["ACTIVE", "PENDING", "SUSPENDED", "ERASED"].map((s) => <option key={s} value={s}>{label(s)}</option>)}
           </select>
         </label>
         <Button type="submit" kind="secondary" testId="user-search-submit">Search</Button>
@@ -89,7 +89,7 @@ function Users() {
                 <td>{label(u.kyc_status)}</td>
                 <td class="small">{when(u.created_at)}</td>
                 <td class="num">
-                  {u.status === "SUSPENDED" ? (
+                  {u.status === "ERASED" ? null : u.status === "SUSPENDED" ? (
                     <Button kind="ghost" testId={`reactivate-${u.id}`} onClick={() => void act.run(u, "reactivate")}>Reactivate</Button>
                   ) : u.id !== session.me.get()?.id ? (
                     <Button kind="ghost" testId={`suspend-${u.id}`} onClick={() => void act.run(u, "suspend")}>Suspend</Button>
