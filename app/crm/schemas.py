@@ -186,6 +186,7 @@ class ScoreOut(BaseModel):
     decay_bp: int
     days_inactive: int
     computed_at: dt.datetime | None
+    rules_version: int = 0  # of the score rules it was computed by
 
     @classmethod
     def of(cls, parts: ScoreParts) -> ScoreOut:
