@@ -34,6 +34,8 @@ from tests.crm.conftest import email, staff, team
 from tests.crm.test_http import person
 from tests.identity.conftest import Api
 
+pytestmark = pytest.mark.usefixtures("services")
+
 
 @pytest.fixture
 async def api(live_stack: LiveStack) -> AsyncIterator[Api]:
