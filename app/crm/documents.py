@@ -348,6 +348,8 @@ class Client(Document):
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
     erased_at: dt.datetime | None = None
+    # Why their platform account outlived the erasure (sentences; no personal data).
+    account_retained: list[str] = Field(default_factory=list)
 
     class Settings:
         name = "crm_clients"

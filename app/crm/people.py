@@ -4,7 +4,7 @@ client invited to the platform. One module, so the identity split touches one pl
 from __future__ import annotations
 
 from app.identity import directory
-from app.identity.documents import PlatformRole, User
+from app.identity.documents import PlatformRole, User, UserStatus
 from app.identity.signup import do_provision_user
 
 STAFF_ROLES = (PlatformRole.CRM_AGENT, PlatformRole.CRM_MANAGER, PlatformRole.ADMIN)
@@ -39,3 +39,9 @@ async def erase_account(user_id: str) -> None:
     """Anonymise the account the CRM made for a person it erases (identity's
     ``do_erase_account``: cannot sign in, sessions revoked, references kept)."""
     await directory.do_erase_account(user_id, "crm_erasure")
+
+
+async def account_erased(user_id: str) -> bool:
+    """Whether the account was erased (anonymised) on its holder's request."""
+    found = await directory.user(user_id)
+    return found is not None and found.status is UserStatus.ERASED

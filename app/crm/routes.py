@@ -144,11 +144,13 @@ async def _leads_out(leads: list[Lead]) -> list[LeadOut]:
 
 async def _client_out(client: Client, detail: bool = False) -> ClientOut:
     names = await people.names([client.owner_id] if client.owner_id else [])
+    erased = await people.account_erased(client.user_id) if detail and client.user_id else None
     return ClientOut.of(
         client, phone=crm_service.phone_of(client) if detail else None,
         address=crm_service.address_of(client) if detail else None,
         owner_name=names.get(client.owner_id or ""),
         kyc_status=await crm_service.kyc_status(client) if detail else None,
+        account_erased=erased,
     )  # fmt: skip
 
 

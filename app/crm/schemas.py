@@ -532,12 +532,16 @@ class ClientOut(BaseModel):
     preferences: ContactPreferences
     source: LeadSource
     kyc_status: str | None = None
+    # Detail view: the platform account was erased with the person (see ``ErasureOut``).
+    account_erased: bool | None = None
+    account_retained: list[str] = Field(default_factory=list)  # why it outlived an erasure
     created_at: dt.datetime
     erased: bool
 
     @classmethod
     def of(cls, c: Client, *, phone: str | None = None, address: str | None = None,
-           owner_name: str | None = None, kyc_status: str | None = None) -> ClientOut:  # fmt: skip
+           owner_name: str | None = None, kyc_status: str | None = None,
+           account_erased: bool | None = None) -> ClientOut:  # fmt: skip
         shown = phone or (masked_last4(c.phone_last4) if c.phone_last4 else None)
         return cls(
             id=str(c.id), lead_id=c.lead_id, full_name=c.full_name, email=c.email, phone=shown,
@@ -547,6 +551,7 @@ class ClientOut(BaseModel):
             investment_capacity=_amount(c.investment_capacity),
             investment_profile=c.investment_profile, preferences=c.preferences, source=c.source,
             kyc_status=kyc_status, created_at=c.created_at, erased=c.erased_at is not None,
+            account_erased=account_erased, account_retained=c.account_retained,
         )  # fmt: skip
 
 

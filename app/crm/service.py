@@ -2234,6 +2234,7 @@ class CrmService:
                     "investment_profile": InvestmentProfile().model_dump(),
                     "status": ClientStatus.INACTIVE.value, "erased_at": now,
                     "link_user_id": None,
+                    "account_retained": [r.reason for r in outcome.retained],
                 }, session)  # fmt: skip
             await repository.erase_activities(lead_id, lead.client_id, session)
             await repository.cancel_reminders(lead_id, session)

@@ -183,6 +183,8 @@ async def test_erasure_erases_the_account_the_crm_made_when_nothing_holds_it(api
 
     erased = await chief.ok("DELETE", f"/api/v1/crm/leads/{client['lead_id']}")
     assert (erased["account"], erased["retained"]) == ("erased", [])
+    shown = await agent.ok("GET", f"/api/v1/crm/clients/{client['id']}")
+    assert (shown["account_erased"], shown["full_name"]) == (True, "(erased)")
     gone = await directory.user(user_id)
     assert gone is not None  # anonymised, never deleted: references still resolve
     assert gone.status is UserStatus.ERASED
@@ -216,6 +218,9 @@ async def test_erasure_keeps_an_account_that_holds_money_or_kyc_and_says_why(api
     assert kept["account"] == "kept"
     assert [r["kind"] for r in kept["retained"]] == ["club_membership"]
     assert kept["retained"][0]["reason"].startswith("a member of 1 club")
+    shown = await agent.ok("GET", f"/api/v1/crm/clients/{member['id']}")
+    assert shown["account_erased"] is False
+    assert shown["account_retained"] == [kept["retained"][0]["reason"]]
     account = await directory.user(member["user_id"])
     assert account is not None and account.status is UserStatus.ACTIVE
     assert account.email == member["email"]

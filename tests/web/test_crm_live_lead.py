@@ -203,6 +203,8 @@ async def test_an_erasure_says_what_happened_to_the_platform_account(
     await expect(done).to_have_attribute("data-account", "erased")
     await expect(done).to_contain_text("was erased too")
     await expect(chief.get_by_test_id("client-title")).to_have_text("(erased)")
+    await expect(chief.get_by_test_id("client-account")).to_have_text("Erased with the person")
+    await expect(chief.get_by_test_id("client-edit-open")).to_have_count(0)
     account = await directory.user(gone.user_id)
     assert account is not None and account.status is UserStatus.ERASED
     await chief.screenshot(path=str(artifacts / "crm-erasure-account-desktop.png"),
@@ -219,5 +221,8 @@ async def test_an_erasure_says_what_happened_to_the_platform_account(
     await expect(phone.get_by_test_id("lead-title")).to_have_text("(erased)")
     await fits(phone)
     await phone.screenshot(path=str(artifacts / "crm-erasure-kept-phone.png"), full_page=True)
+    await expect(phone.get_by_test_id("activity-save")).to_have_count(0)
+    await phone.goto(f"/crm/clients/{member.id}")
+    await expect(phone.get_by_test_id("client-account")).to_contain_text("Kept: a member of 1 club")
     still = await directory.user(member.user_id)
     assert still is not None and still.status is UserStatus.ACTIVE

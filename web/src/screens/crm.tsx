@@ -91,6 +91,8 @@ interface Client {
   kyc_status: string | null;
   created_at: string;
   erased?: boolean;
+  account_erased?: boolean | null;
+  account_retained?: string[];
 }
 
 interface Reminder {
@@ -862,7 +864,7 @@ function TimelineList({ items, onUndo, undoBusy = false }: { items: Activity[]; 
 
 function describe(a: Activity): string {
   if (a.kind === "status") return `${label(String(a.data.from ?? ""))} → ${label(String(a.data.to ?? ""))}${a.text ? `: ${a.text}` : ""}`;
-  if (a.kind === "created") return `Lead created (${label(String(a.data.source ?? ""))})${a.text ? `: ${a.text}` : ""}`;
+  if (a.kind === "created") return `Lead created${a.data.source ? ` (${label(String(a.data.source))})` : ""}${a.text ? `: ${a.text}` : ""}`;
   if (a.kind === "converted") return "Became a client";
   if (a.kind === "merged") return `${a.other_name ?? "Another lead"} was merged into this one${a.undoable === false ? " (undone later)" : ""}`;
   if (a.kind === "merge_undone") return `The merge of ${a.other_name ?? "another lead"} was undone`;
@@ -1105,7 +1107,7 @@ function LeadPage({ leadId }: { leadId: string }) {
           {merged && (
             <Notice tone="info" testId="merged-away">This lead was merged into <a href={`/crm/leads/${l.merged_into ?? ""}`} data-testid="merged-into">another lead</a>: work on that one (the merge can be undone from its timeline).</Notice>
           )}
-          {!merged && <Panel title="Log an activity">
+          {!merged && !l.erased && <Panel title="Log an activity">
             <form class="form" onSubmit={(e) => {
               e.preventDefault();
               void log.run();
@@ -1121,7 +1123,7 @@ function LeadPage({ leadId }: { leadId: string }) {
               <Button busy={log.busy} testId="activity-save">Save</Button>
             </form>
           </Panel>}
-          {!merged && <Panel title="Follow-up reminder">
+          {!merged && !l.erased && <Panel title="Follow-up reminder">
             <form class="form" onSubmit={(e) => {
               e.preventDefault();
               void remind.run();
@@ -1548,7 +1550,7 @@ function ClientPage({ clientId }: { clientId: string }) {
       <Problem error={save.error ?? folio.error} />
       <div class="crm-columns">
         <div class="stack">
-          <Panel title="Profile" actions={!editing && <Button kind="ghost" onClick={() => setEditing(true)} testId="client-edit-open">Edit</Button>}>
+          <Panel title="Profile" actions={!editing && !c.erased && <Button kind="ghost" onClick={() => setEditing(true)} testId="client-edit-open">Edit</Button>}>
             {editing ? <ClientEdit client={c} onCancel={() => setEditing(false)} onSaved={() => {
               setEditing(false);
               client.reload();
@@ -1569,7 +1571,7 @@ function ClientPage({ clientId }: { clientId: string }) {
               <dt>Goals</dt><dd data-testid="client-goals">{c.investment_profile.goals.join(", ") || "—"}</dd>
               <dt>Preferred products</dt><dd>{c.investment_profile.preferred_products.join(", ") || "—"}</dd>
               <dt>Reach by</dt><dd>{c.preferences ? `${label(c.preferences.channel)}${c.preferences.best_time ? `, ${c.preferences.best_time}` : ""}${c.preferences.do_not_contact ? " · do not contact" : ""}` : "—"}</dd>
-              <dt>Platform account</dt><dd data-testid="client-account">{c.user_id ? "Linked" : c.link_pending ? "Asked to link their existing account (waiting for them)" : "Not invited"}</dd>
+              <dt>Platform account</dt><dd data-testid="client-account">{c.account_erased ? "Erased with the person" : c.user_id ? (c.erased ? `Kept: ${(c.account_retained ?? []).join("; ") || "for legal retention"}` : "Linked") : c.link_pending ? "Asked to link their existing account (waiting for them)" : "Not invited"}</dd>
             </dl>
             )}
             {!editing && !questionnaire && (
