@@ -51,7 +51,9 @@ async def fresh_rules() -> AsyncIterator[None]:
     await CrmScoreRules.get_pymongo_collection().delete_many({})
 
 
-async def test_an_activity_and_a_reminder_reach_the_boards_with_the_new_score() -> None:
+async def test_an_activity_and_a_reminder_reach_the_boards_with_the_new_score(
+    fresh_rules: None,
+) -> None:
     manager, (agent,) = await team(1)
     lead, _ = await crm_service.do_create_lead(
         agent.actor, LeadCreate(full_name="Told Live", email=email(), source=LeadSource.REFERRAL)

@@ -49,7 +49,7 @@ async def fresh_rules() -> AsyncIterator[None]:
 
 
 async def test_an_open_lead_page_follows_another_persons_changes(
-    new_context: NewContext, artifacts: Path
+    new_context: NewContext, artifacts: Path, fresh_rules: None
 ) -> None:
     tag = uuid.uuid4().hex[:4]
     manager, (agent, other) = await team(2)
