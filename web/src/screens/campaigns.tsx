@@ -965,7 +965,7 @@ export function CampaignDashboard() {
               {b.owner_transfers.length > 0 && <h3>Money released to you</h3>}
               <ul class="rows cf-list">{b.owner_transfers.map((t) => <li key={t.id} data-testid="board-release" data-status={t.status}>{money(t.amount)} <Status value={t.status} /><PayoutTrouble t={t} /></li>)}</ul>
               {b.owner_reports.length > 0 && <h3>Profit reports</h3>}
-              <ul class="rows cf-list">{b.owner_reports.map((r) => <li key={r.id} data-testid="board-owner-report"><a href={`/campaigns/${r.campaign_id}`}>{r.campaign_title ?? "Campaign"}</a>: {r.period_start} to {r.period_end}, pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
+              <ul class="rows cf-list">{b.owner_reports.map((r) => <li key={r.id} data-testid="board-owner-report"><a href={`/campaigns/${r.campaign_id}`}>{r.campaign_title ?? "Campaign"}</a>: {day(r.period_start)} to {day(r.period_end)}, pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
               {b.owner_updates.length > 0 && <h3>Your updates</h3>}
               <UpdateRows updates={b.owner_updates} testId="board-owner-update" />
             </Panel>
