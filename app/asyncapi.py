@@ -143,8 +143,10 @@ CHANNELS = {
         Channel("accounts", "accounts", "Every signed-in (non-guest) socket."),
         Channel("scheme", "scheme:{scheme_id}", "A chit scheme's live room: its foreman, ticket "
                 "holders and admins who sent chit:join.", "scheme_id"),
-        Channel("campaign", "campaign:{campaign_id}", "A campaign's live page (campaign:join).",
-                "campaign_id"),
+        Channel("campaign", "campaign:{campaign_id}", "A campaign's live page, and the "
+                "crowdfunding dashboards of its owner and investors, which join without "
+                "history (campaign:join, with_events false) and fetch their state afresh on "
+                "each event.", "campaign_id"),
         Channel("crm_board", "crm:board:{viewer}", "A member of CRM staff's live pipeline "
                 "board (crm:join): their own and their team's leads; crm:board:all for admins.",
                 "viewer"),

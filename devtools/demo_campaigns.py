@@ -1,6 +1,7 @@
 """Demo data of crowdfunding (``python -m devtools.demo``): a KYC-verified business owner with two
-live campaigns (one part-raised by the demo member) and one waiting for the demo admin's
-verification. Idempotent: made once."""
+live campaigns (one part-raised by the demo member, with an update), one waiting for the demo
+admin's verification, and one funded by the demo member 150 days ago whose first profit report
+is overdue (the dashboards' reporting schedule). Idempotent: made once."""
 
 from __future__ import annotations
 
@@ -102,13 +103,37 @@ async def load_demo_campaigns(member_email: str, admin_email: str) -> int:
     if third is not None:
         await campaign_service.do_submit(owner_id, str(third.id))
     # The demo member has already put ₹40,000 into the bakery (a recorded demo payment).
-    investment = await campaign_service.do_reserve(str(member.id), str(bakery.id), 4_000_000)
+    await _paid(str(member.id), str(bakery.id), 4_000_000)
+    await campaign_service.do_post_update(
+        owner_id, str(bakery.id), "The oven is ordered",
+        "The deck oven ships from Coimbatore next week; the electrician comes on Monday.",
+    )  # fmt: skip
+    # A milk chiller the demo member funded 150 days ago: its first quarter's profit report
+    # is overdue on the owner's dashboard.
+    dairy = await campaign_service.do_create(owner_id, _fields(
+        "Anand's dairy: a bulk milk chiller",
+        "A 500-litre chiller so the morning milk keeps until the cooperative's van comes.",
+        "agriculture", "Anand", "5000.00", 10))  # fmt: skip
+    await campaign_service.do_submit(owner_id, str(dairy.id))
+    await campaign_service.do_review(str(admin.id), str(dairy.id), "verify",
+                                     "Demo: documents checked")  # fmt: skip
+    await _paid(str(member.id), str(dairy.id), 500_000)
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=150)
+    await Campaign.get_pymongo_collection().update_one(
+        {"_id": dairy.id},
+        {"$set": {"closed_at": then, "live_at": then, "starts_on": then.date().isoformat()}},
+    )
+    return created + 1
+
+
+async def _paid(member_id: str, campaign_id: str, amount: int) -> None:
+    """A pledge of ``amount`` paise by ``member_id``, paid (a recorded demo payment)."""
+    investment = await campaign_service.do_reserve(member_id, campaign_id, amount)
     event_id = f"demo-{uuid.uuid4().hex[:12]}"
     await campaign_flows.do_apply_payment_event(PaymentEventV1(
         id=f"demo:{event_id}", provider="demo", provider_event_id=event_id,
-        kind="payment.captured", pool_type="campaign", pool_id=str(bakery.id),
+        kind="payment.captured", pool_type="campaign", pool_id=campaign_id,
         contribution_id=str(investment.id), payment_id=f"pay_{event_id}",
         amount=investment.amount, currency="INR",
         occurred_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     ))  # fmt: skip
-    return created

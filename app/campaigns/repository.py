@@ -571,6 +571,18 @@ async def updates_of(campaign_id: str, limit: int = 50) -> list[CampaignUpdate]:
     )
 
 
+async def updates_of_campaigns(campaign_ids: list[str], limit: int = 50) -> list[CampaignUpdate]:
+    """The updates of any of ``campaign_ids``, newest first, at most ``limit``."""
+    if not campaign_ids:
+        return []
+    return (
+        await CampaignUpdate.find({"campaign_id": {"$in": campaign_ids}})
+        .sort("-created_at", "-_id")
+        .limit(limit)
+        .to_list()
+    )
+
+
 async def insert_dispute(dispute: Dispute) -> Dispute:
     """Store a dispute."""
     await dispute.insert()

@@ -14,6 +14,7 @@ from app.audit.service import audit_service
 from app.campaigns.destinations import destination_service
 from app.campaigns.documents import (
     Campaign,
+    CampaignUpdate,
     Dispute,
     DisputeStatus,
     Investment,
@@ -26,6 +27,7 @@ from app.campaigns.documents import (
 from app.campaigns.events import progress_bps, update_out
 from app.campaigns.flows import campaign_flows
 from app.campaigns.payouts import verify_transfer_webhook
+from app.campaigns.schedule import ReportDue
 from app.campaigns.schemas import (
     AdminDashboard,
     AuditEntryOut,
@@ -35,6 +37,7 @@ from app.campaigns.schemas import (
     CampaignPage,
     CampaignStats,
     CancelRequest,
+    DashboardUpdateOut,
     DestinationCreate,
     DestinationOut,
     DestinationState,
@@ -55,6 +58,7 @@ from app.campaigns.schemas import (
     ProfitReportOut,
     ProfitShareOut,
     QuoteQuery,
+    ReportDueOut,
     ReviewNoteOut,
     ReviewRequest,
     StatementRequest,
@@ -214,12 +218,38 @@ def transfer_out(t: Transfer) -> TransferOut:
     )  # fmt: skip
 
 
-def dispute_out(d: Dispute) -> DisputeOut:
-    """The API shape of one dispute."""
+def dispute_out(d: Dispute, campaign_title: str | None = None) -> DisputeOut:
+    """The API shape of one dispute (with its campaign's title when the caller has it)."""
     return DisputeOut(
-        id=str(d.id), campaign_id=d.campaign_id, user_id=d.user_id, reason=d.reason,
-        status=d.status.value, resolution=d.resolution, created_at=d.created_at,
-        resolved_at=d.resolved_at,
+        id=str(d.id), campaign_id=d.campaign_id, campaign_title=campaign_title,
+        user_id=d.user_id, reason=d.reason, status=d.status.value, resolution=d.resolution,
+        created_at=d.created_at, resolved_at=d.resolved_at,
+    )  # fmt: skip
+
+
+async def dispute_outs(disputes: list[Dispute]) -> list[DisputeOut]:
+    """API shapes of disputes, each naming its campaign (title)."""
+    found = await campaign_service.campaigns_by_ids(sorted({d.campaign_id for d in disputes}))
+    return [dispute_out(d, found[d.campaign_id].title if d.campaign_id in found else None)
+            for d in disputes]  # fmt: skip
+
+
+def dashboard_updates(
+    updates: list[CampaignUpdate], titles: dict[str, str]
+) -> list[DashboardUpdateOut]:
+    """Updates as a dashboard lists them, with their campaigns' titles."""
+    return [
+        DashboardUpdateOut(**update_out(u).model_dump(), campaign_title=titles.get(u.campaign_id))
+        for u in updates
+    ]
+
+
+def report_due_out(campaign: Campaign, due: ReportDue) -> ReportDueOut:
+    """The API shape of a campaign's next profit report due."""
+    return ReportDueOut(
+        campaign_id=str(campaign.id), campaign_title=campaign.title, number=due.number,
+        period_start=due.period_start, period_end=due.period_end, due_on=due.due_on,
+        state=due.state, overdue=due.state == "overdue", days_overdue=due.days_overdue,
     )  # fmt: skip
 
 
@@ -452,7 +482,7 @@ async def report_profit(campaign_id: str, data: ProfitReportCreate) -> tuple[Pro
 async def open_dispute(campaign_id: str, data: DisputeCreate) -> tuple[DisputeOut, int]:
     """An investor opens a dispute against the campaign (403 ``not_an_investor``)."""
     dispute = await campaign_flows.do_open_dispute(_me(), campaign_id, data.reason)
-    return dispute_out(dispute), 201
+    return (await dispute_outs([dispute]))[0], 201
 
 
 @blueprint.get("/campaigns/<campaign_id>/ledger")
@@ -614,8 +644,12 @@ async def my_dashboard() -> InvestorDashboard:
     received = sum(t.amount for t in payouts if t.status == TransferStatus.PAID)
     upcoming = sorted((c for c in campaigns.values() if c.status == "live"),
                       key=lambda c: c.ends_at)  # fmt: skip
+    backed = sorted({i.campaign_id for i in mine if i.status in ("completed", "pending")})
     owned = await campaign_service.owned(me)
-    reports = [r for c in owned for r in await campaign_service.reports(str(c.id))]
+    owned_titles = {str(c.id): c.title for c in owned}
+    reports_by_campaign = {str(c.id): await campaign_service.reports(str(c.id)) for c in owned}
+    reports = [r for c in owned for r in reports_by_campaign[str(c.id)]]
+    due = [(c, campaign_service.report_due(c, reports_by_campaign[str(c.id)])) for c in owned]
     owner_transfers = [t for t in received_transfers if t.kind.value == "release"]
     return InvestorDashboard(
         invested=format_minor(invested), received=format_minor(received),
@@ -623,10 +657,18 @@ async def my_dashboard() -> InvestorDashboard:
         investments=[investment_out(i, campaigns[i.campaign_id].title
                                     if i.campaign_id in campaigns else None) for i in mine],
         payouts=[transfer_out(t) for t in payouts], upcoming=await campaign_outs(upcoming),
+        investor_updates=dashboard_updates(
+            await campaign_service.updates_of_campaigns(backed, 20),
+            {cid: c.title for cid, c in campaigns.items()},
+        ),
         owned=await campaign_outs(owned),
-        owner_reports=await report_outs(reports, me, {str(c.id): c.title for c in owned}),
+        owner_reports_due=[report_due_out(c, d) for c, d in due if d is not None],
+        owner_reports=await report_outs(reports, me, owned_titles),
         owner_transfers=[transfer_out(t) for t in owner_transfers],
-        disputes=[dispute_out(d) for d in await campaign_service.disputes(user_id=me)],
+        owner_updates=dashboard_updates(
+            await campaign_service.updates_of_campaigns(list(owned_titles), 50), owned_titles
+        ),
+        disputes=await dispute_outs(await campaign_service.disputes(user_id=me)),
     )  # fmt: skip
 
 
@@ -663,8 +705,9 @@ async def admin_dashboard() -> AdminDashboard:
         reports_to_decide=await report_outs(await campaign_service.reports_waiting(), _me()),
         failed_transfers=[transfer_out(t) for t in
                           await campaign_service.transfers(status=TransferStatus.FAILED)],
-        open_disputes=[dispute_out(d) for d in
-                       await campaign_service.disputes(status=DisputeStatus.OPEN)],
+        open_disputes=await dispute_outs(
+            await campaign_service.disputes(status=DisputeStatus.OPEN)
+        ),
     )  # fmt: skip
 
 
@@ -702,7 +745,8 @@ async def decide_report(report_id: str, data: ProfitDecision) -> ProfitReportOut
 @document_errors(404, 409, 422)
 async def resolve_dispute(dispute_id: str, data: DisputeResolve) -> DisputeOut:
     """Resolve an open dispute with notes (audited; the investor is notified)."""
-    return dispute_out(await campaign_flows.do_resolve_dispute(_me(), dispute_id, data.resolution))
+    resolved = await campaign_flows.do_resolve_dispute(_me(), dispute_id, data.resolution)
+    return (await dispute_outs([resolved]))[0]
 
 
 @blueprint.post("/admin/campaigns/transfers/<transfer_id>/retry")

@@ -296,6 +296,31 @@ class UpdateOut(BaseModel):
     created_at: dt.datetime
 
 
+class DashboardUpdateOut(UpdateOut):
+    """An owner's update as a dashboard lists it: with its campaign's title."""
+
+    campaign_title: str | None = None
+
+
+class ReportDueOut(BaseModel):
+    """The next profit report a funded campaign owes, by its reporting schedule
+    (docs/domain.md, crowdfunding, "Reporting schedule"): the period it must cover (both days
+    included), the last day to send it, and its state — ``upcoming`` (the period is still
+    running), ``due`` (it can be sent now), ``overdue`` (``due_on`` has passed; ``overdue``
+    is then true and ``days_overdue`` says by how much). ``number`` counts the scheduled
+    periods from 1."""
+
+    campaign_id: str
+    campaign_title: str
+    number: int
+    period_start: dt.date
+    period_end: dt.date
+    due_on: dt.date
+    state: Literal["upcoming", "due", "overdue"]
+    overdue: bool
+    days_overdue: int
+
+
 class UpdateList(BaseModel):
     """Updates, newest first."""
 
@@ -388,10 +413,11 @@ class DisputeResolve(BaseModel):
 
 
 class DisputeOut(BaseModel):
-    """A dispute."""
+    """A dispute, naming its campaign (``campaign_title``)."""
 
     id: str
     campaign_id: str
+    campaign_title: str | None = None
     user_id: str
     reason: str
     status: str
@@ -402,8 +428,11 @@ class DisputeOut(BaseModel):
 
 class InvestorDashboard(BaseModel):
     """``GET /api/v1/me/campaigns/dashboard``, the investor's side: investments and their
-    state, payouts received, return so far (received ÷ invested, bps), upcoming deadlines;
-    and the owner's side: own campaigns, profit reports and payouts due."""
+    state, payouts received, return so far (received ÷ invested, bps), upcoming deadlines,
+    the updates of the campaigns invested in, the disputes opened; and the owner's side: own
+    campaigns, the next profit report each funded one owes (``owner_reports_due``), profit
+    reports, payouts and the owner's own updates. The screen reloads it when a followed
+    campaign's room (``campaign:<id>``) or the person's notifications say something changed."""
 
     invested: str
     received: str
@@ -411,9 +440,19 @@ class InvestorDashboard(BaseModel):
     investments: list[InvestmentOut]
     payouts: list[TransferOut]
     upcoming: list[CampaignOut]
+    investor_updates: list[DashboardUpdateOut] = Field(
+        default_factory=list,
+        description="updates of the campaigns the person invested in, newest first (≤ 20)",
+    )
     owned: list[CampaignOut]
+    owner_reports_due: list[ReportDueOut] = Field(
+        default_factory=list, description="per funded campaign owned, the next report due"
+    )
     owner_reports: list[ProfitReportOut]
     owner_transfers: list[TransferOut]
+    owner_updates: list[DashboardUpdateOut] = Field(
+        default_factory=list, description="the owner's updates, newest first (≤ 50)"
+    )
     disputes: list[DisputeOut]
 
 
@@ -487,10 +526,13 @@ class CampaignUpdateEvent(CampaignRoomEvent):
 
 
 class CampaignJoin(BaseModel):
-    """``campaign:join`` / ``campaign:sync``: the room to follow and the last ``seq`` seen."""
+    """``campaign:join`` / ``campaign:sync``: the room to follow and the last ``seq`` seen.
+    ``with_events`` false joins without the missed events (a dashboard that fetches its own
+    state after joining: the answer's ``events`` is then empty)."""
 
     campaign_id: str = Field(pattern=r"^[0-9a-f]{24}$")
     after_seq: NonNegativeInt64 = 0
+    with_events: bool = True
 
 
 class CampaignLeave(BaseModel):

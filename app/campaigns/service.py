@@ -50,6 +50,7 @@ from app.campaigns.errors import (
     NotCampaignOwner,
     OwnerKycRequired,
 )
+from app.campaigns.schedule import ReportDue, next_report_due
 from app.campaigns.schemas import CampaignFields, FeedQuery
 from app.config import get_settings
 from app.db import run_in_transaction
@@ -768,6 +769,31 @@ class CampaignService:
         """A campaign's updates, newest first."""
         return await repository.updates_of(campaign_id)
 
+    async def updates_of_campaigns(
+        self, campaign_ids: list[str], limit: int = 50
+    ) -> list[CampaignUpdate]:
+        """The updates of several campaigns (a dashboard's), newest first, at most ``limit``."""
+        return await repository.updates_of_campaigns(sorted(set(campaign_ids)), limit)
+
+    def report_due(
+        self, campaign: Campaign, reports: list[ProfitReport], today: dt.date | None = None
+    ) -> ReportDue | None:
+        """The next profit report ``campaign`` owes by its reporting schedule
+        (app/campaigns/schedule.py; docs/domain.md, crowdfunding, "Reporting schedule"),
+        given its ``reports``: periods of ``profit_period_months`` months from the day it was
+        funded; rejected reports cover nothing. None unless the campaign is funded."""
+        if campaign.status != CampaignStatus.FUNDED:
+            return None
+        funded = campaign.closed_at or campaign.live_at or campaign.created_at
+        periods = [
+            (dt.date.fromisoformat(r.period_start), dt.date.fromisoformat(r.period_end))
+            for r in reports
+            if r.status != ProfitReportStatus.REJECTED
+        ]
+        return next_report_due(
+            funded.date(), campaign.profit_period_months, periods, today or utcnow().date()
+        )
+
     async def investments(
         self, campaign: Campaign, viewer_id: str, is_admin: bool
     ) -> list[Investment]:
@@ -821,17 +847,19 @@ class CampaignService:
     # ---- the live room --------------------------------------------------------------------
 
     async def catch_up(
-        self, campaign_id: str, user_id: str, after_seq: int
+        self, campaign_id: str, user_id: str, after_seq: int, with_events: bool = True
     ) -> tuple[Campaign, int, list[dict[str, Any]], bool]:
         """For a socket joining (or re-syncing) ``campaign:<id>``: the campaign now, the room's
         last ``seq``, the events after ``after_seq`` (``{"event", "data"}``, at most
-        ``room_catch_up_limit``) and whether more were left out. Read the log *after* the
-        socket entered the room, so nothing falls in between. Raises ``CampaignNotFound``."""
+        ``room_catch_up_limit``; none when not ``with_events``) and whether more were left
+        out. Read the log *after* the socket entered the room, so nothing falls in between.
+        Raises ``CampaignNotFound``."""
         campaign = await self.check_visible(campaign_id, user_id, False)
         room = campaign_events.campaign_room(campaign_id)
         head = await eventlog.head(room)
         limit = get_settings().room_catch_up_limit
-        found = await eventlog.since(room, after_seq, limit + 1) if after_seq < head else []
+        wanted = with_events and after_seq < head
+        found = await eventlog.since(room, after_seq, limit + 1) if wanted else []
         missed = [{"event": e.event, "data": e.data} for e in found[:limit]]
         return campaign, head, missed, len(found) > limit
 

@@ -17,9 +17,11 @@ from app.identity.sockets import require_socket_user
 from app.realtime.handlers import socket_handler
 
 
-async def _joined(campaign_id: str, user_id: str, after_seq: int) -> dict[str, Any]:
+async def _joined(
+    campaign_id: str, user_id: str, after_seq: int, with_events: bool = True
+) -> dict[str, Any]:
     campaign, head, missed, truncated = await campaign_service.catch_up(
-        campaign_id, user_id, after_seq
+        campaign_id, user_id, after_seq, with_events
     )
     [shown] = await campaign_outs([campaign], user_id, pictures=10)
     return CampaignJoined(campaign=shown, seq=head, events=missed,
@@ -37,7 +39,8 @@ def register(sio: socketio.AsyncServer) -> None:
         room = campaign_room(request.campaign_id)
         await sio.enter_room(sid, room)
         try:
-            return await _joined(request.campaign_id, identity.user_id, request.after_seq)
+            return await _joined(request.campaign_id, identity.user_id, request.after_seq,
+                                 request.with_events)  # fmt: skip
         except BaseException:
             await sio.leave_room(sid, room)
             raise
@@ -47,7 +50,8 @@ def register(sio: socketio.AsyncServer) -> None:
     async def campaign_sync(sid: str, request: CampaignJoin) -> dict[str, Any]:
         identity = await require_socket_user(sio, sid)
         assert identity.user_id is not None
-        return await _joined(request.campaign_id, identity.user_id, request.after_seq)
+        return await _joined(request.campaign_id, identity.user_id, request.after_seq,
+                             request.with_events)  # fmt: skip
 
     @sio.on("campaign:leave")
     @socket_handler(CampaignLeave)

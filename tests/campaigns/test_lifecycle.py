@@ -133,7 +133,14 @@ async def test_demo_campaigns_load_once() -> None:
     admin = await admin_account()
     first = await load_demo_campaigns(member.email, admin.email)
     again = await load_demo_campaigns(member.email, admin.email)
-    assert (first, again) == (3, 0)
+    assert (first, again) == (4, 0)
     owned = await Campaign.find({"status": {"$in": ["live", "in_review"]}}).to_list()
     bakery = [c for c in owned if c.title == "Meena's bakery: a second oven"]
     assert bakery and bakery[0].raised == 4_000_000
+    assert [u.title for u in await campaign_service.updates(str(bakery[0].id))] == [
+        "The oven is ordered"]  # fmt: skip
+    # The dairy was funded 150 days ago: its first quarterly report is overdue.
+    dairy = await Campaign.find_one({"owner_id": bakery[0].owner_id, "status": "funded"})
+    assert dairy is not None and dairy.raised == 500_000
+    due = campaign_service.report_due(dairy, await campaign_service.reports(str(dairy.id)))
+    assert due is not None and (due.number, due.state) == (1, "overdue")

@@ -2,7 +2,7 @@
  * through the `campaign:<id>` room with catch-up by seq), investing through the sandbox
  * checkout, the owner's editor, updates and profit reports, dashboards and admin verification.
  * Money is shown exactly as the API's decimal strings, with ₹ and Indian grouping. */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { fieldName } from "../errors.ts";
 import { live } from "../live.ts";
@@ -67,7 +67,7 @@ interface Report {
   campaign_title: string | null; document_url: string | null; note: string;
 }
 interface Transfer { id: string; kind: string; campaign_id: string; user_id: string; amount: string; status: string; attempts: number; last_error: string | null; paid_at: string | null }
-interface Dispute { id: string; campaign_id: string; reason: string; status: string; resolution: string | null }
+interface Dispute { id: string; campaign_id: string; campaign_title: string | null; reason: string; status: string; resolution: string | null; created_at: string }
 interface Progress { seq: number; campaign_id: string; raised: string; reserved: string; remaining: string; goal: string; progress_bps: number; investor_count: number; status: string }
 
 const CATEGORIES = ["food", "retail", "services", "manufacturing", "agriculture", "education", "health", "crafts", "technology", "other"];
@@ -235,6 +235,71 @@ export function CampaignFeed() {
   );
 }
 
+// ---- campaign rooms shared by several screens ---------------------------------------------------
+
+const roomHolders = new Map<string, number>();
+const LEAVE_DELAY_MS = 2_000;
+
+/** A screen holds `campaign:<id>` while it shows it; the socket leaves the room only a moment
+ * after the last holder lets go. Socket handlers run concurrently on the server, so a leave sent
+ * by the screen going away could otherwise land after the join of the screen coming in (the
+ * dashboard and the campaign page follow the same rooms). Returns the release. */
+function holdRoom(id: string): () => void {
+  roomHolders.set(id, (roomHolders.get(id) ?? 0) + 1);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    const left = (roomHolders.get(id) ?? 1) - 1;
+    if (left > 0) { roomHolders.set(id, left); return; }
+    roomHolders.delete(id);
+    window.setTimeout(() => {
+      if (!roomHolders.has(id) && live.connected) void live.call("campaign:leave", { campaign_id: id }).catch(() => undefined);
+    }, LEAVE_DELAY_MS);
+  };
+}
+
+/** Keeps a dashboard live without a reload: follows the rooms of `ids` (joined without their
+ * history on every (re)connection, then `changed` fetches the state afresh) and calls
+ * `changed` — throttled — on every `campaign:progress` / `campaign:update` of those campaigns
+ * and on the person's campaign notifications (payments in, payouts, profit shares, refunds). */
+function useDashboardLive(ids: string[], changed: () => void) {
+  const latest = useRef(changed);
+  latest.current = changed;
+  const key = [...new Set(ids)].sort().join(",");
+  useEffect(() => {
+    let timer: number | null = null;
+    // At most one fetch per 200 ms, never postponed by a stream of events (a busy campaign).
+    const poke = () => {
+      if (timer !== null) return;
+      timer = window.setTimeout(() => { timer = null; latest.current(); }, 200);
+    };
+    const offs = [
+      live.on("notification:new", (e: { notification?: { ref_type?: string | null } }) => {
+        if (e.notification?.ref_type === "campaign") poke();
+      }),
+    ];
+    const followed = key ? key.split(",") : [];
+    if (followed.length > 0) {
+      const watched = new Set(followed);
+      const releases = followed.map(holdRoom);
+      const onRoom = (data: { campaign_id?: string }) => { if (data.campaign_id && watched.has(data.campaign_id)) poke(); };
+      offs.push(
+        live.on("campaign:progress", onRoom),
+        live.on("campaign:update", onRoom),
+        live.onConnect(() => {
+          void Promise.allSettled(followed.map((id) => live.call("campaign:join", { campaign_id: id, with_events: false }))).then(poke);
+        }),
+        () => releases.forEach((release) => release()),
+      );
+    }
+    return () => {
+      if (timer !== null) clearTimeout(timer);
+      offs.forEach((off) => off());
+    };
+  }, [key]);
+}
+
 // ---- the campaign page ------------------------------------------------------------------------
 
 /** Follows `campaign:<id>`: joins on every (re)connection with the last seq applied, applies
@@ -271,6 +336,7 @@ function useCampaignRoom(id: string, initial: Campaign | null, onUpdate: () => v
         // Not connected yet: onConnect joins again.
       }
     };
+    const release = holdRoom(id);
     const offs = [
       live.on("campaign:progress", (data) => { const d = data as Record<string, unknown>; if (d.campaign_id === id) apply("campaign:progress", d); }),
       live.on("campaign:update", (data) => { const d = data as Record<string, unknown>; if (d.campaign_id === id) apply("campaign:update", d); }),
@@ -279,7 +345,7 @@ function useCampaignRoom(id: string, initial: Campaign | null, onUpdate: () => v
     return () => {
       alive = false;
       offs.forEach((off) => off());
-      if (live.connected) void live.call("campaign:leave", { campaign_id: id }).catch(() => undefined);
+      release();
     };
   }, [id]);
   // A fresh load of the campaign (after the owner's own action) is newer than the last event.
@@ -685,9 +751,12 @@ export function CampaignEditor({ id }: { id?: string }) {
 
 // ---- dashboards -------------------------------------------------------------------------------
 
+interface BoardUpdate extends Update { campaign_id: string; campaign_title: string | null }
+interface ReportDue { campaign_id: string; campaign_title: string; number: number; period_start: string; period_end: string; due_on: string; state: "upcoming" | "due" | "overdue"; overdue: boolean; days_overdue: number }
 interface MyBoard {
   invested: string; received: string; return_bps: number; investments: Investment[]; payouts: Transfer[];
-  upcoming: Campaign[]; owned: Campaign[]; owner_reports: Report[]; owner_transfers: Transfer[]; disputes: Dispute[];
+  upcoming: Campaign[]; investor_updates: BoardUpdate[]; owned: Campaign[]; owner_reports_due: ReportDue[]; owner_reports: Report[];
+  owner_transfers: Transfer[]; owner_updates: BoardUpdate[]; disputes: Dispute[];
 }
 
 interface Destination { kind: string; vpa: string | null; ifsc: string | null; account_last4: string | null; account_holder: string | null; registered_name: string | null }
@@ -797,15 +866,39 @@ function PayoutTrouble({ t }: { t: Transfer }) {
   return null;
 }
 
+/** "Overdue by 3 days", "Due now", "Period running": the state of the next report due. */
+function DueBadge({ d }: { d: ReportDue }) {
+  if (d.overdue) return <Badge tone="bad" testId="report-due-state">Overdue by {plural(d.days_overdue, "day")}</Badge>;
+  if (d.state === "due") return <Badge tone="warn" testId="report-due-state">Due now</Badge>;
+  return <Badge tone="neutral" testId="report-due-state">Period running</Badge>;
+}
+
+function UpdateRows({ updates, testId }: { updates: BoardUpdate[]; testId: string }) {
+  return (
+    <ul class="rows cf-list">
+      {updates.map((u) => (
+        <li key={u.id} data-testid={testId} data-campaign={u.campaign_id}>
+          <strong>{u.title}</strong> · <a href={`/campaigns/${u.campaign_id}`}>{u.campaign_title ?? "Campaign"}</a>
+          <span class="muted small block" data-testid={`${testId}-date`}>{when(u.created_at)}</span>
+          <p class="cf-update-body">{u.body}</p>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function CampaignDashboard() {
-  // Every money change of the person's (payment in, refund, payout, release, profit share)
-  // comes with a campaign notification: the dashboard reloads when one arrives.
-  const [pushed, setPushed] = useState(0);
-  useEffect(() => live.on("notification:new", (e: { notification: { ref_type?: string | null } }) => {
-    if (e.notification.ref_type === "campaign") setPushed((v) => v + 1);
-  }), []);
-  const board = useLoad(() => api<MyBoard>("GET", "/api/v1/me/campaigns/dashboard"), [pushed]);
+  const board = useLoad(() => api<MyBoard>("GET", "/api/v1/me/campaigns/dashboard"), []);
   const b = board.data;
+  // Live without a reload: the rooms of the campaigns owned (raised, reserved, investors,
+  // updates) and invested in (updates), and the person's campaign notifications (payments,
+  // payouts, profit shares) make the board fetch itself again.
+  const followed = b ? [
+    ...b.owned.filter((c) => c.status === "live" || c.status === "funded").map((c) => c.id),
+    ...b.investments.filter((i) => i.status === "completed" || i.status === "pending").map((i) => i.campaign_id),
+  ].slice(0, 40) : [];
+  useDashboardLive(followed, board.reload);
+  const dueBy = new Map((b?.owner_reports_due ?? []).map((d) => [d.campaign_id, d]));
   return (
     <main class="page" data-testid="campaign-dashboard">
       <div class="page-head"><h1>My crowdfunding</h1></div>
@@ -831,6 +924,18 @@ export function CampaignDashboard() {
               </ul>
               {b.payouts.length > 0 && <h3>Payouts</h3>}
               <ul class="rows cf-list">{b.payouts.map((t) => <li key={t.id} data-testid="board-payout" data-status={t.status}>{label(t.kind)} {money(t.amount)} <Status value={t.status} /> {t.paid_at && t.status === "paid" && <span class="muted small">{when(t.paid_at)}</span>}<PayoutTrouble t={t} /></li>)}</ul>
+              {b.investor_updates.length > 0 && <h3>News from your campaigns</h3>}
+              <UpdateRows updates={b.investor_updates} testId="board-investor-update" />
+              {b.disputes.length > 0 && <h3>Your disputes</h3>}
+              <ul class="rows cf-list">
+                {b.disputes.map((d) => (
+                  <li key={d.id} data-testid="board-dispute" data-status={d.status}>
+                    <a href={`/campaigns/${d.campaign_id}`} data-testid="dispute-campaign">{d.campaign_title ?? "Campaign"}</a> <Status value={d.status} />
+                    <span class="small block">“{d.reason}”</span>
+                    {d.resolution && <span class="muted small block">Resolved: {d.resolution}</span>}
+                  </li>
+                ))}
+              </ul>
               <h3>Statement</h3>
               <p class="muted small">Every investment, refund and profit share, for your records.</p>
               <StatementButtons kind="investor" testId="investor-statement" />
@@ -842,16 +947,27 @@ export function CampaignDashboard() {
             <Panel title="As an owner" testId="owner-board" actions={<a class="btn btn-secondary" href="/campaigns/new">New campaign</a>}>
               {b.owned.length === 0 && <Empty>No campaigns of yours.</Empty>}
               <ul class="rows cf-list">
-                {b.owned.map((c) => (
-                  <li key={c.id} data-testid="board-owned"><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · {money(c.raised)} of {money(c.goal)} · {plural(c.investor_count, "investor")}
-                    {c.status !== "draft" && c.status !== "in_review" && <StatementButtons kind="campaign" campaignId={c.id} testId="campaign-statement" />}
-                  </li>
-                ))}
+                {b.owned.map((c) => {
+                  const due = dueBy.get(c.id);
+                  return (
+                    <li key={c.id} data-testid="board-owned" data-id={c.id}><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · <span data-testid="board-owned-raised">{money(c.raised)}</span> of {money(c.goal)} · <span data-testid="board-owned-investors">{plural(c.investor_count, "investor")}</span>
+                      {c.status === "live" && c.reserved !== "0.00" && <span data-testid="board-owned-reserved"> · {money(c.reserved)} reserved by people paying now</span>}
+                      {due && (
+                        <p class={`small cf-due${due.overdue ? " cf-trouble" : ""}`} data-testid="board-report-due" data-state={due.state}>
+                          Next profit report (period {due.number}): {day(due.period_start)} to {day(due.period_end)}, due by <strong>{day(due.due_on)}</strong> <DueBadge d={due} />
+                        </p>
+                      )}
+                      {c.status !== "draft" && c.status !== "in_review" && <StatementButtons kind="campaign" campaignId={c.id} testId="campaign-statement" />}
+                    </li>
+                  );
+                })}
               </ul>
               {b.owner_transfers.length > 0 && <h3>Money released to you</h3>}
               <ul class="rows cf-list">{b.owner_transfers.map((t) => <li key={t.id} data-testid="board-release" data-status={t.status}>{money(t.amount)} <Status value={t.status} /><PayoutTrouble t={t} /></li>)}</ul>
               {b.owner_reports.length > 0 && <h3>Profit reports</h3>}
-              <ul class="rows cf-list">{b.owner_reports.map((r) => <li key={r.id} data-testid="board-owner-report"><a href={`/campaigns/${r.campaign_id}`}>{r.campaign_title ?? "Campaign"}</a>: {r.period_start} to {r.period_end}, pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
+              <ul class="rows cf-list">{b.owner_reports.map((r) => <li key={r.id} data-testid="board-owner-report"><a href={`/campaigns/${r.campaign_id}`}>{r.campaign_title ?? "Campaign"}</a>: {day(r.period_start)} to {day(r.period_end)}, pool {money(r.pool)} <Status value={r.status} />{r.status === "approved" && r.checkout_url && <> · <a href={r.checkout_url} data-external>pay it in</a></>}</li>)}</ul>
+              {b.owner_updates.length > 0 && <h3>Your updates</h3>}
+              <UpdateRows updates={b.owner_updates} testId="board-owner-update" />
             </Panel>
           </div>
         </div>
@@ -955,7 +1071,7 @@ export function CampaignAdmin() {
           <Panel title={`Open disputes (${b.open_disputes.length})`} testId="open-disputes">
             {b.open_disputes.length === 0 && <Empty>No open dispute.</Empty>}
             <ul class="rows cf-list">{b.open_disputes.map((d) => (
-              <li key={d.id} data-testid="dispute-item"><a href={`/campaigns/${d.campaign_id}`}>Campaign</a>: {d.reason}
+              <li key={d.id} data-testid="dispute-item" data-campaign={d.campaign_id}><a href={`/campaigns/${d.campaign_id}`} data-testid="dispute-campaign"><strong>{d.campaign_title ?? "Campaign"}</strong></a>: {d.reason} <span class="muted small">· opened {when(d.created_at)}</span>
                 <Decision testId="dispute-decision" noteLabel="How it was resolved (the investor sees this)" choices={[
                   { label: "Resolve", testId: "dispute-resolve", confirm: "Mark this dispute resolved with these notes?",
                     run: (notes) => post(`/api/v1/admin/campaigns/disputes/${d.id}/resolve`, { resolution: notes }) },
