@@ -1,6 +1,7 @@
 /** The notifications bell (unread count, list, mark read) and live broadcasts, for the signed-in
  * account: loaded once, then `notification:new` / `notification:read` / `broadcast:message` live;
- * after a reconnect the missed notifications are fetched by `after_seq`. */
+ * after a reconnect, or a `room:head` of the person's room above the last seq seen, the missed
+ * notifications are fetched by `after_seq`. */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { live } from "./live.ts";
 import { enablePush, pushSupported } from "./push.ts";
@@ -30,6 +31,16 @@ function merge(items: Notification[]): void {
   inbox.set({ ...inbox.get(), items: all });
 }
 
+function fetchPage(query: string): void {
+  void api<{ notifications: Notification[]; unread_count: number }>("GET", `/api/v1/notifications?${query}`).then(
+    (page) => {
+      merge(page.notifications);
+      inbox.set({ ...inbox.get(), unread: page.unread_count });
+    },
+    () => undefined,
+  );
+}
+
 export function startInbox(): void {
   if (stopLive) return;
   lastSeq = 0;
@@ -53,13 +64,15 @@ export function startInbox(): void {
       // First connection: the newest page; later ones: only what was missed.
       const query = first ? "limit=20" : `after_seq=${lastSeq}&limit=100`;
       first = false;
-      void api<{ notifications: Notification[]; unread_count: number }>("GET", `/api/v1/notifications?${query}`).then(
-        (page) => {
-          merge(page.notifications);
-          inbox.set({ ...inbox.get(), unread: page.unread_count });
-        },
-        () => undefined,
-      );
+      fetchPage(query);
+    }),
+    // The web process's link to Redis came back (app/realtime/resume.py): a person's
+    // notifications take their seq from their own room `user:<id>`, so a head above the last
+    // one seen means some were sent while nothing arrived.
+    live.on("room:head", (e: { room?: string; head?: number }) => {
+      if (!first && typeof e.room === "string" && e.room.startsWith("user:") && typeof e.head === "number" && e.head > lastSeq) {
+        fetchPage(`after_seq=${lastSeq}&limit=100`);
+      }
     }),
   ];
   stopLive = () => cleanups.forEach((c) => c());

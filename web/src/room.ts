@@ -13,8 +13,9 @@
 import { ApiError } from "./api.ts";
 import { live } from "./live.ts";
 import { api } from "./session.ts";
+import { type CatchUp, type LogEvent, RoomLog } from "./roomlog.ts";
 import { Store } from "./store.ts";
-import type { AlertTriggered, ChatMessage, ContributionReceived, MissedEvent, Order, PortfolioNav, Proposal, ProposalComment, RoomJoined, RoomState, Tally } from "./types.ts";
+import type { AlertTriggered, ChatMessage, ContributionReceived, Order, PortfolioNav, Proposal, ProposalComment, RoomJoined, RoomState, Tally } from "./types.ts";
 
 export type RoomPhase = "joining" | "live" | "catching-up" | "removed" | "error";
 
@@ -50,12 +51,10 @@ export class ClubRoom {
   readonly view: Store<RoomView>;
   private readonly clubId: string;
   readonly me: string;
-  private readonly pending = new Map<number, MissedEvent>();
   private readonly seenArrivals = new Set<string>();
   private readonly cleanups: (() => void)[] = [];
-  private joining = false;
-  private syncing = false;
-  private joinedOnce = false;
+  /** The room's log: ordering, deduplication and catch-up (shared with every live screen). */
+  private readonly log: RoomLog;
   /** Called when money landed (portfolio and capital figures change). */
   onMoney: (event: ContributionReceived) => void = () => undefined;
   /** Called when the club was valued (units issued and redeemed: every figure changes). */
@@ -75,16 +74,27 @@ export class ClubRoom {
       phase: "joining", error: null, seq: null, messages: [], olderBefore: null, proposals: [], online: [],
       typing: {}, arrivals: [], alertFirings: [], orders: {}, nav: null, catchUps: 0, comments: {},
     });
+    this.log = new RoomLog({
+      room: `club:${clubId}`,
+      join: (after) => this.join(after),
+      sync: (after) => this.sync(after),
+      apply: (event) => this.apply(event),
+      moved: (seq) => this.patch({ seq }),
+      joined: (again) => this.patch({
+        phase: "live", error: null, catchUps: again ? this.view.get().catchUps + 1 : this.view.get().catchUps,
+      }),
+      failed: (error) => {
+        const removed = error instanceof ApiError && error.code === "club_not_found";
+        this.patch({ phase: removed ? "removed" : "error", error: error instanceof Error ? error.message : String(error) });
+      },
+    });
   }
 
   start(): void {
-    // Every event of this room's log (it carries the club and a seq), known to this screen or
-    // not, so the seq never shows a false gap when the server adds a new kind of event.
-    this.cleanups.push(
-      live.onAny((name, data) => {
-        if (typeof data === "object" && data !== null) this.receive(name, data as Record<string, unknown>);
-      }),
-    );
+    // Every event of this room's log (id `club:<id>:<seq>`), known to this screen or not, so the
+    // seq never shows a false gap when the server adds a new kind of event; `room:head` and
+    // reconnections catch up (roomlog.ts).
+    this.log.start();
     this.cleanups.push(
       live.on("presence:update", (data: { club_id: string; online_user_ids: string[] }) => {
         if (data.club_id === this.clubId) this.patch({ online: data.online_user_ids });
@@ -103,19 +113,14 @@ export class ClubRoom {
       live.on("portfolio:nav", (data: PortfolioNav) => {
         if (data.club_id === this.clubId) this.patch({ nav: data });
       }),
-      // The web process's link to Redis came back: events sent meanwhile never arrived.
-      live.on("room:head", (data: { room: string; head: number }) => {
-        const seq = this.view.get().seq;
-        if (data.room === `club:${this.clubId}` && seq !== null && data.head > seq) void this.sync();
-      }),
       live.on("room:removed", (data: { club_id: string }) => {
         if (data.club_id === this.clubId) this.patch({ phase: "removed", error: "You are no longer a member of this club." });
       }),
-      live.onConnect(() => void this.join()),
     );
   }
 
   stop(): void {
+    this.log.stop();
     for (const cleanup of this.cleanups.splice(0)) cleanup();
     if (live.connected) void live.call("room:leave", { club_id: this.clubId }).catch(() => undefined);
   }
@@ -179,36 +184,21 @@ export class ClubRoom {
     this.upsertProposal(proposal);
   }
 
-  private async join(): Promise<void> {
-    if (this.joining) return;
-    this.joining = true;
-    const first = this.view.get().seq === null;
-    if (!first) this.patch({ phase: "catching-up" });
-    try {
-      const ack = await live.call<RoomJoined>("room:join", {
-        club_id: this.clubId,
-        ...(first ? {} : { after_seq: this.view.get().seq }),
-      });
-      if (first || ack.truncated) {
-        await this.loadSnapshot();
-      } else {
-        for (const event of ack.missed) this.buffer(event);
-        this.drain();
-      }
-      this.patch({
-        phase: "live", error: null, online: ack.online,
-        catchUps: this.joinedOnce ? this.view.get().catchUps + 1 : this.view.get().catchUps,
-      });
-      this.joinedOnce = true;
-    } catch (error) {
-      const removed = error instanceof ApiError && error.code === "club_not_found";
-      this.patch({ phase: removed ? "removed" : "error", error: error instanceof Error ? error.message : String(error) });
-    } finally {
-      this.joining = false;
-    }
+  /** `room:join` (with `after_seq` after a reconnection); a first join or a truncated replay
+   * loads the snapshot. */
+  private async join(after: number | null): Promise<CatchUp> {
+    if (after !== null) this.patch({ phase: "catching-up" });
+    const ack = await live.call<RoomJoined>("room:join", {
+      club_id: this.clubId,
+      ...(after === null ? {} : { after_seq: after }),
+    });
+    this.patch({ online: ack.online });
+    if (after === null || ack.truncated) return { state: await this.loadSnapshot() };
+    return { missed: ack.missed };
   }
 
-  private async loadSnapshot(): Promise<void> {
+  /** `GET /clubs/{id}/room`: the snapshot, at its seq (returned). */
+  private async loadSnapshot(): Promise<number> {
     const state = await api<RoomState>("GET", `/api/v1/clubs/${this.clubId}/room`);
     const mine = new Map(this.view.get().proposals.map((p) => [p.id, p.my_vote]));
     const lowest = state.messages[0]?.seq ?? null;
@@ -219,9 +209,8 @@ export class ClubRoom {
       proposals: sortProposals(state.proposals.map((p) => ({ ...p, my_vote: mine.get(p.id) ?? p.my_vote }))),
       online: state.online,
     });
-    for (const key of [...this.pending.keys()]) if (key <= state.seq) this.pending.delete(key);
-    this.drain();
     void this.loadMyVotes(state.proposals.filter((p) => p.status === "open").map((p) => p.id));
+    return state.seq;
   }
 
   private async loadMyVotes(ids: string[]): Promise<void> {
@@ -235,52 +224,14 @@ export class ClubRoom {
     }
   }
 
-  private receive(event: string, data: Record<string, unknown>): void {
-    if (data.club_id !== this.clubId || typeof data.seq !== "number") return;
-    this.buffer({ event, data: data as MissedEvent["data"] });
-    this.drain();
+  /** `room:sync`: the events after `after` (the snapshot again when too many were missed). */
+  private async sync(after: number): Promise<CatchUp> {
+    const ack = await live.call<RoomJoined>("room:sync", { club_id: this.clubId, after_seq: after });
+    if (ack.truncated) return { state: await this.loadSnapshot() };
+    return { missed: ack.missed };
   }
 
-  private buffer(event: MissedEvent): void {
-    const seq = event.data.seq;
-    if (typeof seq !== "number") return;
-    const last = this.view.get().seq;
-    if (last !== null && seq <= last) return;
-    this.pending.set(seq, event);
-  }
-
-  /** Apply buffered events in order; a hole asks the server for what is missing. */
-  private drain(): void {
-    let seq = this.view.get().seq;
-    if (seq === null) return; // no snapshot yet: keep everything buffered
-    for (;;) {
-      const next = this.pending.get(seq + 1);
-      if (!next) break;
-      this.pending.delete(seq + 1);
-      this.apply(next);
-      seq += 1;
-      this.patch({ seq });
-    }
-    if (this.pending.size > 0) void this.sync();
-  }
-
-  private async sync(): Promise<void> {
-    const after = this.view.get().seq;
-    if (this.syncing || this.joining || after === null || !live.connected) return;
-    this.syncing = true;
-    try {
-      const ack = await live.call<RoomJoined>("room:sync", { club_id: this.clubId, after_seq: after });
-      if (ack.truncated) await this.loadSnapshot();
-      else for (const event of ack.missed) this.buffer(event);
-    } catch {
-      // The next event or reconnection tries again.
-    } finally {
-      this.syncing = false;
-    }
-    this.drain();
-  }
-
-  private apply({ event, data }: MissedEvent): void {
+  private apply({ event, data }: LogEvent): void {
     switch (event) {
       case "chat:message":
       case "chat:edited":

@@ -19,11 +19,12 @@ import {
 } from "chart.js";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { live } from "../live.ts";
+import { type CatchUp, RoomLog } from "../roomlog.ts";
 import { money } from "../money.ts";
 import { navigate } from "../router.ts";
 import { api, session } from "../session.ts";
 import { useStore } from "../store.ts";
-import type { Order } from "../types.ts";
+import type { Order, RoomJoined } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Notice, Panel, label, useAction, useLoad } from "../ui.tsx";
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Legend);
@@ -399,37 +400,43 @@ function PortfolioPage({ accountId }: { accountId: string }) {
   const a = account.data;
   const shownRec = rec ?? (a?.recommendation_id ? history.data?.recommendations.find((r) => r.id === a.recommendation_id) ?? null : null);
 
-  // The portfolio's room: the drift alert arrives live (and is kept in the room's log).
+  // The portfolio's room through the shared room log (roomlog.ts): the drift alert, order
+  // changes and the members' vote are in the room's log, applied in seq order once each, and
+  // replayed after a reconnection or a `room:head` ahead. A run's progress
+  // (`portfolio:rebalance`) is not in the log: it is followed live, and a reconnection loads the
+  // page again in case one was missed.
   useEffect(() => {
-    const off = live.on("portfolio:drift", (data) => {
-      const event = data as { account_id?: string; symbols?: string[] };
-      if (event.account_id === accountId) {
-        setDrift(event.symbols ?? []);
-        setVersion((v) => v + 1);
-      }
-    });
-    // An order moves (a fill, a rejection): price the holdings again and move the run on.
-    const offFill = live.on("order:updated", (data) => {
-      const event = data as { order?: { club_id?: string }; fill?: unknown };
-      if (event.order?.club_id === accountId) setVersion((v) => v + 1);
-    });
-    // The members' vote on the rebalance closed, or a run moved on (its sales or buys went
-    // out, it ended): fetch the runs again.
-    const offVote = live.on("proposal:closed", (data) => {
-      const event = data as { club_id?: string };
-      if (event.club_id === accountId) setVersion((v) => v + 1);
-    });
     const offRun = live.on("portfolio:rebalance", (data) => {
       const event = data as { club_id?: string };
       if (event.club_id === accountId) setVersion((v) => v + 1);
     });
-    const join = live.onConnect(() => void live.call("room:join", { club_id: accountId }).catch(() => undefined));
+    const log = new RoomLog({
+      room: `club:${accountId}`,
+      join: async (after): Promise<CatchUp> => {
+        const ack = await live.call<RoomJoined>("room:join", { club_id: accountId, ...(after === null ? {} : { after_seq: after }) });
+        if (after !== null) setVersion((v) => v + 1);
+        return after === null || ack.truncated ? { state: ack.seq } : { missed: ack.missed };
+      },
+      sync: async (after): Promise<CatchUp> => {
+        const ack = await live.call<RoomJoined>("room:sync", { club_id: accountId, after_seq: after });
+        if (ack.truncated) setVersion((v) => v + 1);
+        return ack.truncated ? { state: ack.seq } : { missed: ack.missed };
+      },
+      apply: ({ event, data }) => {
+        if (event === "portfolio:drift") {
+          setDrift((data.symbols as string[] | undefined) ?? []);
+          setVersion((v) => v + 1);
+        } else if (event === "order:updated" || event === "proposal:closed") {
+          // An order moved (a fill, a rejection) or the vote on a rebalance closed: price the
+          // holdings again and fetch the runs again.
+          setVersion((v) => v + 1);
+        }
+      },
+    });
+    log.start();
     return () => {
-      off();
-      offFill();
-      offVote();
       offRun();
-      join();
+      log.stop();
       void live.call("room:leave", { club_id: accountId }).catch(() => undefined);
     };
   }, [accountId]);
@@ -652,7 +659,11 @@ function AccountOrders({ accountId, currency, version }: { accountId: string; cu
     if (order && order.club_id === accountId) setChanged((now) => ({ ...now, [order.id]: order }));
   }), [accountId]);
   const known = new Map((listed.data?.orders ?? []).map((o) => [o.id, o]));
-  for (const o of Object.values(changed)) known.set(o.id, o);
+  // A live copy wins only when it is not older than the list (loaded again after a catch-up).
+  for (const o of Object.values(changed)) {
+    const listedNow = known.get(o.id);
+    if (!listedNow || listedNow.updated_at <= o.updated_at) known.set(o.id, o);
+  }
   const orders = [...known.values()].sort((x, y) => y.created_at.localeCompare(x.created_at));
   if (!listed.data && !listed.error) return null;
   return (

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { fieldName } from "../errors.ts";
 import { live } from "../live.ts";
+import { type CatchUp, type LogEvent, RoomLog } from "../roomlog.ts";
 import { money, parseAmountInput } from "../money.ts";
 import { navigate } from "../router.ts";
 import { api, newKey, session, uploadFile } from "../session.ts";
@@ -287,6 +288,11 @@ function useDashboardLive(ids: string[], changed: () => void) {
       offs.push(
         live.on("campaign:progress", onRoom),
         live.on("campaign:update", onRoom),
+        // The web process's link to Redis came back (app/realtime/resume.py): events of these
+        // rooms may have been lost meanwhile, so fetch the state afresh.
+        live.on("room:head", (data: { room?: string }) => {
+          if (data.room?.startsWith("campaign:") && watched.has(data.room.slice("campaign:".length))) poke();
+        }),
         live.onConnect(() => {
           void Promise.allSettled(followed.map((id) => live.call("campaign:join", { campaign_id: id, with_events: false }))).then(poke);
         }),
@@ -302,49 +308,36 @@ function useDashboardLive(ids: string[], changed: () => void) {
 
 // ---- the campaign page ------------------------------------------------------------------------
 
-/** Follows `campaign:<id>`: joins on every (re)connection with the last seq applied, applies
- * `campaign:progress` in seq order, and re-syncs when a seq is skipped. */
+/** Follows `campaign:<id>` through the shared room log (roomlog.ts): joins on every
+ * (re)connection with the last seq applied, applies `campaign:progress` and `campaign:update`
+ * in seq order once each, and asks `campaign:sync` on a skipped seq or a `room:head` ahead. */
 function useCampaignRoom(id: string, initial: Campaign | null, onUpdate: () => void) {
   const [progress, setProgress] = useState<Progress | null>(null);
   useEffect(() => {
-    let seq = -1;
-    let alive = true;
-    const apply = (event: string, data: Record<string, unknown>) => {
-      const s = Number(data.seq);
-      if (s <= seq) return;
-      if (seq >= 0 && s > seq + 1) {
-        void join();
-        return;
+    type Joined = { seq: number; events: LogEvent[]; campaign: Campaign; truncated: boolean };
+    const fromState = (c: Campaign, seq: number): Progress => ({ seq, campaign_id: id, raised: c.raised, reserved: c.reserved, remaining: c.remaining, goal: c.goal, progress_bps: c.progress_bps, investor_count: c.investor_count, status: c.status });
+    const ask = async (name: string, after: number | null): Promise<CatchUp> => {
+      const ack = await live.call<Joined>(name, { campaign_id: id, after_seq: after ?? 0 });
+      if (after === null || ack.truncated) {
+        setProgress(fromState(ack.campaign, ack.seq));
+        if (after !== null) onUpdate();
+        return { state: ack.seq };
       }
-      seq = s;
-      if (event === "campaign:progress") setProgress(data as unknown as Progress);
-      if (event === "campaign:update") onUpdate();
-    };
-    const join = async () => {
-      try {
-        const ack = await live.call<{ seq: number; events: { event: string; data: Record<string, unknown> }[]; campaign: Campaign }>(
-          "campaign:join", { campaign_id: id, after_seq: Math.max(seq, 0) });
-        if (!alive) return;
-        if (seq < 0) {
-          seq = ack.seq;
-          const c = ack.campaign;
-          setProgress({ seq: ack.seq, campaign_id: id, raised: c.raised, reserved: c.reserved, remaining: c.remaining, goal: c.goal, progress_bps: c.progress_bps, investor_count: c.investor_count, status: c.status });
-        } else {
-          for (const e of ack.events) apply(e.event, e.data);
-        }
-      } catch {
-        // Not connected yet: onConnect joins again.
-      }
+      return { missed: ack.events };
     };
     const release = holdRoom(id);
-    const offs = [
-      live.on("campaign:progress", (data) => { const d = data as Record<string, unknown>; if (d.campaign_id === id) apply("campaign:progress", d); }),
-      live.on("campaign:update", (data) => { const d = data as Record<string, unknown>; if (d.campaign_id === id) apply("campaign:update", d); }),
-      live.onConnect(() => void join()),
-    ];
+    const log = new RoomLog({
+      room: `campaign:${id}`,
+      join: (after) => ask("campaign:join", after),
+      sync: (after) => ask("campaign:sync", after),
+      apply: ({ event, data }) => {
+        if (event === "campaign:progress") setProgress(data as unknown as Progress);
+        if (event === "campaign:update") onUpdate();
+      },
+    });
+    log.start();
     return () => {
-      alive = false;
-      offs.forEach((off) => off());
+      log.stop();
       release();
     };
   }, [id]);

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import "./chits.css";
 import { ApiError } from "../api.ts";
 import { live } from "../live.ts";
+import { type CatchUp, type LogEvent, RoomLog } from "../roomlog.ts";
 import { money, parseAmountInput } from "../money.ts";
 import { navigate } from "../router.ts";
 import { api, newKey, session } from "../session.ts";
@@ -512,6 +513,7 @@ function AuctionList({ scheme, auctions, ticket }: { scheme: Scheme; auctions: A
 
 interface Joined {
   seq: number;
+  missed: LogEvent[];
   auction: Auction | null;
   result: Auction | null;
   my_ticket: number | null;
@@ -546,57 +548,63 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
   const [result, setResult] = useState<Auction | null>(null);
   const [amount, setAmount] = useState("");
   const [joinError, setJoinError] = useState<unknown>(null);
-  const connections = useStore(live.connections);
-  const join = async () => {
-    try {
-      const joined = await live.call<Joined>("chit:join", { scheme_id: scheme.id });
-      setState(joined);
-      const a = joined.auction;
-      setResult(joined.result ?? (a && a.status === "CLOSED" ? a : null));
-      if (a && a.status === "CLOSED") {
-        setClosed(a);
-        setBids(a.bids);
-      } else {
-        setClosed(null);
-        setBids(a?.bids ?? []);
-        setEndsAt(a?.ends_at ?? null);
-      }
-      setJoinError(null);
-    } catch (error) {
-      setJoinError(error);
+  const changed = useRef(onChange);
+  changed.current = onChange;
+  const take = (joined: Joined) => {
+    setState(joined);
+    const a = joined.auction;
+    setResult(joined.result ?? (a && a.status === "CLOSED" ? a : null));
+    if (a && a.status === "CLOSED") {
+      setClosed(a);
+      setBids(a.bids);
+    } else {
+      setClosed(null);
+      setBids(a?.bids ?? []);
+      setEndsAt(a?.ends_at ?? null);
     }
+    setJoinError(null);
   };
+  // The scheme's room through the shared room log (roomlog.ts): every join answers the state at
+  // the room's seq (the auction with all its bids), so a reconnection or a `room:head` ahead
+  // takes that state; live events in between apply in seq order, once each.
   useEffect(() => {
-    void join();
-    const offs = [
-      live.on("chit:bid", (e: { scheme_id: string; bid_seq: number; ticket: number; discount: string; ends_at: string }) => {
-        if (e.scheme_id !== scheme.id) return;
-        setBids((prev) => (prev.some((b) => b.seq === e.bid_seq) ? prev : [...prev, { seq: e.bid_seq, ticket: e.ticket, discount: e.discount }]));
-        setEndsAt(e.ends_at);
-      }),
-      live.on("chit:auction_opened", (e: { scheme_id: string }) => {
-        if (e.scheme_id === scheme.id) void join();
-      }),
-      live.on("chit:auction_closed", (e: { scheme_id: string; auction: Auction }) => {
-        if (e.scheme_id !== scheme.id) return;
-        // the result stays on screen; the next month's auction (opened by the close) follows
-        setResult(e.auction);
-        setClosed(e.auction);
-        void join();
-        onChange();
-      }),
-      live.on("chit:payment", (e: { scheme_id: string }) => {
-        if (e.scheme_id === scheme.id) {
-          void join();
-          onChange();
+    const ask = async (after: number | null): Promise<CatchUp> => {
+      const joined = await live.call<Joined>("chit:join", { scheme_id: scheme.id, ...(after === null ? {} : { after_seq: after }) });
+      take(joined);
+      // Missed a payment, a close or a status change: the ticket, passbook and lists too.
+      if (after !== null && joined.missed.length > 0) changed.current();
+      return { state: joined.seq };
+    };
+    const log = new RoomLog({
+      room: `scheme:${scheme.id}`,
+      join: ask,
+      failed: (error) => setJoinError(error),
+      apply: ({ event, data }) => {
+        if (event === "chit:bid") {
+          const e = data as unknown as { bid_seq: number; ticket: number; discount: string; ends_at: string };
+          setBids((prev) => (prev.some((b) => b.seq === e.bid_seq) ? prev : [...prev, { seq: e.bid_seq, ticket: e.ticket, discount: e.discount }]));
+          setEndsAt(e.ends_at);
+        } else if (event === "chit:auction_opened") {
+          void log.refresh();
+        } else if (event === "chit:auction_closed") {
+          // the result stays on screen; the next month's auction (opened by the close) follows
+          const auction = (data as unknown as { auction: Auction }).auction;
+          setResult(auction);
+          setClosed(auction);
+          void log.refresh();
+          changed.current();
+        } else if (event === "chit:payment") {
+          void log.refresh();
+          changed.current();
         }
-      }),
-    ];
+      },
+    });
+    log.start();
     return () => {
-      for (const off of offs) off();
+      log.stop();
       void live.call("chit:leave", { scheme_id: scheme.id }).catch(() => undefined);
     };
-  }, [scheme.id, connections]);
+  }, [scheme.id]);
   const place = useAction(async () => {
     const discount = parseAmountInput(amount);
     if (!discount) throw new ApiError("Enter your bid as an amount in rupees, like 5000 or 5000.50.", 422, "validation_error");
@@ -669,18 +677,31 @@ export function SchemeScreen({ schemeId }: { schemeId: string }) {
   };
   // An open scheme's page follows its room (chit:scheme: it fills, then starts) while the live
   // auction room, which joins the same room, is not on screen.
-  const connections = useStore(live.connections);
   const roomShown = Boolean(s && s.status === "ACTIVE" && (isForeman || mine));
   const roomShownNow = useRef(roomShown);
   roomShownNow.current = roomShown;
   const following = Boolean(s && !roomShown && (s.status === "APPROVED" || s.status === "ACTIVE"));
+  const refreshNow = useRef(refresh);
+  refreshNow.current = refresh;
   useEffect(() => {
     if (!following) return;
-    void live.call("chit:join", { scheme_id: schemeId }).catch(() => undefined);
+    // The shared room log (roomlog.ts): a reconnection or a `room:head` ahead that finds missed
+    // events (`chit:scheme`: it filled, it started) loads the scheme again.
+    const log = new RoomLog({
+      room: `scheme:${schemeId}`,
+      join: async (after) => {
+        const joined = await live.call<{ seq: number; missed: LogEvent[] }>("chit:join", { scheme_id: schemeId, ...(after === null ? {} : { after_seq: after }) });
+        if (after !== null && joined.missed.length > 0) refreshNow.current();
+        return { state: joined.seq };
+      },
+      apply: () => undefined, // `chit:scheme` live: the listener below
+    });
+    log.start();
     return () => {
+      log.stop();
       if (!roomShownNow.current) void live.call("chit:leave", { scheme_id: schemeId }).catch(() => undefined);
     };
-  }, [schemeId, following, connections]);
+  }, [schemeId, following]);
   useEffect(() => live.on("chit:scheme", (e: { scheme_id: string }) => {
     if (e.scheme_id === schemeId) refresh();
   }), [schemeId]);

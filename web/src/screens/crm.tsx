@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { AllocationChart } from "../charts.tsx";
 import { live } from "../live.ts";
+import { type CatchUp, type LogEvent, RoomLog } from "../roomlog.ts";
 import { bpsPercent, money, parseAmountInput } from "../money.ts";
 import { navigate, route } from "../router.ts";
 import { api, post, session } from "../session.ts";
@@ -587,7 +588,6 @@ function useLiveBoard() {
   const [cards, setCards] = useState<Lead[]>([]);
   const [error, setError] = useState<unknown>(null);
   const [joined, setJoined] = useState(false);
-  const seq = useRef<number | null>(null);
   const versions = useRef(new Map<string, number>());
   const mounted = useRef(true);
 
@@ -629,44 +629,39 @@ function useLiveBoard() {
       if (touched.current === changing) touched.current = null;
     }
   };
-  const sync = async () => {
-    try {
-      const answer = await live.call<BoardJoined>("crm:join", { after_seq: seq.current });
-      if (!mounted.current) return;
-      if (seq.current === null || !answer.complete) {
-        seq.current = answer.seq;
-        await load();
-      } else {
-        apply(answer.missed.map((m) => m.data));
-        seq.current = Math.max(seq.current, answer.seq);
-      }
-      setJoined(true);
-    } catch (caught) {
-      if (mounted.current) setError(caught);
-    }
-  };
   useEffect(() => {
     mounted.current = true;
     const release = holdBoardRoom();
     void load();
-    const offConnect = live.onConnect(() => {
-      setJoined(false);
-      void sync();
+    // The board room through the shared room log (roomlog.ts): `crm:join` on every connection
+    // with the last seq applied (the server names the room in its answer), `crm:lead` in seq
+    // order once each, and a skipped seq or a `room:head` ahead asks again.
+    const log = new RoomLog({
+      room: null,
+      join: async (after): Promise<CatchUp> => {
+        setJoined(false);
+        const answer = await live.call<BoardJoined>("crm:join", { after_seq: after });
+        if (after === null || !answer.complete) {
+          await load();
+          return { state: answer.seq, room: answer.room };
+        }
+        return { missed: answer.missed as unknown as LogEvent[], room: answer.room };
+      },
+      apply: ({ data }) => apply([data as unknown as LeadEvent]),
+      joined: () => {
+        if (!mounted.current) return;
+        setJoined(true);
+        setError(null);
+      },
+      failed: (caught) => {
+        if (mounted.current) setError(caught);
+      },
     });
-    const offEvent = live.on("crm:lead", (e: LeadEvent) => {
-      if (seq.current === null || e.seq <= seq.current) return; // before the join, or seen
-      if (e.seq > seq.current + 1) {
-        void sync(); // a gap: ask for what fell in it
-        return;
-      }
-      seq.current = e.seq;
-      apply([e]);
-    });
+    log.start();
     return () => {
       mounted.current = false;
-      offConnect();
-      offEvent();
-      release();
+      log.stop();
+      release(); // leaves the board room once no screen holds it
     };
   }, []);
   return { cards, error, joined, reload: () => void load() };
