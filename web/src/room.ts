@@ -66,6 +66,8 @@ export class ClubRoom {
   /** Called when a member's dues changed (money for them arrived, waived, turned late): the
    * desk's grid and "My dues" load again. Also for events caught up after a cut. */
   onDues: (change: { user_id: string; month: string; change: string }) => void = () => undefined;
+  /** Called when a member changed the watch-list (live, or caught up after a cut). */
+  onWatchlist: () => void = () => undefined;
 
   constructor(clubId: string, me: string) {
     this.clubId = clubId;
@@ -103,12 +105,6 @@ export class ClubRoom {
         if (data.club_id !== this.clubId || data.user_id === this.me) return;
         this.patch({ typing: { ...this.view.get().typing, [data.user_id]: Date.now() + TYPING_MS } });
         window.setTimeout(() => this.expireTyping(), TYPING_MS + 50);
-      }),
-      live.on("contribution:received", (data: ContributionReceived) => {
-        if (data.club_id !== this.clubId || this.seenArrivals.has(data.id)) return;
-        this.seenArrivals.add(data.id);
-        this.patch({ arrivals: [data, ...this.view.get().arrivals].slice(0, 20) });
-        this.onMoney(data);
       }),
       live.on("portfolio:nav", (data: PortfolioNav) => {
         if (data.club_id === this.clubId) this.patch({ nav: data });
@@ -264,6 +260,18 @@ export class ClubRoom {
       case "club:rules_changed":
         this.onRulesChanged();
         break;
+      case "watchlist:changed":
+        this.onWatchlist();
+        break;
+      case "contribution:received": {
+        // In the room's log: money that landed while the screen was cut off shows too.
+        const arrival = data as unknown as ContributionReceived;
+        if (this.seenArrivals.has(arrival.id)) break;
+        this.seenArrivals.add(arrival.id);
+        this.patch({ arrivals: [arrival, ...this.view.get().arrivals].slice(0, 20) });
+        this.onMoney(arrival);
+        break;
+      }
       case "order:updated": {
         const order = data.order as Order;
         const known = this.view.get().orders[order.id];

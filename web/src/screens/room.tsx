@@ -62,6 +62,8 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
     room.onRulesChanged = () => club.reload();
     // Dues paid, waived or late: the desk's grid and every member's "My dues" load again.
     room.onDues = () => setMoneyVersion((v) => v + 1);
+    // Another member changed the watch-list: follow the new symbols at once.
+    room.onWatchlist = () => watchlist.reload();
     room.start();
     quotes.start();
     return () => {
@@ -69,12 +71,6 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
       quotes.stop();
     };
   }, [room, quotes]);
-
-  // Another member changed the watch-list: follow the new symbols at once.
-  useEffect(
-    () => live.on("watchlist:changed", (data: { club_id: string }) => { if (data.club_id === clubId) watchlist.reload(); }),
-    [clubId],
-  );
 
   // Someone joined or left: the member list changes.
   const onlineKey = view.online.join();
