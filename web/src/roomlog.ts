@@ -62,6 +62,10 @@ export class RoomLog {
   private joining = false;
   private joinAgain = false;
   private syncing = false;
+  /** The highest `room:head` heard, and whether one came while an answer was on its way (that
+   * answer may predate the events it announced). */
+  private knownHead = 0;
+  private headWaiting = false;
   private joinedOnce = false;
   private running = false;
   /** How many times this log caught up after a reconnection or a `room:head` (read by tests). */
@@ -87,10 +91,12 @@ export class RoomLog {
         if (typeof data === "object" && data !== null) this.receive(event, data as LogEvent["data"]);
       }),
       live.on("room:head", (data: { room?: string; head?: number }) => {
-        if (this.room !== null && data.room === this.room && this.seq !== null && typeof data.head === "number" && data.head > this.seq) {
-          this.catchUps += 1;
-          void this.sync();
-        }
+        if (this.room === null || data.room !== this.room || typeof data.head !== "number") return;
+        this.knownHead = Math.max(this.knownHead, data.head);
+        if (this.seq === null || data.head <= this.seq) return;
+        this.catchUps += 1;
+        if (this.joining || this.syncing) this.headWaiting = true;
+        else void this.sync();
       }),
       live.onConnect(() => void this.join()),
     );
@@ -105,12 +111,6 @@ export class RoomLog {
   /** Join again now with the last applied seq (a screen that needs a fresh state). */
   refresh(): Promise<void> {
     return this.join();
-  }
-
-  /** Forget everything applied: the next join loads the state again (`after` null). */
-  reset(): void {
-    this.seq = null;
-    this.pending.clear();
   }
 
   private async join(): Promise<void> {
@@ -136,6 +136,7 @@ export class RoomLog {
     }
     this.drain();
     if (this.joinAgain) void this.join();
+    else this.afterAnswer();
   }
 
   private async sync(): Promise<void> {
@@ -151,6 +152,14 @@ export class RoomLog {
       this.syncing = false;
     }
     this.drain();
+    this.afterAnswer();
+  }
+
+  /** A `room:head` came while the last answer was on its way: still behind it, ask again. */
+  private afterAnswer(): void {
+    if (!this.headWaiting || this.joining || this.syncing) return;
+    this.headWaiting = false;
+    if (this.seq !== null && this.knownHead > this.seq) void this.sync();
   }
 
   private take(answer: CatchUp): void {
