@@ -10,12 +10,6 @@ missed anything: it only notices at the next event of the room, which may never 
 again, tells every local socket how far the log of each room it is in has gone:
 ``room:head {room, head}``. A client whose last ``seq`` of that room is below ``head`` asks for
 the rest (``room:sync``, ``campaign:sync``…) — the same catch-up as after a reconnect.
-
-redis-py also reconnects a dropped subscription by itself, re-subscribing without raising (its
-retry policy: ten attempts, backing off up to a second each), so a short outage or a killed
-connection never reaches the loop below. Messages published in that gap are lost all the same,
-so the manager also listens to the subscription connection's reconnections and sends the
-heads after those too.
 """
 
 from __future__ import annotations
@@ -62,8 +56,6 @@ class ResumingRedisManager(CoalescingRedisManager):
 
     resumed = 0
     """How many times the subscription came back after a failure (read by tests, metrics)."""
-    _heads_due = False
-    _announcing = False
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:  # pragma: no cover
         # python-socketio's loop, with a shorter back-off and the resume step.
@@ -76,12 +68,11 @@ class ResumingRedisManager(CoalescingRedisManager):
                         await self.pubsub.aclose()
                 self._redis_connect()
                 await self.pubsub.subscribe(self.channel)
-                if self.pubsub.connection is not None:  # redis-py's own reconnections
-                    self.pubsub.connection.register_connect_callback(self._reconnected)
                 retry_sleep = 0.25
                 if failed:
                     failed = False
-                    self.resume()
+                    self.resumed += 1
+                    self.server.start_background_task(self.announce_heads)
                 async for message in self.pubsub.listen():
                     yield message
             except Exception as exc:
@@ -90,28 +81,6 @@ class ResumingRedisManager(CoalescingRedisManager):
                 failed = True
                 await asyncio.sleep(retry_sleep)
                 retry_sleep = min(retry_sleep * 2, MAX_RETRY_SECONDS)
-
-    async def _reconnected(self, connection: Any) -> None:  # pragma: no cover
-        # redis-py re-established the subscription by itself (after re-subscribing).
-        self.resume()
-
-    def resume(self) -> None:
-        """The subscription is back after a gap: count it, and make sure ``room:head`` is sent
-        after it. Reconnections in quick succession share one pass, which runs again while a
-        later one arrives, so the last heads sent are read after the last reconnection."""
-        self.resumed += 1
-        self._heads_due = True
-        if not self._announcing:
-            self._announcing = True
-            self.server.start_background_task(self._announce_while_due)
-
-    async def _announce_while_due(self) -> None:
-        try:
-            while self._heads_due:
-                self._heads_due = False
-                await self.announce_heads()
-        finally:
-            self._announcing = False
 
     async def announce_heads(self) -> None:
         """Send ``room:head`` to each local socket in a room that has a log. Never raises (a
