@@ -537,8 +537,9 @@ function holdBoardRoom(): () => void {
  * An open lead page kept live: it is in the person's board room, where every change to a lead
  * of their book is told (status, owner, activities, reminders, merges, conversion, erasure), and
  * calls `onChange` for each change of this lead or of a lead merged into it; after a dropped
- * connection it reloads once (what changed meanwhile). `gone` is the change that took the lead
- * out of the person's book (handed to someone outside their team).
+ * connection or a `room:head` ahead, the changes missed meanwhile are replayed in order. `gone`
+ * is the change that took the lead out of the person's book (handed to someone outside their
+ * team).
  */
 function useLiveLead(leadId: string, onChange: () => void): { joined: boolean; gone: LeadEvent | null } {
   const [joined, setJoined] = useState(false);
@@ -547,31 +548,36 @@ function useLiveLead(leadId: string, onChange: () => void): { joined: boolean; g
   latest.current = onChange;
   useEffect(() => {
     const release = holdBoardRoom();
-    let alive = true;
-    let first = true;
     setGone(null);
-    const offConnect = live.onConnect(() => {
-      setJoined(false);
-      live.call<BoardJoined>("crm:join", { after_seq: null }).then(() => {
-        if (!alive) return;
-        setJoined(true);
-        if (!first) latest.current(); // changes made while the connection was down
-        first = false;
-      }, () => undefined);
+    // The board room through the shared room log (roomlog.ts): this lead's changes in seq order;
+    // after a dropped connection or a `room:head` ahead the changes missed are replayed (and
+    // when more were missed than the server replays, the page loads again).
+    const log = new RoomLog({
+      room: null,
+      join: async (after): Promise<CatchUp> => {
+        setJoined(false);
+        const answer = await live.call<BoardJoined>("crm:join", { after_seq: after });
+        if (after === null || !answer.complete) {
+          if (after !== null) latest.current();
+          return { state: answer.seq, room: answer.room };
+        }
+        return { missed: answer.missed as unknown as LogEvent[], room: answer.room };
+      },
+      apply: ({ data }) => {
+        const e = data as unknown as LeadEvent;
+        if (e.lead.id !== leadId && e.lead.merged_into !== leadId) return;
+        if (e.lead.id === leadId && !e.visible && e.lead.status !== "merged") {
+          setGone(e);
+          return;
+        }
+        if (e.lead.id === leadId) setGone(null); // handed back
+        latest.current();
+      },
+      joined: () => setJoined(true),
     });
-    const offEvent = live.on("crm:lead", (e: LeadEvent) => {
-      if (e.lead.id !== leadId && e.lead.merged_into !== leadId) return;
-      if (e.lead.id === leadId && !e.visible && e.lead.status !== "merged") {
-        setGone(e);
-        return;
-      }
-      if (e.lead.id === leadId) setGone(null); // handed back
-      latest.current();
-    });
+    log.start();
     return () => {
-      alive = false;
-      offConnect();
-      offEvent();
+      log.stop();
       release();
     };
   }, [leadId]);
