@@ -85,7 +85,11 @@ async def load_demo_crm() -> int:
             source=LeadSource.REFERRAL, message="Came to the office; wants a balanced portfolio.",
         ))  # fmt: skip
         assert first is not None
-        due = dt.datetime.now(dt.UTC).replace(hour=23, minute=0, second=0, microsecond=0)
+        # Two to three hours ahead on the hour: a fixed hour of the day is in the past for a
+        # demo loaded late in the (UTC) day, and a reminder in the past is refused.
+        due = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).replace(
+            minute=0, second=0, microsecond=0
+        )
         await crm_service.do_create_reminder(agent, ReminderCreate(
             lead_id=first, due_at=due, text="Call Ananya about the SIP amount"))  # fmt: skip
     finally:

@@ -165,7 +165,14 @@ async def test_a_pledge_paid_through_the_sandbox_continues_into_the_campaigns_ag
     topic = f"{traced_stack.topic_prefix}.payments.events.v1"
 
     def applied(spans: list[ReceivedSpan]) -> bool:
-        return any(s.name == "apply campaign payment event" for s in spans)
+        # The worker's and the web server's spans are exported separately, each in its own
+        # batches: wait for the consumer span and for its parent, whichever comes last.
+        by_id = {s.span_id: s for s in spans}
+        return any(
+            s.name == "apply campaign payment event"
+            and any(a.kind == "server" and a.parent_id == "" for a in _ancestors(s, by_id))
+            for s in spans
+        )
 
     spans = await traced_stack.receiver.wait_for(applied)
     by_id = {s.span_id: s for s in spans}
