@@ -112,8 +112,12 @@ async def test_an_approved_proposal_fills_on_the_paper_broker_exact_to_the_cent(
     last = before[-1]
     quantity = 500_000 // last
     assert submitted.body["quantity"] == quantity and submitted.body["status"] == "submitted"
+    # 60 s: a test before this one on the same stack may have stopped a second worker of its
+    # consumer group (the payment storm, the reminders restart); until Kafka's session timeout
+    # ends that member the group rebalances and nothing is consumed (seen in the worker's log
+    # as "Heartbeat failed … because it is rebalancing" while this waited).
     await room.wait_for(lambda c: any(e["order"]["status"] == "accepted"
-                                      for e in c.of("order:updated")))  # fmt: skip
+                                      for e in c.of("order:updated")), timeout=60)  # fmt: skip
 
     # The next real day trades; the market order fills at its first tick, + slippage.
     prices = await replay(producer, TRADE_DAY)
