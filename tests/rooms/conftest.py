@@ -88,7 +88,8 @@ class RoomClient:
         return self
 
     async def call(self, event: str, data: Any) -> dict[str, Any]:
-        return dict(await self.sio.call(event, data, timeout=15))
+        # 30 s: on a loaded 2-core CI machine a burst of calls can queue behind each other.
+        return dict(await self.sio.call(event, data, timeout=30))
 
     async def join(self, club: Club | str, after_seq: int | None = None) -> dict[str, Any]:
         club_id = club if isinstance(club, str) else str(club.id)
