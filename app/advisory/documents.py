@@ -161,6 +161,9 @@ class RebalanceRun(Document):
     trader: str | None = None  # who sent its orders (the owner, or a club's treasurer)
     sales_placed: bool = False  # its sales are all at the broker (the buys may follow)
     buys_placed: bool = False  # its buys are all at the broker (it may finish)
+    # When its sales or buys were last taken to be placed: a placement that never finished (its
+    # worker died) is resumed by anyone once it is older than ``PLACING_LEASE``.
+    placing_at: dt.datetime | None = None
     executed_by: str | None = None
     executed_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None

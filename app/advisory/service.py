@@ -85,7 +85,7 @@ from app.money import format_minor, parse_minor
 from app.notifications.documents import Notification, NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.orders.broker import Broker, BrokerCosts
-from app.orders.documents import STATUS_RANK, Order, OrderKind, OrderSide
+from app.orders.documents import STATUS_RANK, Order, OrderKind, OrderSide, OrderStatus
 from app.orders.schemas import OrderCreate
 from app.orders.service import order_service
 from app.proposals.documents import ProposalKind, ProposalStatus
@@ -98,6 +98,10 @@ from app.realtime.rooms import club_room
 PORTFOLIO_DRIFT = "portfolio:drift"
 REBALANCE_UPDATED = "portfolio:rebalance"
 FINAL = 4  # STATUS_RANK of a final order (filled, cancelled, rejected)
+PLACING_LEASE = dt.timedelta(seconds=20)
+"""How long placing a run's sales or buys may take before another process resumes it (the one
+that took the run died between taking it and recording its orders); a normal placement takes
+well under a second per order."""
 
 log = get_logger(__name__)
 
@@ -129,6 +133,11 @@ def affordable(cash: int, limit: int, wanted: int, costs: BrokerCosts) -> int:
     while quantity > 0 and quantity * limit + costs.fee(quantity * limit) > cash:
         quantity -= 1
     return quantity
+
+
+def _origin(run: RebalanceRun, side: OrderSide, symbol: str) -> str:
+    """The key a run's order is entered under (one per trade): ``rebalance:<run>:<side>:<sym>``."""
+    return f"rebalance:{run.id}:{side.value}:{symbol}"
 
 
 def _proposal_title(trades: list[dict[str, object]]) -> str:
@@ -592,7 +601,7 @@ class AdvisoryService:
         club = account.kind is AccountKind.CLUB
         claimed = await self._claim(
             run, (RunStatus.PROPOSED,), RunStatus.VOTING if club else RunStatus.SELLING,
-            {"executed_by": user_id, "executed_at": now, "trades": trades},
+            {"executed_by": user_id, "executed_at": now, "trades": trades, "placing_at": now},
             require={"executed_at": None})  # fmt: skip
         if claimed is None:
             raise AlreadyExecuted("this rebalance was already executed")
@@ -641,7 +650,7 @@ class AdvisoryService:
         if run.status is RunStatus.VOTING:
             run = await self.do_advance(run, brokers, redis)
         claimed = await self._claim(run, (RunStatus.APPROVED,), RunStatus.SELLING,
-                                             {"trader": user_id})  # fmt: skip
+                                    {"trader": user_id, "placing_at": utcnow()})  # fmt: skip
         if claimed is None:
             raise RebalanceNotApproved(
                 "only an approved rebalance can be sent, once" if run.status is not
@@ -653,21 +662,29 @@ class AdvisoryService:
     async def _place(self, run: RebalanceRun, actor: str, side: OrderSide, symbol: str,
                      quantity: int, limit: int, brokers: BrokerFor,
                      redis: Redis) -> tuple[str | None, str]:  # fmt: skip
-        """Create and submit one limit order; (its id, a note of what went wrong or "")."""
+        """Create and submit one limit order of the run, once: it is entered under the trade's
+        ``origin``, so a placement resumed after a crash finds it (and submits it if it never
+        reached the broker) instead of making a twin. (Its id, a note of what went wrong or
+        "".)"""
         try:
             order = await order_service.do_create(run.account_id, actor, OrderCreate(
                 side=side, symbol=symbol, quantity=quantity, kind=OrderKind.LIMIT,
-                limit_price=format_minor(limit)))  # fmt: skip
+                limit_price=format_minor(limit)), origin=_origin(run, side, symbol))  # fmt: skip
         except AppError as exc:
             return None, f"{side.value} {quantity} {symbol}: {exc.message}"
+        if order.status is not OrderStatus.AWAITING_EXECUTION:
+            return str(order.id), ""  # placed before this placement was resumed
         try:
             broker = await brokers(run.account_id)
             await order_service.do_submit(run.account_id, str(order.id), actor, redis, broker)
         except AppError as exc:
-            # never left waiting: it would block the run (and count as pending) for ever
+            # never left waiting: it would block the run (and count as pending) for ever; but
+            # one that reached the broker meanwhile (another placement of the run) stays there
             with contextlib.suppress(AppError):
-                await order_service.do_cancel(run.account_id, str(order.id), actor,
-                                              await brokers(run.account_id))  # fmt: skip
+                now, _ = await order_service.get(run.account_id, str(order.id), actor)
+                if now.status is OrderStatus.AWAITING_EXECUTION:
+                    await order_service.do_cancel(run.account_id, str(order.id), actor,
+                                                  await brokers(run.account_id))  # fmt: skip
             return str(order.id), f"{side.value} {quantity} {symbol}: {exc.message}"
         return str(order.id), ""
 
@@ -675,9 +692,15 @@ class AdvisoryService:
         self, run: RebalanceRun, actor: str, brokers: BrokerFor, redis: Redis
     ) -> None:
         """A run just claimed ``selling``: its sales go to the broker; with none, its buys."""
-        sells = [t for t in run.trades if t["quantity"] < 0]
+        await self._place_sales(run, actor, brokers, redis)
+        await self.do_advance(run, brokers, redis)
+
+    async def _place_sales(self, run: RebalanceRun, actor: str, brokers: BrokerFor,
+                           redis: Redis) -> None:  # fmt: skip
+        """Send the run's sales to the broker (a run this process holds in ``selling``) and
+        record them: ``sales_placed``."""
         ids, notes = [], []
-        for t in sells:
+        for t in [t for t in run.trades if t["quantity"] < 0]:
             order_id, note = await self._place(
                 run, actor, OrderSide.SELL, t["symbol"], -t["quantity"], t["limit"], brokers, redis
             )
@@ -691,15 +714,78 @@ class AdvisoryService:
         run.sell_order_ids, run.order_ids, run.note = ids, ids, "; ".join(notes)
         run.trader, run.sales_placed = actor, True
         await self._tell_run(run)
-        await self.do_advance(run, brokers, redis)
+
+    async def _place_buys(self, run: RebalanceRun, brokers: BrokerFor, redis: Redis) -> None:
+        """Send the run's buys to the broker (a run this process holds in ``buying``), each
+        re-sized to the cash really there now (whole shares at its limit, fee included), and
+        record them: ``buys_placed``. A buy placed before a resumed placement keeps its size
+        (its cash is already set aside)."""
+        actor = str(run.trader or run.executed_by)
+        buys = [t for t in run.trades if t["quantity"] > 0]
+        earlier = await order_service.placed([_origin(run, OrderSide.BUY, t["symbol"])
+                                              for t in buys])  # fmt: skip
+        free = await self.free_cash(run.account_id, redis)
+        costs = BrokerCosts.of(get_settings())
+        ids, notes = [], [run.note] if run.note else []
+        for t in buys:
+            limit = t["limit"]
+            placed = earlier.get(_origin(run, OrderSide.BUY, t["symbol"]))
+            if placed is not None:
+                order_id, note = await self._place(run, actor, OrderSide.BUY, t["symbol"],
+                                                   placed.quantity or 0, limit, brokers,
+                                                   redis)  # fmt: skip
+                ids.append(str(order_id))
+                notes += [note] if note else []
+                continue
+            quantity = affordable(free, limit, t["quantity"], costs)
+            if quantity < t["quantity"]:
+                notes.append(
+                    f"buy {t['symbol']} cut from {t['quantity']} to {quantity} "
+                    f"shares: the cash there was {format_minor(free)}"
+                )
+            if quantity <= 0:
+                continue
+            cost = quantity * limit + costs.fee(quantity * limit)
+            order_id, note = await self._place(
+                run, actor, OrderSide.BUY, t["symbol"], quantity, limit, brokers, redis
+            )
+            if order_id:
+                ids.append(order_id)
+            if note:
+                notes.append(note)
+            else:
+                free -= cost
+        await repository.set_run(run.id, {"buy_order_ids": ids,
+                                          "order_ids": run.sell_order_ids + ids,
+                                          "note": "; ".join(notes),
+                                          "buys_placed": True})  # fmt: skip
+        run.buy_order_ids, run.order_ids = ids, run.sell_order_ids + ids
+        run.note, run.buys_placed = "; ".join(notes), True
+        await self._tell_run(run)
+
+    async def _resume(self, run: RebalanceRun, placed: str) -> RebalanceRun | None:
+        """Take over a run whose placement (``placed``: ``sales_placed`` / ``buys_placed``)
+        was taken longer than ``PLACING_LEASE`` ago and never recorded (its process died
+        between): the run, now this process's to place, or ``None`` (still within its lease,
+        or another process took it first)."""
+        if run.placing_at is not None and utcnow() - run.placing_at < PLACING_LEASE:
+            return None
+        resumed = await repository.claim_run(
+            run.id, (run.status,), run.status, {"placing_at": utcnow()},
+            require={placed: False, "placing_at": run.placing_at})  # fmt: skip
+        if resumed is not None:
+            log.warning("rebalance placement resumed", run_id=str(run.id),
+                        status=run.status.value)  # fmt: skip
+        return resumed
 
     async def do_advance(self, run: RebalanceRun, brokers: BrokerFor,
                          redis: Redis) -> RebalanceRun:  # fmt: skip
         """Move a run on as far as its orders allow (idempotent; the worker calls it every few
         seconds, and reading a run calls it too): a club's vote closed → ``approved`` or
-        ``rejected``; every sale final → the buys, each re-sized to the cash really there now
-        (whole shares at its limit, fee included) → ``buying``; every order final →
-        ``executed`` (all filled in full), ``partial`` or ``failed`` (nothing filled)."""
+        ``rejected``; every sale final → the buys (``_place_buys``) → ``buying``; every order
+        final → ``executed`` (all filled in full), ``partial`` or ``failed`` (nothing filled).
+        A placement of sales or buys left unfinished by a process that died is resumed once
+        its ``PLACING_LEASE`` is over (``_resume``)."""
         if run.status is RunStatus.VOTING and run.proposal_ids and run.executed_by:
             proposal, _ = await proposal_service.view(run.proposal_ids[0], run.executed_by)
             if proposal.status is ProposalStatus.APPROVED:
@@ -713,46 +799,27 @@ class AdvisoryService:
             return run
         if run.status is RunStatus.SELLING:
             if not run.sales_placed:
-                return run  # the sales are being placed right now (by whoever claimed it)
+                resumed = await self._resume(run, "sales_placed")
+                if resumed is None:
+                    return run  # being placed right now (by whoever claimed it)
+                run = resumed
+                await self._place_sales(run, str(run.trader or run.executed_by), brokers, redis)
             sells = await self._orders(run.account_id, run.sell_order_ids)
             if any(STATUS_RANK[o.status] < FINAL for o in sells):
                 return run
             claimed = await self._claim(run, (RunStatus.SELLING,), RunStatus.BUYING,
-                                                 require={"sales_placed": True})  # fmt: skip
+                                        {"placing_at": utcnow()},
+                                        require={"sales_placed": True})  # fmt: skip
             if claimed is None:
                 return await repository.get_rebalance(str(run.id)) or run
             run = claimed
-            actor = str(run.trader or run.executed_by)
-            free = await self.free_cash(run.account_id, redis)
-            costs = BrokerCosts.of(get_settings())
-            ids, notes = [], [run.note] if run.note else []
-            for t in [t for t in run.trades if t["quantity"] > 0]:
-                limit = t["limit"]
-                quantity = affordable(free, limit, t["quantity"], costs)
-                if quantity < t["quantity"]:
-                    notes.append(
-                        f"buy {t['symbol']} cut from {t['quantity']} to {quantity} "
-                        f"shares: the cash there was {format_minor(free)}"
-                    )
-                if quantity <= 0:
-                    continue
-                cost = quantity * limit + costs.fee(quantity * limit)
-                order_id, note = await self._place(
-                    run, actor, OrderSide.BUY, t["symbol"], quantity, limit, brokers, redis
-                )
-                if order_id:
-                    ids.append(order_id)
-                if note:
-                    notes.append(note)
-                else:
-                    free -= cost
-            await repository.set_run(run.id, {"buy_order_ids": ids,
-                                              "order_ids": run.sell_order_ids + ids,
-                                              "note": "; ".join(notes),
-                                              "buys_placed": True})  # fmt: skip
-            run.buy_order_ids, run.order_ids = ids, run.sell_order_ids + ids
-            run.note, run.buys_placed = "; ".join(notes), True
-            await self._tell_run(run)
+            await self._place_buys(run, brokers, redis)
+        elif run.status is RunStatus.BUYING and not run.buys_placed:
+            resumed = await self._resume(run, "buys_placed")
+            if resumed is None:
+                return run
+            run = resumed
+            await self._place_buys(run, brokers, redis)
         if run.status is RunStatus.BUYING and run.buys_placed:
             orders = await self._orders(run.account_id, run.order_ids)
             if any(STATUS_RANK[o.status] < FINAL for o in orders):

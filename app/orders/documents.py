@@ -95,6 +95,9 @@ class Order(Document):
     # A real broker's own id of the order (Kite ``order_id``, Alpaca ``id``) once it took it.
     broker_order_id: str | None = None
     created_by: str | None = None
+    # What placed it, when something other than a person did (``rebalance:<run>:<side>:<symbol>``):
+    # unique, so a placement that is resumed after a crash finds the order instead of a twin.
+    origin: str | None = None
     submitted_by: str | None = None
     submitted_at: dt.datetime | None = None
     cancel_requested_at: dt.datetime | None = None
@@ -113,6 +116,8 @@ class Order(Document):
         indexes = [
             IndexModel([("proposal_id", ASCENDING)], unique=True, name="proposal_unique_partial",
                        partialFilterExpression={"proposal_id": {"$type": "string"}}),
+            IndexModel([("origin", ASCENDING)], unique=True, name="origin_unique_partial",
+                       partialFilterExpression={"origin": {"$type": "string"}}),
             IndexModel([("club_id", ASCENDING), ("created_at", DESCENDING)], name="club_time"),
             IndexModel([("club_id", ASCENDING), ("status", ASCENDING)], name="club_status"),
             IndexModel([("broker", ASCENDING), ("broker_order_id", ASCENDING)], name="broker_ref",

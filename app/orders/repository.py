@@ -25,6 +25,12 @@ async def get_order(order_id: str, session: Session = None) -> Order | None:
     return None if oid is None else await Order.get(oid, session=session)
 
 
+async def orders_by_origin(origins: list[str]) -> dict[str, Order]:
+    """The orders placed under these ``origin`` keys, by key (those that exist)."""
+    found = await Order.find({"origin": {"$in": origins}}).to_list()
+    return {str(o.origin): o for o in found}
+
+
 async def club_orders(club_id: str, limit: int = 200) -> list[Order]:
     """The club's orders, newest first."""
     return await Order.find({"club_id": club_id}).sort("-created_at").limit(limit).to_list()

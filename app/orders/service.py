@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 from redis.asyncio import Redis
 
 from app.audit.service import audit_service, club_chain
@@ -123,6 +124,10 @@ class OrderService:
             raise OrderNotFound("no such order")
         return order, await repository.fills_of(order_id)
 
+    async def placed(self, origins: list[str]) -> dict[str, Order]:
+        """The orders entered under these ``origin`` keys (``do_create``), by key."""
+        return await repository.orders_by_origin(origins)
+
     async def check_instrument(self, currency: str, symbol: str) -> Instrument:
         """A club keeping ``currency`` can trade ``symbol``: it exists, is not an index, and is
         quoted either in that currency or in one the ECB publishes a rate for against it.
@@ -135,12 +140,20 @@ class OrderService:
             await fx_rate(instrument.currency, currency, utcnow().date())
         return instrument
 
-    async def do_create(self, club_id: str, actor_id: str, data: OrderCreate) -> Order:
+    async def do_create(self, club_id: str, actor_id: str, data: OrderCreate,
+                        origin: str | None = None) -> Order:  # fmt: skip
         """Enter an order directly (owner/admin/treasurer); it waits to be submitted.
+
+        ``origin``: the key of what placed it (a rebalance run's trade), unique: the order
+        already entered under it is returned as it is now, and no second one is made.
 
         Raises:
             ClubNotFound, RoleRequired, UnknownSymbols, FxRateUnavailable, InvalidOrder.
         """
+        if origin is not None:
+            placed = (await repository.orders_by_origin([origin])).get(origin)
+            if placed is not None:
+                return placed
         club, _ = await club_service.check_member(club_id, actor_id, TREASURY)
         instrument = await self.check_instrument(club.currency, data.symbol)
         room = club_room(club_id)
@@ -151,7 +164,7 @@ class OrderService:
                 club_id=club_id, side=data.side, kind=data.kind, symbol=data.symbol,
                 currency=instrument.currency, quantity=data.quantity,
                 limit_price=data.limit_price,
-                created_by=actor_id,
+                created_by=actor_id, origin=origin,
             )  # fmt: skip
             await repository.insert_order(order, session)
             await audit_service.do_append(
@@ -165,7 +178,14 @@ class OrderService:
                                     club_id=club_id, order=OrderOut.of(order))  # fmt: skip
             return order
 
-        return await run_in_transaction(body)
+        try:
+            return await run_in_transaction(body)
+        except DuplicateKeyError:
+            # entered a moment ago under the same origin (two placements of one run raced)
+            placed = (await repository.orders_by_origin([str(origin)])).get(str(origin))
+            if origin is None or placed is None:
+                raise
+            return placed
 
     async def do_open_for_proposal(
         self,

@@ -167,3 +167,60 @@ async def test_tax_loss_opportunities_on_fifo_lots(services: Services) -> None:
     assert ko["blocked_until"] == "2012-06-10"
     with pytest.raises(NotFound):  # another person's: not found
         await advisory_service.tax_loss_opportunities(user, new_user(), redis)
+
+
+async def test_a_placement_cut_short_by_a_dead_process_is_resumed_without_twin_orders(
+    services: Services,
+) -> None:
+    """The process placing a run's buys dies after its first order reached the broker and its
+    second was entered but never submitted: the run stays ``buying`` with nothing recorded.
+    Within the lease nobody touches it; after, the next advance finds both orders by their
+    origin, submits the one left waiting, places the rest, and the run has one order per
+    trade."""
+    redis = services.require_redis()
+    user = await profiled(MODERATE)
+    account = await funded_account(user, 1_000_000)
+    await advisory_service.do_recommend(
+        user, RecommendationIn(account_id=account.account_id, symbols=STAPLES), redis
+    )
+    run = await advisory_service.do_rebalance(account.account_id, user, False, redis)
+    assert len(run.trades) >= 3 and all(t["quantity"] > 0 for t in run.trades)
+    calls = 0
+
+    async def dying(club_id: str) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise ConnectionResetError("the worker died mid-placement")
+        return await brokers(club_id)
+
+    with pytest.raises(ConnectionResetError):
+        await advisory_service.do_execute(account.account_id, str(run.id), user,
+                                          dying, redis)  # type: ignore[arg-type]  # fmt: skip
+    stuck = await RebalanceRun.get(run.id)
+    assert stuck is not None and stuck.status is RunStatus.BUYING and not stuck.buys_placed
+    before = await order_service.list_orders(account.account_id, user)
+    assert sorted(o.status for o in before) == [OrderStatus.AWAITING_EXECUTION,
+                                                OrderStatus.SUBMITTED]  # fmt: skip
+
+    # Within the lease the placement may still be under way elsewhere: left alone.
+    same = await advisory_service.do_advance(stuck, brokers, redis)
+    assert not same.buys_placed
+    assert len(await order_service.list_orders(account.account_id, user)) == 2
+
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60)
+    await RebalanceRun.get_pymongo_collection().update_one({"_id": run.id},
+                                                           {"$set": {"placing_at": old}})  # fmt: skip
+    stale = await RebalanceRun.get(run.id)
+    assert stale is not None
+    resumed = await advisory_service.do_advance(stale, brokers, redis)
+    assert resumed.buys_placed and resumed.status is RunStatus.BUYING
+    orders = await order_service.list_orders(account.account_id, user)
+    assert sorted(o.symbol for o in orders) == sorted(t["symbol"] for t in run.trades)
+    assert all(o.status is OrderStatus.SUBMITTED for o in orders)
+    assert sorted(resumed.order_ids) == sorted(str(o.id) for o in orders)
+    assert {o.id for o in before} <= {o.id for o in orders}  # the first two kept, no twins
+    # A second process resuming at the same moment finds it placed: nothing more.
+    again = await advisory_service.do_advance(stale, brokers, redis)
+    assert again.status is RunStatus.BUYING
+    assert len(await order_service.list_orders(account.account_id, user)) == len(run.trades)
