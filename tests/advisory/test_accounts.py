@@ -209,8 +209,8 @@ async def test_a_placement_cut_short_by_a_dead_process_is_resumed_without_twin_o
     assert len(await order_service.list_orders(account.account_id, user)) == 2
 
     old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60)
-    await RebalanceRun.get_pymongo_collection().update_one({"_id": run.id},
-                                                           {"$set": {"placing_at": old}})  # fmt: skip
+    runs = RebalanceRun.get_pymongo_collection()
+    await runs.update_one({"_id": run.id}, {"$set": {"placing_at": old}})
     stale = await RebalanceRun.get(run.id)
     assert stale is not None
     resumed = await advisory_service.do_advance(stale, brokers, redis)
