@@ -20,7 +20,12 @@ from quart import Blueprint, jsonify
 
 from app.advisory.schemas import BookingChangedEvent, DriftAlertEvent, RebalanceUpdatedEvent
 from app.alerts.schemas import AlertTriggeredEvent
-from app.books.events import ContributionReceived, DuesChanged, ValuationRecorded
+from app.books.events import (
+    ContributionChanged,
+    ContributionReceived,
+    DuesChanged,
+    ValuationRecorded,
+)
 from app.books.schemas import PortfolioNavEvent
 from app.broadcasts.schemas import BroadcastEvent
 from app.campaigns.schemas import (
@@ -187,6 +192,7 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("chat:typing", "club", ChatTypingEvent),
     ServerEventSpec("presence:update", "club", PresenceEvent),
     ServerEventSpec("contribution:received", "club", ContributionReceived, True),
+    ServerEventSpec("contribution:changed", "club", ContributionChanged, True),
     ServerEventSpec("portfolio:valued", "club", ValuationRecorded, True),
     ServerEventSpec("dues:changed", "club", DuesChanged, True),
     ServerEventSpec("watchlist:changed", "club", WatchlistChangedEvent, True),

@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     # Payments (app/payments/): the provider new checkouts go to, and each provider's
     # credentials. A provider's webhook endpoint works only when its webhook secret is set.
     payment_provider: PaymentProvider = "sandbox"
+    # An online contribution whose checkout stays unpaid this long is given up (``failed``,
+    # ``checkout_expired``): it stops counting toward the KYC allowance and blocking a leave.
+    # Stripe's checkout sessions expire after 24 hours by default.
+    checkout_expiry_hours: int = Field(default=24, ge=1, le=24 * 30)
     # Where the app reaches the sandbox provider and where browsers open its checkout pages;
     # ``python -m devtools.payments_sandbox`` listens on this URL's host and port.
     payment_sandbox_url: str = "http://127.0.0.1:8010"

@@ -20,7 +20,8 @@ class ContributionStatus(StrEnum):
     """``awaiting_payment`` (online, checkout open) | ``pending_approval`` (manual) →
     [``approved``: a treasurer's approval is on its way through the payments outbox] →
     ``received`` (money in, units not yet issued) → ``settled`` (units issued at a valuation);
-    or ``failed`` / ``rejected``. A manual contribution leaves ``pending_approval`` for
+    or ``failed`` (the provider said so, or the checkout was cancelled or expired unpaid:
+    ``decision_reason``) / ``rejected``. A manual contribution leaves ``pending_approval`` for
     ``approved`` or ``rejected`` once, by a guarded update (issue #20)."""
 
     AWAITING_PAYMENT = "awaiting_payment"
@@ -64,6 +65,7 @@ class Contribution(Document):
         name = "contributions"
         indexes = [
             IndexModel([("club_id", ASCENDING), ("status", ASCENDING)], name="club_status"),
+            IndexModel([("status", ASCENDING), ("created_at", ASCENDING)], name="status_time"),
             IndexModel([("club_id", ASCENDING), ("user_id", ASCENDING), ("created_at",
                         DESCENDING)], name="club_user_time"),
         ]  # fmt: skip

@@ -15,6 +15,7 @@ from app.realtime.contract import RoomEvent
 CONTRIBUTION_RECEIVED = "contribution:received"
 VALUATION_RECORDED = "portfolio:valued"
 DUES_CHANGED = "dues:changed"
+CONTRIBUTION_CHANGED = "contribution:changed"
 
 
 class ContributionReceived(RoomEvent):
@@ -26,6 +27,21 @@ class ContributionReceived(RoomEvent):
     currency: str
     payment_date: str | None
     status: str
+
+
+class ContributionChanged(RoomEvent):
+    """``contribution:changed``: a contribution was opened (``awaiting_payment`` online,
+    ``pending_approval`` manual: the treasury's desk shows it) or decided without money moving
+    — a manual one ``approved`` (its money follows as ``contribution:received``) or
+    ``rejected``, an online one ``failed`` because its checkout was cancelled or expired
+    unpaid. ``reason``:
+    the treasurer's reason, ``checkout_cancelled`` or ``checkout_expired``. Screens load the
+    contributions again."""
+
+    contribution_id: str
+    user_id: str
+    status: str
+    reason: str | None = None
 
 
 class ValuationRecorded(RoomEvent):

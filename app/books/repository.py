@@ -74,11 +74,12 @@ async def pending_withdrawal(club_id: str, user_id: str, session: Session) -> Wi
 
 
 async def pending_money(club_id: str, user_id: str, session: Session) -> dict[str, int]:
-    """How many of a member's contributions (awaiting payment, pending approval, received),
-    withdrawals and charges (pending) the club has not settled yet, by kind."""
+    """How many of a member's contributions (awaiting payment, pending approval, approved,
+    received), withdrawals and charges (pending) the club has not settled yet, by kind."""
     who = {"club_id": club_id, "user_id": user_id}
     open_contributions = [ContributionStatus.AWAITING_PAYMENT.value,
                           ContributionStatus.PENDING_APPROVAL.value,
+                          ContributionStatus.APPROVED.value,
                           ContributionStatus.RECEIVED.value]  # fmt: skip
     return {
         "contributions": await Contribution.find(
@@ -91,6 +92,14 @@ async def pending_money(club_id: str, user_id: str, session: Session) -> dict[st
             {**who, "status": ChargeStatus.PENDING.value}, session=session
         ).count(),
     }
+
+
+async def checkouts_opened_before(cutoff: dt.datetime, limit: int = 500) -> list[Contribution]:
+    """Online contributions still awaiting payment that were opened before ``cutoff``."""
+    return await Contribution.find({
+        "status": ContributionStatus.AWAITING_PAYMENT.value, "method": "online",
+        "created_at": {"$lt": cutoff},
+    }).sort("+created_at").limit(limit).to_list()  # fmt: skip
 
 
 async def get_withdrawal(withdrawal_id: str, session: Session = None) -> Withdrawal | None:

@@ -173,6 +173,22 @@ async def decide_contribution(
     return _contribution_out(approved)
 
 
+@blueprint.post("/clubs/<club_id>/contributions/<contribution_id>/cancel")
+@tag(["money"])
+@require_auth
+@validate_response(ContributionOut)
+@document_errors(404, 409)
+async def cancel_contribution(club_id: str, contribution_id: str) -> ContributionOut:
+    """Give up an online contribution whose checkout was never paid (the contributor, or the
+    club's owner/admin/treasurer): it turns ``failed`` with the reason ``checkout_cancelled``,
+    stops counting toward the KYC allowance and no longer keeps the member from leaving. Money
+    captured for it later is still booked. Unpaid checkouts are given up by themselves after
+    ``checkout_expiry_hours`` (``checkout_expired``). Errors: 404 ``contribution_not_found``,
+    409 ``contribution_state`` (not awaiting payment, or paid meanwhile)."""
+    cancelled = await books_service.do_cancel_checkout(club_id, contribution_id, _me())
+    return _contribution_out(cancelled)
+
+
 # ---- withdrawals --------------------------------------------------------------------------
 
 

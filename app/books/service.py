@@ -58,9 +58,11 @@ from app.books.errors import (
     WithdrawalRefused,
 )
 from app.books.events import (
+    CONTRIBUTION_CHANGED,
     CONTRIBUTION_RECEIVED,
     DUES_CHANGED,
     VALUATION_RECORDED,
+    ContributionChanged,
     ContributionReceived,
     DuesChanged,
     ValuationRecorded,
@@ -71,6 +73,7 @@ from app.books.units import NonPositiveNav, UnitValue, fee_of, format_units, rou
 from app.clubs.documents import Club, MembershipStatus
 from app.clubs.errors import ClubNotFound, MemberNotFound
 from app.clubs.service import TREASURY, club_service
+from app.config import get_settings
 from app.db import run_in_transaction
 from app.extensions import services
 from app.files.documents import FilePurpose
@@ -139,7 +142,8 @@ async def _decide(contribution: Contribution, actor_id: str, status: Contributio
                   fields: dict[str, object], details: dict[str, object],
                   session: AsyncClientSession) -> None:  # fmt: skip
     """Move a manual contribution ``pending_approval`` → ``status`` (approved or rejected) by
-    a guarded update, with its audit entry: one decision wins (issue #20). Raises
+    a guarded update, with its audit entry and ``contribution:changed`` in the club's room
+    (the caller ensured the room): one decision wins (issue #20). Raises
     ``ContributionStateError`` when another decision got there first."""
     decided = await repository.update_contribution(
         contribution.id,
@@ -153,6 +157,12 @@ async def _decide(contribution: Contribution, actor_id: str, status: Contributio
         chain=club_chain(contribution.club_id), actor_id=actor_id,
         action=f"contribution.{status.value}", target_type="contribution",
         target_id=str(contribution.id), details=details, session=session,
+    )  # fmt: skip
+    await events.room_event(
+        session, club_room(contribution.club_id), CONTRIBUTION_CHANGED, ContributionChanged,
+        club_id=contribution.club_id, contribution_id=str(contribution.id),
+        user_id=contribution.user_id, status=status.value,
+        reason=str(fields.get("decision_reason") or "") or None,
     )  # fmt: skip
 
 
@@ -361,6 +371,7 @@ class BooksService:
         ]  # fmt: skip
 
         contribution.kyc_inr = await _in_inr(amount, club.currency, _today())
+        await events.ensure_room(club_room(club_id))
         if kyc_limit:
             await kyc_service.ensure_allowance(actor_id)
 
@@ -385,6 +396,11 @@ class BooksService:
                 chain=club_chain(club_id), actor_id=actor_id, action="contribution.opened",
                 target_type="contribution", target_id=str(contribution.id),
                 details={"amount": amount, "method": method}, session=session,
+            )  # fmt: skip
+            await events.room_event(
+                session, club_room(club_id), CONTRIBUTION_CHANGED, ContributionChanged,
+                club_id=club_id, contribution_id=str(contribution.id), user_id=actor_id,
+                status=contribution.status.value,
             )  # fmt: skip
 
         await run_in_transaction(body)
@@ -465,10 +481,11 @@ class BooksService:
         ``payment.failed`` marks an awaiting contribution failed; it never undoes a receipt.
 
         Money captured that matches no open contribution — a second payment (another payment
-        id) for a contribution already received, or an amount other than the contribution's —
-        is never dropped: it is booked to ``liabilities:unmatched_payments`` (Dr cash) under
-        the same journal key and audited as ``payment.unmatched`` for the treasurer to refund
-        or assign; the contribution is left as it was. So is money captured for a ``failed``
+        id) for a contribution already received, an amount other than the contribution's, or
+        a payment for a given-up checkout of someone no longer a member — is never dropped: it
+        is booked to ``liabilities:unmatched_payments`` (Dr cash) under the same journal key
+        and audited as ``payment.unmatched`` for the treasurer to refund or assign; the
+        contribution is left as it was. So is money captured for a ``failed``
         contribution (its allowance was released) when taking the KYC yearly allowance again
         would break the limit.
         """
@@ -513,6 +530,17 @@ class BooksService:
                     f"{current.amount} {current.currency}", current.currency, session,
                 )  # fmt: skip
                 return PaymentOutcome(False, current)
+            if current.status == ContributionStatus.FAILED:
+                # Given up (cancelled, expired, failed) and the contributor left since: units
+                # can go to no one, so the money waits as unmatched for a refund.
+                member = await club_service.membership(current.club_id, current.user_id,
+                                                       session)  # fmt: skip
+                if member is None or member.status is not MembershipStatus.ACTIVE:
+                    await self._book_unmatched(
+                        event, "the contributor left the club after giving up this checkout: "
+                        "refund it", current.currency, session,
+                    )  # fmt: skip
+                    return PaymentOutcome(False, current)
             if current.status == ContributionStatus.FAILED and current.payment_id is None:
                 # The failed checkout released its allowance: money arriving after all takes
                 # it again, atomically, or is kept as unmatched for a refund (issue #20).
@@ -650,6 +678,7 @@ class BooksService:
             ``contribution_state``: not pending, or decided meanwhile).
         """
         contribution = await self.check_decide_manual(club_id, contribution_id, actor_id)
+        await events.ensure_room(club_room(club_id))
 
         async def body(session: AsyncClientSession) -> None:
             await _decide(contribution, actor_id, ContributionStatus.REJECTED,
@@ -668,9 +697,10 @@ class BooksService:
         provider's webhook and the payments agent applies it (the contribution turns
         ``received`` there).
 
-        It first moves the contribution ``pending_approval`` → ``approved`` by a guarded update
-        (a second approval or a racing rejection answers 409 ``contribution_state``); the
-        stored outcome is then published (a 503 leaves it for the outbox sweep).
+        One transaction moves the contribution ``pending_approval`` → ``approved`` by a guarded
+        update (a second approval or a racing rejection answers 409 ``contribution_state``) and
+        stores the outcome to publish in the payments outbox; after the commit it is published
+        (a 503, or a crash, leaves it for the outbox sweep).
 
         Raises:
             ClubNotFound, RoleRequired, ContributionNotFound, ContributionStateError (also
@@ -695,22 +725,25 @@ class BooksService:
             )
         now = dt.datetime.now(dt.UTC)
         producer = services.require_producer()
+        await events.ensure_room(club_room(club_id))
 
-        async def body(session: AsyncClientSession) -> None:
-            # One decision wins: pending_approval → approved only once, before anything is
-            # published, so a rejection racing it answers 409 (issue #20).
+        async def body(session: AsyncClientSession) -> str:
+            # One decision wins: pending_approval → approved only once, and the outcome to
+            # publish is stored in the same transaction: an approval never commits without it,
+            # so a crash after the commit leaves it for the outbox sweep (issue #20).
             await _decide(contribution, actor_id, ContributionStatus.APPROVED,
                           {"updated_at": now}, {"paid_on": day.isoformat()}, session)  # fmt: skip
-
-        await run_in_transaction(body)
-        try:
-            await payment_service.do_record_manual(
-                producer, approval_id=str(contribution.id), approved_by=actor_id,
+            return await payment_service.do_store_manual(
+                session, approval_id=str(contribution.id), approved_by=actor_id,
                 pool_type="club", pool_id=club_id, contribution_id=str(contribution.id),
                 amount=contribution.amount, currency=contribution.currency,
                 paid_at=dt.datetime.combine(day, now.timetz()),
             )  # fmt: skip
-        except WebhookInProgress as exc:  # only this approval publishes it: a retry overlapping
+
+        record_id = await run_in_transaction(body)
+        try:
+            await payment_service.publish_outcome(producer, record_id)
+        except WebhookInProgress as exc:  # the sweep took it between the commit and here
             raise ContributionStateError(
                 "this approval is being recorded right now; the contribution turns received "
                 "in a moment",
@@ -719,6 +752,96 @@ class BooksService:
         contribution.status = ContributionStatus.APPROVED
         contribution.decided_by = actor_id
         return contribution
+
+    async def do_cancel_checkout(
+        self, club_id: str, contribution_id: str, actor_id: str
+    ) -> Contribution:
+        """Give up an online contribution whose checkout was never paid (the contributor, or
+        the club's owner/admin/treasurer): ``awaiting_payment`` → ``failed`` with the reason
+        ``checkout_cancelled``, by a guarded update. It stops counting toward the KYC
+        allowance and keeping the member from leaving. Money the provider captures for it
+        afterwards is still booked (``do_apply_payment_event``): as the contribution's while
+        the contributor is a member, else as unmatched money to refund.
+
+        Raises:
+            ClubNotFound, ContributionNotFound (also someone else's, for a plain member),
+            ContributionStateError (409 ``contribution_state``: not an online contribution
+            awaiting payment, or its money arrived meanwhile).
+        """
+        _, membership = await club_service.check_member(club_id, actor_id)
+        contribution = await repository.get_contribution(contribution_id)
+        if (
+            contribution is None
+            or contribution.club_id != club_id
+            or (contribution.user_id != actor_id and membership.role not in TREASURY)
+        ):
+            raise ContributionNotFound("no such contribution")
+        if contribution.method != "online" or (
+            contribution.status is not ContributionStatus.AWAITING_PAYMENT
+        ):
+            raise ContributionStateError(
+                "only an online contribution awaiting payment can be cancelled",
+                details={"status": contribution.status.value},
+            )
+        await events.ensure_room(club_room(club_id))
+        await self._give_up_checkout(contribution, actor_id, "checkout_cancelled")
+        return contribution
+
+    async def do_expire_checkouts(self, now: dt.datetime | None = None) -> int:
+        """Give up every online contribution still unpaid ``checkout_expiry_hours`` after it
+        was opened (``failed``, reason ``checkout_expired``), as ``do_cancel_checkout`` does;
+        the worker's timer calls this. Each is a guarded update, so workers running it at once
+        expire each contribution once. Returns how many expired."""
+        cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(
+            hours=get_settings().checkout_expiry_hours
+        )
+        expired = 0
+        for contribution in await repository.checkouts_opened_before(cutoff):
+            await events.ensure_room(club_room(contribution.club_id))
+            try:
+                await self._give_up_checkout(contribution, None, "checkout_expired")
+            except ContributionStateError:
+                continue  # paid (or given up) meanwhile
+            expired += 1
+        return expired
+
+    async def _give_up_checkout(self, contribution: Contribution, actor_id: str | None,
+                                reason: str) -> None:  # fmt: skip
+        """``awaiting_payment`` → ``failed`` with ``reason`` (by ``actor_id``; ``None``: the
+        platform's expiry), audited and told to the club's
+        room, in one transaction serialised with the club's other money writes. Raises
+        ``ContributionStateError`` when it is no longer awaiting payment."""
+        now = dt.datetime.now(dt.UTC)
+
+        async def body(session: AsyncClientSession) -> None:
+            await club_service.do_bump_money_seq(contribution.club_id, session)
+            moved = await repository.update_contribution(
+                contribution.id,
+                {"status": ContributionStatus.FAILED.value, "decision_reason": reason,
+                 "decided_by": actor_id, "updated_at": now},
+                guard={"status": ContributionStatus.AWAITING_PAYMENT.value}, session=session,
+            )  # fmt: skip
+            if not moved:
+                raise ContributionStateError(
+                    "the money for this contribution arrived meanwhile",
+                    details={"reason": "no_longer_awaiting_payment"},
+                )
+            await audit_service.do_append(
+                chain=club_chain(contribution.club_id), actor_id=actor_id,
+                action=f"contribution.{reason}", target_type="contribution",
+                target_id=str(contribution.id), details={"amount": contribution.amount},
+                session=session,
+            )  # fmt: skip
+            await events.room_event(
+                session, club_room(contribution.club_id), CONTRIBUTION_CHANGED,
+                ContributionChanged, club_id=contribution.club_id,
+                contribution_id=str(contribution.id), user_id=contribution.user_id,
+                status=ContributionStatus.FAILED.value, reason=reason,
+            )  # fmt: skip
+
+        await run_in_transaction(body)
+        contribution.status = ContributionStatus.FAILED
+        contribution.decision_reason, contribution.decided_by = reason, actor_id
 
     # ---- withdrawals --------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from app.payments.documents import PaymentOrder, PaymentOutcome, ProviderEvent
@@ -80,6 +81,11 @@ async def insert_outcome_if_absent(outcome: PaymentOutcome) -> PaymentOutcome:
             raise
         return existing
     return outcome
+
+
+async def insert_outcome(outcome: PaymentOutcome, session: AsyncClientSession) -> None:
+    """Store ``outcome`` inside the caller's transaction (a duplicate aborts it)."""
+    await outcome.insert(session=session)
 
 
 async def get_outcome(record_id: str) -> PaymentOutcome | None:

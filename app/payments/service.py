@@ -21,6 +21,7 @@ import secrets
 from collections.abc import Mapping
 
 from prometheus_client import Counter
+from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.config import Settings, get_settings
 from app.errors import ServiceUnavailable
@@ -398,9 +399,9 @@ class PaymentService:
         OUTBOX_OLDEST_PENDING_SECONDS.set(age)
         return count, age
 
-    async def do_record_manual(
+    async def do_store_manual(
         self,
-        producer: EventProducer,
+        session: AsyncClientSession,
         *,
         approval_id: str,
         approved_by: str,
@@ -410,17 +411,15 @@ class PaymentService:
         amount: int,
         currency: str,
         paid_at: dt.datetime,
-    ) -> bool:
-        """A payment made outside the providers and approved by a treasurer, put through the
-        same outbox as a provider's webhook: stored once per approval (``manual:<approval_id>``)
-        and published to the payments topic keyed by ``pool_id``. ``amount`` in minor units.
-        Returns whether it went out now (``False``: published before).
+    ) -> str:
+        """A payment made outside the providers and approved by a treasurer, put in the same
+        outbox as a provider's webhook: stored pending as ``manual:<approval_id>`` inside the
+        approval's own transaction (``session``), so the approval and the outcome to publish
+        commit together or not at all (issue #20). ``amount`` in minor units. Returns the
+        record id, for ``publish_outcome`` after the commit (or the outbox sweep).
 
-        Raises:
-            WebhookInProgress (409): the same approval is being published right now.
-            ServiceUnavailable (503): Kafka did not acknowledge; the outcome stays pending and
-                the sweep publishes it later.
-        """
+        Raises: DuplicateKeyError when this approval already stored one (the caller's guarded
+        status change makes that impossible)."""
         outcome = PaymentOutcome(
             record_id=f"manual:{approval_id}", provider="manual", provider_event_id=approval_id,
             kind="payment.captured", payment_id=f"manual:{approval_id}:{approved_by}",
@@ -428,10 +427,19 @@ class PaymentService:
             pool_type=pool_type, pool_id=pool_id, contribution_id=contribution_id,
             amount=amount, currency=currency, occurred_at=paid_at, created_at=_now(),
         )  # fmt: skip
-        stored = await repository.insert_outcome_if_absent(outcome)
-        if stored.status == "published":
-            return False
-        return await self._publish(producer, stored.record_id)
+        await repository.insert_outcome(outcome, session)
+        return outcome.record_id
+
+    async def publish_outcome(self, producer: EventProducer, record_id: str) -> bool:
+        """Publish a stored pending outcome now (``do_store_manual``'s, once committed) to the
+        payments topic keyed by its pool. ``False``: it was published before.
+
+        Raises:
+            WebhookInProgress (409): it is being published right now (the sweep, a retry).
+            ServiceUnavailable (503): Kafka did not acknowledge; it stays pending and the
+                sweep publishes it later.
+        """
+        return await self._publish(producer, record_id)
 
 
 payment_service = PaymentService()

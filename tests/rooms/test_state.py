@@ -124,8 +124,8 @@ async def test_initial_state_plus_events_equals_a_fresh_fetch(clients: Any, http
     assert fresh.body["seq"] > initial.body["seq"] + 20
 
 
-LOGGED = (*ROOM_EVENTS, "order:updated", "contribution:received", "watchlist:changed",
-          "alert:triggered")  # fmt: skip
+LOGGED = (*ROOM_EVENTS, "order:updated", "contribution:received", "contribution:changed",
+          "watchlist:changed", "alert:triggered")  # fmt: skip
 SYMBOL = "JNJ"  # a skfolio series no other test trades
 TRADE_DAY = dt.date(2012, 6, 12)
 
@@ -150,6 +150,7 @@ def _reduce(initial: dict[str, Any], events: list[tuple[str, dict[str, Any]]]) -
     orders = {o["id"]: o for o in initial["orders"]["orders"]}
     received = {c["id"]: c["amount"] for c in initial["contributions"]["contributions"]
                 if c["status"] == "received"}  # fmt: skip
+    statuses = {c["id"]: c["status"] for c in initial["contributions"]["contributions"]}
     watchlist = initial["watchlist"]["symbols"]
     fired = {a["id"]: a["fired_count"] for a in initial["alerts"]["alerts"]}
     logged = sorted(((n, d) for n, d in events if n in LOGGED), key=lambda e: e[1]["seq"])
@@ -162,14 +163,18 @@ def _reduce(initial: dict[str, Any], events: list[tuple[str, dict[str, Any]]]) -
             orders[data["order"]["id"]] = data["order"]
         elif name == "contribution:received":
             received[data["contribution_id"]] = data["amount"]
+            statuses[data["contribution_id"]] = data["status"]
+        elif name == "contribution:changed":  # opened, approved, rejected, given up
+            statuses[data["contribution_id"]] = data["status"]
         elif name == "watchlist:changed":
             watchlist = data["symbols"]
         elif name == "alert:triggered":
             fired[data["alert_id"]] = data["fired_count"]
     navs = [d for n, d in events if n == "portfolio:nav"]
     nav = navs[-1] if navs else initial["portfolio"]
-    return {"seq": seq, "orders": orders, "received": received, "watchlist": watchlist,
-            "fired": fired, "nav": (nav["nav"], nav["cash"], nav["units"])}  # fmt: skip
+    return {"seq": seq, "orders": orders, "received": received, "statuses": statuses,
+            "watchlist": watchlist, "fired": fired,
+            "nav": (nav["nav"], nav["cash"], nav["units"])}  # fmt: skip
 
 
 def _fetched(fresh: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +187,7 @@ def _fetched(fresh: dict[str, Any]) -> dict[str, Any]:
             for c in fresh["contributions"]["contributions"]
             if c["status"] == "received"
         },
+        "statuses": {c["id"]: c["status"] for c in fresh["contributions"]["contributions"]},
         "watchlist": fresh["watchlist"]["symbols"],
         "fired": {a["id"]: a["fired_count"] for a in fresh["alerts"]["alerts"]},
         "nav": (portfolio["nav"], portfolio["cash"], portfolio["units"]),

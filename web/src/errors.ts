@@ -77,7 +77,12 @@ const SENTENCES: Record<string, Sentence> = {
   not_eligible: "You joined after this proposal was made, so you have no vote on it.",
   no_voting_weight: "Nobody holds units yet, so a weighted vote cannot start: value the club first.",
   proposal_not_open: "This proposal is no longer open.",
-  contribution_state: "This contribution was already decided.",
+  contribution_state: (d) => ({
+    no_longer_awaiting_payment: "The money for this contribution arrived meanwhile, so it can no longer be cancelled.",
+    not_a_member: "The contributor is no longer a member of this club, so no units can be issued for it.",
+  } as Record<string, string>)[String(d.reason)] ?? (d.status === "awaiting_payment" || d.status === undefined
+    ? "This contribution was already decided."
+    : "This contribution has already moved on (it is no longer waiting), so that cannot be done now."),
   member_has_pending_money: "There is still money on its way for this member (a contribution not yet turned into units, or a withdrawal or charge not yet settled). Settle or reject it first, then try again.",
   units_outstanding: "This member still holds units: withdraw them in full first.",
   withdrawal_refused: (d) => ({

@@ -57,6 +57,9 @@ export class ClubRoom {
   private readonly log: RoomLog;
   /** Called when money landed (portfolio and capital figures change). */
   onMoney: (event: ContributionReceived) => void = () => undefined;
+  /** Called when a contribution was decided without money moving (approved, rejected, a
+   * checkout given up): contribution lists load again. Also for events caught up after a cut. */
+  onContribution: () => void = () => undefined;
   /** Called when the club was valued (units issued and redeemed: every figure changes). */
   onValued: () => void = () => undefined;
   /** Proposals whose discussion this screen has open (kept when a card moves to "Decided"). */
@@ -262,6 +265,9 @@ export class ClubRoom {
         break;
       case "watchlist:changed":
         this.onWatchlist();
+        break;
+      case "contribution:changed":
+        this.onContribution();
         break;
       case "contribution:received": {
         // In the room's log: money that landed while the screen was cut off shows too.

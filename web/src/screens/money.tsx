@@ -147,6 +147,13 @@ const STATUS_TONE: Record<string, "ok" | "warn" | "bad" | "neutral"> = {
   received: "ok", settled: "ok", paid: "ok", awaiting_payment: "warn", pending_approval: "warn", approved: "warn", pending: "warn", failed: "bad", rejected: "bad",
 };
 
+/** Why an online contribution was given up, in words. */
+const GIVEN_UP: Record<string, string> = {
+  checkout_cancelled: "checkout cancelled",
+  checkout_expired: "checkout expired unpaid",
+};
+const GIVEN_UP_BADGE: Record<string, string> = { checkout_cancelled: "Cancelled", checkout_expired: "Expired" };
+
 export function CapitalPanel({ club, version, nameOf }: { club: Club; version: number; nameOf: (id: string) => string }) {
   const me = session.me.get()?.id ?? "";
   const c = club.currency;
@@ -155,9 +162,17 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
   const withdrawals = useLoad(() => api<{ withdrawals: Withdrawal[] }>("GET", `/api/v1/clubs/${club.id}/withdrawals`), [club.id, version]);
   const mine = status.data?.members.find((m) => m.user_id === me);
   const treasury = ["owner", "admin", "treasurer"].includes(club.my_role);
+  // An unpaid checkout can be given up (it then no longer counts toward the KYC allowance nor
+  // keeps its member from leaving); money paid for it after all is still booked.
+  const [asking, setAsking] = useState<string | null>(null);
+  const giveUp = useAction(async (x: Contribution) => {
+    await api<Contribution>("POST", `/api/v1/clubs/${club.id}/contributions/${x.id}/cancel`);
+    setAsking(null);
+    contributions.reload();
+  });
   return (
     <Panel title="My capital account" testId="capital-panel">
-      <ErrorNote error={status.error ?? contributions.error} />
+      <ErrorNote error={status.error ?? contributions.error ?? giveUp.error} />
       {mine ? (
         <div class="figures">
           <Figure name="Paid in" value={money(mine.paid_in, c)} testId="my-paid-in" />
@@ -178,18 +193,31 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
       ) : (
         <ul class="rows" data-testid="contributions">
           {contributions.data?.contributions.slice(0, 12).map((x) => (
-            <li key={x.id} data-testid={`contribution-${x.id}`} data-status={x.status}>
+            <li key={x.id} data-testid={`contribution-${x.id}`} data-status={x.status} class={asking === x.id ? "row-asking" : undefined}>
               <span>
                 <strong>{money(x.amount, x.currency)}</strong>
                 <span class="muted small"> · {treasury && x.user_id !== me ? `${nameOf(x.user_id)} · ` : ""}{x.method} · {when(x.created_at)}</span>
               </span>
               <span class="row-end">
                 {x.status === "rejected" && x.decision_reason && <span class="muted small" data-testid={`contribution-reason-${x.id}`}>{x.decision_reason}</span>}
+                {x.status === "failed" && x.decision_reason && GIVEN_UP[x.decision_reason] && <span class="muted small" data-testid={`contribution-reason-${x.id}`}>{GIVEN_UP[x.decision_reason]}</span>}
                 {x.status === "awaiting_payment" && x.checkout_url && x.user_id === me && (
                   <a href={x.checkout_url} target="samooh-checkout" rel="noopener" data-external class="small">Pay</a>
                 )}
-                <Badge tone={STATUS_TONE[x.status] ?? "neutral"} testId={`contribution-status-${x.id}`}>{label(x.status)}</Badge>
+                {x.status === "awaiting_payment" && x.method === "online" && (x.user_id === me || treasury) && asking !== x.id && (
+                  <Button kind="ghost" class="btn-small" testId={`contribution-cancel-${x.id}`} onClick={() => setAsking(x.id)}>Cancel</Button>
+                )}
+                {x.status === "failed" && x.decision_reason && GIVEN_UP_BADGE[x.decision_reason]
+                  ? <Badge tone="neutral" testId={`contribution-status-${x.id}`}>{GIVEN_UP_BADGE[x.decision_reason]}</Badge>
+                  : <Badge tone={STATUS_TONE[x.status] ?? "neutral"} testId={`contribution-status-${x.id}`}>{label(x.status)}</Badge>}
               </span>
+              {asking === x.id && x.status === "awaiting_payment" && (
+                <span class="row-ask small" data-testid={`contribution-cancel-ask-${x.id}`}>
+                  Cancel {x.user_id === me ? "your" : `${nameOf(x.user_id)}'s`} unpaid checkout of {money(x.amount, x.currency)}? If it was paid after all, the money is still recorded.{" "}
+                  <Button kind="danger" class="btn-small" busy={giveUp.busy} testId={`contribution-cancel-yes-${x.id}`} onClick={() => void giveUp.run(x)}>Yes, cancel it</Button>{" "}
+                  <Button kind="ghost" class="btn-small" testId={`contribution-cancel-no-${x.id}`} onClick={() => setAsking(null)}>Keep it</Button>
+                </span>
+              )}
             </li>
           ))}
         </ul>

@@ -62,6 +62,7 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
     room.onRulesChanged = () => club.reload();
     // Dues paid, waived or late: the desk's grid and every member's "My dues" load again.
     room.onDues = () => setMoneyVersion((v) => v + 1);
+    room.onContribution = () => setMoneyVersion((v) => v + 1);
     // Another member changed the watch-list: follow the new symbols at once.
     room.onWatchlist = () => watchlist.reload();
     room.start();
