@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from contextvars import ContextVar
 from typing import Any
 
 from reportlab.graphics.charts.lineplots import LinePlot
@@ -80,6 +81,25 @@ def group_indian(amount: str) -> str:
             head = head[:-2]
         whole = ",".join([head, *pairs, tail]) if head else ",".join([*pairs, tail])
     return f"{sign}{whole}{dot}{part}"
+
+
+def group_thousands(amount: str) -> str:
+    """Grouping by thousands of a decimal string: ``"169800.00"`` → ``"169,800.00"``."""
+    sign = "-" if amount.startswith("-") else ""
+    whole, dot, part = amount.lstrip("-").partition(".")
+    return f"{sign}{int(whole or '0'):,}{dot}{part}"
+
+
+# The currency of the document being rendered (``render_pdf`` sets it from the header): rupee
+# amounts take Indian grouping (lakh, crore), any other currency grouping by thousands.
+_CURRENCY: ContextVar[str] = ContextVar("pdf_currency", default="INR")
+
+
+def group(amount: str, currency: str | None = None) -> str:
+    """``amount`` grouped the way readers of ``currency`` (default: the document's) expect."""
+    if (currency or _CURRENCY.get()) == "INR":
+        return group_indian(amount)
+    return group_thousands(amount)
 
 
 def _day(iso: str) -> str:
@@ -268,7 +288,7 @@ def nav_chart(points: list[NavPoint], currency: str = "INR") -> Drawing:
     unit_values = [float(p.unit_value) for p in points]
 
     def whole(v: float) -> str:  # axis labels only: the tables carry the exact figures
-        return group_indian(f"{v:.0f}")
+        return group(f"{v:.0f}")
 
     def unit(v: float) -> str:
         return f"{v:.2f}"
@@ -299,7 +319,7 @@ def _memo(memo: str) -> str:
 
 
 def _money(value: str) -> str:
-    return group_indian(value) if value else ""
+    return group(value) if value else ""
 
 
 def _valuation(f: ValuationStatementFigures) -> list[Any]:
@@ -316,20 +336,8 @@ def _valuation(f: ValuationStatementFigures) -> list[Any]:
           _money("-" + s.liabilities if s.liabilities != "0.00" else s.liabilities)],
          ["Net asset value", _money(s.nav)]],
         [CONTENT_W * 0.7, CONTENT_W * 0.3], {1}, total=True)]  # fmt: skip
-    # A holding quoted in another currency: its price in that currency, with the ECB rate
-    # that converted its value (issue #14).
-    holdings = [[h.symbol, group_indian(str(h.quantity)),
-                 _money(h.price) + (f" {h.currency} at {h.rate}" if h.currency else ""),
-                 _money(h.market_value)] for h in s.holdings]  # fmt: skip
     story += [Paragraph("Holdings", H2)]
-    if holdings:
-        holdings.append(["Total", "", "", _money(s.market_value)])
-        story.append(_table(["Symbol", "Quantity", "Price", "Market value"], holdings,
-                            [CONTENT_W * w for w in (0.34, 0.18, 0.22, 0.26)], {1, 2, 3},
-                            total=True))  # fmt: skip
-    else:
-        story.append(Paragraph("The club holds no securities at this date: its assets are cash.",
-                               BODY))  # fmt: skip
+    story += _holdings(s, f.header.currency)
     story += _chart_block(f.history, f.header.currency)
     story += [Paragraph("Valuation history", H2), _table(
         ["Valuation date", "NAV", "Unit value"],
@@ -337,6 +345,48 @@ def _valuation(f: ValuationStatementFigures) -> list[Any]:
          for p in f.history],
         [CONTENT_W * w for w in (0.4, 0.35, 0.25)], {1, 2})]  # fmt: skip
     return story
+
+
+def _holdings(s: Any, club_currency: str) -> list[Any]:
+    """The valuation's holdings table. A holding quoted in another currency shows its price
+    and value in that currency, the ECB rate (club currency per unit, eight places) and the
+    day it was published, beside its value in the club's currency (issue #14); without any,
+    the plain four columns."""
+    if not s.holdings:
+        return [Paragraph("The club holds no securities at this date: its assets are cash.",
+                          BODY)]  # fmt: skip
+    foreign = [h for h in s.holdings if h.currency and h.currency != club_currency]
+    if not foreign:
+        rows = [[h.symbol, group(str(h.quantity)), _money(h.price), _money(h.market_value)]
+                for h in s.holdings]  # fmt: skip
+        rows.append(["Total", "", "", _money(s.market_value)])
+        return [_table(["Symbol", "Quantity", "Price", "Market value"], rows,
+                       [CONTENT_W * w for w in (0.34, 0.18, 0.22, 0.26)], {1, 2, 3},
+                       total=True)]  # fmt: skip
+    rows = []
+    for h in s.holdings:
+        if h in foreign:
+            cur = str(h.currency)
+            rows.append([
+                h.symbol, group(str(h.quantity)), f"{group(h.price, cur)} {cur}",
+                f"{group(h.foreign_value or '', cur)} {cur}",
+                Paragraph(f"{h.rate}<br/>{_day(h.rate_date)}" if h.rate_date else str(h.rate),
+                          RIGHT),
+                _money(h.market_value),
+            ])  # fmt: skip
+        else:
+            rows.append([h.symbol, group(str(h.quantity)), _money(h.price), "", "",
+                         _money(h.market_value)])  # fmt: skip
+    rows.append(["Total", "", "", "", "", _money(s.market_value)])
+    return [
+        _table(["Symbol", "Quantity", "Price", "Value in its currency",
+                f"ECB rate ({club_currency} per unit)", f"Value ({club_currency})"], rows,
+               [CONTENT_W * w for w in (0.13, 0.11, 0.17, 0.2, 0.19, 0.2)], {1, 2, 3, 4, 5},
+               total=True),
+        Paragraph("A holding quoted in another currency is valued at the ECB reference rate "
+                  "published for the valuation date (or the last day before it), its value "
+                  "rounded half-even once to the club's currency.", MEMO),
+    ]  # fmt: skip
 
 
 def _member_status(f: MemberStatusFigures) -> list[Any]:
@@ -505,8 +555,17 @@ def _tabular(f: TabularFigures) -> list[Any]:
 
 
 def render_pdf(kind: str, figures: Figures | TabularFigures) -> bytes:
-    """The PDF of ``figures``."""
+    """The PDF of ``figures``; amounts grouped for the header's currency."""
     buffer = io.BytesIO()
+    header = figures.header
+    token = _CURRENCY.set(header.currency or "INR")
+    try:
+        return _render(kind, figures, buffer)
+    finally:
+        _CURRENCY.reset(token)
+
+
+def _render(kind: str, figures: Figures | TabularFigures, buffer: io.BytesIO) -> bytes:
     header = figures.header
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN,
@@ -526,7 +585,8 @@ def render_pdf(kind: str, figures: Figures | TabularFigures) -> bytes:
         story = _crm_pipeline(figures)
     else:
         story = _statement(figures)
-    footer = (f"Samooh · {header.club_name} · {header.title} · amounts half-even to the paisa, "
+    cent = "paisa" if (header.currency or "INR") == "INR" else "cent"
+    footer = (f"Samooh · {header.club_name} · {header.title} · amounts half-even to the {cent}, "
               "units to the micro-unit")  # fmt: skip
     decor = _page_decor(header, footer)
     doc.build(story, onFirstPage=decor, onLaterPages=decor, canvasmaker=_NumberedCanvas)

@@ -1,8 +1,9 @@
-"""Issue #14: the valuation statement's CSV names each holding's currency and, for one quoted in
-another currency than the club's, its price and value in that currency, the ECB rate and the
-day it was published, beside the value in the club's currency. A rupee club holding a dollar
-stock (and a rupee one) is rendered through the code the report worker runs, and the whole file
-is compared with figures worked by hand from the ECB's published euro rates."""
+"""Issue #14: the valuation statement's CSV (and PDF) names each holding's currency and, for
+one quoted in another currency than the club's, its price and value in that currency, the ECB
+rate and the day it was published, beside the value in the club's currency. A rupee club
+holding a dollar stock (and a rupee one) is rendered through the code the report worker runs,
+and the whole file is compared with figures worked by hand from the ECB's published euro
+rates."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ import csv
 import datetime as dt
 import io
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
 from app.books.service import books_service
 from app.reports import figures as build
 from app.reports.csv_render import render_csv
+from app.reports.pdf_render import group_indian, render_pdf
 from tests.clubs.factories import club_with_members, paid_contribution
+from tests.reports.test_reports import pdf_text, render_page
 
 pytestmark = pytest.mark.usefixtures("services")
 
@@ -97,3 +101,15 @@ async def test_the_valuation_csv_of_a_rupee_club_holding_a_dollar_stock() -> Non
         [D2.isoformat(), two(nav),
          f"{ten_thousandths // 10_000}.{ten_thousandths % 10_000:04d}"],
     ]  # fmt: skip
+
+    # The PDF shows the same: the dollar price and value, the rate and its day, the rupee
+    # value; the rupee holding has no rate. Rupee amounts in Indian grouping, dollars not.
+    pdf = render_pdf("valuation_statement", report)
+    text = pdf_text(pdf)
+    render_page(pdf, "valuation-statement-fx", Path("test-artifacts"))
+    assert "ECB rate (INR per unit)" in text and "Value in its currency" in text
+    assert f"32.50 USD 325.00 USD 92.29770662 {D2:%d %b %Y} {group_indian(two(hd))}" in (
+        " ".join(text.split())
+    )
+    assert "INFY 4 2,500.00 10,000.00" in " ".join(text.split())
+    assert "cent" not in text and "to the paisa" in text
