@@ -142,8 +142,12 @@ class Session {
       await this.loadMe();
       this.state.set("signed-in");
       this.holdSignedIn();
-    } catch {
-      this.clear();
+    } catch (error) {
+      // Refused (4xx): the session is over. Anything else — the page being reloaded again
+      // cut the call short, or the network — leaves the token to park for the next page:
+      // clearing here used to erase what this page had just parked on its way out.
+      if (isRefusal(error)) this.clear();
+      else this.standBy();
     }
   }
 
@@ -306,9 +310,11 @@ class Session {
         result = out;
         return pair.access_token;
       } catch (error) {
-        // A network failure keeps the session (retry later); a refusal ends it.
-        if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429) {
-          this.end(error.code === "refresh_token_reused" ? "This session was ended for safety: sign in again." : "Your session has ended: sign in again.");
+        // A network failure keeps the session (retry later, with the same nonce: the server
+        // may have rotated already and answers the retry alike); a refusal ends it.
+        if (body.client_nonce !== undefined && !isRefusal(error)) this.resumeNonce = body.client_nonce;
+        if (isRefusal(error)) {
+          this.end((error as ApiError).code === "refresh_token_reused" ? "This session was ended for safety: sign in again." : "Your session has ended: sign in again.");
         }
         throw error;
       } finally {
@@ -320,10 +326,21 @@ class Session {
     return result as R;
   }
 
-  /** Keep the refresh token in this tab's sessionStorage while the page is hidden. */
+  /** Keep the refresh token in this tab's sessionStorage while the page is hidden (with the
+   * nonce of a refresh that never got its answer, so the next page asks exactly again). */
   private park(): void {
     if (this.spending !== null) trySet(STORAGE_KEY, JSON.stringify({ t: this.spending.token, n: this.spending.nonce }));
-    else if (this.refreshToken !== null) trySet(STORAGE_KEY, JSON.stringify({ t: this.refreshToken }));
+    else if (this.refreshToken !== null) trySet(STORAGE_KEY, JSON.stringify(this.resumeNonce !== null ? { t: this.refreshToken, n: this.resumeNonce } : { t: this.refreshToken }));
+  }
+
+  /** A restore cut short without a refusal: show the page signed out for now, but keep the
+   * refresh token (and any parked copy) for the next page, which resumes the session. */
+  private standBy(): void {
+    this.access = null;
+    this.accessExpiresAt = 0;
+    this.me.set(null);
+    this.state.set("signed-out");
+    if (document.visibilityState === "hidden") this.park();
   }
 
   private async accept(pair: TokenPair): Promise<void> {
@@ -433,6 +450,11 @@ export function uploadFile(file: File, purpose: StoredFile["purpose"], clubId?: 
   if (clubId) form.append("club_id", clubId);
   form.append("file", file, file.name);
   return session.api<StoredFile>("POST", "/api/v1/files", { body: form });
+}
+
+/** The server refused (a 4xx other than 429): the session cannot go on. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429;
 }
 
 /** A parked refresh token, with the nonce of its refresh when one was in flight (a bare
