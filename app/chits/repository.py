@@ -28,6 +28,7 @@ from app.identity import directory as identity_directory
 Session = AsyncClientSession | None
 
 users_by_id = identity_directory.users_by_id
+person_by_contact = identity_directory.person_by_contact
 
 
 def oid(value: str) -> ObjectId | None:

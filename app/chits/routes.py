@@ -20,6 +20,7 @@ from app.chits.rules import month_result
 from app.chits.schemas import (
     AuctionList,
     AuctionOut,
+    CandidateQuery,
     ChitScore,
     LeaveIn,
     LeaveQuote,
@@ -40,6 +41,7 @@ from app.chits.schemas import (
     SubscriptionList,
     SubscriptionOut,
     SubscriptionPatch,
+    SubstituteCandidate,
     SubstituteIn,
     SubstituteQuote,
     SuretyIn,
@@ -474,6 +476,21 @@ async def substitute_quote(sub_id: str) -> SubstituteQuote:
         catch_up=format_minor(q["catch_up"]), arrears=format_minor(q["arrears"]),
         defaulter_refund=format_minor(q["defaulter_refund"]),
     )  # fmt: skip
+
+
+@blueprint.get("/subscriptions/<sub_id>/substitute/candidate")
+@tag(["chits"])
+@require_auth
+@validate_querystring(CandidateQuery)
+@validate_response(SubstituteCandidate)
+@document_errors(403, 404, 409, 422)
+async def substitute_candidate(sub_id: str, query_args: CandidateQuery) -> SubstituteCandidate:
+    """Who the foreman names as the substitute of this DEFAULTED ticket, by their e-mail or
+    Samooh member ID (exact match only), to confirm before admitting them with their
+    ``user_id``. Errors: 403, 404 ``user_not_found`` / ``subscription_not_found``, 409
+    ``subscription_state``, 422."""
+    found = await chit_service.substitute_candidate(sub_id, _actor(), query_args.who)
+    return SubstituteCandidate(**found)
 
 
 @blueprint.post("/subscriptions/<sub_id>/substitute")

@@ -207,6 +207,26 @@ class SubstituteQuote(BaseModel):
     defaulter_refund: str
 
 
+class CandidateQuery(BaseModel):
+    """``?who=``: the substitute's e-mail address or Samooh member ID."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    who: str = Field(min_length=3, max_length=254)
+
+
+class SubstituteCandidate(BaseModel):
+    """The person a foreman named as a substitute, to confirm before admitting them:
+    ``kyc_verified`` (a substitute must be), ``holds_ticket`` (already in this scheme: cannot
+    take a second ticket)."""
+
+    user_id: str
+    full_name: str
+    member_id: str | None
+    kyc_verified: bool
+    holds_ticket: bool
+
+
 class SubscriptionList(BaseModel):
     subscriptions: list[SubscriptionOut]
 

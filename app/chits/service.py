@@ -998,6 +998,28 @@ class ChitService:
         return {"ticket": sub.ticket, "months_called": len(dues), "catch_up": catch_up,
                 "arrears": arrears, "defaulter_refund": catch_up - arrears}  # fmt: skip
 
+    async def substitute_candidate(self, sub_id: str, actor: Actor, who: str) -> dict[str, Any]:
+        """The person the foreman of DEFAULTED ``sub_id`` names as its substitute by e-mail
+        or Samooh member ID, to confirm before admitting: ``user_id``, ``full_name``,
+        ``member_id``, ``kyc_verified`` and ``holds_ticket`` (already in this scheme). An
+        exact match only, and only for that foreman (no browsing of the platform's people).
+
+        Raises: ChitForbidden, SubscriptionNotFound, SubscriptionStateError (``not_defaulted``),
+        UserNotFound (404 ``user_not_found``: nobody active with that e-mail or member ID)."""
+        await self.substitute_quote(sub_id, actor)  # the same checks: foreman, defaulted
+        sub, _ = await self.get_subscription(sub_id, actor)
+        person = await repository.person_by_contact(who)
+        if person is None:
+            raise UserNotFound("nobody with that e-mail address or member ID has an account",
+                               details={"who": who.strip()[:80]})  # fmt: skip
+        user_id = str(person.id)
+        summary = await kyc_service.summary(user_id)
+        return {
+            "user_id": user_id, "full_name": person.full_name, "member_id": person.member_id,
+            "kyc_verified": summary.status == KycStatus.VERIFIED,
+            "holds_ticket": await repository.holding_of(sub.scheme_id, user_id) is not None,
+        }  # fmt: skip
+
     async def catch_up_amount(self, sub_id: str) -> int:
         """What a substitute pays to take over ticket of ``sub_id``: the net instalments of
         the months already called (paise)."""

@@ -4,6 +4,8 @@ here, never the identity repository."""
 
 from __future__ import annotations
 
+import re
+
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import object_id
@@ -28,6 +30,23 @@ async def users_by_id(ids: list[str]) -> dict[str, User]:
 async def user_by_email(email: str) -> User | None:
     """The account holding ``email`` (normalised here), or None."""
     return await repository.user_by_email(normalise_email(email))
+
+
+MEMBER_ID = re.compile(r"^UCFSIN-\d{4}-\d{6}$")
+
+
+async def person_by_contact(who: str) -> User | None:
+    """The active account a person named by their e-mail address or Samooh member ID
+    (``UCFSIN-2026-000123``, any case) — what someone outside the platform's lists can tell
+    a foreman or an owner — or None. Never a partial match: no directory browsing."""
+    text = who.strip()
+    if MEMBER_ID.match(text.upper()):
+        found = await repository.user_by_member_id(text.upper())
+    elif "@" in text:
+        found = await repository.user_by_email(normalise_email(text))
+    else:
+        return None
+    return found if found is not None and found.status is UserStatus.ACTIVE else None
 
 
 async def do_set_kyc_status(

@@ -69,6 +69,11 @@ async def user_by_email(email: str) -> User | None:
     return await User.find_one({"email": email})
 
 
+async def user_by_member_id(member_id: str) -> User | None:
+    """The user given this Samooh member ID (``UCFSIN-<year>-<6 digits>``) at verification."""
+    return await User.find_one({"member_id": member_id})
+
+
 async def user_by_oauth(provider: str, subject: str) -> User | None:
     """The user linked to the external identity ``provider`` + ``subject``."""
     return await User.find_one(

@@ -237,7 +237,8 @@ async def test_remove_a_defaulter_and_admit_a_substitute(
     http: Api, new_context: NewContext, payment_sandbox: SandboxClient, artifacts: Path
 ) -> None:
     boss, boss_actor = await chit_person(http, new_context, "foreman", *BOSS)
-    asha_actor = Actor((await provision(tag="asha")).user_id)
+    asha = await provision(tag="asha")
+    asha_actor = Actor(asha.user_id)
     ravi_actor = Actor((await provision(tag="ravi")).user_id)
     newcomer = await provision(tag="newcomer")
     for who in (asha_actor.user_id, ravi_actor.user_id, newcomer.user_id):
@@ -276,12 +277,26 @@ async def test_remove_a_defaulter_and_admit_a_substitute(
     # months 1 and 2 (the foreman's month has no discount): ₹10,000 each
     await expect(catch_up).to_contain_text("catch-up of ₹20,000.00")
     await expect(catch_up).to_contain_text("2 months")
-    await page.get_by_test_id("substitute-id-3").fill("0123456789abcdef01234567")
-    await page.get_by_test_id("substitute-admit-3").click()
+    # Named by e-mail or member ID, exact matches only: a stranger's address finds nobody.
+    await page.get_by_test_id("substitute-who-3").fill("nobody-here@example.com")
+    await page.get_by_test_id("substitute-find-3").click()
     await expect(page.get_by_test_id("substitute-error-3")).to_contain_text("no account")
+    await expect(page.get_by_test_id("substitute-admit-3")).to_have_count(0)
+    # Asha already holds ticket 2: found, but she cannot take a second ticket.
+    await page.get_by_test_id("substitute-who-3").fill(asha.email.upper())
+    await page.get_by_test_id("substitute-find-3").click()
+    await expect(page.get_by_test_id("substitute-blocked-3")).to_contain_text("already holds")
+    await expect(page.get_by_test_id("substitute-admit-3")).to_have_count(0)
+    # The newcomer, by her member ID typed in lower case: her name and KYC, then admitted.
+    assert newcomer.member_id
+    await page.get_by_test_id("substitute-who-3").fill(newcomer.member_id.lower())
+    await page.get_by_test_id("substitute-find-3").click()
+    found = page.get_by_test_id("substitute-found-3")
+    await expect(found).to_contain_text("Newcomer")
+    await expect(found).to_contain_text(newcomer.member_id)
+    await expect(found).to_contain_text("KYC verified")
     await page.get_by_test_id("defaulters").scroll_into_view_if_needed()
     await shoot(page, artifacts, "chits-substitute-catch-up")
-    await page.get_by_test_id("substitute-id-3").fill(newcomer.user_id)
     await page.get_by_test_id("substitute-admit-3").click()
     await expect(page.get_by_test_id("defaulters")).to_have_count(0)
     await expect(page.get_by_test_id("ticket-3")).to_contain_text("Newcomer")

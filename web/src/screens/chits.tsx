@@ -149,7 +149,7 @@ const SENTENCES: Record<string, (d: Record<string, unknown>) => string> = {
   payment_provider_unavailable: () => "The payout provider did not answer; try again in a minute.",
   invalid_scheme: (d) => `${FIELD_NAMES[String(d.field)] ?? "A setting"}: ${RULES[String(d.rule)] ?? "breaks a rule of the scheme"}. Check the highlighted value.`,
   nothing_overdue: (d) => `Nothing is overdue on this ticket: a subscriber defaults only with an instalment unpaid past its due date and ${String(d.grace_days ?? "")} days' grace${d.next_deadline ? ` (the oldest unpaid month's grace ends on ${String(d.next_deadline)})` : ""}.`,
-  user_not_found: () => "There is no account with that id.",
+  user_not_found: () => "There is no account with that e-mail address or member ID. Check it with the person, who must have signed up first.",
   invalid_phone: () => "Enter an Indian mobile number, like 98765 43210.",
   phone_code_invalid: (d) => `That code is wrong or has expired${typeof d.attempts_left === "number" ? ` (${d.attempts_left} tries left)` : ""}.`,
   sms_unavailable: () => "Text messages cannot be sent right now; try again in a minute.",
@@ -980,16 +980,36 @@ interface SubstituteQuote {
   defaulter_refund: string;
 }
 
-/** A defaulted ticket: the catch-up a substitute pays is shown, then the substitute admitted. */
+interface SubstituteCandidate {
+  user_id: string;
+  full_name: string;
+  member_id: string | null;
+  kyc_verified: boolean;
+  holds_ticket: boolean;
+}
+
+/** A defaulted ticket: the catch-up a substitute pays is shown; the foreman names the
+ * substitute by e-mail or Samooh member ID, sees who that is, then admits them. */
 function Substitute({ sub, onDone }: { sub: Subscription; onDone: () => void }) {
   const [who, setWho] = useState("");
+  const [found, setFound] = useState<SubstituteCandidate | null>(null);
   const quote = useLoad(() => api<SubstituteQuote>("GET", `/api/v1/subscriptions/${sub.id}/substitute`), [sub.id]);
+  const find = useAction(async () => {
+    setFound(null);
+    const q = new URLSearchParams({ who: who.trim() });
+    setFound(await api<SubstituteCandidate>("GET", `/api/v1/subscriptions/${sub.id}/substitute/candidate?${q}`));
+  });
   const admit = useAction(async () => {
-    await api("POST", `/api/v1/subscriptions/${sub.id}/substitute`, { body: { user_id: who.trim() } });
+    if (!found) return;
+    await api("POST", `/api/v1/subscriptions/${sub.id}/substitute`, { body: { user_id: found.user_id } });
     setWho("");
+    setFound(null);
     onDone();
   });
   const q = quote.data;
+  const blocked = found === null ? null
+    : !found.kyc_verified ? `${found.full_name} has not completed KYC yet: a substitute must, before taking over a ticket.`
+    : found.holds_ticket ? `${found.full_name} already holds a ticket of this scheme.` : null;
   return (
     <li class="stack" data-testid={`defaulter-${sub.ticket}`}>
       <span>Ticket {sub.ticket}: {sub.name ?? "—"} — removed{/[1-9]/.test(sub.balance) && !sub.balance.startsWith("-") ? `, owing ${money(sub.balance)}` : ""}.</span>
@@ -1002,11 +1022,20 @@ function Substitute({ sub, onDone }: { sub: Subscription; onDone: () => void }) 
         </span>
       )}
       <ErrorNote error={sentence(quote.error)} />
-      <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void admit.run(); }}>
-        <Field label="Substitute's user id" testId={`substitute-id-${sub.ticket}`} value={who} onInput={(e) => setWho((e.currentTarget as HTMLInputElement).value)} />
-        <Button type="submit" testId={`substitute-admit-${sub.ticket}`} busy={admit.busy} disabled={!who.trim()}>Admit at {q ? money(q.catch_up) : "the catch-up"}</Button>
+      <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void find.run(); }}>
+        <Field label="Substitute's e-mail or member ID" testId={`substitute-who-${sub.ticket}`} placeholder="name@example.com or UCFSIN-2026-000123" value={who} onInput={(e) => { setWho((e.currentTarget as HTMLInputElement).value); setFound(null); }} />
+        <Button type="submit" kind="secondary" testId={`substitute-find-${sub.ticket}`} busy={find.busy} disabled={who.trim().length < 3}>Find</Button>
       </form>
-      <ErrorNote error={sentence(admit.error)} testId={`substitute-error-${sub.ticket}`} />
+      <ErrorNote error={sentence(find.error)} testId={`substitute-error-${sub.ticket}`} />
+      {found && (
+        <span class="stack" data-testid={`substitute-found-${sub.ticket}`}>
+          <span><strong>{found.full_name}</strong>{found.member_id ? <span class="muted small"> · {found.member_id}</span> : null} {found.kyc_verified ? <Badge tone="ok">KYC verified</Badge> : <Badge tone="warn">KYC not verified</Badge>}</span>
+          {blocked ? <Notice tone="warn" testId={`substitute-blocked-${sub.ticket}`}>{blocked}</Notice> : (
+            <span><Button testId={`substitute-admit-${sub.ticket}`} busy={admit.busy} onClick={() => void admit.run()}>Admit {found.full_name} at {q ? money(q.catch_up) : "the catch-up"}</Button></span>
+          )}
+        </span>
+      )}
+      <ErrorNote error={sentence(admit.error)} testId={`substitute-admit-error-${sub.ticket}`} />
     </li>
   );
 }
