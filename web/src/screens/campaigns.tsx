@@ -239,6 +239,7 @@ export function CampaignFeed() {
 // ---- campaign rooms shared by several screens ---------------------------------------------------
 
 const roomHolders = new Map<string, number>();
+let adminHolders = 0; // screens following `campaigns:admin`
 const LEAVE_DELAY_MS = 2_000;
 
 /** A screen holds `campaign:<id>` while it shows it; the socket leaves the room only a moment
@@ -276,6 +277,7 @@ function useDashboardLive(ids: string[], changed: () => void, admin = false) {
       if (timer !== null) return;
       timer = window.setTimeout(() => { timer = null; latest.current(); }, 200);
     };
+    adminHolders += 1;
     const offs = [
       live.on("campaign:admin", poke),
       live.on("room:head", (data: { room?: string }) => { if (data.room === "campaigns:admin") poke(); }),
@@ -284,7 +286,11 @@ function useDashboardLive(ids: string[], changed: () => void, admin = false) {
     return () => {
       if (timer !== null) clearTimeout(timer);
       offs.forEach((off) => off());
-      if (live.connected) void live.call("campaign:admin_leave", {}).catch(() => undefined);
+      adminHolders -= 1;
+      // Leave a moment later, unless the dashboard came back meanwhile (as holdRoom does).
+      window.setTimeout(() => {
+        if (adminHolders === 0 && live.connected) void live.call("campaign:admin_leave", {}).catch(() => undefined);
+      }, LEAVE_DELAY_MS);
     };
   }, [admin]);
   useEffect(() => {
