@@ -243,13 +243,23 @@ def dashboard_updates(
     ]
 
 
-def investor_report_out(r: ProfitReport, viewer_id: str, title: str | None) -> ProfitReportOut:
-    """A profit report as one of the campaign's investors sees it: the figures, dates and
-    status, only their own share, and no checkout (that is the owner's)."""
+async def investor_report_out(
+    r: ProfitReport, viewer_id: str, title: str | None, investor: bool
+) -> ProfitReportOut:
+    """A profit report as someone other than the campaign's owner sees it: the figures, dates
+    and status, only their own share, no checkout (that is the owner's), and — for one of its
+    investors (``investor``: a completed investment) — a signed link to the supporting
+    statement (``check_file_access``'s rule: investors read statements of reports that were
+    not rejected)."""
     out = report_out(r)
     out.campaign_title = title
     out.checkout_url = None
     out.shares = [s for s in out.shares if s.user_id == viewer_id]
+    if investor and r.document_file_id and r.status != ProfitReportStatus.REJECTED:
+        record = await files_service.get(r.document_file_id)
+        if record is not None:
+            link = files_service.link(record, viewer_id, "inline")
+            out.document_url = f"{get_settings().public_url}{link.path}"
     return out
 
 
@@ -458,7 +468,8 @@ async def list_reports(campaign_id: str) -> ProfitReportList:
     if _admin() or campaign.owner_id == _me():
         outs = await report_outs(reports, _me(), {campaign_id: campaign.title})
     else:
-        outs = [investor_report_out(r, _me(), campaign.title) for r in reports
+        investor = await campaign_service.is_investor(campaign_id, _me())
+        outs = [await investor_report_out(r, _me(), campaign.title, investor) for r in reports
                 if r.status != ProfitReportStatus.REJECTED]  # fmt: skip
     due = campaign_service.report_due(campaign, reports)
     return ProfitReportList(reports=outs,
@@ -668,8 +679,8 @@ async def my_dashboard() -> InvestorDashboard:
         next_due = campaign_service.report_due(backed_campaign, filed)
         if next_due is not None:
             investor_due.append(report_due_out(backed_campaign, next_due))
-        investor_reports += [investor_report_out(r, me, backed_campaign.title) for r in filed
-                             if r.status != ProfitReportStatus.REJECTED]  # fmt: skip
+        investor_reports += [await investor_report_out(r, me, backed_campaign.title, True)
+                             for r in filed if r.status != ProfitReportStatus.REJECTED]  # fmt: skip
     investor_reports.sort(key=lambda r: r.created_at, reverse=True)
     return InvestorDashboard(
         invested=format_minor(invested), received=format_minor(received),

@@ -827,6 +827,11 @@ class CampaignService:
             raise InvestmentNotFound("no such investment of yours")
         return investment
 
+    async def is_investor(self, campaign_id: str, user_id: str) -> bool:
+        """Whether ``user_id`` holds a completed investment in the campaign (who may read
+        its profit statements besides the owner and admins)."""
+        return await repository.has_paid_in(campaign_id, user_id)
+
     async def campaigns_by_ids(self, ids: list[str]) -> dict[str, Campaign]:
         """Campaigns by id."""
         return await repository.campaigns_by_ids(ids)

@@ -106,11 +106,19 @@ async def test_investors_see_the_report_owed_overdue_since_and_the_reports_filed
     [filed] = page["reports"]
     assert (filed["id"], filed["status"], filed["pool"]) == (report_id, "submitted", "8000.00")
     assert filed["checkout_url"] is None and filed["shares"] == []
+    # The investor reads the statement through a signed link; someone else gets no link.
+    statement = await api.call("GET", filed["document_url"])
+    assert statement.status == 200 and statement.body == PDF
+    [others] = (await get(api, stranger.token, f"/api/v1/campaigns/{cid}/profit-reports"))[
+        "reports"
+    ]
+    assert others["id"] == report_id and others["document_url"] is None
     assert (page["next_due"]["number"], page["next_due"]["state"]) == (2, "due")
     assert page["next_due"]["overdue_since"] is None
     board = await get(api, investor.token, BOARD)
     assert [r["id"] for r in board["investor_reports"]] == [report_id]
     assert board["investor_reports"][0]["campaign_title"] == campaign.title
+    assert board["investor_reports"][0]["document_url"]
     assert [d["number"] for d in board["investor_reports_due"]] == [2]
     [event] = await logged(campaign_room(cid), cid, "campaign:report")
     assert (event["report_id"], event["status"]) == (report_id, "submitted")

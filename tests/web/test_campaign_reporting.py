@@ -143,6 +143,7 @@ async def test_investors_see_the_report_owed_go_overdue_and_get_filed_live(
     await expect(filed).to_have_attribute("data-status", "submitted", **LIVE)
     await expect(filed).to_contain_text("₹40,000.00")
     await expect(filed).to_contain_text("Awaiting review")
+    await expect(filed.get_by_test_id("campaign-report-statement")).to_be_visible()
     await expect(due).to_have_attribute("data-state", "due")
     await expect(due).to_contain_text("(period 2)")
     row = phone.get_by_test_id("board-investor-report")

@@ -623,6 +623,7 @@ function ReportingPanel({ c, reporting }: { c: Campaign; reporting: Reporting | 
           <li key={r.id} data-testid="campaign-report" data-status={r.status}>
             <strong>{day(r.period_start)} to {day(r.period_end)}</strong> · profit {money(r.profit)} · investors' pool {money(r.pool)} <Status value={r.status === "submitted" ? "awaiting_review" : r.status} />
             <span class="muted small block">Filed {when(r.created_at)}{r.shares[0] ? <> · your share {money(r.shares[0].amount)}</> : null}</span>
+            {r.document_url && <a class="small" href={r.document_url} data-external target="_blank" rel="noopener" data-testid="campaign-report-statement">The statement</a>}
           </li>
         ))}
       </ul>
@@ -1010,6 +1011,7 @@ export function CampaignDashboard() {
                   <li key={r.id} data-testid="board-investor-report" data-status={r.status}>
                     <a href={`/campaigns/${r.campaign_id}`}>{r.campaign_title ?? "Campaign"}</a>: {day(r.period_start)} to {day(r.period_end)} · profit {money(r.profit)} <Status value={r.status === "submitted" ? "awaiting_review" : r.status} />
                     {r.shares[0] && <span class="muted small block">Your share {money(r.shares[0].amount)}</span>}
+                    {r.document_url && <a class="small block" href={r.document_url} data-external target="_blank" rel="noopener">The statement</a>}
                   </li>
                 ))}
               </ul>
