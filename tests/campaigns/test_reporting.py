@@ -225,3 +225,18 @@ async def test_the_admins_room_is_for_admins_and_hears_a_dispute(
     left = await screen.call("campaign:admin_leave", {})
     assert left["ok"] and left["room"] == ADMIN_ROOM
     assert (await campaign_service.disputes(user_id=investor.user_id))[0].campaign_id == cid
+
+
+async def test_the_workers_timer_tells_an_overdue_report_by_itself(api: Api) -> None:
+    owner, investor = await people("owner", "investor")
+    campaign = await funded_days_ago(owner.user_id, [(investor.user_id, 1_500_000)], 200)
+    # Nobody calls the sweep here: the live worker's timer (agents/campaigns.py) does.
+    deadline = time.monotonic() + 3 * get_settings().campaign_report_check_seconds + 15
+    stored = await Campaign.get(campaign.id)
+    while time.monotonic() < deadline and stored is not None and not stored.overdue_told:
+        await asyncio.sleep(0.5)
+        stored = await Campaign.get(campaign.id)
+    assert stored is not None and len(stored.overdue_told) == 1, "the worker told nothing"
+    told = await Notification.find({"user_id": investor.user_id, "ref_id": str(campaign.id),
+                                    "kind": "campaign"}).to_list()  # fmt: skip
+    assert len([n for n in told if "overdue" in n.title]) == 1
