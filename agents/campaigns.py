@@ -1,6 +1,7 @@
 """Campaigns agent and timers: applies payment events of ``pool_type == "campaign"`` (keyed by
 campaign id, so one campaign's money is applied by one worker at a time), releases expired
-reservations, closes campaigns at their deadline, and sends payout tasks. Thin: each step calls
+reservations, closes campaigns at their deadline, sends payout tasks, and tells owners and
+investors of overdue profit reports. Thin: each step calls
 app/campaigns; every step is claimed or guarded in the database, so duplicates, several workers
 and a restarted worker change nothing twice."""
 
@@ -46,3 +47,18 @@ async def campaign_timers() -> None:
         return
     if released or closed or paid:
         log.info("campaign sweep", released=released, closed=closed, paid=paid)
+
+
+@app.timer(interval=get_settings().campaign_report_check_seconds)
+async def overdue_reports() -> None:
+    """Tell owners and investors of profit reports that went overdue, once per report
+    (``campaign_flows.do_tell_overdue_reports``: claimed in the campaign, audited, and shown
+    live on the campaign's page and the dashboards)."""
+    await worker_context()
+    try:
+        told = await campaign_flows.do_tell_overdue_reports()
+    except Exception as exc:  # a database hiccup: the next tick tries again
+        log.warning("overdue report sweep failed", error=str(exc)[:300])
+        return
+    if told:
+        log.info("overdue profit reports told", reports=told)

@@ -29,10 +29,16 @@ from app.books.events import (
 from app.books.schemas import PortfolioNavEvent
 from app.broadcasts.schemas import BroadcastEvent
 from app.campaigns.schemas import (
+    AdminRoomJoin,
+    AdminRoomJoined,
+    AdminRoomLeft,
+    CampaignAdminEvent,
     CampaignJoin,
     CampaignJoined,
     CampaignLeave,
     CampaignProgressEvent,
+    CampaignReportDueEvent,
+    CampaignReportEvent,
     CampaignUpdateEvent,
 )
 from app.chat.schemas import (
@@ -152,6 +158,9 @@ CHANNELS = {
                 "crowdfunding dashboards of its owner and investors, which join without "
                 "history (campaign:join, with_events false) and fetch their state afresh on "
                 "each event.", "campaign_id"),
+        Channel("campaigns_admin", "campaigns:admin", "Platform admins watching the "
+                "crowdfunding dashboard (campaign:admin_join): each campaign:admin says what "
+                "it lists changed, and the dashboard fetches itself afresh."),
         Channel("crm_board", "crm:board:{viewer}", "A member of CRM staff's live pipeline "
                 "board (crm:join): their own and their team's leads; crm:board:all for admins.",
                 "viewer"),
@@ -224,6 +233,9 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("crm:lead", "crm_board", CrmLeadEvent, True),
     ServerEventSpec("campaign:progress", "campaign", CampaignProgressEvent, True),
     ServerEventSpec("campaign:update", "campaign", CampaignUpdateEvent, True),
+    ServerEventSpec("campaign:report", "campaign", CampaignReportEvent, True),
+    ServerEventSpec("campaign:report_due", "campaign", CampaignReportDueEvent, True),
+    ServerEventSpec("campaign:admin", "campaigns_admin", CampaignAdminEvent, True),
 )
 
 CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (
@@ -243,6 +255,8 @@ CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (
     ClientEventSpec("campaign:join", CampaignJoin, CampaignJoined),
     ClientEventSpec("campaign:sync", CampaignJoin, CampaignJoined),
     ClientEventSpec("campaign:leave", CampaignLeave, CampaignLeft),
+    ClientEventSpec("campaign:admin_join", AdminRoomJoin, AdminRoomJoined),
+    ClientEventSpec("campaign:admin_leave", AdminRoomJoin, AdminRoomLeft),
     ClientEventSpec("crm:join", BoardJoin, BoardJoined),
     ClientEventSpec("crm:leave", BoardLeave, BoardLeft),
 )

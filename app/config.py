@@ -223,6 +223,8 @@ class Settings(BaseSettings):
     # yearly KYC-free limit is ``kyc_contribution_limit``, one figure for clubs and campaigns.)
     campaign_reservation_seconds: int = Field(default=900, ge=5, le=86_400)
     campaign_sweep_seconds: float = Field(default=2.0, gt=0, le=300)
+    # the sweep telling owners and investors of overdue profit reports (once per report)
+    campaign_report_check_seconds: float = Field(default=15.0, gt=0, le=3600)
     campaign_payout_attempts: int = Field(default=5, ge=1, le=50)
     # Webhook bodies larger than this are refused with 413 before anything is parsed.
     payment_webhook_max_bytes: int = Field(default=256 * 1024, ge=1024, le=1024 * 1024)

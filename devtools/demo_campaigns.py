@@ -109,7 +109,9 @@ async def load_demo_campaigns(member_email: str, admin_email: str) -> int:
         "The deck oven ships from Coimbatore next week; the electrician comes on Monday.",
     )  # fmt: skip
     # A milk chiller the demo member funded 150 days ago: its first quarter's profit report
-    # is overdue on the owner's dashboard.
+    # is overdue on the owner's dashboard, the campaign's page and the member's dashboard;
+    # the worker's overdue sweep tells the owner (in-app and mail) and the member once, within
+    # ``campaign_report_check_seconds`` of `make run`.
     dairy = await campaign_service.do_create(owner_id, _fields(
         "Anand's dairy: a bulk milk chiller",
         "A 500-litre chiller so the morning milk keeps until the cooperative's van comes.",

@@ -111,6 +111,9 @@ class Campaign(Document):
     live_at: dt.datetime | None = None
     closed_at: dt.datetime | None = None
     cancel_reason: str | None = None
+    # the overdue profit reports already told to the owner and investors (each by its
+    # period's first day, ISO): the overdue sweep's claim, so two workers never tell twice
+    overdue_told: list[str] = Field(default_factory=list)
 
     class Settings:
         name = "campaigns"

@@ -68,7 +68,8 @@ from app.campaigns.payouts import (
     polled_refund,
     refund_payment,
 )
-from app.campaigns.schemas import ProfitReportCreate
+from app.campaigns.schedule import ReportDue
+from app.campaigns.schemas import AdminChange, ProfitReportCreate
 from app.campaigns.service import (
     ESCROW,
     campaign_chain,
@@ -87,6 +88,8 @@ from app.identity.admin import search_users
 from app.identity.documents import PlatformRole, UserStatus
 from app.ledger.service import ledger_service
 from app.logging import get_logger
+from app.notifications.documents import NotificationKind
+from app.notifications.service import Draft, notification_service
 from app.payments.service import create_checkout
 from app.realtime import events
 from streams.records import PaymentEventV1
@@ -266,6 +269,7 @@ class CampaignFlows:
 
     async def _close(self, campaign_id: str, now: dt.datetime) -> int:
         await campaign_events.ensure_room(campaign_id)
+        await campaign_events.ensure_admin_room()
 
         async def body(session: AsyncClientSession) -> Campaign | None:
             await repository.bump_money_seq(campaign_id, session)
@@ -307,6 +311,7 @@ class CampaignFlows:
                     session=session,
                 )  # fmt: skip
             await campaign_events.record_progress(session, updated)
+            await campaign_events.record_admin(session, campaign_id, "closed")
             investors = await repository.investments_of_campaign(campaign_id, None, session)
             people = [i.user_id for i in investors if i.payment_id] + [updated.owner_id]
             title = f"{updated.title}: {'funded' if funded else 'did not reach its goal'}"
@@ -636,6 +641,7 @@ class CampaignFlows:
                     target_type="transfer", target_id=str(transfer.id),
                     details={"key": transfer.key, "amount": transfer.amount, "error": message},
                 )  # fmt: skip
+                await self._tell_admin_room(transfer.campaign_id, "payout_failed")
                 await self._tell_admins(transfer, message)
             return
         delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
@@ -644,6 +650,19 @@ class CampaignFlows:
             {"last_error": message, "next_attempt_at": now + dt.timedelta(seconds=delay)},
         )  # fmt: skip
         log.warning("campaign transfer failed; will retry", key=transfer.key, error=message)
+
+    async def _tell_admin_room(self, campaign_id: str, change: AdminChange) -> None:
+        """Append ``campaign:admin`` on its own (a change made without a transaction, such as
+        a payout's final failure, has committed already). Never raises."""
+        await campaign_events.ensure_admin_room()
+
+        async def body(session: AsyncClientSession) -> None:
+            await campaign_events.record_admin(session, campaign_id, change)
+
+        try:
+            await run_in_transaction(body)
+        except Exception as exc:  # pragma: no cover - the change itself committed
+            log.warning("admin room not told", campaign=campaign_id, error=str(exc)[:200])
 
     async def _tell_admins(self, transfer: Transfer, message: str) -> None:
         page = await search_users(
@@ -670,6 +689,7 @@ class CampaignFlows:
             action="transfer.retried", target_type="transfer", target_id=transfer_id,
             details={"round": transfer.round, "provider_key": transfer.provider_key()},
         )  # fmt: skip
+        await self._tell_admin_room(transfer.campaign_id, "payout_retried")
         return transfer
 
     # ---- profit sharing ------------------------------------------------------------------
@@ -723,6 +743,8 @@ class CampaignFlows:
             profit=data.profit, pool=pool, document_file_id=data.document_file_id,
             note=data.note,
         )  # fmt: skip
+        await campaign_events.ensure_room(campaign_id)
+        await campaign_events.ensure_admin_room()
 
         async def body(session: AsyncClientSession) -> None:
             # One report at a time per campaign (the money sequence), so two overlapping
@@ -747,6 +769,9 @@ class CampaignFlows:
                          "period_start": report.period_start, "period_end": report.period_end},
                 session=session,
             )  # fmt: skip
+            # investors' screens show it at once; the admin's queue gains it
+            await campaign_events.record_report(session, report)
+            await campaign_events.record_admin(session, campaign_id, "report_submitted")
 
         try:
             await run_in_transaction(body)
@@ -774,12 +799,18 @@ class CampaignFlows:
                 pool_type="campaign",
             )  # fmt: skip
             changes.update(order_id=checkout.order_id, checkout_url=checkout.checkout_url)
+        await campaign_events.ensure_room(report.campaign_id)
+        await campaign_events.ensure_admin_room()
 
         async def body(session: AsyncClientSession) -> None:
             if not await repository.set_report(
                 report_id, changes, status=ProfitReportStatus.SUBMITTED.value, session=session
             ):
                 raise ProfitReportState("the report was decided already")
+            await campaign_events.record_report(
+                session, report.model_copy(update={"status": status})
+            )
+            await campaign_events.record_admin(session, report.campaign_id, "report_decided")
             await audit_service.do_append(
                 chain=campaign_chain(report.campaign_id), actor_id=admin_id,
                 action=f"profit.{status.value}", target_type="profit_report",
@@ -812,6 +843,7 @@ class CampaignFlows:
             return False
         campaign_id = report.campaign_id
         now = utcnow()
+        await campaign_events.ensure_room(campaign_id)
 
         async def body(session: AsyncClientSession) -> list[ProfitShare] | None:
             await repository.bump_money_seq(campaign_id, session)
@@ -857,6 +889,8 @@ class CampaignFlows:
                 details={"pool": current.pool, "shares": len(shares), "event_id": event.id},
                 session=session,
             )  # fmt: skip
+            distributed = current.model_copy(update={"status": ProfitReportStatus.DISTRIBUTED})
+            await campaign_events.record_report(session, distributed)
             return shares
 
         shares = await run_in_transaction(body)
@@ -872,6 +906,77 @@ class CampaignFlows:
             )  # fmt: skip
         return True
 
+    # ---- the reporting schedule ----------------------------------------------------------
+
+    async def do_tell_overdue_reports(self, today: dt.date | None = None) -> int:
+        """The overdue sweep (a worker timer): for every funded campaign whose next profit
+        report due (docs/domain.md, "Reporting schedule") is overdue and was not told yet, tell
+        its owner (in-app and e-mail: kind ``campaign_report_overdue``) and its investors
+        (in-app), audit it on the campaign's chain, and append ``campaign:report_due`` to its
+        room and ``campaign:admin`` to the admins'. Once per overdue report: the claim on the
+        campaign's ``overdue_told`` is taken in the same transaction, so two workers (or a
+        rerun) never tell twice. Returns how many reports were told now."""
+        told = 0
+        for campaign in await campaign_service.funded():
+            due = campaign_service.report_due(
+                campaign, await campaign_service.reports(str(campaign.id)), today
+            )
+            if due is None or due.state != "overdue":
+                continue
+            if due.period_start.isoformat() in campaign.overdue_told:
+                continue
+            try:
+                told += await self._tell_overdue(campaign, due)
+            except Exception as exc:  # one campaign's trouble never stops the others
+                log.warning("overdue report not told", campaign=str(campaign.id),
+                            error=str(exc)[:200])  # fmt: skip
+        return told
+
+    async def _tell_overdue(self, campaign: Campaign, due: ReportDue) -> int:
+        campaign_id = str(campaign.id)
+        key = due.period_start.isoformat()
+        period = f"{due.period_start:%d %b %Y} to {due.period_end:%d %b %Y}"
+        late_since = due.due_on + dt.timedelta(days=1)
+        paid = await repository.investments_of_campaign(campaign_id, (InvestmentStatus.COMPLETED,))
+        investors = sorted({i.user_id for i in paid} - {campaign.owner_id})
+        drafts = [Draft(
+            user_id=campaign.owner_id, kind=NotificationKind.CAMPAIGN_REPORT_OVERDUE,
+            title=f"{campaign.title}: your profit report is overdue"[:120],
+            body=(f"The profit report for {period} was due by {due.due_on:%d %b %Y}. Your "
+                  f"investors are waiting: report the period's profit with its statement now."),
+            ref_type="campaign", ref_id=campaign_id,
+            dedupe_key=f"campaign:overdue:{campaign_id}:{key}:{campaign.owner_id}",
+        )] + [Draft(
+            user_id=user_id, kind=NotificationKind.CAMPAIGN,
+            title=f"{campaign.title}: the profit report is overdue"[:120],
+            body=(f"The owner has not reported the profit for {period}, due by "
+                  f"{due.due_on:%d %b %Y} (overdue since {late_since:%d %b %Y}). We have "
+                  f"reminded them; you can open a dispute from the campaign's page."),
+            ref_type="campaign", ref_id=campaign_id,
+            dedupe_key=f"campaign:overdue:{campaign_id}:{key}:{user_id}",
+        ) for user_id in investors]  # fmt: skip
+        await notification_service.prepare([d.user_id for d in drafts])
+        await campaign_events.ensure_room(campaign_id)
+        await campaign_events.ensure_admin_room()
+
+        async def body(session: AsyncClientSession) -> bool:
+            if not await repository.claim_overdue_told(campaign_id, key, session):
+                return False  # told already (another worker, or an earlier sweep)
+            await notification_service.do_store(session, drafts)
+            await audit_service.do_append(
+                chain=campaign_chain(campaign_id), actor_id=None,
+                action="profit.report_overdue", target_type="campaign", target_id=campaign_id,
+                details={"number": due.number, "period_start": key,
+                         "period_end": due.period_end.isoformat(),
+                         "due_on": due.due_on.isoformat(), "investors_told": len(investors)},
+                session=session,
+            )  # fmt: skip
+            await campaign_events.record_report_due(session, campaign, due)
+            await campaign_events.record_admin(session, campaign_id, "report_overdue")
+            return True
+
+        return int(await run_in_transaction(body))
+
     # ---- disputes ------------------------------------------------------------------------
 
     async def do_open_dispute(self, user_id: str, campaign_id: str, reason: str) -> Dispute:
@@ -883,14 +988,19 @@ class CampaignFlows:
                 if i.campaign_id == campaign_id and i.payment_id]  # fmt: skip
         if not mine:
             raise NotAnInvestor("only investors of this campaign can open a dispute")
-        dispute = await repository.insert_dispute(
-            Dispute(campaign_id=campaign_id, user_id=user_id, reason=reason.strip())
-        )
-        await audit_service.do_append(
-            chain=campaign_chain(campaign_id), actor_id=user_id, action="dispute.opened",
-            target_type="dispute", target_id=str(dispute.id),
-        )  # fmt: skip
-        return dispute
+        dispute = Dispute(campaign_id=campaign_id, user_id=user_id, reason=reason.strip())
+        await campaign_events.ensure_admin_room()
+
+        async def body(session: AsyncClientSession) -> Dispute:
+            await repository.insert_dispute(dispute, session)
+            await audit_service.do_append(
+                chain=campaign_chain(campaign_id), actor_id=user_id, action="dispute.opened",
+                target_type="dispute", target_id=str(dispute.id), session=session,
+            )  # fmt: skip
+            await campaign_events.record_admin(session, campaign_id, "dispute_opened")
+            return dispute
+
+        return await run_in_transaction(body)
 
     async def do_resolve_dispute(self, admin_id: str, dispute_id: str, resolution: str) -> Dispute:
         """An admin resolves an open dispute with notes (audited); the investor is notified.
@@ -900,6 +1010,7 @@ class CampaignFlows:
         if dispute is None:
             raise DisputeNotFound("no such dispute")
         now = utcnow()
+        await campaign_events.ensure_admin_room()
 
         async def body(session: AsyncClientSession) -> None:
             if not await repository.resolve_dispute(
@@ -912,6 +1023,7 @@ class CampaignFlows:
                 action="dispute.resolved", target_type="dispute", target_id=dispute_id,
                 details={"resolution": resolution}, session=session,
             )  # fmt: skip
+            await campaign_events.record_admin(session, dispute.campaign_id, "dispute_resolved")
 
         await run_in_transaction(body)
         resolved = await repository.get_dispute(dispute_id)

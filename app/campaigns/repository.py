@@ -275,6 +275,29 @@ async def campaigns_by_status(status: CampaignStatus, limit: int = 200) -> list[
     )
 
 
+async def live_campaigns(limit: int) -> list[Campaign]:
+    """Live campaigns, closing soonest first, at most ``limit``."""
+    found = Campaign.find({"status": CampaignStatus.LIVE.value}).sort("+ends_at").limit(limit)
+    return await found.to_list()
+
+
+async def funded_campaigns(limit: int = 1000) -> list[Campaign]:
+    """Funded campaigns (those that owe profit reports), longest funded first."""
+    found = Campaign.find({"status": CampaignStatus.FUNDED.value}).sort("+closed_at")
+    return await found.limit(limit).to_list()
+
+
+async def claim_overdue_told(campaign_id: str, key: str, session: AsyncClientSession) -> bool:
+    """Mark the overdue report ``key`` (its period's first day) of a funded campaign as told;
+    False when it was told before (or the campaign is not funded): the caller tells nobody."""
+    result = await Campaign.get_pymongo_collection().update_one(
+        {"_id": oid(campaign_id), "status": CampaignStatus.FUNDED.value,
+         "overdue_told": {"$ne": key}},
+        {"$push": {"overdue_told": key}}, session=session,
+    )  # fmt: skip
+    return result.modified_count == 1
+
+
 async def campaigns_by_ids(ids: list[str]) -> dict[str, Campaign]:
     """Campaigns by id."""
     keys = [k for k in (oid(i) for i in ids) if k is not None]
@@ -583,9 +606,9 @@ async def updates_of_campaigns(campaign_ids: list[str], limit: int = 50) -> list
     )
 
 
-async def insert_dispute(dispute: Dispute) -> Dispute:
+async def insert_dispute(dispute: Dispute, session: Session = None) -> Dispute:
     """Store a dispute."""
-    await dispute.insert()
+    await dispute.insert(session=session)
     return dispute
 
 

@@ -20,14 +20,14 @@ from app.campaigns.documents import (
     Investment,
     PayoutDestination,
     ProfitReport,
+    ProfitReportStatus,
     Transfer,
     TransferStatus,
     utcnow,
 )
-from app.campaigns.events import progress_bps, update_out
+from app.campaigns.events import progress_bps, report_due_out, update_out
 from app.campaigns.flows import campaign_flows
 from app.campaigns.payouts import verify_transfer_webhook
-from app.campaigns.schedule import ReportDue
 from app.campaigns.schemas import (
     AdminDashboard,
     AuditEntryOut,
@@ -58,7 +58,6 @@ from app.campaigns.schemas import (
     ProfitReportOut,
     ProfitShareOut,
     QuoteQuery,
-    ReportDueOut,
     ReviewNoteOut,
     ReviewRequest,
     StatementRequest,
@@ -244,13 +243,24 @@ def dashboard_updates(
     ]
 
 
-def report_due_out(campaign: Campaign, due: ReportDue) -> ReportDueOut:
-    """The API shape of a campaign's next profit report due."""
-    return ReportDueOut(
-        campaign_id=str(campaign.id), campaign_title=campaign.title, number=due.number,
-        period_start=due.period_start, period_end=due.period_end, due_on=due.due_on,
-        state=due.state, overdue=due.state == "overdue", days_overdue=due.days_overdue,
-    )  # fmt: skip
+async def investor_report_out(
+    r: ProfitReport, viewer_id: str, title: str | None, investor: bool
+) -> ProfitReportOut:
+    """A profit report as someone other than the campaign's owner sees it: the figures, dates
+    and status, only their own share, no checkout (that is the owner's), and — for one of its
+    investors (``investor``: a completed investment) — a signed link to the supporting
+    statement (``check_file_access``'s rule: investors read statements of reports that were
+    not rejected)."""
+    out = report_out(r)
+    out.campaign_title = title
+    out.checkout_url = None
+    out.shares = [s for s in out.shares if s.user_id == viewer_id]
+    if investor and r.document_file_id and r.status != ProfitReportStatus.REJECTED:
+        record = await files_service.get(r.document_file_id)
+        if record is not None:
+            link = files_service.link(record, viewer_id, "inline")
+            out.document_url = f"{get_settings().public_url}{link.path}"
+    return out
 
 
 # ---- campaigns -------------------------------------------------------------------------------
@@ -449,14 +459,21 @@ async def post_update(campaign_id: str, data: UpdateCreate) -> tuple[UpdateOut, 
 @validate_response(ProfitReportList)
 @document_errors(404)
 async def list_reports(campaign_id: str) -> ProfitReportList:
-    """The campaign's profit reports, newest first."""
+    """The campaign's profit reports, newest first, and the next report it owes by its
+    reporting schedule (``next_due``, null unless funded). Its owner and admins get every
+    report with links to the statements; others the reports that were not rejected, with
+    only their own share."""
     campaign = await campaign_service.check_visible(campaign_id, _me(), _admin())
     reports = await campaign_service.reports(campaign_id)
     if _admin() or campaign.owner_id == _me():
         outs = await report_outs(reports, _me(), {campaign_id: campaign.title})
     else:
-        outs = [report_out(r) for r in reports]
-    return ProfitReportList(reports=outs)
+        investor = await campaign_service.is_investor(campaign_id, _me())
+        outs = [await investor_report_out(r, _me(), campaign.title, investor) for r in reports
+                if r.status != ProfitReportStatus.REJECTED]  # fmt: skip
+    due = campaign_service.report_due(campaign, reports)
+    return ProfitReportList(reports=outs,
+                            next_due=report_due_out(campaign, due) if due else None)  # fmt: skip
 
 
 @blueprint.post("/campaigns/<campaign_id>/profit-reports")
@@ -651,6 +668,20 @@ async def my_dashboard() -> InvestorDashboard:
     reports = [r for c in owned for r in reports_by_campaign[str(c.id)]]
     due = [(c, campaign_service.report_due(c, reports_by_campaign[str(c.id)])) for c in owned]
     owner_transfers = [t for t in received_transfers if t.kind.value == "release"]
+    # What the owners of the funded campaigns invested in owe their investors (the schedule).
+    paid_into = sorted({i.campaign_id for i in mine if i.status == "completed"})
+    investor_due, investor_reports = [], []
+    for cid in paid_into:
+        backed_campaign = campaigns.get(cid)
+        if backed_campaign is None or backed_campaign.status != "funded":
+            continue
+        filed = await campaign_service.reports(cid)
+        next_due = campaign_service.report_due(backed_campaign, filed)
+        if next_due is not None:
+            investor_due.append(report_due_out(backed_campaign, next_due))
+        investor_reports += [await investor_report_out(r, me, backed_campaign.title, True)
+                             for r in filed if r.status != ProfitReportStatus.REJECTED]  # fmt: skip
+    investor_reports.sort(key=lambda r: r.created_at, reverse=True)
     return InvestorDashboard(
         invested=format_minor(invested), received=format_minor(received),
         return_bps=received * 10_000 // invested if invested else 0,
@@ -669,6 +700,7 @@ async def my_dashboard() -> InvestorDashboard:
             await campaign_service.updates_of_campaigns(list(owned_titles), 50), owned_titles
         ),
         disputes=await dispute_outs(await campaign_service.disputes(user_id=me)),
+        investor_reports_due=investor_due, investor_reports=investor_reports[:50],
     )  # fmt: skip
 
 
@@ -699,7 +731,15 @@ async def campaign_audit(campaign_id: str) -> CampaignAudit:
 @validate_response(AdminDashboard)
 async def admin_dashboard() -> AdminDashboard:
     """What waits for an admin: campaigns to verify, profit reports to decide, failed
-    payouts, open disputes."""
+    payouts, open disputes; the live campaigns (closing soonest first) and the funded ones
+    whose profit report is overdue. The screen follows ``campaigns:admin`` and the live
+    campaigns' rooms and fetches this afresh on each event."""
+    overdue = []
+    for funded in await campaign_service.funded():
+        due = campaign_service.report_due(funded, await campaign_service.reports(str(funded.id)))
+        if due is not None and due.state == "overdue":
+            overdue.append(report_due_out(funded, due))
+    overdue.sort(key=lambda d: d.due_on)
     return AdminDashboard(
         to_verify=await campaign_outs(await campaign_service.in_review(), pictures=10),
         reports_to_decide=await report_outs(await campaign_service.reports_waiting(), _me()),
@@ -708,6 +748,7 @@ async def admin_dashboard() -> AdminDashboard:
         open_disputes=await dispute_outs(
             await campaign_service.disputes(status=DisputeStatus.OPEN)
         ),
+        live=await campaign_outs(await campaign_service.live(20)), reports_overdue=overdue,
     )  # fmt: skip
 
 

@@ -319,6 +319,9 @@ class ReportDueOut(BaseModel):
     state: Literal["upcoming", "due", "overdue"]
     overdue: bool
     days_overdue: int
+    overdue_since: dt.date | None = Field(
+        default=None, description="the first day it was late (the day after due_on), if overdue"
+    )
 
 
 class UpdateList(BaseModel):
@@ -372,9 +375,11 @@ class ProfitReportOut(BaseModel):
 
 
 class ProfitReportList(BaseModel):
-    """Profit reports, newest first."""
+    """Profit reports, newest first, and the next report the campaign owes by its reporting
+    schedule (``next_due``; null unless it is funded)."""
 
     reports: list[ProfitReportOut]
+    next_due: ReportDueOut | None = None
 
 
 class ProfitDecision(BaseModel):
@@ -454,6 +459,15 @@ class InvestorDashboard(BaseModel):
         default_factory=list, description="the owner's updates, newest first (≤ 50)"
     )
     disputes: list[DisputeOut]
+    investor_reports_due: list[ReportDueOut] = Field(
+        default_factory=list,
+        description="per funded campaign invested in, the next profit report its owner owes",
+    )
+    investor_reports: list[ProfitReportOut] = Field(
+        default_factory=list,
+        description="profit reports filed (not rejected) by the campaigns invested in, newest "
+        "first; ``shares`` holds only the caller's own",
+    )
 
 
 class AdminDashboard(BaseModel):
@@ -463,6 +477,12 @@ class AdminDashboard(BaseModel):
     reports_to_decide: list[ProfitReportOut]
     failed_transfers: list[TransferOut]
     open_disputes: list[DisputeOut]
+    live: list[CampaignOut] = Field(
+        default_factory=list, description="live campaigns, closing soonest first (≤ 20)"
+    )
+    reports_overdue: list[ReportDueOut] = Field(
+        default_factory=list, description="funded campaigns whose next profit report is overdue"
+    )
 
 
 class AuditEntryOut(BaseModel):
@@ -523,6 +543,61 @@ class CampaignUpdateEvent(CampaignRoomEvent):
     """``campaign:update``: the owner posted an update."""
 
     update: UpdateOut
+
+
+class CampaignReportEvent(CampaignRoomEvent):
+    """``campaign:report``: the owner filed a profit report, or it was approved, rejected or
+    shared out (``status``); screens showing the campaign's reporting fetch it afresh."""
+
+    report_id: str
+    status: str
+    period_start: str
+    period_end: str
+
+
+class CampaignReportDueEvent(CampaignRoomEvent):
+    """``campaign:report_due``: the next profit report the campaign owes went overdue (told
+    once per report by the worker's sweep)."""
+
+    due: ReportDueOut
+
+
+AdminChange = Literal[
+    "submitted", "reviewed", "cancelled", "closed", "report_submitted", "report_decided",
+    "report_overdue", "dispute_opened", "dispute_resolved", "payout_failed", "payout_retried",
+]  # fmt: skip
+
+
+class CampaignAdminEvent(ServerEvent):
+    """``campaign:admin`` in ``campaigns:admin`` (a sequenced room of platform admins): what
+    the admin's crowdfunding dashboard lists changed for a campaign (``change``); the
+    dashboard fetches itself afresh."""
+
+    seq: int = Field(ge=1)
+    campaign_id: str
+    change: AdminChange
+
+
+class AdminRoomJoin(BaseModel):
+    """``campaign:admin_join``: follow ``campaigns:admin`` (platform admins only)."""
+
+    after_seq: NonNegativeInt64 = 0
+
+
+class AdminRoomJoined(BaseModel):
+    """The acknowledgement of ``campaign:admin_join``: the room's last ``seq`` (the
+    dashboard fetches its state after joining)."""
+
+    ok: Literal[True] = True
+    room: str
+    seq: int
+
+
+class AdminRoomLeft(BaseModel):
+    """The acknowledgement of ``campaign:admin_leave``."""
+
+    ok: Literal[True] = True
+    room: str
 
 
 class CampaignJoin(BaseModel):

@@ -56,7 +56,9 @@ from app.config import get_settings
 from app.db import run_in_transaction
 from app.files.documents import FilePurpose, StoredFile
 from app.files.service import files_service
-from app.identity.documents import KycStatus
+from app.identity import directory
+from app.identity.documents import KycStatus, PlatformRole
+from app.identity.errors import Forbidden
 from app.kyc.errors import KycRequired
 from app.kyc.service import kyc_service
 from app.logging import get_logger
@@ -354,20 +356,27 @@ class CampaignService:
         if campaign.ends_at <= utcnow():
             raise InvalidCampaign("the deadline has passed", details={"field": "ends_at"})
         now = utcnow()
-        updated = await repository.update_campaign(
-            campaign_id, {"status": CampaignStatus.IN_REVIEW.value, "submitted_at": now,
-                          "updated_at": now},
-            statuses=(CampaignStatus.DRAFT,),
-        )  # fmt: skip
-        if updated is None:
-            raise CampaignState(
-                "only a draft can be submitted", details={"status": campaign.status}
-            )
-        await audit_service.do_append(
-            chain=campaign_chain(campaign_id), actor_id=owner_id, action="campaign.submitted",
-            target_type="campaign", target_id=campaign_id,
-        )  # fmt: skip
-        return updated
+        await campaign_events.ensure_admin_room()
+
+        async def body(session: AsyncClientSession) -> Campaign:
+            updated = await repository.update_campaign(
+                campaign_id, {"status": CampaignStatus.IN_REVIEW.value, "submitted_at": now,
+                              "updated_at": now},
+                statuses=(CampaignStatus.DRAFT,), session=session,
+            )  # fmt: skip
+            if updated is None:
+                raise CampaignState(
+                    "only a draft can be submitted", details={"status": campaign.status}
+                )
+            await audit_service.do_append(
+                chain=campaign_chain(campaign_id), actor_id=owner_id,
+                action="campaign.submitted", target_type="campaign", target_id=campaign_id,
+                session=session,
+            )  # fmt: skip
+            await campaign_events.record_admin(session, campaign_id, "submitted")
+            return updated
+
+        return await run_in_transaction(body)
 
     async def do_review(
         self, admin_id: str, campaign_id: str, decision: str, notes: str
@@ -391,6 +400,7 @@ class CampaignService:
         else:
             changes.update(status=CampaignStatus.DRAFT.value)
         await campaign_events.ensure_room(campaign_id)
+        await campaign_events.ensure_admin_room()
 
         async def body(session: AsyncClientSession) -> Campaign:
             updated = await repository.update_campaign(
@@ -407,6 +417,7 @@ class CampaignService:
             )  # fmt: skip
             if verify:
                 await campaign_events.record_progress(session, updated)
+            await campaign_events.record_admin(session, campaign_id, "reviewed")
             return updated
 
         updated = await run_in_transaction(body)
@@ -427,6 +438,7 @@ class CampaignService:
             raise NotCampaignOwner("only the campaign's owner may cancel it")
         now = utcnow()
         await campaign_events.ensure_room(campaign_id)
+        await campaign_events.ensure_admin_room()
 
         async def body(session: AsyncClientSession) -> Campaign:
             await repository.bump_money_seq(campaign_id, session)
@@ -451,6 +463,7 @@ class CampaignService:
                 session=session,
             )  # fmt: skip
             await campaign_events.record_progress(session, updated)
+            await campaign_events.record_admin(session, campaign_id, "cancelled")
             return updated
 
         return await run_in_transaction(body)
@@ -814,6 +827,11 @@ class CampaignService:
             raise InvestmentNotFound("no such investment of yours")
         return investment
 
+    async def is_investor(self, campaign_id: str, user_id: str) -> bool:
+        """Whether ``user_id`` holds a completed investment in the campaign (who may read
+        its profit statements besides the owner and admins)."""
+        return await repository.has_paid_in(campaign_id, user_id)
+
     async def campaigns_by_ids(self, ids: list[str]) -> dict[str, Campaign]:
         """Campaigns by id."""
         return await repository.campaigns_by_ids(ids)
@@ -821,6 +839,14 @@ class CampaignService:
     async def owned(self, owner_id: str) -> list[Campaign]:
         """The owner's campaigns, newest first."""
         return await repository.campaigns_of_owner(owner_id)
+
+    async def live(self, limit: int = 20) -> list[Campaign]:
+        """Live campaigns, closing soonest first, at most ``limit``."""
+        return await repository.live_campaigns(limit)
+
+    async def funded(self, limit: int = 1000) -> list[Campaign]:
+        """Funded campaigns (they owe profit reports), longest funded first."""
+        return await repository.funded_campaigns(limit)
 
     async def in_review(self) -> list[Campaign]:
         """Campaigns waiting for an admin, oldest submission first."""
@@ -862,6 +888,17 @@ class CampaignService:
         found = await eventlog.since(room, after_seq, limit + 1) if wanted else []
         missed = [{"event": e.event, "data": e.data} for e in found[:limit]]
         return campaign, head, missed, len(found) > limit
+
+    async def admin_room_head(self, user_id: str) -> tuple[str, int]:
+        """For a socket joining the admins' room (``campaigns:admin``): its name and last
+        ``seq``, if ``user_id`` is a platform admin now (the role is read afresh, not taken
+        from the socket's connection). Raises ``Forbidden`` (``details.required``)."""
+        user = await directory.user(user_id)
+        if user is None or PlatformRole.ADMIN not in user.roles:
+            raise Forbidden("the crowdfunding admin room is for platform admins",
+                            details={"required": PlatformRole.ADMIN.value})  # fmt: skip
+        await campaign_events.ensure_admin_room()
+        return campaign_events.ADMIN_ROOM, await eventlog.head(campaign_events.ADMIN_ROOM)
 
     # ---- notifications -------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """Socket.IO handlers of campaign rooms: ``campaign:join``, ``campaign:sync``,
-``campaign:leave``. Any signed-in person may follow a public campaign; drafts only their owner.
+``campaign:leave``, and of the admins' room ``campaigns:admin`` (``campaign:admin_join``,
+``campaign:admin_leave``: platform admins only, joined without history). Any signed-in
+person may follow a public campaign; drafts only their owner.
 Joining puts the socket in the room first, then reads the log, so no event falls in between
 (a duplicate is possible: clients drop a ``seq`` they already have)."""
 
@@ -9,9 +11,16 @@ from typing import Any
 
 import socketio
 
-from app.campaigns.events import campaign_room
+from app.campaigns.events import ADMIN_ROOM, campaign_room
 from app.campaigns.routes import campaign_outs
-from app.campaigns.schemas import CampaignJoin, CampaignJoined, CampaignLeave
+from app.campaigns.schemas import (
+    AdminRoomJoin,
+    AdminRoomJoined,
+    AdminRoomLeft,
+    CampaignJoin,
+    CampaignJoined,
+    CampaignLeave,
+)
 from app.campaigns.service import campaign_service
 from app.identity.sockets import require_socket_user
 from app.realtime.handlers import socket_handler
@@ -58,3 +67,22 @@ def register(sio: socketio.AsyncServer) -> None:
     async def campaign_leave(sid: str, request: CampaignLeave) -> dict[str, Any]:
         await sio.leave_room(sid, campaign_room(request.campaign_id))
         return {"ok": True, "campaign_id": request.campaign_id}
+
+    @sio.on("campaign:admin_join")
+    @socket_handler(AdminRoomJoin)
+    async def campaign_admin_join(sid: str, request: AdminRoomJoin) -> dict[str, Any]:
+        identity = await require_socket_user(sio, sid)
+        assert identity.user_id is not None
+        await sio.enter_room(sid, ADMIN_ROOM)  # before reading the head: nothing falls between
+        try:
+            room, head = await campaign_service.admin_room_head(identity.user_id)
+        except BaseException:
+            await sio.leave_room(sid, ADMIN_ROOM)
+            raise
+        return AdminRoomJoined(room=room, seq=head).model_dump(mode="json")
+
+    @sio.on("campaign:admin_leave")
+    @socket_handler(AdminRoomJoin)
+    async def campaign_admin_leave(sid: str, request: AdminRoomJoin) -> dict[str, Any]:
+        await sio.leave_room(sid, ADMIN_ROOM)
+        return AdminRoomLeft(room=ADMIN_ROOM).model_dump(mode="json")

@@ -30,6 +30,7 @@ class NotificationKind(StrEnum):
     AUCTION_REMINDER = "auction_reminder"
     CONTRIBUTION_PENDING = "contribution_pending"  # a manual contribution awaits the treasury
     CAMPAIGN = "campaign"  # crowdfunding: updates, funded/failed, refunds, payouts, reviews
+    CAMPAIGN_REPORT_OVERDUE = "campaign_report_overdue"  # an owner's profit report is late
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).
@@ -45,6 +46,7 @@ DEFAULT_EMAIL_KINDS = (
     NotificationKind.PAYMENT_RECEIVED,
     NotificationKind.AUCTION_REMINDER,
     NotificationKind.CONTRIBUTION_PENDING,
+    NotificationKind.CAMPAIGN_REPORT_OVERDUE,
 )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.campaigns.destinations import destination_service
 from app.campaigns.documents import Campaign, Investment, PayoutDestination
+from app.campaigns.flows import campaign_flows
 from app.campaigns.schemas import CampaignFields, DestinationCreate
 from app.campaigns.service import campaign_service
 from app.identity.documents import PlatformRole
@@ -88,3 +89,23 @@ async def with_destination(user_id: str) -> PayoutDestination:
     destination. Needs the ``payment_sandbox`` fixture."""
     data = DestinationCreate(kind="vpa", vpa=f"p{user_id[-8:]}@okaxis")
     return await destination_service.do_register(user_id, data)
+
+
+async def funded_days_ago(
+    owner_id: str, investments: list[tuple[str, int]], days: int, **overrides: Any
+) -> Campaign:
+    """A campaign of ``owner_id`` (goal ₹15,000, quarterly reports) funded by ``investments``
+    (user id, paise; they must add up to the goal), paid in, then moved back in time so that
+    it opened and was funded ``days`` days ago."""
+    campaign = await live_campaign(owner_id, **overrides)
+    for user_id, amount in investments:
+        investment = await campaign_service.do_reserve(user_id, str(campaign.id), amount)
+        await campaign_flows.do_apply_payment_event(captured(investment))
+    then = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    await Campaign.get_pymongo_collection().update_one(
+        {"_id": campaign.id},
+        {"$set": {"closed_at": then, "live_at": then, "starts_on": then.date().isoformat()}},
+    )
+    moved = await campaign_service.get(str(campaign.id))
+    assert moved.status == "funded", moved.status
+    return moved

@@ -67,6 +67,7 @@ async def test_the_owner_sees_each_next_report_due_overdue_marked_and_their_upda
         "period_start": funded.isoformat(), "period_end": first_end.isoformat(),
         "due_on": (first_end + dt.timedelta(days=45)).isoformat(), "state": "overdue",
         "overdue": True, "days_overdue": (today - first_end - dt.timedelta(days=45)).days,
+        "overdue_since": (first_end + dt.timedelta(days=46)).isoformat(),
     }  # fmt: skip
     assert {c["id"] for c in board["owned"]} == {str(old.id), str(other.id)}
 

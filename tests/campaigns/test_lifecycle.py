@@ -17,8 +17,10 @@ from app.campaigns.errors import (
     NotCampaignOwner,
     OwnerKycRequired,
 )
+from app.campaigns.flows import campaign_flows
 from app.campaigns.schemas import FeedQuery
 from app.campaigns.service import campaign_chain, campaign_service
+from app.notifications.documents import Notification
 from devtools.demo_campaigns import load_demo_campaigns
 from tests.campaigns.factories import admin_account, fields, kyc_owner, live_campaign
 from tests.identity.conftest import provision
@@ -144,3 +146,13 @@ async def test_demo_campaigns_load_once() -> None:
     assert dairy is not None and dairy.raised == 500_000
     due = campaign_service.report_due(dairy, await campaign_service.reports(str(dairy.id)))
     assert due is not None and (due.number, due.state) == (1, "overdue")
+    # The worker's overdue sweep (every campaign_report_check_seconds in `make run`) tells
+    # the dairy's owner and the demo member once.
+    await campaign_flows.do_tell_overdue_reports()
+    await campaign_flows.do_tell_overdue_reports()
+    told = await Campaign.get(dairy.id)
+    assert told is not None and told.overdue_told == [due.period_start.isoformat()]
+    notes = await Notification.find({"ref_id": str(dairy.id)}).to_list()
+    late = sorted((n.user_id, n.kind) for n in notes if "overdue" in n.title)
+    assert late == sorted([(dairy.owner_id, "campaign_report_overdue"),
+                           (member.user_id, "campaign")])  # fmt: skip

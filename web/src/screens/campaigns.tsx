@@ -75,7 +75,7 @@ const CATEGORIES = ["food", "retail", "services", "manufacturing", "agriculture"
 const STATUS_TONE: Record<string, "neutral" | "ok" | "warn" | "bad" | "brand"> = {
   draft: "neutral", in_review: "warn", live: "brand", funded: "ok", failed: "bad", cancelled: "neutral",
   pending: "warn", completed: "ok", expired: "neutral", refund_pending: "warn", refunded: "neutral", paid: "ok", sent: "warn",
-  submitted: "warn", approved: "brand", distributed: "ok", rejected: "bad", open: "warn", resolved: "ok",
+  submitted: "warn", awaiting_review: "warn", approved: "brand", distributed: "ok", rejected: "bad", open: "warn", resolved: "ok",
 };
 
 /** An ISO day as people write it: "2026-12-24" → "24 Dec 2026". */
@@ -239,6 +239,7 @@ export function CampaignFeed() {
 // ---- campaign rooms shared by several screens ---------------------------------------------------
 
 const roomHolders = new Map<string, number>();
+let adminHolders = 0; // screens following `campaigns:admin`
 const LEAVE_DELAY_MS = 2_000;
 
 /** A screen holds `campaign:<id>` while it shows it; the socket leaves the room only a moment
@@ -264,10 +265,34 @@ function holdRoom(id: string): () => void {
  * history on every (re)connection, then `changed` fetches the state afresh) and calls
  * `changed` — throttled — on every `campaign:progress` / `campaign:update` of those campaigns
  * and on the person's campaign notifications (payments in, payouts, profit shares, refunds). */
-function useDashboardLive(ids: string[], changed: () => void) {
+function useDashboardLive(ids: string[], changed: () => void, admin = false) {
   const latest = useRef(changed);
   latest.current = changed;
   const key = [...new Set(ids)].sort().join(",");
+  // The admins' room (`campaigns:admin`): what the admin's dashboard lists changed somewhere.
+  useEffect(() => {
+    if (!admin) return;
+    let timer: number | null = null;
+    const poke = () => {
+      if (timer !== null) return;
+      timer = window.setTimeout(() => { timer = null; latest.current(); }, 200);
+    };
+    adminHolders += 1;
+    const offs = [
+      live.on("campaign:admin", poke),
+      live.on("room:head", (data: { room?: string }) => { if (data.room === "campaigns:admin") poke(); }),
+      live.onConnect(() => { void live.call("campaign:admin_join", {}).then(poke, () => undefined); }),
+    ];
+    return () => {
+      if (timer !== null) clearTimeout(timer);
+      offs.forEach((off) => off());
+      adminHolders -= 1;
+      // Leave a moment later, unless the dashboard came back meanwhile (as holdRoom does).
+      window.setTimeout(() => {
+        if (adminHolders === 0 && live.connected) void live.call("campaign:admin_leave", {}).catch(() => undefined);
+      }, LEAVE_DELAY_MS);
+    };
+  }, [admin]);
   useEffect(() => {
     let timer: number | null = null;
     // At most one fetch per 200 ms, never postponed by a stream of events (a busy campaign).
@@ -288,6 +313,8 @@ function useDashboardLive(ids: string[], changed: () => void) {
       offs.push(
         live.on("campaign:progress", onRoom),
         live.on("campaign:update", onRoom),
+        live.on("campaign:report", onRoom),
+        live.on("campaign:report_due", onRoom),
         // The web process's link to Redis came back (app/realtime/resume.py): events of these
         // rooms may have been lost meanwhile, so fetch the state afresh.
         live.on("room:head", (data: { room?: string }) => {
@@ -311,7 +338,7 @@ function useDashboardLive(ids: string[], changed: () => void) {
 /** Follows `campaign:<id>` through the shared room log (roomlog.ts): joins on every
  * (re)connection with the last seq applied, applies `campaign:progress` and `campaign:update`
  * in seq order once each, and asks `campaign:sync` on a skipped seq or a `room:head` ahead. */
-function useCampaignRoom(id: string, initial: Campaign | null, onUpdate: () => void) {
+function useCampaignRoom(id: string, initial: Campaign | null, onUpdate: () => void, onReport: () => void) {
   const [progress, setProgress] = useState<Progress | null>(null);
   useEffect(() => {
     type Joined = { seq: number; events: LogEvent[]; campaign: Campaign; truncated: boolean };
@@ -320,7 +347,7 @@ function useCampaignRoom(id: string, initial: Campaign | null, onUpdate: () => v
       const ack = await live.call<Joined>(name, { campaign_id: id, after_seq: after ?? 0 });
       if (after === null || ack.truncated) {
         setProgress(fromState(ack.campaign, ack.seq));
-        if (after !== null) onUpdate();
+        if (after !== null) { onUpdate(); onReport(); }
         return { state: ack.seq };
       }
       return { missed: ack.events };
@@ -331,8 +358,12 @@ function useCampaignRoom(id: string, initial: Campaign | null, onUpdate: () => v
       join: (after) => ask("campaign:join", after),
       sync: (after) => ask("campaign:sync", after),
       apply: ({ event, data }) => {
-        if (event === "campaign:progress") setProgress(data as unknown as Progress);
+        if (event === "campaign:progress") {
+          setProgress(data as unknown as Progress);
+          if ((data as { status?: string }).status === "funded") onReport(); // the schedule starts
+        }
         if (event === "campaign:update") onUpdate();
+        if (event === "campaign:report" || event === "campaign:report_due") onReport();
       },
     });
     log.start();
@@ -351,8 +382,9 @@ export function CampaignPage({ id }: { id: string }) {
   const me = useStore(session.me);
   const campaign = useLoad(() => api<Campaign>("GET", `/api/v1/campaigns/${id}`), [id]);
   const updates = useLoad(() => api<{ updates: Update[] }>("GET", `/api/v1/campaigns/${id}/updates`), [id]);
+  const reporting = useLoad(() => api<Reporting>("GET", `/api/v1/campaigns/${id}/profit-reports`), [id]);
   const c = campaign.data;
-  const p = useCampaignRoom(id, c, updates.reload);
+  const p = useCampaignRoom(id, c, updates.reload, reporting.reload);
   if (campaign.error) return <main class="page narrow"><Problem error={campaign.error} /></main>;
   if (!c || !p) return <main class="page"><p class="muted">Loading…</p></main>;
   const owner = me?.id === c.owner_id;
@@ -394,7 +426,8 @@ export function CampaignPage({ id }: { id: string }) {
         </div>
         <div class="stack">
           {!owner && status === "live" && <Invest c={c} remaining={p.remaining} />}
-          {owner && <OwnerTools c={c} status={status} onChange={() => { campaign.reload(); updates.reload(); }} />}
+          {owner && <OwnerTools c={c} status={status} reporting={reporting} onChange={() => { campaign.reload(); updates.reload(); }} />}
+          {!owner && status === "funded" && <ReportingPanel c={c} reporting={reporting.data} />}
           {!owner && (status === "funded" || status === "failed") && <DisputePanel c={c} />}
           {me?.roles.includes("admin") && <AuditTrail id={c.id} />}
           {c.reviews.length > 0 && (owner || me?.roles.includes("admin")) && (
@@ -533,7 +566,7 @@ function DisputePanel({ c }: { c: Campaign }) {
   );
 }
 
-function OwnerTools({ c, status, onChange }: { c: Campaign; status: string; onChange: () => void }) {
+function OwnerTools({ c, status, reporting, onChange }: { c: Campaign; status: string; reporting: Loaded<Reporting>; onChange: () => void }) {
   const [title, setTitle] = useState("");
   const [body, setBody] = useState("");
   const submit = useAction(async () => { await api("POST", `/api/v1/campaigns/${c.id}/submit`); onChange(); });
@@ -561,13 +594,45 @@ function OwnerTools({ c, status, onChange }: { c: Campaign; status: string; onCh
           </form>
         )}
       </Panel>
-      {status === "funded" && <ProfitPanel c={c} />}
+      {status === "funded" && <ProfitPanel c={c} reporting={reporting} />}
     </>
   );
 }
 
-function ProfitPanel({ c }: { c: Campaign }) {
-  const reports = useLoad(() => api<{ reports: Report[] }>("GET", `/api/v1/campaigns/${c.id}/profit-reports`), [c.id]);
+/** The next profit report a funded campaign owes: the period, the due day, and how late. */
+function NextReport({ d, testId }: { d: ReportDue; testId: string }) {
+  return (
+    <p class={`small cf-due${d.overdue ? " cf-trouble" : ""}`} data-testid={testId} data-state={d.state}>
+      Next profit report (period {d.number}): {day(d.period_start)} to {day(d.period_end)}, due by <strong>{day(d.due_on)}</strong> <DueBadge d={d} />
+    </p>
+  );
+}
+
+/** What an investor (or anyone following a funded campaign) sees of its profit reporting: the
+ * next report the owner owes and the reports filed so far. Changes live (`campaign:report`,
+ * `campaign:report_due` make the page fetch it again). */
+function ReportingPanel({ c, reporting }: { c: Campaign; reporting: Reporting | null }) {
+  const filed = reporting?.reports ?? [];
+  return (
+    <Panel title="Profit reports" testId="campaign-reporting">
+      <p class="muted small">The owner reports profit every {plural(c.profit_period_months, "month")} from the day the campaign was funded, at most 45 days after each period ends; investors share {Math.floor(c.profit_share_bps / 100)}% of it.</p>
+      {reporting?.next_due && <NextReport d={reporting.next_due} testId="campaign-report-due" />}
+      {reporting && filed.length === 0 && <Empty>No profit report filed yet.</Empty>}
+      <ul class="rows cf-list">
+        {filed.map((r) => (
+          <li key={r.id} data-testid="campaign-report" data-status={r.status}>
+            <strong>{day(r.period_start)} to {day(r.period_end)}</strong> · profit {money(r.profit)} · investors' pool {money(r.pool)} <Status value={r.status === "submitted" ? "awaiting_review" : r.status} />
+            <span class="muted small block">Filed {when(r.created_at)}{r.shares[0] ? <> · your share {money(r.shares[0].amount)}</> : null}</span>
+            {r.document_url && <a class="small" href={r.document_url} data-external target="_blank" rel="noopener" data-testid="campaign-report-statement">The statement</a>}
+          </li>
+        ))}
+      </ul>
+    </Panel>
+  );
+}
+
+function ProfitPanel({ c, reporting }: { c: Campaign; reporting: Loaded<Reporting> }) {
+  const reports = reporting;
   const today = new Date().toISOString().slice(0, 10);
   const [start, setStart] = useState("");
   const [end, setEnd] = useState(today);
@@ -584,6 +649,7 @@ function ProfitPanel({ c }: { c: Campaign }) {
   });
   return (
     <Panel title="Profit reports" testId="profit-panel">
+      {reports.data?.next_due && <NextReport d={reports.data.next_due} testId="owner-report-due" />}
       <form class="stack" onSubmit={(e) => { e.preventDefault(); void send.run(); }}>
         <div class="cf-row">
           <Field label="From" type="date" testId="profit-start" value={start} onInput={(e) => setStart(e.currentTarget.value)} />
@@ -745,11 +811,15 @@ export function CampaignEditor({ id }: { id?: string }) {
 // ---- dashboards -------------------------------------------------------------------------------
 
 interface BoardUpdate extends Update { campaign_id: string; campaign_title: string | null }
-interface ReportDue { campaign_id: string; campaign_title: string; number: number; period_start: string; period_end: string; due_on: string; state: "upcoming" | "due" | "overdue"; overdue: boolean; days_overdue: number }
+interface ReportDue { campaign_id: string; campaign_title: string; number: number; period_start: string; period_end: string; due_on: string; state: "upcoming" | "due" | "overdue"; overdue: boolean; days_overdue: number; overdue_since: string | null }
+/** `GET /api/v1/campaigns/{id}/profit-reports`: the reports and the next one the owner owes. */
+interface Reporting { reports: Report[]; next_due: ReportDue | null }
+type Loaded<T> = { data: T | null; reload: () => void };
 interface MyBoard {
   invested: string; received: string; return_bps: number; investments: Investment[]; payouts: Transfer[];
   upcoming: Campaign[]; investor_updates: BoardUpdate[]; owned: Campaign[]; owner_reports_due: ReportDue[]; owner_reports: Report[];
   owner_transfers: Transfer[]; owner_updates: BoardUpdate[]; disputes: Dispute[];
+  investor_reports_due: ReportDue[]; investor_reports: Report[];
 }
 
 interface Destination { kind: string; vpa: string | null; ifsc: string | null; account_last4: string | null; account_holder: string | null; registered_name: string | null }
@@ -861,7 +931,7 @@ function PayoutTrouble({ t }: { t: Transfer }) {
 
 /** "Overdue by 3 days", "Due now", "Period running": the state of the next report due. */
 function DueBadge({ d }: { d: ReportDue }) {
-  if (d.overdue) return <Badge tone="bad" testId="report-due-state">Overdue by {plural(d.days_overdue, "day")}</Badge>;
+  if (d.overdue) return <Badge tone="bad" testId="report-due-state">Overdue by {plural(d.days_overdue, "day")}{d.overdue_since ? `, since ${day(d.overdue_since)}` : ""}</Badge>;
   if (d.state === "due") return <Badge tone="warn" testId="report-due-state">Due now</Badge>;
   return <Badge tone="neutral" testId="report-due-state">Period running</Badge>;
 }
@@ -929,6 +999,22 @@ export function CampaignDashboard() {
                   </li>
                 ))}
               </ul>
+              {(b.investor_reports_due.length > 0 || b.investor_reports.length > 0) && <h3>Profit reports owed to you</h3>}
+              <ul class="rows cf-list">
+                {b.investor_reports_due.map((d) => (
+                  <li key={d.campaign_id} data-testid="board-investor-due" data-campaign={d.campaign_id} data-state={d.state}>
+                    <a href={`/campaigns/${d.campaign_id}`}>{d.campaign_title}</a>
+                    <NextReport d={d} testId="board-investor-due-line" />
+                  </li>
+                ))}
+                {b.investor_reports.map((r) => (
+                  <li key={r.id} data-testid="board-investor-report" data-status={r.status}>
+                    <a href={`/campaigns/${r.campaign_id}`}>{r.campaign_title ?? "Campaign"}</a>: {day(r.period_start)} to {day(r.period_end)} · profit {money(r.profit)} <Status value={r.status === "submitted" ? "awaiting_review" : r.status} />
+                    {r.shares[0] && <span class="muted small block">Your share {money(r.shares[0].amount)}</span>}
+                    {r.document_url && <a class="small block" href={r.document_url} data-external target="_blank" rel="noopener">The statement</a>}
+                  </li>
+                ))}
+              </ul>
               <h3>Statement</h3>
               <p class="muted small">Every investment, refund and profit share, for your records.</p>
               <StatementButtons kind="investor" testId="investor-statement" />
@@ -945,11 +1031,7 @@ export function CampaignDashboard() {
                   return (
                     <li key={c.id} data-testid="board-owned" data-id={c.id}><a href={`/campaigns/${c.id}`}>{c.title}</a> <Status value={c.status} /> · <span data-testid="board-owned-raised">{money(c.raised)}</span> of {money(c.goal)} · <span data-testid="board-owned-investors">{plural(c.investor_count, "investor")}</span>
                       {c.status === "live" && c.reserved !== "0.00" && <span data-testid="board-owned-reserved"> · {money(c.reserved)} reserved by people paying now</span>}
-                      {due && (
-                        <p class={`small cf-due${due.overdue ? " cf-trouble" : ""}`} data-testid="board-report-due" data-state={due.state}>
-                          Next profit report (period {due.number}): {day(due.period_start)} to {day(due.period_end)}, due by <strong>{day(due.due_on)}</strong> <DueBadge d={due} />
-                        </p>
-                      )}
+                      {due && <NextReport d={due} testId="board-report-due" />}
                       {c.status !== "draft" && c.status !== "in_review" && <StatementButtons kind="campaign" campaignId={c.id} testId="campaign-statement" />}
                     </li>
                   );
@@ -969,7 +1051,7 @@ export function CampaignDashboard() {
   );
 }
 
-interface AdminBoard { to_verify: Campaign[]; reports_to_decide: Report[]; failed_transfers: Transfer[]; open_disputes: Dispute[] }
+interface AdminBoard { to_verify: Campaign[]; reports_to_decide: Report[]; failed_transfers: Transfer[]; open_disputes: Dispute[]; live: Campaign[]; reports_overdue: ReportDue[] }
 
 interface Choice { label: string; kind?: "primary" | "secondary"; testId: string; confirm: string; run: (notes: string) => Promise<void> }
 
@@ -1014,6 +1096,9 @@ export function CampaignAdmin() {
   const act = useAction(async (path: string, body: unknown) => { await api("POST", path, { body }); board.reload(); });
   const post = async (path: string, body: unknown) => { await api("POST", path, { body }); board.reload(); };
   const b = board.data;
+  // Live without a reload: the admins' room (submissions, decisions, reports, disputes,
+  // payouts, closings) and the rooms of the live campaigns listed (pledges, payments).
+  useDashboardLive((b?.live ?? []).map((c) => c.id), board.reload, true);
   const titles = new Map((b?.to_verify ?? []).map((c) => [c.id, c.title]));
   return (
     <main class="page" data-testid="campaign-admin">
@@ -1056,6 +1141,21 @@ export function CampaignAdmin() {
                 </li>
               ))}
             </ul>
+          </Panel>
+          <Panel title={`Overdue profit reports (${b.reports_overdue.length})`} testId="reports-overdue">
+            {b.reports_overdue.length === 0 && <Empty>No owner is late with a profit report.</Empty>}
+            <ul class="rows cf-list">{b.reports_overdue.map((d) => (
+              <li key={d.campaign_id} data-testid="overdue-item" data-campaign={d.campaign_id}><a href={`/campaigns/${d.campaign_id}`}><strong>{d.campaign_title}</strong></a><NextReport d={d} testId="overdue-line" /></li>
+            ))}</ul>
+          </Panel>
+          <Panel title={`Live campaigns (${b.live.length})`} testId="live-campaigns">
+            {b.live.length === 0 && <Empty>No campaign is live.</Empty>}
+            <ul class="rows cf-list">{b.live.map((c) => (
+              <li key={c.id} data-testid="live-item" data-id={c.id}>
+                <a href={`/campaigns/${c.id}`}><strong>{c.title}</strong></a> · <span data-testid="live-raised">{money(c.raised)}</span> of {money(c.goal)} · <span data-testid="live-investors">{plural(c.investor_count, "investor")}</span>
+                {c.reserved !== "0.00" && <span data-testid="live-reserved"> · {money(c.reserved)} reserved</span>} · closes {when(c.ends_at)}
+              </li>
+            ))}</ul>
           </Panel>
           <Panel title={`Failed payouts (${b.failed_transfers.length})`} testId="failed-payouts">
             {b.failed_transfers.length === 0 && <Empty>No payout has failed.</Empty>}
