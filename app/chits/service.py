@@ -270,6 +270,19 @@ def _four_places(value: Fraction) -> str:
     return f"{scaled // 10_000}.{scaled % 10_000:04d}"
 
 
+async def _audited(session: AsyncClientSession, sub: Subscription, actor: Actor, action: str,
+                   details: dict[str, Any]) -> Subscription:  # fmt: skip
+    """Audit ``action`` on subscription ``sub`` (on its scheme's chain) inside the caller's
+    transaction, and return the subscription as it now is there."""
+    await audit_service.do_append(
+        chain=scheme_chain(sub.scheme_id), actor_id=actor.user_id, action=action,
+        target_type="subscription", target_id=str(sub.id), details=details, session=session,
+    )  # fmt: skip
+    fresh = await repository.get_subscription(str(sub.id), session)
+    assert fresh is not None
+    return fresh
+
+
 class ChitService:
     """The rules of chit funds. Stateless; every function takes the acting person and, where
     time matters, ``now`` (a controlled clock in tests; the wall clock by default)."""
@@ -776,18 +789,7 @@ class ChitService:
             await repository.update_subscription(
                 sub_id, {}, {"surety": surety.model_dump()}, session
             )
-            await audit_service.do_append(
-                chain=scheme_chain(sub.scheme_id),
-                actor_id=actor.user_id,
-                action="subscription.surety",
-                target_type="subscription",
-                target_id=sub_id,
-                details={"kind": kind},
-                session=session,
-            )
-            fresh = await repository.get_subscription(sub_id, session)
-            assert fresh is not None
-            return fresh
+            return await _audited(session, sub, actor, "subscription.surety", {"kind": kind})
 
         return await run_in_transaction(body)
 
@@ -876,18 +878,8 @@ class ChitService:
                 raise SubscriptionStateError(
                     "the subscription is not active", details={"reason": "not_active"}
                 )
-            await audit_service.do_append(
-                chain=scheme_chain(sub.scheme_id),
-                actor_id=actor.user_id,
-                action="subscription.defaulted",
-                target_type="subscription",
-                target_id=sub_id,
-                details={"reason": reason},
-                session=session,
-            )
-            fresh = await repository.get_subscription(sub_id, session)
-            assert fresh is not None
-            return fresh
+            return await _audited(session, sub, actor, "subscription.defaulted",
+                                  {"reason": reason})  # fmt: skip
 
         return await run_in_transaction(body)
 
@@ -967,16 +959,8 @@ class ChitService:
                 raise SubscriptionStateError(
                     "the subscription is not active", details={"reason": "not_active"}
                 )
-            await audit_service.do_append(
-                chain=scheme_chain(sub.scheme_id), actor_id=actor.user_id,
-                action="subscription.left", target_type="subscription", target_id=sub_id,
-                details={"settlement": settlement, "paid_in": quote["paid_in"],
-                         "owed": quote["owed"]},
-                session=session,
-            )  # fmt: skip
-            fresh = await repository.get_subscription(sub_id, session)
-            assert fresh is not None
-            return fresh
+            paid = {"settlement": settlement, "paid_in": quote["paid_in"], "owed": quote["owed"]}
+            return await _audited(session, sub, actor, "subscription.left", paid)
 
         return await run_in_transaction(body)
 
