@@ -289,6 +289,14 @@ async def update_hold(key: str, session: Session, *, spent: int = 0, close: bool
     return result.modified_count == 1
 
 
+async def set_hold_amount(key: str, amount: int, session: Session) -> bool:
+    """Give an open hold a new ``amount`` (minor units); True if an open hold changed."""
+    result = await CashHold.get_pymongo_collection().update_one(
+        {"key": key, "open": True}, {"$set": {"amount": amount}}, session=session
+    )
+    return result.modified_count == 1
+
+
 async def held_cash(club_id: str, session: Session) -> int:
     """Cash the club's open holds still set aside: Σ max(amount − spent, 0), minor units."""
     found = await CashHold.find({"club_id": club_id, "open": True}, session=session).to_list()

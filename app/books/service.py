@@ -1574,6 +1574,34 @@ class BooksService:
             )  # fmt: skip
         await repository.insert_hold(CashHold(club_id=club_id, key=key, amount=amount), session)
 
+    async def do_resize_hold(
+        self, session: AsyncClientSession, club_id: str, key: str, amount: int
+    ) -> None:
+        """Give the open hold ``key`` the new ``amount`` (minor units), inside the caller's
+        money transaction (which bumped ``money_seq``): an open buy order changed. Growing it
+        takes the extra from the club's free cash less what every open hold keeps — the rule
+        of ``do_hold_cash``; shrinking it frees cash. A closed or missing hold is left alone.
+
+        Raises:
+            InsufficientCash (409): the extra is more than that free cash (``needed`` in
+            ``details`` is the extra).
+        """
+        hold = await repository.get_hold(key, session)
+        if hold is None or not hold.open:
+            return
+        extra = max(amount - hold.spent, 0) - max(hold.amount - hold.spent, 0)
+        if extra > 0:
+            books = await self.books(club_id, session)
+            available = books.free_cash - await repository.held_cash(club_id, session)
+            if available < extra:
+                raise InsufficientCash(
+                    "the club's cash does not cover this change",
+                    details={"cash": format_minor(books.cash),
+                             "available": format_minor(available),
+                             "needed": format_minor(extra)},
+                )  # fmt: skip
+        await repository.set_hold_amount(key, amount, session)
+
     async def do_spend_held(self, session: AsyncClientSession, key: str, amount: int) -> None:
         """Record ``amount`` minor units of a hold as spent (a buy fill and its fee)."""
         await repository.update_hold(key, session, spent=amount)

@@ -257,7 +257,10 @@ class PaperEngine:
             return await self._cancel(command)
         if command.action == "modify":
             await repository.modify_paper_order(
-                command.order_id, command.quantity, command.limit_price
+                command.order_id,
+                command.quantity,
+                command.limit_price,
+                command.reserved if command.side == OrderSide.BUY.value else None,
             )
             await self._touch(command.symbol)  # the tick engines take the new terms
             return []  # the club's order changed already; fills follow the new terms

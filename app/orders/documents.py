@@ -101,6 +101,12 @@ class Order(Document):
     submitted_by: str | None = None
     submitted_at: dt.datetime | None = None
     cancel_requested_at: dt.datetime | None = None
+    # A change (``do_modify``) is at the broker since then: its larger hold is taken, and no
+    # second change starts until it is recorded or undone (or the lease runs out).
+    modifying_at: dt.datetime | None = None
+    # Alpaca's replace makes a new order: the ids this order had at the broker before its
+    # current ``broker_order_id``, oldest first (their fills are this order's too).
+    replaced_broker_ids: list[str] = Field(default_factory=list)
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
 

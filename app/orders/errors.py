@@ -40,3 +40,13 @@ class BrokerLoginRequiredError(AppError):
 
     status = 503
     code = "broker_login_required"
+
+
+class ChangeExceedsCash(AppError):
+    """A change of an open buy order (more shares, a higher limit) would set aside more than
+    the club's free cash less what its other open orders hold (422). Nothing was changed:
+    not the order, not its hold, not the broker's order. ``details``: ``available`` and
+    ``needed`` (the extra), two-place strings of the club's currency."""
+
+    status = 422
+    code = "change_exceeds_cash"

@@ -111,7 +111,7 @@ def _paper_guard(order: PaperOrder) -> dict[str, Any]:
     # The terms too: a modified order (``modify_paper_order``) never fills on its old terms.
     return {"_id": order.id, "open": True, "last_tick_seq": order.last_tick_seq,
             "filled": order.filled, "quantity": order.quantity,
-            "limit_price": order.limit_price}  # fmt: skip
+            "limit_price": order.limit_price, "reserved": order.reserved}  # fmt: skip
 
 
 async def move_paper_orders(moves: list[tuple[PaperOrder, dict[str, Any]]]) -> int:
@@ -204,10 +204,14 @@ async def close_paper_order(book: PaperOrder) -> bool:
     return result.modified_count == 1
 
 
-async def modify_paper_order(order_id: str, quantity: int, limit_price: int | None) -> bool:
-    """Give an open paper order its new quantity (more than it filled) and limit price;
-    False when it is closed or filled that far already."""
+async def modify_paper_order(order_id: str, quantity: int, limit_price: int | None,
+                             reserved: int | None = None) -> bool:  # fmt: skip
+    """Give an open paper order its new quantity (more than it filled), limit price and — a
+    buy — the cash it may spend (``reserved``); False when it is closed or filled that far
+    already."""
     fields: dict[str, Any] = {"quantity": quantity}
+    if reserved is not None:
+        fields["reserved"] = reserved
     if limit_price is not None:
         fields["limit_price"] = limit_price
     result = await PaperOrder.get_pymongo_collection().update_one(

@@ -115,8 +115,10 @@ async def cancel_order(club_id: str, order_id: str) -> tuple[OrderOut, int]:
 async def modify_order(club_id: str, order_id: str, data: OrderModify) -> tuple[OrderOut, int]:
     """Change an open order's quantity and/or limit price (owner/admin/treasurer), through
     its broker (Kite modify, Alpaca replace, the paper broker); audited, ``order:updated``
-    follows. Errors: 409 ``order_state`` (not working at the broker, or the broker refused),
-    ``insufficient_cash`` (a buy needing more than it set aside), ``insufficient_holdings``;
-    422 ``invalid_order``; 503 (the broker did not answer: nothing changed)."""
+    follows. A limit buy's hold follows its new terms. Errors: 409 ``order_state`` (not
+    working at the broker, another change in progress, or the broker refused),
+    ``insufficient_cash`` (a market buy growing), ``insufficient_holdings``; 422
+    ``invalid_order``, ``change_exceeds_cash`` (the larger hold is more than the club's free
+    cash); 503 (the broker did not answer: nothing changed)."""
     order = await order_service.do_modify(club_id, order_id, _me(), data, await _broker(club_id))
     return OrderOut.of(order), 200

@@ -51,7 +51,7 @@ from app.books.portfolio import emit_nav_after_fill
 from app.books.service import books_service
 from app.books.units import BPS
 from app.clubs.service import TREASURY, club_service
-from app.config import get_settings
+from app.config import Settings, get_settings
 from app.db import run_in_transaction
 from app.errors import AppError, ServiceUnavailable
 from app.fx import RATE_SCALE, FxRate
@@ -79,6 +79,7 @@ from app.orders.documents import (
 )
 from app.orders.errors import (
     BrokerLoginRequiredError,
+    ChangeExceedsCash,
     InvalidOrder,
     OrderNotFound,
     OrderStateError,
@@ -92,6 +93,15 @@ from streams.records import BrokerUpdateV1, OrderCommandV1
 log = get_logger(__name__)
 
 ORDER_UPDATED = "order:updated"
+MODIFY_LEASE = dt.timedelta(seconds=60)
+"""How long a change's mark (``Order.modifying_at``) keeps a second change out: a process that
+died between asking the broker and recording its answer leaves it; the larger hold it took stays
+until the next change or the order's end."""
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    """``when`` as UTC-aware (MongoDB gives naive UTC datetimes back)."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -472,28 +482,43 @@ class OrderService:
     async def do_modify(self, club_id: str, order_id: str, actor_id: str, data: OrderModify,
                         broker: Broker) -> Order:  # fmt: skip
         """Change an open order's quantity and/or limit price (owner/admin/treasurer), through
-        its broker (Kite: modify; Alpaca: replace; the paper broker: a ``modify`` command).
+        its broker (Kite: modify; Alpaca: replace, which gives the order a new broker id; the
+        paper broker: a ``modify`` command).
 
-        Rules: the order is at the broker (accepted or partly filled, no cancel asked); the
-        new quantity is more than what has filled; a limit price only for a limit order; a
-        buy may not need more cash than it set aside (``reserved`` is the most it can spend:
-        to buy more, cancel and place a new order); a sell may not sell more than the club
-        holds. The broker is asked first (a real broker's refusal changes nothing here); the
-        change is then recorded, audited (``order.modified``, before and after) and shown as
+        Rules: the order is at the broker (accepted or partly filled, no cancel asked, no
+        other change in progress); the new quantity is more than what has filled; a limit
+        price only for a limit order; a market buy cannot grow (no price to hold cash at); a
+        sell may not sell more than the club holds.
+
+        Cash of a limit buy (the rule of placing it, docs/domain.md): the order holds
+        ``reserved`` = what its fills spent (value + fees) + remaining shares × limit + the
+        fee on that, in the instrument's currency; ``held`` is that in the club's currency
+        (for another currency: converted at the order's hold rate, plus the FX margin,
+        rounded up). A change that makes ``held`` larger needs the extra from the club's free
+        cash less what its other open buys hold (else ``change_exceeds_cash``, 422, nothing
+        changed); one that makes it smaller frees cash.
+
+        Three steps, each money write in a transaction that first bumps the club's
+        ``money_seq`` (so two changes, or a change and a fill, never interleave): (1) the
+        larger of the old and new hold is taken and the order marked ``modifying_at``; (2)
+        the broker is asked; (3) its answer is recorded — the new terms, ``reserved`` and
+        ``held`` and the hold itself (or, if the broker refused or did not answer, the old
+        ones back). The change is audited (``order.modified``, before and after) and shown as
         ``order:updated``.
 
         Raises:
             ClubNotFound, RoleRequired, OrderNotFound, OrderStateError (409), InvalidOrder
-            (422), InsufficientCash (409), InsufficientHoldings (409), BrokerLoginRequiredError
-            / ServiceUnavailable (503: nothing changed).
+            (422), ChangeExceedsCash (422), InsufficientCash (409: a market buy growing),
+            InsufficientHoldings (409), BrokerLoginRequiredError / ServiceUnavailable (503:
+            nothing changed).
         """
         settings = get_settings()
         costs = BrokerCosts.of(settings)
-        await club_service.check_member(club_id, actor_id, TREASURY)
+        club, _ = await club_service.check_member(club_id, actor_id, TREASURY)
         order = await repository.get_order(order_id)
         if order is None or order.club_id != club_id:
             raise OrderNotFound("no such order")
-        self._check_modify(order, data, costs)
+        self._check_modify(order, data)
         if data.quantity is not None and order.side is OrderSide.SELL:
             holding = await books_service.holding(club_id, order.symbol)
             selling = await repository.shares_for_sale(club_id, order.symbol, None)
@@ -504,65 +529,165 @@ class OrderService:
                     f"the club holds {held} {order.symbol} ({selling} already for sale)",
                     details={"held": held, "for_sale": selling},
                 )
-        changed = order.model_copy()
+        room = club_room(club_id)
+        await events.ensure_room(room)
+        stamp = utcnow()
+        open_statuses = [OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value]
+
+        async def take(session: AsyncClientSession) -> tuple[Order, int, int]:
+            # (1) the larger hold, and the mark that a change is at the broker
+            await club_service.do_bump_money_seq(club_id, session)
+            current = await repository.get_order(order_id, session)
+            assert current is not None
+            self._check_modify(current, data)
+            busy = current.modifying_at
+            if busy is not None and _aware(busy) > stamp - MODIFY_LEASE:
+                raise OrderStateError(
+                    "another change of this order is at the broker: wait for it",
+                    details={"status": current.status.value},
+                )
+            reserved, held = self._hold_after_change(current, data, costs, settings,
+                                                     club.currency)  # fmt: skip
+            if held > current.held:
+                try:
+                    await books_service.do_resize_hold(session, club_id, hold_key(order_id),
+                                                       held)  # fmt: skip
+                except InsufficientCash as exc:
+                    raise ChangeExceedsCash(
+                        "the club's free cash does not cover this change: the order would set "
+                        f"aside {format_minor(held)} {club.currency} instead of "
+                        f"{format_minor(current.held)}",
+                        details={**(exc.details or {}), "held": format_minor(current.held),
+                                 "held_after": format_minor(held)},
+                    ) from exc  # fmt: skip
+            guard: dict[str, object] = {
+                "status": {"$in": open_statuses}, "cancel_requested_at": None,
+                "modifying_at": busy,
+            }  # fmt: skip
+            marked = {"modifying_at": stamp, "reserved": max(reserved, current.reserved),
+                      "held": max(held, current.held)}  # fmt: skip
+            if not await repository.update_order(current.id, marked, session, guard):
+                raise OrderStateError("the order changed meanwhile (filled or ended)",
+                                      details={"status": current.status.value})  # fmt: skip
+            return current, reserved, held
+
+        before, reserved, held = await run_in_transaction(take)
+        changed = before.model_copy()
         if data.quantity is not None:
             changed.quantity = data.quantity
         if data.limit_price is not None:
             changed.limit_price = data.limit_price
-        stamp = utcnow()
+        changed.reserved = reserved
         command = self._command(changed, "modify", f"{order.id}:modify:{stamp.timestamp():.6f}")
         try:
             ref = await broker.send(command)
-        except BrokerRejected as exc:
-            raise OrderStateError(f"the broker refused the change: {exc.reason}",
-                                  details={"broker": broker.name}) from exc  # fmt: skip
-        except BrokerLoginRequired as exc:
-            raise BrokerLoginRequiredError(
-                "the broker asks the treasurer to log in again; the order was not changed",
-                details={"broker": broker.name}) from exc  # fmt: skip
-        except BrokerUnavailable as exc:
+        except Exception as exc:
+            await self._undo_change(before, stamp)
+            if isinstance(exc, BrokerRejected):
+                raise OrderStateError(f"the broker refused the change: {exc.reason}",
+                                      details={"broker": broker.name}) from exc  # fmt: skip
+            if isinstance(exc, BrokerLoginRequired):
+                raise BrokerLoginRequiredError(
+                    "the broker asks the treasurer to log in again; the order was not changed",
+                    details={"broker": broker.name}) from exc  # fmt: skip
             raise ServiceUnavailable("the broker is not answering; the order was not changed",
                                      details={"broker": broker.name}) from exc  # fmt: skip
-        room = club_room(club_id)
-        await events.ensure_room(room)
 
-        async def body(session: AsyncClientSession) -> Order:
+        async def record(session: AsyncClientSession) -> Order | None:
+            # (3) the broker took it: the new terms, and the hold of the new terms
+            await club_service.do_bump_money_seq(club_id, session)
             current = await repository.get_order(order_id, session)
             assert current is not None
-            changes: dict[str, object] = {"updated_at": stamp}
+            changes: dict[str, object] = {"updated_at": stamp, "modifying_at": None}
             if data.quantity is not None:
                 changes["quantity"] = data.quantity
             if data.limit_price is not None:
                 changes["limit_price"] = data.limit_price
             if ref and ref != current.broker_order_id:
                 changes["broker_order_id"] = ref  # Alpaca's replacement has its own id
-            guard = {
-                "status": {"$in": [OrderStatus.ACCEPTED.value, OrderStatus.PARTIALLY_FILLED.value]},
-                "filled_quantity": {"$lt": data.quantity or (current.quantity or 0)},
-            }
-            if not await repository.update_order(current.id, changes, session, guard):
-                raise OrderStateError("the order changed meanwhile (filled or ended)",
-                                      details={"status": current.status.value})  # fmt: skip
+                if current.broker_order_id:
+                    changes["replaced_broker_ids"] = [*current.replaced_broker_ids,
+                                                      current.broker_order_id]  # fmt: skip
+            total = data.quantity or (current.quantity or 0)
+            guard = {"status": {"$in": open_statuses}, "modifying_at": stamp,
+                     "filled_quantity": {"$lt": total}}  # fmt: skip
+            if not await repository.update_order(
+                current.id, {**changes, "reserved": reserved, "held": held}, session, guard
+            ):
+                # filled or ended while the broker changed it: only the mark goes
+                await repository.update_order(current.id, {"modifying_at": None}, session,
+                                              {"modifying_at": stamp})  # fmt: skip
+                return None
+            if current.side is OrderSide.BUY:
+                await books_service.do_resize_hold(session, club_id, hold_key(order_id), held)
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="order.modified",
                 target_type="order", target_id=order_id,
-                details={"broker": current.broker,
-                         "before": {"quantity": current.quantity,
-                                    "limit_price": current.limit_price},
-                         "after": {"quantity": data.quantity or current.quantity,
-                                   "limit_price": data.limit_price or current.limit_price}},
+                details={"broker": current.broker, "broker_order_id": ref or None,
+                         "before": {"quantity": before.quantity,
+                                    "limit_price": before.limit_price},
+                         "after": {"quantity": data.quantity or before.quantity,
+                                   "limit_price": data.limit_price or before.limit_price},
+                         "held": {"before": before.held, "after": held}},
                 session=session,
             )  # fmt: skip
-            for name, value in changes.items():
+            for name, value in {**changes, "reserved": reserved, "held": held}.items():
                 setattr(current, name, value)
             await events.room_event(session, room, ORDER_UPDATED, OrderUpdatedEvent,
                                     club_id=club_id, order=OrderOut.of(current))  # fmt: skip
             return current
 
-        return await run_in_transaction(body)
+        done = await run_in_transaction(record)
+        if done is None:
+            raise OrderStateError("the order changed meanwhile (filled or ended)",
+                                  details={"status": "final"})  # fmt: skip
+        return done
+
+    async def _undo_change(self, before: Order, stamp: dt.datetime) -> None:
+        """The broker did not take a change: the order's hold, ``reserved`` and ``held`` go
+        back to what they were before it, and its mark goes (an order that ended meanwhile
+        keeps what its end set)."""
+
+        async def body(session: AsyncClientSession) -> None:
+            await club_service.do_bump_money_seq(before.club_id, session)
+            guard = {"modifying_at": stamp,
+                     "status": {"$in": [OrderStatus.ACCEPTED.value,
+                                        OrderStatus.PARTIALLY_FILLED.value]}}  # fmt: skip
+            back = {"modifying_at": None, "reserved": before.reserved, "held": before.held}
+            if await repository.update_order(before.id, back, session, guard):
+                if before.side is OrderSide.BUY:
+                    await books_service.do_resize_hold(
+                        session, before.club_id, hold_key(str(before.id)), before.held
+                    )
+            else:
+                await repository.update_order(before.id, {"modifying_at": None}, session,
+                                              {"modifying_at": stamp})  # fmt: skip
+
+        await run_in_transaction(body)
 
     @staticmethod
-    def _check_modify(order: Order, data: OrderModify, costs: BrokerCosts) -> None:
+    def _hold_after_change(order: Order, data: OrderModify, costs: BrokerCosts,
+                           settings: Settings, club_currency: str) -> tuple[int, int]:  # fmt: skip
+        """(``reserved``, ``held``) of a buy after the change, minor units of the
+        instrument's and the club's currency; a sell's or a market buy's stay as they are."""
+        price = data.limit_price if data.limit_price is not None else order.limit_price
+        if order.side is not OrderSide.BUY or price is None:
+            return order.reserved, order.held
+        quantity = data.quantity if data.quantity is not None else (order.quantity or 0)
+        remaining = quantity - order.filled_quantity
+        reserved = (order.filled_value + order.fees + remaining * price
+                    + costs.fee(remaining * price))  # fmt: skip
+        if order.hold_rate_e8 is None or order.hold_rate_date is None:
+            return reserved, reserved
+        # the hold's own rate (of its submission), half-even, then the FX margin rounded up
+        day = dt.date.fromisoformat(order.hold_rate_date)
+        fx = FxRate(base=order.currency or club_currency, quote=club_currency, on=day,
+                    rate_date=day, rate_e8=order.hold_rate_e8)  # fmt: skip
+        margin = BPS + settings.broker_fx_margin_bps
+        return reserved, -(-fx.convert(reserved) * margin // BPS)
+
+    @staticmethod
+    def _check_modify(order: Order, data: OrderModify) -> None:
         if order.status not in (OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED):
             raise OrderStateError("only an order working at the broker can be changed",
                                   details={"status": order.status.value})  # fmt: skip
@@ -576,28 +701,12 @@ class OrderService:
                 f"{order.filled_quantity} shares have filled: the new quantity must be more",
                 details={"filled_quantity": order.filled_quantity},
             )
-        if order.side is OrderSide.BUY:
-            price = data.limit_price if data.limit_price is not None else order.limit_price
-            if price is not None:
-                remaining = quantity - order.filled_quantity
-                needed = (
-                    order.filled_value
-                    + order.fees
-                    + remaining * price
-                    + costs.fee(remaining * price)
-                )
-                if needed > order.reserved:  # reserved: the most the order may ever spend
-                    raise InsufficientCash(
-                        "this change needs more cash than the order set aside: cancel it "
-                        "and place a new order instead",
-                        details={"reserved": format_minor(order.reserved),
-                                 "needed": format_minor(needed)},
-                    )  # fmt: skip
-            elif data.quantity is not None and data.quantity > (order.quantity or 0):
-                raise InsufficientCash(
-                    "a market buy cannot grow: cancel it and place a new order instead",
-                    details={"reserved": format_minor(order.reserved)},
-                )
+        grows = data.quantity is not None and data.quantity > (order.quantity or 0)
+        if order.side is OrderSide.BUY and order.limit_price is None and grows:
+            raise InsufficientCash(
+                "a market buy cannot grow: cancel it and place a new order instead",
+                details={"reserved": format_minor(order.reserved)},
+            )
 
     async def do_apply_broker_update(self, update: BrokerUpdateV1) -> Applied:
         """Reconcile one broker report, idempotently (the orders agent calls this; see the

@@ -246,8 +246,9 @@ async def test_an_open_order_is_modified_through_each_broker_and_audited(
 
         assert await eventually(accepted), broker
         path = f"/api/v1/clubs/{club_id}/orders/{order_id}/modify"
-        more = await post(http, path, owner.token, {"quantity": 40})
-        assert more.status == 409 and more.code == "insufficient_cash", more.body
+        more = await post(http, path, owner.token, {"quantity": 400})  # 20,000.00 > 10,000.00
+        assert more.status == 422 and more.code == "change_exceeds_cash", more.body
+        assert more.body["error"]["details"]["available"] == "9799.00", more.body
         bad = await post(http, path, owner.token, {})
         assert bad.status == 422
         changed = await post(http, path, owner.token, {"quantity": 3, "limit_price": "45.50"})

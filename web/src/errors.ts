@@ -71,6 +71,7 @@ const SENTENCES: Record<string, Sentence> = {
   currency_mismatch: (_d, m) => `This instrument is quoted in another currency than the club's. ${m.charAt(0).toUpperCase()}${m.slice(1)}.`,
   no_quote: "There is no price for that symbol yet: wait for the market to open or use a limit price.",
   order_state: "That order has moved on (it was sent, filled or cancelled already).",
+  change_exceeds_cash: (d) => typeof d.available === "string" && typeof d.needed === "string" ? `The club's free cash does not cover this change: it needs ${d.needed} more, and ${d.available} is free. The order was not changed.` : "The club's free cash does not cover this change. The order was not changed.",
   price_missing: (d) => Array.isArray(d.symbols) ? `Enter a price for ${d.symbols.join(", ")}.` : "Enter a price for every holding.",
   nav_not_positive: "At these prices the club would be worth nothing or less; check the prices.",
   voting_closed: "Voting on this proposal has closed.",
