@@ -17,6 +17,15 @@ local sandbox, which follows the same API shape.
   ``{"stream": "trade_updates", "data": {"event": "fill"|"partial_fill"|"new"|"canceled"|
   "rejected"|…, "execution_id", "qty", "price", "timestamp", "order": {…}}}``.
 
+Changing an order is Alpaca's replace (``PATCH /v2/orders/{id}``): Alpaca makes a NEW order
+(new ``id``, ``replaces`` the old one) and ends the old one ``replaced`` (``replaced_by``). The
+new order trades the ``qty`` it is given, while what the old one filled stays its own, so the
+replacement is sent ``qty`` = the order's new total − what the broker filled of it so far, and
+a ``client_order_id`` ``<our order id>.<random>`` (a replacement's events name our order even
+before its new id is stored). The order's ``broker_order_id`` becomes the new id; its former
+ids (``Order.replaced_broker_ids``) keep counting: their fills are the order's fills. The old
+order's ``replaced`` event and status change nothing here.
+
 Alpaca reports no commission per fill: each fill's fee is the club's fee schedule
 (``broker_fee_bps``, at least ``broker_fee_min``) on its value. Prices are decimal strings of
 dollars, turned into cents half-even.
@@ -26,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -147,10 +157,19 @@ class AlpacaBroker:
             await self.api.cancel_order(str(known["id"]))
             return str(known["id"])
         if command.action == "modify":
-            # ``PATCH /v2/orders/{id}`` replaces the order: the answer is the replacement,
-            # whose id is the one to follow from now on.
+            # ``PATCH /v2/orders/{id}`` replaces the order with a new one, which trades only
+            # what is left: the new total less what every id of the order filled.
             assert known is not None
-            change = {"qty": str(command.quantity)}
+            chain = {*(order.replaced_broker_ids if order else []), str(known["id"])}
+            filled = sum(int(str(a["qty"])) for a in await self.api.fills() if a.get(
+                "order_id") in chain)  # fmt: skip
+            left = command.quantity - filled
+            if left <= 0:
+                raise BrokerRejected(f"{filled} shares have filled at Alpaca already")
+            change = {
+                "qty": str(left),
+                "client_order_id": f"{command.order_id}.{secrets.token_hex(6)}",
+            }
             if command.limit_price is not None:
                 change["limit_price"] = to_decimal(command.limit_price)
             replaced = await self.api.replace_order(str(known["id"]), change)
@@ -179,7 +198,16 @@ class AlpacaBroker:
         updates: accepted, fills, then a final cancel or rejection."""
         assert order.broker_order_id is not None
         state = await self.api.order(order.broker_order_id)
-        fills = await self.api.fills(order.broker_order_id)
+        # a replacement made but never recorded (the process died after Alpaca answered):
+        # follow ``replaced_by`` to the order Alpaca works now, and remember it
+        for _ in range(5):
+            newer = state.get("replaced_by") if state.get("status") == "replaced" else None
+            if not newer:
+                break
+            await order_service.do_note_broker_replacement(order, str(newer))
+            state = await self.api.order(str(newer))
+        chain = {*order.replaced_broker_ids, str(order.broker_order_id)}
+        fills = [a for a in await self.api.fills() if a.get("order_id") in chain]
         return alpaca_updates(order, state, fills, costs)
 
 
@@ -211,7 +239,9 @@ def status_update(order: Order, state: dict[str, Any]) -> BrokerUpdateV1 | None:
     """Alpaca's order ``status`` as a status update (fills are reported by executions)."""
     status = str(state.get("status", ""))
     filled = int(str(state.get("filled_qty") or 0))
-    if status in {"new", "accepted", "pending_new", "partially_filled", "filled", "replaced"}:
+    if status == "replaced":
+        return None  # a former id of the order: its replacement carries on
+    if status in {"new", "accepted", "pending_new", "partially_filled", "filled"}:
         return broker_update(order, "alpaca:accepted", "accepted")
     if status in {"canceled", "expired", "done_for_day"}:
         return broker_update(
@@ -267,6 +297,8 @@ def stream_event_updates(
     """One ``trade_updates`` event about ``order`` as broker updates."""
     event = str(data.get("event", ""))
     state = dict(data.get("order") or {})
+    if event in {"replaced", "pending_replace"}:
+        return []  # the old order of a replace: nothing changes (its replacement carries on)
     if event in {"fill", "partial_fill"}:
         return [
             broker_update(order, "alpaca:accepted", "accepted"),

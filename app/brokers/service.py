@@ -640,13 +640,22 @@ class BrokerService:
         ]
 
     async def stream_updates(self, link: BrokerLink, data: dict[str, Any]) -> list[BrokerUpdateV1]:
-        """One Alpaca ``trade_updates`` event of ``link``'s account as broker updates (its
-        order's ``client_order_id`` is our order id)."""
+        """One Alpaca ``trade_updates`` event of ``link``'s account as broker updates. Its
+        order's ``client_order_id`` is our order id (a replacement's: ``<our id>.<random>``);
+        about a former id of the order (replaced), only its fills count."""
         state = dict(data.get("order") or {})
-        order = await order_service.order(str(state.get("client_order_id") or ""))
+        ours = str(state.get("client_order_id") or "").split(".", 1)[0]
+        order = await order_service.order(ours) if ours else None
+        if order is None:
+            order = await order_service.order_by_broker_id(
+                BrokerProvider.ALPACA.value, str(state.get("id") or "")
+            )
         if order is None or order.club_id != link.club_id:
             return []
-        return stream_event_updates(order, data, BrokerCosts.of(get_settings()))
+        updates = stream_event_updates(order, data, BrokerCosts.of(get_settings()))
+        if str(state.get("id") or "") in order.replaced_broker_ids:
+            updates = [u for u in updates if u.fill_id]
+        return updates
 
     async def do_poll(self, resend_after: dt.timedelta) -> list[BrokerUpdateV1]:
         """Every order open at a linked broker: one the broker never took (outage, ended

@@ -187,6 +187,17 @@ async def note_broker_order_id(order_id: Any, broker_order_id: str) -> None:
     )
 
 
+async def note_broker_replacement(order_id: Any, old: str, new: str) -> bool:
+    """The broker replaced the order's ``old`` id by ``new`` (Alpaca's replace): ``new`` is
+    its id from now on and ``old`` joins ``replaced_broker_ids``; False if its id is not
+    ``old`` any more."""
+    result = await Order.get_pymongo_collection().update_one(
+        {"_id": order_id, "broker_order_id": old},
+        {"$set": {"broker_order_id": new}, "$push": {"replaced_broker_ids": old}},
+    )
+    return result.modified_count == 1
+
+
 async def insert_paper_order(book: PaperOrder) -> bool:
     """Put an order in the paper broker's book; False when it is there already."""
     try:

@@ -375,6 +375,17 @@ class OrderService:
             order.broker_order_id = order.broker_order_id or ref
         return order
 
+    async def do_note_broker_replacement(self, order: Order, new_id: str) -> None:
+        """The broker replaced ``order`` by a new order ``new_id`` that was never recorded
+        (Alpaca's replace answered, then the change's process died): follow the new id from
+        now on. ``order`` is updated in place."""
+        old = order.broker_order_id
+        if old and old != new_id and await repository.note_broker_replacement(order.id, old,
+                                                                               new_id):  # fmt: skip
+            log.warning("broker replacement noted by the poll", order_id=str(order.id))
+            order.replaced_broker_ids = [*order.replaced_broker_ids, old]
+            order.broker_order_id = new_id
+
     async def open_broker_orders(self) -> list[Order]:
         """Orders at a linked broker (Kite, Alpaca) that are not final: the poll's work."""
         return await repository.broker_orders_open()

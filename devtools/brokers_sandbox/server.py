@@ -12,6 +12,10 @@ and Alpaca ``trade_updates`` websocket events. ``POST /_control`` sets switches 
 answers 503 and updates are lost), ``reject_next`` (the next order is refused with that
 reason), ``expire_sessions`` (every Kite access token ends), ``reset``.
 Registered apps and accounts: ``POST /_control/kite/apps`` and ``/_control/alpaca/accounts``.
+
+Changing an order follows each API: Kite's modify keeps the order (same ``order_id``); Alpaca's
+replace (``PATCH /v2/orders/{id}``) makes a new order with a new id that trades the ``qty`` it
+was given, and the old one ends ``replaced`` (``replaced_by``), its fills staying its own.
 """
 
 from __future__ import annotations
@@ -79,8 +83,11 @@ class Book:
     seen_volume: int | None
     seen_date: str
     placed_at: str
-    status: str = "open"  # open | filled | cancelled | rejected
+    status: str = "open"  # open | filled | cancelled | rejected | replaced (Alpaca)
     reason: str = ""
+    replaces: str | None = None  # Alpaca: the order this one replaced
+    replaced_by: str | None = None  # Alpaca: the order that replaced this one
+    replaced_at: str | None = None
     filled: int = 0
     spent: int = 0
     reserved: int = NO_BUDGET
@@ -220,6 +227,36 @@ class Sandbox:
             self.switches.reject_next = ""
         self.report(book, None)
         return book
+
+    def replace(self, book: Book, quantity: int, limit_price: int | None, client_ref: str) -> Book:
+        """Alpaca's replace: a NEW order (new id, ``replaces`` the old one) with the given
+        terms, trading ``quantity`` shares from now on (what the old one filled stays its
+        own); the old one ends ``replaced`` with ``replaced_by`` naming the new one. Both are
+        reported (``replaced``, then ``new``)."""
+        last = self.last_ticks.get(book.symbol)
+        now = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        new = Book(
+            id=str(uuid.uuid4()),
+            provider=book.provider,
+            account=book.account,
+            client_ref=client_ref,
+            symbol=book.symbol,
+            exchange=book.exchange,
+            side=book.side,
+            kind=book.kind,
+            quantity=quantity,
+            limit_price=limit_price,
+            after_seq=time.time_ns() // 1000,
+            seen_volume=last.volume if last else None,
+            seen_date=last.trade_date if last else "",
+            placed_at=now,
+            replaces=book.id,
+        )
+        self.books[new.id] = new
+        book.status, book.replaced_by, book.replaced_at = "replaced", new.id, now
+        self.report(book, None)
+        self.report(new, None)
+        return new
 
     def cancel(self, book: Book) -> None:
         if book.status == "open":
@@ -374,7 +411,13 @@ def kite_trades(book: Book) -> list[dict[str, Any]]:
     ]
 
 
-ALPACA_STATUS = {"open": "new", "filled": "filled", "cancelled": "canceled", "rejected": "rejected"}
+ALPACA_STATUS = {
+    "open": "new",
+    "filled": "filled",
+    "cancelled": "canceled",
+    "rejected": "rejected",
+    "replaced": "replaced",
+}
 
 
 def alpaca_order(book: Book) -> dict[str, Any]:
@@ -396,15 +439,23 @@ def alpaca_order(book: Book) -> dict[str, Any]:
         "status": status,
         "submitted_at": book.placed_at.replace(" ", "T") + "Z",
         "reject_reason": book.reason if book.status == "rejected" else None,
+        "replaced_at": None
+        if book.replaced_at is None
+        else book.replaced_at.replace(" ", "T") + "Z",
+        "replaced_by": book.replaced_by,
+        "replaces": book.replaces,
     }
 
 
 def alpaca_event(book: Book, fill: dict[str, Any] | None) -> dict[str, Any]:
     order = alpaca_order(book)
     if fill is None:
-        event = {"open": "new", "cancelled": "canceled", "rejected": "rejected"}.get(
-            book.status, "new"
-        )
+        event = {
+            "open": "new",
+            "cancelled": "canceled",
+            "rejected": "rejected",
+            "replaced": "replaced",
+        }.get(book.status, "new")
         return {"event": event, "timestamp": order["submitted_at"], "order": order}
     return {
         "event": "fill" if fill["cumulative"] >= book.quantity else "partial_fill",
@@ -785,6 +836,12 @@ async def alpaca_cancel(request: web.Request) -> web.Response:
 
 
 async def alpaca_replace(request: web.Request) -> web.Response:
+    """``PATCH /v2/orders/{order_id}`` (``qty``, ``limit_price``, ``time_in_force``,
+    ``client_order_id``): as Alpaca documents it, a new order replaces the open one — the
+    answer is the new order (its own id, ``replaces`` the old); the old one becomes
+    ``replaced`` with ``replaced_by``. Parameters not given keep the old order's values (the
+    quantity: what it has left to fill)."""
+    sandbox = request.app[SANDBOX]
     account = _alpaca_account(request)
     if isinstance(account, web.Response):
         return account
@@ -795,13 +852,21 @@ async def alpaca_replace(request: web.Request) -> web.Response:
         return _alpaca_error(422, "order is not replaceable")
     try:
         body = await request.json()
-        if "qty" in body:
-            book.quantity = max(int(str(body["qty"])), book.filled)
+        if not isinstance(body, dict):
+            raise TypeError("the body must be a JSON object")
+        quantity = int(str(body["qty"])) if "qty" in body else book.quantity - book.filled
+        limit = book.limit_price
         if "limit_price" in body and book.kind is OrderKind.LIMIT:
-            book.limit_price = to_minor(body["limit_price"])
+            limit = to_minor(body["limit_price"])
     except (ValueError, TypeError):
         return _alpaca_error(422, "invalid replace request")
-    return web.json_response(alpaca_order(book))
+    if quantity <= 0 or (limit is not None and limit <= 0):
+        return _alpaca_error(422, "invalid replace request")
+    client = str(body.get("client_order_id") or uuid.uuid4())
+    if any(b.client_ref == client and b.account == account.key_id for b in sandbox.books.values()):
+        return _alpaca_error(422, "client_order_id must be unique")
+    new = sandbox.replace(book, quantity, limit, client)
+    return web.json_response(alpaca_order(new))
 
 
 async def alpaca_positions(request: web.Request) -> web.Response:
