@@ -154,6 +154,11 @@ class BrokerUpdateV1(faust.Record, serializer="json", namespace="samooh.orders.u
         trade_date: the trading day of the tick that filled it (ISO date), else ``""``.
         tick_seq: the market tick's ``seq`` a fill executed against, else 0.
         occurred_at: ISO-8601 UTC.
+        charges: the broker's own charges that make up ``fee``, by name (minor units; Kite:
+            ``brokerage``, ``stt``, ``exchange``, ``sebi``, ``stamp_duty``, ``gst``; Alpaca:
+            ``sec_fee``, ``finra_taf``), summing to ``fee``; ``None`` when the fee is the
+            club's fee schedule (the paper broker). Optional: records without it read as
+            ``None``.
     """
 
     id: str
@@ -169,3 +174,4 @@ class BrokerUpdateV1(faust.Record, serializer="json", namespace="samooh.orders.u
     trade_date: str
     tick_seq: int
     occurred_at: str
+    charges: dict[str, int] | None = None

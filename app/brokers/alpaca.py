@@ -26,8 +26,9 @@ before its new id is stored). The order's ``broker_order_id`` becomes the new id
 ids (``Order.replaced_broker_ids``) keep counting: their fills are the order's fills. The old
 order's ``replaced`` event and status change nothing here.
 
-Alpaca reports no commission per fill: each fill's fee is the club's fee schedule
-(``broker_fee_bps``, at least ``broker_fee_min``) on its value. Prices are decimal strings of
+Alpaca charges no commission; on a sale it passes on the SEC fee and FINRA's trading activity
+fee: each fill's fee is those at the published rates (app/orders/charges.py; nothing on a buy),
+recorded by name on the fill. Prices are decimal strings of
 dollars, turned into cents half-even.
 """
 
@@ -44,6 +45,7 @@ import aiohttp
 from app.brokers.http import broker_update, call, to_decimal, to_minor
 from app.logging import get_logger
 from app.orders.broker import BrokerCosts, BrokerLoginRequired, BrokerRejected
+from app.orders.charges import alpaca_charges
 from app.orders.documents import Order
 from app.orders.service import order_service
 from streams.records import BrokerUpdateV1, OrderCommandV1
@@ -220,8 +222,10 @@ def fill_update(
     cumulative: int,
     costs: BrokerCosts,
 ) -> BrokerUpdateV1:
-    """One Alpaca execution as a fill update (``fill_id`` ``alpaca:<execution id>``)."""
+    """One Alpaca execution as a fill update (``fill_id`` ``alpaca:<execution id>``); its fee
+    is Alpaca's regulatory fees on a sale (``alpaca_charges``)."""
     quantity, minor = int(str(qty)), to_minor(price)
+    charges = alpaca_charges(order.side.value, quantity, quantity * minor)
     return broker_update(
         order,
         f"fill:alpaca:{execution_id}",
@@ -229,7 +233,8 @@ def fill_update(
         fill_id=f"alpaca:{execution_id}",
         fill_quantity=quantity,
         fill_price=minor,
-        fee=costs.fee(quantity * minor),
+        fee=sum(charges.values()),
+        charges=charges,
         cumulative_quantity=cumulative,
         trade_date=str(when or "")[:10],
     )

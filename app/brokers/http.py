@@ -83,6 +83,7 @@ def broker_update(order: Order, suffix: str, status: str, **fields: Any) -> Brok
         "reason": "",
         "trade_date": "",
         "tick_seq": 0,
+        "charges": None,
     }
     base.update(fields)
     return BrokerUpdateV1(

@@ -22,8 +22,9 @@ local sandbox, which follows the same API shape.
 The official SDK (``kiteconnect``) is synchronous (``requests``): its shapes are followed here
 with aiohttp so the event loop never blocks. Mapping: a club's symbol ``X`` is ``NSE:X`` unless
 it names its exchange (``BSE:X``); product ``CNC`` (delivery: a club invests), variety
-``regular``, validity ``DAY``. Kite trades carry no charges: each fill's fee is the club's fee
-schedule (``broker_fee_bps``, at least ``broker_fee_min``) on its value.
+``regular``, validity ``DAY``. Kite trades carry no charges (the contract note does): each
+fill's fee is Zerodha's charges on it at the published rates (app/orders/charges.py), recorded
+by name on the fill.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from urllib.parse import urlencode
 
 from app.brokers.http import broker_update, call, to_decimal, to_minor
 from app.orders.broker import BrokerCosts, BrokerLoginRequired, BrokerRejected
+from app.orders.charges import KITE_EXCHANGE, kite_charges
 from app.orders.documents import Order
 from app.orders.service import order_service
 from streams.records import BrokerUpdateV1, OrderCommandV1
@@ -252,6 +254,10 @@ def kite_updates(
         quantity = int(trade["quantity"])
         price = to_minor(trade["average_price"])
         cumulative += quantity
+        exchange = str(trade.get("exchange") or "NSE")
+        if exchange not in KITE_EXCHANGE:
+            exchange = "NSE"
+        charges = kite_charges(order.side.value, quantity * price, exchange)
         out.append(
             broker_update(
                 order,
@@ -260,7 +266,8 @@ def kite_updates(
                 fill_id=f"kite:{trade['trade_id']}",
                 fill_quantity=quantity,
                 fill_price=price,
-                fee=costs.fee(quantity * price),
+                fee=sum(charges.values()),
+                charges=charges,
                 cumulative_quantity=cumulative,
                 trade_date=str(
                     trade.get("fill_timestamp") or trade.get("exchange_timestamp") or ""

@@ -135,7 +135,9 @@ class Fill(Document):
     """One execution the broker reported, applied once (``fill_id`` is unique): ``quantity``
     shares at ``price`` minor units, ``fee`` minor units (the instrument's currency);
     ``realised`` gain of a sale and ``booked`` cash moved, in the club's minor units;
-    ``rate_e8`` the ECB rate a fill in another currency was booked at (app/fx.py)."""
+    ``rate_e8`` the ECB rate a fill in another currency was booked at (app/fx.py).
+    ``charges``: what a real broker charged for it, by name (app/orders/charges.py), minor
+    units of the fill's currency summing to ``fee``; empty for the paper broker's fee."""
 
     fill_id: str
     order_id: str
@@ -148,6 +150,7 @@ class Fill(Document):
     realised: int = 0
     booked: int | None = None
     rate_e8: int | None = None
+    charges: dict[str, int] = Field(default_factory=dict)
     trade_date: str
     tick_seq: int
     applied_at: dt.datetime = Field(default_factory=utcnow)

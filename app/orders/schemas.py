@@ -53,9 +53,19 @@ class OrderModify(BaseModel):
         return self
 
 
+class ChargeOut(BaseModel):
+    """One of a broker's charges on a fill: ``name`` (``stt``, ``exchange``, ``sebi``,
+    ``stamp_duty``, ``gst``, ``brokerage``; ``sec_fee``, ``finra_taf``) and ``amount`` in the
+    fill's currency."""
+
+    name: str
+    amount: str
+
+
 class FillOut(BaseModel):
     """One execution: ``quantity`` shares at ``price``, ``fee`` charged, gain ``realised``
-    (sales)."""
+    (sales). ``charges``: what the fee is made of at a real broker (app/orders/charges.py),
+    in the fill's currency; empty for the paper broker's fee schedule."""
 
     fill_id: str
     quantity: int
@@ -65,6 +75,7 @@ class FillOut(BaseModel):
     trade_date: str
     booked: str | None = None  # cash moved, in the club's currency
     rate: str | None = None  # the ECB rate of a fill in another currency, eight places
+    charges: list[ChargeOut] = Field(default_factory=list)
 
     @classmethod
     def of(cls, f: Fill) -> FillOut:
@@ -72,7 +83,9 @@ class FillOut(BaseModel):
                    fee=format_minor(f.fee), realised=format_minor(f.realised),
                    trade_date=f.trade_date,
                    booked=None if f.booked is None else format_minor(f.booked),
-                   rate=rate_text(f.rate_e8))  # fmt: skip
+                   rate=rate_text(f.rate_e8),
+                   charges=[ChargeOut(name=k, amount=format_minor(v))
+                            for k, v in f.charges.items()])  # fmt: skip
 
 
 def waiting_for_broker(o: Order) -> bool:

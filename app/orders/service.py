@@ -16,7 +16,8 @@ floor(amount × 10^8 ÷ (price × rate_e8)), exact integers. Fees and slippage c
 must fit the club's cash.
 
 Cash: a buy sets aside ``reserved`` = shares × worst price it accepts (limit, or the last price
-+ slippage + ``broker_market_buffer_bps``, rounded up) + the fee on that; it is submitted only
++ slippage + ``broker_market_buffer_bps``, rounded up) + the fee on that (``buy_fee``: the
+club's fee schedule, or a linked broker's own charges when more); it is submitted only
 if the club's cash minus what its other open buys hold covers ``held`` (else
 ``insufficient_cash``, nothing changes). ``held`` is ``reserved`` itself in the club's
 currency; for another currency ``reserved`` converted at the ECB rate of the last quote's
@@ -69,6 +70,7 @@ from app.orders.broker import (
     BrokerUnavailable,
 )
 from app.orders.broker import update as broker_update
+from app.orders.charges import charges_for
 from app.orders.documents import (
     STATUS_RANK,
     Fill,
@@ -111,6 +113,14 @@ class Applied:
 
     order: Order | None
     fill: Fill | None = None
+
+
+def buy_fee(costs: BrokerCosts, broker: str | None, symbol: str, quantity: int,
+            value: int) -> int:  # fmt: skip
+    """The fee a buy of ``quantity`` shares worth ``value`` minor units sets aside: the club's
+    fee schedule, or the broker's own charges (app/orders/charges.py) when they are more."""
+    own = charges_for(broker, OrderSide.BUY.value, symbol, quantity, value) or {}
+    return max(costs.fee(value), sum(own.values()))
 
 
 def hold_key(order_id: str) -> str:
@@ -284,7 +294,8 @@ class OrderService:
                     assert last is not None
                     markup = BPS + costs.slippage_bps + settings.broker_market_buffer_bps
                     worst = -(-last * markup // BPS)  # rounded up, integers only
-                reserved = quantity * worst + costs.fee(quantity * worst)
+                reserved = quantity * worst + buy_fee(costs, broker.name, current.symbol,
+                                                      quantity, quantity * worst)  # fmt: skip
                 held = reserved
                 if fx is not None:  # converted half-even, the margin rounded up
                     margin = BPS + settings.broker_fx_margin_bps
@@ -687,7 +698,8 @@ class OrderService:
         quantity = data.quantity if data.quantity is not None else (order.quantity or 0)
         remaining = quantity - order.filled_quantity
         reserved = (order.filled_value + order.fees + remaining * price
-                    + costs.fee(remaining * price))  # fmt: skip
+                    + buy_fee(costs, order.broker, order.symbol, remaining,
+                              remaining * price))  # fmt: skip
         if order.hold_rate_e8 is None or order.hold_rate_date is None:
             return reserved, reserved
         # the hold's own rate (of its submission), half-even, then the FX margin rounded up
@@ -736,7 +748,10 @@ class OrderService:
             inc: dict[str, int] | None = None
             fill: Fill | None = None
             if update.fill_id:
-                if update.fill_quantity <= 0 or update.fill_price <= 0 or update.fee < 0:
+                charges = dict(update.charges or {})
+                if (update.fill_quantity <= 0 or update.fill_price <= 0 or update.fee < 0
+                        or any(v < 0 for v in charges.values())
+                        or (charges and sum(charges.values()) != update.fee)):  # fmt: skip
                     log.error("malformed fill ignored", fill_id=update.fill_id)
                     return Applied(None)
                 if await repository.find_fill(update.fill_id, session) is not None:
@@ -761,7 +776,7 @@ class OrderService:
                     symbol=order.symbol, side=order.side, quantity=update.fill_quantity,
                     price=update.fill_price, fee=update.fee, realised=posting.realised_gain,
                     booked=posting.cash, rate_e8=posting.fx.rate_e8 if posting.fx else None,
-                    trade_date=update.trade_date, tick_seq=update.tick_seq,
+                    charges=charges, trade_date=update.trade_date, tick_seq=update.tick_seq,
                 )  # fmt: skip
                 await repository.insert_fill(fill, session)
                 if order.side is OrderSide.BUY:

@@ -3,7 +3,9 @@ INR club trades an NSE instrument through a Kite account and a USD club a US sto
 Alpaca account, both linked to the sandbox, each beside a club of its currency trading with
 the paper broker. On the same replayed ticks, with the sandbox losing one update and sending
 every other one twice, the poll recovers the lost one and each fill is booked once: each
-broker's club equals its paper-broker twin to the minor unit (portfolio and ledger).
+broker's club equals its paper-broker twin to the minor unit (portfolio and ledger) but for
+the fees — the paper broker's fee schedule against the broker's own charges (Zerodha's
+published rates; Alpaca charges nothing on a buy), which the broker's fill records by name.
 INFY's INR prices are synthetic (app/market/dataset.py)."""
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import pytest
 
 from app.config import Settings
 from app.ledger.service import ledger_service
+from app.money import parse_minor
+from app.orders.charges import kite_charges
 from app.orders.documents import Fill
 from streams.producer import EventProducer
 from tests.brokers.conftest import BrokerSandbox, eventually
@@ -118,10 +122,19 @@ async def test_kite_and_alpaca_clubs_end_equal_to_the_paper_broker_club(
     assert len(fill_reports) == 2  # the other one arrived twice
 
     # Each execution booked once; each broker's club equal to its paper twin.
-    portfolios, balances = {}, {}
+    portfolios, balances, fees, executed = {}, {}, {}, {}
     for name, (club, owner, _) in clubs.items():
         fills = await Fill.find({"order_id": orders[name]}).to_list()
         assert len(fills) == 1, (name, fills)
+        [fill] = fills
+        fees[name], executed[name] = fill.fee, (fill.quantity, fill.price, fill.trade_date)
+        if name == "kite":  # Zerodha's delivery charges on the buy, by name
+            assert fill.charges == kite_charges("buy", fill.quantity * fill.price)
+            assert fill.fee == sum(fill.charges.values()) > 0
+        elif name == "alpaca":  # no commission, and regulators' fees only on sales
+            assert (fill.fee, fill.charges) == (0, {})
+        else:
+            assert fill.charges == {} and fill.fee > 0
         got = await http.call("GET", f"/api/v1/clubs/{club.id}/portfolio", token=owner.token)
         assert got.status == 200, got.body
         body = got.body
@@ -144,8 +157,18 @@ async def test_kite_and_alpaca_clubs_end_equal_to_the_paper_broker_club(
             r.balance for r in trial if r.account.startswith(capital)
         )
     for name, (_, symbol, amount, twin) in PLAN.items():
-        assert portfolios[name] == portfolios[twin], name
-        assert balances[name] == balances[twin], name
+        assert executed[name] == executed[twin], name
+        fee, twin_fee = fees[name], fees[twin]
+        cash, nav, _, units, positions = portfolios[name]
+        twin_cash, twin_nav, _, twin_units, twin_positions = portfolios[twin]
+        assert (units, positions) == (twin_units, twin_positions), name
+        assert parse_minor(cash) + fee == parse_minor(twin_cash) + twin_fee, name
+        assert parse_minor(nav) + fee == parse_minor(twin_nav) + twin_fee, name
+        ours, theirs = dict(balances[name]), dict(balances[twin])
+        assert ours.pop("assets:cash") + fee == theirs.pop("assets:cash") + twin_fee, name
+        assert ours.pop("expenses:trading_costs", 0) == fee, name
+        assert theirs.pop("expenses:trading_costs", 0) == twin_fee, name
+        assert ours == theirs, name
         held = portfolios[name][4][0]
         assert held[0] == symbol and held[1] == int(amount.replace(".", "")) // before[symbol][-1]
 

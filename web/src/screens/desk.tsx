@@ -73,6 +73,20 @@ interface Fill {
   trade_date: string;
   booked?: string | null;
   rate?: string | null;
+  charges?: { name: string; amount: string }[];
+}
+
+/** A broker's charge on a fill, as the contract note names it (app/orders/charges.py). */
+const CHARGE_NAMES: Record<string, string> = {
+  brokerage: "Brokerage", stt: "STT", exchange: "Exchange charges", sebi: "SEBI fees",
+  stamp_duty: "Stamp duty", gst: "GST", sec_fee: "SEC fee", finra_taf: "FINRA TAF",
+};
+
+/** What a fill's fee is made of at a real broker (Kite, Alpaca); nothing for the paper broker. */
+function FillCharges({ fill, currency }: { fill: Fill; currency: string }) {
+  const shown = (fill.charges ?? []).filter((c) => c.amount !== "0.00");
+  if (!shown.length) return null;
+  return <span class="muted small block" data-testid={`fill-charges-${fill.fill_id}`}>{shown.map((c) => `${CHARGE_NAMES[c.name] ?? c.name.replace(/_/g, " ")} ${money(c.amount, currency)}`).join(" · ")}</span>;
 }
 
 const WORKING = new Set(["awaiting_execution", "submitted", "accepted", "partially_filled"]);
@@ -368,7 +382,7 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
       {fills && (
         <table class="data fills" data-testid={`desk-fills-${o.id}`}>
           <thead><tr><th>Date</th><th class="num">Shares</th><th class="num">Price</th><th class="num">Fee</th>{foreign && <th class="num">Booked ({club.currency})</th>}</tr></thead>
-          <tbody>{fills.map((f) => <tr key={f.fill_id}><td>{f.trade_date}</td><td class="num">{f.quantity}</td><td class="num">{money(f.price, c)}</td><td class="num">{money(f.fee, c)}</td>{foreign && <td class="num">{f.booked ? money(f.booked, club.currency) : "—"}{f.rate && <span class="muted small block">at {f.rate}</span>}</td>}</tr>)}</tbody>
+          <tbody>{fills.map((f) => <tr key={f.fill_id}><td>{f.trade_date}</td><td class="num">{f.quantity}</td><td class="num">{money(f.price, c)}</td><td class="num">{money(f.fee, c)}<FillCharges fill={f} currency={c} /></td>{foreign && <td class="num">{f.booked ? money(f.booked, club.currency) : "—"}{f.rate && <span class="muted small block">at {f.rate}</span>}</td>}</tr>)}</tbody>
         </table>
       )}
       {changing && MODIFIABLE.has(o.status) && <ModifyOrder club={club} order={o} onDone={() => setChanging(false)} />}
