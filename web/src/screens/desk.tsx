@@ -2,6 +2,7 @@
  * the member's note, orders waiting, payouts owed), valuing the club at a date with a preview of
  * NAV, unit value and what settles, orders (submit, cancel, place, with fills, fees and reserved
  * cash), and trades made outside. Everything here calls the API; live events keep it current. */
+import { Fragment } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { live } from "../live.ts";
@@ -82,11 +83,18 @@ const CHARGE_NAMES: Record<string, string> = {
   stamp_duty: "Stamp duty", gst: "GST", sec_fee: "SEC fee", finra_taf: "FINRA TAF",
 };
 
-/** What a fill's fee is made of at a real broker (Kite, Alpaca); nothing for the paper broker. */
-function FillCharges({ fill, currency }: { fill: Fill; currency: string }) {
+/** What a fill's fee is made of at a real broker (Kite, Alpaca), as a row under the fill;
+ * nothing for the paper broker. */
+function FillCharges({ fill, currency, columns }: { fill: Fill; currency: string; columns: number }) {
   const shown = (fill.charges ?? []).filter((c) => c.amount !== "0.00");
   if (!shown.length) return null;
-  return <span class="muted small block" data-testid={`fill-charges-${fill.fill_id}`}>{shown.map((c) => `${CHARGE_NAMES[c.name] ?? c.name.replace(/_/g, " ")} ${money(c.amount, currency)}`).join(" · ")}</span>;
+  return (
+    <tr class="fill-charges">
+      <td colSpan={columns} class="muted small" style={{ whiteSpace: "normal", paddingTop: 0 }} data-testid={`fill-charges-${fill.fill_id}`}>
+        Broker's charges in the fee: {shown.map((c) => `${CHARGE_NAMES[c.name] ?? c.name.replace(/_/g, " ")} ${money(c.amount, currency)}`).join(" · ")}
+      </td>
+    </tr>
+  );
 }
 
 const WORKING = new Set(["awaiting_execution", "submitted", "accepted", "partially_filled"]);
@@ -382,7 +390,7 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
       {fills && (
         <table class="data fills" data-testid={`desk-fills-${o.id}`}>
           <thead><tr><th>Date</th><th class="num">Shares</th><th class="num">Price</th><th class="num">Fee</th>{foreign && <th class="num">Booked ({club.currency})</th>}</tr></thead>
-          <tbody>{fills.map((f) => <tr key={f.fill_id}><td>{f.trade_date}</td><td class="num">{f.quantity}</td><td class="num">{money(f.price, c)}</td><td class="num">{money(f.fee, c)}<FillCharges fill={f} currency={c} /></td>{foreign && <td class="num">{f.booked ? money(f.booked, club.currency) : "—"}{f.rate && <span class="muted small block">at {f.rate}</span>}</td>}</tr>)}</tbody>
+          <tbody>{fills.map((f) => <Fragment key={f.fill_id}><tr><td>{f.trade_date}</td><td class="num">{f.quantity}</td><td class="num">{money(f.price, c)}</td><td class="num">{money(f.fee, c)}</td>{foreign && <td class="num">{f.booked ? money(f.booked, club.currency) : "—"}{f.rate && <span class="muted small block">at {f.rate}</span>}</td>}</tr><FillCharges fill={f} currency={c} columns={foreign ? 5 : 4} /></Fragment>)}</tbody>
         </table>
       )}
       {changing && MODIFIABLE.has(o.status) && <ModifyOrder club={club} order={o} onDone={() => setChanging(false)} />}
