@@ -3,10 +3,10 @@ links the club's Alpaca account (sandbox) from the desk — the keys shown only 
 characters — tests it, places an order and sends it: the order goes through the club's broker
 and is accepted there, the broker and its order id shown on the desk and to a member. During an
 outage a sent order shows "Waiting for broker" and says it is queued, then goes; an open order
-is changed at the broker from the desk. A Kite link (an INR club) sends the treasurer to Kite's
-login page and back, logged in; a wrong Kite secret lands back on the desk saying so, the link
-refused, and "Change keys" opens the Kite form. Screenshots at desktop and phone sizes go to
-test-artifacts/."""
+is changed at the broker from the desk (Alpaca's replace: the desk shows the new order's id).
+A Kite link (an INR club) sends the treasurer to Kite's login page and back, logged in; a wrong
+Kite secret lands back on the desk saying so, the link refused, and "Change keys" opens the Kite
+form. Screenshots at desktop and phone sizes go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -118,6 +118,11 @@ async def test_the_treasurer_links_a_broker_on_the_desk_and_places_an_order(
     await desk_row.get_by_test_id(f"desk-order-modify-save-{order_id}").click()
     await expect(desk_row).to_contain_text("Filled 0 of 3")
     await expect(desk_row).to_contain_text("limit $0.90")
+    # Alpaca's replace made a new order: the desk follows its new id.
+    got = await http.call("GET", f"/api/v1/clubs/{club_id}/orders/{order_id}", token=asha.token)
+    replaced_id, broker_id = broker_id, got.body["order"]["broker_order_id"]
+    assert broker_id and broker_id != replaced_id
+    await expect(desk_row.get_by_test_id(f"order-broker-id-{order_id}")).to_have_text(broker_id)
 
     # An outage: the order sent is kept and queued, not an error to retry.
     await page.get_by_test_id("order-new").click()
