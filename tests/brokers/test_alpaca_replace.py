@@ -145,6 +145,57 @@ async def test_a_replaced_alpaca_order_follows_its_new_id_and_its_fills(
     assert check is not None and check.ok, check
 
 
+async def test_the_poll_follows_a_replacement_that_was_never_recorded(
+    http: Api, sandbox: BrokerSandbox
+) -> None:
+    # Alpaca took a replace, but the process that asked died before recording the new id:
+    # the poll finds the old order replaced and follows ``replaced_by``.
+    club, owner, _ = await funded_club()
+    club_id = str(club.id)
+    key, secret, _ = await sandbox.alpaca_account()
+    linked = await http.call(
+        "PUT",
+        f"/api/v1/clubs/{club_id}/broker",
+        token=owner.token,
+        json={"provider": "alpaca", "key": key, "secret": secret},
+    )
+    assert linked.status == 200, linked.body
+    made = await http.call(
+        "POST",
+        f"/api/v1/clubs/{club_id}/orders",
+        token=owner.token,
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        json={"side": "buy", "kind": "limit", "symbol": SYMBOL, "quantity": 3,
+              "limit_price": "1.00"},
+    )  # fmt: skip
+    order_id = str(made.body["id"])
+    sent = await submit(http, club_id, order_id, owner)
+    assert sent.status == 202, sent.body
+
+    async def broker_id() -> str | None:
+        got = (await order_of(http, club_id, order_id, owner))["order"]
+        return str(got["broker_order_id"]) if got["status"] == "accepted" else None
+
+    old_id = await eventually(broker_id)
+    assert old_id
+    headers = {"APCA-API-KEY-ID": key, "APCA-API-SECRET-KEY": secret}
+    async with (
+        aiohttp.ClientSession() as client,
+        client.patch(f"{sandbox.url}/alpaca/v2/orders/{old_id}", headers=headers,
+                     json={"qty": "3", "client_order_id": f"{order_id}.lost"}) as reply,
+    ):  # fmt: skip
+        assert reply.status == 200, await reply.text()
+        new_id = (await reply.json())["id"]
+
+    async def followed() -> bool:
+        return await broker_id() == new_id
+
+    assert await eventually(followed), await order_of(http, club_id, order_id, owner)
+    stored = await Order.get(order_id)
+    assert stored is not None and stored.replaced_broker_ids == [old_id]
+    assert stored.status.value == "accepted"
+
+
 def test_the_old_ids_replaced_event_is_no_update() -> None:
     order = Order(club_id="c", side="buy", symbol=SYMBOL, quantity=6, broker="alpaca",
                   broker_order_id="new", replaced_broker_ids=["old"])  # fmt: skip

@@ -123,6 +123,22 @@ async def test_the_treasurer_links_a_broker_on_the_desk_and_places_an_order(
     replaced_id, broker_id = broker_id, got.body["order"]["broker_order_id"]
     assert broker_id and broker_id != replaced_id
     await expect(desk_row.get_by_test_id(f"order-broker-id-{order_id}")).to_have_text(broker_id)
+    # More than the club's free cash: refused in a sentence, nothing changed.
+    await desk_row.get_by_test_id(f"desk-order-modify-{order_id}").click()
+    await desk_row.get_by_test_id(f"desk-order-modify-quantity-{order_id}").fill("10000")
+    await desk_row.get_by_test_id(f"desk-order-modify-save-{order_id}").click()
+    refusal = desk_row.get_by_test_id(f"desk-order-modify-error-{order_id}")
+    await expect(refusal).to_have_attribute("data-code", "change_exceeds_cash")
+    # 10,000 × $0.90 + $9.00 fee = $9,009.00 against the $3.70 held (3 × $0.90 + the $1.00
+    # minimum fee): $9,005.30 more, and $5,000.00 − $3.70 is free
+    await expect(refusal).to_contain_text(
+        "does not cover this change: it needs 9005.30 more, and 4996.30 is free"
+    )
+    await refusal.scroll_into_view_if_needed()
+    await page.screenshot(path=str(artifacts / "broker-desk-change-refused.png"))
+    await expect(desk_row).to_contain_text("Filled 0 of 3")
+    same = await http.call("GET", f"/api/v1/clubs/{club_id}/orders/{order_id}", token=asha.token)
+    assert (same.body["order"]["quantity"], same.body["order"]["broker_order_id"]) == (3, broker_id)
 
     # An outage: the order sent is kept and queued, not an error to retry.
     await page.get_by_test_id("order-new").click()
