@@ -17,14 +17,16 @@ from app.audit.documents import AuditRecord
 from app.books.errors import InsufficientCash
 from app.books.service import books_service
 from app.clubs.documents import Club
+from app.errors import ServiceUnavailable
 from app.extensions import Services
 from app.market.repository import QuoteCache
 from app.market.schemas import QuoteTick
-from app.orders.broker import PaperEngine
+from app.orders.broker import BrokerRejected, BrokerUnavailable, PaperEngine
 from app.orders.documents import Order, OrderKind, OrderSide, OrderStatus, PaperOrder
 from app.orders.errors import ChangeExceedsCash, OrderStateError
 from app.orders.schemas import OrderCreate, OrderModify
 from app.orders.service import order_service
+from streams.records import OrderCommandV1
 from tests.clubs.factories import club_with_members, paid_contribution
 from tests.orders.test_reconcile import COSTS, SYMBOL, LocalBroker, tick
 
@@ -212,3 +214,48 @@ async def test_a_foreign_buy_holds_the_change_in_the_clubs_currency(services: Se
     rupees = held(10_000_000 + 10_000)
     assert refused.value.details["held_after"] == f"{rupees // 100}.{rupees % 100:02d}"
     assert await books_service.held_cash(club_id) == held(150_150)
+
+
+class Refusing(LocalBroker):
+    """The engine, but the broker refuses (or cannot be reached for) every change."""
+
+    def __init__(self, engine: PaperEngine, error: Exception) -> None:
+        super().__init__(engine)
+        self.error = error
+        self.held_when_asked: int | None = None
+
+    async def send(self, command: OrderCommandV1) -> None:
+        if command.action == "modify":
+            self.held_when_asked = await books_service.held_cash(command.club_id)
+            raise self.error
+        await super().send(command)
+
+
+async def test_a_change_the_broker_refuses_gives_the_larger_hold_back(
+    services: Services,
+) -> None:
+    club, owner, engine_broker = await funded(services, "USD", 100_000)
+    club_id = str(club.id)
+    for error, refused in ((BrokerRejected("price band"), OrderStateError),
+                           (BrokerUnavailable("down"), ServiceUnavailable)):  # fmt: skip
+        broker = Refusing(engine_broker.engine, error)
+        order = await working_buy(services, club, owner, broker, 5, "50.00")
+        oid = str(order.id)
+        before = await books_service.held_cash(club_id)
+        with pytest.raises(refused):
+            await order_service.do_modify(
+                club_id, oid, owner, OrderModify(quantity=15, limit_price="52.00"), broker
+            )
+        # while the broker was asked, the larger hold was taken: 15 × $52.00 + $1.00 = $781.00,
+        # $530.00 more than the $251.00 held
+        assert broker.held_when_asked == before + 53_000
+        same, _ = await order_service.get(club_id, oid, owner)
+        assert (same.quantity, same.limit_price, same.reserved, same.held) == (
+            5, 5000, 25_100, 25_100)  # fmt: skip
+        assert same.modifying_at is None
+        assert await books_service.held_cash(club_id) == before
+        # and the next change goes through at once (no change is left in progress)
+        done = await order_service.do_modify(
+            club_id, oid, owner, OrderModify(quantity=4), engine_broker
+        )
+        assert (done.quantity, done.reserved) == (4, 20_100)
