@@ -91,8 +91,8 @@ from app.orders.service import order_service
 from app.proposals.documents import ProposalKind, ProposalStatus
 from app.proposals.schemas import ProposalCreate
 from app.proposals.service import proposal_service
-from app.realtime import events
-from app.realtime.eventlog import iso, utcnow
+from app.realtime import events, logged
+from app.realtime.eventlog import utcnow
 from app.realtime.rooms import club_room
 
 PORTFOLIO_DRIFT = "portfolio:drift"
@@ -633,11 +633,12 @@ class AdvisoryService:
         return claimed
 
     async def _tell_run(self, run: RebalanceRun) -> None:
-        """``portfolio:rebalance`` to the account's room: the run moved (at most once)."""
-        await events.send(club_room(run.account_id), REBALANCE_UPDATED, RebalanceUpdatedEvent(
-            id=f"rebalance:{run.id}:{run.status.value}:{utcnow().timestamp()}",
-            ts=iso(utcnow()), club_id=run.account_id, run_id=str(run.id),
-            status=run.status.value))  # fmt: skip
+        """``portfolio:rebalance`` in the account's room log (``club:<account_id>``, with its
+        ``seq``): the run moved. Logged just after the run's single-document update, so a screen
+        that was away replays it on its next join (app/realtime/logged.py)."""
+        await logged.record(club_room(run.account_id), REBALANCE_UPDATED, RebalanceUpdatedEvent,
+                            club_id=run.account_id, run_id=str(run.id),
+                            status=run.status.value)  # fmt: skip
 
     async def do_send(self, account_id: str, run_id: str, user_id: str, brokers: BrokerFor,
                       redis: Redis) -> RebalanceRun:  # fmt: skip
