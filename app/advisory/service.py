@@ -91,7 +91,7 @@ from app.orders.service import order_service
 from app.proposals.documents import ProposalKind, ProposalStatus
 from app.proposals.schemas import ProposalCreate
 from app.proposals.service import proposal_service
-from app.realtime import events, logged
+from app.realtime import events
 from app.realtime.eventlog import utcnow
 from app.realtime.rooms import club_room
 
@@ -635,10 +635,17 @@ class AdvisoryService:
     async def _tell_run(self, run: RebalanceRun) -> None:
         """``portfolio:rebalance`` in the account's room log (``club:<account_id>``, with its
         ``seq``): the run moved. Logged just after the run's single-document update, so a screen
-        that was away replays it on its next join (app/realtime/logged.py)."""
-        await logged.record(club_room(run.account_id), REBALANCE_UPDATED, RebalanceUpdatedEvent,
-                            club_id=run.account_id, run_id=str(run.id),
-                            status=run.status.value)  # fmt: skip
+        that was away replays it on its next join. (A process dying between the update and
+        this loses the event, not the change: the page loads the run afresh.)"""
+        room = club_room(run.account_id)
+        await events.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> None:
+            await events.room_event(session, room, REBALANCE_UPDATED, RebalanceUpdatedEvent,
+                                    club_id=run.account_id, run_id=str(run.id),
+                                    status=run.status.value)  # fmt: skip
+
+        await run_in_transaction(body)
 
     async def do_send(self, account_id: str, run_id: str, user_id: str, brokers: BrokerFor,
                       redis: Redis) -> RebalanceRun:  # fmt: skip

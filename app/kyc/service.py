@@ -62,7 +62,7 @@ from app.kyc.validation import (
 from app.logging import get_logger
 from app.mail.sender import send_mail
 from app.money import format_minor
-from app.realtime import events, logged
+from app.realtime import events
 from app.realtime.rooms import person_room
 
 log = get_logger(__name__)
@@ -555,11 +555,16 @@ class KycService:
         days_left = (dt.date.fromisoformat(alert.expires_on) - day).days
         # The alert is stored first; the event joins the holder's own log right after, so a
         # screen that was away replays it (and GET /api/v1/kyc/alerts lists the alert).
-        await logged.record(
-            person_room(alert.user_id), KYC_EXPIRY, KycExpiryEvent,
-            document_id=alert.document_id, kind=alert.kind.value, expires_on=alert.expires_on,
-            days_left=max(days_left, 0),
-        )  # fmt: skip
+        room = person_room(alert.user_id)
+        await events.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> None:
+            await events.room_event(
+                session, room, KYC_EXPIRY, KycExpiryEvent, document_id=alert.document_id,
+                kind=alert.kind.value, expires_on=alert.expires_on, days_left=max(days_left, 0),
+            )  # fmt: skip
+
+        await run_in_transaction(body)
 
     async def _mail_alerts(self, day: dt.date) -> int:
         settings = get_settings()

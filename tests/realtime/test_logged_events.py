@@ -178,7 +178,7 @@ async def test_a_socket_that_was_away_catches_up_with_feed_join(live_stack: Live
         everyone = await back.call("feed:join", {"feed": "broadcasts"})
         assert everyone["room"] == BROADCASTS_ROOM and everyone["missed"] == []
         refused = await back.call("feed:join", {"feed": "someone-else"})
-        assert refused["ok"] is False and refused["code"] == "validation_error"
+        assert refused["ok"] is False and refused["error"]["code"] == "validation_error"
         assert back.invalid == []
     finally:
         await back.close()
