@@ -91,6 +91,8 @@ from app.realtime.contract import SessionRevokedEvent
 from app.realtime.resume import RoomHeadEvent
 from app.reports.schemas import ReportProgressEvent
 from app.rooms.schemas import (
+    FeedJoin,
+    FeedJoined,
     PresenceEvent,
     RoomJoin,
     RoomJoined,
@@ -152,6 +154,11 @@ CHANNELS = {
                 "user_id"),
         Channel("symbol", "symbol:{symbol}", "Watchers of a symbol (quote:subscribe).", "symbol"),
         Channel("accounts", "accounts", "Every signed-in (non-guest) socket."),
+        Channel("person", "person:{user_id}", "One person's own log (feed:join with feed "
+                "person): KYC decisions and expiries, consultations, club broadcasts; replayed "
+                "after after_seq.", "user_id"),
+        Channel("broadcasts", "broadcasts:all", "The log of broadcasts to everyone (feed:join "
+                "with feed broadcasts); replayed after after_seq."),
         Channel("scheme", "scheme:{scheme_id}", "A chit scheme's live room: its foreman, ticket "
                 "holders and admins who sent chit:join.", "scheme_id"),
         Channel("campaign", "campaign:{campaign_id}", "A campaign's live page, and the "
@@ -171,8 +178,9 @@ CHANNELS = {
 
 @dataclass(frozen=True, slots=True)
 class ServerEventSpec:
-    """An event the server emits: its name, channel and payload; ``sequenced``: stored in the
-    club room's log with a ``seq`` (replayed by room:join / room:sync)."""
+    """An event the server emits: its name, channel and payload; ``sequenced``: stored in its
+    room's log with a ``seq`` (replayed by the room's join / sync: room:join, campaign:join,
+    chit:join, crm:join, feed:join)."""
 
     name: str
     channel: str
@@ -210,25 +218,25 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("order:updated", "club", OrderUpdatedEvent, True),
     ServerEventSpec("portfolio:nav", "club", PortfolioNavEvent),
     ServerEventSpec("portfolio:drift", "club", DriftAlertEvent, True),
-    ServerEventSpec("portfolio:rebalance", "club", RebalanceUpdatedEvent),
-    ServerEventSpec("advisory:booking", "user", BookingChangedEvent),
+    ServerEventSpec("portfolio:rebalance", "club", RebalanceUpdatedEvent, True),
+    ServerEventSpec("advisory:booking", "person", BookingChangedEvent, True),
     ServerEventSpec("room:removed", "socket", RoomRemovedEvent),
     ServerEventSpec("room:head", "socket", RoomHeadEvent),
     ServerEventSpec("notification:new", "user", NotificationNewEvent),
     ServerEventSpec("notification:read", "user", NotificationReadEvent),
-    ServerEventSpec("broadcast:message", "user", BroadcastEvent),
-    ServerEventSpec("broadcast:message", "accounts", BroadcastEvent),
+    ServerEventSpec("broadcast:message", "person", BroadcastEvent, True),
+    ServerEventSpec("broadcast:message", "broadcasts", BroadcastEvent, True),
     ServerEventSpec("session:revoked", "user", SessionRevokedEvent),
     ServerEventSpec("quote:tick", "symbol", QuoteTick),
     ServerEventSpec("quote:batch", "symbol", QuoteBatch),
     ServerEventSpec("report:progress", "user", ReportProgressEvent),
-    ServerEventSpec("kyc:status", "user", KycStatusEvent),
+    ServerEventSpec("kyc:status", "person", KycStatusEvent, True),
     ServerEventSpec("chit:bid", "scheme", ChitBidEvent, True),
     ServerEventSpec("chit:auction_opened", "scheme", ChitAuctionOpenedEvent, True),
     ServerEventSpec("chit:auction_closed", "scheme", ChitAuctionClosedEvent, True),
     ServerEventSpec("chit:payment", "scheme", ChitPaymentEvent, True),
     ServerEventSpec("chit:scheme", "scheme", ChitSchemeEvent, True),
-    ServerEventSpec("kyc:expiry", "user", KycExpiryEvent),
+    ServerEventSpec("kyc:expiry", "person", KycExpiryEvent, True),
     ServerEventSpec("crm:reminder", "user", ReminderDueEvent),
     ServerEventSpec("crm:lead", "crm_board", CrmLeadEvent, True),
     ServerEventSpec("campaign:progress", "campaign", CampaignProgressEvent, True),
@@ -242,6 +250,7 @@ CLIENT_EVENTS: tuple[ClientEventSpec, ...] = (
     ClientEventSpec("room:join", RoomJoin, RoomJoined),
     ClientEventSpec("room:sync", RoomSync, RoomJoined),
     ClientEventSpec("room:leave", RoomLeave, RoomLeft),
+    ClientEventSpec("feed:join", FeedJoin, FeedJoined),
     ClientEventSpec("chat:send", SocketMessageSend, MessageAck),
     ClientEventSpec("chat:edit", SocketMessageEdit, MessageAck),
     ClientEventSpec("chat:delete", SocketMessageDelete, MessageAck),

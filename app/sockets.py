@@ -28,7 +28,7 @@ from app.realtime.fanout import OrjsonCodec
 from app.realtime.packets import MALFORMED_EVENT, ReadablePacket
 from app.realtime.publish import use_emitter
 from app.realtime.resume import ResumingRedisManager
-from app.realtime.rooms import ACCOUNTS_ROOM
+from app.realtime.rooms import ACCOUNTS_ROOM, BROADCASTS_ROOM, person_room
 from app.rooms import sockets as room_sockets
 
 MAX_MESSAGE_BYTES = 1024 * 1024
@@ -62,7 +62,11 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
         await authenticate_connection(sio, sid, auth)
         identity = await socket_identity(sio, sid)
         if identity is not None and identity.user_id is not None:
-            await sio.enter_room(sid, ACCOUNTS_ROOM)  # broadcasts to everyone
+            await sio.enter_room(sid, ACCOUNTS_ROOM)  # every signed-in socket
+            # The person's own log and the broadcasts to everyone: live at once; feed:join
+            # replays what a reconnecting socket missed (app/rooms/sockets.py).
+            await sio.enter_room(sid, person_room(identity.user_id))
+            await sio.enter_room(sid, BROADCASTS_ROOM)
         SOCKET_CONNECTIONS.inc()
         return True
 

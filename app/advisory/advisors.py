@@ -43,7 +43,7 @@ from app.notifications.documents import Notification, NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.realtime import events
 from app.realtime.eventlog import iso, utcnow
-from app.realtime.rooms import user_room
+from app.realtime.rooms import person_room
 
 REMIND_BEFORE = dt.timedelta(hours=24)
 BOOKING_CHANGED = "advisory:booking"
@@ -139,12 +139,20 @@ class AdvisorService:
                           client_name=names.get(booking.client_id))  # fmt: skip
 
     async def _tell(self, booking: Booking) -> None:
-        """``advisory:booking`` to the advisor's and the client's own rooms (at most once)."""
+        """``advisory:booking`` in the advisor's and the client's own logs (``person:<id>``,
+        each with its ``seq``), appended in one transaction just after the booking changed, so
+        a desk or list that was away replays it on its next ``feed:join``."""
         out = await self.booking_out(booking)
-        for person in (booking.advisor_id, booking.client_id):
-            await events.send(user_room(person), BOOKING_CHANGED, BookingChangedEvent(
-                id=f"booking:{booking.id}:{booking.status.value}", ts=iso(utcnow()),
-                booking=out))  # fmt: skip
+        people = sorted({booking.advisor_id, booking.client_id})
+        for person in people:
+            await events.ensure_room(person_room(person))
+
+        async def body(session: AsyncClientSession) -> None:
+            for person in people:
+                await events.room_event(session, person_room(person), BOOKING_CHANGED,
+                                        BookingChangedEvent, booking=out)  # fmt: skip
+
+        await run_in_transaction(body)
 
     async def names(self, user_ids: list[str]) -> dict[str, str]:
         """Display names (full name, else the e-mail's local part) of ``user_ids``, by id."""

@@ -20,7 +20,7 @@ from app.advisory.documents import (
 from app.advisory.questionnaire import QUESTIONS
 from app.market.schemas import normalise_symbols
 from app.money import Paise, format_basis_points, format_minor
-from app.realtime.contract import RoomEvent, ServerEvent
+from app.realtime.contract import LoggedEvent, RoomEvent
 
 
 def pct(ratio: float | None) -> str | None:
@@ -354,11 +354,12 @@ class RebalanceOut(BaseModel):
         )  # fmt: skip
 
 
-class RebalanceUpdatedEvent(ServerEvent):
-    """``portfolio:rebalance`` in the account's room (``club:<account_id>``, not logged): a
-    rebalance run moved (its vote closed, its sales or buys went out, it ended); fetch it."""
+class RebalanceUpdatedEvent(RoomEvent):
+    """``portfolio:rebalance`` in the account's room log (``club:<account_id>``, with its
+    ``seq``; ``club_id`` is the account's id, a club's or a personal account's): a rebalance
+    run moved (its vote closed, its sales or buys went out, it ended); fetch it. Replayed by the
+    room's catch-up to a screen that was away."""
 
-    club_id: str
     run_id: str
     status: str
 
@@ -509,9 +510,10 @@ class BookingList(BaseModel):
     bookings: list[BookingOut]
 
 
-class BookingChangedEvent(ServerEvent):
-    """``advisory:booking`` to both people's own rooms (``user:<id>``): a consultation was
-    booked, cancelled or moved, so an advisor's desk and a client's list stay live."""
+class BookingChangedEvent(LoggedEvent):
+    """``advisory:booking`` in both people's own logs (``person:<id>``, with its ``seq``;
+    replayed by ``feed:join``): a consultation was booked, cancelled or moved, so an
+    advisor's desk and a client's list stay live and catch up after a reconnect."""
 
     booking: BookingOut
 

@@ -92,7 +92,7 @@ from app.proposals.documents import ProposalKind, ProposalStatus
 from app.proposals.schemas import ProposalCreate
 from app.proposals.service import proposal_service
 from app.realtime import events
-from app.realtime.eventlog import iso, utcnow
+from app.realtime.eventlog import utcnow
 from app.realtime.rooms import club_room
 
 PORTFOLIO_DRIFT = "portfolio:drift"
@@ -633,11 +633,19 @@ class AdvisoryService:
         return claimed
 
     async def _tell_run(self, run: RebalanceRun) -> None:
-        """``portfolio:rebalance`` to the account's room: the run moved (at most once)."""
-        await events.send(club_room(run.account_id), REBALANCE_UPDATED, RebalanceUpdatedEvent(
-            id=f"rebalance:{run.id}:{run.status.value}:{utcnow().timestamp()}",
-            ts=iso(utcnow()), club_id=run.account_id, run_id=str(run.id),
-            status=run.status.value))  # fmt: skip
+        """``portfolio:rebalance`` in the account's room log (``club:<account_id>``, with its
+        ``seq``): the run moved. Logged just after the run's single-document update, so a screen
+        that was away replays it on its next join. (A process dying between the update and
+        this loses the event, not the change: the page loads the run afresh.)"""
+        room = club_room(run.account_id)
+        await events.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> None:
+            await events.room_event(session, room, REBALANCE_UPDATED, RebalanceUpdatedEvent,
+                                    club_id=run.account_id, run_id=str(run.id),
+                                    status=run.status.value)  # fmt: skip
+
+        await run_in_transaction(body)
 
     async def do_send(self, account_id: str, run_id: str, user_id: str, brokers: BrokerFor,
                       redis: Redis) -> RebalanceRun:  # fmt: skip

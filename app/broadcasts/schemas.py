@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, model_validator
 
 from app.broadcasts.documents import Audience, Broadcast, Severity
-from app.realtime.contract import ServerEvent
+from app.realtime.contract import LoggedEvent
 from app.realtime.eventlog import iso
 
 
@@ -56,8 +56,9 @@ class BroadcastQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=200)
 
 
-class BroadcastEvent(ServerEvent):
-    """``broadcast:message``: to every signed-in socket (everyone) or to each member's
-    ``user:<id>`` (one club). Listed later at ``GET /api/v1/broadcasts``."""
+class BroadcastEvent(LoggedEvent):
+    """``broadcast:message``, with its ``seq``: in the log of broadcasts to everyone
+    (``broadcasts:all``) or in each member's own log (``person:<id>``, one club); replayed by
+    ``feed:join``. Listed later at ``GET /api/v1/broadcasts``."""
 
     broadcast: BroadcastOut

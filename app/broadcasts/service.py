@@ -14,8 +14,7 @@ from app.clubs.errors import ClubNotFound
 from app.clubs.service import club_service
 from app.db import run_in_transaction
 from app.realtime import events
-from app.realtime.eventlog import iso
-from app.realtime.rooms import ACCOUNTS_ROOM, user_room
+from app.realtime.rooms import BROADCASTS_ROOM, person_room
 
 BROADCAST_MESSAGE = "broadcast:message"
 
@@ -25,13 +24,21 @@ class BroadcastService:
         self, actor_id: str, *, audience: Audience, club_id: str | None, title: str, body: str,
         severity: Severity,
     ) -> Broadcast:  # fmt: skip
-        """Store, audit and deliver a broadcast. Raises ``ClubNotFound`` for an unknown club."""
+        """Store, audit and log a broadcast in one transaction: ``broadcast:message`` in the log
+        of broadcasts to everyone (``broadcasts:all``), or in each active member's own log
+        (``person:<id>``) for one club, so a screen that was away replays it on its next
+        ``feed:join``. Raises ``ClubNotFound`` for an unknown club."""
         members: list[str] = []
         if audience is Audience.CLUB:
             assert club_id is not None
             if await club_service.get(club_id) is None:
                 raise ClubNotFound("no such club")
             members = [m.user_id for m in await club_service.active_members(club_id)]
+        rooms = [BROADCASTS_ROOM] if audience is Audience.EVERYONE else [
+            person_room(user_id) for user_id in sorted(set(members))
+        ]  # fmt: skip
+        for room in rooms:  # the logs' counters, before the transaction
+            await events.ensure_room(room)
 
         async def do(session: AsyncClientSession) -> Broadcast:
             broadcast = Broadcast(
@@ -46,15 +53,10 @@ class BroadcastService:
                          "severity": severity.value, "recipients": len(members)},
                 session=session,
             )  # fmt: skip
-            event = BroadcastEvent(
-                id=f"broadcast:{broadcast.id}", ts=iso(broadcast.created_at),
-                broadcast=BroadcastOut.of(broadcast),
-            )  # fmt: skip
-            rooms = [ACCOUNTS_ROOM] if audience is Audience.EVERYONE else [
-                user_room(user_id) for user_id in members
-            ]  # fmt: skip
-            for room in rooms:  # sent once the broadcast is stored
-                await events.send(room, BROADCAST_MESSAGE, event)
+            shown = BroadcastOut.of(broadcast)
+            for room in rooms:  # logged with the broadcast; sent once it commits
+                await events.room_event(session, room, BROADCAST_MESSAGE, BroadcastEvent,
+                                        broadcast=shown)  # fmt: skip
             return broadcast
 
         return await run_in_transaction(do)

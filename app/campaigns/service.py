@@ -11,6 +11,7 @@ completes the investment; the expiry timer releases unpaid reservations.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -136,6 +137,14 @@ def _open(campaign: Campaign, now: dt.datetime) -> bool:
     )
 
 
+def _shown(campaign: Campaign, viewer_id: str, is_admin: bool) -> Campaign:
+    """``campaign`` if ``viewer_id`` may see it (``check_visible``'s rule). Raises
+    ``CampaignNotFound``."""
+    if campaign.status in PUBLIC_STATUSES or is_admin or campaign.owner_id == viewer_id:
+        return campaign
+    raise CampaignNotFound("no such campaign", details={"campaign_id": str(campaign.id)})
+
+
 class CampaignService:
     """Lifecycle, feed and investing. One instance: ``campaign_service``."""
 
@@ -152,10 +161,7 @@ class CampaignService:
         """The campaign if ``viewer_id`` may see it: live, funded and failed ones are public;
         drafts, campaigns in review and cancelled ones only to their owner and admins.
         Raises ``CampaignNotFound``."""
-        campaign = await self.get(campaign_id)
-        if campaign.status in PUBLIC_STATUSES or is_admin or campaign.owner_id == viewer_id:
-            return campaign
-        raise CampaignNotFound("no such campaign", details={"campaign_id": campaign_id})
+        return _shown(await self.get(campaign_id), viewer_id, is_admin)
 
     async def check_owner(self, campaign_id: str, user_id: str) -> Campaign:
         """The campaign if ``user_id`` owns it. Raises ``CampaignNotFound`` (not visible) or
@@ -873,16 +879,31 @@ class CampaignService:
     # ---- the live room --------------------------------------------------------------------
 
     async def catch_up(
-        self, campaign_id: str, user_id: str, after_seq: int, with_events: bool = True
-    ) -> tuple[Campaign, int, list[dict[str, Any]], bool]:
-        """For a socket joining (or re-syncing) ``campaign:<id>``: the campaign now, the room's
-        last ``seq``, the events after ``after_seq`` (``{"event", "data"}``, at most
+        self, campaign_id: str, user_id: str, after_seq: int, with_events: bool = True,
+        *, between: Callable[[], Awaitable[None]] | None = None,
+    ) -> tuple[Campaign, int, list[dict[str, Any]], bool]:  # fmt: skip
+        """For a socket joining (or re-syncing) ``campaign:<id>``: the campaign, the room's
+        ``seq`` it is at, the events after ``after_seq`` (``{"event", "data"}``, at most
         ``room_catch_up_limit``; none when not ``with_events``) and whether more were left
         out. Read the log *after* the socket entered the room, so nothing falls in between.
+
+        The head and the campaign are read in one snapshot transaction, head first (as the
+        club room's state is, app/rooms/service.py ``state``): the campaign returned is exactly
+        the one at ``seq`` — an event committed between the two reads is in neither, so the
+        client gets it live or from the next catch-up and applies it once; it is neither lost
+        (a campaign read before a head that includes it) nor applied on top of a campaign that
+        already contains it. ``between`` (tests) runs between the two reads.
         Raises ``CampaignNotFound``."""
-        campaign = await self.check_visible(campaign_id, user_id, False)
         room = campaign_events.campaign_room(campaign_id)
-        head = await eventlog.head(room)
+
+        async def read(session: AsyncClientSession) -> tuple[int, Campaign]:
+            head = await eventlog.head(room, session)
+            if between is not None:
+                await between()
+            return head, await self.get(campaign_id, session)
+
+        head, campaign = await run_in_transaction(read)
+        _shown(campaign, user_id, False)
         limit = get_settings().room_catch_up_limit
         wanted = with_events and after_seq < head
         found = await eventlog.since(room, after_seq, limit + 1) if wanted else []

@@ -12,7 +12,7 @@ from app.files.schemas import LinkOut
 from app.identity.documents import KycStatus, User
 from app.kyc.documents import AddressProofType, DocumentKind, DocumentStatus, KycDocument
 from app.kyc.validation import masked
-from app.realtime.contract import ServerEvent
+from app.realtime.contract import LoggedEvent
 
 
 class DocumentSubmit(BaseModel):
@@ -167,10 +167,10 @@ class DecisionRequest(BaseModel):
         return self
 
 
-class KycExpiryEvent(ServerEvent):
-    """``kyc:expiry`` to the holder's ``user:<id>``: a verified document expires in
-    ``days_left`` days (0: it has expired). Stored first as an alert (``GET
-    /api/v1/kyc/alerts``), so a client that missed the event still sees it."""
+class KycExpiryEvent(LoggedEvent):
+    """``kyc:expiry`` in the holder's own log (``person:<id>``, with its ``seq``; replayed by
+    ``feed:join``): a verified document expires in ``days_left`` days (0: it has expired).
+    Stored first as an alert (``GET /api/v1/kyc/alerts``)."""
 
     document_id: str
     kind: str
@@ -178,8 +178,9 @@ class KycExpiryEvent(ServerEvent):
     days_left: int
 
 
-class KycStatusEvent(ServerEvent):
-    """``kyc:status`` to the holder's ``user:<id>`` after an admin's decision or an expiry."""
+class KycStatusEvent(LoggedEvent):
+    """``kyc:status`` in the holder's own log (``person:<id>``, with its ``seq``; replayed by
+    ``feed:join``), logged in the transaction of an admin's decision or of an expiry."""
 
     document_id: str
     kind: str

@@ -63,8 +63,7 @@ from app.logging import get_logger
 from app.mail.sender import send_mail
 from app.money import format_minor
 from app.realtime import events
-from app.realtime.eventlog import iso, utcnow
-from app.realtime.rooms import user_room
+from app.realtime.rooms import person_room
 
 log = get_logger(__name__)
 
@@ -307,8 +306,8 @@ class KycService:
         self, actor_id: str, doc_id: str, *, verify: bool, reason: str | None
     ) -> tuple[KycDocument, KycStatus]:
         """Verify or reject a pending document (a platform admin who is not its holder) and
-        re-derive the holder's status, audited, in one transaction. Then the holder is told
-        (mail and ``kyc:status`` to ``user:<id>``; best effort).
+        re-derive the holder's status, audited, and log ``kyc:status`` in the holder's own log
+        (``person:<id>``), in one transaction. Then the holder is mailed (best effort).
 
         Raises:
             KycDocumentNotFound, CannotDecideOwn, DocumentState (decided already),
@@ -318,6 +317,9 @@ class KycService:
         now = dt.datetime.now(dt.UTC)
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
         reason = (reason or "").strip() or None
+        known = await repository.get_document(doc_id)
+        if known is not None:  # the holder's log counter, before the transaction
+            await events.ensure_room(person_room(known.user_id))
 
         async def body(session: AsyncClientSession) -> tuple[KycDocument, KycStatus]:
             doc = await repository.get_document(doc_id, session)
@@ -357,6 +359,7 @@ class KycService:
             status = await self._store_status(doc.user_id, session)
             doc.status, doc.decided_at = new_status, now
             doc.decided_by, doc.reason = actor_id, reason
+            await self._log_status(session, doc, status)
             return doc, status
 
         doc, status = await run_in_transaction(body)
@@ -380,13 +383,17 @@ class KycService:
         body = (f"Hello {user.full_name},\n\n{text}\n\nYour KYC status is now: "
                 f"{status.value.replace('_', ' ')}.\n\n— Samooh")  # fmt: skip
         await send_mail(settings, to=user.email, subject=subject, body=body)
-        event = KycStatusEvent(
-            id=f"kyc:{doc.id}:{doc.status.value}", ts=iso(utcnow()), document_id=str(doc.id),
-            kind=doc.kind.value, document_status=doc.status.value, kyc_status=status.value,
-            reason=doc.reason,
+
+    async def _log_status(
+        self, session: AsyncClientSession, doc: KycDocument, status: KycStatus
+    ) -> None:
+        """``kyc:status`` in the holder's own log, in the transaction that changed the
+        document (its room's counter exists: ``ensure_room`` before the transaction)."""
+        await events.room_event(
+            session, person_room(doc.user_id), KYC_STATUS, KycStatusEvent,
+            document_id=str(doc.id), kind=doc.kind.value, document_status=doc.status.value,
+            kyc_status=status.value, reason=doc.reason,
         )  # fmt: skip
-        # at most once: the state is stored; a client that missed it re-fetches
-        await events.send(user_room(doc.user_id), KYC_STATUS, event)
 
     async def pending_queue(
         self, kind: DocumentKind | None, limit: int
@@ -488,8 +495,9 @@ class KycService:
         """The daily job: mark verified documents past their expiry ``expired`` (re-deriving the
         holder's status, audited), store one alert per document and threshold — the nearest of
         ``kyc_expiry_alert_days`` at or above the days left, and 0 for "has expired" — then mail
-        every alert not mailed yet (a failed mail is retried by the next sweep) and emit
-        ``kyc:expiry`` to the holder's room. Idempotent: a re-run sends nothing twice."""
+        every alert not mailed yet (a failed mail is retried by the next sweep) and log
+        ``kyc:expiry`` in the holder's own log (``person:<id>``); an expired document also logs
+        ``kyc:status``. Idempotent: a re-run sends nothing twice."""
         settings = get_settings()
         day = today or today_utc()
         result = SweepResult()
@@ -514,6 +522,8 @@ class KycService:
         return result
 
     async def _expire(self, doc: KycDocument) -> bool:
+        await events.ensure_room(person_room(doc.user_id))
+
         async def body(session: AsyncClientSession) -> bool:
             assert doc.id is not None
             moved = await repository.set_status(
@@ -528,7 +538,9 @@ class KycService:
                          "number": shown_number(doc), "expires_on": doc.expires_on},
                 session=session,
             )  # fmt: skip
-            await self._store_status(doc.user_id, session)
+            status = await self._store_status(doc.user_id, session)
+            doc.status = DocumentStatus.EXPIRED
+            await self._log_status(session, doc, status)
             return True
 
         return await run_in_transaction(body)
@@ -541,12 +553,18 @@ class KycService:
 
     async def _emit_alert(self, alert: KycExpiryAlert, day: dt.date) -> None:
         days_left = (dt.date.fromisoformat(alert.expires_on) - day).days
-        event = KycExpiryEvent(
-            id=f"kyc-expiry:{alert.id}", ts=iso(utcnow()), document_id=alert.document_id,
-            kind=alert.kind.value, expires_on=alert.expires_on, days_left=max(days_left, 0),
-        )  # fmt: skip
-        # stored first; a client that missed it sees it in GET /api/v1/kyc/alerts
-        await events.send(user_room(alert.user_id), KYC_EXPIRY, event)
+        # The alert is stored first; the event joins the holder's own log right after, so a
+        # screen that was away replays it (and GET /api/v1/kyc/alerts lists the alert).
+        room = person_room(alert.user_id)
+        await events.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> None:
+            await events.room_event(
+                session, room, KYC_EXPIRY, KycExpiryEvent, document_id=alert.document_id,
+                kind=alert.kind.value, expires_on=alert.expires_on, days_left=max(days_left, 0),
+            )  # fmt: skip
+
+        await run_in_transaction(body)
 
     async def _mail_alerts(self, day: dt.date) -> int:
         settings = get_settings()

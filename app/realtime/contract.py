@@ -14,6 +14,15 @@ class ServerEvent(BaseModel):
     ts: str = Field(description="when it happened, ISO-8601 UTC with milliseconds")
 
 
+class LoggedEvent(ServerEvent):
+    """A sequenced event of a logged room that is not a club's: one person's own log
+    ``person:<user_id>`` or the broadcasts to everyone ``broadcasts:all``. ``id`` is
+    ``<room>:<seq>`` and ``seq`` increases by one per event of the room, without gaps; a client
+    catches up with ``feed:join`` and ``after_seq`` (app/rooms/sockets.py)."""
+
+    seq: int = Field(ge=1)
+
+
 class RoomEvent(ServerEvent):
     """A sequenced event of ``club:<club_id>``: ``seq`` increases by one per event in the room,
     without gaps, so a client knows when it missed something (send ``room:sync``)."""

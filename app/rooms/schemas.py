@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -25,6 +25,29 @@ class RoomSync(BaseModel):
 
     club_id: str = Field(min_length=1, max_length=64)
     after_seq: NonNegativeInt64
+
+
+class FeedJoin(BaseModel):
+    """``feed:join``: enter one of your own logs and receive what you missed in it —
+    ``person`` (``person:<id>``: KYC decisions and expiries, consultations, club broadcasts) or
+    ``broadcasts`` (``broadcasts:all``: broadcasts to everyone). ``after_seq``: the last seq
+    you applied (omit on a first join: you then load your screens' state yourself). Send it on
+    every (re)connection; sending it again while joined is the sync."""
+
+    feed: Literal["person", "broadcasts"]
+    after_seq: NonNegativeInt64 | None = None
+
+
+class FeedJoined(BaseModel):
+    """The ``feed:join`` acknowledgement: ``room`` (as the events' ids spell it), its latest
+    ``seq``, the events after ``after_seq`` in order (``missed``), and ``truncated`` when more
+    were missed than are replayed (load the state afresh)."""
+
+    ok: bool = True
+    room: str
+    seq: int
+    missed: list[MissedEvent]
+    truncated: bool
 
 
 class RoomLeave(BaseModel):

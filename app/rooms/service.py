@@ -26,6 +26,7 @@ from app.realtime.rooms import club_room
 from app.rooms.repository import Presence
 from app.rooms.schemas import (
     EventPage,
+    FeedJoined,
     MissedEvent,
     PresenceEvent,
     RoomJoined,
@@ -85,6 +86,21 @@ class RoomService:
             club_id=club_id, seq=head, online=await self._presence().online(club_id),
             missed=missed, truncated=truncated,
         )  # fmt: skip
+
+    async def feed(self, room: str, after_seq: int | None) -> FeedJoined:
+        """A personal or everyone's log (``person:<id>``, ``broadcasts:all``; the caller chose
+        the room from who is connected): its head and the events after ``after_seq`` (none
+        when it is None), at most ``room_catch_up_limit``. The caller puts the socket in the
+        room first, so nothing committed in between is lost."""
+        head = await eventlog.head(room)
+        missed: list[MissedEvent] = []
+        truncated = False
+        if after_seq is not None and after_seq < head:
+            limit = get_settings().room_catch_up_limit
+            found = await eventlog.since(room, after_seq, limit + 1)
+            truncated = len(found) > limit
+            missed = [MissedEvent(event=e.event, data=e.data) for e in found[:limit]]
+        return FeedJoined(room=room, seq=head, missed=missed, truncated=truncated)
 
     async def events(self, club_id: str, user_id: str, after_seq: int, limit: int) -> EventPage:
         """Stored room events after ``after_seq`` (HTTP catch-up). Raises ``ClubNotFound``."""

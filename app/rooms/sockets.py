@@ -1,5 +1,7 @@
 """Socket.IO handlers of club rooms: ``room:join``, ``room:sync``, ``room:leave``; and what a
-disconnect does to presence. The clubs a socket joined are kept in its session."""
+disconnect does to presence. The clubs a socket joined are kept in its session. ``feed:join``
+enters a person's own log (``person:<id>``) or the broadcasts to everyone and replays what the
+socket missed there."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ import socketio
 from app.clubs.errors import ClubNotFound
 from app.identity.sockets import require_socket_user, socket_identity
 from app.realtime.handlers import socket_handler
-from app.realtime.rooms import club_room
-from app.rooms.schemas import RoomJoin, RoomLeave, RoomSync
+from app.realtime.rooms import BROADCASTS_ROOM, club_room, person_room
+from app.rooms.schemas import FeedJoin, RoomJoin, RoomLeave, RoomSync
 from app.rooms.service import room_service
 
 CLUBS_KEY = "clubs"
@@ -65,6 +67,16 @@ def register(sio: socketio.AsyncServer) -> None:
             await sio.leave_room(sid, club_room(request.club_id))
             raise
         return synced.model_dump(mode="json")
+
+    @sio.on("feed:join")
+    @socket_handler(FeedJoin)
+    async def feed_join(sid: str, request: FeedJoin) -> dict[str, Any]:
+        identity = await require_socket_user(sio, sid)
+        assert identity.user_id is not None
+        room = person_room(identity.user_id) if request.feed == "person" else BROADCASTS_ROOM
+        await sio.enter_room(sid, room)  # before reading the log: nothing falls in between
+        joined = await room_service.feed(room, request.after_seq)
+        return joined.model_dump(mode="json")
 
     @sio.on("room:leave")
     @socket_handler(RoomLeave)

@@ -47,7 +47,8 @@ async def test_expiry_alerts_are_sent_once_ahead_of_expiry(live_stack: LiveStack
         [event] = socket.of("kyc:expiry")
         assert (event["days_left"], event["kind"], event["document_id"]) == (
             5, "driving_licence", str(licence.id))  # fmt: skip
-        assert event["id"] == f"kyc-expiry:{mine[0].id}" and event["expires_on"]
+        # logged in the holder's own log: its id is ``person:<id>:<seq>``
+        assert event["id"] == f"person:{uid}:{event['seq']}" and event["expires_on"]
 
         again = await kyc_service.do_expiry_sweep(today)  # a re-run: nothing new
         assert not [a for a in again.alerts if a.user_id == uid]

@@ -1,12 +1,14 @@
 /** The notifications bell (unread count, list, mark read) and live broadcasts, for the signed-in
- * account: loaded once, then `notification:new` / `notification:read` / `broadcast:message` live;
- * after a reconnect, or a `room:head` of the person's room above the last seq seen, the missed
- * notifications are fetched by `after_seq`. */
+ * account: loaded once, then `notification:new` / `notification:read` live; after a reconnect,
+ * or a `room:head` of the person's room above the last seq seen, the missed notifications are
+ * fetched by `after_seq`. Broadcasts (`broadcast:message`) come through the person's logs
+ * (feed.ts): a broadcast sent while the socket was away is replayed when it comes back. */
 import { useEffect, useRef, useState } from "preact/hooks";
+import { onFeed, startFeeds, stopFeeds } from "./feed.ts";
 import { live } from "./live.ts";
 import { enablePush, pushSupported } from "./push.ts";
 import { navigate } from "./router.ts";
-import { api } from "./session.ts";
+import { api, session } from "./session.ts";
 import { Store, useStore } from "./store.ts";
 import type { Broadcast, Notification } from "./types.ts";
 import { when } from "./ui.tsx";
@@ -56,7 +58,7 @@ export function startInbox(): void {
       const items = inbox.get().items.map((n) => (ids.has(n.id) || (e.up_to_seq !== null && n.seq <= e.up_to_seq) ? { ...n, read: true } : n));
       inbox.set({ ...inbox.get(), items, unread: e.unread_count });
     }),
-    live.on("broadcast:message", (e: { broadcast: Broadcast }) => {
+    onFeed<{ broadcast: Broadcast }>("broadcast:message", (e) => {
       if (inbox.get().broadcasts.some((b) => b.id === e.broadcast.id)) return;
       inbox.set({ ...inbox.get(), broadcasts: [e.broadcast, ...inbox.get().broadcasts].slice(0, 5) });
     }),
@@ -75,7 +77,11 @@ export function startInbox(): void {
       }
     }),
   ];
-  stopLive = () => cleanups.forEach((c) => c());
+  startFeeds(session.me.get()?.id ?? null);
+  stopLive = () => {
+    cleanups.forEach((c) => c());
+    stopFeeds();
+  };
 }
 
 export function stopInbox(): void {

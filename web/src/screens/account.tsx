@@ -2,7 +2,7 @@
  * recovery codes) and My KYC (status, what is missing, documents, submitting a scan). */
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
-import { live } from "../live.ts";
+import { onFeed, onFeedReset } from "../feed.ts";
 import { money } from "../money.ts";
 import { api, session, uploadFile } from "../session.ts";
 import { useStore } from "../store.ts";
@@ -215,20 +215,19 @@ const STATUS_TONE: Record<string, "ok" | "warn" | "bad" | "neutral"> = {
 function Kyc() {
   const overview = useLoad(() => api<KycOverview>("GET", "/api/v1/kyc"), []);
   const [form, setForm] = useState<KycDocumentKind | null>(null);
-  // A decision arrives live (`kyc:status`); after a reconnect the page loads again.
+  // A decision, an expiry or an expiry alert arrives through the person's own log (feed.ts:
+  // `kyc:status`, `kyc:expiry`, in seq order, once each), replayed after a reconnection.
   useEffect(() => {
-    const offStatus = live.on("kyc:status", () => {
+    const offStatus = onFeed("kyc:status", () => {
       overview.reload();
       void session.loadMe();
     });
-    let first = true;
-    const offConnect = live.onConnect(() => {
-      if (!first) overview.reload();
-      first = false;
-    });
+    const offExpiry = onFeed("kyc:expiry", () => overview.reload());
+    const offReset = onFeedReset(() => overview.reload());
     return () => {
       offStatus();
-      offConnect();
+      offExpiry();
+      offReset();
     };
   }, []);
   const k = overview.data;

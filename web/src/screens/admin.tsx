@@ -2,7 +2,7 @@
  * broadcast composer with live delivery. */
 import { useEffect, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
-import { live } from "../live.ts";
+import { onFeed } from "../feed.ts";
 import { navigate, route } from "../router.ts";
 import { api, session } from "../session.ts";
 import { useStore } from "../store.ts";
@@ -202,7 +202,7 @@ function Broadcasts() {
   const [form, setForm] = useState({ audience: "everyone", club_id: "", title: "", body: "", severity: "info" });
   const [sent, setSent] = useState<Broadcast | null>(null);
   const [delivered, setDelivered] = useState<Set<string>>(new Set());
-  useEffect(() => live.on("broadcast:message", (e: { broadcast: Broadcast }) => setDelivered((d) => new Set([...d, e.broadcast.id]))), []);
+  useEffect(() => onFeed<{ broadcast: Broadcast }>("broadcast:message", (e) => setDelivered((d) => new Set([...d, e.broadcast.id]))), []);
   const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
   const send = useAction(async () => {
     const body = { audience: form.audience, title: form.title, body: form.body, severity: form.severity, ...(form.audience === "club" ? { club_id: form.club_id.trim() } : {}) };

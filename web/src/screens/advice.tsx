@@ -401,15 +401,10 @@ function PortfolioPage({ accountId }: { accountId: string }) {
   const shownRec = rec ?? (a?.recommendation_id ? history.data?.recommendations.find((r) => r.id === a.recommendation_id) ?? null : null);
 
   // The portfolio's room through the shared room log (roomlog.ts): the drift alert, order
-  // changes and the members' vote are in the room's log, applied in seq order once each, and
-  // replayed after a reconnection or a `room:head` ahead. A run's progress
-  // (`portfolio:rebalance`) is not in the log: it is followed live, and a reconnection loads the
-  // page again in case one was missed.
+  // changes, the members' vote and a run's progress (`portfolio:rebalance`) are in the room's
+  // log, applied in seq order once each, and replayed after a reconnection or a `room:head`
+  // ahead.
   useEffect(() => {
-    const offRun = live.on("portfolio:rebalance", (data) => {
-      const event = data as { club_id?: string };
-      if (event.club_id === accountId) setVersion((v) => v + 1);
-    });
     const log = new RoomLog({
       room: `club:${accountId}`,
       join: async (after): Promise<CatchUp> => {
@@ -426,16 +421,15 @@ function PortfolioPage({ accountId }: { accountId: string }) {
         if (event === "portfolio:drift") {
           setDrift((data.symbols as string[] | undefined) ?? []);
           setVersion((v) => v + 1);
-        } else if (event === "order:updated" || event === "proposal:closed") {
-          // An order moved (a fill, a rejection) or the vote on a rebalance closed: price the
-          // holdings again and fetch the runs again.
+        } else if (event === "order:updated" || event === "proposal:closed" || event === "portfolio:rebalance") {
+          // An order moved (a fill, a rejection), the vote on a rebalance closed or a run
+          // moved on: price the holdings again and fetch the runs again.
           setVersion((v) => v + 1);
         }
       },
     });
     log.start();
     return () => {
-      offRun();
       log.stop();
       void live.call("room:leave", { club_id: accountId }).catch(() => undefined);
     };

@@ -9,7 +9,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import { errorOf } from "../api.ts";
-import { live } from "../live.ts";
+import { onFeed, onFeedReset } from "../feed.ts";
 import { api, session } from "../session.ts";
 import { useStore } from "../store.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, useAction, useLoad } from "../ui.tsx";
@@ -76,8 +76,16 @@ function SlotsPanel() {
     await api("POST", `/api/v1/bookings/${bookingId}/cancel`);
     slots.reload();
   });
-  // A client books, cancels or moves a consultation: the desk shows it at once.
-  useEffect(() => live.on("advisory:booking", () => slots.reload()), []);
+  // A client books, cancels or moves a consultation: the desk shows it at once, and after a
+  // reconnection (the person's own log, feed.ts, replays what was missed).
+  useEffect(() => {
+    const offBooking = onFeed("advisory:booking", () => slots.reload());
+    const offReset = onFeedReset(() => slots.reload());
+    return () => {
+      offBooking();
+      offReset();
+    };
+  }, []);
   const list = slots.data?.slots ?? [];
   const booked = list.filter((s) => s.booking);
   // The operator's staff may go from the person to their CRM record (if it is in their book).
