@@ -543,6 +543,9 @@ function nextValidBid(scheme: Scheme, best: string | null): string {
 function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => void }) {
   const [state, setState] = useState<Joined | null>(null);
   const [bids, setBids] = useState<Bid[]>([]);
+  const bidsNow = useRef<Bid[]>([]);
+  bidsNow.current = bids;
+  const logNow = useRef<RoomLog | null>(null);
   const [endsAt, setEndsAt] = useState<string | null>(null);
   const [closed, setClosed] = useState<Auction | null>(null);
   const [result, setResult] = useState<Auction | null>(null);
@@ -600,7 +603,9 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
       },
     });
     log.start();
+    logNow.current = log;
     return () => {
+      logNow.current = null;
       log.stop();
       void live.call("chit:leave", { scheme_id: scheme.id }).catch(() => undefined);
     };
@@ -608,8 +613,13 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
   const place = useAction(async () => {
     const discount = parseAmountInput(amount);
     if (!discount) throw new ApiError("Enter your bid as an amount in rupees, like 5000 or 5000.50.", 422, "validation_error");
-    await live.call("chit:bid", { scheme_id: scheme.id, discount });
+    const placed = await live.call<{ seq: number }>("chit:bid", { scheme_id: scheme.id, discount });
     setAmount("");
+    // Socket.IO delivers at most once, and nothing after one's own last bid would reveal a
+    // lost copy of it: if it is not on screen shortly, the auction is fetched again.
+    window.setTimeout(() => {
+      if (!bidsNow.current.some((b) => b.seq === placed.seq)) void logNow.current?.refresh();
+    }, 1500);
   });
   const auction = state?.auction && state.auction.status !== "CLOSED" ? state.auction : null;
   const openNow = auction && !auction.foreman_month && Date.parse(auction.opens_at) <= Date.now() && endsAt && Date.parse(endsAt) > Date.now();
