@@ -1029,7 +1029,12 @@ class BooksService:
                               created_by=actor_id or "platform")  # fmt: skip
 
         async def body(session: AsyncClientSession) -> MemberCharge:
+            # Serialised with a leave or removal (which bumps the same counter, then looks for
+            # money in flight): the member is still active here, or the charge is refused.
             await club_service.do_bump_money_seq(club_id, session)
+            member = await club_service.membership(club_id, user_id, session)
+            if member is None or member.status is not MembershipStatus.ACTIVE:
+                raise MemberNotFound("that person is not a member of this club")
             await repository.insert_charge(charge, session)
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="charge.created",

@@ -14,7 +14,7 @@ from app.books.errors import ContributionStateError
 from app.books.service import books_service
 from app.clubs import repository as clubs_repository
 from app.clubs.documents import MembershipStatus
-from app.clubs.errors import ClubNotFound, PendingMoney
+from app.clubs.errors import ClubNotFound, MemberNotFound, PendingMoney
 from app.clubs.service import club_service
 from tests.clubs.factories import club_with_members, paid_contribution
 from tests.identity.conftest import Api
@@ -148,3 +148,26 @@ async def test_a_leave_racing_a_new_contribution_never_both_succeed() -> None:
             assert opened["contributions"] == 0
             outcomes.append("left")
     assert len(outcomes) == 10
+
+
+async def test_a_leave_racing_a_charge_on_the_member_never_both_succeed() -> None:
+    """A treasurer charges a member at the moment they leave: either the charge is stored and
+    the leave sees it (409), or the leave committed and the charge is refused — never a charge
+    pending on an ex-member. Ten members, each racing their own leave."""
+    club, (owner, *members) = await club_with_members(11)
+    club_id = str(club.id)
+    for alice in members:
+        results = await race([
+            lambda alice=alice: club_service.do_leave(club_id, alice),
+            lambda alice=alice: books_service.do_charge_member(
+                club_id, owner, user_id=alice, amount=1_000, reason="late fee"),
+        ])  # fmt: skip
+        accepted, refused = split(results, PendingMoney, MemberNotFound)
+        assert len(accepted) == len(refused) == 1, results
+        member = await club_service.membership(club_id, alice)
+        charged = (await books_service.pending_money(club_id, alice, None))["charges"]
+        assert member is not None
+        if isinstance(refused[0], PendingMoney):  # the charge won: she is still in
+            assert (member.status, charged) == (MembershipStatus.ACTIVE, 1)
+        else:
+            assert (member.status, charged) == (MembershipStatus.LEFT, 0)
