@@ -378,6 +378,49 @@ async def move_back_reminders(merge_id: str, to_lead: str, session: AsyncClientS
     )  # fmt: skip
 
 
+async def erase_reminder_texts(lead_id: str, client_id: str | None, session: Session) -> None:
+    """Blank the text of every reminder about the lead or its client, whatever its status."""
+    ors: list[Filter] = [{"lead_id": lead_id}]
+    if client_id:
+        ors.append({"client_id": client_id})
+    await Reminder.get_pymongo_collection().update_many(
+        {"$or": ors}, {"$set": {"text": ""}}, session=session
+    )
+
+
+ERASED_PERSON: Filter = {
+    "full_name": "(erased)", "email": None, "phone_sealed": None, "phone_last4": None,
+    "city": None, "company": None, "message": None, "search_text": "", "name_tokens": [],
+}  # fmt: skip
+UNIQUE_KEYS = ("dedupe_email", "dedupe_phone", "held_email", "held_phone")
+
+
+async def erase_merges(lead_id: str, now: dt.datetime, session: Session) -> None:
+    """Erase the person from both snapshots of every merge ``lead_id`` took part in (a merge
+    said the two leads were one person), so an undo never brings their data back."""
+    for side in ("winner", "loser"):
+        await LeadMerge.get_pymongo_collection().update_many(
+            {"$or": [{"winner_id": lead_id}, {"loser_id": lead_id}]},
+            {"$set": {f"{side}_before.{k}": v for k, v in
+                      {**ERASED_PERSON, "erased_at": now}.items()},
+             "$unset": {f"{side}_before.{k}": "" for k in UNIQUE_KEYS}},
+            session=session,
+        )  # fmt: skip
+
+
+async def erase_merged_away(lead_id: str, now: dt.datetime, session: Session) -> list[str]:
+    """Erase the leads merged into ``lead_id`` (the same person), releasing the keys they
+    held; returns their ids."""
+    query = {"merged_into": lead_id, "status": LeadStatus.MERGED}
+    found = await Lead.get_pymongo_collection().find(query, {"_id": 1}, session=session).to_list()
+    await Lead.get_pymongo_collection().update_many(
+        query, {"$set": {**ERASED_PERSON, "erased_at": now, "updated_at": now},
+                "$unset": {k: "" for k in UNIQUE_KEYS}, "$inc": {"version": 1}},
+        session=session,
+    )  # fmt: skip
+    return [str(doc["_id"]) for doc in found]
+
+
 async def cancel_reminders(lead_id: str, session: Session) -> None:
     await Reminder.get_pymongo_collection().update_many(
         {"lead_id": lead_id, "status": ReminderStatus.PENDING},
@@ -444,9 +487,11 @@ async def insert_client(client: Client, session: AsyncClientSession) -> Client:
     return client
 
 
-async def client(client_id: str, scope: Mapping[str, Any]) -> Client | None:
+async def client(
+    client_id: str, scope: Mapping[str, Any], session: Session = None
+) -> Client | None:
     query = _by_id(client_id, scope)
-    return None if query is None else await Client.find_one(query)
+    return None if query is None else await Client.find_one(query, session=session)
 
 
 async def clients(query: Filter, *, skip: int = 0, limit: int = 50) -> tuple[list[Client], int]:
