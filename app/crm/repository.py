@@ -196,13 +196,57 @@ def text_filter(text: str) -> Filter:
     return {"search_text": {"$regex": re.escape(text.strip().lower())}}
 
 
-async def stale_scores(before: dt.datetime, limit: int, rules_version: int = 0) -> list[Lead]:
-    """Open leads scored before ``before`` or by another version of the rules, oldest first."""
-    query = {"status": {"$in": [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]},
-             "$or": [{"score_parts.computed_at": None},
-                     {"score_parts.computed_at": {"$lt": before}},
-                     {"score_parts.rules_version": {"$ne": rules_version}}]}  # fmt: skip
-    return await Lead.find(query).sort("+score_parts.computed_at").limit(limit).to_list()
+SCORE_SWEPT_ID = "score_rules_swept"
+"""The counter holding the rules' version every open lead was last marked for."""
+
+
+def due_scores_filter(now: dt.datetime) -> Filter:
+    """The leads whose score is due by ``now``: one indexed range (``rescore_due``), so a
+    sweep with nothing due examines no lead at all."""
+    return {"score_parts.rescore_at": {"$lte": now}}
+
+
+async def due_scores(now: dt.datetime, limit: int) -> list[Lead]:
+    """Leads whose score is due by ``now``, longest waiting first."""
+    return await Lead.find(due_scores_filter(now)).sort("+score_parts.rescore_at").limit(
+        limit).to_list()  # fmt: skip
+
+
+async def clear_rescore(lead_id: PydanticObjectId) -> None:
+    """A closed lead's score is not recomputed any more."""
+    await Lead.get_pymongo_collection().update_one(
+        {"_id": lead_id}, {"$set": {"score_parts.rescore_at": None}}
+    )
+
+
+async def swept_rules_version() -> int | None:
+    """The rules' version every open lead was last marked for (None: never)."""
+    found = await CrmCounter.get_pymongo_collection().find_one({"_id": SCORE_SWEPT_ID})
+    return None if found is None else int(found["value"])
+
+
+async def mark_open_scores_due(now: dt.datetime, version: int) -> int:
+    """Make every open lead's score due now (the rules changed), then record ``version`` as
+    marked for; returns how many leads were marked."""
+    result = await Lead.get_pymongo_collection().update_many(
+        {"status": {"$in": [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]}},
+        {"$set": {"score_parts.rescore_at": now}},
+    )
+    await CrmCounter.get_pymongo_collection().update_one(
+        {"_id": SCORE_SWEPT_ID}, {"$set": {"value": version}}, upsert=True
+    )
+    return result.modified_count
+
+
+async def oldest_activity_at(
+    lead_id: str, kinds: list[str], since: dt.datetime, session: Session = None
+) -> dt.datetime | None:
+    """When the oldest activity of ``kinds`` at or after ``since`` happened (None: none)."""
+    found = await Activity.get_pymongo_collection().find_one(
+        {"lead_id": lead_id, "kind": {"$in": kinds}, "at": {"$gte": since}},
+        {"at": 1}, sort=[("at", 1)], session=session,
+    )  # fmt: skip
+    return None if found is None else found["at"]
 
 
 async def set_score(
@@ -415,7 +459,7 @@ async def erase_merged_away(lead_id: str, now: dt.datetime, session: Session) ->
     found = await Lead.get_pymongo_collection().find(query, {"_id": 1}, session=session).to_list()
     await Lead.get_pymongo_collection().update_many(
         query, {"$set": {**ERASED_PERSON, "erased_at": now, "updated_at": now},
-                "$unset": {k: "" for k in UNIQUE_KEYS}, "$inc": {"version": 1}},
+                "$unset": dict.fromkeys(UNIQUE_KEYS, ""), "$inc": {"version": 1}},
         session=session,
     )  # fmt: skip
     return [str(doc["_id"]) for doc in found]

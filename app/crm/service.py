@@ -970,6 +970,7 @@ class CrmService:
             # It keeps them reserved (held_*), so nobody new takes them and undo stays possible.
             await repository.update_lead(loser.id, loser.version, {
                 "status": LeadStatus.MERGED.value, "merged_into": winner_id, "updated_at": now,
+                "score_parts.rescore_at": None,
                 "held_email": loser.dedupe_email, "held_phone": loser.dedupe_phone,
             }, session, unset=["dedupe_email", "dedupe_phone"])  # fmt: skip
             await repository.update_lead(winner.id, winner.version, changes, session)
@@ -1183,7 +1184,8 @@ class CrmService:
             moved = await repository.update_lead(lead.id, lead.version, {
                 "status": LeadStatus.CONVERTED.value, "stage": LeadStatus.CONVERTED.value,
                 "client_id": str(client_id), "converted_at": now, "updated_at": now,
-                "last_activity_at": now}, session)  # fmt: skip
+                "last_activity_at": now, "score_parts.rescore_at": None},
+                session)  # fmt: skip
             if not moved:
                 raise LeadChanged("someone changed this lead meanwhile; look again and retry")
             await repository.insert_client(client, session)
@@ -1313,6 +1315,7 @@ class CrmService:
         client_id = PydanticObjectId()
         now = lead.created_at
         lead.status = lead.stage = LeadStatus.CONVERTED
+        lead.score_parts.rescore_at = None  # closed: its score is not swept
         lead.client_id, lead.converted_at = str(client_id), now
         address = (data.address or "").strip()
         client = Client(
@@ -1970,8 +1973,8 @@ class CrmService:
     async def do_set_score_rules(self, actor: Actor, data: ScoreRulesPut) -> CrmScoreRules:
         """Replace the score rules (admins: the route checks) as of ``data.version`` (the
         version the person saw). Audited on the CRM chain with what changed. The scores follow:
-        the worker's sweep (``do_recompute_scores``) recomputes every open lead scored by an
-        older version.
+        the worker's sweep (``do_recompute_scores``) marks every open lead due once and
+        rescores it by the new version.
 
         Raises:
             ScoreRulesInvalid (422, ``details.problems``: field and sentence each; nothing
@@ -2044,6 +2047,10 @@ class CrmService:
             kinds = [k.value for k in ENGAGEMENT_KINDS]
             count = await repository.count_activities(str(lead.id), kinds, since, session) \
                 if lead.id else 0  # fmt: skip
+        oldest = None
+        if engagement_count is None and count and lead.id:
+            oldest = await repository.oldest_activity_at(
+                str(lead.id), [k.value for k in ENGAGEMENT_KINDS], since, session)  # fmt: skip
         engagement = min(rules.engagement_cap, count * rules.engagement_points)
         present = {
             "email": lead.email,
@@ -2064,9 +2071,22 @@ class CrmService:
         total = int(
             (Decimal(raw * decay_bp) / 10_000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
         )
+        rescore_at = None
+        if lead.status in OPEN_STATUSES:
+            moments = [
+                last + dt.timedelta(days=days + 1),  # the next whole day of inactivity
+                now + dt.timedelta(seconds=crm_settings().score_refresh_seconds),
+            ]
+            if oldest is not None:  # the oldest engaging activity leaves the window
+                if oldest.tzinfo is None:
+                    oldest = oldest.replace(tzinfo=dt.UTC)
+                moments.append(oldest + dt.timedelta(days=rules.engagement_days,
+                                                     milliseconds=1))  # fmt: skip
+            rescore_at = min(moments)
         return ScoreParts(source=source, engagement=engagement, completeness=completeness,
                           decay_bp=decay_bp, days_inactive=days, total=total,
-                          computed_at=now, rules_version=rules.version)  # fmt: skip
+                          computed_at=now, rules_version=rules.version,
+                          rescore_at=rescore_at)  # fmt: skip
 
     async def _rescore(self, lead: Lead) -> None:
         parts = await self.compute_score(lead)
@@ -2082,18 +2102,27 @@ class CrmService:
         return lead.model_copy(update={"score": parts.total, "score_parts": parts})
 
     async def do_recompute_scores(self, now: dt.datetime | None = None, limit: int = 200) -> int:
-        """Recompute open leads' scores older than ``score_refresh_seconds`` (decay moves with
-        time) or computed by another version of the rules (an admin changed them). Returns
-        how many were recomputed. Idempotent."""
+        """The worker's sweep: recompute the scores that are due — a lead's score records when
+        it next changes by time alone (``ScoreParts.rescore_at``: a day of inactivity more,
+        an activity leaving the engagement window, the refresh period at the latest); every
+        other input (status, profile, activities) rescores the lead in the transaction that
+        changes it. When the rules' version is one the open leads were not yet marked for (an
+        admin changed them, or they were reset), every open lead is marked due once. A sweep
+        with nothing due reads one index range and no lead. Returns how many leads it touched
+        (rescored, or — a closed lead found due — only unmarked). Idempotent."""
         now = now or utcnow()
         rules = await self.score_rules()
-        before = now - dt.timedelta(seconds=crm_settings().score_refresh_seconds)
-        stale = await repository.stale_scores(before, limit, rules.version)
-        for lead in stale:
-            parts = await self.compute_score(lead, now, rules=rules)
+        if await repository.swept_rules_version() != rules.version:
+            await repository.mark_open_scores_due(now, rules.version)
+        due = await repository.due_scores(now, limit)
+        for lead in due:
             assert lead.id is not None
+            if lead.status not in OPEN_STATUSES:
+                await repository.clear_rescore(lead.id)
+                continue
+            parts = await self.compute_score(lead, now, rules=rules)
             await repository.set_score(lead.id, parts.total, parts.model_dump())
-        return len(stale)
+        return len(due)
 
     # ---- reports ------------------------------------------------------------------------
 
