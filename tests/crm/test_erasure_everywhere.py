@@ -16,6 +16,7 @@ from app.crm.documents import Lead, LeadStatus, ReminderStatus
 from app.crm.schemas import ConvertRequest, LeadCreate, ReminderCreate
 from app.crm.service import crm_service
 from app.errors import AppError
+from app.extensions import services
 from app.identity import directory
 from app.identity.documents import PlatformRole, SecurityEvent, UserStatus
 from app.identity.login import do_login
@@ -43,9 +44,14 @@ async def holders(*needles: str) -> dict[str, int]:
     return found
 
 
+def _ip() -> str:
+    """An address of its own (rate limits are per client address)."""
+    return f"2001:db8::{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+
+
 async def _fail_login(address: str) -> None:
     try:
-        await do_login(address, "not-the-password-2026", None, "2001:db8::e7")
+        await do_login(address, "not-the-password-2026", None, _ip())
     except AppError:
         return
     pytest.fail("the login should have failed")
@@ -71,7 +77,7 @@ async def test_after_an_erasure_no_collection_holds_the_persons_address_name_or_
     _, client = await crm_service.do_convert(agent.actor, lead_id, ConvertRequest(invite=True))
     assert client.user_id is not None
     await _fail_login(address)  # a failed sign-in, and a reset asked for, name the address
-    await do_forgot_password(address, "2001:db8::e8")
+    await do_forgot_password(address, _ip())
     # The platform texted them and told them things.
     await MobileNumber(user_id=client.user_id, e164=number, verified_at=utcnow()).insert()
     await SmsMessage(user_id=client.user_id, e164=number, template="t", dlt_template_id="1",
@@ -88,12 +94,23 @@ async def test_after_an_erasure_no_collection_holds_the_persons_address_name_or_
     assert await crm_service.do_fire_due_reminders(due + dt.timedelta(minutes=1)) >= 2
     before = await holders(address, name, number)
     for kept in ("security_events", "room_events", "notifications", "sms_messages",
-                 "sms_numbers", "crm_lead_merges", "users", "crm_leads", "crm_clients"):  # fmt: skip
+                 "sms_numbers", "crm_lead_merges", "users", "crm_leads",
+                 "crm_clients"):  # fmt: skip
         assert kept in before, (kept, before)
 
+    redis = services.require_redis()
+
+    async def sign_in_records() -> list[bytes]:
+        """Redis keys naming the address, but the rate limiters' windows (gone within the
+        hour by themselves)."""
+        found = [k async for k in redis.scan_iter(match=f"*{address}*")]
+        return [k for k in found if b":rl:" not in k]
+
+    assert await sign_in_records() != []  # the sign-in failure count
     erased, _, _, outcome = await crm_service.do_erase(admin.actor, lead_id)
     assert outcome.state == "erased"
     assert await holders(address, name, number) == {}
+    assert await sign_in_records() == []
 
     # What is kept stays, under ids: the account (anonymised), its security events with what
     # happened and when, the text message (never sent now), the reminders (their status).

@@ -74,7 +74,12 @@ async def test_a_sweep_reads_only_what_is_due_and_a_rules_change_rescores_each_l
     assert lost.score_parts.rescore_at is None
     # Its moment come, a lead is due — and only then.
     later = (await crm_service.lead(agent.actor, str(mine[2].id))).score_parts.rescore_at
-    assert later is not None and await examined(later - dt.timedelta(seconds=1)) == 0
+    assert later is not None
+    before = later - dt.timedelta(seconds=1)
+    # The query examines exactly the leads due by then (other tests' leads may be), not more.
+    assert await examined(before) == await Lead.find(repository.due_scores_filter(before)).count()
+    assert mine[2].id not in {lead.id for lead in await repository.due_scores(before, 10_000)}
+    assert mine[2].id in {lead.id for lead in await repository.due_scores(later, 10_000)}
 
     # The rules change: every open lead is rescored once, by the new version.
     rules = await crm_service.score_rules()
