@@ -82,6 +82,10 @@ async def test_every_change_to_a_client_is_logged_in_the_rooms_of_its_book() -> 
         e["change"] for e in await told(board.ALL_ROOM, admin_head) if e["client_id"] == client_id
     ] == ["updated", "activity", "reminder", "updated"]
     assert await told(rooms[outsider.user_id], heads[outsider.user_id]) == []
+    # A page that was away comes back with the last seq it applied and gets them in order.
+    back = await crm_service.board_join(agent.actor, heads[agent.user_id])
+    assert back["complete"] is True
+    assert [m["data"] for m in back["missed"] if m["event"] == board.CLIENT_EVENT] == mine
 
     # The erasure is told too, once the account's fate is settled.
     admin = await staff(PlatformRole.ADMIN)

@@ -1610,7 +1610,7 @@ function ClientPage({ clientId }: { clientId: string }) {
   if (liveClient.gone) {
     return (
       <Notice tone="info" testId="client-gone">
-        {c?.full_name ?? "This client"} was handed to a manager outside your team: they are no longer in your book. <a href="/crm/clients">Back to the clients</a>
+        {c?.full_name ?? "This client"} was handed to someone else: they are no longer in your book. <a href="/crm/clients">Back to the clients</a>
       </Notice>
     );
   }
