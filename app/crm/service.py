@@ -2285,6 +2285,11 @@ class CrmService:
         now = utcnow()
         who = await board.audience([lead.owner_id])
         watchers = await board.audience([client.owner_id]) if client is not None else None
+        # The leads merged into this one are the same person: their addresses go too.
+        twins = await repository.all_leads({"merged_into": lead_id, "status": "merged"})
+        addresses = [a for t in [lead, *twins] for a in (t.email, t.held_email) if a]
+        if client is not None and client.email:
+            addresses.append(client.email)
 
         async def body(session: AsyncClientSession) -> None:
             assert lead.id is not None
@@ -2332,8 +2337,7 @@ class CrmService:
         await notification_service.do_forget_about("crm_lead", [lead_id])
         if client is not None:
             await notification_service.do_forget_about("crm_client", [str(client.id)])
-        await people.forget_addresses([lead.email or "", lead.held_email or "",
-                                       client.email or "" if client else ""])  # fmt: skip
+        await people.forget_addresses(addresses)
         if client is not None and watchers is not None:
             # Told once the account's fate is settled too, so an open page reads both.
             erased_id = str(client.id)
