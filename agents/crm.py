@@ -20,7 +20,8 @@ log = get_logger(__name__)
 
 @app.timer(interval=crm_settings().sweep_seconds)
 async def crm_reminders_and_scores() -> None:
-    """Fire due reminders, then refresh stale scores."""
+    """Fire due reminders, then recompute the scores that are due (only those: see
+    ``CrmService.do_recompute_scores``)."""
     await worker_context()
     try:
         fired = await crm_service.do_fire_due_reminders()

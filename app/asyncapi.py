@@ -70,6 +70,7 @@ from app.crm.schemas import (
     BoardJoined,
     BoardLeave,
     BoardLeft,
+    CrmClientEvent,
     CrmLeadEvent,
     ReminderDueEvent,
 )
@@ -169,7 +170,8 @@ CHANNELS = {
                 "crowdfunding dashboard (campaign:admin_join): each campaign:admin says what "
                 "it lists changed, and the dashboard fetches itself afresh."),
         Channel("crm_board", "crm:board:{viewer}", "A member of CRM staff's live pipeline "
-                "board (crm:join): their own and their team's leads; crm:board:all for admins.",
+                "board (crm:join): their own and their team's leads and clients, and follow-ups "
+                "falling due; crm:board:all for admins.",
                 "viewer"),
         Channel("socket", None, "One connection: events a client emits, and direct replies."),
     )
@@ -237,8 +239,9 @@ SERVER_EVENTS: tuple[ServerEventSpec, ...] = (
     ServerEventSpec("chit:payment", "scheme", ChitPaymentEvent, True),
     ServerEventSpec("chit:scheme", "scheme", ChitSchemeEvent, True),
     ServerEventSpec("kyc:expiry", "person", KycExpiryEvent, True),
-    ServerEventSpec("crm:reminder", "user", ReminderDueEvent),
+    ServerEventSpec("crm:reminder", "crm_board", ReminderDueEvent, True),
     ServerEventSpec("crm:lead", "crm_board", CrmLeadEvent, True),
+    ServerEventSpec("crm:client", "crm_board", CrmClientEvent, True),
     ServerEventSpec("campaign:progress", "campaign", CampaignProgressEvent, True),
     ServerEventSpec("campaign:update", "campaign", CampaignUpdateEvent, True),
     ServerEventSpec("campaign:report", "campaign", CampaignReportEvent, True),

@@ -5,6 +5,9 @@ against all of them (rapidfuzz over the agent's scope), fires DUE reminders in o
 (reminders/s, each its own transaction with its notification), and times the manager's report
 over the team. Uses the services of ``MONGODB_URL``/``REDIS_URL``/``KAFKA_BOOTSTRAP_SERVERS``
 (e.g. ``source .local/test-me/services.env``) in a database of its own, dropped at the end.
+Then the worker's score sweep: an idle sweep once every score is fresh (ms, and how many leads
+its query examined: MongoDB's explain), and the rescoring of every open lead after a change of
+the rules (leads/s).
 Run: ``.venv/bin/python bench/crm.py --rows 1000 --due 200``.
 """
 
@@ -27,13 +30,15 @@ os.environ.setdefault("SAMOOH_ENVIRONMENT", "test")
 os.environ.setdefault("SAMOOH_LOG_LEVEL", "warning")
 
 from app.config import get_settings  # noqa: E402
-from app.crm.documents import LeadSource  # noqa: E402
-from app.crm.schemas import ReminderCreate  # noqa: E402
+from app.crm import repository  # noqa: E402
+from app.crm.documents import Lead, LeadSource  # noqa: E402
+from app.crm.schemas import ReminderCreate, RuleRow, ScoreRulesPut  # noqa: E402
 from app.crm.service import Actor, crm_service  # noqa: E402
 from app.documents import document_models  # noqa: E402
 from app.extensions import close_services, connect_services  # noqa: E402
 from app.identity.documents import PlatformRole  # noqa: E402
 from app.identity.signup import do_provision_user  # noqa: E402
+from app.realtime.eventlog import utcnow  # noqa: E402
 
 print = functools.partial(print, flush=True)
 
@@ -117,6 +122,8 @@ async def main(rows: int, due: int) -> None:
         took = time.perf_counter() - started
         print(f"reminders: {fired} fired in {took:.2f} s ({fired / took:.0f}/s)")
 
+        await score_sweep(admin, rows)
+
         started = time.perf_counter()
         figures = await crm_service.report(boss, None, None)
         print(f"manager report over {figures.leads} leads: "
@@ -125,6 +132,37 @@ async def main(rows: int, due: int) -> None:
         assert connected.mongo is not None
         await connected.mongo.drop_database(settings.mongodb_database)
         await close_services()
+
+
+async def score_sweep(admin: Actor, rows: int) -> None:
+    """The worker's score sweep: idle, then after a change of the rules."""
+    while await crm_service.do_recompute_scores(limit=500):
+        pass
+    samples, touched = [], 0
+    for _ in range(10):
+        started = time.perf_counter()
+        touched += await crm_service.do_recompute_scores()
+        samples.append(time.perf_counter() - started)
+    plan = await Lead.get_pymongo_collection().find(
+        repository.due_scores_filter(utcnow())).explain()  # fmt: skip
+    examined = plan["executionStats"]["totalDocsExamined"]
+    print(f"idle score sweep over {rows} leads: median {sorted(samples)[5] * 1000:.1f} ms, "
+          f"{touched} leads touched in 10 sweeps, {examined} examined by its query")  # fmt: skip
+    rules = await crm_service.score_rules()
+    await crm_service.do_set_score_rules(admin, ScoreRulesPut(
+        version=rules.version,
+        source_points=[RuleRow(key=k, points=v + 1) for k, v in rules.source_points.items()],
+        completeness_points=[RuleRow(key=k, points=v)
+                             for k, v in rules.completeness_points.items()],
+        engagement_points=rules.engagement_points, engagement_cap=rules.engagement_cap,
+        engagement_days=rules.engagement_days, half_life_days=rules.half_life_days,
+    ))  # fmt: skip
+    started, rescored = time.perf_counter(), 0
+    while batch := await crm_service.do_recompute_scores():
+        rescored += batch
+    took = time.perf_counter() - started
+    print(f"after a rules change: {rescored} open leads rescored once in {took:.2f} s "
+          f"({rescored / took:.0f}/s)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.crm import people, repository
-from app.crm.documents import Lead, LeadStatus
-from app.crm.schemas import BoardChange, CrmLeadEvent, LeadOut
+from app.crm.documents import Client, Lead, LeadStatus
+from app.crm.schemas import BoardChange, ClientChange, CrmClientEvent, CrmLeadEvent, LeadOut
 from app.realtime import events
 
 BOARD_EVENT = "crm:lead"
+CLIENT_EVENT = "crm:client"
 ALL_ROOM = "crm:board:all"
 
 
@@ -45,7 +46,13 @@ class Audience:
             return False
         if room == ALL_ROOM:
             return True
-        owner = lead.owner_id
+        return self.sees_owner(room, lead.owner_id)
+
+    def sees_owner(self, room: str, owner: str | None) -> bool:
+        """Whether a record owned by ``owner`` is in ``room``'s viewer's book: theirs or their
+        team's; admins (``crm:board:all``) see everything."""
+        if room == ALL_ROOM:
+            return True
         if owner is None:
             return False
         return room in (viewer_room(owner), viewer_room(self.managers.get(owner) or ""))
@@ -81,3 +88,17 @@ async def record(
                 session, room, BOARD_EVENT, CrmLeadEvent, change=change, lead=shown,
                 visible=who.sees(room, lead),
             )  # fmt: skip
+
+
+async def record_client(
+    session: AsyncClientSession, who: Audience, client: Client, change: ClientChange
+) -> None:
+    """Record ``change`` of ``client`` (as stored after it) in every room of ``who`` (the
+    audience of its manager before and after), inside the caller's transaction; open client
+    pages reload it. Ids only: the log never holds the person's data."""
+    for room in who.rooms:
+        await events.room_event(
+            session, room, CLIENT_EVENT, CrmClientEvent, change=change,
+            client_id=str(client.id), lead_id=client.lead_id, owner_id=client.owner_id,
+            visible=who.sees_owner(room, client.owner_id),
+        )  # fmt: skip

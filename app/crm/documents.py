@@ -97,6 +97,10 @@ class ScoreParts(BaseModel):
     total: int = 0
     computed_at: dt.datetime | None = None
     rules_version: int = 0  # the version of the score rules it was computed by
+    # When this score changes by time alone (the next whole day of inactivity, the oldest
+    # engaging activity leaving the window, or the refresh period): the worker's sweep reads
+    # only leads whose moment came (index ``rescore_due``). None: a closed lead, never again.
+    rescore_at: dt.datetime | None = None
 
 
 # The profile fields the score's completeness part may give points for.
@@ -198,7 +202,7 @@ class Lead(Document):
                        partialFilterExpression={"held_phone": {"$type": "string"}}),
             IndexModel([("owner_id", ASCENDING), ("status", ASCENDING)], name="owner_status"),
             IndexModel([("created_at", DESCENDING)], name="created"),
-            IndexModel([("score_parts.computed_at", ASCENDING)], name="score_age"),
+            IndexModel([("score_parts.rescore_at", ASCENDING)], name="rescore_due"),
             IndexModel([("name_tokens", ASCENDING)], name="name_tokens"),
         ]  # fmt: skip
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from app.identity import directory
 from app.identity.documents import PlatformRole, User, UserStatus
 from app.identity.signup import do_provision_user
+from app.notifications.service import notification_service
+from app.sms.service import sms_service
 
 STAFF_ROLES = (PlatformRole.CRM_AGENT, PlatformRole.CRM_MANAGER, PlatformRole.ADMIN)
 
@@ -37,8 +39,19 @@ async def provision_client(email: str, full_name: str) -> tuple[User, bool]:
 
 async def erase_account(user_id: str) -> None:
     """Anonymise the account the CRM made for a person it erases (identity's
-    ``do_erase_account``: cannot sign in, sessions revoked, references kept)."""
+    ``do_erase_account``: cannot sign in, sessions revoked, security events without the
+    address, references kept), and what other domains keep for that account: its mobile
+    number and text messages (app/sms), the titles and bodies of its notifications."""
     await directory.do_erase_account(user_id, "crm_erasure")
+    await sms_service.do_forget(user_id)
+    await notification_service.do_forget_recipient(user_id)
+
+
+async def forget_addresses(emails: list[str]) -> None:
+    """Erase addresses of a person that no account holds (now): the sign-in attempts typed
+    with them are kept without the address (identity's ``do_forget_address``)."""
+    for address in sorted({e for e in emails if e}):
+        await directory.do_forget_address(address)
 
 
 async def account_erased(user_id: str) -> bool:

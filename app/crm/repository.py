@@ -196,13 +196,57 @@ def text_filter(text: str) -> Filter:
     return {"search_text": {"$regex": re.escape(text.strip().lower())}}
 
 
-async def stale_scores(before: dt.datetime, limit: int, rules_version: int = 0) -> list[Lead]:
-    """Open leads scored before ``before`` or by another version of the rules, oldest first."""
-    query = {"status": {"$in": [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]},
-             "$or": [{"score_parts.computed_at": None},
-                     {"score_parts.computed_at": {"$lt": before}},
-                     {"score_parts.rules_version": {"$ne": rules_version}}]}  # fmt: skip
-    return await Lead.find(query).sort("+score_parts.computed_at").limit(limit).to_list()
+SCORE_SWEPT_ID = "score_rules_swept"
+"""The counter holding the rules' version every open lead was last marked for."""
+
+
+def due_scores_filter(now: dt.datetime) -> Filter:
+    """The leads whose score is due by ``now``: one indexed range (``rescore_due``), so a
+    sweep with nothing due examines no lead at all."""
+    return {"score_parts.rescore_at": {"$lte": now}}
+
+
+async def due_scores(now: dt.datetime, limit: int) -> list[Lead]:
+    """Leads whose score is due by ``now``, longest waiting first."""
+    return await Lead.find(due_scores_filter(now)).sort("+score_parts.rescore_at").limit(
+        limit).to_list()  # fmt: skip
+
+
+async def clear_rescore(lead_id: PydanticObjectId) -> None:
+    """A closed lead's score is not recomputed any more."""
+    await Lead.get_pymongo_collection().update_one(
+        {"_id": lead_id}, {"$set": {"score_parts.rescore_at": None}}
+    )
+
+
+async def swept_rules_version() -> int | None:
+    """The rules' version every open lead was last marked for (None: never)."""
+    found = await CrmCounter.get_pymongo_collection().find_one({"_id": SCORE_SWEPT_ID})
+    return None if found is None else int(found["value"])
+
+
+async def mark_open_scores_due(now: dt.datetime, version: int) -> int:
+    """Make every open lead's score due now (the rules changed), then record ``version`` as
+    marked for; returns how many leads were marked."""
+    result = await Lead.get_pymongo_collection().update_many(
+        {"status": {"$in": [LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED]}},
+        {"$set": {"score_parts.rescore_at": now}},
+    )
+    await CrmCounter.get_pymongo_collection().update_one(
+        {"_id": SCORE_SWEPT_ID}, {"$set": {"value": version}}, upsert=True
+    )
+    return result.modified_count
+
+
+async def oldest_activity_at(
+    lead_id: str, kinds: list[str], since: dt.datetime, session: Session = None
+) -> dt.datetime | None:
+    """When the oldest activity of ``kinds`` at or after ``since`` happened (None: none)."""
+    found = await Activity.get_pymongo_collection().find_one(
+        {"lead_id": lead_id, "kind": {"$in": kinds}, "at": {"$gte": since}},
+        {"at": 1}, sort=[("at", 1)], session=session,
+    )  # fmt: skip
+    return None if found is None else found["at"]
 
 
 async def set_score(
@@ -378,6 +422,49 @@ async def move_back_reminders(merge_id: str, to_lead: str, session: AsyncClientS
     )  # fmt: skip
 
 
+async def erase_reminder_texts(lead_id: str, client_id: str | None, session: Session) -> None:
+    """Blank the text of every reminder about the lead or its client, whatever its status."""
+    ors: list[Filter] = [{"lead_id": lead_id}]
+    if client_id:
+        ors.append({"client_id": client_id})
+    await Reminder.get_pymongo_collection().update_many(
+        {"$or": ors}, {"$set": {"text": ""}}, session=session
+    )
+
+
+ERASED_PERSON: Filter = {
+    "full_name": "(erased)", "email": None, "phone_sealed": None, "phone_last4": None,
+    "city": None, "company": None, "message": None, "search_text": "", "name_tokens": [],
+}  # fmt: skip
+UNIQUE_KEYS = ("dedupe_email", "dedupe_phone", "held_email", "held_phone")
+
+
+async def erase_merges(lead_id: str, now: dt.datetime, session: Session) -> None:
+    """Erase the person from both snapshots of every merge ``lead_id`` took part in (a merge
+    said the two leads were one person), so an undo never brings their data back."""
+    for side in ("winner", "loser"):
+        await LeadMerge.get_pymongo_collection().update_many(
+            {"$or": [{"winner_id": lead_id}, {"loser_id": lead_id}]},
+            {"$set": {f"{side}_before.{k}": v for k, v in
+                      {**ERASED_PERSON, "erased_at": now}.items()},
+             "$unset": {f"{side}_before.{k}": "" for k in UNIQUE_KEYS}},
+            session=session,
+        )  # fmt: skip
+
+
+async def erase_merged_away(lead_id: str, now: dt.datetime, session: Session) -> list[str]:
+    """Erase the leads merged into ``lead_id`` (the same person), releasing the keys they
+    held; returns their ids."""
+    query = {"merged_into": lead_id, "status": LeadStatus.MERGED}
+    found = await Lead.get_pymongo_collection().find(query, {"_id": 1}, session=session).to_list()
+    await Lead.get_pymongo_collection().update_many(
+        query, {"$set": {**ERASED_PERSON, "erased_at": now, "updated_at": now},
+                "$unset": dict.fromkeys(UNIQUE_KEYS, ""), "$inc": {"version": 1}},
+        session=session,
+    )  # fmt: skip
+    return [str(doc["_id"]) for doc in found]
+
+
 async def cancel_reminders(lead_id: str, session: Session) -> None:
     await Reminder.get_pymongo_collection().update_many(
         {"lead_id": lead_id, "status": ReminderStatus.PENDING},
@@ -444,9 +531,11 @@ async def insert_client(client: Client, session: AsyncClientSession) -> Client:
     return client
 
 
-async def client(client_id: str, scope: Mapping[str, Any]) -> Client | None:
+async def client(
+    client_id: str, scope: Mapping[str, Any], session: Session = None
+) -> Client | None:
     query = _by_id(client_id, scope)
-    return None if query is None else await Client.find_one(query)
+    return None if query is None else await Client.find_one(query, session=session)
 
 
 async def clients(query: Filter, *, skip: int = 0, limit: int = 50) -> tuple[list[Client], int]:

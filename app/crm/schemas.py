@@ -333,6 +333,25 @@ class CrmLeadEvent(ServerEvent):
     visible: bool
 
 
+ClientChange = Literal["updated", "activity", "reminder", "kyc", "invited", "linked", "erased"]
+
+
+class CrmClientEvent(ServerEvent):
+    """``crm:client`` in a board room: a client's profile, status or manager changed, or an
+    activity, a follow-up or a KYC document was added, or the person was erased (open client
+    pages listen to it and reload that client). No personal data travels in it (the log keeps
+    it): the page reads the client again. ``visible`` whether the client is in this room's
+    viewer's book now (false: it went to a manager outside their team). ``seq`` is the room's
+    gap-free sequence number."""
+
+    seq: int = Field(ge=1)
+    change: ClientChange
+    client_id: str
+    lead_id: str
+    owner_id: str | None
+    visible: bool
+
+
 class BoardJoin(BaseModel):
     """``crm:join``: enter one's own board room (the server picks it from the account's CRM
     role and team); ``after_seq`` to receive what was missed since."""
@@ -430,8 +449,12 @@ class ReminderQuery(BaseModel):
 
 
 class ReminderDueEvent(ServerEvent):
-    """``crm:reminder`` to ``user:<assignee>`` once, when a follow-up falls due."""
+    """``crm:reminder`` once, when a follow-up falls due, in the board rooms of its assignee
+    (their own, their manager's, the admins'): logged with the room's gap-free ``seq``, so a
+    screen that was away when it fell due gets it on its next ``crm:join``. The reminders
+    screen shows those whose ``reminder.assignee_id`` is the viewer."""
 
+    seq: int = Field(ge=1)
     reminder: ReminderOut
     subject: str
 

@@ -78,6 +78,7 @@ from app.crm.errors import (
 )
 from app.crm.schemas import (
     BoardChange,
+    ClientChange,
     ClientCreate,
     ClientKycUpload,
     ClientPatch,
@@ -117,11 +118,19 @@ from app.notifications.service import Draft, notification_service
 from app.ratelimit import rate_limiter
 from app.realtime import eventlog, events
 from app.realtime.eventlog import iso, utcnow
-from app.realtime.rooms import user_room
 
 log = get_logger(__name__)
 
 AUDIT_CHAIN = "crm"
+ERASED_LEAD_FIELDS = {
+    "lead.full_name": "(erased)",
+    "lead.email": None,
+    "lead.phone": None,
+    "lead.city": None,
+    "lead.company": None,
+    "lead.message": None,
+}
+"""What an erasure overwrites in the ``crm:lead`` events the boards' logs keep of the lead."""
 REMINDER_EVENT = "crm:reminder"
 OPEN_STATUSES = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
 REMINDER_PAST_GRACE = dt.timedelta(minutes=10)  # a follow-up "now" typed a moment ago is fine
@@ -844,15 +853,24 @@ class CrmService:
 
     async def _add_activity(
         self, actor_id: str | None, lead_id: str, kind: ActivityKind, text: str, data: Filter,
-        client_id: str | None = None,
+        client_id: str | None = None, client_change: ClientChange | None = None,
     ) -> Activity:  # fmt: skip
         """Store an activity on the lead's timeline (searchable, restarting its inactivity
         clock, rescored) in one transaction, shown live to everyone whose board or open lead
-        page has the lead (``crm:lead`` ``activity``, or ``reminder`` for a follow-up)."""
+        page has the lead (``crm:lead`` ``activity``, or ``reminder`` for a follow-up) and,
+        about a client, to their open client pages (``crm:client`` ``client_change``: by
+        default ``reminder``, ``kyc`` or ``activity`` by the kind)."""
         now = utcnow()
         before = await repository.lead(lead_id, {})
         who = await board.audience([before.owner_id if before else None])
         change: BoardChange = "reminder" if kind is ActivityKind.REMINDER else "activity"
+        about = await repository.client(client_id, {}) if client_id else None
+        watchers = await board.audience([about.owner_id]) if about is not None else None
+        told: ClientChange = client_change or (
+            "reminder" if kind is ActivityKind.REMINDER
+            else "kyc" if kind is ActivityKind.KYC
+            else "invited" if kind is ActivityKind.INVITED
+            else "activity")  # fmt: skip
 
         async def body(session: AsyncClientSession) -> Activity:
             activity = await repository.insert_activity(Activity(
@@ -865,6 +883,8 @@ class CrmService:
             if lead is not None:
                 lead = await self._rescored_in(session, lead)
                 await board.record(session, who, [lead], change)
+            if watchers is not None and client_id:
+                await self._client_changed(session, watchers, client_id, told)
             return activity
 
         return await run_in_transaction(body)
@@ -950,6 +970,7 @@ class CrmService:
             # It keeps them reserved (held_*), so nobody new takes them and undo stays possible.
             await repository.update_lead(loser.id, loser.version, {
                 "status": LeadStatus.MERGED.value, "merged_into": winner_id, "updated_at": now,
+                "score_parts.rescore_at": None,
                 "held_email": loser.dedupe_email, "held_phone": loser.dedupe_phone,
             }, session, unset=["dedupe_email", "dedupe_phone"])  # fmt: skip
             await repository.update_lead(winner.id, winner.version, changes, session)
@@ -1069,6 +1090,16 @@ class CrmService:
         found = [await repository.lead(i, {}, session) for i in lead_ids]
         return [lead for lead in found if lead is not None]
 
+    async def _client_changed(
+        self, session: AsyncClientSession, who: board.Audience, client_id: str,
+        change: ClientChange,
+    ) -> None:  # fmt: skip
+        """Tell open client pages (the board rooms of ``who``) that the client changed, inside
+        the caller's transaction (``crm:client``)."""
+        client = await repository.client(client_id, {}, session)
+        if client is not None:
+            await board.record_client(session, who, client, change)
+
     # ---- the live board -----------------------------------------------------------------
 
     async def staff_actor(self, user_id: str) -> Actor:
@@ -1153,7 +1184,8 @@ class CrmService:
             moved = await repository.update_lead(lead.id, lead.version, {
                 "status": LeadStatus.CONVERTED.value, "stage": LeadStatus.CONVERTED.value,
                 "client_id": str(client_id), "converted_at": now, "updated_at": now,
-                "last_activity_at": now}, session)  # fmt: skip
+                "last_activity_at": now, "score_parts.rescore_at": None},
+                session)  # fmt: skip
             if not moved:
                 raise LeadChanged("someone changed this lead meanwhile; look again and retry")
             await repository.insert_client(client, session)
@@ -1233,6 +1265,7 @@ class CrmService:
         if client is None or client.id is None:
             raise ClientNotFound("no link request for you on this record")
         key = client.id
+        watchers = await board.audience([client.owner_id])
 
         async def body(session: AsyncClientSession) -> None:
             if not await repository.answer_link(key, user_id, accept, session):
@@ -1244,6 +1277,7 @@ class CrmService:
                 actor_id=user_id, data={"accepted": accept}, at=utcnow()), session)  # fmt: skip
             await _audit(session, user_id, "crm.client.link_accept" if accept
                          else "crm.client.link_decline", "client", client_id)  # fmt: skip
+            await self._client_changed(session, watchers, client_id, "linked")
 
         await run_in_transaction(body)
         answered = await repository.client(client_id, {})
@@ -1281,6 +1315,7 @@ class CrmService:
         client_id = PydanticObjectId()
         now = lead.created_at
         lead.status = lead.stage = LeadStatus.CONVERTED
+        lead.score_parts.rescore_at = None  # closed: its score is not swept
         lead.client_id, lead.converted_at = str(client_id), now
         address = (data.address or "").strip()
         client = Client(
@@ -1408,6 +1443,7 @@ class CrmService:
         assert client.id is not None
         key_id = client.id
         lead, lead_changes, lead_unset = await self._client_contact_keys(actor, client, fields)
+        watchers = await board.audience([client.owner_id, changes.get("owner_id")])
 
         async def body(session: AsyncClientSession) -> None:
             if lead is not None and lead_changes:
@@ -1421,6 +1457,7 @@ class CrmService:
                 actor_id=actor.user_id, data={"fields": sorted(fields)}), session)  # fmt: skip
             await _audit(session, actor.user_id, "crm.client.update", "client", client_id,
                          fields=sorted(fields))  # fmt: skip
+            await self._client_changed(session, watchers, client_id, "updated")
 
         try:
             await run_in_transaction(body)
@@ -1707,6 +1744,7 @@ class CrmService:
             f"KYC {decided.kind.value} {'verified' if verify else 'rejected'}",
             {"document_id": doc_id},
             client_id=str(holders[0].id),
+            client_change="kyc",
         )
         return decided
 
@@ -1822,7 +1860,8 @@ class CrmService:
         """Deliver every pending reminder due by ``now``: in one transaction the reminder moves
         pending → sent (guarded: only one sweep wins, across workers and restarts), the
         assignee's notification is stored (e-mailed by the outbox worker, once), and
-        ``crm:reminder`` goes to ``user:<assignee>`` after the commit. Returns how many fired."""
+        ``crm:reminder`` is logged in the assignee's board rooms (sent after the commit).
+        Returns how many fired."""
         now = now or utcnow()
         fired = 0
         for reminder in await repository.due_reminders(now, limit):
@@ -1842,6 +1881,7 @@ class CrmService:
             owner = await repository.client(reminder.client_id, {})
             subject = owner.full_name if owner else subject
         await notification_service.prepare([reminder.assignee_id])
+        who = await board.audience([reminder.assignee_id])
         reminder_key = reminder.id
         page = f"/crm/leads/{ref_id}" if reminder.lead_id else f"/crm/clients/{ref_id}"
         where = f"Open it: {get_settings().public_url}{page}"
@@ -1855,10 +1895,12 @@ class CrmService:
                 ref_type=ref_type, ref_id=ref_id, dedupe_key=f"crm-reminder:{reminder.id}",
             )])  # fmt: skip
             sent = reminder.model_copy(update={"status": ReminderStatus.SENT, "sent_at": now})
-            await events.send(user_room(reminder.assignee_id), REMINDER_EVENT, ReminderDueEvent(
-                id=f"crm-reminder:{reminder.id}", ts=iso(now), reminder=ReminderOut.of(sent),
-                subject=subject,
-            ))  # fmt: skip
+            # Logged in the assignee's board rooms: a screen away when it fell due gets it on
+            # its next crm:join (after_seq), like every other change it shows.
+            for room in who.rooms:
+                await events.room_event(session, room, REMINDER_EVENT, ReminderDueEvent,
+                                        reminder=ReminderOut.of(sent),
+                                        subject=subject)  # fmt: skip
 
             async def deliver() -> None:
                 await notification_service.deliver(stored)
@@ -1931,8 +1973,8 @@ class CrmService:
     async def do_set_score_rules(self, actor: Actor, data: ScoreRulesPut) -> CrmScoreRules:
         """Replace the score rules (admins: the route checks) as of ``data.version`` (the
         version the person saw). Audited on the CRM chain with what changed. The scores follow:
-        the worker's sweep (``do_recompute_scores``) recomputes every open lead scored by an
-        older version.
+        the worker's sweep (``do_recompute_scores``) marks every open lead due once and
+        rescores it by the new version.
 
         Raises:
             ScoreRulesInvalid (422, ``details.problems``: field and sentence each; nothing
@@ -2005,6 +2047,10 @@ class CrmService:
             kinds = [k.value for k in ENGAGEMENT_KINDS]
             count = await repository.count_activities(str(lead.id), kinds, since, session) \
                 if lead.id else 0  # fmt: skip
+        oldest = None
+        if engagement_count is None and count and lead.id:
+            oldest = await repository.oldest_activity_at(
+                str(lead.id), [k.value for k in ENGAGEMENT_KINDS], since, session)  # fmt: skip
         engagement = min(rules.engagement_cap, count * rules.engagement_points)
         present = {
             "email": lead.email,
@@ -2025,9 +2071,22 @@ class CrmService:
         total = int(
             (Decimal(raw * decay_bp) / 10_000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
         )
+        rescore_at = None
+        if lead.status in OPEN_STATUSES:
+            moments = [
+                last + dt.timedelta(days=days + 1),  # the next whole day of inactivity
+                now + dt.timedelta(seconds=crm_settings().score_refresh_seconds),
+            ]
+            if oldest is not None:  # the oldest engaging activity leaves the window
+                if oldest.tzinfo is None:
+                    oldest = oldest.replace(tzinfo=dt.UTC)
+                moments.append(oldest + dt.timedelta(days=rules.engagement_days,
+                                                     milliseconds=1))  # fmt: skip
+            rescore_at = min(moments)
         return ScoreParts(source=source, engagement=engagement, completeness=completeness,
                           decay_bp=decay_bp, days_inactive=days, total=total,
-                          computed_at=now, rules_version=rules.version)  # fmt: skip
+                          computed_at=now, rules_version=rules.version,
+                          rescore_at=rescore_at)  # fmt: skip
 
     async def _rescore(self, lead: Lead) -> None:
         parts = await self.compute_score(lead)
@@ -2043,18 +2102,27 @@ class CrmService:
         return lead.model_copy(update={"score": parts.total, "score_parts": parts})
 
     async def do_recompute_scores(self, now: dt.datetime | None = None, limit: int = 200) -> int:
-        """Recompute open leads' scores older than ``score_refresh_seconds`` (decay moves with
-        time) or computed by another version of the rules (an admin changed them). Returns
-        how many were recomputed. Idempotent."""
+        """The worker's sweep: recompute the scores that are due — a lead's score records when
+        it next changes by time alone (``ScoreParts.rescore_at``: a day of inactivity more,
+        an activity leaving the engagement window, the refresh period at the latest); every
+        other input (status, profile, activities) rescores the lead in the transaction that
+        changes it. When the rules' version is one the open leads were not yet marked for (an
+        admin changed them, or they were reset), every open lead is marked due once. A sweep
+        with nothing due reads one index range and no lead. Returns how many leads it touched
+        (rescored, or — a closed lead found due — only unmarked). Idempotent."""
         now = now or utcnow()
         rules = await self.score_rules()
-        before = now - dt.timedelta(seconds=crm_settings().score_refresh_seconds)
-        stale = await repository.stale_scores(before, limit, rules.version)
-        for lead in stale:
-            parts = await self.compute_score(lead, now, rules=rules)
+        if await repository.swept_rules_version() != rules.version:
+            await repository.mark_open_scores_due(now, rules.version)
+        due = await repository.due_scores(now, limit)
+        for lead in due:
             assert lead.id is not None
+            if lead.status not in OPEN_STATUSES:
+                await repository.clear_rescore(lead.id)
+                continue
+            parts = await self.compute_score(lead, now, rules=rules)
             await repository.set_score(lead.id, parts.total, parts.model_dump())
-        return len(stale)
+        return len(due)
 
     # ---- reports ------------------------------------------------------------------------
 
@@ -2216,6 +2284,12 @@ class CrmService:
         outcome = await self._account_outcome(client)
         now = utcnow()
         who = await board.audience([lead.owner_id])
+        watchers = await board.audience([client.owner_id]) if client is not None else None
+        # The leads merged into this one are the same person: their addresses go too.
+        twins = await repository.all_leads({"merged_into": lead_id, "status": "merged"})
+        addresses = [a for t in [lead, *twins] for a in (t.email, t.held_email) if a]
+        if client is not None and client.email:
+            addresses.append(client.email)
 
         async def body(session: AsyncClientSession) -> None:
             assert lead.id is not None
@@ -2238,6 +2312,18 @@ class CrmService:
                 }, session)  # fmt: skip
             await repository.erase_activities(lead_id, lead.client_id, session)
             await repository.cancel_reminders(lead_id, session)
+            await repository.erase_reminder_texts(lead_id, lead.client_id, session)
+            await repository.erase_merges(lead_id, now, session)
+            same = await repository.erase_merged_away(lead_id, now, session)
+            # The boards' logs replay what they told: not the person's data any more.
+            await eventlog.redact(session, {"event": board.BOARD_EVENT,
+                                            "data.lead.id": {"$in": [lead_id, *same]}},
+                                  ERASED_LEAD_FIELDS)  # fmt: skip
+            about: list[Filter] = [{"data.reminder.lead_id": lead_id}]
+            if lead.client_id:
+                about.append({"data.reminder.client_id": lead.client_id})
+            await eventlog.redact(session, {"event": REMINDER_EVENT, "$or": about},
+                                  {"subject": "(erased)", "reminder.text": ""})  # fmt: skip
             await _audit(session, actor.user_id if actor else None, "crm.person.erase", "lead",
                          lead_id, why=why, account=outcome.state,
                          retained=[r.kind for r in outcome.retained])  # fmt: skip
@@ -2246,6 +2332,21 @@ class CrmService:
         await run_in_transaction(body)
         if outcome.state == "erased" and client is not None and client.user_id:
             await people.erase_account(client.user_id)
+        # What other domains keep about them: staff's notifications naming them (follow-ups,
+        # KYC expiries), and sign-in attempts typed with their addresses no account holds.
+        await notification_service.do_forget_about("crm_lead", [lead_id])
+        if client is not None:
+            await notification_service.do_forget_about("crm_client", [str(client.id)])
+        await people.forget_addresses(addresses)
+        if client is not None and watchers is not None:
+            # Told once the account's fate is settled too, so an open page reads both.
+            erased_id = str(client.id)
+
+            async def tell(session: AsyncClientSession) -> None:
+                assert watchers is not None
+                await self._client_changed(session, watchers, erased_id, "erased")
+
+            await run_in_transaction(tell)
         erased = await repository.lead(lead_id, {})
         assert erased is not None
         return erased, client, privacy.subject_hash(lead_id), outcome

@@ -9,6 +9,7 @@ import re
 from pymongo.asynchronous.client_session import AsyncClientSession
 
 from app.db import object_id
+from app.extensions import services
 from app.identity import repository, security, sessions
 from app.identity.documents import SecurityEventKind, TotpState, User, UserStatus
 from app.identity.schemas import normalise_email
@@ -77,7 +78,9 @@ async def do_erase_account(user_id: str, reason: str) -> User | None:
     memberships — still resolves. The e-mail becomes ``erased-<id>@erased.invalid`` (the real
     address is free for a new signup), the name ``(erased)``; phone, password, TOTP and OAuth
     links are removed; the status becomes ERASED (no sign-in, token, reset or reactivation);
-    every session is revoked and open sockets are disconnected; a ``sessions_revoked``
+    its security events name the erased address instead of the real one and its sign-in
+    failure count and lock (Redis, keyed by the address) go; every session is
+    revoked and open sockets are disconnected; a ``sessions_revoked``
     security event says why (``reason``). The caller decides whether erasing is allowed
     (legal retention). Idempotent: an erased account is returned as it is. Returns None for
     an unknown id."""
@@ -96,9 +99,29 @@ async def do_erase_account(user_id: str, reason: str) -> User | None:
         },
         guard={"status": {"$ne": UserStatus.ERASED.value}},
     )  # fmt: skip
+    # Its security events keep what happened, when and from where, but no longer the address
+    # (login failures typed with it before the account existed included).
+    await repository.anonymise_security_events(oid, found.email, erased_email(user_id))
+    await repository.LoginThrottle(services.require_redis()).clear(found.email)
     revoked = await sessions.store().revoke_all(user_id)
     await sessions.disconnect(user_id, "account_erased")
     if erased is not None:
         await security.record(SecurityEventKind.SESSIONS_REVOKED, user=erased, count=revoked,
                               reason=reason)  # fmt: skip
     return erased or await repository.user_by_id(oid)
+
+
+async def do_forget_address(email: str) -> int:
+    """Erase an address that no account holds (a person the CRM erases who never had an
+    account, or whose account went): the security events that name it without an account —
+    sign-in attempts typed with it — keep what happened but name ``erased@erased.invalid``,
+    and its sign-in failure count and lock (Redis) go.
+    Nothing happens while an account holds the address (the events are that account's).
+    Returns how many events changed."""
+    address = normalise_email(email)
+    if await repository.user_by_email(address) is not None:
+        return 0
+    await repository.LoginThrottle(services.require_redis()).clear(address)  # failure counts
+    return await repository.anonymise_security_events(
+        None, address, f"erased@{ERASED_EMAIL_DOMAIN}"
+    )

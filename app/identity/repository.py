@@ -268,6 +268,24 @@ async def add_security_event(event: SecurityEvent) -> None:
     await event.insert()
 
 
+async def anonymise_security_events(
+    user_id: PydanticObjectId | None, email: str | None, replacement: str
+) -> int:
+    """Replace the address of every security event of ``user_id`` (any address) and of every
+    event naming ``email`` without an account with ``replacement``; returns how many."""
+    ors: list[dict[str, Any]] = []
+    if user_id is not None:
+        ors.append({"user_id": user_id})
+    if email:
+        ors.append({"email": email, "user_id": None})
+    if not ors:
+        return 0
+    result = await SecurityEvent.get_pymongo_collection().update_many(
+        {"$or": ors, "email": {"$ne": replacement}}, {"$set": {"email": replacement}}
+    )
+    return result.modified_count
+
+
 async def security_events(
     *, user_id: PydanticObjectId | None, kind: str | None, limit: int
 ) -> list[SecurityEvent]:

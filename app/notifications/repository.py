@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from beanie import PydanticObjectId
 from pymongo import ReturnDocument
@@ -102,3 +103,12 @@ async def finish_email(notification_id: PydanticObjectId | None, status: EmailSt
         {"_id": notification_id, "email_status": EmailStatus.SENDING.value},
         {"$set": {"email_status": status.value}},
     )
+
+
+async def redact(query: dict[str, Any], title: str) -> int:
+    """Give the notifications matching ``query`` the title ``title`` and an empty body (their
+    ids, kinds, times and read marks stay); returns how many changed."""
+    result = await Notification.get_pymongo_collection().update_many(
+        query, {"$set": {"title": title, "body": ""}}
+    )
+    return result.modified_count

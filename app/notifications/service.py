@@ -117,6 +117,21 @@ class NotificationService:
             await events.send(user_room(n.user_id), NOTIFICATION_NEW, event)
         await push_service.deliver(notifications)  # browsers subscribed to these kinds
 
+    async def do_forget_about(self, ref_type: str, ref_ids: list[str]) -> int:
+        """Erasure of the person a notification was about (``ref_type``/``ref_ids``, e.g. a
+        CRM follow-up naming the lead): its title becomes ``(erased)`` and its body empty, so
+        no inbox keeps their name or details. Returns how many changed."""
+        ids = [i for i in ref_ids if i]
+        if not ids:
+            return 0
+        return await repository.redact({"ref_type": ref_type, "ref_id": {"$in": ids}},
+                                       "(erased)")  # fmt: skip
+
+    async def do_forget_recipient(self, user_id: str) -> int:
+        """Erasure of an account: the notifications addressed to it keep their kind and time
+        but lose their title and body (which may name the person). Returns how many changed."""
+        return await repository.redact({"user_id": user_id}, "(erased)")
+
     async def do_notify(self, drafts: list[Draft]) -> list[Notification]:
         """Store and deliver notifications in a transaction of their own."""
         await self.prepare([d.user_id for d in drafts])

@@ -156,3 +156,16 @@ async def next_seq(session: AsyncClientSession, room: str) -> int:
     if counter is None:
         raise RuntimeError(f"room {room} has no counter: call ensure_room first")
     return int(counter["value"])
+
+
+async def redact(session: AsyncClientSession | None, match: dict[str, Any],
+                 changes: dict[str, Any]) -> int:  # fmt: skip
+    """Overwrite fields of the logged events matching ``match`` (a filter on ``room``,
+    ``event`` and ``data.…``): ``changes`` maps a path inside ``data`` to its new value. For
+    an erasure: a replayed event must not bring back what was erased. ``seq`` and ids stay,
+    so logs remain gap-free. Returns how many events changed."""
+    result = await RoomEvent.get_pymongo_collection().update_many(
+        match, {"$set": {f"data.{path}": value for path, value in changes.items()}},
+        session=session,
+    )  # fmt: skip
+    return result.modified_count

@@ -92,3 +92,17 @@ async def finish(message_id: Any, changes: dict[str, Any]) -> bool:
 async def messages_of(user_id: str, limit: int = 50) -> list[SmsMessage]:
     """``user_id``'s latest messages, newest first."""
     return await SmsMessage.find({"user_id": user_id}).sort("-created_at").limit(limit).to_list()
+
+
+async def forget(user_id: str) -> int:
+    """Remove ``user_id``'s mobile number and blank the number and text of their messages
+    (each keeps its template, status and times); returns how many messages changed."""
+    await MobileNumber.get_pymongo_collection().delete_many({"user_id": user_id})
+    await SmsMessage.get_pymongo_collection().update_many(  # never sent to nobody
+        {"user_id": user_id, "status": SmsStatus.PENDING.value},
+        {"$set": {"status": SmsStatus.FAILED.value, "last_error": "erased"}},
+    )
+    result = await SmsMessage.get_pymongo_collection().update_many(
+        {"user_id": user_id}, {"$set": {"e164": "", "text": "", "variables": {}}}
+    )
+    return result.modified_count

@@ -175,6 +175,12 @@ class SmsService:
                 sent += 1
         return sent
 
+    async def do_forget(self, user_id: str) -> int:
+        """Erasure of an account: its mobile number is removed and its messages keep their
+        template, status and times but no number or text (one still waiting is never sent).
+        Returns how many messages changed."""
+        return await repository.forget(user_id)
+
     async def messages_of(self, user_id: str) -> list[SmsMessage]:
         """``user_id``'s latest text messages, newest first."""
         return await repository.messages_of(user_id)

@@ -1,6 +1,6 @@
 """Follow-up reminders are delivered exactly once: racing sweeps, a sweep that dies before its
 commit, and a real worker killed with SIGKILL and restarted while the session's own worker keeps
-sweeping — one ``crm:reminder`` to ``user:<assignee>``, one notification, one e-mail."""
+sweeping — one ``crm:reminder`` in the assignee's board room, one notification, one e-mail."""
 
 from __future__ import annotations
 
@@ -118,6 +118,8 @@ async def test_live_delivery_once_across_a_worker_restart(
     socket = await RoomClient(
         live_stack.url, RoomPerson(agent.user_id, agent.email, pair["access_token"])
     ).connect()
+    joined = await socket.call("crm:join", {})  # crm:reminder is logged in the board room
+    assert joined["ok"] is True, joined
     worker_id = f"samooh-crm-restart-{uuid.uuid4().hex[:6]}"
     log = tmp_path / "extra-worker.log"
     extra = _worker(worker_id, log)

@@ -563,7 +563,8 @@ function useLiveLead(leadId: string, onChange: () => void): { joined: boolean; g
         }
         return { missed: answer.missed as unknown as LogEvent[], room: answer.room };
       },
-      apply: ({ data }) => {
+      apply: ({ event, data }) => {
+        if (event !== "crm:lead") return;
         const e = data as unknown as LeadEvent;
         if (e.lead.id !== leadId && e.lead.merged_into !== leadId) return;
         if (e.lead.id === leadId && !e.visible && e.lead.status !== "merged") {
@@ -581,6 +582,64 @@ function useLiveLead(leadId: string, onChange: () => void): { joined: boolean; g
       release();
     };
   }, [leadId]);
+  return { joined, gone };
+}
+
+/** `crm:client` in the board room: a client changed (ids only; the page reads it again). */
+interface ClientEvent {
+  seq: number;
+  change: string;
+  client_id: string;
+  lead_id: string;
+  owner_id: string | null;
+  visible: boolean;
+}
+
+/**
+ * An open client page kept live, like a lead page: in the person's board room, where every
+ * change to a client of their book is told (`crm:client`: profile, status, manager, activity,
+ * follow-up, KYC document, erasure); it calls `onChange` for each change of this client, and
+ * after a dropped connection or a `room:head` ahead the changes missed are replayed in order.
+ * `gone` is the change that took the client out of the person's book.
+ */
+function useLiveClient(clientId: string, onChange: () => void): { joined: boolean; gone: ClientEvent | null } {
+  const [joined, setJoined] = useState(false);
+  const [gone, setGone] = useState<ClientEvent | null>(null);
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => {
+    const release = holdBoardRoom();
+    setGone(null);
+    const log = new RoomLog({
+      room: null,
+      join: async (after): Promise<CatchUp> => {
+        setJoined(false);
+        const answer = await live.call<BoardJoined>("crm:join", { after_seq: after });
+        if (after === null || !answer.complete) {
+          if (after !== null) latest.current();
+          return { state: answer.seq, room: answer.room };
+        }
+        return { missed: answer.missed as unknown as LogEvent[], room: answer.room };
+      },
+      apply: ({ event, data }) => {
+        if (event !== "crm:client") return;
+        const e = data as unknown as ClientEvent;
+        if (e.client_id !== clientId) return;
+        if (!e.visible) {
+          setGone(e);
+          return;
+        }
+        setGone(null); // handed back
+        latest.current();
+      },
+      joined: () => setJoined(true),
+    });
+    log.start();
+    return () => {
+      log.stop();
+      release();
+    };
+  }, [clientId]);
   return { joined, gone };
 }
 
@@ -653,7 +712,9 @@ function useLiveBoard() {
         }
         return { missed: answer.missed as unknown as LogEvent[], room: answer.room };
       },
-      apply: ({ data }) => apply([data as unknown as LeadEvent]),
+      apply: ({ event, data }) => {
+        if (event === "crm:lead") apply([data as unknown as LeadEvent]);
+      },
       joined: () => {
         if (!mounted.current) return;
         setJoined(true);
@@ -1288,8 +1349,8 @@ const KYC_KINDS: [string, string][] = [["pan", "PAN"], ["aadhaar", "Aadhaar"], [
 const PROOFS = ["passport", "utility_bill", "bank_statement", "rent_agreement", "voter_id"];
 
 /** The client's KYC as the KYC service sees it, and a scan uploaded by staff for review. */
-function ClientKycPanel({ client, onChange }: { client: Client; onChange: () => void }) {
-  const kyc = useLoad(() => api<{ member: boolean; status: string; missing: string[]; documents: KycDoc[] }>("GET", `/api/v1/crm/clients/${client.id}/kyc`), [client.id, client.user_id]);
+function ClientKycPanel({ client, changes = 0, onChange }: { client: Client; changes?: number; onChange: () => void }) {
+  const kyc = useLoad(() => api<{ member: boolean; status: string; missing: string[]; documents: KycDoc[] }>("GET", `/api/v1/crm/clients/${client.id}/kyc`), [client.id, client.user_id, changes]);
   const [form, setForm] = useState({ kind: "pan", number: "", proof_type: "", issued_on: "", expires_on: "" });
   const [file, setFile] = useState<File | null>(null);
   const invite = useAction(async () => {
@@ -1332,7 +1393,7 @@ function ClientKycPanel({ client, onChange }: { client: Client; onChange: () => 
               ))}
             </ul>
           )}
-          <form class="form" data-testid="kyc-upload" onSubmit={(e) => {
+          {!client.erased && <form class="form" data-testid="kyc-upload" onSubmit={(e) => {
             e.preventDefault();
             void upload.run();
           }}>
@@ -1356,7 +1417,7 @@ function ClientKycPanel({ client, onChange }: { client: Client; onChange: () => 
             </div>
             <input type="file" accept="application/pdf,image/png,image/jpeg" data-testid="kyc-file" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
             <Button kind="secondary" busy={upload.busy} testId="kyc-upload-save">Upload for review</Button>
-          </form>
+          </form>}
         </>
       )}
     </Panel>
@@ -1530,17 +1591,34 @@ function ClientPage({ clientId }: { clientId: string }) {
   const advice = useLoad(() => api<Advisory>("GET", `/api/v1/crm/clients/${clientId}/advisory`), [clientId]);
   const [risk, setRisk] = useState("");
   const [editing, setEditing] = useState(false);
+  // Bumped on every change another person makes, so panels that load their own data (KYC)
+  // read it again too.
+  const [changes, setChanges] = useState(0);
+  const liveClient = useLiveClient(clientId, () => {
+    client.reload();
+    timeline.reload();
+    folio.reload();
+    advice.reload();
+    setChanges((n) => n + 1);
+  });
   const save = useAction(async (body: Record<string, unknown>) => {
     await api("PATCH", `/api/v1/crm/clients/${clientId}`, { body });
     client.reload();
     timeline.reload();
   });
   const c = client.data;
+  if (liveClient.gone) {
+    return (
+      <Notice tone="info" testId="client-gone">
+        {c?.full_name ?? "This client"} was handed to someone else: they are no longer in your book. <a href="/crm/clients">Back to the clients</a>
+      </Notice>
+    );
+  }
   if (client.error) return <Problem error={client.error} />;
   if (!c) return <p class="muted">Loading…</p>;
   const questionnaire = advice.data?.risk_profile ?? null;
   return (
-    <div class="crm-detail" data-testid="client-page">
+    <div class="crm-detail" data-testid="client-page" data-live={liveClient.joined ? "joined" : "waiting"}>
       <div class="crm-detail-head">
         <div>
           <h2 data-testid="client-title">{c.full_name}</h2>
@@ -1575,7 +1653,7 @@ function ClientPage({ clientId }: { clientId: string }) {
               <dt>Platform account</dt><dd data-testid="client-account">{c.account_erased ? "Erased with the person" : c.user_id ? (c.erased ? `Kept: ${(c.account_retained ?? []).join("; ") || "for legal retention"}` : "Linked") : c.link_pending ? "Asked to link their existing account (waiting for them)" : "Not invited"}</dd>
             </dl>
             )}
-            {!editing && !questionnaire && (
+            {!editing && !questionnaire && !c.erased && (
               <form class="inline-form" onSubmit={(e) => {
                 e.preventDefault();
                 if (risk) void save.run({ investment_profile: { ...c.investment_profile, risk_tolerance: risk } });
@@ -1589,7 +1667,7 @@ function ClientPage({ clientId }: { clientId: string }) {
             )}
           </Panel>
           <AdvisoryPanel client={c} />
-          <ClientKycPanel client={c} onChange={() => {
+          <ClientKycPanel client={c} changes={changes} onChange={() => {
             client.reload();
             timeline.reload();
           }} />
@@ -1654,7 +1732,41 @@ function ClientPage({ clientId }: { clientId: string }) {
 
 function Reminders() {
   const list = useLoad(() => api<{ items: Reminder[] }>("GET", `/api/v1/crm/reminders?scope=today&tz=${encodeURIComponent(Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC")}`));
-  useEffect(() => live.on("crm:reminder", () => list.reload()), []);
+  const me = useStore(session.me);
+  const myId = useRef<string | null>(null);
+  myId.current = me?.id ?? null;
+  const [fell, setFell] = useState<{ text: string; subject: string } | null>(null);
+  const [joined, setJoined] = useState(false);
+  useEffect(() => {
+    // `crm:reminder` is logged in the board room (with its seq): one that fell due while this
+    // screen was away or cut off is replayed on the next join, in order, once.
+    const release = holdBoardRoom();
+    const log = new RoomLog({
+      room: null,
+      join: async (after): Promise<CatchUp> => {
+        setJoined(false);
+        const answer = await live.call<BoardJoined>("crm:join", { after_seq: after });
+        if (after === null || !answer.complete) {
+          if (after !== null) list.reload();
+          return { state: answer.seq, room: answer.room };
+        }
+        return { missed: answer.missed as unknown as LogEvent[], room: answer.room };
+      },
+      apply: ({ event, data }) => {
+        if (event !== "crm:reminder") return;
+        const e = data as unknown as { reminder: Reminder & { assignee_id: string }; subject: string };
+        if (e.reminder.assignee_id !== myId.current) return; // a teammate's (managers, admins)
+        setFell({ text: e.reminder.text, subject: e.subject });
+        list.reload();
+      },
+      joined: () => setJoined(true),
+    });
+    log.start();
+    return () => {
+      log.stop();
+      release();
+    };
+  }, []);
   const done = useAction(async (id: string) => {
     await api("POST", `/api/v1/crm/reminders/${id}/done`);
     list.reload();
@@ -1662,6 +1774,8 @@ function Reminders() {
   const now = Date.now();
   return (
     <Panel title="My reminders today" testId="reminders">
+      <span hidden data-testid="reminders-live" data-live={joined ? "joined" : "waiting"} />
+      {fell && <Notice tone="info" testId="reminder-fell-due">Due now: {fell.text} ({fell.subject})</Notice>}
       <Problem error={list.error ?? done.error} />
       {list.data?.items.length === 0 && <Empty testId="no-reminders">Nothing due today.</Empty>}
       <ul class="rows">
