@@ -75,6 +75,7 @@ from app.clubs.errors import ClubNotFound, MemberNotFound
 from app.clubs.service import TREASURY, club_service
 from app.config import get_settings
 from app.db import run_in_transaction
+from app.errors import AppError
 from app.extensions import services
 from app.files.documents import FilePurpose
 from app.files.service import files_service
@@ -763,10 +764,14 @@ class BooksService:
         afterwards is still booked (``do_apply_payment_event``): as the contribution's while
         the contributor is a member, else as unmatched money to refund.
 
+        The provider is asked first: a checkout it already took the money for is not given up
+        (409, ``reason: paid_at_provider``), even while its webhook is still on its way.
+
         Raises:
             ClubNotFound, ContributionNotFound (also someone else's, for a plain member),
             ContributionStateError (409 ``contribution_state``: not an online contribution
-            awaiting payment, or its money arrived meanwhile).
+            awaiting payment, paid at the provider, or its money arrived meanwhile),
+            PaymentProviderUnavailable (503: the provider did not answer; try again).
         """
         _, membership = await club_service.check_member(club_id, actor_id)
         contribution = await repository.get_contribution(contribution_id)
@@ -783,9 +788,22 @@ class BooksService:
                 "only an online contribution awaiting payment can be cancelled",
                 details={"status": contribution.status.value},
             )
+        if await self._paid_at_provider(contribution):
+            raise ContributionStateError(
+                "the payment for this contribution went through at the provider: it is being "
+                "recorded and turns received in a moment",
+                details={"reason": "paid_at_provider"},
+            )
         await events.ensure_room(club_room(club_id))
         await self._give_up_checkout(contribution, actor_id, "checkout_cancelled")
         return contribution
+
+    async def _paid_at_provider(self, contribution: Contribution) -> bool:
+        """Whether the provider of an online contribution's checkout already took the money
+        (its webhook may still be on its way). Raises PaymentProviderUnavailable (503)."""
+        if contribution.provider is None or contribution.order_id is None:
+            return False  # no checkout was opened: nothing can have been paid
+        return await payment_service.checkout_paid(contribution.provider, contribution.order_id)
 
     async def do_expire_checkouts(self, now: dt.datetime | None = None) -> int:
         """Give up every online contribution still unpaid ``checkout_expiry_hours`` after it
@@ -797,6 +815,11 @@ class BooksService:
         )
         expired = 0
         for contribution in await repository.checkouts_opened_before(cutoff):
+            try:
+                if await self._paid_at_provider(contribution):
+                    continue  # paid: its webhook is on its way
+            except AppError:
+                continue  # the provider did not answer: the next sweep asks again
             await events.ensure_room(club_room(contribution.club_id))
             try:
                 await self._give_up_checkout(contribution, None, "checkout_expired")

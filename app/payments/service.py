@@ -39,6 +39,7 @@ from app.payments.errors import (
 )
 from app.payments.providers import (
     VerifiedProviderEvent,
+    build_provider,
     checkout_provider,
     webhook_provider,
 )
@@ -398,6 +399,14 @@ class PaymentService:
         OUTBOX_PENDING.set(count)
         OUTBOX_OLDEST_PENDING_SECONDS.set(age)
         return count, age
+
+    async def checkout_paid(self, provider: str, order_id: str) -> bool:
+        """Whether ``provider`` has taken the money of its order ``order_id`` (a checkout's),
+        asked of the provider itself — its webhook may still be on its way.
+
+        Raises: UnknownProvider (404), PaymentProviderUnavailable (503) /
+        PaymentProviderRejected (502)."""
+        return await build_provider(provider, get_settings()).order_paid(order_id)
 
     async def do_store_manual(
         self,

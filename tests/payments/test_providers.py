@@ -4,10 +4,12 @@ providers' documented schemes (Razorpay "Validate webhooks" / "Payment verificat
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -402,6 +404,19 @@ def test_production_with_real_keys_has_no_sandbox_endpoint() -> None:
 # -- Stripe PaymentIntents against a stand-in of Stripe's API on loopback --------------------
 
 
+@contextlib.asynccontextmanager
+async def stand_in(app: web.Application) -> AsyncIterator[str]:
+    """``app`` served on a free loopback port for the test's length: its base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()
+
+
 async def test_stripe_creates_a_payment_intent_with_our_metadata() -> None:
     seen: list[tuple[dict[str, str], dict[str, str]]] = []
 
@@ -424,14 +439,8 @@ async def test_stripe_creates_a_payment_intent_with_our_metadata() -> None:
 
     app = web.Application()
     app.router.add_post("/v1/payment_intents", payment_intents)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        provider = StripeProvider(
-            api_url=f"http://127.0.0.1:{port}", secret_key="sk_test_x", webhook_secret="w"
-        )
+    async with stand_in(app) as url:
+        provider = StripeProvider(api_url=url, secret_key="sk_test_x", webhook_secret="w")
         notes = {"pool_type": "club", "pool_id": "p1", "contribution_id": "c1"}
         order = await provider.create_order(123456, "INR", "c1", notes)
         assert (order.provider, order.id, order.amount, order.currency) == (
@@ -449,10 +458,31 @@ async def test_stripe_creates_a_payment_intent_with_our_metadata() -> None:
         with pytest.raises(PaymentProviderRejected) as rejected:
             await provider.create_order(10, "INR", "c2", notes)
         assert rejected.value.details["provider_error"] == {"error": {"code": "amount_too_small"}}
-        wrong = StripeProvider(
-            api_url=f"http://127.0.0.1:{port}", secret_key="sk_other", webhook_secret="w"
-        )
+        wrong = StripeProvider(api_url=url, secret_key="sk_other", webhook_secret="w")
         with pytest.raises(PaymentProviderRejected):
             await wrong.create_order(123456, "INR", "c3", notes)
-    finally:
-        await runner.cleanup()
+
+
+async def test_stripe_says_whether_a_payment_intent_took_the_money() -> None:
+    """``order_paid``: ``GET /v1/payment_intents/{id}`` — succeeded, processing or awaiting
+    capture count as paid; anything else (awaiting a payment method, cancelled) does not."""
+    statuses = {"pi_ok": "succeeded", "pi_busy": "processing", "pi_hold": "requires_capture",
+                "pi_open": "requires_payment_method", "pi_gone": "canceled"}  # fmt: skip
+    asked: list[str] = []
+
+    async def intent(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != "Bearer sk_test_x":
+            return web.json_response({"error": {"type": "invalid_request_error"}}, status=401)
+        intent_id = request.match_info["intent_id"]
+        asked.append(intent_id)
+        return web.json_response({"id": intent_id, "object": "payment_intent",
+                                  "status": statuses[intent_id]})  # fmt: skip
+
+    app = web.Application()
+    app.router.add_get("/v1/payment_intents/{intent_id}", intent)
+    async with stand_in(app) as url:
+        provider = StripeProvider(api_url=url, secret_key="sk_test_x", webhook_secret="w")
+        paid = {i: await provider.order_paid(i) for i in statuses}
+    assert paid == {"pi_ok": True, "pi_busy": True, "pi_hold": True, "pi_open": False,
+                    "pi_gone": False}  # fmt: skip
+    assert asked == list(statuses)

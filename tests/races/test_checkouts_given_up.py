@@ -23,6 +23,7 @@ from app.payments.service import payment_service
 from app.realtime import eventlog
 from app.realtime.rooms import club_room
 from tests.clubs.factories import captured, club_with_members
+from tests.payments.sandbox_client import SandboxClient
 
 pytestmark = pytest.mark.usefixtures("services")
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -133,3 +134,28 @@ async def test_an_approval_commits_with_its_outcome_in_the_outbox(monkeypatch: p
     assert (outcome.amount, outcome.contribution_id) == (70_000, str(pending.id))
     with pytest.raises(PendingMoney):  # approved money is on its way: no leaving
         await club_service.do_leave(club_id, alice)
+
+
+async def test_a_checkout_the_provider_already_took_is_not_given_up(
+    payment_sandbox: SandboxClient,
+) -> None:
+    """Paid at the provider a moment ago, its webhook not here yet (the sandbox delivers
+    nowhere in this test): cancelling answers 409 ``paid_at_provider`` and the expiry sweep
+    leaves it; an unpaid checkout opened the same way is given up."""
+    club, (_, alice) = await club_with_members(2)
+    club_id = str(club.id)
+    paid = await books_service.do_contribute(club_id, alice, amount=10_000, method="online")
+    unpaid = await books_service.do_contribute(club_id, alice, amount=20_000, method="online")
+    assert paid.order_id and unpaid.order_id
+    await payment_sandbox.pay(paid.order_id)
+    with pytest.raises(ContributionStateError) as refused:
+        await books_service.do_cancel_checkout(club_id, str(paid.id), alice)
+    assert refused.value.details == {"reason": "paid_at_provider"}
+    await books_service.do_cancel_checkout(club_id, str(unpaid.id), alice)
+
+    opened = dt.datetime.now(dt.UTC) - dt.timedelta(hours=get_settings().checkout_expiry_hours + 1)
+    await Contribution.get_pymongo_collection().update_one(
+        {"_id": paid.id}, {"$set": {"created_at": opened}})  # fmt: skip
+    await books_service.do_expire_checkouts()
+    kept = await Contribution.get(paid.id)
+    assert kept is not None and kept.status is ContributionStatus.AWAITING_PAYMENT

@@ -130,6 +130,12 @@ class PaymentProviderAdapter(Protocol):
         """Check the signature a checkout hands back. Raises ``PaymentSignatureInvalid``."""
         ...
 
+    async def order_paid(self, order_id: str) -> bool:
+        """Whether the provider has taken (or is taking) the money of order ``order_id``:
+        asked before an unpaid checkout is given up, so a payment whose webhook is still on
+        its way is not. Raises ``PaymentProviderUnavailable`` / ``PaymentProviderRejected``."""
+        ...
+
     async def refund(
         self, payment_id: str, amount_paise: int, key: str, notes: Mapping[str, str]
     ) -> Refund:

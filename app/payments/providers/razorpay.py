@@ -121,6 +121,18 @@ class RazorpayProvider:
             key_id=self._key_id,
         )
 
+    async def order_paid(self, order_id: str) -> bool:
+        """``GET /v1/orders/{id}`` (Fetch an Order): its ``status`` is ``paid`` once a payment
+        was captured for it. Raises ``PaymentProviderUnavailable`` / ``…Rejected``."""
+        body = await request_json(
+            self.name,
+            "GET",
+            f"{self._api_url}/v1/orders/{order_id}",
+            timeout_seconds=self._timeout,
+            headers={"Authorization": aiohttp.encode_basic_auth(self._key_id, self._key_secret)},
+        )
+        return body.get("status") == "paid"
+
     def verify_payment_signature(self, order_id: str, payment_id: str, signature: str) -> None:
         """Check Checkout's ``razorpay_signature`` for ``order_id|payment_id`` (key secret).
 

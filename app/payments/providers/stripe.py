@@ -111,6 +111,19 @@ class StripeProvider:
             client_secret=check_text(body.get("client_secret"), "client secret"),
         )
 
+    async def order_paid(self, order_id: str) -> bool:
+        """``GET /v1/payment_intents/{id}``: paid once it ``succeeded``, or taking the money
+        (``processing``, ``requires_capture``). Raises ``PaymentProviderUnavailable`` /
+        ``…Rejected``."""
+        body = await request_json(
+            self.name,
+            "GET",
+            f"{self._api_url}/v1/payment_intents/{order_id}",
+            timeout_seconds=self._timeout,
+            headers={"Authorization": f"Bearer {self._secret_key}"},
+        )
+        return body.get("status") in {"succeeded", "processing", "requires_capture"}
+
     async def refund(
         self, payment_id: str, amount_paise: int, key: str, notes: Mapping[str, str]
     ) -> Refund:
