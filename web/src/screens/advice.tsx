@@ -645,7 +645,7 @@ const ORDER_STATUS: Record<string, string> = {
 
 /** A personal account's orders, their status updated live from the account's room (the paper
  * broker fills them on the market's ticks). */
-function AccountOrders({ accountId, currency, version }: { accountId: string; currency: string; version: number }) {
+export function AccountOrders({ accountId, currency, version }: { accountId: string; currency: string; version: number }) {
   const listed = useLoad(() => api<{ orders: Order[] }>("GET", `/api/v1/clubs/${accountId}/orders`), [accountId, version]);
   const [changed, setChanged] = useState<Record<string, Order>>({});
   useEffect(() => live.on("order:updated", (data) => {

@@ -227,7 +227,7 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
   );
 }
 
-function Contribute({ club, onOpened, known }: { club: Club; onOpened: () => void; known: Contribution[] }) {
+export function Contribute({ club, onOpened, known }: { club: Club; onOpened: () => void; known: Contribution[] }) {
   const [amount, setAmount] = useState("");
   const [checkout, setCheckout] = useState<Contribution | null>(null);
   const pay = useAction(async () => {

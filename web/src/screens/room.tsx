@@ -14,6 +14,8 @@ import { AlertToasts, AlertsPanel } from "./alerts.tsx";
 import { DeskPanel } from "./desk.tsx";
 import { ArrivalsFeed, CapitalPanel, PortfolioPanel } from "./money.tsx";
 import { OrdersPanel } from "./orders.tsx";
+import { AccountOrders } from "./advice.tsx";
+import { PersonalAccountRoom } from "./personalroom.tsx";
 import { ProposalsPanel } from "./proposals.tsx";
 import { ReportsPanel } from "./reports.tsx";
 
@@ -112,12 +114,31 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   if (!club.data) return <main class="page"><p class="muted">Opening the room…</p></main>;
   const c = club.data;
   const treasury = ["owner", "admin", "treasurer"].includes(c.my_role);
+  if (c.personal) {
+    // A personal advisory account is a club of one: no chat, votes, members, invites, desk or
+    // dues — its portfolio valued live, its return, its advice page and its orders.
+    return (
+      <main class="page room personal-room" data-testid="club-room" data-personal="true" data-club-id={c.id} data-phase={view.phase} data-seq={view.seq ?? ""}>
+        <header class="room-head">
+          <div>
+            <p class="crumbs"><a href={`/advice/${c.id}`} data-testid="crumb-advice">Advice</a> /</p>
+            <h1 data-testid="club-name">{c.name}</h1>
+            <p class="muted small">Personal account · {c.currency}</p>
+          </div>
+          <div class="room-head-actions"><RoomStatus view={view} /></div>
+        </header>
+        {view.error && view.phase !== "live" && <ErrorNote error={view.error} testId="room-error" />}
+        <PersonalAccountRoom club={c} quotes={quoteMap} version={moneyVersion} />
+        <AccountOrders accountId={c.id} currency={c.currency} version={moneyVersion} />
+      </main>
+    );
+  }
 
   return (
     <main class="page room" data-testid="club-room" data-club-id={c.id} data-phase={view.phase} data-seq={view.seq ?? ""} data-catch-ups={view.catchUps}>
       <header class="room-head">
         <div>
-          <p class="crumbs">{c.personal ? <a href={`/advice/${c.id}`} data-testid="crumb-advice">Advice</a> : <a href="/clubs">My clubs</a>} /</p>
+          <p class="crumbs"><a href="/clubs">My clubs</a> /</p>
           <h1 data-testid="club-name">{c.name}</h1>
           <p class="muted small">
             <Badge tone="brand">{label(c.my_role)}</Badge> <span data-testid="club-rules">{c.voting_mode === "weighted" ? "Weighted voting" : "One member, one vote"} · passes at {c.approval_threshold_bps / 100}% yes{c.quorum_bps !== null ? ` · quorum ${c.quorum_bps / 100}%` : ""}{c.rules_changed_by === "vote" ? " · rules changed by vote" : ""}</span>
@@ -125,12 +146,12 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
         </div>
         <div class="room-head-actions">
           <RoomStatus view={view} />
-          {(c.my_role === "owner" || c.my_role === "admin") && !c.personal && <InviteButton clubId={c.id} />}
+          {(c.my_role === "owner" || c.my_role === "admin") && <InviteButton clubId={c.id} />}
         </div>
       </header>
       {view.error && view.phase !== "live" && <ErrorNote error={view.error} testId="room-error" />}
       <ArrivalsFeed arrivals={view.arrivals} nameOf={nameOf} />
-      {(c.my_role === "owner" || c.my_role === "admin") && !c.personal && <NextSteps club={c} members={memberList.length} proposals={view.proposals.length} version={moneyVersion} />}
+      {(c.my_role === "owner" || c.my_role === "admin") && <NextSteps club={c} members={memberList.length} proposals={view.proposals.length} version={moneyVersion} />}
       <nav class="room-tabs" aria-label="Sections">
         {treasury && <a href="#desk">Desk</a>}
         <a href="#chat">Chat</a>
