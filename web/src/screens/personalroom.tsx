@@ -9,7 +9,7 @@ import type { Club, Contribution, Withdrawal } from "../types.ts";
 import { Badge, Empty, ErrorNote, useLoad } from "../ui.tsx";
 import { Contribute } from "./money.tsx";
 
-interface Line { symbol: string; quantity: number; price: string; value: string; currency: string | null }
+interface Line { symbol: string; quantity: number; price: string; value: string; currency: string | null; fx_rate: string | null }
 interface Holdings { currency: string; cash: string; total: string; holdings: Line[] }
 
 /** A two-place decimal string as a whole number of minor units (exact). */
@@ -40,7 +40,7 @@ export function percentOf(gain: bigint, base: bigint): string {
  * the server's valuation. Returns [value in minor units, live?]. */
 function valueNow(line: Line, currency: string, quotes: Record<string, LiveQuote>): [bigint, boolean] {
   const tick = quotes[line.symbol]?.last;
-  if (tick && tick.currency === currency && !line.currency) return [toMinor(tick.price) * BigInt(line.quantity), true];
+  if (tick && tick.currency === currency && !line.fx_rate) return [toMinor(tick.price) * BigInt(line.quantity), true];
   return [toMinor(line.value), false];
 }
 
