@@ -59,20 +59,22 @@ def library_versions() -> dict[str, str]:
     return out
 
 
-def returns_of(closes: dict[str, list[tuple[dt.date, int]]]) -> pd.DataFrame:
+def returns_of(closes: dict[str, list[tuple[dt.date, int]]], min_days: int = 60) -> pd.DataFrame:
     """Daily linear returns (rows: dates, columns: symbols) of close prices in minor units,
     on the dates every symbol traded (skfolio ``prices_to_returns``, rows with a gap dropped).
+    ``min_days``: the fewest returns accepted (60 for an optimisation; a backtest of a short
+    period, e.g. one month, takes fewer).
 
     Raises:
-        ValueError: fewer than 2 symbols or fewer than 60 common days.
+        ValueError: fewer than 2 symbols or fewer than ``min_days`` common days.
     """
     frame = pd.DataFrame(
         {symbol: pd.Series({day: float(c) for day, c in rows}) for symbol, rows in closes.items()}
     ).sort_index()
     frame.index = pd.DatetimeIndex(frame.index)
     frame = frame.dropna()
-    if frame.shape[1] < 2 or frame.shape[0] < 61:
-        raise ValueError("need at least 2 symbols with 60 common trading days")
+    if frame.shape[1] < 2 or frame.shape[0] < min_days + 1:
+        raise ValueError(f"need at least 2 symbols with {min_days} common trading days")
     returns = prices_to_returns(frame)
     assert isinstance(returns, pd.DataFrame)
     returns.attrs["prices_start"] = frame.index[0].date().isoformat()

@@ -161,3 +161,11 @@ class InvalidPeriod(AppError):
 
     status = 422
     code = "invalid_period"
+
+
+class UnknownPeriod(AppError):
+    """A performance ``period`` that is none of ``details.allowed`` (1M, 3M, 6M, 1Y, start), or
+    one given with an explicit ``start`` (422)."""
+
+    status = 422
+    code = "unknown_period"

@@ -328,13 +328,17 @@ async def account_recommendations(account_id: str) -> RecommendationList:
 @document_errors(401, 404, 409, 422)
 async def performance(account_id: str, query_args: PerformanceQuery) -> PerformanceOut:
     """A backtest of the target mix against a benchmark (default the S&P 500 index): TWR,
-    volatility, Sharpe, Sortino, maximum drawdown, beta, and growth-of-100 series. Errors: 404
-    ``unknown_symbol``; 409 ``no_targets``; 422 ``invalid_period`` (start not before end),
-    ``insufficient_history``."""
+    volatility, Sharpe, Sortino, maximum drawdown, beta, and growth-of-100 series, over a
+    ``period`` (1M, 3M, 6M, 1Y, start) or from ``start``. Errors: 404 ``unknown_symbol``; 409
+    ``no_targets``; 422 ``unknown_period`` (not a period, or with a start), ``invalid_period``
+    (start not before end), ``insufficient_history``."""
     q = query_args
     p = await advisory_service.performance(account_id, _me(), services.require_redis(),
-                                           q.start, q.end, q.benchmark.upper())  # fmt: skip
-    return _performance(account_id, p)
+                                           q.start, q.end, q.benchmark.upper(),
+                                           q.period)  # fmt: skip
+    out = _performance(account_id, p)
+    out.period = q.period
+    return out
 
 
 def _performance(account_id: str, p: dict[str, object]) -> PerformanceOut:

@@ -377,8 +377,10 @@ class ExecuteIn(BaseModel):
 
 
 class PerformanceQuery(BaseModel):
-    """``?start=&end=&benchmark=`` of ``GET …/performance``."""
+    """``?period=&start=&end=&benchmark=`` of ``GET …/performance``: ``period`` one of 1M, 3M,
+    6M, 1Y, start (checked by the service: 422 ``unknown_period``), or ``start``."""
 
+    period: str | None = Field(default=None, max_length=16)
     start: dt.date | None = None
     end: dt.date | None = None
     benchmark: str = Field(default="SP500", max_length=16)
@@ -395,6 +397,7 @@ class PerformanceOut(BaseModel):
     growth-of-100 series for a chart."""
 
     account_id: str
+    period: str | None = None
     start: str
     end: str
     benchmark: str

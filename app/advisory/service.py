@@ -59,6 +59,7 @@ from app.advisory.errors import (
     RebalanceNotApproved,
     RebalanceNotFound,
     StaleRebalance,
+    UnknownPeriod,
 )
 from app.advisory.questionnaire import POLICIES, RiskProfile, assess
 from app.advisory.questionnaire import InvalidAnswers as AnswersProblem
@@ -102,6 +103,12 @@ PLACING_LEASE = dt.timedelta(seconds=20)
 """How long placing a run's sales or buys may take before another process resumes it (the one
 that took the run died between taking it and recording its orders); a normal placement takes
 well under a second per order."""
+
+PERIODS: dict[str, int] = {"1M": 1, "3M": 3, "6M": 6, "1Y": 12, "start": 0}
+"""Performance periods: calendar months back from the period's end (0: since the start of the
+history every symbol of the mix and the benchmark share)."""
+BACKTEST_MIN_DAYS = 15
+"""The fewest daily returns a backtest takes (a one-month period has about 21)."""
 
 log = get_logger(__name__)
 
@@ -931,24 +938,51 @@ class AdvisoryService:
     # ------------------------------------------------------------ performance
 
     async def performance(self, account_id: str, user_id: str, redis: Redis,
-                          start: dt.date | None, end: dt.date | None,
-                          benchmark: str) -> dict[str, object]:  # fmt: skip
+                          start: dt.date | None, end: dt.date | None, benchmark: str,
+                          period: str | None = None) -> dict[str, object]:  # fmt: skip
         """A backtest of the account's target mix (rebalanced daily) on history against
         ``benchmark``: TWR (compounded), volatility, Sharpe, Sortino, maximum drawdown (skfolio
         measures) and beta (least-squares slope of the mix's daily returns on the benchmark's,
-        scipy ``linregress``), with growth-of-100 series.
+        scipy ``linregress``), with growth-of-100 series. ``period`` (``PERIODS``) chooses the
+        window ending at ``end`` (default: the day before the replay starts); without one, from
+        ``start`` (default a year before ``end``).
 
-        Raises: AccountNotFound, NoTargets, UnknownSymbols, InsufficientHistory.
+        Raises: AccountNotFound, NoTargets, UnknownSymbols, UnknownPeriod (not a period, or a
+        period with a start), InvalidPeriod, InsufficientHistory.
         """
         account = await self.check_account(account_id, user_id)
         if not account.targets:
             raise NoTargets("adopt a recommendation for this portfolio first")
+        if period is not None:
+            start = await self.period_start(period, start, end or _as_of(),
+                                            [*account.targets, benchmark])  # fmt: skip
         result = await self.backtest(account.targets, redis, start, end, benchmark)
-        return {"account_id": account_id, **result}
+        return {"account_id": account_id, "period": period, **result}
+
+    async def period_start(self, period: str, start: dt.date | None, end: dt.date,
+                           symbols: list[str]) -> dt.date:  # fmt: skip
+        """The first day of ``period`` ending at ``end``: 1M, 3M, 6M or 1Y calendar months
+        back (pandas ``DateOffset``, so 31 March less a month is 29 February); ``start``: the
+        first day every one of ``symbols`` has history (the mix's inception in the data).
+
+        Raises: UnknownPeriod (not one of ``PERIODS``, or given together with ``start``)."""
+        if period not in PERIODS:
+            raise UnknownPeriod(f"the period must be one of {', '.join(PERIODS)}",
+                                details={"period": period, "allowed": list(PERIODS)})  # fmt: skip
+        if start is not None:
+            raise UnknownPeriod("give a period or a start date, not both",
+                                details={"period": period, "allowed": list(PERIODS)})  # fmt: skip
+        months = PERIODS[period]
+        if months:
+            return (pd.Timestamp(end) - pd.DateOffset(months=months)).date()
+        firsts = {i.symbol: i.first_date for i in await market_service.list_instruments()}
+        known = [firsts[s] for s in symbols if s in firsts]
+        return dt.date.fromisoformat(max(known)) if known else end - dt.timedelta(days=365)
 
     async def backtest(self, targets: dict[str, int], redis: Redis, start: dt.date | None,
                        end: dt.date | None, benchmark: str) -> dict[str, object]:  # fmt: skip
-        """The figures of ``performance`` for a fixed mix (symbol → bps), rebalanced daily.
+        """The figures of ``performance`` for a fixed mix (symbol → bps), rebalanced daily,
+        over ``BACKTEST_MIN_DAYS`` common trading days at least.
 
         Raises: UnknownSymbols, InvalidPeriod (start not before end), InsufficientHistory."""
         await market_service.check_symbols([benchmark])
@@ -962,7 +996,7 @@ class AdvisoryService:
         symbols = sorted(targets)
         closes = await self.closes(redis, [*symbols, benchmark], start, end)
         try:
-            returns = engine.returns_of(closes)
+            returns = engine.returns_of(closes, min_days=BACKTEST_MIN_DAYS)
         except ValueError as exc:
             raise InsufficientHistory(str(exc)) from exc
         weights = [targets[s] / engine.BPS for s in symbols]
