@@ -257,7 +257,8 @@ SPA_PATHS = ("/market", "/signup", "/verify", "/login", "/forgot", "/clubs", "/c
              "/join/<path:rest>", "/admin", "/account/<path:rest>", "/crm", "/crm/<path:rest>",
              "/contact", "/advice", "/advice/<path:rest>", "/chits", "/chits/<path:rest>",
              "/campaigns", "/campaigns/<path:rest>",
-             "/advisor", "/strategies/<path:rest>")  # fmt: skip
+             "/advisor", "/strategies/<path:rest>",
+             "/advisor/<path:rest>")  # fmt: skip
 
 
 WEB_CLIENT_CSP = (

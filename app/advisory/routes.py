@@ -516,12 +516,13 @@ async def reschedule_booking(booking_id: str, data: BookingIn) -> tuple[BookingO
 @validate_response(ClientView)
 @document_errors(401, 403, 404)
 async def client_view(client_id: str) -> ClientView:
-    """A client's risk profile and portfolios, for their advisor while a consultation is
+    """A client's name, risk profile and portfolios, for their advisor while a consultation is
     booked. Errors: 403 ``advisor_required``; 404 ``not_engaged``."""
     profile, accounts = await advisor_service.client_view(_me(), client_id)
     shown = None if profile is None else AssessmentOut.of(
         profile, POLICIES[RiskProfile(profile.profile)].strategy.value)  # fmt: skip
-    return ClientView(client_id=client_id, profile=shown,
+    names = await advisor_service.names([client_id])
+    return ClientView(client_id=client_id, name=names.get(client_id), profile=shown,
                       accounts=[AccountOut.of(a) for a in accounts])  # fmt: skip
 
 

@@ -535,6 +535,7 @@ class ClientView(BaseModel):
     """What an engaged advisor sees of a client: the current profile and portfolios."""
 
     client_id: str
+    name: str | None = None
     profile: AssessmentOut | None
     accounts: list[AccountOut]
 

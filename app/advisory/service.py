@@ -21,6 +21,7 @@ any member reads, an owner/admin changes the policy and executes trades.
 from __future__ import annotations
 
 import asyncio
+import calendar
 import contextlib
 import datetime as dt
 import math
@@ -216,6 +217,16 @@ class Holdings:
             for x in self.lines
             if abs(x.quantity * x.price * engine.BPS - x.target_bps * total) > band * total
         ]
+
+
+def _months_before(day: dt.date, months: int) -> dt.date:
+    """``day`` less whole calendar months, clipped to the month's last day (31 March less one
+    month: 29 February in a leap year). Raises ``InvalidPeriod`` before year 1."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    if year < 1:
+        raise InvalidPeriod("the period starts before year 1", details={"end": day.isoformat()})
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _as_of() -> dt.date:
@@ -962,7 +973,7 @@ class AdvisoryService:
     async def period_start(self, period: str, start: dt.date | None, end: dt.date,
                            symbols: list[str]) -> dt.date:  # fmt: skip
         """The first day of ``period`` ending at ``end``: 1M, 3M, 6M or 1Y calendar months
-        back (pandas ``DateOffset``, so 31 March less a month is 29 February); ``start``: the
+        back (as pandas ``DateOffset``: 31 March less a month is 29 February); ``start``: the
         first day every one of ``symbols`` has history (the mix's inception in the data).
 
         Raises: UnknownPeriod (not one of ``PERIODS``, or given together with ``start``)."""
@@ -974,7 +985,7 @@ class AdvisoryService:
                                 details={"period": period, "allowed": list(PERIODS)})  # fmt: skip
         months = PERIODS[period]
         if months:
-            return (pd.Timestamp(end) - pd.DateOffset(months=months)).date()
+            return _months_before(end, months)
         firsts = {i.symbol: i.first_date for i in await market_service.list_instruments()}
         known = [firsts[s] for s in symbols if s in firsts]
         return dt.date.fromisoformat(max(known)) if known else end - dt.timedelta(days=365)

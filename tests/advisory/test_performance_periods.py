@@ -104,6 +104,12 @@ async def test_a_bad_period_is_a_422_with_its_own_code(http: Api) -> None:
         assert reply.status == 422, (query, reply.body)
         assert reply.body["error"]["code"] == "unknown_period"
         assert reply.body["error"]["details"]["allowed"] == list(PERIODS)
+    # Ends far in the past or future: a 422 with its own code, never a 500.
+    for query, code in (("?period=1M&end=0001-01-15", "invalid_period"),
+                        ("?period=1Y&end=9999-12-31", "insufficient_history"),
+                        ("?period=start&end=1980-01-01", "invalid_period")):  # fmt: skip
+        reply = await http.call("GET", url + query, token=me.token)
+        assert reply.status == 422 and reply.body["error"]["code"] == code, (query, reply.body)
     month = await http.call("GET", url + "?period=1M", token=me.token)
     assert month.status == 200, month.body
     assert month.body["period"] == "1M" and month.body["portfolio"]["sharpe"] is not None

@@ -2,7 +2,8 @@
 club's panels (chat, votes, members, invites, the treasurer's desk, dues, next steps) but a
 portfolio card — holdings and cash valued at the live quotes, the return on what was paid in,
 the link to the account's advice page, and its orders. Desktop and phone (390 px); screenshots
-in test-artifacts/."""
+in test-artifacts/. On its advice page, the performance panel's period choice (1M … since start)
+shows the API's figures for that period."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
+from app.advisory import repository
 from app.books.service import books_service
 from app.clubs.service import club_service
 from app.extensions import Services
@@ -98,9 +100,27 @@ async def test_a_personal_account_room_is_a_portfolio_card(
     await page.screenshot(path=str(artifacts / "advisory-personal-room-desktop.png"),
                           full_page=True)  # fmt: skip
 
-    # The advice page's link opens the account's advice; back to the room.
+    # The advice page's link opens the account's advice, where the performance of its target
+    # mix is shown for the period chosen (a year first), figures as the API gives them.
+    await repository.update_account(account_id, {"targets": {"KO": 5000, "PEP": 5000}})
     await link.click()
     await expect(page.get_by_test_id("portfolio")).to_have_attribute("data-account", account_id)
+    shown = page.get_by_test_id("performance-period")
+    await expect(shown).to_have_attribute("data-period", "1Y", timeout=30_000)
+    for period in ("3M", "start", "1M"):
+        await page.get_by_test_id(f"period-{period}").click()
+        await expect(shown).to_have_attribute("data-period", period, timeout=30_000)
+        want = await http.call("GET", f"/api/v1/portfolios/{account_id}/performance"
+                               f"?benchmark=SP500&period={period}", token=asha.token)  # fmt: skip
+        assert want.status == 200, want.body
+        await expect(shown).to_have_attribute("data-start", want.body["start"])
+        await expect(page.get_by_test_id("perf-twr")).to_have_text(f"{want.body['twr_pct']}%")
+        await expect(page.get_by_test_id("perf-sortino")).to_have_text(
+            want.body["portfolio"]["sortino"])  # fmt: skip
+        await expect(page.get_by_test_id("perf-beta")).to_have_text(want.body["beta"])
+    await expect(page.get_by_test_id("period-1M")).to_have_attribute("aria-pressed", "true")
+    await page.get_by_test_id("performance-panel").screenshot(
+        path=str(artifacts / "advisory-performance-1m-desktop.png"))  # fmt: skip
 
     # On a phone: the same card, nothing of a club's, no sideways scrolling.
     phone = await (await new_context(viewport=PHONE)).new_page()
@@ -113,6 +133,15 @@ async def test_a_personal_account_room_is_a_portfolio_card(
     assert width <= PHONE["width"] + 1, f"the page scrolls sideways on a phone ({width}px)"
     await phone.screenshot(path=str(artifacts / "advisory-personal-room-phone.png"),
                            full_page=True)  # fmt: skip
+    # The period choice fits a phone too.
+    await phone.goto(f"/advice/{account_id}")
+    await phone.get_by_test_id("period-6M").click()
+    await expect(phone.get_by_test_id("performance-period")).to_have_attribute(
+        "data-period", "6M", timeout=30_000)  # fmt: skip
+    width = await phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, f"the advice page scrolls sideways ({width}px)"
+    await phone.get_by_test_id("performance-panel").screenshot(
+        path=str(artifacts / "advisory-performance-6m-phone.png"))  # fmt: skip
 
 
 async def test_a_club_room_keeps_its_club_panels(http: Api, new_context: NewContext) -> None:

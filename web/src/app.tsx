@@ -41,6 +41,7 @@ const ContactForm = lazy<object>(() => import("./screens/crm.tsx").then((m) => (
 const AdviceScreen = lazy<{ accountId?: string }>(() => import("./screens/advice.tsx"));
 const AdvisorDesk = lazy<object>(() => import("./screens/advisor.tsx"));
 const StrategyPage = lazy<{ slug: string }>(() => import("./screens/advisor.tsx").then((m) => ({ default: m.StrategyPage })));
+const AdvisorClient = lazy<{ clientId: string }>(() => import("./screens/advisor.tsx").then((m) => ({ default: m.ClientProfilePage })));
 const ChitScreens = lazy<{ path: string }>(() => import("./screens/chits.tsx"));
 const Campaigns = {
   Feed: lazy<object>(() => import("./screens/campaigns.tsx").then((m) => ({ default: m.CampaignFeed }))),
@@ -72,6 +73,7 @@ const ROUTES: RouteDef[] = [
   { pattern: "/advice", guard: "account", render: () => <AdviceScreen /> },
   { pattern: "/advice/:id", guard: "account", render: (p) => <AdviceScreen key={p.id} accountId={p.id as string} /> },
   { pattern: "/advisor", guard: "account", render: () => <AdvisorDesk /> },
+  { pattern: "/advisor/clients/:id", guard: "account", render: (p) => <AdvisorClient key={p.id} clientId={p.id as string} /> },
   { pattern: "/strategies/:slug", guard: "public", render: (p) => <StrategyPage key={p.slug} slug={p.slug as string} /> },
   { pattern: "/chits", guard: "account", render: () => <ChitScreens path="/chits" /> },
   { pattern: "/chits/:id", guard: "account", render: (p) => <ChitScreens key={p.id} path={`/chits/${p.id as string}`} /> },

@@ -76,7 +76,7 @@ export function when(iso: string): string {
   return d.toLocaleString(undefined, { year: sameYear ? undefined : "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 }
 export interface Performance {
-  start: string; end: string; benchmark: string; portfolio: Figures; benchmark_figures: Figures;
+  period?: string | null; start: string; end: string; benchmark: string; portfolio: Figures; benchmark_figures: Figures;
   twr_pct: string | null; benchmark_twr_pct: string | null; beta: string | null;
   series: { date: string; value: number }[]; benchmark_series: { date: string; value: number }[];
 }
@@ -335,15 +335,43 @@ function StrategiesPanel({ accounts }: { accounts: Account[] }) {
     await api<BookingOut>("POST", `/api/v1/bookings/${id}/cancel`);
     bookings.reload();
   });
+  // Moving a consultation: the advisor's free times, then one call that frees the old time and
+  // takes the new one together (POST /bookings/{id}/reschedule; a time taken meanwhile: 409).
+  const [moving, setMoving] = useState<{ booking: BookingOut; slots: Slot[] } | null>(null);
+  const showMoves = useAction(async (booking: BookingOut) => {
+    setMoving({ booking, slots: (await api<{ slots: Slot[] }>("GET", `/api/v1/advisors/${booking.advisor_id}/slots`)).slots });
+  });
+  const move = useAction(async (bookingId: string, slot: Slot) => {
+    try {
+      await api<BookingOut>("POST", `/api/v1/bookings/${bookingId}/reschedule`, { body: { start: slot.start } });
+    } finally {
+      bookings.reload();
+    }
+    setMoving(null);
+    setDone(`Moved to ${when(slot.start)}. The earlier time is free again.`);
+  });
   const active = (bookings.data?.bookings ?? []).filter((b) => b.status === "booked");
   return (
     <Panel title="Advisors and strategies" testId="strategies-panel">
-      <ErrorNote error={list.error ?? follow.error ?? showSlots.error ?? book.error ?? cancel.error} />
+      <ErrorNote error={list.error ?? follow.error ?? showSlots.error ?? book.error ?? cancel.error ?? showMoves.error ?? move.error} />
       {done && <Notice tone="ok" testId="advisor-done">{done}</Notice>}
       {active.length > 0 && (
         <ul class="rows" data-testid="my-bookings">
           {active.map((b) => (
-            <li key={b.id} data-testid={`booking-${b.id}`} style={WRAP}>Consultation {when(b.start)} ({b.minutes} min){b.advisor_name ? ` with ${b.advisor_name}` : ""} <Button kind="ghost" testId={`cancel-booking-${b.id}`} onClick={() => void cancel.run(b.id)}>Cancel</Button></li>
+            <li key={b.id} data-testid={`booking-${b.id}`} data-start={b.start} style={{ display: "block" }}>
+              <span style={WRAP}>Consultation {when(b.start)} ({b.minutes} min){b.advisor_name ? ` with ${b.advisor_name}` : ""} <Button kind="ghost" busy={showMoves.busy && moving === null} testId={`move-booking-${b.id}`} onClick={() => void showMoves.run(b)}>Move</Button> <Button kind="ghost" testId={`cancel-booking-${b.id}`} onClick={() => void cancel.run(b.id)}>Cancel</Button></span>
+              {moving?.booking.id === b.id && (
+                moving.slots.length === 0 ? <Empty testId="no-move-slots">No other free times right now.</Empty> : (
+                  <span class="block" data-testid="move-slots" style={WRAP}>
+                    <span class="small muted">Move to:</span>
+                    {moving.slots.map((slot) => (
+                      <span key={slot.start} style={{ maxWidth: "100%" }}><Button kind="secondary" testId={`move-to-${slot.start}`} busy={move.busy} onClick={() => void move.run(b.id, slot)}>{when(slot.start)}</Button></span>
+                    ))}
+                    <Button kind="ghost" testId="move-cancel" onClick={() => setMoving(null)}>Keep it</Button>
+                  </span>
+                )
+              )}
+            </li>
           ))}
         </ul>
       )}
@@ -685,18 +713,48 @@ export function AccountOrders({ accountId, currency, version }: { accountId: str
   );
 }
 
+/** The performance periods the API takes (app/advisory/service.py PERIODS), as shown. */
+const PERIODS: [string, string][] = [["1M", "1M"], ["3M", "3M"], ["6M", "6M"], ["1Y", "1Y"], ["start", "Since start"]];
+
 function PerformancePanel({ accountId }: { accountId: string }) {
-  const perf = useLoad(() => api<Performance>("GET", `/api/v1/portfolios/${accountId}/performance?benchmark=SP500`), [accountId]);
+  const [period, setPeriod] = useState("1Y");
+  const perf = useLoad(() => api<Performance>("GET", `/api/v1/portfolios/${accountId}/performance?benchmark=SP500&period=${period}`), [accountId, period]);
   const p = perf.data;
+  const choose = (
+    <div class="segmented" role="group" aria-label="Period" data-testid="performance-periods" style={{ display: "flex", flexWrap: "wrap", gap: "4px" }}>
+      {PERIODS.map(([value, text]) => (
+        <button key={value} type="button" class={`btn btn-small ${value === period ? "btn-primary" : "btn-ghost"}`} aria-pressed={value === period} data-testid={`period-${value}`} onClick={() => setPeriod(value)}>{text}</button>
+      ))}
+    </div>
+  );
+  const rows: [string, string, string | null | undefined, string | null | undefined][] = p ? [
+    ["twr", "Time-weighted return", pct(p.twr_pct), pct(p.benchmark_twr_pct)],
+    ["volatility", "Volatility (a year)", pct(p.portfolio.volatility_pct), pct(p.benchmark_figures.volatility_pct)],
+    ["sharpe", "Sharpe", p.portfolio.sharpe ?? "—", p.benchmark_figures.sharpe ?? "—"],
+    ["sortino", "Sortino", p.portfolio.sortino ?? "—", p.benchmark_figures.sortino ?? "—"],
+    ["drawdown", "Maximum drawdown", pct(p.portfolio.max_drawdown_pct), pct(p.benchmark_figures.max_drawdown_pct)],
+    ["beta", "Beta", p.beta ?? "—", "1.00"],
+  ] : [];
   return (
-    <Panel title="Performance against the S&P 500" testId="performance-panel">
+    <Panel title="Performance against the S&P 500" testId="performance-panel" actions={choose}>
       <ErrorNote error={perf.error} />
+      {perf.loading && <p class="muted small">Computing…</p>}
       {p && (
-        <>
+        <div data-testid="performance-period" data-period={p.period ?? ""} data-start={p.start} data-end={p.end}>
           <p class="small muted">Backtest of the target mix, {p.start} to {p.end}: time-weighted return <strong data-testid="twr">{pct(p.twr_pct)}</strong> against {pct(p.benchmark_twr_pct)} · beta {p.beta}</p>
           <GrowthChart perf={p} />
+          <div class="table-wrap">
+            <table class="data" data-testid="performance-table">
+              <thead><tr><th>Measure</th><th class="num">Target mix</th><th class="num">S&amp;P 500</th></tr></thead>
+              <tbody>
+                {rows.map(([key, name, mine, bench]) => (
+                  <tr key={key}><th scope="row">{name}</th><td class="num" data-testid={`perf-${key}`}>{mine}</td><td class="num" data-testid={`perf-bench-${key}`}>{bench}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           <FiguresRow figures={p.portfolio} testId="performance-figures" />
-        </>
+        </div>
       )}
     </Panel>
   );

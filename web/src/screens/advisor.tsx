@@ -118,6 +118,7 @@ function SlotsPanel() {
               {s.booking ? (
                 <>
                   <Badge tone="brand" testId={`slot-client-${s.id}`}>Booked by {s.booking.client_name ?? "a member"}</Badge>
+                  <a class="small" href={`/advisor/clients/${s.booking.client_id}`} data-testid={`slot-profile-${s.id}`}>Profile and portfolios</a>
                   {crmStaff && <a class="small" href={`/crm/people/${s.booking.client_id}`} data-testid={`slot-crm-${s.id}`}>CRM record</a>}
                   <Button kind="ghost" busy={cancel.busy} testId={`slot-cancel-${s.id}`} onClick={() => void cancel.run(s.booking?.id ?? "")}>Cancel the consultation</Button>
                 </>
@@ -308,3 +309,49 @@ export function StrategyPage({ slug }: { slug: string }) {
   );
 }
 
+
+interface ClientAccount { account_id: string; kind: string; name: string; currency: string; tax_treatment: string | null; targets: Record<string, string>; band_pct: string; max_weight_pct: string }
+interface ClientView {
+  client_id: string;
+  name: string | null;
+  profile: { score: number; profile: string; horizon_years: number; strategy: string; taken_at: string; answers: Record<string, string> } | null;
+  accounts: ClientAccount[];
+}
+
+/** `/advisor/clients/<id>`: what an advisor may see of a client while a consultation with them
+ * is booked — the risk profile and the portfolios' targets (GET /advisory/clients/{id}); not
+ * engaged, the API's 404 is told in words. */
+export function ClientProfilePage({ clientId }: { clientId: string }) {
+  const view = useLoad(() => api<ClientView>("GET", `/api/v1/advisory/clients/${clientId}`), [clientId]);
+  const v = view.data;
+  return (
+    <main class="page" data-testid="advisor-client" data-client={clientId}>
+      <p class="crumbs"><a href="/advisor">Advisor's desk</a> ›</p>
+      <h1 data-testid="client-name">{view.data?.name ?? "Client profile"}</h1>
+      <ErrorNote error={view.error} testId="advisor-client-error" />
+      {v && (
+        <>
+          <Panel title="Risk profile" testId="client-profile">
+            {v.profile ? (
+              <p data-testid="client-risk" data-profile={v.profile.profile}>
+                <strong>{v.profile.profile[0]?.toUpperCase()}{v.profile.profile.slice(1)}</strong> · score {v.profile.score} of 100 · horizon {v.profile.horizon_years} years · strategy {v.profile.strategy}
+                <span class="muted small block">Taken {when(v.profile.taken_at)}</span>
+              </p>
+            ) : <Empty testId="client-no-profile">No questionnaire taken yet.</Empty>}
+          </Panel>
+          <Panel title="Portfolios" testId="client-accounts">
+            {v.accounts.length === 0 && <Empty testId="client-no-accounts">No portfolios yet.</Empty>}
+            <ul class="rows">
+              {v.accounts.map((a) => (
+                <li key={a.account_id} data-testid={`client-account-${a.account_id}`} style={{ display: "block", overflowWrap: "anywhere" }}>
+                  <strong>{a.name}</strong> <span class="muted small">{a.kind === "club" ? "club portfolio" : `${a.tax_treatment ?? ""} account`} · {a.currency} · bands ±{a.band_pct.replace(/\.?0+$/, "")} points · at most {a.max_weight_pct.replace(/\.?0+$/, "")}% in one holding</span>
+                  <span class="small block" data-testid={`client-targets-${a.account_id}`}>{Object.keys(a.targets).length ? Object.entries(a.targets).map(([k, w]) => `${k} ${w}%`).join(" · ") : "No targets yet"}</span>
+                </li>
+              ))}
+            </ul>
+          </Panel>
+        </>
+      )}
+    </main>
+  );
+}
