@@ -130,15 +130,21 @@ def new_password() -> str:
     return f"Tamarind-{secrets.token_hex(6)}"
 
 
+def client_session() -> aiohttp.ClientSession:
+    """A client of the live web server that drops an idle connection after 2 s, before
+    Hypercorn's 5 s keep-alive closes it: reusing one the server is closing resets it."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=2))
+
+
 @pytest.fixture
 async def api(live_stack: LiveStack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as http:
+    async with client_session() as http:
         yield Api(live_stack.url, http)
 
 
 @pytest.fixture
 async def other_api(live_stack: LiveStack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as http:
+    async with client_session() as http:
         yield Api(live_stack.url, http)
 
 

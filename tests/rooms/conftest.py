@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import pytest
 import socketio
 
@@ -21,7 +20,7 @@ from app.identity.documents import PlatformRole
 from app.identity.login import do_login
 from app.identity.signup import do_provision_user
 from tests.conftest import LiveStack
-from tests.identity.conftest import Api
+from tests.identity.conftest import Api, client_session
 
 
 @dataclass
@@ -131,7 +130,7 @@ async def clients(live_stack: LiveStack) -> AsyncIterator[Callable[[Person], Any
 
 @pytest.fixture
 async def http(live_stack: LiveStack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
+    async with client_session() as session:
         yield Api(live_stack.url, session)
 
 

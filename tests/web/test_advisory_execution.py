@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(480)]  # two optimisation
 
 # Symbols other tests replay (their ticks could interleave with ours under xdist): the account's
 # policy leaves them out, so its targets come from the rest of the market.
-REPLAYED_ELSEWHERE = ["AAPL", "AMD", "BBY", "FB", "GOOG", "HD", "IBM", "JNJ", "KO", "MSFT", "PEP", "XOM"]
+REPLAYED_ELSEWHERE = ["AAPL", "AMD", "BBY", "FB", "GOOG", "HD", "IBM", "JNJ", "KO", "MSFT", "PEP", "PG", "XOM"]
 FIRST_DAY = dt.date(2012, 6, 18)  # after the replayed days of the other tests
 DAYS_AFTER = 3
 

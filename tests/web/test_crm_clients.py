@@ -83,7 +83,14 @@ async def test_a_client_added_directly_and_their_kyc_verified(
     await expect(item).to_contain_text(pan)
     await item.get_by_role("button", name="Open scan").click()
     await expect(item.locator("img.kyc-scan")).to_be_visible()
-    assert await item.locator("img.kyc-scan").evaluate("i => i.naturalWidth") > 0
+    # the scan decoded: its width once it has loaded (visible comes before loaded)
+    assert (
+        await item.locator("img.kyc-scan").evaluate(
+            "i => i.complete && i.naturalWidth ? i.naturalWidth : new Promise((done) =>"
+            " i.addEventListener('load', () => done(i.naturalWidth), { once: true }))"
+        )
+        > 0
+    )
     await boss.screenshot(path=str(artifacts / "crm-kyc-queue-phone.png"), full_page=True)
     await item.get_by_role("button", name="Verify").click()
     await expect(item).to_have_count(0)

@@ -22,7 +22,9 @@ async def _slowly(route: Route) -> None:
 
 
 async def _signed_in(page: Page) -> None:
-    await expect(page.get_by_test_id("account-menu")).to_be_visible(timeout=15_000)
+    # Signed in, however slowly a loaded machine answers: what must not happen is landing
+    # signed out (the "Sign up" link), which this waits out too and then fails on.
+    await expect(page.get_by_test_id("account-menu")).to_be_visible(timeout=45_000)
 
 
 @pytest.mark.parametrize("slow", ["/api/v1/auth/refresh", "/api/v1/me"])
