@@ -17,6 +17,7 @@ from app.clubs.errors import PendingMoney
 from app.clubs.service import club_service
 from app.config import get_settings
 from app.errors import ServiceUnavailable
+from app.extensions import Services
 from app.ledger.documents import JournalEntry
 from app.payments.documents import PaymentOutcome
 from app.payments.service import payment_service
@@ -112,8 +113,9 @@ async def test_checkouts_unpaid_past_their_lifetime_expire_once() -> None:
     assert again is not None and again.updated_at == expired.updated_at
 
 
-async def test_an_approval_commits_with_its_outcome_in_the_outbox(monkeypatch: pytest.MonkeyPatch,
-                                                                  ) -> None:  # fmt: skip
+async def test_an_approval_commits_with_its_outcome_in_the_outbox(
+    monkeypatch: pytest.MonkeyPatch, services: Services
+) -> None:
     """The process dies (here: Kafka refuses) right after the approval commits: the outcome
     to publish is already in the outbox, for the sweep; the member cannot leave meanwhile."""
     club, (owner, alice) = await club_with_members(2)
@@ -134,6 +136,17 @@ async def test_an_approval_commits_with_its_outcome_in_the_outbox(monkeypatch: p
     assert (outcome.amount, outcome.contribution_id) == (70_000, str(pending.id))
     with pytest.raises(PendingMoney):  # approved money is on its way: no leaving
         await club_service.do_leave(club_id, alice)
+
+    # The outbox sweep publishes it (and leaves no pending outcome behind for other tests).
+    monkeypatch.undo()
+    assert (
+        await payment_service.do_publish_pending(
+            services.require_producer(), older_than=dt.timedelta(0)
+        )
+        >= 1
+    )
+    sent = await PaymentOutcome.find_one({"record_id": f"manual:{pending.id}"})
+    assert sent is not None and sent.status == "published"
 
 
 async def test_a_checkout_the_provider_already_took_is_not_given_up(
