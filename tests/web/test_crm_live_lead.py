@@ -212,7 +212,9 @@ async def test_an_erasure_says_what_happened_to_the_platform_account(
 
     phone = await signed_in(new_context, admin, viewport=PHONE)
     await phone.goto(f"/crm/leads/{member.lead_id}")
+    await expect(phone.get_by_test_id("lead-page")).to_have_attribute("data-live", "joined")
     await phone.get_by_test_id("erasure-open").click()
+    await expect(phone.get_by_test_id("erasure-confirm")).to_contain_text("removed for good")
     await phone.get_by_test_id("erasure-yes").click()
     kept = phone.get_by_test_id("erasure-done")
     await expect(kept).to_have_attribute("data-account", "kept")

@@ -1079,7 +1079,10 @@ function LeadPage({ leadId }: { leadId: string }) {
       </Notice>
     );
   }
-  if (lead.error) return <Problem error={lead.error} />;
+  // A reload that fails (a live change fetched again on a busy server) keeps the page as it
+  // was, forms and questions open, with the problem above it; only a first load that fails
+  // shows the problem alone.
+  if (lead.error && !l) return <Problem error={lead.error} />;
   if (!l) return <p class="muted">Loading…</p>;
   return (
     <div class="crm-detail" data-testid="lead-page" data-status={l.status} data-live={liveLead.joined ? "joined" : "waiting"}>
@@ -1090,7 +1093,7 @@ function LeadPage({ leadId }: { leadId: string }) {
         </div>
         <Badge tone={l.status === "converted" ? "ok" : l.status === "lost" ? "bad" : "brand"} testId="lead-status">{label(l.status)}</Badge>
       </div>
-      <Problem error={act.error ?? log.error ?? remind.error ?? merge.error ?? undo.error ?? assign.error} />
+      <Problem error={act.error ?? log.error ?? remind.error ?? merge.error ?? undo.error ?? assign.error ?? lead.error} />
       <div class="crm-columns">
         <div class="stack">
           <Panel title="Contact" actions={!editing && !merged && !l.erased && <Button kind="ghost" onClick={() => setEditing(true)} testId="lead-edit-open">Edit</Button>}>
@@ -1614,7 +1617,7 @@ function ClientPage({ clientId }: { clientId: string }) {
       </Notice>
     );
   }
-  if (client.error) return <Problem error={client.error} />;
+  if (client.error && !c) return <Problem error={client.error} />; // as on the lead page
   if (!c) return <p class="muted">Loading…</p>;
   const questionnaire = advice.data?.risk_profile ?? null;
   return (
@@ -1626,7 +1629,7 @@ function ClientPage({ clientId }: { clientId: string }) {
         </div>
         <Badge tone={c.status === "active" ? "ok" : c.status === "suspended" ? "bad" : "warn"} testId="client-status">{label(c.status)}</Badge>
       </div>
-      <Problem error={save.error ?? folio.error} />
+      <Problem error={save.error ?? folio.error ?? client.error} />
       <div class="crm-columns">
         <div class="stack">
           <Panel title="Profile" actions={!editing && !c.erased && <Button kind="ghost" onClick={() => setEditing(true)} testId="client-edit-open">Edit</Button>}>
