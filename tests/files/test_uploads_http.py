@@ -85,8 +85,15 @@ async def test_bad_files_are_refused_and_nothing_is_stored(api: Api) -> None:
     over = await ravi.upload(just_over, "big.pdf")
     assert (over.status, over.code) == (413, "file_too_large")
     assert over.body["error"]["details"]["max_bytes"] == limit
-    way_over = await ravi.upload(pdf() + b"%" * (limit * 3), "huge.pdf")
-    assert (way_over.status, way_over.code) == (413, "file_too_large")
+    # Far over: the server answers 413 as soon as it has read past the limit and may close
+    # the connection while the client is still sending (RFC 9110 §15.5.14 lets it); either
+    # way the upload is refused, and nothing is stored (checked below).
+    try:
+        way_over = await ravi.upload(pdf() + b"%" * (limit * 3), "huge.pdf")
+    except aiohttp.ClientConnectionError:
+        pass
+    else:
+        assert (way_over.status, way_over.code) == (413, "file_too_large")
     exactly = await ravi.upload(pdf() + b"%" * (limit - len(pdf())), "exact.pdf")
     assert exactly.status == 201, exactly.body
 
