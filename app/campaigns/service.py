@@ -910,14 +910,20 @@ class CampaignService:
         missed = [{"event": e.event, "data": e.data} for e in found[:limit]]
         return campaign, head, missed, len(found) > limit
 
-    async def admin_room_head(self, user_id: str) -> tuple[str, int]:
-        """For a socket joining the admins' room (``campaigns:admin``): its name and last
-        ``seq``, if ``user_id`` is a platform admin now (the role is read afresh, not taken
-        from the socket's connection). Raises ``Forbidden`` (``details.required``)."""
+    async def check_admin_room(self, user_id: str) -> None:
+        """``user_id`` may enter the admins' room (``campaigns:admin``): a platform admin now
+        (the role is read afresh, not taken from the socket's connection). Checked BEFORE the
+        socket enters the room, so no admin event ever reaches anyone else. Raises
+        ``Forbidden`` (``details.required``)."""
         user = await directory.user(user_id)
         if user is None or PlatformRole.ADMIN not in user.roles:
             raise Forbidden("the crowdfunding admin room is for platform admins",
                             details={"required": PlatformRole.ADMIN.value})  # fmt: skip
+
+    async def admin_room_head(self, user_id: str) -> tuple[str, int]:
+        """For a socket joining the admins' room: its name and last ``seq``, once more only
+        for a platform admin (``check_admin_room``). Raises ``Forbidden``."""
+        await self.check_admin_room(user_id)
         await campaign_events.ensure_admin_room()
         return campaign_events.ADMIN_ROOM, await eventlog.head(campaign_events.ADMIN_ROOM)
 

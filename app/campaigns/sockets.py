@@ -73,6 +73,8 @@ def register(sio: socketio.AsyncServer) -> None:
     async def campaign_admin_join(sid: str, request: AdminRoomJoin) -> dict[str, Any]:
         identity = await require_socket_user(sio, sid)
         assert identity.user_id is not None
+        # Allowed first, then in the room: a refused socket never hears an admin event.
+        await campaign_service.check_admin_room(identity.user_id)
         await sio.enter_room(sid, ADMIN_ROOM)  # before reading the head: nothing falls between
         try:
             room, head = await campaign_service.admin_room_head(identity.user_id)
