@@ -71,8 +71,16 @@ started=$(date +%s)
 # Servers of this run only: another `make test` in the same clone gets its own.
 instance="run$$"
 trap '$PY scripts/services.py down --profile test --instance "$instance" >&2; rm -rf ".local/test-$instance"' EXIT
+external_mongodb=${MONGODB_URL:-}
 exports=$($PY scripts/services.py up --profile test --instance "$instance")
 eval "$exports"
+# This run's own MongoDB server goes, data and all, when the run ends: the test processes leave
+# their databases in it instead of dropping them. A drop deletes every key under a server-wide
+# lock (docs/local-services.md): a session's database took tens of seconds, and every other
+# test process stalled behind it. A server named in MONGODB_URL is someone else's: dropped.
+if [ -z "$external_mongodb" ]; then
+  export SAMOOH_TEST_KEEP_DATABASES=1
+fi
 echo "[samooh] test services up in $(( $(date +%s) - started )) s" >&2
 
 export SAMOOH_ENVIRONMENT=test SAMOOH_LOG_JSON=false

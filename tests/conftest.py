@@ -102,6 +102,13 @@ os.environ.update(
 )
 
 
+def keep_databases() -> bool:
+    """Whether this run's databases are left in place rather than dropped: set by
+    ``scripts/test.sh`` when the MongoDB server is the run's own and goes with it. A drop
+    deletes every key under a server-wide lock, stalling every other test process meanwhile."""
+    return os.environ.get("SAMOOH_TEST_KEEP_DATABASES") == "1"
+
+
 def tail(path: Path, lines: int = 40) -> str:
     """The last lines of a log file, for failure messages."""
     try:
@@ -145,7 +152,8 @@ def artifacts() -> Path:
 @pytest.fixture(scope="session")
 async def services(settings: Settings) -> AsyncIterator[object]:
     """This process connected to MongoDB (Beanie initialised), Redis and Kafka, with the
-    instrument catalogue loaded. Drops the session's database at the end."""
+    instrument catalogue loaded. Drops the session's database at the end, unless the server
+    goes with the run (``keep_databases``)."""
     from app.clubs.service import club_service
     from app.documents import document_models
     from app.extensions import close_services, connect_services
@@ -170,6 +178,9 @@ async def services(settings: Settings) -> AsyncIterator[object]:
             await asyncio.sleep(2 + 3 * attempt)
     yield connected
     assert connected.mongo is not None
+    if keep_databases():
+        await close_services()
+        return
     # A worker killed mid-transaction (the payment storm) leaves its transaction open on the
     # server for up to 60 s, and dropping the database waits behind it: retry for a while.
     deadline = asyncio.get_running_loop().time() + 90

@@ -31,7 +31,7 @@ from app.ops.backup import (
     verify_database,
 )
 from tests.clubs.factories import club_with_members, paid_contribution
-from tests.conftest import ROOT
+from tests.conftest import ROOT, keep_databases
 
 pytestmark = pytest.mark.usefixtures("services")
 
@@ -96,7 +96,8 @@ async def test_a_backup_restores_into_a_fresh_database_that_verifies(
         assert any(p.startswith(f"audit chain club:{club_id} breaks") for p in tampered.problems)
         assert any("sums to 100" in p for p in tampered.problems)
     finally:
-        await client.drop_database(target)
+        if not keep_databases():
+            await client.drop_database(target)
 
 
 async def test_a_damaged_backup_restores_nothing(settings: Settings, tmp_path: Path) -> None:
@@ -119,7 +120,8 @@ async def test_a_damaged_backup_restores_nothing(settings: Settings, tmp_path: P
         with pytest.raises(BackupError, match="not a finished backup"):
             read_backup(backup.folder)
     finally:
-        await client.drop_database(target)
+        if not keep_databases():
+            await client.drop_database(target)
 
 
 def test_retention_keeps_the_newest_and_drops_only_what_is_old(tmp_path: Path) -> None:
