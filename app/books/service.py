@@ -1149,6 +1149,7 @@ class BooksService:
         audit_details: dict[str, object] | None = None,
         currency: str | None = None,
         respect_orders: bool = False,
+        priced_on: dt.date | None = None,
     ) -> TradePosting:
         """Book one trade inside the caller's transaction (which must already have bumped the
         club's ``money_seq``): the journal entry, the average-cost holding and the audit record.
@@ -1163,9 +1164,10 @@ class BooksService:
         ``currency``: the instrument's (None: the club's). In another currency than the
         club's, ``price`` and ``fees`` are that currency's minor units; the gross
         (quantity × price) and the fees are each converted once into the club's currency at
-        the ECB rate of ``trade_date``, half-even (app/fx.py), and the journal entry keeps the
-        foreign amounts and the rate (``JournalFx``). Everything booked is then in the club's
-        currency: the trial balance stays zero.
+        the ECB rate of ``priced_on`` (the day the price is of; default ``trade_date``),
+        half-even (app/fx.py), and the journal entry keeps the foreign amounts and the rate
+        (``JournalFx``). Everything booked is then in the club's currency: the trial balance
+        stays zero.
 
         Raises:
             InsufficientCash, InsufficientHoldings, FxRateUnavailable, ClubNotFound.
@@ -1174,7 +1176,7 @@ class BooksService:
         club = await club_service.get(club_id, session)
         if club is None:
             raise ClubNotFound("no such club")
-        fx = await rate_for(currency, club.currency, trade_date)
+        fx = await rate_for(currency, club.currency, priced_on or trade_date)
         holding = await repository.get_holding(club_id, symbol, session)
         if holding is None:
             holding = await repository.insert_holding(

@@ -290,18 +290,21 @@ class PaperEngine:
         return [update(command.order_id, command.club_id, "accepted")]
 
     async def _cancel(self, command: OrderCommandV1) -> list[BrokerUpdateV1]:
+        """Take the order off the book. A tick may fill it meanwhile (ticks and commands are
+        handled side by side): whatever filled before the close stays filled and the cancel
+        reports that much (``cumulative``); an order filled in full, or closed for another
+        reason, before the close is not cancelled at all (its own update said so)."""
         book = await repository.paper_order(command.order_id)
         if book is None:
             return [update(command.order_id, command.club_id, "cancelled",
                            reason="cancelled_by_user")]  # fmt: skip
         closed = await repository.close_paper_order(book)
         await self._touch(book.symbol)
-        if not closed and book.filled >= book.quantity:
-            return []  # filled before the cancel arrived
-        current = await repository.paper_order(command.order_id)
-        filled = current.filled if current else book.filled
-        return [update(command.order_id, command.club_id, "cancelled", cumulative=filled,
-                       reason="cancelled_by_user")]  # fmt: skip
+        current = await repository.paper_order(command.order_id) or book
+        if not closed and (current.filled >= current.quantity or current.closed_reason):
+            return []  # filled, or closed by the market, before the cancel arrived
+        return [update(command.order_id, command.club_id, "cancelled",
+                       cumulative=current.filled, reason="cancelled_by_user")]  # fmt: skip
 
     async def on_tick(self, tick: MarketTickV1) -> list[BrokerUpdateV1]:
         """Match ``tick`` against the book's open orders of its symbol; return the fills (and

@@ -91,6 +91,9 @@ class Order(Document):
     filled_quantity: int = 0
     filled_value: int = 0
     fees: int = 0
+    # What the broker's final report (cancelled, rejected) said had filled: fills it counted
+    # may still be on their way, and the buy's hold stays until they are booked.
+    final_quantity: int | None = None
     broker: str | None = None
     # A real broker's own id of the order (Kite ``order_id``, Alpaca ``id``) once it took it.
     broker_order_id: str | None = None
@@ -137,7 +140,9 @@ class Fill(Document):
     ``realised`` gain of a sale and ``booked`` cash moved, in the club's minor units;
     ``rate_e8`` the ECB rate a fill in another currency was booked at (app/fx.py).
     ``charges``: what a real broker charged for it, by name (app/orders/charges.py), minor
-    units of the fill's currency summing to ``fee``; empty for the paper broker's fee."""
+    units of the fill's currency summing to ``fee``; empty for the paper broker's fee.
+    ``trade_date``: the day it is booked on (``service.booking_day``: never before the order
+    went to the broker)."""
 
     fill_id: str
     order_id: str
@@ -153,6 +158,7 @@ class Fill(Document):
     charges: dict[str, int] = Field(default_factory=dict)
     trade_date: str
     tick_seq: int
+    reported_trade_date: str | None = None  # the broker's, when booked on a later day
     applied_at: dt.datetime = Field(default_factory=utcnow)
 
     class Settings:

@@ -760,10 +760,11 @@ class OrderService:
                     log.error("fill beyond the order's quantity ignored",
                               fill_id=update.fill_id, order_id=update.order_id)  # fmt: skip
                     return Applied(None)
+                day = booking_day(order, update.trade_date)
                 posting = await books_service.post_trade(
                     session, order.club_id, side=order.side.value, symbol=order.symbol,
                     quantity=update.fill_quantity, price=update.fill_price, fees=update.fee,
-                    trade_date=dt.date.fromisoformat(update.trade_date),
+                    trade_date=day, priced_on=price_day(update.trade_date, day),
                     entry_key=f"fill:{update.fill_id}", actor_id=order.submitted_by,
                     audit_action="order.filled",
                     audit_details={"order_id": update.order_id, "fill_id": update.fill_id},
@@ -776,7 +777,9 @@ class OrderService:
                     symbol=order.symbol, side=order.side, quantity=update.fill_quantity,
                     price=update.fill_price, fee=update.fee, realised=posting.realised_gain,
                     booked=posting.cash, rate_e8=posting.fx.rate_e8 if posting.fx else None,
-                    charges=charges, trade_date=update.trade_date, tick_seq=update.tick_seq,
+                    charges=charges, trade_date=day.isoformat(), tick_seq=update.tick_seq,
+                    reported_trade_date=(update.trade_date
+                                         if update.trade_date != day.isoformat() else None),
                 )  # fmt: skip
                 await repository.insert_fill(fill, session)
                 if order.side is OrderSide.BUY:
@@ -799,6 +802,8 @@ class OrderService:
                 fields["status"] = target.value
                 if update.reason:
                     fields["reason"] = update.reason
+                if STATUS_RANK[target] == 4:
+                    fields["final_quantity"] = update.cumulative_quantity
             if "status" in fields and STATUS_RANK[OrderStatus(str(fields["status"]))] == 4:
                 fields["reserved"] = 0  # final: nothing is set aside for it any more
             guard = {"filled_quantity": order.filled_quantity, "status": order.status.value}
@@ -814,7 +819,12 @@ class OrderService:
                 order.reserved = 0
             order.reason = str(fields.get("reason", order.reason))
             order.updated_at = now
-            if STATUS_RANK[order.status] == 4:  # final: what a buy did not spend is free
+            if "final_quantity" in fields:
+                order.final_quantity = update.cumulative_quantity
+            # Final: what a buy did not spend is free — once the fills the broker's last report
+            # counted are booked (they may arrive after it, and must find their cash held).
+            if STATUS_RANK[order.status] == 4 and \
+                    order.filled_quantity >= (order.final_quantity or 0):  # fmt: skip
                 await books_service.do_release_hold(session, hold_key(update.order_id))
             await events.room_event(
                 session, room, ORDER_UPDATED, OrderUpdatedEvent, club_id=order.club_id,
@@ -825,6 +835,33 @@ class OrderService:
             return Applied(order, fill)
 
         return await run_in_transaction(body)
+
+
+def booking_day(order: Order, reported: str) -> dt.date:
+    """The day a fill of ``order`` is booked on: the ``reported`` trade date (ISO), but never
+    before the day the order went to the broker (UTC; its creation day if it never did). A
+    replayed market reports the historical day of its prices, and a broker's unreadable or
+    missing date is taken as today: booked as reported, a purchase would spend cash on a day
+    the club did not have it yet and put the position before its own order. The exchange rate
+    stays the one of the price's day (``price_day``)."""
+    placed = order.submitted_at or order.created_at
+    if placed.tzinfo is None:
+        placed = placed.replace(tzinfo=dt.UTC)
+    floor = placed.astimezone(dt.UTC).date()
+    try:
+        day = dt.date.fromisoformat(reported)
+    except ValueError:
+        day = utcnow().date()
+    return max(day, floor)
+
+
+def price_day(reported: str, booked: dt.date) -> dt.date:
+    """The day a fill's price is of, for its exchange rate: the ``reported`` trade date (a
+    replayed market's historical day, the rate its buy was held at), else the ``booked`` day."""
+    try:
+        return min(dt.date.fromisoformat(reported), booked)
+    except ValueError:
+        return booked
 
 
 order_service = OrderService()

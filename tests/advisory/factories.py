@@ -11,7 +11,7 @@ from app.advisory.schemas import AccountCreate
 from app.advisory.service import advisory_service
 from app.books.service import books_service
 from app.clubs.service import club_service
-from app.orders.documents import OrderKind, OrderSide
+from app.orders.documents import Order, OrderKind, OrderSide
 from app.orders.schemas import OrderCreate
 from app.orders.service import order_service
 from streams.records import BrokerUpdateV1, OrderCommandV1
@@ -64,6 +64,11 @@ async def filled(account_id: str, user: str, side: OrderSide, symbol: str, quant
         side=side, kind=OrderKind.LIMIT, symbol=symbol, quantity=quantity,
         limit_price=f"{price // 100}.{price % 100:02d}"))  # fmt: skip
     await order_service.do_submit(account_id, str(order.id), user, redis, NullBroker())  # type: ignore[arg-type]
+    # Placed on that day (a fill is never booked before its order went to the broker).
+    placed = dt.datetime.fromisoformat(f"{trade_date}T09:30:00+00:00")
+    await Order.get_pymongo_collection().update_one(
+        {"_id": order.id}, {"$set": {"created_at": placed, "submitted_at": placed}}
+    )
     fill_id = f"fill-{uuid.uuid4().hex[:10]}"
     await order_service.do_apply_broker_update(BrokerUpdateV1(
         id=f"{order.id}:{fill_id}", order_id=str(order.id), club_id=account_id,

@@ -201,6 +201,10 @@ async def test_a_foreign_buy_holds_rupees_with_the_margin_and_books_fills_at_the
     assert entry is not None and entry.fx is not None
     assert (entry.fx.amount, entry.fx.fees, entry.fx.rate_e8) == (cents, fee, rate)
     assert sum((await ledger_service.balances(club_id)).values()) == 0
+    # The replayed tick is of 2012; the order went to the broker today: booked today (the
+    # cash was not the club's in 2012), at the rate of the price's day, the one held at.
+    assert entry.effective_date == today.isoformat()
+    assert (stored.trade_date, stored.reported_trade_date) == (today.isoformat(), "2012-06-12")
 
 
 async def test_an_amount_in_rupees_buys_whole_dollar_shares_at_the_rate(

@@ -16,11 +16,12 @@ from app.extensions import Services
 from app.ledger.service import ledger_service
 from app.market.repository import QuoteCache
 from app.market.schemas import QuoteTick
+from app.orders import repository as paper_repository
 from app.orders.broker import BrokerCosts, PaperEngine
-from app.orders.documents import Fill, OrderKind, OrderSide, OrderStatus
+from app.orders.documents import Fill, Order, OrderKind, OrderSide, OrderStatus, PaperOrder
 from app.orders.errors import OrderStateError
 from app.orders.schemas import OrderCreate
-from app.orders.service import order_service
+from app.orders.service import booking_day, order_service, price_day
 from app.realtime import eventlog
 from app.realtime.rooms import club_room
 from streams.records import BrokerUpdateV1, MarketTickV1, OrderCommandV1
@@ -142,12 +143,48 @@ async def test_cancel_limit_orders_and_a_fill_that_overtakes_the_cancel(
     assert (done.status, done.cumulative_quantity) == ("cancelled", 1)
     assert await broker.engine.on_tick(tick(5800, base + 2)) == []  # off the book
     # The cancel reaches us before the fill it followed: both count, the status stays final.
-    for update in (done, accepted, fill, fill):
+    # The hold stays until that fill is booked (its cash must still be there for it).
+    held = await books_service.held_cash(club_id)
+    await order_service.do_apply_broker_update(done)
+    early, _ = await order_service.get(club_id, str(limit.id), owner)
+    assert (early.status, early.final_quantity) == (OrderStatus.CANCELLED, 1)
+    assert held > 0 and await books_service.held_cash(club_id) == held
+    for update in (accepted, fill, fill):
         await order_service.do_apply_broker_update(update)
+    assert await books_service.held_cash(club_id) == 0
     final, fills = await order_service.get(club_id, str(limit.id), owner)
     assert (final.status, final.filled_quantity, len(fills)) == (OrderStatus.CANCELLED, 1, 1)
     positions = {h.symbol: h for h in (await books_service.books(club_id)).holdings}
     assert (positions[SYMBOL].quantity, positions[SYMBOL].cost) == (1, 5880)
+
+
+async def test_a_cancel_racing_a_fill_in_full_cancels_nothing(
+    setup: tuple[Club, str, LocalBroker], services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    club, owner, broker = setup
+    club_id, redis = str(club.id), services.require_redis()
+    order = await order_service.do_create(club_id, owner, OrderCreate(
+        side=OrderSide.BUY, kind=OrderKind.LIMIT, symbol=SYMBOL, quantity=1,
+        limit_price="59.00"))  # fmt: skip
+    await order_service.do_submit(club_id, str(order.id), owner, redis, broker)
+    base = time.time_ns() // 1000 + 1
+    fills: list[BrokerUpdateV1] = []
+    close = paper_repository.close_paper_order
+
+    async def filled_first(book: PaperOrder) -> bool:
+        # The tick is handled while the cancel command is between its read and its close.
+        fills.extend(await broker.engine.on_tick(tick(5880, base)))
+        return await close(book)
+
+    monkeypatch.setattr(paper_repository, "close_paper_order", filled_first)
+    await order_service.do_cancel(club_id, str(order.id), owner, broker)
+    assert [f.status for f in fills] == ["filled"]
+    assert [u.status for u in broker.updates] == ["accepted"]  # no cancel of a filled order
+    for update in (*broker.updates, *fills):
+        await order_service.do_apply_broker_update(update)
+    final, booked = await order_service.get(club_id, str(order.id), owner)
+    assert (final.status, final.filled_quantity, len(booked)) == (OrderStatus.FILLED, 1, 1)
+    assert await books_service.held_cash(club_id) == 0
 
 
 async def test_a_buy_the_cash_cannot_cover_is_refused_and_currencies_never_mix(
@@ -174,3 +211,18 @@ async def test_a_buy_the_cash_cannot_cover_is_refused_and_currencies_never_mix(
     foreign = await order_service.do_create(str(rupee_club.id), rupee_owner, OrderCreate(
         side=OrderSide.BUY, symbol=SYMBOL, quantity=1))  # fmt: skip
     assert foreign.currency == "USD"
+
+
+def test_a_fill_is_booked_no_earlier_than_its_order_went_to_the_broker() -> None:
+    sent = dt.datetime(2026, 12, 5, 23, 50, tzinfo=dt.UTC)
+    order = Order(club_id="c", symbol=SYMBOL, side=OrderSide.BUY, kind=OrderKind.MARKET,
+                  quantity=1, submitted_by="u", created_at=sent - dt.timedelta(days=1),
+                  submitted_at=sent)  # fmt: skip
+    assert booking_day(order, "2012-06-12") == dt.date(2026, 12, 5)  # a replayed day
+    assert booking_day(order, "2026-12-07") == dt.date(2026, 12, 7)  # a later settlement
+    assert booking_day(order, "") >= dt.date(2026, 12, 5)  # no date from the broker: today
+    never_sent = order.model_copy(update={"submitted_at": None})
+    assert booking_day(never_sent, "2012-06-12") == dt.date(2026, 12, 4)
+    # Its exchange rate stays the one of the price's day.
+    assert price_day("2012-06-12", dt.date(2026, 12, 5)) == dt.date(2012, 6, 12)
+    assert price_day("", dt.date(2026, 12, 5)) == dt.date(2026, 12, 5)
