@@ -241,7 +241,7 @@ def kite_updates(
     order: Order, state: dict[str, Any], trades: list[dict[str, Any]], costs: BrokerCosts
 ) -> list[BrokerUpdateV1]:
     """Broker updates from Kite's order ``state`` and ``trades`` (pure). Fill ids are
-    ``kite:<trade_id>``; the reconciler books each once."""
+    ``kite:<order_id>:<trade_id>``; the reconciler books each once."""
     out: list[BrokerUpdateV1] = []
     status = str(state.get("status", "")).upper()
     if status in {"OPEN", "UPDATE", "COMPLETE", "TRIGGER PENDING", "MODIFIED"} or trades:
@@ -253,6 +253,10 @@ def kite_updates(
     ):
         quantity = int(trade["quantity"])
         price = to_minor(trade["average_price"])
+        # A trade id is the exchange's number of the trade, unique on its day only: the
+        # broker's order id makes it unique for ever.
+        ref = trade.get("order_id") or order.broker_order_id
+        fill_id = f"{ref}:{trade['trade_id']}" if ref else str(trade["trade_id"])
         cumulative += quantity
         exchange = str(trade.get("exchange") or "NSE")
         if exchange not in KITE_EXCHANGE:
@@ -261,9 +265,9 @@ def kite_updates(
         out.append(
             broker_update(
                 order,
-                f"fill:kite:{trade['trade_id']}",
+                f"fill:kite:{fill_id}",
                 "filled" if cumulative >= total else "partially_filled",
-                fill_id=f"kite:{trade['trade_id']}",
+                fill_id=f"kite:{fill_id}",
                 fill_quantity=quantity,
                 fill_price=price,
                 fee=sum(charges.values()),

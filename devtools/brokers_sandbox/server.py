@@ -129,6 +129,7 @@ class Sandbox:
         self.held: list[tuple[str, dict[str, Any]]] = []
         self.delivered: list[dict[str, Any]] = []
         self.ids = itertools.count(1)
+        self.run = f"{secrets.randbelow(10**9):09d}"  # this run's part of Kite's order ids
         self.tasks: set[asyncio.Task[None]] = set()
 
     # ---- ticks -------------------------------------------------------------------------
@@ -204,7 +205,10 @@ class Sandbox:
         limit_price: int | None,
     ) -> Book:
         last = self.last_ticks.get(symbol)
-        order_id = f"2612{next(self.ids):011d}" if provider == "kite" else str(uuid.uuid4())
+        # Kite's order ids are unique for ever (the day, then a sequence): a restarted sandbox
+        # must not give an order the id of one a club's books already know.
+        order_id = (f"{time.strftime('%y%m%d', time.gmtime())}{self.run}{next(self.ids):06d}"
+                    if provider == "kite" else str(uuid.uuid4()))  # fmt: skip
         book = Book(
             id=order_id,
             provider=provider,

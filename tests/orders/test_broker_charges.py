@@ -64,8 +64,10 @@ class KiteNamed(LocalBroker):
     name = "kite"
 
 
-def kite_trade(trade_id: str, quantity: int, price: float, side: str) -> dict[str, Any]:
-    return {"trade_id": trade_id, "quantity": quantity, "average_price": price,
+def kite_trade(trade_id: str, quantity: int, price: float, side: str,
+               order_id: str = "K1") -> dict[str, Any]:  # fmt: skip
+    return {"trade_id": trade_id, "order_id": order_id, "quantity": quantity,
+            "average_price": price,
             "exchange": "NSE", "transaction_type": side.upper(),
             "fill_timestamp": "2012-06-12 10:00:00"}  # fmt: skip
 
@@ -105,9 +107,11 @@ async def test_kite_charges_are_kept_on_the_fill_booked_and_shown(services: Serv
         side=OrderSide.SELL, kind=OrderKind.LIMIT, symbol=NSE, quantity=10,
         limit_price="1600.00"))  # fmt: skip
     sent = await order_service.do_submit(club_id, str(sell.id), owner, redis, broker)
-    updates = kite_updates(sent, state, [kite_trade("T2", 10, 1600.0, "sell")], settings_costs)
+    # The exchange numbers trades per day: another order's trade may carry the same number.
+    trade = kite_trade("T1", 10, 1600.0, "sell", order_id="K2")
+    updates = kite_updates(sent, {**state, "order_id": "K2"}, [trade], settings_costs)
     # A report whose charges do not add up to its fee is not booked.
-    bad = kite_updates(sent, state, [kite_trade("T2", 10, 1600.0, "sell")], settings_costs)[-1]
+    bad = kite_updates(sent, state, [trade], settings_costs)[-1]
     bad.fee += 1
     assert (await order_service.do_apply_broker_update(bad)).order is None
     for update in updates:
