@@ -73,15 +73,7 @@ class RoomService:
         ``room_catch_up_limit``. Raises ``ClubNotFound`` for non-members."""
         if not checked:
             await club_service.check_member(club_id, user_id)
-        room = club_room(club_id)
-        head = await eventlog.head(room)
-        missed: list[MissedEvent] = []
-        truncated = False
-        if after_seq is not None and after_seq < head:
-            limit = get_settings().room_catch_up_limit
-            events = await eventlog.since(room, after_seq, limit + 1)
-            truncated = len(events) > limit
-            missed = [MissedEvent(event=e.event, data=e.data) for e in events[:limit]]
+        head, missed, truncated = await _catch_up(club_room(club_id), after_seq)
         return RoomJoined(
             club_id=club_id, seq=head, online=await self._presence().online(club_id),
             missed=missed, truncated=truncated,
@@ -92,14 +84,7 @@ class RoomService:
         the room from who is connected): its head and the events after ``after_seq`` (none
         when it is None), at most ``room_catch_up_limit``. The caller puts the socket in the
         room first, so nothing committed in between is lost."""
-        head = await eventlog.head(room)
-        missed: list[MissedEvent] = []
-        truncated = False
-        if after_seq is not None and after_seq < head:
-            limit = get_settings().room_catch_up_limit
-            found = await eventlog.since(room, after_seq, limit + 1)
-            truncated = len(found) > limit
-            missed = [MissedEvent(event=e.event, data=e.data) for e in found[:limit]]
+        head, missed, truncated = await _catch_up(room, after_seq)
         return FeedJoined(room=room, seq=head, missed=missed, truncated=truncated)
 
     async def events(self, club_id: str, user_id: str, after_seq: int, limit: int) -> EventPage:
@@ -163,6 +148,18 @@ class RoomService:
 
 
 room_service = RoomService()
+
+
+async def _catch_up(room: str, after_seq: int | None) -> tuple[int, list[MissedEvent], bool]:
+    """``room``'s head ``seq``, the events after ``after_seq`` (none when it is None or at the
+    head), at most ``room_catch_up_limit``, and whether more were left out."""
+    head = await eventlog.head(room)
+    if after_seq is None or after_seq >= head:
+        return head, [], False
+    limit = get_settings().room_catch_up_limit
+    found = await eventlog.since(room, after_seq, limit + 1)
+    missed = [MissedEvent(event=e.event, data=e.data) for e in found[:limit]]
+    return head, missed, len(found) > limit
 
 
 async def on_membership_ended(club_id: str, user_id: str, reason: str) -> None:

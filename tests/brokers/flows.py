@@ -70,6 +70,42 @@ async def link_alpaca(http: Api, sandbox: BrokerSandbox, club_id: str, who: Pers
     return number
 
 
+async def alpaca_club(http: Api, sandbox: BrokerSandbox) -> tuple[Any, Person, str, str]:
+    """A funded dollar club (``funded_club``) linked to new sandbox Alpaca keys; the club, its
+    owner, the key (which names the account to the sandbox's controls) and the secret."""
+    club, owner, _ = await funded_club()
+    key, secret, _ = await sandbox.alpaca_account()
+    linked = await http.call(
+        "PUT",
+        f"/api/v1/clubs/{club.id}/broker",
+        token=owner.token,
+        json={"provider": "alpaca", "key": key, "secret": secret},
+    )
+    assert linked.status == 200, linked.body
+    return club, owner, key, secret
+
+
+async def limit_buy(
+    http: Api, club_id: str, token: str, symbol: str, quantity: int = 3, limit: str = "50.00"
+) -> str:
+    """Enter a limit buy over the API; its id."""
+    made = await http.call(
+        "POST",
+        f"/api/v1/clubs/{club_id}/orders",
+        token=token,
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+        json={
+            "side": "buy",
+            "kind": "limit",
+            "symbol": symbol,
+            "quantity": quantity,
+            "limit_price": limit,
+        },
+    )
+    assert made.status == 201, made.body
+    return str(made.body["id"])
+
+
 async def funded_club(
     amounts: tuple[int, int] = (600_000, 400_000), currency: str = "USD"
 ) -> tuple[Any, Person, Person]:

@@ -25,7 +25,7 @@ from streams.producer import EventProducer
 from streams.records import MarketTickV1
 from streams.topics import MARKET_TICKS
 from tests.brokers.conftest import BrokerSandbox, eventually
-from tests.brokers.flows import funded_club, order_of, submit
+from tests.brokers.flows import alpaca_club, funded_club, order_of, submit
 from tests.identity.conftest import Api
 
 SYMBOL = "LLY"  # no other test trades or replays it: only this test's ticks move it
@@ -150,16 +150,8 @@ async def test_the_poll_follows_a_replacement_that_was_never_recorded(
 ) -> None:
     # Alpaca took a replace, but the process that asked died before recording the new id:
     # the poll finds the old order replaced and follows ``replaced_by``.
-    club, owner, _ = await funded_club()
+    club, owner, key, secret = await alpaca_club(http, sandbox)
     club_id = str(club.id)
-    key, secret, _ = await sandbox.alpaca_account()
-    linked = await http.call(
-        "PUT",
-        f"/api/v1/clubs/{club_id}/broker",
-        token=owner.token,
-        json={"provider": "alpaca", "key": key, "secret": secret},
-    )
-    assert linked.status == 200, linked.body
     made = await http.call(
         "POST",
         f"/api/v1/clubs/{club_id}/orders",

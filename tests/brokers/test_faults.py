@@ -17,8 +17,10 @@ from app.brokers.documents import BrokerLink, RefusedPostback
 from app.orders.documents import Order
 from tests.brokers.conftest import BrokerSandbox, eventually
 from tests.brokers.flows import (
+    alpaca_club,
     funded_club,
     kite_login,
+    limit_buy,
     link_alpaca,
     link_kite,
     order_of,
@@ -28,26 +30,6 @@ from tests.identity.conftest import Api
 
 SYMBOL = "UNH"  # no test replays it: market orders wait; limit orders are used here
 NSE_SYMBOL = "TCS"  # the same, for INR clubs trading through Kite
-
-
-async def new_order(
-    http: Api, club_id: str, token: str, quantity: int = 3, symbol: str = SYMBOL
-) -> str:
-    made = await http.call(
-        "POST",
-        f"/api/v1/clubs/{club_id}/orders",
-        token=token,
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        json={
-            "side": "buy",
-            "kind": "limit",
-            "symbol": symbol,
-            "quantity": quantity,
-            "limit_price": "50.00",
-        },
-    )
-    assert made.status == 201, made.body
-    return str(made.body["id"])
 
 
 async def test_linking_is_encrypted_audited_testable_and_removable(
@@ -102,7 +84,7 @@ async def test_linking_is_encrypted_audited_testable_and_removable(
     again = await http.call("DELETE", path, token=owner.token)
     assert again.status == 404 and again.code == "broker_link_not_found"
     # Without a link, orders go to the paper broker.
-    order_id = await new_order(http, club_id, owner.token)
+    order_id = await limit_buy(http, club_id, owner.token, SYMBOL)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 202 and sent.body["broker"] == "paper", sent.body
 
@@ -113,7 +95,7 @@ async def test_a_refused_order_shows_the_brokers_reason_and_frees_the_cash(
     club, owner, _ = await funded_club()
     club_id = str(club.id)
     await link_alpaca(http, sandbox, club_id, owner)
-    order_id = await new_order(http, club_id, owner.token)
+    order_id = await limit_buy(http, club_id, owner.token, SYMBOL)
     await sandbox.control(reject_next="insufficient buying power")
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 202, sent.body
@@ -127,7 +109,7 @@ async def test_a_forged_postback_is_refused_and_recorded(http: Api, sandbox: Bro
     club, owner, _ = await funded_club(currency="INR")
     club_id = str(club.id)
     user = await link_kite(http, sandbox, club_id, owner)
-    order_id = await new_order(http, club_id, owner.token, symbol=NSE_SYMBOL)
+    order_id = await limit_buy(http, club_id, owner.token, NSE_SYMBOL)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 202, sent.body
     broker_id = sent.body["broker_order_id"]
@@ -178,7 +160,7 @@ async def test_reordered_and_delayed_updates_only_move_an_order_forward(
     await link_alpaca(http, sandbox, club_id, owner)
     # Each stream event is held back until the next one, and both come late.
     await sandbox.control(reorder=True, delay_ms=300)
-    order_id = await new_order(http, club_id, owner.token)
+    order_id = await limit_buy(http, club_id, owner.token, SYMBOL)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 202, sent.body
     # While it works at the broker, the link can neither change nor go.
@@ -215,7 +197,7 @@ async def test_an_outage_answers_503_and_the_order_goes_when_the_broker_is_back(
     club, owner, _ = await funded_club()
     club_id = str(club.id)
     await link_alpaca(http, sandbox, club_id, owner)
-    order_id = await new_order(http, club_id, owner.token)
+    order_id = await limit_buy(http, club_id, owner.token, SYMBOL)
     await sandbox.control(outage=True)
     # Keys given while Alpaca is down are kept, untested.
     other, other_owner, _ = await funded_club()
@@ -258,7 +240,7 @@ async def test_an_ended_kite_session_asks_for_a_login_and_the_order_goes_after_i
     club_id = str(club.id)
     await link_kite(http, sandbox, club_id, owner)
     await sandbox.control(expire_sessions=True)
-    order_id = await new_order(http, club_id, owner.token, symbol=NSE_SYMBOL)
+    order_id = await limit_buy(http, club_id, owner.token, NSE_SYMBOL)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 503 and sent.code == "broker_login_required", sent.body
     link = await http.call("GET", f"/api/v1/clubs/{club_id}/broker", token=owner.token)
@@ -289,16 +271,8 @@ async def test_an_ended_kite_session_asks_for_a_login_and_the_order_goes_after_i
 async def test_a_difference_with_the_brokers_positions_is_shown_not_corrected(
     http: Api, sandbox: BrokerSandbox
 ) -> None:
-    club, owner, _ = await funded_club()
+    club, owner, key, _ = await alpaca_club(http, sandbox)
     club_id = str(club.id)
-    key, secret, _ = await sandbox.alpaca_account()
-    linked = await http.call(
-        "PUT",
-        f"/api/v1/clubs/{club_id}/broker",
-        token=owner.token,
-        json={"provider": "alpaca", "key": key, "secret": secret},
-    )
-    assert linked.status == 200, linked.body
     path = f"/api/v1/clubs/{club_id}/broker/positions-check"
     same = await http.call("POST", path, token=owner.token)
     assert same.status == 200 and same.body["position_check"]["ok"] is True

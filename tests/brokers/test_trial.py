@@ -18,31 +18,19 @@ import aiohttp
 from app.audit.documents import AuditRecord
 from app.orders.documents import PaperOrder
 from tests.brokers.conftest import BrokerSandbox, eventually
-from tests.brokers.flows import funded_club, kite_login, link_alpaca, link_kite, order_of, submit
+from tests.brokers.flows import (
+    funded_club,
+    kite_login,
+    limit_buy,
+    link_alpaca,
+    link_kite,
+    order_of,
+    submit,
+)
 from tests.identity.conftest import Api
 
 USD_SYMBOL = "UNH"  # nothing replays it: limit orders far below the market stay open
 NSE_SYMBOL = "TCS"
-
-
-async def place(
-    http: Api, club_id: str, token: str, symbol: str, quantity: int = 3, limit: str = "50.00"
-) -> str:
-    made = await http.call(
-        "POST",
-        f"/api/v1/clubs/{club_id}/orders",
-        token=token,
-        headers={"Idempotency-Key": uuid.uuid4().hex},
-        json={
-            "side": "buy",
-            "kind": "limit",
-            "symbol": symbol,
-            "quantity": quantity,
-            "limit_price": limit,
-        },
-    )
-    assert made.status == 201, made.body
-    return str(made.body["id"])
 
 
 async def post(http: Api, path: str, token: str, body: Any = None) -> Any:
@@ -71,7 +59,7 @@ async def test_a_wrong_kite_secret_lands_on_the_desk_and_the_link_is_not_active(
     assert "refused the API secret" in shown.body["status_reason"]
     assert "checksum" not in shown.body["status_reason"].lower()  # a sentence, not Kite's words
     # Not used for orders, and no loop of logins with the same secret.
-    order_id = await place(http, club_id, owner.token, NSE_SYMBOL)
+    order_id = await limit_buy(http, club_id, owner.token, NSE_SYMBOL)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 409 and sent.code == "broker_link_unusable", sent.body
     assert (await order_of(http, club_id, order_id, owner))["order"]["status"] == (
@@ -126,11 +114,11 @@ async def test_unchecked_alpaca_keys_are_not_used_until_a_test_succeeds(
         json={"provider": "alpaca", "key": key, "secret": secret},
     )
     assert kept.status == 200 and kept.body["status"] == "unverified", kept.body
-    order_id = await place(http, club_id, owner.token, USD_SYMBOL)
+    order_id = await limit_buy(http, club_id, owner.token, USD_SYMBOL)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 409 and sent.code == "broker_link_unusable", sent.body
     # An order never sent can still be cancelled; a member learns nothing of the link.
-    other = await place(http, club_id, owner.token, USD_SYMBOL)
+    other = await limit_buy(http, club_id, owner.token, USD_SYMBOL)
     gone = await post(http, f"/api/v1/clubs/{club_id}/orders/{other}/cancel", owner.token)
     assert gone.status == 202 and gone.body["status"] == "cancelled", gone.body
     _, _, member = await funded_club()
@@ -194,7 +182,7 @@ async def test_a_cancelled_order_reserves_nothing(http: Api, sandbox: BrokerSand
     club, owner, _ = await funded_club()
     club_id = str(club.id)
     await link_alpaca(http, sandbox, club_id, owner)
-    order_id = await place(http, club_id, owner.token, USD_SYMBOL)
+    order_id = await limit_buy(http, club_id, owner.token, USD_SYMBOL)
     sent = await submit(http, club_id, order_id, owner)
     assert sent.status == 202 and sent.body["reserved"] != "0.00", sent.body
     cancel = await post(http, f"/api/v1/clubs/{club_id}/orders/{order_id}/cancel", owner.token)
@@ -230,7 +218,7 @@ async def test_an_open_order_is_modified_through_each_broker_and_audited(
     ]
     for broker, club, owner, symbol in cases:
         club_id = str(club.id)
-        order_id = await place(http, club_id, owner.token, symbol, quantity=4, limit="50.00")
+        order_id = await limit_buy(http, club_id, owner.token, symbol, quantity=4, limit="50.00")
         early = await post(
             http, f"/api/v1/clubs/{club_id}/orders/{order_id}/modify", owner.token, {"quantity": 2}
         )

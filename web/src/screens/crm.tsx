@@ -533,46 +533,45 @@ function holdBoardRoom(): () => void {
   };
 }
 
+/** What a board-room event means to one open page: nothing to it, a change of its record (read
+ * it again), the record back in the person's book (and read again), or the record gone from it. */
+type BoardVerdict<E> = "ignore" | "change" | "back" | { gone: E };
+
 /**
- * An open lead page kept live: it is in the person's board room, where every change to a lead
- * of their book is told (status, owner, activities, reminders, merges, conversion, erasure), and
- * calls `onChange` for each change of this lead or of a lead merged into it; after a dropped
- * connection or a `room:head` ahead, the changes missed meanwhile are replayed in order. `gone`
- * is the change that took the lead out of the person's book (handed to someone outside their
- * team).
+ * One open record page (a lead, a client) kept live in the person's board room: `judge` says
+ * what each event means to it, `onChange` reads the record again; after a dropped connection or
+ * a `room:head` ahead the events missed are replayed in order (and when more were missed than
+ * the server replays, the page reads its record again). `gone` is the event that took the
+ * record out of the person's book, until one brings it back.
  */
-function useLiveLead(leadId: string, onChange: () => void): { joined: boolean; gone: LeadEvent | null } {
+function useBoardPage<E>(key: string, judge: (event: string, data: unknown) => BoardVerdict<E>, onChange: () => void): { joined: boolean; gone: E | null } {
   const [joined, setJoined] = useState(false);
-  const [gone, setGone] = useState<LeadEvent | null>(null);
-  const latest = useRef(onChange);
-  latest.current = onChange;
+  const [gone, setGone] = useState<E | null>(null);
+  const latest = useRef({ judge, onChange });
+  latest.current = { judge, onChange };
   useEffect(() => {
     const release = holdBoardRoom();
     setGone(null);
-    // The board room through the shared room log (roomlog.ts): this lead's changes in seq order;
-    // after a dropped connection or a `room:head` ahead the changes missed are replayed (and
-    // when more were missed than the server replays, the page loads again).
     const log = new RoomLog({
       room: null,
       join: async (after): Promise<CatchUp> => {
         setJoined(false);
         const answer = await live.call<BoardJoined>("crm:join", { after_seq: after });
         if (after === null || !answer.complete) {
-          if (after !== null) latest.current();
+          if (after !== null) latest.current.onChange();
           return { state: answer.seq, room: answer.room };
         }
         return { missed: answer.missed as unknown as LogEvent[], room: answer.room };
       },
       apply: ({ event, data }) => {
-        if (event !== "crm:lead") return;
-        const e = data as unknown as LeadEvent;
-        if (e.lead.id !== leadId && e.lead.merged_into !== leadId) return;
-        if (e.lead.id === leadId && !e.visible && e.lead.status !== "merged") {
-          setGone(e);
+        const verdict = latest.current.judge(event, data);
+        if (verdict === "ignore") return;
+        if (typeof verdict === "object") {
+          setGone(verdict.gone);
           return;
         }
-        if (e.lead.id === leadId) setGone(null); // handed back
-        latest.current();
+        if (verdict === "back") setGone(null);
+        latest.current.onChange();
       },
       joined: () => setJoined(true),
     });
@@ -581,8 +580,23 @@ function useLiveLead(leadId: string, onChange: () => void): { joined: boolean; g
       log.stop();
       release();
     };
-  }, [leadId]);
+  }, [key]);
   return { joined, gone };
+}
+
+/**
+ * An open lead page kept live: every change to a lead of the person's book is told in their
+ * board room (status, owner, activities, reminders, merges, conversion, erasure); the page reads
+ * the lead again for each change of it or of a lead merged into it. `gone`: handed to someone
+ * outside the person's team.
+ */
+function useLiveLead(leadId: string, onChange: () => void): { joined: boolean; gone: LeadEvent | null } {
+  return useBoardPage<LeadEvent>(`lead:${leadId}`, (event, data) => {
+    if (event !== "crm:lead") return "ignore";
+    const e = data as LeadEvent;
+    if (e.lead.id === leadId) return !e.visible && e.lead.status !== "merged" ? { gone: e } : "back";
+    return e.lead.merged_into === leadId ? "change" : "ignore";
+  }, onChange);
 }
 
 /** `crm:client` in the board room: a client changed (ids only; the page reads it again). */
@@ -596,51 +610,17 @@ interface ClientEvent {
 }
 
 /**
- * An open client page kept live, like a lead page: in the person's board room, where every
- * change to a client of their book is told (`crm:client`: profile, status, manager, activity,
- * follow-up, KYC document, erasure); it calls `onChange` for each change of this client, and
- * after a dropped connection or a `room:head` ahead the changes missed are replayed in order.
- * `gone` is the change that took the client out of the person's book.
+ * An open client page kept live, like a lead page: `crm:client` in the board room tells every
+ * change to a client of the person's book (profile, status, manager, activity, follow-up, KYC
+ * document, erasure). `gone`: the change that took the client out of the person's book.
  */
 function useLiveClient(clientId: string, onChange: () => void): { joined: boolean; gone: ClientEvent | null } {
-  const [joined, setJoined] = useState(false);
-  const [gone, setGone] = useState<ClientEvent | null>(null);
-  const latest = useRef(onChange);
-  latest.current = onChange;
-  useEffect(() => {
-    const release = holdBoardRoom();
-    setGone(null);
-    const log = new RoomLog({
-      room: null,
-      join: async (after): Promise<CatchUp> => {
-        setJoined(false);
-        const answer = await live.call<BoardJoined>("crm:join", { after_seq: after });
-        if (after === null || !answer.complete) {
-          if (after !== null) latest.current();
-          return { state: answer.seq, room: answer.room };
-        }
-        return { missed: answer.missed as unknown as LogEvent[], room: answer.room };
-      },
-      apply: ({ event, data }) => {
-        if (event !== "crm:client") return;
-        const e = data as unknown as ClientEvent;
-        if (e.client_id !== clientId) return;
-        if (!e.visible) {
-          setGone(e);
-          return;
-        }
-        setGone(null); // handed back
-        latest.current();
-      },
-      joined: () => setJoined(true),
-    });
-    log.start();
-    return () => {
-      log.stop();
-      release();
-    };
-  }, [clientId]);
-  return { joined, gone };
+  return useBoardPage<ClientEvent>(`client:${clientId}`, (event, data) => {
+    if (event !== "crm:client") return "ignore";
+    const e = data as ClientEvent;
+    if (e.client_id !== clientId) return "ignore";
+    return e.visible ? "back" : { gone: e };
+  }, onChange);
 }
 
 /**
@@ -977,6 +957,20 @@ function ConvertForm({ lead, onCancel }: { lead: Lead; onCancel: () => void }) {
   );
 }
 
+/** The contact fields a lead's and a client's edit forms share (`prefix` starts their test ids);
+ * the phone is only ever replaced, never shown back. */
+function ContactFields({ f, set, prefix }: { f: { full_name: string; email: string; phone: string; city: string; company: string }; set: (key: string) => (e: Event) => void; prefix: string }) {
+  return (
+    <>
+      <Field label="Name" testId={`${prefix}name`} value={f.full_name} required maxLength={120} onInput={set("full_name")} />
+      <Field label="E-mail" testId={`${prefix}email`} type="email" value={f.email} maxLength={254} onInput={set("email")} />
+      <Field label="New phone number (leave empty to keep)" testId={`${prefix}phone`} type="tel" value={f.phone} maxLength={32} onInput={set("phone")} />
+      <Field label="City" testId={`${prefix}city`} value={f.city} maxLength={80} onInput={set("city")} />
+      <Field label="Company" testId={`${prefix}company`} value={f.company} maxLength={120} onInput={set("company")} />
+    </>
+  );
+}
+
 /** Edit a lead's contact details (re-checked for duplicates by the API). */
 function LeadEdit({ lead, onSaved, onCancel }: { lead: Lead; onSaved: () => void; onCancel: () => void }) {
   const [f, setF] = useState({ full_name: lead.full_name, email: lead.email ?? "", phone: "", city: lead.city ?? "", company: lead.company ?? "", capacity: lead.investment_capacity ?? "" });
@@ -995,11 +989,7 @@ function LeadEdit({ lead, onSaved, onCancel }: { lead: Lead; onSaved: () => void
       void save.run();
     }}>
       <Problem error={save.error} />
-      <Field label="Name" testId="lead-edit-name" value={f.full_name} required maxLength={120} onInput={set("full_name")} />
-      <Field label="E-mail" testId="lead-edit-email" type="email" value={f.email} maxLength={254} onInput={set("email")} />
-      <Field label="New phone number (leave empty to keep)" testId="lead-edit-phone" type="tel" value={f.phone} maxLength={32} onInput={set("phone")} />
-      <Field label="City" testId="lead-edit-city" value={f.city} maxLength={80} onInput={set("city")} />
-      <Field label="Company" testId="lead-edit-company" value={f.company} maxLength={120} onInput={set("company")} />
+      <ContactFields f={f} set={set} prefix="lead-edit-" />
       <Field label="Investment capacity (₹)" testId="lead-edit-capacity" value={f.capacity} inputMode="decimal" onInput={set("capacity")} />
       <div class="form-actions">
         <Button busy={save.busy} testId="lead-edit-save">Save</Button>
@@ -1514,11 +1504,7 @@ function ClientEdit({ client, onSaved, onCancel }: { client: Client; onSaved: ()
       void save.run();
     }}>
       <Problem error={save.error} />
-      <Field label="Name" testId="edit-name" value={f.full_name} required maxLength={120} onInput={set("full_name")} />
-      <Field label="E-mail" testId="edit-email" type="email" value={f.email} maxLength={254} onInput={set("email")} />
-      <Field label="New phone number (leave empty to keep)" testId="edit-phone" type="tel" value={f.phone} maxLength={32} onInput={set("phone")} />
-      <Field label="City" testId="edit-city" value={f.city} maxLength={80} onInput={set("city")} />
-      <Field label="Company" testId="edit-company" value={f.company} maxLength={120} onInput={set("company")} />
+      <ContactFields f={f} set={set} prefix="edit-" />
       <label class="field"><span class="field-label">Status</span>
         <select value={f.status} data-testid="edit-status" onChange={set("status")}>
           {["active", "inactive", "suspended"].map((x) => <option key={x} value={x}>{label(x)}</option>)}
