@@ -31,10 +31,12 @@ async def _send(updates: list[BrokerUpdateV1]) -> None:
 
 @app.timer(interval=get_settings().broker_poll_seconds)
 async def poll_linked_brokers() -> None:
-    """Read back every open order at a linked broker; re-send those it never took."""
+    """Read back every open order at a linked broker; re-send those it never took; read the
+    contract note of Kite orders that ended."""
     await worker_context()
     resend = dt.timedelta(seconds=get_settings().broker_resend_seconds)
     await _send(await broker_service.do_poll(resend))
+    await broker_service.do_settle_charges_due()
 
 
 @app.crontab("0 13 * * *", timezone=dt.UTC)  # 18:30 IST, after Indian markets settle

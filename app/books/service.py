@@ -1632,6 +1632,24 @@ class BooksService:
                 )  # fmt: skip
         await repository.set_hold_amount(key, amount, session)
 
+    async def post_charges_adjustment(
+        self, session: AsyncClientSession, club_id: str, *, key: str, amount: int, memo: str,
+        actor_id: str | None,
+    ) -> bool:  # fmt: skip
+        """Book what a broker's contract note charged beyond (``amount`` > 0) or short of (< 0)
+        the fees its fills were booked with: Dr trading costs / Cr cash (the other way round
+        for less), dated today, inside the caller's transaction (which has bumped the club's
+        ``money_seq``). Idempotent on ``key``: False when it was posted already. Minor units
+        of the club's currency."""
+        if amount == 0:
+            return False
+        _, new = await ledger_service.do_post(
+            pool_id=club_id, key=key, kind="trading_charges",
+            lines=[(accounts.TRADING_COSTS, amount), (accounts.CASH, -amount)],
+            effective_date=_today(), memo=memo, created_by=actor_id, session=session,
+        )  # fmt: skip
+        return bool(new)
+
     async def do_spend_held(self, session: AsyncClientSession, key: str, amount: int) -> None:
         """Record ``amount`` minor units of a hold as spent (a buy fill and its fee)."""
         await repository.update_hold(key, session, spent=amount)

@@ -36,8 +36,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from app.brokers.http import broker_update, call, to_decimal, to_minor
+from app.money import round_ratio
 from app.orders.broker import BrokerCosts, BrokerLoginRequired, BrokerRejected
-from app.orders.charges import KITE_EXCHANGE, kite_charges
+from app.orders.charges import KITE_CHARGES, KITE_EXCHANGE, kite_charges
 from app.orders.documents import Order
 from app.orders.service import order_service
 from streams.records import BrokerUpdateV1, OrderCommandV1
@@ -102,8 +103,12 @@ class KiteApi:
             headers["Authorization"] = f"token {self.api_key}:{self.access_token}"
         return headers
 
-    async def _call(self, method: str, path: str, form: dict[str, str] | None = None) -> Any:
-        status, body = await call(method, f"{self.root}{path}", headers=self._headers(), form=form)
+    async def _call(
+        self, method: str, path: str, form: dict[str, str] | None = None, body: Any = None
+    ) -> Any:
+        status, body = await call(
+            method, f"{self.root}{path}", headers=self._headers(), form=form, body=body
+        )
         if isinstance(body, dict) and body.get("status") == "success":
             return body.get("data")
         message = str(body.get("message", "")) if isinstance(body, dict) else ""
@@ -159,6 +164,12 @@ class KiteApi:
     async def positions(self) -> dict[str, Any]:
         """``GET /portfolio/positions``: ``{"net": [...], "day": [...]}``."""
         return dict(await self._call("GET", "/portfolio/positions") or {})
+
+    async def order_charges(self, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``POST /charges/orders`` (the virtual contract note) for the day's executed
+        ``orders`` (``charges_request``): their charges, in the order asked (Kite's answer
+        names no order id)."""
+        return list(await self._call("POST", "/charges/orders", body=orders) or [])
 
 
 class KiteBroker:
@@ -299,3 +310,41 @@ def kite_updates(
             )
         )
     return out
+
+
+def charges_request(order: Order) -> dict[str, Any]:
+    """One executed order as Kite's contract note API takes it: its broker id, instrument,
+    side, quantity filled and average price (rupees, two places)."""
+    exchange, symbol = instrument(order.symbol)
+    average = round_ratio(order.filled_value, order.filled_quantity)
+    return {
+        "order_id": order.broker_order_id,
+        "exchange": exchange,
+        "tradingsymbol": symbol,
+        "transaction_type": order.side.value.upper(),
+        "variety": VARIETY,
+        "product": PRODUCT,
+        "order_type": "LIMIT" if order.kind.value == "limit" else "MARKET",
+        "quantity": order.filled_quantity,
+        "average_price": float(to_decimal(average)),
+    }
+
+
+def contract_note_charges(note: dict[str, Any]) -> dict[str, int]:
+    """One order's charges from Kite's contract note answer, named as ``KITE_CHARGES`` in
+    paise, each rounded half-even once from the rupees Kite gives (``gst`` is its ``total``).
+
+    Raises:
+        KeyError, TypeError, ValueError: not a contract note's shape.
+    """
+    charges = note["charges"]
+    gst = charges.get("gst") or {}
+    rupees = {
+        "brokerage": charges.get("brokerage", 0),
+        "stt": charges.get("transaction_tax", 0),
+        "exchange": charges.get("exchange_turnover_charge", 0),
+        "sebi": charges.get("sebi_turnover_charge", 0),
+        "stamp_duty": charges.get("stamp_duty", 0),
+        "gst": gst.get("total", 0) if isinstance(gst, dict) else gst,
+    }
+    return {name: to_minor(rupees[name]) for name in KITE_CHARGES}

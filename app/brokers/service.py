@@ -45,6 +45,8 @@ from app.brokers.kite import (
     LIVE_LOGIN,
     KiteApi,
     KiteBroker,
+    charges_request,
+    contract_note_charges,
     kite_updates,
     login_url,
     postback_valid,
@@ -690,6 +692,32 @@ class BrokerService:
             except Exception as exc:  # one broker failing does not stop the others
                 log.warning("broker poll failed", order_id=str(order.id), error=str(exc))
         return out
+
+    async def do_settle_charges_due(self, now: dt.datetime | None = None) -> int:
+        """Read Kite's contract note (``POST /charges/orders``) of each Kite order that ended
+        with fills in the last day and was not settled: the charges it names replace the ones
+        computed at published rates on each fill (per-order rounding, a plan's brokerage), the
+        difference booked once (``order_service.do_settle_charges``). Kite answers for the
+        day's orders only; one it cannot answer for is tried again at the next poll. Returns
+        how many were settled."""
+        since = (now or utcnow()) - dt.timedelta(days=1)
+        settled = 0
+        for order in await order_service.charges_unsettled(BrokerProvider.KITE.value, since):
+            link = await repository.link_of(order.club_id)
+            if link is None or link.status is not LinkStatus.ACTIVE or not order.broker_order_id:
+                continue
+            try:
+                [note] = await self.kite_api(link).order_charges([charges_request(order)])
+                charges = contract_note_charges(note)
+            except BrokerLoginRequired as exc:
+                await self.do_session_ended(order.club_id, str(exc))
+                continue
+            except (BrokerError, ValueError, TypeError, KeyError) as exc:
+                log.warning("contract note not read", order_id=str(order.id), error=str(exc))
+                continue
+            if await order_service.do_settle_charges(str(order.id), charges, "kite"):
+                settled += 1
+        return settled
 
     # ---- positions -------------------------------------------------------------------------
 

@@ -2,9 +2,10 @@
 charges"): amounts in minor units of the fill's currency, each rounded once.
 
 **Zerodha (Kite Connect), equity delivery (product CNC)** — https://zerodha.com/charges, the
-rates in force from 1 October 2024. Kite's trades carry no charges (its contract note does:
-they are computed here for each trade at those rates; its "virtual contract note" API applies
-the same ones):
+rates in force from 1 October 2024. Kite's trades carry no charges: they are computed here for
+each trade at those rates when a fill is booked, and settled against Kite's contract note (its
+"virtual contract note" API, per order) once the order ends (app/brokers/service.py
+``do_settle_charges_due``):
 
 * brokerage: ₹0 (delivery is free at Zerodha);
 * STT: 0.1 % of the value, buy and sell, rounded to the rupee (as Zerodha's note says);

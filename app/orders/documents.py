@@ -94,6 +94,11 @@ class Order(Document):
     # What the broker's final report (cancelled, rejected) said had filled: fills it counted
     # may still be on their way, and the buy's hold stays until they are booked.
     final_quantity: int | None = None
+    # The broker's contract note for the order, once read (Kite: by name, minor units): its
+    # total replaces the fees the fills were booked with, ``charges_adjustment`` the difference
+    # booked (app/brokers/service.py ``do_settle_charges_due``).
+    contract_charges: dict[str, int] | None = None
+    charges_adjustment: int = 0
     broker: str | None = None
     # A real broker's own id of the order (Kite ``order_id``, Alpaca ``id``) once it took it.
     broker_order_id: str | None = None

@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from app.config import get_settings
 from app.db import object_id
-from app.orders.documents import OPEN_STATUSES, Fill, Order, PaperOrder
+from app.orders.documents import OPEN_STATUSES, Fill, Order, OrderStatus, PaperOrder
 
 Session = AsyncClientSession | None
 VERSION_TTL_SECONDS = 86_400  # a lost token only costs one load (app/symbolcache.py)
@@ -173,6 +173,17 @@ async def broker_orders_open(brokers: tuple[str, ...] = REAL_BROKERS) -> list[Or
     return await Order.find(
         {"broker": {"$in": list(brokers)}, "status": {"$in": [s.value for s in OPEN_STATUSES]}}
     ).to_list()
+
+
+async def charges_unsettled(broker: str, since: dt.datetime) -> list[Order]:
+    """``broker``'s orders that ended with fills since ``since`` and whose contract note was
+    not read yet."""
+    return await Order.find({
+        "broker": broker, "filled_quantity": {"$gt": 0}, "contract_charges": None,
+        "status": {"$in": [OrderStatus.FILLED.value, OrderStatus.CANCELLED.value,
+                           OrderStatus.REJECTED.value]},
+        "updated_at": {"$gte": since},
+    }).to_list()  # fmt: skip
 
 
 async def order_by_broker_id(broker: str, broker_order_id: str) -> Order | None:

@@ -124,6 +124,9 @@ class OrderOut(BaseModel):
     broker: str | None = None
     broker_order_id: str | None = None
     waiting_for_broker: bool = False
+    # The broker's contract note, once read: its charges and what it changed in ``fees``.
+    contract_charges: list[ChargeOut] | None = None
+    charges_adjustment: str | None = None
     created_by: str | None
     submitted_by: str | None
     created_at: str
@@ -145,6 +148,11 @@ class OrderOut(BaseModel):
             filled_quantity=o.filled_quantity, filled_value=format_minor(o.filled_value),
             fees=format_minor(o.fees), average_price=average, broker=o.broker,
             broker_order_id=o.broker_order_id, waiting_for_broker=waiting_for_broker(o),
+            contract_charges=(None if o.contract_charges is None else
+                              [ChargeOut(name=k, amount=format_minor(v))
+                               for k, v in o.contract_charges.items()]),
+            charges_adjustment=(None if o.contract_charges is None
+                                else format_minor(o.charges_adjustment)),
             created_by=o.created_by,
             submitted_by=o.submitted_by, created_at=iso(o.created_at),
             updated_at=iso(o.updated_at),

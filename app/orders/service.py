@@ -836,6 +836,62 @@ class OrderService:
 
         return await run_in_transaction(body)
 
+    async def charges_unsettled(self, broker: str, since: dt.datetime) -> list[Order]:
+        """``broker``'s orders that ended with fills since ``since``, their contract note not
+        read yet (the brokers' daily settlement of charges)."""
+        return await repository.charges_unsettled(broker, since)
+
+    async def do_settle_charges(self, order_id: str, charges: dict[str, int], source: str
+                                ) -> Order | None:  # fmt: skip
+        """Take the broker's contract note for a finished order: ``charges`` by name (minor
+        units of the order's currency, which is the club's: Kite trades INR only). Their total
+        becomes the order's fees; what it differs from the fees its fills were booked with is
+        booked once (Dr/Cr trading costs, Cr/Dr cash: ``books.post_charges_adjustment``),
+        audited, and told to the room. None when the order is not finished with fills, or was
+        settled already (a second reading changes nothing)."""
+        order = await repository.get_order(order_id)
+        if order is None:
+            return None
+        room = club_room(order.club_id)
+        await events.ensure_room(room)
+
+        async def body(session: AsyncClientSession) -> Order | None:
+            await club_service.do_bump_money_seq(order.club_id, session)
+            current = await repository.get_order(order_id, session)
+            if current is None or current.contract_charges is not None:
+                return None  # settled already
+            if STATUS_RANK[current.status] < 4 or current.filled_quantity == 0:
+                return None
+            total = sum(charges.values())
+            delta = total - current.fees
+            await books_service.post_charges_adjustment(
+                session, current.club_id, key=f"charges:{order_id}", amount=delta,
+                memo=f"{source} contract note of order {order_id}: charges {format_minor(total)}"
+                     f" against {format_minor(current.fees)} booked with its fills",
+                actor_id=current.submitted_by,
+            )  # fmt: skip
+            now = utcnow()
+            fields = {"contract_charges": charges, "charges_adjustment": delta, "fees": total,
+                      "updated_at": now}  # fmt: skip
+            if not await repository.update_order(current.id, fields, session,
+                                                 {"contract_charges": None}):  # fmt: skip
+                return None
+            current.contract_charges, current.charges_adjustment = charges, delta
+            current.fees, current.updated_at = total, now
+            await audit_service.do_append(
+                chain=club_chain(current.club_id), actor_id=None,
+                action="order.charges_settled", target_type="order", target_id=order_id,
+                details={"source": source, "charges": charges, "adjustment": delta},
+                session=session,
+            )  # fmt: skip
+            await events.room_event(
+                session, room, ORDER_UPDATED, OrderUpdatedEvent, club_id=current.club_id,
+                order=OrderOut.of(current),
+            )  # fmt: skip
+            return current
+
+        return await run_in_transaction(body)
+
 
 def booking_day(order: Order, reported: str) -> dt.date:
     """The day a fill of ``order`` is booked on: the ``reported`` trade date (ISO), but never

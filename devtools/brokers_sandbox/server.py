@@ -39,6 +39,7 @@ from aiokafka import AIOKafkaConsumer
 
 from app.brokers.http import to_decimal, to_minor
 from app.orders.broker import BrokerCosts, decide_fill
+from app.orders.charges import kite_charges
 from app.orders.documents import OrderKind, OrderSide
 from streams.records import MarketTickV1
 
@@ -735,6 +736,47 @@ async def kite_positions(request: web.Request) -> web.Response:
     return _kite_ok({"net": net, "day": net})
 
 
+async def kite_order_charges(request: web.Request) -> web.Response:
+    """``POST /charges/orders``: the virtual contract note — each order given (JSON array of
+    ``exchange``, ``tradingsymbol``, ``transaction_type``, ``quantity``, ``average_price`` …)
+    charged at Zerodha's delivery rates on its whole value (STT rounded per order, as a
+    contract note does), in rupees, in the order asked."""
+    app = _kite_app(request)
+    if isinstance(app, web.Response):
+        return app
+    try:
+        asked = await request.json()
+        if not isinstance(asked, list) or not asked:
+            raise ValueError("a JSON array of orders is expected")
+        notes = []
+        for item in asked:
+            side = str(item["transaction_type"]).lower()
+            if side not in ("buy", "sell"):
+                raise ValueError(f"transaction_type {item['transaction_type']!r}")
+            quantity = int(item["quantity"])
+            value = quantity * to_minor(item["average_price"])
+            charges = kite_charges(side, value, str(item.get("exchange") or "NSE"))
+            rupees = {k: float(to_decimal(v)) for k, v in charges.items()}
+            notes.append({
+                "transaction_type": side.upper(), "tradingsymbol": item["tradingsymbol"],
+                "exchange": item.get("exchange") or "NSE", "variety": item.get("variety"),
+                "product": item.get("product"), "order_type": item.get("order_type"),
+                "quantity": quantity, "price": item["average_price"],
+                "charges": {
+                    "transaction_tax": rupees["stt"], "transaction_tax_type": "stt",
+                    "exchange_turnover_charge": rupees["exchange"],
+                    "sebi_turnover_charge": rupees["sebi"], "brokerage": rupees["brokerage"],
+                    "stamp_duty": rupees["stamp_duty"],
+                    "gst": {"igst": rupees["gst"], "cgst": 0, "sgst": 0,
+                            "total": rupees["gst"]},
+                    "total": float(to_decimal(sum(charges.values()))),
+                },
+            })  # fmt: skip
+    except (ValueError, TypeError, KeyError) as exc:
+        return _kite_error(400, "InputException", f"bad orders: {exc}")
+    return _kite_ok(notes)
+
+
 def _alpaca_account(request: web.Request) -> AlpacaAccount | web.Response:
     sandbox = request.app[SANDBOX]
     key = request.headers.get("APCA-API-KEY-ID", "")
@@ -1059,6 +1101,7 @@ def create_sandbox_app(sandbox: Sandbox, consume: bool = True) -> web.Applicatio
     r.add_get("/kite/orders/{order_id}", kite_history)
     r.add_get("/kite/orders/{order_id}/trades", kite_order_trades)
     r.add_get("/kite/portfolio/positions", kite_positions)
+    r.add_post("/kite/charges/orders", kite_order_charges)
     r.add_get("/alpaca/v2/account", alpaca_account)
     r.add_get("/alpaca/v2/orders:by_client_order_id", alpaca_by_client_id)
     r.add_post("/alpaca/v2/orders", alpaca_place)

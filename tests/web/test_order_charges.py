@@ -2,7 +2,8 @@
 club linked to Kite (sandbox) buys 10 HDFCBANK at ₹900.00; the fill's fee is Zerodha's
 delivery charges on ₹9,000.00 — STT ₹9.00, exchange ₹0.27 (26.73 paise), SEBI ₹0.01 (0.9
 paise), stamp duty ₹1.35, GST ₹0.05 (18 % of 28 paise), ₹10.68 in all — shown under the fee in
-the order's fills, at desktop and phone sizes (screenshots in test-artifacts/)."""
+the order's fills, and Kite's contract note of the finished order (read by the worker's broker
+poll) beside it, at desktop and phone sizes (screenshots in test-artifacts/)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,14 @@ async def test_a_kite_fill_shows_zerodhas_charges_in_the_orders_detail(
         ("brokerage", "0.00"), ("stt", "9.00"), ("exchange", "0.27"), ("sebi", "0.01"),
         ("stamp_duty", "1.35"), ("gst", "0.05")]  # fmt: skip
 
+    # Once the order ended, the worker's broker poll reads Kite's contract note: one trade,
+    # so the note charges what the fill was booked with.
+    async def noted() -> bool:
+        return (await order())["order"].get("contract_charges") is not None  # type: ignore[attr-defined]
+
+    assert await eventually(noted, timeout=30), await order()
+    assert (await order())["order"]["charges_adjustment"] == "0.00"  # type: ignore[index]
+
     shown = (
         "Broker's charges in the fee: STT ₹9.00 · Exchange charges ₹0.27 · SEBI fees ₹0.01 · "
         "Stamp duty ₹1.35 · GST ₹0.05"
@@ -104,5 +113,8 @@ async def test_a_kite_fill_shows_zerodhas_charges_in_the_orders_detail(
         fills = page.get_by_test_id(f"desk-fills-{order_id}")
         await expect(fills).to_contain_text("₹10.68")
         await expect(page.get_by_test_id(f"fill-charges-{fill['fill_id']}")).to_have_text(shown)
+        await expect(page.get_by_test_id(f"desk-order-note-{order_id}")).to_contain_text(
+            "Contract note: ₹10.68 — the same as booked with the fills."
+        )
         await fills.scroll_into_view_if_needed()
         await page.screenshot(path=str(artifacts / name), full_page=False)

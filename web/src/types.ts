@@ -360,6 +360,9 @@ export interface Order {
   broker_order_id?: string | null;
   /** Kept for the club's linked broker, which has not taken it yet (re-sent automatically). */
   waiting_for_broker?: boolean;
+  /** The broker's contract note, once read: its charges and what it changed in `fees`. */
+  contract_charges?: { name: string; amount: string }[] | null;
+  charges_adjustment?: string | null;
   created_by: string | null;
   submitted_by: string | null;
   created_at: string;

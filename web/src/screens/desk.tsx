@@ -97,6 +97,23 @@ function FillCharges({ fill, currency, columns }: { fill: Fill; currency: string
   );
 }
 
+/** The broker's contract note of a finished order: what it charged, and how that differs from
+ * the charges its fills were booked with (the difference is booked too). */
+function ContractNote({ order: o, currency }: { order: Order; currency: string }) {
+  if (!o.contract_charges) return null;
+  const shown = o.contract_charges.filter((ch) => ch.amount !== "0.00");
+  const total = o.fees;
+  const adjustment = o.charges_adjustment ?? "0.00";
+  const change = adjustment === "0.00" ? "the same as booked with the fills"
+    : adjustment.startsWith("-") ? `${money(adjustment.slice(1), currency)} less than booked with the fills (given back)`
+    : `${money(adjustment, currency)} more than booked with the fills (charged)`;
+  return (
+    <span class="muted small block" data-testid={`desk-order-note-${o.id}`}>
+      Contract note: {money(total, currency)} — {change}. {shown.map((ch) => `${CHARGE_NAMES[ch.name] ?? ch.name.replace(/_/g, " ")} ${money(ch.amount, currency)}`).join(" · ")}
+    </span>
+  );
+}
+
 const WORKING = new Set(["awaiting_execution", "submitted", "accepted", "partially_filled"]);
 
 /** Today's date as the server counts it (UTC): a valuation or trade cannot be after it. */
@@ -371,6 +388,7 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
           {WORKING.has(o.status) && foreign && o.held && o.held !== "0.00" && <> · <span data-testid={`desk-order-held-${o.id}`}>{money(o.held, club.currency)} held at {o.hold_rate} {club.currency}/{c} (ECB, {o.hold_rate_date}) with a margin for rate moves</span></>}
         </span>
         {o.reason && <span class="muted small block">{o.reason}</span>}
+        <ContractNote order={o} currency={c} />
         <BrokerRef order={o} />
       </span>
       <span class="row-end">
