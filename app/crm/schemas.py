@@ -101,7 +101,7 @@ class StatusChange(BaseModel):
 
     status: LeadStatus
     reason: str | None = Field(default=None, max_length=500)
-    version: int | None = Field(default=None, ge=0)
+    version: int | None = Field(default=None, ge=0, le=1_000_000_000)
 
 
 class AssignRequest(BaseModel):
@@ -132,7 +132,7 @@ class ConvertRequest(BaseModel):
     invite: bool = False
     investment_capacity: Paise | None = None
     investment_profile: InvestmentProfile | None = None
-    version: int | None = Field(default=None, ge=0)  # the lead as the person saw it
+    version: int | None = Field(default=None, ge=0, le=1_000_000_000)  # as the person saw it
 
 
 class ImportRequest(BaseModel):
@@ -171,7 +171,7 @@ class LeadQuery(BaseModel):
     source: LeadSource | None = None
     owner_id: str | None = None
     q: str | None = Field(default=None, max_length=100)
-    skip: int = Field(default=0, ge=0)
+    skip: int = Field(default=0, ge=0, le=100_000)
     limit: int = Field(default=50, ge=1, le=500)
     sort: Literal["created", "score", "activity"] = "created"
 
@@ -529,7 +529,7 @@ class ClientQuery(BaseModel):
     segment: Segment | None = None
     status: ClientStatus | None = None
     q: str | None = Field(default=None, max_length=100)
-    skip: int = Field(default=0, ge=0)
+    skip: int = Field(default=0, ge=0, le=100_000)
     limit: int = Field(default=50, ge=1, le=500)
 
 

@@ -508,7 +508,11 @@ class CrmService:
         """
         settings = crm_settings()
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        try:
+            header = [h.strip().lower() for h in (reader.fieldnames or [])]
+            raw_rows = list(reader)
+        except csv.Error as exc:  # a NUL byte, a field over the csv module's size limit …
+            raise ImportInvalid(f"the file is not readable CSV: {exc}") from exc
         if "full_name" not in header:
             raise ImportInvalid("the first row must name the columns, full_name among them",
                                 details={"columns": list(IMPORT_COLUMNS)})  # fmt: skip
@@ -518,7 +522,6 @@ class CrmService:
                 f"unknown columns: {', '.join(unknown)}",
                 details={"unknown": unknown, "columns": list(IMPORT_COLUMNS)},
             )
-        raw_rows = list(reader)
         if len(raw_rows) > settings.import_max_rows:
             raise ImportInvalid(f"at most {settings.import_max_rows} rows per import",
                                 details={"rows": len(raw_rows)})  # fmt: skip

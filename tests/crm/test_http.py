@@ -170,6 +170,24 @@ async def test_bad_input_answers_a_stable_code_and_changes_nothing(api: Api) -> 
             "lead_duplicate",
         ),
         ("POST", "/api/v1/crm/leads/import", {"csv": "name,mail\nx,y\n"}, 422, "import_invalid"),
+        # a field longer than the csv module reads (it used to answer 500)
+        (
+            "POST",
+            "/api/v1/crm/leads/import",
+            {"csv": "full_name\n" + "x" * 140_000},
+            422,
+            "import_invalid",
+        ),
+        # paging and versions past what the database stores as an integer (they answered 500)
+        ("GET", "/api/v1/crm/leads?skip=99999999999999999999", None, 422, "validation_error"),
+        ("GET", "/api/v1/crm/clients?skip=99999999999999999999", None, 422, "validation_error"),
+        (
+            "POST",
+            f"{path}/status",
+            {"status": "contacted", "version": 2**70},
+            422,
+            "validation_error",
+        ),
         ("GET", "/api/v1/crm/leads/not-an-id", None, 404, "lead_not_found"),
         ("POST", "/api/v1/crm/merges/000000000000000000000000/undo", None, 404, "merge_not_found"),
     ]
