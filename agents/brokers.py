@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import time
 from typing import Any
 
 from agents.context import worker_context
+from app.brokers.alpaca import ReconnectBackoff
 from app.brokers.alpaca import listen as alpaca_listen
 from app.brokers.documents import BrokerLink
 from app.brokers.service import broker_service
@@ -49,10 +51,13 @@ async def compare_broker_positions() -> None:
 
 class AlpacaStreams:
     """One ``trade_updates`` listener per active Alpaca link, started and stopped as links
-    come and go; a dropped connection is opened again at the next look."""
+    come and go; a dropped connection is opened again at a later look, backing off while it
+    keeps failing (``ReconnectBackoff``: 2 s, 4 s, … at most a minute; the poll covers the
+    gap)."""
 
     def __init__(self) -> None:
         self.tasks: dict[str, tuple[str, asyncio.Task[None], asyncio.Event]] = {}
+        self.backoff = ReconnectBackoff()
 
     async def look(self) -> None:
         """Start listeners for new links, stop those of removed or changed ones."""
@@ -64,8 +69,11 @@ class AlpacaStreams:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(task, 3)
                 del self.tasks[club_id]
+                if link is None or link.key_enc != key:
+                    self.backoff.forget(club_id)
+        now = time.monotonic()
         for club_id, link in wanted.items():
-            if club_id not in self.tasks:
+            if club_id not in self.tasks and self.backoff.may_open(club_id, now):
                 stop = asyncio.Event()
                 task = asyncio.create_task(self._run(link, stop))
                 self.tasks[club_id] = (link.key_enc, task, stop)
@@ -75,12 +83,16 @@ class AlpacaStreams:
             await _send(await broker_service.stream_updates(link, data))
 
         api = broker_service.alpaca_api(link)
+        started = time.monotonic()
         try:
             await alpaca_listen(api, on_event, stop)
         except BrokerLoginRequired as exc:
             log.warning("alpaca stream refused", club_id=link.club_id, error=str(exc))
-        except Exception as exc:  # reconnect at the next look; the poll covers the gap
+        except Exception as exc:  # reconnect at a later look; the poll covers the gap
             log.info("alpaca stream ended", club_id=link.club_id, error=str(exc)[:200])
+        finally:
+            if not stop.is_set():
+                self.backoff.ended(link.club_id, time.monotonic() - started, time.monotonic())
 
 
 streams = AlpacaStreams()

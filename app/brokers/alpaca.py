@@ -38,6 +38,7 @@ import asyncio
 import json
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -319,6 +320,35 @@ def stream_event_updates(
         ]
     found = status_update(order, state if state else {"status": event})
     return [] if found is None else [found]
+
+
+@dataclass
+class ReconnectBackoff:
+    """When a dropped stream may be opened again, per key (a club): at once the first time,
+    then after ``base`` × 2^(failures − 1) seconds, at most ``cap``; a stream that stayed up
+    ``steady`` seconds or more counts as healthy again. A broker that cannot be reached (a
+    wrong endpoint, an outage) is then tried about once a minute instead of every look."""
+
+    base: float = 2.0
+    cap: float = 60.0
+    steady: float = 60.0
+    failures: dict[str, int] = field(default_factory=dict)
+    not_before: dict[str, float] = field(default_factory=dict)
+
+    def ended(self, key: str, ran_for: float, now: float) -> None:
+        """The stream of ``key`` ended after ``ran_for`` seconds (``now``: monotonic)."""
+        failures = 1 if ran_for >= self.steady else self.failures.get(key, 0) + 1
+        self.failures[key] = failures
+        self.not_before[key] = now + min(self.base * 2 ** (failures - 1), self.cap)
+
+    def may_open(self, key: str, now: float) -> bool:
+        """Whether the stream of ``key`` may be opened at ``now`` (monotonic seconds)."""
+        return now >= self.not_before.get(key, 0.0)
+
+    def forget(self, key: str) -> None:
+        """``key`` is gone or changed (new keys): start afresh."""
+        self.failures.pop(key, None)
+        self.not_before.pop(key, None)
 
 
 async def listen(
