@@ -8,6 +8,7 @@ shows the API's figures for that period."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,9 @@ async def test_a_personal_account_room_is_a_portfolio_card(
     await page.goto(f"/clubs/{account_id}")
     room = page.locator('[data-testid="club-room"][data-personal="true"][data-phase="live"]')
     await expect(room).to_be_visible()
+    # The top bar says where this is: Advice, not Clubs.
+    await expect(page.get_by_test_id("nav-advice")).to_have_class(re.compile(r"\bactive\b"))
+    await expect(page.get_by_test_id("nav-clubs")).not_to_have_class(re.compile(r"\bactive\b"))
     await expect(page.get_by_test_id("personal-card")).to_be_visible()
     await no_club_panels(page)
     link = page.get_by_test_id("personal-advice-link")

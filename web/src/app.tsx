@@ -4,7 +4,7 @@ import type { ComponentType } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { live } from "./live.ts";
 import { BroadcastBanner, Bell, startInbox, stopInbox } from "./notifications.tsx";
-import { match, navigate, route } from "./router.ts";
+import { match, navSection, navigate, route } from "./router.ts";
 import { ForgotPassword, Login, SignUp, VerifyEmail } from "./screens/auth.tsx";
 import { CreateClub, JoinClub, MyClubs } from "./screens/clubs.tsx";
 import MarketScreen from "./screens/market.tsx";
@@ -134,8 +134,10 @@ function TopBar() {
     watcher.observe(el);
     return () => watcher.disconnect();
   }, [path, state, me]);
+  const section = useStore(navSection);
+  const here = section ?? path;
   const nav = (href: string, text: string, testId: string) => (
-    <a href={href} class={path === href || (href !== "/" && path.startsWith(`${href}/`)) ? "nav-link active" : "nav-link"} data-testid={testId}>{text}</a>
+    <a href={href} class={here === href || (href !== "/" && here.startsWith(`${href}/`)) ? "nav-link active" : "nav-link"} data-testid={testId}>{text}</a>
   );
   return (
     <header class="topbar">

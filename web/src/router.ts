@@ -12,6 +12,10 @@ function current(): Route {
 
 export const route = new Store<Route>(current());
 
+/** The top bar's section when the path alone does not say it: a personal account's room lives
+ * under `/clubs/…` but belongs to Advice. Set by the screen while it is shown. */
+export const navSection = new Store<string | null>(null);
+
 export function navigate(to: string, replace = false): void {
   const url = new URL(to, location.origin);
   if (url.pathname + url.search === location.pathname + location.search) {

@@ -6,6 +6,7 @@ import { money } from "../money.ts";
 import { live } from "../live.ts";
 import { LiveQuotes, type LiveQuote } from "../livequotes.ts";
 import { ClubRoom, type RoomView } from "../room.ts";
+import { navSection } from "../router.ts";
 import { api, session } from "../session.ts";
 import { useStore } from "../store.ts";
 import type { ChatMessage, Club, Holding, Invite, Member } from "../types.ts";
@@ -56,6 +57,13 @@ export default function ClubRoomScreen({ clubId }: { clubId: string }) {
   const quoteMap = useStore(quotes.quotes);
   const [moneyVersion, setMoneyVersion] = useState(0);
   const [alertSymbols, setAlertSymbols] = useState<string[]>([]);
+  // A personal account's room is part of Advice, not of the clubs.
+  const personal = club.data?.personal === true;
+  useEffect(() => {
+    if (!personal) return;
+    navSection.set("/advice");
+    return () => navSection.set(null);
+  }, [personal]);
 
   useEffect(() => {
     room.onMoney = () => setMoneyVersion((v) => v + 1);
