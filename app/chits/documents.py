@@ -203,7 +203,8 @@ class Auction(Document):
 
 
 class Bid(Document):
-    """A valid bid, in the order it was accepted (``seq`` within the auction)."""
+    """A valid bid, in the order it was accepted (``seq`` within the auction); ``room_seq``:
+    the ``seq`` of its ``chit:bid`` in the scheme room's log."""
 
     auction_id: str
     scheme_id: str
@@ -214,6 +215,7 @@ class Bid(Document):
     ticket: int
     discount: int
     at: dt.datetime = Field(default_factory=utcnow)
+    room_seq: int | None = None
 
     class Settings:
         name = "chit_bids"

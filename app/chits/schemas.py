@@ -476,8 +476,13 @@ class SchemeLeft(BaseModel):
 
 
 class BidAck(BaseModel):
+    """``chit:bid``'s answer: the bid's ``seq`` in the auction and ``room_seq``, the ``seq`` of
+    its ``chit:bid`` event in the room's log (a client that has not applied it shortly asks
+    the room for what it missed)."""
+
     ok: Literal[True] = True
     seq: int
+    room_seq: int | None = None
     discount: str
     ends_at: dt.datetime
 

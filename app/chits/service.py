@@ -1531,8 +1531,7 @@ class ChitService:
                 discount=discount,
                 at=now,
             )
-            await repository.insert(bid, session)
-            await events.room_event(
+            sent = await events.room_event(
                 session,
                 room,
                 BID,
@@ -1545,6 +1544,8 @@ class ChitService:
                 discount=format_minor(discount),
                 ends_at=iso(moved.ends_at),
             )
+            bid.room_seq = int(sent.data["seq"])
+            await repository.insert(bid, session)
             return bid, _aware(moved.ends_at)
 
         return await run_in_transaction(body)

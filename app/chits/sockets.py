@@ -53,5 +53,5 @@ def register(sio: socketio.AsyncServer) -> None:
         bid, ends_at = await chit_service.do_bid(
             request.scheme_id, actor.user_id, paise(request.discount)
         )
-        return {"ok": True, "seq": bid.seq, "discount": format_minor(bid.discount),
-                "ends_at": ends_at.isoformat()}  # fmt: skip
+        return {"ok": True, "seq": bid.seq, "room_seq": bid.room_seq,
+                "discount": format_minor(bid.discount), "ends_at": ends_at.isoformat()}  # fmt: skip

@@ -108,6 +108,20 @@ export class RoomLog {
     for (const cleanup of this.cleanups.splice(0)) cleanup();
   }
 
+  /** The answer to this screen's own action says its change was logged at `seq` (a bid's
+   * `room_seq`). Socket.IO delivers that event at most once, and nothing may follow it to
+   * reveal a lost copy: if it has not been applied within `wait` ms, ask for what is missing,
+   * as for a `room:head` ahead. */
+  reached(seq: number, wait = 1_500): void {
+    this.knownHead = Math.max(this.knownHead, seq);
+    setTimeout(() => {
+      if (!this.running || this.seq === null || this.seq >= seq) return;
+      this.catchUps += 1;
+      if (this.joining || this.syncing) this.headWaiting = true;
+      else void this.sync();
+    }, wait);
+  }
+
   /** Join again now with the last applied seq (a screen that needs a fresh state). */
   refresh(): Promise<void> {
     return this.join();

@@ -543,8 +543,6 @@ function nextValidBid(scheme: Scheme, best: string | null): string {
 function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => void }) {
   const [state, setState] = useState<Joined | null>(null);
   const [bids, setBids] = useState<Bid[]>([]);
-  const bidsNow = useRef<Bid[]>([]);
-  bidsNow.current = bids;
   const logNow = useRef<RoomLog | null>(null);
   const [endsAt, setEndsAt] = useState<string | null>(null);
   const [closed, setClosed] = useState<Auction | null>(null);
@@ -613,13 +611,11 @@ function AuctionRoom({ scheme, onChange }: { scheme: Scheme; onChange: () => voi
   const place = useAction(async () => {
     const discount = parseAmountInput(amount);
     if (!discount) throw new ApiError("Enter your bid as an amount in rupees, like 5000 or 5000.50.", 422, "validation_error");
-    const placed = await live.call<{ seq: number }>("chit:bid", { scheme_id: scheme.id, discount });
+    const placed = await live.call<{ seq: number; room_seq?: number | null }>("chit:bid", { scheme_id: scheme.id, discount });
     setAmount("");
-    // Socket.IO delivers at most once, and nothing after one's own last bid would reveal a
-    // lost copy of it: if it is not on screen shortly, the auction is fetched again.
-    window.setTimeout(() => {
-      if (!bidsNow.current.some((b) => b.seq === placed.seq)) void logNow.current?.refresh();
-    }, 1500);
+    // One's own bid must show even if its broadcast was lost (nothing after it would tell):
+    // the room log catches up if it has not reached the bid's seq shortly.
+    if (typeof placed.room_seq === "number") logNow.current?.reached(placed.room_seq);
   });
   const auction = state?.auction && state.auction.status !== "CLOSED" ? state.auction : null;
   const openNow = auction && !auction.foreman_month && Date.parse(auction.opens_at) <= Date.now() && endsAt && Date.parse(endsAt) > Date.now();
