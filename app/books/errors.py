@@ -13,8 +13,8 @@ class InvalidValuation(AppError):
 
 
 class BackdatedEntry(AppError):
-    """A trade dated before the club's last valuation would change a valuation already used to
-    issue and redeem units (422)."""
+    """A trade, payout or money received dated before the club's last valuation would change
+    a valuation already used to issue and redeem units (422)."""
 
     status = 422
     code = "backdated_entry"
@@ -79,3 +79,26 @@ class NotTradable(AppError):
 
     status = 422
     code = "not_tradable"
+
+
+class ChargeRefused(AppError):
+    """A member charge cannot be made as asked (422; ``details.reason``: ``no_units`` — the
+    member holds no units to pay it with; ``exceeds_value`` — more than the member's value at
+    the last valuation less the charges still pending, named in ``details``)."""
+
+    status = 422
+    code = "charge_refused"
+
+
+class ChargeNotPending(AppError):
+    """The charge was settled or cancelled already (409; ``details.status``)."""
+
+    status = 409
+    code = "charge_not_pending"
+
+
+class ChargeNotFound(AppError):
+    """No such charge in this club (404)."""
+
+    status = 404
+    code = "charge_not_found"

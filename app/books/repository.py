@@ -212,12 +212,19 @@ async def charges_to_settle(club_id: str, session: Session) -> list[MemberCharge
     )
 
 
-async def charges_of(club_id: str, user_id: str | None) -> list[MemberCharge]:
+async def charges_of(club_id: str, user_id: str | None,
+                     session: Session = None) -> list[MemberCharge]:  # fmt: skip
     """The club's charges (or one member's), newest first."""
     query: dict[str, Any] = {"club_id": club_id}
     if user_id is not None:
         query["user_id"] = user_id
-    return await MemberCharge.find(query).sort("-created_at").to_list()
+    return await MemberCharge.find(query, session=session).sort("-created_at").to_list()
+
+
+async def get_charge(charge_id: str, session: Session = None) -> MemberCharge | None:
+    """One charge by id (None for an unknown or malformed id)."""
+    oid = object_id(charge_id)
+    return None if oid is None else await MemberCharge.get(oid, session=session)
 
 
 async def update_charge(charge_id: Any, fields: dict[str, Any], session: Session) -> bool:

@@ -163,7 +163,7 @@ async def decide_contribution(
     """Approve or reject a manual contribution (owner/admin/treasurer, not the contributor).
     An approval is published as a payment event and applied by the payments agent like a
     provider's payment. Errors: 403 ``role_required``, 404 ``contribution_not_found``, 409
-    ``contribution_state``."""
+    ``contribution_state``, 422 ``backdated_entry`` (``paid_on`` before the last valuation)."""
     if not data.approve:
         rejected = await books_service.do_reject_manual(
             club_id, contribution_id, _me(), data.reason or "rejected"
@@ -265,12 +265,24 @@ def _charge_out(c: MemberCharge) -> ChargeOut:
 @document_errors(400, 403, 404, 422)
 async def charge_member(club_id: str, data: ChargeCreate) -> tuple[ChargeOut, int]:
     """Charge a member a fee or an expense share the club keeps (owner/admin/treasurer); the
-    next valuation redeems the member's units for it at its unit value. Errors: 403
-    ``role_required``, 404 ``member_not_found``."""
+    next valuation redeems the member's units for it at its unit value; the member is told.
+    Errors: 403 ``role_required``, 404 ``member_not_found``, 422 ``charge_refused`` (no units,
+    or more than the member's value at the last valuation less pending charges)."""
     charge = await books_service.do_charge_member(
         club_id, _me(), user_id=data.user_id, amount=data.amount, reason=data.reason
     )
     return _charge_out(charge), 201
+
+
+@blueprint.post("/clubs/<club_id>/charges/<charge_id>/cancel")
+@tag(["money"])
+@require_auth
+@validate_response(ChargeOut)
+@document_errors(403, 404, 409)
+async def cancel_charge(club_id: str, charge_id: str) -> ChargeOut:
+    """Cancel a pending member charge (owner/admin/treasurer); the member is told. Errors: 403
+    ``role_required``, 404 ``charge_not_found``, 409 ``charge_not_pending``."""
+    return _charge_out(await books_service.do_cancel_charge(club_id, charge_id, _me()))
 
 
 @blueprint.get("/clubs/<club_id>/charges")

@@ -125,8 +125,9 @@ class TradeCreate(BaseModel):
     side: Literal["buy", "sell"]
     symbol: str = Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9.&-]+$")
     quantity: int = Field(gt=0, le=10_000_000)
-    price: Paise
-    fees: Paise = Field(default="0.00", validate_default=True)
+    price: Paise = Field(gt=0, description="a share, more than zero")
+    fees: Paise = Field(default="0.00", ge=0, validate_default=True,
+                        description="zero or more")  # fmt: skip
     trade_date: dt.date
 
 
@@ -208,13 +209,16 @@ class ValuationStatement(BaseModel):
 
 class MemberStatusRow(BaseModel):
     """One member at a valuation: money in paise shown as strings, ownership and return in
-    percent (4 places). Return = (value + withdrawn − paid in) ÷ paid in."""
+    percent (4 places). Return = (value + withdrawn − paid in) ÷ paid in: ``withdrawn`` is what
+    the member received; ``charged``, the member charges the club kept (paid with units), is
+    not — it lowers the value instead."""
 
     user_id: str
     role: str
     active: bool
     paid_in: str
     withdrawn: str
+    charged: str = "0.00"
     units: str
     value: str
     ownership_pct: str

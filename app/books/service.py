@@ -46,6 +46,9 @@ from app.books.documents import (
 )
 from app.books.errors import (
     BackdatedEntry,
+    ChargeNotFound,
+    ChargeNotPending,
+    ChargeRefused,
     ContributionNotFound,
     ContributionStateError,
     FutureDate,
@@ -190,7 +193,8 @@ class Books:
 @dataclass(frozen=True, slots=True)
 class MemberPosition:
     """A member's capital account at a valuation: micro-units, and paise paid in, withdrawn
-    (net of fees) and worth (units × unit value, half-even)."""
+    (net of fees: what the member received), charged (member charges the club kept, paid with
+    units) and worth (units × unit value, half-even)."""
 
     user_id: str
     role: str
@@ -199,6 +203,7 @@ class MemberPosition:
     paid_in: int
     withdrawn: int
     value: int
+    charged: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -706,7 +711,8 @@ class BooksService:
         Raises:
             ClubNotFound, RoleRequired, ContributionNotFound, ContributionStateError (also
             ``reason: not_a_member`` when the contributor left), InvalidValuation (``paid_on``
-            in the future), ServiceUnavailable (Kafka).
+            in the future), BackdatedEntry (``paid_on`` before the last valuation),
+            ServiceUnavailable (Kafka).
         """
         contribution = await self.check_decide_manual(club_id, contribution_id, actor_id)
         # Units go only to a member (one who left cannot withdraw them); a member cannot
@@ -723,6 +729,13 @@ class BooksService:
             raise InvalidValuation(
                 "the money cannot have arrived on a date in the future",
                 details={"field": "paid_on", "paid_on": day.isoformat()},
+            )
+        club = await club_service.get(club_id)
+        last = club.last_valuation_date if club is not None else None
+        if last and day.isoformat() < last:  # that valuation's books are closed
+            raise BackdatedEntry(
+                f"the club was valued on {last}: money recorded now is dated that day or later",
+                details={"field": "paid_on", "last_valuation_date": last},
             )
         now = dt.datetime.now(dt.UTC)
         producer = services.require_producer()
@@ -1040,9 +1053,17 @@ class BooksService:
         redeeming the member's units at the unit value of the next valuation (docs/domain.md,
         member charges); the money stays in the club.
 
+        A charge a person makes must be payable: the member holds units, and the charge is
+        at most their value at the last valuation less the charges still pending
+        (``ChargeRefused``; the platform's own late fees are not checked — a valuation never
+        redeems more units than the member holds). The member is told (inbox, e-mail).
+
         Raises:
-            ClubNotFound, RoleRequired, MemberNotFound (not an active member).
+            ClubNotFound, RoleRequired, MemberNotFound (not an active member), ChargeRefused.
         """
+        club = await club_service.get(club_id)
+        if club is None:
+            raise ClubNotFound("no such club")
         if actor_id is not None:
             await club_service.check_member(club_id, actor_id, TREASURY)
         charged = await club_service.membership(club_id, user_id)
@@ -1050,6 +1071,15 @@ class BooksService:
             raise MemberNotFound("that person is not a member of this club")
         charge = MemberCharge(club_id=club_id, user_id=user_id, amount=amount, reason=reason,
                               created_by=actor_id or "platform")  # fmt: skip
+        await notification_service.prepare([user_id])
+        told = Draft(
+            user_id=user_id, kind=NotificationKind.MEMBER_CHARGE,
+            title=f"{club.name} charged you {club.currency} {format_minor(amount)}",
+            body=(f"“{reason}”. It is paid from your units at the club's next valuation (the "
+                  "money stays in the club)."),
+            club_id=club_id, ref_type="member_charge", ref_id=str(charge.id),
+            dedupe_key=f"charge:{charge.id}",
+        )  # fmt: skip
 
         async def body(session: AsyncClientSession) -> MemberCharge:
             # Serialised with a leave or removal (which bumps the same counter, then looks for
@@ -1058,12 +1088,77 @@ class BooksService:
             member = await club_service.membership(club_id, user_id, session)
             if member is None or member.status is not MembershipStatus.ACTIVE:
                 raise MemberNotFound("that person is not a member of this club")
+            if actor_id is not None:
+                await self._check_payable(club, member.units, user_id, amount, session)
             await repository.insert_charge(charge, session)
+            await notification_service.do_store(session, [told])
             await audit_service.do_append(
                 chain=club_chain(club_id), actor_id=actor_id, action="charge.created",
                 target_type="member_charge", target_id=str(charge.id),
                 details={"user_id": user_id, "amount": amount, "reason": reason},
                 session=session,
+            )  # fmt: skip
+            return charge
+
+        return await run_in_transaction(body)
+
+    async def _check_payable(self, club: Club, units: int, user_id: str, amount: int,
+                             session: AsyncClientSession) -> None:  # fmt: skip
+        """Refuse a charge the member's units cannot pay (``ChargeRefused``): no units, or more
+        than their value at the last valuation less the charges still pending."""
+        club_id = str(club.id)
+        if units <= 0:
+            raise ChargeRefused("this member holds no units yet to pay a charge with",
+                                details={"reason": "no_units"})  # fmt: skip
+        latest = await repository.latest_valuation(club_id)
+        value = (self.unit_value(club, latest.nav_after, latest.units_after).value_of(units)
+                 if latest is not None else 0)  # fmt: skip
+        pending = sum(c.amount for c in await repository.charges_of(club_id, user_id, session)
+                      if c.status is ChargeStatus.PENDING)  # fmt: skip
+        if amount > value - pending:
+            raise ChargeRefused(
+                f"this member's units were worth {club.currency} {format_minor(value)} at the "
+                "last valuation" + (f", {club.currency} {format_minor(pending)} of it already "
+                                    "charged and not yet settled" if pending else "")
+                + ": the charge cannot be more than what is left",
+                details={"reason": "exceeds_value", "value": format_minor(value),
+                         "pending": format_minor(pending),
+                         "available": format_minor(max(value - pending, 0))},
+            )  # fmt: skip
+
+    async def do_cancel_charge(self, club_id: str, charge_id: str, actor_id: str) -> MemberCharge:
+        """Cancel a pending member charge (owner/admin/treasurer): it is never settled; the
+        member is told. Audited.
+
+        Raises:
+            ClubNotFound, RoleRequired, ChargeNotFound, ChargeNotPending (409).
+        """
+        club, _ = await club_service.check_member(club_id, actor_id, TREASURY)
+
+        async def body(session: AsyncClientSession) -> MemberCharge:
+            await club_service.do_bump_money_seq(club_id, session)
+            charge = await repository.get_charge(charge_id, session)
+            if charge is None or charge.club_id != club_id:
+                raise ChargeNotFound("no such charge in this club")
+            if charge.status is not ChargeStatus.PENDING:
+                raise ChargeNotPending(f"this charge was {charge.status.value} already",
+                                       details={"status": charge.status.value})  # fmt: skip
+            await repository.update_charge(
+                charge.id, {"status": ChargeStatus.CANCELLED.value}, session
+            )
+            charge.status = ChargeStatus.CANCELLED
+            await notification_service.do_store(session, [Draft(
+                user_id=charge.user_id, kind=NotificationKind.MEMBER_CHARGE,
+                title=f"{club.name} cancelled a charge of {club.currency} "
+                      f"{format_minor(charge.amount)}",
+                body=f"“{charge.reason}” will not be taken from your units.",
+                club_id=club_id, ref_type="member_charge", ref_id=str(charge.id),
+                dedupe_key=f"charge-cancelled:{charge.id}",
+            )])  # fmt: skip
+            await audit_service.do_append(
+                chain=club_chain(club_id), actor_id=actor_id, action="charge.cancelled",
+                target_type="member_charge", target_id=str(charge.id),
+                details={"user_id": charge.user_id, "amount": charge.amount}, session=session,
             )  # fmt: skip
             return charge
 
@@ -1695,19 +1790,22 @@ class BooksService:
     async def member_positions(self, club: Club, valuation: Valuation) -> list[MemberPosition]:
         """Each member's capital account as of ``valuation`` (after its settlements), rebuilt
         from the settlements of every valuation up to it: units, paid in, withdrawn (net),
-        value at that unit value. Members who never held units and are gone are left out."""
+        charged, value at that unit value. Members who never held units and are gone are left
+        out."""
         club_id = str(club.id)
         members = {m.user_id: m for m in await club_service.memberships(club_id)}
-        totals: dict[str, list[int]] = {uid: [0, 0, 0] for uid, m in members.items()
+        totals: dict[str, list[int]] = {uid: [0, 0, 0, 0] for uid, m in members.items()
                                          if m.status == MembershipStatus.ACTIVE}  # fmt: skip
         for past in await repository.valuations(club_id):
             if past.valuation_date > valuation.valuation_date:
                 break
             for settlement in past.settlements:
-                row = totals.setdefault(settlement.user_id, [0, 0, 0])
+                row = totals.setdefault(settlement.user_id, [0, 0, 0, 0])
                 row[0] += settlement.units
                 if settlement.kind == "contribution":
                     row[1] += settlement.amount
+                elif settlement.kind == "charge":  # kept by the club: never paid to the member
+                    row[3] += settlement.amount
                 else:
                     row[2] += settlement.amount - settlement.fee
         uv = self.unit_value(club, valuation.nav_after, valuation.units_after)
@@ -1716,8 +1814,9 @@ class BooksService:
                 user_id=uid, role=members[uid].role.value if uid in members else "member",
                 active=uid in members and members[uid].status == MembershipStatus.ACTIVE,
                 units=units, paid_in=paid_in, withdrawn=withdrawn, value=uv.value_of(units),
+                charged=charged,
             )
-            for uid, (units, paid_in, withdrawn) in totals.items()
+            for uid, (units, paid_in, withdrawn, charged) in totals.items()
         ]  # fmt: skip
 
 

@@ -46,11 +46,13 @@ def valuation_statement(club: Club, valuation: Valuation) -> ValuationStatement:
 
 def member_status_row(position: MemberPosition, units_outstanding: int) -> MemberStatusRow:
     """One member's line: money as strings; ownership (the voting weight) and simple return
-    ((value + withdrawn − paid in) ÷ paid in) as percentages with 4 places."""
+    ((value + withdrawn − paid in) ÷ paid in; a member charge is not withdrawn: the club kept
+    it) as percentages with 4 places."""
     gain = position.value + position.withdrawn - position.paid_in
     return MemberStatusRow(
         user_id=position.user_id, role=position.role, active=position.active,
         paid_in=format_minor(position.paid_in), withdrawn=format_minor(position.withdrawn),
+        charged=format_minor(position.charged),
         units=format_units(position.units), value=format_minor(position.value),
         ownership_pct=share_display(position.units, units_outstanding),
         return_pct=share_display(gain, position.paid_in),

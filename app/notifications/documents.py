@@ -31,6 +31,7 @@ class NotificationKind(StrEnum):
     CONTRIBUTION_PENDING = "contribution_pending"  # a manual contribution awaits the treasury
     CAMPAIGN = "campaign"  # crowdfunding: updates, funded/failed, refunds, payouts, reviews
     CAMPAIGN_REPORT_OVERDUE = "campaign_report_overdue"  # an owner's profit report is late
+    MEMBER_CHARGE = "member_charge"  # a club charged the member (or cancelled a charge)
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).
@@ -47,6 +48,7 @@ DEFAULT_EMAIL_KINDS = (
     NotificationKind.AUCTION_REMINDER,
     NotificationKind.CONTRIBUTION_PENDING,
     NotificationKind.CAMPAIGN_REPORT_OVERDUE,
+    NotificationKind.MEMBER_CHARGE,
 )
 
 

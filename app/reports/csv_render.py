@@ -76,14 +76,15 @@ def render_csv(kind: str, figures: Figures | TabularFigures) -> bytes:
         rows += _meta(figures.header, kind, [("valuation_date", figures.valuation_date),
                                              ("unit_value", figures.unit_value)])  # fmt: skip
         rows += [[], ["user_id", "name", "member_id", "role", "active", "paid_in", "withdrawn",
-                      "units", "value", "ownership_pct", "return_pct"]]  # fmt: skip
+                      "charged", "units", "value", "ownership_pct", "return_pct"]]  # fmt: skip
         for person, r in figures.rows:
             rows.append([r.user_id, text(person.name), person.member_id, r.role,
-                         "yes" if r.active else "no", r.paid_in, r.withdrawn, r.units, r.value,
-                         r.ownership_pct, r.return_pct])  # fmt: skip
+                         "yes" if r.active else "no", r.paid_in, r.withdrawn, r.charged,
+                         r.units, r.value, r.ownership_pct, r.return_pct])  # fmt: skip
         t = figures.totals
-        rows.append(["TOTAL", "", "", "", "", t["paid_in"], t["withdrawn"], t["units"],
-                     t["value"], "100.0000" if figures.rows else "0.0000", ""])  # fmt: skip
+        rows.append(["TOTAL", "", "", "", "", t["paid_in"], t["withdrawn"], t["charged"],
+                     t["units"], t["value"], "100.0000" if figures.rows else "0.0000",
+                     ""])  # fmt: skip
     elif isinstance(figures, LedgerFigures):
         rows += _meta(figures.header, kind, [("entries", str(figures.entries))])
         rows += [[], ["date", "entry", "kind", "memo", "account", "debit", "credit"]]
@@ -101,7 +102,8 @@ def render_csv(kind: str, figures: Figures | TabularFigures) -> bytes:
             ("member", text(figures.member.name)), ("member_id", figures.member.member_id),
             ("user_id", figures.member.user_id), ("valuation_date", figures.valuation_date),
             ("unit_value", figures.unit_value), ("paid_in", r.paid_in),
-            ("withdrawn", r.withdrawn), ("units", r.units), ("value", r.value),
+            ("withdrawn", r.withdrawn), ("charged", r.charged), ("units", r.units),
+            ("value", r.value),
             ("ownership_pct", r.ownership_pct), ("return_pct", r.return_pct),
         ])  # fmt: skip
         rows += [[], ["valuation_date", "kind", "amount", "fee", "net", "units", "unit_value",

@@ -203,6 +203,7 @@ async def member_status(club_id: str, requester: str, on: dt.date | None) -> Mem
     totals = {
         "paid_in": format_minor(sum(p.paid_in for p in positions)),
         "withdrawn": format_minor(sum(p.withdrawn for p in positions)),
+        "charged": format_minor(sum(p.charged for p in positions)),
         "units": format_units(sum(p.units for p in positions)),
         "value": format_minor(sum(p.value for p in positions)),
     }

@@ -398,19 +398,21 @@ def _member_status(f: MemberStatusFigures) -> list[Any]:
     rows: list[list[Any]] = [
         [Paragraph(f"{esc(p.name)}<br/><font size=6.5 color='#5F6F7A'>{p.member_id} · {r.role}"
                    f"{'' if r.active else ' · left'}</font>", CELL),
-         _money(r.paid_in), _money(r.withdrawn), r.units, _money(r.value), r.ownership_pct,
-         r.return_pct]
+         _money(r.paid_in), _money(r.withdrawn), _money(r.charged), r.units, _money(r.value),
+         r.ownership_pct, r.return_pct]
         for p, r in f.rows
     ]  # fmt: skip
     t = f.totals
-    rows.append(["Total", _money(t["paid_in"]), _money(t["withdrawn"]), t["units"],
-                 _money(t["value"]), "100.0000" if f.rows else "0.0000", ""])  # fmt: skip
+    rows.append(["Total", _money(t["paid_in"]), _money(t["withdrawn"]), _money(t["charged"]),
+                 t["units"], _money(t["value"]), "100.0000" if f.rows else "0.0000",
+                 ""])  # fmt: skip
     story += [Paragraph("Members", H2), _table(
-        ["Member", "Paid in", "Withdrawn", "Units", "Value", "Own. %", "Return %"], rows,
-        [CONTENT_W * w for w in (0.25, 0.13, 0.12, 0.15, 0.13, 0.1, 0.12)],
-        {1, 2, 3, 4, 5, 6}, total=True)]  # fmt: skip
-    story.append(Paragraph("Return = (value + withdrawn − paid in) ÷ paid in. Ownership is the "
-                           "share of units outstanding and is each member's voting weight.",
+        ["Member", "Paid in", "Withdrawn", "Charged", "Units", "Value", "Own. %", "Return %"],
+        rows, [CONTENT_W * w for w in (0.21, 0.12, 0.11, 0.1, 0.13, 0.12, 0.09, 0.12)],
+        {1, 2, 3, 4, 5, 6, 7}, total=True)]  # fmt: skip
+    story.append(Paragraph("Return = (value + withdrawn − paid in) ÷ paid in; charges the club "
+                           "kept (paid with units) are not withdrawn. Ownership is the share "
+                           "of units outstanding and is each member's voting weight.",
                            SMALL))  # fmt: skip
     story += _chart_block(f.history, f.header.currency)
     return story

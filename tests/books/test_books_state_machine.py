@@ -41,6 +41,7 @@ from hypothesis.stateful import (
 
 from app.books.documents import ChargeStatus, Withdrawal, WithdrawalStatus
 from app.books.errors import (
+    ChargeRefused,
     InsufficientCash,
     InsufficientHoldings,
     InvalidValuation,
@@ -221,10 +222,16 @@ class Books(RuleBasedStateMachine):
     @rule(who=members, amount=amounts)
     def charge(self, who: int, amount: int) -> None:
         """The treasurer charges a member; the next valuation redeems the member's units at
-        its unit value (at most what the member holds) and the cash stays where it is."""
-        self.run(books_service.do_charge_member(
-            self.club_id, self.owner, user_id=self.users[who], amount=amount, reason="late fee"
-        ))  # fmt: skip
+        its unit value (at most what the member holds) and the cash stays where it is. A
+        charge the member's units could not pay at the last valuation is refused and changes
+        nothing."""
+        try:
+            self.run(books_service.do_charge_member(
+                self.club_id, self.owner, user_id=self.users[who], amount=amount,
+                reason="late fee",
+            ))  # fmt: skip
+        except ChargeRefused:
+            return
 
     async def _settled(self) -> list[Withdrawal]:
         found = await Withdrawal.find(

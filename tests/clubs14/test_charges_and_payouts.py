@@ -78,6 +78,10 @@ async def test_a_charge_redeems_the_members_units_and_the_money_stays(
     assert status["unit_value"] == "10.1010"
     assert [rows[m.id]["units"] for m in (a, b, c)] == ["50.000000", "30.000000", "19.000000"]
     assert [rows[m.id]["value"] for m in (a, b, c)] == ["505.05", "303.03", "191.92"]
+    # C received nothing: the charge is not a withdrawal. She paid ₹200 and holds ₹191.92:
+    # −4.04 %; A gains 1.01 % (₹505.05 for ₹500).
+    assert (rows[c.id]["withdrawn"], rows[c.id]["charged"]) == ("0.00", "10.00")
+    assert [rows[m.id]["return_pct"] for m in (a, c)] == ["1.0100", "-4.0400"]
     statement = await a.ok("GET", f"/api/v1/clubs/{club_id}/valuation-statement")
     assert (statement["nav"], statement["units_outstanding"]) == ("1000.00", "99.000000")
 
@@ -89,6 +93,77 @@ async def test_a_charge_redeems_the_members_units_and_the_money_stays(
     assert balance["balanced"]
     assert ("income:member_charges", "10.00") in [(r["account"], r["credit"])
                                                   for r in balance["rows"]]  # fmt: skip
+    told = await c.ok("GET", "/api/v1/notifications")
+    assert any(n["kind"] == "member_charge" and "10.00" in n["title"]
+               and "Late fee for March" in n["body"] for n in told["notifications"]), told  # fmt: skip
+
+
+async def test_a_charge_must_be_payable_and_can_be_cancelled(
+    api: Api, payment_stack: SandboxClient
+) -> None:
+    club_id, (a, _, c) = await club_of(api, payment_stack, ["500.00", "300.00", "200.00"])
+    path = f"/api/v1/clubs/{club_id}/charges"
+
+    async def charge(who: str, amount: str) -> tuple[int, str | None, dict[str, object]]:
+        body = {"user_id": who, "amount": amount, "reason": "expense share"}
+        reply = await a.call("POST", path, body, key=str(uuid.uuid4()))
+        return reply.status, reply.code, reply.body
+
+    # C's 20 units were worth ₹200.00 at the last valuation: no more can be charged.
+    status, code, body = await charge(c.id, "99999999999.99")
+    assert (status, code) == (422, "charge_refused"), body
+    assert body["error"]["details"]["available"] == "200.00"  # type: ignore[index]
+    pending = await a.ok("POST", path, {"user_id": c.id, "amount": "150.00",
+                                        "reason": "expense share"}, status=201,
+                         key=str(uuid.uuid4()))  # fmt: skip
+    status, code, body = await charge(c.id, "50.01")  # ₹150 of the ₹200 is pending already
+    assert (status, code) == (422, "charge_refused") and "150.00" in str(body), body
+    # Someone who holds no units cannot be charged.
+    newcomer = await login(api)
+    invite = await a.ok("POST", f"/api/v1/clubs/{club_id}/invites", {"max_uses": 1}, status=201)
+    await newcomer.ok("POST", f"/api/v1/invites/{invite['token']}/accept")
+    status, code, body = await charge(newcomer.id, "1.00")
+    assert (status, code) == (422, "charge_refused"), body
+    assert body["error"]["details"]["reason"] == "no_units"  # type: ignore[index]
+
+    # A pending charge is cancelled by the treasury (not by the member), and never settles.
+    cancel = f"{path}/{pending['id']}/cancel"
+    refused = await c.call("POST", cancel)
+    assert (refused.status, refused.code) == (403, "role_required")
+    cancelled = await a.ok("POST", cancel)
+    assert cancelled["status"] == "cancelled"
+    again = await a.call("POST", cancel)
+    assert (again.status, again.code) == (409, "charge_not_pending")
+    valued = await value(a, club_id, day(-3))
+    assert valued["settlements"] == [] and valued["units_after"] == "100.000000"
+    told = await c.ok("GET", "/api/v1/notifications")
+    assert any(n["kind"] == "member_charge" and "cancelled" in n["title"]
+               for n in told["notifications"]), told  # fmt: skip
+
+
+async def test_books_refuse_negative_fees_and_money_dated_before_the_last_valuation(
+    api: Api, payment_stack: SandboxClient
+) -> None:
+    club_id, (a, b) = await club_of(api, payment_stack, ["600.00", "400.00"])
+    trades = f"/api/v1/clubs/{club_id}/trades"
+    base = {"side": "buy", "symbol": "INFY", "quantity": 1, "trade_date": day(-1).isoformat()}
+    before = await a.ok("GET", f"/api/v1/clubs/{club_id}/trial-balance")
+    for bad in ({"price": "1.00", "fees": "-5.00"}, {"price": "0.00"}, {"price": "-1.00"}):
+        reply = await a.call("POST", trades, {**base, **bad}, key=str(uuid.uuid4()))
+        assert (reply.status, reply.code) == (422, "validation_error"), (bad, reply.body)
+    assert await a.ok("GET", f"/api/v1/clubs/{club_id}/trial-balance") == before
+
+    # Money paid outside, approved as arrived before the last valuation (day −4): refused.
+    recorded = await b.ok("POST", f"/api/v1/clubs/{club_id}/contributions",
+                          {"amount": "50.00", "method": "manual"}, status=201,
+                          key=str(uuid.uuid4()))  # fmt: skip
+    decision = f"/api/v1/clubs/{club_id}/contributions/{recorded['id']}/decision"
+    early = await a.call("POST", decision, {"approve": True, "paid_on": day(-5).isoformat()},
+                         key=str(uuid.uuid4()))  # fmt: skip
+    assert (early.status, early.code) == (422, "backdated_entry"), early.body
+    on_time = await a.call("POST", decision, {"approve": True, "paid_on": day(-4).isoformat()},
+                           key=str(uuid.uuid4()))  # fmt: skip
+    assert on_time.status == 200, on_time.body
 
 
 async def test_a_payout_takes_the_day_the_money_left(

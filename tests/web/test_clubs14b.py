@@ -236,6 +236,32 @@ async def test_withdrawal_and_charge_units_show_one_sign(
     await expect(owner.get_by_test_id(f"charge-{charge.body['id']}")).to_contain_text(
         "-1.000000 units"
     )
+    # Ravi's capital account keeps the charge apart from what he withdrew, with its reason.
+    await expect(ravi.page.get_by_test_id("my-charged")).to_contain_text("₹10.00")
+    await expect(ravi.page.get_by_test_id(f"my-charge-{charge.body['id']}")).to_contain_text(
+        "Late fee · paid from my units on"
+    )
+    # A charge not yet settled can be cancelled on the desk, after a confirmation.
+    second = await http.call(
+        "POST", f"/api/v1/clubs/{club_id}/charges",
+        json={"user_id": ravi.id, "amount": "5.00", "reason": "Courier for the papers"},
+        token=asha.token, headers={"Idempotency-Key": str(uuid.uuid4())},
+    )  # fmt: skip
+    assert second.status == 201, second.body
+    await owner.reload()
+    await owner.get_by_test_id("desk-tab-charge").click()
+    await owner.get_by_test_id(f"charge-cancel-{second.body['id']}").click()
+    await owner.get_by_test_id(f"charge-cancel-yes-{second.body['id']}").click()
+    await expect(owner.get_by_test_id(f"charge-status-{second.body['id']}")).to_have_text(
+        "Cancelled"
+    )
+    await ravi.page.reload()
+    await expect(ravi.page.get_by_test_id(f"my-charge-{second.body['id']}")).to_have_attribute(
+        "data-status", "cancelled"
+    )
+    await ravi.page.get_by_test_id("my-charges").screenshot(
+        path=str(artifacts / "clubs14b-my-charges.png")
+    )
 
 
 async def test_dues_on_the_desk_and_the_members_page(

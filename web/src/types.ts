@@ -125,6 +125,8 @@ export interface MemberStatusRow {
   active: boolean;
   paid_in: string;
   withdrawn: string;
+  /** Charges the club kept (paid with units): not withdrawn, so not in the return. */
+  charged?: string;
   units: string;
   value: string;
   ownership_pct: string;

@@ -613,6 +613,12 @@ function ChargeMember({ club, nameOf }: { club: Club; nameOf: (id: string) => st
     setForm({ user: "", amount: "", reason: "" });
     charges.reload();
   });
+  const [asking, setAsking] = useState<string | null>(null);
+  const cancel = useAction(async (id: string) => {
+    await api("POST", `/api/v1/clubs/${club.id}/charges/${id}/cancel`);
+    setAsking(null);
+    charges.reload();
+  });
   return (
     <div data-testid="desk-charge">
       <form class="form" onSubmit={(e) => { e.preventDefault(); void charge.run(); }}>
@@ -635,11 +641,22 @@ function ChargeMember({ club, nameOf }: { club: Club; nameOf: (id: string) => st
           {charges.data?.charges.map((x) => (
             <li key={x.id} data-testid={`charge-${x.id}`} data-status={x.status}>
               <span><strong>{money(x.amount, club.currency)}</strong><span class="muted small"> · {nameOf(x.user_id)} · {x.reason}{x.units ? ` · ${unitsMoved(x.units)} on ${x.valuation_date}` : ""}</span></span>
-              <Badge tone={x.status === "settled" ? "ok" : x.status === "pending" ? "warn" : "neutral"}>{label(x.status)}</Badge>
+              <span class="row-end">
+                {x.status === "pending" && asking !== x.id && <Button kind="ghost" class="btn-small" testId={`charge-cancel-${x.id}`} onClick={() => setAsking(x.id)}>Cancel</Button>}
+                {x.status === "pending" && asking === x.id && (
+                  <>
+                    <span class="small">Cancel this charge? The member is told.</span>
+                    <Button kind="danger" class="btn-small" busy={cancel.busy} testId={`charge-cancel-yes-${x.id}`} onClick={() => void cancel.run(x.id)}>Yes, cancel it</Button>
+                    <Button kind="ghost" class="btn-small" onClick={() => setAsking(null)}>Keep it</Button>
+                  </>
+                )}
+                <Badge tone={x.status === "settled" ? "ok" : x.status === "pending" ? "warn" : "neutral"} testId={`charge-status-${x.id}`}>{label(x.status)}</Badge>
+              </span>
             </li>
           ))}
         </ul>
       )}
+      <ErrorNote error={cancel.error} testId="charge-cancel-error" />
     </div>
   );
 }

@@ -154,6 +154,29 @@ const GIVEN_UP: Record<string, string> = {
 };
 const GIVEN_UP_BADGE: Record<string, string> = { checkout_cancelled: "Cancelled", checkout_expired: "Expired" };
 
+/** The charges the club made to this member (fees, expense shares: paid from their units at a
+ * valuation, the money kept by the club), with what each is for. The treasury manages every
+ * member's on the desk; this is the member's own list. */
+function MyCharges({ club, version }: { club: Club; version: number }) {
+  const me = session.me.get()?.id ?? "";
+  const charges = useLoad(() => api<{ charges: { id: string; user_id: string; amount: string; reason: string; status: string; charged: string | null; valuation_date: string | null }[] }>("GET", `/api/v1/clubs/${club.id}/charges`), [club.id, version]);
+  const own = (charges.data?.charges ?? []).filter((x) => x.user_id === me);
+  if (own.length === 0) return null;
+  return (
+    <>
+      <h3 class="subhead">Charges to me</h3>
+      <ul class="rows" data-testid="my-charges">
+        {own.map((x) => (
+          <li key={x.id} data-testid={`my-charge-${x.id}`} data-status={x.status}>
+            <span><strong>{money(x.status === "settled" && x.charged ? x.charged : x.amount, club.currency)}</strong><span class="muted small"> · {x.reason}{x.status === "settled" && x.valuation_date ? ` · paid from my units on ${x.valuation_date}` : x.status === "pending" ? " · paid from my units at the next valuation" : ""}</span></span>
+            <Badge tone={x.status === "settled" ? "ok" : x.status === "pending" ? "warn" : "neutral"}>{label(x.status)}</Badge>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 export function CapitalPanel({ club, version, nameOf }: { club: Club; version: number; nameOf: (id: string) => string }) {
   const me = session.me.get()?.id ?? "";
   const c = club.currency;
@@ -181,10 +204,12 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
           <Figure name="Ownership" value={`${mine.ownership_pct}%`} testId="my-ownership" />
           <Figure name="Return" value={`${mine.return_pct}%`} testId="my-return" tone={signOf(mine.return_pct)} />
           <Figure name="Withdrawn" value={money(mine.withdrawn, c)} testId="my-withdrawn" />
+          {mine.charged && mine.charged !== "0.00" && <Figure name="Charged by the club" value={money(mine.charged, c)} testId="my-charged" />}
         </div>
       ) : (
         !status.loading && <p class="muted small">Your units are issued at the club's next valuation after your money arrives.</p>
       )}
+      <MyCharges club={club} version={version} />
       <MyDues club={club} version={version} onPaid={contributions.reload} />
       <Contribute club={club} onOpened={contributions.reload} known={contributions.data?.contributions ?? []} />
       <h3 class="subhead">{treasury ? "Contributions (everyone)" : "My contributions"}</h3>
