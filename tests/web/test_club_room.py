@@ -224,6 +224,16 @@ async def test_a_contribution_paid_at_the_sandbox_checkout_lands_on_the_other_sc
     await ravi.page.evaluate("window.scrollTo(0, 0)")
     await ravi.page.screenshot(path=str(artifacts / "club-room-portfolio.png"), full_page=True)
 
+    # A position bought after the last valuation is in the table at once (live figures only),
+    # beside the one valued then.
+    await money(http, asha, f"/api/v1/clubs/{club['id']}/trades",
+                {"side": "buy", "symbol": "IBM", "quantity": 2, "price": "30.00",
+                 "trade_date": today})  # fmt: skip
+    await ravi.page.reload()
+    await expect(ravi.page.get_by_test_id("position-IBM")).to_contain_text("2")
+    await expect(ravi.page.get_by_test_id("position-price-IBM")).to_have_text("—")
+    await expect(ravi.page.get_by_test_id("position-AAPL")).to_contain_text("$2,950.00")
+
 
 async def test_a_dropped_connection_reconnects_and_catches_up(
     http: Api, new_context: NewContext

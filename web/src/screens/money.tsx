@@ -42,6 +42,19 @@ interface ForeignLive {
   fx_gain?: string | null;
 }
 
+/** The rows of the positions table: what the club holds now (the books), each with its price
+ * and value at the last valuation when it was held then at the same quantity (a position
+ * bought or changed since shows its live figures only); before the books load, the
+ * valuation's positions. */
+function positionRows(valued: Position[], held: Holding[] | null): Position[] {
+  if (held === null) return valued;
+  const then = new Map(valued.map((p) => [p.symbol, p]));
+  return held.filter((h) => h.quantity > 0).map((h) => {
+    const p = then.get(h.symbol);
+    return p && p.quantity === h.quantity ? p : { symbol: h.symbol, quantity: h.quantity, price: "", market_value: "" };
+  });
+}
+
 export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: Record<string, LiveQuote>; version: number }) {
   const c = club.currency;
   // Foreign holdings: their value in the club's currency now, price gain and FX gain apart.
@@ -90,7 +103,7 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
               </tr>
             </thead>
             <tbody>
-              {(s?.holdings ?? holdings.data?.holdings.map((h): Position => ({ symbol: h.symbol, quantity: h.quantity, price: "", market_value: "" })) ?? []).map((p) => {
+              {positionRows(s?.holdings ?? [], holdings.data?.holdings ?? null).map((p) => {
                 const tick = quotes[p.symbol]?.last;
                 const abroad = foreign.get(p.symbol);
                 return (
