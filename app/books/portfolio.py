@@ -82,6 +82,7 @@ class Portfolio:
     units: int
     positions: list[Position]
     at: dt.datetime
+    realised: int = 0  # every holding's, those sold in full included
 
     @property
     def market_value(self) -> int:
@@ -115,6 +116,7 @@ async def snapshot(club_id: str, redis: Redis,
     return Portfolio(
         club=club, cash=books.cash, liabilities=books.liabilities, units=books.units,
         positions=positions, at=dt.datetime.now(dt.UTC),
+        realised=await books_service.realised(club_id, session),
     )  # fmt: skip
 
 
@@ -149,7 +151,7 @@ def portfolio_out(p: Portfolio) -> PortfolioOut:
         market_value=format_minor(p.market_value), liabilities=format_minor(p.liabilities),
         nav=format_minor(p.nav), units=format_units(p.units),
         unit_value=p.unit_value.display(),
-        realised=format_minor(sum(x.holding.realised for x in p.positions)),
+        realised=format_minor(p.realised),
         unrealised=format_minor(sum(x.market_value - x.holding.cost for x in p.positions)),
         positions=positions, as_of=iso(p.at),
     )  # fmt: skip

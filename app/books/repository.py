@@ -115,6 +115,13 @@ async def holdings(club_id: str, session: Session = None) -> list[Holding]:
     )
 
 
+async def realised_total(club_id: str, session: Session = None) -> int:
+    """The gains realised on every holding of the club, those sold in full included (minor
+    units)."""
+    found = Holding.find({"club_id": club_id}, session=session)
+    return sum([h.realised async for h in found])
+
+
 async def get_holding(club_id: str, symbol: str, session: Session) -> Holding | None:
     return await Holding.find_one({"club_id": club_id, "symbol": symbol}, session=session)
 

@@ -1757,6 +1757,10 @@ class BooksService:
         """Cash the club's open holds keep aside (minor units)."""
         return await repository.held_cash(club_id, session)
 
+    async def realised(self, club_id: str, session: AsyncClientSession | None = None) -> int:
+        """Gains realised on every holding, those sold in full included (minor units)."""
+        return await repository.realised_total(club_id, session)
+
     async def holding(
         self, club_id: str, symbol: str, session: AsyncClientSession | None = None
     ) -> Holding | None:

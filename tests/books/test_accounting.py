@@ -18,6 +18,7 @@ from app.books.errors import (
     PriceMissing,
     WithdrawalRefused,
 )
+from app.books.portfolio import portfolio_out, snapshot
 from app.books.service import books_service
 from app.clubs import repository as clubs_repository
 from app.clubs.errors import ClubNotFound, RoleRequired
@@ -287,3 +288,19 @@ async def test_money_not_yet_in_units_cannot_be_invested_or_backdated(
         await books_service.do_open_contribution(
             club_id, member, amount=1_000, method="online", valuation_date=D1
         )
+
+
+async def test_the_portfolio_keeps_the_gain_of_a_position_sold_in_full(services: Services) -> None:
+    club, (owner,) = await club_with_members(1, currency="USD")
+    club_id = str(club.id)
+    await paid_contribution(club, owner, 500_000, D1)
+    await books_service.do_record_valuation(club_id, owner, valuation_date=D1, prices={})
+    for side, price, key in (("buy", 100_000, "in"), ("sell", 110_000, "out")):
+        await books_service.do_record_trade(
+            club_id, owner, side=side, symbol="KO", quantity=2, price=price, fees=0,
+            trade_date=D2, key=key,
+        )  # fmt: skip
+    shown = portfolio_out(await snapshot(club_id, services.require_redis()))
+    assert shown.positions == []  # nothing held any more …
+    assert shown.realised == "200.00"  # … but its gain was made: 2 × (1,100.00 − 1,000.00)
+    assert (await ledger_service.balances(club_id))[accounts.REALISED_GAINS] == -20_000
