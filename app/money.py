@@ -106,3 +106,39 @@ def round_ratio(numerator: int, denominator: int) -> int:
     """``numerator ÷ denominator`` rounded half-even, integers only (an average price in minor
     units). Raises ``ZeroDivisionError`` for a zero denominator."""
     return round(Fraction(numerator, denominator))
+
+
+def group_indian(amount: str) -> str:
+    """Indian digit grouping of a decimal string: ``"169800.00"`` → ``"1,69,800.00"``."""
+    sign = "-" if amount.startswith("-") else ""
+    whole, dot, part = amount.lstrip("-").partition(".")
+    if len(whole) > 3:
+        head, tail = whole[:-3], whole[-3:]
+        pairs: list[str] = []
+        while len(head) > 2:
+            pairs.insert(0, head[-2:])
+            head = head[:-2]
+        whole = ",".join([head, *pairs, tail]) if head else ",".join([*pairs, tail])
+    return f"{sign}{whole}{dot}{part}"
+
+
+def group_thousands(amount: str) -> str:
+    """Grouping by thousands of a decimal string: ``"169800.00"`` → ``"169,800.00"``."""
+    sign = "-" if amount.startswith("-") else ""
+    whole, dot, part = amount.lstrip("-").partition(".")
+    return f"{sign}{int(whole or '0'):,}{dot}{part}"
+
+
+CURRENCY_SIGNS = {"INR": "₹", "USD": "$", "EUR": "€", "GBP": "£"}
+
+
+def money_text(minor: int, currency: str) -> str:
+    """An amount as people read it in a sentence: its currency's sign and grouping
+    (``money_text(10000000, "INR")`` → ``"₹1,00,000.00"``; ``"$1,234.50"``; another currency
+    by its code: ``"CHF 12.00"``)."""
+    text = format_minor(minor)
+    grouped = group_indian(text) if currency == "INR" else group_thousands(text)
+    sign = CURRENCY_SIGNS.get(currency)
+    if sign is None:
+        return f"{currency} {grouped}"
+    return f"-{sign}{grouped[1:]}" if grouped.startswith("-") else f"{sign}{grouped}"

@@ -90,7 +90,7 @@ from app.ledger import accounts
 from app.ledger.documents import JournalFx
 from app.ledger.service import ledger_service
 from app.market.service import market_service
-from app.money import format_minor
+from app.money import format_minor, money_text
 from app.notifications.documents import NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.payments.errors import WebhookInProgress
@@ -369,7 +369,7 @@ class BooksService:
         drafts = [
             Draft(user_id=user, kind=NotificationKind.CONTRIBUTION_PENDING,
                   title=f"A contribution to approve in {club.name}",
-                  body=(f"A member recorded {club.currency} {format_minor(amount)} paid outside"
+                  body=(f"A member recorded {money_text(amount, club.currency)} paid outside"
                         + (f": “{note}”" if note else "") + ". Check the receipt and approve it."),
                   club_id=club_id, ref_type="contribution", ref_id=str(contribution.id),
                   dedupe_key=f"pending:{contribution.id}:{user}")
@@ -1074,7 +1074,7 @@ class BooksService:
         await notification_service.prepare([user_id])
         told = Draft(
             user_id=user_id, kind=NotificationKind.MEMBER_CHARGE,
-            title=f"{club.name} charged you {club.currency} {format_minor(amount)}",
+            title=f"{club.name} charged you {money_text(amount, club.currency)}",
             body=(f"“{reason}”. It is paid from your units at the club's next valuation (the "
                   "money stays in the club)."),
             club_id=club_id, ref_type="member_charge", ref_id=str(charge.id),
@@ -1117,8 +1117,8 @@ class BooksService:
                       if c.status is ChargeStatus.PENDING)  # fmt: skip
         if amount > value - pending:
             raise ChargeRefused(
-                f"this member's units were worth {club.currency} {format_minor(value)} at the "
-                "last valuation" + (f", {club.currency} {format_minor(pending)} of it already "
+                f"this member's units were worth {money_text(value, club.currency)} at the "
+                "last valuation" + (f", {money_text(pending, club.currency)} of it already "
                                     "charged and not yet settled" if pending else "")
                 + ": the charge cannot be more than what is left",
                 details={"reason": "exceeds_value", "value": format_minor(value),
@@ -1149,8 +1149,8 @@ class BooksService:
             charge.status = ChargeStatus.CANCELLED
             await notification_service.do_store(session, [Draft(
                 user_id=charge.user_id, kind=NotificationKind.MEMBER_CHARGE,
-                title=f"{club.name} cancelled a charge of {club.currency} "
-                      f"{format_minor(charge.amount)}",
+                title=f"{club.name} cancelled a charge of "
+                      f"{money_text(charge.amount, club.currency)}",
                 body=f"“{charge.reason}” will not be taken from your units.",
                 club_id=club_id, ref_type="member_charge", ref_id=str(charge.id),
                 dedupe_key=f"charge-cancelled:{charge.id}",

@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from enum import StrEnum
 
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -51,6 +51,9 @@ from app.config import get_settings
 from app.db import run_in_transaction
 from app.mail.sender import send_mail
 from app.market.service import market_service
+from app.money import money_text
+from app.notifications.documents import NotificationKind
+from app.notifications.service import Draft, notification_service
 from app.realtime import events
 from app.realtime.rooms import club_room
 
@@ -65,6 +68,35 @@ TREASURY = (ClubRole.OWNER, ClubRole.ADMIN, ClubRole.TREASURER)
 def _plain(value: object) -> object:
     """A rule's value as stored and audited (an enum as its string)."""
     return value.value if isinstance(value, StrEnum) else value
+
+
+RULE_NAMES = {
+    "voting_mode": "voting",
+    "approval_threshold_bps": "approval threshold",
+    "quorum_bps": "quorum",
+    "tie_rule": "a vote exactly at the threshold",
+    "hide_running_results": "running results hidden",
+    "withdrawal_fee_bps": "withdrawal fee",
+    "rules_changed_by": "rules changed by",
+    "dues_amount": "monthly dues",
+    "dues_day": "dues day of the month",
+    "dues_grace_days": "grace days",
+    "dues_late_fee": "late fee",
+}
+
+
+def rule_text(name: str, value: object, currency: str) -> str:
+    """One rule's value in words (percentages for basis points, amounts with their currency),
+    for the members' notice of a change."""
+    if value is None:
+        return "none"
+    if name.endswith("_bps") and isinstance(value, int):
+        return f"{value / 100:g} %"
+    if name in ("dues_amount", "dues_late_fee") and isinstance(value, int):
+        return money_text(value, currency)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value).replace("_", " ")
 
 
 def invite_mail_text(club: Club, inviter: str, url: str, expires_at: dt.datetime) -> str:
@@ -368,6 +400,7 @@ class ClubService:
         changes = {k: v for k, v in changes.items() if k in RULES}
         room = club_room(club_id)
         await events.ensure_room(room)
+        told = await self.prepare_rules_notice(club_id)
 
         async def body(session: AsyncClientSession) -> tuple[Club, Membership]:
             club, actor = await self.check_member(club_id, actor_id, (ClubRole.OWNER,), session)
@@ -376,7 +409,8 @@ class ClubService:
                     "This club changes its rules by a members' vote: propose the change.",
                     details={"rules_changed_by": club.rules_changed_by.value},
                 )
-            await self._apply_rules(session, club, changes, actor_id=actor_id, proposal_id=None)
+            await self._apply_rules(session, club, changes, actor_id=actor_id, proposal_id=None,
+                                    told=told)  # fmt: skip
             updated = await repository.get_club(club_id, session)
             assert updated is not None
             return updated, actor
@@ -398,26 +432,35 @@ class ClubService:
             raise NoRulesChange("This proposal would not change any of the club's rules.")
         return wanted
 
+    async def prepare_rules_notice(self, club_id: str) -> list[str]:
+        """The members to tell of a change of the club's rules, their inboxes ready (call it
+        before the transaction that changes them; pass the list to it)."""
+        members = [m.user_id for m in await repository.active_memberships(club_id)]
+        await notification_service.prepare(members)
+        return members
+
     async def do_apply_voted_rules(
         self, session: AsyncClientSession, club_id: str, proposal_id: str,
-        changes: Mapping[str, object],
+        changes: Mapping[str, object], told: Collection[str] = (),
     ) -> Club:  # fmt: skip
         """Inside an approved rules proposal's close (its transaction; ``ensure_room`` of the
-        club room done by the caller): the club's rules become ``changes``, audited with before
-        and after and the proposal's id, and every open screen hears ``club:rules_changed``.
-        Raises ``ClubNotFound``."""
+        club room and ``prepare_rules_notice`` done by the caller, whose list is ``told``): the
+        club's rules become ``changes``, audited with before and after and the proposal's id,
+        every open screen hears ``club:rules_changed`` and the members are told. Raises
+        ``ClubNotFound``."""
         club = await repository.get_club(club_id, session)
         if club is None:
             raise ClubNotFound("no such club")
         changes = {k: v for k, v in changes.items() if k in RULES}
-        await self._apply_rules(session, club, changes, actor_id=None, proposal_id=proposal_id)
+        await self._apply_rules(session, club, changes, actor_id=None, proposal_id=proposal_id,
+                                told=told)  # fmt: skip
         updated = await repository.get_club(club_id, session)
         assert updated is not None
         return updated
 
     async def _apply_rules(
         self, session: AsyncClientSession, club: Club, changes: dict[str, object], *,
-        actor_id: str | None, proposal_id: str | None,
+        actor_id: str | None, proposal_id: str | None, told: Collection[str],
     ) -> None:  # fmt: skip
         club_id = str(club.id)
         before = {k: _plain(getattr(club, k, None)) for k in sorted(RULES)}
@@ -441,6 +484,25 @@ class ClubService:
             rules=rules_out(after), before=rules_out(before), changed_by=actor_id,
             proposal_id=proposal_id,
         )  # fmt: skip
+        # Every member is told what changed, from what to what (inbox, e-mail).
+        changed = "; ".join(
+            f"{RULE_NAMES.get(k, k)}: {rule_text(k, before[k], club.currency)} → "
+            f"{rule_text(k, after[k], club.currency)}"
+            for k in sorted(after)
+            if after[k] != before[k]
+        )
+        ready = set(told)  # their inboxes exist (``prepare_rules_notice``)
+        members = [m.user_id for m in await repository.all_memberships(club_id, session)
+                   if m.status is MembershipStatus.ACTIVE and m.user_id != actor_id
+                   and m.user_id in ready]  # fmt: skip
+        stamp = secrets.token_hex(4)
+        await notification_service.do_store(session, [Draft(
+            user_id=user, kind=NotificationKind.CLUB_RULES_CHANGED,
+            title=f"The rules of {club.name} changed",
+            body=changed + (" (voted by the members)." if proposal_id else "."),
+            club_id=club_id, ref_type="club", ref_id=club_id,
+            dedupe_key=f"rules:{club_id}:{proposal_id or stamp}:{user}",
+        ) for user in members])  # fmt: skip
 
     async def clubs_with_dues(self) -> list[Club]:
         """Every club whose members owe monthly dues (the dues timer)."""

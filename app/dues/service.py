@@ -34,7 +34,7 @@ from app.dues.documents import DuesWaiver
 from app.dues.errors import DuesAlreadySettled, NoDues
 from app.dues.schemas import DuesCell, DuesGrid, DuesRow, DuesStatus
 from app.logging import get_logger
-from app.money import format_minor
+from app.money import format_minor, money_text
 from app.notifications.documents import NotificationKind
 from app.notifications.service import Draft, notification_service
 from app.realtime import events
@@ -219,7 +219,7 @@ class DuesService:
             return {"reminders": 0, "late": 0, "fees": 0}
         members = await club_service.active_members(club_id)
         books = await self._books(club_id, span)
-        amount = f"{club.currency} {format_minor(club.dues_amount)}"
+        amount = money_text(club.dues_amount, club.currency)
         drafts: list[Draft] = []
         fees: list[tuple[Membership, str]] = []
         for m in members:
@@ -240,7 +240,7 @@ class DuesService:
                         dedupe_key=f"dues-due:{club_id}:{m.user_id}:{month}",
                     ))  # fmt: skip
                 if status == "late":
-                    fee = (f" A late fee of {club.currency} {format_minor(club.dues_late_fee)} "
+                    fee = (f" A late fee of {money_text(club.dues_late_fee, club.currency)} "
                            "is charged from your units." if club.dues_late_fee else "")  # fmt: skip
                     drafts.append(Draft(
                         user_id=m.user_id, kind=NotificationKind.PAYMENT_DUE,

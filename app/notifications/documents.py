@@ -32,6 +32,7 @@ class NotificationKind(StrEnum):
     CAMPAIGN = "campaign"  # crowdfunding: updates, funded/failed, refunds, payouts, reviews
     CAMPAIGN_REPORT_OVERDUE = "campaign_report_overdue"  # an owner's profit report is late
     MEMBER_CHARGE = "member_charge"  # a club charged the member (or cancelled a charge)
+    CLUB_RULES_CHANGED = "club_rules_changed"  # a club's rules changed (by its owners or a vote)
 
 
 # E-mailed unless the person turns them off (and only while their e-mail channel is on).
@@ -49,6 +50,7 @@ DEFAULT_EMAIL_KINDS = (
     NotificationKind.CONTRIBUTION_PENDING,
     NotificationKind.CAMPAIGN_REPORT_OVERDUE,
     NotificationKind.MEMBER_CHARGE,
+    NotificationKind.CLUB_RULES_CHANGED,
 )
 
 

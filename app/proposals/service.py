@@ -464,6 +464,8 @@ class ProposalService:
         room = club_room(proposal.club_id)
         await events.ensure_room(room)
         await notification_service.prepare(list(proposal.weights))
+        told = (await club_service.prepare_rules_notice(proposal.club_id)
+                if proposal.kind is ProposalKind.RULES else [])  # fmt: skip
         club = await club_service.get(proposal.club_id)
 
         async def do(session: AsyncClientSession) -> Proposal:
@@ -494,7 +496,8 @@ class ProposalService:
                 p.order_id = str(order.id)
             if p.status is ProposalStatus.APPROVED and p.kind is ProposalKind.RULES and p.rules:
                 # the members decided: the club's rules change now (audited, live)
-                await club_service.do_apply_voted_rules(session, p.club_id, proposal_id, p.rules)
+                await club_service.do_apply_voted_rules(session, p.club_id, proposal_id, p.rules,
+                                                        told)  # fmt: skip
             fields = {
                 "tally": p.tally.model_dump(), "status": p.status.value,
                 "close_reason": reason.value, "closed_at": now, "closed_by": actor_id,

@@ -30,7 +30,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from app.money import format_basis_points, format_minor
+from app.money import format_basis_points, format_minor, group_indian, group_thousands
 from app.reports.campaign_figures import TabularFigures
 from app.reports.figures import (
     CrmPipelineFigures,
@@ -67,27 +67,6 @@ CARD_VALUE = ParagraphStyle("cardv", parent=BODY, fontName="Helvetica-Bold", fon
                             leading=15)  # fmt: skip
 RIGHT = ParagraphStyle("right", parent=CELL, alignment=TA_RIGHT)
 MEMO = ParagraphStyle("memo", parent=CELL, fontSize=7, leading=8.5, textColor=MUTED)
-
-
-def group_indian(amount: str) -> str:
-    """Indian digit grouping of a decimal string: ``"169800.00"`` → ``"1,69,800.00"``."""
-    sign = "-" if amount.startswith("-") else ""
-    whole, dot, part = amount.lstrip("-").partition(".")
-    if len(whole) > 3:
-        head, tail = whole[:-3], whole[-3:]
-        pairs: list[str] = []
-        while len(head) > 2:
-            pairs.insert(0, head[-2:])
-            head = head[:-2]
-        whole = ",".join([head, *pairs, tail]) if head else ",".join([*pairs, tail])
-    return f"{sign}{whole}{dot}{part}"
-
-
-def group_thousands(amount: str) -> str:
-    """Grouping by thousands of a decimal string: ``"169800.00"`` → ``"169,800.00"``."""
-    sign = "-" if amount.startswith("-") else ""
-    whole, dot, part = amount.lstrip("-").partition(".")
-    return f"{sign}{int(whole or '0'):,}{dot}{part}"
 
 
 # The currency of the document being rendered (``render_pdf`` sets it from the header): rupee

@@ -94,8 +94,9 @@ async def test_a_charge_redeems_the_members_units_and_the_money_stays(
     assert ("income:member_charges", "10.00") in [(r["account"], r["credit"])
                                                   for r in balance["rows"]]  # fmt: skip
     told = await c.ok("GET", "/api/v1/notifications")
-    assert any(n["kind"] == "member_charge" and "10.00" in n["title"]
-               and "Late fee for March" in n["body"] for n in told["notifications"]), told  # fmt: skip
+    assert any(n["kind"] == "member_charge" and "₹10.00" in n["title"]
+               and "Late fee for March" in n["body"]
+               for n in told["notifications"]), told  # fmt: skip
 
 
 async def test_a_charge_must_be_payable_and_can_be_cancelled(

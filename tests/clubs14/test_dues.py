@@ -106,7 +106,7 @@ async def test_dues_paid_pending_late_and_waived(api: Api) -> None:
     await dues_service.do_sweep(today=due - dt.timedelta(days=2))
     reminders = await Notification.find({"club_id": club_id, "ref_type": "dues"}).to_list()
     assert {n.user_id for n in reminders} == {ravi.id}
-    assert "INR 500.00" in reminders[0].body and "due on 10" in reminders[0].body
+    assert "₹500.00" in reminders[0].body and "due on 10" in reminders[0].body
 
     # After the grace days Ravi's month is late: he is told and the late fee charged once.
     late_day = due + dt.timedelta(days=6)
@@ -121,7 +121,7 @@ async def test_dues_paid_pending_late_and_waived(api: Api) -> None:
     assert charges[0].reason.startswith("Late fee: dues for ")
     told = await Notification.find({"club_id": club_id, "user_id": ravi.id,
                                     "dedupe_key": {"$regex": "^dues-late:"}}).to_list()  # fmt: skip
-    assert len(told) == 1 and "late fee of INR 25.00" in told[0].body
+    assert len(told) == 1 and "late fee of ₹25.00" in told[0].body
     grid = await dues_service.grid(club_id, owner.id, 1, today=late_day)
     assert grid.rows[[r.user_id for r in grid.rows].index(ravi.id)].cells[0].late_fee_charged
 

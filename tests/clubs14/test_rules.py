@@ -36,6 +36,16 @@ async def test_owners_change_the_rules_audited_before_and_after(api: Api) -> Non
         7500, 5000, "approve", 150, "simple")  # fmt: skip
     cleared = await owner.ok("PATCH", f"/api/v1/clubs/{club_id}/rules", {"quorum_bps": None})
     assert (cleared["quorum_bps"], cleared["approval_threshold_bps"]) == (None, 7500)
+    # The member is told each change, from what to what; the owner who made it is not.
+    told = [n for n in (await member.ok("GET", "/api/v1/notifications"))["notifications"]
+            if n["kind"] == "club_rules_changed"]  # fmt: skip
+    assert [n["title"] for n in told] == ["The rules of Rules Club changed"] * 2
+    assert "approval threshold: 60 % → 75 %" in told[1]["body"], told
+    assert "quorum: none → 50 %" in told[1]["body"] and "withdrawal fee: 0 % → 1.5 %" in (
+        told[1]["body"])  # fmt: skip
+    assert told[0]["body"] == "quorum: 50 % → none."
+    mine = (await owner.ok("GET", "/api/v1/notifications"))["notifications"]
+    assert not [n for n in mine if n["kind"] == "club_rules_changed"]
 
     records = (
         await AuditRecord.find({"chain": f"club:{club_id}", "action": "club.rules_changed"})

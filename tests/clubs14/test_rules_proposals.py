@@ -95,6 +95,12 @@ async def test_members_vote_a_change_of_rules(api: Api) -> None:
     assert (changed["rules"]["approval_threshold_bps"], changed["rules"]["quorum_bps"]) == (
         5000, 5000)  # fmt: skip
     assert changed["before"]["approval_threshold_bps"] == 6000
+    # Both members are told, the owner too: nobody in particular made the change.
+    for who in (owner, member):
+        told = [n for n in (await who.ok("GET", "/api/v1/notifications"))["notifications"]
+                if n["kind"] == "club_rules_changed"
+                and n["body"].endswith("(voted by the members).")]  # fmt: skip
+        assert len(told) == 1 and "approval threshold: 60 % → 50 %" in told[0]["body"], told
 
     # Amounts go both ways as decimal strings, like every amount at the API.
     dues = await member.ok("POST", proposals, rules_proposal({"dues_amount": "500.00"}),
