@@ -102,6 +102,10 @@ from streams.records import PaymentEventV1
 KYC_CURRENCY = "INR"  # the currency of ``kyc_contribution_limit``
 
 
+# Why a contribution that had been given up was received after all, by why it was given up.
+PAID_AFTER = {"checkout_cancelled": "paid_after_cancel", "checkout_expired": "paid_after_expiry"}
+
+
 def _nav_change(settlement: Settlement) -> int:
     """How a settlement moves NAV: a contribution adds its amount, a withdrawal takes what is
     owed out (gross − fee), a charge nothing (the money stays in the club)."""
@@ -580,6 +584,12 @@ class BooksService:
                 "payment_date": payment_day.isoformat(),
                 "updated_at": dt.datetime.now(dt.UTC),
             }
+            if current.status == ContributionStatus.FAILED:
+                # Paid at the provider after it was given up here (the provider's checkout
+                # stays open until it expires there): the money counts, and the record says so.
+                changes["decision_reason"] = PAID_AFTER.get(
+                    current.decision_reason or "", "paid_after_failure"
+                )
             await repository.update_contribution(current.id, changes, session=session)
             await audit_service.do_append(
                 chain=club_chain(current.club_id), actor_id=current.user_id,
@@ -1327,7 +1337,7 @@ class BooksService:
             holding.cost_foreign -= foreign_out
             holding.realised += gain
         journal_fx = None
-        memo = f"{side} {quantity} {symbol} @ {price}"
+        memo = f"{side} {quantity} {symbol} at {format_minor(price)}"
         if fx is not None:
             journal_fx = JournalFx(
                 currency=fx.base,
@@ -1512,7 +1522,7 @@ class BooksService:
                 lines=[(accounts.UNALLOCATED_CONTRIBUTIONS, contribution.amount),
                        (accounts.member_capital(contribution.user_id), -contribution.amount)],
                 effective_date=valuation_date,
-                memo=f"{units} micro-units at {uv.display()}", created_by=actor_id,
+                memo=f"{format_units(units)} units at {uv.display()}", created_by=actor_id,
                 session=session,
             )  # fmt: skip
             await club_service.do_move_units(
@@ -1582,7 +1592,7 @@ class BooksService:
             await ledger_service.do_post(
                 pool_id=club_id, key=f"withdrawal-settled:{withdrawal.id}",
                 kind="withdrawal_settled", lines=lines, effective_date=valuation_date,
-                memo=f"{units} micro-units redeemed at {uv.display()}",
+                memo=f"{format_units(units)} units redeemed at {uv.display()}",
                 created_by=actor_id, session=session,
             )  # fmt: skip
         await club_service.do_move_units(
@@ -1622,7 +1632,7 @@ class BooksService:
             lines=[(accounts.member_capital(charge.user_id), charged),
                    (accounts.MEMBER_CHARGES, -charged)],
             effective_date=valuation_date,
-            memo=f"{units} micro-units redeemed at {uv.display()}: {charge.reason}",
+            memo=f"{format_units(units)} units redeemed at {uv.display()}: {charge.reason}",
             created_by=actor_id, session=session,
         )  # fmt: skip
         await club_service.do_move_units(club_id, charge.user_id, session, units=-units)

@@ -65,3 +65,12 @@ class BrokerCurrencyMismatch(AppError):
 
     status = 422
     code = "broker_currency_mismatch"
+
+
+class BrokerAccountTaken(AppError):
+    """The broker account is the linked account of another club already (409): one account
+    serves one club, or their orders, fills and positions would mix (and a postback could not
+    tell which club it is for). Nothing changes."""
+
+    status = 409
+    code = "broker_account_taken"

@@ -26,6 +26,14 @@ async def link_by_state(state: str) -> BrokerLink | None:
     return await BrokerLink.find_one({"login_state": state})
 
 
+async def account_linked_elsewhere(provider: str, account_ref: str, club_id: str) -> bool:
+    """Whether another club's link is to ``provider``'s account ``account_ref``."""
+    found = await BrokerLink.find_one(
+        {"provider": provider, "account_ref": account_ref, "club_id": {"$ne": club_id}}
+    )
+    return found is not None
+
+
 async def link_by_account(provider: str, account_ref: str) -> BrokerLink | None:
     return await BrokerLink.find_one({"provider": provider, "account_ref": account_ref})
 

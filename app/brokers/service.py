@@ -32,6 +32,7 @@ from app.brokers.documents import (
     RefusedPostback,
 )
 from app.brokers.errors import (
+    BrokerAccountTaken,
     BrokerCurrencyMismatch,
     BrokerLinkInvalid,
     BrokerLinkNotFound,
@@ -161,6 +162,19 @@ class _Unusable:
         raise BrokerUnavailable("the club's broker keys are unverified or refused")
 
 
+async def _check_account_free(link: BrokerLink) -> None:
+    """Refuse a link to a broker account another club is linked to (``BrokerAccountTaken``);
+    a link whose account is not known yet passes."""
+    if link.account_ref and await repository.account_linked_elsewhere(
+        link.provider.value, link.account_ref, link.club_id
+    ):
+        raise BrokerAccountTaken(
+            "this broker account is linked to another club already: one account serves one "
+            "club (their orders, fills and positions would mix). Use the club's own account.",
+            details={"club_id": link.club_id},
+        )
+
+
 class BrokerService:
     """Broker links and updates. Takes the acting user's id explicitly."""
 
@@ -285,6 +299,7 @@ class BrokerService:
                 raise BrokerLinkInvalid(f"Alpaca refused these keys: {exc}") from exc
             else:
                 link.account_ref = str(account.get("account_number") or account.get("id") or "")
+                await _check_account_free(link)
                 link.test_ok, link.test_message = True, "keys accepted"
         else:
             link.login_state = secrets.token_urlsafe(24)
@@ -365,6 +380,8 @@ class BrokerService:
         token = str(session.get("access_token") or "")
         if not token:
             raise BrokerLinkInvalid("Kite gave no access token", details=details)
+        await _check_account_free(link.model_copy(update={
+            "account_ref": str(session.get("user_id") or "")}))  # fmt: skip
         now = utcnow()
 
         async def body(tx: AsyncClientSession) -> BrokerLink | None:
@@ -455,9 +472,13 @@ class BrokerService:
                 number = str(who.get("account_number") or who.get("id") or "")
                 message = f"Alpaca account {number or '?'} ({who.get('status', '?')})."
                 if link.status is not LinkStatus.ACTIVE:
-                    # The keys answered: an unverified (or refused) link takes orders now.
+                    # The keys answered: an unverified (or refused) link takes orders now —
+                    # unless the account is another club's.
+                    await _check_account_free(link.model_copy(update={"account_ref": number}))
                     fields = {"status": LinkStatus.ACTIVE.value, "status_reason": "",
                               "account_ref": number or link.account_ref}  # fmt: skip
+        except BrokerAccountTaken as exc:
+            ok, message = False, exc.message
         except BrokerLoginRequired as exc:
             ok, message = False, describe(link.provider, exc)
             log.warning("broker link test refused", club_id=club_id, error=str(exc))

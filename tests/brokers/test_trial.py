@@ -19,6 +19,7 @@ from app.audit.documents import AuditRecord
 from app.orders.documents import PaperOrder
 from tests.brokers.conftest import BrokerSandbox, eventually
 from tests.brokers.flows import (
+    alpaca_club,
     funded_club,
     kite_login,
     limit_buy,
@@ -71,6 +72,34 @@ async def test_a_wrong_kite_secret_lands_on_the_desk_and_the_link_is_not_active(
         {"target_id": club_id, "action": "broker.login_refused"}
     ).to_list()
     assert len(audit) == 1 and "checksum" in audit[0].details["broker_said"].lower()
+
+
+async def test_one_broker_account_serves_one_club(http: Api, sandbox: BrokerSandbox) -> None:
+    # Alpaca: the same keys for a second club are refused when they are tried.
+    _, _, key, secret = await alpaca_club(http, sandbox)
+    second, second_owner, _ = await funded_club()
+    again = await http.call(
+        "PUT", f"/api/v1/clubs/{second.id}/broker", token=second_owner.token,
+        json={"provider": "alpaca", "key": key, "secret": secret},
+    )  # fmt: skip
+    assert (again.status, again.code) == (409, "broker_account_taken"), again.body
+    none = await http.call("GET", f"/api/v1/clubs/{second.id}/broker", token=second_owner.token)
+    assert none.body["linked"] is False, none.body  # nothing changed
+    # Kite: the account is known once its user logs in; a second club's login is refused.
+    inr_a, owner_a, _ = await funded_club(currency="INR")
+    inr_b, owner_b, _ = await funded_club(currency="INR")
+    k_key, k_secret, _ = await sandbox.kite_app()
+    for club, owner in ((inr_a, owner_a), (inr_b, owner_b)):
+        linked = await http.call(
+            "PUT", f"/api/v1/clubs/{club.id}/broker", token=owner.token,
+            json={"provider": "kite", "key": k_key, "secret": k_secret},
+        )  # fmt: skip
+        assert linked.status == 200, linked.body
+        where = await kite_login(http, linked.body["login_url"])
+        expected = "broker=linked" if club is inr_a else "broker_error=broker_account_taken"
+        assert where == f"/clubs/{club.id}?{expected}", where
+    shown = await http.call("GET", f"/api/v1/clubs/{inr_b.id}/broker", token=owner_b.token)
+    assert shown.body["status"] != "active", shown.body
 
 
 async def test_a_broker_links_only_to_a_club_of_its_currency(

@@ -80,6 +80,7 @@ async def test_money_captured_after_giving_up_is_the_members_or_waits_for_a_refu
     assert (await books_service.do_apply_payment_event(captured(stays, TODAY))).applied
     got = await Contribution.get(stays.id)
     assert got is not None and got.status is ContributionStatus.RECEIVED
+    assert got.decision_reason == "paid_after_cancel"  # the record says what happened
     # Bob's money arrives after he left: no units for anyone, kept as unmatched to refund.
     outcome = await books_service.do_apply_payment_event(captured(leaves, TODAY))
     assert not outcome.applied

@@ -111,6 +111,7 @@ const SENTENCES: Record<string, Sentence> = {
   broker_currency_mismatch: (_d, m) => `This broker trades in another currency: ${m}. Kite Connect is for INR clubs, Alpaca for USD clubs.`,
   broker_link_invalid: "The broker refused these keys: check the key and the secret.",
   broker_orders_open: "Orders are still working at the club's broker: wait until they are filled or cancel them first.",
+  broker_account_taken: "This broker account is already linked to another club: one account serves one club, so their orders and positions never mix. Use this club's own account.",
   market_data_unavailable: "Prices are not available right now. Try again in a minute.",
   idempotency_in_progress: "That is still being processed. Wait a moment.",
   idempotency_key_reused: "That was already sent with other details. Reload the page and try again.",

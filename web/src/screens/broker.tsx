@@ -58,6 +58,7 @@ const LOGIN_ERRORS: Record<string, string> = {
   broker_link_invalid: "Kite refused the login: no session could be made. See the link's status below.",
   broker_login_state: "This Kite login had expired or was used already: log in to Kite again.",
   broker_login_cancelled: "The Kite login was cancelled: nothing changed.",
+  broker_account_taken: "That Kite account is already linked to another club: one account serves one club. Log in with this club's own Kite account.",
   service_unavailable: "Kite did not answer when the login came back: log in again in a few minutes.",
 };
 

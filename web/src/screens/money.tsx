@@ -165,6 +165,12 @@ const GIVEN_UP: Record<string, string> = {
   checkout_cancelled: "checkout cancelled",
   checkout_expired: "checkout expired unpaid",
 };
+/** A checkout given up here but paid at the provider after all (its page stays open there). */
+const PAID_AFTER: Record<string, string> = {
+  paid_after_cancel: "paid after it was cancelled",
+  paid_after_expiry: "paid after it expired",
+  paid_after_failure: "paid after it failed",
+};
 const GIVEN_UP_BADGE: Record<string, string> = { checkout_cancelled: "Cancelled", checkout_expired: "Expired" };
 
 /** The charges the club made to this member (fees, expense shares: paid from their units at a
@@ -239,6 +245,7 @@ export function CapitalPanel({ club, version, nameOf }: { club: Club; version: n
               <span class="row-end">
                 {x.status === "rejected" && x.decision_reason && <span class="muted small" data-testid={`contribution-reason-${x.id}`}>{x.decision_reason}</span>}
                 {x.status === "failed" && x.decision_reason && GIVEN_UP[x.decision_reason] && <span class="muted small" data-testid={`contribution-reason-${x.id}`}>{GIVEN_UP[x.decision_reason]}</span>}
+                {x.status === "received" && x.decision_reason && PAID_AFTER[x.decision_reason] && <span class="muted small" data-testid={`contribution-reason-${x.id}`}>{PAID_AFTER[x.decision_reason]}</span>}
                 {x.status === "awaiting_payment" && x.checkout_url && x.user_id === me && (
                   <a href={x.checkout_url} target="samooh-checkout" rel="noopener" data-external class="small">Pay</a>
                 )}
