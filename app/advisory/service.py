@@ -1086,8 +1086,11 @@ class AdvisoryService:
             return []
         dated = await self.dated_prices(redis, held)
         price = {s: p for s, (p, _) in dated.items()}
-        # "today" is the market's day: the newest of the fills and the prices' own days
-        today = max([*(f.trade_date for f in fills), *(d.isoformat() for _, d in dated.values())])
+        # "today" is the market's day: the prices' own newest day (a replayed market's is in its
+        # past, while fills are booked no earlier than their orders); the newest fill without
+        # prices
+        days = [d.isoformat() for _, d in dated.values()]
+        today = max(days) if days else max(f.trade_date for f in fills)
         window = dt.timedelta(days=account.wash_sale_days)
         out: list[dict[str, object]] = []
         for symbol in sorted(held):

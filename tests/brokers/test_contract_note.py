@@ -67,7 +67,6 @@ async def test_the_contract_note_replaces_the_per_trade_charges_once(
     assert (filled.status, filled.filled_quantity, len(fills)) == (OrderStatus.FILLED, 2, 2)
     per_trade = sum(f.fee for f in fills)
     assert per_trade == 2 * sum(kite_charges("buy", 145_000).values())
-    costs_before = (await ledger_service.balances(club_id)).get("expenses:trading_costs", 0)
 
     # The poll reads the note of a finished order (the session's worker may be first).
     await broker_service.do_settle_charges_due()
@@ -85,14 +84,14 @@ async def test_the_contract_note_replaces_the_per_trade_charges_once(
     assert order.charges_adjustment == sum(note.values()) - per_trade == 101
     assert order.fees == sum(note.values())
     balances = await ledger_service.balances(club_id)
-    assert balances["expenses:trading_costs"] == costs_before + 101
+    assert balances["expenses:trading_costs"] == per_trade + 101  # the club's only costs
     assert sum(balances.values()) == 0
     shown = OrderOut.of(order)
     assert shown.charges_adjustment == "1.01" and shown.fees == f"{sum(note.values()) / 100:.2f}"
     assert {c.name: c.amount for c in shown.contract_charges or []}["stt"] == "3.00"
     # Read again (another worker, the next poll): nothing changes.
     assert await order_service.do_settle_charges(str(made.id), note, "kite") is None
-    assert (await ledger_service.balances(club_id))["expenses:trading_costs"] == costs_before + 101
+    assert (await ledger_service.balances(club_id))["expenses:trading_costs"] == per_trade + 101
     audits = await AuditRecord.find(
         {"action": "order.charges_settled", "target_id": str(made.id)}
     ).to_list()

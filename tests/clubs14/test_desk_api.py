@@ -87,7 +87,7 @@ async def test_a_manual_contribution_reaches_the_treasury_with_its_note(api: Api
     inbox = await alice.ok("GET", "/api/v1/notifications")
     pending = [n for n in inbox["notifications"] if n["kind"] == "contribution_pending"]
     assert len(pending) == 1 and pending[0]["ref_id"] == made["id"]
-    assert "1200.50" in pending[0]["body"] and "NEFT UTR 4411" in pending[0]["body"]
+    assert "₹1,200.50" in pending[0]["body"] and "NEFT UTR 4411" in pending[0]["body"]
     # The member who paid is not told to approve their own money.
     mine = await bob.ok("GET", "/api/v1/notifications")
     assert not [n for n in mine["notifications"] if n["kind"] == "contribution_pending"]
