@@ -66,6 +66,11 @@ export function CreateClub() {
     const target = e.currentTarget as HTMLInputElement;
     setForm({ ...form, [key]: target.type === "checkbox" ? target.checked : target.value });
   };
+  // The server's rule (docs/domain.md, voting): yes ≥ threshold × (yes + no) passes, so exactly
+  // at the threshold passes; the tie rule decides only yes = no, which reaches a threshold of
+  // 50 % or less — above that the tie rule is never used, so it is not asked.
+  const thresholdBps = Math.round(Number.parseFloat(form.threshold || "0") * 100) || 0;
+  const tieMatters = thresholdBps <= 5000;
   const create = useAction(async () => {
     const start = parseAmountInput(form.start);
     if (start === null) throw new ApiError("The starting unit value is an amount like 10.00.", 422, "validation_error");
@@ -74,7 +79,7 @@ export function CreateClub() {
       body: {
         name: form.name, description: form.description, currency: form.currency, voting_mode: form.voting_mode,
         approval_threshold_bps: pct(form.threshold), quorum_bps: form.quorum.trim() ? pct(form.quorum) : null,
-        starting_unit_value: start, tie_rule: form.tie_rule, hide_running_results: form.hide_running_results,
+        starting_unit_value: start, tie_rule: tieMatters ? form.tie_rule : "reject", hide_running_results: form.hide_running_results,
         withdrawal_fee_bps: pct(form.fee || "0"),
       },
     });
@@ -110,22 +115,28 @@ export function CreateClub() {
           <Field label="Quorum (%)" testId="club-quorum" type="number" min="0.01" max="100" step="0.01" placeholder="none" value={form.quorum} onInput={set("quorum")} />
         </div>
         <div class="form-row">
-          <label class="field">
-            <span class="field-label">A vote exactly at the threshold</span>
-            <select data-testid="club-tie" value={form.tie_rule} onChange={set("tie_rule")}>
-              <option value="reject">is rejected</option>
-              <option value="approve">is approved</option>
-            </select>
-          </label>
+          {tieMatters && (
+            <label class="field">
+              <span class="field-label">A tie (as much yes as no)</span>
+              <select data-testid="club-tie" value={form.tie_rule} onChange={set("tie_rule")}>
+                <option value="reject">is rejected</option>
+                <option value="approve">is approved</option>
+              </select>
+            </label>
+          )}
           <Field label="Withdrawal fee (%)" testId="club-fee" type="number" min="0" max="20" step="0.01" value={form.fee} onInput={set("fee")} />
         </div>
         <label class="check">
           <input type="checkbox" data-testid="club-hide-results" checked={form.hide_running_results} onChange={set("hide_running_results")} />
           Hide running results until a vote closes
         </label>
-        <p class="muted small">
-          Proposals pass with {bpsPercent(Math.round(Number.parseFloat(form.threshold || "0") * 100))} of the yes + no
-          {form.voting_mode === "weighted" ? " weight" : " votes"}.
+        <p class="muted small" data-testid="club-threshold-rule">
+          A proposal passes when its yes {form.voting_mode === "weighted" ? "weight" : "votes"} reach at least {bpsPercent(thresholdBps)} of
+          the yes + no {form.voting_mode === "weighted" ? "weight" : "votes"} — exactly {bpsPercent(thresholdBps)} is enough{thresholdBps === 7500 ? " (three yes against one no pass)" : ""}.
+          Abstentions count only toward the quorum.{" "}
+          {tieMatters
+            ? "At this threshold a tie (as much yes as no) reaches it, so the club decides what a tie does."
+            : "Above 50 % a tie (as much yes as no) never reaches the threshold, so it is rejected."}
         </p>
         <ErrorNote error={create.error} />
         <div class="form-actions">

@@ -7,7 +7,8 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { live } from "../live.ts";
 import { money, parseAmountInput, unitsMoved } from "../money.ts";
-import { api, newKey } from "../session.ts";
+import { api, newKey, session } from "../session.ts";
+import { useSendKey } from "../sendkey.ts";
 import type { Club, Contribution, DuesGrid, Order, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
 import { BrokerAccount, BrokerRef, orderStatusText } from "./broker.tsx";
@@ -147,11 +148,13 @@ export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged
   }, [listed.data, liveOrders]);
 
   const pending = (contributions.data?.contributions ?? []).filter((x) => x.status === "pending_approval");
+  // One's own manual contribution is shown but waits for someone else: not counted as waiting for you.
+  const me = session.me.get()?.id ?? "";
   const waiting = orders.filter((o) => o.status === "awaiting_execution");
   const payouts = (withdrawals.data?.withdrawals ?? []).filter((w) => w.status === "settled");
   const dues = useLoad(() => (hasDues(club) ? api<DuesGrid>("GET", `/api/v1/clubs/${club.id}/dues?months=3`) : Promise.resolve(null)), [club.id, club.dues_amount, version, pushed]);
   const overdue = lateDues(dues.data);
-  const inboxCount = pending.length + waiting.length + payouts.length + overdue.length;
+  const inboxCount = pending.filter((x) => x.user_id !== me).length + waiting.length + payouts.length + overdue.length;
   const tabs: [Tab, string][] = [["inbox", "Inbox"], ["value", "Value the club"], ["orders", "Orders"], ["trade", "Record a trade"], ["charge", "Charge a member"], ["dues", "Dues"]];
   if (club.my_role === "owner") tabs.push(["rules", "Rules"]);
   return (
@@ -208,7 +211,7 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
   const [prices, setPrices] = useState<Record<string, string>>({});
   const [preview, setPreview] = useState<ValuationAnswer | null>(null);
   const [done, setDone] = useState<ValuationAnswer | null>(null);
-  const [key, setKey] = useState(newKey);
+  const sendKey = useSendKey();
   const positions = portfolio.data?.positions ?? [];
   // Prices are typed in the stock's own currency (the server converts a foreign one at the ECB
   // rate of the valuation date).
@@ -228,10 +231,10 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
     setPreview(await api<ValuationAnswer>("POST", `/api/v1/clubs/${club.id}/valuations/preview`, { body: body() }));
   });
   const confirm = useAction(async () => {
-    const made = await api<ValuationAnswer>("POST", `/api/v1/clubs/${club.id}/valuations`, { body: body(), idempotencyKey: key });
+    const request = { path: `/api/v1/clubs/${club.id}/valuations`, body: body() };
+    const made = await sendKey.send(request, (key) => api<ValuationAnswer>("POST", request.path, { body: request.body, idempotencyKey: key }));
     setDone(made);
     setPreview(null);
-    setKey(newKey());
     onValued();
   });
   const change = () => {
@@ -468,7 +471,7 @@ function PlaceOrder({ club }: { club: Club }) {
   const [open, setOpen] = useState(false);
   const [form, setForm] = useState({ side: "buy", symbol: "", quantity: "", kind: "market", limit: "" });
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
-  const [key, setKey] = useState(newKey);
+  const sendKey = useSendKey();
   const place = useAction(async () => {
     const quantity = Number.parseInt(form.quantity, 10);
     if (!(quantity > 0)) throw new ApiError("Enter how many shares, a whole number.", 422, "validation_error");
@@ -478,8 +481,8 @@ function PlaceOrder({ club }: { club: Club }) {
       if (limit === null) throw new ApiError("Enter a limit price like 250.00.", 422, "validation_error");
       body.limit_price = limit;
     }
-    await api("POST", `/api/v1/clubs/${club.id}/orders`, { body, idempotencyKey: key });
-    setKey(newKey());
+    const path = `/api/v1/clubs/${club.id}/orders`;
+    await sendKey.send({ path, body }, (key) => api("POST", path, { body, idempotencyKey: key }));
     setOpen(false);
     setForm({ side: "buy", symbol: "", quantity: "", kind: "market", limit: "" });
   });
@@ -511,7 +514,7 @@ function PlaceOrder({ club }: { club: Club }) {
 function RecordTrade({ club, onRecorded }: { club: Club; onRecorded: () => void }) {
   const [form, setForm] = useState({ side: "buy", symbol: "", quantity: "", price: "", fees: "", date: serverToday() });
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
-  const [key, setKey] = useState(newKey);
+  const sendKey = useSendKey();
   const [done, setDone] = useState<string | null>(null);
   const record = useAction(async () => {
     setDone(null);
@@ -522,10 +525,9 @@ function RecordTrade({ club, onRecorded }: { club: Club; onRecorded: () => void 
     if (price === null) throw new ApiError("Enter the price per share, like 581.25.", 422, "validation_error");
     if (fees === null) throw new ApiError("Enter the fees like 20.00, or leave them empty.", 422, "validation_error");
     const symbol = form.symbol.trim().toUpperCase();
-    await api("POST", `/api/v1/clubs/${club.id}/trades`, {
-      body: { side: form.side, symbol, quantity, price, fees, trade_date: form.date }, idempotencyKey: key,
-    });
-    setKey(newKey());
+    const path = `/api/v1/clubs/${club.id}/trades`;
+    const body = { side: form.side, symbol, quantity, price, fees, trade_date: form.date };
+    await sendKey.send({ path, body }, (key) => api("POST", path, { body, idempotencyKey: key }));
     setDone(`Recorded: ${form.side === "buy" ? "bought" : "sold"} ${quantity} ${symbol} at ${price} a share.`);
     setForm({ ...form, symbol: "", quantity: "", price: "", fees: "" });
     onRecorded();
@@ -602,14 +604,15 @@ function ChargeMember({ club, nameOf }: { club: Club; nameOf: (id: string) => st
   const members = useLoad(() => api<{ members: { user_id: string; role: string }[] }>("GET", `/api/v1/clubs/${club.id}/members`), [club.id]);
   const charges = useLoad(() => api<{ charges: Charge[] }>("GET", `/api/v1/clubs/${club.id}/charges`), [club.id]);
   const [form, setForm] = useState({ user: "", amount: "", reason: "" });
-  const [key, setKey] = useState(newKey);
+  const sendKey = useSendKey();
   const charge = useAction(async () => {
     const amount = parseAmountInput(form.amount);
     if (!form.user) throw new ApiError("Choose the member to charge.", 422, "validation_error");
     if (amount === null) throw new ApiError("Enter the amount, like 100.00.", 422, "validation_error");
     if (form.reason.trim().length < 3) throw new ApiError("Say what the charge is for: the member reads it.", 422, "validation_error");
-    await api("POST", `/api/v1/clubs/${club.id}/charges`, { body: { user_id: form.user, amount, reason: form.reason.trim() }, idempotencyKey: key });
-    setKey(newKey());
+    const path = `/api/v1/clubs/${club.id}/charges`;
+    const body = { user_id: form.user, amount, reason: form.reason.trim() };
+    await sendKey.send({ path, body }, (key) => api("POST", path, { body, idempotencyKey: key }));
     setForm({ user: "", amount: "", reason: "" });
     charges.reload();
   });

@@ -1,0 +1,145 @@
+"""Issue #14, what the outside trial found in the club's browser screens (Chromium):
+
+* a form answered with a refusal keeps working: the corrected request is a new one (a new
+  Idempotency-Key), not "already sent with other details" until a reload;
+* an owner's own manual contribution is not offered for their own approval: it says who
+  decides it, and the API's refusal reads as its real sentence;
+* the create-club form states the threshold rule the server applies (exactly at the threshold
+  passes) and asks about ties only where the tie rule can matter.
+Screenshots (desktop and phone) in test-artifacts/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import expect
+
+from tests.files.samples import png
+from tests.identity.conftest import Api
+from tests.web.conftest import PHONE, NewContext, create_club, open_room, person
+
+pytestmark = pytest.mark.browser
+
+
+async def test_a_corrected_order_after_a_refusal_is_placed_without_a_reload(
+    http: Api, new_context: NewContext, artifacts: Path
+) -> None:
+    asha = await person(http, new_context, "asha")
+    club = await create_club(http, asha, "Second Try Savers")
+    page = asha.page
+    await open_room(page, club["id"])
+    await page.get_by_test_id("desk-tab-orders").click()
+    await page.get_by_test_id("order-new").click()
+    await page.get_by_test_id("order-symbol").fill("ZZZZQ")
+    await page.get_by_test_id("order-quantity").fill("1")
+    await page.get_by_test_id("order-kind").select_option("limit")
+    await page.get_by_test_id("order-limit").fill("100")
+    await page.get_by_test_id("order-submit").click()
+    error = page.get_by_test_id("order-error")
+    await expect(error).to_contain_text("We do not know the symbol ZZZZQ")
+
+    # The corrected order is a new request: placed, not "already sent with other details".
+    await page.get_by_test_id("order-symbol").fill("TCS")
+    await page.get_by_test_id("order-submit").click()
+    await expect(page.get_by_test_id("order-form")).to_have_count(0)
+    await expect(page.get_by_text("already sent")).to_have_count(0)
+    listed = await http.call("GET", f"/api/v1/clubs/{club['id']}/orders", token=asha.token)
+    assert [o["symbol"] for o in listed.body["orders"]] == ["TCS"], listed.body
+
+    # The same for a second refusal and correction in a row, without a reload.
+    await page.get_by_test_id("order-new").click()
+    for symbol in ("ZZZZQ", "ZZZZR"):
+        await page.get_by_test_id("order-symbol").fill(symbol)
+        await page.get_by_test_id("order-quantity").fill("2")
+        await page.get_by_test_id("order-kind").select_option("limit")
+        await page.get_by_test_id("order-limit").fill("100")
+        await page.get_by_test_id("order-submit").click()
+        await expect(error).to_contain_text(f"We do not know the symbol {symbol}")
+    await page.get_by_test_id("order-symbol").fill("INFY")
+    await page.get_by_test_id("order-submit").click()
+    await expect(page.get_by_test_id("order-form")).to_have_count(0)
+    listed = await http.call("GET", f"/api/v1/clubs/{club['id']}/orders", token=asha.token)
+    assert sorted(o["symbol"] for o in listed.body["orders"]) == ["INFY", "TCS"], listed.body
+
+
+async def test_an_owners_own_manual_contribution_waits_for_someone_else(
+    http: Api, new_context: NewContext, artifacts: Path
+) -> None:
+    asha = await person(http, new_context, "asha")
+    club = await create_club(http, asha, "Lone Owner Club")
+    page = asha.page
+    await open_room(page, club["id"])
+    await page.get_by_test_id("manual-open").click()
+    await page.get_by_test_id("manual-amount").fill("500")
+    await page.get_by_test_id("manual-receipt").set_input_files(
+        {"name": "receipt.png", "mimeType": "image/png", "buffer": png(40, 24, seed=5)}
+    )
+    await page.get_by_test_id("manual-submit").click()
+    await expect(page.get_by_test_id("manual-recorded")).to_contain_text("₹500.00")
+    listed = await http.call(
+        "GET", f"/api/v1/clubs/{club['id']}/contributions", token=asha.token
+    )
+    (mine,) = [c for c in listed.body["contributions"] if c["status"] == "pending_approval"]
+
+    # The inbox shows it apart, without Approve/Reject, saying who decides it.
+    await page.reload()
+    await page.get_by_test_id("desk-tab-inbox").click()
+    own = page.get_by_test_id(f"pending-own-{mine['id']}")
+    await expect(own).to_contain_text("₹500.00")
+    who = page.get_by_test_id(f"pending-own-who-{mine['id']}")
+    await expect(who).to_contain_text("You cannot approve your own contribution")
+    await expect(who).to_contain_text("a treasurer, an admin or another owner")
+    await expect(who).to_contain_text("Nobody else in the club can approve it yet")
+    await expect(page.get_by_test_id(f"approve-{mine['id']}")).to_have_count(0)
+    await expect(page.get_by_test_id(f"reject-{mine['id']}")).to_have_count(0)
+    await expect(page.get_by_test_id("desk-inbox-count")).to_have_count(0)
+    await page.get_by_test_id("desk-inbox").screenshot(
+        path=str(artifacts / "clubs14g-own-contribution-desktop.png")
+    )
+    await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await page.get_by_test_id("desk-inbox").scroll_into_view_if_needed()
+    await page.wait_for_timeout(300)
+    await page.screenshot(path=str(artifacts / "clubs14g-own-contribution-phone.png"))
+
+    # The API refuses the contributor with a reason the screen can name.
+    refused = await http.call(
+        "POST", f"/api/v1/clubs/{club['id']}/contributions/{mine['id']}/decision",
+        json={"approve": True}, token=asha.token, headers={"Idempotency-Key": "own-approve-1"},
+    )  # fmt: skip
+    assert refused.status == 409, refused.body
+    assert refused.body["error"]["code"] == "contribution_state"
+    assert refused.body["error"]["details"]["reason"] == "own_contribution"
+
+
+async def test_the_create_club_form_states_the_threshold_rule_the_server_applies(
+    http: Api, new_context: NewContext, artifacts: Path
+) -> None:
+    asha = await person(http, new_context, "asha")
+    page = asha.page
+    await page.goto("/clubs/new")
+    await page.get_by_test_id("club-name").fill("Seventy Five")
+    await page.get_by_test_id("club-threshold").fill("75")
+    rule = page.get_by_test_id("club-threshold-rule")
+    await expect(rule).to_contain_text("exactly 75% is enough")
+    await expect(rule).to_contain_text("three yes against one no pass")
+    await expect(page.get_by_test_id("club-tie")).to_have_count(0)
+    await expect(page.get_by_text("exactly at the threshold")).to_have_count(0)
+    await page.get_by_test_id("create-club").screenshot(
+        path=str(artifacts / "clubs14g-create-club-desktop.png")
+    )
+
+    # At 50 % or less a tie reaches the threshold: only then is the tie rule asked.
+    await page.get_by_test_id("club-threshold").fill("50")
+    await expect(page.get_by_test_id("club-tie")).to_be_visible()
+    await expect(rule).to_contain_text("the club decides what a tie does")
+    await page.get_by_test_id("club-tie").select_option("approve")
+    await page.set_viewport_size(PHONE)  # type: ignore[arg-type]
+    await page.wait_for_timeout(300)
+    await page.screenshot(path=str(artifacts / "clubs14g-create-club-phone.png"), full_page=True)
+    await page.get_by_test_id("club-create").click()
+    await expect(page.locator('[data-testid="club-room"]')).to_be_visible()
+    club_id = page.url.rsplit("/", 1)[1]
+    made = await http.call("GET", f"/api/v1/clubs/{club_id}", token=asha.token)
+    assert made.body["approval_threshold_bps"] == 5000
+    assert made.body["tie_rule"] == "approve"
