@@ -5,7 +5,9 @@
 * an owner's own manual contribution is not offered for their own approval: it says who
   decides it, and the API's refusal reads as its real sentence;
 * the create-club form states the threshold rule the server applies (exactly at the threshold
-  passes) and asks about ties only where the tie rule can matter.
+  passes) and asks about ties only where the tie rule can matter;
+* an invite opened signed out shows the club, the inviter and the rules, and sign-up,
+  verification and sign-in carry the person back to the join step.
 Screenshots (desktop and phone) in test-artifacts/."""
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ import pytest
 from playwright.async_api import expect
 
 from tests.files.samples import png
-from tests.identity.conftest import Api
-from tests.web.conftest import PHONE, NewContext, create_club, open_room, person
+from tests.identity.conftest import Api, new_email, new_password
+from tests.web.conftest import PHONE, NewContext, create_club, invite_url, open_room, person
 
 pytestmark = pytest.mark.browser
 
@@ -77,9 +79,7 @@ async def test_an_owners_own_manual_contribution_waits_for_someone_else(
     )
     await page.get_by_test_id("manual-submit").click()
     await expect(page.get_by_test_id("manual-recorded")).to_contain_text("₹500.00")
-    listed = await http.call(
-        "GET", f"/api/v1/clubs/{club['id']}/contributions", token=asha.token
-    )
+    listed = await http.call("GET", f"/api/v1/clubs/{club['id']}/contributions", token=asha.token)
     (mine,) = [c for c in listed.body["contributions"] if c["status"] == "pending_approval"]
 
     # The inbox shows it apart, without Approve/Reject, saying who decides it.
@@ -143,3 +143,54 @@ async def test_the_create_club_form_states_the_threshold_rule_the_server_applies
     made = await http.call("GET", f"/api/v1/clubs/{club_id}", token=asha.token)
     assert made.body["approval_threshold_bps"] == 5000
     assert made.body["tie_rule"] == "approve"
+
+
+async def test_an_invite_opened_signed_out_leads_through_sign_up_to_the_join_step(
+    http: Api, new_context: NewContext, artifacts: Path
+) -> None:
+    asha = await person(http, new_context, "asha")
+    club = await create_club(http, asha, "Banyan Invitees")
+    url = await invite_url(http, asha, club["id"])
+    path = "/join/" + url.rsplit("/join/", 1)[1]
+    page = await (await new_context(viewport=PHONE)).new_page()
+
+    # Signed out, the invite itself is shown: the club, who invited, the rules.
+    await page.goto(path)
+    name = page.get_by_test_id("join-club-name")
+    await expect(name).to_contain_text("invites you to Banyan Invitees")
+    await expect(name).to_contain_text("Asha")
+    await expect(page.get_by_test_id("join-rules")).to_contain_text("passes with 60%")
+    await expect(page.get_by_test_id("join-accept")).to_have_count(0)
+    await page.screenshot(path=str(artifacts / "clubs14g-invite-signed-out-phone.png"))
+
+    # Sign-up names the club and keeps the way back through verification and sign-in.
+    await page.get_by_test_id("join-signup").click()
+    await expect(page.get_by_test_id("signup")).to_contain_text("invites you to Banyan Invitees")
+    email, password = new_email("invitee"), new_password()
+    await page.get_by_test_id("signup-name").fill("Ivan Invitee")
+    await page.get_by_test_id("signup-email").fill(email)
+    await page.get_by_test_id("signup-password").fill(password)
+    await page.get_by_test_id("signup-submit").click()
+    await expect(page.get_by_test_id("verify")).to_be_visible()
+    await page.get_by_test_id("verify-code").fill(await http.latest_code(email, "verification"))
+    await page.get_by_test_id("verify-submit").click()
+    await page.get_by_test_id("verified-login").click()
+    await expect(page.get_by_test_id("login")).to_contain_text("invites you to Banyan Invitees")
+    await page.get_by_test_id("login-password").fill(password)
+    await page.get_by_test_id("login-submit").click()
+
+    # Signed in, back at the join step (not "You are not in a club yet").
+    await expect(page.get_by_test_id("join-accept")).to_be_visible()
+    await expect(page.get_by_test_id("no-clubs")).to_have_count(0)
+    await page.get_by_test_id("join-accept").click()
+    await expect(page.locator('[data-testid="club-room"]')).to_be_visible()
+    assert f"/clubs/{club['id']}" in page.url
+
+    # The public read shows what the invite page shows, nothing more.
+    seen = await http.call("GET", f"/api/v1/invites/{path.rsplit('/', 1)[1]}")
+    assert seen.status == 200, seen.body
+    assert set(seen.body) <= {
+        "club_id", "club_name", "description", "currency", "invited_by", "members",
+        "voting_mode", "approval_threshold_bps", "quorum_bps", "tie_rule",
+        "withdrawal_fee_bps", "starting_unit_value", "expires_at",
+    }  # fmt: skip

@@ -1,9 +1,10 @@
 /** My clubs, creating a club, and joining one by an invite link. */
 import { useEffect, useState } from "preact/hooks";
-import { ApiError } from "../api.ts";
+import { ApiError, errorOf } from "../api.ts";
 import { bpsPercent, money, parseAmountInput } from "../money.ts";
 import { navigate } from "../router.ts";
-import { api } from "../session.ts";
+import { api, session } from "../session.ts";
+import { useStore } from "../store.ts";
 import type { Club } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Panel, label, useAction, useLoad } from "../ui.tsx";
 
@@ -164,8 +165,23 @@ interface InvitePreview {
   expires_at: string;
 }
 
+/** The invite a join link carries (a public read: the token is the secret). Throws ApiError. */
+export async function invitePreview(token: string): Promise<InvitePreview> {
+  let response: Response;
+  try {
+    response = await fetch(`/api/v1/invites/${encodeURIComponent(token)}`, { headers: { Accept: "application/json" }, cache: "no-store" });
+  } catch {
+    throw new ApiError("Could not reach the server; check your connection and try again.", 0, "network_error");
+  }
+  if (!response.ok) throw await errorOf(response);
+  return (await response.json()) as InvitePreview;
+}
+
 export function JoinClub({ token }: { token: string }) {
-  const preview = useLoad(() => api<InvitePreview>("GET", `/api/v1/invites/${encodeURIComponent(token)}`), [token]);
+  const state = useStore(session.state);
+  const signedIn = state === "signed-in";
+  const here = `/join/${token}`;
+  const preview = useLoad(() => invitePreview(token), [token]);
   const join = useAction(async () => {
     const joined = await api<{ club: Club }>("POST", `/api/v1/invites/${encodeURIComponent(token)}/accept`);
     navigate(`/clubs/${joined.club.id}`, true);
@@ -182,7 +198,7 @@ export function JoinClub({ token }: { token: string }) {
             <h2 class="subhead">The club's rules</h2>
             <ul class="rules" data-testid="join-rules">
               <li>{p.voting_mode === "weighted" ? "Votes count by units held (weighted voting)." : "One member, one vote."}</li>
-              <li>A proposal passes with {bpsPercent(p.approval_threshold_bps)} of the yes and no votes{p.quorum_bps !== null ? `, when at least ${bpsPercent(p.quorum_bps)} of the club votes` : ""}; a tie is {p.tie_rule === "approve" ? "approved" : "rejected"}.</li>
+              <li>A proposal passes with {bpsPercent(p.approval_threshold_bps)} of the yes and no votes{p.quorum_bps !== null ? `, when at least ${bpsPercent(p.quorum_bps)} of the club votes` : ""}{" "}(exactly {bpsPercent(p.approval_threshold_bps)} is enough){p.approval_threshold_bps <= 5000 ? `; a tie is ${p.tie_rule === "approve" ? "approved" : "rejected"}` : ""}.</li>
               <li>Money is held in {p.currency}; units started at {money(p.starting_unit_value, p.currency)}.</li>
               <li>{p.withdrawal_fee_bps > 0 ? `Withdrawals pay a fee of ${bpsPercent(p.withdrawal_fee_bps)}.` : "Withdrawals pay no fee."}</li>
               <li>{p.members} {p.members === 1 ? "member" : "members"} so far.</li>
@@ -194,10 +210,20 @@ export function JoinClub({ token }: { token: string }) {
         <p class="muted">Joining lets you chat, propose and vote, and pay into the club. You can leave while you hold no units.</p>
         <ErrorNote error={unusable} />
         {unusable instanceof ApiError && unusable.code === "already_member" && <p><a href="/clubs">Go to my clubs</a></p>}
-        <div class="form-actions">
-          <a class="btn btn-ghost" href="/clubs">Not now</a>
-          <Button busy={join.busy} disabled={preview.error !== null && preview.error !== undefined} testId="join-accept" onClick={() => void join.run()}>Join the club</Button>
-        </div>
+        {signedIn ? (
+          <div class="form-actions">
+            <a class="btn btn-ghost" href="/clubs">Not now</a>
+            <Button busy={join.busy} disabled={preview.error !== null && preview.error !== undefined} testId="join-accept" onClick={() => void join.run()}>Join the club</Button>
+          </div>
+        ) : state === "signed-out" && !preview.error && (
+          <>
+            <p data-testid="join-signed-out">To join, create your account (or sign in if you have one): you come back here to join.</p>
+            <div class="form-actions">
+              <a class="btn btn-ghost" href={`/login?next=${encodeURIComponent(here)}`} data-testid="join-login">Sign in</a>
+              <a class="btn btn-primary" href={`/signup?next=${encodeURIComponent(here)}`} data-testid="join-signup">Create an account</a>
+            </div>
+          </>
+        )}
       </section>
     </main>
   );
