@@ -194,3 +194,63 @@ async def test_an_invite_opened_signed_out_leads_through_sign_up_to_the_join_ste
         "voting_mode", "approval_threshold_bps", "quorum_bps", "tie_rule",
         "withdrawal_fee_bps", "starting_unit_value", "expires_at",
     }  # fmt: skip
+
+
+async def test_order_reasons_prices_invite_addresses_and_refusals_read_as_sentences(
+    http: Api, new_context: NewContext, artifacts: Path
+) -> None:
+    asha = await person(http, new_context, "asha")
+    club = await create_club(http, asha, "Plain Words Club")  # INR
+    page = asha.page
+    await open_room(page, club["id"])
+
+    # A dollar stock's limit in a rupee club is in dollars on the members' table, as on the desk.
+    await page.get_by_test_id("desk-tab-orders").click()
+    await page.get_by_test_id("order-new").click()
+    await page.get_by_test_id("order-symbol").fill("AAPL")
+    await page.get_by_test_id("order-quantity").fill("1")
+    await page.get_by_test_id("order-kind").select_option("limit")
+    await page.get_by_test_id("order-limit").fill("100")
+    await page.get_by_test_id("order-submit").click()
+    await expect(page.get_by_test_id("order-form")).to_have_count(0)
+    listed = await http.call("GET", f"/api/v1/clubs/{club['id']}/orders", token=asha.token)
+    (order,) = listed.body["orders"]
+    await page.reload()
+    row = page.get_by_test_id(f"order-{order['id']}")
+    await expect(row).to_contain_text("limit $100.00")
+    await expect(row).not_to_contain_text("₹100.00")
+
+    # Cancelled: the reason is a sentence on the desk and in the members' table.
+    await page.get_by_test_id("desk-tab-orders").click()
+    await page.get_by_test_id(f"desk-order-cancel-{order['id']}").click()
+    await page.get_by_test_id(f"desk-order-cancel-confirm-{order['id']}").click()
+    await expect(page.get_by_test_id(f"desk-order-reason-{order['id']}")).to_have_text(
+        "Cancelled by the club."
+    )
+    await page.reload()
+    await expect(page.get_by_test_id(f"order-reason-{order['id']}")).to_have_text(
+        "Cancelled by the club."
+    )
+    await expect(page.get_by_text("cancelled_by_user")).to_have_count(0)
+    await page.get_by_test_id("orders-panel").screenshot(
+        path=str(artifacts / "clubs14g-orders-reason-desktop.png")
+    )
+
+    # An address the server would refuse is named.
+    await page.get_by_test_id("invite-create").click()
+    await page.get_by_test_id("invite-emails").fill("ravi@example.com, bala.example.com")
+    await page.get_by_test_id("invite-mail").click()
+    await expect(page.get_by_test_id("invite-mail-error")).to_contain_text(
+        "“bala.example.com” is not an e-mail address"
+    )
+
+    # A refusal on the proposal form goes once the symbol is changed.
+    await page.get_by_test_id("propose").click()
+    await page.get_by_test_id("proposal-title").fill("Buy something unknown")
+    await page.get_by_test_id("proposal-symbol").fill("ZZZZQ")
+    await page.get_by_test_id("proposal-quantity").fill("1")
+    await page.get_by_test_id("proposal-submit").click()
+    form = page.get_by_test_id("new-proposal")
+    await expect(form.get_by_test_id("error")).to_contain_text("ZZZZQ")
+    await page.get_by_test_id("proposal-symbol").fill("TCS")
+    await expect(form.get_by_test_id("error")).to_have_count(0)

@@ -4,14 +4,14 @@
  * cash), and trades made outside. Everything here calls the API; live events keep it current. */
 import { Fragment } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { ApiError } from "../api.ts";
+import { ApiError, fetchSymbols } from "../api.ts";
 import { live } from "../live.ts";
 import { money, parseAmountInput, unitsMoved } from "../money.ts";
 import { api, newKey, session } from "../session.ts";
 import { useSendKey } from "../sendkey.ts";
 import type { Club, Contribution, DuesGrid, Order, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
-import { BrokerAccount, BrokerRef, orderStatusText } from "./broker.tsx";
+import { BrokerAccount, BrokerRef, orderReasonText, orderStatusText } from "./broker.tsx";
 import { DuesDesk, hasDues, lateDues, monthLabel } from "./dues.tsx";
 import { PendingApprovals } from "./money.tsx";
 
@@ -390,7 +390,7 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
           {WORKING.has(o.status) && o.reserved !== "0.00" && <> · cash reserved <span data-testid={`desk-order-reserved-${o.id}`}>{money(o.reserved, c)}</span></>}
           {WORKING.has(o.status) && foreign && o.held && o.held !== "0.00" && <> · <span data-testid={`desk-order-held-${o.id}`}>{money(o.held, club.currency)} held at {o.hold_rate} {club.currency}/{c} (ECB, {o.hold_rate_date}) with a margin for rate moves</span></>}
         </span>
-        {o.reason && <span class="muted small block">{o.reason}</span>}
+        {o.reason && <span class="muted small block" data-testid={`desk-order-reason-${o.id}`}>{orderReasonText(o.reason)}</span>}
         <ContractNote order={o} currency={c} />
         <BrokerRef order={o} />
       </span>
@@ -528,7 +528,9 @@ function RecordTrade({ club, onRecorded }: { club: Club; onRecorded: () => void 
     const path = `/api/v1/clubs/${club.id}/trades`;
     const body = { side: form.side, symbol, quantity, price, fees, trade_date: form.date };
     await sendKey.send({ path, body }, (key) => api("POST", path, { body, idempotencyKey: key }));
-    setDone(`Recorded: ${form.side === "buy" ? "bought" : "sold"} ${quantity} ${symbol} at ${price} a share.`);
+    // The price was typed in the stock's own currency: say it with its sign.
+    const quoted = await fetchSymbols().then((all) => all.find((x) => x.symbol === symbol)?.currency, () => undefined);
+    setDone(`Recorded: ${form.side === "buy" ? "bought" : "sold"} ${quantity} ${symbol} at ${money(price, quoted ?? club.currency)} a share.`);
     setForm({ ...form, symbol: "", quantity: "", price: "", fees: "" });
     onRecorded();
   });

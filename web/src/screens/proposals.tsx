@@ -218,7 +218,12 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
     rThreshold: String(club.approval_threshold_bps / 100), rQuorum: club.quorum_bps === null ? "" : String(club.quorum_bps / 100),
     rVoting: club.voting_mode as string, rTie: club.tie_rule, rBy: club.rules_changed_by ?? "owners", rDues: club.dues_amount ?? "0.00",
   });
-  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+  // A refusal answered the form as it was: changing the form clears it (never a stale
+  // "We do not know the symbol …" beside a corrected symbol).
+  const set = (key: keyof typeof form) => (e: Event) => {
+    setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+    create.setError(null);
+  };
   const create = useAction(async () => {
     const investment = form.kind === "investment";
     const body: Record<string, unknown> = {
