@@ -7,19 +7,25 @@
 * the create-club form states the threshold rule the server applies (exactly at the threshold
   passes) and asks about ties only where the tie rule can matter;
 * an invite opened signed out shows the club, the inviter and the rules, and sign-up,
-  verification and sign-in carry the person back to the join step.
+  verification and sign-in carry the person back to the join step;
+* order reasons, prices, invite addresses and refusals read as sentences;
+* a valuation moves the NAV in the Orders header on both screens at once.
 Screenshots (desktop and phone) in test-artifacts/."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import datetime as dt
+
 import pytest
 from playwright.async_api import expect
 
 from tests.files.samples import png
 from tests.identity.conftest import Api, new_email, new_password
-from tests.web.conftest import PHONE, NewContext, create_club, invite_url, open_room, person
+from tests.payments.sandbox_client import SandboxClient
+from tests.web.conftest import PHONE, NewContext, create_club, invite_url, join, open_room, person
+from tests.web.test_desk import pay_in
 
 pytestmark = pytest.mark.browser
 
@@ -254,3 +260,34 @@ async def test_order_reasons_prices_invite_addresses_and_refusals_read_as_senten
     await expect(form.get_by_test_id("error")).to_contain_text("ZZZZQ")
     await page.get_by_test_id("proposal-symbol").fill("TCS")
     await expect(form.get_by_test_id("error")).to_have_count(0)
+
+
+async def test_a_valuation_moves_the_orders_header_nav_live_on_both_screens(
+    http: Api, new_context: NewContext, payment_stack: SandboxClient, artifacts: Path
+) -> None:
+    asha = await person(http, new_context, "asha")
+    ravi = await person(http, new_context, "ravi", viewport=PHONE)
+    club = await create_club(http, asha, "Live Header Club")  # INR
+    club_id = club["id"]
+    await join(http, ravi, await invite_url(http, asha, club_id))
+    paid_on = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    await pay_in(http, asha, club_id, "5000.00", payment_stack, paid_on)
+    await open_room(asha.page, club_id)
+    await open_room(ravi.page, club_id)
+    for page in (asha.page, ravi.page):
+        await expect(page.get_by_test_id("live-nav-value")).to_have_text("₹0.00")
+
+    # The treasurer values the club: ₹5,000 buys 500 units at ₹10; no reload anywhere.
+    await asha.page.get_by_test_id("desk-tab-value").click()
+    await asha.page.get_by_test_id("valuation-preview").click()
+    await asha.page.get_by_test_id("valuation-confirm").click()
+    await expect(asha.page.get_by_test_id("valuation-done")).to_contain_text("₹5,000.00")
+    for page in (asha.page, ravi.page):
+        header = page.get_by_test_id("orders-panel").locator(".live-nav")
+        await expect(page.get_by_test_id("live-nav-value")).to_have_text("₹5,000.00")
+        await expect(header).to_contain_text("unit ₹10.0000")
+    await ravi.page.get_by_test_id("orders-panel").scroll_into_view_if_needed()
+    await ravi.page.wait_for_timeout(300)
+    await ravi.page.screenshot(
+        path=str(artifacts / "clubs14g-orders-nav-after-valuation-phone.png")
+    )
