@@ -270,7 +270,7 @@ async def test_a_valuation_moves_the_orders_header_nav_live_on_both_screens(
     club = await create_club(http, asha, "Live Header Club")  # INR
     club_id = club["id"]
     await join(http, ravi, await invite_url(http, asha, club_id))
-    paid_on = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    paid_on = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=2)
     await pay_in(http, asha, club_id, "5000.00", payment_stack, paid_on)
     await open_room(asha.page, club_id)
     await open_room(ravi.page, club_id)
@@ -279,6 +279,8 @@ async def test_a_valuation_moves_the_orders_header_nav_live_on_both_screens(
 
     # The treasurer values the club: ₹5,000 buys 500 units at ₹10; no reload anywhere.
     await asha.page.get_by_test_id("desk-tab-value").click()
+    yesterday = paid_on + dt.timedelta(days=1)
+    await asha.page.get_by_test_id("valuation-date").fill(yesterday.isoformat())
     await asha.page.get_by_test_id("valuation-preview").click()
     await asha.page.get_by_test_id("valuation-confirm").click()
     await expect(asha.page.get_by_test_id("valuation-done")).to_contain_text("₹5,000.00")
@@ -286,8 +288,69 @@ async def test_a_valuation_moves_the_orders_header_nav_live_on_both_screens(
         header = page.get_by_test_id("orders-panel").locator(".live-nav")
         await expect(page.get_by_test_id("live-nav-value")).to_have_text("₹5,000.00")
         await expect(header).to_contain_text("unit ₹10.0000")
+
+    # A dollar stock bought outside: the message says the price in dollars, and the positions
+    # table fits its panel on a desktop.
+    owner = asha.page
+    await owner.get_by_test_id("desk-tab-trade").click()
+    await owner.get_by_test_id("trade-symbol").fill("AAPL")
+    await owner.get_by_test_id("trade-quantity").fill("2")
+    await owner.get_by_test_id("trade-price").fill("1.00")
+    await owner.get_by_test_id("trade-submit").click()
+    await expect(owner.get_by_test_id("trade-done")).to_have_text(
+        "Recorded: bought 2 AAPL at $1.00 a share."
+    )
+    await owner.get_by_test_id("desk-tab-value").click()
+    await owner.get_by_test_id("valuation-preview").click()
+    await expect(owner.get_by_test_id("preview-nav")).to_be_visible()
+    await owner.get_by_test_id("valuation-confirm").click()
+    await expect(owner.get_by_test_id("valuation-done")).to_be_visible()
+    await owner.reload()
+    table = owner.get_by_test_id("positions")
+    await expect(owner.get_by_test_id("position-AAPL")).to_be_visible()
+    wrap = table.locator("xpath=..")
+    assert await wrap.evaluate("(el) => el.scrollWidth <= el.clientWidth"), "positions clipped"
+    await owner.get_by_test_id("portfolio-panel").screenshot(
+        path=str(artifacts / "clubs14g-positions-desktop.png")
+    )
     await ravi.page.get_by_test_id("orders-panel").scroll_into_view_if_needed()
     await ravi.page.wait_for_timeout(300)
     await ravi.page.screenshot(
         path=str(artifacts / "clubs14g-orders-nav-after-valuation-phone.png")
     )
+
+
+async def test_the_dues_grid_opens_at_the_current_month_on_a_phone(
+    http: Api, new_context: NewContext, artifacts: Path
+) -> None:
+    asha = await person(http, new_context, "asha", viewport=PHONE)
+    ravi = await person(http, new_context, "ravi")
+    club = await create_club(http, asha, "Amla Phone Savers")
+    await join(http, ravi, await invite_url(http, asha, club["id"]))
+    page = asha.page
+    await open_room(page, club["id"])
+    await page.get_by_test_id("desk-tab-rules").click()
+    await page.get_by_test_id("rules-dues").fill("500")
+    await page.get_by_test_id("rules-dues-day").fill("10")
+    await page.get_by_test_id("rules-dues-grace").fill("3")
+    await page.get_by_test_id("rules-save").click()
+    await expect(page.get_by_test_id("rules-saved")).to_be_visible()
+    await page.get_by_test_id("desk-tab-dues").click()
+    month = dt.datetime.now(dt.UTC).date().strftime("%Y-%m")
+    head = page.locator(f'[data-testid="dues-grid"] th[data-month="{month}"]')
+    await expect(head).to_be_visible()
+    box = page.get_by_test_id("dues-grid-scroll")
+    assert await box.evaluate("(el) => el.scrollWidth > el.clientWidth"), "the grid fits anyway"
+    await page.wait_for_timeout(200)
+    inside = await head.evaluate(
+        """(th) => {
+            const box = th.closest('[data-testid="dues-grid-scroll"]').getBoundingClientRect();
+            const r = th.getBoundingClientRect();
+            return r.left >= box.left - 1 && r.right <= box.right + 1;
+        }"""
+    )
+    assert inside, "the current month is scrolled out of view"
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    await page.get_by_test_id("dues-desk").scroll_into_view_if_needed()
+    await page.wait_for_timeout(200)
+    await page.screenshot(path=str(artifacts / "clubs14g-dues-grid-phone.png"))

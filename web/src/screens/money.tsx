@@ -91,7 +91,7 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
       )}
       {(s?.holdings.length ?? 0) > 0 || (holdings.data?.holdings.length ?? 0) > 0 ? (
         <div class="table-wrap">
-          <table class="data" data-testid="positions">
+          <table class="data positions-table" data-testid="positions">
             <thead>
               <tr>
                 <th>Symbol</th>
