@@ -9,7 +9,10 @@
 * an invite opened signed out shows the club, the inviter and the rules, and sign-up,
   verification and sign-in carry the person back to the join step;
 * order reasons, prices, invite addresses and refusals read as sentences;
-* a valuation moves the NAV in the Orders header on both screens at once.
+* a valuation moves the NAV in the Orders header on both screens at once;
+* the dues grid opens at the current month on a phone; positions fit a desktop panel;
+* a rules proposal can change the withdrawal fee and the dues' day, grace and late fee, checked
+  with the Rules tab's sentences.
 Screenshots (desktop and phone) in test-artifacts/."""
 
 from __future__ import annotations
@@ -354,3 +357,46 @@ async def test_the_dues_grid_opens_at_the_current_month_on_a_phone(
     await page.get_by_test_id("dues-desk").scroll_into_view_if_needed()
     await page.wait_for_timeout(200)
     await page.screenshot(path=str(artifacts / "clubs14g-dues-grid-phone.png"))
+
+
+async def test_a_rules_proposal_carries_the_fee_and_the_dues_terms(
+    http: Api, new_context: NewContext, artifacts: Path
+) -> None:
+    asha = await person(http, new_context, "asha")
+    club = await create_club(http, asha, "Vote The Fees")
+    page = asha.page
+    await open_room(page, club["id"])
+    await page.get_by_test_id("desk-tab-rules").click()
+    await page.get_by_test_id("rules-by").select_option("vote")
+    await page.get_by_test_id("rules-save").click()
+    await expect(page.get_by_test_id("desk-rules-by-vote")).to_be_visible()
+
+    await page.get_by_test_id("propose").click()
+    await page.get_by_test_id("proposal-kind").select_option("rules")
+    await page.get_by_test_id("proposal-title").fill("Fees and dues")
+    await page.get_by_test_id("proposal-rules-fee").fill("25")
+    await page.get_by_test_id("proposal-submit").click()
+    form = page.get_by_test_id("new-proposal")
+    await expect(form.get_by_test_id("error")).to_contain_text(
+        "The withdrawal fee is a percentage between 0 and 20."
+    )
+    await page.get_by_test_id("proposal-rules-fee").fill("1.5")
+    await page.get_by_test_id("proposal-rules-dues").fill("five hundred")
+    await page.get_by_test_id("proposal-submit").click()
+    await expect(form.get_by_test_id("error")).to_contain_text(
+        "Enter the dues and the late fee like 500.00 (0 for none)."
+    )
+    await page.get_by_test_id("proposal-rules-dues").fill("500")
+    await page.get_by_test_id("proposal-rules-dues-day").fill("10")
+    await page.get_by_test_id("proposal-rules-dues-grace").fill("4")
+    await page.get_by_test_id("proposal-rules-dues-late-fee").fill("25")
+    await form.screenshot(path=str(artifacts / "clubs14g-rules-proposal-desktop.png"))
+    await page.get_by_test_id("proposal-submit").click()
+    card = page.locator('[data-testid^="proposal-"][data-title="Fees and dues"]')
+    await expect(card).to_be_visible()
+    listed = await http.call("GET", f"/api/v1/clubs/{club['id']}/proposals", token=asha.token)
+    (proposal,) = [p for p in listed.body["proposals"] if p["title"] == "Fees and dues"]
+    assert proposal["rules"] == {
+        "withdrawal_fee_bps": 150, "dues_amount": "500.00", "dues_day": 10,
+        "dues_grace_days": 4, "dues_late_fee": "25.00",
+    }, proposal["rules"]  # fmt: skip

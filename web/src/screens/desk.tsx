@@ -8,6 +8,7 @@ import { ApiError, fetchSymbols } from "../api.ts";
 import { live } from "../live.ts";
 import { money, parseAmountInput, unitsMoved } from "../money.ts";
 import { api, newKey, session } from "../session.ts";
+import { rulesBody } from "../rules.ts";
 import { useSendKey } from "../sendkey.ts";
 import type { Club, Contribution, DuesGrid, Order, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
@@ -675,25 +676,8 @@ function RulesForm({ club, onSaved }: { club: Club; onSaved: () => void }) {
   });
   const [saved, setSaved] = useState(false);
   const set = (k: keyof typeof form) => (e: Event) => { setSaved(false); setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value }); };
-  const bps = (text: string) => Math.round(Number(text.replace(",", ".")) * 100);
   const save = useAction(async () => {
-    const threshold = bps(form.threshold);
-    const fee = bps(form.fee || "0");
-    if (!(threshold >= 1 && threshold <= 10_000)) throw new ApiError("The approval threshold is a percentage between 0.01 and 100.", 422, "validation_error");
-    if (!(fee >= 0 && fee <= 2_000)) throw new ApiError("The withdrawal fee is a percentage between 0 and 20.", 422, "validation_error");
-    const dues = parseAmountInput(form.dues || "0");
-    const lateFee = parseAmountInput(form.lateFee || "0");
-    const day = Number(form.duesDay);
-    const grace = Number(form.grace);
-    if (dues === null || lateFee === null) throw new ApiError("Enter the dues and the late fee like 500.00 (0 for none).", 422, "validation_error");
-    if (!(Number.isInteger(day) && day >= 1 && day <= 28)) throw new ApiError("Dues fall due on a day from 1 to 28 (every month has it).", 422, "validation_error");
-    if (!(Number.isInteger(grace) && grace >= 0 && grace <= 28)) throw new ApiError("The grace period is 0 to 28 days.", 422, "validation_error");
-    await api("PATCH", `/api/v1/clubs/${club.id}/rules`, {
-      body: {
-        voting_mode: form.voting_mode, approval_threshold_bps: threshold, quorum_bps: form.quorum.trim() ? bps(form.quorum) : null, tie_rule: form.tie_rule, withdrawal_fee_bps: fee,
-        dues_amount: dues, dues_day: day, dues_grace_days: grace, dues_late_fee: lateFee, rules_changed_by: form.by,
-      },
-    });
+    await api("PATCH", `/api/v1/clubs/${club.id}/rules`, { body: rulesBody(form) });
     setSaved(true);
     onSaved();
   });
