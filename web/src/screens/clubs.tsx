@@ -137,7 +137,7 @@ export function CreateClub() {
           Abstentions count only toward the quorum.{" "}
           {tieMatters
             ? "At this threshold a tie (as much yes as no) reaches it, so the club decides what a tie does."
-            : "Above 50 % a tie (as much yes as no) never reaches the threshold, so it is rejected."}
+            : "Above 50% a tie (as much yes as no) never reaches the threshold, so it is rejected."}
         </p>
         <ErrorNote error={create.error} />
         <div class="form-actions">
