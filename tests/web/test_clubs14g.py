@@ -304,6 +304,9 @@ async def test_a_valuation_moves_the_orders_header_nav_live_on_both_screens(
         "Recorded: bought 2 AAPL at $1.00 a share."
     )
     await owner.get_by_test_id("desk-tab-value").click()
+    # The holding is listed (its portfolio loaded) before the preview is asked for.
+    await expect(owner.get_by_test_id("valuation-price-AAPL")).to_be_visible()
+    await owner.get_by_test_id("valuation-price-AAPL").fill("1.00")
     await owner.get_by_test_id("valuation-preview").click()
     await expect(owner.get_by_test_id("preview-nav")).to_be_visible()
     await owner.get_by_test_id("valuation-confirm").click()
