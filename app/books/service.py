@@ -679,7 +679,10 @@ class BooksService:
                 details={"status": contribution.status.value},
             )
         if contribution.user_id == actor_id:
-            raise ContributionStateError("a contribution cannot be approved by its contributor")
+            raise ContributionStateError(
+                "a contribution cannot be approved by its contributor",
+                details={"reason": "own_contribution"},
+            )
         return contribution
 
     async def do_reject_manual(

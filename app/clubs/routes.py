@@ -179,11 +179,12 @@ async def revoke_invite(club_id: str, invite_id: str) -> InviteOut:
 
 @blueprint.get("/invites/<token>")
 @tag(["clubs"])
-@require_auth
 @validate_response(InvitePreview)
 @document_errors(410)
 async def preview_invite(token: str) -> InvitePreview:
-    """What an invite link leads to: the club, who invited you and its rules. Errors: 410
+    """What an invite link leads to: the club, who invited you and its rules — public, so a
+    person opening the link signed out sees what they are invited to before signing up (it
+    shows only what the invite page shows; the link's token is the secret). Errors: 410
     ``invite_unusable`` (``details.reason``: unknown, revoked, expired, used_up)."""
     invite, club = await club_service.check_invite(token)
     inviter = (await users_by_id([invite.created_by])).get(invite.created_by)

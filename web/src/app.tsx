@@ -68,7 +68,7 @@ const ROUTES: RouteDef[] = [
   { pattern: "/clubs", guard: "account", render: () => <MyClubs /> },
   { pattern: "/clubs/new", guard: "account", render: () => <CreateClub /> },
   { pattern: "/clubs/:id", guard: "account", render: (p) => <ClubRoomScreen key={p.id} clubId={p.id as string} /> },
-  { pattern: "/join/:token", guard: "account", render: (p) => <JoinClub token={p.token as string} /> },
+  { pattern: "/join/:token", guard: "public", render: (p) => <JoinClub token={p.token as string} /> },
   { pattern: "/admin", guard: "account", render: () => <AdminConsole /> },
   { pattern: "/advice", guard: "account", render: () => <AdviceScreen /> },
   { pattern: "/advice/:id", guard: "account", render: (p) => <AdviceScreen key={p.id} accountId={p.id as string} /> },

@@ -82,6 +82,7 @@ const SENTENCES: Record<string, Sentence> = {
     no_longer_awaiting_payment: "The money for this contribution arrived meanwhile, so it can no longer be cancelled.",
     paid_at_provider: "This payment already went through, so it cannot be cancelled: it will show as received in a moment.",
     not_a_member: "The contributor is no longer a member of this club, so no units can be issued for it.",
+    own_contribution: "A contribution cannot be approved or rejected by the member who recorded it: another treasurer, an admin or the owner decides it.",
   } as Record<string, string>)[String(d.reason)] ?? (d.status === "awaiting_payment" || d.status === undefined
     ? "This contribution was already decided."
     : "This contribution has already moved on (it is no longer waiting), so that cannot be done now."),

@@ -230,6 +230,21 @@ export class ClubRoom {
     return { missed: ack.missed };
   }
 
+  /** A valuation sets the club's NAV and unit value (after settlement): the live NAV shown in
+   * the Orders header follows it at once — unless a newer `portfolio:nav` already came. */
+  private navFromValuation(data: Record<string, unknown>): void {
+    const before = this.view.get().nav;
+    const ts = String(data.ts ?? new Date().toISOString());
+    if (before !== null && before.ts > ts) return;
+    this.patch({
+      nav: {
+        id: String(data.id ?? ""), ts, club_id: this.clubId, currency: before?.currency ?? "",
+        cash: before?.cash ?? "", market_value: before?.market_value ?? "", liabilities: before?.liabilities ?? "",
+        nav: String(data.nav_after), units: String(data.units_after), unit_value: String(data.unit_value_after), reason: "valuation",
+      },
+    });
+  }
+
   private apply({ event, data }: LogEvent): void {
     switch (event) {
       case "chat:message":
@@ -252,6 +267,7 @@ export class ClubRoom {
         break;
       }
       case "portfolio:valued":
+        this.navFromValuation(data);
         this.onValued();
         break;
       case "proposal:comment":

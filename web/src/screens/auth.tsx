@@ -18,6 +18,37 @@ function AuthCard({ title, subtitle, children, testId }: { title: string; subtit
   );
 }
 
+/** The page to go on to after signing up, verifying and signing in (`?next=`), when it is a
+ * path of this site; an invite link opened signed out comes back to its join step. */
+function nextOf(query: URLSearchParams): string | null {
+  const next = query.get("next");
+  return next !== null && next.startsWith("/") && !next.startsWith("//") ? next : null;
+}
+
+/** `?next=…` to carry on, or nothing. */
+function carry(next: string | null, joiner = "&"): string {
+  return next === null ? "" : `${joiner}next=${encodeURIComponent(next)}`;
+}
+
+/** "Ravi invites you to Banyan Savers" when `next` is an invite's join step (a public read). */
+function useInvitedTo(next: string | null): string | null {
+  const [text, setText] = useState<string | null>(null);
+  const token = next?.match(/^\/join\/([^/?#]+)$/)?.[1] ?? null;
+  useEffect(() => {
+    setText(null);
+    if (token === null) return;
+    fetch(`/api/v1/invites/${token}`, { headers: { Accept: "application/json" } }).then(
+      async (r) => {
+        if (!r.ok) return;
+        const p = (await r.json()) as { club_name: string; invited_by: string };
+        setText(`${p.invited_by} invites you to ${p.club_name}.`);
+      },
+      () => undefined,
+    );
+  }, [token]);
+  return text;
+}
+
 function value(event: Event): string {
   return (event.currentTarget as HTMLInputElement).value;
 }
@@ -40,15 +71,20 @@ function DevMailbox({ email }: { email: string }) {
 }
 
 export function SignUp() {
+  const next = nextOf(useStore(route).query);
+  const invited = useInvitedTo(next);
   const [email, setEmail] = useState("");
   const [name, setName] = useState("");
   const [password, setPassword] = useState("");
   const action = useAction(async () => {
     await post("/api/v1/auth/signup", { email, full_name: name, password });
-    navigate(`/verify?email=${encodeURIComponent(email.trim())}`);
+    navigate(`/verify?email=${encodeURIComponent(email.trim())}${carry(next)}`);
   });
   return (
-    <AuthCard title="Create your account" subtitle="Pool money with people you trust — every rupee accounted for." testId="signup">
+    <AuthCard
+      title="Create your account" testId="signup"
+      subtitle={invited ? `${invited} Create your account, verify your e-mail and sign in: you come back to the invite to join.` : "Pool money with people you trust — every rupee accounted for."}
+    >
       <form class="form" onSubmit={(e) => { e.preventDefault(); void action.run(); }}>
         <Field label="Full name" testId="signup-name" autoComplete="name" required value={name} onInput={(e) => setName(value(e))} />
         <Field label="E-mail" testId="signup-email" type="email" autoComplete="email" required value={email} onInput={(e) => setEmail(value(e))} />
@@ -59,13 +95,14 @@ export function SignUp() {
         <ErrorNote error={action.error} />
         <Button type="submit" busy={action.busy} testId="signup-submit">Create account</Button>
       </form>
-      <p class="auth-alt">Already a member? <a href="/login">Sign in</a></p>
+      <p class="auth-alt">Already a member? <a href={`/login${carry(next, "?")}`} data-testid="signup-login-link">Sign in</a></p>
     </AuthCard>
   );
 }
 
 export function VerifyEmail() {
   const query = useStore(route).query;
+  const next = nextOf(query);
   const [email, setEmail] = useState(query.get("email") ?? "");
   const [code, setCode] = useState("");
   const [resent, setResent] = useState(false);
@@ -88,7 +125,7 @@ export function VerifyEmail() {
         <Notice tone="ok" testId="verified-notice">
           Your account is active. Member id <strong data-testid="member-id">{memberId}</strong>.
         </Notice>
-        <Button testId="verified-login" onClick={() => navigate(`/login?email=${encodeURIComponent(email)}`)}>Sign in</Button>
+        <Button testId="verified-login" onClick={() => navigate(`/login?email=${encodeURIComponent(email)}${carry(next)}`)}>{next?.startsWith("/join/") ? "Sign in to join the club" : "Sign in"}</Button>
       </AuthCard>
     );
   }
@@ -122,8 +159,9 @@ export function Login() {
   const [password, setPassword] = useState("");
   const [mfaToken, setMfaToken] = useState<string | null>(null);
   const [otp, setOtp] = useState("");
-  const next = query.get("next") ?? "/clubs";
-  const done = () => navigate(next.startsWith("/") && !next.startsWith("//") ? next : "/clubs", true);
+  const next = nextOf(query);
+  const invited = useInvitedTo(next);
+  const done = () => navigate(next ?? "/clubs", true);
   const login = useAction(async () => {
     try {
       await session.login(email, password);
@@ -154,18 +192,18 @@ export function Login() {
   }
   const unverified = login.error instanceof ApiError && login.error.code === "email_not_verified";
   return (
-    <AuthCard title="Sign in" subtitle="Welcome back to your clubs." testId="login">
+    <AuthCard title="Sign in" subtitle={invited ? `${invited} Sign in to join the club.` : "Welcome back to your clubs."} testId="login">
       {ended && <Notice tone="warn" testId="session-ended">{ended}</Notice>}
       {query.get("reset") && <Notice tone="ok" testId="reset-done">Your password was changed: sign in with the new one.</Notice>}
       <form class="form" onSubmit={(e) => { e.preventDefault(); void login.run(); }}>
         <Field label="E-mail" testId="login-email" type="email" autoComplete="username" required value={email} onInput={(e) => setEmail(value(e))} />
         <Field label="Password" testId="login-password" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(value(e))} />
         <ErrorNote error={login.error} />
-        {unverified && <p><a href={`/verify?email=${encodeURIComponent(email)}`}>Verify your e-mail</a></p>}
+        {unverified && <p><a href={`/verify?email=${encodeURIComponent(email)}${carry(next)}`}>Verify your e-mail</a></p>}
         <Button type="submit" busy={login.busy} testId="login-submit">Sign in</Button>
       </form>
       <p class="auth-alt">
-        <a href="/forgot" data-testid="forgot-link">Forgot your password?</a> · <a href="/signup" data-testid="signup-link">Create an account</a>
+        <a href="/forgot" data-testid="forgot-link">Forgot your password?</a> · <a href={`/signup${carry(next, "?")}`} data-testid="signup-link">Create an account</a>
       </p>
     </AuthCard>
   );

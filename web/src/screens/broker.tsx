@@ -53,6 +53,28 @@ export function orderStatusText(o: Order): string {
   return o.waiting_for_broker ? "Waiting for broker" : label(o.status);
 }
 
+/** Why an order ended, as a sentence: the codes our broker paths set, else the broker's own
+ * message (a code-like one made readable). */
+const ORDER_REASONS: Record<string, string> = {
+  cancelled_by_user: "Cancelled by the club.",
+  insufficient_cash: "Stopped: the club's cash did not cover more shares.",
+  unknown_symbol: "The broker does not know this symbol.",
+  currency_mismatch: "The broker quotes this stock in another currency than the order.",
+  rejected_by_broker: "The broker refused the order.",
+  expired: "The order expired at the broker.",
+  done_for_day: "The broker stopped the order for the day.",
+};
+
+export function orderReasonText(reason: string): string {
+  const known = ORDER_REASONS[reason];
+  if (known) return known;
+  if (/^[a-z]+(_[a-z]+)*$/.test(reason)) {
+    const words = reason.replace(/_/g, " ");
+    return `${words.charAt(0).toUpperCase()}${words.slice(1)}.`;
+  }
+  return reason;
+}
+
 /** The sentence for the Kite login's way back (`?broker_error=<code>`). */
 const LOGIN_ERRORS: Record<string, string> = {
   broker_link_invalid: "Kite refused the login: no session could be made. See the link's status below.",

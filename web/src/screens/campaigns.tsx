@@ -9,7 +9,8 @@ import { live } from "../live.ts";
 import { type CatchUp, type LogEvent, RoomLog } from "../roomlog.ts";
 import { money, parseAmountInput } from "../money.ts";
 import { navigate } from "../router.ts";
-import { api, newKey, session, uploadFile } from "../session.ts";
+import { api, session, uploadFile } from "../session.ts";
+import { useSendKey } from "../sendkey.ts";
 import { useStore } from "../store.ts";
 import { Badge, Button, Countdown, Empty, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
 import "../campaigns.css";
@@ -489,8 +490,9 @@ function Invest({ c, remaining }: { c: Campaign; remaining: string }) {
   const [amount, setAmount] = useState("");
   const [quote, setQuote] = useState<Quote | null>(null);
   const [made, setMade] = useState<Investment | null>(null);
-  // One key per pledge: a second click on the same amount gets the same reservation back.
-  const [key, setKey] = useState(newKey);
+  // A retry of the same pledge after a lost answer reuses its key (the same reservation back);
+  // after any answer or a changed amount the next pledge is a new request.
+  const sendKey = useSendKey();
   const mine = useLoad(() => api<{ investments: Investment[] }>("GET", `/api/v1/campaigns/${c.id}/investments`), [c.id]);
   const waiting = (mine.data?.investments ?? []).filter((i) => i.status === "pending" && i.checkout_url && new Date(i.expires_at).getTime() > Date.now());
   const value = parseAmountInput(amount);
@@ -504,7 +506,9 @@ function Invest({ c, remaining }: { c: Campaign; remaining: string }) {
   }, [value, remaining]);
   const invest = useAction(async () => {
     if (!value) throw new ApiError("Enter an amount like 2000 or 2000.00", 422, "input");
-    const created = await api<Investment>("POST", `/api/v1/campaigns/${c.id}/invest`, { body: { amount: value }, idempotencyKey: key });
+    const path = `/api/v1/campaigns/${c.id}/invest`;
+    const body = { amount: value };
+    const created = await sendKey.send({ path, body }, (key) => api<Investment>("POST", path, { body, idempotencyKey: key }));
     setMade(created);
     mine.reload();
   });
@@ -519,7 +523,7 @@ function Invest({ c, remaining }: { c: Campaign; remaining: string }) {
         </Notice>
       )}
       <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void invest.run(); }}>
-        <Field label="Amount (₹)" testId="invest-amount" inputMode="decimal" placeholder="2000.00" value={amount} onInput={(e) => { setAmount(e.currentTarget.value); setMade(null); setKey(newKey()); }} />
+        <Field label="Amount (₹)" testId="invest-amount" inputMode="decimal" placeholder="2000.00" value={amount} onInput={(e) => { setAmount(e.currentTarget.value); setMade(null); }} />
         <Button type="submit" busy={invest.busy} testId="invest-submit" disabled={quote?.outcome === "refuse" || invest.busy || made !== null}>
           {quote?.outcome === "part_fill" ? `Invest ${money(quote.amount)}` : "Invest"}
         </Button>

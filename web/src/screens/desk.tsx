@@ -4,13 +4,15 @@
  * cash), and trades made outside. Everything here calls the API; live events keep it current. */
 import { Fragment } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
-import { ApiError } from "../api.ts";
+import { ApiError, fetchSymbols } from "../api.ts";
 import { live } from "../live.ts";
 import { money, parseAmountInput, unitsMoved } from "../money.ts";
-import { api, newKey } from "../session.ts";
+import { api, newKey, session } from "../session.ts";
+import { rulesBody } from "../rules.ts";
+import { useSendKey } from "../sendkey.ts";
 import type { Club, Contribution, DuesGrid, Order, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
-import { BrokerAccount, BrokerRef, orderStatusText } from "./broker.tsx";
+import { BrokerAccount, BrokerRef, orderReasonText, orderStatusText } from "./broker.tsx";
 import { DuesDesk, hasDues, lateDues, monthLabel } from "./dues.tsx";
 import { PendingApprovals } from "./money.tsx";
 
@@ -147,11 +149,13 @@ export function DeskPanel({ club, orders: liveOrders, version, nameOf, onChanged
   }, [listed.data, liveOrders]);
 
   const pending = (contributions.data?.contributions ?? []).filter((x) => x.status === "pending_approval");
+  // One's own manual contribution is shown but waits for someone else: not counted as waiting for you.
+  const me = session.me.get()?.id ?? "";
   const waiting = orders.filter((o) => o.status === "awaiting_execution");
   const payouts = (withdrawals.data?.withdrawals ?? []).filter((w) => w.status === "settled");
   const dues = useLoad(() => (hasDues(club) ? api<DuesGrid>("GET", `/api/v1/clubs/${club.id}/dues?months=3`) : Promise.resolve(null)), [club.id, club.dues_amount, version, pushed]);
   const overdue = lateDues(dues.data);
-  const inboxCount = pending.length + waiting.length + payouts.length + overdue.length;
+  const inboxCount = pending.filter((x) => x.user_id !== me).length + waiting.length + payouts.length + overdue.length;
   const tabs: [Tab, string][] = [["inbox", "Inbox"], ["value", "Value the club"], ["orders", "Orders"], ["trade", "Record a trade"], ["charge", "Charge a member"], ["dues", "Dues"]];
   if (club.my_role === "owner") tabs.push(["rules", "Rules"]);
   return (
@@ -208,7 +212,7 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
   const [prices, setPrices] = useState<Record<string, string>>({});
   const [preview, setPreview] = useState<ValuationAnswer | null>(null);
   const [done, setDone] = useState<ValuationAnswer | null>(null);
-  const [key, setKey] = useState(newKey);
+  const sendKey = useSendKey();
   const positions = portfolio.data?.positions ?? [];
   // Prices are typed in the stock's own currency (the server converts a foreign one at the ECB
   // rate of the valuation date).
@@ -228,10 +232,10 @@ function ValueTheClub({ club, version, nameOf, onValued }: { club: Club; version
     setPreview(await api<ValuationAnswer>("POST", `/api/v1/clubs/${club.id}/valuations/preview`, { body: body() }));
   });
   const confirm = useAction(async () => {
-    const made = await api<ValuationAnswer>("POST", `/api/v1/clubs/${club.id}/valuations`, { body: body(), idempotencyKey: key });
+    const request = { path: `/api/v1/clubs/${club.id}/valuations`, body: body() };
+    const made = await sendKey.send(request, (key) => api<ValuationAnswer>("POST", request.path, { body: request.body, idempotencyKey: key }));
     setDone(made);
     setPreview(null);
-    setKey(newKey());
     onValued();
   });
   const change = () => {
@@ -387,7 +391,7 @@ function OrderRow({ club, order: o }: { club: Club; order: Order }) {
           {WORKING.has(o.status) && o.reserved !== "0.00" && <> · cash reserved <span data-testid={`desk-order-reserved-${o.id}`}>{money(o.reserved, c)}</span></>}
           {WORKING.has(o.status) && foreign && o.held && o.held !== "0.00" && <> · <span data-testid={`desk-order-held-${o.id}`}>{money(o.held, club.currency)} held at {o.hold_rate} {club.currency}/{c} (ECB, {o.hold_rate_date}) with a margin for rate moves</span></>}
         </span>
-        {o.reason && <span class="muted small block">{o.reason}</span>}
+        {o.reason && <span class="muted small block" data-testid={`desk-order-reason-${o.id}`}>{orderReasonText(o.reason)}</span>}
         <ContractNote order={o} currency={c} />
         <BrokerRef order={o} />
       </span>
@@ -468,7 +472,7 @@ function PlaceOrder({ club }: { club: Club }) {
   const [open, setOpen] = useState(false);
   const [form, setForm] = useState({ side: "buy", symbol: "", quantity: "", kind: "market", limit: "" });
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
-  const [key, setKey] = useState(newKey);
+  const sendKey = useSendKey();
   const place = useAction(async () => {
     const quantity = Number.parseInt(form.quantity, 10);
     if (!(quantity > 0)) throw new ApiError("Enter how many shares, a whole number.", 422, "validation_error");
@@ -478,8 +482,8 @@ function PlaceOrder({ club }: { club: Club }) {
       if (limit === null) throw new ApiError("Enter a limit price like 250.00.", 422, "validation_error");
       body.limit_price = limit;
     }
-    await api("POST", `/api/v1/clubs/${club.id}/orders`, { body, idempotencyKey: key });
-    setKey(newKey());
+    const path = `/api/v1/clubs/${club.id}/orders`;
+    await sendKey.send({ path, body }, (key) => api("POST", path, { body, idempotencyKey: key }));
     setOpen(false);
     setForm({ side: "buy", symbol: "", quantity: "", kind: "market", limit: "" });
   });
@@ -511,7 +515,7 @@ function PlaceOrder({ club }: { club: Club }) {
 function RecordTrade({ club, onRecorded }: { club: Club; onRecorded: () => void }) {
   const [form, setForm] = useState({ side: "buy", symbol: "", quantity: "", price: "", fees: "", date: serverToday() });
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value });
-  const [key, setKey] = useState(newKey);
+  const sendKey = useSendKey();
   const [done, setDone] = useState<string | null>(null);
   const record = useAction(async () => {
     setDone(null);
@@ -522,11 +526,12 @@ function RecordTrade({ club, onRecorded }: { club: Club; onRecorded: () => void 
     if (price === null) throw new ApiError("Enter the price per share, like 581.25.", 422, "validation_error");
     if (fees === null) throw new ApiError("Enter the fees like 20.00, or leave them empty.", 422, "validation_error");
     const symbol = form.symbol.trim().toUpperCase();
-    await api("POST", `/api/v1/clubs/${club.id}/trades`, {
-      body: { side: form.side, symbol, quantity, price, fees, trade_date: form.date }, idempotencyKey: key,
-    });
-    setKey(newKey());
-    setDone(`Recorded: ${form.side === "buy" ? "bought" : "sold"} ${quantity} ${symbol} at ${price} a share.`);
+    const path = `/api/v1/clubs/${club.id}/trades`;
+    const body = { side: form.side, symbol, quantity, price, fees, trade_date: form.date };
+    await sendKey.send({ path, body }, (key) => api("POST", path, { body, idempotencyKey: key }));
+    // The price was typed in the stock's own currency: say it with its sign.
+    const quoted = await fetchSymbols().then((all) => all.find((x) => x.symbol === symbol)?.currency, () => undefined);
+    setDone(`Recorded: ${form.side === "buy" ? "bought" : "sold"} ${quantity} ${symbol} at ${money(price, quoted ?? club.currency)} a share.`);
     setForm({ ...form, symbol: "", quantity: "", price: "", fees: "" });
     onRecorded();
   });
@@ -602,14 +607,15 @@ function ChargeMember({ club, nameOf }: { club: Club; nameOf: (id: string) => st
   const members = useLoad(() => api<{ members: { user_id: string; role: string }[] }>("GET", `/api/v1/clubs/${club.id}/members`), [club.id]);
   const charges = useLoad(() => api<{ charges: Charge[] }>("GET", `/api/v1/clubs/${club.id}/charges`), [club.id]);
   const [form, setForm] = useState({ user: "", amount: "", reason: "" });
-  const [key, setKey] = useState(newKey);
+  const sendKey = useSendKey();
   const charge = useAction(async () => {
     const amount = parseAmountInput(form.amount);
     if (!form.user) throw new ApiError("Choose the member to charge.", 422, "validation_error");
     if (amount === null) throw new ApiError("Enter the amount, like 100.00.", 422, "validation_error");
     if (form.reason.trim().length < 3) throw new ApiError("Say what the charge is for: the member reads it.", 422, "validation_error");
-    await api("POST", `/api/v1/clubs/${club.id}/charges`, { body: { user_id: form.user, amount, reason: form.reason.trim() }, idempotencyKey: key });
-    setKey(newKey());
+    const path = `/api/v1/clubs/${club.id}/charges`;
+    const body = { user_id: form.user, amount, reason: form.reason.trim() };
+    await sendKey.send({ path, body }, (key) => api("POST", path, { body, idempotencyKey: key }));
     setForm({ user: "", amount: "", reason: "" });
     charges.reload();
   });
@@ -670,25 +676,8 @@ function RulesForm({ club, onSaved }: { club: Club; onSaved: () => void }) {
   });
   const [saved, setSaved] = useState(false);
   const set = (k: keyof typeof form) => (e: Event) => { setSaved(false); setForm({ ...form, [k]: (e.currentTarget as HTMLInputElement).value }); };
-  const bps = (text: string) => Math.round(Number(text.replace(",", ".")) * 100);
   const save = useAction(async () => {
-    const threshold = bps(form.threshold);
-    const fee = bps(form.fee || "0");
-    if (!(threshold >= 1 && threshold <= 10_000)) throw new ApiError("The approval threshold is a percentage between 0.01 and 100.", 422, "validation_error");
-    if (!(fee >= 0 && fee <= 2_000)) throw new ApiError("The withdrawal fee is a percentage between 0 and 20.", 422, "validation_error");
-    const dues = parseAmountInput(form.dues || "0");
-    const lateFee = parseAmountInput(form.lateFee || "0");
-    const day = Number(form.duesDay);
-    const grace = Number(form.grace);
-    if (dues === null || lateFee === null) throw new ApiError("Enter the dues and the late fee like 500.00 (0 for none).", 422, "validation_error");
-    if (!(Number.isInteger(day) && day >= 1 && day <= 28)) throw new ApiError("Dues fall due on a day from 1 to 28 (every month has it).", 422, "validation_error");
-    if (!(Number.isInteger(grace) && grace >= 0 && grace <= 28)) throw new ApiError("The grace period is 0 to 28 days.", 422, "validation_error");
-    await api("PATCH", `/api/v1/clubs/${club.id}/rules`, {
-      body: {
-        voting_mode: form.voting_mode, approval_threshold_bps: threshold, quorum_bps: form.quorum.trim() ? bps(form.quorum) : null, tie_rule: form.tie_rule, withdrawal_fee_bps: fee,
-        dues_amount: dues, dues_day: day, dues_grace_days: grace, dues_late_fee: lateFee, rules_changed_by: form.by,
-      },
-    });
+    await api("PATCH", `/api/v1/clubs/${club.id}/rules`, { body: rulesBody(form) });
     setSaved(true);
     onSaved();
   });

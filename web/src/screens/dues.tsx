@@ -1,6 +1,6 @@
 /** Monthly dues: the treasurer's grid of members × months (paid, pending, late, waived; waive a
  * month with a reason) and a member's own months with a way to pay them. */
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { money } from "../money.ts";
 import { api, newKey } from "../session.ts";
 import type { Club, DuesCell, DuesGrid, DuesStatus } from "../types.ts";
@@ -41,36 +41,7 @@ export function DuesDesk({ club, version, nameOf }: { club: Club; version: numbe
   return (
     <div class="dues-desk" data-testid="dues-desk">
       <ErrorNote error={grid.error} />
-      {g && (
-        <>
-          <p class="muted small">
-            {money(g.amount, g.currency)} a month per member, due on day {g.due_day}, late after {g.grace_days} more day{g.grace_days === 1 ? "" : "s"}
-            {g.late_fee !== "0.00" ? `; a late fee of ${money(g.late_fee, g.currency)} is charged from the member's units` : ""}.
-          </p>
-          <div class="table-scroll">
-            <table class="dues-grid" data-testid="dues-grid">
-              <thead>
-                <tr><th scope="col">Member</th>{g.months.map((m) => <th key={m} scope="col">{monthLabel(m)}</th>)}</tr>
-              </thead>
-              <tbody>
-                {g.rows.map((row) => (
-                  <tr key={row.user_id}>
-                    <th scope="row">{nameOf(row.user_id)}</th>
-                    {row.cells.map((cell) => (
-                      <td key={cell.month} data-testid={`dues-${row.user_id}-${cell.month}`} data-status={cell.status}>
-                        {cell.status === "none" ? <span class="muted">—</span> : <Badge tone={TONE[cell.status]}>{label(cell.status)}</Badge>}
-                        {(cell.status === "pending" || cell.status === "late") && (
-                          <button type="button" class="link small" data-testid={`dues-waive-${row.user_id}-${cell.month}`} onClick={() => setWaiving({ user_id: row.user_id, month: cell.month })}>Waive</button>
-                        )}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </>
-      )}
+      {g && <DuesTable g={g} nameOf={nameOf} onWaive={setWaiving} />}
       {waiving && (
         <form class="form" data-testid="dues-waive-form" onSubmit={(e) => { e.preventDefault(); void waive.run(); }}>
           <p class="small">Waive {nameOf(waiving.user_id)}'s dues for {monthLabel(waiving.month)}:</p>
@@ -83,6 +54,52 @@ export function DuesDesk({ club, version, nameOf }: { club: Club; version: numbe
         </form>
       )}
     </div>
+  );
+}
+
+/** The grid of members × months. On a narrow screen it scrolls sideways with the names kept
+ * in view, and opens scrolled to the current month (the months before it are to the left). */
+function DuesTable({ g, nameOf, onWaive }: { g: DuesGrid; nameOf: (id: string) => string; onWaive: (cell: { user_id: string; month: string }) => void }) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const today = new Date().toISOString().slice(0, 7);
+  // The current month when shown, else the latest one before it.
+  const current = g.months.includes(today) ? today : [...g.months].reverse().find((m) => m <= today) ?? g.months[g.months.length - 1];
+  useEffect(() => {
+    const box = scroller.current;
+    const th = box?.querySelector<HTMLElement>(`th[data-month="${current}"]`);
+    if (!box || !th || box.scrollWidth <= box.clientWidth) return;
+    // The current month ends at the right edge: the months before it are to its left.
+    box.scrollLeft += th.getBoundingClientRect().right - box.getBoundingClientRect().right;
+  }, [g.months.join(","), current]);
+  return (
+    <>
+          <p class="muted small">
+            {money(g.amount, g.currency)} a month per member, due on day {g.due_day}, late after {g.grace_days} more day{g.grace_days === 1 ? "" : "s"}
+            {g.late_fee !== "0.00" ? `; a late fee of ${money(g.late_fee, g.currency)} is charged from the member's units` : ""}.
+          </p>
+          <div class="table-scroll" ref={scroller} data-testid="dues-grid-scroll">
+            <table class="dues-grid" data-testid="dues-grid">
+              <thead>
+                <tr><th scope="col">Member</th>{g.months.map((m) => <th key={m} scope="col" data-month={m} class={m === current ? "current-month" : undefined}>{monthLabel(m)}</th>)}</tr>
+              </thead>
+              <tbody>
+                {g.rows.map((row) => (
+                  <tr key={row.user_id}>
+                    <th scope="row">{nameOf(row.user_id)}</th>
+                    {row.cells.map((cell) => (
+                      <td key={cell.month} data-testid={`dues-${row.user_id}-${cell.month}`} data-status={cell.status}>
+                        {cell.status === "none" ? <span class="muted">—</span> : <Badge tone={TONE[cell.status]}>{label(cell.status)}</Badge>}
+                        {(cell.status === "pending" || cell.status === "late") && (
+                          <button type="button" class="link small" data-testid={`dues-waive-${row.user_id}-${cell.month}`} onClick={() => onWaive({ user_id: row.user_id, month: cell.month })}>Waive</button>
+                        )}
+                      </td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+            </>
   );
 }
 

@@ -6,6 +6,7 @@ import { AllocationChart, NavChart } from "../charts.tsx";
 import type { LiveQuote } from "../livequotes.ts";
 import { money, multiplyDecimal, parseAmountInput, signOf, unitsMoved } from "../money.ts";
 import { api, newKey, session, uploadFile } from "../session.ts";
+import { useSendKey } from "../sendkey.ts";
 import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Position, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
 import { MyDues } from "./dues.tsx";
@@ -90,7 +91,7 @@ export function PortfolioPanel({ club, quotes, version }: { club: Club; quotes: 
       )}
       {(s?.holdings.length ?? 0) > 0 || (holdings.data?.holdings.length ?? 0) > 0 ? (
         <div class="table-wrap">
-          <table class="data" data-testid="positions">
+          <table class="data positions-table" data-testid="positions">
             <thead>
               <tr>
                 <th>Symbol</th>
@@ -331,22 +332,28 @@ function ManualContribution({ club, onRecorded }: { club: Club; onRecorded: () =
   const [note, setNote] = useState("");
   const [receipt, setReceipt] = useState<File | null>(null);
   const [done, setDone] = useState<Contribution | null>(null);
-  // One key per recording: a retried submit after a lost answer is not recorded twice.
-  const [key, setKey] = useState(newKey);
+  // A retried submit after a lost answer reuses its key (not recorded twice); a corrected one
+  // after a refusal is a new request. The receipt is uploaded once per chosen file.
+  const sendKey = useSendKey();
+  const [uploaded, setUploaded] = useState<{ file: File; id: string } | null>(null);
   const record = useAction(async () => {
     const value = parseAmountInput(amount);
     if (value === null) throw new ApiError("Enter an amount like 500 or 500.00.", 422, "validation_error");
     if (!receipt) throw new ApiError("Attach the receipt (PDF, PNG or JPEG).", 422, "validation_error");
-    const file = await uploadFile(receipt, "receipt", club.id);
-    const created = await api<Contribution>("POST", `/api/v1/clubs/${club.id}/contributions`, {
-      body: { amount: value, method: "manual", receipt_file_id: file.id, note: note.trim() }, idempotencyKey: key,
-    });
+    let fileId = uploaded?.file === receipt ? uploaded.id : null;
+    if (fileId === null) {
+      fileId = (await uploadFile(receipt, "receipt", club.id)).id;
+      setUploaded({ file: receipt, id: fileId });
+    }
+    const path = `/api/v1/clubs/${club.id}/contributions`;
+    const body = { amount: value, method: "manual", receipt_file_id: fileId, note: note.trim() };
+    const created = await sendKey.send({ path, body }, (key) => api<Contribution>("POST", path, { body, idempotencyKey: key }));
     setDone(created);
     setOpen(false);
     setAmount("");
     setNote("");
     setReceipt(null);
-    setKey(newKey());
+    setUploaded(null);
     onRecorded();
   });
   if (!open) {
@@ -413,12 +420,42 @@ export function PendingApprovals({ club, list, nameOf, onDecided }: { club: Club
       onDecided();
     }
   });
+  // One's own manual contribution is decided by someone else (the server refuses the
+  // contributor): it is shown apart, without Approve/Reject, saying who decides it.
+  const me = session.me.get()?.id ?? "";
+  const mine = list.filter((x) => x.user_id === me);
+  const others = list.filter((x) => x.user_id !== me);
+  const members = useLoad(
+    () => (mine.length > 0 ? api<{ members: { user_id: string; role: string }[] }>("GET", `/api/v1/clubs/${club.id}/members`) : Promise.resolve(null)),
+    [club.id, mine.length > 0],
+  );
   if (list.length === 0) return null;
+  const deciders = (members.data?.members ?? []).filter((m) => m.user_id !== me && ["owner", "admin", "treasurer"].includes(m.role));
+  const who = club.my_role === "owner" ? "a treasurer, an admin or another owner" : club.my_role === "treasurer" ? "the owner, an admin or another treasurer" : "the owner, a treasurer or another admin";
   return (
     <div class="approvals" data-testid="pending-approvals">
-      <h3 class="subhead">Waiting for your approval</h3>
+      {mine.length > 0 && (
+        <>
+          <h3 class="subhead">Your own, waiting for someone else</h3>
+          <ul class="rows">
+            {mine.map((x) => (
+              <li key={x.id} class="approval" data-testid={`pending-own-${x.id}`}>
+                <span>
+                  <strong>{money(x.amount, x.currency)}</strong>
+                  <span class="muted small"> · recorded by you {when(x.created_at)}</span>
+                  <span class="small block" data-testid={`pending-own-who-${x.id}`}>
+                    You cannot approve your own contribution: it waits for {who} to check the receipt.
+                    {members.data && deciders.length === 0 && " Nobody else in the club can approve it yet: make a member treasurer or admin first."}
+                  </span>
+                </span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {others.length > 0 && <h3 class="subhead">Waiting for your approval</h3>}
       <ul class="rows">
-        {list.map((x) => (
+        {others.map((x) => (
           <li key={x.id} class="approval" data-testid={`pending-${x.id}`}>
             <span>
               <strong>{money(x.amount, x.currency)}</strong>

@@ -4,7 +4,7 @@ import { money } from "../money.ts";
 import { api } from "../session.ts";
 import type { Club, Order, PortfolioNav } from "../types.ts";
 import { Badge, Empty, ErrorNote, Panel, clock, label, useLoad, when } from "../ui.tsx";
-import { BrokerRef, orderStatusText } from "./broker.tsx";
+import { BrokerRef, orderReasonText, orderStatusText } from "./broker.tsx";
 
 interface PortfolioNow {
   currency: string;
@@ -48,20 +48,24 @@ export function OrdersPanel({ club, live, nav }: { club: Club; live: Record<stri
               <tr><th>Order</th><th class="num">Filled</th><th class="num">Avg price</th><th class="num">Fees</th><th>Status</th><th>Updated</th></tr>
             </thead>
             <tbody>
-              {orders.map((o) => (
-                <tr key={o.id} data-testid={`order-${o.id}`} data-status={o.status}>
-                  <th scope="row">
-                    <span class={o.side === "buy" ? "up" : "down"}>{label(o.side)}</span> {o.quantity ?? ""} <span class="ticker">{o.symbol}</span>
-                    <span class="muted small"> {o.kind === "limit" ? `limit ${o.limit_price ?? ""}` : o.amount ? `for ${money(o.amount, c)}` : "market"}</span>
-                    <BrokerRef order={o} />
-                  </th>
-                  <td class="num">{o.filled_quantity}{o.quantity ? ` / ${o.quantity}` : ""}</td>
-                  <td class="num">{o.average_price ? money(o.average_price, c) : "—"}</td>
-                  <td class="num">{money(o.fees, c)}</td>
-                  <td><Badge tone={ORDER_TONE[o.status] ?? "neutral"} testId={`order-status-${o.id}`}>{orderStatusText(o)}</Badge>{o.reason && <span class="muted small block">{o.reason}</span>}</td>
-                  <td class="small">{when(o.updated_at)}</td>
-                </tr>
-              ))}
+              {orders.map((o) => {
+                // Prices and fees are in the stock's own currency (a US stock: dollars), as on the desk.
+                const oc = o.currency ?? c;
+                return (
+                  <tr key={o.id} data-testid={`order-${o.id}`} data-status={o.status}>
+                    <th scope="row">
+                      <span class={o.side === "buy" ? "up" : "down"}>{label(o.side)}</span> {o.quantity ?? ""} <span class="ticker">{o.symbol}</span>
+                      <span class="muted small"> {o.kind === "limit" ? `limit ${money(o.limit_price, oc)}` : o.amount ? `for ${money(o.amount, oc)}` : "at market"}</span>
+                      <BrokerRef order={o} />
+                    </th>
+                    <td class="num">{o.filled_quantity}{o.quantity ? ` / ${o.quantity}` : ""}</td>
+                    <td class="num" data-testid={`order-price-${o.id}`}>{o.average_price ? money(o.average_price, oc) : "—"}</td>
+                    <td class="num">{money(o.fees, oc)}</td>
+                    <td><Badge tone={ORDER_TONE[o.status] ?? "neutral"} testId={`order-status-${o.id}`}>{orderStatusText(o)}</Badge>{o.reason && <span class="muted small block" data-testid={`order-reason-${o.id}`}>{orderReasonText(o.reason)}</span>}</td>
+                    <td class="small">{when(o.updated_at)}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>

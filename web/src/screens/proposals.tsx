@@ -8,6 +8,7 @@ import { api } from "../session.ts";
 import { useStore } from "../store.ts";
 import type { Club, Proposal, ProposalComment, Tally } from "../types.ts";
 import { Badge, Button, Countdown, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
+import { rulesBody } from "../rules.ts";
 
 type Choice = "yes" | "no" | "abstain";
 
@@ -217,8 +218,14 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
     kind: "investment", title: "", description: "", side: "buy", symbol: "", by: "quantity", quantity: "", amount: "", minutes: "1440", threshold: "",
     rThreshold: String(club.approval_threshold_bps / 100), rQuorum: club.quorum_bps === null ? "" : String(club.quorum_bps / 100),
     rVoting: club.voting_mode as string, rTie: club.tie_rule, rBy: club.rules_changed_by ?? "owners", rDues: club.dues_amount ?? "0.00",
+    rFee: String(club.withdrawal_fee_bps / 100), rDuesDay: String(club.dues_day ?? 1), rGrace: String(club.dues_grace_days ?? 5), rLateFee: club.dues_late_fee ?? "0.00",
   });
-  const set = (key: keyof typeof form) => (e: Event) => setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+  // A refusal answered the form as it was: changing the form clears it (never a stale
+  // "We do not know the symbol …" beside a corrected symbol).
+  const set = (key: keyof typeof form) => (e: Event) => {
+    setForm({ ...form, [key]: (e.currentTarget as HTMLInputElement).value });
+    create.setError(null);
+  };
   const create = useAction(async () => {
     const investment = form.kind === "investment";
     const body: Record<string, unknown> = {
@@ -301,7 +308,11 @@ function NewProposal({ club, room, onDone }: { club: Club; room: ClubRoom; onDon
           <label class="field"><span class="field-label">A tie is</span>
             <select data-testid="proposal-rules-tie" value={form.rTie} onChange={set("rTie")}><option value="reject">Rejected</option><option value="approve">Approved</option></select>
           </label>
+          <Field label="Withdrawal fee (%)" testId="proposal-rules-fee" inputMode="decimal" value={form.rFee} onInput={set("rFee")} />
           <Field label={`Monthly dues (${club.currency}, 0: none)`} testId="proposal-rules-dues" inputMode="decimal" value={form.rDues} onInput={set("rDues")} />
+          <Field label="Due on day (1–28)" testId="proposal-rules-dues-day" type="number" min="1" max="28" value={form.rDuesDay} onInput={set("rDuesDay")} />
+          <Field label="Grace days" testId="proposal-rules-dues-grace" type="number" min="0" max="28" value={form.rGrace} onInput={set("rGrace")} />
+          <Field label={`Late fee (${club.currency})`} testId="proposal-rules-dues-late-fee" inputMode="decimal" value={form.rLateFee} onInput={set("rLateFee")} />
           <label class="field"><span class="field-label">Rules changed by</span>
             <select data-testid="proposal-rules-by" value={form.rBy} onChange={set("rBy")}><option value="vote">The members' vote</option><option value="owners">The owners</option></select>
           </label>
@@ -479,20 +490,16 @@ function compareDecimal(a: string, b: string): number {
 
 /** The rules a rules proposal changes: only those that differ from the club's now (percent
  * typed by people → basis points). Throws an ApiError-like sentence for a bad percentage. */
-function rulesChanged(club: Club, form: { rThreshold: string; rQuorum: string; rVoting: string; rTie: string; rBy: string; rDues: string }): Record<string, unknown> {
-  const bps = (text: string) => Math.round(Number(text.replace(",", ".")) * 100);
-  const threshold = bps(form.rThreshold);
-  if (!(threshold >= 1 && threshold <= 10_000)) throw new ApiError("The approval threshold is a percentage between 0.01 and 100.", 422, "validation_error");
-  const quorum = form.rQuorum.trim() ? bps(form.rQuorum) : null;
-  if (quorum !== null && !(quorum >= 1 && quorum <= 10_000)) throw new ApiError("The quorum is a percentage between 0.01 and 100, or empty for none.", 422, "validation_error");
-  const dues = parseAmountInput(form.rDues || "0");
-  if (dues === null) throw new ApiError("Enter the monthly dues like 500.00, or 0 for none.", 422, "validation_error");
-  const wanted: Record<string, unknown> = {
-    approval_threshold_bps: threshold, quorum_bps: quorum, voting_mode: form.rVoting, tie_rule: form.rTie, rules_changed_by: form.rBy, dues_amount: dues,
-  };
+function rulesChanged(club: Club, form: { rThreshold: string; rQuorum: string; rVoting: string; rTie: string; rBy: string; rDues: string; rFee: string; rDuesDay: string; rGrace: string; rLateFee: string }): Record<string, unknown> {
+  // The same checks and sentences as the owners' Rules tab; only what differs is proposed.
+  const wanted = rulesBody({
+    voting_mode: form.rVoting, threshold: form.rThreshold, quorum: form.rQuorum, tie_rule: form.rTie, fee: form.rFee, by: form.rBy,
+    dues: form.rDues, duesDay: form.rDuesDay, grace: form.rGrace, lateFee: form.rLateFee,
+  });
   const now: Record<string, unknown> = {
     approval_threshold_bps: club.approval_threshold_bps, quorum_bps: club.quorum_bps, voting_mode: club.voting_mode, tie_rule: club.tie_rule,
-    rules_changed_by: club.rules_changed_by ?? "owners", dues_amount: club.dues_amount ?? "0.00",
+    rules_changed_by: club.rules_changed_by ?? "owners", dues_amount: club.dues_amount ?? "0.00", withdrawal_fee_bps: club.withdrawal_fee_bps,
+    dues_day: club.dues_day ?? 1, dues_grace_days: club.dues_grace_days ?? 5, dues_late_fee: club.dues_late_fee ?? "0.00",
   };
   const changed = Object.fromEntries(Object.entries(wanted).filter(([k, v]) => now[k] !== v));
   if (Object.keys(changed).length === 0) throw new ApiError("Change at least one rule: these are the club's rules already.", 422, "no_rules_change");

@@ -1,6 +1,7 @@
 /** The club room: chat, members with presence, live quotes, proposals and votes, portfolio,
  * my capital account and money arriving — all live over the account's socket. */
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { ApiError } from "../api.ts";
 import { Sparkline } from "../charts.tsx";
 import { money } from "../money.ts";
 import { live } from "../live.ts";
@@ -255,7 +256,20 @@ function InviteButton({ clubId }: { clubId: string }) {
   const mail = useAction(async () => {
     const to = emails.split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean);
     if (to.length === 0) return;
-    await api<Invite>("POST", `/api/v1/clubs/${clubId}/invites`, { body: { expires_in_hours: 72, max_uses: to.length, emails: to } });
+    // A refused address is named (the server's answer says only which position was wrong).
+    const notAddress = (x: string) => new ApiError(`“${x}” is not an e-mail address: write it like name@example.com. Nothing was sent.`, 422, "validation_error");
+    const bad = to.find((x) => !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(x));
+    if (bad !== undefined) throw notAddress(bad);
+    try {
+      await api<Invite>("POST", `/api/v1/clubs/${clubId}/invites`, { body: { expires_in_hours: 72, max_uses: to.length, emails: to } });
+    } catch (error) {
+      const errors = error instanceof ApiError && error.code === "validation_error" ? (error.details.errors as { loc?: unknown[] }[] | undefined) ?? [] : [];
+      const loc = errors[0]?.loc ?? [];
+      const at = loc.indexOf("emails");
+      const index = at >= 0 ? loc[at + 1] : undefined;
+      if (typeof index === "number" && to[index] !== undefined) throw notAddress(to[index]);
+      throw error;
+    }
     setMailed(to.length);
     setEmails("");
   });
