@@ -75,6 +75,12 @@ async def lag_of(topic: str, group: str, brokers: str) -> int:
     return (await consumer_lag(brokers, group, {topic: 4}))[topic]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) the process ``pid`` has used so far, seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def profile_summary(raw: Path, top: int) -> list[tuple[str, float]]:
     """Share of samples (inclusive) of each frame of the project's own code in a py-spy raw
     (collapsed) file, largest first."""
@@ -144,6 +150,7 @@ def main() -> None:
             time.sleep(0.3)
         time.sleep(2)
         load_start = fanout.loadavg()
+        cpu_start = cpu_seconds(worker.pid)
         started = time.monotonic()
         produced = json.loads(subprocess.run(
             [*ticks, "--rate", str(args.rate), "--seconds", f"{args.ticks / args.rate:.3f}"],
@@ -163,10 +170,12 @@ def main() -> None:
                 break
             time.sleep(0.5)
         elapsed = time.monotonic() - started
+        cpu = cpu_seconds(worker.pid) - cpu_start
         done = produced["sent"] - max(lag, 0)
         figures = {
             "ticks": produced["sent"], "consumed": done, "seconds": round(elapsed, 2),
             "ticks_per_s": round(done / elapsed, 1), "finished": lag == 0,
+            "worker_cpu_s": round(cpu, 2), "ticks_per_cpu_s": round(done / max(cpu, 0.01), 1),
             "alerts": args.alerts * args.symbols, "open_orders": args.orders * args.symbols,
             "load_average": f"{load_start.split()[0]} → {fanout.loadavg().split()[0]}",
             "cores": os.cpu_count(),
