@@ -1,13 +1,17 @@
 """The worker's tick throughput: how many market ticks per second one ``python -m agents``
-gets through (all four tick agents: quote cache, price alerts, paper broker, NAV), with
-price alerts and resting paper orders on the symbols, and optionally a py-spy profile.
+gets through (its tick agent and every engine on it: quote cache and NAV offers, price alerts,
+paper broker), with price alerts and resting paper orders on the symbols, and optionally a
+py-spy profile.
 
 A backlog of TICKS ticks (bench/node/ticks.mjs, Faust's JSON, keyed by symbol) is produced
 while the worker is running; the worker's consumer group lag on the tick topic is read every
 half second until it is zero. Ticks per second = ticks ÷ seconds from the first tick produced
 to lag zero (Faust commits every ~2.8 s: a short run overstates the time by up to that). The
 alerts never fire and the orders never fill (thresholds and limits far from the bench prices),
-so what is measured is the per-tick cost of looking at them.
+so what is measured is the per-tick cost of looking at them. The worker's CPU time (user +
+system, from /proc) over the same span is printed too, with ticks per CPU second: on a machine
+shared with other work the wall-clock rate says how much CPU the worker got as much as what it
+costs, the rate per CPU second much less so.
 
 Local services come from scripts/services.py (test profile, an instance of its own) and are
 stopped at the end. Run: ``.venv/bin/python bench/worker_ticks.py --ticks 10000``; with
