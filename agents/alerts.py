@@ -1,20 +1,13 @@
-"""Price-alert agent: a second consumer of the market ticks that triggers alerts."""
+"""Price alerts on market ticks: the alert engine's step of the tick agent (agents/market.py,
+the one consumer of the tick topic)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from agents.context import TICK_BATCH, TICK_BATCH_SECONDS, worker_context
 from app.alerts.service import alert_engine
-from streams.app import app, market_ticks
 from streams.records import MarketTickV1
 
 
-@app.agent(market_ticks)
-async def trigger_alerts(ticks: Any) -> None:
-    """Hand the ticks to the alert engine, a batch at a time (what fires is stored and sent
-    after its commit)."""
-    await worker_context()
-    batch: list[MarketTickV1]
-    async for batch in ticks.take(TICK_BATCH, within=TICK_BATCH_SECONDS):
-        await alert_engine.do_apply_ticks(batch)
+async def alert_ticks(batch: list[MarketTickV1]) -> None:
+    """Hand a batch of ticks to the alert engine, in order (what fires is stored and sent
+    after its commit). Raises what the engine raises (the database is unreachable)."""
+    await alert_engine.do_apply_ticks(batch)

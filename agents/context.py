@@ -19,11 +19,12 @@ from app.realtime.publish import use_emitter
 from app.telemetry import consumer_span
 
 TICK_BATCH = 200
-"""Ticks the price-alert, paper-broker and NAV agents take at most at a time (``take``): one
-read of the symbols' version tokens per batch instead of one per tick. A batch is acknowledged
-after it was handled (Kafka's at-least-once holds)."""
+"""Ticks the tick agent (agents/market.py) takes at most at a time (``take``): one Redis step
+for the quotes and one read of the symbols' version tokens per engine per batch instead of
+one per tick. A batch is acknowledged after it was handled (Kafka's at-least-once holds)."""
 TICK_BATCH_SECONDS = 0.01
-"""How long a batch waits for more ticks: the most these agents add to a tick's way."""
+"""How long a batch waits for more ticks: the most the batching adds to a tick's way (a quote
+included)."""
 
 
 @dataclass

@@ -1,19 +1,22 @@
 """Order agents: the paper broker (commands → its book; ticks → fills) and the reconciler
-(broker updates → the club's orders, ledger and room). The NAV on ticks is offered by the
-market agent, after the quote is cached (agents/market.py)."""
+(broker updates → the club's orders, ledger and room). The paper broker's tick side is a step
+of the tick agent (agents/market.py, the one consumer of the tick topic), as is the NAV on
+ticks, offered after the quote is cached."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from agents.context import TICK_BATCH, TICK_BATCH_SECONDS, worker_context
+from redis.asyncio import Redis
+
+from agents.context import worker_context
 from app.config import get_settings
 from app.errors import AppError
 from app.logging import get_logger
 from app.orders.broker import BrokerCosts, PaperEngine
 from app.orders.service import order_service
-from streams.app import app, market_ticks, order_commands, order_fills
+from streams.app import app, order_commands, order_fills
 from streams.records import BrokerUpdateV1, MarketTickV1, OrderCommandV1
 
 log = get_logger(__name__)
@@ -47,15 +50,27 @@ async def paper_broker_commands(commands: Any) -> None:
         await _send(await engine.on_command(command))
 
 
-@app.agent(market_ticks)
-async def paper_broker_ticks(ticks: Any) -> None:
-    """Each tick (a batch at a time): the paper broker fills what it can (the fills go to the
-    reconciler)."""
-    context = await worker_context()
-    engine = PaperEngine(BrokerCosts.of(get_settings()), context.redis)
-    batch: list[MarketTickV1]
-    async for batch in ticks.take(TICK_BATCH, within=TICK_BATCH_SECONDS):
-        await _send(await engine.on_ticks(batch))
+class PaperTicks:
+    """The paper broker's step of the tick agent: each batch of ticks, in order, fills what
+    it can on the book (the fills go to the reconciler, each acknowledged by Kafka before the
+    batch is). One per tick agent."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._engine = self._fresh()
+
+    def _fresh(self) -> PaperEngine:
+        return PaperEngine(BrokerCosts.of(get_settings()), self._redis)
+
+    async def __call__(self, batch: list[MarketTickV1]) -> None:
+        """Match ``batch`` against the book and send the fills. Raises what the engine or
+        Kafka raises; the engine is then replaced by a fresh one (its copies and the seqs it
+        has seen are read again from the book, as a restarted agent's were)."""
+        try:
+            await _send(await self._engine.on_ticks(batch))
+        except Exception:
+            self._engine = self._fresh()
+            raise
 
 
 @app.agent(order_fills)

@@ -1,13 +1,17 @@
 """The worker's tick throughput: how many market ticks per second one ``python -m agents``
-gets through (all four tick agents: quote cache, price alerts, paper broker, NAV), with
-price alerts and resting paper orders on the symbols, and optionally a py-spy profile.
+gets through (its tick agent and every engine on it: quote cache and NAV offers, price alerts,
+paper broker), with price alerts and resting paper orders on the symbols, and optionally a
+py-spy profile.
 
 A backlog of TICKS ticks (bench/node/ticks.mjs, Faust's JSON, keyed by symbol) is produced
 while the worker is running; the worker's consumer group lag on the tick topic is read every
 half second until it is zero. Ticks per second = ticks ÷ seconds from the first tick produced
 to lag zero (Faust commits every ~2.8 s: a short run overstates the time by up to that). The
 alerts never fire and the orders never fill (thresholds and limits far from the bench prices),
-so what is measured is the per-tick cost of looking at them.
+so what is measured is the per-tick cost of looking at them. The worker's CPU time (user +
+system, from /proc) over the same span is printed too, with ticks per CPU second: on a machine
+shared with other work the wall-clock rate says how much CPU the worker got as much as what it
+costs, the rate per CPU second much less so.
 
 Local services come from scripts/services.py (test profile, an instance of its own) and are
 stopped at the end. Run: ``.venv/bin/python bench/worker_ticks.py --ticks 10000``; with
@@ -73,6 +77,12 @@ async def lag_of(topic: str, group: str, brokers: str) -> int:
     from streams.lag import consumer_lag
 
     return (await consumer_lag(brokers, group, {topic: 4}))[topic]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) the process ``pid`` has used so far, seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def profile_summary(raw: Path, top: int) -> list[tuple[str, float]]:
@@ -144,6 +154,7 @@ def main() -> None:
             time.sleep(0.3)
         time.sleep(2)
         load_start = fanout.loadavg()
+        cpu_start = cpu_seconds(worker.pid)
         started = time.monotonic()
         produced = json.loads(subprocess.run(
             [*ticks, "--rate", str(args.rate), "--seconds", f"{args.ticks / args.rate:.3f}"],
@@ -163,10 +174,12 @@ def main() -> None:
                 break
             time.sleep(0.5)
         elapsed = time.monotonic() - started
+        cpu = cpu_seconds(worker.pid) - cpu_start
         done = produced["sent"] - max(lag, 0)
         figures = {
             "ticks": produced["sent"], "consumed": done, "seconds": round(elapsed, 2),
             "ticks_per_s": round(done / elapsed, 1), "finished": lag == 0,
+            "worker_cpu_s": round(cpu, 2), "ticks_per_cpu_s": round(done / max(cpu, 0.01), 1),
             "alerts": args.alerts * args.symbols, "open_orders": args.orders * args.symbols,
             "load_average": f"{load_start.split()[0]} → {fanout.loadavg().split()[0]}",
             "cores": os.cpu_count(),

@@ -9,7 +9,6 @@ the commit, and a reconnecting client gets it from the log (docs/architecture.md
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from redis.asyncio import Redis
@@ -48,6 +47,12 @@ def _state(alert: PriceAlert) -> AlertState:
         kind=alert.kind, threshold=alert.threshold, move_bps=alert.move_bps, rearm=alert.rearm,
         active=alert.active, side=alert.side, in_move=alert.in_move, last_seq=alert.last_seq,
     )  # fmt: skip
+
+
+def _moved(before: AlertState, after: AlertState) -> bool:
+    # What ``evaluate`` changes besides ``last_seq``: only these are worth a write.
+    return (after.side, after.in_move, after.active) != (before.side, before.in_move,
+                                                          before.active)  # fmt: skip
 
 
 async def _touch(redis: Redis, symbol: str) -> None:
@@ -173,7 +178,7 @@ class AlertEngine:
             decision = evaluate(before, tick.price, tick.seq, reference)
             if decision.fired:
                 fired += await self._fire(alert, decision.state, tick, decision.measured_bps)
-            elif replace(decision.state, last_seq=before.last_seq) != before:
+            elif _moved(before, decision.state):
                 moves.append((alert, decision.state))
         if moves:
             changes = [(alert, self._changes(state)) for alert, state in moves]

@@ -20,18 +20,29 @@ def _key(template: str, **parts: str) -> str:
 
 LATEST_KEY = "quote:latest:{symbol}"
 
-# Replace the cached quote only if the incoming one is newer (higher seq): re-delivered or
-# out-of-order ticks never move a quote backwards. Returns false when not stored, else the
-# symbol's watcher set (KEYS[2]) as it is at that moment: one round trip per tick, and a club
-# added to the set before the quote was stored is always in the answer.
+# Replace each cached quote only if the incoming one is newer (higher seq): re-delivered or
+# out-of-order ticks never move a quote backwards. KEYS are (latest, watchers) pairs and ARGV
+# (seq, quote JSON) pairs, one per tick, applied in order (two ticks of one symbol in a call
+# are compared with each other as if sent one after the other). Answers one entry per tick: 0
+# when not stored, else the symbol's watcher set as it is at that moment — one round trip for
+# a batch of ticks, and a club added to a set before its quote was stored is in the answer.
 _STORE_IF_NEWER = """
-local current = redis.call('HGET', KEYS[1], 'seq')
-if current and tonumber(current) >= tonumber(ARGV[1]) then
-  return false
+local out = {}
+for i = 1, #KEYS / 2 do
+  local current = redis.call('HGET', KEYS[2 * i - 1], 'seq')
+  if current and tonumber(current) >= tonumber(ARGV[2 * i - 1]) then
+    out[i] = 0
+  else
+    redis.call('HSET', KEYS[2 * i - 1], 'seq', ARGV[2 * i - 1], 'quote', ARGV[2 * i])
+    out[i] = redis.call('SMEMBERS', KEYS[2 * i])
+  end
 end
-redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'quote', ARGV[2])
-return redis.call('SMEMBERS', KEYS[2])
+return out
 """
+
+
+def _members(raw: list[bytes | str]) -> list[str]:
+    return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in raw)
 
 
 class QuoteCache:
@@ -46,13 +57,22 @@ class QuoteCache:
         """Cache ``quote`` unless a quote with ``seq`` or higher is already there. Returns
         None when it was not stored, else the ids of the clubs watching or holding the symbol
         (read in the same step, sorted)."""
-        stored = await self._store(
-            keys=[_key(LATEST_KEY, symbol=quote.symbol), _key(WATCHERS_KEY, symbol=quote.symbol)],
-            args=[seq, quote.model_dump_json()],
-        )
-        if stored is None:
-            return None
-        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in stored)
+        return (await self.store_many_if_newer([(quote, seq)]))[0]
+
+    async def store_many_if_newer(
+        self, quotes: list[tuple[QuoteTick, int]]
+    ) -> list[list[str] | None]:
+        """``store_if_newer`` for each ``(quote, seq)`` in order, in one Redis step (one
+        script call): one answer per quote, in the same order."""
+        if not quotes:
+            return []
+        keys: list[str] = []
+        args: list[str | int] = []
+        for quote, seq in quotes:
+            keys += [_key(LATEST_KEY, symbol=quote.symbol), _key(WATCHERS_KEY, symbol=quote.symbol)]
+            args += [seq, quote.model_dump_json()]
+        answers = await self._store(keys=keys, args=args)
+        return [_members(a) if isinstance(a, list) else None for a in answers]
 
     async def latest(self, symbols: list[str]) -> list[QuoteTick]:
         """The cached quotes of ``symbols`` that have one, in the order asked."""

@@ -37,6 +37,7 @@ class MarketService:
 
     def __init__(self) -> None:
         self._sink: QuoteCoalescer | None = None
+        self._quotes: tuple[Redis, repository.QuoteCache] | None = None
 
     def _quotes_out(self) -> QuoteCoalescer:
         # One coalescer per process, created inside the running loop on first use.
@@ -62,15 +63,28 @@ class MarketService:
         club that has just started watching or holding it gets this very tick (a cache of the
         watcher sets once missed the last tick of a burst for a club that had just bought).
         """
-        quote = QuoteTick.from_tick(tick)
-        clubs = await repository.QuoteCache(services.require_redis()).store_if_newer(
-            quote, tick.seq
+        return (await self.do_record_ticks([tick]))[0]
+
+    async def do_record_ticks(self, ticks: list[MarketTickV1]) -> list[list[str] | None]:
+        """``do_record_tick`` for each of ``ticks`` in order, with one Redis step for all of
+        them (the tick agent takes ticks in batches): one answer per tick, in the same order.
+        Raises what Redis raises (nothing is sent then)."""
+        quotes = [QuoteTick.from_tick(tick) for tick in ticks]
+        answers = await self._cache().store_many_if_newer(
+            [(quote, tick.seq) for quote, tick in zip(quotes, ticks, strict=True)]
         )
-        if clubs is None:
-            return None
-        rooms = [symbol_room(tick.symbol), *(club_room(c) for c in clubs)]
-        await self._quotes_out().offer(rooms, tick.symbol, quote.model_dump())
-        return clubs
+        sink = self._quotes_out()
+        for quote, clubs in zip(quotes, answers, strict=True):
+            if clubs is not None:
+                rooms = [symbol_room(quote.symbol), *(club_room(c) for c in clubs)]
+                await sink.offer(rooms, quote.symbol, quote.model_dump())
+        return answers
+
+    def _cache(self) -> repository.QuoteCache:
+        redis = services.require_redis()
+        if self._quotes is None or self._quotes[0] is not redis:
+            self._quotes = (redis, repository.QuoteCache(redis))
+        return self._quotes[1]
 
     async def do_sync_club_symbols(self, club_id: str, symbols: set[str], source: str) -> None:
         """Make ``symbols`` the club's ``source`` set (``watchlist`` — kept by the clubs — or
