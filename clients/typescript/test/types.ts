@@ -27,5 +27,15 @@ export async function typed(client: SamoohClient, clubId: string): Promise<void>
     },
   });
   room.stop();
+  // The README's examples.
+  const vote = await client.call("vote:cast", { proposal_id: "p", choice: "yes" });
+  void vote.vote;
+  client.follow(Rooms.club(clubId), {
+    onEvent: () => undefined,
+    load: async () => (await client.request("get", "/api/v1/clubs/{club_id}/room", { path: { club_id: clubId } })).seq,
+  });
+  await client.setEmailKinds(["mention", "proposal_closed"]);
+  // @ts-expect-error not a kind of notification
+  await client.setEmailKinds(["everything"]);
   void [email, push, text, missed];
 }
