@@ -867,6 +867,8 @@ export interface OrderOut {
   broker?: string | null;
   broker_order_id?: string | null;
   waiting_for_broker?: boolean;
+  contract_charges?: ChargeOut[] | null;
+  charges_adjustment?: string | null;
   created_by: string | null;
   submitted_by: string | null;
   created_at: string;

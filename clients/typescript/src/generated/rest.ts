@@ -6931,8 +6931,18 @@ export interface components {
              * @default null
              */
             broker_order_id?: string | null;
+            /**
+             * Charges Adjustment
+             * @default null
+             */
+            charges_adjustment?: string | null;
             /** Club Id */
             club_id: string;
+            /**
+             * Contract Charges
+             * @default null
+             */
+            contract_charges?: components["schemas"]["ChargeOut"][] | null;
             /** Created At */
             created_at: string;
             /** Created By */
@@ -20576,8 +20586,18 @@ export interface operations {
                          * @default null
                          */
                         broker_order_id?: string | null;
+                        /**
+                         * Charges Adjustment
+                         * @default null
+                         */
+                        charges_adjustment?: string | null;
                         /** Club Id */
                         club_id: string;
+                        /**
+                         * Contract Charges
+                         * @default null
+                         */
+                        contract_charges?: components["schemas"]["ChargeOut"][] | null;
                         /** Created At */
                         created_at: string;
                         /** Created By */
@@ -20843,8 +20863,18 @@ export interface operations {
                          * @default null
                          */
                         broker_order_id?: string | null;
+                        /**
+                         * Charges Adjustment
+                         * @default null
+                         */
+                        charges_adjustment?: string | null;
                         /** Club Id */
                         club_id: string;
+                        /**
+                         * Contract Charges
+                         * @default null
+                         */
+                        contract_charges?: components["schemas"]["ChargeOut"][] | null;
                         /** Created At */
                         created_at: string;
                         /** Created By */
@@ -21033,8 +21063,18 @@ export interface operations {
                          * @default null
                          */
                         broker_order_id?: string | null;
+                        /**
+                         * Charges Adjustment
+                         * @default null
+                         */
+                        charges_adjustment?: string | null;
                         /** Club Id */
                         club_id: string;
+                        /**
+                         * Contract Charges
+                         * @default null
+                         */
+                        contract_charges?: components["schemas"]["ChargeOut"][] | null;
                         /** Created At */
                         created_at: string;
                         /** Created By */
@@ -21230,8 +21270,18 @@ export interface operations {
                          * @default null
                          */
                         broker_order_id?: string | null;
+                        /**
+                         * Charges Adjustment
+                         * @default null
+                         */
+                        charges_adjustment?: string | null;
                         /** Club Id */
                         club_id: string;
+                        /**
+                         * Contract Charges
+                         * @default null
+                         */
+                        contract_charges?: components["schemas"]["ChargeOut"][] | null;
                         /** Created At */
                         created_at: string;
                         /** Created By */
