@@ -88,7 +88,7 @@ def test_the_generated_types_are_the_server_documents(installed: Path, tmp_path:
     for name in ("events.ts", "rest.ts"):
         committed = (PACKAGE / "src" / "generated" / name).read_text()
         assert (out / name).read_text() == committed, (
-            f"src/generated/{name} is out of date: regenerate it (clients/typescript/README.md)"
+            f"clients/typescript/src/generated/{name} is out of date: run `make client-types`"
         )
 
 
