@@ -1,14 +1,15 @@
 """The TypeScript client package (clients/typescript, ``@samooh/client``):
 
-- its own tests (``npm ci && npm test``: the catch-up protocol on hand-made sequences, and the
-  typed surface compiled against the generated types) pass on a fresh install;
+- its own tests (``npm ci && npm test``: the catch-up protocol on hand-made sequences, the
+  session rules on hand-made answers, the typed surface compiled against the generated types)
+  pass on a fresh install;
 - its generated types are what the server's AsyncAPI and OpenAPI documents give today
   (regenerated into a temporary folder and compared byte for byte), so they cannot drift;
 - against the live stack, a Node script using the package logs in (a wrong password is a typed
-  error, the refresh token rotates), changes its notification preferences, follows a club's
-  room, receives a message posted over HTTP, loses its connection, misses three messages,
-  reconnects by itself and catches them up in ``seq`` order, once each, then gets the next one
-  live.
+  error, the refresh token rotates), changes its notification preferences and subscribes and
+  unsubscribes a Web Push endpoint, follows a club's room, receives a message posted over HTTP,
+  loses its connection, misses three messages, reconnects by itself and catches them up in
+  ``seq`` order, once each, then gets the next one live.
 """
 
 from __future__ import annotations
@@ -120,6 +121,10 @@ async def test_the_typescript_client_catches_up_after_a_cut(
     before, after = seen["preferences"]["before"], seen["preferences"]["after"]
     assert after == {**before, "sms": not before["sms"], "push": False}
     assert seen["preferences"]["read"] == after
+    assert seen["push"] == {
+        "key": True, "stored": ["mention"], "listed": 1, "remaining": 0,
+        "again": {"code": "push_subscription_not_found", "status": 404},
+    }  # fmt: skip
 
     start = seen["joined_at"]
     room = f"club:{club.id}"

@@ -83,6 +83,13 @@ export type NotificationPreferences = Required<components["schemas"]["Notificati
 export type NotificationPreferencesPatch = NonNullable<BodyOf<"patch", "/api/v1/me">["notification_preferences"]>;
 export type EmailPreferences = ResponseOf<"get", "/api/v1/notifications/preferences">;
 export type NotificationKind = components["schemas"]["NotificationKind"];
+/** A Web Push subscription as a browser gives it (`PushSubscription.toJSON()`). */
+export interface PushSubscriptionIn {
+  endpoint: string;
+  keys: { p256dh: string; auth: string };
+}
+/** One of the person's Web Push subscriptions. */
+export type PushSubscriptionOut = ResponseOf<"post", "/api/v1/push/subscriptions">;
 
 /** A session as the server issues it: `expires_in` and `refresh_expires_in` in seconds. */
 export interface TokenPair {
@@ -386,6 +393,30 @@ export class SamoohClient implements LiveLink {
   /** Choose the kinds e-mailed (an empty list: none; `PUT …/notifications/preferences`). */
   setEmailKinds(kinds: NotificationKind[]): Promise<EmailPreferences> {
     return this.request("put", "/api/v1/notifications/preferences", { body: { email_kinds: kinds } });
+  }
+
+  /** The server's VAPID public key (`applicationServerKey`, base64url) for Web Push. */
+  async pushPublicKey(): Promise<string> {
+    return (await this.request("get", "/api/v1/push/key")).public_key;
+  }
+
+  /** The person's Web Push subscriptions, with the kinds each gets. */
+  async pushSubscriptions(): Promise<PushSubscriptionOut[]> {
+    return (await this.request("get", "/api/v1/push/subscriptions")).subscriptions;
+  }
+
+  /** Subscribe a Web Push endpoint (a browser's `PushSubscription.toJSON()`: `endpoint`,
+   * `keys.p256dh`, `keys.auth`) to pushes of `kinds` (omitted: the kinds e-mailed). Throws
+   * `SamoohError` `invalid_push_subscription` / `validation_error` (422). */
+  subscribePush(subscription: PushSubscriptionIn, kinds?: NotificationKind[]): Promise<PushSubscriptionOut> {
+    const { endpoint, keys } = subscription;
+    return this.request("post", "/api/v1/push/subscriptions", { body: { endpoint, keys, ...(kinds ? { kinds } : {}) } });
+  }
+
+  /** Stop pushes to `endpoint`; the remaining subscriptions. Throws `SamoohError`
+   * `push_subscription_not_found` (404). */
+  async unsubscribePush(endpoint: string): Promise<PushSubscriptionOut[]> {
+    return (await this.request("delete", "/api/v1/push/subscriptions", { body: { endpoint } })).subscriptions;
   }
 
   // ---- live ------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
 export { SamoohClient } from "./client.js";
 export type {
   BodyOf, ConnectionState, EmailPreferences, FetchLike, FollowOptions, Following, Me, Method, NotificationKind,
-  NotificationPreferences, NotificationPreferencesPatch, Operation, PathsWith, QueryOf, RequestArgs, RequestOptions,
+  NotificationPreferences, NotificationPreferencesPatch, Operation, PushSubscriptionIn, PushSubscriptionOut, PathsWith, QueryOf, RequestArgs, RequestOptions,
   ResponseLike, ResponseOf, RoomEvent, SamoohClientOptions, TokenPair,
 } from "./client.js";
 export { SamoohError } from "./errors.js";

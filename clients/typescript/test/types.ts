@@ -37,5 +37,10 @@ export async function typed(client: SamoohClient, clubId: string): Promise<void>
   await client.setEmailKinds(["mention", "proposal_closed"]);
   // @ts-expect-error not a kind of notification
   await client.setEmailKinds(["everything"]);
+  const key: string = await client.pushPublicKey();
+  const stored = await client.subscribePush({ endpoint: "https://push.example/1", keys: { p256dh: key, auth: "a" } }, ["mention"]);
+  const kinds: string[] = stored.kinds;
+  const left: { endpoint: string }[] = await client.unsubscribePush(stored.endpoint);
+  void [kinds, left, await client.pushSubscriptions()];
   void [email, push, text, missed];
 }

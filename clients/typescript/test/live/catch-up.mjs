@@ -3,6 +3,7 @@
 // A member logs in, follows the club's room, receives a chat message another member posts over
 // HTTP, loses its connection, misses messages posted meanwhile, reconnects by itself and catches
 // them up in order; then one more arrives live. Prints one JSON line of what it saw.
+import { createECDH, randomBytes } from "node:crypto";
 import { Rooms, SamoohClient, SamoohError } from "../../dist/index.js";
 
 const input = JSON.parse(process.argv[2]);
@@ -55,6 +56,29 @@ try {
 const before = await member.notificationPreferences();
 const after = await member.setNotificationPreferences({ sms: !before.sms, push: false });
 report.preferences = { before, after, read: await member.notificationPreferences() };
+
+// Web Push subscriptions (the same preferences per device): a subscription as a browser makes
+// one (a P-256 key and a 16-byte secret), listed, then dropped; dropping it again is refused.
+const ecdh = createECDH("prime256v1");
+ecdh.generateKeys();
+const endpoint = `https://push.example.invalid/samooh-ts/${randomBytes(6).toString("hex")}`;
+const keys = { p256dh: ecdh.getPublicKey().toString("base64url"), auth: randomBytes(16).toString("base64url") };
+const stored = await member.subscribePush({ endpoint, keys }, ["mention"]);
+const listed = await member.pushSubscriptions();
+const remaining = await member.unsubscribePush(endpoint);
+let again = null;
+try {
+  await member.unsubscribePush(endpoint);
+} catch (error) {
+  again = error instanceof SamoohError ? { code: error.code, status: error.status } : String(error);
+}
+report.push = {
+  key: (await member.pushPublicKey()).length > 80,
+  stored: stored.kinds,
+  listed: listed.filter((s) => s.endpoint === endpoint).length,
+  remaining: remaining.filter((s) => s.endpoint === endpoint).length,
+  again,
+};
 
 member.onState((state) => report.states.push(state));
 await member.connect();
