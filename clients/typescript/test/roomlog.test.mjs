@@ -290,3 +290,26 @@ test("stop: nothing more is applied or asked", async () => {
   assert.deepEqual(applied, []);
   assert.deepEqual(asked, [["join", null]]);
 });
+
+test("reached: an own change logged at a seq that never arrived is asked for after the wait", async () => {
+  const server = serverLog();
+  const link = fakeLink();
+  const { log, applied, asked } = follow(server, link);
+  link.connect();
+  await settle();
+  server.emit(); // the caller's own bid, logged at 1; its broadcast is lost
+  log.reached(1, 20);
+  await settle();
+  assert.deepEqual(asked, [["join", null]]); // not before the wait
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  assert.deepEqual(asked, [["join", null], ["sync", 0]]);
+  assert.deepEqual(applied, [1]);
+  assert.equal(log.catchUps, 1);
+  // Already applied when the wait ends: nothing is asked.
+  const two = server.emit();
+  link.deliver(two.event, two.data);
+  log.reached(2, 10);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(asked.length, 2);
+  assert.deepEqual(applied, [1, 2]);
+});

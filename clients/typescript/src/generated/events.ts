@@ -84,9 +84,15 @@ export interface AuctionOut {
 
 export type Audience = "everyone" | "club";
 
+/**
+ * ``chit:bid``'s answer: the bid's ``seq`` in the auction and ``room_seq``, the ``seq`` of
+ * its ``chit:bid`` event in the room's log (a client that has not applied it shortly asks
+ * the room for what it missed).
+ */
 export interface BidAck {
   ok?: true;
   seq: number;
+  room_seq?: number | null;
   discount: string;
   ends_at: string;
 }
@@ -793,7 +799,7 @@ export interface MissedEvent {
 }
 
 /** What a notification is about. */
-export type NotificationKind = "mention" | "proposal_created" | "proposal_closing_soon" | "proposal_closed" | "crm_reminder" | "crm_kyc_expiry" | "drift_alert" | "consultation_reminder" | "strategy_changed" | "scheme_approved" | "payment_due" | "payment_received" | "auction_reminder" | "contribution_pending" | "campaign" | "campaign_report_overdue";
+export type NotificationKind = "mention" | "proposal_created" | "proposal_closing_soon" | "proposal_closed" | "crm_reminder" | "crm_kyc_expiry" | "drift_alert" | "consultation_reminder" | "strategy_changed" | "scheme_approved" | "payment_due" | "payment_received" | "auction_reminder" | "contribution_pending" | "campaign" | "campaign_report_overdue" | "member_charge" | "club_rules_changed";
 
 /** ``notification:new`` to ``user:<id>``: a stored notification and the new unread count. */
 export interface NotificationNewEvent {

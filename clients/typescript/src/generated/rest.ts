@@ -1516,10 +1516,31 @@ export interface paths {
         put?: never;
         /**
          * Charge a member a fee or an expense share the club keeps (owner/admin/treasurer); the
-         * @description next valuation redeems the member's units for it at its unit value. Errors: 403
-         *     ``role_required``, 404 ``member_not_found``.
+         * @description next valuation redeems the member's units for it at its unit value; the member is told.
+         *     Errors: 403 ``role_required``, 404 ``member_not_found``, 422 ``charge_refused`` (no units,
+         *     or more than the member's value at the last valuation less pending charges).
          */
         post: operations["post_charge_member"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/clubs/{club_id}/charges/{charge_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a pending member charge (owner/admin/treasurer); the member is told. Errors: 403
+         * @description ``role_required``, 404 ``charge_not_found``, 409 ``charge_not_pending``.
+         */
+        post: operations["post_cancel_charge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1588,7 +1609,7 @@ export interface paths {
          * Approve or reject a manual contribution (owner/admin/treasurer, not the contributor).
          * @description An approval is published as a payment event and applied by the payments agent like a
          *     provider's payment. Errors: 403 ``role_required``, 404 ``contribution_not_found``, 409
-         *     ``contribution_state``.
+         *     ``contribution_state``, 422 ``backdated_entry`` (``paid_on`` before the last valuation).
          */
         post: operations["post_decide_contribution"];
         delete?: never;
@@ -6715,11 +6736,18 @@ export interface components {
         /**
          * MemberStatusRow
          * @description One member at a valuation: money in paise shown as strings, ownership and return in
-         *     percent (4 places). Return = (value + withdrawn − paid in) ÷ paid in.
+         *     percent (4 places). Return = (value + withdrawn − paid in) ÷ paid in: ``withdrawn`` is what
+         *     the member received; ``charged``, the member charges the club kept (paid with units), is
+         *     not — it lowers the value instead.
          */
         MemberStatusRow: {
             /** Active */
             active: boolean;
+            /**
+             * Charged
+             * @default 0.00
+             */
+            charged?: string;
             /** Ownership Pct */
             ownership_pct: string;
             /** Paid In */
@@ -6802,7 +6830,7 @@ export interface components {
          * @description What a notification is about.
          * @enum {string}
          */
-        NotificationKind: "mention" | "proposal_created" | "proposal_closing_soon" | "proposal_closed" | "crm_reminder" | "crm_kyc_expiry" | "drift_alert" | "consultation_reminder" | "strategy_changed" | "scheme_approved" | "payment_due" | "payment_received" | "auction_reminder" | "contribution_pending" | "campaign" | "campaign_report_overdue";
+        NotificationKind: "mention" | "proposal_created" | "proposal_closing_soon" | "proposal_closed" | "crm_reminder" | "crm_kyc_expiry" | "drift_alert" | "consultation_reminder" | "strategy_changed" | "scheme_approved" | "payment_due" | "payment_received" | "auction_reminder" | "contribution_pending" | "campaign" | "campaign_report_overdue" | "member_charge" | "club_rules_changed";
         /**
          * NotificationOut
          * @description One notification. ``seq`` increases by one per person.
@@ -18474,6 +18502,114 @@ export interface operations {
             };
         };
     };
+    post_cancel_charge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                club_id: string;
+                charge_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /**
+             * @description A charge: ``pending`` until a valuation redeems the member's units for ``charged``
+             *     (decimal strings; ``units`` with 6 places is the change to the member's units, so negative:
+             *     ``"-1.000000"`` redeemed one unit — the sign convention of every unit movement).
+             */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Amount */
+                        amount: string;
+                        /** Charged */
+                        charged: string | null;
+                        /** Club Id */
+                        club_id: string;
+                        /**
+                         * Created At
+                         * Format: date-time
+                         */
+                        created_at: string;
+                        /** Created By */
+                        created_by: string;
+                        /** Id */
+                        id: string;
+                        /** Reason */
+                        reason: string;
+                        /** Status */
+                        status: string;
+                        /** Units */
+                        units: string | null;
+                        /** User Id */
+                        user_id: string;
+                        /** Valuation Date */
+                        valuation_date: string | null;
+                    };
+                };
+            };
+            /** @description Every error: ``{"error": {"code", "message", "details"}}``. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: components["schemas"]["ErrorDetail"];
+                    };
+                };
+            };
+            /** @description Every error: ``{"error": {"code", "message", "details"}}``. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: components["schemas"]["ErrorDetail"];
+                    };
+                };
+            };
+            /** @description Every error: ``{"error": {"code", "message", "details"}}``. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: components["schemas"]["ErrorDetail"];
+                    };
+                };
+            };
+            /** @description Every error: ``{"error": {"code", "message", "details"}}``. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: components["schemas"]["ErrorDetail"];
+                    };
+                };
+            };
+            /** @description Every error: ``{"error": {"code", "message", "details"}}``. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: components["schemas"]["ErrorDetail"];
+                    };
+                };
+            };
+        };
+    };
     get_list_contributions: {
         parameters: {
             query?: never;
@@ -22652,14 +22788,14 @@ export interface operations {
                 "application/json": {
                     /**
                      * Fees
-                     * @description an amount as a decimal string with at most two places
+                     * @description zero or more
                      * @default 0.00
                      * @example 5456.25
                      */
                     fees?: string;
                     /**
                      * Price
-                     * @description an amount as a decimal string with at most two places
+                     * @description a share, more than zero
                      * @example 5456.25
                      */
                     price: string;
