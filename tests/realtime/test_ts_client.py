@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -38,12 +38,16 @@ NPM = shutil.which("npm") or "npm"
 NODE = shutil.which("node") or "node"
 
 
-def _run(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    """Run ``argv``; on failure the assertion shows its output."""
-    done = subprocess.run(
-        argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
-        env={**os.environ, "NO_UPDATE_NOTIFIER": "1", "npm_config_fund": "false",
-             "npm_config_audit": "false"},
+# Every wait below runs in a thread: the session's event loop also runs the database driver's
+# monitors, and blocking it for the length of an npm run made its next operation fail.
+
+
+async def _run(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` (off the event loop); on failure the assertion shows its output."""
+    done = await asyncio.to_thread(
+        subprocess.run, argv, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        check=False, env={**os.environ, "NO_UPDATE_NOTIFIER": "1", "npm_config_fund": "false",
+                          "npm_config_audit": "false"},
     )  # fmt: skip
     assert done.returncode == 0, (
         f"{' '.join(argv)} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
@@ -51,41 +55,43 @@ def _run(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProc
     return done
 
 
-@contextlib.contextmanager
-def _package_lock(exclusive: bool) -> Iterator[None]:
+@contextlib.asynccontextmanager
+async def _package_lock(exclusive: bool) -> AsyncIterator[None]:
     """The suite's two parts may use the package at once: installing and building it (which
     rewrites ``dist/``) is exclusive, running a script from ``dist/`` is shared."""
     (ROOT / ".local").mkdir(exist_ok=True)
     with (ROOT / ".local" / "ts-client.lock").open("a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        await asyncio.to_thread(fcntl.flock, held, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
 
 
 @pytest.fixture(scope="module")
-def installed() -> Path:
+async def installed() -> Path:
     """The package installed from its lock file (``npm ci``, which also builds ``dist/``) —
     again only when the lock file changed since the last install in this clone."""
     stamp = PACKAGE / "node_modules" / ".samooh-installed"
     lock = PACKAGE / "package-lock.json"
-    with _package_lock(exclusive=True):
+    async with _package_lock(exclusive=True):
         if not stamp.exists() or stamp.stat().st_mtime < lock.stat().st_mtime:
-            _run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"], PACKAGE, 300)
+            await _run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"], PACKAGE, 300)
             stamp.touch()
         else:
-            _run([NPM, "run", "build", "--silent"], PACKAGE, 120)
+            await _run([NPM, "run", "build", "--silent"], PACKAGE, 120)
     return PACKAGE
 
 
-def test_the_package_tests_pass(installed: Path) -> None:
-    with _package_lock(exclusive=True):
-        done = _run([NPM, "test", "--silent"], installed, 300)
+async def test_the_package_tests_pass(installed: Path) -> None:
+    async with _package_lock(exclusive=True):
+        done = await _run([NPM, "test", "--silent"], installed, 300)
     assert "# fail 0" in done.stdout and "# pass " in done.stdout
 
 
-def test_the_generated_types_are_the_server_documents(installed: Path, tmp_path: Path) -> None:
+async def test_the_generated_types_are_the_server_documents(
+    installed: Path, tmp_path: Path
+) -> None:
     contract, out = tmp_path / "contract", tmp_path / "generated"
-    _run([sys.executable, str(PACKAGE / "scripts" / "contract.py"), str(contract)], ROOT, 120)
-    _run([NODE, "scripts/generate.mjs", str(contract), str(out)], installed, 120)
+    await _run([sys.executable, str(PACKAGE / "scripts" / "contract.py"), str(contract)], ROOT, 120)
+    await _run([NODE, "scripts/generate.mjs", str(contract), str(out)], installed, 120)
     for name in ("events.ts", "rest.ts"):
         committed = (PACKAGE / "src" / "generated" / name).read_text()
         assert (out / name).read_text() == committed, (
@@ -104,7 +110,7 @@ async def test_the_typescript_client_catches_up_after_a_cut(
         "member": {"email": ravi.email, "password": PASSWORD},
         "other": {"email": asha.email, "password": PASSWORD},
     })  # fmt: skip
-    with _package_lock(exclusive=False):
+    async with _package_lock(exclusive=False):
         script = await asyncio.create_subprocess_exec(
             NODE, "test/live/catch-up.mjs", argument, cwd=installed,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
