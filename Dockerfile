@@ -4,6 +4,8 @@ WORKDIR /src/web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY web/ ./
+# the room log's protocol is bundled from the client package's source (web/vite.config.ts)
+COPY clients/typescript/src/ /src/clients/typescript/src/
 RUN npm run build
 
 FROM python:3.11-slim-bookworm

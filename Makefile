@@ -6,9 +6,9 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
-WEB_SOURCES := $(shell find web/src web/scripts -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+WEB_SOURCES := $(shell find web/src web/scripts -type f 2>/dev/null) web/index.html web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json clients/typescript/src/roomlog.ts
 
-.PHONY: run test drills test-long lint typecheck web venv services-up services-down services-status clean bench help
+.PHONY: run test drills test-long lint typecheck web client-types venv services-up services-down services-status clean bench help
 
 help:
 	@echo "make run    — start services, web server, worker, market replayer, demo data; Ctrl-C stops"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench  — the fan-out benchmark, Samooh against a Node Socket.IO server (bench/fanout.py)"
 	@echo "make test-long — make test with the long Hypothesis profile (HYPOTHESIS_PROFILE=long)"
 	@echo "make drills — the failure drills (tests/drills/): Redis stopped, Kafka restarted; minutes each"
+	@echo "make client-types — regenerate the TypeScript client's types from the AsyncAPI and OpenAPI documents"
 
 run: $(VENV)/.installed web/dist/.built
 	@$(PY) scripts/run.py
@@ -54,6 +55,14 @@ web: web/dist/.built
 web/dist/.built: $(WEB_SOURCES)
 	@cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent
 	@touch $@
+
+# The TypeScript client's generated types (clients/typescript/src/generated) from the server's
+# AsyncAPI and OpenAPI documents: after changing an event, a payload or a route
+# (tests/realtime/test_ts_client.py fails until they match).
+client-types: $(VENV)/.installed
+	@$(PY) clients/typescript/scripts/contract.py .local/contract
+	@cd clients/typescript && (test -d node_modules || npm ci --no-audit --no-fund --loglevel=error) \
+		&& node scripts/generate.mjs ../../.local/contract
 
 services-up: $(VENV)/.installed
 	@$(PY) scripts/services.py up --profile run >/dev/null

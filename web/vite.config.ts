@@ -6,6 +6,10 @@ const backend = "http://127.0.0.1:8000";
 
 export default defineConfig({
   base: "/",
+  resolve: {
+    // The room log's protocol is the client package's (clients/typescript), bundled from source.
+    alias: { "@samooh/client/roomlog": decodeURIComponent(new URL("../clients/typescript/src/roomlog.ts", import.meta.url).pathname) },
+  },
   oxc: {
     jsx: { runtime: "automatic", importSource: "preact" },
   },

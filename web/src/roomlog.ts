@@ -1,218 +1,23 @@
 /**
  * One room's log kept in step on a screen: the catch-up every live screen shares (club room,
- * campaign page, chit auction, CRM board, advice page).
+ * campaign page, chit auction, CRM board, advice page, the personal feeds).
  *
- * The server stores each room event with a gap-free `seq` and an id `<room>:<seq>`
- * (app/realtime/eventlog.py) and sends it at most once. So a screen:
- * - enters the room on every (re)connection, with the last `seq` it applied (`null` on the first
- *   join), and gets either the events it missed or a fresh state at some `seq`;
- * - applies live events in `seq` order exactly once: an event at or below the last applied `seq`
- *   is a duplicate and is dropped, a later one waits in a buffer until the ones before it came;
- * - asks for what is missing (`sync`) when the buffer has a hole, and when the server says the
- *   room's log has gone further than what it applied: `room:head {room, head}`, sent to every
- *   socket after the web process's link to Redis came back (app/realtime/resume.py), because
- *   events emitted during the outage never arrived.
- *
- * The screen says how to join and sync (its own socket events and answers) and how to apply one
- * event; this class does the ordering, deduplication and catch-up.
+ * The protocol itself — join with the last applied `seq`, apply each logged event once in `seq`
+ * order, sync on a hole or a `room:head` ahead, take a fresh state when the server cannot replay
+ * everything — lives in the client package `@samooh/client` (clients/typescript/src/roomlog.ts),
+ * which mobile apps and scripts use too. This module binds it to the page's one connection
+ * (`live`), so the screens keep constructing `new RoomLog({room, join, sync, apply, …})`.
  */
+import { type CatchUp, type LogEvent, RoomLog as SharedRoomLog, type RoomLogOptions as SharedOptions } from "@samooh/client/roomlog";
 import { live } from "./live.ts";
 
-/** One event of a room's log, as sent live or replayed (`{event, data}`; `data.seq`, `data.id`). */
-export interface LogEvent {
-  event: string;
-  data: Record<string, unknown> & { seq?: number };
-}
+export type { CatchUp, LogEvent };
 
-/**
- * What a join or a sync gave:
- * - `{missed}`: the events after the `seq` asked for, oldest first (applied in order, once);
- * - `{state}`: the screen loaded a fresh state itself (a first join, or more was missed than the
- *   server replays) and that state is at `seq` = `state`: buffered events above it apply on top.
- * `room`: the room's name when only the server knows it (the CRM board's `crm:board:…`).
- */
-export type CatchUp = { missed: LogEvent[]; room?: string } | { state: number; room?: string };
+/** The shared log's options, without the connection (always the page's `live`). */
+export type RoomLogOptions = Omit<SharedOptions, "link">;
 
-export interface RoomLogOptions {
-  /** The room as the server spells it (`club:<id>`, `campaign:<id>`, `scheme:<id>`), or null
-   * until a join answer names it. Live events are recognised by their id `<room>:<seq>`. */
-  room: string | null;
-  /** Enter the room (called on every connection): `after` is the last applied seq, or null when
-   * nothing was applied yet (the screen then loads its state and answers `{state}`). */
-  join: (after: number | null) => Promise<CatchUp>;
-  /** While in the room, the events after `after` (a hole, a `room:head` ahead). Defaults to
-   * `join(after)`. */
-  sync?: (after: number) => Promise<CatchUp>;
-  /** Apply one event; called in `seq` order, once per `seq`. */
-  apply: (event: LogEvent) => void;
-  /** After a join's catch-up was applied; `again` is false for the first successful join. */
-  joined?: (again: boolean) => void;
-  /** A join failed (no such room any more, not allowed, not connected). */
-  failed?: (error: unknown) => void;
-  /** The last applied seq moved (to mirror it in a view). */
-  moved?: (seq: number) => void;
-}
-
-export class RoomLog {
-  private readonly options: RoomLogOptions;
-  private room: string | null;
-  private seq: number | null = null;
-  private readonly pending = new Map<number, LogEvent>();
-  private readonly cleanups: (() => void)[] = [];
-  private joining = false;
-  private joinAgain = false;
-  private syncing = false;
-  /** The highest `room:head` heard, and whether one came while an answer was on its way (that
-   * answer may predate the events it announced). */
-  private knownHead = 0;
-  private headWaiting = false;
-  private joinedOnce = false;
-  private running = false;
-  /** How many times this log caught up after a reconnection or a `room:head` (read by tests). */
-  catchUps = 0;
-
+export class RoomLog extends SharedRoomLog {
   constructor(options: RoomLogOptions) {
-    this.options = options;
-    this.room = options.room;
-  }
-
-  /** The last applied seq (null before the first join). */
-  get lastSeq(): number | null {
-    return this.seq;
-  }
-
-  /** Listen to the room's events and `room:head`, and join now (if connected) and on every
-   * reconnection. */
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.cleanups.push(
-      live.onAny((event, data) => {
-        if (typeof data === "object" && data !== null) this.receive(event, data as LogEvent["data"]);
-      }),
-      live.on("room:head", (data: { room?: string; head?: number }) => {
-        if (this.room === null || data.room !== this.room || typeof data.head !== "number") return;
-        this.knownHead = Math.max(this.knownHead, data.head);
-        if (this.seq === null || data.head <= this.seq) return;
-        this.catchUps += 1;
-        if (this.joining || this.syncing) this.headWaiting = true;
-        else void this.sync();
-      }),
-      live.onConnect(() => void this.join()),
-    );
-  }
-
-  /** Stop listening (leaving the room on the server is the screen's call). */
-  stop(): void {
-    this.running = false;
-    for (const cleanup of this.cleanups.splice(0)) cleanup();
-  }
-
-  /** The answer to this screen's own action says its change was logged at `seq` (a bid's
-   * `room_seq`). Socket.IO delivers that event at most once, and nothing may follow it to
-   * reveal a lost copy: if it has not been applied within `wait` ms, ask for what is missing,
-   * as for a `room:head` ahead. */
-  reached(seq: number, wait = 1_500): void {
-    this.knownHead = Math.max(this.knownHead, seq);
-    setTimeout(() => {
-      if (!this.running || this.seq === null || this.seq >= seq) return;
-      this.catchUps += 1;
-      if (this.joining || this.syncing) this.headWaiting = true;
-      else void this.sync();
-    }, wait);
-  }
-
-  /** Join again now with the last applied seq (a screen that needs a fresh state). */
-  refresh(): Promise<void> {
-    return this.join();
-  }
-
-  private async join(): Promise<void> {
-    if (!this.running) return;
-    if (this.joining) {
-      this.joinAgain = true; // asked for while an answer is on its way, which may predate it
-      return;
-    }
-    this.joining = true;
-    this.joinAgain = false;
-    const again = this.joinedOnce;
-    try {
-      const answer = await this.options.join(this.seq);
-      if (!this.running) return;
-      if (again && this.seq !== null) this.catchUps += 1;
-      this.take(answer);
-      this.joinedOnce = true;
-      this.options.joined?.(again);
-    } catch (error) {
-      if (this.running) this.options.failed?.(error);
-    } finally {
-      this.joining = false;
-    }
-    this.drain();
-    if (this.joinAgain) void this.join();
-    else this.afterAnswer();
-  }
-
-  private async sync(): Promise<void> {
-    const after = this.seq;
-    if (this.syncing || this.joining || after === null || !live.connected || !this.running) return;
-    this.syncing = true;
-    try {
-      const answer = await (this.options.sync ?? this.options.join)(after);
-      if (this.running) this.take(answer);
-    } catch {
-      // The next event, `room:head` or reconnection tries again.
-    } finally {
-      this.syncing = false;
-    }
-    this.drain();
-    this.afterAnswer();
-  }
-
-  /** A `room:head` came while the last answer was on its way: still behind it, ask again. */
-  private afterAnswer(): void {
-    if (!this.headWaiting || this.joining || this.syncing) return;
-    this.headWaiting = false;
-    if (this.seq !== null && this.knownHead > this.seq) void this.sync();
-  }
-
-  private take(answer: CatchUp): void {
-    if (answer.room) this.room = answer.room;
-    if ("state" in answer) {
-      // The screen's state is at `answer.state`: what it already contains is dropped.
-      if (this.seq === null || answer.state >= this.seq) this.seq = answer.state;
-      for (const key of [...this.pending.keys()]) if (key <= this.seq) this.pending.delete(key);
-      this.options.moved?.(this.seq);
-    } else {
-      for (const event of answer.missed) this.buffer(event);
-    }
-  }
-
-  private receive(event: string, data: LogEvent["data"]): void {
-    const seq = data.seq;
-    if (this.room === null || typeof seq !== "number" || data.id !== `${this.room}:${seq}`) return;
-    this.buffer({ event, data });
-    this.drain();
-  }
-
-  private buffer(event: LogEvent): void {
-    const seq = event.data.seq;
-    if (typeof seq !== "number") return;
-    if (this.seq !== null && seq <= this.seq) return; // applied already
-    this.pending.set(seq, event);
-  }
-
-  /** Apply buffered events in order; a hole asks the server for what is missing. */
-  private drain(): void {
-    if (this.seq === null || !this.running) return; // no state yet: keep everything buffered
-    for (;;) {
-      const next = this.pending.get(this.seq + 1);
-      if (!next) break;
-      this.pending.delete(this.seq + 1);
-      this.seq += 1;
-      this.options.apply(next);
-      this.options.moved?.(this.seq);
-    }
-    if (this.pending.size > 0) void this.sync();
+    super({ ...options, link: live });
   }
 }
