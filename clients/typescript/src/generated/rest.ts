@@ -3300,8 +3300,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * What an invite link leads to: the club, who invited you and its rules. Errors: 410
-         * @description ``invite_unusable`` (``details.reason``: unknown, revoked, expired, used_up).
+         * What an invite link leads to: the club, who invited you and its rules — public, so a
+         * @description person opening the link signed out sees what they are invited to before signing up (it
+         *     shows only what the invite page shows; the link's token is the secret). Errors: 410
+         *     ``invite_unusable`` (``details.reason``: unknown, revoked, expired, used_up).
          */
         get: operations["get_preview_invite"];
         put?: never;
@@ -30291,28 +30293,6 @@ export interface operations {
                         voting_mode: components["schemas"]["VotingMode"];
                         /** Withdrawal Fee Bps */
                         withdrawal_fee_bps: number;
-                    };
-                };
-            };
-            /** @description Every error: ``{"error": {"code", "message", "details"}}``. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: components["schemas"]["ErrorDetail"];
-                    };
-                };
-            };
-            /** @description Every error: ``{"error": {"code", "message", "details"}}``. */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        error: components["schemas"]["ErrorDetail"];
                     };
                 };
             };
