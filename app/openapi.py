@@ -129,6 +129,29 @@ class SamoohOpenAPIProvider(OpenAPIProvider):
         """The API's rules: those under ``/api/``."""
         return (rule for rule in super().generate_rules() if rule.rule.startswith("/api/"))
 
+    def operation_id(self, method: str, path: str, func: Callable[..., Any]) -> str | None:
+        """quart-schema's ``<method>_<handler name>``, made unique: a handler name that serves
+        more than one path (``send`` in chat and in broadcasts, one handler under two paths)
+        is named by its path instead (``post_clubs_club_id_messages``), so every operationId
+        names one operation, as OpenAPI requires."""
+        base = super().operation_id(method, path, func)
+        if base is None or func.__name__ not in self._shared_names():
+            return base
+        words = [w.strip("{}<>").split(":")[-1] for w in path.split("/")]
+        return "_".join([method.lower(), *(w for w in words[3:] if w)]).replace("-", "_")
+
+    def _shared_names(self) -> set[str]:
+        """Handler names that serve more than one API path (computed once)."""
+        cached: set[str] | None = getattr(self, "_shared", None)
+        if cached is None:
+            paths: dict[str, set[str]] = {}
+            for rule in self.generate_rules():
+                func = self._app.view_functions[rule.endpoint]
+                paths.setdefault(func.__name__, set()).add(rule.rule)
+            cached = {name for name, seen in paths.items() if len(seen) > 1}
+            self._shared = cached
+        return cached
+
     def build_paths(self, rule: Rule) -> tuple[dict[str, Any], dict[str, Any]]:
         """quart-schema's path objects of ``rule``, each operation completed with
         ``common_statuses`` as ``ErrorResponse`` answers."""

@@ -191,19 +191,18 @@ function eventsModule(asyncapi) {
   return `${out.join("\n")}\n`;
 }
 
-/** The served document repeats a few operationIds (two blueprints with the same handler name),
- * which openapi-typescript refuses: later repeats get the suffix `_2`, `_3`, … in document
- * order, so the output stays stable. */
+/** Every operationId names one operation (the server makes them unique, app/openapi.py):
+ * openapi-typescript refuses a document that repeats one, and so does this, naming them. */
 function uniqueOperationIds(openapi) {
   const seen = new Map();
-  for (const item of Object.values(openapi.paths ?? {})) {
-    for (const operation of Object.values(item)) {
+  for (const [path, item] of Object.entries(openapi.paths ?? {})) {
+    for (const [method, operation] of Object.entries(item)) {
       if (typeof operation !== "object" || operation === null || typeof operation.operationId !== "string") continue;
-      const count = (seen.get(operation.operationId) ?? 0) + 1;
-      seen.set(operation.operationId, count);
-      if (count > 1) operation.operationId = `${operation.operationId}_${count}`;
+      seen.set(operation.operationId, [...(seen.get(operation.operationId) ?? []), `${method.toUpperCase()} ${path}`]);
     }
   }
+  const repeated = [...seen].filter(([, where]) => where.length > 1);
+  if (repeated.length) throw new Error(`operationIds repeated: ${JSON.stringify(repeated)}`);
   return openapi;
 }
 

@@ -94,7 +94,7 @@ export interface paths {
          * Send a broadcast to everyone or to one club (platform admin; audited); delivered live
          * @description as ``broadcast:message``. Errors: 403 ``forbidden``, 404 ``club_not_found``.
          */
-        post: operations["post_send"];
+        post: operations["post_admin_broadcasts"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1239,7 +1239,7 @@ export interface paths {
          *     report with links to the statements; others the reports that were not rejected, with
          *     only their own share.
          */
-        get: operations["get_list_reports"];
+        get: operations["get_campaigns_campaign_id_profit_reports"];
         put?: never;
         /**
          * The owner reports profit for a period with a document (a ``campaign`` upload); an
@@ -1403,7 +1403,7 @@ export interface paths {
          * The club's broker link (owner/admin/treasurer): provider, status, last characters of the
          * @description key and secret, the last test and positions check. ``linked`` false: the paper broker.
          */
-        get: operations["get_get_link"];
+        get: operations["get_clubs_club_id_broker"];
         /**
          * Link (or re-link) the club's broker account (owner/admin/treasurer). Alpaca keys are
          * @description tried at once; Kite answers ``login_url`` for the treasurer's login. Errors: 409
@@ -1841,13 +1841,13 @@ export interface paths {
          * The club's messages, newest first; page back with ``before``. Errors: 404
          * @description ``club_not_found``.
          */
-        get: operations["get_history"];
+        get: operations["get_clubs_club_id_messages"];
         put?: never;
         /**
          * Post a message (also sent live as ``chat:message``). Errors: 404 ``club_not_found``,
          * @description ``message_not_found`` (``reply_to``), 429 ``rate_limited``.
          */
-        post: operations["post_send_2"];
+        post: operations["post_clubs_club_id_messages"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2048,7 +2048,7 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's report jobs in this club, newest first (50 at most). */
-        get: operations["get_list_reports_2"];
+        get: operations["get_clubs_club_id_reports"];
         put?: never;
         /**
          * Ask for a report (``valuation_statement``, ``member_status``, ``transaction_ledger``,
@@ -2058,7 +2058,7 @@ export interface paths {
          *     ``role_required`` (another member's statement); 422 ``invalid_valuation`` (nothing valued
          *     on or before the date); 503 ``service_unavailable``.
          */
-        post: operations["post_request_report"];
+        post: operations["post_clubs_club_id_reports"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2156,7 +2156,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every account's balance from the journal; total debits equal total credits. */
-        get: operations["get_trial_balance"];
+        get: operations["get_clubs_club_id_trial_balance"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2429,7 +2429,7 @@ export interface paths {
          *     whole in INR at today's ECB reference rates (``fx``, ``total_note``). Errors: 404
          *     ``client_not_found``.
          */
-        get: operations["get_investments"];
+        get: operations["get_crm_clients_client_id_investments"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2494,7 +2494,7 @@ export interface paths {
          *     whole in INR at today's ECB reference rates (``fx``, ``total_note``). Errors: 404
          *     ``client_not_found``.
          */
-        get: operations["get_investments_2"];
+        get: operations["get_crm_clients_client_id_portfolio"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3024,7 +3024,7 @@ export interface paths {
          *     tells the caller (``report:progress``). Poll ``GET /report-jobs/{id}`` for the signed
          *     download link. Errors: 503 ``service_unavailable``.
          */
-        post: operations["post_request_report_2"];
+        post: operations["post_crm_report_jobs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3262,7 +3262,7 @@ export interface paths {
          * @description issued only to people allowed to see the file's owning object. Errors: 404
          *     ``file_not_found`` (also for someone else's file).
          */
-        get: operations["get_get_link_2"];
+        get: operations["get_files_file_id_link"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3423,7 +3423,7 @@ export interface paths {
          *
          *     Errors: 422 ``validation_error`` / ``invalid_range``; 404 ``unknown_symbol``; 503.
          */
-        get: operations["get_history_2"];
+        get: operations["get_market_history_symbol"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4259,7 +4259,7 @@ export interface paths {
          * Subscribe this browser (its ``PushSubscription.toJSON()``) to pushes of ``kinds``
          * @description (omitted: the kinds you get by e-mail).
          */
-        post: operations["post_subscribe"];
+        post: operations["post_push_subscriptions"];
         /**
          * Stop pushes to this browser; answers your remaining subscriptions. Errors: 404
          * @description ``push_subscription_not_found``.
@@ -4498,7 +4498,7 @@ export interface paths {
             cookie?: never;
         };
         /** The scheme's books (foreman, admins): every account's balance; the total is zero. */
-        get: operations["get_trial_balance_2"];
+        get: operations["get_schemes_scheme_id_trial_balance"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4608,7 +4608,7 @@ export interface paths {
          * Take the next ticket of an approved scheme (KYC-verified). Errors: 403 ``kyc_required``,
          * @description 404, 409 ``scheme_full`` / ``already_subscribed`` / ``scheme_state``.
          */
-        post: operations["post_subscribe_2"];
+        post: operations["post_subscriptions"];
         delete?: never;
         options?: never;
         head?: never;
@@ -8701,7 +8701,7 @@ export interface operations {
             };
         };
     };
-    post_send: {
+    post_admin_broadcasts: {
         parameters: {
             query?: never;
             header?: never;
@@ -15880,7 +15880,7 @@ export interface operations {
             };
         };
     };
-    get_list_reports: {
+    get_campaigns_campaign_id_profit_reports: {
         parameters: {
             query?: never;
             header?: never;
@@ -17390,7 +17390,7 @@ export interface operations {
             };
         };
     };
-    get_get_link: {
+    get_clubs_club_id_broker: {
         parameters: {
             query?: never;
             header?: never;
@@ -20348,7 +20348,7 @@ export interface operations {
             };
         };
     };
-    get_history: {
+    get_clubs_club_id_messages: {
         parameters: {
             query?: {
                 before?: number | null;
@@ -20433,7 +20433,7 @@ export interface operations {
             };
         };
     };
-    post_send_2: {
+    post_clubs_club_id_messages: {
         parameters: {
             query?: never;
             header?: never;
@@ -22135,7 +22135,7 @@ export interface operations {
             };
         };
     };
-    get_list_reports_2: {
+    get_clubs_club_id_reports: {
         parameters: {
             query?: never;
             header?: never;
@@ -22203,7 +22203,7 @@ export interface operations {
             };
         };
     };
-    post_request_report: {
+    post_clubs_club_id_reports: {
         parameters: {
             query?: never;
             header?: never;
@@ -22935,7 +22935,7 @@ export interface operations {
             };
         };
     };
-    get_trial_balance: {
+    get_clubs_club_id_trial_balance: {
         parameters: {
             query?: never;
             header?: never;
@@ -25140,7 +25140,7 @@ export interface operations {
             };
         };
     };
-    get_investments: {
+    get_crm_clients_client_id_investments: {
         parameters: {
             query?: never;
             header?: never;
@@ -25475,7 +25475,7 @@ export interface operations {
             };
         };
     };
-    get_investments_2: {
+    get_crm_clients_client_id_portfolio: {
         parameters: {
             query?: never;
             header?: never;
@@ -28773,7 +28773,7 @@ export interface operations {
             };
         };
     };
-    post_request_report_2: {
+    post_crm_report_jobs: {
         parameters: {
             query?: never;
             header?: never;
@@ -30089,7 +30089,7 @@ export interface operations {
             };
         };
     };
-    get_get_link_2: {
+    get_files_file_id_link: {
         parameters: {
             query?: {
                 disposition?: "attachment" | "inline";
@@ -30807,7 +30807,7 @@ export interface operations {
             };
         };
     };
-    get_history_2: {
+    get_market_history_symbol: {
         parameters: {
             query?: {
                 start?: string;
@@ -36289,7 +36289,7 @@ export interface operations {
             };
         };
     };
-    post_subscribe: {
+    post_push_subscriptions: {
         parameters: {
             query?: never;
             header?: never;
@@ -38383,7 +38383,7 @@ export interface operations {
             };
         };
     };
-    get_trial_balance_2: {
+    get_schemes_scheme_id_trial_balance: {
         parameters: {
             query?: never;
             header?: never;
@@ -39229,7 +39229,7 @@ export interface operations {
             };
         };
     };
-    post_subscribe_2: {
+    post_subscriptions: {
         parameters: {
             query?: never;
             header?: never;
