@@ -418,3 +418,16 @@ export interface DuesGrid {
   months: string[];
   rows: { user_id: string; cells: DuesCell[] }[];
 }
+
+/** A member charge (`GET /clubs/{id}/charges`): a fee or expense share the club keeps, paid
+ * from the member's units at a valuation. */
+export interface MemberCharge {
+  id: string;
+  user_id: string;
+  amount: string;
+  reason: string;
+  status: string;
+  units: string | null;
+  charged: string | null;
+  valuation_date: string | null;
+}

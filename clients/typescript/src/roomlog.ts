@@ -144,9 +144,7 @@ export class RoomLog {
         if (this.room === null || data.room !== this.room || typeof data.head !== "number") return;
         this.knownHead = Math.max(this.knownHead, data.head);
         if (this.seq === null || data.head <= this.seq) return;
-        this.catchUps += 1;
-        if (this.joining || this.syncing) this.headWaiting = true;
-        else void this.sync();
+        this.behind();
       }),
       link.onConnect(() => void this.join()),
     );
@@ -165,11 +163,16 @@ export class RoomLog {
   reached(seq: number, wait = 1_500): void {
     this.knownHead = Math.max(this.knownHead, seq);
     timers.setTimeout(() => {
-      if (!this.running || this.seq === null || this.seq >= seq) return;
-      this.catchUps += 1;
-      if (this.joining || this.syncing) this.headWaiting = true;
-      else void this.sync();
+      if (this.running && this.seq !== null && this.seq < seq) this.behind();
     }, wait);
+  }
+
+  /** The room's log is known to be ahead of what was applied: ask for the rest now, or once
+   * the answer on its way has come (it may predate what is missing). */
+  private behind(): void {
+    this.catchUps += 1;
+    if (this.joining || this.syncing) this.headWaiting = true;
+    else void this.sync();
   }
 
   /** Join again now with the last applied seq (a caller that needs a fresh state). */

@@ -10,7 +10,7 @@ import { money, parseAmountInput, unitsMoved } from "../money.ts";
 import { api, newKey, session } from "../session.ts";
 import { rulesBody } from "../rules.ts";
 import { useSendKey } from "../sendkey.ts";
-import type { Club, Contribution, DuesGrid, Order, Withdrawal } from "../types.ts";
+import type { Club, Contribution, DuesGrid, MemberCharge, Order, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, label, useAction, useLoad, when } from "../ui.tsx";
 import { BrokerAccount, BrokerRef, orderReasonText, orderStatusText } from "./broker.tsx";
 import { DuesDesk, hasDues, lateDues, monthLabel } from "./dues.tsx";
@@ -590,22 +590,11 @@ function Payouts({ club, list, nameOf, onPaid }: { club: Club; list: (Withdrawal
   );
 }
 
-interface Charge {
-  id: string;
-  user_id: string;
-  amount: string;
-  reason: string;
-  status: string;
-  units: string | null;
-  charged: string | null;
-  valuation_date: string | null;
-}
-
 /** A fee or an expense share the club keeps, paid by redeeming the member's units at the next
  * valuation (the money stays in the club: everyone else's unit value rises). */
 function ChargeMember({ club, nameOf }: { club: Club; nameOf: (id: string) => string }) {
   const members = useLoad(() => api<{ members: { user_id: string; role: string }[] }>("GET", `/api/v1/clubs/${club.id}/members`), [club.id]);
-  const charges = useLoad(() => api<{ charges: Charge[] }>("GET", `/api/v1/clubs/${club.id}/charges`), [club.id]);
+  const charges = useLoad(() => api<{ charges: MemberCharge[] }>("GET", `/api/v1/clubs/${club.id}/charges`), [club.id]);
   const [form, setForm] = useState({ user: "", amount: "", reason: "" });
   const sendKey = useSendKey();
   const charge = useAction(async () => {

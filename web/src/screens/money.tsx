@@ -7,7 +7,7 @@ import type { LiveQuote } from "../livequotes.ts";
 import { money, multiplyDecimal, parseAmountInput, signOf, unitsMoved } from "../money.ts";
 import { api, newKey, session, uploadFile } from "../session.ts";
 import { useSendKey } from "../sendkey.ts";
-import type { Club, Contribution, ContributionReceived, Holding, MemberStatus, Position, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
+import type { Club, Contribution, ContributionReceived, Holding, MemberCharge, MemberStatus, Position, Valuation, ValuationStatement, Withdrawal } from "../types.ts";
 import { Badge, Button, Empty, ErrorNote, Field, Notice, Panel, clock, label, useAction, useLoad, when } from "../ui.tsx";
 import { MyDues } from "./dues.tsx";
 
@@ -179,7 +179,7 @@ const GIVEN_UP_BADGE: Record<string, string> = { checkout_cancelled: "Cancelled"
  * member's on the desk; this is the member's own list. */
 function MyCharges({ club, version }: { club: Club; version: number }) {
   const me = session.me.get()?.id ?? "";
-  const charges = useLoad(() => api<{ charges: { id: string; user_id: string; amount: string; reason: string; status: string; charged: string | null; valuation_date: string | null }[] }>("GET", `/api/v1/clubs/${club.id}/charges`), [club.id, version]);
+  const charges = useLoad(() => api<{ charges: MemberCharge[] }>("GET", `/api/v1/clubs/${club.id}/charges`), [club.id, version]);
   const own = (charges.data?.charges ?? []).filter((x) => x.user_id === me);
   if (own.length === 0) return null;
   return (
